@@ -1,0 +1,170 @@
+//! Building a gateway from its configuration: connect, migrate, seed, wire.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::DbErr;
+use tessera_identity::{IdentityService, PasswordHasher, SessionPolicy};
+use tessera_kernel::db::DbOptions;
+use tessera_kernel::{Db, SharedClock, SystemClock};
+use tessera_migrations::{Migrator, MigratorTrait};
+use tessera_tenant::TenantService;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::config::{Config, redact_url};
+use crate::events::{EventBus, spawn_relay};
+use crate::graphql::{Services, build_schema};
+use crate::http::metrics::Metrics;
+use crate::http::{AppInner, AppState};
+
+/// What can stop the gateway from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database could not be reached or migrated.
+    #[error("database {url}: {source}")]
+    Database {
+        /// The URL, password redacted.
+        url: String,
+        /// Why.
+        source: DbErr,
+    },
+    /// The data directory for the embedded database could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The Redis URL is malformed.
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// Seeding the demo failed.
+    #[error("seeding the demo tenant: {0}")]
+    Seed(String),
+}
+
+/// Options that tests change; production uses the defaults.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// The clock every service reads.
+    pub clock: SharedClock,
+    /// How often open WebSockets re-check their session.
+    pub ws_session_check: Duration,
+    /// Password hashing concurrency and queue bound.
+    pub hasher: PasswordHasher,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            ws_session_check: Duration::from_secs(30),
+            hasher: PasswordHasher::for_this_machine(),
+        }
+    }
+}
+
+/// A built gateway: its state and background tasks.
+pub struct App {
+    /// The shared state (router input).
+    pub state: AppState,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Creates the directory of an embedded SQLite file URL, if needed.
+fn ensure_sqlite_dir(url: &str) -> Result<(), StartupError> {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| StartupError::DataDir { path: dir.display().to_string(), source })?;
+    }
+    Ok(())
+}
+
+/// Connects to the configured database and applies pending migrations.
+pub async fn connect_and_migrate(config: &Config) -> Result<Db, StartupError> {
+    let db = connect(config).await?;
+    let url = redact_url(&config.database_url);
+    Migrator::up(db.connection(), None).await.map_err(|source| StartupError::Database { url, source })?;
+    Ok(db)
+}
+
+/// Connects to the configured database.
+pub async fn connect(config: &Config) -> Result<Db, StartupError> {
+    if config.is_embedded_database() {
+        ensure_sqlite_dir(&config.database_url)?;
+    }
+    let mut options = DbOptions::new(config.database_url.clone());
+    options.max_connections = config.database_max_connections;
+    Db::connect(&options)
+        .await
+        .map_err(|source| StartupError::Database { url: redact_url(&config.database_url), source })
+}
+
+impl App {
+    /// Connects, migrates, seeds the demo when configured, and starts the relay.
+    pub async fn build(config: Config, options: AppOptions) -> Result<Self, StartupError> {
+        let db = connect_and_migrate(&config).await?;
+        let shutdown = CancellationToken::new();
+        let bus = match &config.redis_url {
+            Some(url) => EventBus::with_redis(url, shutdown.clone())?,
+            None => EventBus::in_process(),
+        };
+        let (relay, relay_task) = spawn_relay(db.clone(), bus.clone(), options.clock.clone(), shutdown.clone());
+        let policy = SessionPolicy { idle_timeout: config.session_idle, absolute_timeout: config.session_max, ..SessionPolicy::default() };
+        let services = Arc::new(Services {
+            tenants: TenantService::new(db.clone()),
+            identity: IdentityService::new(db.clone(), options.hasher.clone(), policy),
+            bus,
+            relay,
+            clock: options.clock.clone(),
+        });
+        if config.seed_demo {
+            crate::demo::seed_if_empty(&services).await.map_err(|e| StartupError::Seed(e.domain().public_message()))?;
+        }
+        let purge_task = spawn_purge(services.clone(), shutdown.clone());
+        let schema = build_schema(&config.limits, config.introspection);
+        let state = AppState::new(AppInner {
+            config: Arc::new(config),
+            schema,
+            services,
+            db,
+            metrics: Metrics::new(),
+            shutdown,
+            ws_session_check: options.ws_session_check,
+        });
+        Ok(Self { state, tasks: vec![relay_task, purge_task] })
+    }
+
+    /// Stops background tasks and waits for them.
+    pub async fn stop(self) {
+        self.state.shutdown.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Purges tenants whose deletion grace period is over, hourly.
+fn spawn_purge(services: Arc<Services>, shutdown: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match services.tenants.purge_expired(services.clock.now()).await {
+                Ok(0) => {}
+                Ok(purged) => info!(purged, "purged tenants past their deletion grace period"),
+                Err(err) => warn!(error = %err, "purging deleted tenants failed"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            }
+        }
+    })
+}

@@ -1,0 +1,418 @@
+//! Gateway configuration: typed, validated, documented in `tessera --help`.
+//!
+//! Each setting comes from, in order of precedence: a command-line flag, an
+//! environment variable, the TOML file named by `--config` / `TESSERA_CONFIG`, and
+//! finally a default that suits a laptop (embedded SQLite, loopback address,
+//! in-process event bus). Secrets (database and Redis passwords) are redacted
+//! wherever the configuration is printed or logged.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+
+/// The embedded default database: a SQLite file created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/tessera.db?mode=rwc";
+
+/// Whether this is a developer's machine or a production deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// Introspection and GraphiQL for everyone; human-readable logs.
+    Development,
+    /// Introspection only for signed-in callers unless configured otherwise.
+    Production,
+}
+
+/// Who may run introspection queries (and so browse the schema in GraphiQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IntrospectionPolicy {
+    /// Anyone.
+    Everyone,
+    /// Requests with a valid bearer token.
+    Authenticated,
+    /// Nobody.
+    Nobody,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Settings as given on the command line or in the environment (each optional, so
+/// the file and the defaults can fill the gaps).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// TOML file with any of the settings below (keys in snake_case).
+    #[arg(long, env = "TESSERA_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "TESSERA_LISTEN", global = true)]
+    pub listen: Option<SocketAddr>,
+    /// Database URL: sqlite://path?mode=rwc or postgres://user:pass@host/db [default: embedded SQLite at ./data/tessera.db].
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Database pool size [default: 10].
+    #[arg(long, env = "TESSERA_DATABASE_MAX_CONNECTIONS", global = true)]
+    pub database_max_connections: Option<u32>,
+    /// Redis URL; when set, events fan out to every gateway replica through Redis.
+    #[arg(long, env = "REDIS_URL", global = true, hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// development or production [default: development].
+    #[arg(long, env = "TESSERA_ENV", global = true)]
+    pub environment: Option<Environment>,
+    /// Who may introspect the schema: everyone, authenticated, nobody [default: everyone in development, authenticated in production].
+    #[arg(long, env = "TESSERA_INTROSPECTION", global = true)]
+    pub introspection: Option<IntrospectionPolicy>,
+    /// Comma-separated origins allowed by CORS and for WebSocket upgrades, e.g. https://app.example.com [default: none, same-origin only].
+    #[arg(long, env = "TESSERA_CORS_ORIGINS", global = true, value_delimiter = ',')]
+    pub cors_origins: Option<Vec<String>>,
+    /// Log format: text or json [default: text in development, json in production].
+    #[arg(long, env = "TESSERA_LOG_FORMAT", global = true)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter in tracing's EnvFilter syntax [default: info].
+    #[arg(long, env = "TESSERA_LOG", global = true)]
+    pub log: Option<String>,
+    /// Largest request body, in bytes [default: 1048576].
+    #[arg(long, env = "TESSERA_MAX_BODY_BYTES", global = true)]
+    pub max_body_bytes: Option<usize>,
+    /// Longest GraphQL document, in characters [default: 20000].
+    #[arg(long, env = "TESSERA_MAX_QUERY_CHARS", global = true)]
+    pub max_query_chars: Option<usize>,
+    /// Most field selections (including __typename) in one document [default: 1000].
+    #[arg(long, env = "TESSERA_MAX_FIELDS", global = true)]
+    pub max_fields: Option<usize>,
+    /// Deepest selection nesting [default: 16].
+    #[arg(long, env = "TESSERA_MAX_DEPTH", global = true)]
+    pub max_depth: Option<usize>,
+    /// Highest query complexity (lists count page size × child cost) [default: 2000].
+    #[arg(long, env = "TESSERA_MAX_COMPLEXITY", global = true)]
+    pub max_complexity: Option<usize>,
+    /// Most aliases in one document [default: 30].
+    #[arg(long, env = "TESSERA_MAX_ALIASES", global = true)]
+    pub max_aliases: Option<usize>,
+    /// Most directives on one field or fragment [default: 10].
+    #[arg(long, env = "TESSERA_MAX_DIRECTIVES", global = true)]
+    pub max_directives: Option<usize>,
+    /// Minutes an unused session stays valid [default: 60].
+    #[arg(long, env = "TESSERA_SESSION_IDLE_MINUTES", global = true)]
+    pub session_idle_minutes: Option<i64>,
+    /// Days a session lasts at most [default: 30].
+    #[arg(long, env = "TESSERA_SESSION_MAX_DAYS", global = true)]
+    pub session_max_days: Option<i64>,
+    /// Create the demo tenant on the first start of an empty database [default: true for embedded SQLite, false otherwise].
+    #[arg(long, env = "TESSERA_SEED_DEMO", global = true)]
+    pub seed_demo: Option<bool>,
+    /// Seconds to let requests finish on shutdown [default: 10].
+    #[arg(long, env = "TESSERA_SHUTDOWN_GRACE_SECONDS", global = true)]
+    pub shutdown_grace_seconds: Option<u64>,
+}
+
+/// The same settings as read from a TOML file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    database_url: Option<String>,
+    database_max_connections: Option<u32>,
+    redis_url: Option<String>,
+    environment: Option<Environment>,
+    introspection: Option<IntrospectionPolicy>,
+    cors_origins: Option<Vec<String>>,
+    log_format: Option<LogFormat>,
+    log: Option<String>,
+    max_body_bytes: Option<usize>,
+    max_query_chars: Option<usize>,
+    max_fields: Option<usize>,
+    max_depth: Option<usize>,
+    max_complexity: Option<usize>,
+    max_aliases: Option<usize>,
+    max_directives: Option<usize>,
+    session_idle_minutes: Option<i64>,
+    session_max_days: Option<i64>,
+    seed_demo: Option<bool>,
+    shutdown_grace_seconds: Option<u64>,
+}
+
+/// Limits that protect the GraphQL endpoint from expensive documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Largest request body in bytes.
+    pub max_body_bytes: usize,
+    /// Longest document in characters, checked before parsing.
+    pub max_query_chars: usize,
+    /// Most field selections.
+    pub max_fields: usize,
+    /// Deepest nesting.
+    pub max_depth: usize,
+    /// Highest complexity.
+    pub max_complexity: usize,
+    /// Most aliases.
+    pub max_aliases: usize,
+    /// Most directives per location.
+    pub max_directives: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_query_chars: 20_000,
+            max_fields: 1_000,
+            max_depth: 16,
+            max_complexity: 2_000,
+            max_aliases: 30,
+            max_directives: 10,
+        }
+    }
+}
+
+/// The validated configuration of a gateway.
+#[derive(Clone)]
+pub struct Config {
+    /// Listening address.
+    pub listen: SocketAddr,
+    /// Database URL (contains secrets; never log it, use [`redact_url`]).
+    pub database_url: String,
+    /// Pool size.
+    pub database_max_connections: u32,
+    /// Redis URL, if any (contains secrets).
+    pub redis_url: Option<String>,
+    /// Development or production.
+    pub environment: Environment,
+    /// Who may introspect.
+    pub introspection: IntrospectionPolicy,
+    /// Allowed browser origins (CORS, WebSocket).
+    pub cors_origins: Vec<String>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Log filter.
+    pub log: String,
+    /// GraphQL limits.
+    pub limits: QueryLimits,
+    /// Idle timeout of sessions.
+    pub session_idle: chrono::Duration,
+    /// Absolute lifetime of sessions.
+    pub session_max: chrono::Duration,
+    /// Whether to seed the demo tenant into an empty database.
+    pub seed_demo: bool,
+    /// Time given to in-flight requests at shutdown.
+    pub shutdown_grace: Duration,
+}
+
+/// A configuration error, naming the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for these settings.
+    #[error("config file {path} is invalid: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: Box<toml::de::Error>,
+    },
+    /// A value is out of range.
+    #[error("setting {setting} is invalid: {message}")]
+    Invalid {
+        /// The setting's name.
+        setting: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+fn invalid(setting: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { setting, message: message.into() }
+}
+
+impl Config {
+    /// Merges flags/environment, the optional file and the defaults, and validates.
+    pub fn load(args: &ConfigArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let environment = args.environment.or(file.environment).unwrap_or(Environment::Development);
+        let database_url = args.database_url.clone().or(file.database_url).unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(invalid("database_url", "must start with sqlite: or postgres://"));
+        }
+        let redis_url = args.redis_url.clone().or(file.redis_url).filter(|u| !u.trim().is_empty());
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(invalid("redis_url", "must start with redis:// or rediss://"));
+        }
+        let defaults = QueryLimits::default();
+        let limits = QueryLimits {
+            max_body_bytes: args.max_body_bytes.or(file.max_body_bytes).unwrap_or(defaults.max_body_bytes),
+            max_query_chars: args.max_query_chars.or(file.max_query_chars).unwrap_or(defaults.max_query_chars),
+            max_fields: args.max_fields.or(file.max_fields).unwrap_or(defaults.max_fields),
+            max_depth: args.max_depth.or(file.max_depth).unwrap_or(defaults.max_depth),
+            max_complexity: args.max_complexity.or(file.max_complexity).unwrap_or(defaults.max_complexity),
+            max_aliases: args.max_aliases.or(file.max_aliases).unwrap_or(defaults.max_aliases),
+            max_directives: args.max_directives.or(file.max_directives).unwrap_or(defaults.max_directives),
+        };
+        if limits.max_body_bytes < 1024 {
+            return Err(invalid("max_body_bytes", "must be at least 1024"));
+        }
+        // GraphiQL's introspection query needs depth 13 and a few thousand characters.
+        if limits.max_depth < 13 {
+            return Err(invalid("max_depth", "must be at least 13, or GraphiQL cannot load the schema"));
+        }
+        if limits.max_query_chars < 4096 {
+            return Err(invalid("max_query_chars", "must be at least 4096"));
+        }
+        let cors_origins: Vec<String> = args
+            .cors_origins
+            .clone()
+            .or(file.cors_origins)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        for origin in &cors_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) || origin.matches('/').count() != 2 {
+                return Err(invalid("cors_origins", format!("{origin:?} is not an origin like https://app.example.com")));
+            }
+        }
+        let session_idle_minutes = args.session_idle_minutes.or(file.session_idle_minutes).unwrap_or(60);
+        let session_max_days = args.session_max_days.or(file.session_max_days).unwrap_or(30);
+        if !(1..=1440).contains(&session_idle_minutes) {
+            return Err(invalid("session_idle_minutes", "must be between 1 and 1440"));
+        }
+        if !(1..=365).contains(&session_max_days) {
+            return Err(invalid("session_max_days", "must be between 1 and 365"));
+        }
+        let embedded = database_url.starts_with("sqlite:");
+        Ok(Self {
+            listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            database_max_connections: args.database_max_connections.or(file.database_max_connections).unwrap_or(10).max(1),
+            database_url,
+            redis_url,
+            environment,
+            introspection: args.introspection.or(file.introspection).unwrap_or(match environment {
+                Environment::Development => IntrospectionPolicy::Everyone,
+                Environment::Production => IntrospectionPolicy::Authenticated,
+            }),
+            cors_origins,
+            log_format: args.log_format.or(file.log_format).unwrap_or(match environment {
+                Environment::Development => LogFormat::Text,
+                Environment::Production => LogFormat::Json,
+            }),
+            log: args.log.clone().or(file.log).unwrap_or_else(|| "info".into()),
+            limits,
+            session_idle: chrono::Duration::minutes(session_idle_minutes),
+            session_max: chrono::Duration::days(session_max_days),
+            seed_demo: args.seed_demo.or(file.seed_demo).unwrap_or(embedded),
+            shutdown_grace: Duration::from_secs(args.shutdown_grace_seconds.or(file.shutdown_grace_seconds).unwrap_or(10)),
+        })
+    }
+
+    /// Whether the database is the embedded SQLite file.
+    pub fn is_embedded_database(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source: Box::new(source) })
+}
+
+/// `url` with any password replaced by `***`, for logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    match rest.split_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("database_max_connections", &self.database_max_connections)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("environment", &self.environment)
+            .field("introspection", &self.introspection)
+            .field("cors_origins", &self.cors_origins)
+            .field("log_format", &self.log_format)
+            .field("limits", &self.limits)
+            .field("seed_demo", &self.seed_demo)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_suit_a_laptop() {
+        let config = Config::load(&ConfigArgs::default()).expect("defaults are valid");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert!(config.seed_demo && config.redis_url.is_none());
+        assert_eq!(config.introspection, IntrospectionPolicy::Everyone);
+    }
+
+    #[test]
+    fn passwords_never_appear_in_debug_output() {
+        let args = ConfigArgs {
+            database_url: Some("postgres://tessera:hunter2@db/tessera".into()),
+            redis_url: Some("redis://:s3cret@cache:6379".into()),
+            ..ConfigArgs::default()
+        };
+        let printed = format!("{:?}", Config::load(&args).expect("valid"));
+        assert!(!printed.contains("hunter2") && !printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("postgres://tessera:***@db/tessera"));
+    }
+
+    #[test]
+    fn the_file_fills_what_flags_and_environment_leave_open() {
+        let dir = std::env::temp_dir().join(format!("tessera-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("tessera.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\nmax_aliases = 5\n").expect("write");
+        let args = ConfigArgs { config: Some(path), max_aliases: Some(7), ..ConfigArgs::default() };
+        let config = Config::load(&args).expect("valid");
+        assert_eq!(config.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(config.limits.max_aliases, 7, "the flag wins over the file");
+    }
+
+    #[test]
+    fn unknown_file_keys_and_bad_values_are_named() {
+        let dir = std::env::temp_dir().join(format!("tessera-config-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("tessera.toml");
+        std::fs::write(&path, "lisen = \"0.0.0.0:9000\"\n").expect("write");
+        let err = Config::load(&ConfigArgs { config: Some(path), ..ConfigArgs::default() }).err().expect("refused");
+        assert!(err.to_string().contains("lisen"), "{err}");
+        let err = Config::load(&ConfigArgs { max_depth: Some(3), ..ConfigArgs::default() }).err().expect("refused");
+        assert!(err.to_string().contains("max_depth"), "{err}");
+    }
+}

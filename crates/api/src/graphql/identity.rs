@@ -1,0 +1,292 @@
+//! GraphQL for identity: the `User` entity, sign-up, login, refresh, logout, and the
+//! caller's sessions and login history.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use tessera_identity::{IssuedSession, LoginAttempt, NewUser, Session, User};
+use tessera_kernel::{SessionId, UserId};
+
+use super::connection::{connection, page_cost, page_request};
+use super::{SignedIn, loaders, parse_id, request, services};
+use crate::error::{ApiError, ApiResult};
+use crate::events::BusMessage;
+
+/// Whether a user may sign in.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "UserStatus", remote = "tessera_identity::UserStatus")]
+pub(crate) enum UserStatusGql {
+    Active,
+    Inactive,
+    Suspended,
+    Deleted,
+}
+
+/// A person who can sign in.
+#[derive(Clone)]
+pub(crate) struct UserObject(pub(crate) User);
+
+#[Object(name = "User")]
+impl UserObject {
+    /// Id.
+    pub(crate) async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Email address (normalised to lower case).
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    /// Name shown to others.
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+    /// Whether they may sign in.
+    async fn status(&self) -> UserStatusGql {
+        self.0.status.into()
+    }
+    /// When they signed up.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Their last successful login.
+    async fn last_login_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_login_at
+    }
+}
+
+/// A signed-in session of the caller.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Session")]
+pub(crate) struct SessionObject {
+    /// Id.
+    #[graphql(owned)]
+    pub(crate) id: ID,
+    /// When it began.
+    created_at: DateTime<Utc>,
+    /// When it was last used.
+    last_used_at: DateTime<Utc>,
+    /// When it ends if unused.
+    idle_expires_at: DateTime<Utc>,
+    /// When it ends regardless of use.
+    absolute_expires_at: DateTime<Utc>,
+    /// When it was revoked.
+    revoked_at: Option<DateTime<Utc>>,
+    /// Why it was revoked.
+    revoked_reason: Option<String>,
+    /// Client user agent at login.
+    user_agent: Option<String>,
+    /// Client IP at login.
+    ip: Option<String>,
+    /// Whether this is the session of the current request.
+    current: bool,
+}
+
+impl SessionObject {
+    pub(crate) fn new(s: Session, current: Option<SessionId>) -> Self {
+        Self {
+            id: ID(s.id.to_string()),
+            current: current == Some(s.id),
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+            idle_expires_at: s.idle_expires_at,
+            absolute_expires_at: s.absolute_expires_at,
+            revoked_at: s.revoked_at,
+            revoked_reason: s.revoked_reason,
+            user_agent: s.user_agent,
+            ip: s.ip,
+        }
+    }
+}
+
+/// One login attempt on the caller's account.
+#[derive(SimpleObject)]
+pub(crate) struct LoginAttemptObject {
+    /// Id.
+    id: ID,
+    /// Whether it succeeded.
+    succeeded: bool,
+    /// Why it failed: `invalid_credentials`, `throttled` or `account_disabled`.
+    failure_reason: Option<String>,
+    /// Client IP.
+    ip: Option<String>,
+    /// Client user agent.
+    user_agent: Option<String>,
+    /// When.
+    at: DateTime<Utc>,
+}
+
+impl From<LoginAttempt> for LoginAttemptObject {
+    fn from(a: LoginAttempt) -> Self {
+        Self { id: ID(a.id.to_string()), succeeded: a.succeeded, failure_reason: a.failure_reason, ip: a.ip, user_agent: a.user_agent, at: a.at }
+    }
+}
+
+/// Tokens for a new or refreshed session. Shown once: store them safely.
+#[derive(SimpleObject)]
+pub(crate) struct AuthPayload {
+    /// Send as `Authorization: Bearer <accessToken>`.
+    access_token: String,
+    /// When the access token ends if unused (each use extends it).
+    access_token_expires_at: DateTime<Utc>,
+    /// Exchange for new tokens with `refreshSession`; works once.
+    refresh_token: String,
+    /// When the refresh token expires.
+    refresh_token_expires_at: DateTime<Utc>,
+    /// The session.
+    session_id: ID,
+    /// The signed-in user.
+    user: UserObject,
+}
+
+impl AuthPayload {
+    fn new(user: User, issued: IssuedSession) -> Self {
+        Self {
+            access_token: issued.access_token,
+            access_token_expires_at: issued.access_token_expires_at,
+            refresh_token: issued.refresh_token,
+            refresh_token_expires_at: issued.refresh_token_expires_at,
+            session_id: ID(issued.session_id.to_string()),
+            user: UserObject(user),
+        }
+    }
+}
+
+/// A new account.
+#[derive(InputObject)]
+pub(crate) struct SignUpInput {
+    /// Email address.
+    email: String,
+    /// Password: at least 12 characters; passphrases welcome.
+    #[graphql(secret)]
+    password: String,
+    /// Name shown to others.
+    display_name: String,
+}
+
+/// Credentials.
+#[derive(InputObject)]
+pub(crate) struct LoginInput {
+    /// Email address.
+    email: String,
+    /// Password.
+    #[graphql(secret)]
+    password: String,
+}
+
+#[derive(Default)]
+pub(crate) struct IdentityQuery;
+
+#[Object]
+impl IdentityQuery {
+    /// The signed-in user.
+    #[graphql(guard = "SignedIn")]
+    async fn me(&self, ctx: &Context<'_>) -> ApiResult<UserObject> {
+        Ok(UserObject(services(ctx)?.identity.me(request(ctx)?).await?))
+    }
+
+    /// The caller's sessions that are still usable.
+    #[graphql(guard = "SignedIn", complexity = "page_cost(first, last, child_complexity)")]
+    async fn my_sessions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<String, SessionObject>> {
+        let request = request(ctx)?;
+        let current = request.actor().map(|a| a.session_id);
+        let page = services(ctx)?.identity.my_sessions(request, &page_request(first, after, last, before)).await?;
+        Ok(connection(page, |s| s.id.as_uuid(), |s| SessionObject::new(s, current)))
+    }
+
+    /// The caller's login attempts, oldest first (`last: 10` for the latest).
+    #[graphql(guard = "SignedIn", complexity = "page_cost(first, last, child_complexity)")]
+    async fn my_login_history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<String, LoginAttemptObject>> {
+        let page = services(ctx)?.identity.my_login_history(request(ctx)?, &page_request(first, after, last, before)).await?;
+        Ok(connection(page, |a| a.id, LoginAttemptObject::from))
+    }
+
+    /// Federation: resolves a `User` reference from another subgraph.
+    #[graphql(entity)]
+    async fn find_user_by_id(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<UserObject>> {
+        let Ok(id) = id.parse::<UserId>() else { return Ok(None) };
+        if request(ctx)?.actor().is_none() {
+            return Ok(None);
+        }
+        let found = loaders(ctx)?.users.load_one(id).await.map_err(|e| ApiError::internal(e.message))?;
+        Ok(found.map(UserObject))
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct IdentityMutation;
+
+fn announce_revocation(ctx: &Context<'_>, session_id: SessionId) {
+    if let Ok(services) = services(ctx) {
+        services.bus.publish_now(BusMessage::SessionRevoked { session_id });
+    }
+}
+
+#[Object]
+impl IdentityMutation {
+    /// Creates an account and signs it in.
+    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> ApiResult<AuthPayload> {
+        let new_user = NewUser { email: input.email, password: input.password, display_name: input.display_name };
+        let (user, issued) = services(ctx)?.identity.sign_up(request(ctx)?, new_user).await?;
+        Ok(AuthPayload::new(user, issued))
+    }
+
+    /// Signs in with email and password. Failed attempts are throttled per account.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<AuthPayload> {
+        let (user, issued) = services(ctx)?.identity.login(request(ctx)?, &input.email, &input.password).await?;
+        Ok(AuthPayload::new(user, issued))
+    }
+
+    /// Exchanges a refresh token for new tokens. A refresh token works once; using
+    /// one again ends the session.
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] refresh_token: String,
+    ) -> ApiResult<AuthPayload> {
+        let services = services(ctx)?;
+        let request = request(ctx)?;
+        let issued = services.identity.refresh(request, &refresh_token).await?;
+        let user = services
+            .identity
+            .users_by_ids(&request.clone().with_actor(tessera_kernel::Actor { user_id: issued.user_id, session_id: issued.session_id }), &[issued.user_id])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::internal("refreshed session has no user"))?;
+        Ok(AuthPayload::new(user, issued))
+    }
+
+    /// Ends the current session.
+    #[graphql(guard = "SignedIn")]
+    async fn logout(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        let request = request(ctx)?;
+        let revoked = services(ctx)?.identity.logout(request).await?;
+        if let Some(actor) = request.actor() {
+            announce_revocation(ctx, actor.session_id);
+        }
+        Ok(revoked)
+    }
+
+    /// Ends one of the caller's sessions (another device).
+    #[graphql(guard = "SignedIn")]
+    async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> ApiResult<SessionObject> {
+        let request = request(ctx)?;
+        let session = services(ctx)?.identity.revoke_my_session(request, parse_id("id", &id)?).await?;
+        announce_revocation(ctx, session.id);
+        Ok(SessionObject::new(session, request.actor().map(|a| a.session_id)))
+    }
+}

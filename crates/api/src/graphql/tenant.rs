@@ -1,0 +1,487 @@
+//! GraphQL for tenants: the `Tenant` entity, memberships, sign-up of a business,
+//! settings, soft delete and restore, and the `tenantUpdated` subscription.
+
+use async_graphql::connection::Connection;
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
+use futures_util::Stream;
+use tessera_kernel::event::EventKind;
+use tessera_kernel::{DomainError, Permission, TenantId};
+use tessera_tenant::{FeatureFlags, Member, NewTenant, Tenant, TenantPatch, TenantRef, TenantSettings};
+
+use super::connection::{connection, page_cost, page_request};
+use super::identity::UserObject;
+use super::{Requires, SignedIn, loaders, parse_id, request, services};
+use crate::error::{ApiError, ApiResult};
+use crate::events::BusMessage;
+
+/// A tenant's service tier.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "TenantTier", remote = "tessera_tenant::TenantTier")]
+pub(crate) enum TenantTierGql {
+    Free,
+    Basic,
+    Premium,
+    Enterprise,
+}
+
+/// Where a tenant is in its life.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "TenantStatus", remote = "tessera_tenant::TenantStatus")]
+pub(crate) enum TenantStatusGql {
+    Trial,
+    Active,
+    Suspended,
+    PendingDeletion,
+}
+
+/// How a tenant's data is separated from other tenants' data.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "IsolationLevel", remote = "tessera_tenant::IsolationLevel")]
+pub(crate) enum IsolationLevelGql {
+    Shared,
+    SemiIsolated,
+    FullyIsolated,
+}
+
+/// A user's role in a tenant.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "MembershipRole", remote = "tessera_tenant::MembershipRole")]
+pub(crate) enum MembershipRoleGql {
+    Owner,
+    Admin,
+    Member,
+}
+
+/// Settings a tenant's owners tune.
+#[derive(SimpleObject, InputObject, Clone)]
+#[graphql(name = "TenantSettings", input_name = "TenantSettingsInput")]
+pub(crate) struct TenantSettingsGql {
+    /// ISO 4217 code that prices are quoted in.
+    currency: String,
+    /// How long before its start a booking may be made, in minutes.
+    booking_min_notice_minutes: i32,
+    /// How far ahead bookings may be made, in days.
+    booking_horizon_days: i32,
+    /// The spacing of offered start times, in minutes.
+    slot_step_minutes: i32,
+    /// How long a deleted tenant can be restored, in days.
+    deletion_grace_days: i32,
+}
+
+fn to_i32(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+impl From<&TenantSettings> for TenantSettingsGql {
+    fn from(s: &TenantSettings) -> Self {
+        Self {
+            currency: s.currency.clone(),
+            booking_min_notice_minutes: to_i32(s.booking_min_notice_minutes),
+            booking_horizon_days: to_i32(s.booking_horizon_days),
+            slot_step_minutes: to_i32(s.slot_step_minutes),
+            deletion_grace_days: to_i32(s.deletion_grace_days),
+        }
+    }
+}
+
+impl TryFrom<TenantSettingsGql> for TenantSettings {
+    type Error = ApiError;
+
+    fn try_from(s: TenantSettingsGql) -> ApiResult<Self> {
+        let non_negative = |field: &str, n: i32| {
+            u32::try_from(n).map_err(|_| ApiError::from(DomainError::invalid(format!("settings.{field}"), "must not be negative")))
+        };
+        Ok(Self {
+            currency: s.currency,
+            booking_min_notice_minutes: non_negative("bookingMinNoticeMinutes", s.booking_min_notice_minutes)?,
+            booking_horizon_days: non_negative("bookingHorizonDays", s.booking_horizon_days)?,
+            slot_step_minutes: non_negative("slotStepMinutes", s.slot_step_minutes)?,
+            deletion_grace_days: non_negative("deletionGraceDays", s.deletion_grace_days)?,
+        })
+    }
+}
+
+/// A named on/off switch.
+#[derive(SimpleObject, InputObject, Clone)]
+#[graphql(name = "FeatureFlag", input_name = "FeatureFlagInput")]
+pub(crate) struct FeatureFlagGql {
+    /// Flag name, `[a-z][a-z0-9_.-]*`.
+    key: String,
+    /// Whether the feature is on.
+    enabled: bool,
+}
+
+/// A business on Tessera.
+#[derive(Clone)]
+pub(crate) struct TenantObject(pub(crate) Tenant);
+
+#[Object(name = "Tenant")]
+impl TenantObject {
+    /// Id; send it (or the slug) in the `X-Tenant` header to act in this tenant.
+    pub(crate) async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Unique URL-safe name; also accepted in `X-Tenant`.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Service tier.
+    async fn tier(&self) -> TenantTierGql {
+        self.0.tier.into()
+    }
+    /// Life-cycle status.
+    async fn status(&self) -> TenantStatusGql {
+        self.0.status.into()
+    }
+    /// IANA timezone its schedules are written in.
+    async fn timezone(&self) -> &str {
+        &self.0.timezone
+    }
+    /// Default locale (BCP 47).
+    async fn locale(&self) -> &str {
+        &self.0.locale
+    }
+    /// Settings.
+    async fn settings(&self) -> TenantSettingsGql {
+        (&self.0.settings).into()
+    }
+    /// Feature flags, by name.
+    async fn feature_flags(&self) -> Vec<FeatureFlagGql> {
+        self.0.feature_flags.iter().map(|(key, enabled)| FeatureFlagGql { key: key.to_owned(), enabled }).collect()
+    }
+    /// How its data is isolated.
+    async fn isolation_level(&self) -> IsolationLevelGql {
+        self.0.isolation_level.into()
+    }
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// When it was deleted, if it is pending deletion.
+    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.deleted_at
+    }
+    /// When it will be purged unless restored.
+    async fn deletion_scheduled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.deletion_scheduled_at
+    }
+    /// The tenant above it, if the caller may read it.
+    async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<TenantObject>> {
+        let Some(parent) = self.0.parent_tenant_id else { return Ok(None) };
+        let found = loaders(ctx)?.tenants.load_one(parent).await.map_err(|e| ApiError::internal(e.message))?;
+        Ok(found.map(TenantObject))
+    }
+    /// The tenants directly below it.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn children(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<String, TenantObject>> {
+        let page = services(ctx)?
+            .tenants
+            .child_tenants(request(ctx)?, self.0.id, &page_request(first, after, last, before))
+            .await?;
+        Ok(connection(page, |t| t.id.as_uuid(), TenantObject))
+    }
+}
+
+/// A user's membership in a tenant.
+#[derive(SimpleObject)]
+#[graphql(name = "Membership", complex)]
+pub(crate) struct MembershipObject {
+    /// Id.
+    id: ID,
+    /// Their role.
+    role: MembershipRoleGql,
+    /// When they joined.
+    joined_at: DateTime<Utc>,
+    #[graphql(skip)]
+    tenant_id: TenantId,
+    #[graphql(skip)]
+    user_id: tessera_kernel::UserId,
+}
+
+#[ComplexObject]
+impl MembershipObject {
+    /// The tenant.
+    async fn tenant(&self, ctx: &Context<'_>) -> ApiResult<Option<TenantObject>> {
+        let found = loaders(ctx)?.tenants.load_one(self.tenant_id).await.map_err(|e| ApiError::internal(e.message))?;
+        Ok(found.map(TenantObject))
+    }
+    /// The member.
+    async fn user(&self, ctx: &Context<'_>) -> ApiResult<Option<UserObject>> {
+        let found = loaders(ctx)?.users.load_one(self.user_id).await.map_err(|e| ApiError::internal(e.message))?;
+        Ok(found.map(UserObject))
+    }
+}
+
+impl From<Member> for MembershipObject {
+    fn from(m: Member) -> Self {
+        Self { id: ID(m.id.to_string()), role: m.role.into(), joined_at: m.joined_at, tenant_id: m.tenant_id, user_id: m.user_id }
+    }
+}
+
+/// A new business.
+#[derive(InputObject)]
+pub(crate) struct CreateTenantInput {
+    /// Display name.
+    name: String,
+    /// Unique URL-safe name: 3–63 lowercase letters, digits and inner hyphens.
+    slug: String,
+    /// IANA timezone, e.g. `Europe/Madrid`.
+    timezone: String,
+    /// Locale, e.g. `es-ES`; `en` when omitted.
+    locale: Option<String>,
+}
+
+impl From<CreateTenantInput> for NewTenant {
+    fn from(i: CreateTenantInput) -> Self {
+        Self { name: i.name, slug: i.slug, timezone: i.timezone, locale: i.locale }
+    }
+}
+
+/// Changes to the current tenant; omitted fields stay as they are.
+#[derive(InputObject)]
+pub(crate) struct UpdateTenantInput {
+    /// New display name.
+    name: Option<String>,
+    /// New slug.
+    slug: Option<String>,
+    /// New timezone.
+    timezone: Option<String>,
+    /// New locale.
+    locale: Option<String>,
+    /// New settings (all fields).
+    settings: Option<TenantSettingsGql>,
+    /// The complete new set of feature flags.
+    feature_flags: Option<Vec<FeatureFlagGql>>,
+}
+
+#[derive(Default)]
+pub(crate) struct TenantQuery;
+
+#[Object]
+impl TenantQuery {
+    /// The tenant named by the `X-Tenant` header.
+    #[graphql(guard = "Requires(Permission::TenantRead)")]
+    async fn current_tenant(&self, ctx: &Context<'_>) -> ApiResult<TenantObject> {
+        Ok(TenantObject(services(ctx)?.tenants.current_tenant(request(ctx)?).await?))
+    }
+
+    /// A tenant the caller belongs to (or a child of one), by id or by slug.
+    #[graphql(guard = "SignedIn")]
+    async fn tenant(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> ApiResult<Option<TenantObject>> {
+        let (services, request) = (services(ctx)?, request(ctx)?);
+        let found = match (id, slug) {
+            (Some(id), None) => services.tenants.tenant_by_id(request, parse_id("id", &id)?).await?,
+            (None, Some(slug)) => services.tenants.tenant_by_slug(request, &slug).await?,
+            _ => return Err(DomainError::invalid("id", "give exactly one of id and slug").into()),
+        };
+        Ok(found.map(TenantObject))
+    }
+
+    /// The caller's memberships: every tenant they belong to, with their role.
+    #[graphql(guard = "SignedIn", complexity = "page_cost(first, last, child_complexity)")]
+    async fn my_tenants(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<String, MembershipObject>> {
+        let (services, request) = (services(ctx)?, request(ctx)?);
+        let page = services.tenants.my_tenants(request, &page_request(first, after, last, before)).await?;
+        let actor = request.require_actor()?;
+        Ok(connection(
+            page,
+            |(t, _)| t.id.as_uuid(),
+            |(tenant, role)| MembershipObject {
+                // The membership id is not needed to list tenants; the pair is unique.
+                id: ID(format!("{}:{}", tenant.id, actor.user_id)),
+                role: role.into(),
+                joined_at: tenant.created_at,
+                tenant_id: tenant.id,
+                user_id: actor.user_id,
+            },
+        ))
+    }
+
+    /// The members of the current tenant.
+    #[graphql(guard = "Requires(Permission::MemberRead)", complexity = "page_cost(first, last, child_complexity)")]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<String, MembershipObject>> {
+        let page = services(ctx)?.tenants.members(request(ctx)?, &page_request(first, after, last, before)).await?;
+        Ok(connection(page, |m| m.id.as_uuid(), MembershipObject::from))
+    }
+
+    /// Federation: resolves a `Tenant` reference from another subgraph.
+    #[graphql(entity)]
+    async fn find_tenant_by_id(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<TenantObject>> {
+        let Ok(id) = id.parse::<TenantId>() else { return Ok(None) };
+        if request(ctx)?.actor().is_none() {
+            return Ok(None);
+        }
+        Ok(services(ctx)?.tenants.tenant_by_id(request(ctx)?, id).await?.map(TenantObject))
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct TenantMutation;
+
+fn after_write(ctx: &Context<'_>) {
+    if let Ok(services) = services(ctx) {
+        services.relay.kick();
+    }
+}
+
+#[Object]
+impl TenantMutation {
+    /// Signs up a new business: creates the tenant and makes the caller its owner.
+    #[graphql(guard = "SignedIn")]
+    async fn create_tenant(&self, ctx: &Context<'_>, input: CreateTenantInput) -> ApiResult<TenantObject> {
+        Ok(TenantObject(services(ctx)?.tenants.create_tenant(request(ctx)?, input.into()).await?))
+    }
+
+    /// Creates a tenant below the current one (a branch); the caller owns it.
+    #[graphql(guard = "Requires(Permission::TenantManage)")]
+    async fn create_child_tenant(&self, ctx: &Context<'_>, input: CreateTenantInput) -> ApiResult<TenantObject> {
+        Ok(TenantObject(services(ctx)?.tenants.create_child_tenant(request(ctx)?, input.into()).await?))
+    }
+
+    /// Changes the current tenant.
+    #[graphql(guard = "Requires(Permission::TenantManage)")]
+    async fn update_tenant(&self, ctx: &Context<'_>, input: UpdateTenantInput) -> ApiResult<TenantObject> {
+        let feature_flags = input
+            .feature_flags
+            .map(|flags| FeatureFlags::new(flags.into_iter().map(|f| (f.key, f.enabled))))
+            .transpose()?;
+        let patch = TenantPatch {
+            name: input.name,
+            slug: input.slug,
+            timezone: input.timezone,
+            locale: input.locale,
+            settings: input.settings.map(TenantSettings::try_from).transpose()?,
+            feature_flags,
+        };
+        let tenant = services(ctx)?.tenants.update_tenant(request(ctx)?, patch).await?;
+        after_write(ctx);
+        Ok(TenantObject(tenant))
+    }
+
+    /// Deletes the current tenant softly: it can be restored during its grace period.
+    #[graphql(guard = "Requires(Permission::TenantDelete)")]
+    async fn delete_tenant(&self, ctx: &Context<'_>) -> ApiResult<TenantObject> {
+        let tenant = services(ctx)?.tenants.delete_tenant(request(ctx)?).await?;
+        after_write(ctx);
+        Ok(TenantObject(tenant))
+    }
+
+    /// Restores the current tenant if it is within its deletion grace period.
+    #[graphql(guard = "Requires(Permission::TenantDelete)")]
+    async fn restore_tenant(&self, ctx: &Context<'_>) -> ApiResult<TenantObject> {
+        let tenant = services(ctx)?.tenants.restore_tenant(request(ctx)?).await?;
+        after_write(ctx);
+        Ok(TenantObject(tenant))
+    }
+}
+
+/// What happened to a tenant.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub(crate) enum TenantEventKind {
+    /// Profile, settings or feature flags changed.
+    Updated,
+    /// Soft-deleted.
+    Deleted,
+    /// Restored.
+    Restored,
+}
+
+/// A change to the subscribed tenant.
+#[derive(SimpleObject)]
+pub(crate) struct TenantEvent {
+    /// Unique per event; a client may see an id twice only if it reconnects.
+    event_id: ID,
+    /// What happened.
+    kind: TenantEventKind,
+    /// When.
+    occurred_at: DateTime<Utc>,
+    /// The tenant as it is now.
+    tenant: TenantObject,
+}
+
+#[derive(Default)]
+pub(crate) struct TenantSubscription;
+
+#[Subscription]
+impl TenantSubscription {
+    /// Changes to the current tenant (`X-Tenant` in the connection's init payload).
+    /// Ends when the caller's session ends or they lose access to the tenant.
+    #[graphql(guard = "Requires(Permission::TenantRead)")]
+    async fn tenant_updated(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = TenantEvent> + use<>, ApiError> {
+        let services = services(ctx)?.clone();
+        let request = request(ctx)?.clone();
+        let actor = request.require_actor()?;
+        let tenant_id = request.authorize(Permission::TenantRead)?.tenant_id;
+        let mut events = services.bus.subscribe();
+        Ok(async_stream::stream! {
+            loop {
+                let message = match events.recv().await {
+                    Ok(message) => message,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "subscriber fell behind; events skipped");
+                        continue;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                };
+                let event = match message.as_ref() {
+                    BusMessage::SessionRevoked { session_id } if *session_id == actor.session_id => break,
+                    BusMessage::Domain(event) if event.tenant_id == tenant_id => event.clone(),
+                    _ => continue,
+                };
+                let kind = match event.kind {
+                    EventKind::TenantUpdated => TenantEventKind::Updated,
+                    EventKind::TenantDeleted => TenantEventKind::Deleted,
+                    EventKind::TenantRestored => TenantEventKind::Restored,
+                };
+                // Rights are checked again for every event: a revoked session or a
+                // lost membership ends the feed.
+                let now = services.clock.now();
+                if !services.identity.session_is_live(actor.session_id, now).await.unwrap_or(false) {
+                    break;
+                }
+                let Ok((tenant, scope)) = services.tenants.resolve_scope(actor.user_id, &TenantRef::Id(tenant_id)).await else {
+                    break;
+                };
+                if !scope.permissions.contains(Permission::TenantRead) {
+                    break;
+                }
+                yield TenantEvent {
+                    event_id: ID(event.id.to_string()),
+                    kind,
+                    occurred_at: event.occurred_at,
+                    tenant: TenantObject(tenant),
+                };
+            }
+        })
+    }
+}

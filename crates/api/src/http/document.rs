@@ -1,0 +1,169 @@
+//! Checks on a GraphQL document made before it is executed: what async-graphql's own
+//! limits do not cover.
+//!
+//! - field selections are counted, `__typename` included (depth and complexity
+//!   limits ignore it, so a flood of it would otherwise be free);
+//! - aliases are capped, so one document cannot ask for the same field hundreds of
+//!   times;
+//! - fields that must not repeat within one request (`login`, `signUp`,
+//!   `refreshSession`) appear at most once, so aliases cannot multiply password
+//!   guesses.
+//!
+//! Fragments are expanded where they are spread, so a fragment used at several places
+//! counts at each; the walk stops as soon as a limit is exceeded, so fragment bombs
+//! cost nothing, and it does not follow cycles (validation refuses those).
+
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
+
+use crate::config::QueryLimits;
+
+/// Root fields that may appear only once per document.
+const SINGLE_USE_ROOT_FIELDS: &[&str] = &["login", "signUp", "refreshSession"];
+
+/// Why a document was refused before execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DocumentRejection(pub(crate) String);
+
+/// What the walk learned about the operation to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DocumentFacts {
+    /// The type of the selected operation, when it could be determined.
+    pub(crate) operation: Option<OperationType>,
+}
+
+struct Walk<'a> {
+    document: &'a ExecutableDocument,
+    limits: &'a QueryLimits,
+    fields: usize,
+    aliases: usize,
+    fragment_stack: Vec<&'a str>,
+}
+
+impl<'a> Walk<'a> {
+    fn selection_set(&mut self, set: &'a SelectionSet) -> Result<(), DocumentRejection> {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    self.fields += 1;
+                    if field.node.alias.is_some() {
+                        self.aliases += 1;
+                    }
+                    if self.fields > self.limits.max_fields {
+                        return Err(DocumentRejection(format!(
+                            "the document selects more than {} fields",
+                            self.limits.max_fields
+                        )));
+                    }
+                    if self.aliases > self.limits.max_aliases {
+                        return Err(DocumentRejection(format!(
+                            "the document uses more than {} aliases",
+                            self.limits.max_aliases
+                        )));
+                    }
+                    self.selection_set(&field.node.selection_set.node)?;
+                }
+                Selection::InlineFragment(fragment) => self.selection_set(&fragment.node.selection_set.node)?,
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    if self.fragment_stack.contains(&name) {
+                        continue; // a cycle; validation reports it
+                    }
+                    if let Some(fragment) = self.document.fragments.get(&spread.node.fragment_name.node) {
+                        self.fragment_stack.push(name);
+                        self.selection_set(&fragment.node.selection_set.node)?;
+                        self.fragment_stack.pop();
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks `document` against `limits`; `operation_name` picks the operation.
+pub(crate) fn check_document(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    limits: &QueryLimits,
+) -> Result<DocumentFacts, DocumentRejection> {
+    let mut walk = Walk { document, limits, fields: 0, aliases: 0, fragment_stack: Vec::new() };
+    let mut selected = None;
+    let operations: Vec<_> = match &document.operations {
+        DocumentOperations::Single(op) => vec![(None, op)],
+        DocumentOperations::Multiple(ops) => ops.iter().map(|(name, op)| (Some(name.as_str()), op)).collect(),
+    };
+    let single = operations.len() == 1;
+    for (name, operation) in operations {
+        walk.selection_set(&operation.node.selection_set.node)?;
+        let chosen = match operation_name {
+            Some(wanted) => name == Some(wanted),
+            None => single,
+        };
+        if chosen {
+            selected = Some(operation.node.ty);
+            for field in SINGLE_USE_ROOT_FIELDS {
+                let uses = root_field_uses(document, &operation.node.selection_set.node, field);
+                if uses > 1 {
+                    return Err(DocumentRejection(format!("{field} may be requested only once per request")));
+                }
+            }
+        }
+    }
+    Ok(DocumentFacts { operation: selected })
+}
+
+fn root_field_uses(document: &ExecutableDocument, set: &SelectionSet, name: &str) -> usize {
+    set.items
+        .iter()
+        .map(|selection| match &selection.node {
+            Selection::Field(field) => usize::from(field.node.name.node == name),
+            Selection::InlineFragment(fragment) => root_field_uses(document, &fragment.node.selection_set.node, name),
+            Selection::FragmentSpread(spread) => document
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .map_or(0, |f| root_field_uses(document, &f.node.selection_set.node, name)),
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(query: &str) -> Result<DocumentFacts, DocumentRejection> {
+        let document = async_graphql::parser::parse_query(query).expect("parses");
+        let limits = QueryLimits { max_fields: 50, max_aliases: 3, ..QueryLimits::default() };
+        check_document(&document, None, &limits)
+    }
+
+    #[test]
+    fn a_flood_of_typename_is_counted() {
+        let query = format!("{{ {} }}", "__typename ".repeat(51));
+        assert!(check(&query).is_err());
+    }
+
+    #[test]
+    fn aliases_are_capped() {
+        assert!(check("{ a: __typename b: __typename c: __typename }").is_ok());
+        assert!(check("{ a: __typename b: __typename c: __typename d: __typename }").is_err());
+    }
+
+    #[test]
+    fn a_fragment_counts_wherever_it_is_spread() {
+        let query = "query { me { ...F } x: me { ...F } } fragment F on User { id email displayName status createdAt lastLoginAt id email displayName status createdAt lastLoginAt id email displayName status createdAt lastLoginAt id email displayName status createdAt }";
+        assert!(check(query).is_err(), "two spreads of 24 fields exceed 50");
+    }
+
+    #[test]
+    fn login_cannot_be_aliased_to_multiply_guesses() {
+        let query = r#"mutation { a: login(input: {email: "a@b.co", password: "x"}) { accessToken } b: login(input: {email: "a@b.co", password: "y"}) { accessToken } }"#;
+        assert_eq!(check(query).err().map(|e| e.0), Some("login may be requested only once per request".into()));
+    }
+
+    #[test]
+    fn the_operation_type_is_reported() {
+        assert_eq!(check("mutation { logout }").ok().and_then(|f| f.operation), Some(OperationType::Mutation));
+    }
+}

@@ -1,0 +1,345 @@
+//! GraphQL over HTTP, per the GraphQL-over-HTTP specification.
+//!
+//! The stock async-graphql-axum handler answers 200 to request errors, ignores
+//! `Accept`, and runs mutations over GET. This handler:
+//! - answers `application/graphql-response+json` (with 4xx for request errors and no
+//!   `data` entry) or `application/json` (200 for well-formed requests), as `Accept`
+//!   asks, and 406 when it asks for neither;
+//! - takes POST bodies only as `application/json` (415 otherwise: form and text
+//!   bodies, which browsers send cross-site without a preflight, are refused) and
+//!   does not batch;
+//! - refuses mutations over GET with 405, so a link or an image cannot change state;
+//! - caps the document's length before parsing and its fields, aliases and repeated
+//!   sensitive fields before execution.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use tessera_kernel::{ErrorCode, RequestMeta};
+
+use super::AppState;
+use super::context::{Credentials, build_context};
+use super::document::check_document;
+use crate::config::IntrospectionPolicy;
+use crate::error::{ApiCode, ApiError, ensure_codes};
+use crate::graphql::Loaders;
+
+/// The response media types the endpoint speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MediaType {
+    /// `application/graphql-response+json`: status codes reflect request errors.
+    GraphqlResponse,
+    /// `application/json`: the legacy type; 200 for every well-formed request.
+    Json,
+}
+
+impl MediaType {
+    fn header(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Self::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            Self::Json => "application/json; charset=utf-8",
+        })
+    }
+}
+
+/// Picks the response type from `Accept`, honouring q-values. `None` means the
+/// client accepts neither type (406).
+pub(crate) fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(MediaType::Json);
+    };
+    if accept.trim().is_empty() {
+        return Some(MediaType::Json);
+    }
+    let mut ranges: Vec<(f32, usize, MediaType)> = Vec::new();
+    for (position, range) in accept.split(',').enumerate() {
+        let mut parts = range.split(';');
+        let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let mut quality = 1.0_f32;
+        let mut charset_ok = true;
+        for param in parts {
+            let (key, value) = param.split_once('=').unwrap_or((param, ""));
+            match key.trim().to_ascii_lowercase().as_str() {
+                "q" => quality = value.trim().parse().unwrap_or(0.0),
+                "charset" => charset_ok = value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8"),
+                _ => {}
+            }
+        }
+        let media = match essence.as_str() {
+            "application/graphql-response+json" => MediaType::GraphqlResponse,
+            "application/json" | "application/*" | "*/*" => MediaType::Json,
+            _ => continue,
+        };
+        if quality > 0.0 && charset_ok {
+            ranges.push((quality, position, media));
+        }
+    }
+    ranges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    ranges.first().map(|(_, _, media)| *media)
+}
+
+/// The parameters of a GraphQL request.
+#[derive(Debug, Default)]
+pub(crate) struct Params {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<Value>,
+}
+
+/// A request refused before execution: the status for each media type and the error.
+struct Refusal {
+    status: StatusCode,
+    /// Whether `application/json` clients get the status too (malformed HTTP), or 200
+    /// (a well-formed request whose document is at fault).
+    malformed: bool,
+    code: ApiCode,
+    message: String,
+}
+
+impl Refusal {
+    fn malformed(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, malformed: true, code: ApiCode::BadRequest, message: message.into() }
+    }
+
+    fn document(code: ApiCode, message: impl Into<String>) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, malformed: false, code, message: message.into() }
+    }
+}
+
+fn error_body(code: ApiCode, message: &str) -> Value {
+    serde_json::json!({ "errors": [ { "message": message, "extensions": { "code": code.as_str() } } ] })
+}
+
+fn respond(media: MediaType, status: StatusCode, body: Value) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, media.header());
+    response
+}
+
+fn refuse(media: MediaType, refusal: Refusal) -> Response {
+    let status = match media {
+        MediaType::GraphqlResponse => refusal.status,
+        MediaType::Json if refusal.malformed => refusal.status,
+        MediaType::Json => StatusCode::OK,
+    };
+    respond(media, status, error_body(refusal.code, &refusal.message))
+}
+
+fn not_acceptable() -> Response {
+    let mut response = (
+        StatusCode::NOT_ACCEPTABLE,
+        Json(error_body(ApiCode::BadRequest, "accept application/graphql-response+json or application/json")),
+    )
+        .into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, MediaType::Json.header());
+    response
+}
+
+fn object_field(object: &Map<String, Value>, key: &str) -> Result<Option<Value>, Refusal> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value @ Value::Object(_)) => Ok(Some(value.clone())),
+        Some(_) => Err(Refusal::malformed(StatusCode::BAD_REQUEST, format!("{key} must be an object"))),
+    }
+}
+
+fn string_field(object: &Map<String, Value>, key: &str) -> Result<Option<String>, Refusal> {
+    match object.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Refusal::malformed(StatusCode::BAD_REQUEST, format!("{key} must be a string"))),
+    }
+}
+
+fn params_from_body(headers: &HeaderMap, body: &[u8]) -> Result<Params, Refusal> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let mut parts = content_type.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    let charset_ok = parts.all(|p| match p.split_once('=') {
+        Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8"),
+        _ => true,
+    });
+    if !essence.eq_ignore_ascii_case("application/json") || !charset_ok {
+        return Err(Refusal::malformed(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send GraphQL requests as Content-Type: application/json",
+        ));
+    }
+    if body.is_empty() {
+        return Err(Refusal::malformed(StatusCode::BAD_REQUEST, "the request body is empty"));
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|_| Refusal::malformed(StatusCode::BAD_REQUEST, "the request body is not valid JSON"))?;
+    let object = match value {
+        Value::Object(object) => object,
+        Value::Array(_) => return Err(Refusal::malformed(StatusCode::BAD_REQUEST, "batched requests are not supported; send one operation per request")),
+        _ => return Err(Refusal::malformed(StatusCode::BAD_REQUEST, "the request body must be a JSON object")),
+    };
+    Ok(Params {
+        query: string_field(&object, "query")?,
+        operation_name: string_field(&object, "operationName")?,
+        variables: object_field(&object, "variables")?,
+    })
+}
+
+/// Query-string parameters of a GET request.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GetParams {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<String>,
+}
+
+fn params_from_query(raw: GetParams) -> Result<Params, Refusal> {
+    let variables = match raw.variables.as_deref().map(str::trim).filter(|v| !v.is_empty() && *v != "null") {
+        None => None,
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(value @ Value::Object(_)) => Some(value),
+            _ => return Err(Refusal::malformed(StatusCode::BAD_REQUEST, "variables must be a JSON object")),
+        },
+    };
+    Ok(Params { query: raw.query, operation_name: raw.operation_name.filter(|n| !n.is_empty()), variables })
+}
+
+/// `POST /graphql`.
+pub(crate) async fn graphql_post(
+    State(app): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(media) = negotiate(&headers) else { return not_acceptable() };
+    match params_from_body(&headers, &body) {
+        Ok(params) => execute(&app, meta, &headers, params, Method::POST, media).await,
+        Err(refusal) => refuse(media, refusal),
+    }
+}
+
+/// `GET /graphql` (queries only).
+pub(crate) async fn graphql_get(app: AppState, meta: RequestMeta, headers: HeaderMap, query: Option<Query<GetParams>>) -> Response {
+    let Some(media) = negotiate(&headers) else { return not_acceptable() };
+    let Some(Query(raw)) = query else {
+        return refuse(media, Refusal::malformed(StatusCode::BAD_REQUEST, "the query string is malformed"));
+    };
+    match params_from_query(raw) {
+        Ok(params) => execute(&app, meta, &headers, params, Method::GET, media).await,
+        Err(refusal) => refuse(media, refusal),
+    }
+}
+
+async fn execute(app: &AppState, meta: RequestMeta, headers: &HeaderMap, params: Params, method: Method, media: MediaType) -> Response {
+    let limits = &app.config.limits;
+    let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
+        return refuse(media, Refusal::malformed(StatusCode::BAD_REQUEST, "the query parameter is missing"));
+    };
+    if query.chars().count() > limits.max_query_chars {
+        return refuse(
+            media,
+            Refusal::document(ApiCode::GraphqlValidationFailed, format!("the document is longer than {} characters", limits.max_query_chars)),
+        );
+    }
+    let mut request = async_graphql::Request::new(query);
+    if let Some(name) = &params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = params.variables {
+        request = request.variables(async_graphql::Variables::from_json(variables));
+    }
+    let facts = match request.parsed_query() {
+        Ok(document) => check_document(document, params.operation_name.as_deref(), limits),
+        Err(err) => return refuse(media, Refusal::document(ApiCode::GraphqlParseFailed, err.message)),
+    };
+    let facts = match facts {
+        Ok(facts) => facts,
+        Err(rejection) => return refuse(media, Refusal::document(ApiCode::GraphqlValidationFailed, rejection.0)),
+    };
+    use async_graphql::parser::types::OperationType;
+    match (facts.operation, method) {
+        (Some(OperationType::Mutation), Method::GET) => {
+            let mut response = refuse(media, Refusal::malformed(StatusCode::METHOD_NOT_ALLOWED, "mutations must be sent with POST"));
+            *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
+        (Some(OperationType::Subscription), _) => {
+            return refuse(media, Refusal::document(ApiCode::BadRequest, "subscriptions are served over WebSocket (graphql-transport-ws) at this path"));
+        }
+        _ => {}
+    }
+
+    let context = match Credentials::from_headers(headers) {
+        Ok(credentials) => build_context(app, &credentials, meta).await,
+        Err(err) => Err(err),
+    };
+    let context = match context {
+        Ok(context) => context,
+        Err(err) => return context_failure(media, err),
+    };
+    let introspection_allowed = match app.config.introspection {
+        IntrospectionPolicy::Everyone => true,
+        IntrospectionPolicy::Authenticated => context.actor().is_some(),
+        IntrospectionPolicy::Nobody => false,
+    };
+    if !introspection_allowed {
+        request = request.disable_introspection();
+    }
+    let loaders = Loaders::new(app.services.clone(), context.clone());
+    let request = request.data(context).data(loaders).data(app.services.clone());
+    let response = app.schema.execute(request).await;
+    app.metrics.graphql_operation(facts.operation, response.errors.is_empty());
+    graphql_response(media, response)
+}
+
+/// Authentication or tenant resolution failed: a request error with the code.
+fn context_failure(media: MediaType, err: ApiError) -> Response {
+    let code = err.domain().code();
+    let status = match code {
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Conflict | ErrorCode::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let error: async_graphql::Error = err.into();
+    let server_error = error.into_server_error(async_graphql::Pos::default());
+    let body = serde_json::json!({ "errors": [ server_error ] });
+    let status = match media {
+        MediaType::GraphqlResponse => status,
+        MediaType::Json if status == StatusCode::SERVICE_UNAVAILABLE => status,
+        MediaType::Json => StatusCode::OK,
+    };
+    let mut response = respond(media, status, body);
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+fn graphql_response(media: MediaType, mut response: async_graphql::Response) -> Response {
+    ensure_codes(&mut response.errors);
+    // No data at all and only errors without a path: the document was refused
+    // (parse, validation, limits) before any field ran.
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let mut body = Map::new();
+    if !request_error {
+        body.insert("data".into(), serde_json::to_value(&response.data).unwrap_or(Value::Null));
+    }
+    if !response.errors.is_empty() {
+        body.insert("errors".into(), serde_json::to_value(&response.errors).unwrap_or(Value::Null));
+    }
+    if !response.extensions.is_empty() {
+        body.insert("extensions".into(), serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
+    }
+    let status = if request_error && media == MediaType::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    respond(media, status, Value::Object(body))
+}
+

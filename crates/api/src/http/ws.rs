@@ -1,0 +1,324 @@
+//! GraphQL over WebSocket: `graphql-transport-ws` (current) and the legacy
+//! `graphql-ws` (subscriptions-transport-ws) protocol.
+//!
+//! async-graphql's own handler closes with 1002 where the protocol asks for 4400,
+//! 4401, 4403 or 4409, so the protocol is implemented here over
+//! `Schema::execute_stream`:
+//! - `connection_init` must arrive within [`INIT_TIMEOUT`] (else 4408) and only once
+//!   (else 4429); its payload carries `Authorization` and `X-Tenant`, and bad
+//!   credentials close with 4403;
+//! - `subscribe` before the ack closes with 4401; a duplicate id with 4409; a
+//!   malformed message with 4400;
+//! - each operation runs in its own task; `complete` from the client stops it;
+//! - when the connection's session is revoked (announced on the bus, or found by
+//!   the periodic check) the socket closes with 4403; at shutdown, with 1001.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use http::{HeaderMap, StatusCode, header};
+use serde_json::{Value, json};
+use tessera_kernel::{RequestContext, RequestMeta};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::AppState;
+use super::context::{Credentials, build_context};
+use super::document::check_document;
+use crate::error::{ApiCode, ensure_codes, graphql_error};
+use crate::events::BusMessage;
+use crate::graphql::Loaders;
+
+/// How long a client has to send `connection_init`.
+pub(crate) const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the legacy protocol sends keep-alives.
+const LEGACY_KEEPALIVE: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    TransportWs,
+    Legacy,
+}
+
+const TRANSPORT_WS: &str = "graphql-transport-ws";
+const LEGACY: &str = "graphql-ws";
+
+/// Whether a browser page from `origin` may open a socket here: it must be listed
+/// in the allowed origins or be this server's own origin. Clients that send no
+/// `Origin` (non-browsers) are not subject to cross-site attacks and are allowed.
+pub(crate) fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or_default();
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+}
+
+/// Upgrades `GET /graphql` to a WebSocket.
+pub(crate) fn upgrade(app: AppState, meta: RequestMeta, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    if !origin_allowed(&headers, &app.config.cors_origins) {
+        return (StatusCode::FORBIDDEN, "this origin may not open a WebSocket here").into_response();
+    }
+    let upgrade_credentials = Credentials::from_headers(&headers).unwrap_or_default();
+    ws.protocols([TRANSPORT_WS, LEGACY])
+        .on_upgrade(move |socket| async move {
+            let protocol = match socket.protocol().and_then(|p| p.to_str().ok()) {
+                Some(TRANSPORT_WS) => Some(Protocol::TransportWs),
+                Some(LEGACY) => Some(Protocol::Legacy),
+                _ => None,
+            };
+            let Some(protocol) = protocol else {
+                let mut socket = socket;
+                let _ = socket.send(close(4406, "Subprotocol not acceptable")).await;
+                return;
+            };
+            app.metrics.websocket_opened();
+            Connection::new(app.clone(), meta, upgrade_credentials, protocol).run(socket).await;
+            app.metrics.websocket_closed();
+        })
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from(reason) }))
+}
+
+fn text(value: &Value) -> Message {
+    Message::Text(Utf8Bytes::from(value.to_string()))
+}
+
+/// What the main loop should do after handling a message.
+enum Step {
+    Continue,
+    Send(Value),
+    Close(u16, String),
+    SendThenClose(Value, u16, String),
+}
+
+struct Connection {
+    app: AppState,
+    meta: RequestMeta,
+    upgrade_credentials: Credentials,
+    protocol: Protocol,
+    context: Option<RequestContext>,
+    operations: HashMap<String, JoinHandle<()>>,
+    outgoing_tx: mpsc::Sender<Value>,
+    outgoing_rx: mpsc::Receiver<Value>,
+}
+
+impl Connection {
+    fn new(app: AppState, meta: RequestMeta, upgrade_credentials: Credentials, protocol: Protocol) -> Self {
+        let (outgoing_tx, outgoing_rx) = mpsc::channel(64);
+        Self { app, meta, upgrade_credentials, protocol, context: None, operations: HashMap::new(), outgoing_tx, outgoing_rx }
+    }
+
+    async fn run(mut self, socket: WebSocket) {
+        let (mut sink, mut stream) = socket.split();
+        let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
+        tokio::pin!(init_deadline);
+        let mut bus = self.app.services.bus.subscribe();
+        let mut liveness = tokio::time::interval(self.app.ws_session_check);
+        let mut keepalive = tokio::time::interval(LEGACY_KEEPALIVE);
+        let shutdown = self.app.shutdown.clone();
+        let closing: Option<(u16, String)> = loop {
+            let step = tokio::select! {
+                () = shutdown.cancelled() => Step::Close(1001, "server shutting down".into()),
+                () = &mut init_deadline, if self.context.is_none() => Step::Close(4408, "Connection initialisation timeout".into()),
+                incoming = stream.next() => match incoming {
+                    Some(Ok(Message::Text(body))) => self.on_text(body.as_str()).await,
+                    Some(Ok(Message::Binary(_))) => Step::Close(4400, "binary messages are not supported".into()),
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break None,
+                    Some(Ok(_)) => Step::Continue,
+                },
+                Some(outgoing) = self.outgoing_rx.recv() => Step::Send(outgoing),
+                message = bus.recv() => self.on_bus(message),
+                _ = liveness.tick() => self.check_session().await,
+                _ = keepalive.tick(), if self.protocol == Protocol::Legacy && self.context.is_some() => Step::Send(json!({"type": "ka"})),
+            };
+            match step {
+                Step::Continue => {}
+                Step::Send(value) => {
+                    if sink.send(text(&value)).await.is_err() {
+                        break None;
+                    }
+                }
+                Step::Close(code, reason) => break Some((code, reason)),
+                Step::SendThenClose(value, code, reason) => {
+                    let _ = sink.send(text(&value)).await;
+                    break Some((code, reason));
+                }
+            }
+        };
+        for (_, task) in self.operations.drain() {
+            task.abort();
+        }
+        if let Some((code, reason)) = closing {
+            let _ = sink.send(close(code, &reason)).await;
+        }
+        let _ = sink.close().await;
+    }
+
+    fn on_bus(&self, message: Result<std::sync::Arc<BusMessage>, tokio::sync::broadcast::error::RecvError>) -> Step {
+        let (Some(context), Ok(message)) = (&self.context, message) else { return Step::Continue };
+        match (message.as_ref(), context.actor()) {
+            (BusMessage::SessionRevoked { session_id }, Some(actor)) if *session_id == actor.session_id => {
+                Step::Close(4403, "Forbidden: the session has ended".into())
+            }
+            _ => Step::Continue,
+        }
+    }
+
+    async fn check_session(&self) -> Step {
+        let Some(actor) = self.context.as_ref().and_then(RequestContext::actor) else { return Step::Continue };
+        let services = &self.app.services;
+        match services.identity.session_is_live(actor.session_id, services.clock.now()).await {
+            Ok(false) => Step::Close(4403, "Forbidden: the session has ended".into()),
+            // A database hiccup is not a reason to drop subscribers; check again later.
+            Ok(true) | Err(_) => Step::Continue,
+        }
+    }
+
+    async fn on_text(&mut self, body: &str) -> Step {
+        let Ok(Value::Object(message)) = serde_json::from_str::<Value>(body) else {
+            return self.invalid("the message is not a JSON object");
+        };
+        let Some(kind) = message.get("type").and_then(Value::as_str) else {
+            return self.invalid("the message has no type");
+        };
+        let id = message.get("id").and_then(Value::as_str).map(str::to_owned);
+        let payload = message.get("payload").cloned().unwrap_or(Value::Null);
+        match (self.protocol, kind) {
+            (_, "connection_init") => self.on_init(payload).await,
+            (Protocol::TransportWs, "ping") => Step::Send(json!({"type": "pong"})),
+            (Protocol::TransportWs, "pong") => Step::Continue,
+            (Protocol::TransportWs, "subscribe") | (Protocol::Legacy, "start") => match id {
+                Some(id) if !id.is_empty() => self.on_subscribe(id, payload),
+                _ => self.invalid("subscribe needs an id"),
+            },
+            (Protocol::TransportWs, "complete") | (Protocol::Legacy, "stop") => {
+                if let Some(task) = id.and_then(|id| self.operations.remove(&id)) {
+                    task.abort();
+                }
+                Step::Continue
+            }
+            (Protocol::Legacy, "connection_terminate") => Step::Close(1000, "terminated".into()),
+            _ => self.invalid(&format!("unknown message type {kind:?}")),
+        }
+    }
+
+    fn invalid(&self, reason: &str) -> Step {
+        Step::Close(4400, reason.into())
+    }
+
+    async fn on_init(&mut self, payload: Value) -> Step {
+        if self.context.is_some() {
+            return Step::Close(4429, "Too many initialisation requests".into());
+        }
+        let credentials = match Credentials::from_init_payload(&payload) {
+            Ok(c) if c.bearer.is_some() || c.tenant.is_some() => Ok(c),
+            Ok(_) => Ok(self.upgrade_credentials.clone()),
+            Err(err) => Err(err),
+        };
+        let context = match credentials {
+            Ok(credentials) => build_context(&self.app, &credentials, self.meta.clone()).await,
+            Err(err) => Err(err),
+        };
+        match context {
+            Ok(context) => {
+                self.context = Some(context);
+                Step::Send(json!({"type": "connection_ack"}))
+            }
+            Err(err) => {
+                let message = err.domain().public_message();
+                match self.protocol {
+                    Protocol::TransportWs => Step::Close(4403, format!("Forbidden: {message}")),
+                    Protocol::Legacy => Step::SendThenClose(
+                        json!({"type": "connection_error", "payload": {"message": message}}),
+                        4403,
+                        "Forbidden".into(),
+                    ),
+                }
+            }
+        }
+    }
+
+    fn on_subscribe(&mut self, id: String, payload: Value) -> Step {
+        let Some(context) = self.context.clone() else {
+            return Step::Close(4401, "Unauthorized".into());
+        };
+        self.operations.retain(|_, task| !task.is_finished());
+        if self.operations.contains_key(&id) {
+            return Step::Close(4409, format!("Subscriber for {id} already exists"));
+        }
+        let Some(query) = payload.get("query").and_then(Value::as_str) else {
+            return self.invalid("subscribe payload needs a query");
+        };
+        let operation_name = payload.get("operationName").and_then(Value::as_str).map(str::to_owned);
+        let limits = &self.app.config.limits;
+        let mut request = async_graphql::Request::new(query);
+        if let Some(name) = &operation_name {
+            request = request.operation_name(name);
+        }
+        if let Some(variables) = payload.get("variables").filter(|v| v.is_object()) {
+            request = request.variables(async_graphql::Variables::from_json(variables.clone()));
+        }
+        let refusal = if query.chars().count() > limits.max_query_chars {
+            Some(graphql_error(ApiCode::GraphqlValidationFailed, "the document is too long"))
+        } else {
+            match request.parsed_query() {
+                Err(err) => Some(graphql_error(ApiCode::GraphqlParseFailed, err.message)),
+                Ok(document) => match check_document(document, operation_name.as_deref(), limits) {
+                    Err(rejection) => Some(graphql_error(ApiCode::GraphqlValidationFailed, rejection.0)),
+                    Ok(_) => None,
+                },
+            }
+        };
+        if let Some(error) = refusal {
+            return Step::Send(self.error_message(&id, vec![error]));
+        }
+        let loaders = Loaders::new(self.app.services.clone(), context.clone());
+        let request = request.data(context).data(loaders).data(self.app.services.clone());
+        let schema = self.app.schema.clone();
+        let outgoing = self.outgoing_tx.clone();
+        let protocol = self.protocol;
+        let operation_id = id.clone();
+        let task = tokio::spawn(async move {
+            let mut responses = schema.execute_stream(request);
+            let mut first = true;
+            while let Some(mut response) = responses.next().await {
+                ensure_codes(&mut response.errors);
+                let request_error = first
+                    && response.data == async_graphql::Value::Null
+                    && !response.errors.is_empty()
+                    && response.errors.iter().all(|e| e.path.is_empty());
+                first = false;
+                let message = if request_error {
+                    match protocol {
+                        Protocol::TransportWs => json!({"id": operation_id, "type": "error", "payload": response.errors}),
+                        Protocol::Legacy => json!({"id": operation_id, "type": "error", "payload": response.errors.first()}),
+                    }
+                } else {
+                    let kind = if protocol == Protocol::TransportWs { "next" } else { "data" };
+                    json!({"id": operation_id, "type": kind, "payload": response})
+                };
+                if outgoing.send(message).await.is_err() || request_error {
+                    return;
+                }
+            }
+            let _ = outgoing.send(json!({"id": operation_id, "type": "complete"})).await;
+        });
+        self.operations.insert(id, task);
+        Step::Continue
+    }
+
+    fn error_message(&self, id: &str, errors: Vec<async_graphql::ServerError>) -> Value {
+        match self.protocol {
+            Protocol::TransportWs => json!({"id": id, "type": "error", "payload": errors}),
+            Protocol::Legacy => json!({"id": id, "type": "error", "payload": errors.first()}),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! `tessera`: the gateway binary.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tessera_api::config::{Config, ConfigArgs, LogFormat, redact_url};
+use tessera_api::demo::{self, DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, DEMO_SLUG, Seeded};
+use tessera_api::{App, AppOptions, server};
+use tessera_migrations::{Migrator, MigratorTrait};
+use tracing_subscriber::EnvFilter;
+
+/// Tessera: the GraphQL backend for multi-tenant booking businesses.
+///
+/// Every setting can be given as a flag, as the environment variable shown, or in a
+/// TOML file (--config); flags win over the environment, which wins over the file.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about, long_about)]
+struct Cli {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the gateway (the default).
+    Serve,
+    /// Apply, roll back or list database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Print the federation SDL of the GraphQL schema (or write it to --out).
+    ExportSchema {
+        /// File to write instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Create the demo tenant and its owner, if absent.
+    SeedDemo,
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateAction {
+    /// Apply all pending migrations.
+    Up,
+    /// Roll back the last applied migration (or --steps of them).
+    Down {
+        /// How many to roll back.
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List applied and pending migrations.
+    Status,
+}
+
+fn init_logging(config: &Config) {
+    let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match config.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::ExportSchema { out }) = &cli.command {
+        let sdl = tessera_api::graphql::export_sdl();
+        return match out {
+            Some(path) => match std::fs::write(path, sdl) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("cannot write {}: {err}", path.display());
+                    ExitCode::FAILURE
+                }
+            },
+            None => {
+                print!("{sdl}");
+                ExitCode::SUCCESS
+            }
+        };
+    }
+    let config = match Config::load(&cli.config) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("configuration error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate { action } => migrate(&config, action).await,
+        Command::SeedDemo => seed_demo(config).await,
+        Command::ExportSchema { .. } => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    tracing::info!(config = ?config, "starting");
+    let listen = config.listen;
+    let database = redact_url(&config.database_url);
+    let app = App::build(config, AppOptions::default()).await.map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    println!();
+    println!("  Tessera is running on {database}");
+    println!("  GraphiQL:  http://{address}/");
+    println!("  GraphQL:   http://{address}/graphql  (WebSocket on the same path)");
+    println!("  Demo login: {DEMO_OWNER_EMAIL} / {DEMO_OWNER_PASSWORD}, then send the header X-Tenant: {DEMO_SLUG}");
+    println!();
+    server::serve(app, listener, server::shutdown_signal()).await.map_err(|e| e.to_string())
+}
+
+async fn migrate(config: &Config, action: MigrateAction) -> Result<(), String> {
+    let db = tessera_api::app::connect(config).await.map_err(|e| e.to_string())?;
+    let conn = db.connection();
+    match action {
+        MigrateAction::Up => Migrator::up(conn, None).await.map_err(|e| e.to_string())?,
+        MigrateAction::Down { steps } => Migrator::down(conn, Some(steps)).await.map_err(|e| e.to_string())?,
+        MigrateAction::Status => {
+            for migration in Migrator::get_applied_migrations(conn).await.map_err(|e| e.to_string())? {
+                println!("applied  {}", migration.name());
+            }
+            for migration in Migrator::get_pending_migrations(conn).await.map_err(|e| e.to_string())? {
+                println!("pending  {}", migration.name());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn seed_demo(config: Config) -> Result<(), String> {
+    let config = Config { seed_demo: false, ..config };
+    let app = App::build(config, AppOptions::default()).await.map_err(|e| e.to_string())?;
+    let outcome = demo::seed(&app.state.services).await.map_err(|e| e.domain().public_message());
+    app.stop().await;
+    match outcome? {
+        Seeded::Created => println!("Demo created: {DEMO_OWNER_EMAIL} / {DEMO_OWNER_PASSWORD}, X-Tenant: {DEMO_SLUG}"),
+        Seeded::AlreadyPresent => println!("The demo is already there."),
+    }
+    Ok(())
+}

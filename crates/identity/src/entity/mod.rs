@@ -1,0 +1,7 @@
+//! SeaORM entities of the identity crate. Crate-private: services return domain types.
+
+pub(crate) mod login_history;
+pub(crate) mod login_throttle;
+pub(crate) mod refresh_token;
+pub(crate) mod session;
+pub(crate) mod user;

@@ -1,0 +1,32 @@
+//! Identity: who people are and how they prove it.
+//!
+//! Users are global (one person can belong to several tenants); an email address,
+//! normalised, identifies one user. This crate owns:
+//!
+//! - passwords, hashed with argon2id at OWASP's minimum cost on a bounded pool of
+//!   blocking threads ([`PasswordHasher`]), so a login storm cannot starve the server;
+//! - sessions: an opaque bearer token (≥128 bits, stored only as a SHA-256 hash) plus
+//!   a refresh token that rotates on every use; presenting a rotated refresh token
+//!   again revokes the whole session (RFC 9700 reuse detection);
+//! - login throttling per account, counted atomically before the password is checked
+//!   so parallel guesses cannot slip past it, with exponential backoff instead of a
+//!   permanent lockout; and the login history.
+//!
+//! Unknown emails and wrong passwords fail identically and in comparable time: an
+//! unknown email is verified against a dummy hash and throttled like a real account.
+
+mod entity;
+mod model;
+mod password;
+mod repo;
+mod service;
+mod token;
+
+pub use model::{
+    Email, IssuedSession, LoginAttempt, LoginFailure, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, NewUser,
+    Password, Session, SessionPolicy,
+    User, UserStatus,
+};
+pub use password::PasswordHasher;
+pub use service::IdentityService;
+pub use token::{hash_token, new_token};

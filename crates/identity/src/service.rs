@@ -1,0 +1,495 @@
+//! The identity service: sign-up, login, sessions and refresh tokens.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect,
+};
+use tessera_kernel::db::{Access, Scope};
+use tessera_kernel::id::uuid_v7_at;
+use tessera_kernel::{Actor, Db, DomainError, Page, PageRequest, RequestContext, Result, SessionId, UserId};
+use tracing::warn;
+
+use crate::entity::{login_history, refresh_token, session, user};
+use crate::model::{
+    Email, IssuedSession, LoginAttempt, LoginFailure, NewUser, Password, Session, SessionPolicy, User,
+    UserStatus,
+};
+use crate::password::PasswordHasher;
+use crate::repo::{self, Reservation};
+use crate::token::{ACCESS_PREFIX, REFRESH_PREFIX, hash_token, new_token};
+
+/// Sessions are touched (last use, idle expiry) at most this often, so authenticated
+/// reads do not each cost a write.
+const TOUCH_INTERVAL_SECS: i64 = 60;
+
+/// Signs people up and in, and keeps their sessions.
+#[derive(Debug, Clone)]
+pub struct IdentityService {
+    db: Db,
+    hasher: PasswordHasher,
+    policy: SessionPolicy,
+}
+
+impl From<user::Model> for User {
+    fn from(row: user::Model) -> Self {
+        Self {
+            id: row.id,
+            email: row.email,
+            display_name: row.display_name,
+            status: row.status,
+            created_at: row.created_at,
+            last_login_at: row.last_login_at,
+        }
+    }
+}
+
+impl From<session::Model> for Session {
+    fn from(row: session::Model) -> Self {
+        Self {
+            id: row.id,
+            user_id: row.user_id,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            idle_expires_at: row.idle_expires_at,
+            absolute_expires_at: row.absolute_expires_at,
+            revoked_at: row.revoked_at,
+            revoked_reason: row.revoked_reason,
+            user_agent: row.user_agent,
+            ip: row.ip,
+        }
+    }
+}
+
+fn parse_display_name(raw: &str) -> Result<String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(DomainError::invalid("displayName", "must be 1 to 200 characters, without control characters"));
+    }
+    Ok(name.to_owned())
+}
+
+fn truncate(value: Option<&str>, max: usize) -> Option<String> {
+    value.map(|v| v.chars().take(max).collect())
+}
+
+fn invalid_credentials() -> DomainError {
+    DomainError::Unauthenticated(LoginFailure::InvalidCredentials.message().into())
+}
+
+impl IdentityService {
+    /// A service over `db`.
+    pub fn new(db: Db, hasher: PasswordHasher, policy: SessionPolicy) -> Self {
+        Self { db, hasher, policy }
+    }
+
+    /// Creates an account and signs it in.
+    pub async fn sign_up(&self, ctx: &RequestContext, input: NewUser) -> Result<(User, IssuedSession)> {
+        let email = Email::parse(&input.email)?;
+        let password = Password::new(&input.password)?;
+        let display_name = parse_display_name(&input.display_name)?;
+        let password_hash = self.hasher.hash(&password).await?;
+        let now = ctx.now();
+        let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        let row = user::ActiveModel {
+            id: Set(UserId::generate(now)),
+            email: Set(email.as_str().to_owned()),
+            display_name: Set(display_name),
+            password_hash: Set(password_hash),
+            status: Set(UserStatus::Active),
+            created_at: Set(now),
+            updated_at: Set(now),
+            last_login_at: Set(Some(now)),
+        }
+        .insert(&txn)
+        .await
+        .map_err(|e| DomainError::conflict_on_unique(e, "an account with this email already exists; sign in instead"))?;
+        let issued = self.start_session(&txn, ctx, row.id, now).await?;
+        self.record_login(&txn, ctx, Some(row.id), None).await?;
+        txn.commit().await?;
+        Ok((row.into(), issued))
+    }
+
+    /// Checks an email and password and starts a session.
+    ///
+    /// Unknown email and wrong password give the same error after the same work (a
+    /// dummy verification); attempts are throttled per email, known or not.
+    pub async fn login(&self, ctx: &RequestContext, email: &str, password: &str) -> Result<(User, IssuedSession)> {
+        let password = Password::presented(password)?;
+        let Ok(email) = Email::parse(email) else {
+            self.hasher.verify_dummy(&password).await?;
+            return Err(invalid_credentials());
+        };
+        let account_key = hash_token(email.as_str());
+        let now = ctx.now();
+
+        let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        let found = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?;
+        let reservation = repo::reserve_login_attempt(&txn, &account_key, now, &self.policy).await?;
+        if let Reservation::Locked { retry_after } = reservation {
+            self.record_login(&txn, ctx, found.as_ref().map(|u| u.id), Some(LoginFailure::Throttled)).await?;
+            txn.commit().await?;
+            warn!(request_id = %ctx.meta().request_id, "login throttled");
+            let retry_after_secs = u64::try_from(retry_after.num_seconds()).unwrap_or(0).max(1);
+            return Err(DomainError::RateLimited { retry_after_secs });
+        }
+        txn.commit().await?;
+
+        let matches = match &found {
+            Some(user) => self.hasher.verify(&password, &user.password_hash).await?,
+            None => {
+                self.hasher.verify_dummy(&password).await?;
+                false
+            }
+        };
+        let Some(user) = found.filter(|_| matches) else {
+            let txn = self.db.begin(Scope::Global, Access::Write).await?;
+            let user_id = user::Entity::find()
+                .filter(user::Column::Email.eq(email.as_str()))
+                .select_only()
+                .column(user::Column::Id)
+                .into_tuple::<UserId>()
+                .one(&txn)
+                .await?;
+            self.record_login(&txn, ctx, user_id, Some(LoginFailure::InvalidCredentials)).await?;
+            txn.commit().await?;
+            return Err(invalid_credentials());
+        };
+
+        let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        repo::clear_login_failures(&txn, &account_key).await?;
+        if user.status != UserStatus::Active {
+            self.record_login(&txn, ctx, Some(user.id), Some(LoginFailure::AccountDisabled)).await?;
+            txn.commit().await?;
+            return Err(DomainError::Forbidden(LoginFailure::AccountDisabled.message().into()));
+        }
+        let issued = self.start_session(&txn, ctx, user.id, now).await?;
+        self.record_login(&txn, ctx, Some(user.id), None).await?;
+        let mut active: user::ActiveModel = user.into();
+        active.last_login_at = Set(Some(now));
+        let user = active.update(&txn).await?;
+        txn.commit().await?;
+        Ok((user.into(), issued))
+    }
+
+    /// Clears an account's failed-login backoff (after a password reset).
+    pub async fn clear_login_failures(&self, email: &str) -> Result<()> {
+        let email = Email::parse(email)?;
+        let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        repo::clear_login_failures(&txn, &hash_token(email.as_str())).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn start_session<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        ctx: &RequestContext,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedSession> {
+        let access_token = new_token(ACCESS_PREFIX);
+        let session_id = SessionId::generate(now);
+        let idle_expires_at = now + self.policy.idle_timeout;
+        let absolute_expires_at = now + self.policy.absolute_timeout;
+        session::ActiveModel {
+            id: Set(session_id),
+            user_id: Set(user_id),
+            token_hash: Set(hash_token(&access_token)),
+            created_at: Set(now),
+            last_used_at: Set(now),
+            idle_expires_at: Set(idle_expires_at),
+            absolute_expires_at: Set(absolute_expires_at),
+            revoked_at: Set(None),
+            revoked_reason: Set(None),
+            user_agent: Set(truncate(ctx.meta().user_agent.as_deref(), 512)),
+            ip: Set(truncate(ctx.meta().ip.as_deref(), 64)),
+        }
+        .insert(conn)
+        .await?;
+        let refresh_token = self.issue_refresh_token(conn, session_id, now, absolute_expires_at).await?;
+        Ok(IssuedSession {
+            session_id,
+            user_id,
+            access_token,
+            access_token_expires_at: idle_expires_at,
+            refresh_token,
+            refresh_token_expires_at: absolute_expires_at,
+        })
+    }
+
+    async fn issue_refresh_token<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<String> {
+        let token = new_token(REFRESH_PREFIX);
+        refresh_token::ActiveModel {
+            id: Set(uuid_v7_at(now)),
+            session_id: Set(session_id),
+            token_hash: Set(hash_token(&token)),
+            created_at: Set(now),
+            expires_at: Set(expires_at),
+            rotated_at: Set(None),
+        }
+        .insert(conn)
+        .await?;
+        Ok(token)
+    }
+
+    async fn record_login<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        ctx: &RequestContext,
+        user_id: Option<UserId>,
+        failure: Option<LoginFailure>,
+    ) -> Result<()> {
+        let now = ctx.now();
+        login_history::ActiveModel {
+            id: Set(uuid_v7_at(now)),
+            user_id: Set(user_id),
+            succeeded: Set(failure.is_none()),
+            failure_reason: Set(failure.map(|f| f.as_str().to_owned())),
+            ip: Set(truncate(ctx.meta().ip.as_deref(), 64)),
+            user_agent: Set(truncate(ctx.meta().user_agent.as_deref(), 512)),
+            created_at: Set(now),
+        }
+        .insert(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Exchanges a refresh token for new access and refresh tokens.
+    ///
+    /// Each refresh token works once. Presenting one that was already rotated means
+    /// it leaked (or two clients raced): the whole session is revoked, so whoever
+    /// holds the newer tokens is signed out too.
+    pub async fn refresh(&self, ctx: &RequestContext, presented: &str) -> Result<IssuedSession> {
+        let now = ctx.now();
+        let rejected = || DomainError::Unauthenticated("invalid or expired refresh token".into());
+        let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        let Some(token) = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(hash_token(presented)))
+            .one(&txn)
+            .await?
+        else {
+            return Err(rejected());
+        };
+        let session = session::Entity::find_by_id(token.session_id).one(&txn).await?.ok_or_else(rejected)?;
+        // Claim the token: only one request can move rotated_at from NULL.
+        let claimed = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
+            .filter(refresh_token::Column::Id.eq(token.id))
+            .filter(refresh_token::Column::RotatedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if !claimed {
+            self.revoke_session_rows(&txn, session.id, "refresh_token_reuse", now).await?;
+            txn.commit().await?;
+            warn!(
+                request_id = %ctx.meta().request_id,
+                session_id = %session.id,
+                user_id = %session.user_id,
+                "rotated refresh token presented again; session revoked"
+            );
+            return Err(rejected());
+        }
+        let usable = session.revoked_at.is_none() && token.expires_at > now && session.absolute_expires_at > now;
+        let user = user::Entity::find_by_id(session.user_id).one(&txn).await?;
+        if !usable || user.is_none_or(|u| u.status != UserStatus::Active) {
+            txn.commit().await?;
+            return Err(rejected());
+        }
+        let access_token = new_token(ACCESS_PREFIX);
+        let idle_expires_at = (now + self.policy.idle_timeout).min(session.absolute_expires_at);
+        let absolute_expires_at = session.absolute_expires_at;
+        let mut active: session::ActiveModel = session.into();
+        active.token_hash = Set(hash_token(&access_token));
+        active.last_used_at = Set(now);
+        active.idle_expires_at = Set(idle_expires_at);
+        let session = active.update(&txn).await?;
+        let refresh_token = self.issue_refresh_token(&txn, session.id, now, absolute_expires_at).await?;
+        txn.commit().await?;
+        Ok(IssuedSession {
+            session_id: session.id,
+            user_id: session.user_id,
+            access_token,
+            access_token_expires_at: idle_expires_at,
+            refresh_token,
+            refresh_token_expires_at: absolute_expires_at,
+        })
+    }
+
+    async fn revoke_session_rows<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        session_id: SessionId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let revoked = session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(now))
+            .col_expr(session::Column::RevokedReason, Expr::value(reason))
+            .filter(session::Column::Id.eq(session_id))
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(conn)
+            .await?;
+        Ok(revoked.rows_affected == 1)
+    }
+
+    /// Resolves a bearer token to the actor, or `None` when it is unknown, expired or
+    /// revoked, or its user is disabled. Extends the session's idle timeout.
+    pub async fn authenticate(&self, token: &str, now: DateTime<Utc>) -> Result<Option<Actor>> {
+        if !token.starts_with(ACCESS_PREFIX) {
+            return Ok(None);
+        }
+        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let found = session::Entity::find()
+            .filter(session::Column::TokenHash.eq(hash_token(token)))
+            .one(&txn)
+            .await?;
+        let Some(session) = found.filter(|s| s.revoked_at.is_none() && s.idle_expires_at > now && s.absolute_expires_at > now) else {
+            txn.commit().await?;
+            return Ok(None);
+        };
+        let status = user::Entity::find_by_id(session.user_id)
+            .select_only()
+            .column(user::Column::Status)
+            .into_tuple::<UserStatus>()
+            .one(&txn)
+            .await?;
+        txn.commit().await?;
+        if status != Some(UserStatus::Active) {
+            return Ok(None);
+        }
+        if (now - session.last_used_at).num_seconds() >= TOUCH_INTERVAL_SECS {
+            let txn = self.db.begin(Scope::Global, Access::Write).await?;
+            session::Entity::update_many()
+                .col_expr(session::Column::LastUsedAt, Expr::value(now))
+                .col_expr(
+                    session::Column::IdleExpiresAt,
+                    Expr::value((now + self.policy.idle_timeout).min(session.absolute_expires_at)),
+                )
+                .filter(session::Column::Id.eq(session.id))
+                .exec(&txn)
+                .await?;
+            txn.commit().await?;
+        }
+        Ok(Some(Actor { user_id: session.user_id, session_id: session.id }))
+    }
+
+    /// Whether `session_id` is still usable; long-lived connections (WebSocket
+    /// subscriptions) ask this to end when their session is revoked.
+    pub async fn session_is_live(&self, session_id: SessionId, now: DateTime<Utc>) -> Result<bool> {
+        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let session = session::Entity::find_by_id(session_id).one(&txn).await?;
+        let live = match session {
+            Some(s) if s.revoked_at.is_none() && s.idle_expires_at > now && s.absolute_expires_at > now => {
+                user::Entity::find_by_id(s.user_id)
+                    .select_only()
+                    .column(user::Column::Status)
+                    .into_tuple::<UserStatus>()
+                    .one(&txn)
+                    .await?
+                    == Some(UserStatus::Active)
+            }
+            _ => false,
+        };
+        txn.commit().await?;
+        Ok(live)
+    }
+
+    /// Ends the request's session.
+    pub async fn logout(&self, ctx: &RequestContext) -> Result<bool> {
+        let actor = ctx.require_actor()?;
+        let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        let revoked = self.revoke_session_rows(&txn, actor.session_id, "logout", ctx.now()).await?;
+        txn.commit().await?;
+        Ok(revoked)
+    }
+
+    /// Ends one of the actor's own sessions. Another user's session is `NOT_FOUND`.
+    pub async fn revoke_my_session(&self, ctx: &RequestContext, session_id: SessionId) -> Result<Session> {
+        let actor = ctx.require_actor()?;
+        let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        let owned = session::Entity::find_by_id(session_id)
+            .filter(session::Column::UserId.eq(actor.user_id))
+            .one(&txn)
+            .await?
+            .ok_or(DomainError::NotFound { entity: "session" })?;
+        self.revoke_session_rows(&txn, owned.id, "revoked_by_user", ctx.now()).await?;
+        let row = session::Entity::find_by_id(owned.id)
+            .one(&txn)
+            .await?
+            .ok_or(DomainError::NotFound { entity: "session" })?;
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    /// The signed-in user.
+    pub async fn me(&self, ctx: &RequestContext) -> Result<User> {
+        let actor = ctx.require_actor()?;
+        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let row = user::Entity::find_by_id(actor.user_id).one(&txn).await?;
+        txn.commit().await?;
+        row.map(User::from).ok_or(DomainError::NotFound { entity: "user" })
+    }
+
+    /// Users by id, for batched loading of users related to visible data.
+    pub async fn users_by_ids(&self, ctx: &RequestContext, ids: &[UserId]) -> Result<Vec<User>> {
+        ctx.require_actor()?;
+        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let rows = user::Entity::find().filter(user::Column::Id.is_in(ids.iter().copied())).all(&txn).await?;
+        txn.commit().await?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
+    /// The actor's sessions that are still usable.
+    pub async fn my_sessions(&self, ctx: &RequestContext, page: &PageRequest) -> Result<Page<Session>> {
+        let actor = ctx.require_actor()?;
+        let keyset = page.keyset()?;
+        let now = ctx.now();
+        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let rows = keyset
+            .apply(
+                session::Entity::find()
+                    .filter(session::Column::UserId.eq(actor.user_id))
+                    .filter(session::Column::RevokedAt.is_null())
+                    .filter(session::Column::IdleExpiresAt.gt(now))
+                    .filter(session::Column::AbsoluteExpiresAt.gt(now)),
+                session::Column::Id,
+            )
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(keyset.finish(rows).map(Session::from))
+    }
+
+    /// The actor's login history.
+    pub async fn my_login_history(&self, ctx: &RequestContext, page: &PageRequest) -> Result<Page<LoginAttempt>> {
+        let actor = ctx.require_actor()?;
+        let keyset = page.keyset()?;
+        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let rows = keyset
+            .apply(
+                login_history::Entity::find().filter(login_history::Column::UserId.eq(actor.user_id)),
+                login_history::Column::Id,
+            )
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(keyset.finish(rows).map(|row| LoginAttempt {
+            id: row.id,
+            succeeded: row.succeeded,
+            failure_reason: row.failure_reason,
+            ip: row.ip,
+            user_agent: row.user_agent,
+            at: row.created_at,
+        }))
+    }
+}

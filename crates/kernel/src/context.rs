@@ -1,0 +1,133 @@
+//! Who is acting, where, and with which rights.
+//!
+//! Every service method takes a [`RequestContext`] first. Reaching tenant data needs
+//! an [`Authorized`] handle, which only [`RequestContext::authorize`] hands out, and
+//! only when the request has a tenant and the actor holds the permission: code that
+//! skipped the check has no tenant id to query with.
+
+use chrono::{DateTime, Utc};
+
+use crate::db::Scope;
+use crate::{DomainError, Permission, PermissionSet, Result, SessionId, SharedClock, TenantId, UserId};
+
+/// The signed-in user behind a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    /// The user.
+    pub user_id: UserId,
+    /// The session the request came with.
+    pub session_id: SessionId,
+}
+
+/// The tenant a request acts in, with the actor's rights there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantScope {
+    /// The tenant, resolved from the `X-Tenant` header and checked for membership.
+    pub tenant_id: TenantId,
+    /// What the actor may do in it.
+    pub permissions: PermissionSet,
+}
+
+/// Facts about the HTTP request, kept for logs, sessions and audit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    /// The request id (echoed in `x-request-id` and in every log line).
+    pub request_id: String,
+    /// The client's IP address.
+    pub ip: Option<String>,
+    /// The client's user agent.
+    pub user_agent: Option<String>,
+}
+
+/// Everything a service needs to know about the request it serves.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    actor: Option<Actor>,
+    tenant: Option<TenantScope>,
+    meta: RequestMeta,
+    clock: SharedClock,
+}
+
+/// Proof that the actor may do one thing in one tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authorized {
+    /// The tenant the permission holds in.
+    pub tenant_id: TenantId,
+    /// The actor, if the request has one.
+    pub actor: Option<Actor>,
+    /// The permission that was checked.
+    pub permission: Permission,
+}
+
+impl Authorized {
+    /// The transaction scope for work done under this authorization.
+    pub fn scope(&self) -> Scope {
+        Scope::Tenant { tenant_id: self.tenant_id, user_id: self.actor.map(|a| a.user_id) }
+    }
+}
+
+impl RequestContext {
+    /// A context for an anonymous request with no tenant.
+    pub fn anonymous(meta: RequestMeta, clock: SharedClock) -> Self {
+        Self { actor: None, tenant: None, meta, clock }
+    }
+
+    /// The same context with `actor` signed in.
+    pub fn with_actor(mut self, actor: Actor) -> Self {
+        self.actor = Some(actor);
+        self
+    }
+
+    /// The same context acting in `tenant`.
+    pub fn with_tenant(mut self, tenant: TenantScope) -> Self {
+        self.tenant = Some(tenant);
+        self
+    }
+
+    /// The signed-in actor, if any.
+    pub fn actor(&self) -> Option<&Actor> {
+        self.actor.as_ref()
+    }
+
+    /// The signed-in actor, or `UNAUTHENTICATED`.
+    pub fn require_actor(&self) -> Result<Actor> {
+        self.actor.ok_or_else(|| DomainError::Unauthenticated("sign in first".into()))
+    }
+
+    /// The request's tenant, if one was selected.
+    pub fn tenant(&self) -> Option<&TenantScope> {
+        self.tenant.as_ref()
+    }
+
+    /// Whether the actor holds `permission` in the request's tenant.
+    pub fn has(&self, permission: Permission) -> bool {
+        self.tenant.as_ref().is_some_and(|t| t.permissions.contains(permission))
+    }
+
+    /// Checks `permission` in the request's tenant and returns the handle that
+    /// tenant-scoped service calls need.
+    pub fn authorize(&self, permission: Permission) -> Result<Authorized> {
+        let tenant = self.tenant.as_ref().ok_or_else(|| {
+            DomainError::invalid("X-Tenant", "this operation needs a tenant: send the X-Tenant header")
+        })?;
+        if !tenant.permissions.contains(permission) {
+            return Err(DomainError::Forbidden(format!("missing permission {permission}")));
+        }
+        Ok(Authorized { tenant_id: tenant.tenant_id, actor: self.actor, permission })
+    }
+
+    /// The request facts.
+    pub fn meta(&self) -> &RequestMeta {
+        &self.meta
+    }
+
+    /// The request's clock.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// The current instant, from the request's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,190 @@
+//! The database handle and the transactions every service opens.
+//!
+//! Services never run a statement outside a transaction opened here, because the
+//! transaction is where tenancy is enforced a second time:
+//!
+//! - on PostgreSQL, [`Db::begin`] switches to the non-owner role [`APP_ROLE`] with
+//!   `SET LOCAL ROLE` and stores the tenant and user in transaction-local settings
+//!   (`set_config(…, true)`), which the row-level-security policies read. Being local,
+//!   they vanish at commit or rollback, so a pooled connection never carries one
+//!   request's tenant into the next;
+//! - on SQLite, a write transaction starts with `BEGIN IMMEDIATE`, taking the single
+//!   writer lock up front so read-then-write sequences cannot interleave.
+//!
+//! Repositories still filter by tenant explicitly; row-level security is the net
+//! under that, not a replacement for it.
+
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+
+use crate::{TenantId, UserId};
+
+/// The PostgreSQL role request statements run as. It owns no table, so row-level
+/// security applies to it; migrations create it and grant it table privileges.
+pub const APP_ROLE: &str = "tessera_app";
+
+/// Which database engine is behind a [`Db`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default.
+    Sqlite,
+    /// PostgreSQL, with row-level security.
+    Postgres,
+}
+
+/// Whose rows a transaction may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// One tenant's rows, on behalf of a user (or of no user, for public reads).
+    Tenant {
+        /// The tenant the request acts in.
+        tenant_id: TenantId,
+        /// The acting user, if any.
+        user_id: Option<UserId>,
+    },
+    /// Rows that belong to one user across tenants (their memberships).
+    User(UserId),
+    /// No tenant rows at all: global tables only (users, sessions).
+    Global,
+    /// Every tenant's rows, for background jobs (purging deleted tenants). Never
+    /// opened for a request.
+    Maintenance,
+}
+
+/// Whether a transaction will write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Only reads.
+    Read,
+    /// Reads and writes; takes SQLite's write lock at `BEGIN`.
+    Write,
+}
+
+/// A connection pool plus what the services need to know about it.
+#[derive(Debug, Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+    backend: Backend,
+}
+
+/// How to open a [`Db`].
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// `sqlite://path?mode=rwc` or `postgres://…`.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection before failing.
+    pub acquire_timeout: Duration,
+}
+
+impl DbOptions {
+    /// Options with the defaults for `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { url: url.into(), max_connections: 10, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+impl Db {
+    /// Connects to the database named by `options.url`.
+    pub async fn connect(options: &DbOptions) -> Result<Self, DbErr> {
+        let mut connect = ConnectOptions::new(options.url.clone());
+        connect
+            .max_connections(options.max_connections)
+            .min_connections(0)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_timeout(options.acquire_timeout)
+            // A pooled connection whose server went away is replaced instead of failing
+            // the next request.
+            .test_before_acquire(true)
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|opts| {
+                opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+        let conn = Database::connect(connect).await?;
+        let backend = match conn.get_database_backend() {
+            DbBackend::Postgres => Backend::Postgres,
+            DbBackend::Sqlite => Backend::Sqlite,
+            other => {
+                return Err(DbErr::BackendNotSupported {
+                    db: other.as_str(),
+                    ctx: "Tessera supports SQLite and PostgreSQL",
+                });
+            }
+        };
+        Ok(Self { conn, backend })
+    }
+
+    /// Wraps an existing connection.
+    pub fn from_connection(conn: DatabaseConnection) -> Self {
+        let backend = match conn.get_database_backend() {
+            DbBackend::Postgres => Backend::Postgres,
+            _ => Backend::Sqlite,
+        };
+        Self { conn, backend }
+    }
+
+    /// The engine behind this handle.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The raw pool, for migrations and system tasks that are not request work.
+    /// Request work goes through [`Db::begin`].
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.ping().await
+    }
+
+    /// Opens a transaction as the connecting role, for system jobs on tables without
+    /// row-level security (the outbox relay). Never used for request work.
+    pub async fn begin_system(&self, access: Access) -> Result<DatabaseTransaction, DbErr> {
+        let sqlite_transaction_mode = match (self.backend, access) {
+            (Backend::Sqlite, Access::Write) => Some(SqliteTransactionMode::Immediate),
+            _ => None,
+        };
+        self.conn.begin_with_options(TransactionOptions { sqlite_transaction_mode, ..Default::default() }).await
+    }
+
+    /// Opens a transaction limited to `scope`; see the module documentation.
+    pub async fn begin(&self, scope: Scope, access: Access) -> Result<DatabaseTransaction, DbErr> {
+        let sqlite_transaction_mode = match (self.backend, access) {
+            (Backend::Sqlite, Access::Write) => Some(SqliteTransactionMode::Immediate),
+            _ => None,
+        };
+        let txn = self
+            .conn
+            .begin_with_options(TransactionOptions { sqlite_transaction_mode, ..Default::default() })
+            .await?;
+        if self.backend == Backend::Postgres {
+            let (tenant, user, maintenance) = match scope {
+                Scope::Tenant { tenant_id, user_id } => {
+                    (tenant_id.to_string(), user_id.map(|u| u.to_string()).unwrap_or_default(), "")
+                }
+                Scope::User(user_id) => (String::new(), user_id.to_string(), ""),
+                Scope::Global => (String::new(), String::new(), ""),
+                Scope::Maintenance => (String::new(), String::new(), "on"),
+            };
+            txn.execute_unprepared(&format!("SET LOCAL ROLE {APP_ROLE}")).await?;
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true), \
+                 set_config('app.maintenance', $3, true)",
+                [tenant.into(), user.into(), maintenance.into()],
+            ))
+            .await?;
+        }
+        Ok(txn)
+    }
+}

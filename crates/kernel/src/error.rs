@@ -1,0 +1,174 @@
+//! The one error vocabulary of the domain.
+//!
+//! Every domain operation fails with a [`DomainError`]; every `DomainError` has exactly
+//! one [`ErrorCode`] from a closed set. The API layer turns these into GraphQL errors
+//! in one place: clients see the code and [`DomainError::public_message`], never the
+//! cause chain (SQL, driver text, paths), which goes to the log instead.
+
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+
+/// The result of a domain operation.
+pub type Result<T, E = DomainError> = std::result::Result<T, E>;
+
+/// The closed set of error codes clients can rely on (`extensions.code`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// No valid credentials were presented.
+    Unauthenticated,
+    /// The caller is known but may not do this.
+    Forbidden,
+    /// The thing does not exist, or the caller may not know it exists.
+    NotFound,
+    /// The input is invalid; the message says which field and why.
+    BadUserInput,
+    /// The request conflicts with the current state (taken slug, overlapping booking).
+    Conflict,
+    /// Too many attempts; retry later.
+    RateLimited,
+    /// A dependency (the database) is unavailable; retrying later may succeed.
+    ServiceUnavailable,
+    /// Something failed on our side; the log has the details.
+    InternalServerError,
+}
+
+impl ErrorCode {
+    /// The code as it appears in `extensions.code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Conflict => "CONFLICT",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// Every code, for documentation and tests.
+    pub const ALL: [ErrorCode; 8] = [
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::BadUserInput,
+        Self::Conflict,
+        Self::RateLimited,
+        Self::ServiceUnavailable,
+        Self::InternalServerError,
+    ];
+}
+
+/// Why a domain operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The entity does not exist in the caller's scope.
+    #[error("{entity} not found")]
+    NotFound {
+        /// What was looked for, e.g. "tenant".
+        entity: &'static str,
+    },
+    /// An input field is invalid.
+    #[error("invalid {field}: {message}")]
+    InvalidInput {
+        /// The input field, in the API's spelling (`slug`, `timezone`).
+        field: String,
+        /// Why it is invalid; safe to show.
+        message: String,
+    },
+    /// The operation conflicts with existing state; the message is safe to show.
+    #[error("{0}")]
+    Conflict(String),
+    /// Credentials are missing, wrong or expired; the message is safe to show.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The actor lacks a permission; the message is safe to show.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts.
+    #[error("too many attempts, retry in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until the next attempt is accepted.
+        retry_after_secs: u64,
+    },
+    /// The database could not be reached.
+    #[error("database unavailable")]
+    Unavailable(#[source] DbErr),
+    /// Any other database failure.
+    #[error("database error")]
+    Database(#[source] DbErr),
+    /// A broken invariant on our side.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl DomainError {
+    /// An invalid input field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidInput { field: field.into(), message: message.into() }
+    }
+
+    /// The stable code for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::InvalidInput { .. } => ErrorCode::BadUserInput,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            Self::Database(_) | Self::Internal(_) => ErrorCode::InternalServerError,
+        }
+    }
+
+    /// The message a client may see. Internal causes are replaced by a generic text.
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Unavailable(_) => "the service is temporarily unavailable, try again shortly".into(),
+            Self::Database(_) | Self::Internal(_) => "internal server error".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The input field this error is about, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::InvalidInput { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// Turns a unique-constraint violation into a [`DomainError::Conflict`] with a safe
+    /// message; any other database error is classified as usual.
+    pub fn conflict_on_unique(err: DbErr, message: &str) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::Conflict(message.to_owned()),
+            _ => Self::from(err),
+        }
+    }
+}
+
+impl From<DbErr> for DomainError {
+    fn from(err: DbErr) -> Self {
+        if is_connectivity_error(&err) {
+            Self::Unavailable(err)
+        } else {
+            Self::Database(err)
+        }
+    }
+}
+
+/// Whether the error means "the database is not reachable" rather than "the
+/// statement failed", so the API can answer 503-style and retry later.
+fn is_connectivity_error(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as SqlxError;
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
+            e.as_ref(),
+            SqlxError::Io(_) | SqlxError::PoolTimedOut | SqlxError::PoolClosed | SqlxError::WorkerCrashed
+        ),
+        _ => false,
+    }
+}

@@ -1,0 +1,90 @@
+//! Typed identifiers.
+//!
+//! Every id is a UUIDv7 wrapped in its own type, so a `UserId` can never be passed
+//! where a `TenantId` is expected. v7 ids sort by creation time, which keyset paging
+//! relies on. Ids are generated from the request's clock, not the ambient one.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use uuid::{NoContext, Timestamp, Uuid};
+
+/// A UUIDv7 whose timestamp comes from `at`.
+pub fn uuid_v7_at(at: DateTime<Utc>) -> Uuid {
+    let seconds = u64::try_from(at.timestamp()).unwrap_or(0);
+    Uuid::new_v7(Timestamp::from_unix(NoContext, seconds, at.timestamp_subsec_nanos()))
+}
+
+macro_rules! define_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize, sea_orm::DeriveValueType,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A new id created at `at`.
+            pub fn generate(at: DateTime<Utc>) -> Self {
+                Self(uuid_v7_at(at))
+            }
+
+            /// The underlying UUID.
+            pub fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+
+        impl From<Uuid> for $name {
+            fn from(id: Uuid) -> Self {
+                Self(id)
+            }
+        }
+
+        // Ids are never auto-incremented; SeaORM requires the trait for primary keys.
+        impl sea_orm::TryFromU64 for $name {
+            fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+                Err(sea_orm::DbErr::ConvertFromU64(stringify!($name)))
+            }
+        }
+    };
+}
+
+define_id!(
+    /// A tenant: one business (salon, clinic, studio) on Tessera.
+    TenantId
+);
+define_id!(
+    /// A person who can sign in; global across tenants.
+    UserId
+);
+define_id!(
+    /// A user's membership in a tenant.
+    MembershipId
+);
+define_id!(
+    /// A signed-in session (and its refresh-token family).
+    SessionId
+);

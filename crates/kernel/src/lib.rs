@@ -1,0 +1,35 @@
+//! The shared vocabulary every Tessera crate speaks.
+//!
+//! `kernel` sits under all domain crates and depends on none of them. It owns no
+//! table; it defines what the others agree on:
+//!
+//! - [`id`]: typed identifiers (`TenantId`, `UserId`, …) that SeaORM stores directly;
+//! - [`clock`]: time as a parameter ([`Clock`]), so tests drive time and code never
+//!   reads the ambient clock;
+//! - [`error`]: [`DomainError`] and its closed set of [`ErrorCode`]s, the only error
+//!   vocabulary the API maps to clients;
+//! - [`context`]: the [`RequestContext`] every service method takes first (who acts, in
+//!   which tenant, with which permissions);
+//! - [`permission`]: the closed catalogue of permissions;
+//! - [`db`]: the database handle whose transactions carry the tenant into PostgreSQL
+//!   row-level security and take SQLite's write lock up front;
+//! - [`paging`]: cursor pages for Relay connections;
+//! - [`event`]: domain events and the transactional outbox they leave through.
+
+pub mod clock;
+pub mod context;
+pub mod db;
+pub mod error;
+pub mod event;
+pub mod id;
+pub mod paging;
+pub mod permission;
+
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use context::{Actor, RequestContext, RequestMeta, TenantScope};
+pub use db::{Backend, Db};
+pub use error::{DomainError, ErrorCode, Result};
+pub use event::{DomainEvent, EventKind};
+pub use id::{MembershipId, SessionId, TenantId, UserId};
+pub use paging::{Page, PageRequest};
+pub use permission::{Permission, PermissionSet};

@@ -1,0 +1,138 @@
+//! Cursor pages for Relay connections.
+//!
+//! Ids are UUIDv7, so ordering by id is ordering by creation time and a cursor only
+//! needs the id. Cursors are opaque to clients (base64 of a versioned string), and
+//! page sizes are capped.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use uuid::Uuid;
+
+use crate::{DomainError, Result};
+
+/// The largest page a client may ask for.
+pub const MAX_PAGE_SIZE: u64 = 100;
+/// The page size when the client names none.
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+
+const CURSOR_PREFIX: &str = "c1:";
+
+/// Encodes an id as an opaque cursor.
+pub fn encode_cursor(id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{id}"))
+}
+
+/// Decodes a cursor made by [`encode_cursor`].
+pub fn decode_cursor(field: &str, cursor: &str) -> Result<Uuid> {
+    let invalid = || DomainError::invalid(field, "not a cursor from this API");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let id = text.strip_prefix(CURSOR_PREFIX).ok_or_else(invalid)?;
+    Uuid::parse_str(id).map_err(|_| invalid())
+}
+
+/// A client's Relay paging arguments.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Items after `after`, at most this many.
+    pub first: Option<i32>,
+    /// Cursor to start after.
+    pub after: Option<String>,
+    /// Items before `before`, at most this many.
+    pub last: Option<i32>,
+    /// Cursor to end before.
+    pub before: Option<String>,
+}
+
+/// A validated [`PageRequest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keyset {
+    after: Option<Uuid>,
+    before: Option<Uuid>,
+    limit: u64,
+    backwards: bool,
+}
+
+impl PageRequest {
+    /// Validates sizes and cursors.
+    pub fn keyset(&self) -> Result<Keyset> {
+        if self.first.is_some() && self.last.is_some() {
+            return Err(DomainError::invalid("first", "give either first or last, not both"));
+        }
+        let size = |field: &str, n: i32| -> Result<u64> {
+            match u64::try_from(n) {
+                Ok(n) if n <= MAX_PAGE_SIZE => Ok(n),
+                _ => Err(DomainError::invalid(field, format!("must be between 0 and {MAX_PAGE_SIZE}"))),
+            }
+        };
+        let (limit, backwards) = match (self.first, self.last) {
+            (Some(n), _) => (size("first", n)?, false),
+            (_, Some(n)) => (size("last", n)?, true),
+            _ => (DEFAULT_PAGE_SIZE, false),
+        };
+        Ok(Keyset {
+            after: self.after.as_deref().map(|c| decode_cursor("after", c)).transpose()?,
+            before: self.before.as_deref().map(|c| decode_cursor("before", c)).transpose()?,
+            limit,
+            backwards,
+        })
+    }
+}
+
+impl Keyset {
+    /// Restricts `select` to this page (plus one row, to learn whether more follow).
+    pub fn apply<E, C>(&self, mut select: Select<E>, id_column: C) -> Select<E>
+    where
+        E: EntityTrait,
+        C: ColumnTrait,
+    {
+        if let Some(after) = self.after {
+            select = select.filter(id_column.gt(after));
+        }
+        if let Some(before) = self.before {
+            select = select.filter(id_column.lt(before));
+        }
+        let select = if self.backwards {
+            select.order_by_desc(id_column)
+        } else {
+            select.order_by_asc(id_column)
+        };
+        select.limit(self.limit + 1)
+    }
+
+    /// Turns the rows fetched with [`Keyset::apply`] into a page in ascending order.
+    pub fn finish<T>(&self, mut rows: Vec<T>) -> Page<T> {
+        let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        if self.backwards {
+            rows.reverse();
+            Page { items: rows, has_previous_page: more, has_next_page: self.before.is_some() }
+        } else {
+            Page { items: rows, has_next_page: more, has_previous_page: self.after.is_some() }
+        }
+    }
+}
+
+/// One page of a list, in ascending id order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items on this page.
+    pub items: Vec<T>,
+    /// Whether items follow this page.
+    pub has_next_page: bool,
+    /// Whether items precede this page.
+    pub has_previous_page: bool,
+}
+
+impl<T> Page<T> {
+    /// Converts each item.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+        }
+    }
+}

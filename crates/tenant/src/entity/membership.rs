@@ -1,0 +1,20 @@
+use sea_orm::entity::prelude::*;
+use tessera_kernel::{MembershipId, TenantId, UserId};
+
+use crate::model::MembershipRole;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "memberships")]
+pub(crate) struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: MembershipId,
+    pub(crate) tenant_id: TenantId,
+    pub(crate) user_id: UserId,
+    pub(crate) role: MembershipRole,
+    pub(crate) created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub(crate) enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,4 @@
+//! SeaORM entities of the tenant crate. Crate-private: services return domain types.
+
+pub(crate) mod membership;
+pub(crate) mod tenant;

@@ -1,0 +1,25 @@
+//! Tenants: the businesses on Tessera, and who belongs to them.
+//!
+//! A tenant is one business (a salon, a clinic, a studio) with a URL-safe slug, an
+//! IANA timezone that its schedules are written in, a locale, typed settings and
+//! feature flags, and an optional parent (a franchise owner's business above its
+//! branches). A tenant is soft-deleted first and purged only after a grace period,
+//! during which its owners can restore it.
+//!
+//! [`TenantService`] is the only way in. Every method takes the
+//! [`RequestContext`](tessera_kernel::RequestContext) first; methods on the request's
+//! own tenant need an authorized handle for the permission they require. Membership
+//! links users (from `identity`) to tenants; [`TenantService::resolve_scope`] turns
+//! the `X-Tenant` header into the request's tenant and permissions.
+
+mod entity;
+mod model;
+mod repo;
+mod service;
+
+pub use model::{
+    MAX_FEATURE_FLAGS,
+    FeatureFlags, IsolationLevel, Member, MembershipRole, NewTenant, Slug, Tenant, TenantPatch,
+    TenantSettings, TenantStatus, TenantTier,
+};
+pub use service::{TenantRef, TenantService};

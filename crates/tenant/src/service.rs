@@ -1,0 +1,378 @@
+//! The tenant service: the only way to read or change tenants and memberships.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel,
+    QueryFilter, TransactionTrait,
+};
+use tessera_kernel::db::{Access, Scope};
+use tessera_kernel::event::{self, DomainEvent, EventKind};
+use tessera_kernel::{
+    Db, DomainError, MembershipId, Page, PageRequest, Permission, RequestContext, Result, TenantId,
+    TenantScope, UserId,
+};
+
+use crate::entity::{membership, tenant};
+use crate::model::{
+    FeatureFlags, IsolationLevel, Member, MembershipRole, NewTenant, Slug, Tenant, TenantPatch,
+    TenantSettings, TenantStatus, TenantTier, parse_locale, parse_name, parse_timezone,
+};
+use crate::repo;
+
+/// How a request names its tenant in the `X-Tenant` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TenantRef {
+    /// By id.
+    Id(TenantId),
+    /// By slug.
+    Slug(String),
+}
+
+impl TenantRef {
+    /// Reads an `X-Tenant` header value: a UUID is an id, anything else a slug.
+    pub fn parse(raw: &str) -> Result<Self> {
+        let raw = raw.trim();
+        if let Ok(id) = raw.parse::<TenantId>() {
+            return Ok(Self::Id(id));
+        }
+        Slug::parse(raw)
+            .map(|slug| Self::Slug(slug.as_str().to_owned()))
+            .map_err(|_| DomainError::invalid("X-Tenant", "must be a tenant id or slug"))
+    }
+
+    fn condition(&self) -> Condition {
+        match self {
+            Self::Id(id) => Condition::all().add(tenant::Column::Id.eq(*id)),
+            Self::Slug(slug) => Condition::all().add(tenant::Column::Slug.eq(slug.as_str())),
+        }
+    }
+}
+
+/// Reads and changes tenants and memberships.
+#[derive(Debug, Clone)]
+pub struct TenantService {
+    db: Db,
+}
+
+const SLUG_TAKEN: &str = "that slug is taken; choose another";
+
+impl TenantService {
+    /// A service over `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Resolves the `X-Tenant` header for `user_id`: the tenant and what the user may
+    /// do there. A tenant that does not exist and one the user does not belong to
+    /// answer the same `NOT_FOUND`, so the header cannot probe for other businesses.
+    pub async fn resolve_scope(&self, user_id: UserId, reference: &TenantRef) -> Result<(Tenant, TenantScope)> {
+        let txn = self.db.begin(Scope::User(user_id), Access::Read).await?;
+        let found = repo::find_membership_of_user(&txn, user_id, reference.condition()).await?;
+        txn.commit().await?;
+        let (row, role) = found.ok_or(DomainError::NotFound { entity: "tenant" })?;
+        let tenant = Tenant::try_from(row)?;
+        let scope = TenantScope { tenant_id: tenant.id, permissions: role.permissions(tenant.status) };
+        Ok((tenant, scope))
+    }
+
+    /// Signs up a new business: creates the tenant (on trial, free tier) and makes
+    /// the actor its owner.
+    pub async fn create_tenant(&self, ctx: &RequestContext, input: NewTenant) -> Result<Tenant> {
+        let actor = ctx.require_actor()?;
+        self.insert_tenant_with_owner(ctx, actor.user_id, input, None).await
+    }
+
+    /// Creates a child tenant under the request's tenant (a franchise branch); the
+    /// actor owns it.
+    pub async fn create_child_tenant(&self, ctx: &RequestContext, input: NewTenant) -> Result<Tenant> {
+        let auth = ctx.authorize(Permission::TenantManage)?;
+        let actor = ctx.require_actor()?;
+        self.insert_tenant_with_owner(ctx, actor.user_id, input, Some(auth.tenant_id)).await
+    }
+
+    async fn insert_tenant_with_owner(
+        &self,
+        ctx: &RequestContext,
+        owner: UserId,
+        input: NewTenant,
+        parent: Option<TenantId>,
+    ) -> Result<Tenant> {
+        let now = ctx.now();
+        let id = TenantId::generate(now);
+        let row = tenant::ActiveModel {
+            id: Set(id),
+            name: Set(parse_name("name", &input.name)?),
+            slug: Set(Slug::parse(&input.slug)?.to_string()),
+            parent_tenant_id: Set(parent),
+            tier: Set(TenantTier::Free),
+            status: Set(TenantStatus::Trial),
+            timezone: Set(parse_timezone(&input.timezone)?),
+            locale: Set(parse_locale(input.locale.as_deref().unwrap_or("en"))?),
+            settings: Set(to_json(&TenantSettings::default())?),
+            feature_flags: Set(to_json(&FeatureFlags::default())?),
+            isolation_level: Set(IsolationLevel::Shared),
+            created_at: Set(now),
+            updated_at: Set(now),
+            deleted_at: Set(None),
+            deletion_scheduled_at: Set(None),
+        };
+        let txn = self.db.begin(Scope::Tenant { tenant_id: id, user_id: Some(owner) }, Access::Write).await?;
+        let row = row.insert(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, SLUG_TAKEN))?;
+        membership::ActiveModel {
+            id: Set(MembershipId::generate(now)),
+            tenant_id: Set(id),
+            user_id: Set(owner),
+            role: Set(MembershipRole::Owner),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Tenant::try_from(row)
+    }
+
+    /// The request's tenant.
+    pub async fn current_tenant(&self, ctx: &RequestContext) -> Result<Tenant> {
+        let auth = ctx.authorize(Permission::TenantRead)?;
+        let txn = self.db.begin(auth.scope(), Access::Read).await?;
+        let row = repo::find_tenant_in_tenant_scope(&txn, auth.tenant_id).await?;
+        txn.commit().await?;
+        Tenant::try_from(row)
+    }
+
+    /// A tenant the actor may read (one they belong to, or a child of one), by id.
+    pub async fn tenant_by_id(&self, ctx: &RequestContext, id: TenantId) -> Result<Option<Tenant>> {
+        self.readable_tenant(ctx, tenant::Column::Id.eq(id)).await
+    }
+
+    /// A tenant the actor may read, by slug.
+    pub async fn tenant_by_slug(&self, ctx: &RequestContext, slug: &str) -> Result<Option<Tenant>> {
+        self.readable_tenant(ctx, tenant::Column::Slug.eq(slug)).await
+    }
+
+    async fn readable_tenant(
+        &self,
+        ctx: &RequestContext,
+        filter: sea_orm::sea_query::SimpleExpr,
+    ) -> Result<Option<Tenant>> {
+        let actor = ctx.require_actor()?;
+        let txn = self.db.begin(Scope::User(actor.user_id), Access::Read).await?;
+        let row = tenant::Entity::find()
+            .filter(filter)
+            .filter(repo::readable_by_user(actor.user_id))
+            .one(&txn)
+            .await?;
+        txn.commit().await?;
+        row.map(Tenant::try_from).transpose()
+    }
+
+    /// Tenants by id, limited to those the actor may read; for batched loading.
+    pub async fn tenants_by_ids(&self, ctx: &RequestContext, ids: &[TenantId]) -> Result<HashMap<TenantId, Tenant>> {
+        let actor = ctx.require_actor()?;
+        let txn = self.db.begin(Scope::User(actor.user_id), Access::Read).await?;
+        let rows = tenant::Entity::find()
+            .filter(tenant::Column::Id.is_in(ids.iter().copied()))
+            .filter(repo::readable_by_user(actor.user_id))
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        rows.into_iter().map(|row| Tenant::try_from(row).map(|t| (t.id, t))).collect()
+    }
+
+    /// The tenants the actor belongs to, with their role in each.
+    pub async fn my_tenants(&self, ctx: &RequestContext, page: &PageRequest) -> Result<Page<(Tenant, MembershipRole)>> {
+        let actor = ctx.require_actor()?;
+        let keyset = page.keyset()?;
+        let txn = self.db.begin(Scope::User(actor.user_id), Access::Read).await?;
+        let memberships = keyset
+            .apply(
+                membership::Entity::find().filter(membership::Column::UserId.eq(actor.user_id)),
+                membership::Column::TenantId,
+            )
+            .all(&txn)
+            .await?;
+        let ids: Vec<TenantId> = memberships.iter().map(|m| m.tenant_id).collect();
+        let mut tenants: HashMap<TenantId, tenant::Model> = tenant::Entity::find()
+            .filter(tenant::Column::Id.is_in(ids))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        txn.commit().await?;
+        let page = keyset.finish(memberships);
+        let items = page
+            .items
+            .into_iter()
+            .filter_map(|m| tenants.remove(&m.tenant_id).map(|t| Tenant::try_from(t).map(|t| (t, m.role))))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page { items, has_next_page: page.has_next_page, has_previous_page: page.has_previous_page })
+    }
+
+    /// The direct children of `parent_id`, if the actor may read the parent.
+    pub async fn child_tenants(&self, ctx: &RequestContext, parent_id: TenantId, page: &PageRequest) -> Result<Page<Tenant>> {
+        let actor = ctx.require_actor()?;
+        let keyset = page.keyset()?;
+        let txn = self.db.begin(Scope::User(actor.user_id), Access::Read).await?;
+        let rows = keyset
+            .apply(
+                tenant::Entity::find()
+                    .filter(tenant::Column::ParentTenantId.eq(parent_id))
+                    .filter(repo::readable_by_user(actor.user_id)),
+                tenant::Column::Id,
+            )
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        let page = keyset.finish(rows);
+        let items = page.items.into_iter().map(Tenant::try_from).collect::<Result<Vec<_>>>()?;
+        Ok(Page { items, has_next_page: page.has_next_page, has_previous_page: page.has_previous_page })
+    }
+
+    /// Changes the request's tenant and announces it.
+    pub async fn update_tenant(&self, ctx: &RequestContext, patch: TenantPatch) -> Result<Tenant> {
+        let auth = ctx.authorize(Permission::TenantManage)?;
+        let mut changed = Vec::new();
+        let txn = self.db.begin(auth.scope(), Access::Write).await?;
+        let mut row = repo::find_tenant_in_tenant_scope(&txn, auth.tenant_id).await?.into_active_model();
+        if let Some(name) = patch.name {
+            row.name = Set(parse_name("name", &name)?);
+            changed.push("name");
+        }
+        if let Some(slug) = patch.slug {
+            row.slug = Set(Slug::parse(&slug)?.to_string());
+            changed.push("slug");
+        }
+        if let Some(timezone) = patch.timezone {
+            row.timezone = Set(parse_timezone(&timezone)?);
+            changed.push("timezone");
+        }
+        if let Some(locale) = patch.locale {
+            row.locale = Set(parse_locale(&locale)?);
+            changed.push("locale");
+        }
+        if let Some(settings) = patch.settings {
+            settings.validate()?;
+            row.settings = Set(to_json(&settings)?);
+            changed.push("settings");
+        }
+        if let Some(flags) = patch.feature_flags {
+            row.feature_flags = Set(to_json(&flags)?);
+            changed.push("featureFlags");
+        }
+        if changed.is_empty() {
+            return Err(DomainError::invalid("input", "name at least one field to change"));
+        }
+        let now = ctx.now();
+        row.updated_at = Set(now);
+        let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, SLUG_TAKEN))?;
+        let payload = serde_json::json!({ "changed": changed });
+        event::enqueue(&txn, &DomainEvent::new(now, auth.tenant_id, EventKind::TenantUpdated, auth.tenant_id.as_uuid(), payload)).await?;
+        txn.commit().await?;
+        Tenant::try_from(row)
+    }
+
+    /// Soft-deletes the request's tenant; it can be restored until the grace period
+    /// in its settings ends, then it is purged.
+    pub async fn delete_tenant(&self, ctx: &RequestContext) -> Result<Tenant> {
+        let auth = ctx.authorize(Permission::TenantDelete)?;
+        let now = ctx.now();
+        let txn = self.db.begin(auth.scope(), Access::Write).await?;
+        let current = repo::find_tenant_in_tenant_scope(&txn, auth.tenant_id).await?;
+        if current.status == TenantStatus::PendingDeletion {
+            return Err(DomainError::Conflict("the tenant is already scheduled for deletion".into()));
+        }
+        let has_children = tenant::Entity::find()
+            .filter(tenant::Column::ParentTenantId.eq(auth.tenant_id))
+            .filter(tenant::Column::Status.ne(TenantStatus::PendingDeletion))
+            .one(&txn)
+            .await?
+            .is_some();
+        if has_children {
+            return Err(DomainError::Conflict("delete or move the child tenants first".into()));
+        }
+        let grace = TenantSettings::from_json(&current.settings)?.deletion_grace_days;
+        let mut row = current.into_active_model();
+        row.status = Set(TenantStatus::PendingDeletion);
+        row.deleted_at = Set(Some(now));
+        row.deletion_scheduled_at = Set(Some(now + Duration::days(i64::from(grace))));
+        row.updated_at = Set(now);
+        let row = row.update(&txn).await?;
+        let payload = serde_json::json!({ "deletionScheduledAt": row.deletion_scheduled_at });
+        event::enqueue(&txn, &DomainEvent::new(now, auth.tenant_id, EventKind::TenantDeleted, auth.tenant_id.as_uuid(), payload)).await?;
+        txn.commit().await?;
+        Tenant::try_from(row)
+    }
+
+    /// Restores the request's soft-deleted tenant within its grace period.
+    pub async fn restore_tenant(&self, ctx: &RequestContext) -> Result<Tenant> {
+        let auth = ctx.authorize(Permission::TenantDelete)?;
+        let now = ctx.now();
+        let txn = self.db.begin(auth.scope(), Access::Write).await?;
+        let current = repo::find_tenant_in_tenant_scope(&txn, auth.tenant_id).await?;
+        if current.status != TenantStatus::PendingDeletion {
+            return Err(DomainError::Conflict("the tenant is not deleted".into()));
+        }
+        if current.deletion_scheduled_at.is_some_and(|at| at <= now) {
+            return Err(DomainError::Conflict("the grace period has ended; the tenant can no longer be restored".into()));
+        }
+        let mut row = current.into_active_model();
+        row.status = Set(TenantStatus::Active);
+        row.deleted_at = Set(None);
+        row.deletion_scheduled_at = Set(None);
+        row.updated_at = Set(now);
+        let row = row.update(&txn).await?;
+        event::enqueue(&txn, &DomainEvent::new(now, auth.tenant_id, EventKind::TenantRestored, auth.tenant_id.as_uuid(), serde_json::json!({}))).await?;
+        txn.commit().await?;
+        Tenant::try_from(row)
+    }
+
+    /// The request tenant's members.
+    pub async fn members(&self, ctx: &RequestContext, page: &PageRequest) -> Result<Page<Member>> {
+        let auth = ctx.authorize(Permission::MemberRead)?;
+        let keyset = page.keyset()?;
+        let txn = self.db.begin(auth.scope(), Access::Read).await?;
+        let rows = keyset
+            .apply(
+                membership::Entity::find().filter(membership::Column::TenantId.eq(auth.tenant_id)),
+                membership::Column::Id,
+            )
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(keyset.finish(rows).map(|m| Member {
+            id: m.id,
+            tenant_id: m.tenant_id,
+            user_id: m.user_id,
+            role: m.role,
+            joined_at: m.created_at,
+        }))
+    }
+
+    /// Hard-deletes tenants whose grace period ended before `now`, with their
+    /// memberships. A background job; returns how many were purged.
+    pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64> {
+        let txn = self.db.begin(Scope::Maintenance, Access::Write).await?;
+        let result = tenant::Entity::delete_many()
+            .filter(tenant::Column::Status.eq(TenantStatus::PendingDeletion))
+            .filter(tenant::Column::DeletionScheduledAt.lte(now))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(result.rows_affected)
+    }
+
+    /// Whether any tenant exists (the first start seeds a demo one when none does).
+    pub async fn any_tenant_exists(&self) -> Result<bool> {
+        let txn = self.db.connection().begin().await?;
+        let found = tenant::Entity::find().one(&txn).await?.is_some();
+        txn.commit().await?;
+        Ok(found)
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(value).map_err(|e| DomainError::Internal(format!("cannot encode as JSON: {e}")))
+}

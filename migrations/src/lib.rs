@@ -1,0 +1,26 @@
+//! Tessera's schema history, for SQLite and PostgreSQL.
+//!
+//! Migrations are frozen once released: a change to the schema is a new migration,
+//! never an edit of an old one. They never import entity types, so refactoring a
+//! domain crate cannot silently change history.
+//!
+//! On PostgreSQL the migrations also set up tenant isolation in the database: the
+//! non-owner role `tessera_app` that request statements run as, its grants, and a
+//! row-level-security policy, `FORCE`d, on every tenant-owned table (see
+//! [`postgres`]).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_foundation;
+pub mod postgres;
+
+/// Every migration, oldest first.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,85 @@
+//! PostgreSQL-only parts of the schema: the request role and row-level security.
+//!
+//! Facts this relies on (measured on PostgreSQL 15):
+//! - table owners bypass RLS unless the table is `FORCE ROW LEVEL SECURITY`, and
+//!   superusers always do, so requests run as [`APP_ROLE`] via `SET LOCAL ROLE`;
+//! - the tenant is a transaction-local setting that reads `''` (not NULL) once unset,
+//!   hence `nullif(…, '')` in [`TENANT_FN`].
+
+use sea_orm_migration::prelude::*;
+
+/// The role request statements run as. Keep in sync with `tessera_kernel::db::APP_ROLE`.
+pub const APP_ROLE: &str = "tessera_app";
+
+/// SQL function returning the request's tenant, or NULL when none is set.
+pub const TENANT_FN: &str = "tessera_current_tenant()";
+/// SQL function returning the request's user, or NULL when none is set.
+pub const USER_FN: &str = "tessera_current_user()";
+
+/// Creates the request role (once per cluster; tolerant of parallel creation), lets
+/// the migrating user switch to it, and defines the setting-reading functions.
+pub(crate) async fn create_app_role(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let sql = format!(
+        r#"
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+        CREATE ROLE {APP_ROLE} NOLOGIN;
+    END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+    NULL; -- another database of this cluster created it at the same moment
+END
+$$;
+DO $$
+BEGIN
+    IF NOT pg_has_role(current_user, '{APP_ROLE}', 'MEMBER') THEN
+        EXECUTE format('GRANT {APP_ROLE} TO %I', current_user);
+    END IF;
+EXCEPTION WHEN unique_violation OR duplicate_object THEN
+    NULL;
+END
+$$;
+GRANT USAGE ON SCHEMA public TO {APP_ROLE};
+CREATE OR REPLACE FUNCTION tessera_current_tenant() RETURNS uuid
+    LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('app.tenant_id', true), '')::uuid $$;
+CREATE OR REPLACE FUNCTION tessera_current_user() RETURNS uuid
+    LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('app.user_id', true), '')::uuid $$;
+CREATE OR REPLACE FUNCTION tessera_maintenance() RETURNS boolean
+    LANGUAGE sql STABLE AS $$ SELECT coalesce(current_setting('app.maintenance', true), '') = 'on' $$;
+GRANT EXECUTE ON FUNCTION tessera_current_tenant(), tessera_current_user(), tessera_maintenance()
+    TO {APP_ROLE};
+"#
+    );
+    manager.get_connection().execute_unprepared(&sql).await?;
+    Ok(())
+}
+
+/// Grants the request role `privileges` (e.g. `"SELECT, INSERT"`) on `table`.
+pub(crate) async fn grant(manager: &SchemaManager<'_>, table: &str, privileges: &str) -> Result<(), DbErr> {
+    let sql = format!("GRANT {privileges} ON {table} TO {APP_ROLE}");
+    manager.get_connection().execute_unprepared(&sql).await?;
+    Ok(())
+}
+
+/// Enables and forces row-level security on `table` with one policy for the request
+/// role: rows are visible where `using` holds and writable where `check` holds, and
+/// all rows are reachable in a maintenance transaction (background jobs only).
+pub(crate) async fn isolate(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    using: &str,
+    check: &str,
+) -> Result<(), DbErr> {
+    let sql = format!(
+        "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+         ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+         CREATE POLICY {table}_tenant_isolation ON {table} FOR ALL TO {APP_ROLE}
+             USING (({using}) OR tessera_maintenance())
+             WITH CHECK (({check}) OR tessera_maintenance());"
+    );
+    manager.get_connection().execute_unprepared(&sql).await?;
+    Ok(())
+}
+
+/// The tables under row-level security, for tests that check every one is forced.
+pub const ISOLATED_TABLES: &[&str] = &["tenants", "memberships"];
