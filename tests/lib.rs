@@ -1,1 +1,376 @@
-//! e2e
+//! Test harness: the real gateway on a random loopback port, a fresh database per
+//! test, a manual clock, and small HTTP and WebSocket clients.
+//!
+//! The backend follows the environment: SQLite by default; PostgreSQL when
+//! `TESSERA_TEST_DATABASE_URL` names a server (each test gets its own database,
+//! dropped afterwards) and Redis when `TESSERA_TEST_REDIS_URL` is set. With
+//! `TESSERA_REQUIRE_SERVICES=1` a missing variable fails the test instead of
+//! silently falling back to SQLite.
+
+#![allow(missing_docs, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::{SinkExt, StreamExt};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tessera_api::config::{Config, ConfigArgs};
+use tessera_api::http::AppState;
+use tessera_api::{App, AppOptions, server};
+use tessera_identity::PasswordHasher;
+use tessera_kernel::{Clock, ManualClock, SystemClock};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+fn required() -> bool {
+    std::env::var("TESSERA_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// The PostgreSQL admin URL for tests, if configured.
+pub fn postgres_url() -> Option<String> {
+    let url = std::env::var("TESSERA_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
+    if url.is_none() && required() {
+        panic!("TESSERA_REQUIRE_SERVICES=1 but TESSERA_TEST_DATABASE_URL is not set");
+    }
+    url
+}
+
+/// The Redis URL for tests, if configured.
+pub fn redis_url() -> Option<String> {
+    let url = std::env::var("TESSERA_TEST_REDIS_URL").ok().filter(|u| !u.is_empty());
+    if url.is_none() && required() {
+        panic!("TESSERA_REQUIRE_SERVICES=1 but TESSERA_TEST_REDIS_URL is not set");
+    }
+    url
+}
+
+/// A database made for one test.
+pub struct TestDatabase {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    SqliteFile(std::path::PathBuf),
+    PostgresDatabase { admin_url: String, name: String },
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (server, _) = base.rsplit_once('/').expect("postgres URL has a path");
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        let name = format!("tessera_t_{}", uuid::Uuid::new_v4().simple());
+        match postgres_url() {
+            Some(admin_url) => {
+                let admin = Database::connect(&admin_url).await.expect("connect to the PostgreSQL test server");
+                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+                admin.close().await.ok();
+                Self { url: with_database(&admin_url, &name), cleanup: Cleanup::PostgresDatabase { admin_url, name } }
+            }
+            None => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                Self { url: format!("sqlite://{}?mode=rwc", path.display()), cleanup: Cleanup::SqliteFile(path) }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.cleanup, Cleanup::PostgresDatabase { .. })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::PostgresDatabase { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs outside async; use a short-lived runtime on its own thread.
+                let _ = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                    runtime.block_on(async {
+                        if let Ok(admin) = Database::connect(&admin_url).await {
+                            let _ =
+                                admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                            let _ = admin.close().await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// A running gateway.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub http: reqwest::Client,
+    pub clock: ManualClock,
+    pub state: AppState,
+    pub database: Arc<TestDatabase>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl TestApp {
+    /// A gateway with the default configuration on a fresh database.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A gateway whose configuration `adjust` may change.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut ConfigArgs)) -> Self {
+        let database = Arc::new(TestDatabase::create().await);
+        Self::spawn_on(database, adjust).await
+    }
+
+    /// A gateway on an existing test database (for several replicas on one database).
+    pub async fn spawn_on(database: Arc<TestDatabase>, adjust: impl FnOnce(&mut ConfigArgs)) -> Self {
+        let mut args = ConfigArgs {
+            database_url: Some(database.url.clone()),
+            redis_url: redis_url(),
+            seed_demo: Some(false),
+            log: Some("warn".into()),
+            shutdown_grace_seconds: Some(2),
+            ..ConfigArgs::default()
+        };
+        adjust(&mut args);
+        let config = Config::load(&args).expect("valid test configuration");
+        let clock = ManualClock::new(SystemClock.now());
+        let options = AppOptions {
+            clock: Arc::new(clock.clone()),
+            ws_session_check: Duration::from_millis(200),
+            hasher: PasswordHasher::new(2, Duration::from_secs(60)),
+        };
+        let app = App::build(config, options).await.expect("gateway builds");
+        let state = app.state.clone();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let server = tokio::spawn(server::serve(app, listener, std::future::pending()));
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        Self { address, http, clock, state, database, server }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/graphql", self.address)
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// POSTs a GraphQL request and returns status and body.
+    pub async fn post(&self, auth: &Auth, query: &str, variables: Value) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .header("content-type", "application/json")
+            .header("accept", "application/graphql-response+json")
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = &auth.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(tenant) = &auth.tenant {
+            request = request.header("x-tenant", tenant);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// POSTs and returns `data`, failing the test on any error.
+    pub async fn ok(&self, auth: &Auth, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post(auth, query, variables).await;
+        assert!(status == 200 && body.get("errors").is_none(), "expected success, got {status}: {body}");
+        body["data"].clone()
+    }
+
+    /// POSTs and returns the first error's code.
+    pub async fn error_code(&self, auth: &Auth, query: &str, variables: Value) -> String {
+        let (_, body) = self.post(auth, query, variables).await;
+        body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected an error, got {body}"))
+            .to_owned()
+    }
+
+    /// Signs up a user and returns their credentials.
+    pub async fn sign_up(&self, email: &str) -> Auth {
+        let data = self
+            .ok(
+                &Auth::anonymous(),
+                "mutation($input: SignUpInput!) { signUp(input: $input) { accessToken refreshToken sessionId user { id } } }",
+                json!({ "input": { "email": email, "password": PASSWORD, "displayName": email } }),
+            )
+            .await;
+        Auth::from_payload(&data["signUp"])
+    }
+
+    /// Signs in an existing user (password [`PASSWORD`]).
+    pub async fn login(&self, email: &str) -> Auth {
+        let data = self
+            .ok(
+                &Auth::anonymous(),
+                "mutation($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { accessToken refreshToken sessionId user { id } } }",
+                json!({ "email": email, "password": PASSWORD }),
+            )
+            .await;
+        Auth::from_payload(&data["login"])
+    }
+
+    /// Signs up a user who owns a new tenant with `slug`; returns them acting in it.
+    pub async fn owner_of(&self, slug: &str) -> (Auth, String) {
+        let auth = self.sign_up(&format!("owner@{slug}.test")).await;
+        let data = self
+            .ok(
+                &auth,
+                "mutation($input: CreateTenantInput!) { createTenant(input: $input) { id } }",
+                json!({ "input": { "name": format!("Tenant {slug}"), "slug": slug, "timezone": "Europe/Madrid" } }),
+            )
+            .await;
+        let id = data["createTenant"]["id"].as_str().expect("tenant id").to_owned();
+        (auth.in_tenant(slug), id)
+    }
+
+    /// Opens a WebSocket asking for `protocol` (none when empty), from `origin`.
+    pub async fn websocket(
+        &self,
+        protocol: &str,
+        origin: Option<&str>,
+    ) -> Result<WsClient, tokio_tungstenite::tungstenite::Error> {
+        let mut request = self.ws_url().into_client_request()?;
+        if !protocol.is_empty() {
+            request.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_str(protocol).expect("header"));
+        }
+        if let Some(origin) = origin {
+            request.headers_mut().insert("origin", HeaderValue::from_str(origin).expect("header"));
+        }
+        let (stream, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(WsClient { stream })
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(self) {
+        self.state.shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.server).await;
+    }
+}
+
+/// Credentials for a request.
+#[derive(Debug, Clone, Default)]
+pub struct Auth {
+    pub token: Option<String>,
+    pub refresh: Option<String>,
+    pub tenant: Option<String>,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+}
+
+impl Auth {
+    pub fn anonymous() -> Self {
+        Self::default()
+    }
+
+    pub fn from_payload(payload: &Value) -> Self {
+        Self {
+            token: payload["accessToken"].as_str().map(str::to_owned),
+            refresh: payload["refreshToken"].as_str().map(str::to_owned),
+            user_id: payload["user"]["id"].as_str().map(str::to_owned),
+            session_id: payload["sessionId"].as_str().map(str::to_owned),
+            tenant: None,
+        }
+    }
+
+    pub fn in_tenant(&self, tenant: &str) -> Self {
+        Self { tenant: Some(tenant.to_owned()), ..self.clone() }
+    }
+
+    pub fn init_payload(&self) -> Value {
+        let mut payload = serde_json::Map::new();
+        if let Some(token) = &self.token {
+            payload.insert("Authorization".into(), json!(format!("Bearer {token}")));
+        }
+        if let Some(tenant) = &self.tenant {
+            payload.insert("X-Tenant".into(), json!(tenant));
+        }
+        Value::Object(payload)
+    }
+}
+
+/// A WebSocket client speaking JSON messages.
+pub struct WsClient {
+    stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+/// What arrived on a WebSocket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WsEvent {
+    Json(Value),
+    Closed(Option<u16>),
+}
+
+impl WsClient {
+    pub async fn send(&mut self, message: Value) {
+        self.stream.send(Message::text(message.to_string())).await.expect("ws send");
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        self.stream.send(Message::text(text.to_owned())).await.expect("ws send");
+    }
+
+    /// The next JSON message or the close code, within `within`.
+    pub async fn next(&mut self, within: Duration) -> Option<WsEvent> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.stream.next()).await.ok()?;
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    return Some(WsEvent::Json(serde_json::from_str(&text).expect("json message")));
+                }
+                Some(Ok(Message::Close(frame))) => return Some(WsEvent::Closed(frame.map(|f| u16::from(f.code)))),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Some(WsEvent::Closed(None)),
+            }
+        }
+    }
+
+    /// Waits for the server to close, returning its close code.
+    pub async fn closed_with(&mut self, within: Duration) -> Option<u16> {
+        loop {
+            match self.next(within).await? {
+                WsEvent::Closed(code) => return code,
+                WsEvent::Json(_) => continue,
+            }
+        }
+    }
+
+    /// Sends `connection_init` and expects `connection_ack`.
+    pub async fn init(&mut self, auth: &Auth) {
+        self.send(json!({"type": "connection_init", "payload": auth.init_payload()})).await;
+        let ack = self.next(Duration::from_secs(10)).await;
+        assert_eq!(ack, Some(WsEvent::Json(json!({"type": "connection_ack"}))), "expected an ack");
+    }
+}

@@ -130,22 +130,22 @@ impl MigrationTrait for Migration {
                     .col(string_len(Tenants::Name, 200))
                     .col(string_len(Tenants::Slug, 63))
                     .col(uuid_null(Tenants::ParentTenantId))
-                    .col(string_len(Tenants::Tier, 20).check(one_of(
-                        Tenants::Tier,
-                        &["free", "basic", "premium", "enterprise"],
-                    )))
-                    .col(string_len(Tenants::Status, 20).check(one_of(
-                        Tenants::Status,
-                        &["trial", "active", "suspended", "pending_deletion"],
-                    )))
+                    .col(
+                        string_len(Tenants::Tier, 20)
+                            .check(one_of(Tenants::Tier, &["free", "basic", "premium", "enterprise"])),
+                    )
+                    .col(
+                        string_len(Tenants::Status, 20)
+                            .check(one_of(Tenants::Status, &["trial", "active", "suspended", "pending_deletion"])),
+                    )
                     .col(string_len(Tenants::Timezone, 64))
                     .col(string_len(Tenants::Locale, 35))
                     .col(json_binary(Tenants::Settings))
                     .col(json_binary(Tenants::FeatureFlags))
-                    .col(string_len(Tenants::IsolationLevel, 20).check(one_of(
-                        Tenants::IsolationLevel,
-                        &["shared", "semi_isolated", "fully_isolated"],
-                    )))
+                    .col(
+                        string_len(Tenants::IsolationLevel, 20)
+                            .check(one_of(Tenants::IsolationLevel, &["shared", "semi_isolated", "fully_isolated"])),
+                    )
                     .col(timestamp_with_time_zone(Tenants::CreatedAt))
                     .col(timestamp_with_time_zone(Tenants::UpdatedAt))
                     .col(timestamp_with_time_zone_null(Tenants::DeletedAt))
@@ -160,12 +160,7 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("tenants_slug_key")
-                    .table(Tenants::Table)
-                    .col(Tenants::Slug)
-                    .unique()
-                    .to_owned(),
+                Index::create().name("tenants_slug_key").table(Tenants::Table).col(Tenants::Slug).unique().to_owned(),
             )
             .await?;
         manager
@@ -186,10 +181,10 @@ impl MigrationTrait for Migration {
                     .col(string_len(Users::Email, 254))
                     .col(string_len(Users::DisplayName, 200))
                     .col(string_len(Users::PasswordHash, 200))
-                    .col(string_len(Users::Status, 20).check(one_of(
-                        Users::Status,
-                        &["active", "inactive", "suspended", "deleted"],
-                    )))
+                    .col(
+                        string_len(Users::Status, 20)
+                            .check(one_of(Users::Status, &["active", "inactive", "suspended", "deleted"])),
+                    )
                     .col(timestamp_with_time_zone(Users::CreatedAt))
                     .col(timestamp_with_time_zone(Users::UpdatedAt))
                     .col(timestamp_with_time_zone_null(Users::LastLoginAt))
@@ -198,12 +193,7 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("users_email_key")
-                    .table(Users::Table)
-                    .col(Users::Email)
-                    .unique()
-                    .to_owned(),
+                Index::create().name("users_email_key").table(Users::Table).col(Users::Email).unique().to_owned(),
             )
             .await?;
 
@@ -214,10 +204,10 @@ impl MigrationTrait for Migration {
                     .col(uuid(Memberships::Id).primary_key())
                     .col(uuid(Memberships::TenantId))
                     .col(uuid(Memberships::UserId))
-                    .col(string_len(Memberships::Role, 20).check(one_of(
-                        Memberships::Role,
-                        &["owner", "admin", "member"],
-                    )))
+                    .col(
+                        string_len(Memberships::Role, 20)
+                            .check(one_of(Memberships::Role, &["owner", "admin", "member"])),
+                    )
                     .col(timestamp_with_time_zone(Memberships::CreatedAt))
                     .foreign_key(
                         ForeignKey::create()
@@ -291,11 +281,7 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("sessions_user_idx")
-                    .table(Sessions::Table)
-                    .col(Sessions::UserId)
-                    .to_owned(),
+                Index::create().name("sessions_user_idx").table(Sessions::Table).col(Sessions::UserId).to_owned(),
             )
             .await?;
 

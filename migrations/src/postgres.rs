@@ -64,12 +64,7 @@ pub(crate) async fn grant(manager: &SchemaManager<'_>, table: &str, privileges: 
 /// Enables and forces row-level security on `table` with one policy for the request
 /// role: rows are visible where `using` holds and writable where `check` holds, and
 /// all rows are reachable in a maintenance transaction (background jobs only).
-pub(crate) async fn isolate(
-    manager: &SchemaManager<'_>,
-    table: &str,
-    using: &str,
-    check: &str,
-) -> Result<(), DbErr> {
+pub(crate) async fn isolate(manager: &SchemaManager<'_>, table: &str, using: &str, check: &str) -> Result<(), DbErr> {
     let sql = format!(
         "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
          ALTER TABLE {table} FORCE ROW LEVEL SECURITY;

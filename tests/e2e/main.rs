@@ -1,1 +1,14 @@
-fn main(){}
+//! End-to-end tests: the real gateway over HTTP and WebSocket.
+//!
+//! One test binary (link time matters on small machines). Each test starts its own
+//! server on a fresh database; see `tessera_e2e` for how the backend is chosen.
+
+#![allow(missing_docs, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod architecture;
+mod auth;
+mod operations;
+mod row_level_security;
+mod tenants;
+mod transport;
+mod websocket;

@@ -83,7 +83,8 @@ fn ensure_sqlite_dir(url: &str) -> Result<(), StartupError> {
         return Ok(());
     }
     if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| StartupError::DataDir { path: dir.display().to_string(), source })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|source| StartupError::DataDir { path: dir.display().to_string(), source })?;
     }
     Ok(())
 }
@@ -118,7 +119,11 @@ impl App {
             None => EventBus::in_process(),
         };
         let (relay, relay_task) = spawn_relay(db.clone(), bus.clone(), options.clock.clone(), shutdown.clone());
-        let policy = SessionPolicy { idle_timeout: config.session_idle, absolute_timeout: config.session_max, ..SessionPolicy::default() };
+        let policy = SessionPolicy {
+            idle_timeout: config.session_idle,
+            absolute_timeout: config.session_max,
+            ..SessionPolicy::default()
+        };
         let services = Arc::new(Services {
             tenants: TenantService::new(db.clone()),
             identity: IdentityService::new(db.clone(), options.hasher.clone(), policy),

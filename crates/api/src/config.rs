@@ -250,8 +250,12 @@ impl Config {
             None => FileConfig::default(),
         };
         let environment = args.environment.or(file.environment).unwrap_or(Environment::Development);
-        let database_url = args.database_url.clone().or(file.database_url).unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+        let database_url =
+            args.database_url.clone().or(file.database_url).unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
             return Err(invalid("database_url", "must start with sqlite: or postgres://"));
         }
         let redis_url = args.redis_url.clone().or(file.redis_url).filter(|u| !u.trim().is_empty());
@@ -291,7 +295,10 @@ impl Config {
             .collect();
         for origin in &cors_origins {
             if !(origin.starts_with("http://") || origin.starts_with("https://")) || origin.matches('/').count() != 2 {
-                return Err(invalid("cors_origins", format!("{origin:?} is not an origin like https://app.example.com")));
+                return Err(invalid(
+                    "cors_origins",
+                    format!("{origin:?} is not an origin like https://app.example.com"),
+                ));
             }
         }
         let session_idle_minutes = args.session_idle_minutes.or(file.session_idle_minutes).unwrap_or(60);
@@ -305,7 +312,11 @@ impl Config {
         let embedded = database_url.starts_with("sqlite:");
         Ok(Self {
             listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
-            database_max_connections: args.database_max_connections.or(file.database_max_connections).unwrap_or(10).max(1),
+            database_max_connections: args
+                .database_max_connections
+                .or(file.database_max_connections)
+                .unwrap_or(10)
+                .max(1),
             database_url,
             redis_url,
             environment,
@@ -323,7 +334,9 @@ impl Config {
             session_idle: chrono::Duration::minutes(session_idle_minutes),
             session_max: chrono::Duration::days(session_max_days),
             seed_demo: args.seed_demo.or(file.seed_demo).unwrap_or(embedded),
-            shutdown_grace: Duration::from_secs(args.shutdown_grace_seconds.or(file.shutdown_grace_seconds).unwrap_or(10)),
+            shutdown_grace: Duration::from_secs(
+                args.shutdown_grace_seconds.or(file.shutdown_grace_seconds).unwrap_or(10),
+            ),
         })
     }
 
@@ -410,9 +423,9 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("tessera.toml");
         std::fs::write(&path, "lisen = \"0.0.0.0:9000\"\n").expect("write");
-        let err = Config::load(&ConfigArgs { config: Some(path), ..ConfigArgs::default() }).err().expect("refused");
+        let err = Config::load(&ConfigArgs { config: Some(path), ..ConfigArgs::default() }).expect_err("refused");
         assert!(err.to_string().contains("lisen"), "{err}");
-        let err = Config::load(&ConfigArgs { max_depth: Some(3), ..ConfigArgs::default() }).err().expect("refused");
+        let err = Config::load(&ConfigArgs { max_depth: Some(3), ..ConfigArgs::default() }).expect_err("refused");
         assert!(err.to_string().contains("max_depth"), "{err}");
     }
 }

@@ -84,8 +84,12 @@ impl From<ApiError> for async_graphql::Error {
     fn from(ApiError(err): ApiError) -> Self {
         let code = err.code();
         match code {
-            ErrorCode::InternalServerError => error!(code = code.as_str(), cause = %cause_chain(err.as_ref()), "request failed"),
-            ErrorCode::ServiceUnavailable => warn!(code = code.as_str(), cause = %cause_chain(err.as_ref()), "dependency unavailable"),
+            ErrorCode::InternalServerError => {
+                error!(code = code.as_str(), cause = %cause_chain(err.as_ref()), "request failed")
+            }
+            ErrorCode::ServiceUnavailable => {
+                warn!(code = code.as_str(), cause = %cause_chain(err.as_ref()), "dependency unavailable")
+            }
             _ => {}
         }
         let field = err.field().map(str::to_owned);

@@ -113,7 +113,8 @@ async fn serve(config: Config) -> Result<(), String> {
     let listen = config.listen;
     let database = redact_url(&config.database_url);
     let app = App::build(config, AppOptions::default()).await.map_err(|e| e.to_string())?;
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!();
     println!("  Tessera is running on {database}");

@@ -10,7 +10,11 @@ use crate::http::router;
 
 /// Serves `app` on `listener` until `shutdown_signal` resolves, then stops taking
 /// connections, closes WebSockets (1001) and gives requests the configured grace.
-pub async fn serve(app: App, listener: TcpListener, shutdown_signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown_signal: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let state = app.state.clone();
     let token = state.shutdown.clone();
     let grace = state.config.shutdown_grace;

@@ -60,10 +60,16 @@ impl Password {
     pub fn new(raw: &str) -> Result<Self> {
         let chars = raw.chars().count();
         if chars < MIN_PASSWORD_CHARS {
-            return Err(DomainError::invalid("password", format!("must be at least {MIN_PASSWORD_CHARS} characters long")));
+            return Err(DomainError::invalid(
+                "password",
+                format!("must be at least {MIN_PASSWORD_CHARS} characters long"),
+            ));
         }
         if chars > MAX_PASSWORD_CHARS {
-            return Err(DomainError::invalid("password", format!("must be at most {MAX_PASSWORD_CHARS} characters long")));
+            return Err(DomainError::invalid(
+                "password",
+                format!("must be at most {MAX_PASSWORD_CHARS} characters long"),
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -265,12 +271,24 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_and_lower_cased() {
-        assert_eq!(Email::parse("  Ana.Lopez@Example.COM ").map(|e| e.as_str().to_owned()).ok(), Some("ana.lopez@example.com".into()));
+        assert_eq!(
+            Email::parse("  Ana.Lopez@Example.COM ").map(|e| e.as_str().to_owned()).ok(),
+            Some("ana.lopez@example.com".into())
+        );
     }
 
     #[test]
     fn malformed_emails_are_refused() {
-        for bad in ["", "ana", "ana@", "@example.com", "ana@example", "ana @example.com", "ana@.example.com", "ana@example..com"] {
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "ana @example.com",
+            "ana@.example.com",
+            "ana@example..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

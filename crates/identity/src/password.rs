@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::{OnceCell, Semaphore};
 use tessera_kernel::{DomainError, Result};
+use tokio::sync::{OnceCell, Semaphore};
 
 use crate::model::Password;
 
@@ -26,8 +26,8 @@ pub struct PasswordHasher {
 
 fn argon2() -> Result<Argon2<'static>> {
     // OWASP Password Storage Cheat Sheet minimum for argon2id.
-    let params = Params::new(19 * 1024, 2, 1, None)
-        .map_err(|e| DomainError::Internal(format!("argon2 parameters: {e}")))?;
+    let params =
+        Params::new(19 * 1024, 2, 1, None).map_err(|e| DomainError::Internal(format!("argon2 parameters: {e}")))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -64,8 +64,8 @@ impl PasswordHasher {
         self.run(move || {
             let mut salt_bytes = [0u8; 16];
             rand::fill(&mut salt_bytes);
-            let salt = SaltString::encode_b64(&salt_bytes)
-                .map_err(|e| DomainError::Internal(format!("argon2 salt: {e}")))?;
+            let salt =
+                SaltString::encode_b64(&salt_bytes).map_err(|e| DomainError::Internal(format!("argon2 salt: {e}")))?;
             argon2()?
                 .hash_password(password.as_bytes(), &salt)
                 .map(|h| h.to_string())

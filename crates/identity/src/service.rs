@@ -3,8 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
 };
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::id::uuid_v7_at;
@@ -13,8 +12,7 @@ use tracing::warn;
 
 use crate::entity::{login_history, refresh_token, session, user};
 use crate::model::{
-    Email, IssuedSession, LoginAttempt, LoginFailure, NewUser, Password, Session, SessionPolicy, User,
-    UserStatus,
+    Email, IssuedSession, LoginAttempt, LoginFailure, NewUser, Password, Session, SessionPolicy, User, UserStatus,
 };
 use crate::password::PasswordHasher;
 use crate::repo::{self, Reservation};
@@ -104,7 +102,9 @@ impl IdentityService {
         }
         .insert(&txn)
         .await
-        .map_err(|e| DomainError::conflict_on_unique(e, "an account with this email already exists; sign in instead"))?;
+        .map_err(|e| {
+            DomainError::conflict_on_unique(e, "an account with this email already exists; sign in instead")
+        })?;
         let issued = self.start_session(&txn, ctx, row.id, now).await?;
         self.record_login(&txn, ctx, Some(row.id), None).await?;
         txn.commit().await?;
@@ -349,11 +349,10 @@ impl IdentityService {
             return Ok(None);
         }
         let txn = self.db.begin(Scope::Global, Access::Read).await?;
-        let found = session::Entity::find()
-            .filter(session::Column::TokenHash.eq(hash_token(token)))
-            .one(&txn)
-            .await?;
-        let Some(session) = found.filter(|s| s.revoked_at.is_none() && s.idle_expires_at > now && s.absolute_expires_at > now) else {
+        let found = session::Entity::find().filter(session::Column::TokenHash.eq(hash_token(token))).one(&txn).await?;
+        let Some(session) =
+            found.filter(|s| s.revoked_at.is_none() && s.idle_expires_at > now && s.absolute_expires_at > now)
+        else {
             txn.commit().await?;
             return Ok(None);
         };

@@ -17,8 +17,8 @@
 use std::time::Duration;
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 use crate::{TenantId, UserId};
@@ -163,10 +163,8 @@ impl Db {
             (Backend::Sqlite, Access::Write) => Some(SqliteTransactionMode::Immediate),
             _ => None,
         };
-        let txn = self
-            .conn
-            .begin_with_options(TransactionOptions { sqlite_transaction_mode, ..Default::default() })
-            .await?;
+        let txn =
+            self.conn.begin_with_options(TransactionOptions { sqlite_transaction_mode, ..Default::default() }).await?;
         if self.backend == Backend::Postgres {
             let (tenant, user, maintenance) = match scope {
                 Scope::Tenant { tenant_id, user_id } => {

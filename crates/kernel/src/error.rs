@@ -151,11 +151,7 @@ impl DomainError {
 
 impl From<DbErr> for DomainError {
     fn from(err: DbErr) -> Self {
-        if is_connectivity_error(&err) {
-            Self::Unavailable(err)
-        } else {
-            Self::Database(err)
-        }
+        if is_connectivity_error(&err) { Self::Unavailable(err) } else { Self::Database(err) }
     }
 }
 

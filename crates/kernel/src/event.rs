@@ -44,9 +44,7 @@ impl EventKind {
 
     /// Parses a wire name.
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::TenantUpdated, Self::TenantDeleted, Self::TenantRestored]
-            .into_iter()
-            .find(|k| k.as_str() == name)
+        [Self::TenantUpdated, Self::TenantDeleted, Self::TenantRestored].into_iter().find(|k| k.as_str() == name)
     }
 }
 

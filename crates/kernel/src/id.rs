@@ -7,13 +7,33 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
-use uuid::{NoContext, Timestamp, Uuid};
+use std::sync::{Mutex, PoisonError};
 
-/// A UUIDv7 whose timestamp comes from `at`.
+use chrono::{DateTime, Utc};
+use uuid::{ContextV7, Timestamp, Uuid};
+
+/// One counter for the process, so ids made within the same millisecond (or from a
+/// clock that stands still, in tests) still sort in the order they were made.
+static V7_CONTEXT: Mutex<ContextV7> = Mutex::new(ContextV7::new());
+
+/// A UUIDv7 whose timestamp comes from `at`, greater than every id this process
+/// made before.
 pub fn uuid_v7_at(at: DateTime<Utc>) -> Uuid {
     let seconds = u64::try_from(at.timestamp()).unwrap_or(0);
-    Uuid::new_v7(Timestamp::from_unix(NoContext, seconds, at.timestamp_subsec_nanos()))
+    let context = V7_CONTEXT.lock().unwrap_or_else(PoisonError::into_inner);
+    Uuid::new_v7(Timestamp::from_unix(&*context, seconds, at.timestamp_subsec_nanos()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_made_at_the_same_instant_sort_in_creation_order() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let ids: Vec<Uuid> = (0..1000).map(|_| uuid_v7_at(at)).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    }
 }
 
 macro_rules! define_id {

@@ -93,11 +93,7 @@ impl Keyset {
         if let Some(before) = self.before {
             select = select.filter(id_column.lt(before));
         }
-        let select = if self.backwards {
-            select.order_by_desc(id_column)
-        } else {
-            select.order_by_asc(id_column)
-        };
+        let select = if self.backwards { select.order_by_desc(id_column) } else { select.order_by_asc(id_column) };
         select.limit(self.limit + 1)
     }
 

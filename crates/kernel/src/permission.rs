@@ -23,8 +23,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission in the catalogue.
-    pub const ALL: [Permission; 4] =
-        [Self::TenantRead, Self::TenantManage, Self::TenantDelete, Self::MemberRead];
+    pub const ALL: [Permission; 4] = [Self::TenantRead, Self::TenantManage, Self::TenantDelete, Self::MemberRead];
 
     /// The `resource:action` name.
     pub fn name(self) -> &'static str {

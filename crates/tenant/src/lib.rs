@@ -18,8 +18,7 @@ mod repo;
 mod service;
 
 pub use model::{
-    MAX_FEATURE_FLAGS,
-    FeatureFlags, IsolationLevel, Member, MembershipRole, NewTenant, Slug, Tenant, TenantPatch,
+    FeatureFlags, IsolationLevel, MAX_FEATURE_FLAGS, Member, MembershipRole, NewTenant, Slug, Tenant, TenantPatch,
     TenantSettings, TenantStatus, TenantTier,
 };
 pub use service::{TenantRef, TenantService};

@@ -105,8 +105,8 @@ impl MembershipRole {
 pub struct Slug(String);
 
 const RESERVED_SLUGS: &[&str] = &[
-    "admin", "api", "app", "graphql", "graphiql", "help", "login", "logout", "metrics", "root",
-    "signup", "static", "status", "support", "system", "tessera", "www",
+    "admin", "api", "app", "graphql", "graphiql", "help", "login", "logout", "metrics", "root", "signup", "static",
+    "status", "support", "system", "tessera", "www",
 ];
 
 impl Slug {
@@ -236,7 +236,10 @@ impl TenantSettings {
         in_range("settings.bookingHorizonDays", self.booking_horizon_days, 1, 730)?;
         in_range("settings.slotStepMinutes", self.slot_step_minutes, 5, 240)?;
         if 1440 % self.slot_step_minutes != 0 {
-            return Err(DomainError::invalid("settings.slotStepMinutes", "must divide a day evenly (5, 10, 15, 20, 30, 60, …)"));
+            return Err(DomainError::invalid(
+                "settings.slotStepMinutes",
+                "must divide a day evenly (5, 10, 15, 20, 30, 60, …)",
+            ));
         }
         in_range("settings.deletionGraceDays", self.deletion_grace_days, 1, 90)
     }
@@ -381,7 +384,9 @@ mod tests {
 
     #[test]
     fn slugs_refuse_uppercase_edges_reserved_words_and_uuids() {
-        for bad in ["Salon", "-salon", "salon-", "sa--lon", "ab", "admin", "0190b1c2-7d4e-7a3b-9c1d-2e3f4a5b6c7d", "salón"] {
+        for bad in
+            ["Salon", "-salon", "salon-", "sa--lon", "ab", "admin", "0190b1c2-7d4e-7a3b-9c1d-2e3f4a5b6c7d", "salón"]
+        {
             assert!(Slug::parse(bad).is_err(), "{bad} should be refused");
         }
     }

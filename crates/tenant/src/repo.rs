@@ -47,10 +47,7 @@ pub(crate) async fn find_tenant_in_tenant_scope<C: ConnectionTrait>(
     conn: &C,
     tenant_id: TenantId,
 ) -> Result<tenant::Model> {
-    tenant::Entity::find_by_id(tenant_id)
-        .one(conn)
-        .await?
-        .ok_or(DomainError::NotFound { entity: "tenant" })
+    tenant::Entity::find_by_id(tenant_id).one(conn).await?.ok_or(DomainError::NotFound { entity: "tenant" })
 }
 
 /// The tenant and the user's role in it, when the user is a member.

@@ -4,20 +4,19 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel,
-    QueryFilter, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
+    TransactionTrait,
 };
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::event::{self, DomainEvent, EventKind};
 use tessera_kernel::{
-    Db, DomainError, MembershipId, Page, PageRequest, Permission, RequestContext, Result, TenantId,
-    TenantScope, UserId,
+    Db, DomainError, MembershipId, Page, PageRequest, Permission, RequestContext, Result, TenantId, TenantScope, UserId,
 };
 
 use crate::entity::{membership, tenant};
 use crate::model::{
-    FeatureFlags, IsolationLevel, Member, MembershipRole, NewTenant, Slug, Tenant, TenantPatch,
-    TenantSettings, TenantStatus, TenantTier, parse_locale, parse_name, parse_timezone,
+    FeatureFlags, IsolationLevel, Member, MembershipRole, NewTenant, Slug, Tenant, TenantPatch, TenantSettings,
+    TenantStatus, TenantTier, parse_locale, parse_name, parse_timezone,
 };
 use crate::repo;
 
@@ -159,11 +158,7 @@ impl TenantService {
     ) -> Result<Option<Tenant>> {
         let actor = ctx.require_actor()?;
         let txn = self.db.begin(Scope::User(actor.user_id), Access::Read).await?;
-        let row = tenant::Entity::find()
-            .filter(filter)
-            .filter(repo::readable_by_user(actor.user_id))
-            .one(&txn)
-            .await?;
+        let row = tenant::Entity::find().filter(filter).filter(repo::readable_by_user(actor.user_id)).one(&txn).await?;
         txn.commit().await?;
         row.map(Tenant::try_from).transpose()
     }
@@ -212,7 +207,12 @@ impl TenantService {
     }
 
     /// The direct children of `parent_id`, if the actor may read the parent.
-    pub async fn child_tenants(&self, ctx: &RequestContext, parent_id: TenantId, page: &PageRequest) -> Result<Page<Tenant>> {
+    pub async fn child_tenants(
+        &self,
+        ctx: &RequestContext,
+        parent_id: TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<Tenant>> {
         let actor = ctx.require_actor()?;
         let keyset = page.keyset()?;
         let txn = self.db.begin(Scope::User(actor.user_id), Access::Read).await?;
@@ -269,7 +269,11 @@ impl TenantService {
         row.updated_at = Set(now);
         let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, SLUG_TAKEN))?;
         let payload = serde_json::json!({ "changed": changed });
-        event::enqueue(&txn, &DomainEvent::new(now, auth.tenant_id, EventKind::TenantUpdated, auth.tenant_id.as_uuid(), payload)).await?;
+        event::enqueue(
+            &txn,
+            &DomainEvent::new(now, auth.tenant_id, EventKind::TenantUpdated, auth.tenant_id.as_uuid(), payload),
+        )
+        .await?;
         txn.commit().await?;
         Tenant::try_from(row)
     }
@@ -301,7 +305,11 @@ impl TenantService {
         row.updated_at = Set(now);
         let row = row.update(&txn).await?;
         let payload = serde_json::json!({ "deletionScheduledAt": row.deletion_scheduled_at });
-        event::enqueue(&txn, &DomainEvent::new(now, auth.tenant_id, EventKind::TenantDeleted, auth.tenant_id.as_uuid(), payload)).await?;
+        event::enqueue(
+            &txn,
+            &DomainEvent::new(now, auth.tenant_id, EventKind::TenantDeleted, auth.tenant_id.as_uuid(), payload),
+        )
+        .await?;
         txn.commit().await?;
         Tenant::try_from(row)
     }
@@ -316,7 +324,9 @@ impl TenantService {
             return Err(DomainError::Conflict("the tenant is not deleted".into()));
         }
         if current.deletion_scheduled_at.is_some_and(|at| at <= now) {
-            return Err(DomainError::Conflict("the grace period has ended; the tenant can no longer be restored".into()));
+            return Err(DomainError::Conflict(
+                "the grace period has ended; the tenant can no longer be restored".into(),
+            ));
         }
         let mut row = current.into_active_model();
         row.status = Set(TenantStatus::Active);
@@ -324,7 +334,17 @@ impl TenantService {
         row.deletion_scheduled_at = Set(None);
         row.updated_at = Set(now);
         let row = row.update(&txn).await?;
-        event::enqueue(&txn, &DomainEvent::new(now, auth.tenant_id, EventKind::TenantRestored, auth.tenant_id.as_uuid(), serde_json::json!({}))).await?;
+        event::enqueue(
+            &txn,
+            &DomainEvent::new(
+                now,
+                auth.tenant_id,
+                EventKind::TenantRestored,
+                auth.tenant_id.as_uuid(),
+                serde_json::json!({}),
+            ),
+        )
+        .await?;
         txn.commit().await?;
         Tenant::try_from(row)
     }

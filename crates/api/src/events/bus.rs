@@ -177,7 +177,8 @@ impl EventBus {
     /// Whether Redis answers (always true without Redis).
     pub async fn redis_is_reachable(&self) -> bool {
         let Some(redis) = &self.inner.redis else { return true };
-        let Ok(mut connection) = redis.client.get_multiplexed_async_connection_with_config(&redis_config()).await else {
+        let Ok(mut connection) = redis.client.get_multiplexed_async_connection_with_config(&redis_config()).await
+        else {
             return false;
         };
         redis::cmd("PING").query_async::<String>(&mut connection).await.is_ok()
@@ -252,7 +253,13 @@ mod tests {
         let bus = EventBus::in_process();
         let mut receiver = bus.subscribe();
         let now = SystemClock.now();
-        let event = DomainEvent::new(now, TenantId::generate(now), EventKind::TenantUpdated, uuid::Uuid::nil(), serde_json::json!({}));
+        let event = DomainEvent::new(
+            now,
+            TenantId::generate(now),
+            EventKind::TenantUpdated,
+            uuid::Uuid::nil(),
+            serde_json::json!({}),
+        );
         bus.publish(&BusMessage::Domain(event.clone())).await.expect("published");
         bus.publish(&BusMessage::Domain(event)).await.expect("published");
         assert!(receiver.try_recv().is_ok());

@@ -41,7 +41,12 @@ impl RelayHandle {
 }
 
 /// Starts the relay; it stops when `shutdown` is cancelled.
-pub fn spawn_relay(db: Db, bus: EventBus, clock: SharedClock, shutdown: CancellationToken) -> (RelayHandle, JoinHandle<()>) {
+pub fn spawn_relay(
+    db: Db,
+    bus: EventBus,
+    clock: SharedClock,
+    shutdown: CancellationToken,
+) -> (RelayHandle, JoinHandle<()>) {
     let handle = RelayHandle::default();
     let wake = handle.wake.clone();
     let task = tokio::spawn(async move {
@@ -132,4 +137,3 @@ async fn relay_batch(db: &Db, bus: &EventBus, clock: &SharedClock) -> Result<u64
     txn.commit().await?;
     Ok(ids.len() as u64)
 }
-

@@ -7,7 +7,12 @@ use tessera_kernel::{Page, PageRequest};
 use uuid::Uuid;
 
 /// The paging arguments of a connection field.
-pub(crate) fn page_request(first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>) -> PageRequest {
+pub(crate) fn page_request(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> PageRequest {
     PageRequest { first, after, last, before }
 }
 

@@ -117,7 +117,14 @@ pub(crate) struct LoginAttemptObject {
 
 impl From<LoginAttempt> for LoginAttemptObject {
     fn from(a: LoginAttempt) -> Self {
-        Self { id: ID(a.id.to_string()), succeeded: a.succeeded, failure_reason: a.failure_reason, ip: a.ip, user_agent: a.user_agent, at: a.at }
+        Self {
+            id: ID(a.id.to_string()),
+            succeeded: a.succeeded,
+            failure_reason: a.failure_reason,
+            ip: a.ip,
+            user_agent: a.user_agent,
+            at: a.at,
+        }
     }
 }
 
@@ -210,7 +217,8 @@ impl IdentityQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> ApiResult<Connection<String, LoginAttemptObject>> {
-        let page = services(ctx)?.identity.my_login_history(request(ctx)?, &page_request(first, after, last, before)).await?;
+        let page =
+            services(ctx)?.identity.my_login_history(request(ctx)?, &page_request(first, after, last, before)).await?;
         Ok(connection(page, |a| a.id, LoginAttemptObject::from))
     }
 
@@ -262,7 +270,12 @@ impl IdentityMutation {
         let issued = services.identity.refresh(request, &refresh_token).await?;
         let user = services
             .identity
-            .users_by_ids(&request.clone().with_actor(tessera_kernel::Actor { user_id: issued.user_id, session_id: issued.session_id }), &[issued.user_id])
+            .users_by_ids(
+                &request
+                    .clone()
+                    .with_actor(tessera_kernel::Actor { user_id: issued.user_id, session_id: issued.session_id }),
+                &[issued.user_id],
+            )
             .await?
             .into_iter()
             .next()

@@ -15,7 +15,7 @@ mod tenant;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, Guard, MergedObject, MergedSubscription, Schema, SDLExportOptions};
+use async_graphql::{Context, EmptySubscription, Guard, MergedObject, MergedSubscription, SDLExportOptions, Schema};
 use tessera_identity::IdentityService;
 use tessera_kernel::{Permission, RequestContext, SharedClock};
 use tessera_tenant::TenantService;

@@ -40,7 +40,10 @@ impl NodeQuery {
         if actor.user_id == UserId(uuid) {
             return Ok(Some(Node::User(UserObject(services.identity.me(request).await?))));
         }
-        let sessions = services.identity.my_sessions(request, &tessera_kernel::PageRequest { first: Some(100), ..Default::default() }).await?;
+        let sessions = services
+            .identity
+            .my_sessions(request, &tessera_kernel::PageRequest { first: Some(100), ..Default::default() })
+            .await?;
         Ok(sessions
             .items
             .into_iter()

@@ -90,7 +90,8 @@ impl TryFrom<TenantSettingsGql> for TenantSettings {
 
     fn try_from(s: TenantSettingsGql) -> ApiResult<Self> {
         let non_negative = |field: &str, n: i32| {
-            u32::try_from(n).map_err(|_| ApiError::from(DomainError::invalid(format!("settings.{field}"), "must not be negative")))
+            u32::try_from(n)
+                .map_err(|_| ApiError::from(DomainError::invalid(format!("settings.{field}"), "must not be negative")))
         };
         Ok(Self {
             currency: s.currency,
@@ -230,7 +231,13 @@ impl MembershipObject {
 
 impl From<Member> for MembershipObject {
     fn from(m: Member) -> Self {
-        Self { id: ID(m.id.to_string()), role: m.role.into(), joined_at: m.joined_at, tenant_id: m.tenant_id, user_id: m.user_id }
+        Self {
+            id: ID(m.id.to_string()),
+            role: m.role.into(),
+            joined_at: m.joined_at,
+            tenant_id: m.tenant_id,
+            user_id: m.user_id,
+        }
     }
 }
 

@@ -57,7 +57,10 @@ fn unauthenticated(message: &str) -> ApiError {
 }
 
 fn parse_bearer(value: &str) -> Result<String, ApiError> {
-    let (scheme, token) = value.trim().split_once(' ').ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?;
+    let (scheme, token) = value
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| unauthenticated("the Authorization header must be `Bearer <token>`"))?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(unauthenticated("the Authorization header must be `Bearer <token>`"));
     }
@@ -65,15 +68,18 @@ fn parse_bearer(value: &str) -> Result<String, ApiError> {
 }
 
 /// Authenticates `credentials` and resolves the tenant.
-pub(crate) async fn build_context(app: &AppState, credentials: &Credentials, meta: RequestMeta) -> Result<RequestContext, ApiError> {
+pub(crate) async fn build_context(
+    app: &AppState,
+    credentials: &Credentials,
+    meta: RequestMeta,
+) -> Result<RequestContext, ApiError> {
     let services = &app.services;
     let mut request = RequestContext::anonymous(meta, services.clock.clone());
     if let Some(token) = &credentials.bearer {
-        let actor = services
-            .identity
-            .authenticate(token, services.clock.now())
-            .await?
-            .ok_or_else(|| unauthenticated("the access token is invalid or expired; sign in or refresh the session"))?;
+        let actor =
+            services.identity.authenticate(token, services.clock.now()).await?.ok_or_else(|| {
+                unauthenticated("the access token is invalid or expired; sign in or refresh the session")
+            })?;
         request = request.with_actor(actor);
     }
     if let Some(raw) = &credentials.tenant {

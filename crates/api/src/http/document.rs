@@ -13,9 +13,7 @@
 //! counts at each; the walk stops as soon as a limit is exceeded, so fragment bombs
 //! cost nothing, and it does not follow cycles (validation refuses those).
 
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
-};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
 
 use crate::config::QueryLimits;
 
@@ -31,6 +29,8 @@ pub(crate) struct DocumentRejection(pub(crate) String);
 pub(crate) struct DocumentFacts {
     /// The type of the selected operation, when it could be determined.
     pub(crate) operation: Option<OperationType>,
+    /// Whether the selected operation reads the schema (`__schema`, `__type`).
+    pub(crate) introspects: bool,
 }
 
 struct Walk<'a> {
@@ -90,6 +90,7 @@ pub(crate) fn check_document(
 ) -> Result<DocumentFacts, DocumentRejection> {
     let mut walk = Walk { document, limits, fields: 0, aliases: 0, fragment_stack: Vec::new() };
     let mut selected = None;
+    let mut introspects = false;
     let operations: Vec<_> = match &document.operations {
         DocumentOperations::Single(op) => vec![(None, op)],
         DocumentOperations::Multiple(ops) => ops.iter().map(|(name, op)| (Some(name.as_str()), op)).collect(),
@@ -103,6 +104,8 @@ pub(crate) fn check_document(
         };
         if chosen {
             selected = Some(operation.node.ty);
+            let root = &operation.node.selection_set.node;
+            introspects = root_field_uses(document, root, "__schema") + root_field_uses(document, root, "__type") > 0;
             for field in SINGLE_USE_ROOT_FIELDS {
                 let uses = root_field_uses(document, &operation.node.selection_set.node, field);
                 if uses > 1 {
@@ -111,21 +114,40 @@ pub(crate) fn check_document(
             }
         }
     }
-    Ok(DocumentFacts { operation: selected })
+    Ok(DocumentFacts { operation: selected, introspects })
 }
 
 fn root_field_uses(document: &ExecutableDocument, set: &SelectionSet, name: &str) -> usize {
-    set.items
-        .iter()
-        .map(|selection| match &selection.node {
-            Selection::Field(field) => usize::from(field.node.name.node == name),
-            Selection::InlineFragment(fragment) => root_field_uses(document, &fragment.node.selection_set.node, name),
-            Selection::FragmentSpread(spread) => document
-                .fragments
-                .get(&spread.node.fragment_name.node)
-                .map_or(0, |f| root_field_uses(document, &f.node.selection_set.node, name)),
-        })
-        .sum()
+    fn count<'a>(
+        document: &'a ExecutableDocument,
+        set: &'a SelectionSet,
+        name: &str,
+        visiting: &mut Vec<&'a str>,
+    ) -> usize {
+        let mut uses = 0;
+        for selection in &set.items {
+            uses += match &selection.node {
+                Selection::Field(field) => usize::from(field.node.name.node == name),
+                Selection::InlineFragment(fragment) => {
+                    count(document, &fragment.node.selection_set.node, name, visiting)
+                }
+                Selection::FragmentSpread(spread) => {
+                    let fragment_name = spread.node.fragment_name.node.as_str();
+                    match document.fragments.get(&spread.node.fragment_name.node) {
+                        Some(fragment) if !visiting.contains(&fragment_name) => {
+                            visiting.push(fragment_name);
+                            let n = count(document, &fragment.node.selection_set.node, name, visiting);
+                            visiting.pop();
+                            n
+                        }
+                        _ => 0, // unknown or cyclic; validation reports it
+                    }
+                }
+            };
+        }
+        uses
+    }
+    count(document, set, name, &mut Vec::new())
 }
 
 #[cfg(test)]
@@ -152,14 +174,23 @@ mod tests {
 
     #[test]
     fn a_fragment_counts_wherever_it_is_spread() {
-        let query = "query { me { ...F } x: me { ...F } } fragment F on User { id email displayName status createdAt lastLoginAt id email displayName status createdAt lastLoginAt id email displayName status createdAt lastLoginAt id email displayName status createdAt }";
-        assert!(check(query).is_err(), "two spreads of 24 fields exceed 50");
+        let fragment = "fragment F on User { id email displayName status createdAt lastLoginAt id email displayName status createdAt lastLoginAt id email displayName status createdAt lastLoginAt id email displayName status createdAt }";
+        assert!(check(&format!("query {{ me {{ ...F }} }} {fragment}")).is_ok(), "one spread of 24 fields fits");
+        assert!(
+            check(&format!("query {{ me {{ ...F }} x: me {{ ...F }} y: me {{ ...F }} }} {fragment}")).is_err(),
+            "three spreads exceed 50"
+        );
     }
 
     #[test]
     fn login_cannot_be_aliased_to_multiply_guesses() {
         let query = r#"mutation { a: login(input: {email: "a@b.co", password: "x"}) { accessToken } b: login(input: {email: "a@b.co", password: "y"}) { accessToken } }"#;
         assert_eq!(check(query).err().map(|e| e.0), Some("login may be requested only once per request".into()));
+    }
+
+    #[test]
+    fn a_fragment_cycle_does_not_loop() {
+        assert!(check("{ __typename ...A } fragment A on Query { ...B } fragment B on Query { ...A }").is_ok());
     }
 
     #[test]

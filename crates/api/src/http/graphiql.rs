@@ -13,12 +13,36 @@ struct Asset {
 }
 
 const ASSETS: &[Asset] = &[
-    Asset { name: "graphiql.min.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../../assets/graphiql/graphiql.min.js") },
-    Asset { name: "graphiql.min.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../../assets/graphiql/graphiql.min.css") },
-    Asset { name: "react.production.min.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../../assets/graphiql/react.production.min.js") },
-    Asset { name: "react-dom.production.min.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../../assets/graphiql/react-dom.production.min.js") },
-    Asset { name: "graphql-ws.min.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../../assets/graphiql/graphql-ws.min.js") },
-    Asset { name: "THIRD_PARTY_LICENSES.md", content_type: "text/markdown; charset=utf-8", body: include_bytes!("../../assets/graphiql/THIRD_PARTY_LICENSES.md") },
+    Asset {
+        name: "graphiql.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/graphiql/graphiql.min.js"),
+    },
+    Asset {
+        name: "graphiql.min.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../../assets/graphiql/graphiql.min.css"),
+    },
+    Asset {
+        name: "react.production.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/graphiql/react.production.min.js"),
+    },
+    Asset {
+        name: "react-dom.production.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
+    },
+    Asset {
+        name: "graphql-ws.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/graphiql/graphql-ws.min.js"),
+    },
+    Asset {
+        name: "THIRD_PARTY_LICENSES.md",
+        content_type: "text/markdown; charset=utf-8",
+        body: include_bytes!("../../assets/graphiql/THIRD_PARTY_LICENSES.md"),
+    },
 ];
 
 /// The names of the bundled assets (for tests that fetch each one).

@@ -160,7 +160,9 @@ fn params_from_body(headers: &HeaderMap, body: &[u8]) -> Result<Params, Refusal>
     let mut parts = content_type.split(';');
     let essence = parts.next().unwrap_or_default().trim();
     let charset_ok = parts.all(|p| match p.split_once('=') {
-        Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8"),
+        Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => {
+            v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
         _ => true,
     });
     if !essence.eq_ignore_ascii_case("application/json") || !charset_ok {
@@ -176,7 +178,12 @@ fn params_from_body(headers: &HeaderMap, body: &[u8]) -> Result<Params, Refusal>
         .map_err(|_| Refusal::malformed(StatusCode::BAD_REQUEST, "the request body is not valid JSON"))?;
     let object = match value {
         Value::Object(object) => object,
-        Value::Array(_) => return Err(Refusal::malformed(StatusCode::BAD_REQUEST, "batched requests are not supported; send one operation per request")),
+        Value::Array(_) => {
+            return Err(Refusal::malformed(
+                StatusCode::BAD_REQUEST,
+                "batched requests are not supported; send one operation per request",
+            ));
+        }
         _ => return Err(Refusal::malformed(StatusCode::BAD_REQUEST, "the request body must be a JSON object")),
     };
     Ok(Params {
@@ -221,7 +228,12 @@ pub(crate) async fn graphql_post(
 }
 
 /// `GET /graphql` (queries only).
-pub(crate) async fn graphql_get(app: AppState, meta: RequestMeta, headers: HeaderMap, query: Option<Query<GetParams>>) -> Response {
+pub(crate) async fn graphql_get(
+    app: AppState,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    query: Option<Query<GetParams>>,
+) -> Response {
     let Some(media) = negotiate(&headers) else { return not_acceptable() };
     let Some(Query(raw)) = query else {
         return refuse(media, Refusal::malformed(StatusCode::BAD_REQUEST, "the query string is malformed"));
@@ -232,7 +244,14 @@ pub(crate) async fn graphql_get(app: AppState, meta: RequestMeta, headers: Heade
     }
 }
 
-async fn execute(app: &AppState, meta: RequestMeta, headers: &HeaderMap, params: Params, method: Method, media: MediaType) -> Response {
+async fn execute(
+    app: &AppState,
+    meta: RequestMeta,
+    headers: &HeaderMap,
+    params: Params,
+    method: Method,
+    media: MediaType,
+) -> Response {
     let limits = &app.config.limits;
     let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
         return refuse(media, Refusal::malformed(StatusCode::BAD_REQUEST, "the query parameter is missing"));
@@ -240,7 +259,10 @@ async fn execute(app: &AppState, meta: RequestMeta, headers: &HeaderMap, params:
     if query.chars().count() > limits.max_query_chars {
         return refuse(
             media,
-            Refusal::document(ApiCode::GraphqlValidationFailed, format!("the document is longer than {} characters", limits.max_query_chars)),
+            Refusal::document(
+                ApiCode::GraphqlValidationFailed,
+                format!("the document is longer than {} characters", limits.max_query_chars),
+            ),
         );
     }
     let mut request = async_graphql::Request::new(query);
@@ -261,13 +283,20 @@ async fn execute(app: &AppState, meta: RequestMeta, headers: &HeaderMap, params:
     use async_graphql::parser::types::OperationType;
     match (facts.operation, method) {
         (Some(OperationType::Mutation), Method::GET) => {
-            let mut response = refuse(media, Refusal::malformed(StatusCode::METHOD_NOT_ALLOWED, "mutations must be sent with POST"));
+            let mut response =
+                refuse(media, Refusal::malformed(StatusCode::METHOD_NOT_ALLOWED, "mutations must be sent with POST"));
             *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
             response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
             return response;
         }
         (Some(OperationType::Subscription), _) => {
-            return refuse(media, Refusal::document(ApiCode::BadRequest, "subscriptions are served over WebSocket (graphql-transport-ws) at this path"));
+            return refuse(
+                media,
+                Refusal::document(
+                    ApiCode::BadRequest,
+                    "subscriptions are served over WebSocket (graphql-transport-ws) at this path",
+                ),
+            );
         }
         _ => {}
     }
@@ -280,12 +309,13 @@ async fn execute(app: &AppState, meta: RequestMeta, headers: &HeaderMap, params:
         Ok(context) => context,
         Err(err) => return context_failure(media, err),
     };
-    let introspection_allowed = match app.config.introspection {
-        IntrospectionPolicy::Everyone => true,
-        IntrospectionPolicy::Authenticated => context.actor().is_some(),
-        IntrospectionPolicy::Nobody => false,
-    };
-    if !introspection_allowed {
+    if !introspection_allowed(app.config.introspection, &context) {
+        if facts.introspects {
+            return refuse(
+                media,
+                Refusal::document(ApiCode::GraphqlValidationFailed, "introspection is disabled for this caller"),
+            );
+        }
         request = request.disable_introspection();
     }
     let loaders = Loaders::new(app.services.clone(), context.clone());
@@ -293,6 +323,15 @@ async fn execute(app: &AppState, meta: RequestMeta, headers: &HeaderMap, params:
     let response = app.schema.execute(request).await;
     app.metrics.graphql_operation(facts.operation, response.errors.is_empty());
     graphql_response(media, response)
+}
+
+/// Whether the caller behind `context` may read the schema.
+pub(crate) fn introspection_allowed(policy: IntrospectionPolicy, context: &tessera_kernel::RequestContext) -> bool {
+    match policy {
+        IntrospectionPolicy::Everyone => true,
+        IntrospectionPolicy::Authenticated => context.actor().is_some(),
+        IntrospectionPolicy::Nobody => false,
+    }
 }
 
 /// Authentication or tenant resolution failed: a request error with the code.
@@ -339,7 +378,7 @@ fn graphql_response(media: MediaType, mut response: async_graphql::Response) -> 
     if !response.extensions.is_empty() {
         body.insert("extensions".into(), serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
     }
-    let status = if request_error && media == MediaType::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status =
+        if request_error && media == MediaType::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     respond(media, status, Value::Object(body))
 }
-

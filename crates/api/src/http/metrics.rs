@@ -63,7 +63,8 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("tessera");
         let http_requests = Family::<HttpLabels, Counter>::default();
-        let http_duration = Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let http_duration =
+            Family::<RouteLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
         let graphql_operations = Family::<GraphqlLabels, Counter>::default();
         let websocket_connections = Gauge::default();
         registry.register("http_requests", "HTTP requests by method, route and status", http_requests.clone());
@@ -75,7 +76,9 @@ impl Metrics {
 
     /// Records one HTTP request.
     pub(crate) fn http_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        self.http_requests.get_or_create(&HttpLabels { method: method.to_owned(), route: route.to_owned(), status }).inc();
+        self.http_requests
+            .get_or_create(&HttpLabels { method: method.to_owned(), route: route.to_owned(), status })
+            .inc();
         self.http_duration.get_or_create(&RouteLabels { route: route.to_owned() }).observe(elapsed.as_secs_f64());
     }
 
@@ -88,7 +91,9 @@ impl Metrics {
             None => "unknown",
         };
         let outcome = if ok { "ok" } else { "error" };
-        self.graphql_operations.get_or_create(&GraphqlLabels { operation: operation.into(), outcome: outcome.into() }).inc();
+        self.graphql_operations
+            .get_or_create(&GraphqlLabels { operation: operation.into(), outcome: outcome.into() })
+            .inc();
     }
 
     pub(crate) fn websocket_opened(&self) {

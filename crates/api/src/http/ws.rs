@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 use super::AppState;
 use super::context::{Credentials, build_context};
 use super::document::check_document;
+use super::graphql_http::introspection_allowed;
 use crate::error::{ApiCode, ensure_codes, graphql_error};
 use crate::events::BusMessage;
 use crate::graphql::Loaders;
@@ -65,22 +66,21 @@ pub(crate) fn upgrade(app: AppState, meta: RequestMeta, headers: HeaderMap, ws: 
         return (StatusCode::FORBIDDEN, "this origin may not open a WebSocket here").into_response();
     }
     let upgrade_credentials = Credentials::from_headers(&headers).unwrap_or_default();
-    ws.protocols([TRANSPORT_WS, LEGACY])
-        .on_upgrade(move |socket| async move {
-            let protocol = match socket.protocol().and_then(|p| p.to_str().ok()) {
-                Some(TRANSPORT_WS) => Some(Protocol::TransportWs),
-                Some(LEGACY) => Some(Protocol::Legacy),
-                _ => None,
-            };
-            let Some(protocol) = protocol else {
-                let mut socket = socket;
-                let _ = socket.send(close(4406, "Subprotocol not acceptable")).await;
-                return;
-            };
-            app.metrics.websocket_opened();
-            Connection::new(app.clone(), meta, upgrade_credentials, protocol).run(socket).await;
-            app.metrics.websocket_closed();
-        })
+    ws.protocols([TRANSPORT_WS, LEGACY]).on_upgrade(move |socket| async move {
+        let protocol = match socket.protocol().and_then(|p| p.to_str().ok()) {
+            Some(TRANSPORT_WS) => Some(Protocol::TransportWs),
+            Some(LEGACY) => Some(Protocol::Legacy),
+            _ => None,
+        };
+        let Some(protocol) = protocol else {
+            let mut socket = socket;
+            let _ = socket.send(close(4406, "Subprotocol not acceptable")).await;
+            return;
+        };
+        app.metrics.websocket_opened();
+        Connection::new(app.clone(), meta, upgrade_credentials, protocol).run(socket).await;
+        app.metrics.websocket_closed();
+    })
 }
 
 fn close(code: u16, reason: &str) -> Message {
@@ -113,7 +113,16 @@ struct Connection {
 impl Connection {
     fn new(app: AppState, meta: RequestMeta, upgrade_credentials: Credentials, protocol: Protocol) -> Self {
         let (outgoing_tx, outgoing_rx) = mpsc::channel(64);
-        Self { app, meta, upgrade_credentials, protocol, context: None, operations: HashMap::new(), outgoing_tx, outgoing_rx }
+        Self {
+            app,
+            meta,
+            upgrade_credentials,
+            protocol,
+            context: None,
+            operations: HashMap::new(),
+            outgoing_tx,
+            outgoing_rx,
+        }
     }
 
     async fn run(mut self, socket: WebSocket) {
@@ -273,12 +282,23 @@ impl Connection {
                 Err(err) => Some(graphql_error(ApiCode::GraphqlParseFailed, err.message)),
                 Ok(document) => match check_document(document, operation_name.as_deref(), limits) {
                     Err(rejection) => Some(graphql_error(ApiCode::GraphqlValidationFailed, rejection.0)),
+                    Ok(facts)
+                        if facts.introspects && !introspection_allowed(self.app.config.introspection, &context) =>
+                    {
+                        Some(graphql_error(
+                            ApiCode::GraphqlValidationFailed,
+                            "introspection is disabled for this caller",
+                        ))
+                    }
                     Ok(_) => None,
                 },
             }
         };
         if let Some(error) = refusal {
             return Step::Send(self.error_message(&id, vec![error]));
+        }
+        if !introspection_allowed(self.app.config.introspection, &context) {
+            request = request.disable_introspection();
         }
         let loaders = Loaders::new(self.app.services.clone(), context.clone());
         let request = request.data(context).data(loaders).data(self.app.services.clone());
@@ -298,8 +318,12 @@ impl Connection {
                 first = false;
                 let message = if request_error {
                     match protocol {
-                        Protocol::TransportWs => json!({"id": operation_id, "type": "error", "payload": response.errors}),
-                        Protocol::Legacy => json!({"id": operation_id, "type": "error", "payload": response.errors.first()}),
+                        Protocol::TransportWs => {
+                            json!({"id": operation_id, "type": "error", "payload": response.errors})
+                        }
+                        Protocol::Legacy => {
+                            json!({"id": operation_id, "type": "error", "payload": response.errors.first()})
+                        }
                     }
                 } else {
                     let kind = if protocol == Protocol::TransportWs { "next" } else { "data" };

@@ -1,0 +1,73 @@
+//! The shape of the workspace and the checked-in schema.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned()
+}
+
+/// Each domain crate and the workspace crates it may depend on: `kernel` below all,
+/// then the domain crates in layers. `api` is the composition root above them.
+fn allowed_workspace_dependencies() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
+    BTreeMap::from([
+        ("tessera-kernel", BTreeSet::new()),
+        ("tessera-tenant", BTreeSet::from(["tessera-kernel"])),
+        ("tessera-identity", BTreeSet::from(["tessera-kernel"])),
+        ("tessera-migrations", BTreeSet::new()),
+    ])
+}
+
+/// Crates no domain crate may depend on: the web and GraphQL stack.
+const FORBIDDEN_FOR_DOMAIN: &[&str] = &["axum", "async-graphql", "async-graphql-axum", "tower-http", "tessera-api"];
+
+#[test]
+fn domain_crates_depend_only_on_lower_crates_and_never_on_the_web_stack() {
+    let output = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(workspace_root())
+        .output()
+        .expect("cargo metadata runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let metadata: Value = serde_json::from_slice(&output.stdout).expect("metadata is JSON");
+    let allowed = allowed_workspace_dependencies();
+    let mut checked = 0;
+    for package in metadata["packages"].as_array().expect("packages") {
+        let name = package["name"].as_str().expect("name");
+        let Some(allowed_here) = allowed.get(name) else { continue };
+        checked += 1;
+        for dependency in package["dependencies"].as_array().expect("dependencies") {
+            if dependency["kind"].as_str() == Some("dev") {
+                continue;
+            }
+            let dep = dependency["name"].as_str().expect("dependency name");
+            assert!(!FORBIDDEN_FOR_DOMAIN.contains(&dep), "{name} must not depend on {dep}");
+            if dep.starts_with("tessera-") {
+                assert!(allowed_here.contains(dep), "{name} may not depend on {dep}: it is not below it");
+            }
+        }
+    }
+    assert_eq!(checked, allowed.len(), "every domain crate was found and checked");
+}
+
+#[test]
+fn the_checked_in_schema_is_the_one_the_code_builds() {
+    let path = workspace_root().join("schema.graphql");
+    let checked_in = std::fs::read_to_string(&path).expect("schema.graphql exists");
+    let current = tessera_api::graphql::export_sdl();
+    assert!(
+        checked_in == current,
+        "schema.graphql is stale: run `cargo run -- export-schema --out schema.graphql` and commit it"
+    );
+}
+
+#[test]
+fn the_schema_is_a_federation_v2_subgraph_with_tenant_and_user_entities() {
+    let sdl = tessera_api::graphql::export_sdl();
+    assert!(sdl.contains("extend schema @link("), "federation v2 link");
+    assert!(sdl.contains("type Tenant implements Node @key(fields: \"id\")"));
+    assert!(sdl.contains("type User implements Node @key(fields: \"id\")"));
+}

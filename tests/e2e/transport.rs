@@ -1,0 +1,215 @@
+//! GraphQL over HTTP: media types, methods, limits, introspection, GraphiQL.
+
+use serde_json::{Value, json};
+use tessera_api::config::IntrospectionPolicy;
+use tessera_e2e::{Auth, TestApp};
+
+async fn raw(
+    app: &TestApp,
+    content_type: Option<&str>,
+    accept: Option<&str>,
+    body: impl Into<reqwest::Body>,
+) -> (u16, String, String) {
+    let mut request = app.http.post(app.url("/graphql")).body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    let response = request.send().await.expect("sent");
+    let status = response.status().as_u16();
+    let media = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (status, media, response.text().await.unwrap_or_default())
+}
+
+const JSON: Option<&str> = Some("application/json");
+const GRAPHQL_RESPONSE: Option<&str> = Some("application/graphql-response+json");
+
+#[tokio::test]
+async fn the_response_type_follows_accept() {
+    let app = TestApp::spawn().await;
+    let body = r#"{"query":"{ __typename }"}"#;
+    let (status, media, _) = raw(&app, JSON, GRAPHQL_RESPONSE, body).await;
+    assert_eq!((status, media.as_str()), (200, "application/graphql-response+json; charset=utf-8"));
+    let (_, media, _) = raw(&app, JSON, JSON, body).await;
+    assert_eq!(media, "application/json; charset=utf-8");
+    let (_, media, _) = raw(&app, JSON, None, body).await;
+    assert_eq!(media, "application/json; charset=utf-8", "no Accept means the legacy type");
+    let (_, media, _) = raw(&app, JSON, Some("application/json;q=0.5, application/graphql-response+json"), body).await;
+    assert_eq!(media, "application/graphql-response+json; charset=utf-8", "q-values decide");
+    let (status, _, _) = raw(&app, JSON, Some("text/html"), body).await;
+    assert_eq!(status, 406);
+}
+
+#[tokio::test]
+async fn bodies_that_browsers_can_send_cross_site_are_refused() {
+    let app = TestApp::spawn().await;
+    for content_type in
+        [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data; boundary=x"), None]
+    {
+        let (status, _, body) = raw(&app, content_type, GRAPHQL_RESPONSE, r#"{"query":"mutation { logout }"}"#).await;
+        assert_eq!(status, 415, "{content_type:?}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_requests_are_4xx_with_a_code() {
+    let app = TestApp::spawn().await;
+    for (body, accept) in [
+        ("{not json", JSON),
+        ("[{\"query\":\"{ __typename }\"}]", JSON),
+        ("{\"variables\":{}}", GRAPHQL_RESPONSE),
+        ("{\"query\": 5}", JSON),
+    ] {
+        let (status, _, text) = raw(&app, JSON, accept, body).await;
+        assert_eq!(status, 400, "{body}: {text}");
+        let parsed: Value = serde_json::from_str(&text).expect("json error");
+        assert_eq!(parsed["errors"][0]["extensions"]["code"], "BAD_REQUEST");
+    }
+}
+
+#[tokio::test]
+async fn a_document_error_is_400_without_data_for_the_new_type_and_200_for_json() {
+    let app = TestApp::spawn().await;
+    let body = r#"{"query":"{ me { "}"#;
+    let (status, _, text) = raw(&app, JSON, GRAPHQL_RESPONSE, body).await;
+    let parsed: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(status, 400);
+    assert!(parsed.get("data").is_none());
+    assert_eq!(parsed["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED");
+    let (status, _, _) = raw(&app, JSON, JSON, body).await;
+    assert_eq!(status, 200);
+    let (status, _, text) = raw(&app, JSON, GRAPHQL_RESPONSE, r#"{"query":"{ noSuchField }"}"#).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("GRAPHQL_VALIDATION_FAILED"), "{text}");
+}
+
+#[tokio::test]
+async fn get_runs_queries_but_never_mutations() {
+    let app = TestApp::spawn().await;
+    let response = app.http.get(app.url("/graphql?query=%7B__typename%7D")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["data"]["__typename"], "Query");
+    let response = app.http.get(app.url("/graphql?query=mutation%7Blogout%7D")).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "POST");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_413() {
+    let app = TestApp::spawn().await;
+    let padding = "x".repeat(1024 * 1024 + 1);
+    let (status, _, _) =
+        raw(&app, JSON, JSON, format!(r#"{{"query":"{{ __typename }}","extensions":{{"p":"{padding}"}}}}"#)).await;
+    assert_eq!(status, 413);
+    // Also when the client does not declare a length.
+    let chunks = futures_util::stream::iter((0..20).map(|_| Ok::<_, std::io::Error>(vec![b' '; 64 * 1024])));
+    let (status, _, _) = raw(&app, JSON, JSON, reqwest::Body::wrap_stream(chunks)).await;
+    assert_eq!(status, 413);
+}
+
+async fn code_of(app: &TestApp, query: &str) -> String {
+    app.error_code(&Auth::anonymous(), query, json!({})).await
+}
+
+#[tokio::test]
+async fn costly_documents_are_refused_before_they_run() {
+    let app = TestApp::spawn().await;
+    let typename_flood = format!("{{ {} }}", "__typename ".repeat(1001));
+    assert_eq!(code_of(&app, &typename_flood).await, "GRAPHQL_VALIDATION_FAILED");
+    let aliases: String = (0..31).map(|i| format!("a{i}: __typename ")).collect();
+    assert_eq!(code_of(&app, &format!("{{ {aliases} }}")).await, "GRAPHQL_VALIDATION_FAILED");
+    let long = format!("{{ __typename }} # {}", "x".repeat(20_001));
+    assert_eq!(code_of(&app, &long).await, "GRAPHQL_VALIDATION_FAILED");
+    let deep = format!(
+        "{{ __schema {{ queryType {{ fields {{ type {{ {} name {} }} }} }} }} }}",
+        "ofType { ".repeat(13),
+        "} ".repeat(13)
+    );
+    assert_eq!(code_of(&app, &deep).await, "GRAPHQL_VALIDATION_FAILED");
+    let cycle = "{ __typename ...A } fragment A on Query { ...B } fragment B on Query { ...A }";
+    assert_eq!(code_of(&app, cycle).await, "GRAPHQL_VALIDATION_FAILED");
+    let wide = "{ myTenants(first: 100) { edges { node { tenant { children(first: 100) { edges { node { id name slug } } } } } } } }";
+    assert_eq!(code_of(&app, wide).await, "GRAPHQL_VALIDATION_FAILED", "page sizes multiply complexity");
+    let directives = format!("{{ __typename {} }}", "@include(if: true) ".repeat(11));
+    assert_eq!(code_of(&app, &directives).await, "GRAPHQL_VALIDATION_FAILED");
+    let guesses = r#"mutation { a: login(input: {email: "a@b.co", password: "one"}) { accessToken } b: login(input: {email: "a@b.co", password: "two"}) { accessToken } }"#;
+    assert_eq!(code_of(&app, guesses).await, "GRAPHQL_VALIDATION_FAILED", "aliases cannot multiply guesses");
+}
+
+/// The introspection query GraphiQL sends (graphql-js `getIntrospectionQuery` with
+/// every option on).
+pub const INTROSPECTION: &str = r#"query IntrospectionQuery {
+  __schema {
+    description queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description isRepeatable locations args(includeDeprecated: true) { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description specifiedByURL isOneOf
+  fields(includeDeprecated: true) { name description args(includeDeprecated: true) { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields(includeDeprecated: true) { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue isDeprecated deprecationReason }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }
+}"#;
+
+#[tokio::test]
+async fn graphiql_can_load_the_schema_within_the_limits() {
+    let app = TestApp::spawn().await;
+    let data = app.ok(&Auth::anonymous(), INTROSPECTION, json!({})).await;
+    assert!(data["__schema"]["types"].as_array().unwrap().len() > 20);
+}
+
+#[tokio::test]
+async fn introspection_and_suggestions_follow_the_configuration() {
+    let app = TestApp::spawn_with(|c| c.introspection = Some(IntrospectionPolicy::Authenticated)).await;
+    assert_eq!(code_of(&app, "{ __schema { queryType { name } } }").await, "GRAPHQL_VALIDATION_FAILED");
+    let (_, body) = app.post(&Auth::anonymous(), "{ currentTenat { id } }", json!({})).await;
+    assert!(!body.to_string().contains("Did you mean"), "no suggestions when introspection is restricted: {body}");
+    let user = app.sign_up("dev@example.com").await;
+    app.ok(&user, "{ __schema { queryType { name } } }", json!({})).await;
+
+    let open = TestApp::spawn().await;
+    let (_, body) = open.post(&Auth::anonymous(), "{ currentTenat { id } }", json!({})).await;
+    assert!(body.to_string().contains("Did you mean"), "{body}");
+}
+
+#[tokio::test]
+async fn cors_allows_only_the_configured_origins() {
+    let app = TestApp::spawn_with(|c| c.cors_origins = Some(vec!["https://app.example.com".into()])).await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type, x-tenant")
+            .send()
+    };
+    let allowed = preflight("https://app.example.com").await.unwrap();
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://app.example.com");
+    let refused = preflight("https://evil.example.net").await.unwrap();
+    assert!(refused.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn graphiql_and_every_asset_are_served_by_the_gateway() {
+    let app = TestApp::spawn().await;
+    let page = app.http.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("GraphiQL"));
+    for reference in page.split(['"', '\'']).filter(|s| s.ends_with(".js") || s.ends_with(".css")) {
+        assert!(reference.starts_with("/assets/"), "{reference} must be served locally");
+    }
+    for name in tessera_api::http::graphiql::asset_names() {
+        let response = app.http.get(app.url(&format!("/assets/{name}"))).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{name}");
+        assert!(response.bytes().await.unwrap().len() > 1000, "{name}");
+    }
+}
