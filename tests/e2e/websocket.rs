@@ -139,3 +139,23 @@ async fn a_client_without_a_graphql_subprotocol_is_refused() {
     assert_eq!(ws.closed_with(WAIT).await, Some(4406));
     assert!(app.websocket("mqtt", None).await.is_err(), "no subprotocol is agreed, so the handshake fails");
 }
+
+#[tokio::test]
+async fn a_change_made_through_one_replica_reaches_a_subscriber_on_another() {
+    let first = TestApp::spawn().await;
+    if first.state.services.bus.uses_redis() {
+        let second = TestApp::spawn_on(first.database.clone(), |_| {}).await;
+        let (owner, _) = first.owner_of("two-replicas").await;
+        let mut ws = second.websocket(TRANSPORT_WS, None).await.unwrap();
+        ws.init(&owner).await;
+        ws.send(json!({"id": "1", "type": "subscribe", "payload": {"query": SETTINGS_FEED}})).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        first.ok(&owner, "mutation { updateTenant(input: {name: \"Seen Everywhere\"}) { name } }", json!({})).await;
+        let Some(WsEvent::Json(message)) = ws.next(WAIT).await else { panic!("no event reached the other replica") };
+        assert_eq!(message["payload"]["data"]["tenantUpdated"]["tenant"]["name"], "Seen Everywhere");
+        // Delivered once, although both replicas' relays and Redis were involved.
+        assert_eq!(ws.next(Duration::from_millis(1500)).await, None);
+    } else {
+        eprintln!("replicas share events through Redis only; set TESSERA_TEST_REDIS_URL");
+    }
+}

@@ -186,6 +186,8 @@ fn params_from_body(headers: &HeaderMap, body: &[u8]) -> Result<Params, Refusal>
         }
         _ => return Err(Refusal::malformed(StatusCode::BAD_REQUEST, "the request body must be a JSON object")),
     };
+    // Extensions are not used yet, but a malformed one is still a malformed request.
+    object_field(&object, "extensions")?;
     Ok(Params {
         query: string_field(&object, "query")?,
         operation_name: string_field(&object, "operationName")?,
@@ -200,16 +202,23 @@ pub(crate) struct GetParams {
     query: Option<String>,
     operation_name: Option<String>,
     variables: Option<String>,
+    extensions: Option<String>,
+}
+
+/// A GET parameter holding a JSON object (or nothing, or `null`).
+fn json_object_param(name: &str, raw: Option<&str>) -> Result<Option<Value>, Refusal> {
+    match raw.map(str::trim).filter(|v| !v.is_empty() && *v != "null") {
+        None => Ok(None),
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(value @ Value::Object(_)) => Ok(Some(value)),
+            _ => Err(Refusal::malformed(StatusCode::BAD_REQUEST, format!("{name} must be a JSON object"))),
+        },
+    }
 }
 
 fn params_from_query(raw: GetParams) -> Result<Params, Refusal> {
-    let variables = match raw.variables.as_deref().map(str::trim).filter(|v| !v.is_empty() && *v != "null") {
-        None => None,
-        Some(text) => match serde_json::from_str::<Value>(text) {
-            Ok(value @ Value::Object(_)) => Some(value),
-            _ => return Err(Refusal::malformed(StatusCode::BAD_REQUEST, "variables must be a JSON object")),
-        },
-    };
+    let variables = json_object_param("variables", raw.variables.as_deref())?;
+    json_object_param("extensions", raw.extensions.as_deref())?;
     Ok(Params { query: raw.query, operation_name: raw.operation_name.filter(|n| !n.is_empty()), variables })
 }
 
