@@ -428,6 +428,11 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let postgres = manager.get_database_backend() == DbBackend::Postgres;
+        if postgres {
+            // Policies refer to other tables (tenants' to memberships): drop them first.
+            postgres::drop_policies(manager, &["tenants", "memberships"]).await?;
+        }
         for table in [
             Outbox::Table.into_iden(),
             LoginHistory::Table.into_iden(),
@@ -439,6 +444,9 @@ impl MigrationTrait for Migration {
             Tenants::Table.into_iden(),
         ] {
             manager.drop_table(Table::drop().table(table).to_owned()).await?;
+        }
+        if postgres {
+            postgres::drop_functions(manager).await?;
         }
         Ok(())
     }

@@ -76,5 +76,22 @@ pub(crate) async fn isolate(manager: &SchemaManager<'_>, table: &str, using: &st
     Ok(())
 }
 
+/// Drops the isolation policies of `tables` (before the tables they refer to).
+pub(crate) async fn drop_policies(manager: &SchemaManager<'_>, tables: &[&str]) -> Result<(), DbErr> {
+    for table in tables {
+        let sql = format!("DROP POLICY IF EXISTS {table}_tenant_isolation ON {table}");
+        manager.get_connection().execute_unprepared(&sql).await?;
+    }
+    Ok(())
+}
+
+/// Drops the setting-reading functions. The role stays: it is shared by every
+/// database of the cluster.
+pub(crate) async fn drop_functions(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let sql = "DROP FUNCTION IF EXISTS tessera_current_tenant(), tessera_current_user(), tessera_maintenance()";
+    manager.get_connection().execute_unprepared(sql).await?;
+    Ok(())
+}
+
 /// The tables under row-level security, for tests that check every one is forced.
 pub const ISOLATED_TABLES: &[&str] = &["tenants", "memberships"];

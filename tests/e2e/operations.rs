@@ -55,3 +55,69 @@ async fn shutting_down_closes_websockets_with_1001() {
     app.state.shutdown.cancel();
     assert_eq!(ws.closed_with(Duration::from_secs(10)).await, Some(1001));
 }
+
+#[tokio::test]
+async fn the_first_start_seeds_a_demo_salon_a_newcomer_can_sign_in_to() {
+    let app = TestApp::spawn_with(|c| c.seed_demo = Some(true)).await;
+    let owner = tessera_e2e::Auth::from_payload(
+        &app.ok(
+            &Auth::anonymous(),
+            "mutation($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { accessToken user { id } } }",
+            json!({"email": tessera_api::demo::DEMO_OWNER_EMAIL, "password": tessera_api::demo::DEMO_OWNER_PASSWORD}),
+        )
+        .await["login"],
+    );
+    let data =
+        app.ok(&owner.in_tenant(tessera_api::demo::DEMO_SLUG), "{ currentTenant { slug timezone } }", json!({})).await;
+    assert_eq!(data["currentTenant"]["slug"], "demo-salon");
+    // A second start finds a tenant and seeds nothing more.
+    let again = TestApp::spawn_on(app.database.clone(), |c| c.seed_demo = Some(true)).await;
+    let data = again.ok(&owner, "{ myTenants { edges { node { id } } } }", json!({})).await;
+    assert_eq!(data["myTenants"]["edges"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn with_redis_down_the_api_works_and_readiness_says_why() {
+    let app = TestApp::spawn_with(|c| c.redis_url = Some("redis://127.0.0.1:1".into())).await;
+    let (owner, _) = app.owner_of("no-redis").await;
+    app.ok(&owner, "mutation { updateTenant(input: {name: \"Still works\"}) { name } }", json!({})).await;
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!((body["database"].as_str(), body["redis"].as_str()), (Some("ok"), Some("unavailable")));
+}
+
+#[tokio::test]
+async fn sessions_record_the_client_address_and_user_agent() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .http
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .header("user-agent", "TesseraTest/1.0")
+        .json(&json!({"query": "mutation { signUp(input: {email: \"ua@example.com\", password: \"correct horse battery staple\", displayName: \"UA\"}) { accessToken } }"}))
+        .send()
+        .await
+        .unwrap();
+    let token = response.json::<Value>().await.unwrap()["data"]["signUp"]["accessToken"].as_str().unwrap().to_owned();
+    let auth = Auth { token: Some(token), ..Auth::default() };
+    let data = app.ok(&auth, "{ mySessions { edges { node { ip userAgent lastUsedAt } } } }", json!({})).await;
+    let session = &data["mySessions"]["edges"][0]["node"];
+    assert_eq!(session["ip"], "127.0.0.1");
+    assert_eq!(session["userAgent"], "TesseraTest/1.0");
+}
+
+#[tokio::test]
+async fn migrations_roll_back_and_forward_cleanly() {
+    use tessera_migrations::{Migrator, MigratorTrait};
+    let database = tessera_e2e::TestDatabase::create().await;
+    let options = tessera_kernel::db::DbOptions::new(database.url.clone());
+    let db = tessera_kernel::Db::connect(&options).await.unwrap();
+    Migrator::up(db.connection(), None).await.unwrap();
+    assert!(Migrator::get_pending_migrations(db.connection()).await.unwrap().is_empty());
+    Migrator::down(db.connection(), None).await.unwrap();
+    assert_eq!(Migrator::get_applied_migrations(db.connection()).await.unwrap().len(), 0);
+    Migrator::up(db.connection(), None).await.unwrap();
+    assert_eq!(Migrator::get_applied_migrations(db.connection()).await.unwrap().len(), Migrator::migrations().len());
+    db.connection().close_by_ref().await.unwrap();
+}

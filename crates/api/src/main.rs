@@ -154,3 +154,23 @@ async fn seed_demo(config: Config) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn help_documents_every_setting_with_its_environment_variable() {
+        let help = Cli::command().render_long_help().to_string();
+        let command = Cli::command();
+        let settings: Vec<_> = command.get_arguments().filter(|a| a.get_env().is_some()).collect();
+        assert!(settings.len() >= 20, "every setting is an argument with an environment variable");
+        for setting in settings {
+            let env = setting.get_env().and_then(|e| e.to_str()).unwrap_or_default();
+            assert!(help.contains(env), "--help must mention {env}");
+            assert!(setting.get_long_help().or(setting.get_help()).is_some(), "{env} needs a description");
+        }
+    }
+}

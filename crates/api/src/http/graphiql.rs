@@ -112,14 +112,19 @@ const PAGE: &str = r#"<!doctype html>
 
     const defaultQuery = `# Welcome to Tessera.
 #
-# 1. Sign in with the demo owner (printed by the server at start-up):
-#      mutation { login(input: {email: "owner@demo.tessera.dev", password: "…"}) { accessToken } }
-# 2. Open "Headers" below and paste:
-#      {"Authorization": "Bearer <accessToken>", "X-Tenant": "demo-salon"}
-# 3. Run:
+# 1. Run SignIn (the ▶ button offers both operations).
+# 2. Open "Headers" below and paste, with the accessToken you got:
+#      {"Authorization": "Bearer tsa_…", "X-Tenant": "demo-salon"}
+# 3. Run CurrentTenant.
+mutation SignIn {
+  login(input: {email: "owner@demo-salon.test", password: "tessera-demo-owner"}) {
+    accessToken
+  }
+}
+
 query CurrentTenant {
-  currentTenant { id name slug timezone settings { currency slotStepMinutes } }
   me { displayName email }
+  currentTenant { id name slug timezone settings { currency slotStepMinutes } }
 }
 `;
 
@@ -159,4 +164,17 @@ pub(crate) async fn asset(Path(name): Path<String>) -> Response {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PAGE;
+    use crate::demo::{DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, DEMO_SLUG};
+
+    #[test]
+    fn the_welcome_query_signs_in_to_the_demo_as_seeded() {
+        for needle in [DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, DEMO_SLUG] {
+            assert!(PAGE.contains(needle), "the GraphiQL welcome text must use {needle}");
+        }
+    }
 }
