@@ -81,6 +81,7 @@ async fn another_tenants_data_is_invisible_and_untouchable() {
     let (_, missing) = app.post(&alice.in_tenant("no-such-tenant"), CURRENT, json!({})).await;
     assert_eq!(status, 404);
     assert_eq!(foreign["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    assert!(foreign["errors"][0].get("locations").is_none(), "no position in the document: {foreign}");
     assert_eq!(foreign["errors"], missing["errors"]);
 
     // Mutations on it are refused before anything runs.

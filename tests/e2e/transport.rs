@@ -216,13 +216,13 @@ async fn graphiql_and_every_asset_are_served_by_the_gateway() {
 
 #[tokio::test]
 async fn the_graphql_over_http_audit_suite_passes() {
-    let audit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("audit");
+    let audit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
     if !audit.join("node_modules/graphql-http").exists() {
         assert!(
             std::env::var("TESSERA_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "TESSERA_REQUIRE_SERVICES=1 but the audit suite is not installed: run `npm ci --prefix tests/audit`"
+            "TESSERA_REQUIRE_SERVICES=1 but the audit suite is not installed: run `npm ci --prefix tests/js`"
         );
-        eprintln!("skipped: run `npm ci --prefix tests/audit` to audit GraphQL over HTTP");
+        eprintln!("skipped: run `npm ci --prefix tests/js` to audit GraphQL over HTTP");
         return;
     }
     let app = TestApp::spawn().await;
@@ -230,6 +230,35 @@ async fn the_graphql_over_http_audit_suite_passes() {
         .arg("audit.mjs")
         .arg(app.url("/graphql"))
         .current_dir(&audit)
+        .output()
+        .await
+        .expect("node runs");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{report}{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[tokio::test]
+async fn graphiql_runs_queries_and_subscriptions_offline_with_the_headers_editor() {
+    let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !js.join("node_modules/playwright-core").exists() || !std::path::Path::new(&chromium).exists() {
+        assert!(
+            std::env::var("TESSERA_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "TESSERA_REQUIRE_SERVICES=1 but the browser test cannot run: install chromium and run `npm ci --prefix tests/js`"
+        );
+        eprintln!("skipped: install chromium and run `npm ci --prefix tests/js` to test GraphiQL in a browser");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    app.owner_of("graphiql-salon").await;
+    let output = tokio::process::Command::new("node")
+        .arg("graphiql.mjs")
+        .arg(app.url(""))
+        .arg("owner@graphiql-salon.test")
+        .arg(tessera_e2e::PASSWORD)
+        .arg("graphiql-salon")
+        .env("CHROMIUM", &chromium)
+        .current_dir(&js)
         .output()
         .await
         .expect("node runs");

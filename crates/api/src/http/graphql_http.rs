@@ -356,7 +356,9 @@ fn context_failure(media: MediaType, err: ApiError) -> Response {
         ErrorCode::Conflict | ErrorCode::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
     };
     let error: async_graphql::Error = err.into();
-    let server_error = error.into_server_error(async_graphql::Pos::default());
+    let mut server_error = error.into_server_error(async_graphql::Pos::default());
+    // Not about any place in the document.
+    server_error.locations.clear();
     let body = serde_json::json!({ "errors": [ server_error ] });
     let status = match media {
         MediaType::GraphqlResponse => status,
