@@ -158,6 +158,7 @@ impl TestApp {
         let options = AppOptions {
             clock: Arc::new(clock.clone()),
             ws_session_check: Duration::from_millis(200),
+            ws_init_timeout: Duration::from_secs(2),
             hasher: PasswordHasher::new(2, Duration::from_secs(60)),
         };
         let app = App::build(config, options).await.expect("gateway builds");

@@ -56,6 +56,9 @@ async fn the_protocols_close_codes_are_honoured() {
     assert_eq!(ws.closed_with(WAIT).await, Some(4401), "subscribe before the ack");
 
     let mut ws = app.websocket(TRANSPORT_WS, None).await.unwrap();
+    assert_eq!(ws.closed_with(WAIT).await, Some(4408), "no connection_init in time");
+
+    let mut ws = app.websocket(TRANSPORT_WS, None).await.unwrap();
     ws.send_raw("{not json").await;
     assert_eq!(ws.closed_with(WAIT).await, Some(4400), "malformed message");
 

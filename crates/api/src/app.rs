@@ -54,6 +54,8 @@ pub struct AppOptions {
     pub clock: SharedClock,
     /// How often open WebSockets re-check their session.
     pub ws_session_check: Duration,
+    /// How long a WebSocket client has to send `connection_init`.
+    pub ws_init_timeout: Duration,
     /// Password hashing concurrency and queue bound.
     pub hasher: PasswordHasher,
 }
@@ -63,6 +65,7 @@ impl Default for AppOptions {
         Self {
             clock: Arc::new(SystemClock),
             ws_session_check: Duration::from_secs(30),
+            ws_init_timeout: Duration::from_secs(10),
             hasher: PasswordHasher::for_this_machine(),
         }
     }
@@ -144,6 +147,7 @@ impl App {
             metrics: Metrics::new(),
             shutdown,
             ws_session_check: options.ws_session_check,
+            ws_init_timeout: options.ws_init_timeout,
         });
         Ok(Self { state, tasks: vec![relay_task, purge_task] })
     }

@@ -26,6 +26,8 @@ use super::{BusMessage, EventBus};
 const BATCH: u64 = 100;
 /// Published rows are kept this long (for inspection), then deleted.
 const KEEP_PUBLISHED: ChronoDuration = ChronoDuration::hours(24);
+/// How often published rows are cleaned up.
+const CLEANUP_EVERY: Duration = Duration::from_secs(600);
 
 /// Wakes the relay.
 #[derive(Debug, Clone, Default)]
@@ -51,14 +53,21 @@ pub fn spawn_relay(
     let wake = handle.wake.clone();
     let task = tokio::spawn(async move {
         let mut failures = 0u32;
+        let mut last_cleanup: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = wake.notified() => {}
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
-            match relay_until_empty(&db, &bus, &clock).await {
-                Ok(()) => failures = 0,
+            let cleanup_due = last_cleanup.is_none_or(|at| at.elapsed() >= CLEANUP_EVERY);
+            match relay_until_empty(&db, &bus, &clock, cleanup_due).await {
+                Ok(()) => {
+                    failures = 0;
+                    if cleanup_due {
+                        last_cleanup = Some(tokio::time::Instant::now());
+                    }
+                }
                 Err(err) => {
                     failures = failures.saturating_add(1);
                     warn!(error = %err, failures, "outbox relay failed; retrying");
@@ -82,8 +91,11 @@ enum RelayError {
     Publish(#[from] super::bus::BusError),
 }
 
-async fn relay_until_empty(db: &Db, bus: &EventBus, clock: &SharedClock) -> Result<(), RelayError> {
+async fn relay_until_empty(db: &Db, bus: &EventBus, clock: &SharedClock, cleanup: bool) -> Result<(), RelayError> {
     while relay_batch(db, bus, clock).await? == BATCH {}
+    if !cleanup {
+        return Ok(());
+    }
     let cutoff = clock.now() - KEEP_PUBLISHED;
     let cleanup = Query::delete()
         .from_table(Alias::new(OUTBOX_TABLE))

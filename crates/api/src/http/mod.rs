@@ -61,6 +61,8 @@ pub struct AppInner {
     pub shutdown: CancellationToken,
     /// How often open WebSockets re-check that their session is alive.
     pub ws_session_check: Duration,
+    /// How long a WebSocket client has to send `connection_init`.
+    pub ws_init_timeout: Duration,
 }
 
 impl std::ops::Deref for AppState {

@@ -4,7 +4,7 @@
 //! async-graphql's own handler closes with 1002 where the protocol asks for 4400,
 //! 4401, 4403 or 4409, so the protocol is implemented here over
 //! `Schema::execute_stream`:
-//! - `connection_init` must arrive within [`INIT_TIMEOUT`] (else 4408) and only once
+//! - `connection_init` must arrive in time (else 4408) and only once
 //!   (else 4429); its payload carries `Authorization` and `X-Tenant`, and bad
 //!   credentials close with 4403;
 //! - `subscribe` before the ack closes with 4401; a duplicate id with 4409; a
@@ -33,8 +33,6 @@ use crate::error::{ApiCode, ensure_codes, graphql_error};
 use crate::events::BusMessage;
 use crate::graphql::Loaders;
 
-/// How long a client has to send `connection_init`.
-pub(crate) const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the legacy protocol sends keep-alives.
 const LEGACY_KEEPALIVE: Duration = Duration::from_secs(15);
 
@@ -127,7 +125,7 @@ impl Connection {
 
     async fn run(mut self, socket: WebSocket) {
         let (mut sink, mut stream) = socket.split();
-        let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
+        let init_deadline = tokio::time::sleep(self.app.ws_init_timeout);
         tokio::pin!(init_deadline);
         let mut bus = self.app.services.bus.subscribe();
         let mut liveness = tokio::time::interval(self.app.ws_session_check);
