@@ -113,6 +113,24 @@ enum Outbox {
     PublishedAt,
 }
 
+async fn create_index<const N: usize>(
+    manager: &SchemaManager<'_>,
+    name: &str,
+    table: impl IntoIden,
+    columns: [impl IntoIden; N],
+    unique: bool,
+) -> Result<(), DbErr> {
+    let mut index = Index::create();
+    index.name(name).table(table);
+    for column in columns {
+        index.col(column);
+    }
+    if unique {
+        index.unique();
+    }
+    manager.create_index(index.to_owned()).await
+}
+
 fn one_of(column: impl IntoIden, values: &[&str]) -> SimpleExpr {
     Expr::col(column).is_in(values.iter().copied())
 }
@@ -158,20 +176,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create().name("tenants_slug_key").table(Tenants::Table).col(Tenants::Slug).unique().to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("tenants_parent_idx")
-                    .table(Tenants::Table)
-                    .col(Tenants::ParentTenantId)
-                    .to_owned(),
-            )
-            .await?;
+        create_index(manager, "tenants_slug_key", Tenants::Table, [Tenants::Slug], true).await?;
+        create_index(manager, "tenants_parent_idx", Tenants::Table, [Tenants::ParentTenantId], false).await?;
 
         manager
             .create_table(
@@ -191,11 +197,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create().name("users_email_key").table(Users::Table).col(Users::Email).unique().to_owned(),
-            )
-            .await?;
+        create_index(manager, "users_email_key", Users::Table, [Users::Email], true).await?;
 
         manager
             .create_table(
@@ -224,26 +226,15 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("memberships_tenant_user_key")
-                    .table(Memberships::Table)
-                    .col(Memberships::TenantId)
-                    .col(Memberships::UserId)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("memberships_user_idx")
-                    .table(Memberships::Table)
-                    .col(Memberships::UserId)
-                    .to_owned(),
-            )
-            .await?;
+        create_index(
+            manager,
+            "memberships_tenant_user_key",
+            Memberships::Table,
+            [Memberships::TenantId, Memberships::UserId],
+            true,
+        )
+        .await?;
+        create_index(manager, "memberships_user_idx", Memberships::Table, [Memberships::UserId], false).await?;
 
         manager
             .create_table(
@@ -269,21 +260,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("sessions_token_hash_key")
-                    .table(Sessions::Table)
-                    .col(Sessions::TokenHash)
-                    .unique()
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create().name("sessions_user_idx").table(Sessions::Table).col(Sessions::UserId).to_owned(),
-            )
-            .await?;
+        create_index(manager, "sessions_token_hash_key", Sessions::Table, [Sessions::TokenHash], true).await?;
+        create_index(manager, "sessions_user_idx", Sessions::Table, [Sessions::UserId], false).await?;
 
         manager
             .create_table(
@@ -304,24 +282,9 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("refresh_tokens_token_hash_key")
-                    .table(RefreshTokens::Table)
-                    .col(RefreshTokens::TokenHash)
-                    .unique()
-                    .to_owned(),
-            )
+        create_index(manager, "refresh_tokens_token_hash_key", RefreshTokens::Table, [RefreshTokens::TokenHash], true)
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("refresh_tokens_session_idx")
-                    .table(RefreshTokens::Table)
-                    .col(RefreshTokens::SessionId)
-                    .to_owned(),
-            )
+        create_index(manager, "refresh_tokens_session_idx", RefreshTokens::Table, [RefreshTokens::SessionId], false)
             .await?;
 
         manager
@@ -356,16 +319,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("login_history_user_idx")
-                    .table(LoginHistory::Table)
-                    .col(LoginHistory::UserId)
-                    .col(LoginHistory::CreatedAt)
-                    .to_owned(),
-            )
-            .await?;
+        create_index(
+            manager,
+            "login_history_user_idx",
+            LoginHistory::Table,
+            [LoginHistory::UserId, LoginHistory::CreatedAt],
+            false,
+        )
+        .await?;
 
         manager
             .create_table(
@@ -381,15 +342,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("outbox_unpublished_idx")
-                    .table(Outbox::Table)
-                    .col(Outbox::PublishedAt)
-                    .col(Outbox::Id)
-                    .to_owned(),
-            )
+        create_index(manager, "outbox_unpublished_idx", Outbox::Table, [Outbox::PublishedAt, Outbox::Id], false)
             .await?;
 
         if manager.get_database_backend() == DbBackend::Postgres {
