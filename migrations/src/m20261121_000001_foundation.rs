@@ -350,10 +350,9 @@ impl MigrationTrait for Migration {
             for table in ["users", "sessions", "refresh_tokens", "login_throttles", "tenants", "memberships"] {
                 postgres::grant(manager, table, "SELECT, INSERT, UPDATE, DELETE").await?;
             }
-            // History is append-only for requests; the outbox is written by requests
-            // and read only by the relay, which runs as the owner.
+            // History is append-only for requests.
             postgres::grant(manager, "login_history", "SELECT, INSERT").await?;
-            postgres::grant(manager, "outbox", "INSERT").await?;
+            postgres::grant(manager, "outbox", "SELECT, INSERT, UPDATE, DELETE").await?;
             // A tenant is visible to requests acting in it or in its parent, and to the
             // members of it or of its parent (who list their tenants and children).
             postgres::isolate(
@@ -365,6 +364,15 @@ impl MigrationTrait for Migration {
                      OR parent_tenant_id IN (SELECT tenant_id FROM memberships WHERE user_id = {USER_FN})"
                 ),
                 &format!("id = {TENANT_FN} OR parent_tenant_id = {TENANT_FN}"),
+            )
+            .await?;
+            // Events are written in their tenant's transaction; the relay reads all of
+            // them in a maintenance transaction.
+            postgres::isolate(
+                manager,
+                "outbox",
+                &format!("tenant_id = {TENANT_FN}"),
+                &format!("tenant_id = {TENANT_FN}"),
             )
             .await?;
             // Memberships are visible in their tenant, and to their own user (who lists
@@ -384,7 +392,7 @@ impl MigrationTrait for Migration {
         let postgres = manager.get_database_backend() == DbBackend::Postgres;
         if postgres {
             // Policies refer to other tables (tenants' to memberships): drop them first.
-            postgres::drop_policies(manager, &["tenants", "memberships"]).await?;
+            postgres::drop_policies(manager, postgres::ISOLATED_TABLES).await?;
         }
         for table in [
             Outbox::Table.into_iden(),

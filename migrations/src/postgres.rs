@@ -94,4 +94,4 @@ pub(crate) async fn drop_functions(manager: &SchemaManager<'_>) -> Result<(), Db
 }
 
 /// The tables under row-level security, for tests that check every one is forced.
-pub const ISOLATED_TABLES: &[&str] = &["tenants", "memberships"];
+pub const ISOLATED_TABLES: &[&str] = &["tenants", "memberships", "outbox"];

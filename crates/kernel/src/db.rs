@@ -50,8 +50,8 @@ pub enum Scope {
     User(UserId),
     /// No tenant rows at all: global tables only (users, sessions).
     Global,
-    /// Every tenant's rows, for background jobs (purging deleted tenants). Never
-    /// opened for a request.
+    /// Every tenant's rows, for background jobs (the outbox relay, purging deleted
+    /// tenants). Never opened for a request.
     Maintenance,
 }
 
@@ -145,16 +145,6 @@ impl Db {
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.conn.ping().await
-    }
-
-    /// Opens a transaction as the connecting role, for system jobs on tables without
-    /// row-level security (the outbox relay). Never used for request work.
-    pub async fn begin_system(&self, access: Access) -> Result<DatabaseTransaction, DbErr> {
-        let sqlite_transaction_mode = match (self.backend, access) {
-            (Backend::Sqlite, Access::Write) => Some(SqliteTransactionMode::Immediate),
-            _ => None,
-        };
-        self.conn.begin_with_options(TransactionOptions { sqlite_transaction_mode, ..Default::default() }).await
     }
 
     /// Opens a transaction limited to `scope`; see the module documentation.

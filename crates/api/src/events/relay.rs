@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::Duration as ChronoDuration;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr};
-use tessera_kernel::db::Access;
+use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::event::{EventKind, OUTBOX_TABLE};
 use tessera_kernel::{Backend, Db, DomainEvent, SharedClock, TenantId};
 use tokio::sync::Notify;
@@ -101,12 +101,14 @@ async fn relay_until_empty(db: &Db, bus: &EventBus, clock: &SharedClock, cleanup
         .from_table(Alias::new(OUTBOX_TABLE))
         .and_where(Expr::col(Alias::new("published_at")).lt(cutoff))
         .to_owned();
-    db.connection().execute(&cleanup).await?;
+    let txn = db.begin(Scope::Maintenance, Access::Write).await?;
+    txn.execute(&cleanup).await?;
+    txn.commit().await?;
     Ok(())
 }
 
 async fn relay_batch(db: &Db, bus: &EventBus, clock: &SharedClock) -> Result<u64, RelayError> {
-    let txn = db.begin_system(Access::Write).await?;
+    let txn = db.begin(Scope::Maintenance, Access::Write).await?;
     let mut select = Query::select();
     select
         .columns(["id", "tenant_id", "kind", "subject_id", "payload", "occurred_at"].map(Alias::new))
