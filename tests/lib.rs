@@ -144,6 +144,11 @@ impl TestApp {
 
     /// A gateway on an existing test database (for several replicas on one database).
     pub async fn spawn_on(database: Arc<TestDatabase>, adjust: impl FnOnce(&mut ConfigArgs)) -> Self {
+        // The server's log goes to the test's output, shown when a test fails.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+            .with_test_writer()
+            .try_init();
         let mut args = ConfigArgs {
             database_url: Some(database.url.clone()),
             redis_url: redis_url(),

@@ -12,6 +12,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_foundation;
+mod m20261122_000002_scheduling;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -21,6 +22,29 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261121_000001_foundation::Migration)]
+        vec![Box::new(m20261121_000001_foundation::Migration), Box::new(m20261122_000002_scheduling::Migration)]
     }
+}
+
+/// Creates an index named `name` on `columns` of `table`.
+pub(crate) async fn create_index<const N: usize>(
+    manager: &SchemaManager<'_>,
+    name: &str,
+    table: impl IntoIden,
+    columns: [impl IntoIden; N],
+    unique: bool,
+) -> Result<(), DbErr> {
+    let mut index = Index::create();
+    index.name(name).table(table);
+    for column in columns {
+        index.col(column);
+    }
+    if unique {
+        index.unique();
+    }
+    manager.create_index(index.to_owned()).await
+}
+
+pub(crate) fn one_of(column: impl IntoIden, values: &[&str]) -> SimpleExpr {
+    Expr::col(column).is_in(values.iter().copied())
 }

@@ -6,6 +6,7 @@ use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::postgres::{self, TENANT_FN, USER_FN};
+use crate::{create_index, one_of};
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -111,28 +112,6 @@ enum Outbox {
     Payload,
     OccurredAt,
     PublishedAt,
-}
-
-async fn create_index<const N: usize>(
-    manager: &SchemaManager<'_>,
-    name: &str,
-    table: impl IntoIden,
-    columns: [impl IntoIden; N],
-    unique: bool,
-) -> Result<(), DbErr> {
-    let mut index = Index::create();
-    index.name(name).table(table);
-    for column in columns {
-        index.col(column);
-    }
-    if unique {
-        index.unique();
-    }
-    manager.create_index(index.to_owned()).await
-}
-
-fn one_of(column: impl IntoIden, values: &[&str]) -> SimpleExpr {
-    Expr::col(column).is_in(values.iter().copied())
 }
 
 // The trait elides SchemaManager's lifetime; the impl must match it.

@@ -94,4 +94,18 @@ pub(crate) async fn drop_functions(manager: &SchemaManager<'_>) -> Result<(), Db
 }
 
 /// The tables under row-level security, for tests that check every one is forced.
-pub const ISOLATED_TABLES: &[&str] = &["tenants", "memberships", "outbox"];
+pub const ISOLATED_TABLES: &[&str] = &[
+    "tenants",
+    "memberships",
+    "outbox",
+    "providers",
+    "working_hours",
+    "schedule_exceptions",
+    "services",
+    "service_addons",
+    "provider_services",
+    "customers",
+    "bookings",
+    "booking_addons",
+    "reviews",
+];

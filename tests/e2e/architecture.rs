@@ -17,6 +17,7 @@ fn allowed_workspace_dependencies() -> BTreeMap<&'static str, BTreeSet<&'static 
         ("tessera-kernel", BTreeSet::new()),
         ("tessera-tenant", BTreeSet::from(["tessera-kernel"])),
         ("tessera-identity", BTreeSet::from(["tessera-kernel"])),
+        ("tessera-scheduling", BTreeSet::from(["tessera-kernel", "tessera-tenant", "tessera-identity"])),
         ("tessera-migrations", BTreeSet::new()),
     ])
 }

@@ -9,6 +9,7 @@ mod architecture;
 mod auth;
 mod operations;
 mod row_level_security;
+mod scheduling;
 mod tenants;
 mod transport;
 mod websocket;

@@ -265,3 +265,15 @@ async fn graphiql_runs_queries_and_subscriptions_offline_with_the_headers_editor
     let report = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{report}{}", String::from_utf8_lossy(&output.stderr));
 }
+
+#[tokio::test]
+async fn an_argument_of_the_wrong_type_is_bad_user_input_not_an_internal_error() {
+    let app = TestApp::spawn().await;
+    let user = app.sign_up("types@example.com").await;
+    let (_, body) = app
+        .post(&user, "query($first: Int) { myTenants(first: $first) { edges { cursor } } }", json!({"first": "ten"}))
+        .await;
+    let code = body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default();
+    assert!(code == "BAD_USER_INPUT" || code == "GRAPHQL_VALIDATION_FAILED", "{body}");
+    assert_ne!(body["errors"][0]["message"], "internal server error");
+}

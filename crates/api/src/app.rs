@@ -130,6 +130,7 @@ impl App {
         let services = Arc::new(Services {
             tenants: TenantService::new(db.clone()),
             identity: IdentityService::new(db.clone(), options.hasher.clone(), policy),
+            scheduling: tessera_scheduling::SchedulingService::new(db.clone()),
             bus,
             relay,
             clock: options.clock.clone(),

@@ -121,6 +121,14 @@ pub fn graphql_error(code: ApiCode, message: impl Into<String>) -> async_graphql
     err
 }
 
+/// Whether `message` is async-graphql's report of an argument value that does not
+/// fit the argument's type (`InputValueError`).
+fn is_argument_coercion_error(message: &str) -> bool {
+    ["Failed to parse \"", "Expected input type \"", "Invalid value for argument"]
+        .iter()
+        .any(|p| message.starts_with(p))
+}
+
 /// Gives every error in a response a code, and replaces the message of any error
 /// that reached here without one and after execution began (a resolver bug): the
 /// client must never see internal text.
@@ -134,6 +142,10 @@ pub fn ensure_codes(errors: &mut [async_graphql::ServerError]) {
             // Validation and limit errors: async-graphql's messages are about the
             // document and safe to show.
             ApiCode::GraphqlValidationFailed
+        } else if is_argument_coercion_error(&err.message) {
+            // An argument that does not fit its type, found while resolving the
+            // field: the client's input, described without internals.
+            ApiCode::Domain(ErrorCode::BadUserInput)
         } else {
             error!(message = %err.message, path = ?err.path, "resolver error without a code");
             err.message = "internal server error".into();

@@ -30,21 +30,48 @@ pub enum EventKind {
     /// A soft-deleted tenant was restored.
     #[serde(rename = "tenant.restored")]
     TenantRestored,
+    /// A booking was made.
+    #[serde(rename = "booking.created")]
+    BookingCreated,
+    /// A booking moved to another time or provider.
+    #[serde(rename = "booking.rescheduled")]
+    BookingRescheduled,
+    /// A booking was confirmed, started, completed or marked as a no-show.
+    #[serde(rename = "booking.status_changed")]
+    BookingStatusChanged,
+    /// A booking was cancelled.
+    #[serde(rename = "booking.cancelled")]
+    BookingCancelled,
 }
 
 impl EventKind {
+    /// Every kind.
+    pub const ALL: [EventKind; 7] = [
+        Self::TenantUpdated,
+        Self::TenantDeleted,
+        Self::TenantRestored,
+        Self::BookingCreated,
+        Self::BookingRescheduled,
+        Self::BookingStatusChanged,
+        Self::BookingCancelled,
+    ];
+
     /// The event's wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::TenantUpdated => "tenant.updated",
             Self::TenantDeleted => "tenant.deleted",
             Self::TenantRestored => "tenant.restored",
+            Self::BookingCreated => "booking.created",
+            Self::BookingRescheduled => "booking.rescheduled",
+            Self::BookingStatusChanged => "booking.status_changed",
+            Self::BookingCancelled => "booking.cancelled",
         }
     }
 
     /// Parses a wire name.
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::TenantUpdated, Self::TenantDeleted, Self::TenantRestored].into_iter().find(|k| k.as_str() == name)
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
 }
 

@@ -108,3 +108,23 @@ define_id!(
     /// A signed-in session (and its refresh-token family).
     SessionId
 );
+define_id!(
+    /// A provider (staff member) who performs services.
+    ProviderId
+);
+define_id!(
+    /// A service a tenant offers.
+    ServiceId
+);
+define_id!(
+    /// An optional extra to a service.
+    AddonId
+);
+define_id!(
+    /// A tenant's customer.
+    CustomerId
+);
+define_id!(
+    /// A booking.
+    BookingId
+);

@@ -30,6 +30,6 @@ pub use context::{Actor, RequestContext, RequestMeta, TenantScope};
 pub use db::{Backend, Db};
 pub use error::{DomainError, ErrorCode, Result};
 pub use event::{DomainEvent, EventKind};
-pub use id::{MembershipId, SessionId, TenantId, UserId};
+pub use id::{AddonId, BookingId, CustomerId, MembershipId, ProviderId, ServiceId, SessionId, TenantId, UserId};
 pub use paging::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};

@@ -6,7 +6,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use uuid::Uuid;
 
 use crate::{DomainError, Result};
@@ -32,6 +33,22 @@ pub fn decode_cursor(field: &str, cursor: &str) -> Result<Uuid> {
     Uuid::parse_str(id).map_err(|_| invalid())
 }
 
+const TIME_CURSOR_PREFIX: &str = "t1:";
+
+/// Encodes a (time, id) position as an opaque cursor, for lists ordered by time.
+pub fn encode_time_cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{TIME_CURSOR_PREFIX}{}|{id}", at.to_rfc3339()))
+}
+
+fn decode_time_cursor(field: &str, cursor: &str) -> Result<(DateTime<Utc>, Uuid)> {
+    let invalid = || DomainError::invalid(field, "not a cursor from this API");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (at, id) = text.strip_prefix(TIME_CURSOR_PREFIX).and_then(|t| t.split_once('|')).ok_or_else(invalid)?;
+    let at = DateTime::parse_from_rfc3339(at).map_err(|_| invalid())?.with_timezone(&Utc);
+    Ok((at, Uuid::parse_str(id).map_err(|_| invalid())?))
+}
+
 /// A client's Relay paging arguments.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageRequest {
@@ -55,8 +72,7 @@ pub struct Keyset {
 }
 
 impl PageRequest {
-    /// Validates sizes and cursors.
-    pub fn keyset(&self) -> Result<Keyset> {
+    fn size(&self) -> Result<(u64, bool)> {
         if self.first.is_some() && self.last.is_some() {
             return Err(DomainError::invalid("first", "give either first or last, not both"));
         }
@@ -66,11 +82,27 @@ impl PageRequest {
                 _ => Err(DomainError::invalid(field, format!("must be between 0 and {MAX_PAGE_SIZE}"))),
             }
         };
-        let (limit, backwards) = match (self.first, self.last) {
+        Ok(match (self.first, self.last) {
             (Some(n), _) => (size("first", n)?, false),
             (_, Some(n)) => (size("last", n)?, true),
             _ => (DEFAULT_PAGE_SIZE, false),
-        };
+        })
+    }
+
+    /// Validates sizes and cursors of a list ordered by (time, id).
+    pub fn time_keyset(&self) -> Result<TimeKeyset> {
+        let (limit, backwards) = self.size()?;
+        Ok(TimeKeyset {
+            after: self.after.as_deref().map(|c| decode_time_cursor("after", c)).transpose()?,
+            before: self.before.as_deref().map(|c| decode_time_cursor("before", c)).transpose()?,
+            limit,
+            backwards,
+        })
+    }
+
+    /// Validates sizes and cursors.
+    pub fn keyset(&self) -> Result<Keyset> {
+        let (limit, backwards) = self.size()?;
         Ok(Keyset {
             after: self.after.as_deref().map(|c| decode_cursor("after", c)).transpose()?,
             before: self.before.as_deref().map(|c| decode_cursor("before", c)).transpose()?,
@@ -98,20 +130,67 @@ impl Keyset {
     }
 
     /// Turns the rows fetched with [`Keyset::apply`] into a page in ascending order.
-    pub fn finish<T>(&self, mut rows: Vec<T>) -> Page<T> {
+    pub fn finish<T>(&self, rows: Vec<T>) -> Page<T> {
+        self.finish_with(rows, self.after.is_some(), self.before.is_some())
+    }
+
+    fn finish_with<T>(&self, mut rows: Vec<T>, has_after: bool, has_before: bool) -> Page<T> {
         let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
         let more = rows.len() > limit;
         rows.truncate(limit);
         if self.backwards {
             rows.reverse();
-            Page { items: rows, has_previous_page: more, has_next_page: self.before.is_some() }
+            Page { items: rows, has_previous_page: more, has_next_page: has_before }
         } else {
-            Page { items: rows, has_next_page: more, has_previous_page: self.after.is_some() }
+            Page { items: rows, has_next_page: more, has_previous_page: has_after }
         }
     }
 }
 
-/// One page of a list, in ascending id order.
+/// A validated [`PageRequest`] over a list ordered by (time, id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeKeyset {
+    after: Option<(DateTime<Utc>, Uuid)>,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+    backwards: bool,
+}
+
+impl TimeKeyset {
+    /// Restricts `select` to this page (plus one row), ordered by `time` then `id`.
+    pub fn apply<E, T, I>(&self, mut select: Select<E>, time: T, id: I) -> Select<E>
+    where
+        E: EntityTrait,
+        T: ColumnTrait,
+        I: ColumnTrait,
+    {
+        if let Some((at, after_id)) = self.after {
+            select = select
+                .filter(Condition::any().add(time.gt(at)).add(Condition::all().add(time.eq(at)).add(id.gt(after_id))));
+        }
+        if let Some((at, before_id)) = self.before {
+            select = select
+                .filter(Condition::any().add(time.lt(at)).add(Condition::all().add(time.eq(at)).add(id.lt(before_id))));
+        }
+        let select = if self.backwards {
+            select.order_by_desc(time).order_by_desc(id)
+        } else {
+            select.order_by_asc(time).order_by_asc(id)
+        };
+        select.limit(self.limit + 1)
+    }
+
+    /// Turns the fetched rows into a page in ascending order.
+    pub fn finish<T>(&self, rows: Vec<T>) -> Page<T> {
+        Keyset { after: None, before: None, limit: self.limit, backwards: self.backwards }.finish_with(
+            rows,
+            self.after.is_some(),
+            self.before.is_some(),
+        )
+    }
+}
+
+/// One page of a list, in ascending order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
     /// The items on this page.

@@ -19,11 +19,43 @@ pub enum Permission {
     TenantDelete,
     /// List the tenant's members.
     MemberRead,
+    /// See providers, their hours and exceptions.
+    ProviderRead,
+    /// Create and change providers, their hours, exceptions and services.
+    ProviderManage,
+    /// See services and add-ons.
+    ServiceRead,
+    /// Create, change and delete services and add-ons.
+    ServiceManage,
+    /// See customers.
+    CustomerRead,
+    /// Create and change customers.
+    CustomerManage,
+    /// See bookings and availability.
+    BookingRead,
+    /// Book appointments.
+    BookingCreate,
+    /// Reschedule, confirm, start, complete, cancel bookings and record reviews.
+    BookingManage,
 }
 
 impl Permission {
     /// Every permission in the catalogue.
-    pub const ALL: [Permission; 4] = [Self::TenantRead, Self::TenantManage, Self::TenantDelete, Self::MemberRead];
+    pub const ALL: [Permission; 13] = [
+        Self::TenantRead,
+        Self::TenantManage,
+        Self::TenantDelete,
+        Self::MemberRead,
+        Self::ProviderRead,
+        Self::ProviderManage,
+        Self::ServiceRead,
+        Self::ServiceManage,
+        Self::CustomerRead,
+        Self::CustomerManage,
+        Self::BookingRead,
+        Self::BookingCreate,
+        Self::BookingManage,
+    ];
 
     /// The `resource:action` name.
     pub fn name(self) -> &'static str {
@@ -32,6 +64,15 @@ impl Permission {
             Self::TenantManage => "tenant:manage",
             Self::TenantDelete => "tenant:delete",
             Self::MemberRead => "member:read",
+            Self::ProviderRead => "provider:read",
+            Self::ProviderManage => "provider:manage",
+            Self::ServiceRead => "service:read",
+            Self::ServiceManage => "service:manage",
+            Self::CustomerRead => "customer:read",
+            Self::CustomerManage => "customer:manage",
+            Self::BookingRead => "booking:read",
+            Self::BookingCreate => "booking:create",
+            Self::BookingManage => "booking:manage",
         }
     }
 
@@ -42,7 +83,29 @@ impl Permission {
             Self::TenantManage => "Change the tenant's profile, settings and feature flags",
             Self::TenantDelete => "Delete and restore the tenant",
             Self::MemberRead => "List the tenant's members",
+            Self::ProviderRead => "See providers, their working hours and exceptions",
+            Self::ProviderManage => "Manage providers, their working hours, exceptions and services",
+            Self::ServiceRead => "See services and add-ons",
+            Self::ServiceManage => "Manage services and add-ons",
+            Self::CustomerRead => "See customers",
+            Self::CustomerManage => "Create and change customers",
+            Self::BookingRead => "See bookings and availability",
+            Self::BookingCreate => "Book appointments",
+            Self::BookingManage => "Reschedule, confirm, start, complete and cancel bookings; record reviews",
         }
+    }
+
+    /// Whether the permission only reads.
+    pub fn is_read(self) -> bool {
+        matches!(
+            self,
+            Self::TenantRead
+                | Self::MemberRead
+                | Self::ProviderRead
+                | Self::ServiceRead
+                | Self::CustomerRead
+                | Self::BookingRead
+        )
     }
 }
 

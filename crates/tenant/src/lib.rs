@@ -21,4 +21,4 @@ pub use model::{
     FeatureFlags, IsolationLevel, MAX_FEATURE_FLAGS, Member, MembershipRole, NewTenant, Slug, Tenant, TenantPatch,
     TenantSettings, TenantStatus, TenantTier,
 };
-pub use service::{TenantRef, TenantService};
+pub use service::{TenantRef, TenantService, load_tenant_in_scope};

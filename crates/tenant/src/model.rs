@@ -82,19 +82,29 @@ impl MembershipRole {
     /// The permissions the role grants in a tenant with `status`.
     pub fn permissions(self, status: TenantStatus) -> PermissionSet {
         use Permission::*;
-        let granted: &[Permission] = match self {
-            Self::Owner => &[TenantRead, TenantManage, TenantDelete, MemberRead],
-            Self::Admin => &[TenantRead, TenantManage, MemberRead],
-            Self::Member => &[TenantRead],
+        const STAFF: &[Permission] = &[
+            TenantRead,
+            ProviderRead,
+            ServiceRead,
+            CustomerRead,
+            CustomerManage,
+            BookingRead,
+            BookingCreate,
+            BookingManage,
+        ];
+        let granted: Vec<Permission> = match self {
+            Self::Owner => Permission::ALL.to_vec(),
+            Self::Admin => Permission::ALL.into_iter().filter(|p| *p != TenantDelete).collect(),
+            Self::Member => STAFF.to_vec(),
         };
         // A suspended tenant is read-only; a tenant pending deletion can only be read
         // and restored.
         let allowed_by_status = |p: &Permission| match status {
             TenantStatus::Trial | TenantStatus::Active => true,
-            TenantStatus::Suspended => matches!(p, TenantRead | MemberRead),
+            TenantStatus::Suspended => p.is_read(),
             TenantStatus::PendingDeletion => matches!(p, TenantRead | TenantDelete),
         };
-        granted.iter().copied().filter(allowed_by_status).collect()
+        granted.into_iter().filter(allowed_by_status).collect()
     }
 }
 
@@ -205,6 +215,13 @@ pub struct TenantSettings {
     pub slot_step_minutes: u32,
     /// How long a deleted tenant can be restored, in days.
     pub deletion_grace_days: u32,
+    /// A booking cancelled at least this many hours ahead is refunded in full.
+    pub cancellation_full_refund_hours: u32,
+    /// A booking cancelled at least this many hours ahead (but later than the full
+    /// refund notice) is refunded in part.
+    pub cancellation_partial_refund_hours: u32,
+    /// The part refunded then, in percent.
+    pub cancellation_partial_refund_percent: u32,
 }
 
 impl Default for TenantSettings {
@@ -215,6 +232,9 @@ impl Default for TenantSettings {
             booking_horizon_days: 90,
             slot_step_minutes: 15,
             deletion_grace_days: 30,
+            cancellation_full_refund_hours: 24,
+            cancellation_partial_refund_hours: 4,
+            cancellation_partial_refund_percent: 50,
         }
     }
 }
@@ -241,7 +261,30 @@ impl TenantSettings {
                 "must divide a day evenly (5, 10, 15, 20, 30, 60, …)",
             ));
         }
-        in_range("settings.deletionGraceDays", self.deletion_grace_days, 1, 90)
+        in_range("settings.deletionGraceDays", self.deletion_grace_days, 1, 90)?;
+        in_range("settings.cancellationFullRefundHours", self.cancellation_full_refund_hours, 0, 24 * 60)?;
+        in_range("settings.cancellationPartialRefundHours", self.cancellation_partial_refund_hours, 0, 24 * 60)?;
+        in_range("settings.cancellationPartialRefundPercent", self.cancellation_partial_refund_percent, 0, 100)?;
+        if self.cancellation_partial_refund_hours > self.cancellation_full_refund_hours {
+            return Err(DomainError::invalid(
+                "settings.cancellationPartialRefundHours",
+                "must not exceed cancellationFullRefundHours",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The refund due, in minor units, for cancelling a booking costing
+    /// `price_minor` `notice` before it starts.
+    pub fn refund_for_cancellation(&self, price_minor: i64, notice: chrono::Duration) -> i64 {
+        let hours = notice.num_minutes() as f64 / 60.0;
+        if hours >= f64::from(self.cancellation_full_refund_hours) {
+            price_minor
+        } else if hours >= f64::from(self.cancellation_partial_refund_hours) {
+            price_minor * i64::from(self.cancellation_partial_refund_percent) / 100
+        } else {
+            0
+        }
     }
 
     pub(crate) fn from_json(value: &serde_json::Value) -> Result<Self> {
@@ -411,6 +454,14 @@ mod tests {
         let settings = TenantSettings { slot_step_minutes: 7, ..TenantSettings::default() };
         assert!(settings.validate().is_err());
         assert!(TenantSettings::default().validate().is_ok());
+    }
+
+    #[test]
+    fn the_refund_follows_the_notice_given() {
+        let settings = TenantSettings::default();
+        assert_eq!(settings.refund_for_cancellation(10_000, chrono::Duration::hours(30)), 10_000);
+        assert_eq!(settings.refund_for_cancellation(10_000, chrono::Duration::hours(5)), 5_000);
+        assert_eq!(settings.refund_for_cancellation(10_000, chrono::Duration::minutes(30)), 0);
     }
 
     #[test]

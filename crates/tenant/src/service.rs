@@ -393,6 +393,13 @@ impl TenantService {
     }
 }
 
+/// Reads the tenant inside the caller's transaction (another crate's service that
+/// needs the tenant's timezone or settings). The caller has already authorized the
+/// request for `tenant_id`.
+pub async fn load_tenant_in_scope<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: TenantId) -> Result<Tenant> {
+    Tenant::try_from(repo::find_tenant_in_tenant_scope(conn, tenant_id).await?)
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value> {
     serde_json::to_value(value).map_err(|e| DomainError::Internal(format!("cannot encode as JSON: {e}")))
 }

@@ -2,63 +2,129 @@
 //!
 //! Loaders are built for each request with that request's context, so every batch
 //! they run is a read in the request's scope (DataLoaders run in spawned tasks,
-//! outside any resolver's transaction). Nested fields that point at users or tenants
-//! go through them, so a page of N memberships costs one user query, not N.
+//! outside any resolver's transaction). Nested fields go through them, so a page of
+//! N bookings costs one query per related kind (provider, service, customer,
+//! add-ons), not N.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use tessera_identity::User;
-use tessera_kernel::{RequestContext, TenantId, UserId};
+use tessera_kernel::{BookingId, CustomerId, ProviderId, RequestContext, ServiceId, TenantId, UserId};
+use tessera_scheduling::{Addon, BookedAddon, Customer, Provider, Review, Service, WeeklyInterval};
 use tessera_tenant::Tenant;
 
 use super::Services;
 use crate::error::ApiError;
 
+/// Declares a loader: a struct holding the services and the request, and its
+/// `Loader` impl, whose body turns the keys into a map.
+macro_rules! loader {
+    ($(#[$doc:meta])* $name:ident, $key:ty => $value:ty, |$services:ident, $request:ident, $keys:ident| $body:expr) => {
+        $(#[$doc])*
+        pub(crate) struct $name {
+            services: Arc<Services>,
+            request: RequestContext,
+        }
+
+        impl Loader<$key> for $name {
+            type Value = $value;
+            type Error = async_graphql::Error;
+
+            async fn load(&self, $keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
+                let ($services, $request) = (&self.services, &self.request);
+                let loaded: tessera_kernel::Result<HashMap<$key, $value>> = $body;
+                Ok(loaded.map_err(ApiError::from)?)
+            }
+        }
+    };
+}
+
+loader!(
+    /// Users by id.
+    UserLoader, UserId => User,
+    |services, request, keys| services.identity.users_by_ids(request, keys).await.map(|users| users.into_iter().map(|u| (u.id, u)).collect())
+);
+loader!(
+    /// Tenants by id (only those the actor may read).
+    TenantLoader, TenantId => Tenant,
+    |services, request, keys| services.tenants.tenants_by_ids(request, keys).await
+);
+loader!(
+    /// Providers by id.
+    ProviderLoader, ProviderId => Provider,
+    |services, request, keys| services.scheduling.providers_by_ids(request, keys).await
+);
+loader!(
+    /// Services by id.
+    ServiceLoader, ServiceId => Service,
+    |services, request, keys| services.scheduling.services_by_ids(request, keys).await
+);
+loader!(
+    /// Customers by id.
+    CustomerLoader, CustomerId => Customer,
+    |services, request, keys| services.scheduling.customers_by_ids(request, keys).await
+);
+loader!(
+    /// Weekly hours by provider.
+    WorkingHoursLoader, ProviderId => Vec<WeeklyInterval>,
+    |services, request, keys| services.scheduling.working_hours_of(request, keys).await
+);
+loader!(
+    /// The ids of the services each provider offers.
+    OfferedServicesLoader, ProviderId => Vec<ServiceId>,
+    |services, request, keys| services.scheduling.services_of_providers(request, keys).await
+);
+loader!(
+    /// Add-ons by service.
+    AddonsLoader, ServiceId => Vec<Addon>,
+    |services, request, keys| services.scheduling.addons_of_services(request, keys).await
+);
+loader!(
+    /// Booked add-ons by booking.
+    BookedAddonsLoader, BookingId => Vec<BookedAddon>,
+    |services, request, keys| services.scheduling.addons_of_bookings(request, keys).await
+);
+loader!(
+    /// Reviews by booking.
+    ReviewLoader, BookingId => Review,
+    |services, request, keys| services.scheduling.reviews_of_bookings(request, keys).await
+);
+
 /// The loaders of one request.
 pub struct Loaders {
-    /// Users by id.
     pub(crate) users: DataLoader<UserLoader>,
-    /// Tenants by id (only those the actor may read).
     pub(crate) tenants: DataLoader<TenantLoader>,
+    pub(crate) providers: DataLoader<ProviderLoader>,
+    pub(crate) services: DataLoader<ServiceLoader>,
+    pub(crate) customers: DataLoader<CustomerLoader>,
+    pub(crate) working_hours: DataLoader<WorkingHoursLoader>,
+    pub(crate) offered_services: DataLoader<OfferedServicesLoader>,
+    pub(crate) addons: DataLoader<AddonsLoader>,
+    pub(crate) booked_addons: DataLoader<BookedAddonsLoader>,
+    pub(crate) reviews: DataLoader<ReviewLoader>,
 }
 
 impl Loaders {
     /// Loaders reading on behalf of `request`.
     pub fn new(services: Arc<Services>, request: RequestContext) -> Self {
-        Self {
-            users: DataLoader::new(UserLoader { services: services.clone(), request: request.clone() }, tokio::spawn),
-            tenants: DataLoader::new(TenantLoader { services, request }, tokio::spawn),
+        macro_rules! make {
+            ($loader:ident) => {
+                DataLoader::new($loader { services: services.clone(), request: request.clone() }, tokio::spawn)
+            };
         }
-    }
-}
-
-pub(crate) struct UserLoader {
-    services: Arc<Services>,
-    request: RequestContext,
-}
-
-impl Loader<UserId> for UserLoader {
-    type Value = User;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[UserId]) -> Result<HashMap<UserId, User>, Self::Error> {
-        let users = self.services.identity.users_by_ids(&self.request, keys).await.map_err(ApiError::from)?;
-        Ok(users.into_iter().map(|u| (u.id, u)).collect())
-    }
-}
-
-pub(crate) struct TenantLoader {
-    services: Arc<Services>,
-    request: RequestContext,
-}
-
-impl Loader<TenantId> for TenantLoader {
-    type Value = Tenant;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[TenantId]) -> Result<HashMap<TenantId, Tenant>, Self::Error> {
-        Ok(self.services.tenants.tenants_by_ids(&self.request, keys).await.map_err(ApiError::from)?)
+        Self {
+            users: make!(UserLoader),
+            tenants: make!(TenantLoader),
+            providers: make!(ProviderLoader),
+            services: make!(ServiceLoader),
+            customers: make!(CustomerLoader),
+            working_hours: make!(WorkingHoursLoader),
+            offered_services: make!(OfferedServicesLoader),
+            addons: make!(AddonsLoader),
+            booked_addons: make!(BookedAddonsLoader),
+            reviews: make!(ReviewLoader),
+        }
     }
 }

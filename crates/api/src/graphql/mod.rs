@@ -11,6 +11,7 @@ mod connection;
 mod identity;
 mod loaders;
 mod node;
+mod scheduling;
 mod tenant;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use async_graphql::{Context, EmptySubscription, Guard, MergedObject, MergedSubscription, SDLExportOptions, Schema};
 use tessera_identity::IdentityService;
 use tessera_kernel::{Permission, RequestContext, SharedClock};
+use tessera_scheduling::SchedulingService;
 use tessera_tenant::TenantService;
 
 use crate::config::{IntrospectionPolicy, QueryLimits};
@@ -33,6 +35,8 @@ pub struct Services {
     pub tenants: TenantService,
     /// Users and sessions.
     pub identity: IdentityService,
+    /// Providers, services, customers, availability and bookings.
+    pub scheduling: SchedulingService,
     /// Where published events arrive.
     pub bus: EventBus,
     /// Wakes the outbox relay after a write.
@@ -43,15 +47,15 @@ pub struct Services {
 
 /// The query root.
 #[derive(MergedObject, Default)]
-pub struct Query(identity::IdentityQuery, tenant::TenantQuery, node::NodeQuery);
+pub struct Query(identity::IdentityQuery, tenant::TenantQuery, scheduling::SchedulingQuery, node::NodeQuery);
 
 /// The mutation root.
 #[derive(MergedObject, Default)]
-pub struct Mutation(identity::IdentityMutation, tenant::TenantMutation);
+pub struct Mutation(identity::IdentityMutation, tenant::TenantMutation, scheduling::SchedulingMutation);
 
 /// The subscription root.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(tenant::TenantSubscription);
+pub struct Subscription(tenant::TenantSubscription, scheduling::SchedulingSubscription);
 
 /// The schema type.
 pub type TesseraSchema = Schema<Query, Mutation, Subscription>;

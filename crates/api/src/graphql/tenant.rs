@@ -67,6 +67,15 @@ pub(crate) struct TenantSettingsGql {
     slot_step_minutes: i32,
     /// How long a deleted tenant can be restored, in days.
     deletion_grace_days: i32,
+    /// A booking cancelled at least this many hours ahead is refunded in full.
+    #[graphql(default = 24)]
+    cancellation_full_refund_hours: i32,
+    /// A booking cancelled at least this many hours ahead is refunded in part.
+    #[graphql(default = 4)]
+    cancellation_partial_refund_hours: i32,
+    /// The part refunded then, in percent.
+    #[graphql(default = 50)]
+    cancellation_partial_refund_percent: i32,
 }
 
 fn to_i32(n: u32) -> i32 {
@@ -81,6 +90,9 @@ impl From<&TenantSettings> for TenantSettingsGql {
             booking_horizon_days: to_i32(s.booking_horizon_days),
             slot_step_minutes: to_i32(s.slot_step_minutes),
             deletion_grace_days: to_i32(s.deletion_grace_days),
+            cancellation_full_refund_hours: to_i32(s.cancellation_full_refund_hours),
+            cancellation_partial_refund_hours: to_i32(s.cancellation_partial_refund_hours),
+            cancellation_partial_refund_percent: to_i32(s.cancellation_partial_refund_percent),
         }
     }
 }
@@ -99,6 +111,18 @@ impl TryFrom<TenantSettingsGql> for TenantSettings {
             booking_horizon_days: non_negative("bookingHorizonDays", s.booking_horizon_days)?,
             slot_step_minutes: non_negative("slotStepMinutes", s.slot_step_minutes)?,
             deletion_grace_days: non_negative("deletionGraceDays", s.deletion_grace_days)?,
+            cancellation_full_refund_hours: non_negative(
+                "cancellationFullRefundHours",
+                s.cancellation_full_refund_hours,
+            )?,
+            cancellation_partial_refund_hours: non_negative(
+                "cancellationPartialRefundHours",
+                s.cancellation_partial_refund_hours,
+            )?,
+            cancellation_partial_refund_percent: non_negative(
+                "cancellationPartialRefundPercent",
+                s.cancellation_partial_refund_percent,
+            )?,
         })
     }
 }
@@ -469,6 +493,7 @@ impl TenantSubscription {
                     EventKind::TenantUpdated => TenantEventKind::Updated,
                     EventKind::TenantDeleted => TenantEventKind::Deleted,
                     EventKind::TenantRestored => TenantEventKind::Restored,
+                    _ => continue,
                 };
                 // Rights are checked again for every event: a revoked session or a
                 // lost membership ends the feed.

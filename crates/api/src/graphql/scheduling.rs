@@ -1,0 +1,1278 @@
+//! GraphQL for scheduling: providers and their hours, services, customers,
+//! availability, bookings, and the live feed of booking changes.
+
+use async_graphql::connection::Connection;
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::Stream;
+use tessera_kernel::event::EventKind;
+use tessera_kernel::paging::encode_time_cursor;
+use tessera_kernel::{BookingId, DomainError, Permission, ProviderId, ServiceId};
+use tessera_scheduling::{
+    Addon, AddonInput, AvailabilityQuery, BookedAddon, Booking, BookingFilter, Customer, CustomerInput, ExceptionInput,
+    NewBooking, Provider, ProviderInput, Review, ScheduleException, Service, ServiceInput, Slot, WeeklyInterval,
+};
+use tessera_tenant::TenantRef;
+
+use super::connection::{connection, page_cost, page_request};
+use super::identity::UserObject;
+use super::{Requires, loaders, parse_id, request, services};
+use crate::error::{ApiError, ApiResult};
+use crate::events::BusMessage;
+
+// ---- shared shapes ---------------------------------------------------------------
+
+/// An amount of money.
+#[derive(SimpleObject, Clone)]
+pub(crate) struct Money {
+    /// In minor units (cents).
+    amount_minor: i32,
+    /// ISO 4217 code.
+    currency: String,
+}
+
+fn money(minor: i64, currency: &str) -> Money {
+    Money { amount_minor: i32::try_from(minor).unwrap_or(i32::MAX), currency: currency.to_owned() }
+}
+
+/// Formats minutes since midnight as `HH:MM` (`24:00` for the end of the day).
+fn clock(minute: i16) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
+}
+
+/// Parses `HH:MM` (`00:00`–`24:00`) into minutes since midnight.
+fn parse_clock(field: &str, text: &str) -> ApiResult<i32> {
+    let invalid =
+        || ApiError::from(DomainError::invalid(field, "must be a time of day such as 09:30 (24:00 ends the day)"));
+    let (h, m) = text.trim().split_once(':').ok_or_else(invalid)?;
+    let (h, m): (i32, i32) = (h.parse().map_err(|_| invalid())?, m.parse().map_err(|_| invalid())?);
+    if !(0..=24).contains(&h) || !(0..60).contains(&m) || (h == 24 && m != 0) {
+        return Err(invalid());
+    }
+    Ok(h * 60 + m)
+}
+
+/// A day of the week.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub(crate) enum Weekday {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}
+
+const WEEKDAYS: [Weekday; 7] = [
+    Weekday::Monday,
+    Weekday::Tuesday,
+    Weekday::Wednesday,
+    Weekday::Thursday,
+    Weekday::Friday,
+    Weekday::Saturday,
+    Weekday::Sunday,
+];
+
+/// How a provider works for the tenant.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "tessera_scheduling::ProviderType")]
+pub(crate) enum ProviderType {
+    Employee,
+    Contractor,
+    Consultant,
+}
+
+/// Whether an exception closes time or opens it.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "tessera_scheduling::ExceptionKind")]
+pub(crate) enum ExceptionKind {
+    /// Time off or a holiday.
+    Closed,
+    /// Special opening hours that replace the weekly hours of the day.
+    Open,
+}
+
+/// Where a booking is in its life.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "tessera_scheduling::BookingStatus")]
+pub(crate) enum BookingStatus {
+    Scheduled,
+    Confirmed,
+    InProgress,
+    Completed,
+    Cancelled,
+    NoShow,
+}
+
+// ---- providers ---------------------------------------------------------------------
+
+/// Staff who perform services.
+pub(crate) struct ProviderObject(pub(crate) Provider);
+
+/// One window of a provider's weekly hours, in the tenant's timezone.
+#[derive(SimpleObject)]
+pub(crate) struct WorkingInterval {
+    /// The day.
+    weekday: Weekday,
+    /// Start, `HH:MM`.
+    start_time: String,
+    /// End, `HH:MM` (`24:00` = midnight).
+    end_time: String,
+}
+
+impl From<&WeeklyInterval> for WorkingInterval {
+    fn from(i: &WeeklyInterval) -> Self {
+        Self {
+            weekday: WEEKDAYS[usize::from(i.weekday.min(6))],
+            start_time: clock(i.window.start_minute),
+            end_time: clock(i.window.end_minute),
+        }
+    }
+}
+
+#[Object(name = "Provider")]
+impl ProviderObject {
+    /// Id.
+    pub(crate) async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Job title.
+    async fn title(&self) -> Option<&str> {
+        self.0.title.as_deref()
+    }
+    /// Employment type.
+    #[graphql(name = "type")]
+    async fn provider_type(&self) -> ProviderType {
+        self.0.provider_type.into()
+    }
+    /// Contact email.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    /// Contact phone (E.164).
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    /// Whether they take bookings.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// Average review rating (1–5), once reviewed.
+    async fn average_rating(&self) -> Option<f64> {
+        self.0.average_rating
+    }
+    /// Number of reviews.
+    async fn review_count(&self) -> i32 {
+        self.0.review_count
+    }
+    /// Weekly working hours.
+    async fn working_hours(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WorkingInterval>> {
+        let hours = loaders(ctx)?.working_hours.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(hours.iter().map(WorkingInterval::from).collect())
+    }
+    /// The services they offer.
+    async fn services(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ServiceObject>> {
+        let loaders = loaders(ctx)?;
+        let ids = loaders.offered_services.load_one(self.0.id).await?.unwrap_or_default();
+        let mut found: Vec<Service> =
+            loaders.services.load_many(ids).await?.into_values().filter(|s| s.deleted_at.is_none()).collect();
+        found.sort_by_key(|s| s.id);
+        Ok(found.into_iter().map(ServiceObject).collect())
+    }
+    /// Their time off and special hours between two dates (with the tenant's holidays).
+    async fn exceptions(
+        &self,
+        ctx: &Context<'_>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ApiResult<Vec<ScheduleExceptionObject>> {
+        let found = services(ctx)?.scheduling.exceptions(request(ctx)?, Some(self.0.id), from, to).await?;
+        Ok(found.into_iter().map(ScheduleExceptionObject).collect())
+    }
+    /// Their bookings, by start time.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn bookings(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        status: Option<Vec<BookingStatus>>,
+    ) -> ApiResult<Connection<String, BookingObject>> {
+        let filter = BookingFilter {
+            from,
+            to,
+            provider_id: Some(self.0.id),
+            statuses: status.unwrap_or_default().into_iter().map(Into::into).collect(),
+            ..BookingFilter::default()
+        };
+        bookings_page(ctx, &filter, first, after, last, before).await
+    }
+}
+
+/// A dated change to the usual hours.
+pub(crate) struct ScheduleExceptionObject(ScheduleException);
+
+#[Object(name = "ScheduleException")]
+impl ScheduleExceptionObject {
+    /// Id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The provider, or null for the whole tenant (a holiday).
+    async fn provider(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProviderObject>> {
+        let Some(id) = self.0.provider_id else { return Ok(None) };
+        Ok(loaders(ctx)?.providers.load_one(id).await?.map(ProviderObject))
+    }
+    /// The local date.
+    async fn date(&self) -> NaiveDate {
+        self.0.date
+    }
+    /// Closed (time off) or open (special hours).
+    async fn kind(&self) -> ExceptionKind {
+        self.0.kind.into()
+    }
+    /// Start of the window, or null for the whole day.
+    async fn start_time(&self) -> Option<String> {
+        self.0.window.map(|w| clock(w.start_minute))
+    }
+    /// End of the window, or null for the whole day.
+    async fn end_time(&self) -> Option<String> {
+        self.0.window.map(|w| clock(w.end_minute))
+    }
+    /// Why.
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+}
+
+// ---- services ----------------------------------------------------------------------
+
+/// Something the tenant sells by time.
+pub(crate) struct ServiceObject(pub(crate) Service);
+
+#[Object(name = "Service")]
+impl ServiceObject {
+    /// Id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Description.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// Price.
+    async fn price(&self) -> Money {
+        money(self.0.price_minor, &self.0.currency)
+    }
+    /// Length in minutes.
+    async fn duration_minutes(&self) -> i32 {
+        self.0.duration_minutes
+    }
+    /// Preparation time before, in minutes.
+    async fn buffer_before_minutes(&self) -> i32 {
+        self.0.buffer_before_minutes
+    }
+    /// Clean-up time after, in minutes.
+    async fn buffer_after_minutes(&self) -> i32 {
+        self.0.buffer_after_minutes
+    }
+    /// Whether it can be booked.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// When it was deleted, if it was.
+    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.deleted_at
+    }
+    /// Its add-ons.
+    async fn addons(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AddonObject>> {
+        let found = loaders(ctx)?.addons.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(found.into_iter().map(AddonObject).collect())
+    }
+}
+
+/// An optional extra to a service.
+pub(crate) struct AddonObject(Addon);
+
+#[Object(name = "Addon")]
+impl AddonObject {
+    /// Id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Extra price, in the service's currency.
+    async fn price_minor(&self) -> i32 {
+        i32::try_from(self.0.price_minor).unwrap_or(i32::MAX)
+    }
+    /// Extra minutes.
+    async fn duration_minutes(&self) -> i32 {
+        self.0.duration_minutes
+    }
+    /// Whether it can be chosen.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+}
+
+// ---- customers ---------------------------------------------------------------------
+
+/// A tenant's customer.
+pub(crate) struct CustomerObject(pub(crate) Customer);
+
+#[Object(name = "Customer")]
+impl CustomerObject {
+    /// Id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Email.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    /// Phone (E.164).
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    /// Notes for staff.
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    /// When they were added.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Their bookings, by start time: their whole history in one place.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn bookings(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<String, BookingObject>> {
+        let filter = BookingFilter { customer_id: Some(self.0.id), ..BookingFilter::default() };
+        bookings_page(ctx, &filter, first, after, last, before).await
+    }
+}
+
+// ---- bookings ----------------------------------------------------------------------
+
+/// An appointment.
+pub(crate) struct BookingObject(pub(crate) Booking);
+
+/// An add-on as it was when booked.
+#[derive(SimpleObject)]
+pub(crate) struct BookedAddonObject {
+    /// The add-on.
+    addon_id: ID,
+    /// Its name then.
+    name: String,
+    /// Its price then, in the booking's currency.
+    price_minor: i32,
+    /// Its minutes then.
+    duration_minutes: i32,
+}
+
+impl From<BookedAddon> for BookedAddonObject {
+    fn from(a: BookedAddon) -> Self {
+        Self {
+            addon_id: ID(a.addon_id.to_string()),
+            name: a.name,
+            price_minor: i32::try_from(a.price_minor).unwrap_or(i32::MAX),
+            duration_minutes: a.duration_minutes,
+        }
+    }
+}
+
+/// Who cancelled, when, why, and what is refunded.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub(crate) struct Cancellation {
+    /// When.
+    cancelled_at: DateTime<Utc>,
+    /// Why.
+    reason: Option<String>,
+    /// Refund due under the tenant's cancellation policy.
+    refund: Money,
+    #[graphql(skip)]
+    cancelled_by: Option<tessera_kernel::UserId>,
+}
+
+#[ComplexObject]
+impl Cancellation {
+    /// Who cancelled.
+    async fn cancelled_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserObject>> {
+        let Some(id) = self.cancelled_by else { return Ok(None) };
+        Ok(loaders(ctx)?.users.load_one(id).await?.map(UserObject))
+    }
+}
+
+/// A customer's review of a completed booking.
+#[derive(SimpleObject)]
+pub(crate) struct ReviewObject {
+    /// 1 to 5.
+    rating: i32,
+    /// Comment.
+    comment: Option<String>,
+    /// When.
+    created_at: DateTime<Utc>,
+}
+
+impl From<Review> for ReviewObject {
+    fn from(r: Review) -> Self {
+        Self { rating: i32::from(r.rating), comment: r.comment, created_at: r.created_at }
+    }
+}
+
+#[Object(name = "Booking")]
+impl BookingObject {
+    /// Id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Status.
+    async fn status(&self) -> BookingStatus {
+        self.0.status.into()
+    }
+    /// Start.
+    async fn starts_at(&self) -> DateTime<Utc> {
+        self.0.starts_at
+    }
+    /// End of the service and add-ons (buffers not included).
+    async fn ends_at(&self) -> DateTime<Utc> {
+        self.0.ends_at
+    }
+    /// Total minutes booked (service and add-ons).
+    async fn duration_minutes(&self) -> i32 {
+        self.0.duration_minutes
+    }
+    /// The service's name when booked.
+    async fn service_name(&self) -> &str {
+        &self.0.service_name
+    }
+    /// Total price when booked (service and add-ons).
+    async fn price(&self) -> Money {
+        money(self.0.price_minor, &self.0.currency)
+    }
+    /// Notes.
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    /// When it was booked.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When it was confirmed.
+    async fn confirmed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.confirmed_at
+    }
+    /// When it started.
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.started_at
+    }
+    /// When it was completed.
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.completed_at
+    }
+    /// When it was marked a no-show.
+    async fn no_show_at(&self) -> Option<DateTime<Utc>> {
+        self.0.no_show_at
+    }
+    /// The cancellation, if cancelled.
+    async fn cancellation(&self) -> Option<Cancellation> {
+        self.0.cancelled_at.map(|cancelled_at| Cancellation {
+            cancelled_at,
+            reason: self.0.cancellation_reason.clone(),
+            refund: money(self.0.refund_minor.unwrap_or(0), &self.0.currency),
+            cancelled_by: self.0.cancelled_by,
+        })
+    }
+    /// Who performs it.
+    async fn provider(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProviderObject>> {
+        Ok(loaders(ctx)?.providers.load_one(self.0.provider_id).await?.map(ProviderObject))
+    }
+    /// The service (as it is now; `serviceName`, `price` and `addons` are as booked).
+    async fn service(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ServiceObject>> {
+        Ok(loaders(ctx)?.services.load_one(self.0.service_id).await?.map(ServiceObject))
+    }
+    /// The customer.
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CustomerObject>> {
+        Ok(loaders(ctx)?.customers.load_one(self.0.customer_id).await?.map(CustomerObject))
+    }
+    /// The add-ons, as booked.
+    async fn addons(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<BookedAddonObject>> {
+        let found = loaders(ctx)?.booked_addons.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(found.into_iter().map(BookedAddonObject::from).collect())
+    }
+    /// The customer's review, once completed and reviewed.
+    async fn review(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ReviewObject>> {
+        Ok(loaders(ctx)?.reviews.load_one(self.0.id).await?.map(ReviewObject::from))
+    }
+}
+
+async fn bookings_page(
+    ctx: &Context<'_>,
+    filter: &BookingFilter,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> ApiResult<Connection<String, BookingObject>> {
+    let page =
+        services(ctx)?.scheduling.bookings(request(ctx)?, filter, &page_request(first, after, last, before)).await?;
+    let mut result = Connection::new(page.has_previous_page, page.has_next_page);
+    result.edges.extend(page.items.into_iter().map(|b| {
+        async_graphql::connection::Edge::new(encode_time_cursor(b.starts_at, b.id.as_uuid()), BookingObject(b))
+    }));
+    Ok(result)
+}
+
+/// A bookable start.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub(crate) struct AvailableSlot {
+    /// Start.
+    starts_at: DateTime<Utc>,
+    /// End of the service and add-ons.
+    ends_at: DateTime<Utc>,
+    /// The provider's id.
+    provider_id: ID,
+    #[graphql(skip)]
+    provider: ProviderId,
+}
+
+#[ComplexObject]
+impl AvailableSlot {
+    /// The provider.
+    async fn provider(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProviderObject>> {
+        Ok(loaders(ctx)?.providers.load_one(self.provider).await?.map(ProviderObject))
+    }
+}
+
+impl From<Slot> for AvailableSlot {
+    fn from(s: Slot) -> Self {
+        Self {
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            provider_id: ID(s.provider_id.to_string()),
+            provider: s.provider_id,
+        }
+    }
+}
+
+// ---- inputs ------------------------------------------------------------------------
+
+/// A provider's details.
+#[derive(InputObject)]
+pub(crate) struct ProviderDetailsInput {
+    /// Name.
+    name: String,
+    /// Job title.
+    title: Option<String>,
+    /// Employment type; EMPLOYEE when omitted.
+    #[graphql(name = "type")]
+    provider_type: Option<ProviderType>,
+    /// Email.
+    email: Option<String>,
+    /// Phone, E.164 (`+15551234567`).
+    phone: Option<String>,
+    /// Whether they take bookings; true when omitted.
+    active: Option<bool>,
+}
+
+impl From<ProviderDetailsInput> for ProviderInput {
+    fn from(i: ProviderDetailsInput) -> Self {
+        Self {
+            name: i.name,
+            title: i.title,
+            provider_type: i.provider_type.map(Into::into),
+            email: i.email,
+            phone: i.phone,
+            active: i.active,
+        }
+    }
+}
+
+/// One window of weekly hours.
+#[derive(InputObject)]
+pub(crate) struct WorkingIntervalInput {
+    /// The day.
+    weekday: Weekday,
+    /// Start, `HH:MM`.
+    start_time: String,
+    /// End, `HH:MM` (`24:00` = midnight).
+    end_time: String,
+}
+
+/// Time off, a holiday (without provider) or special opening hours.
+#[derive(InputObject)]
+pub(crate) struct ScheduleExceptionInput {
+    /// The provider; omit for the whole tenant.
+    provider_id: Option<ID>,
+    /// The local date.
+    date: NaiveDate,
+    /// CLOSED or OPEN.
+    kind: ExceptionKind,
+    /// Start, `HH:MM`; omit with endTime to close the whole day.
+    start_time: Option<String>,
+    /// End, `HH:MM`.
+    end_time: Option<String>,
+    /// Why.
+    reason: Option<String>,
+}
+
+/// A service's details.
+#[derive(InputObject)]
+pub(crate) struct ServiceDetailsInput {
+    /// Name.
+    name: String,
+    /// Description.
+    description: Option<String>,
+    /// Price in minor units (cents).
+    price_minor: i32,
+    /// ISO 4217 currency; the tenant's when omitted.
+    currency: Option<String>,
+    /// Length in minutes.
+    duration_minutes: i32,
+    /// Preparation time before, in minutes.
+    #[graphql(default)]
+    buffer_before_minutes: i32,
+    /// Clean-up time after, in minutes.
+    #[graphql(default)]
+    buffer_after_minutes: i32,
+    /// Whether it can be booked; true when omitted.
+    active: Option<bool>,
+}
+
+impl From<ServiceDetailsInput> for ServiceInput {
+    fn from(i: ServiceDetailsInput) -> Self {
+        Self {
+            name: i.name,
+            description: i.description,
+            price_minor: i64::from(i.price_minor),
+            currency: i.currency,
+            duration_minutes: i.duration_minutes,
+            buffer_before_minutes: i.buffer_before_minutes,
+            buffer_after_minutes: i.buffer_after_minutes,
+            active: i.active,
+        }
+    }
+}
+
+/// An add-on's details.
+#[derive(InputObject)]
+pub(crate) struct AddonDetailsInput {
+    /// Name.
+    name: String,
+    /// Extra price in minor units.
+    price_minor: i32,
+    /// Extra minutes.
+    duration_minutes: i32,
+    /// Whether it can be chosen; true when omitted.
+    active: Option<bool>,
+}
+
+impl From<AddonDetailsInput> for AddonInput {
+    fn from(i: AddonDetailsInput) -> Self {
+        Self {
+            name: i.name,
+            price_minor: i64::from(i.price_minor),
+            duration_minutes: i.duration_minutes,
+            active: i.active,
+        }
+    }
+}
+
+/// A customer's details.
+#[derive(InputObject)]
+pub(crate) struct CustomerDetailsInput {
+    /// Name.
+    name: String,
+    /// Email.
+    email: Option<String>,
+    /// Phone, E.164.
+    phone: Option<String>,
+    /// Notes for staff.
+    notes: Option<String>,
+}
+
+impl From<CustomerDetailsInput> for CustomerInput {
+    fn from(i: CustomerDetailsInput) -> Self {
+        Self { name: i.name, email: i.email, phone: i.phone, notes: i.notes }
+    }
+}
+
+/// Which bookings to list.
+#[derive(InputObject, Default)]
+pub(crate) struct BookingFilterInput {
+    /// Starting at or after.
+    from: Option<DateTime<Utc>>,
+    /// Starting before.
+    to: Option<DateTime<Utc>>,
+    /// Of this provider.
+    provider_id: Option<ID>,
+    /// Of this customer.
+    customer_id: Option<ID>,
+    /// In one of these statuses.
+    status: Option<Vec<BookingStatus>>,
+}
+
+/// A booking to make.
+#[derive(InputObject)]
+pub(crate) struct CreateBookingInput {
+    /// The service.
+    service_id: ID,
+    /// The provider.
+    provider_id: ID,
+    /// The customer.
+    customer_id: ID,
+    /// Start, on a whole minute.
+    starts_at: DateTime<Utc>,
+    /// Add-ons of the service.
+    addon_ids: Option<Vec<ID>>,
+    /// Notes.
+    notes: Option<String>,
+    /// Any unique string (a UUID): sending the same request again with it returns
+    /// the booking it made instead of booking twice.
+    idempotency_key: Option<String>,
+}
+
+// ---- roots -------------------------------------------------------------------------
+
+#[derive(Default)]
+pub(crate) struct SchedulingQuery;
+
+#[Object]
+impl SchedulingQuery {
+    /// The tenant's providers.
+    #[graphql(guard = "Requires(Permission::ProviderRead)", complexity = "page_cost(first, last, child_complexity)")]
+    async fn providers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        active: Option<bool>,
+    ) -> ApiResult<Connection<String, ProviderObject>> {
+        let page = services(ctx)?
+            .scheduling
+            .providers(request(ctx)?, &page_request(first, after, last, before), active)
+            .await?;
+        Ok(connection(page, |p| p.id.as_uuid(), ProviderObject))
+    }
+
+    /// A provider by id.
+    #[graphql(guard = "Requires(Permission::ProviderRead)")]
+    async fn provider(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<ProviderObject>> {
+        let id: ProviderId = parse_id("id", &id)?;
+        Ok(loaders(ctx)?.providers.load_one(id).await?.map(ProviderObject))
+    }
+
+    /// Exceptions between two dates: one provider's and the tenant's, or all.
+    #[graphql(guard = "Requires(Permission::ProviderRead)")]
+    async fn schedule_exceptions(
+        &self,
+        ctx: &Context<'_>,
+        provider_id: Option<ID>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ApiResult<Vec<ScheduleExceptionObject>> {
+        let provider_id = provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?;
+        let found = services(ctx)?.scheduling.exceptions(request(ctx)?, provider_id, from, to).await?;
+        Ok(found.into_iter().map(ScheduleExceptionObject).collect())
+    }
+
+    /// The tenant's services (not deleted).
+    #[graphql(guard = "Requires(Permission::ServiceRead)", complexity = "page_cost(first, last, child_complexity)")]
+    async fn services(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        active: Option<bool>,
+    ) -> ApiResult<Connection<String, ServiceObject>> {
+        let page = services(ctx)?
+            .scheduling
+            .services(request(ctx)?, &page_request(first, after, last, before), active)
+            .await?;
+        Ok(connection(page, |s| s.id.as_uuid(), ServiceObject))
+    }
+
+    /// A service by id.
+    #[graphql(guard = "Requires(Permission::ServiceRead)")]
+    async fn service(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<ServiceObject>> {
+        let id: ServiceId = parse_id("id", &id)?;
+        Ok(loaders(ctx)?.services.load_one(id).await?.map(ServiceObject))
+    }
+
+    /// The tenant's customers; `search` matches name, email or phone.
+    #[graphql(guard = "Requires(Permission::CustomerRead)", complexity = "page_cost(first, last, child_complexity)")]
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        search: Option<String>,
+    ) -> ApiResult<Connection<String, CustomerObject>> {
+        let page = services(ctx)?
+            .scheduling
+            .customers(request(ctx)?, &page_request(first, after, last, before), search.as_deref())
+            .await?;
+        Ok(connection(page, |c| c.id.as_uuid(), CustomerObject))
+    }
+
+    /// A customer by id.
+    #[graphql(guard = "Requires(Permission::CustomerRead)")]
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CustomerObject>> {
+        let id = parse_id("id", &id)?;
+        Ok(loaders(ctx)?.customers.load_one(id).await?.map(CustomerObject))
+    }
+
+    /// The tenant's bookings by start time, optionally filtered.
+    #[graphql(guard = "Requires(Permission::BookingRead)", complexity = "page_cost(first, last, child_complexity)")]
+    async fn bookings(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<BookingFilterInput>,
+    ) -> ApiResult<Connection<String, BookingObject>> {
+        let filter = match filter {
+            Some(f) => BookingFilter {
+                from: f.from,
+                to: f.to,
+                provider_id: f.provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?,
+                customer_id: f.customer_id.as_ref().map(|id| parse_id("customerId", id)).transpose()?,
+                statuses: f.status.unwrap_or_default().into_iter().map(Into::into).collect(),
+            },
+            None => BookingFilter::default(),
+        };
+        bookings_page(ctx, &filter, first, after, last, before).await
+    }
+
+    /// A booking by id.
+    #[graphql(guard = "Requires(Permission::BookingRead)")]
+    async fn booking(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<BookingObject>> {
+        let id: BookingId = parse_id("id", &id)?;
+        let mut found = services(ctx)?.scheduling.bookings_by_ids(request(ctx)?, &[id]).await?;
+        Ok(found.remove(&id).map(BookingObject))
+    }
+
+    /// Bookable starts for a service between two local dates (at most 31 days), for
+    /// one provider or all who offer it, honouring hours, exceptions, bookings,
+    /// buffers, notice, horizon and the tenant's slot step and timezone.
+    #[graphql(guard = "Requires(Permission::BookingRead)")]
+    async fn availability(
+        &self,
+        ctx: &Context<'_>,
+        service_id: ID,
+        provider_id: Option<ID>,
+        addon_ids: Option<Vec<ID>>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ApiResult<Vec<AvailableSlot>> {
+        let addon_ids = addon_ids.unwrap_or_default();
+        let query = AvailabilityQuery {
+            service_id: parse_id("serviceId", &service_id)?,
+            provider_id: provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?,
+            addon_ids: addon_ids.iter().map(|id| parse_id("addonIds", id)).collect::<ApiResult<_>>()?,
+            from,
+            to,
+        };
+        let slots = services(ctx)?.scheduling.availability(request(ctx)?, query).await?;
+        Ok(slots.into_iter().map(AvailableSlot::from).collect())
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct SchedulingMutation;
+
+fn after_write(ctx: &Context<'_>) {
+    if let Ok(services) = services(ctx) {
+        services.relay.kick();
+    }
+}
+
+async fn provider_by_id(ctx: &Context<'_>, id: ProviderId) -> ApiResult<ProviderObject> {
+    let mut found = services(ctx)?.scheduling.providers_by_ids(request(ctx)?, &[id]).await?;
+    found.remove(&id).map(ProviderObject).ok_or_else(|| DomainError::NotFound { entity: "provider" }.into())
+}
+
+#[Object]
+impl SchedulingMutation {
+    /// Adds a provider.
+    #[graphql(guard = "Requires(Permission::ProviderManage)")]
+    async fn create_provider(&self, ctx: &Context<'_>, input: ProviderDetailsInput) -> ApiResult<ProviderObject> {
+        Ok(ProviderObject(services(ctx)?.scheduling.create_provider(request(ctx)?, input.into()).await?))
+    }
+
+    /// Changes a provider's details.
+    #[graphql(guard = "Requires(Permission::ProviderManage)")]
+    async fn update_provider(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: ProviderDetailsInput,
+    ) -> ApiResult<ProviderObject> {
+        let provider =
+            services(ctx)?.scheduling.update_provider(request(ctx)?, parse_id("id", &id)?, input.into()).await?;
+        Ok(ProviderObject(provider))
+    }
+
+    /// Replaces a provider's weekly hours (several windows a day allowed).
+    #[graphql(guard = "Requires(Permission::ProviderManage)")]
+    async fn set_working_hours(
+        &self,
+        ctx: &Context<'_>,
+        provider_id: ID,
+        intervals: Vec<WorkingIntervalInput>,
+    ) -> ApiResult<ProviderObject> {
+        let provider_id: ProviderId = parse_id("providerId", &provider_id)?;
+        let mut parsed = Vec::with_capacity(intervals.len());
+        for interval in intervals {
+            let weekday = WEEKDAYS.iter().position(|d| *d == interval.weekday).unwrap_or(0);
+            parsed.push((
+                i32::try_from(weekday).unwrap_or(0),
+                parse_clock("startTime", &interval.start_time)?,
+                parse_clock("endTime", &interval.end_time)?,
+            ));
+        }
+        services(ctx)?.scheduling.set_working_hours(request(ctx)?, provider_id, parsed).await?;
+        provider_by_id(ctx, provider_id).await
+    }
+
+    /// Adds time off, a holiday or special opening hours.
+    #[graphql(guard = "Requires(Permission::ProviderManage)")]
+    async fn add_schedule_exception(
+        &self,
+        ctx: &Context<'_>,
+        input: ScheduleExceptionInput,
+    ) -> ApiResult<ScheduleExceptionObject> {
+        let window = match (&input.start_time, &input.end_time) {
+            (Some(start), Some(end)) => Some((parse_clock("startTime", start)?, parse_clock("endTime", end)?)),
+            (None, None) => None,
+            _ => return Err(DomainError::invalid("endTime", "give both startTime and endTime, or neither").into()),
+        };
+        let exception = ExceptionInput {
+            provider_id: input.provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?,
+            date: input.date,
+            kind: input.kind.into(),
+            window,
+            reason: input.reason,
+        };
+        Ok(ScheduleExceptionObject(services(ctx)?.scheduling.add_exception(request(ctx)?, exception).await?))
+    }
+
+    /// Removes an exception.
+    #[graphql(guard = "Requires(Permission::ProviderManage)")]
+    async fn remove_schedule_exception(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ID> {
+        services(ctx)?.scheduling.remove_exception(request(ctx)?, parse_id("id", &id)?).await?;
+        Ok(id)
+    }
+
+    /// Lets a provider perform a service.
+    #[graphql(guard = "Requires(Permission::ProviderManage)")]
+    async fn assign_service(&self, ctx: &Context<'_>, provider_id: ID, service_id: ID) -> ApiResult<ProviderObject> {
+        let provider_id: ProviderId = parse_id("providerId", &provider_id)?;
+        services(ctx)?
+            .scheduling
+            .assign_service(request(ctx)?, provider_id, parse_id("serviceId", &service_id)?)
+            .await?;
+        provider_by_id(ctx, provider_id).await
+    }
+
+    /// Stops a provider performing a service; existing bookings stay.
+    #[graphql(guard = "Requires(Permission::ProviderManage)")]
+    async fn unassign_service(&self, ctx: &Context<'_>, provider_id: ID, service_id: ID) -> ApiResult<ProviderObject> {
+        let provider_id: ProviderId = parse_id("providerId", &provider_id)?;
+        services(ctx)?
+            .scheduling
+            .unassign_service(request(ctx)?, provider_id, parse_id("serviceId", &service_id)?)
+            .await?;
+        provider_by_id(ctx, provider_id).await
+    }
+
+    /// Adds a service.
+    #[graphql(guard = "Requires(Permission::ServiceManage)")]
+    async fn create_service(&self, ctx: &Context<'_>, input: ServiceDetailsInput) -> ApiResult<ServiceObject> {
+        Ok(ServiceObject(services(ctx)?.scheduling.create_service(request(ctx)?, input.into()).await?))
+    }
+
+    /// Changes a service; existing bookings keep what they were booked with.
+    #[graphql(guard = "Requires(Permission::ServiceManage)")]
+    async fn update_service(&self, ctx: &Context<'_>, id: ID, input: ServiceDetailsInput) -> ApiResult<ServiceObject> {
+        let service =
+            services(ctx)?.scheduling.update_service(request(ctx)?, parse_id("id", &id)?, input.into()).await?;
+        Ok(ServiceObject(service))
+    }
+
+    /// Deletes a service softly: it can no longer be booked; its bookings stay.
+    #[graphql(guard = "Requires(Permission::ServiceManage)")]
+    async fn delete_service(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ServiceObject> {
+        Ok(ServiceObject(services(ctx)?.scheduling.delete_service(request(ctx)?, parse_id("id", &id)?).await?))
+    }
+
+    /// Adds an add-on to a service.
+    #[graphql(guard = "Requires(Permission::ServiceManage)")]
+    async fn create_addon(
+        &self,
+        ctx: &Context<'_>,
+        service_id: ID,
+        input: AddonDetailsInput,
+    ) -> ApiResult<AddonObject> {
+        let addon = services(ctx)?
+            .scheduling
+            .create_addon(request(ctx)?, parse_id("serviceId", &service_id)?, input.into())
+            .await?;
+        Ok(AddonObject(addon))
+    }
+
+    /// Changes an add-on.
+    #[graphql(guard = "Requires(Permission::ServiceManage)")]
+    async fn update_addon(&self, ctx: &Context<'_>, id: ID, input: AddonDetailsInput) -> ApiResult<AddonObject> {
+        Ok(AddonObject(
+            services(ctx)?.scheduling.update_addon(request(ctx)?, parse_id("id", &id)?, input.into()).await?,
+        ))
+    }
+
+    /// Adds a customer.
+    #[graphql(guard = "Requires(Permission::CustomerManage)")]
+    async fn create_customer(&self, ctx: &Context<'_>, input: CustomerDetailsInput) -> ApiResult<CustomerObject> {
+        Ok(CustomerObject(services(ctx)?.scheduling.create_customer(request(ctx)?, input.into()).await?))
+    }
+
+    /// Changes a customer.
+    #[graphql(guard = "Requires(Permission::CustomerManage)")]
+    async fn update_customer(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: CustomerDetailsInput,
+    ) -> ApiResult<CustomerObject> {
+        Ok(CustomerObject(
+            services(ctx)?.scheduling.update_customer(request(ctx)?, parse_id("id", &id)?, input.into()).await?,
+        ))
+    }
+
+    /// Books an appointment. Price and duration come from the service and add-ons.
+    /// Fails with CONFLICT when the provider is already booked then.
+    #[graphql(guard = "Requires(Permission::BookingCreate)")]
+    async fn create_booking(&self, ctx: &Context<'_>, input: CreateBookingInput) -> ApiResult<BookingObject> {
+        let booking = NewBooking {
+            service_id: parse_id("serviceId", &input.service_id)?,
+            provider_id: parse_id("providerId", &input.provider_id)?,
+            customer_id: parse_id("customerId", &input.customer_id)?,
+            starts_at: input.starts_at,
+            addon_ids: input
+                .addon_ids
+                .unwrap_or_default()
+                .iter()
+                .map(|id| parse_id("addonIds", id))
+                .collect::<ApiResult<_>>()?,
+            notes: input.notes,
+            idempotency_key: input.idempotency_key,
+        };
+        let booking = services(ctx)?.scheduling.create_booking(request(ctx)?, booking).await?;
+        after_write(ctx);
+        Ok(BookingObject(booking))
+    }
+
+    /// Moves an upcoming booking to another start (and optionally provider).
+    #[graphql(guard = "Requires(Permission::BookingManage)")]
+    async fn reschedule_booking(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        starts_at: DateTime<Utc>,
+        provider_id: Option<ID>,
+    ) -> ApiResult<BookingObject> {
+        let provider_id = provider_id.as_ref().map(|p| parse_id("providerId", p)).transpose()?;
+        let booking = services(ctx)?
+            .scheduling
+            .reschedule_booking(request(ctx)?, parse_id("id", &id)?, starts_at, provider_id)
+            .await?;
+        after_write(ctx);
+        Ok(BookingObject(booking))
+    }
+
+    /// Confirms a scheduled booking.
+    #[graphql(guard = "Requires(Permission::BookingManage)")]
+    async fn confirm_booking(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
+        change_status(ctx, &id, tessera_scheduling::BookingStatus::Confirmed).await
+    }
+
+    /// Marks a booking as under way.
+    #[graphql(guard = "Requires(Permission::BookingManage)")]
+    async fn start_booking(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
+        change_status(ctx, &id, tessera_scheduling::BookingStatus::InProgress).await
+    }
+
+    /// Completes a booking that is under way.
+    #[graphql(guard = "Requires(Permission::BookingManage)")]
+    async fn complete_booking(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
+        change_status(ctx, &id, tessera_scheduling::BookingStatus::Completed).await
+    }
+
+    /// Records that the customer did not come.
+    #[graphql(guard = "Requires(Permission::BookingManage)")]
+    async fn mark_booking_no_show(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
+        change_status(ctx, &id, tessera_scheduling::BookingStatus::NoShow).await
+    }
+
+    /// Cancels an upcoming booking; the refund due follows the tenant's policy.
+    #[graphql(guard = "Requires(Permission::BookingManage)")]
+    async fn cancel_booking(&self, ctx: &Context<'_>, id: ID, reason: Option<String>) -> ApiResult<BookingObject> {
+        let booking = services(ctx)?.scheduling.cancel_booking(request(ctx)?, parse_id("id", &id)?, reason).await?;
+        after_write(ctx);
+        Ok(BookingObject(booking))
+    }
+
+    /// Records the customer's review (1–5) of a completed booking.
+    #[graphql(guard = "Requires(Permission::BookingManage)")]
+    async fn review_booking(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        rating: i32,
+        comment: Option<String>,
+    ) -> ApiResult<BookingObject> {
+        let id: BookingId = parse_id("id", &id)?;
+        let (services, request) = (services(ctx)?, request(ctx)?);
+        services.scheduling.review_booking(request, id, rating, comment).await?;
+        let mut found = services.scheduling.bookings_by_ids(request, &[id]).await?;
+        found.remove(&id).map(BookingObject).ok_or_else(|| DomainError::NotFound { entity: "booking" }.into())
+    }
+}
+
+async fn change_status(ctx: &Context<'_>, id: &ID, to: tessera_scheduling::BookingStatus) -> ApiResult<BookingObject> {
+    let booking = services(ctx)?.scheduling.change_booking_status(request(ctx)?, parse_id("id", id)?, to).await?;
+    after_write(ctx);
+    Ok(BookingObject(booking))
+}
+
+/// What happened to a booking.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub(crate) enum BookingEventKind {
+    /// Booked.
+    Created,
+    /// Moved to another time or provider.
+    Rescheduled,
+    /// Confirmed, started, completed or marked a no-show.
+    StatusChanged,
+    /// Cancelled.
+    Cancelled,
+}
+
+/// A change to one of the tenant's bookings.
+#[derive(SimpleObject)]
+pub(crate) struct BookingEvent {
+    /// Unique per event.
+    event_id: ID,
+    /// What happened.
+    kind: BookingEventKind,
+    /// When.
+    occurred_at: DateTime<Utc>,
+    /// The booking as it is now.
+    booking: BookingObject,
+}
+
+#[derive(Default)]
+pub(crate) struct SchedulingSubscription;
+
+#[Subscription]
+impl SchedulingSubscription {
+    /// Changes to the tenant's bookings (optionally one provider's), as they are
+    /// committed, from every gateway replica. Rights are checked again for each
+    /// event; the feed ends when the session ends or access is lost.
+    #[graphql(guard = "Requires(Permission::BookingRead)")]
+    async fn booking_events(
+        &self,
+        ctx: &Context<'_>,
+        provider_id: Option<ID>,
+    ) -> Result<impl Stream<Item = BookingEvent> + use<>, ApiError> {
+        let provider_filter: Option<ProviderId> =
+            provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?;
+        let services = services(ctx)?.clone();
+        let request = request(ctx)?.clone();
+        let actor = request.require_actor()?;
+        let tenant_id = request.authorize(Permission::BookingRead)?.tenant_id;
+        let mut events = services.bus.subscribe();
+        Ok(async_stream::stream! {
+            loop {
+                let message = match events.recv().await {
+                    Ok(message) => message,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "booking subscriber fell behind; events skipped");
+                        continue;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                };
+                let event = match message.as_ref() {
+                    BusMessage::SessionRevoked { session_id } if *session_id == actor.session_id => break,
+                    BusMessage::Domain(event) if event.tenant_id == tenant_id => event.clone(),
+                    _ => continue,
+                };
+                let kind = match event.kind {
+                    EventKind::BookingCreated => BookingEventKind::Created,
+                    EventKind::BookingRescheduled => BookingEventKind::Rescheduled,
+                    EventKind::BookingStatusChanged => BookingEventKind::StatusChanged,
+                    EventKind::BookingCancelled => BookingEventKind::Cancelled,
+                    _ => continue,
+                };
+                let now = services.clock.now();
+                if !services.identity.session_is_live(actor.session_id, now).await.unwrap_or(false) {
+                    break;
+                }
+                // Fresh rights for every event: losing access ends the feed.
+                let Ok((_, scope)) = services.tenants.resolve_scope(actor.user_id, &TenantRef::Id(tenant_id)).await else {
+                    break;
+                };
+                if !scope.permissions.contains(Permission::BookingRead) {
+                    break;
+                }
+                let current = request.clone().with_tenant(scope);
+                let booking_id = BookingId(event.subject_id);
+                let Ok(mut found) = services.scheduling.bookings_by_ids(&current, &[booking_id]).await else { continue };
+                let Some(booking) = found.remove(&booking_id) else { continue };
+                if provider_filter.is_some_and(|p| p != booking.provider_id) {
+                    continue;
+                }
+                yield BookingEvent {
+                    event_id: ID(event.id.to_string()),
+                    kind,
+                    occurred_at: event.occurred_at,
+                    booking: BookingObject(booking),
+                };
+            }
+        })
+    }
+}

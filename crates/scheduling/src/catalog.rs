@@ -1,0 +1,633 @@
+//! The catalogue: providers and their hours, services and add-ons, customers.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+};
+use tessera_kernel::db::Access;
+use tessera_kernel::id::uuid_v7_at;
+use tessera_kernel::{
+    AddonId, CustomerId, DomainError, Page, PageRequest, Permission, ProviderId, RequestContext, Result, ServiceId,
+};
+
+use crate::entity::{customer, provider, provider_service, schedule_exception, service, service_addon, working_hours};
+use crate::model::{
+    Addon, AddonInput, Customer, CustomerInput, DayWindow, ExceptionKind, Provider, ProviderInput, ProviderType,
+    ScheduleException, Service, ServiceInput, WeeklyInterval, parse_currency, parse_email, parse_minutes, parse_name,
+    parse_phone, parse_price, parse_text,
+};
+use crate::service::{SchedulingService, not_found};
+
+/// A dated exception to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExceptionInput {
+    /// The provider, or `None` for everyone (a holiday).
+    pub provider_id: Option<ProviderId>,
+    /// The local date.
+    pub date: NaiveDate,
+    /// Closed or open.
+    pub kind: ExceptionKind,
+    /// The window; `None` = the whole day (closed only).
+    pub window: Option<(i32, i32)>,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+impl SchedulingService {
+    // ---- providers -------------------------------------------------------------
+
+    /// Adds a provider.
+    pub async fn create_provider(&self, ctx: &RequestContext, input: ProviderInput) -> Result<Provider> {
+        let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
+        let now = ctx.now();
+        let row = provider::ActiveModel {
+            id: Set(ProviderId::generate(now)),
+            tenant_id: Set(auth.tenant_id),
+            user_id: Set(None),
+            name: Set(parse_name("name", &input.name)?),
+            title: Set(parse_text("title", input.title.as_deref(), 200)?),
+            provider_type: Set(input.provider_type.unwrap_or(ProviderType::Employee)),
+            email: Set(parse_email("email", input.email.as_deref())?),
+            phone: Set(parse_phone("phone", input.phone.as_deref())?),
+            active: Set(input.active.unwrap_or(true)),
+            rating_sum: Set(0),
+            review_count: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Changes a provider's details.
+    pub async fn update_provider(
+        &self,
+        ctx: &RequestContext,
+        id: ProviderId,
+        input: ProviderInput,
+    ) -> Result<Provider> {
+        let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
+        let mut row = provider::Entity::find_by_id(id)
+            .filter(provider::Column::TenantId.eq(auth.tenant_id))
+            .one(&txn)
+            .await?
+            .ok_or(not_found("provider"))?
+            .into_active_model();
+        row.name = Set(parse_name("name", &input.name)?);
+        row.title = Set(parse_text("title", input.title.as_deref(), 200)?);
+        if let Some(kind) = input.provider_type {
+            row.provider_type = Set(kind);
+        }
+        row.email = Set(parse_email("email", input.email.as_deref())?);
+        row.phone = Set(parse_phone("phone", input.phone.as_deref())?);
+        if let Some(active) = input.active {
+            row.active = Set(active);
+        }
+        row.updated_at = Set(ctx.now());
+        let row = row.update(&txn).await?;
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    /// The tenant's providers, optionally only the active ones.
+    pub async fn providers(
+        &self,
+        ctx: &RequestContext,
+        page: &PageRequest,
+        active: Option<bool>,
+    ) -> Result<Page<Provider>> {
+        let keyset = page.keyset()?;
+        let (auth, txn) = self.open(ctx, Permission::ProviderRead, Access::Read).await?;
+        let mut select = provider::Entity::find().filter(provider::Column::TenantId.eq(auth.tenant_id));
+        if let Some(active) = active {
+            select = select.filter(provider::Column::Active.eq(active));
+        }
+        let rows = keyset.apply(select, provider::Column::Id).all(&txn).await?;
+        txn.commit().await?;
+        Ok(keyset.finish(rows).map(Provider::from))
+    }
+
+    /// Providers by id (those of the request's tenant only).
+    pub async fn providers_by_ids(
+        &self,
+        ctx: &RequestContext,
+        ids: &[ProviderId],
+    ) -> Result<HashMap<ProviderId, Provider>> {
+        let (auth, txn) = self.open(ctx, Permission::ProviderRead, Access::Read).await?;
+        let rows = provider::Entity::find()
+            .filter(provider::Column::TenantId.eq(auth.tenant_id))
+            .filter(provider::Column::Id.is_in(ids.iter().copied()))
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(rows.into_iter().map(|r| (r.id, Provider::from(r))).collect())
+    }
+
+    /// Replaces a provider's weekly hours. Windows of one day must not overlap.
+    pub async fn set_working_hours(
+        &self,
+        ctx: &RequestContext,
+        provider_id: ProviderId,
+        intervals: Vec<(i32, i32, i32)>,
+    ) -> Result<Vec<WeeklyInterval>> {
+        let mut parsed = Vec::with_capacity(intervals.len());
+        for (weekday, start, end) in intervals {
+            let weekday = u8::try_from(weekday)
+                .ok()
+                .filter(|d| *d <= 6)
+                .ok_or_else(|| DomainError::invalid("weekday", "must be 0 (Monday) to 6 (Sunday)"))?;
+            parsed.push(WeeklyInterval { weekday, window: DayWindow::new("intervals", start, end)? });
+        }
+        parsed.sort();
+        if parsed.windows(2).any(|p| p[0].weekday == p[1].weekday && p[1].window.start_minute < p[0].window.end_minute)
+        {
+            return Err(DomainError::invalid("intervals", "windows of the same day must not overlap"));
+        }
+        let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
+        provider::Entity::find_by_id(provider_id)
+            .filter(provider::Column::TenantId.eq(auth.tenant_id))
+            .one(&txn)
+            .await?
+            .ok_or(not_found("provider"))?;
+        working_hours::Entity::delete_many()
+            .filter(working_hours::Column::TenantId.eq(auth.tenant_id))
+            .filter(working_hours::Column::ProviderId.eq(provider_id))
+            .exec(&txn)
+            .await?;
+        let now = ctx.now();
+        if !parsed.is_empty() {
+            let rows = parsed.iter().map(|i| working_hours::ActiveModel {
+                id: Set(uuid_v7_at(now)),
+                tenant_id: Set(auth.tenant_id),
+                provider_id: Set(provider_id),
+                weekday: Set(i16::from(i.weekday)),
+                start_minute: Set(i.window.start_minute),
+                end_minute: Set(i.window.end_minute),
+            });
+            working_hours::Entity::insert_many(rows).exec(&txn).await?;
+        }
+        txn.commit().await?;
+        Ok(parsed)
+    }
+
+    /// Weekly hours of several providers.
+    pub async fn working_hours_of(
+        &self,
+        ctx: &RequestContext,
+        ids: &[ProviderId],
+    ) -> Result<HashMap<ProviderId, Vec<WeeklyInterval>>> {
+        let (auth, txn) = self.open(ctx, Permission::ProviderRead, Access::Read).await?;
+        let rows = working_hours::Entity::find()
+            .filter(working_hours::Column::TenantId.eq(auth.tenant_id))
+            .filter(working_hours::Column::ProviderId.is_in(ids.iter().copied()))
+            .order_by_asc(working_hours::Column::Weekday)
+            .order_by_asc(working_hours::Column::StartMinute)
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        let mut by_provider: HashMap<ProviderId, Vec<WeeklyInterval>> = HashMap::new();
+        for row in &rows {
+            by_provider.entry(row.provider_id).or_default().push(row.into());
+        }
+        Ok(by_provider)
+    }
+
+    /// Adds time off, a holiday (no provider) or special opening hours.
+    pub async fn add_exception(&self, ctx: &RequestContext, input: ExceptionInput) -> Result<ScheduleException> {
+        let window = input.window.map(|(s, e)| DayWindow::new("window", s, e)).transpose()?;
+        if input.kind == ExceptionKind::Open && window.is_none() {
+            return Err(DomainError::invalid("window", "special opening hours need a window"));
+        }
+        let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
+        if let Some(provider_id) = input.provider_id {
+            provider::Entity::find_by_id(provider_id)
+                .filter(provider::Column::TenantId.eq(auth.tenant_id))
+                .one(&txn)
+                .await?
+                .ok_or(not_found("provider"))?;
+        }
+        let row = schedule_exception::ActiveModel {
+            id: Set(uuid_v7_at(ctx.now())),
+            tenant_id: Set(auth.tenant_id),
+            provider_id: Set(input.provider_id),
+            date: Set(input.date),
+            kind: Set(input.kind),
+            start_minute: Set(window.map(|w| w.start_minute)),
+            end_minute: Set(window.map(|w| w.end_minute)),
+            reason: Set(parse_text("reason", input.reason.as_deref(), 500)?),
+            created_at: Set(ctx.now()),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Removes an exception; `NOT_FOUND` when it is not the tenant's.
+    pub async fn remove_exception(&self, ctx: &RequestContext, id: uuid::Uuid) -> Result<()> {
+        let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
+        let deleted = schedule_exception::Entity::delete_many()
+            .filter(schedule_exception::Column::TenantId.eq(auth.tenant_id))
+            .filter(schedule_exception::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        if deleted.rows_affected == 0 {
+            return Err(not_found("schedule exception"));
+        }
+        Ok(())
+    }
+
+    /// Exceptions between two local dates (inclusive): a provider's and the
+    /// tenant-wide ones, or all when no provider is named.
+    pub async fn exceptions(
+        &self,
+        ctx: &RequestContext,
+        provider_id: Option<ProviderId>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<ScheduleException>> {
+        if to < from || (to - from).num_days() > 366 {
+            return Err(DomainError::invalid("to", "must be on or after from, within a year"));
+        }
+        let (auth, txn) = self.open(ctx, Permission::ProviderRead, Access::Read).await?;
+        let mut select = schedule_exception::Entity::find()
+            .filter(schedule_exception::Column::TenantId.eq(auth.tenant_id))
+            .filter(schedule_exception::Column::Date.between(from, to));
+        if let Some(provider_id) = provider_id {
+            select = select.filter(
+                Condition::any()
+                    .add(schedule_exception::Column::ProviderId.eq(provider_id))
+                    .add(schedule_exception::Column::ProviderId.is_null()),
+            );
+        }
+        let rows = select.order_by_asc(schedule_exception::Column::Date).all(&txn).await?;
+        txn.commit().await?;
+        Ok(rows.into_iter().map(ScheduleException::from).collect())
+    }
+
+    /// Lets a provider perform a service (idempotent).
+    pub async fn assign_service(
+        &self,
+        ctx: &RequestContext,
+        provider_id: ProviderId,
+        service_id: ServiceId,
+    ) -> Result<()> {
+        let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
+        provider::Entity::find_by_id(provider_id)
+            .filter(provider::Column::TenantId.eq(auth.tenant_id))
+            .one(&txn)
+            .await?
+            .ok_or(not_found("provider"))?;
+        service::Entity::find_by_id(service_id)
+            .filter(service::Column::TenantId.eq(auth.tenant_id))
+            .filter(service::Column::DeletedAt.is_null())
+            .one(&txn)
+            .await?
+            .ok_or(not_found("service"))?;
+        let exists = provider_service::Entity::find_by_id((provider_id, service_id)).one(&txn).await?.is_some();
+        if !exists {
+            provider_service::ActiveModel {
+                tenant_id: Set(auth.tenant_id),
+                provider_id: Set(provider_id),
+                service_id: Set(service_id),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Stops a provider performing a service (existing bookings stay).
+    pub async fn unassign_service(
+        &self,
+        ctx: &RequestContext,
+        provider_id: ProviderId,
+        service_id: ServiceId,
+    ) -> Result<()> {
+        let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
+        let deleted = provider_service::Entity::delete_many()
+            .filter(provider_service::Column::TenantId.eq(auth.tenant_id))
+            .filter(provider_service::Column::ProviderId.eq(provider_id))
+            .filter(provider_service::Column::ServiceId.eq(service_id))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        if deleted.rows_affected == 0 {
+            return Err(not_found("provider service"));
+        }
+        Ok(())
+    }
+
+    /// The services each provider offers.
+    pub async fn services_of_providers(
+        &self,
+        ctx: &RequestContext,
+        ids: &[ProviderId],
+    ) -> Result<HashMap<ProviderId, Vec<ServiceId>>> {
+        let (auth, txn) = self.open(ctx, Permission::ServiceRead, Access::Read).await?;
+        let rows = provider_service::Entity::find()
+            .filter(provider_service::Column::TenantId.eq(auth.tenant_id))
+            .filter(provider_service::Column::ProviderId.is_in(ids.iter().copied()))
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        let mut by_provider: HashMap<ProviderId, Vec<ServiceId>> = HashMap::new();
+        for row in rows {
+            by_provider.entry(row.provider_id).or_default().push(row.service_id);
+        }
+        Ok(by_provider)
+    }
+
+    // ---- services and add-ons --------------------------------------------------
+
+    fn service_fields(input: &ServiceInput) -> Result<(String, Option<String>, i64, i32, i32, i32)> {
+        Ok((
+            parse_name("name", &input.name)?,
+            parse_text("description", input.description.as_deref(), 2000)?,
+            parse_price("priceMinor", input.price_minor)?,
+            parse_minutes("durationMinutes", input.duration_minutes, 5)?,
+            parse_minutes("bufferBeforeMinutes", input.buffer_before_minutes, 0)?,
+            parse_minutes("bufferAfterMinutes", input.buffer_after_minutes, 0)?,
+        ))
+    }
+
+    /// Adds a service. Its currency is the tenant's unless given.
+    pub async fn create_service(&self, ctx: &RequestContext, input: ServiceInput) -> Result<Service> {
+        let (name, description, price_minor, duration, before, after) = Self::service_fields(&input)?;
+        let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
+        let currency = match input.currency.as_deref() {
+            Some(code) => parse_currency(code)?,
+            None => tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?.settings.currency,
+        };
+        let now = ctx.now();
+        let row = service::ActiveModel {
+            id: Set(ServiceId::generate(now)),
+            tenant_id: Set(auth.tenant_id),
+            name: Set(name),
+            description: Set(description),
+            price_minor: Set(price_minor),
+            currency: Set(currency),
+            duration_minutes: Set(duration),
+            buffer_before_minutes: Set(before),
+            buffer_after_minutes: Set(after),
+            active: Set(input.active.unwrap_or(true)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            deleted_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Changes a service. Existing bookings keep the price and duration they had.
+    pub async fn update_service(&self, ctx: &RequestContext, id: ServiceId, input: ServiceInput) -> Result<Service> {
+        let (name, description, price_minor, duration, before, after) = Self::service_fields(&input)?;
+        let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
+        let mut row = service::Entity::find_by_id(id)
+            .filter(service::Column::TenantId.eq(auth.tenant_id))
+            .filter(service::Column::DeletedAt.is_null())
+            .one(&txn)
+            .await?
+            .ok_or(not_found("service"))?
+            .into_active_model();
+        row.name = Set(name);
+        row.description = Set(description);
+        row.price_minor = Set(price_minor);
+        if let Some(code) = input.currency.as_deref() {
+            row.currency = Set(parse_currency(code)?);
+        }
+        row.duration_minutes = Set(duration);
+        row.buffer_before_minutes = Set(before);
+        row.buffer_after_minutes = Set(after);
+        if let Some(active) = input.active {
+            row.active = Set(active);
+        }
+        row.updated_at = Set(ctx.now());
+        let row = row.update(&txn).await?;
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Soft-deletes a service: it can no longer be booked or listed; bookings stay.
+    pub async fn delete_service(&self, ctx: &RequestContext, id: ServiceId) -> Result<Service> {
+        let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
+        let mut row = service::Entity::find_by_id(id)
+            .filter(service::Column::TenantId.eq(auth.tenant_id))
+            .filter(service::Column::DeletedAt.is_null())
+            .one(&txn)
+            .await?
+            .ok_or(not_found("service"))?
+            .into_active_model();
+        row.active = Set(false);
+        row.deleted_at = Set(Some(ctx.now()));
+        row.updated_at = Set(ctx.now());
+        let row = row.update(&txn).await?;
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    /// The tenant's services that are not deleted.
+    pub async fn services(
+        &self,
+        ctx: &RequestContext,
+        page: &PageRequest,
+        active: Option<bool>,
+    ) -> Result<Page<Service>> {
+        let keyset = page.keyset()?;
+        let (auth, txn) = self.open(ctx, Permission::ServiceRead, Access::Read).await?;
+        let mut select = service::Entity::find()
+            .filter(service::Column::TenantId.eq(auth.tenant_id))
+            .filter(service::Column::DeletedAt.is_null());
+        if let Some(active) = active {
+            select = select.filter(service::Column::Active.eq(active));
+        }
+        let rows = keyset.apply(select, service::Column::Id).all(&txn).await?;
+        txn.commit().await?;
+        Ok(keyset.finish(rows).map(Service::from))
+    }
+
+    /// Services by id, deleted ones included (bookings still point at them).
+    pub async fn services_by_ids(
+        &self,
+        ctx: &RequestContext,
+        ids: &[ServiceId],
+    ) -> Result<HashMap<ServiceId, Service>> {
+        let (auth, txn) = self.open(ctx, Permission::ServiceRead, Access::Read).await?;
+        let rows = service::Entity::find()
+            .filter(service::Column::TenantId.eq(auth.tenant_id))
+            .filter(service::Column::Id.is_in(ids.iter().copied()))
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(rows.into_iter().map(|r| (r.id, Service::from(r))).collect())
+    }
+
+    /// Adds an add-on to a service.
+    pub async fn create_addon(&self, ctx: &RequestContext, service_id: ServiceId, input: AddonInput) -> Result<Addon> {
+        let name = parse_name("name", &input.name)?;
+        let price_minor = parse_price("priceMinor", input.price_minor)?;
+        let duration = parse_minutes("durationMinutes", input.duration_minutes, 0)?;
+        let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
+        service::Entity::find_by_id(service_id)
+            .filter(service::Column::TenantId.eq(auth.tenant_id))
+            .filter(service::Column::DeletedAt.is_null())
+            .one(&txn)
+            .await?
+            .ok_or(not_found("service"))?;
+        let row = service_addon::ActiveModel {
+            id: Set(AddonId::generate(ctx.now())),
+            tenant_id: Set(auth.tenant_id),
+            service_id: Set(service_id),
+            name: Set(name),
+            price_minor: Set(price_minor),
+            duration_minutes: Set(duration),
+            active: Set(input.active.unwrap_or(true)),
+            created_at: Set(ctx.now()),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Changes an add-on.
+    pub async fn update_addon(&self, ctx: &RequestContext, id: AddonId, input: AddonInput) -> Result<Addon> {
+        let name = parse_name("name", &input.name)?;
+        let price_minor = parse_price("priceMinor", input.price_minor)?;
+        let duration = parse_minutes("durationMinutes", input.duration_minutes, 0)?;
+        let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
+        let mut row = service_addon::Entity::find_by_id(id)
+            .filter(service_addon::Column::TenantId.eq(auth.tenant_id))
+            .one(&txn)
+            .await?
+            .ok_or(not_found("add-on"))?
+            .into_active_model();
+        row.name = Set(name);
+        row.price_minor = Set(price_minor);
+        row.duration_minutes = Set(duration);
+        if let Some(active) = input.active {
+            row.active = Set(active);
+        }
+        let row = row.update(&txn).await?;
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    /// The add-ons of several services.
+    pub async fn addons_of_services(
+        &self,
+        ctx: &RequestContext,
+        ids: &[ServiceId],
+    ) -> Result<HashMap<ServiceId, Vec<Addon>>> {
+        let (auth, txn) = self.open(ctx, Permission::ServiceRead, Access::Read).await?;
+        let rows = service_addon::Entity::find()
+            .filter(service_addon::Column::TenantId.eq(auth.tenant_id))
+            .filter(service_addon::Column::ServiceId.is_in(ids.iter().copied()))
+            .order_by_asc(service_addon::Column::Id)
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        let mut by_service: HashMap<ServiceId, Vec<Addon>> = HashMap::new();
+        for row in rows {
+            by_service.entry(row.service_id).or_default().push(row.into());
+        }
+        Ok(by_service)
+    }
+
+    // ---- customers -------------------------------------------------------------
+
+    /// Adds a customer.
+    pub async fn create_customer(&self, ctx: &RequestContext, input: CustomerInput) -> Result<Customer> {
+        let (auth, txn) = self.open(ctx, Permission::CustomerManage, Access::Write).await?;
+        let now = ctx.now();
+        let row = customer::ActiveModel {
+            id: Set(CustomerId::generate(now)),
+            tenant_id: Set(auth.tenant_id),
+            name: Set(parse_name("name", &input.name)?),
+            email: Set(parse_email("email", input.email.as_deref())?),
+            phone: Set(parse_phone("phone", input.phone.as_deref())?),
+            notes: Set(parse_text("notes", input.notes.as_deref(), 2000)?),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Changes a customer.
+    pub async fn update_customer(
+        &self,
+        ctx: &RequestContext,
+        id: CustomerId,
+        input: CustomerInput,
+    ) -> Result<Customer> {
+        let (auth, txn) = self.open(ctx, Permission::CustomerManage, Access::Write).await?;
+        let mut row = customer::Entity::find_by_id(id)
+            .filter(customer::Column::TenantId.eq(auth.tenant_id))
+            .one(&txn)
+            .await?
+            .ok_or(not_found("customer"))?
+            .into_active_model();
+        row.name = Set(parse_name("name", &input.name)?);
+        row.email = Set(parse_email("email", input.email.as_deref())?);
+        row.phone = Set(parse_phone("phone", input.phone.as_deref())?);
+        row.notes = Set(parse_text("notes", input.notes.as_deref(), 2000)?);
+        row.updated_at = Set(ctx.now());
+        let row = row.update(&txn).await?;
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    /// The tenant's customers, optionally those whose name, email or phone contains
+    /// `search`.
+    pub async fn customers(
+        &self,
+        ctx: &RequestContext,
+        page: &PageRequest,
+        search: Option<&str>,
+    ) -> Result<Page<Customer>> {
+        let keyset = page.keyset()?;
+        let (auth, txn) = self.open(ctx, Permission::CustomerRead, Access::Read).await?;
+        let mut select = customer::Entity::find().filter(customer::Column::TenantId.eq(auth.tenant_id));
+        if let Some(term) = search.map(str::trim).filter(|t| !t.is_empty()) {
+            let pattern = format!("%{}%", term.to_lowercase().replace(['%', '_'], ""));
+            select = select.filter(
+                Condition::any()
+                    .add(Expr::expr(sea_orm::sea_query::Func::lower(Expr::col(customer::Column::Name))).like(&pattern))
+                    .add(customer::Column::Email.like(&pattern))
+                    .add(customer::Column::Phone.like(&pattern)),
+            );
+        }
+        let rows = keyset.apply(select, customer::Column::Id).all(&txn).await?;
+        txn.commit().await?;
+        Ok(keyset.finish(rows).map(Customer::from))
+    }
+
+    /// Customers by id (of the request's tenant only).
+    pub async fn customers_by_ids(
+        &self,
+        ctx: &RequestContext,
+        ids: &[CustomerId],
+    ) -> Result<HashMap<CustomerId, Customer>> {
+        let (auth, txn) = self.open(ctx, Permission::CustomerRead, Access::Read).await?;
+        let rows = customer::Entity::find()
+            .filter(customer::Column::TenantId.eq(auth.tenant_id))
+            .filter(customer::Column::Id.is_in(ids.iter().copied()))
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(rows.into_iter().map(|r| (r.id, Customer::from(r))).collect())
+    }
+}

@@ -1,0 +1,43 @@
+use sea_orm::entity::prelude::*;
+use tessera_kernel::{BookingId, CustomerId, ProviderId, ServiceId, TenantId, UserId};
+
+use crate::model::BookingStatus;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "bookings")]
+pub(crate) struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: BookingId,
+    pub(crate) tenant_id: TenantId,
+    pub(crate) provider_id: ProviderId,
+    pub(crate) service_id: ServiceId,
+    pub(crate) customer_id: CustomerId,
+    pub(crate) status: BookingStatus,
+    pub(crate) starts_at: DateTimeUtc,
+    pub(crate) ends_at: DateTimeUtc,
+    pub(crate) blocked_from: DateTimeUtc,
+    pub(crate) blocked_until: DateTimeUtc,
+    pub(crate) service_name: String,
+    pub(crate) price_minor: i64,
+    pub(crate) currency: String,
+    pub(crate) duration_minutes: i32,
+    pub(crate) notes: Option<String>,
+    pub(crate) idempotency_key: Option<String>,
+    pub(crate) request_fingerprint: Option<String>,
+    pub(crate) created_by: Option<UserId>,
+    pub(crate) created_at: DateTimeUtc,
+    pub(crate) updated_at: DateTimeUtc,
+    pub(crate) confirmed_at: Option<DateTimeUtc>,
+    pub(crate) started_at: Option<DateTimeUtc>,
+    pub(crate) completed_at: Option<DateTimeUtc>,
+    pub(crate) no_show_at: Option<DateTimeUtc>,
+    pub(crate) cancelled_at: Option<DateTimeUtc>,
+    pub(crate) cancelled_by: Option<UserId>,
+    pub(crate) cancellation_reason: Option<String>,
+    pub(crate) refund_minor: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub(crate) enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,21 @@
+use sea_orm::entity::prelude::*;
+use tessera_kernel::{CustomerId, TenantId};
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "customers")]
+pub(crate) struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: CustomerId,
+    pub(crate) tenant_id: TenantId,
+    pub(crate) name: String,
+    pub(crate) email: Option<String>,
+    pub(crate) phone: Option<String>,
+    pub(crate) notes: Option<String>,
+    pub(crate) created_at: DateTimeUtc,
+    pub(crate) updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub(crate) enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

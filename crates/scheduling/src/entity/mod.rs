@@ -1,0 +1,12 @@
+//! SeaORM entities of the scheduling crate. Crate-private: services return domain types.
+
+pub(crate) mod booking;
+pub(crate) mod booking_addon;
+pub(crate) mod customer;
+pub(crate) mod provider;
+pub(crate) mod provider_service;
+pub(crate) mod review;
+pub(crate) mod schedule_exception;
+pub(crate) mod service;
+pub(crate) mod service_addon;
+pub(crate) mod working_hours;

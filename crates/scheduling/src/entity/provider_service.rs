@@ -1,0 +1,17 @@
+use sea_orm::entity::prelude::*;
+use tessera_kernel::{ProviderId, ServiceId, TenantId};
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "provider_services")]
+pub(crate) struct Model {
+    pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) provider_id: ProviderId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) service_id: ServiceId,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub(crate) enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,24 @@
+use sea_orm::entity::prelude::*;
+use tessera_kernel::{ProviderId, TenantId};
+
+use crate::model::ExceptionKind;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "schedule_exceptions")]
+pub(crate) struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: Uuid,
+    pub(crate) tenant_id: TenantId,
+    pub(crate) provider_id: Option<ProviderId>,
+    pub(crate) date: Date,
+    pub(crate) kind: ExceptionKind,
+    pub(crate) start_minute: Option<i16>,
+    pub(crate) end_minute: Option<i16>,
+    pub(crate) reason: Option<String>,
+    pub(crate) created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub(crate) enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

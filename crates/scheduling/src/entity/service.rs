@@ -1,0 +1,26 @@
+use sea_orm::entity::prelude::*;
+use tessera_kernel::{ServiceId, TenantId};
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "services")]
+pub(crate) struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: ServiceId,
+    pub(crate) tenant_id: TenantId,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) price_minor: i64,
+    pub(crate) currency: String,
+    pub(crate) duration_minutes: i32,
+    pub(crate) buffer_before_minutes: i32,
+    pub(crate) buffer_after_minutes: i32,
+    pub(crate) active: bool,
+    pub(crate) created_at: DateTimeUtc,
+    pub(crate) updated_at: DateTimeUtc,
+    pub(crate) deleted_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub(crate) enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

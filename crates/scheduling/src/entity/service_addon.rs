@@ -1,0 +1,21 @@
+use sea_orm::entity::prelude::*;
+use tessera_kernel::{AddonId, ServiceId, TenantId};
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "service_addons")]
+pub(crate) struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: AddonId,
+    pub(crate) tenant_id: TenantId,
+    pub(crate) service_id: ServiceId,
+    pub(crate) name: String,
+    pub(crate) price_minor: i64,
+    pub(crate) duration_minutes: i32,
+    pub(crate) active: bool,
+    pub(crate) created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub(crate) enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,37 @@
+//! Scheduling: who works when, what can be booked, and the bookings themselves.
+//!
+//! - **Catalogue**: providers (staff) with weekly hours in the tenant's timezone
+//!   (several windows a day for split shifts) and dated exceptions (time off,
+//!   holidays, special opening hours); services with price, duration and buffers;
+//!   add-ons; which provider offers which service; customers.
+//! - **Availability** ([`availability`]): bookable starts for a service over a date
+//!   range, computed in memory from a fixed number of queries, correct across
+//!   daylight-saving changes.
+//! - **Bookings**: price and duration computed by the server and snapshotted with
+//!   the add-ons; a status machine; idempotency keys; cancellation with the refund
+//!   the tenant's policy gives; one review per completed booking.
+//!
+//! Two active bookings of one provider can never overlap: PostgreSQL refuses it with
+//! an exclusion constraint, SQLite with a trigger under `BEGIN IMMEDIATE`. The
+//! services map the refusal to `CONFLICT`; they do not rely on checking first.
+//!
+//! Every method takes the [`RequestContext`](tessera_kernel::RequestContext) first
+//! and checks its permission; every query names the tenant.
+
+pub mod availability;
+mod booking;
+mod catalog;
+mod convert;
+mod entity;
+mod model;
+mod service;
+
+pub use availability::Slot;
+pub use booking::{AvailabilityQuery, MAX_AVAILABILITY_DAYS};
+pub use catalog::ExceptionInput;
+pub use model::{
+    Addon, AddonInput, BookedAddon, Booking, BookingFilter, BookingStatus, Customer, CustomerInput, DayWindow,
+    ExceptionKind, MAX_PRICE_MINOR, NewBooking, Provider, ProviderInput, ProviderType, Review, ScheduleException,
+    Service, ServiceInput, WeeklyInterval,
+};
+pub use service::SchedulingService;

@@ -1,0 +1,53 @@
+//! The scheduling service and what its catalogue and booking halves share.
+
+use sea_orm::{DatabaseTransaction, DbErr};
+use tessera_kernel::context::Authorized;
+use tessera_kernel::db::Access;
+use tessera_kernel::{Db, DomainError, Permission, RequestContext, Result};
+
+/// Providers, services, customers, availability and bookings of the request's tenant.
+#[derive(Debug, Clone)]
+pub struct SchedulingService {
+    pub(crate) db: Db,
+}
+
+impl SchedulingService {
+    /// A service over `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Checks `permission` and opens a transaction in the request's tenant.
+    pub(crate) async fn open(
+        &self,
+        ctx: &RequestContext,
+        permission: Permission,
+        access: Access,
+    ) -> Result<(Authorized, DatabaseTransaction)> {
+        let auth = ctx.authorize(permission)?;
+        let txn = self.db.begin(auth.scope(), access).await?;
+        Ok((auth, txn))
+    }
+}
+
+/// Whether `err` is the database refusing overlapping bookings (the PostgreSQL
+/// exclusion constraint or the SQLite trigger, both named `bookings_no_overlap`).
+pub(crate) fn is_overlap(err: &DbErr) -> bool {
+    err.to_string().contains("bookings_no_overlap")
+}
+
+/// Maps a booking write's error: an overlap becomes a helpful `CONFLICT`.
+pub(crate) fn booking_write_error(err: DbErr) -> DomainError {
+    if is_overlap(&err) {
+        DomainError::Conflict(
+            "the provider is already booked at that time (buffers included); choose another slot".into(),
+        )
+    } else {
+        DomainError::from(err)
+    }
+}
+
+/// `NOT_FOUND` for `entity`.
+pub(crate) fn not_found(entity: &'static str) -> DomainError {
+    DomainError::NotFound { entity }
+}
