@@ -144,6 +144,15 @@ impl TestApp {
 
     /// A gateway on an existing test database (for several replicas on one database).
     pub async fn spawn_on(database: Arc<TestDatabase>, adjust: impl FnOnce(&mut ConfigArgs)) -> Self {
+        Self::spawn_with_options(database, adjust, |_| {}).await
+    }
+
+    /// A gateway whose configuration and options the caller may change.
+    pub async fn spawn_with_options(
+        database: Arc<TestDatabase>,
+        adjust: impl FnOnce(&mut ConfigArgs),
+        adjust_options: impl FnOnce(&mut AppOptions),
+    ) -> Self {
         // The server's log goes to the test's output, shown when a test fails.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
@@ -160,12 +169,14 @@ impl TestApp {
         adjust(&mut args);
         let config = Config::load(&args).expect("valid test configuration");
         let clock = ManualClock::new(SystemClock.now());
-        let options = AppOptions {
+        let mut options = AppOptions {
             clock: Arc::new(clock.clone()),
             ws_session_check: Duration::from_millis(200),
             ws_init_timeout: Duration::from_secs(2),
             hasher: PasswordHasher::new(2, Duration::from_secs(60)),
+            relay_poll_interval: Duration::from_secs(1),
         };
+        adjust_options(&mut options);
         let app = App::build(config, options).await.expect("gateway builds");
         let state = app.state.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

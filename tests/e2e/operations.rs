@@ -67,9 +67,40 @@ async fn the_first_start_seeds_a_demo_salon_a_newcomer_can_sign_in_to() {
         )
         .await["login"],
     );
-    let data =
-        app.ok(&owner.in_tenant(tessera_api::demo::DEMO_SLUG), "{ currentTenant { slug timezone } }", json!({})).await;
+    let salon = owner.in_tenant(tessera_api::demo::DEMO_SLUG);
+    let data = app
+        .ok(
+            &salon,
+            "{ currentTenant { slug } providers { edges { node { name workingHours { weekday } services { name } } } } services { edges { node { id name price { amountMinor } addons { name } } } } customers { edges { node { name } } } bookings { edges { node { serviceName customer { name } } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(data["currentTenant"]["slug"], "demo-salon");
+    assert_eq!(data["providers"]["edges"].as_array().map(Vec::len), Some(3), "staff");
+    assert!(
+        data["providers"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| !p["node"]["workingHours"].as_array().unwrap().is_empty())
+    );
+    let services = data["services"]["edges"].as_array().unwrap();
+    assert_eq!(services.len(), 6);
+    let haircut = services.iter().find(|s| s["node"]["name"] == "Women's Haircut").expect("the seed's services");
+    assert_eq!(haircut["node"]["price"]["amountMinor"], 7500);
+    assert_eq!(data["customers"]["edges"].as_array().map(Vec::len), Some(4));
+    assert_eq!(data["bookings"]["edges"].as_array().map(Vec::len), Some(4), "upcoming bookings to look at");
+    // A newcomer can look for a slot at once.
+    let from = app.now().date_naive() + chrono::Duration::days(1);
+    let to = from + chrono::Duration::days(6);
+    let slots = app
+        .ok(
+            &salon,
+            "query($s: ID!, $from: NaiveDate!, $to: NaiveDate!) { availability(serviceId: $s, from: $from, to: $to) { startsAt } }",
+            json!({"s": haircut["node"]["id"], "from": from, "to": to}),
+        )
+        .await;
+    assert!(!slots["availability"].as_array().unwrap().is_empty());
     // A second start finds a tenant and seeds nothing more.
     let again = TestApp::spawn_on(app.database.clone(), |c| c.seed_demo = Some(true)).await;
     let data = again.ok(&owner, "{ myTenants { edges { node { id } } } }", json!({})).await;

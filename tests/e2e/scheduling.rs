@@ -482,3 +482,115 @@ async fn booking_events_reach_subscribers_of_the_tenant_only() {
     assert_eq!(kinds, vec!["CREATED", "CANCELLED"], "Bob's booking is not in Alice's feed");
     assert_eq!(feed.next(StdDuration::from_millis(800)).await, None);
 }
+
+/// Waits until the server has run no statement for a while (background work, such
+/// as relaying the events of earlier writes, is done).
+async fn settle(app: &TestApp) {
+    let mut last = app.state.db.statements_executed();
+    loop {
+        tokio::time::sleep(StdDuration::from_millis(300)).await;
+        let now = app.state.db.statements_executed();
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
+/// Statements the server runs for one request, the fewest of three runs.
+async fn statements_for(app: &TestApp, auth: &Auth, query: &str, variables: Value) -> u64 {
+    settle(app).await;
+    let mut fewest = u64::MAX;
+    for _ in 0..3 {
+        let before = app.state.db.statements_executed();
+        app.ok(auth, query, variables.clone()).await;
+        fewest = fewest.min(app.state.db.statements_executed() - before);
+    }
+    fewest
+}
+
+#[tokio::test]
+async fn a_nested_page_costs_the_same_statements_for_1_10_and_100_bookings() {
+    // The relay runs only when a write wakes it, so nothing in the background adds
+    // statements to the ones counted.
+    let database = std::sync::Arc::new(tessera_e2e::TestDatabase::create().await);
+    let app =
+        TestApp::spawn_with_options(database, |_| {}, |o| o.relay_poll_interval = StdDuration::from_secs(3600)).await;
+    app.clock.set(utc(NOW));
+    let salon = salon(&app, "no-n-plus-one", 0).await;
+    // Four more providers, two services and ten customers, so the nested fields
+    // point at many different rows.
+    let mut providers = vec![salon.provider.clone()];
+    for name in ["Leo", "Mia", "Noah", "Zoe"] {
+        let id = app
+            .ok(&salon.owner, "mutation($n: String!) { createProvider(input: {name: $n}) { id } }", json!({"n": name}))
+            .await["createProvider"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let intervals: Vec<Value> = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
+            .iter()
+            .map(|d| json!({"weekday": d, "startTime": "08:00", "endTime": "20:00"}))
+            .collect();
+        app.ok(
+            &salon.owner,
+            "mutation($p: ID!, $i: [WorkingIntervalInput!]!) { setWorkingHours(providerId: $p, intervals: $i) { id } }",
+            json!({"p": id, "i": intervals}),
+        )
+        .await;
+        app.ok(
+            &salon.owner,
+            "mutation($p: ID!, $s: ID!) { assignService(providerId: $p, serviceId: $s) { id } }",
+            json!({"p": id, "s": salon.service}),
+        )
+        .await;
+        providers.push(id);
+    }
+    let mut customers = vec![salon.customer.clone()];
+    for i in 0..9 {
+        customers.push(
+            app.ok(
+                &salon.owner,
+                "mutation($n: String!) { createCustomer(input: {name: $n}) { id } }",
+                json!({"n": format!("Customer {i}")}),
+            )
+            .await["createCustomer"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // 100 bookings: 5 providers × 20 hourly slots over four days (Maria's split
+    // shift has 8 hourly slots a day).
+    let mut made = 0;
+    'days: for day in ["2026-03-04", "2026-03-05", "2026-03-06", "2026-03-09", "2026-03-10"] {
+        for hour in [8, 9, 10, 11, 13, 14, 15, 16] {
+            for (p, provider) in providers.iter().enumerate() {
+                let mut input = booking_input(&salon, &format!("{day}T{hour:02}:00:00Z"));
+                input["input"]["providerId"] = json!(provider);
+                input["input"]["customerId"] = json!(customers[(made + p) % customers.len()]);
+                if made % 3 == 0 {
+                    input["input"]["addonIds"] = json!([salon.addon]);
+                    if hour == 11 || hour == 16 {
+                        continue; // 80 minutes would run past the shift
+                    }
+                }
+                let (_, body) = app.post(&salon.owner, BOOK, input).await;
+                if body["data"]["createBooking"]["id"].is_string() {
+                    made += 1;
+                }
+                if made == 100 {
+                    break 'days;
+                }
+            }
+        }
+    }
+    assert_eq!(made, 100);
+    let nested = "query($n: Int!) { bookings(first: $n) { edges { node { id addons { name } review { rating } provider { name workingHours { weekday } services { name } } service { name addons { name } } customer { name } } } } }";
+    let one = statements_for(&app, &salon.owner, nested, json!({"n": 1})).await;
+    let ten = statements_for(&app, &salon.owner, nested, json!({"n": 10})).await;
+    let hundred = statements_for(&app, &salon.owner, nested, json!({"n": 100})).await;
+    assert_eq!((one, ten), (ten, hundred), "statements for 1, 10, 100 bookings: {one}, {ten}, {hundred}");
+    let data = app.ok(&salon.owner, nested, json!({"n": 100})).await;
+    assert_eq!(data["bookings"]["edges"].as_array().unwrap().len(), 100);
+}

@@ -58,6 +58,9 @@ pub struct AppOptions {
     pub ws_init_timeout: Duration,
     /// Password hashing concurrency and queue bound.
     pub hasher: PasswordHasher,
+    /// How often the outbox relay looks for events nobody kicked it for (a failed
+    /// publish, another replica's rows); writes wake it at once regardless.
+    pub relay_poll_interval: Duration,
 }
 
 impl Default for AppOptions {
@@ -67,6 +70,7 @@ impl Default for AppOptions {
             ws_session_check: Duration::from_secs(30),
             ws_init_timeout: Duration::from_secs(10),
             hasher: PasswordHasher::for_this_machine(),
+            relay_poll_interval: Duration::from_secs(1),
         }
     }
 }
@@ -121,7 +125,8 @@ impl App {
             Some(url) => EventBus::with_redis(url, shutdown.clone())?,
             None => EventBus::in_process(),
         };
-        let (relay, relay_task) = spawn_relay(db.clone(), bus.clone(), options.clock.clone(), shutdown.clone());
+        let (relay, relay_task) =
+            spawn_relay(db.clone(), bus.clone(), options.clock.clone(), options.relay_poll_interval, shutdown.clone());
         let policy = SessionPolicy {
             idle_timeout: config.session_idle,
             absolute_timeout: config.session_max,

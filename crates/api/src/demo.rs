@@ -1,8 +1,15 @@
-//! The demo tenant a newcomer finds on first start: a hair salon and its owner.
+//! The demo tenant a newcomer finds on first start: a hair salon with its owner,
+//! staff and their hours, the services and add-ons of the seed documents, a few
+//! customers and upcoming bookings — enough to try availability and booking in
+//! GraphiQL at once.
 
+use chrono::{Datelike, Duration};
 use tessera_identity::NewUser;
-use tessera_kernel::{DomainError, RequestContext, RequestMeta};
-use tessera_tenant::NewTenant;
+use tessera_kernel::{AddonId, DomainError, ProviderId, RequestContext, RequestMeta, ServiceId};
+use tessera_scheduling::{
+    AddonInput, AvailabilityQuery, CustomerInput, NewBooking, ProviderInput, ProviderType, ServiceInput,
+};
+use tessera_tenant::{NewTenant, TenantRef};
 
 use crate::error::ApiError;
 use crate::graphql::Services;
@@ -57,7 +64,140 @@ pub async fn seed(services: &Services) -> Result<Seeded, ApiError> {
         timezone: "America/New_York".into(),
         locale: Some("en-US".into()),
     };
-    services.tenants.create_tenant(&ctx, salon).await?;
+    let tenant = services.tenants.create_tenant(&ctx, salon).await?;
+    let (_, scope) = services.tenants.resolve_scope(user.id, &TenantRef::Id(tenant.id)).await?;
+    let in_salon = ctx.clone().with_tenant(scope);
+    seed_salon(services, &in_salon).await?;
     services.identity.logout(&ctx).await?;
     Ok(Seeded::Created)
+}
+
+/// A weekly pattern: days (0 = Monday) and `(start, end)` minutes on each.
+struct Shift {
+    days: &'static [i32],
+    windows: &'static [(i32, i32)],
+}
+
+async fn seed_salon(services: &Services, ctx: &RequestContext) -> Result<(), ApiError> {
+    let scheduling = &services.scheduling;
+    let staff: [(&str, &str, ProviderType, Shift); 3] = [
+        (
+            "Bella Rossi",
+            "Owner & Senior Stylist",
+            ProviderType::Employee,
+            Shift { days: &[0, 1, 2, 3, 4], windows: &[(540, 780), (840, 1080)] },
+        ),
+        (
+            "Marco Bianchi",
+            "Colorist",
+            ProviderType::Employee,
+            Shift { days: &[1, 2, 3, 4, 5], windows: &[(600, 840), (900, 1140)] },
+        ),
+        ("Sofia Chen", "Stylist", ProviderType::Contractor, Shift { days: &[0, 2, 4, 5], windows: &[(720, 1200)] }),
+    ];
+    let mut providers: Vec<ProviderId> = Vec::new();
+    for (name, title, kind, shift) in staff {
+        let input = ProviderInput {
+            name: name.into(),
+            title: Some(title.into()),
+            provider_type: Some(kind),
+            ..Default::default()
+        };
+        let provider = scheduling.create_provider(ctx, input).await?;
+        let intervals = shift.days.iter().flat_map(|d| shift.windows.iter().map(move |(s, e)| (*d, *s, *e))).collect();
+        scheduling.set_working_hours(ctx, provider.id, intervals).await?;
+        providers.push(provider.id);
+    }
+    let (bella, marco, sofia) = (providers[0], providers[1], providers[2]);
+
+    // The seed documents' catalogue: price in cents, minutes, clean-up buffer.
+    let catalogue: [(&str, i64, i32, i32, &[ProviderId]); 6] = [
+        ("Women's Haircut", 7500, 60, 10, &[bella, sofia]),
+        ("Men's Haircut", 5000, 45, 10, &[bella, sofia]),
+        ("Full Color", 15000, 120, 15, &[marco]),
+        ("Highlights", 22000, 150, 15, &[marco]),
+        ("Blowout", 4500, 45, 0, &[bella, sofia]),
+        ("Kids' Haircut", 3000, 30, 5, &[sofia]),
+    ];
+    let mut by_name: Vec<(&str, ServiceId)> = Vec::new();
+    for (name, price_minor, duration_minutes, buffer_after_minutes, offered_by) in catalogue {
+        let input = ServiceInput {
+            name: name.into(),
+            price_minor,
+            duration_minutes,
+            buffer_after_minutes,
+            ..Default::default()
+        };
+        let service = scheduling.create_service(ctx, input).await?;
+        for provider in offered_by {
+            scheduling.assign_service(ctx, *provider, service.id).await?;
+        }
+        by_name.push((name, service.id));
+    }
+    let service = |name: &str| by_name.iter().find(|(n, _)| *n == name).map(|(_, id)| *id).unwrap_or(by_name[0].1);
+    let addons: [(&str, &str, i64, i32); 5] = [
+        ("Women's Haircut", "Deep Conditioning Treatment", 3000, 20),
+        ("Full Color", "Deep Conditioning Treatment", 3000, 20),
+        ("Full Color", "Olaplex Treatment", 4000, 20),
+        ("Highlights", "Olaplex Treatment", 4000, 20),
+        ("Men's Haircut", "Beard Trim", 1500, 15),
+    ];
+    let mut olaplex_for_highlights: Option<AddonId> = None;
+    for (service_name, name, price_minor, duration_minutes) in addons {
+        let input = AddonInput { name: name.into(), price_minor, duration_minutes, active: None };
+        let addon = scheduling.create_addon(ctx, service(service_name), input).await?;
+        if service_name == "Highlights" {
+            olaplex_for_highlights = Some(addon.id);
+        }
+    }
+
+    let people = [
+        ("Ana López", "ana.lopez@example.com", "+15550100001"),
+        ("James Carter", "james.carter@example.com", "+15550100002"),
+        ("Priya Patel", "priya.patel@example.com", "+15550100003"),
+        ("Tom Nguyen", "tom.nguyen@example.com", "+15550100004"),
+    ];
+    let mut customers = Vec::new();
+    for (name, email, phone) in people {
+        let input =
+            CustomerInput { name: name.into(), email: Some(email.into()), phone: Some(phone.into()), notes: None };
+        customers.push(scheduling.create_customer(ctx, input).await?.id);
+    }
+
+    // A few bookings over the next days, each at the first slot still free.
+    let today = ctx.now().date_naive();
+    let plans: [(&str, ProviderId, usize, Option<AddonId>); 4] = [
+        ("Women's Haircut", bella, 0, None),
+        ("Men's Haircut", bella, 1, None),
+        ("Highlights", marco, 2, olaplex_for_highlights),
+        ("Kids' Haircut", sofia, 3, None),
+    ];
+    for (service_name, provider, customer, addon) in plans {
+        let query = AvailabilityQuery {
+            service_id: service(service_name),
+            provider_id: Some(provider),
+            addon_ids: addon.into_iter().collect(),
+            from: today + Duration::days(1),
+            to: today + Duration::days(8),
+        };
+        let Some(slot) = scheduling
+            .availability(ctx, query)
+            .await?
+            .into_iter()
+            .find(|s| s.starts_at.weekday().num_days_from_monday() < 6)
+        else {
+            continue;
+        };
+        let booking = NewBooking {
+            service_id: service(service_name),
+            provider_id: provider,
+            customer_id: customers[customer],
+            starts_at: slot.starts_at,
+            addon_ids: addon.into_iter().collect(),
+            notes: None,
+            idempotency_key: None,
+        };
+        scheduling.create_booking(ctx, booking).await?;
+    }
+    Ok(())
 }

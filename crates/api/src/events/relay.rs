@@ -1,6 +1,6 @@
 //! The outbox relay: publishes committed events, then marks them published.
 //!
-//! It wakes when a request that wrote an event kicks it, and once a second anyway
+//! It wakes when a request that wrote an event kicks it, and every poll interval
 //! (to pick up rows left by a failed publish or another replica). A batch is marked
 //! published only after every event in it went out, so a failure re-sends rather
 //! than loses; the bus drops the resulting duplicates. On PostgreSQL, replicas lock
@@ -47,6 +47,7 @@ pub fn spawn_relay(
     db: Db,
     bus: EventBus,
     clock: SharedClock,
+    poll_interval: Duration,
     shutdown: CancellationToken,
 ) -> (RelayHandle, JoinHandle<()>) {
     let handle = RelayHandle::default();
@@ -58,7 +59,7 @@ pub fn spawn_relay(
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = wake.notified() => {}
-                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = tokio::time::sleep(poll_interval) => {}
             }
             let cleanup_due = last_cleanup.is_none_or(|at| at.elapsed() >= CLEANUP_EVERY);
             match relay_until_empty(&db, &bus, &clock, cleanup_due).await {

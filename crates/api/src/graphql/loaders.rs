@@ -4,12 +4,14 @@
 //! they run is a read in the request's scope (DataLoaders run in spawned tasks,
 //! outside any resolver's transaction). Nested fields go through them, so a page of
 //! N bookings costs one query per related kind (provider, service, customer,
-//! add-ons), not N.
+//! add-ons), not N. Each loader caches what it loaded for the rest of the request,
+//! so a list resolver can prefetch related rows in one batch (see
+//! `scheduling::prefetch_for_bookings`) and the per-item fields find them there.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use tessera_identity::User;
 use tessera_kernel::{BookingId, CustomerId, ProviderId, RequestContext, ServiceId, TenantId, UserId};
 use tessera_scheduling::{Addon, BookedAddon, Customer, Provider, Review, Service, WeeklyInterval};
@@ -66,44 +68,55 @@ loader!(
     CustomerLoader, CustomerId => Customer,
     |services, request, keys| services.scheduling.customers_by_ids(request, keys).await
 );
+/// Gives every asked key a value (an empty list, or `None`), so that the loader's
+/// cache remembers "nothing there" too and items without related rows do not ask
+/// the database again.
+fn every_key<K: Copy + std::hash::Hash + Eq, V: Default>(keys: &[K], mut found: HashMap<K, V>) -> HashMap<K, V> {
+    keys.iter().map(|k| (*k, found.remove(k).unwrap_or_default())).collect()
+}
+
 loader!(
     /// Weekly hours by provider.
     WorkingHoursLoader, ProviderId => Vec<WeeklyInterval>,
-    |services, request, keys| services.scheduling.working_hours_of(request, keys).await
+    |services, request, keys| services.scheduling.working_hours_of(request, keys).await.map(|found| every_key(keys, found))
 );
 loader!(
     /// The ids of the services each provider offers.
     OfferedServicesLoader, ProviderId => Vec<ServiceId>,
-    |services, request, keys| services.scheduling.services_of_providers(request, keys).await
+    |services, request, keys| services.scheduling.services_of_providers(request, keys).await.map(|found| every_key(keys, found))
 );
 loader!(
     /// Add-ons by service.
     AddonsLoader, ServiceId => Vec<Addon>,
-    |services, request, keys| services.scheduling.addons_of_services(request, keys).await
+    |services, request, keys| services.scheduling.addons_of_services(request, keys).await.map(|found| every_key(keys, found))
 );
 loader!(
     /// Booked add-ons by booking.
     BookedAddonsLoader, BookingId => Vec<BookedAddon>,
-    |services, request, keys| services.scheduling.addons_of_bookings(request, keys).await
+    |services, request, keys| services.scheduling.addons_of_bookings(request, keys).await.map(|found| every_key(keys, found))
 );
 loader!(
-    /// Reviews by booking.
-    ReviewLoader, BookingId => Review,
-    |services, request, keys| services.scheduling.reviews_of_bookings(request, keys).await
+    /// Reviews by booking (`None` for a booking without one).
+    ReviewLoader, BookingId => Option<Review>,
+    |services, request, keys| services
+        .scheduling
+        .reviews_of_bookings(request, keys)
+        .await
+        .map(|found| every_key(keys, found.into_iter().map(|(k, v)| (k, Some(v))).collect()))
 );
 
 /// The loaders of one request.
 pub struct Loaders {
-    pub(crate) users: DataLoader<UserLoader>,
-    pub(crate) tenants: DataLoader<TenantLoader>,
-    pub(crate) providers: DataLoader<ProviderLoader>,
-    pub(crate) services: DataLoader<ServiceLoader>,
-    pub(crate) customers: DataLoader<CustomerLoader>,
-    pub(crate) working_hours: DataLoader<WorkingHoursLoader>,
-    pub(crate) offered_services: DataLoader<OfferedServicesLoader>,
-    pub(crate) addons: DataLoader<AddonsLoader>,
-    pub(crate) booked_addons: DataLoader<BookedAddonsLoader>,
-    pub(crate) reviews: DataLoader<ReviewLoader>,
+    pub(crate) users: DataLoader<UserLoader, HashMapCache>,
+    pub(crate) tenants: DataLoader<TenantLoader, HashMapCache>,
+    pub(crate) providers: DataLoader<ProviderLoader, HashMapCache>,
+    pub(crate) services: DataLoader<ServiceLoader, HashMapCache>,
+    pub(crate) customers: DataLoader<CustomerLoader, HashMapCache>,
+    pub(crate) working_hours: DataLoader<WorkingHoursLoader, HashMapCache>,
+    pub(crate) offered_services: DataLoader<OfferedServicesLoader, HashMapCache>,
+    pub(crate) addons: DataLoader<AddonsLoader, HashMapCache>,
+    pub(crate) booked_addons: DataLoader<BookedAddonsLoader, HashMapCache>,
+    pub(crate) reviews: DataLoader<ReviewLoader, HashMapCache>,
 }
 
 impl Loaders {
@@ -111,7 +124,11 @@ impl Loaders {
     pub fn new(services: Arc<Services>, request: RequestContext) -> Self {
         macro_rules! make {
             ($loader:ident) => {
-                DataLoader::new($loader { services: services.clone(), request: request.clone() }, tokio::spawn)
+                DataLoader::with_cache(
+                    $loader { services: services.clone(), request: request.clone() },
+                    tokio::spawn,
+                    HashMapCache::default(),
+                )
             };
         }
         Self {

@@ -206,7 +206,7 @@ impl ProviderObject {
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
         status: Option<Vec<BookingStatus>>,
-    ) -> ApiResult<Connection<String, BookingObject>> {
+    ) -> async_graphql::Result<Connection<String, BookingObject>> {
         let filter = BookingFilter {
             from,
             to,
@@ -371,7 +371,7 @@ impl CustomerObject {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> ApiResult<Connection<String, BookingObject>> {
+    ) -> async_graphql::Result<Connection<String, BookingObject>> {
         let filter = BookingFilter { customer_id: Some(self.0.id), ..BookingFilter::default() };
         bookings_page(ctx, &filter, first, after, last, before).await
     }
@@ -528,7 +528,7 @@ impl BookingObject {
     }
     /// The customer's review, once completed and reviewed.
     async fn review(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ReviewObject>> {
-        Ok(loaders(ctx)?.reviews.load_one(self.0.id).await?.map(ReviewObject::from))
+        Ok(loaders(ctx)?.reviews.load_one(self.0.id).await?.flatten().map(ReviewObject::from))
     }
 }
 
@@ -539,14 +539,81 @@ async fn bookings_page(
     after: Option<String>,
     last: Option<i32>,
     before: Option<String>,
-) -> ApiResult<Connection<String, BookingObject>> {
+) -> async_graphql::Result<Connection<String, BookingObject>> {
     let page =
         services(ctx)?.scheduling.bookings(request(ctx)?, filter, &page_request(first, after, last, before)).await?;
+    prefetch_for_bookings(ctx, &page.items).await?;
     let mut result = Connection::new(page.has_previous_page, page.has_next_page);
     result.edges.extend(page.items.into_iter().map(|b| {
         async_graphql::connection::Edge::new(encode_time_cursor(b.starts_at, b.id.as_uuid()), BookingObject(b))
     }));
     Ok(result)
+}
+
+fn unique<K: Ord + Copy>(keys: impl Iterator<Item = K>) -> Vec<K> {
+    let mut keys: Vec<K> = keys.collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Loads `keys` into a loader's cache when `wanted`.
+async fn prefetch<L, K>(
+    wanted: bool,
+    loader: &async_graphql::dataloader::DataLoader<L, async_graphql::dataloader::HashMapCache>,
+    keys: &[K],
+) -> async_graphql::Result<()>
+where
+    L: async_graphql::dataloader::Loader<K, Error = async_graphql::Error>,
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+{
+    if wanted {
+        loader.load_many(keys.iter().cloned()).await?;
+    }
+    Ok(())
+}
+
+/// Loads, in one batch per kind, the rows the query asks for under a page of
+/// bookings. DataLoaders batch what is requested within a short window; on a large
+/// page, late fields can miss it and cost another query. Loading up front from the
+/// query's selection makes the number of statements independent of the page size;
+/// the per-item fields then find the rows in the loaders' cache.
+async fn prefetch_for_bookings(ctx: &Context<'_>, bookings: &[Booking]) -> async_graphql::Result<()> {
+    if bookings.is_empty() {
+        return Ok(());
+    }
+    let node = ctx.look_ahead().field("edges").field("node");
+    let (provider, service) = (node.field("provider"), node.field("service"));
+    let loaders = loaders(ctx)?;
+    let providers = unique(bookings.iter().map(|b| b.provider_id));
+    let services = unique(bookings.iter().map(|b| b.service_id));
+    let customers = unique(bookings.iter().map(|b| b.customer_id));
+    let ids = unique(bookings.iter().map(|b| b.id));
+    let offered = async {
+        if provider.field("services").exists() {
+            loaders.offered_services.load_many(providers.iter().copied()).await
+        } else {
+            Ok(Default::default())
+        }
+    };
+    let (a, b, c, d, e, f, offered) = futures_util::join!(
+        prefetch(provider.exists(), &loaders.providers, &providers),
+        prefetch(provider.field("workingHours").exists(), &loaders.working_hours, &providers),
+        prefetch(service.field("addons").exists(), &loaders.addons, &services),
+        prefetch(node.field("customer").exists(), &loaders.customers, &customers),
+        prefetch(node.field("addons").exists(), &loaders.booked_addons, &ids),
+        prefetch(node.field("review").exists(), &loaders.reviews, &ids),
+        offered,
+    );
+    for result in [a, b, c, d, e, f] {
+        result?;
+    }
+    // One load of services: the bookings' own and those their providers offer.
+    let offered: Vec<ServiceId> = offered?.into_values().flatten().collect();
+    let wanted = if service.exists() { services.clone() } else { Vec::new() };
+    let all = unique(wanted.into_iter().chain(offered));
+    prefetch(!all.is_empty(), &loaders.services, &all).await?;
+    Ok(())
 }
 
 /// A bookable start.
@@ -865,7 +932,7 @@ impl SchedulingQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<BookingFilterInput>,
-    ) -> ApiResult<Connection<String, BookingObject>> {
+    ) -> async_graphql::Result<Connection<String, BookingObject>> {
         let filter = match filter {
             Some(f) => BookingFilter {
                 from: f.from,
