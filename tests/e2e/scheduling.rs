@@ -594,3 +594,42 @@ async fn a_nested_page_costs_the_same_statements_for_1_10_and_100_bookings() {
     let data = app.ok(&salon.owner, nested, json!({"n": 100})).await;
     assert_eq!(data["bookings"]["edges"].as_array().unwrap().len(), 100);
 }
+
+#[tokio::test]
+async fn availability_costs_a_fixed_number_of_statements_whatever_the_providers_and_days() {
+    let database = std::sync::Arc::new(tessera_e2e::TestDatabase::create().await);
+    let app =
+        TestApp::spawn_with_options(database, |_| {}, |o| o.relay_poll_interval = StdDuration::from_secs(3600)).await;
+    app.clock.set(utc(NOW));
+    let salon = salon(&app, "bounded", 0).await;
+    let query = json!({"s": salon.service, "from": "2026-03-03", "to": "2026-03-03"});
+    let one_provider_one_day = statements_for(&app, &salon.owner, AVAILABILITY, query).await;
+    for name in ["Leo", "Mia", "Noah", "Zoe", "Ivy", "Sam"] {
+        let id = app
+            .ok(&salon.owner, "mutation($n: String!) { createProvider(input: {name: $n}) { id } }", json!({"n": name}))
+            .await["createProvider"]["id"]
+            .clone();
+        let intervals: Vec<Value> = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
+            .iter()
+            .map(|d| json!({"weekday": d, "startTime": "09:00", "endTime": "17:00"}))
+            .collect();
+        app.ok(
+            &salon.owner,
+            "mutation($p: ID!, $i: [WorkingIntervalInput!]!) { setWorkingHours(providerId: $p, intervals: $i) { id } }",
+            json!({"p": id, "i": intervals}),
+        )
+        .await;
+        app.ok(
+            &salon.owner,
+            "mutation($p: ID!, $s: ID!) { assignService(providerId: $p, serviceId: $s) { id } }",
+            json!({"p": id, "s": salon.service}),
+        )
+        .await;
+    }
+    app.ok(&salon.owner, BOOK, booking_input(&salon, "2026-03-10T09:00:00Z")).await;
+    let query = json!({"s": salon.service, "from": "2026-03-03", "to": "2026-04-01"});
+    let many_providers_thirty_days = statements_for(&app, &salon.owner, AVAILABILITY, query.clone()).await;
+    assert_eq!(one_provider_one_day, many_providers_thirty_days);
+    let slots = app.ok(&salon.owner, AVAILABILITY, query).await["availability"].as_array().unwrap().len();
+    assert!(slots > 1000, "seven providers over a month: {slots} slots");
+}
