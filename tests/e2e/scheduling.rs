@@ -593,6 +593,17 @@ async fn a_nested_page_costs_the_same_statements_for_1_10_and_100_bookings() {
     assert_eq!((one, ten), (ten, hundred), "statements for 1, 10, 100 bookings: {one}, {ten}, {hundred}");
     let data = app.ok(&salon.owner, nested, json!({"n": 100})).await;
     assert_eq!(data["bookings"]["edges"].as_array().unwrap().len(), 100);
+
+    // Providers with their hours, services and next bookings: one page of one
+    // provider costs what a page of five does.
+    let staff = "query($n: Int!) { providers(first: $n) { edges { node { name workingHours { weekday } services { name } upcomingBookings(first: 3) { startsAt status } } } } }";
+    let one = statements_for(&app, &salon.owner, staff, json!({"n": 1})).await;
+    let five = statements_for(&app, &salon.owner, staff, json!({"n": 5})).await;
+    assert_eq!(one, five, "statements for 1 and 5 providers");
+    let data = app.ok(&salon.owner, staff, json!({"n": 5})).await;
+    let first = &data["providers"]["edges"][0]["node"];
+    assert_eq!(first["upcomingBookings"].as_array().unwrap().len(), 3);
+    assert_eq!(first["upcomingBookings"][0]["startsAt"], "2026-03-04T08:00:00+00:00", "the soonest first");
 }
 
 #[tokio::test]

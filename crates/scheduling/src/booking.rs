@@ -585,6 +585,35 @@ impl SchedulingService {
         Ok(keyset.finish(rows).map(Booking::from))
     }
 
+    /// The next `limit` upcoming (scheduled or confirmed) bookings of each provider,
+    /// from now, in one query for all of them.
+    pub async fn upcoming_bookings_of(
+        &self,
+        ctx: &RequestContext,
+        providers: &[ProviderId],
+        limit: usize,
+    ) -> Result<HashMap<ProviderId, Vec<Booking>>> {
+        let (auth, txn) = self.open(ctx, Permission::BookingRead, Access::Read).await?;
+        let rows = booking::Entity::find()
+            .filter(booking::Column::TenantId.eq(auth.tenant_id))
+            .filter(booking::Column::ProviderId.is_in(providers.iter().copied()))
+            .filter(booking::Column::Status.is_in([BookingStatus::Scheduled, BookingStatus::Confirmed]))
+            .filter(booking::Column::StartsAt.gte(ctx.now()))
+            .order_by_asc(booking::Column::StartsAt)
+            .order_by_asc(booking::Column::Id)
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        let mut by_provider: HashMap<ProviderId, Vec<Booking>> = HashMap::new();
+        for row in rows {
+            let list = by_provider.entry(row.provider_id).or_default();
+            if list.len() < limit {
+                list.push(row.into());
+            }
+        }
+        Ok(by_provider)
+    }
+
     /// Bookings by id (of the request's tenant only).
     pub async fn bookings_by_ids(
         &self,

@@ -105,6 +105,39 @@ loader!(
         .map(|found| every_key(keys, found.into_iter().map(|(k, v)| (k, Some(v))).collect()))
 );
 
+/// The next bookings of providers, keyed by provider and how many are asked for.
+pub(crate) struct UpcomingBookingsLoader {
+    services: Arc<Services>,
+    request: RequestContext,
+}
+
+impl Loader<(ProviderId, usize)> for UpcomingBookingsLoader {
+    type Value = Vec<tessera_scheduling::Booking>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[(ProviderId, usize)],
+    ) -> Result<HashMap<(ProviderId, usize), Self::Value>, Self::Error> {
+        // Fields of one page ask for the same count; load once per distinct count.
+        let mut out = HashMap::new();
+        let mut limits: Vec<usize> = keys.iter().map(|(_, n)| *n).collect();
+        limits.sort_unstable();
+        limits.dedup();
+        for limit in limits {
+            let providers: Vec<ProviderId> = keys.iter().filter(|(_, n)| *n == limit).map(|(p, _)| *p).collect();
+            let mut found = self
+                .services
+                .scheduling
+                .upcoming_bookings_of(&self.request, &providers, limit)
+                .await
+                .map_err(ApiError::from)?;
+            out.extend(providers.into_iter().map(|p| ((p, limit), found.remove(&p).unwrap_or_default())));
+        }
+        Ok(out)
+    }
+}
+
 /// The loaders of one request.
 pub struct Loaders {
     pub(crate) users: DataLoader<UserLoader, HashMapCache>,
@@ -117,6 +150,7 @@ pub struct Loaders {
     pub(crate) addons: DataLoader<AddonsLoader, HashMapCache>,
     pub(crate) booked_addons: DataLoader<BookedAddonsLoader, HashMapCache>,
     pub(crate) reviews: DataLoader<ReviewLoader, HashMapCache>,
+    pub(crate) upcoming_bookings: DataLoader<UpcomingBookingsLoader, HashMapCache>,
 }
 
 impl Loaders {
@@ -142,6 +176,7 @@ impl Loaders {
             addons: make!(AddonsLoader),
             booked_addons: make!(BookedAddonsLoader),
             reviews: make!(ReviewLoader),
+            upcoming_bookings: make!(UpcomingBookingsLoader),
         }
     }
 }

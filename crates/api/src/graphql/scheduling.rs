@@ -194,6 +194,21 @@ impl ProviderObject {
         let found = services(ctx)?.scheduling.exceptions(request(ctx)?, Some(self.0.id), from, to).await?;
         Ok(found.into_iter().map(ScheduleExceptionObject).collect())
     }
+    /// Their next upcoming (scheduled or confirmed) bookings, at most `first`
+    /// (up to 20). Batched across a list of providers; use `bookings` to page
+    /// through one provider's whole history.
+    #[graphql(complexity = "usize::try_from(first).unwrap_or(5).max(1) * child_complexity + 1")]
+    async fn upcoming_bookings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 5)] first: i32,
+    ) -> async_graphql::Result<Vec<BookingObject>> {
+        let limit = usize::try_from(first).ok().filter(|n| (1..=20).contains(n)).ok_or_else(|| {
+            async_graphql::Error::from(ApiError::from(DomainError::invalid("first", "must be between 1 and 20")))
+        })?;
+        let found = loaders(ctx)?.upcoming_bookings.load_one((self.0.id, limit)).await?.unwrap_or_default();
+        Ok(found.into_iter().map(BookingObject).collect())
+    }
     /// Their bookings, by start time.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn bookings(
@@ -573,6 +588,48 @@ where
     Ok(())
 }
 
+/// Loads, in one batch per kind, the hours, services and upcoming bookings a
+/// query asks for under a page of providers (see [`prefetch_for_bookings`]).
+async fn prefetch_for_providers(ctx: &Context<'_>, providers: &[Provider]) -> async_graphql::Result<()> {
+    if providers.is_empty() {
+        return Ok(());
+    }
+    let node = ctx.look_ahead().field("edges").field("node");
+    let loaders = loaders(ctx)?;
+    let ids = unique(providers.iter().map(|p| p.id));
+    let upcoming = node.field("upcomingBookings");
+    let limit = upcoming_limit(ctx).unwrap_or(5);
+    let upcoming_keys: Vec<(ProviderId, usize)> = ids.iter().map(|p| (*p, limit)).collect();
+    let offered = async {
+        if node.field("services").exists() {
+            let offered = loaders.offered_services.load_many(ids.iter().copied()).await?;
+            loaders.services.load_many(unique(offered.into_values().flatten())).await?;
+        }
+        Ok::<_, async_graphql::Error>(())
+    };
+    let (a, b, c) = futures_util::join!(
+        prefetch(node.field("workingHours").exists(), &loaders.working_hours, &ids),
+        prefetch(upcoming.exists() && (1..=20).contains(&limit), &loaders.upcoming_bookings, &upcoming_keys),
+        offered,
+    );
+    a?;
+    b?;
+    c
+}
+
+/// The `first` argument of `edges.node.upcomingBookings` in the current selection.
+fn upcoming_limit(ctx: &Context<'_>) -> Option<usize> {
+    let field = ctx.field();
+    let node = field.selection_set().find(|f| f.name() == "edges")?.selection_set().find(|f| f.name() == "node")?;
+    let upcoming = node.selection_set().find(|f| f.name() == "upcomingBookings")?;
+    let arguments = upcoming.arguments().ok()?;
+    match arguments.into_iter().find(|(name, _)| name.as_str() == "first").map(|(_, value)| value) {
+        None => Some(5),
+        Some(async_graphql::Value::Number(n)) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
+        Some(_) => None,
+    }
+}
+
 /// Loads, in one batch per kind, the rows the query asks for under a page of
 /// bookings. DataLoaders batch what is requested within a short window; on a large
 /// page, late fields can miss it and cost another query. Loading up front from the
@@ -843,11 +900,12 @@ impl SchedulingQuery {
         last: Option<i32>,
         before: Option<String>,
         active: Option<bool>,
-    ) -> ApiResult<Connection<String, ProviderObject>> {
+    ) -> async_graphql::Result<Connection<String, ProviderObject>> {
         let page = services(ctx)?
             .scheduling
             .providers(request(ctx)?, &page_request(first, after, last, before), active)
             .await?;
+        prefetch_for_providers(ctx, &page.items).await?;
         Ok(connection(page, |p| p.id.as_uuid(), ProviderObject))
     }
 
