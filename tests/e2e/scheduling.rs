@@ -436,6 +436,59 @@ async fn another_tenants_scheduling_data_is_invisible_and_untouchable() {
         let (_, body) = app.post(&bob.owner, mutation, variables).await;
         assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND", "{mutation}: {body}");
     }
+    let exception = app
+        .ok(&alice.owner, "mutation($p: ID!) { addScheduleException(input: {providerId: $p, date: \"2026-03-06\", kind: CLOSED}) { id } }", json!({"p": alice.provider}))
+        .await["addScheduleException"]["id"]
+        .clone();
+    for (mutation, variables) in [
+        (
+            "mutation($id: ID!) { setWorkingHours(providerId: $id, intervals: []) { id } }",
+            json!({"id": alice.provider}),
+        ),
+        (
+            "mutation($id: ID!) { addScheduleException(input: {providerId: $id, date: \"2026-03-06\", kind: CLOSED}) { id } }",
+            json!({"id": alice.provider}),
+        ),
+        ("mutation($id: ID!) { removeScheduleException(id: $id) }", json!({"id": exception})),
+        (
+            "mutation($p: ID!, $s: ID!) { unassignService(providerId: $p, serviceId: $s) { id } }",
+            json!({"p": alice.provider, "s": alice.service}),
+        ),
+        (
+            "mutation($id: ID!) { updateService(id: $id, input: {name: \"X\", priceMinor: 1, durationMinutes: 30}) { id } }",
+            json!({"id": alice.service}),
+        ),
+        (
+            "mutation($id: ID!) { createAddon(serviceId: $id, input: {name: \"X\", priceMinor: 1, durationMinutes: 5}) { id } }",
+            json!({"id": alice.service}),
+        ),
+        (
+            "mutation($id: ID!) { updateAddon(id: $id, input: {name: \"X\", priceMinor: 1, durationMinutes: 5}) { id } }",
+            json!({"id": alice.addon}),
+        ),
+        ("mutation($id: ID!) { startBooking(id: $id) { id } }", json!({"id": booking})),
+        ("mutation($id: ID!) { completeBooking(id: $id) { id } }", json!({"id": booking})),
+        ("mutation($id: ID!) { markBookingNoShow(id: $id) { id } }", json!({"id": booking})),
+        ("mutation($id: ID!) { reviewBooking(id: $id, rating: 5) { id } }", json!({"id": booking})),
+    ] {
+        let (_, body) = app.post(&bob.owner, mutation, variables).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND", "{mutation}: {body}");
+    }
+    let data = app
+        .ok(
+            &bob.owner,
+            "query($p: ID!) { scheduleExceptions(providerId: $p, from: \"2026-03-01\", to: \"2026-03-31\") { id } }",
+            json!({"p": alice.provider}),
+        )
+        .await;
+    assert_eq!(data["scheduleExceptions"], json!([]), "Alice's time off is not Bob's to see");
+    let data = app
+        .ok(&alice.owner, "query($p: ID!) { provider(id: $p) { workingHours { weekday } services { id } exceptions(from: \"2026-03-01\", to: \"2026-03-31\") { id } } }", json!({"p": alice.provider}))
+        .await;
+    assert_eq!(data["provider"]["workingHours"].as_array().map(Vec::len), Some(10), "hours untouched");
+    assert_eq!(data["provider"]["services"].as_array().map(Vec::len), Some(1), "service still assigned");
+    assert_eq!(data["provider"]["exceptions"].as_array().map(Vec::len), Some(1), "exception still there");
+
     // Booking Alice's provider, service or customer from Bob's tenant fails too.
     let mut input = booking_input(&bob, "2026-03-04T09:00:00Z");
     input["input"]["customerId"] = json!(alice.customer);
