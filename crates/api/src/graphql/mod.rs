@@ -8,6 +8,7 @@
 //! ([`SignedIn`], [`Requires`]); the service called then checks again.
 
 mod connection;
+mod feed;
 mod identity;
 mod loaders;
 mod node;

@@ -4,7 +4,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, NaiveDate, Utc};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use tessera_kernel::event::EventKind;
 use tessera_kernel::paging::encode_time_cursor;
 use tessera_kernel::{BookingId, DomainError, Permission, ProviderId, ServiceId};
@@ -12,13 +12,12 @@ use tessera_scheduling::{
     Addon, AddonInput, AvailabilityQuery, BookedAddon, Booking, BookingFilter, Customer, CustomerInput, ExceptionInput,
     NewBooking, Provider, ProviderInput, Review, ScheduleException, Service, ServiceInput, Slot, WeeklyInterval,
 };
-use tessera_tenant::TenantRef;
 
 use super::connection::{connection, page_cost, page_request};
+use super::feed::tenant_feed;
 use super::identity::UserObject;
 use super::{Requires, loaders, parse_id, request, services};
 use crate::error::{ApiError, ApiResult};
-use crate::events::BusMessage;
 
 // ---- shared shapes ---------------------------------------------------------------
 
@@ -1347,57 +1346,35 @@ impl SchedulingSubscription {
         let provider_filter: Option<ProviderId> =
             provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?;
         let services = services(ctx)?.clone();
-        let request = request(ctx)?.clone();
-        let actor = request.require_actor()?;
-        let tenant_id = request.authorize(Permission::BookingRead)?.tenant_id;
-        let mut events = services.bus.subscribe();
-        Ok(async_stream::stream! {
-            loop {
-                let message = match events.recv().await {
-                    Ok(message) => message,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "booking subscriber fell behind; events skipped");
-                        continue;
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                };
-                let event = match message.as_ref() {
-                    BusMessage::SessionRevoked { session_id } if *session_id == actor.session_id => break,
-                    BusMessage::Domain(event) if event.tenant_id == tenant_id => event.clone(),
-                    _ => continue,
-                };
-                let kind = match event.kind {
+        let feed = tenant_feed(services.clone(), request(ctx)?.clone(), Permission::BookingRead)?;
+        Ok(feed.filter_map(move |item| {
+            let services = services.clone();
+            async move {
+                let kind = match item.event.kind {
                     EventKind::BookingCreated => BookingEventKind::Created,
                     EventKind::BookingRescheduled => BookingEventKind::Rescheduled,
                     EventKind::BookingStatusChanged => BookingEventKind::StatusChanged,
                     EventKind::BookingCancelled => BookingEventKind::Cancelled,
-                    _ => continue,
+                    _ => return None,
                 };
-                let now = services.clock.now();
-                if !services.identity.session_is_live(actor.session_id, now).await.unwrap_or(false) {
-                    break;
-                }
-                // Fresh rights for every event: losing access ends the feed.
-                let Ok((_, scope)) = services.tenants.resolve_scope(actor.user_id, &TenantRef::Id(tenant_id)).await else {
-                    break;
-                };
-                if !scope.permissions.contains(Permission::BookingRead) {
-                    break;
-                }
-                let current = request.clone().with_tenant(scope);
-                let booking_id = BookingId(event.subject_id);
-                let Ok(mut found) = services.scheduling.bookings_by_ids(&current, &[booking_id]).await else { continue };
-                let Some(booking) = found.remove(&booking_id) else { continue };
+                // Read with the subscriber's current rights.
+                let booking_id = BookingId(item.event.subject_id);
+                let booking = services
+                    .scheduling
+                    .bookings_by_ids(&item.request, &[booking_id])
+                    .await
+                    .ok()?
+                    .remove(&booking_id)?;
                 if provider_filter.is_some_and(|p| p != booking.provider_id) {
-                    continue;
+                    return None;
                 }
-                yield BookingEvent {
-                    event_id: ID(event.id.to_string()),
+                Some(BookingEvent {
+                    event_id: ID(item.event.id.to_string()),
                     kind,
-                    occurred_at: event.occurred_at,
+                    occurred_at: item.event.occurred_at,
                     booking: BookingObject(booking),
-                };
+                })
             }
-        })
+        }))
     }
 }

@@ -4,16 +4,16 @@
 use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use tessera_kernel::event::EventKind;
 use tessera_kernel::{DomainError, Permission, TenantId};
-use tessera_tenant::{FeatureFlags, Member, NewTenant, Tenant, TenantPatch, TenantRef, TenantSettings};
+use tessera_tenant::{FeatureFlags, Member, NewTenant, Tenant, TenantPatch, TenantSettings};
 
 use super::connection::{connection, page_cost, page_request};
+use super::feed::tenant_feed;
 use super::identity::UserObject;
 use super::{Requires, SignedIn, loaders, parse_id, request, services};
 use crate::error::{ApiError, ApiResult};
-use crate::events::BusMessage;
 
 /// A tenant's service tier.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -469,51 +469,20 @@ impl TenantSubscription {
     /// Ends when the caller's session ends or they lose access to the tenant.
     #[graphql(guard = "Requires(Permission::TenantRead)")]
     async fn tenant_updated(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = TenantEvent> + use<>, ApiError> {
-        let services = services(ctx)?.clone();
-        let request = request(ctx)?.clone();
-        let actor = request.require_actor()?;
-        let tenant_id = request.authorize(Permission::TenantRead)?.tenant_id;
-        let mut events = services.bus.subscribe();
-        Ok(async_stream::stream! {
-            loop {
-                let message = match events.recv().await {
-                    Ok(message) => message,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "subscriber fell behind; events skipped");
-                        continue;
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                };
-                let event = match message.as_ref() {
-                    BusMessage::SessionRevoked { session_id } if *session_id == actor.session_id => break,
-                    BusMessage::Domain(event) if event.tenant_id == tenant_id => event.clone(),
-                    _ => continue,
-                };
-                let kind = match event.kind {
-                    EventKind::TenantUpdated => TenantEventKind::Updated,
-                    EventKind::TenantDeleted => TenantEventKind::Deleted,
-                    EventKind::TenantRestored => TenantEventKind::Restored,
-                    _ => continue,
-                };
-                // Rights are checked again for every event: a revoked session or a
-                // lost membership ends the feed.
-                let now = services.clock.now();
-                if !services.identity.session_is_live(actor.session_id, now).await.unwrap_or(false) {
-                    break;
-                }
-                let Ok((tenant, scope)) = services.tenants.resolve_scope(actor.user_id, &TenantRef::Id(tenant_id)).await else {
-                    break;
-                };
-                if !scope.permissions.contains(Permission::TenantRead) {
-                    break;
-                }
-                yield TenantEvent {
-                    event_id: ID(event.id.to_string()),
-                    kind,
-                    occurred_at: event.occurred_at,
-                    tenant: TenantObject(tenant),
-                };
-            }
-        })
+        let feed = tenant_feed(services(ctx)?.clone(), request(ctx)?.clone(), Permission::TenantRead)?;
+        Ok(feed.filter_map(|item| async move {
+            let kind = match item.event.kind {
+                EventKind::TenantUpdated => TenantEventKind::Updated,
+                EventKind::TenantDeleted => TenantEventKind::Deleted,
+                EventKind::TenantRestored => TenantEventKind::Restored,
+                _ => return None,
+            };
+            Some(TenantEvent {
+                event_id: ID(item.event.id.to_string()),
+                kind,
+                occurred_at: item.event.occurred_at,
+                tenant: TenantObject(item.tenant),
+            })
+        }))
     }
 }
