@@ -72,3 +72,52 @@ fn the_schema_is_a_federation_v2_subgraph_with_tenant_and_user_entities() {
     assert!(sdl.contains("type Tenant implements Node @key(fields: \"id\")"));
     assert!(sdl.contains("type User implements Node @key(fields: \"id\")"));
 }
+
+#[test]
+fn every_operation_field_declares_what_it_requires() {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+
+    let sdl = std::fs::read_to_string(workspace_root().join("schema.graphql")).expect("schema.graphql exists");
+    let document = async_graphql::parser::parse_schema(&sdl).expect("schema.graphql parses");
+    let catalogue: BTreeSet<&str> = tessera_kernel::Permission::ALL.iter().map(|p| p.name()).collect();
+    let mut checked = 0;
+    let mut undeclared = Vec::new();
+    for definition in &document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else { continue };
+        let name = ty.node.name.node.as_str();
+        if !["Query", "Mutation", "Subscription"].contains(&name) {
+            continue;
+        }
+        let TypeKind::Object(object) = &ty.node.kind else { continue };
+        for field in &object.fields {
+            let field_name = field.node.name.node.as_str();
+            if field_name.starts_with('_') {
+                continue; // federation's own fields
+            }
+            checked += 1;
+            let markers: Vec<_> = field
+                .node
+                .directives
+                .iter()
+                .filter(|d| ["permission", "authenticated", "public"].contains(&d.node.name.node.as_str()))
+                .collect();
+            match markers.as_slice() {
+                [one] if one.node.name.node == "permission" => {
+                    let argument = one.node.get_argument("name").map(|v| v.node.to_string()).unwrap_or_default();
+                    let permission = argument.trim_matches('"');
+                    assert!(
+                        catalogue.contains(permission),
+                        "{name}.{field_name} names {permission}, which is not in the catalogue"
+                    );
+                }
+                [_] => {}
+                _ => undeclared.push(format!("{name}.{field_name}")),
+            }
+        }
+    }
+    assert!(checked > 40, "the operation types were found ({checked} fields)");
+    assert!(
+        undeclared.is_empty(),
+        "fields without exactly one of @permission, @authenticated or @public: {undeclared:?}"
+    );
+}

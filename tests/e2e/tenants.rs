@@ -183,3 +183,29 @@ async fn pages_are_relay_connections_with_capped_sizes() {
     let (_, body) = app.post(&auth, "{ myTenants(after: \"not-a-cursor\") { edges { cursor } } }", json!({})).await;
     assert_eq!(field_of(&body), ("BAD_USER_INPUT".into(), "after".into()));
 }
+
+#[tokio::test]
+async fn the_catalogue_is_public_and_me_shows_my_permissions_in_the_tenant() {
+    let app = TestApp::spawn().await;
+    let data =
+        app.ok(&Auth::anonymous(), "{ permissionCatalogue { name resource action description } }", json!({})).await;
+    let catalogue = data["permissionCatalogue"].as_array().unwrap();
+    assert!(
+        catalogue
+            .iter()
+            .any(|p| p["name"] == "booking:create" && p["resource"] == "booking" && p["action"] == "create")
+    );
+
+    let (owner, _) = app.owner_of("perms").await;
+    let data =
+        app.ok(&owner, "{ me { permissions } members { edges { node { user { permissions } } } } }", json!({})).await;
+    let mine: Vec<&str> = data["me"]["permissions"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(mine.len(), catalogue.len(), "an owner holds every permission: {mine:?}");
+    assert!(mine.contains(&"tenant:delete"));
+    let without_tenant = app.ok(&Auth { tenant: None, ..owner.clone() }, "{ me { permissions } }", json!({})).await;
+    assert_eq!(without_tenant["me"]["permissions"], json!([]));
+
+    let other = app.sign_up("someone@example.com").await;
+    let data = app.ok(&other, "{ me { permissions } }", json!({})).await;
+    assert_eq!(data["me"]["permissions"], json!([]));
+}

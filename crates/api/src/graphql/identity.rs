@@ -8,7 +8,7 @@ use tessera_identity::{IssuedSession, LoginAttempt, NewUser, Session, User};
 use tessera_kernel::{SessionId, UserId};
 
 use super::connection::{connection, page_cost, page_request};
-use super::{SignedIn, loaders, parse_id, request, services};
+use super::{SignedIn, authenticated, loaders, parse_id, public, request, services};
 use crate::error::{ApiError, ApiResult};
 use crate::events::BusMessage;
 
@@ -51,6 +51,15 @@ impl UserObject {
     /// Their last successful login.
     async fn last_login_at(&self) -> Option<DateTime<Utc>> {
         self.0.last_login_at
+    }
+    /// For the signed-in user: what they may do in the request's tenant
+    /// (`X-Tenant`), as permission names; empty without a tenant. Null for others.
+    async fn permissions(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<&'static str>>> {
+        let request = request(ctx)?;
+        if request.actor().map(|a| a.user_id) != Some(self.0.id) {
+            return Ok(None);
+        }
+        Ok(Some(request.tenant().map(|t| t.permissions.iter().map(|p| p.name()).collect()).unwrap_or_default()))
     }
 }
 
@@ -186,13 +195,13 @@ pub(crate) struct IdentityQuery;
 #[Object]
 impl IdentityQuery {
     /// The signed-in user.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn me(&self, ctx: &Context<'_>) -> ApiResult<UserObject> {
         Ok(UserObject(services(ctx)?.identity.me(request(ctx)?).await?))
     }
 
     /// The caller's sessions that are still usable.
-    #[graphql(guard = "SignedIn", complexity = "page_cost(first, last, child_complexity)")]
+    #[graphql(guard = "SignedIn", directive = authenticated::apply(), complexity = "page_cost(first, last, child_complexity)")]
     async fn my_sessions(
         &self,
         ctx: &Context<'_>,
@@ -208,7 +217,7 @@ impl IdentityQuery {
     }
 
     /// The caller's login attempts, oldest first (`last: 10` for the latest).
-    #[graphql(guard = "SignedIn", complexity = "page_cost(first, last, child_complexity)")]
+    #[graphql(guard = "SignedIn", directive = authenticated::apply(), complexity = "page_cost(first, last, child_complexity)")]
     async fn my_login_history(
         &self,
         ctx: &Context<'_>,
@@ -246,6 +255,7 @@ fn announce_revocation(ctx: &Context<'_>, session_id: SessionId) {
 #[Object]
 impl IdentityMutation {
     /// Creates an account and signs it in.
+    #[graphql(directive = public::apply())]
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> ApiResult<AuthPayload> {
         let new_user = NewUser { email: input.email, password: input.password, display_name: input.display_name };
         let (user, issued) = services(ctx)?.identity.sign_up(request(ctx)?, new_user).await?;
@@ -253,6 +263,7 @@ impl IdentityMutation {
     }
 
     /// Signs in with email and password. Failed attempts are throttled per account.
+    #[graphql(directive = public::apply())]
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<AuthPayload> {
         let (user, issued) = services(ctx)?.identity.login(request(ctx)?, &input.email, &input.password).await?;
         Ok(AuthPayload::new(user, issued))
@@ -260,6 +271,7 @@ impl IdentityMutation {
 
     /// Exchanges a refresh token for new tokens. A refresh token works once; using
     /// one again ends the session.
+    #[graphql(directive = public::apply())]
     async fn refresh_session(
         &self,
         ctx: &Context<'_>,
@@ -284,7 +296,7 @@ impl IdentityMutation {
     }
 
     /// Ends the current session.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn logout(&self, ctx: &Context<'_>) -> ApiResult<bool> {
         let request = request(ctx)?;
         let revoked = services(ctx)?.identity.logout(request).await?;
@@ -295,7 +307,7 @@ impl IdentityMutation {
     }
 
     /// Ends one of the caller's sessions (another device).
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> ApiResult<SessionObject> {
         let request = request(ctx)?;
         let session = services(ctx)?.identity.revoke_my_session(request, parse_id("id", &id)?).await?;

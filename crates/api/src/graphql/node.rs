@@ -8,7 +8,7 @@ use tessera_kernel::{SessionId, TenantId, UserId};
 
 use super::identity::{SessionObject, UserObject};
 use super::tenant::TenantObject;
-use super::{SignedIn, request, services};
+use super::{SignedIn, authenticated, request, services};
 use crate::error::ApiResult;
 
 /// An object with a globally unique id.
@@ -29,7 +29,7 @@ pub(crate) struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// Any object the caller may read, by id; null when there is none.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
         let Ok(uuid) = uuid::Uuid::parse_str(&id) else { return Ok(None) };
         let (services, request) = (services(ctx)?, request(ctx)?);

@@ -16,7 +16,7 @@ use tessera_scheduling::{
 use super::connection::{connection, page_cost, page_request};
 use super::feed::tenant_feed;
 use super::identity::UserObject;
-use super::{Requires, loaders, parse_id, request, services};
+use super::{Requires, loaders, parse_id, permission, request, services};
 use crate::error::{ApiError, ApiResult};
 
 // ---- shared shapes ---------------------------------------------------------------
@@ -890,7 +890,7 @@ pub(crate) struct SchedulingQuery;
 #[Object]
 impl SchedulingQuery {
     /// The tenant's providers.
-    #[graphql(guard = "Requires(Permission::ProviderRead)", complexity = "page_cost(first, last, child_complexity)")]
+    #[graphql(guard = "Requires(Permission::ProviderRead)", directive = permission::apply(Permission::ProviderRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
     async fn providers(
         &self,
         ctx: &Context<'_>,
@@ -909,14 +909,14 @@ impl SchedulingQuery {
     }
 
     /// A provider by id.
-    #[graphql(guard = "Requires(Permission::ProviderRead)")]
+    #[graphql(guard = "Requires(Permission::ProviderRead)", directive = permission::apply(Permission::ProviderRead.name().to_owned()))]
     async fn provider(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<ProviderObject>> {
         let id: ProviderId = parse_id("id", &id)?;
         Ok(loaders(ctx)?.providers.load_one(id).await?.map(ProviderObject))
     }
 
     /// Exceptions between two dates: one provider's and the tenant's, or all.
-    #[graphql(guard = "Requires(Permission::ProviderRead)")]
+    #[graphql(guard = "Requires(Permission::ProviderRead)", directive = permission::apply(Permission::ProviderRead.name().to_owned()))]
     async fn schedule_exceptions(
         &self,
         ctx: &Context<'_>,
@@ -930,7 +930,7 @@ impl SchedulingQuery {
     }
 
     /// The tenant's services (not deleted).
-    #[graphql(guard = "Requires(Permission::ServiceRead)", complexity = "page_cost(first, last, child_complexity)")]
+    #[graphql(guard = "Requires(Permission::ServiceRead)", directive = permission::apply(Permission::ServiceRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
     async fn services(
         &self,
         ctx: &Context<'_>,
@@ -948,14 +948,14 @@ impl SchedulingQuery {
     }
 
     /// A service by id.
-    #[graphql(guard = "Requires(Permission::ServiceRead)")]
+    #[graphql(guard = "Requires(Permission::ServiceRead)", directive = permission::apply(Permission::ServiceRead.name().to_owned()))]
     async fn service(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<ServiceObject>> {
         let id: ServiceId = parse_id("id", &id)?;
         Ok(loaders(ctx)?.services.load_one(id).await?.map(ServiceObject))
     }
 
     /// The tenant's customers; `search` matches name, email or phone.
-    #[graphql(guard = "Requires(Permission::CustomerRead)", complexity = "page_cost(first, last, child_complexity)")]
+    #[graphql(guard = "Requires(Permission::CustomerRead)", directive = permission::apply(Permission::CustomerRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,
@@ -973,14 +973,14 @@ impl SchedulingQuery {
     }
 
     /// A customer by id.
-    #[graphql(guard = "Requires(Permission::CustomerRead)")]
+    #[graphql(guard = "Requires(Permission::CustomerRead)", directive = permission::apply(Permission::CustomerRead.name().to_owned()))]
     async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CustomerObject>> {
         let id = parse_id("id", &id)?;
         Ok(loaders(ctx)?.customers.load_one(id).await?.map(CustomerObject))
     }
 
     /// The tenant's bookings by start time, optionally filtered.
-    #[graphql(guard = "Requires(Permission::BookingRead)", complexity = "page_cost(first, last, child_complexity)")]
+    #[graphql(guard = "Requires(Permission::BookingRead)", directive = permission::apply(Permission::BookingRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
     async fn bookings(
         &self,
         ctx: &Context<'_>,
@@ -1004,7 +1004,7 @@ impl SchedulingQuery {
     }
 
     /// A booking by id.
-    #[graphql(guard = "Requires(Permission::BookingRead)")]
+    #[graphql(guard = "Requires(Permission::BookingRead)", directive = permission::apply(Permission::BookingRead.name().to_owned()))]
     async fn booking(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<BookingObject>> {
         let id: BookingId = parse_id("id", &id)?;
         let mut found = services(ctx)?.scheduling.bookings_by_ids(request(ctx)?, &[id]).await?;
@@ -1014,7 +1014,7 @@ impl SchedulingQuery {
     /// Bookable starts for a service between two local dates (at most 31 days), for
     /// one provider or all who offer it, honouring hours, exceptions, bookings,
     /// buffers, notice, horizon and the tenant's slot step and timezone.
-    #[graphql(guard = "Requires(Permission::BookingRead)")]
+    #[graphql(guard = "Requires(Permission::BookingRead)", directive = permission::apply(Permission::BookingRead.name().to_owned()))]
     async fn availability(
         &self,
         ctx: &Context<'_>,
@@ -1054,13 +1054,13 @@ async fn provider_by_id(ctx: &Context<'_>, id: ProviderId) -> ApiResult<Provider
 #[Object]
 impl SchedulingMutation {
     /// Adds a provider.
-    #[graphql(guard = "Requires(Permission::ProviderManage)")]
+    #[graphql(guard = "Requires(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
     async fn create_provider(&self, ctx: &Context<'_>, input: ProviderDetailsInput) -> ApiResult<ProviderObject> {
         Ok(ProviderObject(services(ctx)?.scheduling.create_provider(request(ctx)?, input.into()).await?))
     }
 
     /// Changes a provider's details.
-    #[graphql(guard = "Requires(Permission::ProviderManage)")]
+    #[graphql(guard = "Requires(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
     async fn update_provider(
         &self,
         ctx: &Context<'_>,
@@ -1073,7 +1073,7 @@ impl SchedulingMutation {
     }
 
     /// Replaces a provider's weekly hours (several windows a day allowed).
-    #[graphql(guard = "Requires(Permission::ProviderManage)")]
+    #[graphql(guard = "Requires(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
     async fn set_working_hours(
         &self,
         ctx: &Context<'_>,
@@ -1095,7 +1095,7 @@ impl SchedulingMutation {
     }
 
     /// Adds time off, a holiday or special opening hours.
-    #[graphql(guard = "Requires(Permission::ProviderManage)")]
+    #[graphql(guard = "Requires(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
     async fn add_schedule_exception(
         &self,
         ctx: &Context<'_>,
@@ -1117,14 +1117,14 @@ impl SchedulingMutation {
     }
 
     /// Removes an exception.
-    #[graphql(guard = "Requires(Permission::ProviderManage)")]
+    #[graphql(guard = "Requires(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
     async fn remove_schedule_exception(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ID> {
         services(ctx)?.scheduling.remove_exception(request(ctx)?, parse_id("id", &id)?).await?;
         Ok(id)
     }
 
     /// Lets a provider perform a service.
-    #[graphql(guard = "Requires(Permission::ProviderManage)")]
+    #[graphql(guard = "Requires(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
     async fn assign_service(&self, ctx: &Context<'_>, provider_id: ID, service_id: ID) -> ApiResult<ProviderObject> {
         let provider_id: ProviderId = parse_id("providerId", &provider_id)?;
         services(ctx)?
@@ -1135,7 +1135,7 @@ impl SchedulingMutation {
     }
 
     /// Stops a provider performing a service; existing bookings stay.
-    #[graphql(guard = "Requires(Permission::ProviderManage)")]
+    #[graphql(guard = "Requires(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
     async fn unassign_service(&self, ctx: &Context<'_>, provider_id: ID, service_id: ID) -> ApiResult<ProviderObject> {
         let provider_id: ProviderId = parse_id("providerId", &provider_id)?;
         services(ctx)?
@@ -1146,13 +1146,13 @@ impl SchedulingMutation {
     }
 
     /// Adds a service.
-    #[graphql(guard = "Requires(Permission::ServiceManage)")]
+    #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
     async fn create_service(&self, ctx: &Context<'_>, input: ServiceDetailsInput) -> ApiResult<ServiceObject> {
         Ok(ServiceObject(services(ctx)?.scheduling.create_service(request(ctx)?, input.into()).await?))
     }
 
     /// Changes a service; existing bookings keep what they were booked with.
-    #[graphql(guard = "Requires(Permission::ServiceManage)")]
+    #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
     async fn update_service(&self, ctx: &Context<'_>, id: ID, input: ServiceDetailsInput) -> ApiResult<ServiceObject> {
         let service =
             services(ctx)?.scheduling.update_service(request(ctx)?, parse_id("id", &id)?, input.into()).await?;
@@ -1160,13 +1160,13 @@ impl SchedulingMutation {
     }
 
     /// Deletes a service softly: it can no longer be booked; its bookings stay.
-    #[graphql(guard = "Requires(Permission::ServiceManage)")]
+    #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
     async fn delete_service(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ServiceObject> {
         Ok(ServiceObject(services(ctx)?.scheduling.delete_service(request(ctx)?, parse_id("id", &id)?).await?))
     }
 
     /// Adds an add-on to a service.
-    #[graphql(guard = "Requires(Permission::ServiceManage)")]
+    #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
     async fn create_addon(
         &self,
         ctx: &Context<'_>,
@@ -1181,7 +1181,7 @@ impl SchedulingMutation {
     }
 
     /// Changes an add-on.
-    #[graphql(guard = "Requires(Permission::ServiceManage)")]
+    #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
     async fn update_addon(&self, ctx: &Context<'_>, id: ID, input: AddonDetailsInput) -> ApiResult<AddonObject> {
         Ok(AddonObject(
             services(ctx)?.scheduling.update_addon(request(ctx)?, parse_id("id", &id)?, input.into()).await?,
@@ -1189,13 +1189,13 @@ impl SchedulingMutation {
     }
 
     /// Adds a customer.
-    #[graphql(guard = "Requires(Permission::CustomerManage)")]
+    #[graphql(guard = "Requires(Permission::CustomerManage)", directive = permission::apply(Permission::CustomerManage.name().to_owned()))]
     async fn create_customer(&self, ctx: &Context<'_>, input: CustomerDetailsInput) -> ApiResult<CustomerObject> {
         Ok(CustomerObject(services(ctx)?.scheduling.create_customer(request(ctx)?, input.into()).await?))
     }
 
     /// Changes a customer.
-    #[graphql(guard = "Requires(Permission::CustomerManage)")]
+    #[graphql(guard = "Requires(Permission::CustomerManage)", directive = permission::apply(Permission::CustomerManage.name().to_owned()))]
     async fn update_customer(
         &self,
         ctx: &Context<'_>,
@@ -1209,7 +1209,7 @@ impl SchedulingMutation {
 
     /// Books an appointment. Price and duration come from the service and add-ons.
     /// Fails with CONFLICT when the provider is already booked then.
-    #[graphql(guard = "Requires(Permission::BookingCreate)")]
+    #[graphql(guard = "Requires(Permission::BookingCreate)", directive = permission::apply(Permission::BookingCreate.name().to_owned()))]
     async fn create_booking(&self, ctx: &Context<'_>, input: CreateBookingInput) -> ApiResult<BookingObject> {
         let booking = NewBooking {
             service_id: parse_id("serviceId", &input.service_id)?,
@@ -1231,7 +1231,7 @@ impl SchedulingMutation {
     }
 
     /// Moves an upcoming booking to another start (and optionally provider).
-    #[graphql(guard = "Requires(Permission::BookingManage)")]
+    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
     async fn reschedule_booking(
         &self,
         ctx: &Context<'_>,
@@ -1249,31 +1249,31 @@ impl SchedulingMutation {
     }
 
     /// Confirms a scheduled booking.
-    #[graphql(guard = "Requires(Permission::BookingManage)")]
+    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
     async fn confirm_booking(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
         change_status(ctx, &id, tessera_scheduling::BookingStatus::Confirmed).await
     }
 
     /// Marks a booking as under way.
-    #[graphql(guard = "Requires(Permission::BookingManage)")]
+    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
     async fn start_booking(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
         change_status(ctx, &id, tessera_scheduling::BookingStatus::InProgress).await
     }
 
     /// Completes a booking that is under way.
-    #[graphql(guard = "Requires(Permission::BookingManage)")]
+    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
     async fn complete_booking(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
         change_status(ctx, &id, tessera_scheduling::BookingStatus::Completed).await
     }
 
     /// Records that the customer did not come.
-    #[graphql(guard = "Requires(Permission::BookingManage)")]
+    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
     async fn mark_booking_no_show(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
         change_status(ctx, &id, tessera_scheduling::BookingStatus::NoShow).await
     }
 
     /// Cancels an upcoming booking; the refund due follows the tenant's policy.
-    #[graphql(guard = "Requires(Permission::BookingManage)")]
+    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
     async fn cancel_booking(&self, ctx: &Context<'_>, id: ID, reason: Option<String>) -> ApiResult<BookingObject> {
         let booking = services(ctx)?.scheduling.cancel_booking(request(ctx)?, parse_id("id", &id)?, reason).await?;
         after_write(ctx);
@@ -1281,7 +1281,7 @@ impl SchedulingMutation {
     }
 
     /// Records the customer's review (1–5) of a completed booking.
-    #[graphql(guard = "Requires(Permission::BookingManage)")]
+    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
     async fn review_booking(
         &self,
         ctx: &Context<'_>,
@@ -1337,7 +1337,7 @@ impl SchedulingSubscription {
     /// Changes to the tenant's bookings (optionally one provider's), as they are
     /// committed, from every gateway replica. Rights are checked again for each
     /// event; the feed ends when the session ends or access is lost.
-    #[graphql(guard = "Requires(Permission::BookingRead)")]
+    #[graphql(guard = "Requires(Permission::BookingRead)", directive = permission::apply(Permission::BookingRead.name().to_owned()))]
     async fn booking_events(
         &self,
         ctx: &Context<'_>,

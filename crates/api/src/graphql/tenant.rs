@@ -12,7 +12,7 @@ use tessera_tenant::{FeatureFlags, Member, NewTenant, Tenant, TenantPatch, Tenan
 use super::connection::{connection, page_cost, page_request};
 use super::feed::tenant_feed;
 use super::identity::UserObject;
-use super::{Requires, SignedIn, loaders, parse_id, request, services};
+use super::{Requires, SignedIn, authenticated, loaders, parse_id, permission, request, services};
 use crate::error::{ApiError, ApiResult};
 
 /// A tenant's service tier.
@@ -307,13 +307,13 @@ pub(crate) struct TenantQuery;
 #[Object]
 impl TenantQuery {
     /// The tenant named by the `X-Tenant` header.
-    #[graphql(guard = "Requires(Permission::TenantRead)")]
+    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
     async fn current_tenant(&self, ctx: &Context<'_>) -> ApiResult<TenantObject> {
         Ok(TenantObject(services(ctx)?.tenants.current_tenant(request(ctx)?).await?))
     }
 
     /// A tenant the caller belongs to (or a child of one), by id or by slug.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn tenant(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> ApiResult<Option<TenantObject>> {
         let (services, request) = (services(ctx)?, request(ctx)?);
         let found = match (id, slug) {
@@ -325,7 +325,7 @@ impl TenantQuery {
     }
 
     /// The caller's memberships: every tenant they belong to, with their role.
-    #[graphql(guard = "SignedIn", complexity = "page_cost(first, last, child_complexity)")]
+    #[graphql(guard = "SignedIn", directive = authenticated::apply(), complexity = "page_cost(first, last, child_complexity)")]
     async fn my_tenants(
         &self,
         ctx: &Context<'_>,
@@ -352,7 +352,7 @@ impl TenantQuery {
     }
 
     /// The members of the current tenant.
-    #[graphql(guard = "Requires(Permission::MemberRead)", complexity = "page_cost(first, last, child_complexity)")]
+    #[graphql(guard = "Requires(Permission::MemberRead)", directive = permission::apply(Permission::MemberRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -388,19 +388,19 @@ fn after_write(ctx: &Context<'_>) {
 #[Object]
 impl TenantMutation {
     /// Signs up a new business: creates the tenant and makes the caller its owner.
-    #[graphql(guard = "SignedIn")]
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn create_tenant(&self, ctx: &Context<'_>, input: CreateTenantInput) -> ApiResult<TenantObject> {
         Ok(TenantObject(services(ctx)?.tenants.create_tenant(request(ctx)?, input.into()).await?))
     }
 
     /// Creates a tenant below the current one (a branch); the caller owns it.
-    #[graphql(guard = "Requires(Permission::TenantManage)")]
+    #[graphql(guard = "Requires(Permission::TenantManage)", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
     async fn create_child_tenant(&self, ctx: &Context<'_>, input: CreateTenantInput) -> ApiResult<TenantObject> {
         Ok(TenantObject(services(ctx)?.tenants.create_child_tenant(request(ctx)?, input.into()).await?))
     }
 
     /// Changes the current tenant.
-    #[graphql(guard = "Requires(Permission::TenantManage)")]
+    #[graphql(guard = "Requires(Permission::TenantManage)", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
     async fn update_tenant(&self, ctx: &Context<'_>, input: UpdateTenantInput) -> ApiResult<TenantObject> {
         let feature_flags = input
             .feature_flags
@@ -420,7 +420,7 @@ impl TenantMutation {
     }
 
     /// Deletes the current tenant softly: it can be restored during its grace period.
-    #[graphql(guard = "Requires(Permission::TenantDelete)")]
+    #[graphql(guard = "Requires(Permission::TenantDelete)", directive = permission::apply(Permission::TenantDelete.name().to_owned()))]
     async fn delete_tenant(&self, ctx: &Context<'_>) -> ApiResult<TenantObject> {
         let tenant = services(ctx)?.tenants.delete_tenant(request(ctx)?).await?;
         after_write(ctx);
@@ -428,7 +428,7 @@ impl TenantMutation {
     }
 
     /// Restores the current tenant if it is within its deletion grace period.
-    #[graphql(guard = "Requires(Permission::TenantDelete)")]
+    #[graphql(guard = "Requires(Permission::TenantDelete)", directive = permission::apply(Permission::TenantDelete.name().to_owned()))]
     async fn restore_tenant(&self, ctx: &Context<'_>) -> ApiResult<TenantObject> {
         let tenant = services(ctx)?.tenants.restore_tenant(request(ctx)?).await?;
         after_write(ctx);
@@ -467,7 +467,7 @@ pub(crate) struct TenantSubscription;
 impl TenantSubscription {
     /// Changes to the current tenant (`X-Tenant` in the connection's init payload).
     /// Ends when the caller's session ends or they lose access to the tenant.
-    #[graphql(guard = "Requires(Permission::TenantRead)")]
+    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
     async fn tenant_updated(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = TenantEvent> + use<>, ApiError> {
         let feed = tenant_feed(services(ctx)?.clone(), request(ctx)?.clone(), Permission::TenantRead)?;
         Ok(feed.filter_map(|item| async move {

@@ -1,0 +1,38 @@
+//! GraphQL for access rules: the permission catalogue.
+
+use async_graphql::{Object, SimpleObject};
+use tessera_kernel::Permission;
+
+use super::public;
+
+/// One thing an actor may be allowed to do in a tenant.
+#[derive(SimpleObject)]
+pub(crate) struct PermissionInfo {
+    /// `resource:action`, as guards and `@permission` name it.
+    name: &'static str,
+    /// What it is about (`booking`).
+    resource: &'static str,
+    /// What it allows (`create`).
+    action: &'static str,
+    /// What it means.
+    description: &'static str,
+}
+
+impl From<Permission> for PermissionInfo {
+    fn from(p: Permission) -> Self {
+        let (resource, action) = p.name().split_once(':').unwrap_or((p.name(), ""));
+        Self { name: p.name(), resource, action, description: p.description() }
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct AccessQuery;
+
+#[Object]
+impl AccessQuery {
+    /// Every permission there is (the closed catalogue).
+    #[graphql(directive = public::apply())]
+    async fn permission_catalogue(&self) -> Vec<PermissionInfo> {
+        Permission::ALL.into_iter().map(PermissionInfo::from).collect()
+    }
+}
