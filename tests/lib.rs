@@ -391,3 +391,50 @@ impl WsClient {
         assert_eq!(ack, Some(WsEvent::Json(json!({"type": "connection_ack"}))), "expected an ack");
     }
 }
+
+/// A TCP proxy in front of a server, which a test can cut and restore to simulate
+/// the server going away and coming back.
+pub struct FlakyLink {
+    pub address: SocketAddr,
+    down: Arc<std::sync::atomic::AtomicBool>,
+    connections: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl FlakyLink {
+    /// Starts forwarding a local port to `upstream` (`host:port`).
+    pub async fn to(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let address = listener.local_addr().expect("proxy address");
+        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let connections: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let (is_down, tracked) = (down.clone(), connections.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if is_down.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue; // dropped: the connection is refused in effect
+                }
+                let upstream = upstream.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                tracked.lock().expect("lock").push(task.abort_handle());
+            }
+        });
+        Self { address, down, connections }
+    }
+
+    /// Breaks every open connection and refuses new ones.
+    pub fn cut(&self) {
+        self.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        for connection in self.connections.lock().expect("lock").drain(..) {
+            connection.abort();
+        }
+    }
+
+    /// Lets connections through again.
+    pub fn restore(&self) {
+        self.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}

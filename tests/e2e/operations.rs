@@ -152,3 +152,40 @@ async fn migrations_roll_back_and_forward_cleanly() {
     assert_eq!(Migrator::get_applied_migrations(db.connection()).await.unwrap().len(), Migrator::migrations().len());
     db.connection().close_by_ref().await.unwrap();
 }
+
+#[tokio::test]
+async fn when_the_database_goes_away_requests_fail_fast_and_service_recovers_by_itself() {
+    let database = std::sync::Arc::new(tessera_e2e::TestDatabase::create().await);
+    if !database.is_postgres() {
+        eprintln!("the embedded SQLite database cannot go away; set TESSERA_TEST_DATABASE_URL");
+        return;
+    }
+    // Route the gateway's connections through a link the test can cut.
+    let (credentials, rest) = database.url.split_once('@').expect("user@host in the URL");
+    let (host, path) = rest.split_once('/').expect("a database path");
+    let link = tessera_e2e::FlakyLink::to(host.to_owned()).await;
+    let proxied = format!("{credentials}@{}/{path}", link.address);
+    let app = TestApp::spawn_on(database.clone(), |c| c.database_url = Some(proxied)).await;
+    let user = app.sign_up("steady@example.com").await;
+    app.ok(&user, "{ me { email } }", json!({})).await;
+
+    link.cut();
+    let (status, body) = app.post(&user, "{ me { email } }", json!({})).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE");
+    assert_eq!(app.http.get(app.url("/readyz")).send().await.unwrap().status(), 503);
+
+    link.restore();
+    // The pool replaces its dead connections on the next use; no restart needed.
+    let mut recovered = false;
+    for _ in 0..20 {
+        let (status, _) = app.post(&user, "{ me { email } }", json!({})).await;
+        if status == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(recovered, "the gateway serves again once the database is back");
+    assert_eq!(app.http.get(app.url("/readyz")).send().await.unwrap().status(), 200);
+}
