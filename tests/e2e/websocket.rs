@@ -162,3 +162,32 @@ async fn a_change_made_through_one_replica_reaches_a_subscriber_on_another() {
         eprintln!("replicas share events through Redis only; set TESSERA_TEST_REDIS_URL");
     }
 }
+
+#[tokio::test]
+async fn after_a_redis_outage_subscribers_on_another_replica_get_the_missed_event_once() {
+    let Some(redis) = tessera_e2e::redis_url() else {
+        eprintln!("replicas share events through Redis only; set TESSERA_TEST_REDIS_URL");
+        return;
+    };
+    let upstream = redis.trim_start_matches("redis://").trim_end_matches('/').to_owned();
+    let link = tessera_e2e::FlakyLink::to(upstream).await;
+    let via_link = format!("redis://{}", link.address);
+    let first = TestApp::spawn_with(|c| c.redis_url = Some(via_link.clone())).await;
+    let second = TestApp::spawn_on(first.database.clone(), |c| c.redis_url = Some(via_link.clone())).await;
+    let (owner, _) = first.owner_of("redis-outage").await;
+    let mut ws = second.websocket(TRANSPORT_WS, None).await.unwrap();
+    ws.init(&owner).await;
+    ws.send(json!({"id": "1", "type": "subscribe", "payload": {"query": SETTINGS_FEED}})).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    link.cut();
+    first.ok(&owner, "mutation { updateTenant(input: {name: \"Changed in the dark\"}) { name } }", json!({})).await;
+    assert_eq!(ws.next(Duration::from_secs(1)).await, None, "nothing can cross while Redis is away");
+
+    link.restore();
+    let Some(WsEvent::Json(message)) = ws.next(Duration::from_secs(30)).await else {
+        panic!("the missed event never arrived")
+    };
+    assert_eq!(message["payload"]["data"]["tenantUpdated"]["tenant"]["name"], "Changed in the dark");
+    assert_eq!(ws.next(Duration::from_secs(2)).await, None, "and it arrives once");
+}

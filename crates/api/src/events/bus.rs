@@ -1,26 +1,31 @@
 //! The event bus: one broadcast channel per process, optionally fed through Redis.
 //!
-//! With Redis, publishing goes to the channel only, and each process's single
-//! subscription task delivers what arrives to its local subscribers, so a message
+//! With Redis, publishing appends to one Redis stream, and each process's single
+//! reader task delivers what arrives to its local subscribers, so a message
 //! published on one replica reaches subscribers on all of them, including its own.
-//! When Redis is unreachable, publishing fails and the relay keeps the outbox rows
-//! for a later attempt; the subscription task reconnects with backoff. Message ids
-//! seen recently are remembered, so a redelivered event is not shown twice.
+//! A stream, unlike pub/sub, keeps its entries: a reader that lost its connection
+//! continues after the last entry it delivered, so a Redis outage delays events but
+//! loses none. When Redis is unreachable, publishing fails and the relay keeps the
+//! outbox rows for a later attempt. Message ids seen recently are remembered, so a
+//! redelivered event is not shown twice. The stream is trimmed to about
+//! [`STREAM_MAX_LEN`] entries.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use tessera_kernel::{DomainEvent, SessionId};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-/// The Redis channel all replicas share.
-pub const REDIS_CHANNEL: &str = "tessera:events";
+/// The Redis stream all replicas share.
+pub const REDIS_STREAM: &str = "tessera:events";
+/// About how many entries the stream keeps for readers catching up.
+pub const STREAM_MAX_LEN: usize = 10_000;
+/// How long one blocking read waits for new entries.
+const READ_BLOCK: Duration = Duration::from_secs(5);
 /// How many delivered ids are remembered for de-duplication.
 const RECENT_IDS: usize = 4096;
 /// How many messages a slow subscriber may fall behind before it skips ahead.
@@ -154,7 +159,16 @@ impl EventBus {
             Some(connection) => connection,
             None => publisher.insert(redis.client.get_multiplexed_async_connection_with_config(&redis_config()).await?),
         };
-        let sent: Result<usize, _> = connection.publish(REDIS_CHANNEL, payload).await;
+        let sent: Result<String, _> = redis::cmd("XADD")
+            .arg(REDIS_STREAM)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(STREAM_MAX_LEN)
+            .arg("*")
+            .arg("message")
+            .arg(payload)
+            .query_async(connection)
+            .await;
         if let Err(err) = sent {
             // Reconnect on the next publish.
             *publisher = None;
@@ -198,40 +212,60 @@ impl EventBus {
 
     async fn listen_to_redis(self, shutdown: CancellationToken) {
         let Some(redis) = &self.inner.redis else { return };
+        // Reads block for READ_BLOCK; the reply may take that long.
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(READ_BLOCK + Duration::from_secs(5)));
+        // The last entry delivered; reading continues after it across reconnects.
+        let mut last_id: Option<String> = None;
         let mut backoff = Duration::from_millis(100);
         loop {
-            let attempt = async {
-                let mut pubsub = redis.client.get_async_pubsub().await?;
-                pubsub.subscribe(REDIS_CHANNEL).await?;
-                Ok::<_, redis::RedisError>(pubsub)
-            };
-            let pubsub = tokio::select! {
-                () = shutdown.cancelled() => return,
-                result = attempt => result,
-            };
-            match pubsub {
-                Ok(pubsub) => {
-                    info!("listening for events on Redis");
-                    backoff = Duration::from_millis(100);
-                    let mut messages = pubsub.into_on_message();
-                    loop {
-                        let next = tokio::select! {
-                            () = shutdown.cancelled() => return,
-                            next = messages.next() => next,
-                        };
-                        let Some(message) = next else { break };
-                        let decoded = message
-                            .get_payload::<String>()
-                            .map_err(|e| e.to_string())
-                            .and_then(|text| serde_json::from_str::<BusMessage>(&text).map_err(|e| e.to_string()));
-                        match decoded {
-                            Ok(message) => self.deliver_locally(message),
-                            Err(err) => warn!(error = %err, "ignoring an unreadable bus message"),
-                        }
-                    }
-                    warn!("lost the Redis event subscription; reconnecting");
+            let session = async {
+                let mut connection = redis.client.get_multiplexed_async_connection_with_config(&config).await?;
+                if last_id.is_none() {
+                    // Start at the newest entry: earlier events predate this process.
+                    let newest: redis::streams::StreamRangeReply = redis::cmd("XREVRANGE")
+                        .arg(REDIS_STREAM)
+                        .arg("+")
+                        .arg("-")
+                        .arg("COUNT")
+                        .arg(1)
+                        .query_async(&mut connection)
+                        .await?;
+                    last_id = Some(newest.ids.first().map_or_else(|| "0-0".to_owned(), |entry| entry.id.clone()));
                 }
-                Err(err) => warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "cannot subscribe to Redis"),
+                info!("reading events from Redis");
+                backoff = Duration::from_millis(100);
+                loop {
+                    let from = last_id.clone().unwrap_or_else(|| "0-0".to_owned());
+                    let reply: Option<redis::streams::StreamReadReply> = redis::cmd("XREAD")
+                        .arg("COUNT")
+                        .arg(100)
+                        .arg("BLOCK")
+                        .arg(READ_BLOCK.as_millis() as u64)
+                        .arg("STREAMS")
+                        .arg(REDIS_STREAM)
+                        .arg(&from)
+                        .query_async(&mut connection)
+                        .await?;
+                    for entry in reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids) {
+                        match entry.get::<String>("message").map(|text| serde_json::from_str::<BusMessage>(&text)) {
+                            Some(Ok(message)) => self.deliver_locally(message),
+                            _ => warn!(id = %entry.id, "ignoring an unreadable bus message"),
+                        }
+                        last_id = Some(entry.id);
+                    }
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), redis::RedisError>(())
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                result = session => {
+                    if let Err(err) = result {
+                        warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "lost the Redis event stream; reconnecting");
+                    }
+                }
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,
