@@ -191,3 +191,35 @@ async fn after_a_redis_outage_subscribers_on_another_replica_get_the_missed_even
     assert_eq!(message["payload"]["data"]["tenantUpdated"]["tenant"]["name"], "Changed in the dark");
     assert_eq!(ws.next(Duration::from_secs(2)).await, None, "and it arrives once");
 }
+
+#[tokio::test]
+async fn disconnected_subscribers_leave_nothing_behind() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.owner_of("leaks").await;
+    let baseline = app.state.services.bus.subscriber_count();
+    let mut sockets = Vec::new();
+    for i in 0..50 {
+        let mut ws = app.websocket(TRANSPORT_WS, None).await.unwrap();
+        ws.init(&owner).await;
+        ws.send(json!({"id": format!("s{i}"), "type": "subscribe", "payload": {"query": SETTINGS_FEED}})).await;
+        sockets.push(ws);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(app.state.services.bus.subscriber_count() >= baseline + 50, "every subscription listens on the bus");
+    drop(sockets);
+    let mut released = false;
+    for _ in 0..50 {
+        let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        if app.state.services.bus.subscriber_count() == baseline && metrics.contains("tessera_websocket_connections 0")
+        {
+            released = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        released,
+        "subscriptions and connections are released: {} bus receivers left",
+        app.state.services.bus.subscriber_count()
+    );
+}
