@@ -143,16 +143,10 @@ impl IdentityService {
                 false
             }
         };
+        let known_id = found.as_ref().map(|u| u.id);
         let Some(user) = found.filter(|_| matches) else {
             let txn = self.db.begin(Scope::Global, Access::Write).await?;
-            let user_id = user::Entity::find()
-                .filter(user::Column::Email.eq(email.as_str()))
-                .select_only()
-                .column(user::Column::Id)
-                .into_tuple::<UserId>()
-                .one(&txn)
-                .await?;
-            self.record_login(&txn, ctx, user_id, Some(LoginFailure::InvalidCredentials)).await?;
+            self.record_login(&txn, ctx, known_id, Some(LoginFailure::InvalidCredentials)).await?;
             txn.commit().await?;
             return Err(invalid_credentials());
         };

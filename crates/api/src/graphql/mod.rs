@@ -18,9 +18,7 @@ mod tenant;
 
 use std::sync::Arc;
 
-use async_graphql::{
-    Context, EmptySubscription, Guard, MergedObject, MergedSubscription, SDLExportOptions, Schema, TypeDirective,
-};
+use async_graphql::{Context, Guard, MergedObject, MergedSubscription, SDLExportOptions, Schema, TypeDirective};
 use tessera_identity::IdentityService;
 use tessera_kernel::{Permission, RequestContext, SharedClock};
 use tessera_scheduling::SchedulingService;
@@ -69,9 +67,6 @@ pub struct Subscription(tenant::TenantSubscription, scheduling::SchedulingSubscr
 
 /// The schema type.
 pub type TesseraSchema = Schema<Query, Mutation, Subscription>;
-
-#[allow(dead_code)]
-type _Unused = EmptySubscription;
 
 /// Builds the schema with the given limits. Touches no database.
 pub fn build_schema(limits: &QueryLimits, introspection: IntrospectionPolicy) -> TesseraSchema {
