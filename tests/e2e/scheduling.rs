@@ -536,6 +536,34 @@ async fn booking_events_reach_subscribers_of_the_tenant_only() {
     assert_eq!(feed.next(StdDuration::from_millis(800)).await, None);
 }
 
+/// Adds a provider who works weekdays from `start` to `end` and offers the salon's
+/// service; returns their id.
+async fn add_provider(app: &TestApp, salon: &Salon, name: &str, start: &str, end: &str) -> String {
+    let id = app
+        .ok(&salon.owner, "mutation($n: String!) { createProvider(input: {name: $n}) { id } }", json!({"n": name}))
+        .await["createProvider"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let intervals: Vec<Value> = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
+        .iter()
+        .map(|d| json!({"weekday": d, "startTime": start, "endTime": end}))
+        .collect();
+    app.ok(
+        &salon.owner,
+        "mutation($p: ID!, $i: [WorkingIntervalInput!]!) { setWorkingHours(providerId: $p, intervals: $i) { id } }",
+        json!({"p": id, "i": intervals}),
+    )
+    .await;
+    app.ok(
+        &salon.owner,
+        "mutation($p: ID!, $s: ID!) { assignService(providerId: $p, serviceId: $s) { id } }",
+        json!({"p": id, "s": salon.service}),
+    )
+    .await;
+    id
+}
+
 /// Waits until the server has run no statement for a while (background work, such
 /// as relaying the events of earlier writes, is done).
 async fn settle(app: &TestApp) {
@@ -575,29 +603,7 @@ async fn a_nested_page_costs_the_same_statements_for_1_10_and_100_bookings() {
     // point at many different rows.
     let mut providers = vec![salon.provider.clone()];
     for name in ["Leo", "Mia", "Noah", "Zoe"] {
-        let id = app
-            .ok(&salon.owner, "mutation($n: String!) { createProvider(input: {name: $n}) { id } }", json!({"n": name}))
-            .await["createProvider"]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let intervals: Vec<Value> = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
-            .iter()
-            .map(|d| json!({"weekday": d, "startTime": "08:00", "endTime": "20:00"}))
-            .collect();
-        app.ok(
-            &salon.owner,
-            "mutation($p: ID!, $i: [WorkingIntervalInput!]!) { setWorkingHours(providerId: $p, intervals: $i) { id } }",
-            json!({"p": id, "i": intervals}),
-        )
-        .await;
-        app.ok(
-            &salon.owner,
-            "mutation($p: ID!, $s: ID!) { assignService(providerId: $p, serviceId: $s) { id } }",
-            json!({"p": id, "s": salon.service}),
-        )
-        .await;
-        providers.push(id);
+        providers.push(add_provider(&app, &salon, name, "08:00", "20:00").await);
     }
     let mut customers = vec![salon.customer.clone()];
     for i in 0..9 {
@@ -669,26 +675,7 @@ async fn availability_costs_a_fixed_number_of_statements_whatever_the_providers_
     let query = json!({"s": salon.service, "from": "2026-03-03", "to": "2026-03-03"});
     let one_provider_one_day = statements_for(&app, &salon.owner, AVAILABILITY, query).await;
     for name in ["Leo", "Mia", "Noah", "Zoe", "Ivy", "Sam"] {
-        let id = app
-            .ok(&salon.owner, "mutation($n: String!) { createProvider(input: {name: $n}) { id } }", json!({"n": name}))
-            .await["createProvider"]["id"]
-            .clone();
-        let intervals: Vec<Value> = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
-            .iter()
-            .map(|d| json!({"weekday": d, "startTime": "09:00", "endTime": "17:00"}))
-            .collect();
-        app.ok(
-            &salon.owner,
-            "mutation($p: ID!, $i: [WorkingIntervalInput!]!) { setWorkingHours(providerId: $p, intervals: $i) { id } }",
-            json!({"p": id, "i": intervals}),
-        )
-        .await;
-        app.ok(
-            &salon.owner,
-            "mutation($p: ID!, $s: ID!) { assignService(providerId: $p, serviceId: $s) { id } }",
-            json!({"p": id, "s": salon.service}),
-        )
-        .await;
+        add_provider(&app, &salon, name, "09:00", "17:00").await;
     }
     app.ok(&salon.owner, BOOK, booking_input(&salon, "2026-03-10T09:00:00Z")).await;
     let query = json!({"s": salon.service, "from": "2026-03-03", "to": "2026-04-01"});
