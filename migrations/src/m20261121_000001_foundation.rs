@@ -8,6 +8,9 @@ use sea_orm_migration::sea_orm::DbBackend;
 use crate::postgres::{self, TENANT_FN, USER_FN};
 use crate::{create_index, one_of};
 
+/// The tables of this migration under row-level security.
+pub(crate) const TABLES: &[&str] = &["tenants", "memberships", "outbox"];
+
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
 
@@ -371,7 +374,7 @@ impl MigrationTrait for Migration {
         let postgres = manager.get_database_backend() == DbBackend::Postgres;
         if postgres {
             // Policies refer to other tables (tenants' to memberships): drop them first.
-            postgres::drop_policies(manager, postgres::ISOLATED_TABLES).await?;
+            postgres::drop_policies(manager, TABLES).await?;
         }
         for table in [
             Outbox::Table.into_iden(),

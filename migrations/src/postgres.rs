@@ -93,19 +93,7 @@ pub(crate) async fn drop_functions(manager: &SchemaManager<'_>) -> Result<(), Db
     Ok(())
 }
 
-/// The tables under row-level security, for tests that check every one is forced.
-pub const ISOLATED_TABLES: &[&str] = &[
-    "tenants",
-    "memberships",
-    "outbox",
-    "providers",
-    "working_hours",
-    "schedule_exceptions",
-    "services",
-    "service_addons",
-    "provider_services",
-    "customers",
-    "bookings",
-    "booking_addons",
-    "reviews",
-];
+/// Every table under row-level security, migration by migration.
+pub fn isolated_tables() -> Vec<&'static str> {
+    [crate::m20261121_000001_foundation::TABLES, crate::m20261122_000002_scheduling::TABLES].concat()
+}

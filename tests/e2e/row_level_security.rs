@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use tessera_e2e::TestApp;
 use tessera_kernel::TenantId;
 use tessera_kernel::db::{APP_ROLE, Access, DbOptions, Scope};
-use tessera_migrations::postgres::ISOLATED_TABLES;
+use tessera_migrations::postgres::isolated_tables;
 
 async fn scalar_i64(txn: &impl ConnectionTrait, sql: &str) -> i64 {
     let row = txn.query_one_raw(Statement::from_string(DbBackend::Postgres, sql)).await.unwrap().unwrap();
@@ -32,7 +32,7 @@ async fn two_tenants() -> Option<(TestApp, TenantId, TenantId)> {
 async fn every_tenant_table_forces_a_policy_on_a_role_that_owns_nothing() {
     let Some((app, _, _)) = two_tenants().await else { return };
     let conn = app.state.db.connection();
-    for table in ISOLATED_TABLES {
+    for table in isolated_tables() {
         let sql = format!(
             "SELECT (relrowsecurity AND relforcerowsecurity)::int::int8 FROM pg_class WHERE relname = '{table}' AND relkind = 'r'"
         );
