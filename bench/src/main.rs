@@ -125,7 +125,8 @@ async fn load() -> Result<World, Failure> {
         locale: None,
     };
     let tenant = services.tenants.create_tenant(&ctx, chain).await.map_err(domain)?;
-    let (_, scope) = services.tenants.resolve_scope(user.id, &TenantRef::Id(tenant.id)).await.map_err(domain)?;
+    let (_, scope) =
+        services.rbac.resolve_scope(user.id, &TenantRef::Id(tenant.id), services.clock.now()).await.map_err(domain)?;
     let ctx = ctx.with_tenant(scope);
     let scheduling = &services.scheduling;
 

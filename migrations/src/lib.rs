@@ -13,6 +13,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_foundation;
 mod m20261122_000002_scheduling;
+mod m20261123_000003_access_control;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -22,7 +23,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261121_000001_foundation::Migration), Box::new(m20261122_000002_scheduling::Migration)]
+        vec![
+            Box::new(m20261121_000001_foundation::Migration),
+            Box::new(m20261122_000002_scheduling::Migration),
+            Box::new(m20261123_000003_access_control::Migration),
+        ]
     }
 }
 

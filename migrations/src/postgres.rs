@@ -95,5 +95,10 @@ pub(crate) async fn drop_functions(manager: &SchemaManager<'_>) -> Result<(), Db
 
 /// Every table under row-level security, migration by migration.
 pub fn isolated_tables() -> Vec<&'static str> {
-    [crate::m20261121_000001_foundation::TABLES, crate::m20261122_000002_scheduling::TABLES].concat()
+    [
+        crate::m20261121_000001_foundation::TABLES,
+        crate::m20261122_000002_scheduling::TABLES,
+        crate::m20261123_000003_access_control::TABLES,
+    ]
+    .concat()
 }

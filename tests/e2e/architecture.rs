@@ -16,6 +16,7 @@ fn allowed_workspace_dependencies() -> BTreeMap<&'static str, BTreeSet<&'static 
     BTreeMap::from([
         ("tessera-kernel", BTreeSet::new()),
         ("tessera-tenant", BTreeSet::from(["tessera-kernel"])),
+        ("tessera-rbac", BTreeSet::from(["tessera-kernel", "tessera-tenant"])),
         ("tessera-identity", BTreeSet::from(["tessera-kernel"])),
         ("tessera-scheduling", BTreeSet::from(["tessera-kernel", "tessera-tenant", "tessera-identity"])),
         ("tessera-migrations", BTreeSet::new()),

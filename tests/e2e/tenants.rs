@@ -21,8 +21,15 @@ async fn signing_up_a_business_makes_the_caller_its_owner() {
     assert_eq!(data["currentTenant"]["id"], id.as_str());
     assert_eq!(data["currentTenant"]["status"], "TRIAL");
     assert_eq!(data["currentTenant"]["settings"]["currency"], "USD");
-    let data = app.ok(&owner, "{ myTenants { edges { node { role tenant { slug } } } } members { edges { node { role user { email } } } } }", json!({})).await;
-    assert_eq!(data["myTenants"]["edges"][0]["node"]["role"], "OWNER");
+    let data = app
+        .ok(
+            &owner,
+            "{ myTenants { edges { node { tenant { slug } } } } members { edges { node { user { email } } } } \
+               me { roles { builtin name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["me"]["roles"], json!([{"builtin": "OWNER", "name": "Owner"}]));
     assert_eq!(data["myTenants"]["edges"][0]["node"]["tenant"]["slug"], "bella");
     assert_eq!(data["members"]["edges"][0]["node"]["user"]["email"], "owner@bella.test");
     // The tenant id works in X-Tenant as well as the slug.

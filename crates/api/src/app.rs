@@ -9,6 +9,7 @@ use tessera_identity::{IdentityService, PasswordHasher, SessionPolicy};
 use tessera_kernel::db::DbOptions;
 use tessera_kernel::{Db, SharedClock, SystemClock};
 use tessera_migrations::{Migrator, MigratorTrait};
+use tessera_rbac::{RbacLifecycle, RbacService};
 use tessera_tenant::TenantService;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -133,7 +134,8 @@ impl App {
             ..SessionPolicy::default()
         };
         let services = Arc::new(Services {
-            tenants: TenantService::new(db.clone()),
+            tenants: TenantService::new(db.clone(), Arc::new(RbacLifecycle)),
+            rbac: RbacService::new(db.clone()),
             identity: IdentityService::new(db.clone(), options.hasher.clone(), policy),
             scheduling: tessera_scheduling::SchedulingService::new(db.clone()),
             bus,

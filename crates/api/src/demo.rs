@@ -65,7 +65,7 @@ pub async fn seed(services: &Services) -> Result<Seeded, ApiError> {
         locale: Some("en-US".into()),
     };
     let tenant = services.tenants.create_tenant(&ctx, salon).await?;
-    let (_, scope) = services.tenants.resolve_scope(user.id, &TenantRef::Id(tenant.id)).await?;
+    let (_, scope) = services.rbac.resolve_scope(user.id, &TenantRef::Id(tenant.id), services.clock.now()).await?;
     let in_salon = ctx.clone().with_tenant(scope);
     seed_salon(services, &in_salon).await?;
     services.identity.logout(&ctx).await?;

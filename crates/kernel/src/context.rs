@@ -5,10 +5,12 @@
 //! only when the request has a tenant and the actor holds the permission: code that
 //! skipped the check has no tenant id to query with.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 
 use crate::db::Scope;
-use crate::{DomainError, Permission, PermissionSet, Result, SessionId, SharedClock, TenantId, UserId};
+use crate::{DomainError, Permission, PermissionSet, ProviderId, Result, SessionId, SharedClock, TenantId, UserId};
 
 /// The signed-in user behind a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,13 +21,36 @@ pub struct Actor {
     pub session_id: SessionId,
 }
 
+/// One thing inside a tenant that a role can be granted on alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Resource {
+    /// A provider: their schedule and the bookings they perform.
+    Provider(ProviderId),
+}
+
 /// The tenant a request acts in, with the actor's rights there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantScope {
     /// The tenant, resolved from the `X-Tenant` header and checked for membership.
     pub tenant_id: TenantId,
-    /// What the actor may do in it.
+    /// What the actor may do anywhere in it.
     pub permissions: PermissionSet,
+    /// What the actor may do on single resources only (roles granted with a
+    /// resource scope), beyond `permissions`.
+    pub resource_permissions: BTreeMap<Resource, PermissionSet>,
+}
+
+impl TenantScope {
+    /// Rights that hold tenant-wide only.
+    pub fn tenant_wide(tenant_id: TenantId, permissions: PermissionSet) -> Self {
+        Self { tenant_id, permissions, resource_permissions: BTreeMap::new() }
+    }
+
+    /// Whether `permission` holds on `resource`: tenant-wide or granted on it.
+    pub fn allows_on(&self, permission: Permission, resource: Resource) -> bool {
+        self.permissions.contains(permission)
+            || self.resource_permissions.get(&resource).is_some_and(|set| set.contains(permission))
+    }
 }
 
 /// Facts about the HTTP request, kept for logs, sessions and audit.
@@ -104,16 +129,30 @@ impl RequestContext {
         self.tenant.as_ref().is_some_and(|t| t.permissions.contains(permission))
     }
 
-    /// Checks `permission` in the request's tenant and returns the handle that
-    /// tenant-scoped service calls need.
+    /// Checks `permission` tenant-wide in the request's tenant and returns the
+    /// handle that tenant-scoped service calls need.
     pub fn authorize(&self, permission: Permission) -> Result<Authorized> {
-        let tenant = self.tenant.as_ref().ok_or_else(|| {
-            DomainError::invalid("X-Tenant", "this operation needs a tenant: send the X-Tenant header")
-        })?;
+        let tenant = self.require_tenant()?;
         if !tenant.permissions.contains(permission) {
             return Err(DomainError::Forbidden(format!("missing permission {permission}")));
         }
         Ok(Authorized { tenant_id: tenant.tenant_id, actor: self.actor, permission })
+    }
+
+    /// Checks `permission` on one resource of the request's tenant: held
+    /// tenant-wide, or granted on that resource alone.
+    pub fn authorize_on(&self, permission: Permission, resource: Resource) -> Result<Authorized> {
+        let tenant = self.require_tenant()?;
+        if !tenant.allows_on(permission, resource) {
+            return Err(DomainError::Forbidden(format!("missing permission {permission}")));
+        }
+        Ok(Authorized { tenant_id: tenant.tenant_id, actor: self.actor, permission })
+    }
+
+    fn require_tenant(&self) -> Result<&TenantScope> {
+        self.tenant
+            .as_ref()
+            .ok_or_else(|| DomainError::invalid("X-Tenant", "this operation needs a tenant: send the X-Tenant header"))
     }
 
     /// The request facts.

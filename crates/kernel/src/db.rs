@@ -162,6 +162,7 @@ impl Db {
         let txn =
             self.conn.begin_with_options(TransactionOptions { sqlite_transaction_mode, ..Default::default() }).await?;
         if self.backend == Backend::Postgres {
+            txn.execute_unprepared(&format!("SET LOCAL ROLE {APP_ROLE}")).await?;
             let (tenant, user, maintenance) = match scope {
                 Scope::Tenant { tenant_id, user_id } => {
                     (tenant_id.to_string(), user_id.map(|u| u.to_string()).unwrap_or_default(), "")
@@ -170,7 +171,6 @@ impl Db {
                 Scope::Global => (String::new(), String::new(), ""),
                 Scope::Maintenance => (String::new(), String::new(), "on"),
             };
-            txn.execute_unprepared(&format!("SET LOCAL ROLE {APP_ROLE}")).await?;
             txn.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 "SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true), \
@@ -180,5 +180,20 @@ impl Db {
             .await?;
         }
         Ok(txn)
+    }
+
+    /// Narrows a transaction opened with [`Scope::User`] to one tenant the caller has
+    /// just found the user belongs to (the `X-Tenant` header names it by slug, so
+    /// its id is known only inside the transaction). Keeps the user setting.
+    pub async fn enter_tenant(&self, txn: &DatabaseTransaction, tenant_id: TenantId) -> Result<(), DbErr> {
+        if self.backend == Backend::Postgres {
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT set_config('app.tenant_id', $1, true)",
+                [tenant_id.to_string().into()],
+            ))
+            .await?;
+        }
+        Ok(())
     }
 }

@@ -42,11 +42,14 @@ pub enum EventKind {
     /// A booking was cancelled.
     #[serde(rename = "booking.cancelled")]
     BookingCancelled,
+    /// Roles, groups or assignments changed: someone's rights may differ now.
+    #[serde(rename = "access.changed")]
+    AccessChanged,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         Self::TenantUpdated,
         Self::TenantDeleted,
         Self::TenantRestored,
@@ -54,6 +57,7 @@ impl EventKind {
         Self::BookingRescheduled,
         Self::BookingStatusChanged,
         Self::BookingCancelled,
+        Self::AccessChanged,
     ];
 
     /// The event's wire name.
@@ -66,6 +70,7 @@ impl EventKind {
             Self::BookingRescheduled => "booking.rescheduled",
             Self::BookingStatusChanged => "booking.status_changed",
             Self::BookingCancelled => "booking.cancelled",
+            Self::AccessChanged => "access.changed",
         }
     }
 

@@ -128,3 +128,19 @@ define_id!(
     /// A booking.
     BookingId
 );
+define_id!(
+    /// A role in a tenant: a named set of permissions.
+    RoleId
+);
+define_id!(
+    /// A group of users in a tenant, to assign roles to together.
+    GroupId
+);
+define_id!(
+    /// One user's membership in a group.
+    GroupMemberId
+);
+define_id!(
+    /// A role granted to a user or group, in a scope, for a time.
+    AssignmentId
+);

@@ -26,10 +26,13 @@ pub mod paging;
 pub mod permission;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
-pub use context::{Actor, RequestContext, RequestMeta, TenantScope};
+pub use context::{Actor, RequestContext, RequestMeta, Resource, TenantScope};
 pub use db::{Backend, Db};
 pub use error::{DomainError, ErrorCode, Result};
 pub use event::{DomainEvent, EventKind};
-pub use id::{AddonId, BookingId, CustomerId, MembershipId, ProviderId, ServiceId, SessionId, TenantId, UserId};
+pub use id::{
+    AddonId, AssignmentId, BookingId, CustomerId, GroupId, GroupMemberId, MembershipId, ProviderId, RoleId, ServiceId,
+    SessionId, TenantId, UserId,
+};
 pub use paging::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};

@@ -37,11 +37,17 @@ pub enum Permission {
     BookingCreate,
     /// Reschedule, confirm, start, complete, cancel bookings and record reviews.
     BookingManage,
+    /// See roles, groups and assignments, and explain anyone's access.
+    RoleRead,
+    /// Create, change and delete roles.
+    RoleManage,
+    /// Grant and revoke roles; manage groups and their members.
+    RoleAssign,
 }
 
 impl Permission {
     /// Every permission in the catalogue.
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 16] = [
         Self::TenantRead,
         Self::TenantManage,
         Self::TenantDelete,
@@ -55,6 +61,9 @@ impl Permission {
         Self::BookingRead,
         Self::BookingCreate,
         Self::BookingManage,
+        Self::RoleRead,
+        Self::RoleManage,
+        Self::RoleAssign,
     ];
 
     /// The `resource:action` name.
@@ -73,6 +82,9 @@ impl Permission {
             Self::BookingRead => "booking:read",
             Self::BookingCreate => "booking:create",
             Self::BookingManage => "booking:manage",
+            Self::RoleRead => "role:read",
+            Self::RoleManage => "role:manage",
+            Self::RoleAssign => "role:assign",
         }
     }
 
@@ -92,6 +104,9 @@ impl Permission {
             Self::BookingRead => "See bookings and availability",
             Self::BookingCreate => "Book appointments",
             Self::BookingManage => "Reschedule, confirm, start, complete and cancel bookings; record reviews",
+            Self::RoleRead => "See roles, groups and assignments, and explain anyone's access",
+            Self::RoleManage => "Create, change and delete roles",
+            Self::RoleAssign => "Grant and revoke roles; manage groups and their members",
         }
     }
 
@@ -105,7 +120,20 @@ impl Permission {
                 | Self::ServiceRead
                 | Self::CustomerRead
                 | Self::BookingRead
+                | Self::RoleRead
         )
+    }
+}
+
+impl std::str::FromStr for Permission {
+    type Err = crate::DomainError;
+
+    /// Parses a `resource:action` name from the catalogue.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| crate::DomainError::invalid("permission", format!("`{name}` is not in the catalogue")))
     }
 }
 
@@ -128,6 +156,36 @@ impl PermissionSet {
     /// Whether `permission` is held.
     pub fn contains(&self, permission: Permission) -> bool {
         self.0.contains(&permission)
+    }
+
+    /// Whether every permission of `other` is held.
+    pub fn is_superset(&self, other: &PermissionSet) -> bool {
+        self.0.is_superset(&other.0)
+    }
+
+    /// The permissions of `other` that are not held.
+    pub fn missing_from(&self, other: &PermissionSet) -> PermissionSet {
+        Self(other.0.difference(&self.0).copied().collect())
+    }
+
+    /// Adds `permission`.
+    pub fn insert(&mut self, permission: Permission) {
+        self.0.insert(permission);
+    }
+
+    /// Adds every permission of `other`.
+    pub fn extend(&mut self, other: &PermissionSet) {
+        self.0.extend(other.0.iter().copied());
+    }
+
+    /// Whether no permission is held.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Keeps only the permissions `keep` accepts.
+    pub fn retain(&mut self, keep: impl FnMut(&Permission) -> bool) {
+        self.0.retain(keep);
     }
 
     /// The held permissions, in catalogue order.

@@ -9,8 +9,8 @@
 //! [`TenantService`] is the only way in. Every method takes the
 //! [`RequestContext`](tessera_kernel::RequestContext) first; methods on the request's
 //! own tenant need an authorized handle for the permission they require. Membership
-//! links users (from `identity`) to tenants; [`TenantService::resolve_scope`] turns
-//! the `X-Tenant` header into the request's tenant and permissions.
+//! links users (from `identity`) to tenants; what a member may do is decided by the
+//! `rbac` crate, which hooks into tenant creation through [`TenantLifecycle`].
 
 mod entity;
 mod model;
@@ -18,7 +18,10 @@ mod repo;
 mod service;
 
 pub use model::{
-    FeatureFlags, IsolationLevel, MAX_FEATURE_FLAGS, Member, MembershipRole, NewTenant, Slug, Tenant, TenantPatch,
-    TenantSettings, TenantStatus, TenantTier,
+    FeatureFlags, IsolationLevel, MAX_FEATURE_FLAGS, Member, NewTenant, Slug, Tenant, TenantPatch, TenantSettings,
+    TenantStatus, TenantTier,
 };
-pub use service::{TenantRef, TenantService, load_tenant_in_scope};
+pub use service::{
+    BoxFuture, CreatedTenant, TenantLifecycle, TenantRef, TenantService, find_member_tenant, insert_membership,
+    is_member, load_tenant_in_scope,
+};

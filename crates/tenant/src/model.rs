@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::StringLen;
 use sea_orm::{DeriveActiveEnum, EnumIter};
 use serde::{Deserialize, Serialize};
-use tessera_kernel::{DomainError, MembershipId, Permission, PermissionSet, Result, TenantId, UserId};
+use tessera_kernel::{DomainError, MembershipId, Permission, Result, TenantId, UserId};
 
 /// A tenant's service tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
@@ -62,49 +62,15 @@ pub enum IsolationLevel {
     FullyIsolated,
 }
 
-/// A user's role in a tenant. The permissions each role grants are fixed here until
-/// configurable roles arrive with the `rbac` crate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(20))")]
-pub enum MembershipRole {
-    /// Created the tenant; may do everything, including delete it.
-    #[sea_orm(string_value = "owner")]
-    Owner,
-    /// Manages the tenant.
-    #[sea_orm(string_value = "admin")]
-    Admin,
-    /// Belongs to the tenant.
-    #[sea_orm(string_value = "member")]
-    Member,
-}
-
-impl MembershipRole {
-    /// The permissions the role grants in a tenant with `status`.
-    pub fn permissions(self, status: TenantStatus) -> PermissionSet {
-        use Permission::*;
-        const STAFF: &[Permission] = &[
-            TenantRead,
-            ProviderRead,
-            ServiceRead,
-            CustomerRead,
-            CustomerManage,
-            BookingRead,
-            BookingCreate,
-            BookingManage,
-        ];
-        let granted: Vec<Permission> = match self {
-            Self::Owner => Permission::ALL.to_vec(),
-            Self::Admin => Permission::ALL.into_iter().filter(|p| *p != TenantDelete).collect(),
-            Self::Member => STAFF.to_vec(),
-        };
-        // A suspended tenant is read-only; a tenant pending deletion can only be read
-        // and restored.
-        let allowed_by_status = |p: &Permission| match status {
-            TenantStatus::Trial | TenantStatus::Active => true,
-            TenantStatus::Suspended => p.is_read(),
-            TenantStatus::PendingDeletion => matches!(p, TenantRead | TenantDelete),
-        };
-        granted.into_iter().filter(allowed_by_status).collect()
+impl TenantStatus {
+    /// Whether a tenant in this status lets anyone use `permission`: a suspended
+    /// tenant is read-only; one pending deletion can only be read and restored.
+    pub fn allows(self, permission: Permission) -> bool {
+        match self {
+            Self::Trial | Self::Active => true,
+            Self::Suspended => permission.is_read(),
+            Self::PendingDeletion => matches!(permission, Permission::TenantRead | Permission::TenantDelete),
+        }
     }
 }
 
@@ -410,8 +376,6 @@ pub struct Member {
     pub tenant_id: TenantId,
     /// The user.
     pub user_id: UserId,
-    /// Their role.
-    pub role: MembershipRole,
     /// When they joined.
     pub joined_at: DateTime<Utc>,
 }
@@ -472,9 +436,11 @@ mod tests {
 
     #[test]
     fn members_of_a_tenant_pending_deletion_can_only_read_and_restore() {
-        let perms = MembershipRole::Owner.permissions(TenantStatus::PendingDeletion);
-        assert!(perms.contains(Permission::TenantDelete));
-        assert!(!perms.contains(Permission::TenantManage));
-        assert!(MembershipRole::Member.permissions(TenantStatus::PendingDeletion).contains(Permission::TenantRead));
+        let status = TenantStatus::PendingDeletion;
+        assert!(status.allows(Permission::TenantDelete));
+        assert!(status.allows(Permission::TenantRead));
+        assert!(!status.allows(Permission::TenantManage));
+        assert!(TenantStatus::Suspended.allows(Permission::BookingRead));
+        assert!(!TenantStatus::Suspended.allows(Permission::BookingCreate));
     }
 }

@@ -1,11 +1,11 @@
 //! Queries on the tenant tables. Crate-private; every function names its scope.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use tessera_kernel::{DomainError, Result, TenantId, UserId};
 
 use crate::entity::{membership, tenant};
-use crate::model::{FeatureFlags, MembershipRole, Tenant, TenantSettings};
+use crate::model::{FeatureFlags, Tenant, TenantSettings};
 
 impl TryFrom<tenant::Model> for Tenant {
     type Error = DomainError;
@@ -50,22 +50,20 @@ pub(crate) async fn find_tenant_in_tenant_scope<C: ConnectionTrait>(
     tenant::Entity::find_by_id(tenant_id).one(conn).await?.ok_or(DomainError::NotFound { entity: "tenant" })
 }
 
-/// The tenant and the user's role in it, when the user is a member.
-pub(crate) async fn find_membership_of_user<C: ConnectionTrait>(
+/// The tenant matching `condition`, when `user_id` is a member of it.
+pub(crate) async fn find_member_tenant<C: ConnectionTrait>(
     conn: &C,
     user_id: UserId,
     condition: Condition,
-) -> Result<Option<(tenant::Model, MembershipRole)>> {
+) -> Result<Option<tenant::Model>> {
     let Some(row) = tenant::Entity::find().filter(condition).one(conn).await? else {
         return Ok(None);
     };
-    let role = membership::Entity::find()
+    let member = membership::Entity::find()
         .filter(membership::Column::TenantId.eq(row.id))
         .filter(membership::Column::UserId.eq(user_id))
-        .select_only()
-        .column(membership::Column::Role)
-        .into_tuple::<MembershipRole>()
         .one(conn)
-        .await?;
-    Ok(role.map(|role| (row, role)))
+        .await?
+        .is_some();
+    Ok(member.then_some(row))
 }

@@ -1,22 +1,26 @@
 //! The tenant service: the only way to read or change tenants and memberships.
 
 use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    QueryFilter, TransactionTrait,
 };
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::event::{self, DomainEvent, EventKind};
 use tessera_kernel::{
-    Db, DomainError, MembershipId, Page, PageRequest, Permission, RequestContext, Result, TenantId, TenantScope, UserId,
+    Db, DomainError, MembershipId, Page, PageRequest, Permission, RequestContext, Result, TenantId, UserId,
 };
 
 use crate::entity::{membership, tenant};
 use crate::model::{
-    FeatureFlags, IsolationLevel, Member, MembershipRole, NewTenant, Slug, Tenant, TenantPatch, TenantSettings,
-    TenantStatus, TenantTier, parse_locale, parse_name, parse_timezone,
+    FeatureFlags, IsolationLevel, Member, NewTenant, Slug, Tenant, TenantPatch, TenantSettings, TenantStatus,
+    TenantTier, parse_locale, parse_name, parse_timezone,
 };
 use crate::repo;
 
@@ -49,31 +53,43 @@ impl TenantRef {
     }
 }
 
+/// What else must exist when a tenant is created, written in the same transaction
+/// as the tenant (the `rbac` crate installs the built-in roles and makes the creator
+/// owner). Implemented by higher crates and wired by the API, so `tenant` does not
+/// depend on them; see ADR 0002.
+pub trait TenantLifecycle: Send + Sync + fmt::Debug {
+    /// Runs inside the creating transaction, after the tenant row and the owner's
+    /// membership are written. An error rolls the whole creation back.
+    fn tenant_created<'a>(&'a self, txn: &'a DatabaseTransaction, created: &'a CreatedTenant) -> BoxFuture<'a>;
+}
+
+/// The future a [`TenantLifecycle`] hook returns.
+pub type BoxFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
+
+/// A tenant being created, as its lifecycle hooks see it.
+#[derive(Debug, Clone)]
+pub struct CreatedTenant {
+    /// The new tenant.
+    pub tenant: Tenant,
+    /// The user who created it and owns it.
+    pub owner: UserId,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
 /// Reads and changes tenants and memberships.
 #[derive(Debug, Clone)]
 pub struct TenantService {
     db: Db,
+    lifecycle: Arc<dyn TenantLifecycle>,
 }
 
 const SLUG_TAKEN: &str = "that slug is taken; choose another";
 
 impl TenantService {
-    /// A service over `db`.
-    pub fn new(db: Db) -> Self {
-        Self { db }
-    }
-
-    /// Resolves the `X-Tenant` header for `user_id`: the tenant and what the user may
-    /// do there. A tenant that does not exist and one the user does not belong to
-    /// answer the same `NOT_FOUND`, so the header cannot probe for other businesses.
-    pub async fn resolve_scope(&self, user_id: UserId, reference: &TenantRef) -> Result<(Tenant, TenantScope)> {
-        let txn = self.db.begin(Scope::User(user_id), Access::Read).await?;
-        let found = repo::find_membership_of_user(&txn, user_id, reference.condition()).await?;
-        txn.commit().await?;
-        let (row, role) = found.ok_or(DomainError::NotFound { entity: "tenant" })?;
-        let tenant = Tenant::try_from(row)?;
-        let scope = TenantScope { tenant_id: tenant.id, permissions: role.permissions(tenant.status) };
-        Ok((tenant, scope))
+    /// A service over `db` that runs `lifecycle` inside every tenant creation.
+    pub fn new(db: Db, lifecycle: Arc<dyn TenantLifecycle>) -> Self {
+        Self { db, lifecycle }
     }
 
     /// Signs up a new business: creates the tenant (on trial, free tier) and makes
@@ -119,17 +135,11 @@ impl TenantService {
         };
         let txn = self.db.begin(Scope::Tenant { tenant_id: id, user_id: Some(owner) }, Access::Write).await?;
         let row = row.insert(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, SLUG_TAKEN))?;
-        membership::ActiveModel {
-            id: Set(MembershipId::generate(now)),
-            tenant_id: Set(id),
-            user_id: Set(owner),
-            role: Set(MembershipRole::Owner),
-            created_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
+        insert_membership(&txn, id, owner, now).await?;
+        let created = CreatedTenant { tenant: Tenant::try_from(row)?, owner, at: now };
+        self.lifecycle.tenant_created(&txn, &created).await?;
         txn.commit().await?;
-        Tenant::try_from(row)
+        Ok(created.tenant)
     }
 
     /// The request's tenant.
@@ -176,8 +186,8 @@ impl TenantService {
         rows.into_iter().map(|row| Tenant::try_from(row).map(|t| (t.id, t))).collect()
     }
 
-    /// The tenants the actor belongs to, with their role in each.
-    pub async fn my_tenants(&self, ctx: &RequestContext, page: &PageRequest) -> Result<Page<(Tenant, MembershipRole)>> {
+    /// The tenants the actor belongs to, with their membership in each.
+    pub async fn my_tenants(&self, ctx: &RequestContext, page: &PageRequest) -> Result<Page<(Tenant, Member)>> {
         let actor = ctx.require_actor()?;
         let keyset = page.keyset()?;
         let txn = self.db.begin(Scope::User(actor.user_id), Access::Read).await?;
@@ -201,7 +211,7 @@ impl TenantService {
         let items = page
             .items
             .into_iter()
-            .filter_map(|m| tenants.remove(&m.tenant_id).map(|t| Tenant::try_from(t).map(|t| (t, m.role))))
+            .filter_map(|m| tenants.remove(&m.tenant_id).map(|t| Tenant::try_from(t).map(|t| (t, Member::from(m)))))
             .collect::<Result<Vec<_>>>()?;
         Ok(Page { items, has_next_page: page.has_next_page, has_previous_page: page.has_previous_page })
     }
@@ -362,13 +372,7 @@ impl TenantService {
             .all(&txn)
             .await?;
         txn.commit().await?;
-        Ok(keyset.finish(rows).map(|m| Member {
-            id: m.id,
-            tenant_id: m.tenant_id,
-            user_id: m.user_id,
-            role: m.role,
-            joined_at: m.created_at,
-        }))
+        Ok(keyset.finish(rows).map(Member::from))
     }
 
     /// Hard-deletes tenants whose grace period ended before `now`, with their
@@ -398,6 +402,55 @@ impl TenantService {
 /// request for `tenant_id`.
 pub async fn load_tenant_in_scope<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: TenantId) -> Result<Tenant> {
     Tenant::try_from(repo::find_tenant_in_tenant_scope(conn, tenant_id).await?)
+}
+
+/// The tenant `reference` names, when `user_id` is a member of it; in a transaction
+/// opened with the user's scope. For resolving the `X-Tenant` header.
+pub async fn find_member_tenant<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    user_id: UserId,
+    reference: &TenantRef,
+) -> Result<Option<Tenant>> {
+    repo::find_member_tenant(conn, user_id, reference.condition()).await?.map(Tenant::try_from).transpose()
+}
+
+/// Whether `user_id` belongs to `tenant_id`; in the tenant's transaction.
+pub async fn is_member<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: TenantId, user_id: UserId) -> Result<bool> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::TenantId.eq(tenant_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+/// Makes `user_id` a member of `tenant_id` inside the caller's transaction (tenant
+/// creation, or a higher crate that grants roles with the membership). A user who
+/// already belongs gets `CONFLICT`.
+pub async fn insert_membership<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    user_id: UserId,
+    at: DateTime<Utc>,
+) -> Result<Member> {
+    if is_member(conn, tenant_id, user_id).await? {
+        return Err(DomainError::Conflict("the user already belongs to this tenant".into()));
+    }
+    let row = membership::ActiveModel {
+        id: Set(MembershipId::generate(at)),
+        tenant_id: Set(tenant_id),
+        user_id: Set(user_id),
+        created_at: Set(at),
+    }
+    .insert(conn)
+    .await?;
+    Ok(Member::from(row))
+}
+
+impl From<membership::Model> for Member {
+    fn from(m: membership::Model) -> Self {
+        Self { id: m.id, tenant_id: m.tenant_id, user_id: m.user_id, joined_at: m.created_at }
+    }
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value> {

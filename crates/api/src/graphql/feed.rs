@@ -52,7 +52,7 @@ pub(crate) fn tenant_feed(
             if !services.identity.session_is_live(actor.session_id, services.clock.now()).await.unwrap_or(false) {
                 break;
             }
-            let current = match services.tenants.resolve_scope(actor.user_id, &TenantRef::Id(tenant_id)).await {
+            let current = match services.rbac.resolve_scope(actor.user_id, &TenantRef::Id(tenant_id), services.clock.now()).await {
                 Ok((tenant, scope)) if scope.permissions.contains(permission) => (tenant, scope),
                 Ok(_) | Err(DomainError::NotFound { .. }) => break,
                 // A passing database failure is no reason to end the feed.

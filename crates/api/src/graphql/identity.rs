@@ -61,6 +61,18 @@ impl UserObject {
         }
         Ok(Some(request.tenant().map(|t| t.permissions.iter().map(|p| p.name()).collect()).unwrap_or_default()))
     }
+    /// For the signed-in user: their roles in the request's tenant (`X-Tenant`),
+    /// directly or through groups; empty without a tenant. Null for others.
+    async fn roles(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<super::rbac::RoleObject>>> {
+        let request = request(ctx)?;
+        if request.actor().map(|a| a.user_id) != Some(self.0.id) {
+            return Ok(None);
+        }
+        if request.tenant().is_none() {
+            return Ok(Some(Vec::new()));
+        }
+        super::rbac::my_roles(ctx).await.map(Some)
+    }
 }
 
 /// A signed-in session of the caller.

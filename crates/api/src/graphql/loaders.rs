@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use tessera_identity::User;
-use tessera_kernel::{BookingId, CustomerId, ProviderId, RequestContext, ServiceId, TenantId, UserId};
+use tessera_kernel::{BookingId, CustomerId, GroupId, ProviderId, RequestContext, RoleId, ServiceId, TenantId, UserId};
+use tessera_rbac::{Group, Role};
 use tessera_scheduling::{Addon, BookedAddon, Customer, Provider, Review, Service, WeeklyInterval};
 use tessera_tenant::Tenant;
 
@@ -67,6 +68,16 @@ loader!(
     /// Customers by id.
     CustomerLoader, CustomerId => Customer,
     |services, request, keys| services.scheduling.customers_by_ids(request, keys).await
+);
+loader!(
+    /// Roles by id (deleted ones too, for history).
+    RoleLoader, RoleId => Role,
+    |services, request, keys| services.rbac.roles_by_ids(request, keys).await
+);
+loader!(
+    /// Groups by id (deleted ones too).
+    GroupLoader, GroupId => Group,
+    |services, request, keys| services.rbac.groups_by_ids(request, keys).await
 );
 /// Gives every asked key a value (an empty list, or `None`), so that the loader's
 /// cache remembers "nothing there" too and items without related rows do not ask
@@ -151,6 +162,8 @@ pub struct Loaders {
     pub(crate) booked_addons: DataLoader<BookedAddonsLoader, HashMapCache>,
     pub(crate) reviews: DataLoader<ReviewLoader, HashMapCache>,
     pub(crate) upcoming_bookings: DataLoader<UpcomingBookingsLoader, HashMapCache>,
+    pub(crate) roles: DataLoader<RoleLoader, HashMapCache>,
+    pub(crate) groups: DataLoader<GroupLoader, HashMapCache>,
 }
 
 impl Loaders {
@@ -177,6 +190,8 @@ impl Loaders {
             booked_addons: make!(BookedAddonsLoader),
             reviews: make!(ReviewLoader),
             upcoming_bookings: make!(UpcomingBookingsLoader),
+            roles: make!(RoleLoader),
+            groups: make!(GroupLoader),
         }
     }
 }

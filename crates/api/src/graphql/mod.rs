@@ -13,6 +13,7 @@ mod feed;
 mod identity;
 mod loaders;
 mod node;
+mod rbac;
 mod scheduling;
 mod tenant;
 
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Guard, MergedObject, MergedSubscription, SDLExportOptions, Schema, TypeDirective};
 use tessera_identity::IdentityService;
 use tessera_kernel::{Permission, RequestContext, SharedClock};
+use tessera_rbac::RbacService;
 use tessera_scheduling::SchedulingService;
 use tessera_tenant::TenantService;
 
@@ -37,6 +39,8 @@ pub struct Services {
     pub tenants: TenantService,
     /// Users and sessions.
     pub identity: IdentityService,
+    /// Roles, groups, assignments and the resolution of effective permissions.
+    pub rbac: RbacService,
     /// Providers, services, customers, availability and bookings.
     pub scheduling: SchedulingService,
     /// Where published events arrive.
@@ -54,12 +58,18 @@ pub struct Query(
     tenant::TenantQuery,
     scheduling::SchedulingQuery,
     access::AccessQuery,
+    rbac::RbacQuery,
     node::NodeQuery,
 );
 
 /// The mutation root.
 #[derive(MergedObject, Default)]
-pub struct Mutation(identity::IdentityMutation, tenant::TenantMutation, scheduling::SchedulingMutation);
+pub struct Mutation(
+    identity::IdentityMutation,
+    tenant::TenantMutation,
+    scheduling::SchedulingMutation,
+    rbac::RbacMutation,
+);
 
 /// The subscription root.
 #[derive(MergedSubscription, Default)]

@@ -44,15 +44,6 @@ pub(crate) enum IsolationLevelGql {
     FullyIsolated,
 }
 
-/// A user's role in a tenant.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "MembershipRole", remote = "tessera_tenant::MembershipRole")]
-pub(crate) enum MembershipRoleGql {
-    Owner,
-    Admin,
-    Member,
-}
-
 /// Settings a tenant's owners tune.
 #[derive(SimpleObject, InputObject, Clone)]
 #[graphql(name = "TenantSettings", input_name = "TenantSettingsInput")]
@@ -229,8 +220,6 @@ impl TenantObject {
 pub(crate) struct MembershipObject {
     /// Id.
     id: ID,
-    /// Their role.
-    role: MembershipRoleGql,
     /// When they joined.
     joined_at: DateTime<Utc>,
     #[graphql(skip)]
@@ -255,13 +244,7 @@ impl MembershipObject {
 
 impl From<Member> for MembershipObject {
     fn from(m: Member) -> Self {
-        Self {
-            id: ID(m.id.to_string()),
-            role: m.role.into(),
-            joined_at: m.joined_at,
-            tenant_id: m.tenant_id,
-            user_id: m.user_id,
-        }
+        Self { id: ID(m.id.to_string()), joined_at: m.joined_at, tenant_id: m.tenant_id, user_id: m.user_id }
     }
 }
 
@@ -324,7 +307,8 @@ impl TenantQuery {
         Ok(found.map(TenantObject))
     }
 
-    /// The caller's memberships: every tenant they belong to, with their role.
+    /// The caller's memberships: every tenant they belong to. What they may do in
+    /// one is `me { permissions roles }` with that tenant in `X-Tenant`.
     #[graphql(guard = "SignedIn", directive = authenticated::apply(), complexity = "page_cost(first, last, child_complexity)")]
     async fn my_tenants(
         &self,
@@ -336,19 +320,7 @@ impl TenantQuery {
     ) -> ApiResult<Connection<String, MembershipObject>> {
         let (services, request) = (services(ctx)?, request(ctx)?);
         let page = services.tenants.my_tenants(request, &page_request(first, after, last, before)).await?;
-        let actor = request.require_actor()?;
-        Ok(connection(
-            page,
-            |(t, _)| t.id.as_uuid(),
-            |(tenant, role)| MembershipObject {
-                // The membership id is not needed to list tenants; the pair is unique.
-                id: ID(format!("{}:{}", tenant.id, actor.user_id)),
-                role: role.into(),
-                joined_at: tenant.created_at,
-                tenant_id: tenant.id,
-                user_id: actor.user_id,
-            },
-        ))
+        Ok(connection(page, |(t, _)| t.id.as_uuid(), |(_, member)| MembershipObject::from(member)))
     }
 
     /// The members of the current tenant.

@@ -85,7 +85,7 @@ pub(crate) async fn build_context(
     if let Some(raw) = &credentials.tenant {
         let actor = request.require_actor()?;
         let reference = TenantRef::parse(raw)?;
-        let (_, scope) = services.tenants.resolve_scope(actor.user_id, &reference).await?;
+        let (_, scope) = services.rbac.resolve_scope(actor.user_id, &reference, services.clock.now()).await?;
         request = request.with_tenant(scope);
     }
     Ok(request)

@@ -1,8 +1,6 @@
 use sea_orm::entity::prelude::*;
 use tessera_kernel::{MembershipId, TenantId, UserId};
 
-use crate::model::MembershipRole;
-
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "memberships")]
 pub(crate) struct Model {
@@ -10,7 +8,6 @@ pub(crate) struct Model {
     pub(crate) id: MembershipId,
     pub(crate) tenant_id: TenantId,
     pub(crate) user_id: UserId,
-    pub(crate) role: MembershipRole,
     pub(crate) created_at: DateTimeUtc,
 }
 

@@ -1,0 +1,34 @@
+//! Access control: who may do what in a tenant, decided in one place and explainable.
+//!
+//! - **Permissions** are the closed catalogue in [`tessera_kernel::Permission`]
+//!   (`resource:action`), defined once in code.
+//! - **Roles** belong to a tenant and name a set of permissions; a role may have a
+//!   parent whose permissions it inherits (cycles are refused). Every tenant starts
+//!   with the [built-in roles](BuiltinRole) owner, admin, staff and customer, whose
+//!   permissions are defined in code and cannot be taken from them; owners add their
+//!   own roles (say, "Receptionist" under staff).
+//! - **Groups** collect users; a role assigned to a group reaches its current members.
+//! - **Assignments** grant a role to a user or group, tenant-wide or on one
+//!   [resource](tessera_kernel::Resource), with an optional expiry. They are never
+//!   deleted: revoking stamps who and when, so expired and revoked grants stop
+//!   counting without any job, and [`RbacService::explain`] can answer as of any
+//!   past instant.
+//!
+//! [`RbacService::resolve_scope`] turns the `X-Tenant` header into the request's
+//! effective permissions once per request (nothing is cached across requests, so
+//! changes apply on the next one). Nobody can grant or take away permissions they do
+//! not hold, and a tenant always keeps an owner. [`RbacLifecycle`] installs the
+//! built-in roles inside the transaction that creates a tenant.
+
+mod entity;
+mod lifecycle;
+mod model;
+mod resolve;
+mod service;
+
+pub use lifecycle::RbacLifecycle;
+pub use model::{
+    AccessScope, Assignment, AssignmentFilter, AssignmentState, BuiltinRole, Explanation, GrantPath, GrantStatus,
+    Group, GroupInput, GroupMember, NewAssignment, Role, RoleInput, RolePatch, Subject,
+};
+pub use service::RbacService;

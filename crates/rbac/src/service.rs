@@ -1,0 +1,1001 @@
+//! The rbac service: resolving a request's rights, explaining them, and changing
+//! roles, groups and assignments.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter,
+};
+use tessera_kernel::context::Authorized;
+use tessera_kernel::db::{Access, Scope};
+use tessera_kernel::event::{self, DomainEvent, EventKind};
+use tessera_kernel::{
+    AssignmentId, Db, DomainError, GroupId, GroupMemberId, Page, PageRequest, Permission, PermissionSet,
+    RequestContext, Resource, Result, RoleId, TenantId, TenantScope, UserId,
+};
+use tessera_tenant::{Member, Tenant, TenantRef};
+
+use crate::entity::{assignment, group, group_member, role, role_permission};
+use crate::model::{
+    AccessScope, Assignment, AssignmentFilter, BuiltinRole, Explanation, GrantStatus, Group, GroupInput, GroupMember,
+    NewAssignment, Role, RoleInput, RolePatch, ScopeType, Subject, parse_description, parse_name,
+};
+use crate::resolve::AccessFacts;
+
+/// Roles, groups and assignments of the request's tenant, and the resolution of
+/// what a user may do there.
+#[derive(Debug, Clone)]
+pub struct RbacService {
+    db: Db,
+}
+
+const ROLE_NAME_TAKEN: &str = "a role with that name exists; choose another";
+const GROUP_NAME_TAKEN: &str = "a group with that name exists; choose another";
+
+impl RbacService {
+    /// A service over `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// Resolves the `X-Tenant` header for `user_id` at `at`: the tenant and what the
+    /// user may do there (their roles and their groups' roles, with parents, within
+    /// scope and time, limited by the tenant's status). A tenant that does not exist
+    /// and one the user does not belong to answer the same `NOT_FOUND`, so the header
+    /// cannot probe for other businesses. One transaction; nothing is cached across
+    /// requests, so a change takes effect on the next one.
+    pub async fn resolve_scope(
+        &self,
+        user_id: UserId,
+        reference: &TenantRef,
+        at: DateTime<Utc>,
+    ) -> Result<(Tenant, TenantScope)> {
+        let txn = self.db.begin(Scope::User(user_id), Access::Read).await?;
+        let tenant = tessera_tenant::find_member_tenant(&txn, user_id, reference)
+            .await?
+            .ok_or(DomainError::NotFound { entity: "tenant" })?;
+        self.db.enter_tenant(&txn, tenant.id).await?;
+        let facts = load_facts(&txn, tenant.id, user_id, Some(at)).await?;
+        txn.commit().await?;
+        let effective = facts.effective(at);
+        let status = tenant.status;
+        let mut permissions = effective.tenant_wide;
+        permissions.retain(|p| status.allows(*p));
+        let mut resource_permissions = effective.on_resources;
+        resource_permissions.retain(|_, set| {
+            set.retain(|p| status.allows(*p));
+            !set.is_empty()
+        });
+        let scope = TenantScope { tenant_id: tenant.id, permissions, resource_permissions };
+        Ok((tenant, scope))
+    }
+
+    /// Answers "may `user_id` do `permission` (on `resource`, or anywhere in the
+    /// tenant) at `at`?" with every assignment that could give it and whether it
+    /// does. `at` may lie in the past: assignments, group memberships and deletions
+    /// are kept with their times. Role permissions are those the roles have now.
+    pub async fn explain(
+        &self,
+        ctx: &RequestContext,
+        user_id: UserId,
+        permission: Permission,
+        resource: Option<Resource>,
+        at: DateTime<Utc>,
+    ) -> Result<Explanation> {
+        let auth = ctx.authorize(Permission::RoleRead)?;
+        let txn = self.db.begin(auth.scope(), Access::Read).await?;
+        let member = tessera_tenant::is_member(&txn, auth.tenant_id, user_id).await?;
+        let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
+        let facts = load_facts(&txn, auth.tenant_id, user_id, None).await?;
+        txn.commit().await?;
+        let paths = facts.paths(permission, resource, at);
+        let withheld_by_tenant_status = !tenant.status.allows(permission);
+        let allowed =
+            member && !withheld_by_tenant_status && paths.iter().any(|path| path.status == GrantStatus::Grants);
+        Ok(Explanation { allowed, user_id, permission, resource, at, member, withheld_by_tenant_status, paths })
+    }
+
+    /// The caller's active assignments in the request's tenant (direct and through
+    /// groups), with their roles: what `me { roles }` shows. Needs no permission.
+    pub async fn my_assignments(&self, ctx: &RequestContext) -> Result<Vec<(Assignment, Role)>> {
+        let actor = ctx.require_actor()?;
+        let tenant = ctx
+            .tenant()
+            .ok_or_else(|| DomainError::invalid("X-Tenant", "this field needs a tenant: send the X-Tenant header"))?;
+        let scope = Scope::Tenant { tenant_id: tenant.tenant_id, user_id: Some(actor.user_id) };
+        let txn = self.db.begin(scope, Access::Read).await?;
+        let now = ctx.now();
+        let facts = load_facts(&txn, tenant.tenant_id, actor.user_id, Some(now)).await?;
+        txn.commit().await?;
+        let mut active: Vec<(Assignment, Role)> = facts
+            .assignments
+            .iter()
+            .filter(|a| facts.in_force(a, now))
+            .filter_map(|a| facts.roles.get(&a.role_id).map(|role| (a.clone(), role.clone())))
+            .collect();
+        active.sort_by_key(|(a, _)| a.id);
+        Ok(active)
+    }
+
+    /// The tenant's live roles.
+    pub async fn roles(&self, ctx: &RequestContext, page: &PageRequest) -> Result<Page<Role>> {
+        let (auth, txn) = self.open(ctx, Permission::RoleRead, Access::Read).await?;
+        let keyset = page.keyset()?;
+        let rows = keyset
+            .apply(
+                role::Entity::find()
+                    .filter(role::Column::TenantId.eq(auth.tenant_id))
+                    .filter(role::Column::DeletedAt.is_null()),
+                role::Column::Id,
+            )
+            .all(&txn)
+            .await?;
+        let roles = with_permissions(&txn, rows).await?;
+        txn.commit().await?;
+        Ok(keyset.finish(roles))
+    }
+
+    /// Roles by id (deleted ones too, for history), for batched loading.
+    pub async fn roles_by_ids(&self, ctx: &RequestContext, ids: &[RoleId]) -> Result<HashMap<RoleId, Role>> {
+        let (auth, txn) = self.open(ctx, Permission::RoleRead, Access::Read).await?;
+        let rows = role::Entity::find()
+            .filter(role::Column::TenantId.eq(auth.tenant_id))
+            .filter(role::Column::Id.is_in(ids.iter().copied()))
+            .all(&txn)
+            .await?;
+        let roles = with_permissions(&txn, rows).await?;
+        txn.commit().await?;
+        Ok(roles.into_iter().map(|r| (r.id, r)).collect())
+    }
+
+    /// Creates a role. Its permissions (with its parent's) must all be held by the
+    /// actor: nobody can mint rights they do not have.
+    pub async fn create_role(&self, ctx: &RequestContext, input: RoleInput) -> Result<Role> {
+        let (auth, txn) = self.open(ctx, Permission::RoleManage, Access::Write).await?;
+        let now = ctx.now();
+        let id = RoleId::generate(now);
+        let name = parse_name(&input.name)?;
+        let description = parse_description(input.description.as_deref())?;
+        let own: PermissionSet = input.permissions.iter().copied().collect();
+        let facts = load_role_facts(&txn, auth.tenant_id).await?;
+        if let Some(parent) = input.parent_id {
+            live_role(&facts, parent, "parentId")?;
+        }
+        let mut total = own.clone();
+        if let Some(parent) = input.parent_id {
+            total.extend(&facts.role_permissions(parent));
+        }
+        ensure_may_grant(ctx, &total)?;
+        if input.is_default {
+            clear_default(&txn, auth.tenant_id).await?;
+        }
+        let row = role::ActiveModel {
+            id: Set(id),
+            tenant_id: Set(auth.tenant_id),
+            builtin_key: Set(None),
+            name: Set(name),
+            description: Set(description),
+            parent_role_id: Set(input.parent_id),
+            is_default: Set(input.is_default),
+            created_at: Set(now),
+            updated_at: Set(now),
+            deleted_at: Set(None),
+        }
+        .insert(&txn)
+        .await
+        .map_err(|e| DomainError::conflict_on_unique(e, ROLE_NAME_TAKEN))?;
+        write_permissions(&txn, auth.tenant_id, id, &own).await?;
+        announce(&txn, &auth, now, id.as_uuid(), "role.created").await?;
+        txn.commit().await?;
+        Ok(to_role(row, own))
+    }
+
+    /// Changes a role. A built-in role keeps its built-in permissions and has no
+    /// parent; a parent that would make a cycle is refused; the resulting
+    /// permissions must all be held by the actor.
+    pub async fn update_role(&self, ctx: &RequestContext, id: RoleId, patch: RolePatch) -> Result<Role> {
+        let (auth, txn) = self.open(ctx, Permission::RoleManage, Access::Write).await?;
+        let now = ctx.now();
+        let facts = load_role_facts(&txn, auth.tenant_id).await?;
+        let current = live_role(&facts, id, "id")?.clone();
+        let mut row = role::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound { entity: "role" })?;
+        let mut own = current.permissions.clone();
+        if let Some(permissions) = &patch.permissions {
+            own = permissions.iter().copied().collect();
+            if let Some(builtin) = current.builtin {
+                let missing = own.missing_from(&builtin.permissions());
+                if !missing.is_empty() {
+                    return Err(DomainError::invalid(
+                        "permissions",
+                        format!("the built-in {} role must keep {}", builtin.key(), list(&missing)),
+                    ));
+                }
+            }
+        }
+        let parent = patch.parent_id.unwrap_or(current.parent_id);
+        if let Some(parent) = parent {
+            if current.builtin.is_some() {
+                return Err(DomainError::invalid("parentId", "built-in roles have no parent"));
+            }
+            live_role(&facts, parent, "parentId")?;
+            if facts.chain(parent).iter().any(|ancestor| ancestor.id == id) {
+                return Err(DomainError::invalid("parentId", "that parent would make the role its own ancestor"));
+            }
+        }
+        let mut total = own.clone();
+        if let Some(parent) = parent {
+            total.extend(&facts.role_permissions(parent));
+        }
+        ensure_may_grant(ctx, &total)?;
+        // The actor must also hold what the role gave before: editing a role is
+        // granting or taking away its rights from everyone who has it.
+        ensure_may_grant(ctx, &facts.role_permissions(id))?;
+        let mut active = row.clone().into_active_model();
+        if let Some(name) = &patch.name {
+            active.name = Set(parse_name(name)?);
+        }
+        if let Some(description) = &patch.description {
+            active.description = Set(parse_description(description.as_deref())?);
+        }
+        if let Some(is_default) = patch.is_default {
+            if is_default && !row.is_default {
+                clear_default(&txn, auth.tenant_id).await?;
+            }
+            active.is_default = Set(is_default);
+        }
+        active.parent_role_id = Set(parent);
+        active.updated_at = Set(now);
+        row = active.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, ROLE_NAME_TAKEN))?;
+        if patch.permissions.is_some() {
+            role_permission::Entity::delete_many().filter(role_permission::Column::RoleId.eq(id)).exec(&txn).await?;
+            let stored = match current.builtin {
+                Some(builtin) => builtin.permissions().missing_from(&own),
+                None => own.clone(),
+            };
+            write_permissions(&txn, auth.tenant_id, id, &stored).await?;
+        }
+        announce(&txn, &auth, now, id.as_uuid(), "role.updated").await?;
+        txn.commit().await?;
+        Ok(to_role(row, own))
+    }
+
+    /// Deletes a custom role that nobody holds and no role inherits from. It stays
+    /// in the history of the assignments that named it.
+    pub async fn delete_role(&self, ctx: &RequestContext, id: RoleId) -> Result<Role> {
+        let (auth, txn) = self.open(ctx, Permission::RoleManage, Access::Write).await?;
+        let now = ctx.now();
+        let facts = load_role_facts(&txn, auth.tenant_id).await?;
+        let current = live_role(&facts, id, "id")?.clone();
+        if let Some(builtin) = current.builtin {
+            return Err(DomainError::Conflict(format!("the built-in {} role cannot be deleted", builtin.key())));
+        }
+        if facts.roles.values().any(|r| r.parent_id == Some(id) && r.deleted_at.is_none()) {
+            return Err(DomainError::Conflict("other roles inherit from this one; change their parent first".into()));
+        }
+        let holders = assignment::Entity::find()
+            .filter(assignment::Column::TenantId.eq(auth.tenant_id))
+            .filter(assignment::Column::RoleId.eq(id))
+            .filter(active_assignment(now))
+            .count(&txn)
+            .await?;
+        if holders > 0 {
+            return Err(DomainError::Conflict(format!("revoke the role's {holders} active assignment(s) first")));
+        }
+        ensure_may_grant(ctx, &facts.role_permissions(id))?;
+        let mut row = role::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or(DomainError::NotFound { entity: "role" })?
+            .into_active_model();
+        row.deleted_at = Set(Some(now));
+        row.is_default = Set(false);
+        row.updated_at = Set(now);
+        let row = row.update(&txn).await?;
+        announce(&txn, &auth, now, id.as_uuid(), "role.deleted").await?;
+        txn.commit().await?;
+        Ok(to_role(row, current.permissions))
+    }
+
+    /// The tenant's live groups.
+    pub async fn groups(&self, ctx: &RequestContext, page: &PageRequest) -> Result<Page<Group>> {
+        let (auth, txn) = self.open(ctx, Permission::RoleRead, Access::Read).await?;
+        let keyset = page.keyset()?;
+        let rows = keyset
+            .apply(
+                group::Entity::find()
+                    .filter(group::Column::TenantId.eq(auth.tenant_id))
+                    .filter(group::Column::DeletedAt.is_null()),
+                group::Column::Id,
+            )
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(keyset.finish(rows).map(Group::from))
+    }
+
+    /// Groups by id (deleted ones too), for batched loading.
+    pub async fn groups_by_ids(&self, ctx: &RequestContext, ids: &[GroupId]) -> Result<HashMap<GroupId, Group>> {
+        let (auth, txn) = self.open(ctx, Permission::RoleRead, Access::Read).await?;
+        let rows = group::Entity::find()
+            .filter(group::Column::TenantId.eq(auth.tenant_id))
+            .filter(group::Column::Id.is_in(ids.iter().copied()))
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(rows.into_iter().map(|g| (g.id, Group::from(g))).collect())
+    }
+
+    /// Creates a group.
+    pub async fn create_group(&self, ctx: &RequestContext, input: GroupInput) -> Result<Group> {
+        let (auth, txn) = self.open(ctx, Permission::RoleAssign, Access::Write).await?;
+        let now = ctx.now();
+        let id = GroupId::generate(now);
+        let row = group::ActiveModel {
+            id: Set(id),
+            tenant_id: Set(auth.tenant_id),
+            name: Set(parse_name(&input.name)?),
+            description: Set(parse_description(input.description.as_deref())?),
+            created_at: Set(now),
+            updated_at: Set(now),
+            deleted_at: Set(None),
+        }
+        .insert(&txn)
+        .await
+        .map_err(|e| DomainError::conflict_on_unique(e, GROUP_NAME_TAKEN))?;
+        announce(&txn, &auth, now, id.as_uuid(), "group.created").await?;
+        txn.commit().await?;
+        Ok(Group::from(row))
+    }
+
+    /// Renames a group or changes its description.
+    pub async fn update_group(&self, ctx: &RequestContext, id: GroupId, input: GroupInput) -> Result<Group> {
+        let (auth, txn) = self.open(ctx, Permission::RoleAssign, Access::Write).await?;
+        let now = ctx.now();
+        let mut row = live_group(&txn, auth.tenant_id, id).await?.into_active_model();
+        row.name = Set(parse_name(&input.name)?);
+        row.description = Set(parse_description(input.description.as_deref())?);
+        row.updated_at = Set(now);
+        let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, GROUP_NAME_TAKEN))?;
+        announce(&txn, &auth, now, id.as_uuid(), "group.updated").await?;
+        txn.commit().await?;
+        Ok(Group::from(row))
+    }
+
+    /// Deletes a group: its assignments stop granting at once; members and
+    /// assignments stay for history. The actor must hold what the group's roles give.
+    pub async fn delete_group(&self, ctx: &RequestContext, id: GroupId) -> Result<Group> {
+        let (auth, txn) = self.open(ctx, Permission::RoleAssign, Access::Write).await?;
+        let now = ctx.now();
+        let row = live_group(&txn, auth.tenant_id, id).await?;
+        ensure_may_grant(ctx, &group_permissions(&txn, auth.tenant_id, id, now).await?)?;
+        let mut row = row.into_active_model();
+        row.deleted_at = Set(Some(now));
+        row.updated_at = Set(now);
+        let row = row.update(&txn).await?;
+        announce(&txn, &auth, now, id.as_uuid(), "group.deleted").await?;
+        txn.commit().await?;
+        Ok(Group::from(row))
+    }
+
+    /// A group's members: current ones, or everyone who ever was with `history`.
+    pub async fn group_members(
+        &self,
+        ctx: &RequestContext,
+        group_id: GroupId,
+        history: bool,
+        page: &PageRequest,
+    ) -> Result<Page<GroupMember>> {
+        let (auth, txn) = self.open(ctx, Permission::RoleRead, Access::Read).await?;
+        let keyset = page.keyset()?;
+        let mut select = group_member::Entity::find()
+            .filter(group_member::Column::TenantId.eq(auth.tenant_id))
+            .filter(group_member::Column::GroupId.eq(group_id));
+        if !history {
+            select = select.filter(group_member::Column::RemovedAt.is_null());
+        }
+        let rows = keyset.apply(select, group_member::Column::Id).all(&txn).await?;
+        txn.commit().await?;
+        Ok(keyset.finish(rows).map(GroupMember::from))
+    }
+
+    /// Adds a member of the tenant to a group. The group's roles reach them at once,
+    /// so the actor must hold what those roles give.
+    pub async fn add_group_member(
+        &self,
+        ctx: &RequestContext,
+        group_id: GroupId,
+        user_id: UserId,
+    ) -> Result<GroupMember> {
+        let (auth, txn) = self.open(ctx, Permission::RoleAssign, Access::Write).await?;
+        let now = ctx.now();
+        live_group(&txn, auth.tenant_id, group_id).await?;
+        require_member(&txn, auth.tenant_id, user_id).await?;
+        ensure_may_grant(ctx, &group_permissions(&txn, auth.tenant_id, group_id, now).await?)?;
+        let row = group_member::ActiveModel {
+            id: Set(GroupMemberId::generate(now)),
+            tenant_id: Set(auth.tenant_id),
+            group_id: Set(group_id),
+            user_id: Set(user_id),
+            added_at: Set(now),
+            added_by: Set(auth.actor.map(|a| a.user_id)),
+            removed_at: Set(None),
+            removed_by: Set(None),
+        }
+        .insert(&txn)
+        .await
+        .map_err(|e| DomainError::conflict_on_unique(e, "the user is already in the group"))?;
+        announce(&txn, &auth, now, group_id.as_uuid(), "group.member_added").await?;
+        txn.commit().await?;
+        Ok(GroupMember::from(row))
+    }
+
+    /// Removes a user from a group; the record stays, stamped with who and when.
+    pub async fn remove_group_member(
+        &self,
+        ctx: &RequestContext,
+        group_id: GroupId,
+        user_id: UserId,
+    ) -> Result<GroupMember> {
+        let (auth, txn) = self.open(ctx, Permission::RoleAssign, Access::Write).await?;
+        let now = ctx.now();
+        live_group(&txn, auth.tenant_id, group_id).await?;
+        ensure_may_grant(ctx, &group_permissions(&txn, auth.tenant_id, group_id, now).await?)?;
+        let current = group_member::Entity::find()
+            .filter(group_member::Column::TenantId.eq(auth.tenant_id))
+            .filter(group_member::Column::GroupId.eq(group_id))
+            .filter(group_member::Column::UserId.eq(user_id))
+            .filter(group_member::Column::RemovedAt.is_null())
+            .one(&txn)
+            .await?
+            .ok_or(DomainError::NotFound { entity: "group member" })?;
+        let mut row = current.into_active_model();
+        row.removed_at = Set(Some(now));
+        row.removed_by = Set(auth.actor.map(|a| a.user_id));
+        let row = row.update(&txn).await?;
+        announce(&txn, &auth, now, group_id.as_uuid(), "group.member_removed").await?;
+        txn.commit().await?;
+        Ok(GroupMember::from(row))
+    }
+
+    /// Assignments of the tenant, newest last.
+    pub async fn assignments(
+        &self,
+        ctx: &RequestContext,
+        filter: &AssignmentFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Assignment>> {
+        let (auth, txn) = self.open(ctx, Permission::RoleRead, Access::Read).await?;
+        let keyset = page.keyset()?;
+        let mut select = assignment::Entity::find().filter(assignment::Column::TenantId.eq(auth.tenant_id));
+        if let Some(user_id) = filter.user_id {
+            select = select.filter(assignment::Column::UserId.eq(user_id));
+        }
+        if let Some(group_id) = filter.group_id {
+            select = select.filter(assignment::Column::GroupId.eq(group_id));
+        }
+        if let Some(role_id) = filter.role_id {
+            select = select.filter(assignment::Column::RoleId.eq(role_id));
+        }
+        if !filter.include_inactive {
+            select = select.filter(active_assignment(ctx.now()));
+        }
+        let rows = keyset.apply(select, assignment::Column::Id).all(&txn).await?;
+        txn.commit().await?;
+        keyset.finish(rows).try_map(Assignment::try_from)
+    }
+
+    /// Grants a role to a member or a group, tenant-wide or on one resource, until
+    /// an optional expiry. The actor must hold every permission the role gives.
+    /// Whether a resource exists is checked by the caller (the API asks the crate
+    /// that owns it).
+    pub async fn assign_role(&self, ctx: &RequestContext, input: NewAssignment) -> Result<Assignment> {
+        let (auth, txn) = self.open(ctx, Permission::RoleAssign, Access::Write).await?;
+        let now = ctx.now();
+        let facts = load_role_facts(&txn, auth.tenant_id).await?;
+        live_role(&facts, input.role_id, "roleId")?;
+        ensure_may_grant(ctx, &facts.role_permissions(input.role_id))?;
+        if input.expires_at.is_some_and(|expires| expires <= now) {
+            return Err(DomainError::invalid("expiresAt", "must be in the future"));
+        }
+        match input.subject {
+            Subject::User(user_id) => require_member(&txn, auth.tenant_id, user_id).await?,
+            Subject::Group(group_id) => {
+                live_group(&txn, auth.tenant_id, group_id).await?;
+            }
+        }
+        let (scope_type, scope_id) = scope_columns(input.scope);
+        let (user_id, group_id) = subject_columns(input.subject);
+        let duplicate = assignment::Entity::find()
+            .filter(assignment::Column::TenantId.eq(auth.tenant_id))
+            .filter(assignment::Column::RoleId.eq(input.role_id))
+            .filter(match user_id {
+                Some(user) => assignment::Column::UserId.eq(user),
+                None => assignment::Column::GroupId.eq(group_id),
+            })
+            .filter(assignment::Column::ScopeType.eq(scope_type))
+            .filter(match scope_id {
+                Some(id) => assignment::Column::ScopeId.eq(id),
+                None => assignment::Column::ScopeId.is_null(),
+            })
+            .filter(active_assignment(now))
+            .one(&txn)
+            .await?;
+        if duplicate.is_some() {
+            return Err(DomainError::Conflict(
+                "that role is already granted there; revoke it first to change it".into(),
+            ));
+        }
+        let row = assignment::ActiveModel {
+            id: Set(AssignmentId::generate(now)),
+            tenant_id: Set(auth.tenant_id),
+            role_id: Set(input.role_id),
+            user_id: Set(user_id),
+            group_id: Set(group_id),
+            scope_type: Set(scope_type),
+            scope_id: Set(scope_id),
+            granted_by: Set(auth.actor.map(|a| a.user_id)),
+            granted_at: Set(now),
+            expires_at: Set(input.expires_at),
+            revoked_at: Set(None),
+            revoked_by: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        announce(&txn, &auth, now, row.id.as_uuid(), "assignment.granted").await?;
+        txn.commit().await?;
+        Assignment::try_from(row)
+    }
+
+    /// Revokes an assignment; it stays, stamped with who and when. The actor must
+    /// hold what the role gives, and a tenant always keeps one owner.
+    pub async fn revoke_assignment(&self, ctx: &RequestContext, id: AssignmentId) -> Result<Assignment> {
+        let (auth, txn) = self.open(ctx, Permission::RoleAssign, Access::Write).await?;
+        let now = ctx.now();
+        let row = assignment::Entity::find_by_id(id)
+            .filter(assignment::Column::TenantId.eq(auth.tenant_id))
+            .one(&txn)
+            .await?
+            .ok_or(DomainError::NotFound { entity: "assignment" })?;
+        if row.revoked_at.is_some() {
+            return Err(DomainError::Conflict("the assignment is already revoked".into()));
+        }
+        let facts = load_role_facts(&txn, auth.tenant_id).await?;
+        ensure_may_grant(ctx, &facts.role_permissions(row.role_id))?;
+        let owner_role = facts.roles.values().find(|r| r.builtin == Some(BuiltinRole::Owner)).map(|r| r.id);
+        if owner_role == Some(row.role_id) && row.user_id.is_some() && row.scope_type == ScopeType::Tenant {
+            let other_owners = assignment::Entity::find()
+                .filter(assignment::Column::TenantId.eq(auth.tenant_id))
+                .filter(assignment::Column::RoleId.eq(row.role_id))
+                .filter(assignment::Column::UserId.is_not_null())
+                .filter(assignment::Column::UserId.ne(row.user_id))
+                .filter(assignment::Column::ScopeType.eq(ScopeType::Tenant))
+                .filter(assignment::Column::RevokedAt.is_null())
+                .filter(assignment::Column::ExpiresAt.is_null())
+                .count(&txn)
+                .await?;
+            if other_owners == 0 {
+                return Err(DomainError::Conflict(
+                    "a tenant must keep an owner: grant the owner role to someone else first".into(),
+                ));
+            }
+        }
+        let mut active = row.into_active_model();
+        active.revoked_at = Set(Some(now));
+        active.revoked_by = Set(auth.actor.map(|a| a.user_id));
+        let row = active.update(&txn).await?;
+        announce(&txn, &auth, now, id.as_uuid(), "assignment.revoked").await?;
+        txn.commit().await?;
+        Assignment::try_from(row)
+    }
+
+    /// Makes an existing user a member of the request's tenant with `roles` (the
+    /// tenant's default role when none is named), in one transaction. Used by the
+    /// demo seed and tests; invitations (which ask the user first) build on it.
+    pub async fn add_member(&self, ctx: &RequestContext, user_id: UserId, roles: &[RoleId]) -> Result<Member> {
+        let (auth, txn) = self.open(ctx, Permission::RoleAssign, Access::Write).await?;
+        let now = ctx.now();
+        let facts = load_role_facts(&txn, auth.tenant_id).await?;
+        let roles: Vec<RoleId> = if roles.is_empty() {
+            facts.roles.values().filter(|r| r.is_default && r.deleted_at.is_none()).map(|r| r.id).collect()
+        } else {
+            roles.to_vec()
+        };
+        for role_id in &roles {
+            live_role(&facts, *role_id, "roles")?;
+            ensure_may_grant(ctx, &facts.role_permissions(*role_id))?;
+        }
+        let member = tessera_tenant::insert_membership(&txn, auth.tenant_id, user_id, now).await?;
+        for (offset, role_id) in roles.iter().enumerate() {
+            // Distinct v7 ids for assignments made in the same instant.
+            let granted_at = now + chrono::Duration::microseconds(i64::try_from(offset).unwrap_or(0));
+            insert_assignment(
+                &txn,
+                auth.tenant_id,
+                *role_id,
+                Subject::User(user_id),
+                auth.actor.map(|a| a.user_id),
+                granted_at,
+            )
+            .await?;
+        }
+        announce(&txn, &auth, now, user_id.as_uuid(), "member.added").await?;
+        txn.commit().await?;
+        Ok(member)
+    }
+
+    /// The tenant's role with built-in key `builtin`.
+    pub async fn builtin_role(&self, ctx: &RequestContext, builtin: BuiltinRole) -> Result<Role> {
+        let (auth, txn) = self.open(ctx, Permission::RoleRead, Access::Read).await?;
+        let row = role::Entity::find()
+            .filter(role::Column::TenantId.eq(auth.tenant_id))
+            .filter(role::Column::BuiltinKey.eq(builtin))
+            .one(&txn)
+            .await?
+            .ok_or(DomainError::NotFound { entity: "role" })?;
+        let mut roles = with_permissions(&txn, vec![row]).await?;
+        txn.commit().await?;
+        roles.pop().ok_or(DomainError::NotFound { entity: "role" })
+    }
+
+    async fn open(
+        &self,
+        ctx: &RequestContext,
+        permission: Permission,
+        access: Access,
+    ) -> Result<(Authorized, DatabaseTransaction)> {
+        let auth = ctx.authorize(permission)?;
+        let txn = self.db.begin(auth.scope(), access).await?;
+        Ok((auth, txn))
+    }
+}
+
+/// Installs the built-in roles in a tenant being created and makes its creator
+/// owner, inside the creating transaction.
+pub(crate) async fn install_builtin_roles(
+    txn: &DatabaseTransaction,
+    tenant_id: TenantId,
+    owner: UserId,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let mut owner_role = None;
+    for (offset, builtin) in BuiltinRole::ALL.into_iter().enumerate() {
+        let id = RoleId::generate(at + chrono::Duration::microseconds(i64::try_from(offset).unwrap_or(0)));
+        role::ActiveModel {
+            id: Set(id),
+            tenant_id: Set(tenant_id),
+            builtin_key: Set(Some(builtin)),
+            name: Set(builtin.default_name().to_owned()),
+            description: Set(Some(builtin.default_description().to_owned())),
+            parent_role_id: Set(None),
+            is_default: Set(builtin == BuiltinRole::Customer),
+            created_at: Set(at),
+            updated_at: Set(at),
+            deleted_at: Set(None),
+        }
+        .insert(txn)
+        .await?;
+        if builtin == BuiltinRole::Owner {
+            owner_role = Some(id);
+        }
+    }
+    let owner_role = owner_role.ok_or_else(|| DomainError::Internal("no owner role was installed".into()))?;
+    insert_assignment(txn, tenant_id, owner_role, Subject::User(owner), None, at).await?;
+    Ok(())
+}
+
+async fn insert_assignment(
+    txn: &DatabaseTransaction,
+    tenant_id: TenantId,
+    role_id: RoleId,
+    subject: Subject,
+    granted_by: Option<UserId>,
+    granted_at: DateTime<Utc>,
+) -> Result<()> {
+    let (user_id, group_id) = subject_columns(subject);
+    assignment::ActiveModel {
+        id: Set(AssignmentId::generate(granted_at)),
+        tenant_id: Set(tenant_id),
+        role_id: Set(role_id),
+        user_id: Set(user_id),
+        group_id: Set(group_id),
+        scope_type: Set(ScopeType::Tenant),
+        scope_id: Set(None),
+        granted_by: Set(granted_by),
+        granted_at: Set(granted_at),
+        expires_at: Set(None),
+        revoked_at: Set(None),
+        revoked_by: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// Refuses to let the actor grant (or take away) permissions they do not hold
+/// tenant-wide themselves.
+fn ensure_may_grant(ctx: &RequestContext, wanted: &PermissionSet) -> Result<()> {
+    let held = ctx.tenant().map(|t| t.permissions.clone()).unwrap_or_default();
+    let missing = held.missing_from(wanted);
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(format!(
+            "you can only grant or take away permissions you hold yourself; you lack {}",
+            list(&missing)
+        )))
+    }
+}
+
+fn list(set: &PermissionSet) -> String {
+    set.iter().map(Permission::name).collect::<Vec<_>>().join(", ")
+}
+
+/// Assignments that are neither revoked nor expired at `now`.
+fn active_assignment(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(assignment::Column::RevokedAt.is_null())
+        .add(Condition::any().add(assignment::Column::ExpiresAt.is_null()).add(assignment::Column::ExpiresAt.gt(now)))
+}
+
+fn scope_columns(scope: AccessScope) -> (ScopeType, Option<uuid::Uuid>) {
+    match scope {
+        AccessScope::Tenant => (ScopeType::Tenant, None),
+        AccessScope::Resource(Resource::Provider(id)) => (ScopeType::Provider, Some(id.as_uuid())),
+    }
+}
+
+fn subject_columns(subject: Subject) -> (Option<UserId>, Option<GroupId>) {
+    match subject {
+        Subject::User(user) => (Some(user), None),
+        Subject::Group(group) => (None, Some(group)),
+    }
+}
+
+async fn require_member<C: ConnectionTrait>(conn: &C, tenant_id: TenantId, user_id: UserId) -> Result<()> {
+    if tessera_tenant::is_member(conn, tenant_id, user_id).await? {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound { entity: "member" })
+    }
+}
+
+async fn live_group<C: ConnectionTrait>(conn: &C, tenant_id: TenantId, id: GroupId) -> Result<group::Model> {
+    group::Entity::find_by_id(id)
+        .filter(group::Column::TenantId.eq(tenant_id))
+        .filter(group::Column::DeletedAt.is_null())
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound { entity: "group" })
+}
+
+fn live_role<'a>(facts: &'a AccessFacts, id: RoleId, field: &str) -> Result<&'a Role> {
+    match facts.roles.get(&id) {
+        Some(role) if role.deleted_at.is_none() => Ok(role),
+        _ if field == "id" => Err(DomainError::NotFound { entity: "role" }),
+        _ => Err(DomainError::invalid(field, "no such role in this tenant")),
+    }
+}
+
+/// What the group's active assignments give, for anti-escalation checks.
+async fn group_permissions<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    group_id: GroupId,
+    now: DateTime<Utc>,
+) -> Result<PermissionSet> {
+    let facts = load_role_facts(conn, tenant_id).await?;
+    let rows = assignment::Entity::find()
+        .filter(assignment::Column::TenantId.eq(tenant_id))
+        .filter(assignment::Column::GroupId.eq(group_id))
+        .filter(active_assignment(now))
+        .all(conn)
+        .await?;
+    let mut all = PermissionSet::empty();
+    for row in rows {
+        all.extend(&facts.role_permissions(row.role_id));
+    }
+    Ok(all)
+}
+
+async fn clear_default<C: ConnectionTrait>(conn: &C, tenant_id: TenantId) -> Result<()> {
+    role::Entity::update_many()
+        .col_expr(role::Column::IsDefault, Expr::value(false))
+        .filter(role::Column::TenantId.eq(tenant_id))
+        .filter(role::Column::IsDefault.eq(true))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+async fn write_permissions<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    role_id: RoleId,
+    permissions: &PermissionSet,
+) -> Result<()> {
+    if permissions.is_empty() {
+        return Ok(());
+    }
+    let rows = permissions.iter().map(|p| role_permission::ActiveModel {
+        role_id: Set(role_id),
+        permission: Set(p.name().to_owned()),
+        tenant_id: Set(tenant_id),
+    });
+    role_permission::Entity::insert_many(rows).exec(conn).await?;
+    Ok(())
+}
+
+async fn announce(
+    txn: &DatabaseTransaction,
+    auth: &Authorized,
+    at: DateTime<Utc>,
+    subject: uuid::Uuid,
+    change: &str,
+) -> Result<()> {
+    let payload = serde_json::json!({ "change": change, "by": auth.actor.map(|a| a.user_id) });
+    event::enqueue(txn, &DomainEvent::new(at, auth.tenant_id, EventKind::AccessChanged, subject, payload)).await?;
+    Ok(())
+}
+
+/// A role's permissions as stored: built-in ones from code plus the stored extras.
+fn to_role(row: role::Model, permissions: PermissionSet) -> Role {
+    Role {
+        id: row.id,
+        tenant_id: row.tenant_id,
+        builtin: row.builtin_key,
+        name: row.name,
+        description: row.description,
+        parent_id: row.parent_role_id,
+        is_default: row.is_default,
+        permissions,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        deleted_at: row.deleted_at,
+    }
+}
+
+/// Attaches each role's own permissions (built-in ones plus stored ones).
+async fn with_permissions<C: ConnectionTrait>(conn: &C, rows: Vec<role::Model>) -> Result<Vec<Role>> {
+    let ids: Vec<RoleId> = rows.iter().map(|r| r.id).collect();
+    let mut stored: HashMap<RoleId, PermissionSet> = HashMap::new();
+    if !ids.is_empty() {
+        for row in role_permission::Entity::find().filter(role_permission::Column::RoleId.is_in(ids)).all(conn).await? {
+            if let Some(permission) = parse_stored(&row.permission) {
+                stored.entry(row.role_id).or_default().insert(permission);
+            }
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mut permissions = row.builtin_key.map(BuiltinRole::permissions).unwrap_or_default();
+            if let Some(extra) = stored.get(&row.id) {
+                permissions.extend(extra);
+            }
+            to_role(row, permissions)
+        })
+        .collect())
+}
+
+/// A stored permission name; one no longer in the catalogue grants nothing.
+fn parse_stored(name: &str) -> Option<Permission> {
+    let parsed = name.parse().ok();
+    if parsed.is_none() {
+        tracing::warn!(permission = name, "a role holds a permission that is no longer in the catalogue");
+    }
+    parsed
+}
+
+/// Every role of the tenant (deleted ones too), for walking parents.
+async fn load_role_facts<C: ConnectionTrait>(conn: &C, tenant_id: TenantId) -> Result<AccessFacts> {
+    let rows = role::Entity::find().filter(role::Column::TenantId.eq(tenant_id)).all(conn).await?;
+    let roles = with_permissions(conn, rows).await?;
+    Ok(AccessFacts { roles: roles.into_iter().map(|r| (r.id, r)).collect(), ..AccessFacts::default() })
+}
+
+/// Everything needed to resolve `user_id`'s access in `tenant_id`. With `current`,
+/// only what is in force at that instant is loaded (the per-request path); without,
+/// the whole history (for explanations as of any instant).
+async fn load_facts<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    user_id: UserId,
+    current: Option<DateTime<Utc>>,
+) -> Result<AccessFacts> {
+    let mut facts = load_role_facts(conn, tenant_id).await?;
+    let mut memberships = group_member::Entity::find()
+        .filter(group_member::Column::TenantId.eq(tenant_id))
+        .filter(group_member::Column::UserId.eq(user_id));
+    if current.is_some() {
+        memberships = memberships.filter(group_member::Column::RemovedAt.is_null());
+    }
+    facts.memberships = memberships.all(conn).await?.into_iter().map(GroupMember::from).collect();
+    let group_ids: Vec<GroupId> =
+        facts.memberships.iter().map(|m| m.group_id).collect::<HashSet<_>>().into_iter().collect();
+    if !group_ids.is_empty() {
+        facts.groups = group::Entity::find()
+            .filter(group::Column::TenantId.eq(tenant_id))
+            .filter(group::Column::Id.is_in(group_ids.iter().copied()))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|g| (g.id, Group::from(g)))
+            .collect();
+    }
+    let mut subjects = Condition::any().add(assignment::Column::UserId.eq(user_id));
+    if !group_ids.is_empty() {
+        subjects = subjects.add(assignment::Column::GroupId.is_in(group_ids));
+    }
+    let mut assignments =
+        assignment::Entity::find().filter(assignment::Column::TenantId.eq(tenant_id)).filter(subjects);
+    if let Some(now) = current {
+        assignments = assignments.filter(active_assignment(now));
+    }
+    facts.assignments =
+        assignments.all(conn).await?.into_iter().map(Assignment::try_from).collect::<Result<Vec<_>>>()?;
+    Ok(facts)
+}
+
+impl From<group::Model> for Group {
+    fn from(row: group::Model) -> Self {
+        Self {
+            id: row.id,
+            tenant_id: row.tenant_id,
+            name: row.name,
+            description: row.description,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            deleted_at: row.deleted_at,
+        }
+    }
+}
+
+impl From<group_member::Model> for GroupMember {
+    fn from(row: group_member::Model) -> Self {
+        Self {
+            id: row.id,
+            group_id: row.group_id,
+            user_id: row.user_id,
+            added_at: row.added_at,
+            added_by: row.added_by,
+            removed_at: row.removed_at,
+            removed_by: row.removed_by,
+        }
+    }
+}
+
+impl TryFrom<assignment::Model> for Assignment {
+    type Error = DomainError;
+
+    fn try_from(row: assignment::Model) -> Result<Self> {
+        let subject = match (row.user_id, row.group_id) {
+            (Some(user), None) => Subject::User(user),
+            (None, Some(group)) => Subject::Group(group),
+            _ => return Err(DomainError::Internal(format!("assignment {} has no single subject", row.id.as_uuid()))),
+        };
+        let scope = match (row.scope_type, row.scope_id) {
+            (ScopeType::Tenant, _) => AccessScope::Tenant,
+            (ScopeType::Provider, Some(id)) => {
+                AccessScope::Resource(Resource::Provider(tessera_kernel::ProviderId(id)))
+            }
+            (ScopeType::Provider, None) => {
+                return Err(DomainError::Internal(format!("assignment {} has no provider", row.id.as_uuid())));
+            }
+        };
+        Ok(Self {
+            id: row.id,
+            tenant_id: row.tenant_id,
+            role_id: row.role_id,
+            subject,
+            scope,
+            granted_by: row.granted_by,
+            granted_at: row.granted_at,
+            expires_at: row.expires_at,
+            revoked_at: row.revoked_at,
+            revoked_by: row.revoked_by,
+        })
+    }
+}
