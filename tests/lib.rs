@@ -21,7 +21,9 @@ use tessera_api::config::{Config, ConfigArgs};
 use tessera_api::http::AppState;
 use tessera_api::{App, AppOptions, server};
 use tessera_identity::PasswordHasher;
-use tessera_kernel::{Clock, ManualClock, SystemClock};
+use tessera_kernel::{Actor, Clock, ManualClock, RequestContext, RequestMeta, RoleId, SessionId, SystemClock, UserId};
+use tessera_rbac::BuiltinRole;
+use tessera_tenant::TenantRef;
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -270,6 +272,37 @@ impl TestApp {
             .await;
         let id = data["createTenant"]["id"].as_str().expect("tenant id").to_owned();
         (auth.in_tenant(slug), id)
+    }
+
+    /// Signs up `email` and makes them a member of `owner`'s tenant with `roles`
+    /// (built-in keys such as `staff`, or role ids; the tenant's default role when
+    /// empty), granted by the owner. Returns them acting in the tenant. Members join
+    /// through the services: invitations, the HTTP way, come with identity.
+    pub async fn add_member(&self, owner: &Auth, email: &str, roles: &[&str]) -> Auth {
+        let member = self.sign_up(email).await;
+        let services = &self.state.services;
+        let tenant = owner.tenant.clone().expect("the owner acts in a tenant");
+        let owner_id: UserId = owner.user_id.as_deref().expect("owner id").parse().expect("a user id");
+        let session_id: SessionId = owner.session_id.as_deref().expect("session id").parse().expect("a session id");
+        let (_, scope) = services
+            .rbac
+            .resolve_scope(owner_id, &TenantRef::parse(&tenant).expect("tenant ref"), self.now())
+            .await
+            .expect("the owner belongs to the tenant");
+        let ctx = RequestContext::anonymous(RequestMeta::default(), services.clock.clone())
+            .with_actor(Actor { user_id: owner_id, session_id })
+            .with_tenant(scope);
+        let mut role_ids: Vec<RoleId> = Vec::new();
+        for role in roles {
+            let id = match BuiltinRole::ALL.into_iter().find(|b| b.key() == *role) {
+                Some(builtin) => services.rbac.builtin_role(&ctx, builtin).await.expect("built-in role").id,
+                None => role.parse().expect("a built-in key or a role id"),
+            };
+            role_ids.push(id);
+        }
+        let user_id: UserId = member.user_id.as_deref().expect("member id").parse().expect("a user id");
+        services.rbac.add_member(&ctx, user_id, &role_ids).await.expect("member added");
+        member.in_tenant(&tenant)
     }
 
     /// Opens a WebSocket asking for `protocol` (none when empty), from `origin`.
