@@ -542,3 +542,49 @@ async fn losing_a_role_ends_the_subscription() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_role_on_one_provider_lets_a_stylist_manage_that_schedule_only() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.owner_of("own-column").await;
+    let stylist = app.add_member(&owner, "maria@own-column.test", &["staff"]).await;
+    let create = "mutation($n: String!) { createProvider(input: {name: $n}) { id } }";
+    let maria = id(&app.ok(&owner, create, json!({"n": "Maria"})).await, "createProvider");
+    let marco = id(&app.ok(&owner, create, json!({"n": "Marco"})).await, "createProvider");
+    let role = id(
+        &app.ok(
+            &owner,
+            "mutation { createRole(input: {name: \"Own schedule\", permissions: [\"provider:manage\"]}) { id } }",
+            json!({}),
+        )
+        .await,
+        "createRole",
+    );
+    let hours = "mutation($p: ID!) { setWorkingHours(providerId: $p, intervals: [{weekday: MONDAY, startTime: \"09:00\", endTime: \"17:00\"}]) { id } }";
+    assert_eq!(app.error_code(&stylist, hours, json!({"p": maria})).await, "FORBIDDEN", "not before the grant");
+    app.ok(
+        &owner,
+        "mutation($r: ID!, $u: ID!, $p: ID!) { assignRole(input: {roleId: $r, userId: $u, providerId: $p}) { id } }",
+        json!({"r": role, "u": stylist.user_id, "p": maria}),
+    )
+    .await;
+    app.ok(&stylist, hours, json!({"p": maria})).await;
+    assert_eq!(app.error_code(&stylist, hours, json!({"p": marco})).await, "FORBIDDEN");
+    let time_off =
+        "mutation($p: ID) { addScheduleException(input: {providerId: $p, date: \"2030-01-07\", kind: CLOSED}) { id } }";
+    let own = app.ok(&stylist, time_off, json!({"p": maria})).await["addScheduleException"]["id"].clone();
+    assert_eq!(app.error_code(&stylist, time_off, json!({"p": marco})).await, "FORBIDDEN");
+    assert_eq!(
+        app.error_code(&stylist, time_off, json!({"p": null})).await,
+        "FORBIDDEN",
+        "a tenant holiday is not theirs"
+    );
+    let theirs = app.ok(&owner, time_off, json!({"p": marco})).await["addScheduleException"]["id"].clone();
+    let remove = "mutation($id: ID!) { removeScheduleException(id: $id) }";
+    assert_eq!(app.error_code(&stylist, remove, json!({"id": theirs})).await, "FORBIDDEN");
+    app.ok(&stylist, remove, json!({"id": own})).await;
+    // Tenant-wide, the staff role still cannot create providers.
+    assert_eq!(app.error_code(&stylist, create, json!({"n": "Mine"})).await, "FORBIDDEN");
+    let permissions = app.ok(&stylist, "{ me { permissions } }", json!({})).await;
+    assert!(!permissions["me"]["permissions"].as_array().unwrap().contains(&json!("provider:manage")));
+}

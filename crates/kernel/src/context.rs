@@ -46,6 +46,11 @@ impl TenantScope {
         Self { tenant_id, permissions, resource_permissions: BTreeMap::new() }
     }
 
+    /// Whether `permission` is held tenant-wide or on at least one resource.
+    pub fn holds_somewhere(&self, permission: Permission) -> bool {
+        self.permissions.contains(permission) || self.resource_permissions.values().any(|set| set.contains(permission))
+    }
+
     /// Whether `permission` holds on `resource`: tenant-wide or granted on it.
     pub fn allows_on(&self, permission: Permission, resource: Resource) -> bool {
         self.permissions.contains(permission)
@@ -147,6 +152,23 @@ impl RequestContext {
             return Err(DomainError::Forbidden(format!("missing permission {permission}")));
         }
         Ok(Authorized { tenant_id: tenant.tenant_id, actor: self.actor, permission })
+    }
+
+    /// Checks that `permission` is held tenant-wide or on at least one resource,
+    /// for operations that name their resource only inside the data (an exception
+    /// to remove). The caller must then check the resource with
+    /// [`RequestContext::may_on`].
+    pub fn authorize_somewhere(&self, permission: Permission) -> Result<Authorized> {
+        let tenant = self.require_tenant()?;
+        if !tenant.holds_somewhere(permission) {
+            return Err(DomainError::Forbidden(format!("missing permission {permission}")));
+        }
+        Ok(Authorized { tenant_id: tenant.tenant_id, actor: self.actor, permission })
+    }
+
+    /// Whether the actor holds `permission` on `resource` (tenant-wide or there).
+    pub fn may_on(&self, permission: Permission, resource: Resource) -> bool {
+        self.tenant.as_ref().is_some_and(|t| t.allows_on(permission, resource))
     }
 
     fn require_tenant(&self) -> Result<&TenantScope> {

@@ -23,7 +23,8 @@ use sea_orm::{
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
-use crate::{TenantId, UserId};
+use crate::context::Authorized;
+use crate::{Permission, RequestContext, TenantId, UserId};
 
 /// The PostgreSQL role request statements run as. It owns no table, so row-level
 /// security applies to it; migrations create it and grant it table privileges.
@@ -180,6 +181,19 @@ impl Db {
             .await?;
         }
         Ok(txn)
+    }
+
+    /// Checks `permission` in the request's tenant and opens a transaction scoped to
+    /// it: the first lines of every tenant-scoped service method.
+    pub async fn begin_authorized(
+        &self,
+        ctx: &RequestContext,
+        permission: Permission,
+        access: Access,
+    ) -> crate::Result<(Authorized, DatabaseTransaction)> {
+        let auth = ctx.authorize(permission)?;
+        let txn = self.begin(auth.scope(), access).await?;
+        Ok((auth, txn))
     }
 
     /// Narrows a transaction opened with [`Scope::User`] to one tenant the caller has

@@ -646,9 +646,7 @@ impl RbacService {
         permission: Permission,
         access: Access,
     ) -> Result<(Authorized, DatabaseTransaction)> {
-        let auth = ctx.authorize(permission)?;
-        let txn = self.db.begin(auth.scope(), access).await?;
-        Ok((auth, txn))
+        self.db.begin_authorized(ctx, permission, access).await
     }
 }
 

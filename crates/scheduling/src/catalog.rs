@@ -11,7 +11,8 @@ use sea_orm::{
 use tessera_kernel::db::Access;
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::{
-    AddonId, CustomerId, DomainError, Page, PageRequest, Permission, ProviderId, RequestContext, Result, ServiceId,
+    AddonId, CustomerId, DomainError, Page, PageRequest, Permission, ProviderId, RequestContext, Resource, Result,
+    ServiceId,
 };
 
 use crate::entity::{customer, provider, provider_service, schedule_exception, service, service_addon, working_hours};
@@ -65,14 +66,15 @@ impl SchedulingService {
         Ok(row.into())
     }
 
-    /// Changes a provider's details.
+    /// Changes a provider's details (tenant-wide `provider:manage`, or granted on
+    /// this provider).
     pub async fn update_provider(
         &self,
         ctx: &RequestContext,
         id: ProviderId,
         input: ProviderInput,
     ) -> Result<Provider> {
-        let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
+        let (auth, txn) = self.open_on_provider(ctx, Permission::ProviderManage, id, Access::Write).await?;
         let mut row = provider::Entity::find_by_id(id)
             .filter(provider::Column::TenantId.eq(auth.tenant_id))
             .one(&txn)
@@ -130,6 +132,7 @@ impl SchedulingService {
     }
 
     /// Replaces a provider's weekly hours. Windows of one day must not overlap.
+    /// Needs `provider:manage` tenant-wide or on this provider (a stylist's own).
     pub async fn set_working_hours(
         &self,
         ctx: &RequestContext,
@@ -149,7 +152,7 @@ impl SchedulingService {
         {
             return Err(DomainError::invalid("intervals", "windows of the same day must not overlap"));
         }
-        let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
+        let (auth, txn) = self.open_on_provider(ctx, Permission::ProviderManage, provider_id, Access::Write).await?;
         provider::Entity::find_by_id(provider_id)
             .filter(provider::Column::TenantId.eq(auth.tenant_id))
             .one(&txn)
@@ -198,13 +201,19 @@ impl SchedulingService {
         Ok(by_provider)
     }
 
-    /// Adds time off, a holiday (no provider) or special opening hours.
+    /// Adds time off, a holiday (no provider) or special opening hours. A provider's
+    /// own exception needs `provider:manage` on them; a tenant-wide one, everywhere.
     pub async fn add_exception(&self, ctx: &RequestContext, input: ExceptionInput) -> Result<ScheduleException> {
         let window = input.window.map(|(s, e)| DayWindow::new("window", s, e)).transpose()?;
         if input.kind == ExceptionKind::Open && window.is_none() {
             return Err(DomainError::invalid("window", "special opening hours need a window"));
         }
-        let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
+        let (auth, txn) = match input.provider_id {
+            Some(provider_id) => {
+                self.open_on_provider(ctx, Permission::ProviderManage, provider_id, Access::Write).await?
+            }
+            None => self.open(ctx, Permission::ProviderManage, Access::Write).await?,
+        };
         if let Some(provider_id) = input.provider_id {
             provider::Entity::find_by_id(provider_id)
                 .filter(provider::Column::TenantId.eq(auth.tenant_id))
@@ -229,9 +238,23 @@ impl SchedulingService {
         Ok(row.into())
     }
 
-    /// Removes an exception; `NOT_FOUND` when it is not the tenant's.
+    /// Removes an exception; `NOT_FOUND` when it is not the tenant's. Needs the same
+    /// right as adding it.
     pub async fn remove_exception(&self, ctx: &RequestContext, id: uuid::Uuid) -> Result<()> {
-        let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
+        let auth = ctx.authorize_somewhere(Permission::ProviderManage)?;
+        let txn = self.db.begin(auth.scope(), Access::Write).await?;
+        let existing = schedule_exception::Entity::find_by_id(id)
+            .filter(schedule_exception::Column::TenantId.eq(auth.tenant_id))
+            .one(&txn)
+            .await?
+            .ok_or(not_found("schedule exception"))?;
+        let allowed = match existing.provider_id {
+            Some(provider_id) => ctx.may_on(Permission::ProviderManage, Resource::Provider(provider_id)),
+            None => ctx.has(Permission::ProviderManage),
+        };
+        if !allowed {
+            return Err(DomainError::Forbidden("missing permission provider:manage".into()));
+        }
         let deleted = schedule_exception::Entity::delete_many()
             .filter(schedule_exception::Column::TenantId.eq(auth.tenant_id))
             .filter(schedule_exception::Column::Id.eq(id))

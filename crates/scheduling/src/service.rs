@@ -3,7 +3,7 @@
 use sea_orm::{DatabaseTransaction, DbErr};
 use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
-use tessera_kernel::{Db, DomainError, Permission, RequestContext, Result};
+use tessera_kernel::{Db, DomainError, Permission, ProviderId, RequestContext, Resource, Result};
 
 /// Providers, services, customers, availability and bookings of the request's tenant.
 #[derive(Debug, Clone)]
@@ -24,7 +24,21 @@ impl SchedulingService {
         permission: Permission,
         access: Access,
     ) -> Result<(Authorized, DatabaseTransaction)> {
-        let auth = ctx.authorize(permission)?;
+        self.db.begin_authorized(ctx, permission, access).await
+    }
+}
+
+impl SchedulingService {
+    /// Checks `permission` on one provider (tenant-wide, or granted on that provider
+    /// alone) and opens a transaction in the request's tenant.
+    pub(crate) async fn open_on_provider(
+        &self,
+        ctx: &RequestContext,
+        permission: Permission,
+        provider_id: ProviderId,
+        access: Access,
+    ) -> Result<(Authorized, DatabaseTransaction)> {
+        let auth = ctx.authorize_on(permission, Resource::Provider(provider_id))?;
         let txn = self.db.begin(auth.scope(), access).await?;
         Ok((auth, txn))
     }

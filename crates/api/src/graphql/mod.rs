@@ -155,6 +155,20 @@ impl Guard for Requires {
     }
 }
 
+/// Guard: the caller holds a permission in the request's tenant, tenant-wide or on
+/// at least one resource (a role granted on one provider). For fields that act on
+/// one resource: the service then checks that resource.
+pub(crate) struct RequiresOnSome(pub(crate) Permission);
+
+impl Guard for RequiresOnSome {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        let request = request(ctx)?;
+        request.require_actor().map_err(ApiError::from)?;
+        request.authorize_somewhere(self.0).map_err(ApiError::from)?;
+        Ok(())
+    }
+}
+
 /// Parses an `ID` argument as a typed id.
 pub(crate) fn parse_id<T: std::str::FromStr>(field: &str, id: &async_graphql::ID) -> ApiResult<T> {
     id.parse::<T>().map_err(|_| ApiError::from(tessera_kernel::DomainError::invalid(field, "is not a valid id")))

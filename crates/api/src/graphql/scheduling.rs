@@ -16,7 +16,7 @@ use tessera_scheduling::{
 use super::connection::{connection, page_cost, page_request};
 use super::feed::tenant_feed;
 use super::identity::UserObject;
-use super::{Requires, loaders, parse_id, permission, request, services};
+use super::{Requires, RequiresOnSome, loaders, parse_id, permission, request, services};
 use crate::error::{ApiError, ApiResult};
 
 // ---- shared shapes ---------------------------------------------------------------
@@ -1060,7 +1060,7 @@ impl SchedulingMutation {
     }
 
     /// Changes a provider's details.
-    #[graphql(guard = "Requires(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
+    #[graphql(guard = "RequiresOnSome(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
     async fn update_provider(
         &self,
         ctx: &Context<'_>,
@@ -1073,7 +1073,7 @@ impl SchedulingMutation {
     }
 
     /// Replaces a provider's weekly hours (several windows a day allowed).
-    #[graphql(guard = "Requires(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
+    #[graphql(guard = "RequiresOnSome(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
     async fn set_working_hours(
         &self,
         ctx: &Context<'_>,
@@ -1095,7 +1095,7 @@ impl SchedulingMutation {
     }
 
     /// Adds time off, a holiday or special opening hours.
-    #[graphql(guard = "Requires(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
+    #[graphql(guard = "RequiresOnSome(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
     async fn add_schedule_exception(
         &self,
         ctx: &Context<'_>,
@@ -1117,7 +1117,7 @@ impl SchedulingMutation {
     }
 
     /// Removes an exception.
-    #[graphql(guard = "Requires(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
+    #[graphql(guard = "RequiresOnSome(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
     async fn remove_schedule_exception(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ID> {
         services(ctx)?.scheduling.remove_exception(request(ctx)?, parse_id("id", &id)?).await?;
         Ok(id)
