@@ -1,11 +1,15 @@
 //! The demo tenant a newcomer finds on first start: a hair salon with its owner,
 //! staff and their hours, the services and add-ons of the seed documents, a few
 //! customers and upcoming bookings — enough to try availability and booking in
-//! GraphiQL at once.
+//! GraphiQL at once — and a login for each kind of access (receptionist, stylists
+//! with their own schedule, a customer) to see what each may do.
 
 use chrono::{Datelike, Duration};
 use tessera_identity::NewUser;
-use tessera_kernel::{AddonId, DomainError, ProviderId, RequestContext, RequestMeta, ServiceId};
+use tessera_kernel::{
+    Actor, AddonId, DomainError, Permission, ProviderId, RequestContext, RequestMeta, Resource, ServiceId,
+};
+use tessera_rbac::{AccessScope, BuiltinRole, NewAssignment, RoleInput, Subject};
 use tessera_scheduling::{
     AddonInput, AvailabilityQuery, CustomerInput, NewBooking, ProviderInput, ProviderType, ServiceInput,
 };
@@ -21,6 +25,22 @@ pub const DEMO_OWNER_EMAIL: &str = "owner@demo-salon.test";
 /// The demo owner's password. Demo data only: the demo is seeded automatically only
 /// into an empty embedded database.
 pub const DEMO_OWNER_PASSWORD: &str = "tessera-demo-owner";
+
+/// The password of every other demo login (see [`DEMO_TEAM`]).
+pub const DEMO_MEMBER_PASSWORD: &str = "tessera-demo-member";
+
+/// The demo's other logins, one per kind of access, each with [`DEMO_MEMBER_PASSWORD`]:
+/// email, name and what they are.
+pub const DEMO_TEAM: [(&str, &str, &str); 4] = [
+    (
+        "reception@demo-salon.test",
+        "Rita (reception)",
+        "the Receptionist role: staff plus managing bookings and customers",
+    ),
+    ("marco@demo-salon.test", "Marco Bianchi", "staff, and his own schedule through a role on his provider"),
+    ("sofia@demo-salon.test", "Sofia Chen", "staff, and her own schedule through a role on her provider"),
+    ("ana@demo-salon.test", "Ana López", "a customer (the tenant's default role)"),
+];
 
 /// What seeding did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +77,7 @@ pub async fn seed(services: &Services) -> Result<Seeded, ApiError> {
         Err(DomainError::Conflict(_)) => return Ok(Seeded::AlreadyPresent),
         Err(err) => return Err(err.into()),
     };
-    let ctx = ctx.with_actor(tessera_kernel::Actor { user_id: user.id, session_id: session.session_id });
+    let ctx = ctx.with_actor(Actor { user_id: user.id, session_id: session.session_id });
     let salon = NewTenant {
         name: "Bella Hair Salon (demo)".into(),
         slug: DEMO_SLUG.into(),
@@ -67,7 +87,8 @@ pub async fn seed(services: &Services) -> Result<Seeded, ApiError> {
     let tenant = services.tenants.create_tenant(&ctx, salon).await?;
     let (_, scope) = services.rbac.resolve_scope(user.id, &TenantRef::Id(tenant.id), services.clock.now()).await?;
     let in_salon = ctx.clone().with_tenant(scope);
-    seed_salon(services, &in_salon).await?;
+    let stylists = seed_salon(services, &in_salon).await?;
+    seed_team(services, &ctx, &in_salon, stylists).await?;
     services.identity.logout(&ctx).await?;
     Ok(Seeded::Created)
 }
@@ -78,7 +99,67 @@ struct Shift {
     windows: &'static [(i32, i32)],
 }
 
-async fn seed_salon(services: &Services, ctx: &RequestContext) -> Result<(), ApiError> {
+/// The receptionist, two stylists and a customer, so each kind of access can be
+/// tried in GraphiQL.
+async fn seed_team(
+    services: &Services,
+    system: &RequestContext,
+    in_salon: &RequestContext,
+    (marco, sofia): (ProviderId, ProviderId),
+) -> Result<(), ApiError> {
+    let rbac = &services.rbac;
+    let staff = rbac.builtin_role(in_salon, BuiltinRole::Staff).await?;
+    let receptionist = rbac
+        .create_role(
+            in_salon,
+            RoleInput {
+                name: "Receptionist".into(),
+                description: Some("Runs the front desk: staff rights plus managing bookings and customers".into()),
+                parent_id: Some(staff.id),
+                permissions: vec![Permission::BookingManage, Permission::CustomerManage],
+                is_default: false,
+            },
+        )
+        .await?;
+    let own_schedule = rbac
+        .create_role(
+            in_salon,
+            RoleInput {
+                name: "Own schedule".into(),
+                description: Some("Granted on one provider: manage their hours and time off".into()),
+                permissions: vec![Permission::ProviderManage],
+                ..RoleInput::default()
+            },
+        )
+        .await?;
+    for (email, name, _) in DEMO_TEAM {
+        let new = NewUser { email: email.into(), password: DEMO_MEMBER_PASSWORD.into(), display_name: name.into() };
+        let (user, session) = services.identity.sign_up(system, new).await?;
+        let signed_in = system.clone().with_actor(Actor { user_id: user.id, session_id: session.session_id });
+        services.identity.logout(&signed_in).await?;
+        let (roles, own_provider) = match email {
+            "reception@demo-salon.test" => (vec![receptionist.id], None),
+            "marco@demo-salon.test" => (vec![staff.id], Some(marco)),
+            "sofia@demo-salon.test" => (vec![staff.id], Some(sofia)),
+            _ => (Vec::new(), None),
+        };
+        rbac.add_member(in_salon, user.id, &roles).await?;
+        if let Some(provider) = own_provider {
+            let grant = NewAssignment {
+                role_id: own_schedule.id,
+                subject: Subject::User(user.id),
+                scope: AccessScope::Resource(Resource::Provider(provider)),
+                expires_at: None,
+            };
+            rbac.assign_role(in_salon, grant).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Seeds the salon's catalogue and bookings; returns the providers of Marco and
+/// Sofia, who get logins.
+async fn seed_salon(services: &Services, ctx: &RequestContext) -> Result<(ProviderId, ProviderId), ApiError> {
     let scheduling = &services.scheduling;
     let staff: [(&str, &str, ProviderType, Shift); 3] = [
         (
@@ -199,5 +280,5 @@ async fn seed_salon(services: &Services, ctx: &RequestContext) -> Result<(), Api
         };
         scheduling.create_booking(ctx, booking).await?;
     }
-    Ok(())
+    Ok((marco, sofia))
 }
