@@ -24,7 +24,7 @@ use sea_orm::{
 };
 
 use crate::context::Authorized;
-use crate::{Permission, RequestContext, TenantId, UserId};
+use crate::{Permission, RequestContext, Resource, TenantId, UserId};
 
 /// The PostgreSQL role request statements run as. It owns no table, so row-level
 /// security applies to it; migrations create it and grant it table privileges.
@@ -192,6 +192,20 @@ impl Db {
         access: Access,
     ) -> crate::Result<(Authorized, DatabaseTransaction)> {
         let auth = ctx.authorize(permission)?;
+        let txn = self.begin(auth.scope(), access).await?;
+        Ok((auth, txn))
+    }
+
+    /// Like [`Db::begin_authorized`], for `permission` on one resource: held
+    /// tenant-wide or granted on that resource alone.
+    pub async fn begin_authorized_on(
+        &self,
+        ctx: &RequestContext,
+        permission: Permission,
+        resource: Resource,
+        access: Access,
+    ) -> crate::Result<(Authorized, DatabaseTransaction)> {
+        let auth = ctx.authorize_on(permission, resource)?;
         let txn = self.begin(auth.scope(), access).await?;
         Ok((auth, txn))
     }

@@ -294,6 +294,13 @@ pub struct NewAssignment {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+impl NewAssignment {
+    /// `role_id` for `subject` everywhere in the tenant, without expiry.
+    pub fn tenant_wide(role_id: RoleId, subject: Subject) -> Self {
+        Self { role_id, subject, scope: AccessScope::Tenant, expires_at: None }
+    }
+}
+
 /// Which assignments to list.
 #[derive(Debug, Clone, Default)]
 pub struct AssignmentFilter {

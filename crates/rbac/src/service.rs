@@ -528,22 +528,7 @@ impl RbacService {
                 "that role is already granted there; revoke it first to change it".into(),
             ));
         }
-        let row = assignment::ActiveModel {
-            id: Set(AssignmentId::generate(now)),
-            tenant_id: Set(auth.tenant_id),
-            role_id: Set(input.role_id),
-            user_id: Set(user_id),
-            group_id: Set(group_id),
-            scope_type: Set(scope_type),
-            scope_id: Set(scope_id),
-            granted_by: Set(auth.actor.map(|a| a.user_id)),
-            granted_at: Set(now),
-            expires_at: Set(input.expires_at),
-            revoked_at: Set(None),
-            revoked_by: Set(None),
-        }
-        .insert(&txn)
-        .await?;
+        let row = insert_assignment(&txn, auth.tenant_id, &input, auth.actor.map(|a| a.user_id), now).await?;
         announce(&txn, &auth, now, row.id.as_uuid(), "assignment.granted").await?;
         txn.commit().await?;
         Assignment::try_from(row)
@@ -611,15 +596,8 @@ impl RbacService {
         for (offset, role_id) in roles.iter().enumerate() {
             // Distinct v7 ids for assignments made in the same instant.
             let granted_at = now + chrono::Duration::microseconds(i64::try_from(offset).unwrap_or(0));
-            insert_assignment(
-                &txn,
-                auth.tenant_id,
-                *role_id,
-                Subject::User(user_id),
-                auth.actor.map(|a| a.user_id),
-                granted_at,
-            )
-            .await?;
+            let grant = NewAssignment::tenant_wide(*role_id, Subject::User(user_id));
+            insert_assignment(&txn, auth.tenant_id, &grant, auth.actor.map(|a| a.user_id), granted_at).await?;
         }
         announce(&txn, &auth, now, user_id.as_uuid(), "member.added").await?;
         txn.commit().await?;
@@ -680,36 +658,38 @@ pub(crate) async fn install_builtin_roles(
         }
     }
     let owner_role = owner_role.ok_or_else(|| DomainError::Internal("no owner role was installed".into()))?;
-    insert_assignment(txn, tenant_id, owner_role, Subject::User(owner), None, at).await?;
+    insert_assignment(txn, tenant_id, &NewAssignment::tenant_wide(owner_role, Subject::User(owner)), None, at).await?;
     Ok(())
 }
 
+/// Writes `grant` as granted by `granted_by` (`None`: the system) at `granted_at`.
+/// Callers have checked the role, the subject and the actor's rights.
 async fn insert_assignment(
     txn: &DatabaseTransaction,
     tenant_id: TenantId,
-    role_id: RoleId,
-    subject: Subject,
+    grant: &NewAssignment,
     granted_by: Option<UserId>,
     granted_at: DateTime<Utc>,
-) -> Result<()> {
-    let (user_id, group_id) = subject_columns(subject);
-    assignment::ActiveModel {
+) -> Result<assignment::Model> {
+    let (user_id, group_id) = subject_columns(grant.subject);
+    let (scope_type, scope_id) = scope_columns(grant.scope);
+    let row = assignment::ActiveModel {
         id: Set(AssignmentId::generate(granted_at)),
         tenant_id: Set(tenant_id),
-        role_id: Set(role_id),
+        role_id: Set(grant.role_id),
         user_id: Set(user_id),
         group_id: Set(group_id),
-        scope_type: Set(ScopeType::Tenant),
-        scope_id: Set(None),
+        scope_type: Set(scope_type),
+        scope_id: Set(scope_id),
         granted_by: Set(granted_by),
         granted_at: Set(granted_at),
-        expires_at: Set(None),
+        expires_at: Set(grant.expires_at),
         revoked_at: Set(None),
         revoked_by: Set(None),
     }
     .insert(txn)
     .await?;
-    Ok(())
+    Ok(row)
 }
 
 /// Refuses to let the actor grant (or take away) permissions they do not hold

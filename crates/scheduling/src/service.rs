@@ -38,9 +38,7 @@ impl SchedulingService {
         provider_id: ProviderId,
         access: Access,
     ) -> Result<(Authorized, DatabaseTransaction)> {
-        let auth = ctx.authorize_on(permission, Resource::Provider(provider_id))?;
-        let txn = self.db.begin(auth.scope(), access).await?;
-        Ok((auth, txn))
+        self.db.begin_authorized_on(ctx, permission, Resource::Provider(provider_id), access).await
     }
 }
 
