@@ -22,7 +22,7 @@ use tessera_api::graphql::Loaders;
 use tessera_api::{App, AppOptions};
 use tessera_identity::{NewUser, PasswordHasher};
 use tessera_kernel::{Actor, CustomerId, Db, ManualClock, RequestContext, RequestMeta, ServiceId, TenantId};
-use tessera_scheduling::{AvailabilityQuery, CustomerInput, NewBooking, ProviderInput, ServiceInput};
+use tessera_scheduling::{AvailabilityQuery, BookingCustomer, CustomerInput, NewBooking, ProviderInput, ServiceInput};
 use tessera_tenant::{NewTenant, TenantRef};
 
 const PROVIDERS: usize = 50;
@@ -180,7 +180,7 @@ async fn load() -> Result<World, Failure> {
                 let booking = NewBooking {
                     service_id: services_ids[(p + slot) % 2 * 3],
                     provider_id: *provider,
-                    customer_id: customers[(made * 7) % customers.len()],
+                    customer: BookingCustomer::Existing(customers[(made * 7) % customers.len()]),
                     starts_at,
                     addon_ids: Vec::new(),
                     notes: None,
@@ -334,7 +334,7 @@ async fn create_bookings(world: &World) -> Result<(f64, f64), Failure> {
         let booking = NewBooking {
             service_id: world.services[4],
             provider_id: provider.id,
-            customer_id: world.customers[i % world.customers.len()],
+            customer: BookingCustomer::Existing(world.customers[i % world.customers.len()]),
             starts_at: day.and_hms_opt(0, 0, 0).ok_or_else(|| fail("date"))?.and_utc()
                 + chrono::Duration::minutes(30 * i as i64),
             addon_ids: Vec::new(),

@@ -14,6 +14,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_foundation;
 mod m20261122_000002_scheduling;
 mod m20261123_000003_access_control;
+mod m20261124_000004_account_links;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_foundation::Migration),
             Box::new(m20261122_000002_scheduling::Migration),
             Box::new(m20261123_000003_access_control::Migration),
+            Box::new(m20261124_000004_account_links::Migration),
         ]
     }
 }

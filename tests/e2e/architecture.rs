@@ -82,6 +82,7 @@ fn every_operation_field_declares_what_it_requires() {
     let document = async_graphql::parser::parse_schema(&sdl).expect("schema.graphql parses");
     let catalogue: BTreeSet<&str> = tessera_kernel::Permission::ALL.iter().map(|p| p.name()).collect();
     let mut checked = 0;
+    let mut owned = 0;
     let mut undeclared = Vec::new();
     for definition in &document.definitions {
         let TypeSystemDefinition::Type(ty) = definition else { continue };
@@ -114,8 +115,24 @@ fn every_operation_field_declares_what_it_requires() {
                 [_] => {}
                 _ => undeclared.push(format!("{name}.{field_name}")),
             }
+            // `@ownPermission` narrows a `@permission` to the caller's own records,
+            // so it never stands alone and names an `*_own` permission.
+            if let Some(own) = field.node.directives.iter().find(|d| d.node.name.node == "ownPermission") {
+                let argument = own.node.get_argument("name").map(|v| v.node.to_string()).unwrap_or_default();
+                let permission = argument.trim_matches('"');
+                assert!(
+                    catalogue.contains(permission) && permission.ends_with("_own"),
+                    "{name}.{field_name}: @ownPermission names {permission}, not an _own permission of the catalogue"
+                );
+                assert!(
+                    matches!(markers.as_slice(), [one] if one.node.name.node == "permission"),
+                    "{name}.{field_name}: @ownPermission without @permission"
+                );
+                owned += 1;
+            }
         }
     }
+    assert!(owned >= 10, "the own-record rules are declared in the schema ({owned} fields)");
     assert!(checked > 40, "the operation types were found ({checked} fields)");
     assert!(
         undeclared.is_empty(),

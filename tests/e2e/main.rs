@@ -8,6 +8,7 @@
 mod architecture;
 mod auth;
 mod operations;
+mod ownership;
 mod rbac;
 mod row_level_security;
 mod scheduling;

@@ -124,9 +124,20 @@ async fn the_first_start_seeds_a_demo_salon_a_newcomer_can_sign_in_to() {
     let reception = member("reception@demo-salon.test").await;
     assert_eq!(roles_of(app.ok(&reception, me, json!({})).await), ["Receptionist"]);
     app.ok(&reception, walk_in, json!({})).await;
+    let bookings = "{ bookings { edges { node { serviceName provider { name } customer { name } } } } }";
+    let seen = |data: Value| -> Vec<String> {
+        let edges = data["bookings"]["edges"].as_array().unwrap().clone();
+        edges.iter().map(|e| e["node"]["provider"]["name"].as_str().unwrap().to_owned()).collect()
+    };
     let marco = member("marco@demo-salon.test").await;
-    assert_eq!(roles_of(app.ok(&marco, me, json!({})).await), ["Staff", "Own schedule"]);
+    assert_eq!(roles_of(app.ok(&marco, me, json!({})).await), ["Staff"]);
     assert_eq!(app.error_code(&marco, walk_in, json!({})).await, "FORBIDDEN");
+    assert_eq!(seen(app.ok(&marco, bookings, json!({})).await), ["Marco Bianchi"], "his own calendar");
+    let sofia = member("sofia@demo-salon.test").await;
+    assert_eq!(roles_of(app.ok(&sofia, me, json!({})).await), ["Staff", "Calendar cover"]);
+    let mut covered = seen(app.ok(&sofia, bookings, json!({})).await);
+    covered.sort();
+    assert_eq!(covered, ["Marco Bianchi", "Sofia Chen"], "hers, and Marco's through the role on his provider");
     let providers = app.ok(&salon, "{ providers { edges { node { id name } } } }", json!({})).await;
     let id_of = |name: &str| {
         providers["providers"]["edges"].as_array().unwrap().iter().find(|p| p["node"]["name"] == name).unwrap()["node"]
@@ -138,7 +149,12 @@ async fn the_first_start_seeds_a_demo_salon_a_newcomer_can_sign_in_to() {
     assert_eq!(app.error_code(&marco, hours, json!({"p": id_of("Bella Rossi")})).await, "FORBIDDEN");
     let ana = member("ana@demo-salon.test").await;
     assert_eq!(roles_of(app.ok(&ana, me, json!({})).await), ["Customer"]);
-    assert_eq!(app.error_code(&ana, "{ customers { edges { node { id } } } }", json!({})).await, "FORBIDDEN");
+    let own = app.ok(&ana, "{ customers { edges { node { name } } } }", json!({})).await;
+    assert_eq!(own["customers"]["edges"], json!([{"node": {"name": "Ana López"}}]), "her own profile only");
+    let hers = app.ok(&ana, bookings, json!({})).await;
+    let customers: Vec<&Value> =
+        hers["bookings"]["edges"].as_array().unwrap().iter().map(|e| &e["node"]["customer"]["name"]).collect();
+    assert_eq!(customers, [&json!("Ana López")], "her own bookings only");
     app.ok(&ana, "{ services { edges { node { name } } } }", json!({})).await;
 
     // A second start finds a tenant and seeds nothing more.

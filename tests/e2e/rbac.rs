@@ -27,8 +27,9 @@ const TABLE: &[Row] = &[
     Row { name: "services", document: "{ services { edges { node { id } } } }", allowed: ALL },
     Row { name: "providers", document: "{ providers { edges { node { id } } } }", allowed: ALL },
     Row { name: "members", document: "{ members { edges { node { id } } } }", allowed: STAFF_UP },
-    Row { name: "customers", document: "{ customers { edges { node { id } } } }", allowed: STAFF_UP },
-    Row { name: "bookings", document: "{ bookings { edges { node { id } } } }", allowed: STAFF_UP },
+    // Customers and staff list only their own records here (see `ownership`).
+    Row { name: "customers", document: "{ customers { edges { node { id } } } }", allowed: ALL },
+    Row { name: "bookings", document: "{ bookings { edges { node { id } } } }", allowed: ALL },
     Row { name: "roles", document: "{ roles { edges { node { id } } } }", allowed: ADMIN_UP },
     Row {
         name: "updateTenant",
@@ -103,7 +104,20 @@ async fn me_shows_each_members_roles_and_permissions() {
     let customer = app.add_member(&owner, "c@me-roles.test", &[]).await;
     let data = app.ok(&customer, "{ me { roles { builtin isDefault } permissions } }", json!({})).await;
     assert_eq!(data["me"]["roles"], json!([{"builtin": "CUSTOMER", "isDefault": true}]), "the default role");
-    assert_eq!(data["me"]["permissions"], json!(["tenant:read", "provider:read", "service:read"]));
+    assert_eq!(
+        data["me"]["permissions"],
+        json!([
+            "tenant:read",
+            "provider:read",
+            "service:read",
+            "customer:read_own",
+            "booking:read_own",
+            "booking:create_own",
+            "booking:cancel_own",
+            "review:create_own"
+        ]),
+        "their own bookings and profile, in catalogue order"
+    );
 }
 
 const EXPLAIN: &str = "query($u: ID!, $p: String!, $r: ID, $at: DateTime) { explainAccess(userId: $u, permission: $p, providerId: $r, at: $at) { allowed member paths { status group { name } roles { name } assignment { id } } } }";
@@ -157,7 +171,7 @@ async fn explain_covers_direct_inherited_group_scoped_expired_and_revoked_grants
     assert_eq!(answer["allowed"], true);
     assert_eq!(answer["paths"][0]["status"], "GRANTS");
     assert_eq!(answer["paths"][0]["roles"], json!([{"name": "Receptionist"}]));
-    let answer = explain(&app, &owner, &user, "booking:read", json!({})).await;
+    let answer = explain(&app, &owner, &user, "customer:read", json!({})).await;
     assert_eq!(answer["paths"][0]["roles"], json!([{"name": "Receptionist"}, {"name": "Staff"}]), "inherited");
     let granted_at = app.now();
 

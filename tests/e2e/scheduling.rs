@@ -18,15 +18,15 @@ fn utc(text: &str) -> DateTime<Utc> {
 
 /// A salon with one provider (Mon–Fri 09–13 and 14–18), one service and add-on, one
 /// customer.
-struct Salon {
-    owner: Auth,
-    provider: String,
-    service: String,
+pub(crate) struct Salon {
+    pub(crate) owner: Auth,
+    pub(crate) provider: String,
+    pub(crate) service: String,
     addon: String,
-    customer: String,
+    pub(crate) customer: String,
 }
 
-async fn salon(app: &TestApp, slug: &str, buffer_after: i32) -> Salon {
+pub(crate) async fn salon(app: &TestApp, slug: &str, buffer_after: i32) -> Salon {
     let (owner, _) = app.owner_of(slug).await;
     let provider = app
         .ok(&owner, "mutation { createProvider(input: {name: \"Maria\", title: \"Senior Stylist\", phone: \"+34600111222\"}) { id } }", json!({}))
@@ -85,21 +85,21 @@ async fn salon(app: &TestApp, slug: &str, buffer_after: i32) -> Salon {
     Salon { owner, provider, service, addon, customer }
 }
 
-async fn pinned_app() -> TestApp {
+pub(crate) async fn pinned_app() -> TestApp {
     let app = TestApp::spawn().await;
     app.clock.set(utc(NOW));
     app
 }
 
 const AVAILABILITY: &str = "query($s: ID!, $p: ID, $a: [ID!], $from: NaiveDate!, $to: NaiveDate!) { availability(serviceId: $s, providerId: $p, addonIds: $a, from: $from, to: $to) { startsAt endsAt providerId } }";
-const BOOK: &str = "mutation($input: CreateBookingInput!) { createBooking(input: $input) { id status startsAt endsAt durationMinutes serviceName price { amountMinor currency } addons { name priceMinor durationMinutes } } }";
+pub(crate) const BOOK: &str = "mutation($input: CreateBookingInput!) { createBooking(input: $input) { id status startsAt endsAt durationMinutes serviceName price { amountMinor currency } addons { name priceMinor durationMinutes } } }";
 
 async fn starts(app: &TestApp, salon: &Salon, from: &str, to: &str) -> Vec<String> {
     let data = app.ok(&salon.owner, AVAILABILITY, json!({"s": salon.service, "from": from, "to": to})).await;
     data["availability"].as_array().unwrap().iter().map(|s| s["startsAt"].as_str().unwrap().to_owned()).collect()
 }
 
-fn booking_input(salon: &Salon, starts_at: &str) -> Value {
+pub(crate) fn booking_input(salon: &Salon, starts_at: &str) -> Value {
     json!({"input": {"serviceId": salon.service, "providerId": salon.provider, "customerId": salon.customer, "startsAt": starts_at}})
 }
 
@@ -538,7 +538,7 @@ async fn booking_events_reach_subscribers_of_the_tenant_only() {
 
 /// Adds a provider who works weekdays from `start` to `end` and offers the salon's
 /// service; returns their id.
-async fn add_provider(app: &TestApp, salon: &Salon, name: &str, start: &str, end: &str) -> String {
+pub(crate) async fn add_provider(app: &TestApp, salon: &Salon, name: &str, start: &str, end: &str) -> String {
     let id = app
         .ok(&salon.owner, "mutation($n: String!) { createProvider(input: {name: $n}) { id } }", json!({"n": name}))
         .await["createProvider"]["id"]

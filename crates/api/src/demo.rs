@@ -2,16 +2,18 @@
 //! staff and their hours, the services and add-ons of the seed documents, a few
 //! customers and upcoming bookings — enough to try availability and booking in
 //! GraphiQL at once — and a login for each kind of access (receptionist, stylists
-//! with their own schedule, a customer) to see what each may do.
+//! linked to their own calendar, a customer linked to her customer record) to see
+//! what each may do.
 
 use chrono::{Datelike, Duration};
 use tessera_identity::NewUser;
 use tessera_kernel::{
-    Actor, AddonId, DomainError, Permission, ProviderId, RequestContext, RequestMeta, Resource, ServiceId,
+    Actor, AddonId, DomainError, Permission, ProviderId, RequestContext, RequestMeta, Resource, ServiceId, UserId,
 };
 use tessera_rbac::{AccessScope, BuiltinRole, NewAssignment, RoleInput, Subject};
 use tessera_scheduling::{
-    AddonInput, AvailabilityQuery, CustomerInput, NewBooking, ProviderInput, ProviderType, ServiceInput,
+    AddonInput, AvailabilityQuery, BookingCustomer, CustomerInput, NewBooking, ProviderInput, ProviderType,
+    ServiceInput,
 };
 use tessera_tenant::{NewTenant, TenantRef};
 
@@ -37,9 +39,13 @@ pub const DEMO_TEAM: [(&str, &str, &str); 4] = [
         "Rita (reception)",
         "the Receptionist role: staff plus managing bookings and customers",
     ),
-    ("marco@demo-salon.test", "Marco Bianchi", "staff, and his own schedule through a role on his provider"),
-    ("sofia@demo-salon.test", "Sofia Chen", "staff, and her own schedule through a role on her provider"),
-    ("ana@demo-salon.test", "Ana López", "a customer (the tenant's default role)"),
+    ("marco@demo-salon.test", "Marco Bianchi", "staff: his own bookings and hours"),
+    (
+        "sofia@demo-salon.test",
+        "Sofia Chen",
+        "staff: her own bookings and hours, and Marco's calendar through a role granted on his provider",
+    ),
+    ("ana@demo-salon.test", "Ana López", "a customer: books, sees, cancels and reviews her own appointments"),
 ];
 
 /// What seeding did.
@@ -87,8 +93,28 @@ pub async fn seed(services: &Services) -> Result<Seeded, ApiError> {
     let tenant = services.tenants.create_tenant(&ctx, salon).await?;
     let (_, scope) = services.rbac.resolve_scope(user.id, &TenantRef::Id(tenant.id), services.clock.now()).await?;
     let in_salon = ctx.clone().with_tenant(scope);
-    let stylists = seed_salon(services, &in_salon).await?;
-    seed_team(services, &ctx, &in_salon, stylists).await?;
+    let team = seed_team(services, &ctx, &in_salon).await?;
+    let (marco, _) = seed_salon(services, &in_salon, &team).await?;
+    // Sofia covers Marco's calendar: a role granted on his provider alone.
+    let cover = services
+        .rbac
+        .create_role(
+            &in_salon,
+            RoleInput {
+                name: "Calendar cover".into(),
+                description: Some("Granted on one provider: see their bookings, keep their hours and time off".into()),
+                permissions: vec![Permission::BookingRead, Permission::ProviderManage],
+                ..RoleInput::default()
+            },
+        )
+        .await?;
+    let grant = NewAssignment {
+        role_id: cover.id,
+        subject: Subject::User(team.sofia),
+        scope: AccessScope::Resource(Resource::Provider(marco)),
+        expires_at: None,
+    };
+    services.rbac.assign_role(&in_salon, grant).await?;
     services.identity.logout(&ctx).await?;
     Ok(Seeded::Created)
 }
@@ -99,14 +125,16 @@ struct Shift {
     windows: &'static [(i32, i32)],
 }
 
+/// The demo logins linked to records: two stylists and a customer.
+struct Team {
+    marco: UserId,
+    sofia: UserId,
+    ana: UserId,
+}
+
 /// The receptionist, two stylists and a customer, so each kind of access can be
 /// tried in GraphiQL.
-async fn seed_team(
-    services: &Services,
-    system: &RequestContext,
-    in_salon: &RequestContext,
-    (marco, sofia): (ProviderId, ProviderId),
-) -> Result<(), ApiError> {
+async fn seed_team(services: &Services, system: &RequestContext, in_salon: &RequestContext) -> Result<Team, ApiError> {
     let rbac = &services.rbac;
     let staff = rbac.builtin_role(in_salon, BuiltinRole::Staff).await?;
     let receptionist = rbac
@@ -121,67 +149,62 @@ async fn seed_team(
             },
         )
         .await?;
-    let own_schedule = rbac
-        .create_role(
-            in_salon,
-            RoleInput {
-                name: "Own schedule".into(),
-                description: Some("Granted on one provider: manage their hours and time off".into()),
-                permissions: vec![Permission::ProviderManage],
-                ..RoleInput::default()
-            },
-        )
-        .await?;
+    let mut logins = Vec::with_capacity(DEMO_TEAM.len());
     for (email, name, _) in DEMO_TEAM {
         let new = NewUser { email: email.into(), password: DEMO_MEMBER_PASSWORD.into(), display_name: name.into() };
         let (user, session) = services.identity.sign_up(system, new).await?;
         let signed_in = system.clone().with_actor(Actor { user_id: user.id, session_id: session.session_id });
         services.identity.logout(&signed_in).await?;
-        let (roles, own_provider) = match email {
-            "reception@demo-salon.test" => (vec![receptionist.id], None),
-            "marco@demo-salon.test" => (vec![staff.id], Some(marco)),
-            "sofia@demo-salon.test" => (vec![staff.id], Some(sofia)),
-            _ => (Vec::new(), None),
+        let roles = match email {
+            "reception@demo-salon.test" => vec![receptionist.id],
+            "marco@demo-salon.test" | "sofia@demo-salon.test" => vec![staff.id],
+            _ => Vec::new(),
         };
         rbac.add_member(in_salon, user.id, &roles).await?;
-        if let Some(provider) = own_provider {
-            let grant = NewAssignment {
-                role_id: own_schedule.id,
-                subject: Subject::User(user.id),
-                scope: AccessScope::Resource(Resource::Provider(provider)),
-                expires_at: None,
-            };
-            rbac.assign_role(in_salon, grant).await?;
-        }
+        logins.push(user.id);
     }
-    Ok(())
+    // In `DEMO_TEAM`'s order.
+    Ok(Team { marco: logins[1], sofia: logins[2], ana: logins[3] })
 }
 
-/// Seeds the salon's catalogue and bookings; returns the providers of Marco and
-/// Sofia, who get logins.
-async fn seed_salon(services: &Services, ctx: &RequestContext) -> Result<(ProviderId, ProviderId), ApiError> {
+/// Seeds the salon's catalogue and bookings, linking Marco's and Sofia's providers
+/// and Ana's customer record to their logins; returns those two providers.
+async fn seed_salon(
+    services: &Services,
+    ctx: &RequestContext,
+    team: &Team,
+) -> Result<(ProviderId, ProviderId), ApiError> {
     let scheduling = &services.scheduling;
-    let staff: [(&str, &str, ProviderType, Shift); 3] = [
+    let staff: [(&str, &str, ProviderType, Shift, Option<UserId>); 3] = [
         (
             "Bella Rossi",
             "Owner & Senior Stylist",
             ProviderType::Employee,
             Shift { days: &[0, 1, 2, 3, 4], windows: &[(540, 780), (840, 1080)] },
+            None,
         ),
         (
             "Marco Bianchi",
             "Colorist",
             ProviderType::Employee,
             Shift { days: &[1, 2, 3, 4, 5], windows: &[(600, 840), (900, 1140)] },
+            Some(team.marco),
         ),
-        ("Sofia Chen", "Stylist", ProviderType::Contractor, Shift { days: &[0, 2, 4, 5], windows: &[(720, 1200)] }),
+        (
+            "Sofia Chen",
+            "Stylist",
+            ProviderType::Contractor,
+            Shift { days: &[0, 2, 4, 5], windows: &[(720, 1200)] },
+            Some(team.sofia),
+        ),
     ];
     let mut providers: Vec<ProviderId> = Vec::new();
-    for (name, title, kind, shift) in staff {
+    for (name, title, kind, shift, login) in staff {
         let input = ProviderInput {
             name: name.into(),
             title: Some(title.into()),
             provider_type: Some(kind),
+            user_id: Some(login),
             ..Default::default()
         };
         let provider = scheduling.create_provider(ctx, input).await?;
@@ -233,15 +256,20 @@ async fn seed_salon(services: &Services, ctx: &RequestContext) -> Result<(Provid
     }
 
     let people = [
-        ("Ana López", "ana.lopez@example.com", "+15550100001"),
-        ("James Carter", "james.carter@example.com", "+15550100002"),
-        ("Priya Patel", "priya.patel@example.com", "+15550100003"),
-        ("Tom Nguyen", "tom.nguyen@example.com", "+15550100004"),
+        ("Ana López", "ana@demo-salon.test", "+15550100001", Some(team.ana)),
+        ("James Carter", "james.carter@example.com", "+15550100002", None),
+        ("Priya Patel", "priya.patel@example.com", "+15550100003", None),
+        ("Tom Nguyen", "tom.nguyen@example.com", "+15550100004", None),
     ];
     let mut customers = Vec::new();
-    for (name, email, phone) in people {
-        let input =
-            CustomerInput { name: name.into(), email: Some(email.into()), phone: Some(phone.into()), notes: None };
+    for (name, email, phone, login) in people {
+        let input = CustomerInput {
+            name: name.into(),
+            email: Some(email.into()),
+            phone: Some(phone.into()),
+            notes: None,
+            user_id: Some(login),
+        };
         customers.push(scheduling.create_customer(ctx, input).await?.id);
     }
 
@@ -272,7 +300,7 @@ async fn seed_salon(services: &Services, ctx: &RequestContext) -> Result<(Provid
         let booking = NewBooking {
             service_id: service(service_name),
             provider_id: provider,
-            customer_id: customers[customer],
+            customer: BookingCustomer::Existing(customers[customer]),
             starts_at: slot.starts_at,
             addon_ids: addon.into_iter().collect(),
             notes: None,

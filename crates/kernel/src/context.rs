@@ -56,6 +56,38 @@ impl TenantScope {
         self.permissions.contains(permission)
             || self.resource_permissions.get(&resource).is_some_and(|set| set.contains(permission))
     }
+
+    /// How far `all`, or its `own` variant (`booking:read` and `booking:read_own`),
+    /// reaches for the actor; `None` when neither is held anywhere.
+    pub fn reach(&self, all: Permission, own: Permission) -> Option<Reach> {
+        if self.permissions.contains(all) {
+            return Some(Reach::Tenant);
+        }
+        let resources: Vec<Resource> = self
+            .resource_permissions
+            .iter()
+            .filter(|(_, set)| set.contains(all))
+            .map(|(resource, _)| *resource)
+            .collect();
+        let own = self.permissions.contains(own);
+        (own || !resources.is_empty()).then_some(Reach::Limited { own, resources })
+    }
+}
+
+/// How far an operation reaches for an actor who holds its permission only in part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Everything in the tenant.
+    Tenant,
+    /// Only what the actor takes part in (when `own`: their own bookings, their
+    /// own customer profile, the provider linked to them) and the `resources` the
+    /// full permission was granted on.
+    Limited {
+        /// Whether the `*_own` permission is held.
+        own: bool,
+        /// The resources the full permission was granted on alone.
+        resources: Vec<Resource>,
+    },
 }
 
 /// Facts about the HTTP request, kept for logs, sessions and audit.
@@ -164,6 +196,20 @@ impl RequestContext {
             return Err(DomainError::Forbidden(format!("missing permission {permission}")));
         }
         Ok(Authorized { tenant_id: tenant.tenant_id, actor: self.actor, permission })
+    }
+
+    /// Checks that `all` or its `own` variant is held and says how far it reaches;
+    /// the caller then limits what it reads or changes to that [`Reach`].
+    pub fn authorize_reach(&self, all: Permission, own: Permission) -> Result<(Authorized, Reach)> {
+        let tenant = self.require_tenant()?;
+        let reach = tenant
+            .reach(all, own)
+            .ok_or_else(|| DomainError::Forbidden(format!("missing permission {all} (or {own})")))?;
+        let permission = match &reach {
+            Reach::Limited { own: true, resources } if resources.is_empty() => own,
+            _ => all,
+        };
+        Ok((Authorized { tenant_id: tenant.tenant_id, actor: self.actor, permission }, reach))
     }
 
     /// Whether the actor holds `permission` on `resource` (tenant-wide or there).

@@ -26,7 +26,7 @@ pub mod paging;
 pub mod permission;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
-pub use context::{Actor, RequestContext, RequestMeta, Resource, TenantScope};
+pub use context::{Actor, Reach, RequestContext, RequestMeta, Resource, TenantScope};
 pub use db::{Backend, Db};
 pub use error::{DomainError, ErrorCode, Result};
 pub use event::{DomainEvent, EventKind};

@@ -23,20 +23,32 @@ pub enum Permission {
     ProviderRead,
     /// Create and change providers, their hours, exceptions and services.
     ProviderManage,
+    /// Change the working hours and time off of the provider linked to you.
+    ProviderManageOwn,
     /// See services and add-ons.
     ServiceRead,
     /// Create, change and delete services and add-ons.
     ServiceManage,
     /// See customers.
     CustomerRead,
+    /// See your own customer profile.
+    CustomerReadOwn,
     /// Create and change customers.
     CustomerManage,
-    /// See bookings and availability.
+    /// See bookings.
     BookingRead,
-    /// Book appointments.
+    /// See the bookings you take part in, as the customer or the provider.
+    BookingReadOwn,
+    /// Book appointments for any customer; see availability.
     BookingCreate,
+    /// Book appointments for yourself; see availability.
+    BookingCreateOwn,
     /// Reschedule, confirm, start, complete, cancel bookings and record reviews.
     BookingManage,
+    /// Cancel your own bookings (as the customer).
+    BookingCancelOwn,
+    /// Review your own completed bookings (as the customer).
+    ReviewCreateOwn,
     /// See roles, groups and assignments, and explain anyone's access.
     RoleRead,
     /// Create, change and delete roles.
@@ -47,20 +59,26 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission in the catalogue.
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 22] = [
         Self::TenantRead,
         Self::TenantManage,
         Self::TenantDelete,
         Self::MemberRead,
         Self::ProviderRead,
         Self::ProviderManage,
+        Self::ProviderManageOwn,
         Self::ServiceRead,
         Self::ServiceManage,
         Self::CustomerRead,
+        Self::CustomerReadOwn,
         Self::CustomerManage,
         Self::BookingRead,
+        Self::BookingReadOwn,
         Self::BookingCreate,
+        Self::BookingCreateOwn,
         Self::BookingManage,
+        Self::BookingCancelOwn,
+        Self::ReviewCreateOwn,
         Self::RoleRead,
         Self::RoleManage,
         Self::RoleAssign,
@@ -75,13 +93,19 @@ impl Permission {
             Self::MemberRead => "member:read",
             Self::ProviderRead => "provider:read",
             Self::ProviderManage => "provider:manage",
+            Self::ProviderManageOwn => "provider:manage_own",
             Self::ServiceRead => "service:read",
             Self::ServiceManage => "service:manage",
             Self::CustomerRead => "customer:read",
+            Self::CustomerReadOwn => "customer:read_own",
             Self::CustomerManage => "customer:manage",
             Self::BookingRead => "booking:read",
+            Self::BookingReadOwn => "booking:read_own",
             Self::BookingCreate => "booking:create",
+            Self::BookingCreateOwn => "booking:create_own",
             Self::BookingManage => "booking:manage",
+            Self::BookingCancelOwn => "booking:cancel_own",
+            Self::ReviewCreateOwn => "review:create_own",
             Self::RoleRead => "role:read",
             Self::RoleManage => "role:manage",
             Self::RoleAssign => "role:assign",
@@ -97,13 +121,19 @@ impl Permission {
             Self::MemberRead => "List the tenant's members",
             Self::ProviderRead => "See providers, their working hours and exceptions",
             Self::ProviderManage => "Manage providers, their working hours, exceptions and services",
+            Self::ProviderManageOwn => "Manage your own working hours and time off (the provider linked to you)",
             Self::ServiceRead => "See services and add-ons",
             Self::ServiceManage => "Manage services and add-ons",
             Self::CustomerRead => "See customers",
+            Self::CustomerReadOwn => "See your own customer profile",
             Self::CustomerManage => "Create and change customers",
-            Self::BookingRead => "See bookings and availability",
-            Self::BookingCreate => "Book appointments",
+            Self::BookingRead => "See every booking",
+            Self::BookingReadOwn => "See the bookings you take part in, as the customer or as the provider",
+            Self::BookingCreate => "Book appointments for any customer and see availability",
+            Self::BookingCreateOwn => "Book appointments for yourself and see availability",
             Self::BookingManage => "Reschedule, confirm, start, complete and cancel bookings; record reviews",
+            Self::BookingCancelOwn => "Cancel your own upcoming bookings, under the cancellation policy",
+            Self::ReviewCreateOwn => "Review your own completed bookings",
             Self::RoleRead => "See roles, groups and assignments, and explain anyone's access",
             Self::RoleManage => "Create, change and delete roles",
             Self::RoleAssign => "Grant and revoke roles; manage groups and their members",
@@ -119,7 +149,9 @@ impl Permission {
                 | Self::ProviderRead
                 | Self::ServiceRead
                 | Self::CustomerRead
+                | Self::CustomerReadOwn
                 | Self::BookingRead
+                | Self::BookingReadOwn
                 | Self::RoleRead
         )
     }

@@ -56,8 +56,11 @@ impl BuiltinRole {
         match self {
             Self::Owner => "Runs the business: every permission, including deleting the tenant",
             Self::Admin => "Manages the business day to day: everything but deleting the tenant",
-            Self::Staff => "Works in the business: sees the catalogue and customers, books appointments",
-            Self::Customer => "Books and manages their own appointments",
+            Self::Staff => {
+                "Works in the business: sees the catalogue and customers, books appointments, keeps their own \
+                 hours and sees their own bookings"
+            }
+            Self::Customer => "Books, sees, cancels and reviews their own appointments",
         }
     }
 
@@ -67,12 +70,31 @@ impl BuiltinRole {
         match self {
             Self::Owner => Permission::ALL.into_iter().collect(),
             Self::Admin => Permission::ALL.into_iter().filter(|p| *p != TenantDelete).collect(),
-            Self::Staff => {
-                [TenantRead, MemberRead, ProviderRead, ServiceRead, CustomerRead, BookingRead, BookingCreate]
-                    .into_iter()
-                    .collect()
-            }
-            Self::Customer => [TenantRead, ProviderRead, ServiceRead].into_iter().collect(),
+            // Staff see their own calendar; a receptionist's role adds `booking:read`.
+            Self::Staff => [
+                TenantRead,
+                MemberRead,
+                ProviderRead,
+                ProviderManageOwn,
+                ServiceRead,
+                CustomerRead,
+                BookingReadOwn,
+                BookingCreate,
+            ]
+            .into_iter()
+            .collect(),
+            Self::Customer => [
+                TenantRead,
+                ProviderRead,
+                ServiceRead,
+                CustomerReadOwn,
+                BookingReadOwn,
+                BookingCreateOwn,
+                BookingCancelOwn,
+                ReviewCreateOwn,
+            ]
+            .into_iter()
+            .collect(),
         }
     }
 }

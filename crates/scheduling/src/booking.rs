@@ -4,10 +4,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 use tessera_kernel::context::Authorized;
@@ -15,8 +15,8 @@ use tessera_kernel::db::Access;
 use tessera_kernel::event::{self, DomainEvent, EventKind};
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::{
-    AddonId, BookingId, DomainError, Page, PageRequest, Permission, ProviderId, RequestContext, Result, ServiceId,
-    TenantId,
+    AddonId, BookingId, CustomerId, DomainError, Page, PageRequest, Permission, ProviderId, RequestContext, Result,
+    ServiceId, TenantId,
 };
 use tessera_tenant::Tenant;
 
@@ -26,9 +26,10 @@ use crate::entity::{
     working_hours,
 };
 use crate::model::{
-    BookedAddon, Booking, BookingFilter, BookingStatus, NewBooking, Review, ScheduleException, WeeklyInterval,
-    parse_text,
+    BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, CustomerProfile, NewBooking, Review,
+    ScheduleException, WeeklyInterval, parse_email, parse_name, parse_text,
 };
+use crate::reach::{self, Own, Visible};
 use crate::service::{SchedulingService, booking_write_error, not_found};
 
 /// The longest date range one availability search covers.
@@ -205,7 +206,9 @@ impl SchedulingService {
         if (query.to - query.from).num_days() >= MAX_AVAILABILITY_DAYS {
             return Err(DomainError::invalid("to", format!("a search covers at most {MAX_AVAILABILITY_DAYS} days")));
         }
-        let (auth, txn) = self.open(ctx, Permission::BookingRead, Access::Read).await?;
+        // Whoever may book may see where: free starts, not whose bookings fill the rest.
+        let (auth, _) = ctx.authorize_reach(Permission::BookingCreate, Permission::BookingCreateOwn)?;
+        let txn = self.db.begin(auth.scope(), Access::Read).await?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         let tz = timezone(&tenant)?;
         let offer =
@@ -292,9 +295,11 @@ impl SchedulingService {
 
     /// Books an appointment. The server computes price and duration from the service
     /// and add-ons and keeps a snapshot of them. With an idempotency key, a repeat of
-    /// the same request returns the booking it made instead of booking again.
+    /// the same request by the same user returns the booking it made instead of
+    /// booking again. `booking:create` books for any customer (granted on one
+    /// provider: with that provider); `booking:create_own` only for the actor.
     pub async fn create_booking(&self, ctx: &RequestContext, input: NewBooking) -> Result<Booking> {
-        let fingerprint = fingerprint(&input);
+        let fingerprint = fingerprint(ctx, &input);
         let key = match input.idempotency_key.as_deref().map(str::trim) {
             Some(k) if k.is_empty() || k.len() > 100 => {
                 return Err(DomainError::invalid("idempotencyKey", "must be 1 to 100 characters"));
@@ -305,7 +310,7 @@ impl SchedulingService {
             // Two requests with one key raced; the other committed first. Answer as
             // if this one were the repeat.
             Err(DomainError::Conflict(_)) | Err(DomainError::Database(_)) if key.is_some() => {
-                let (auth, txn) = self.open(ctx, Permission::BookingCreate, Access::Read).await?;
+                let (auth, txn, _) = self.open_booking_create(ctx, Access::Read).await?;
                 let existing = find_by_key(&txn, auth.tenant_id, key.as_deref().unwrap_or_default()).await?;
                 txn.commit().await?;
                 match existing {
@@ -324,7 +329,7 @@ impl SchedulingService {
         key: Option<&str>,
         fingerprint: &str,
     ) -> Result<Booking> {
-        let (auth, txn) = self.open(ctx, Permission::BookingCreate, Access::Write).await?;
+        let (auth, txn, visible) = self.open_booking_create(ctx, Access::Write).await?;
         if let Some(key) = key
             && let Some(row) = find_by_key(&txn, auth.tenant_id, key).await?
         {
@@ -338,11 +343,22 @@ impl SchedulingService {
         let offer =
             Self::bookable_offer(&txn, auth.tenant_id, input.service_id, Some(input.provider_id), &input.addon_ids)
                 .await?;
-        customer::Entity::find_by_id(input.customer_id)
-            .filter(customer::Column::TenantId.eq(auth.tenant_id))
-            .one(&txn)
-            .await?
-            .ok_or(not_found("customer"))?;
+        let customer_id = match &input.customer {
+            BookingCustomer::Existing(id) => {
+                if !(visible.allows_customer(*id) || visible.allows_provider(input.provider_id)) {
+                    return Err(DomainError::Forbidden(
+                        "booking:create_own books only for yourself: leave customerId out".into(),
+                    ));
+                }
+                customer::Entity::find_by_id(*id)
+                    .filter(customer::Column::TenantId.eq(auth.tenant_id))
+                    .one(&txn)
+                    .await?
+                    .ok_or(not_found("customer"))?
+                    .id
+            }
+            BookingCustomer::Myself(profile) => own_customer_record(&txn, &auth, profile, now).await?,
+        };
         let ends_at = input.starts_at + minutes(offer.duration_minutes);
         let blocked_from = input.starts_at - minutes(offer.service.buffer_before_minutes);
         let blocked_until = ends_at + minutes(offer.service.buffer_after_minutes);
@@ -354,7 +370,7 @@ impl SchedulingService {
             tenant_id: Set(auth.tenant_id),
             provider_id: Set(input.provider_id),
             service_id: Set(input.service_id),
-            customer_id: Set(input.customer_id),
+            customer_id: Set(customer_id),
             status: Set(BookingStatus::Scheduled),
             starts_at: Set(input.starts_at),
             ends_at: Set(ends_at),
@@ -414,6 +430,29 @@ impl SchedulingService {
             .one(txn)
             .await?
             .ok_or(not_found("booking"))
+    }
+
+    /// One booking for a change, `NOT_FOUND` unless within `visible`.
+    async fn booking_within(
+        txn: &DatabaseTransaction,
+        tenant_id: TenantId,
+        id: BookingId,
+        visible: &Visible,
+    ) -> Result<booking::Model> {
+        let row = Self::booking_for_update(txn, tenant_id, id).await?;
+        if visible.allows_booking(row.provider_id, row.customer_id) { Ok(row) } else { Err(not_found("booking")) }
+    }
+
+    async fn open_bookings(&self, ctx: &RequestContext) -> Result<(Authorized, DatabaseTransaction, Visible)> {
+        self.open_reach(ctx, Permission::BookingRead, Permission::BookingReadOwn, Own::Either, Access::Read).await
+    }
+
+    async fn open_booking_create(
+        &self,
+        ctx: &RequestContext,
+        access: Access,
+    ) -> Result<(Authorized, DatabaseTransaction, Visible)> {
+        self.open_reach(ctx, Permission::BookingCreate, Permission::BookingCreateOwn, Own::Customer, access).await
     }
 
     /// Moves an upcoming booking to another start (and optionally provider). The
@@ -489,12 +528,15 @@ impl SchedulingService {
     }
 
     /// Cancels an upcoming booking, recording who, when and why, and the refund due
-    /// under the tenant's cancellation policy.
+    /// under the tenant's cancellation policy. `booking:cancel_own` cancels the
+    /// actor's own bookings as a customer; others' are `NOT_FOUND` to them.
     pub async fn cancel_booking(&self, ctx: &RequestContext, id: BookingId, reason: Option<String>) -> Result<Booking> {
         let reason = parse_text("reason", reason.as_deref(), 500)?;
-        let (auth, txn) = self.open(ctx, Permission::BookingManage, Access::Write).await?;
+        let (auth, txn, visible) = self
+            .open_reach(ctx, Permission::BookingManage, Permission::BookingCancelOwn, Own::Customer, Access::Write)
+            .await?;
         let now = ctx.now();
-        let current = Self::booking_for_update(&txn, auth.tenant_id, id).await?;
+        let current = Self::booking_within(&txn, auth.tenant_id, id, &visible).await?;
         current.status.transition(BookingStatus::Cancelled)?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         let refund = tenant.settings.refund_for_cancellation(current.price_minor, current.starts_at - now);
@@ -512,7 +554,8 @@ impl SchedulingService {
     }
 
     /// Records the customer's review of a completed booking (one per booking) and
-    /// updates the provider's rating.
+    /// updates the provider's rating. `review:create_own` reviews the actor's own
+    /// bookings as a customer.
     pub async fn review_booking(
         &self,
         ctx: &RequestContext,
@@ -525,8 +568,10 @@ impl SchedulingService {
             .filter(|r| (1..=5).contains(r))
             .ok_or_else(|| DomainError::invalid("rating", "must be 1 to 5"))?;
         let comment = parse_text("comment", comment.as_deref(), 2000)?;
-        let (auth, txn) = self.open(ctx, Permission::BookingManage, Access::Write).await?;
-        let booking = Self::booking_for_update(&txn, auth.tenant_id, id).await?;
+        let (auth, txn, visible) = self
+            .open_reach(ctx, Permission::BookingManage, Permission::ReviewCreateOwn, Own::Customer, Access::Write)
+            .await?;
+        let booking = Self::booking_within(&txn, auth.tenant_id, id, &visible).await?;
         if booking.status != BookingStatus::Completed {
             return Err(DomainError::invalid("status", "only a completed booking can be reviewed"));
         }
@@ -555,7 +600,8 @@ impl SchedulingService {
         Ok(row.into())
     }
 
-    /// The tenant's bookings matching `filter`, ordered by start.
+    /// The tenant's bookings matching `filter`, ordered by start; with
+    /// `booking:read_own` only those the actor takes part in.
     pub async fn bookings(
         &self,
         ctx: &RequestContext,
@@ -563,8 +609,11 @@ impl SchedulingService {
         page: &PageRequest,
     ) -> Result<Page<Booking>> {
         let keyset = page.time_keyset()?;
-        let (auth, txn) = self.open(ctx, Permission::BookingRead, Access::Read).await?;
+        let (auth, txn, visible) = self.open_bookings(ctx).await?;
         let mut select = booking::Entity::find().filter(booking::Column::TenantId.eq(auth.tenant_id));
+        if let Some(within) = visible.bookings() {
+            select = select.filter(within);
+        }
         if let Some(from) = filter.from {
             select = select.filter(booking::Column::StartsAt.gte(from));
         }
@@ -593,10 +642,11 @@ impl SchedulingService {
         providers: &[ProviderId],
         limit: usize,
     ) -> Result<HashMap<ProviderId, Vec<Booking>>> {
-        let (auth, txn) = self.open(ctx, Permission::BookingRead, Access::Read).await?;
+        let (auth, txn, visible) = self.open_bookings(ctx).await?;
         let rows = booking::Entity::find()
             .filter(booking::Column::TenantId.eq(auth.tenant_id))
             .filter(booking::Column::ProviderId.is_in(providers.iter().copied()))
+            .filter(visible.bookings().unwrap_or_else(Condition::all))
             .filter(booking::Column::Status.is_in([BookingStatus::Scheduled, BookingStatus::Confirmed]))
             .filter(booking::Column::StartsAt.gte(ctx.now()))
             .order_by_asc(booking::Column::StartsAt)
@@ -620,10 +670,11 @@ impl SchedulingService {
         ctx: &RequestContext,
         ids: &[BookingId],
     ) -> Result<HashMap<BookingId, Booking>> {
-        let (auth, txn) = self.open(ctx, Permission::BookingRead, Access::Read).await?;
+        let (auth, txn, visible) = self.open_bookings(ctx).await?;
         let rows = booking::Entity::find()
             .filter(booking::Column::TenantId.eq(auth.tenant_id))
             .filter(booking::Column::Id.is_in(ids.iter().copied()))
+            .filter(visible.bookings().unwrap_or_else(Condition::all))
             .all(&txn)
             .await?;
         txn.commit().await?;
@@ -636,10 +687,11 @@ impl SchedulingService {
         ctx: &RequestContext,
         ids: &[BookingId],
     ) -> Result<HashMap<BookingId, Vec<BookedAddon>>> {
-        let (auth, txn) = self.open(ctx, Permission::BookingRead, Access::Read).await?;
+        let (auth, txn, visible) = self.open_bookings(ctx).await?;
+        let ids = visible_ids(&txn, auth.tenant_id, ids, &visible).await?;
         let rows = booking_addon::Entity::find()
             .filter(booking_addon::Column::TenantId.eq(auth.tenant_id))
-            .filter(booking_addon::Column::BookingId.is_in(ids.iter().copied()))
+            .filter(booking_addon::Column::BookingId.is_in(ids))
             .order_by_asc(booking_addon::Column::Id)
             .all(&txn)
             .await?;
@@ -657,15 +709,72 @@ impl SchedulingService {
         ctx: &RequestContext,
         ids: &[BookingId],
     ) -> Result<HashMap<BookingId, Review>> {
-        let (auth, txn) = self.open(ctx, Permission::BookingRead, Access::Read).await?;
+        let (auth, txn, visible) = self.open_bookings(ctx).await?;
+        let ids = visible_ids(&txn, auth.tenant_id, ids, &visible).await?;
         let rows = review::Entity::find()
             .filter(review::Column::TenantId.eq(auth.tenant_id))
-            .filter(review::Column::BookingId.is_in(ids.iter().copied()))
+            .filter(review::Column::BookingId.is_in(ids))
             .all(&txn)
             .await?;
         txn.commit().await?;
         Ok(rows.into_iter().map(|r| (r.booking_id, Review::from(r))).collect())
     }
+}
+
+/// The ids among `ids` of bookings within `visible`.
+async fn visible_ids(
+    txn: &DatabaseTransaction,
+    tenant_id: TenantId,
+    ids: &[BookingId],
+    visible: &Visible,
+) -> Result<Vec<BookingId>> {
+    let Some(within) = visible.bookings() else { return Ok(ids.to_vec()) };
+    Ok(booking::Entity::find()
+        .select_only()
+        .column(booking::Column::Id)
+        .filter(booking::Column::TenantId.eq(tenant_id))
+        .filter(booking::Column::Id.is_in(ids.iter().copied()))
+        .filter(within)
+        .into_tuple()
+        .all(txn)
+        .await?)
+}
+
+/// The customer record linked to the actor, made from `profile` on their first
+/// booking in the tenant. Concurrent first bookings make one record.
+async fn own_customer_record(
+    txn: &DatabaseTransaction,
+    auth: &Authorized,
+    profile: &CustomerProfile,
+    now: DateTime<Utc>,
+) -> Result<CustomerId> {
+    let user_id = auth.actor.ok_or_else(|| DomainError::Unauthenticated("sign in first".into()))?.user_id;
+    if let Some(id) = reach::own_customer(txn, auth.tenant_id, user_id).await? {
+        return Ok(id);
+    }
+    let row = customer::ActiveModel {
+        id: Set(CustomerId::generate(now)),
+        tenant_id: Set(auth.tenant_id),
+        user_id: Set(Some(user_id)),
+        name: Set(parse_name("name", &profile.name)?),
+        email: Set(parse_email("email", profile.email.as_deref())?),
+        phone: Set(None),
+        notes: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    customer::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([customer::Column::TenantId, customer::Column::UserId])
+                .target_and_where(Expr::col(customer::Column::UserId).is_not_null())
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    reach::own_customer(txn, auth.tenant_id, user_id)
+        .await?
+        .ok_or_else(|| DomainError::Internal("the customer record made for a booking is missing".into()))
 }
 
 async fn find_by_key<C: ConnectionTrait>(conn: &C, tenant_id: TenantId, key: &str) -> Result<Option<booking::Model>> {
@@ -685,16 +794,22 @@ fn repeat_of(row: booking::Model, fingerprint: &str) -> Result<Booking> {
     }
 }
 
-/// A digest of what was asked, to tell a repeat from a different request that
-/// reuses a key.
-fn fingerprint(input: &NewBooking) -> String {
+/// A digest of who asked what, to tell a repeat from a different request (or
+/// another user's) that reuses a key.
+fn fingerprint(ctx: &RequestContext, input: &NewBooking) -> String {
     let mut addons: Vec<String> = input.addon_ids.iter().map(ToString::to_string).collect();
     addons.sort();
+    let customer = match &input.customer {
+        BookingCustomer::Existing(id) => id.to_string(),
+        BookingCustomer::Myself(_) => "myself".to_owned(),
+    };
+    let requester = ctx.actor().map(|a| a.user_id.to_string()).unwrap_or_default();
     let canonical = format!(
-        "{}|{}|{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}|{}|{}",
+        requester,
         input.service_id,
         input.provider_id,
-        input.customer_id,
+        customer,
         input.starts_at.to_rfc3339(),
         addons.join(","),
         input.notes.as_deref().unwrap_or_default().trim()

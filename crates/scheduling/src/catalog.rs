@@ -6,13 +6,15 @@ use chrono::NaiveDate;
 use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder,
 };
+use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::{
-    AddonId, CustomerId, DomainError, Page, PageRequest, Permission, ProviderId, RequestContext, Resource, Result,
-    ServiceId,
+    AddonId, CustomerId, DomainError, Page, PageRequest, Permission, ProviderId, RequestContext, Result, ServiceId,
+    TenantId, UserId,
 };
 
 use crate::entity::{customer, provider, provider_service, schedule_exception, service, service_addon, working_hours};
@@ -21,6 +23,7 @@ use crate::model::{
     ScheduleException, Service, ServiceInput, WeeklyInterval, parse_currency, parse_email, parse_minutes, parse_name,
     parse_phone, parse_price, parse_text,
 };
+use crate::reach::{Own, Visible};
 use crate::service::{SchedulingService, not_found};
 
 /// A dated exception to add.
@@ -45,10 +48,14 @@ impl SchedulingService {
     pub async fn create_provider(&self, ctx: &RequestContext, input: ProviderInput) -> Result<Provider> {
         let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
         let now = ctx.now();
+        let user_id = match input.user_id.flatten() {
+            Some(user_id) => Some(linkable_account(&txn, auth.tenant_id, user_id).await?),
+            None => None,
+        };
         let row = provider::ActiveModel {
             id: Set(ProviderId::generate(now)),
             tenant_id: Set(auth.tenant_id),
-            user_id: Set(None),
+            user_id: Set(user_id),
             name: Set(parse_name("name", &input.name)?),
             title: Set(parse_text("title", input.title.as_deref(), 200)?),
             provider_type: Set(input.provider_type.unwrap_or(ProviderType::Employee)),
@@ -61,7 +68,8 @@ impl SchedulingService {
             updated_at: Set(now),
         }
         .insert(&txn)
-        .await?;
+        .await
+        .map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -75,12 +83,13 @@ impl SchedulingService {
         input: ProviderInput,
     ) -> Result<Provider> {
         let (auth, txn) = self.open_on_provider(ctx, Permission::ProviderManage, id, Access::Write).await?;
-        let mut row = provider::Entity::find_by_id(id)
+        let current = provider::Entity::find_by_id(id)
             .filter(provider::Column::TenantId.eq(auth.tenant_id))
             .one(&txn)
             .await?
-            .ok_or(not_found("provider"))?
-            .into_active_model();
+            .ok_or(not_found("provider"))?;
+        let linked = current.user_id;
+        let mut row = current.into_active_model();
         row.name = Set(parse_name("name", &input.name)?);
         row.title = Set(parse_text("title", input.title.as_deref(), 200)?);
         if let Some(kind) = input.provider_type {
@@ -91,8 +100,21 @@ impl SchedulingService {
         if let Some(active) = input.active {
             row.active = Set(active);
         }
+        if let Some(link) = input.user_id
+            && link != linked
+        {
+            // Linking decides whose calendar this is; a grant on this provider alone
+            // does not reach that far.
+            if !ctx.has(Permission::ProviderManage) {
+                return Err(DomainError::Forbidden("linking an account needs provider:manage tenant-wide".into()));
+            }
+            row.user_id = Set(match link {
+                Some(user_id) => Some(linkable_account(&txn, auth.tenant_id, user_id).await?),
+                None => None,
+            });
+        }
         row.updated_at = Set(ctx.now());
-        let row = row.update(&txn).await?;
+        let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -152,7 +174,7 @@ impl SchedulingService {
         {
             return Err(DomainError::invalid("intervals", "windows of the same day must not overlap"));
         }
-        let (auth, txn) = self.open_on_provider(ctx, Permission::ProviderManage, provider_id, Access::Write).await?;
+        let (auth, txn) = self.open_schedule(ctx, provider_id, Access::Write).await?;
         provider::Entity::find_by_id(provider_id)
             .filter(provider::Column::TenantId.eq(auth.tenant_id))
             .one(&txn)
@@ -202,16 +224,15 @@ impl SchedulingService {
     }
 
     /// Adds time off, a holiday (no provider) or special opening hours. A provider's
-    /// own exception needs `provider:manage` on them; a tenant-wide one, everywhere.
+    /// own exception needs `provider:manage` on them (or `provider:manage_own`, for
+    /// the provider linked to the actor); a tenant-wide one, everywhere.
     pub async fn add_exception(&self, ctx: &RequestContext, input: ExceptionInput) -> Result<ScheduleException> {
         let window = input.window.map(|(s, e)| DayWindow::new("window", s, e)).transpose()?;
         if input.kind == ExceptionKind::Open && window.is_none() {
             return Err(DomainError::invalid("window", "special opening hours need a window"));
         }
         let (auth, txn) = match input.provider_id {
-            Some(provider_id) => {
-                self.open_on_provider(ctx, Permission::ProviderManage, provider_id, Access::Write).await?
-            }
+            Some(provider_id) => self.open_schedule(ctx, provider_id, Access::Write).await?,
             None => self.open(ctx, Permission::ProviderManage, Access::Write).await?,
         };
         if let Some(provider_id) = input.provider_id {
@@ -239,18 +260,19 @@ impl SchedulingService {
     }
 
     /// Removes an exception; `NOT_FOUND` when it is not the tenant's. Needs the same
-    /// right as adding it.
+    /// right as adding it (a provider's own time off: `provider:manage_own`).
     pub async fn remove_exception(&self, ctx: &RequestContext, id: uuid::Uuid) -> Result<()> {
-        let auth = ctx.authorize_somewhere(Permission::ProviderManage)?;
-        let txn = self.db.begin(auth.scope(), Access::Write).await?;
+        let (auth, txn, visible) = self
+            .open_reach(ctx, Permission::ProviderManage, Permission::ProviderManageOwn, Own::Provider, Access::Write)
+            .await?;
         let existing = schedule_exception::Entity::find_by_id(id)
             .filter(schedule_exception::Column::TenantId.eq(auth.tenant_id))
             .one(&txn)
             .await?
             .ok_or(not_found("schedule exception"))?;
         let allowed = match existing.provider_id {
-            Some(provider_id) => ctx.may_on(Permission::ProviderManage, Resource::Provider(provider_id)),
-            None => ctx.has(Permission::ProviderManage),
+            Some(provider_id) => visible.allows_provider(provider_id),
+            None => visible == Visible::All,
         };
         if !allowed {
             return Err(DomainError::Forbidden("missing permission provider:manage".into()));
@@ -573,9 +595,14 @@ impl SchedulingService {
     pub async fn create_customer(&self, ctx: &RequestContext, input: CustomerInput) -> Result<Customer> {
         let (auth, txn) = self.open(ctx, Permission::CustomerManage, Access::Write).await?;
         let now = ctx.now();
+        let user_id = match input.user_id.flatten() {
+            Some(user_id) => Some(linkable_account(&txn, auth.tenant_id, user_id).await?),
+            None => None,
+        };
         let row = customer::ActiveModel {
             id: Set(CustomerId::generate(now)),
             tenant_id: Set(auth.tenant_id),
+            user_id: Set(user_id),
             name: Set(parse_name("name", &input.name)?),
             email: Set(parse_email("email", input.email.as_deref())?),
             phone: Set(parse_phone("phone", input.phone.as_deref())?),
@@ -584,7 +611,8 @@ impl SchedulingService {
             updated_at: Set(now),
         }
         .insert(&txn)
-        .await?;
+        .await
+        .map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -607,14 +635,20 @@ impl SchedulingService {
         row.email = Set(parse_email("email", input.email.as_deref())?);
         row.phone = Set(parse_phone("phone", input.phone.as_deref())?);
         row.notes = Set(parse_text("notes", input.notes.as_deref(), 2000)?);
+        if let Some(link) = input.user_id {
+            row.user_id = Set(match link {
+                Some(user_id) => Some(linkable_account(&txn, auth.tenant_id, user_id).await?),
+                None => None,
+            });
+        }
         row.updated_at = Set(ctx.now());
-        let row = row.update(&txn).await?;
+        let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
         txn.commit().await?;
         Ok(row.into())
     }
 
     /// The tenant's customers, optionally those whose name, email or phone contains
-    /// `search`.
+    /// `search`; with `customer:read_own` only, the actor's own record.
     pub async fn customers(
         &self,
         ctx: &RequestContext,
@@ -622,8 +656,11 @@ impl SchedulingService {
         search: Option<&str>,
     ) -> Result<Page<Customer>> {
         let keyset = page.keyset()?;
-        let (auth, txn) = self.open(ctx, Permission::CustomerRead, Access::Read).await?;
+        let (auth, txn, visible) = self.open_customers(ctx).await?;
         let mut select = customer::Entity::find().filter(customer::Column::TenantId.eq(auth.tenant_id));
+        if let Visible::Only { customers, .. } = &visible {
+            select = select.filter(customer::Column::Id.is_in(customers.iter().copied()));
+        }
         if let Some(term) = search.map(str::trim).filter(|t| !t.is_empty()) {
             let pattern = format!("%{}%", term.to_lowercase().replace(['%', '_'], ""));
             select = select.filter(
@@ -635,22 +672,72 @@ impl SchedulingService {
         }
         let rows = keyset.apply(select, customer::Column::Id).all(&txn).await?;
         txn.commit().await?;
-        Ok(keyset.finish(rows).map(Customer::from))
+        Ok(keyset.finish(rows).map(|row| seen_by(&visible, row)))
     }
 
-    /// Customers by id (of the request's tenant only).
+    /// Customers by id (of the request's tenant only; with `customer:read_own`
+    /// only, the actor's own record).
     pub async fn customers_by_ids(
         &self,
         ctx: &RequestContext,
         ids: &[CustomerId],
     ) -> Result<HashMap<CustomerId, Customer>> {
-        let (auth, txn) = self.open(ctx, Permission::CustomerRead, Access::Read).await?;
+        let (auth, txn, visible) = self.open_customers(ctx).await?;
+        let ids: Vec<CustomerId> = ids.iter().copied().filter(|id| visible.allows_customer(*id)).collect();
         let rows = customer::Entity::find()
             .filter(customer::Column::TenantId.eq(auth.tenant_id))
-            .filter(customer::Column::Id.is_in(ids.iter().copied()))
+            .filter(customer::Column::Id.is_in(ids))
             .all(&txn)
             .await?;
         txn.commit().await?;
-        Ok(rows.into_iter().map(|r| (r.id, Customer::from(r))).collect())
+        Ok(rows.into_iter().map(|r| (r.id, seen_by(&visible, r))).collect())
+    }
+}
+
+/// A customer record as the reader may see it: staff notes are for staff, not for
+/// the customer reading their own profile.
+fn seen_by(visible: &Visible, row: customer::Model) -> Customer {
+    let mut customer = Customer::from(row);
+    if *visible != Visible::All {
+        customer.notes = None;
+    }
+    customer
+}
+
+impl SchedulingService {
+    async fn open_customers(&self, ctx: &RequestContext) -> Result<(Authorized, DatabaseTransaction, Visible)> {
+        self.open_reach(ctx, Permission::CustomerRead, Permission::CustomerReadOwn, Own::Customer, Access::Read).await
+    }
+
+    /// Checks the right to change one provider's hours and time off:
+    /// `provider:manage` tenant-wide or granted on that provider, or
+    /// `provider:manage_own` when it is the provider linked to the actor.
+    async fn open_schedule(
+        &self,
+        ctx: &RequestContext,
+        provider_id: ProviderId,
+        access: Access,
+    ) -> Result<(Authorized, DatabaseTransaction)> {
+        let (auth, txn, visible) = self
+            .open_reach(ctx, Permission::ProviderManage, Permission::ProviderManageOwn, Own::Provider, access)
+            .await?;
+        if !visible.allows_provider(provider_id) {
+            return Err(DomainError::Forbidden(
+                "missing permission provider:manage on this provider (provider:manage_own covers only your own)".into(),
+            ));
+        }
+        Ok((auth, txn))
+    }
+}
+
+const ALREADY_LINKED: &str = "that account is already linked to another record of this kind in the tenant";
+
+/// `user_id`, once checked to belong to the tenant: only members can be linked to
+/// a provider or a customer record.
+async fn linkable_account(txn: &DatabaseTransaction, tenant_id: TenantId, user_id: UserId) -> Result<UserId> {
+    if tessera_tenant::is_member(txn, tenant_id, user_id).await? {
+        Ok(user_id)
+    } else {
+        Err(DomainError::invalid("userId", "must be a member of this tenant"))
     }
 }

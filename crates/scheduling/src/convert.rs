@@ -79,6 +79,7 @@ impl From<customer::Model> for Customer {
     fn from(row: customer::Model) -> Self {
         Self {
             id: row.id,
+            user_id: row.user_id,
             name: row.name,
             email: row.email,
             phone: row.phone,

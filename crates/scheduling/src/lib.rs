@@ -16,7 +16,10 @@
 //! services map the refusal to `CONFLICT`; they do not rely on checking first.
 //!
 //! Every method takes the [`RequestContext`](tessera_kernel::RequestContext) first
-//! and checks its permission; every query names the tenant.
+//! and checks its permission; every query names the tenant. Object-level rules
+//! (module `reach`): a user linked to a provider or a customer record reaches their own
+//! calendar and bookings with the `*_own` permissions, and a role granted on one
+//! provider reaches that provider's records.
 
 pub mod availability;
 mod booking;
@@ -24,14 +27,15 @@ mod catalog;
 mod convert;
 mod entity;
 mod model;
+mod reach;
 mod service;
 
 pub use availability::Slot;
 pub use booking::{AvailabilityQuery, MAX_AVAILABILITY_DAYS};
 pub use catalog::ExceptionInput;
 pub use model::{
-    Addon, AddonInput, BookedAddon, Booking, BookingFilter, BookingStatus, Customer, CustomerInput, DayWindow,
-    ExceptionKind, MAX_PRICE_MINOR, NewBooking, Provider, ProviderInput, ProviderType, Review, ScheduleException,
-    Service, ServiceInput, WeeklyInterval,
+    Addon, AddonInput, BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, Customer, CustomerInput,
+    CustomerProfile, DayWindow, ExceptionKind, MAX_PRICE_MINOR, NewBooking, Provider, ProviderInput, ProviderType,
+    Review, ScheduleException, Service, ServiceInput, WeeklyInterval,
 };
 pub use service::SchedulingService;

@@ -257,6 +257,10 @@ pub struct ProviderInput {
     pub phone: Option<String>,
     /// Active; true when absent.
     pub active: Option<bool>,
+    /// The member account this provider is (their own calendar): `None` keeps the
+    /// current link, `Some(None)` removes it. Changing it needs `provider:manage`
+    /// tenant-wide.
+    pub user_id: Option<Option<UserId>>,
 }
 
 /// Something the tenant sells by time.
@@ -340,6 +344,9 @@ pub struct AddonInput {
 pub struct Customer {
     /// Id.
     pub id: CustomerId,
+    /// The member account this customer is, if linked: they see their own
+    /// bookings and book for themselves.
+    pub user_id: Option<UserId>,
     /// Name.
     pub name: String,
     /// Email.
@@ -363,6 +370,9 @@ pub struct CustomerInput {
     pub phone: Option<String>,
     /// Notes.
     pub notes: Option<String>,
+    /// The member account to link: `None` keeps the current link, `Some(None)`
+    /// removes it.
+    pub user_id: Option<Option<UserId>>,
 }
 
 /// An add-on as it was when booked.
@@ -434,8 +444,8 @@ pub struct NewBooking {
     pub service_id: ServiceId,
     /// The provider.
     pub provider_id: ProviderId,
-    /// The customer.
-    pub customer_id: CustomerId,
+    /// Who it is for.
+    pub customer: BookingCustomer,
     /// Start (whole minutes).
     pub starts_at: DateTime<Utc>,
     /// Add-ons of the service.
@@ -444,6 +454,26 @@ pub struct NewBooking {
     pub notes: Option<String>,
     /// A client-chosen key: the same key books once, however often it is sent.
     pub idempotency_key: Option<String>,
+}
+
+/// Who a new booking is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookingCustomer {
+    /// A customer record of the tenant (needs `booking:create`, or that record
+    /// being the actor's own with `booking:create_own`).
+    Existing(CustomerId),
+    /// The actor themselves: their linked customer record, created from their
+    /// account on their first booking in the tenant.
+    Myself(CustomerProfile),
+}
+
+/// What a customer record made from an account starts with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerProfile {
+    /// The account's display name.
+    pub name: String,
+    /// The account's email.
+    pub email: Option<String>,
 }
 
 /// A customer's review of a completed booking.

@@ -22,17 +22,19 @@ pub(crate) struct FeedItem {
     pub(crate) request: RequestContext,
 }
 
-/// The domain events of the request's tenant, for a subscriber holding
-/// `permission`. Rights are checked again for every event, so the feed ends when
-/// the subscriber's session ends (announced on the bus or found dead) or they lose
-/// the permission or the membership.
+/// The domain events of the request's tenant, for a subscriber holding `all` (or
+/// its `own` variant: the reader then limits what it shows). Rights are checked
+/// again for every event, so the feed ends when the subscriber's session ends
+/// (announced on the bus or found dead) or they lose the permission or the
+/// membership.
 pub(crate) fn tenant_feed(
     services: Arc<Services>,
     request: RequestContext,
-    permission: Permission,
+    all: Permission,
+    own: Permission,
 ) -> ApiResult<impl Stream<Item = FeedItem> + use<>> {
     let actor = request.require_actor()?;
-    let tenant_id = request.authorize(permission)?.tenant_id;
+    let tenant_id = request.authorize_reach(all, own)?.0.tenant_id;
     let mut events = services.bus.subscribe();
     Ok(async_stream::stream! {
         loop {
@@ -53,7 +55,7 @@ pub(crate) fn tenant_feed(
                 break;
             }
             let current = match services.rbac.resolve_scope(actor.user_id, &TenantRef::Id(tenant_id), services.clock.now()).await {
-                Ok((tenant, scope)) if scope.permissions.contains(permission) => (tenant, scope),
+                Ok((tenant, scope)) if scope.reach(all, own).is_some() => (tenant, scope),
                 Ok(_) | Err(DomainError::NotFound { .. }) => break,
                 // A passing database failure is no reason to end the feed.
                 Err(_) => continue,

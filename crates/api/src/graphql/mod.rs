@@ -5,7 +5,10 @@
 //! staleness test build the very same schema offline.
 //!
 //! Every field that needs a signed-in user or a permission declares it with a guard
-//! ([`SignedIn`], [`Requires`]); the service called then checks again.
+//! ([`SignedIn`], [`Requires`], [`RequiresOnSome`], [`RequiresOrOwn`]) and a schema
+//! marker (`@permission`, `@ownPermission`, `@authenticated`, `@public`); the
+//! service called then checks again and limits the operation to what the caller
+//! may reach.
 
 mod access;
 mod connection;
@@ -110,6 +113,12 @@ pub fn export_sdl() -> String {
 #[TypeDirective(location = "FieldDefinition")]
 pub(crate) fn permission(name: String) {}
 
+/// Besides `@permission` (held tenant-wide or on some resource), this permission
+/// lets the caller do the same to their own records only (their bookings, their
+/// customer profile, their calendar).
+#[TypeDirective(name = "ownPermission", location = "FieldDefinition")]
+pub(crate) fn own_permission(name: String) {}
+
 /// The field needs a signed-in caller, and no tenant permission.
 #[TypeDirective(location = "FieldDefinition")]
 pub(crate) fn authenticated() {}
@@ -165,6 +174,19 @@ impl Guard for RequiresOnSome {
         let request = request(ctx)?;
         request.require_actor().map_err(ApiError::from)?;
         request.authorize_somewhere(self.0).map_err(ApiError::from)?;
+        Ok(())
+    }
+}
+
+/// Guard: the caller holds a permission (tenant-wide or on some resource), or its
+/// `*_own` variant. The service then limits the operation to what that reaches.
+pub(crate) struct RequiresOrOwn(pub(crate) Permission, pub(crate) Permission);
+
+impl Guard for RequiresOrOwn {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        let request = request(ctx)?;
+        request.require_actor().map_err(ApiError::from)?;
+        request.authorize_reach(self.0, self.1).map_err(ApiError::from)?;
         Ok(())
     }
 }

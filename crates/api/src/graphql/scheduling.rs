@@ -2,21 +2,26 @@
 //! availability, bookings, and the live feed of booking changes.
 
 use async_graphql::connection::Connection;
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject, Subscription,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{Stream, StreamExt};
 use tessera_kernel::event::EventKind;
 use tessera_kernel::paging::encode_time_cursor;
-use tessera_kernel::{BookingId, DomainError, Permission, ProviderId, ServiceId};
+use tessera_kernel::{BookingId, DomainError, Permission, ProviderId, ServiceId, UserId};
 use tessera_scheduling::{
-    Addon, AddonInput, AvailabilityQuery, BookedAddon, Booking, BookingFilter, Customer, CustomerInput, ExceptionInput,
-    NewBooking, Provider, ProviderInput, Review, ScheduleException, Service, ServiceInput, Slot, WeeklyInterval,
+    Addon, AddonInput, AvailabilityQuery, BookedAddon, Booking, BookingCustomer, BookingFilter, Customer,
+    CustomerInput, CustomerProfile, ExceptionInput, NewBooking, Provider, ProviderInput, Review, ScheduleException,
+    Service, ServiceInput, Slot, WeeklyInterval,
 };
 
 use super::connection::{connection, page_cost, page_request};
 use super::feed::tenant_feed;
 use super::identity::UserObject;
-use super::{Requires, RequiresOnSome, loaders, parse_id, permission, request, services};
+use super::{
+    Requires, RequiresOnSome, RequiresOrOwn, loaders, own_permission, parse_id, permission, request, services,
+};
 use crate::error::{ApiError, ApiResult};
 
 // ---- shared shapes ---------------------------------------------------------------
@@ -160,6 +165,10 @@ impl ProviderObject {
     /// Whether they take bookings.
     async fn active(&self) -> bool {
         self.0.active
+    }
+    /// The member account linked to this provider (their own calendar), if any.
+    async fn user_id(&self) -> Option<ID> {
+        self.0.user_id.map(|id| ID(id.to_string()))
     }
     /// Average review rating (1–5), once reviewed.
     async fn average_rating(&self) -> Option<f64> {
@@ -368,9 +377,13 @@ impl CustomerObject {
     async fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref()
     }
-    /// Notes for staff.
+    /// Notes for staff (not shown to the customer reading their own profile).
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
+    }
+    /// The member account linked to this customer, if any.
+    async fn user_id(&self) -> Option<ID> {
+        self.0.user_id.map(|id| ID(id.to_string()))
     }
     /// When they were added.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -723,18 +736,34 @@ pub(crate) struct ProviderDetailsInput {
     phone: Option<String>,
     /// Whether they take bookings; true when omitted.
     active: Option<bool>,
+    /// The member account this provider is: they then keep their own hours and see
+    /// their own bookings (`provider:manage_own`, `booking:read_own`). Omitted:
+    /// unchanged; null: unlinked. Changing it needs `provider:manage` tenant-wide.
+    user_id: MaybeUndefined<ID>,
 }
 
-impl From<ProviderDetailsInput> for ProviderInput {
-    fn from(i: ProviderDetailsInput) -> Self {
-        Self {
+impl TryFrom<ProviderDetailsInput> for ProviderInput {
+    type Error = ApiError;
+
+    fn try_from(i: ProviderDetailsInput) -> ApiResult<Self> {
+        Ok(Self {
             name: i.name,
             title: i.title,
             provider_type: i.provider_type.map(Into::into),
             email: i.email,
             phone: i.phone,
             active: i.active,
-        }
+            user_id: parse_link(i.user_id)?,
+        })
+    }
+}
+
+/// An account link as given: absent (keep), null (remove) or an id.
+fn parse_link(link: MaybeUndefined<ID>) -> ApiResult<Option<Option<UserId>>> {
+    match link {
+        MaybeUndefined::Undefined => Ok(None),
+        MaybeUndefined::Null => Ok(Some(None)),
+        MaybeUndefined::Value(id) => Ok(Some(Some(parse_id("userId", &id)?))),
     }
 }
 
@@ -839,11 +868,16 @@ pub(crate) struct CustomerDetailsInput {
     phone: Option<String>,
     /// Notes for staff.
     notes: Option<String>,
+    /// The member account this customer is: they then see their own bookings and
+    /// profile and book for themselves. Omitted: unchanged; null: unlinked.
+    user_id: MaybeUndefined<ID>,
 }
 
-impl From<CustomerDetailsInput> for CustomerInput {
-    fn from(i: CustomerDetailsInput) -> Self {
-        Self { name: i.name, email: i.email, phone: i.phone, notes: i.notes }
+impl TryFrom<CustomerDetailsInput> for CustomerInput {
+    type Error = ApiError;
+
+    fn try_from(i: CustomerDetailsInput) -> ApiResult<Self> {
+        Ok(Self { name: i.name, email: i.email, phone: i.phone, notes: i.notes, user_id: parse_link(i.user_id)? })
     }
 }
 
@@ -869,8 +903,9 @@ pub(crate) struct CreateBookingInput {
     service_id: ID,
     /// The provider.
     provider_id: ID,
-    /// The customer.
-    customer_id: ID,
+    /// The customer. Omitted: the caller books for themselves (their customer
+    /// profile in the tenant is made from their account on their first booking).
+    customer_id: Option<ID>,
     /// Start, on a whole minute.
     starts_at: DateTime<Utc>,
     /// Add-ons of the service.
@@ -955,7 +990,7 @@ impl SchedulingQuery {
     }
 
     /// The tenant's customers; `search` matches name, email or phone.
-    #[graphql(guard = "Requires(Permission::CustomerRead)", directive = permission::apply(Permission::CustomerRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[graphql(guard = "RequiresOrOwn(Permission::CustomerRead, Permission::CustomerReadOwn)", directive = permission::apply(Permission::CustomerRead.name().to_owned()), directive = own_permission::apply(Permission::CustomerReadOwn.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,
@@ -973,14 +1008,14 @@ impl SchedulingQuery {
     }
 
     /// A customer by id.
-    #[graphql(guard = "Requires(Permission::CustomerRead)", directive = permission::apply(Permission::CustomerRead.name().to_owned()))]
+    #[graphql(guard = "RequiresOrOwn(Permission::CustomerRead, Permission::CustomerReadOwn)", directive = permission::apply(Permission::CustomerRead.name().to_owned()), directive = own_permission::apply(Permission::CustomerReadOwn.name().to_owned()))]
     async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CustomerObject>> {
         let id = parse_id("id", &id)?;
         Ok(loaders(ctx)?.customers.load_one(id).await?.map(CustomerObject))
     }
 
     /// The tenant's bookings by start time, optionally filtered.
-    #[graphql(guard = "Requires(Permission::BookingRead)", directive = permission::apply(Permission::BookingRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[graphql(guard = "RequiresOrOwn(Permission::BookingRead, Permission::BookingReadOwn)", directive = permission::apply(Permission::BookingRead.name().to_owned()), directive = own_permission::apply(Permission::BookingReadOwn.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
     async fn bookings(
         &self,
         ctx: &Context<'_>,
@@ -1004,7 +1039,7 @@ impl SchedulingQuery {
     }
 
     /// A booking by id.
-    #[graphql(guard = "Requires(Permission::BookingRead)", directive = permission::apply(Permission::BookingRead.name().to_owned()))]
+    #[graphql(guard = "RequiresOrOwn(Permission::BookingRead, Permission::BookingReadOwn)", directive = permission::apply(Permission::BookingRead.name().to_owned()), directive = own_permission::apply(Permission::BookingReadOwn.name().to_owned()))]
     async fn booking(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<BookingObject>> {
         let id: BookingId = parse_id("id", &id)?;
         let mut found = services(ctx)?.scheduling.bookings_by_ids(request(ctx)?, &[id]).await?;
@@ -1014,7 +1049,7 @@ impl SchedulingQuery {
     /// Bookable starts for a service between two local dates (at most 31 days), for
     /// one provider or all who offer it, honouring hours, exceptions, bookings,
     /// buffers, notice, horizon and the tenant's slot step and timezone.
-    #[graphql(guard = "Requires(Permission::BookingRead)", directive = permission::apply(Permission::BookingRead.name().to_owned()))]
+    #[graphql(guard = "RequiresOrOwn(Permission::BookingCreate, Permission::BookingCreateOwn)", directive = permission::apply(Permission::BookingCreate.name().to_owned()), directive = own_permission::apply(Permission::BookingCreateOwn.name().to_owned()))]
     async fn availability(
         &self,
         ctx: &Context<'_>,
@@ -1056,7 +1091,7 @@ impl SchedulingMutation {
     /// Adds a provider.
     #[graphql(guard = "Requires(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
     async fn create_provider(&self, ctx: &Context<'_>, input: ProviderDetailsInput) -> ApiResult<ProviderObject> {
-        Ok(ProviderObject(services(ctx)?.scheduling.create_provider(request(ctx)?, input.into()).await?))
+        Ok(ProviderObject(services(ctx)?.scheduling.create_provider(request(ctx)?, input.try_into()?).await?))
     }
 
     /// Changes a provider's details.
@@ -1068,12 +1103,12 @@ impl SchedulingMutation {
         input: ProviderDetailsInput,
     ) -> ApiResult<ProviderObject> {
         let provider =
-            services(ctx)?.scheduling.update_provider(request(ctx)?, parse_id("id", &id)?, input.into()).await?;
+            services(ctx)?.scheduling.update_provider(request(ctx)?, parse_id("id", &id)?, input.try_into()?).await?;
         Ok(ProviderObject(provider))
     }
 
     /// Replaces a provider's weekly hours (several windows a day allowed).
-    #[graphql(guard = "RequiresOnSome(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
+    #[graphql(guard = "RequiresOrOwn(Permission::ProviderManage, Permission::ProviderManageOwn)", directive = permission::apply(Permission::ProviderManage.name().to_owned()), directive = own_permission::apply(Permission::ProviderManageOwn.name().to_owned()))]
     async fn set_working_hours(
         &self,
         ctx: &Context<'_>,
@@ -1095,7 +1130,7 @@ impl SchedulingMutation {
     }
 
     /// Adds time off, a holiday or special opening hours.
-    #[graphql(guard = "RequiresOnSome(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
+    #[graphql(guard = "RequiresOrOwn(Permission::ProviderManage, Permission::ProviderManageOwn)", directive = permission::apply(Permission::ProviderManage.name().to_owned()), directive = own_permission::apply(Permission::ProviderManageOwn.name().to_owned()))]
     async fn add_schedule_exception(
         &self,
         ctx: &Context<'_>,
@@ -1117,7 +1152,7 @@ impl SchedulingMutation {
     }
 
     /// Removes an exception.
-    #[graphql(guard = "RequiresOnSome(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
+    #[graphql(guard = "RequiresOrOwn(Permission::ProviderManage, Permission::ProviderManageOwn)", directive = permission::apply(Permission::ProviderManage.name().to_owned()), directive = own_permission::apply(Permission::ProviderManageOwn.name().to_owned()))]
     async fn remove_schedule_exception(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ID> {
         services(ctx)?.scheduling.remove_exception(request(ctx)?, parse_id("id", &id)?).await?;
         Ok(id)
@@ -1191,7 +1226,7 @@ impl SchedulingMutation {
     /// Adds a customer.
     #[graphql(guard = "Requires(Permission::CustomerManage)", directive = permission::apply(Permission::CustomerManage.name().to_owned()))]
     async fn create_customer(&self, ctx: &Context<'_>, input: CustomerDetailsInput) -> ApiResult<CustomerObject> {
-        Ok(CustomerObject(services(ctx)?.scheduling.create_customer(request(ctx)?, input.into()).await?))
+        Ok(CustomerObject(services(ctx)?.scheduling.create_customer(request(ctx)?, input.try_into()?).await?))
     }
 
     /// Changes a customer.
@@ -1203,18 +1238,26 @@ impl SchedulingMutation {
         input: CustomerDetailsInput,
     ) -> ApiResult<CustomerObject> {
         Ok(CustomerObject(
-            services(ctx)?.scheduling.update_customer(request(ctx)?, parse_id("id", &id)?, input.into()).await?,
+            services(ctx)?.scheduling.update_customer(request(ctx)?, parse_id("id", &id)?, input.try_into()?).await?,
         ))
     }
 
     /// Books an appointment. Price and duration come from the service and add-ons.
     /// Fails with CONFLICT when the provider is already booked then.
-    #[graphql(guard = "Requires(Permission::BookingCreate)", directive = permission::apply(Permission::BookingCreate.name().to_owned()))]
+    #[graphql(guard = "RequiresOrOwn(Permission::BookingCreate, Permission::BookingCreateOwn)", directive = permission::apply(Permission::BookingCreate.name().to_owned()), directive = own_permission::apply(Permission::BookingCreateOwn.name().to_owned()))]
     async fn create_booking(&self, ctx: &Context<'_>, input: CreateBookingInput) -> ApiResult<BookingObject> {
+        let (services, request) = (services(ctx)?, request(ctx)?);
+        let customer = match &input.customer_id {
+            Some(id) => BookingCustomer::Existing(parse_id("customerId", id)?),
+            None => {
+                let me = services.identity.me(request).await?;
+                BookingCustomer::Myself(CustomerProfile { name: me.display_name, email: Some(me.email) })
+            }
+        };
         let booking = NewBooking {
             service_id: parse_id("serviceId", &input.service_id)?,
             provider_id: parse_id("providerId", &input.provider_id)?,
-            customer_id: parse_id("customerId", &input.customer_id)?,
+            customer,
             starts_at: input.starts_at,
             addon_ids: input
                 .addon_ids
@@ -1225,7 +1268,7 @@ impl SchedulingMutation {
             notes: input.notes,
             idempotency_key: input.idempotency_key,
         };
-        let booking = services(ctx)?.scheduling.create_booking(request(ctx)?, booking).await?;
+        let booking = services.scheduling.create_booking(request, booking).await?;
         after_write(ctx);
         Ok(BookingObject(booking))
     }
@@ -1273,7 +1316,7 @@ impl SchedulingMutation {
     }
 
     /// Cancels an upcoming booking; the refund due follows the tenant's policy.
-    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
+    #[graphql(guard = "RequiresOrOwn(Permission::BookingManage, Permission::BookingCancelOwn)", directive = permission::apply(Permission::BookingManage.name().to_owned()), directive = own_permission::apply(Permission::BookingCancelOwn.name().to_owned()))]
     async fn cancel_booking(&self, ctx: &Context<'_>, id: ID, reason: Option<String>) -> ApiResult<BookingObject> {
         let booking = services(ctx)?.scheduling.cancel_booking(request(ctx)?, parse_id("id", &id)?, reason).await?;
         after_write(ctx);
@@ -1281,7 +1324,7 @@ impl SchedulingMutation {
     }
 
     /// Records the customer's review (1–5) of a completed booking.
-    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
+    #[graphql(guard = "RequiresOrOwn(Permission::BookingManage, Permission::ReviewCreateOwn)", directive = permission::apply(Permission::BookingManage.name().to_owned()), directive = own_permission::apply(Permission::ReviewCreateOwn.name().to_owned()))]
     async fn review_booking(
         &self,
         ctx: &Context<'_>,
@@ -1337,7 +1380,7 @@ impl SchedulingSubscription {
     /// Changes to the tenant's bookings (optionally one provider's), as they are
     /// committed, from every gateway replica. Rights are checked again for each
     /// event; the feed ends when the session ends or access is lost.
-    #[graphql(guard = "Requires(Permission::BookingRead)", directive = permission::apply(Permission::BookingRead.name().to_owned()))]
+    #[graphql(guard = "RequiresOrOwn(Permission::BookingRead, Permission::BookingReadOwn)", directive = permission::apply(Permission::BookingRead.name().to_owned()), directive = own_permission::apply(Permission::BookingReadOwn.name().to_owned()))]
     async fn booking_events(
         &self,
         ctx: &Context<'_>,
@@ -1346,7 +1389,8 @@ impl SchedulingSubscription {
         let provider_filter: Option<ProviderId> =
             provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?;
         let services = services(ctx)?.clone();
-        let feed = tenant_feed(services.clone(), request(ctx)?.clone(), Permission::BookingRead)?;
+        let feed =
+            tenant_feed(services.clone(), request(ctx)?.clone(), Permission::BookingRead, Permission::BookingReadOwn)?;
         Ok(feed.filter_map(move |item| {
             let services = services.clone();
             async move {

@@ -441,7 +441,8 @@ impl TenantSubscription {
     /// Ends when the caller's session ends or they lose access to the tenant.
     #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
     async fn tenant_updated(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = TenantEvent> + use<>, ApiError> {
-        let feed = tenant_feed(services(ctx)?.clone(), request(ctx)?.clone(), Permission::TenantRead)?;
+        let feed =
+            tenant_feed(services(ctx)?.clone(), request(ctx)?.clone(), Permission::TenantRead, Permission::TenantRead)?;
         Ok(feed.filter_map(|item| async move {
             let kind = match item.event.kind {
                 EventKind::TenantUpdated => TenantEventKind::Updated,

@@ -1,5 +1,5 @@
 use sea_orm::entity::prelude::*;
-use tessera_kernel::{CustomerId, TenantId};
+use tessera_kernel::{CustomerId, TenantId, UserId};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "customers")]
@@ -7,6 +7,7 @@ pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub(crate) id: CustomerId,
     pub(crate) tenant_id: TenantId,
+    pub(crate) user_id: Option<UserId>,
     pub(crate) name: String,
     pub(crate) email: Option<String>,
     pub(crate) phone: Option<String>,
