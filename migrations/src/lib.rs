@@ -15,6 +15,7 @@ mod m20261121_000001_foundation;
 mod m20261122_000002_scheduling;
 mod m20261123_000003_access_control;
 mod m20261124_000004_account_links;
+mod m20261125_000005_parent_management;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_scheduling::Migration),
             Box::new(m20261123_000003_access_control::Migration),
             Box::new(m20261124_000004_account_links::Migration),
+            Box::new(m20261125_000005_parent_management::Migration),
         ]
     }
 }

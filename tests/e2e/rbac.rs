@@ -602,3 +602,67 @@ async fn a_role_on_one_provider_lets_a_stylist_manage_that_schedule_only() {
     let permissions = app.ok(&stylist, "{ me { permissions } }", json!({})).await;
     assert!(!permissions["me"]["permissions"].as_array().unwrap().contains(&json!("provider:manage")));
 }
+
+#[tokio::test]
+async fn parent_owners_manage_children_that_allow_it_and_nothing_flows_up_or_sideways() {
+    let app = TestApp::spawn().await;
+    let (alice, _) = app.owner_of("franchise").await;
+    let branch = "mutation($s: String!) { createChildTenant(input: {name: $s, slug: $s, timezone: \"Europe/Madrid\"}) { id parentMayManage } }";
+    let north = app.ok(&alice, branch, json!({"s": "franchise-north"})).await;
+    assert_eq!(north["createChildTenant"]["parentMayManage"], true, "a branch starts managed by its franchise");
+    app.ok(&alice, branch, json!({"s": "franchise-south"})).await;
+    let carl = app.add_member(&alice, "carl@franchise.test", &["owner"]).await;
+    let dave = app.add_member(&alice, "dave@franchise.test", &["admin"]).await;
+    let erin = app.add_member(&alice.in_tenant("franchise-north"), "erin@franchise.test", &["owner"]).await;
+
+    // A co-owner of the franchise manages the branch as an admin, without belonging.
+    let carl_north = carl.in_tenant("franchise-north");
+    let me = app.ok(&carl_north, "{ currentTenant { slug } me { roles { name } permissions } }", json!({})).await;
+    assert_eq!(me["currentTenant"]["slug"], "franchise-north");
+    assert_eq!(me["me"]["roles"], json!([]), "no role of the branch's own");
+    let permissions = me["me"]["permissions"].as_array().unwrap();
+    assert!(permissions.contains(&json!("tenant:manage")) && !permissions.contains(&json!("tenant:delete")), "{me}");
+    app.ok(&carl_north, "mutation { createProvider(input: {name: \"Visiting\"}) { id } }", json!({})).await;
+    assert_eq!(app.error_code(&carl_north, "mutation { deleteTenant { id } }", json!({})).await, "FORBIDDEN");
+    let stop = "mutation($a: Boolean!) { setParentManagement(allowed: $a) { parentMayManage } }";
+    assert_eq!(
+        app.error_code(&carl_north, stop, json!({"a": false})).await,
+        "FORBIDDEN",
+        "the branch decides, not the franchise"
+    );
+
+    // explainAccess shows the route.
+    let explain = "query($u: ID!, $p: String!) { explainAccess(userId: $u, permission: $p) { allowed member throughParent { allowedByTenant ownerOfParent grants } } }";
+    let alice_north = alice.in_tenant("franchise-north");
+    let answer = app.ok(&alice_north, explain, json!({"u": carl.user_id, "p": "provider:manage"})).await;
+    assert_eq!(
+        answer["explainAccess"],
+        json!({"allowed": true, "member": false, "throughParent": {"allowedByTenant": true, "ownerOfParent": true, "grants": true}})
+    );
+    let answer = app.ok(&alice_north, explain, json!({"u": carl.user_id, "p": "tenant:delete"})).await;
+    assert_eq!(answer["explainAccess"]["allowed"], false);
+    let answer = app.ok(&alice_north, explain, json!({"u": dave.user_id, "p": "tenant:read"})).await;
+    assert_eq!(answer["explainAccess"]["throughParent"]["ownerOfParent"], false, "an admin is not an owner");
+
+    // Only owners; never upwards or sideways.
+    let current = "{ currentTenant { slug } }";
+    assert_eq!(app.error_code(&dave.in_tenant("franchise-north"), current, json!({})).await, "NOT_FOUND");
+    assert_eq!(app.error_code(&erin.in_tenant("franchise"), current, json!({})).await, "NOT_FOUND", "not upwards");
+    assert_eq!(
+        app.error_code(&erin.in_tenant("franchise-south"), current, json!({})).await,
+        "NOT_FOUND",
+        "nor sideways"
+    );
+
+    // The branch stops it, and the franchise's owners are out on their next request.
+    assert_eq!(app.ok(&alice_north, stop, json!({"a": false})).await["setParentManagement"]["parentMayManage"], false);
+    assert_eq!(app.error_code(&carl_north, current, json!({})).await, "NOT_FOUND");
+    let answer = app.ok(&alice_north, explain, json!({"u": carl.user_id, "p": "provider:manage"})).await;
+    assert_eq!(answer["explainAccess"]["allowed"], false);
+    assert_eq!(answer["explainAccess"]["throughParent"]["allowedByTenant"], false);
+    app.ok(&alice_north, stop, json!({"a": true})).await;
+    app.ok(&carl_north, current, json!({})).await;
+
+    // A tenant without a parent has nothing to allow.
+    assert_eq!(app.error_code(&alice, stop, json!({"a": true})).await, "BAD_USER_INPUT");
+}

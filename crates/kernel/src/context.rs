@@ -38,12 +38,15 @@ pub struct TenantScope {
     /// What the actor may do on single resources only (roles granted with a
     /// resource scope), beyond `permissions`.
     pub resource_permissions: BTreeMap<Resource, PermissionSet>,
+    /// Set when the actor is not a member and acts as an owner of this parent
+    /// tenant, which the tenant lets manage it.
+    pub through_parent: Option<TenantId>,
 }
 
 impl TenantScope {
     /// Rights that hold tenant-wide only.
     pub fn tenant_wide(tenant_id: TenantId, permissions: PermissionSet) -> Self {
-        Self { tenant_id, permissions, resource_permissions: BTreeMap::new() }
+        Self { tenant_id, permissions, resource_permissions: BTreeMap::new(), through_parent: None }
     }
 
     /// Whether `permission` is held tenant-wide or on at least one resource.
@@ -236,5 +239,41 @@ impl RequestContext {
     /// The current instant, from the request's clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn instant() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, 8, 0, 0).single().unwrap_or_default()
+    }
+
+    fn scope(permissions: &[Permission], on: &[(Resource, Permission)]) -> TenantScope {
+        let mut scope = TenantScope::tenant_wide(TenantId::generate(instant()), permissions.iter().copied().collect());
+        for (resource, permission) in on {
+            scope.resource_permissions.entry(*resource).or_default().insert(*permission);
+        }
+        scope
+    }
+
+    #[test]
+    fn reach_is_the_tenant_with_the_full_permission_else_own_records_and_granted_resources() {
+        use Permission::{BookingRead, BookingReadOwn};
+        let provider = Resource::Provider(ProviderId::generate(instant()));
+        assert_eq!(scope(&[BookingRead, BookingReadOwn], &[]).reach(BookingRead, BookingReadOwn), Some(Reach::Tenant));
+        assert_eq!(
+            scope(&[BookingReadOwn], &[(provider, BookingRead)]).reach(BookingRead, BookingReadOwn),
+            Some(Reach::Limited { own: true, resources: vec![provider] })
+        );
+        assert_eq!(
+            scope(&[], &[(provider, BookingRead)]).reach(BookingRead, BookingReadOwn),
+            Some(Reach::Limited { own: false, resources: vec![provider] })
+        );
+        assert_eq!(scope(&[], &[(provider, BookingReadOwn)]).reach(BookingRead, BookingReadOwn), None);
+        assert_eq!(scope(&[Permission::BookingCreate], &[]).reach(BookingRead, BookingReadOwn), None);
     }
 }

@@ -29,6 +29,6 @@ mod service;
 pub use lifecycle::RbacLifecycle;
 pub use model::{
     AccessScope, Assignment, AssignmentFilter, AssignmentState, BuiltinRole, Explanation, GrantPath, GrantStatus,
-    Group, GroupInput, GroupMember, NewAssignment, Role, RoleInput, RolePatch, Subject,
+    Group, GroupInput, GroupMember, NewAssignment, ParentAccess, Role, RoleInput, RolePatch, Subject,
 };
 pub use service::RbacService;

@@ -391,6 +391,25 @@ pub struct Explanation {
     pub withheld_by_tenant_status: bool,
     /// Every assignment that holds the permission, with whether it applies.
     pub paths: Vec<GrantPath>,
+    /// For a user who does not belong to the tenant, whether the tenant's parent
+    /// lets them in: `None` when the user is a member or the tenant has no parent.
+    pub through_parent: Option<ParentAccess>,
+}
+
+/// How an owner of the parent tenant reaches a child tenant: as an admin, when the
+/// child allows its parent to manage it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParentAccess {
+    /// The parent tenant.
+    pub parent_tenant_id: TenantId,
+    /// Whether the tenant lets its parent's owners manage it (now: the setting
+    /// keeps no history).
+    pub allowed_by_tenant: bool,
+    /// Whether the user owned the parent tenant at the instant asked about.
+    pub owner_of_parent: bool,
+    /// Whether this route gives the permission: allowed, owner, and the permission
+    /// among the built-in admin role's.
+    pub grants: bool,
 }
 
 /// Validates a role or group name: 1 to 100 characters after trimming.

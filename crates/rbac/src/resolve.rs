@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use tessera_kernel::{GroupId, Permission, PermissionSet, Resource, RoleId};
 
 use crate::model::{
-    AccessScope, Assignment, AssignmentState, GrantPath, GrantStatus, Group, GroupMember, Role, Subject,
+    AccessScope, Assignment, AssignmentState, BuiltinRole, GrantPath, GrantStatus, Group, GroupMember, Role, Subject,
 };
 
 /// What the resolution works from.
@@ -96,6 +96,16 @@ impl AccessFacts {
             AccessScope::Resource(resource) => Some(resource),
         };
         self.status(assignment, resource, at) == GrantStatus::Grants
+    }
+
+    /// Whether the user holds the built-in owner role tenant-wide at `at` (directly
+    /// or through a group): what lets them into children that allow it.
+    pub(crate) fn is_owner(&self, at: DateTime<Utc>) -> bool {
+        self.assignments.iter().any(|assignment| {
+            assignment.scope == AccessScope::Tenant
+                && self.in_force(assignment, at)
+                && self.roles.get(&assignment.role_id).is_some_and(|role| role.builtin == Some(BuiltinRole::Owner))
+        })
     }
 
     /// What the user may do at `at`.
@@ -333,5 +343,22 @@ mod tests {
         }
         assert!(world.facts.effective(at(2)).tenant_wide.contains(Permission::BookingCreate));
         assert!(world.facts.effective(at(3)).tenant_wide.is_empty());
+    }
+
+    #[test]
+    fn ownership_is_the_built_in_owner_role_held_tenant_wide_and_in_force() {
+        let mut world = World::new();
+        let owner = world.role("Owner", None, &Permission::ALL);
+        world.facts.roles.get_mut(&owner).unwrap_or_else(|| unreachable!()).builtin = Some(BuiltinRole::Owner);
+        let look_alike = world.role("Everything", None, &Permission::ALL);
+        let user = world.user;
+        world.assign(look_alike, Subject::User(user), AccessScope::Tenant);
+        assert!(!world.facts.is_owner(at(2)), "holding every permission is not being an owner");
+        let provider = Resource::Provider(ProviderId::generate(at(0)));
+        world.assign(owner, Subject::User(user), AccessScope::Resource(provider));
+        assert!(!world.facts.is_owner(at(2)), "an owner role on one provider is not ownership");
+        world.assign(owner, Subject::User(user), AccessScope::Tenant).revoked_at = Some(at(3));
+        assert!(world.facts.is_owner(at(2)));
+        assert!(!world.facts.is_owner(at(4)), "revoked");
     }
 }

@@ -1,7 +1,7 @@
 //! The rbac service: resolving a request's rights, explaining them, and changing
 //! roles, groups and assignments.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -21,7 +21,7 @@ use tessera_tenant::{Member, Tenant, TenantRef};
 use crate::entity::{assignment, group, group_member, role, role_permission};
 use crate::model::{
     AccessScope, Assignment, AssignmentFilter, BuiltinRole, Explanation, GrantStatus, Group, GroupInput, GroupMember,
-    NewAssignment, Role, RoleInput, RolePatch, ScopeType, Subject, parse_description, parse_name,
+    NewAssignment, ParentAccess, Role, RoleInput, RolePatch, ScopeType, Subject, parse_description, parse_name,
 };
 use crate::resolve::AccessFacts;
 
@@ -45,7 +45,8 @@ impl RbacService {
     /// user may do there (their roles and their groups' roles, with parents, within
     /// scope and time, limited by the tenant's status). A tenant that does not exist
     /// and one the user does not belong to answer the same `NOT_FOUND`, so the header
-    /// cannot probe for other businesses. One transaction; nothing is cached across
+    /// cannot probe for other businesses. An owner of the parent reaches a child that
+    /// allows it (`resolve_through_parent`). One transaction; nothing is cached across
     /// requests, so a change takes effect on the next one.
     pub async fn resolve_scope(
         &self,
@@ -54,9 +55,11 @@ impl RbacService {
         at: DateTime<Utc>,
     ) -> Result<(Tenant, TenantScope)> {
         let txn = self.db.begin(Scope::User(user_id), Access::Read).await?;
-        let tenant = tessera_tenant::find_member_tenant(&txn, user_id, reference)
-            .await?
-            .ok_or(DomainError::NotFound { entity: "tenant" })?;
+        let Some(tenant) = tessera_tenant::find_member_tenant(&txn, user_id, reference).await? else {
+            let through_parent = self.resolve_through_parent(&txn, user_id, reference, at).await?;
+            txn.commit().await?;
+            return through_parent.ok_or(DomainError::NotFound { entity: "tenant" });
+        };
         self.db.enter_tenant(&txn, tenant.id).await?;
         let facts = load_facts(&txn, tenant.id, user_id, Some(at)).await?;
         txn.commit().await?;
@@ -69,8 +72,41 @@ impl RbacService {
             set.retain(|p| status.allows(*p));
             !set.is_empty()
         });
-        let scope = TenantScope { tenant_id: tenant.id, permissions, resource_permissions };
+        let scope = TenantScope { tenant_id: tenant.id, permissions, resource_permissions, through_parent: None };
         Ok((tenant, scope))
+    }
+
+    /// The tenant hierarchy's one route in for a non-member: the tenant lets its
+    /// parent manage it, and the user owns the parent (which is not suspended or
+    /// deleted). They then act with the built-in admin role's rights: everything but
+    /// deleting the tenant. One level only; nothing flows from a child to its parent
+    /// or between siblings, since only the parent's own assignments are consulted.
+    async fn resolve_through_parent(
+        &self,
+        txn: &DatabaseTransaction,
+        user_id: UserId,
+        reference: &TenantRef,
+        at: DateTime<Utc>,
+    ) -> Result<Option<(Tenant, TenantScope)>> {
+        let Some((tenant, parent)) = tessera_tenant::find_parent_managed_tenant(txn, user_id, reference).await? else {
+            return Ok(None);
+        };
+        if !parent.status.allows(Permission::TenantManage) {
+            return Ok(None);
+        }
+        self.db.enter_tenant(txn, parent.id).await?;
+        if !load_facts(txn, parent.id, user_id, Some(at)).await?.is_owner(at) {
+            return Ok(None);
+        }
+        let mut permissions = BuiltinRole::Admin.permissions();
+        permissions.retain(|p| tenant.status.allows(*p));
+        let scope = TenantScope {
+            tenant_id: tenant.id,
+            permissions,
+            resource_permissions: BTreeMap::new(),
+            through_parent: Some(parent.id),
+        };
+        Ok(Some((tenant, scope)))
     }
 
     /// Answers "may `user_id` do `permission` (on `resource`, or anywhere in the
@@ -90,12 +126,36 @@ impl RbacService {
         let member = tessera_tenant::is_member(&txn, auth.tenant_id, user_id).await?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         let facts = load_facts(&txn, auth.tenant_id, user_id, None).await?;
+        let through_parent = match tenant.parent_tenant_id {
+            Some(parent_tenant_id) if !member => {
+                // The parent's rows are visible once the transaction acts in it.
+                self.db.enter_tenant(&txn, parent_tenant_id).await?;
+                let owner_of_parent = tessera_tenant::is_member(&txn, parent_tenant_id, user_id).await?
+                    && load_facts(&txn, parent_tenant_id, user_id, None).await?.is_owner(at);
+                let allowed_by_tenant = tenant.parent_may_manage;
+                let grants =
+                    allowed_by_tenant && owner_of_parent && BuiltinRole::Admin.permissions().contains(permission);
+                Some(ParentAccess { parent_tenant_id, allowed_by_tenant, owner_of_parent, grants })
+            }
+            _ => None,
+        };
         txn.commit().await?;
         let paths = facts.paths(permission, resource, at);
         let withheld_by_tenant_status = !tenant.status.allows(permission);
-        let allowed =
-            member && !withheld_by_tenant_status && paths.iter().any(|path| path.status == GrantStatus::Grants);
-        Ok(Explanation { allowed, user_id, permission, resource, at, member, withheld_by_tenant_status, paths })
+        let granted = (member && paths.iter().any(|path| path.status == GrantStatus::Grants))
+            || through_parent.is_some_and(|route| route.grants);
+        let allowed = granted && !withheld_by_tenant_status;
+        Ok(Explanation {
+            allowed,
+            user_id,
+            permission,
+            resource,
+            at,
+            member,
+            withheld_by_tenant_status,
+            paths,
+            through_parent,
+        })
     }
 
     /// The caller's active assignments in the request's tenant (direct and through

@@ -22,6 +22,6 @@ pub use model::{
     TenantStatus, TenantTier,
 };
 pub use service::{
-    BoxFuture, CreatedTenant, TenantLifecycle, TenantRef, TenantService, find_member_tenant, insert_membership,
-    is_member, load_tenant_in_scope,
+    BoxFuture, CreatedTenant, TenantLifecycle, TenantRef, TenantService, find_member_tenant,
+    find_parent_managed_tenant, insert_membership, is_member, load_tenant_in_scope,
 };

@@ -313,6 +313,9 @@ pub struct Tenant {
     pub slug: String,
     /// The tenant above it, if any.
     pub parent_tenant_id: Option<TenantId>,
+    /// Whether the parent's owners may manage it (with the built-in admin role's
+    /// rights). Only the tenant's own members change it.
+    pub parent_may_manage: bool,
     /// Service tier.
     pub tier: TenantTier,
     /// Life-cycle status.

@@ -18,6 +18,7 @@ impl TryFrom<tenant::Model> for Tenant {
             name: row.name,
             slug: row.slug,
             parent_tenant_id: row.parent_tenant_id,
+            parent_may_manage: row.parent_may_manage,
             tier: row.tier,
             status: row.status,
             timezone: row.timezone,
@@ -66,4 +67,25 @@ pub(crate) async fn find_member_tenant<C: ConnectionTrait>(
         .await?
         .is_some();
     Ok(member.then_some(row))
+}
+
+/// The tenant matching `condition` when `user_id` is not a member of it but of its
+/// parent, and it lets its parent manage it; with that parent.
+pub(crate) async fn find_parent_managed_tenant<C: ConnectionTrait>(
+    conn: &C,
+    user_id: UserId,
+    condition: Condition,
+) -> Result<Option<(tenant::Model, tenant::Model)>> {
+    let Some(child) = tenant::Entity::find().filter(condition).one(conn).await? else {
+        return Ok(None);
+    };
+    let Some(parent_id) = child.parent_tenant_id.filter(|_| child.parent_may_manage) else {
+        return Ok(None);
+    };
+    let Some(parent) =
+        find_member_tenant(conn, user_id, Condition::all().add(tenant::Column::Id.eq(parent_id))).await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((child, parent)))
 }

@@ -121,6 +121,9 @@ impl TenantService {
             name: Set(parse_name("name", &input.name)?),
             slug: Set(Slug::parse(&input.slug)?.to_string()),
             parent_tenant_id: Set(parent),
+            // A branch opened by its franchise is managed by the franchise's owners
+            // until the branch says otherwise.
+            parent_may_manage: Set(parent.is_some()),
             tier: Set(TenantTier::Free),
             status: Set(TenantStatus::Trial),
             timezone: Set(parse_timezone(&input.timezone)?),
@@ -140,6 +143,31 @@ impl TenantService {
         self.lifecycle.tenant_created(&txn, &created).await?;
         txn.commit().await?;
         Ok(created.tenant)
+    }
+
+    /// Lets the parent tenant's owners manage this tenant, or stops them. Only the
+    /// tenant's own members with `tenant:manage` decide: an owner of the parent
+    /// acting here cannot keep themselves in.
+    pub async fn set_parent_management(&self, ctx: &RequestContext, allowed: bool) -> Result<Tenant> {
+        let auth = ctx.authorize(Permission::TenantManage)?;
+        if ctx.tenant().is_some_and(|t| t.through_parent.is_some()) {
+            return Err(DomainError::Forbidden(
+                "only the tenant's own members decide whether its parent manages it".into(),
+            ));
+        }
+        let txn = self.db.begin(auth.scope(), Access::Write).await?;
+        let current = repo::find_tenant_in_tenant_scope(&txn, auth.tenant_id).await?;
+        if current.parent_tenant_id.is_none() {
+            return Err(DomainError::invalid("allowed", "this tenant has no parent"));
+        }
+        let now = ctx.now();
+        let mut row = current.into_active_model();
+        row.parent_may_manage = Set(allowed);
+        row.updated_at = Set(now);
+        let row = row.update(&txn).await?;
+        announce_update(&txn, auth.tenant_id, now, &["parentMayManage"]).await?;
+        txn.commit().await?;
+        Tenant::try_from(row)
     }
 
     /// The request's tenant.
@@ -278,12 +306,7 @@ impl TenantService {
         let now = ctx.now();
         row.updated_at = Set(now);
         let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, SLUG_TAKEN))?;
-        let payload = serde_json::json!({ "changed": changed });
-        event::enqueue(
-            &txn,
-            &DomainEvent::new(now, auth.tenant_id, EventKind::TenantUpdated, auth.tenant_id.as_uuid(), payload),
-        )
-        .await?;
+        announce_update(&txn, auth.tenant_id, now, &changed).await?;
         txn.commit().await?;
         Tenant::try_from(row)
     }
@@ -402,6 +425,34 @@ impl TenantService {
 /// request for `tenant_id`.
 pub async fn load_tenant_in_scope<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: TenantId) -> Result<Tenant> {
     Tenant::try_from(repo::find_tenant_in_tenant_scope(conn, tenant_id).await?)
+}
+
+/// Tells `tenantUpdated` subscribers which fields of the tenant changed.
+async fn announce_update<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    at: DateTime<Utc>,
+    changed: &[&str],
+) -> Result<()> {
+    let payload = serde_json::json!({ "changed": changed });
+    event::enqueue(conn, &DomainEvent::new(at, tenant_id, EventKind::TenantUpdated, tenant_id.as_uuid(), payload))
+        .await?;
+    Ok(())
+}
+
+/// The tenant `reference` names when `user_id` belongs not to it but to its parent,
+/// and it lets its parent's owners manage it: `(tenant, parent)`. In a transaction
+/// opened with the user's scope; whether the user owns the parent is for the caller
+/// to decide.
+pub async fn find_parent_managed_tenant<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    user_id: UserId,
+    reference: &TenantRef,
+) -> Result<Option<(Tenant, Tenant)>> {
+    match repo::find_parent_managed_tenant(conn, user_id, reference.condition()).await? {
+        Some((child, parent)) => Ok(Some((Tenant::try_from(child)?, Tenant::try_from(parent)?))),
+        None => Ok(None),
+    }
 }
 
 /// The tenant `reference` names, when `user_id` is a member of it; in a transaction

@@ -2,7 +2,7 @@
 //! any decision.
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_kernel::{
     AssignmentId, DomainError, GroupId, Permission, PermissionSet, ProviderId, Resource, RoleId, UserId,
@@ -353,6 +353,32 @@ impl ExplanationObject {
     async fn paths(&self) -> Vec<GrantPathObject> {
         self.0.paths.iter().cloned().map(GrantPathObject).collect()
     }
+    /// For a user who does not belong to the tenant: the route through its parent
+    /// tenant (an owner there manages a child that allows it). Null for members and
+    /// for tenants without a parent.
+    async fn through_parent(&self) -> Option<ParentAccessObject> {
+        self.0.through_parent.map(|route| ParentAccessObject {
+            parent_tenant_id: ID(route.parent_tenant_id.to_string()),
+            allowed_by_tenant: route.allowed_by_tenant,
+            owner_of_parent: route.owner_of_parent,
+            grants: route.grants,
+        })
+    }
+}
+
+/// How an owner of the parent tenant reaches a child tenant.
+#[derive(SimpleObject)]
+#[graphql(name = "ParentAccess")]
+pub(crate) struct ParentAccessObject {
+    /// The parent tenant.
+    parent_tenant_id: ID,
+    /// Whether the tenant lets its parent's owners manage it (as it is now).
+    allowed_by_tenant: bool,
+    /// Whether the user owned the parent tenant at the instant asked about.
+    owner_of_parent: bool,
+    /// Whether this route gives the permission (allowed, owner, and the permission
+    /// among the built-in admin role's).
+    grants: bool,
 }
 
 /// A new role.

@@ -190,6 +190,10 @@ impl TenantObject {
     async fn deletion_scheduled_at(&self) -> Option<DateTime<Utc>> {
         self.0.deletion_scheduled_at
     }
+    /// Whether the owners of the parent tenant may manage this one (as admins).
+    async fn parent_may_manage(&self) -> bool {
+        self.0.parent_may_manage
+    }
     /// The tenant above it, if the caller may read it.
     async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<TenantObject>> {
         let Some(parent) = self.0.parent_tenant_id else { return Ok(None) };
@@ -387,6 +391,16 @@ impl TenantMutation {
             feature_flags,
         };
         let tenant = services(ctx)?.tenants.update_tenant(request(ctx)?, patch).await?;
+        after_write(ctx);
+        Ok(TenantObject(tenant))
+    }
+
+    /// Lets the owners of the current tenant's parent manage it (with the built-in
+    /// admin role's rights), or stops them at once. Only the tenant's own members
+    /// decide; a branch created with `createChildTenant` starts allowing it.
+    #[graphql(guard = "Requires(Permission::TenantManage)", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
+    async fn set_parent_management(&self, ctx: &Context<'_>, allowed: bool) -> ApiResult<TenantObject> {
+        let tenant = services(ctx)?.tenants.set_parent_management(request(ctx)?, allowed).await?;
         after_write(ctx);
         Ok(TenantObject(tenant))
     }

@@ -11,6 +11,7 @@ pub(crate) struct Model {
     pub(crate) name: String,
     pub(crate) slug: String,
     pub(crate) parent_tenant_id: Option<TenantId>,
+    pub(crate) parent_may_manage: bool,
     pub(crate) tier: TenantTier,
     pub(crate) status: TenantStatus,
     pub(crate) timezone: String,
