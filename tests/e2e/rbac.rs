@@ -665,4 +665,10 @@ async fn parent_owners_manage_children_that_allow_it_and_nothing_flows_up_or_sid
 
     // A tenant without a parent has nothing to allow.
     assert_eq!(app.error_code(&alice, stop, json!({"a": true})).await, "BAD_USER_INPUT");
+    // Another business cannot see or switch it.
+    let (stranger, _) = app.owner_of("elsewhere").await;
+    let reaching_in = stranger.in_tenant("franchise-north");
+    assert_eq!(app.error_code(&reaching_in, stop, json!({"a": false})).await, "NOT_FOUND");
+    let still = app.ok(&alice_north, "{ currentTenant { parentMayManage } }", json!({})).await;
+    assert_eq!(still["currentTenant"]["parentMayManage"], true);
 }
