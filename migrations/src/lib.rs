@@ -16,6 +16,7 @@ mod m20261122_000002_scheduling;
 mod m20261123_000003_access_control;
 mod m20261124_000004_account_links;
 mod m20261125_000005_parent_management;
+mod m20261126_000006_audit;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_access_control::Migration),
             Box::new(m20261124_000004_account_links::Migration),
             Box::new(m20261125_000005_parent_management::Migration),
+            Box::new(m20261126_000006_audit::Migration),
         ]
     }
 }

@@ -18,7 +18,12 @@ fn allowed_workspace_dependencies() -> BTreeMap<&'static str, BTreeSet<&'static 
         ("tessera-tenant", BTreeSet::from(["tessera-kernel"])),
         ("tessera-rbac", BTreeSet::from(["tessera-kernel", "tessera-tenant"])),
         ("tessera-identity", BTreeSet::from(["tessera-kernel"])),
-        ("tessera-scheduling", BTreeSet::from(["tessera-kernel", "tessera-tenant", "tessera-identity"])),
+        // Every domain that changes tenant data writes to the audit log.
+        ("tessera-audit", BTreeSet::from(["tessera-kernel"])),
+        (
+            "tessera-scheduling",
+            BTreeSet::from(["tessera-kernel", "tessera-tenant", "tessera-identity", "tessera-audit"]),
+        ),
         ("tessera-migrations", BTreeSet::new()),
     ])
 }

@@ -6,6 +6,7 @@
 #![allow(missing_docs, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod architecture;
+mod audit;
 mod auth;
 mod operations;
 mod ownership;

@@ -31,6 +31,7 @@ const TABLE: &[Row] = &[
     Row { name: "customers", document: "{ customers { edges { node { id } } } }", allowed: ALL },
     Row { name: "bookings", document: "{ bookings { edges { node { id } } } }", allowed: ALL },
     Row { name: "roles", document: "{ roles { edges { node { id } } } }", allowed: ADMIN_UP },
+    Row { name: "auditLog", document: "{ auditLog { edges { node { id } } } }", allowed: ADMIN_UP },
     Row {
         name: "updateTenant",
         document: "mutation($n: String!) { updateTenant(input: {name: $n}) { id } }",

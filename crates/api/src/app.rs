@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::DbErr;
+use tessera_audit::AuditService;
 use tessera_identity::{IdentityService, PasswordHasher, SessionPolicy};
 use tessera_kernel::db::DbOptions;
 use tessera_kernel::{Db, SharedClock, SystemClock};
@@ -136,6 +137,7 @@ impl App {
         let services = Arc::new(Services {
             tenants: TenantService::new(db.clone(), Arc::new(RbacLifecycle)),
             rbac: RbacService::new(db.clone()),
+            audit: AuditService::new(db.clone()),
             identity: IdentityService::new(db.clone(), options.hasher.clone(), policy),
             scheduling: tessera_scheduling::SchedulingService::new(db.clone()),
             bus,

@@ -55,11 +55,13 @@ pub enum Permission {
     RoleManage,
     /// Grant and revoke roles; manage groups and their members.
     RoleAssign,
+    /// See the tenant's audit log and verify its hash chain.
+    AuditRead,
 }
 
 impl Permission {
     /// Every permission in the catalogue.
-    pub const ALL: [Permission; 22] = [
+    pub const ALL: [Permission; 23] = [
         Self::TenantRead,
         Self::TenantManage,
         Self::TenantDelete,
@@ -82,6 +84,7 @@ impl Permission {
         Self::RoleRead,
         Self::RoleManage,
         Self::RoleAssign,
+        Self::AuditRead,
     ];
 
     /// The `resource:action` name.
@@ -109,6 +112,7 @@ impl Permission {
             Self::RoleRead => "role:read",
             Self::RoleManage => "role:manage",
             Self::RoleAssign => "role:assign",
+            Self::AuditRead => "audit:read",
         }
     }
 
@@ -137,6 +141,7 @@ impl Permission {
             Self::RoleRead => "See roles, groups and assignments, and explain anyone's access",
             Self::RoleManage => "Create, change and delete roles",
             Self::RoleAssign => "Grant and revoke roles; manage groups and their members",
+            Self::AuditRead => "See the tenant's audit log and verify its hash chain",
         }
     }
 
@@ -153,6 +158,7 @@ impl Permission {
                 | Self::BookingRead
                 | Self::BookingReadOwn
                 | Self::RoleRead
+                | Self::AuditRead
         )
     }
 }

@@ -10,6 +10,7 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
+use tessera_audit::AuditEntry;
 use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
 use tessera_kernel::event::{self, DomainEvent, EventKind};
@@ -415,7 +416,7 @@ impl SchedulingService {
             });
             booking_addon::Entity::insert_many(snapshots).exec(&txn).await?;
         }
-        announce(&txn, &auth, EventKind::BookingCreated, &row, now).await?;
+        announce(&txn, ctx, &auth, EventKind::BookingCreated, None, &row).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -483,6 +484,7 @@ impl SchedulingService {
         let blocked_until = ends_at + minutes(offer.service.buffer_after_minutes);
         Self::check_working_time(&txn, auth.tenant_id, tz, provider_id, blocked_from, blocked_until).await?;
         let previous_start = current.starts_at;
+        let before = current.clone();
         let mut row = current.into_active_model();
         row.provider_id = Set(provider_id);
         row.starts_at = Set(starts_at);
@@ -492,7 +494,7 @@ impl SchedulingService {
         row.updated_at = Set(now);
         let row = row.update(&txn).await.map_err(booking_write_error)?;
         let payload = serde_json::json!({ "previousStartsAt": previous_start });
-        announce_with(&txn, &auth, EventKind::BookingRescheduled, &row, now, payload).await?;
+        announce_with(&txn, ctx, &auth, EventKind::BookingRescheduled, Some(&before), &row, payload).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -511,6 +513,7 @@ impl SchedulingService {
         let now = ctx.now();
         let current = Self::booking_for_update(&txn, auth.tenant_id, id).await?;
         let status = current.status.transition(to)?;
+        let before = current.clone();
         let mut row = current.into_active_model();
         row.status = Set(status);
         match status {
@@ -522,7 +525,7 @@ impl SchedulingService {
         }
         row.updated_at = Set(now);
         let row = row.update(&txn).await.map_err(booking_write_error)?;
-        announce(&txn, &auth, EventKind::BookingStatusChanged, &row, now).await?;
+        announce(&txn, ctx, &auth, EventKind::BookingStatusChanged, Some(&before), &row).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -540,6 +543,7 @@ impl SchedulingService {
         current.status.transition(BookingStatus::Cancelled)?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         let refund = tenant.settings.refund_for_cancellation(current.price_minor, current.starts_at - now);
+        let before = current.clone();
         let mut row = current.into_active_model();
         row.status = Set(BookingStatus::Cancelled);
         row.cancelled_at = Set(Some(now));
@@ -548,7 +552,7 @@ impl SchedulingService {
         row.refund_minor = Set(Some(refund));
         row.updated_at = Set(now);
         let row = row.update(&txn).await?;
-        announce(&txn, &auth, EventKind::BookingCancelled, &row, now).await?;
+        announce(&txn, ctx, &auth, EventKind::BookingCancelled, Some(&before), &row).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -596,6 +600,14 @@ impl SchedulingService {
             .filter(provider::Column::Id.eq(booking.provider_id))
             .exec(&txn)
             .await?;
+        let entry = AuditEntry {
+            action: "booking.reviewed",
+            target_type: "booking",
+            target_id: booking.id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({ "rating": row.rating, "comment": row.comment })),
+        };
+        tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -817,24 +829,36 @@ fn fingerprint(ctx: &RequestContext, input: &NewBooking) -> String {
     Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Records a change to a booking in its transaction: an audit record of the
+/// changed fields, and the event subscribers receive.
 async fn announce(
     txn: &DatabaseTransaction,
+    ctx: &RequestContext,
     auth: &Authorized,
     kind: EventKind,
+    before: Option<&booking::Model>,
     row: &booking::Model,
-    now: DateTime<Utc>,
 ) -> Result<()> {
-    announce_with(txn, auth, kind, row, now, serde_json::json!({})).await
+    announce_with(txn, ctx, auth, kind, before, row, serde_json::json!({})).await
 }
 
 async fn announce_with(
     txn: &DatabaseTransaction,
+    ctx: &RequestContext,
     auth: &Authorized,
     kind: EventKind,
+    before: Option<&booking::Model>,
     row: &booking::Model,
-    now: DateTime<Utc>,
     extra: serde_json::Value,
 ) -> Result<()> {
+    let entry = AuditEntry {
+        action: kind.as_str(),
+        target_type: "booking",
+        target_id: row.id.to_string(),
+        before: before.map(audited),
+        after: Some(audited(row)),
+    };
+    tessera_audit::append(txn, ctx, auth, entry).await?;
     let mut payload = serde_json::json!({
         "bookingId": row.id,
         "providerId": row.provider_id,
@@ -846,6 +870,23 @@ async fn announce_with(
     if let (Some(target), serde_json::Value::Object(more)) = (payload.as_object_mut(), extra) {
         target.extend(more);
     }
-    event::enqueue(txn, &DomainEvent::new(now, auth.tenant_id, kind, row.id.as_uuid(), payload)).await?;
+    event::enqueue(txn, &DomainEvent::new(ctx.now(), auth.tenant_id, kind, row.id.as_uuid(), payload)).await?;
     Ok(())
+}
+
+/// The fields of a booking the audit log compares.
+fn audited(row: &booking::Model) -> serde_json::Value {
+    serde_json::json!({
+        "status": row.status.as_str(),
+        "providerId": row.provider_id,
+        "customerId": row.customer_id,
+        "serviceId": row.service_id,
+        "startsAt": row.starts_at,
+        "endsAt": row.ends_at,
+        "priceMinor": row.price_minor,
+        "currency": row.currency,
+        "notes": row.notes,
+        "cancellationReason": row.cancellation_reason,
+        "refundMinor": row.refund_minor,
+    })
 }

@@ -11,6 +11,7 @@
 //! may reach.
 
 mod access;
+mod audit;
 mod connection;
 mod feed;
 mod identity;
@@ -23,6 +24,7 @@ mod tenant;
 use std::sync::Arc;
 
 use async_graphql::{Context, Guard, MergedObject, MergedSubscription, SDLExportOptions, Schema, TypeDirective};
+use tessera_audit::AuditService;
 use tessera_identity::IdentityService;
 use tessera_kernel::{Permission, RequestContext, SharedClock};
 use tessera_rbac::RbacService;
@@ -44,6 +46,8 @@ pub struct Services {
     pub identity: IdentityService,
     /// Roles, groups, assignments and the resolution of effective permissions.
     pub rbac: RbacService,
+    /// The tenants' audit logs.
+    pub audit: AuditService,
     /// Providers, services, customers, availability and bookings.
     pub scheduling: SchedulingService,
     /// Where published events arrive.
@@ -62,6 +66,7 @@ pub struct Query(
     scheduling::SchedulingQuery,
     access::AccessQuery,
     rbac::RbacQuery,
+    audit::AuditQuery,
     node::NodeQuery,
 );
 

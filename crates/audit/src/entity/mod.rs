@@ -1,0 +1,4 @@
+//! SeaORM entities of the audit crate. Crate-private: the service returns domain types.
+
+pub(crate) mod head;
+pub(crate) mod record;

@@ -1,0 +1,152 @@
+//! The audit log end to end: booking changes recorded with who, what and the changed
+//! fields in the change's transaction; the hash chain verified through the API and
+//! its breaks (an edited, a removed, a cut-off record) reported at the exact
+//! sequence number; concurrent appends; the request role's missing rights on
+//! PostgreSQL; and another tenant's log out of reach.
+
+use futures_util::future::join_all;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use tessera_e2e::TestApp;
+use tessera_kernel::TenantId;
+use tessera_kernel::db::{Access, Scope};
+
+use crate::scheduling::{BOOK, booking_input, pinned_app, salon};
+
+const LOG: &str = "query($f: AuditFilterInput) { auditLog(first: 100, filter: $f) { edges { node { seq action targetType targetId changes requestId actor { id } hash } } } }";
+const VERIFY: &str = "{ verifyAuditChain { ok checked firstBrokenSeq reason } }";
+
+fn records(data: &Value) -> Vec<Value> {
+    data["auditLog"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect()
+}
+
+/// Runs `sql` on the database directly, as its owner: what an intruder with
+/// database access, not the application, could do.
+async fn tamper(app: &TestApp, sql: &str) {
+    app.state.db.connection().execute_unprepared(sql).await.expect("direct statement");
+}
+
+#[tokio::test]
+async fn booking_changes_are_audited_with_who_what_and_the_changed_fields() {
+    let app = pinned_app().await;
+    let salon = salon(&app, "audited", 0).await;
+    let owner = &salon.owner;
+    let id = app.ok(owner, BOOK, booking_input(&salon, "2026-03-04T09:00:00Z")).await["createBooking"]["id"].clone();
+    let cancel = "mutation($id: ID!) { cancelBooking(id: $id, reason: \"Ill\") { id } }";
+    app.ok(owner, cancel, json!({"id": id})).await;
+
+    let log = records(&app.ok(owner, LOG, json!({"f": {"targetType": "booking", "targetId": id}})).await);
+    assert_eq!(log.len(), 2, "{log:?}");
+    let (created, cancelled) = (&log[0], &log[1]);
+    assert_eq!(created["action"], "booking.created");
+    assert_eq!(created["changes"]["before"], Value::Null);
+    assert_eq!(created["changes"]["after"]["status"], "SCHEDULED");
+    assert_eq!(cancelled["action"], "booking.cancelled");
+    assert_eq!(
+        cancelled["changes"],
+        json!({
+            "before": {"status": "SCHEDULED", "cancellationReason": null, "refundMinor": null},
+            "after": {"status": "CANCELLED", "cancellationReason": "Ill", "refundMinor": 7500}
+        }),
+        "only what changed"
+    );
+    assert_eq!(cancelled["actor"]["id"], json!(owner.user_id));
+    assert!(cancelled["requestId"].as_str().is_some_and(|r| !r.is_empty()));
+    assert!(cancelled["seq"].as_i64() > created["seq"].as_i64());
+    assert_eq!(app.ok(owner, VERIFY, json!({})).await["verifyAuditChain"]["ok"], true);
+}
+
+#[tokio::test]
+async fn an_edited_a_removed_and_a_cut_off_record_are_reported_at_their_sequence_number() {
+    let app = pinned_app().await;
+    let salon = salon(&app, "tampered", 0).await;
+    let owner = &salon.owner;
+    for start in ["08:00", "09:00", "10:00", "13:00", "14:00"] {
+        app.ok(owner, BOOK, booking_input(&salon, &format!("2026-03-04T{start}:00Z"))).await;
+    }
+    let verify = || async { app.ok(owner, VERIFY, json!({})).await["verifyAuditChain"].clone() };
+    assert_eq!(verify().await, json!({"ok": true, "checked": 5, "firstBrokenSeq": null, "reason": null}));
+
+    // The last record cut off: the chain's head still names it.
+    tamper(&app, "DELETE FROM audit_records WHERE seq = 5").await;
+    let answer = verify().await;
+    assert_eq!((answer["ok"].clone(), answer["firstBrokenSeq"].clone()), (json!(false), json!(5)), "{answer}");
+
+    // A record in the middle removed.
+    tamper(&app, "DELETE FROM audit_records WHERE seq = 4").await;
+    tamper(&app, "UPDATE audit_heads SET seq = 3").await;
+    assert_eq!(
+        verify().await["firstBrokenSeq"],
+        3,
+        "rewinding the head does not help: it still names the removed last record"
+    );
+
+    // A record's content edited: reported at that record, however the rest looks.
+    tamper(
+        &app,
+        "UPDATE audit_records SET changes = '{\"before\":null,\"after\":{\"status\":\"FORGED\"}}' WHERE seq = 2",
+    )
+    .await;
+    let answer = verify().await;
+    assert_eq!(answer["firstBrokenSeq"], 2, "{answer}");
+    assert_eq!(answer["checked"], 1);
+    assert!(answer["reason"].as_str().unwrap().contains("content"), "{answer}");
+}
+
+#[tokio::test]
+async fn concurrent_changes_get_consecutive_sequence_numbers_and_a_valid_chain() {
+    let app = pinned_app().await;
+    let salon = salon(&app, "audit-race", 0).await;
+    let starts: Vec<String> = ["2026-03-04", "2026-03-05"]
+        .iter()
+        .flat_map(|day| ["08", "09", "10", "11", "13", "14"].map(|hour| format!("{day}T{hour}:00:00Z")))
+        .collect();
+    let bookings = starts.iter().map(|start| app.post(&salon.owner, BOOK, booking_input(&salon, start)));
+    for (status, body) in join_all(bookings).await {
+        assert_eq!(status, 200, "{body}");
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    let log = records(&app.ok(&salon.owner, LOG, json!({})).await);
+    let seqs: Vec<i64> = log.iter().map(|r| r["seq"].as_i64().unwrap()).collect();
+    let mut sorted = seqs.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (1..=12).collect::<Vec<i64>>(), "one record each, no gap, no duplicate");
+    let answer = app.ok(&salon.owner, VERIFY, json!({})).await;
+    assert_eq!(answer["verifyAuditChain"]["ok"], true, "{answer}");
+    assert_eq!(answer["verifyAuditChain"]["checked"], 12);
+}
+
+#[tokio::test]
+async fn the_request_role_cannot_change_or_delete_records_on_postgresql() {
+    let app = pinned_app().await;
+    if !app.database.is_postgres() {
+        eprintln!("database grants apply to PostgreSQL only; set TESSERA_TEST_DATABASE_URL");
+        return;
+    }
+    let salon = salon(&app, "audit-grants", 0).await;
+    app.ok(&salon.owner, BOOK, booking_input(&salon, "2026-03-04T09:00:00Z")).await;
+    let tenants = app.ok(&salon.owner, "{ currentTenant { id } }", json!({})).await;
+    let tenant_id: TenantId = tenants["currentTenant"]["id"].as_str().unwrap().parse().unwrap();
+    for sql in ["UPDATE audit_records SET action = 'forged'", "DELETE FROM audit_records"] {
+        let txn = app.state.db.begin(Scope::Tenant { tenant_id, user_id: None }, Access::Write).await.unwrap();
+        let err = txn.execute_unprepared(sql).await.expect_err("the request role may not");
+        assert!(err.to_string().contains("permission denied"), "{sql}: {err}");
+        txn.rollback().await.unwrap();
+    }
+    assert_eq!(app.ok(&salon.owner, VERIFY, json!({})).await["verifyAuditChain"]["ok"], true);
+}
+
+#[tokio::test]
+async fn another_tenants_audit_log_is_out_of_reach() {
+    let app = pinned_app().await;
+    let alice = salon(&app, "audit-alice", 0).await;
+    let bob = salon(&app, "audit-bob", 0).await;
+    app.ok(&alice.owner, BOOK, booking_input(&alice, "2026-03-04T09:00:00Z")).await;
+    assert_eq!(records(&app.ok(&bob.owner, LOG, json!({})).await), Vec::<Value>::new(), "Bob's log is his own");
+    assert_eq!(app.ok(&bob.owner, VERIFY, json!({})).await["verifyAuditChain"]["checked"], 0);
+    let reaching_in = bob.owner.in_tenant("audit-alice");
+    assert_eq!(app.error_code(&reaching_in, LOG, json!({})).await, "NOT_FOUND");
+    assert_eq!(app.error_code(&reaching_in, VERIFY, json!({})).await, "NOT_FOUND");
+    let staff = app.add_member(&alice.owner, "staff@audit-alice.test", &["staff"]).await;
+    assert_eq!(app.error_code(&staff, LOG, json!({})).await, "FORBIDDEN", "audit:read is for admins");
+}
