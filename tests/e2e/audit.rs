@@ -57,6 +57,33 @@ async fn booking_changes_are_audited_with_who_what_and_the_changed_fields() {
 }
 
 #[tokio::test]
+async fn catalogue_changes_are_audited_with_the_fields_that_changed() {
+    let app = pinned_app().await;
+    let salon = salon(&app, "audited-catalogue", 0).await;
+    let owner = &salon.owner;
+    let actions: Vec<String> = records(&app.ok(owner, LOG, json!({})).await)
+        .iter()
+        .map(|r| r["action"].as_str().unwrap().to_owned())
+        .collect();
+    let expected = [
+        "provider.created",
+        "provider.hours_set",
+        "service.created",
+        "addon.created",
+        "provider.service_assigned",
+        "customer.created",
+    ];
+    assert_eq!(actions, expected);
+    let reprice = "mutation($s: ID!) { updateService(id: $s, input: {name: \"Women's Haircut\", priceMinor: 8000, durationMinutes: 60}) { id } }";
+    app.ok(owner, reprice, json!({"s": salon.service})).await;
+    let log = records(&app.ok(owner, LOG, json!({"f": {"action": "service.updated"}})).await);
+    let changes = &log[0]["changes"];
+    assert_eq!((&changes["before"]["priceMinor"], &changes["after"]["priceMinor"]), (&json!(7500), &json!(8000)));
+    assert!(changes["before"].get("name").is_none(), "unchanged fields are left out: {changes}");
+    assert_eq!(log[0]["targetId"], json!(salon.service));
+}
+
+#[tokio::test]
 async fn an_edited_a_removed_and_a_cut_off_record_are_reported_at_their_sequence_number() {
     let app = pinned_app().await;
     let salon = salon(&app, "tampered", 0).await;
@@ -65,21 +92,27 @@ async fn an_edited_a_removed_and_a_cut_off_record_are_reported_at_their_sequence
         app.ok(owner, BOOK, booking_input(&salon, &format!("2026-03-04T{start}:00Z"))).await;
     }
     let verify = || async { app.ok(owner, VERIFY, json!({})).await["verifyAuditChain"].clone() };
-    assert_eq!(verify().await, json!({"ok": true, "checked": 5, "firstBrokenSeq": null, "reason": null}));
+    let intact = verify().await;
+    assert_eq!((&intact["ok"], &intact["firstBrokenSeq"]), (&json!(true), &Value::Null), "{intact}");
+    let last = intact["checked"].as_i64().unwrap();
+    assert!(last >= 8, "the salon's setup and the five bookings: {intact}");
 
     // The last record cut off: the chain's head still names it.
-    tamper(&app, "DELETE FROM audit_records WHERE seq = 5").await;
+    tamper(&app, &format!("DELETE FROM audit_records WHERE seq = {last}")).await;
     let answer = verify().await;
-    assert_eq!((answer["ok"].clone(), answer["firstBrokenSeq"].clone()), (json!(false), json!(5)), "{answer}");
+    assert_eq!((&answer["ok"], &answer["firstBrokenSeq"]), (&json!(false), &json!(last)), "{answer}");
+
+    // Rewinding the head over the gap does not help: it still holds the hash of
+    // the record cut off.
+    tamper(&app, &format!("DELETE FROM audit_records WHERE seq = {}", last - 1)).await;
+    tamper(&app, &format!("UPDATE audit_heads SET seq = {}", last - 2)).await;
+    assert_eq!(verify().await["firstBrokenSeq"], json!(last - 2));
 
     // A record in the middle removed.
     tamper(&app, "DELETE FROM audit_records WHERE seq = 4").await;
-    tamper(&app, "UPDATE audit_heads SET seq = 3").await;
-    assert_eq!(
-        verify().await["firstBrokenSeq"],
-        3,
-        "rewinding the head does not help: it still names the removed last record"
-    );
+    let answer = verify().await;
+    assert_eq!(answer["firstBrokenSeq"], 4, "{answer}");
+    assert!(answer["reason"].as_str().unwrap().contains("missing"), "{answer}");
 
     // A record's content edited: reported at that record, however the rest looks.
     tamper(
@@ -97,6 +130,7 @@ async fn an_edited_a_removed_and_a_cut_off_record_are_reported_at_their_sequence
 async fn concurrent_changes_get_consecutive_sequence_numbers_and_a_valid_chain() {
     let app = pinned_app().await;
     let salon = salon(&app, "audit-race", 0).await;
+    let before = app.ok(&salon.owner, VERIFY, json!({})).await["verifyAuditChain"]["checked"].as_i64().unwrap();
     let starts: Vec<String> = ["2026-03-04", "2026-03-05"]
         .iter()
         .flat_map(|day| ["08", "09", "10", "11", "13", "14"].map(|hour| format!("{day}T{hour}:00:00Z")))
@@ -106,14 +140,13 @@ async fn concurrent_changes_get_consecutive_sequence_numbers_and_a_valid_chain()
         assert_eq!(status, 200, "{body}");
         assert!(body["errors"].is_null(), "{body}");
     }
-    let log = records(&app.ok(&salon.owner, LOG, json!({})).await);
-    let seqs: Vec<i64> = log.iter().map(|r| r["seq"].as_i64().unwrap()).collect();
-    let mut sorted = seqs.clone();
-    sorted.sort_unstable();
-    assert_eq!(sorted, (1..=12).collect::<Vec<i64>>(), "one record each, no gap, no duplicate");
+    let log = records(&app.ok(&salon.owner, LOG, json!({"f": {"action": "booking.created"}})).await);
+    let mut seqs: Vec<i64> = log.iter().map(|r| r["seq"].as_i64().unwrap()).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (before + 1..=before + 12).collect::<Vec<i64>>(), "one record each, no gap, no duplicate");
     let answer = app.ok(&salon.owner, VERIFY, json!({})).await;
     assert_eq!(answer["verifyAuditChain"]["ok"], true, "{answer}");
-    assert_eq!(answer["verifyAuditChain"]["checked"], 12);
+    assert_eq!(answer["verifyAuditChain"]["checked"], before + 12);
 }
 
 #[tokio::test]
@@ -142,8 +175,11 @@ async fn another_tenants_audit_log_is_out_of_reach() {
     let alice = salon(&app, "audit-alice", 0).await;
     let bob = salon(&app, "audit-bob", 0).await;
     app.ok(&alice.owner, BOOK, booking_input(&alice, "2026-03-04T09:00:00Z")).await;
-    assert_eq!(records(&app.ok(&bob.owner, LOG, json!({})).await), Vec::<Value>::new(), "Bob's log is his own");
-    assert_eq!(app.ok(&bob.owner, VERIFY, json!({})).await["verifyAuditChain"]["checked"], 0);
+    let bookings = json!({"f": {"targetType": "booking"}});
+    assert_eq!(records(&app.ok(&bob.owner, LOG, bookings).await), Vec::<Value>::new(), "Bob's log is his own");
+    let alices = app.ok(&alice.owner, VERIFY, json!({})).await["verifyAuditChain"]["checked"].clone();
+    let bobs = app.ok(&bob.owner, VERIFY, json!({})).await["verifyAuditChain"]["checked"].clone();
+    assert_eq!(bobs.as_i64().unwrap() + 1, alices.as_i64().unwrap(), "each chain holds its own tenant's records");
     let reaching_in = bob.owner.in_tenant("audit-alice");
     assert_eq!(app.error_code(&reaching_in, LOG, json!({})).await, "NOT_FOUND");
     assert_eq!(app.error_code(&reaching_in, VERIFY, json!({})).await, "NOT_FOUND");

@@ -23,6 +23,8 @@ use crate::model::{
     ScheduleException, Service, ServiceInput, WeeklyInterval, parse_currency, parse_email, parse_minutes, parse_name,
     parse_phone, parse_price, parse_text,
 };
+use tessera_audit::AuditEntry;
+
 use crate::reach::{Own, Visible};
 use crate::service::{SchedulingService, not_found};
 
@@ -70,6 +72,7 @@ impl SchedulingService {
         .insert(&txn)
         .await
         .map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
+        audit(&txn, ctx, &auth, "provider.created", "provider", row.id, None, Some(&row)).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -89,6 +92,7 @@ impl SchedulingService {
             .await?
             .ok_or(not_found("provider"))?;
         let linked = current.user_id;
+        let before = current.clone();
         let mut row = current.into_active_model();
         row.name = Set(parse_name("name", &input.name)?);
         row.title = Set(parse_text("title", input.title.as_deref(), 200)?);
@@ -115,6 +119,7 @@ impl SchedulingService {
         }
         row.updated_at = Set(ctx.now());
         let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
+        audit(&txn, ctx, &auth, "provider.updated", "provider", id, Some(&before), Some(&row)).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -180,6 +185,14 @@ impl SchedulingService {
             .one(&txn)
             .await?
             .ok_or(not_found("provider"))?;
+        let previous: Vec<WeeklyInterval> = working_hours::Entity::find()
+            .filter(working_hours::Column::TenantId.eq(auth.tenant_id))
+            .filter(working_hours::Column::ProviderId.eq(provider_id))
+            .all(&txn)
+            .await?
+            .iter()
+            .map(WeeklyInterval::from)
+            .collect();
         working_hours::Entity::delete_many()
             .filter(working_hours::Column::TenantId.eq(auth.tenant_id))
             .filter(working_hours::Column::ProviderId.eq(provider_id))
@@ -197,6 +210,15 @@ impl SchedulingService {
             });
             working_hours::Entity::insert_many(rows).exec(&txn).await?;
         }
+        let hours = |intervals: &[WeeklyInterval]| {
+            let list: Vec<[i64; 3]> = intervals
+                .iter()
+                .map(|i| [i64::from(i.weekday), i64::from(i.window.start_minute), i64::from(i.window.end_minute)])
+                .collect();
+            serde_json::json!({ "weeklyHours": list })
+        };
+        let (before, after) = (hours(&previous), hours(&parsed));
+        audit(&txn, ctx, &auth, "provider.hours_set", "provider", provider_id, Some(&before), Some(&after)).await?;
         txn.commit().await?;
         Ok(parsed)
     }
@@ -255,6 +277,7 @@ impl SchedulingService {
         }
         .insert(&txn)
         .await?;
+        audit(&txn, ctx, &auth, "schedule_exception.added", "schedule_exception", row.id, None, Some(&row)).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -282,10 +305,11 @@ impl SchedulingService {
             .filter(schedule_exception::Column::Id.eq(id))
             .exec(&txn)
             .await?;
-        txn.commit().await?;
         if deleted.rows_affected == 0 {
             return Err(not_found("schedule exception"));
         }
+        audit(&txn, ctx, &auth, "schedule_exception.removed", "schedule_exception", id, Some(&existing), None).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -345,6 +369,8 @@ impl SchedulingService {
             }
             .insert(&txn)
             .await?;
+            let offered = serde_json::json!({ "serviceId": service_id });
+            audit(&txn, ctx, &auth, "provider.service_assigned", "provider", provider_id, None, Some(&offered)).await?;
         }
         txn.commit().await?;
         Ok(())
@@ -364,10 +390,12 @@ impl SchedulingService {
             .filter(provider_service::Column::ServiceId.eq(service_id))
             .exec(&txn)
             .await?;
-        txn.commit().await?;
         if deleted.rows_affected == 0 {
             return Err(not_found("provider service"));
         }
+        let offered = serde_json::json!({ "serviceId": service_id });
+        audit(&txn, ctx, &auth, "provider.service_unassigned", "provider", provider_id, Some(&offered), None).await?;
+        txn.commit().await?;
         Ok(())
     }
 
@@ -430,6 +458,7 @@ impl SchedulingService {
         }
         .insert(&txn)
         .await?;
+        audit(&txn, ctx, &auth, "service.created", "service", row.id, None, Some(&row)).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -438,13 +467,9 @@ impl SchedulingService {
     pub async fn update_service(&self, ctx: &RequestContext, id: ServiceId, input: ServiceInput) -> Result<Service> {
         let (name, description, price_minor, duration, before, after) = Self::service_fields(&input)?;
         let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
-        let mut row = service::Entity::find_by_id(id)
-            .filter(service::Column::TenantId.eq(auth.tenant_id))
-            .filter(service::Column::DeletedAt.is_null())
-            .one(&txn)
-            .await?
-            .ok_or(not_found("service"))?
-            .into_active_model();
+        let current = live_service(&txn, auth.tenant_id, id).await?;
+        let previous = current.clone();
+        let mut row = current.into_active_model();
         row.name = Set(name);
         row.description = Set(description);
         row.price_minor = Set(price_minor);
@@ -459,6 +484,7 @@ impl SchedulingService {
         }
         row.updated_at = Set(ctx.now());
         let row = row.update(&txn).await?;
+        audit(&txn, ctx, &auth, "service.updated", "service", id, Some(&previous), Some(&row)).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -466,17 +492,14 @@ impl SchedulingService {
     /// Soft-deletes a service: it can no longer be booked or listed; bookings stay.
     pub async fn delete_service(&self, ctx: &RequestContext, id: ServiceId) -> Result<Service> {
         let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
-        let mut row = service::Entity::find_by_id(id)
-            .filter(service::Column::TenantId.eq(auth.tenant_id))
-            .filter(service::Column::DeletedAt.is_null())
-            .one(&txn)
-            .await?
-            .ok_or(not_found("service"))?
-            .into_active_model();
+        let current = live_service(&txn, auth.tenant_id, id).await?;
+        let previous = current.clone();
+        let mut row = current.into_active_model();
         row.active = Set(false);
         row.deleted_at = Set(Some(ctx.now()));
         row.updated_at = Set(ctx.now());
         let row = row.update(&txn).await?;
+        audit(&txn, ctx, &auth, "service.deleted", "service", id, Some(&previous), Some(&row)).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -541,6 +564,7 @@ impl SchedulingService {
         }
         .insert(&txn)
         .await?;
+        audit(&txn, ctx, &auth, "addon.created", "addon", row.id, None, Some(&row)).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -551,12 +575,13 @@ impl SchedulingService {
         let price_minor = parse_price("priceMinor", input.price_minor)?;
         let duration = parse_minutes("durationMinutes", input.duration_minutes, 0)?;
         let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
-        let mut row = service_addon::Entity::find_by_id(id)
+        let row = service_addon::Entity::find_by_id(id)
             .filter(service_addon::Column::TenantId.eq(auth.tenant_id))
             .one(&txn)
             .await?
-            .ok_or(not_found("add-on"))?
-            .into_active_model();
+            .ok_or(not_found("add-on"))?;
+        let previous = row.clone();
+        let mut row = row.into_active_model();
         row.name = Set(name);
         row.price_minor = Set(price_minor);
         row.duration_minutes = Set(duration);
@@ -564,6 +589,7 @@ impl SchedulingService {
             row.active = Set(active);
         }
         let row = row.update(&txn).await?;
+        audit(&txn, ctx, &auth, "addon.updated", "addon", id, Some(&previous), Some(&row)).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -613,6 +639,7 @@ impl SchedulingService {
         .insert(&txn)
         .await
         .map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
+        audit(&txn, ctx, &auth, "customer.created", "customer", row.id, None, Some(&row)).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -625,12 +652,13 @@ impl SchedulingService {
         input: CustomerInput,
     ) -> Result<Customer> {
         let (auth, txn) = self.open(ctx, Permission::CustomerManage, Access::Write).await?;
-        let mut row = customer::Entity::find_by_id(id)
+        let current = customer::Entity::find_by_id(id)
             .filter(customer::Column::TenantId.eq(auth.tenant_id))
             .one(&txn)
             .await?
-            .ok_or(not_found("customer"))?
-            .into_active_model();
+            .ok_or(not_found("customer"))?;
+        let previous = current.clone();
+        let mut row = current.into_active_model();
         row.name = Set(parse_name("name", &input.name)?);
         row.email = Set(parse_email("email", input.email.as_deref())?);
         row.phone = Set(parse_phone("phone", input.phone.as_deref())?);
@@ -643,6 +671,7 @@ impl SchedulingService {
         }
         row.updated_at = Set(ctx.now());
         let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
+        audit(&txn, ctx, &auth, "customer.updated", "customer", id, Some(&previous), Some(&row)).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -728,6 +757,42 @@ impl SchedulingService {
         }
         Ok((auth, txn))
     }
+}
+
+/// Records a catalogue change in its transaction: the record before and after
+/// (the log keeps the fields that changed).
+#[allow(clippy::too_many_arguments)]
+async fn audit<T: serde::Serialize>(
+    txn: &DatabaseTransaction,
+    ctx: &RequestContext,
+    auth: &Authorized,
+    action: &'static str,
+    target_type: &'static str,
+    target_id: impl ToString,
+    before: Option<&T>,
+    after: Option<&T>,
+) -> Result<()> {
+    let snapshot = |row: &T| {
+        serde_json::to_value(row).map_err(|e| DomainError::Internal(format!("{target_type} cannot be audited: {e}")))
+    };
+    let entry = AuditEntry {
+        action,
+        target_type,
+        target_id: target_id.to_string(),
+        before: before.map(snapshot).transpose()?,
+        after: after.map(snapshot).transpose()?,
+    };
+    tessera_audit::append(txn, ctx, auth, entry).await
+}
+
+/// A service that is not deleted, for a change.
+async fn live_service(txn: &DatabaseTransaction, tenant_id: TenantId, id: ServiceId) -> Result<service::Model> {
+    service::Entity::find_by_id(id)
+        .filter(service::Column::TenantId.eq(tenant_id))
+        .filter(service::Column::DeletedAt.is_null())
+        .one(txn)
+        .await?
+        .ok_or(not_found("service"))
 }
 
 const ALREADY_LINKED: &str = "that account is already linked to another record of this kind in the tenant";

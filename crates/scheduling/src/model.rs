@@ -6,7 +6,8 @@ use sea_orm::{DeriveActiveEnum, EnumIter};
 use tessera_kernel::{AddonId, BookingId, CustomerId, DomainError, ProviderId, Result, ServiceId, UserId};
 
 /// How a provider works for the tenant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(20))")]
 pub enum ProviderType {
     /// On the payroll.
@@ -21,7 +22,8 @@ pub enum ProviderType {
 }
 
 /// Whether an exception closes time or opens it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(20))")]
 pub enum ExceptionKind {
     /// Time off or a holiday: the window (or the whole day) is not bookable.

@@ -3,7 +3,8 @@ use tessera_kernel::{ProviderId, TenantId};
 
 use crate::model::ExceptionKind;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[sea_orm(table_name = "schedule_exceptions")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
