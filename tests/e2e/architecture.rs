@@ -15,8 +15,8 @@ fn workspace_root() -> PathBuf {
 fn allowed_workspace_dependencies() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     BTreeMap::from([
         ("tessera-kernel", BTreeSet::new()),
-        ("tessera-tenant", BTreeSet::from(["tessera-kernel"])),
-        ("tessera-rbac", BTreeSet::from(["tessera-kernel", "tessera-tenant"])),
+        ("tessera-tenant", BTreeSet::from(["tessera-kernel", "tessera-audit"])),
+        ("tessera-rbac", BTreeSet::from(["tessera-kernel", "tessera-tenant", "tessera-audit"])),
         ("tessera-identity", BTreeSet::from(["tessera-kernel"])),
         // Every domain that changes tenant data writes to the audit log.
         ("tessera-audit", BTreeSet::from(["tessera-kernel"])),

@@ -84,6 +84,22 @@ async fn catalogue_changes_are_audited_with_the_fields_that_changed() {
 }
 
 #[tokio::test]
+async fn changes_to_the_tenant_itself_are_audited() {
+    let app = pinned_app().await;
+    let (owner, tenant_id) = app.owner_of("audited-tenant").await;
+    app.ok(&owner, "mutation { updateTenant(input: {name: \"Renamed\"}) { id } }", json!({})).await;
+    let log = records(&app.ok(&owner, LOG, json!({"f": {"targetType": "tenant"}})).await);
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0]["action"], "tenant.updated");
+    assert_eq!(log[0]["targetId"], json!(tenant_id));
+    assert_eq!(
+        log[0]["changes"],
+        json!({"before": {"name": "Tenant audited-tenant"}, "after": {"name": "Renamed"}}),
+        "only the name changed"
+    );
+}
+
+#[tokio::test]
 async fn an_edited_a_removed_and_a_cut_off_record_are_reported_at_their_sequence_number() {
     let app = pinned_app().await;
     let salon = salon(&app, "tampered", 0).await;

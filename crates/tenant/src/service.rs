@@ -161,10 +161,12 @@ impl TenantService {
             return Err(DomainError::invalid("allowed", "this tenant has no parent"));
         }
         let now = ctx.now();
+        let before = audited(&current);
         let mut row = current.into_active_model();
         row.parent_may_manage = Set(allowed);
         row.updated_at = Set(now);
         let row = row.update(&txn).await?;
+        audit(&txn, ctx, &auth, "tenant.parent_management_set", before, &row).await?;
         announce_update(&txn, auth.tenant_id, now, &["parentMayManage"]).await?;
         txn.commit().await?;
         Tenant::try_from(row)
@@ -274,7 +276,9 @@ impl TenantService {
         let auth = ctx.authorize(Permission::TenantManage)?;
         let mut changed = Vec::new();
         let txn = self.db.begin(auth.scope(), Access::Write).await?;
-        let mut row = repo::find_tenant_in_tenant_scope(&txn, auth.tenant_id).await?.into_active_model();
+        let current = repo::find_tenant_in_tenant_scope(&txn, auth.tenant_id).await?;
+        let before = audited(&current);
+        let mut row = current.into_active_model();
         if let Some(name) = patch.name {
             row.name = Set(parse_name("name", &name)?);
             changed.push("name");
@@ -306,6 +310,7 @@ impl TenantService {
         let now = ctx.now();
         row.updated_at = Set(now);
         let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, SLUG_TAKEN))?;
+        audit(&txn, ctx, &auth, "tenant.updated", before, &row).await?;
         announce_update(&txn, auth.tenant_id, now, &changed).await?;
         txn.commit().await?;
         Tenant::try_from(row)
@@ -331,12 +336,14 @@ impl TenantService {
             return Err(DomainError::Conflict("delete or move the child tenants first".into()));
         }
         let grace = TenantSettings::from_json(&current.settings)?.deletion_grace_days;
+        let before = audited(&current);
         let mut row = current.into_active_model();
         row.status = Set(TenantStatus::PendingDeletion);
         row.deleted_at = Set(Some(now));
         row.deletion_scheduled_at = Set(Some(now + Duration::days(i64::from(grace))));
         row.updated_at = Set(now);
         let row = row.update(&txn).await?;
+        audit(&txn, ctx, &auth, "tenant.deleted", before, &row).await?;
         let payload = serde_json::json!({ "deletionScheduledAt": row.deletion_scheduled_at });
         event::enqueue(
             &txn,
@@ -361,12 +368,14 @@ impl TenantService {
                 "the grace period has ended; the tenant can no longer be restored".into(),
             ));
         }
+        let before = audited(&current);
         let mut row = current.into_active_model();
         row.status = Set(TenantStatus::Active);
         row.deleted_at = Set(None);
         row.deletion_scheduled_at = Set(None);
         row.updated_at = Set(now);
         let row = row.update(&txn).await?;
+        audit(&txn, ctx, &auth, "tenant.restored", before, &row).await?;
         event::enqueue(
             &txn,
             &DomainEvent::new(
@@ -425,6 +434,41 @@ impl TenantService {
 /// request for `tenant_id`.
 pub async fn load_tenant_in_scope<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: TenantId) -> Result<Tenant> {
     Tenant::try_from(repo::find_tenant_in_tenant_scope(conn, tenant_id).await?)
+}
+
+/// The fields of a tenant the audit log compares.
+fn audited(row: &tenant::Model) -> serde_json::Value {
+    serde_json::json!({
+        "name": row.name,
+        "slug": row.slug,
+        "status": format!("{:?}", row.status),
+        "timezone": row.timezone,
+        "locale": row.locale,
+        "settings": row.settings,
+        "featureFlags": row.feature_flags,
+        "parentMayManage": row.parent_may_manage,
+        "deletedAt": row.deleted_at,
+        "deletionScheduledAt": row.deletion_scheduled_at,
+    })
+}
+
+/// Records a change to the tenant itself in its transaction.
+async fn audit(
+    txn: &sea_orm::DatabaseTransaction,
+    ctx: &RequestContext,
+    auth: &tessera_kernel::context::Authorized,
+    action: &'static str,
+    before: serde_json::Value,
+    after: &tenant::Model,
+) -> Result<()> {
+    let entry = tessera_audit::AuditEntry {
+        action,
+        target_type: "tenant",
+        target_id: after.id.to_string(),
+        before: Some(before),
+        after: Some(audited(after)),
+    };
+    tessera_audit::append(txn, ctx, auth, entry).await
 }
 
 /// Tells `tenantUpdated` subscribers which fields of the tenant changed.
