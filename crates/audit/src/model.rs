@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use tessera_kernel::{SessionId, UserId};
+use tessera_kernel::{DomainError, Result, SessionId, UserId};
 
 /// One change to record: what was done to which thing, and its fields before and
 /// after (only the fields that changed are kept; secrets are redacted).
@@ -18,6 +18,30 @@ pub struct AuditEntry {
     pub before: Option<Value>,
     /// Its fields after (`None` when deleted).
     pub after: Option<Value>,
+}
+
+impl AuditEntry {
+    /// An entry comparing two snapshots of a record (any serializable row or
+    /// value; `None` when created or deleted).
+    pub fn change<T: serde::Serialize>(
+        action: &'static str,
+        target_type: &'static str,
+        target_id: impl ToString,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> Result<Self> {
+        let snapshot = |row: &T| {
+            serde_json::to_value(row)
+                .map_err(|e| DomainError::Internal(format!("{target_type} cannot be audited: {e}")))
+        };
+        Ok(Self {
+            action,
+            target_type,
+            target_id: target_id.to_string(),
+            before: before.map(snapshot).transpose()?,
+            after: after.map(snapshot).transpose()?,
+        })
+    }
 }
 
 /// One record of a tenant's audit log.

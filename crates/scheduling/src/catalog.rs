@@ -72,7 +72,8 @@ impl SchedulingService {
         .insert(&txn)
         .await
         .map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
-        audit(&txn, ctx, &auth, "provider.created", "provider", row.id, None, Some(&row)).await?;
+        let entry = AuditEntry::change("provider.created", "provider", row.id, None, Some(&row))?;
+        tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -119,7 +120,8 @@ impl SchedulingService {
         }
         row.updated_at = Set(ctx.now());
         let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
-        audit(&txn, ctx, &auth, "provider.updated", "provider", id, Some(&before), Some(&row)).await?;
+        let entry = AuditEntry::change("provider.updated", "provider", id, Some(&before), Some(&row))?;
+        tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -218,7 +220,8 @@ impl SchedulingService {
             serde_json::json!({ "weeklyHours": list })
         };
         let (before, after) = (hours(&previous), hours(&parsed));
-        audit(&txn, ctx, &auth, "provider.hours_set", "provider", provider_id, Some(&before), Some(&after)).await?;
+        let entry = AuditEntry::change("provider.hours_set", "provider", provider_id, Some(&before), Some(&after))?;
+        tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;
         Ok(parsed)
     }
@@ -277,7 +280,8 @@ impl SchedulingService {
         }
         .insert(&txn)
         .await?;
-        audit(&txn, ctx, &auth, "schedule_exception.added", "schedule_exception", row.id, None, Some(&row)).await?;
+        let entry = AuditEntry::change("schedule_exception.added", "schedule_exception", row.id, None, Some(&row))?;
+        tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -308,7 +312,8 @@ impl SchedulingService {
         if deleted.rows_affected == 0 {
             return Err(not_found("schedule exception"));
         }
-        audit(&txn, ctx, &auth, "schedule_exception.removed", "schedule_exception", id, Some(&existing), None).await?;
+        let entry = AuditEntry::change("schedule_exception.removed", "schedule_exception", id, Some(&existing), None)?;
+        tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -370,7 +375,8 @@ impl SchedulingService {
             .insert(&txn)
             .await?;
             let offered = serde_json::json!({ "serviceId": service_id });
-            audit(&txn, ctx, &auth, "provider.service_assigned", "provider", provider_id, None, Some(&offered)).await?;
+            let entry = AuditEntry::change("provider.service_assigned", "provider", provider_id, None, Some(&offered))?;
+            tessera_audit::append(&txn, ctx, &auth, entry).await?;
         }
         txn.commit().await?;
         Ok(())
@@ -394,7 +400,8 @@ impl SchedulingService {
             return Err(not_found("provider service"));
         }
         let offered = serde_json::json!({ "serviceId": service_id });
-        audit(&txn, ctx, &auth, "provider.service_unassigned", "provider", provider_id, Some(&offered), None).await?;
+        let entry = AuditEntry::change("provider.service_unassigned", "provider", provider_id, Some(&offered), None)?;
+        tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -458,7 +465,8 @@ impl SchedulingService {
         }
         .insert(&txn)
         .await?;
-        audit(&txn, ctx, &auth, "service.created", "service", row.id, None, Some(&row)).await?;
+        let entry = AuditEntry::change("service.created", "service", row.id, None, Some(&row))?;
+        tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -484,7 +492,8 @@ impl SchedulingService {
         }
         row.updated_at = Set(ctx.now());
         let row = row.update(&txn).await?;
-        audit(&txn, ctx, &auth, "service.updated", "service", id, Some(&previous), Some(&row)).await?;
+        let entry = AuditEntry::change("service.updated", "service", id, Some(&previous), Some(&row))?;
+        tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -499,7 +508,8 @@ impl SchedulingService {
         row.deleted_at = Set(Some(ctx.now()));
         row.updated_at = Set(ctx.now());
         let row = row.update(&txn).await?;
-        audit(&txn, ctx, &auth, "service.deleted", "service", id, Some(&previous), Some(&row)).await?;
+        let entry = AuditEntry::change("service.deleted", "service", id, Some(&previous), Some(&row))?;
+        tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -564,7 +574,8 @@ impl SchedulingService {
         }
         .insert(&txn)
         .await?;
-        audit(&txn, ctx, &auth, "addon.created", "addon", row.id, None, Some(&row)).await?;
+        let entry = AuditEntry::change("addon.created", "addon", row.id, None, Some(&row))?;
+        tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -589,7 +600,8 @@ impl SchedulingService {
             row.active = Set(active);
         }
         let row = row.update(&txn).await?;
-        audit(&txn, ctx, &auth, "addon.updated", "addon", id, Some(&previous), Some(&row)).await?;
+        let entry = AuditEntry::change("addon.updated", "addon", id, Some(&previous), Some(&row))?;
+        tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -639,7 +651,8 @@ impl SchedulingService {
         .insert(&txn)
         .await
         .map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
-        audit(&txn, ctx, &auth, "customer.created", "customer", row.id, None, Some(&row)).await?;
+        let entry = AuditEntry::change("customer.created", "customer", row.id, None, Some(&row))?;
+        tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -671,7 +684,8 @@ impl SchedulingService {
         }
         row.updated_at = Set(ctx.now());
         let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
-        audit(&txn, ctx, &auth, "customer.updated", "customer", id, Some(&previous), Some(&row)).await?;
+        let entry = AuditEntry::change("customer.updated", "customer", id, Some(&previous), Some(&row))?;
+        tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -757,32 +771,6 @@ impl SchedulingService {
         }
         Ok((auth, txn))
     }
-}
-
-/// Records a catalogue change in its transaction: the record before and after
-/// (the log keeps the fields that changed).
-#[allow(clippy::too_many_arguments)]
-async fn audit<T: serde::Serialize>(
-    txn: &DatabaseTransaction,
-    ctx: &RequestContext,
-    auth: &Authorized,
-    action: &'static str,
-    target_type: &'static str,
-    target_id: impl ToString,
-    before: Option<&T>,
-    after: Option<&T>,
-) -> Result<()> {
-    let snapshot = |row: &T| {
-        serde_json::to_value(row).map_err(|e| DomainError::Internal(format!("{target_type} cannot be audited: {e}")))
-    };
-    let entry = AuditEntry {
-        action,
-        target_type,
-        target_id: target_id.to_string(),
-        before: before.map(snapshot).transpose()?,
-        after: after.map(snapshot).transpose()?,
-    };
-    tessera_audit::append(txn, ctx, auth, entry).await
 }
 
 /// A service that is not deleted, for a change.

@@ -461,13 +461,7 @@ async fn audit(
     before: serde_json::Value,
     after: &tenant::Model,
 ) -> Result<()> {
-    let entry = tessera_audit::AuditEntry {
-        action,
-        target_type: "tenant",
-        target_id: after.id.to_string(),
-        before: Some(before),
-        after: Some(audited(after)),
-    };
+    let entry = tessera_audit::AuditEntry::change(action, "tenant", after.id, Some(&before), Some(&audited(after)))?;
     tessera_audit::append(txn, ctx, auth, entry).await
 }
 
