@@ -17,6 +17,7 @@ mod m20261123_000003_access_control;
 mod m20261124_000004_account_links;
 mod m20261125_000005_parent_management;
 mod m20261126_000006_audit;
+mod m20261127_000007_security_and_retention;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_account_links::Migration),
             Box::new(m20261125_000005_parent_management::Migration),
             Box::new(m20261126_000006_audit::Migration),
+            Box::new(m20261127_000007_security_and_retention::Migration),
         ]
     }
 }

@@ -100,6 +100,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20261122_000002_scheduling::TABLES,
         crate::m20261123_000003_access_control::TABLES,
         crate::m20261126_000006_audit::TABLES,
+        crate::m20261127_000007_security_and_retention::TABLES,
     ]
     .concat()
 }

@@ -66,6 +66,7 @@ async fn catalogue_changes_are_audited_with_the_fields_that_changed() {
         .map(|r| r["action"].as_str().unwrap().to_owned())
         .collect();
     let expected = [
+        "tenant.created",
         "provider.created",
         "provider.hours_set",
         "service.created",
@@ -89,7 +90,10 @@ async fn changes_to_the_tenant_itself_are_audited() {
     let (owner, tenant_id) = app.owner_of("audited-tenant").await;
     app.ok(&owner, "mutation { updateTenant(input: {name: \"Renamed\"}) { id } }", json!({})).await;
     let log = records(&app.ok(&owner, LOG, json!({"f": {"targetType": "tenant"}})).await);
-    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[0]["action"], "tenant.created");
+    assert_eq!(log[0]["changes"]["after"]["slug"], "audited-tenant");
+    let log = &log[1..];
     assert_eq!(log[0]["action"], "tenant.updated");
     assert_eq!(log[0]["targetId"], json!(tenant_id));
     assert_eq!(

@@ -13,6 +13,7 @@ mod ownership;
 mod rbac;
 mod row_level_security;
 mod scheduling;
+mod security;
 mod tenants;
 mod transport;
 mod websocket;

@@ -12,11 +12,19 @@
 //! [`AuditService::verify`] walks the chain and names the first broken sequence
 //! number, whether a record was edited, removed, or cut from the end. On PostgreSQL
 //! the request role may only insert and read records: no update, no delete.
+//!
+//! Security events ([`record_security_event`]) sit beside the chain: failed logins,
+//! lockouts, reused refresh tokens, revoked sessions and permission changes, with
+//! a [`Severity`], readable by a tenant's admins and by the user they are about.
 
 mod chain;
 mod entity;
 mod model;
+mod security;
 mod service;
 
 pub use model::{AuditEntry, AuditFilter, AuditRecord, Verification};
-pub use service::{AuditService, append};
+pub use security::{
+    SecurityEvent, SecurityEventFilter, SecurityEventKind, SecurityEventRecord, Severity, record_security_event,
+};
+pub use service::{AuditService, append, append_by_system, append_in};

@@ -1,12 +1,12 @@
 //! Appending to a tenant's chain, listing it, and verifying it.
 
-use chrono::SubsecRound;
+use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use tessera_kernel::context::Authorized;
+use tessera_kernel::context::{Actor, Authorized, RequestMeta};
 use tessera_kernel::db::Access;
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::{Db, DomainError, Page, PageRequest, Permission, RequestContext, Result, TenantId};
@@ -28,34 +28,79 @@ pub async fn append(
     auth: &Authorized,
     entry: AuditEntry,
 ) -> Result<()> {
-    let tenant_id = auth.tenant_id;
-    head::Entity::insert(head::ActiveModel { tenant_id: Set(tenant_id), seq: Set(0), hash: Set(GENESIS.to_owned()) })
-        .on_conflict(OnConflict::column(head::Column::TenantId).do_nothing().to_owned())
-        .exec_without_returning(txn)
-        .await?;
+    append_in(txn, ctx, auth.tenant_id, entry).await
+}
+
+/// Like [`append`], for a request that acts in `tenant_id` without an
+/// authorization there yet: the one creating the tenant.
+pub async fn append_in(
+    txn: &DatabaseTransaction,
+    ctx: &RequestContext,
+    tenant_id: TenantId,
+    entry: AuditEntry,
+) -> Result<()> {
+    let origin = Origin { actor: ctx.actor().copied(), meta: Some(ctx.meta()) };
+    append_link(txn, tenant_id, origin, ctx.now(), entry).await
+}
+
+/// Appends a record of something the system did on its own (a retention sweep):
+/// no actor and no request.
+pub async fn append_by_system(
+    txn: &DatabaseTransaction,
+    tenant_id: TenantId,
+    at: DateTime<Utc>,
+    entry: AuditEntry,
+) -> Result<()> {
+    append_link(txn, tenant_id, Origin { actor: None, meta: None }, at, entry).await
+}
+
+/// Who caused a record and through which request.
+struct Origin<'a> {
+    actor: Option<Actor>,
+    meta: Option<&'a RequestMeta>,
+}
+
+async fn append_link(
+    txn: &DatabaseTransaction,
+    tenant_id: TenantId,
+    origin: Origin<'_>,
+    at: DateTime<Utc>,
+    entry: AuditEntry,
+) -> Result<()> {
+    head::Entity::insert(head::ActiveModel {
+        tenant_id: Set(tenant_id),
+        seq: Set(0),
+        hash: Set(GENESIS.to_owned()),
+        expired_through_seq: Set(0),
+        expired_through_hash: Set(GENESIS.to_owned()),
+    })
+    .on_conflict(OnConflict::column(head::Column::TenantId).do_nothing().to_owned())
+    .exec_without_returning(txn)
+    .await?;
     let current = head::Entity::find_by_id(tenant_id)
         .lock_exclusive()
         .one(txn)
         .await?
         .ok_or_else(|| DomainError::Internal("the audit chain's head is missing".into()))?;
     // Stored to the microsecond, as both databases keep it, so the hash verifies.
-    let occurred_at = ctx.now().trunc_subsecs(6);
-    let meta = ctx.meta();
-    let request_id = Some(meta.request_id.as_str()).filter(|id| !id.is_empty());
+    let occurred_at = at.trunc_subsecs(6);
+    let request_id = origin.meta.map(|m| m.request_id.as_str()).filter(|id| !id.is_empty());
+    let ip = origin.meta.and_then(|m| m.ip.as_deref());
+    let user_agent = origin.meta.and_then(|m| m.user_agent.as_deref());
     let changes = changes(entry.before.as_ref(), entry.after.as_ref()).to_string();
     let link = Link {
         tenant_id,
         seq: current.seq + 1,
         id: uuid_v7_at(occurred_at),
-        actor_user_id: auth.actor.map(|a| a.user_id),
-        session_id: auth.actor.map(|a| a.session_id),
+        actor_user_id: origin.actor.map(|a| a.user_id),
+        session_id: origin.actor.map(|a| a.session_id),
         action: entry.action,
         target_type: entry.target_type,
         target_id: &entry.target_id,
         changes: &changes,
         request_id,
-        ip: meta.ip.as_deref(),
-        user_agent: meta.user_agent.as_deref(),
+        ip,
+        user_agent,
         occurred_at,
         prev_hash: &current.hash,
     };
@@ -71,8 +116,8 @@ pub async fn append(
         target_id: Set(entry.target_id.clone()),
         changes: Set(changes.clone()),
         request_id: Set(request_id.map(str::to_owned)),
-        ip: Set(meta.ip.clone()),
-        user_agent: Set(meta.user_agent.clone()),
+        ip: Set(ip.map(str::to_owned)),
+        user_agent: Set(user_agent.map(str::to_owned)),
         occurred_at: Set(occurred_at),
         prev_hash: Set(current.hash.clone()),
         hash: Set(hash.clone()),
@@ -98,6 +143,10 @@ impl AuditService {
     /// A service over `db`.
     pub fn new(db: Db) -> Self {
         Self { db }
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
     }
 
     /// The request tenant's records matching `filter`, oldest first.

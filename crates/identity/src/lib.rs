@@ -23,8 +23,8 @@ mod service;
 mod token;
 
 pub use model::{
-    Email, IssuedSession, LoginAttempt, LoginFailure, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, NewUser, Password,
-    Session, SessionPolicy, User, UserStatus,
+    Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, NewUser,
+    Password, Session, SessionPolicy, User, UserStatus,
 };
 pub use password::PasswordHasher;
 pub use service::IdentityService;

@@ -253,6 +253,8 @@ impl LoginFailure {
 pub struct LoginAttempt {
     /// Id.
     pub id: uuid::Uuid,
+    /// The account, when the email named one.
+    pub user_id: Option<UserId>,
     /// Whether it succeeded.
     pub succeeded: bool,
     /// Why it failed.
@@ -263,6 +265,19 @@ pub struct LoginAttempt {
     pub user_agent: Option<String>,
     /// When.
     pub at: DateTime<Utc>,
+}
+
+/// Which login attempts to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginFilter {
+    /// Only this account's.
+    pub user_id: Option<UserId>,
+    /// Only successes (`true`) or failures (`false`).
+    pub succeeded: Option<bool>,
+    /// At or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Before.
+    pub to: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -12,7 +12,14 @@ use crate::model::SessionPolicy;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reservation {
     /// Go ahead; the attempt is already counted as a failure until it succeeds.
-    Allowed,
+    /// With `locks_until`, this attempt is the one that locks the account if it
+    /// fails.
+    Allowed {
+        /// The end of the lockout a failure would start.
+        locks_until: Option<DateTime<Utc>>,
+        /// Failures counted so far, this attempt included.
+        failures: i32,
+    },
     /// Refused until the backoff ends.
     Locked { retry_after: Duration },
 }
@@ -63,7 +70,7 @@ pub(crate) async fn reserve_login_attempt<C: ConnectionTrait>(
     active.last_failed_at = Set(now);
     active.locked_until = Set(locked_until);
     active.update(conn).await?;
-    Ok(Reservation::Allowed)
+    Ok(Reservation::Allowed { locks_until: locked_until, failures: count })
 }
 
 /// Forgets the failures of `account_key` (after a successful login or a reset).

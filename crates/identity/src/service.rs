@@ -5,14 +5,19 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
 };
+use serde_json::json;
+use tessera_audit::{SecurityEvent, SecurityEventKind, Severity, record_security_event};
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::id::uuid_v7_at;
-use tessera_kernel::{Actor, Db, DomainError, Page, PageRequest, RequestContext, Result, SessionId, UserId};
+use tessera_kernel::{
+    Actor, Db, DomainError, Page, PageRequest, Permission, RequestContext, Result, SessionId, UserId,
+};
 use tracing::warn;
 
 use crate::entity::{login_history, refresh_token, session, user};
 use crate::model::{
-    Email, IssuedSession, LoginAttempt, LoginFailure, NewUser, Password, Session, SessionPolicy, User, UserStatus,
+    Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, NewUser, Password, Session, SessionPolicy, User,
+    UserStatus,
 };
 use crate::password::PasswordHasher;
 use crate::repo::{self, Reservation};
@@ -128,7 +133,15 @@ impl IdentityService {
         let found = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?;
         let reservation = repo::reserve_login_attempt(&txn, &account_key, now, &self.policy).await?;
         if let Reservation::Locked { retry_after } = reservation {
-            self.record_login(&txn, ctx, found.as_ref().map(|u| u.id), Some(LoginFailure::Throttled)).await?;
+            let known_id = found.as_ref().map(|u| u.id);
+            self.record_login(&txn, ctx, known_id, Some(LoginFailure::Throttled)).await?;
+            let event = SecurityEvent {
+                kind: SecurityEventKind::LoginThrottled,
+                severity: Severity::Medium,
+                user_id: known_id,
+                details: json!({ "retryAfterSeconds": retry_after.num_seconds() }),
+            };
+            record_security_event(&txn, ctx, None, event).await?;
             txn.commit().await?;
             warn!(request_id = %ctx.meta().request_id, "login throttled");
             let retry_after_secs = u64::try_from(retry_after.num_seconds()).unwrap_or(0).max(1);
@@ -147,6 +160,21 @@ impl IdentityService {
         let Some(user) = found.filter(|_| matches) else {
             let txn = self.db.begin(Scope::Global, Access::Write).await?;
             self.record_login(&txn, ctx, known_id, Some(LoginFailure::InvalidCredentials)).await?;
+            let event = match reservation {
+                Reservation::Allowed { locks_until: Some(until), failures } => SecurityEvent {
+                    kind: SecurityEventKind::AccountLocked,
+                    severity: Severity::High,
+                    user_id: known_id,
+                    details: json!({ "lockedUntil": until, "failedAttempts": failures }),
+                },
+                _ => SecurityEvent {
+                    kind: SecurityEventKind::LoginFailed,
+                    severity: Severity::Low,
+                    user_id: known_id,
+                    details: json!({ "reason": LoginFailure::InvalidCredentials.as_str() }),
+                },
+            };
+            record_security_event(&txn, ctx, None, event).await?;
             txn.commit().await?;
             return Err(invalid_credentials());
         };
@@ -155,6 +183,13 @@ impl IdentityService {
         repo::clear_login_failures(&txn, &account_key).await?;
         if user.status != UserStatus::Active {
             self.record_login(&txn, ctx, Some(user.id), Some(LoginFailure::AccountDisabled)).await?;
+            let event = SecurityEvent {
+                kind: SecurityEventKind::LoginFailed,
+                severity: Severity::Medium,
+                user_id: Some(user.id),
+                details: json!({ "reason": LoginFailure::AccountDisabled.as_str() }),
+            };
+            record_security_event(&txn, ctx, None, event).await?;
             txn.commit().await?;
             return Err(DomainError::Forbidden(LoginFailure::AccountDisabled.message().into()));
         }
@@ -284,6 +319,13 @@ impl IdentityService {
             == 1;
         if !claimed {
             self.revoke_session_rows(&txn, session.id, "refresh_token_reuse", now).await?;
+            let event = SecurityEvent {
+                kind: SecurityEventKind::RefreshTokenReused,
+                severity: Severity::High,
+                user_id: Some(session.user_id),
+                details: json!({ "sessionId": session.id, "sessionRevoked": true }),
+            };
+            record_security_event(&txn, ctx, None, event).await?;
             txn.commit().await?;
             warn!(
                 request_id = %ctx.meta().request_id,
@@ -415,7 +457,15 @@ impl IdentityService {
             .one(&txn)
             .await?
             .ok_or(DomainError::NotFound { entity: "session" })?;
-        self.revoke_session_rows(&txn, owned.id, "revoked_by_user", ctx.now()).await?;
+        if self.revoke_session_rows(&txn, owned.id, "revoked_by_user", ctx.now()).await? {
+            let event = SecurityEvent {
+                kind: SecurityEventKind::SessionRevoked,
+                severity: Severity::Low,
+                user_id: Some(actor.user_id),
+                details: json!({ "sessionId": owned.id, "fromSession": actor.session_id }),
+            };
+            record_security_event(&txn, ctx, None, event).await?;
+        }
         let row = session::Entity::find_by_id(owned.id)
             .one(&txn)
             .await?
@@ -463,21 +513,59 @@ impl IdentityService {
         Ok(keyset.finish(rows).map(Session::from))
     }
 
-    /// The actor's login history.
-    pub async fn my_login_history(&self, ctx: &RequestContext, page: &PageRequest) -> Result<Page<LoginAttempt>> {
+    /// The actor's login history, oldest first.
+    pub async fn my_login_history(
+        &self,
+        ctx: &RequestContext,
+        filter: &LoginFilter,
+        page: &PageRequest,
+    ) -> Result<Page<LoginAttempt>> {
         let actor = ctx.require_actor()?;
+        let only_mine = LoginFilter { user_id: Some(actor.user_id), ..filter.clone() };
+        self.login_attempts(&[actor.user_id], &only_mine, page).await
+    }
+
+    /// The login history of `staff` (the members of the request's tenant whose
+    /// logins it may see; the caller decides who they are), for the tenant's
+    /// auditors (`audit:read`). Oldest first.
+    pub async fn login_history(
+        &self,
+        ctx: &RequestContext,
+        staff: &[UserId],
+        filter: &LoginFilter,
+        page: &PageRequest,
+    ) -> Result<Page<LoginAttempt>> {
+        ctx.authorize(Permission::AuditRead)?;
+        self.login_attempts(staff, filter, page).await
+    }
+
+    async fn login_attempts(
+        &self,
+        accounts: &[UserId],
+        filter: &LoginFilter,
+        page: &PageRequest,
+    ) -> Result<Page<LoginAttempt>> {
         let keyset = page.keyset()?;
+        let mut select =
+            login_history::Entity::find().filter(login_history::Column::UserId.is_in(accounts.iter().copied()));
+        if let Some(user_id) = filter.user_id {
+            select = select.filter(login_history::Column::UserId.eq(user_id));
+        }
+        if let Some(succeeded) = filter.succeeded {
+            select = select.filter(login_history::Column::Succeeded.eq(succeeded));
+        }
+        if let Some(from) = filter.from {
+            select = select.filter(login_history::Column::CreatedAt.gte(from));
+        }
+        if let Some(to) = filter.to {
+            select = select.filter(login_history::Column::CreatedAt.lt(to));
+        }
         let txn = self.db.begin(Scope::Global, Access::Read).await?;
-        let rows = keyset
-            .apply(
-                login_history::Entity::find().filter(login_history::Column::UserId.eq(actor.user_id)),
-                login_history::Column::Id,
-            )
-            .all(&txn)
-            .await?;
+        let rows = keyset.apply(select, login_history::Column::Id).all(&txn).await?;
         txn.commit().await?;
         Ok(keyset.finish(rows).map(|row| LoginAttempt {
             id: row.id,
+            user_id: row.user_id,
             succeeded: row.succeeded,
             failure_reason: row.failure_reason,
             ip: row.ip,

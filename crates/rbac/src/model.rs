@@ -121,7 +121,8 @@ impl AccessScope {
 }
 
 /// How an assignment's scope is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(20))")]
 pub(crate) enum ScopeType {
     #[sea_orm(string_value = "tenant")]

@@ -9,6 +9,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter,
 };
+use tessera_audit::{AuditEntry, SecurityEvent, SecurityEventKind, Severity};
 use tessera_kernel::context::Authorized;
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::event::{self, DomainEvent, EventKind};
@@ -248,9 +249,11 @@ impl RbacService {
         .await
         .map_err(|e| DomainError::conflict_on_unique(e, ROLE_NAME_TAKEN))?;
         write_permissions(&txn, auth.tenant_id, id, &own).await?;
-        announce(&txn, &auth, now, id.as_uuid(), "role.created").await?;
+        let role = to_role(row, own);
+        let entry = AuditEntry::change("role.created", "role", id, None, Some(&role_snapshot(&role)))?;
+        record_change(&txn, ctx, &auth, entry, None, &total).await?;
         txn.commit().await?;
-        Ok(to_role(row, own))
+        Ok(role)
     }
 
     /// Changes a role. A built-in role keeps its built-in permissions and has no
@@ -317,9 +320,19 @@ impl RbacService {
             };
             write_permissions(&txn, auth.tenant_id, id, &stored).await?;
         }
-        announce(&txn, &auth, now, id.as_uuid(), "role.updated").await?;
+        let role = to_role(row, own);
+        let entry = AuditEntry::change(
+            "role.updated",
+            "role",
+            id,
+            Some(&role_snapshot(&current)),
+            Some(&role_snapshot(&role)),
+        )?;
+        let mut affected = total;
+        affected.extend(&facts.role_permissions(id));
+        record_change(&txn, ctx, &auth, entry, None, &affected).await?;
         txn.commit().await?;
-        Ok(to_role(row, own))
+        Ok(role)
     }
 
     /// Deletes a custom role that nobody holds and no role inherits from. It stays
@@ -354,9 +367,17 @@ impl RbacService {
         row.is_default = Set(false);
         row.updated_at = Set(now);
         let row = row.update(&txn).await?;
-        announce(&txn, &auth, now, id.as_uuid(), "role.deleted").await?;
+        let role = to_role(row, current.permissions.clone());
+        let entry = AuditEntry::change(
+            "role.deleted",
+            "role",
+            id,
+            Some(&role_snapshot(&current)),
+            Some(&role_snapshot(&role)),
+        )?;
+        record_change(&txn, ctx, &auth, entry, None, &facts.role_permissions(id)).await?;
         txn.commit().await?;
-        Ok(to_role(row, current.permissions))
+        Ok(role)
     }
 
     /// The tenant's live groups.
@@ -405,7 +426,8 @@ impl RbacService {
         .insert(&txn)
         .await
         .map_err(|e| DomainError::conflict_on_unique(e, GROUP_NAME_TAKEN))?;
-        announce(&txn, &auth, now, id.as_uuid(), "group.created").await?;
+        let entry = AuditEntry::change("group.created", "group", id, None, Some(&row))?;
+        record_change(&txn, ctx, &auth, entry, None, &PermissionSet::empty()).await?;
         txn.commit().await?;
         Ok(Group::from(row))
     }
@@ -414,12 +436,14 @@ impl RbacService {
     pub async fn update_group(&self, ctx: &RequestContext, id: GroupId, input: GroupInput) -> Result<Group> {
         let (auth, txn) = self.open(ctx, Permission::RoleAssign, Access::Write).await?;
         let now = ctx.now();
-        let mut row = live_group(&txn, auth.tenant_id, id).await?.into_active_model();
+        let before = live_group(&txn, auth.tenant_id, id).await?;
+        let mut row = before.clone().into_active_model();
         row.name = Set(parse_name(&input.name)?);
         row.description = Set(parse_description(input.description.as_deref())?);
         row.updated_at = Set(now);
         let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, GROUP_NAME_TAKEN))?;
-        announce(&txn, &auth, now, id.as_uuid(), "group.updated").await?;
+        let entry = AuditEntry::change("group.updated", "group", id, Some(&before), Some(&row))?;
+        record_change(&txn, ctx, &auth, entry, None, &PermissionSet::empty()).await?;
         txn.commit().await?;
         Ok(Group::from(row))
     }
@@ -429,13 +453,15 @@ impl RbacService {
     pub async fn delete_group(&self, ctx: &RequestContext, id: GroupId) -> Result<Group> {
         let (auth, txn) = self.open(ctx, Permission::RoleAssign, Access::Write).await?;
         let now = ctx.now();
-        let row = live_group(&txn, auth.tenant_id, id).await?;
-        ensure_may_grant(ctx, &group_permissions(&txn, auth.tenant_id, id, now).await?)?;
-        let mut row = row.into_active_model();
+        let before = live_group(&txn, auth.tenant_id, id).await?;
+        let given = group_permissions(&txn, auth.tenant_id, id, now).await?;
+        ensure_may_grant(ctx, &given)?;
+        let mut row = before.clone().into_active_model();
         row.deleted_at = Set(Some(now));
         row.updated_at = Set(now);
         let row = row.update(&txn).await?;
-        announce(&txn, &auth, now, id.as_uuid(), "group.deleted").await?;
+        let entry = AuditEntry::change("group.deleted", "group", id, Some(&before), Some(&row))?;
+        record_change(&txn, ctx, &auth, entry, None, &given).await?;
         txn.commit().await?;
         Ok(Group::from(row))
     }
@@ -473,7 +499,8 @@ impl RbacService {
         let now = ctx.now();
         live_group(&txn, auth.tenant_id, group_id).await?;
         require_member(&txn, auth.tenant_id, user_id).await?;
-        ensure_may_grant(ctx, &group_permissions(&txn, auth.tenant_id, group_id, now).await?)?;
+        let given = group_permissions(&txn, auth.tenant_id, group_id, now).await?;
+        ensure_may_grant(ctx, &given)?;
         let row = group_member::ActiveModel {
             id: Set(GroupMemberId::generate(now)),
             tenant_id: Set(auth.tenant_id),
@@ -487,7 +514,8 @@ impl RbacService {
         .insert(&txn)
         .await
         .map_err(|e| DomainError::conflict_on_unique(e, "the user is already in the group"))?;
-        announce(&txn, &auth, now, group_id.as_uuid(), "group.member_added").await?;
+        let entry = AuditEntry::change("group.member_added", "group_member", row.id, None, Some(&row))?;
+        record_change(&txn, ctx, &auth, entry, Some(user_id), &given).await?;
         txn.commit().await?;
         Ok(GroupMember::from(row))
     }
@@ -502,7 +530,8 @@ impl RbacService {
         let (auth, txn) = self.open(ctx, Permission::RoleAssign, Access::Write).await?;
         let now = ctx.now();
         live_group(&txn, auth.tenant_id, group_id).await?;
-        ensure_may_grant(ctx, &group_permissions(&txn, auth.tenant_id, group_id, now).await?)?;
+        let given = group_permissions(&txn, auth.tenant_id, group_id, now).await?;
+        ensure_may_grant(ctx, &given)?;
         let current = group_member::Entity::find()
             .filter(group_member::Column::TenantId.eq(auth.tenant_id))
             .filter(group_member::Column::GroupId.eq(group_id))
@@ -511,11 +540,12 @@ impl RbacService {
             .one(&txn)
             .await?
             .ok_or(DomainError::NotFound { entity: "group member" })?;
-        let mut row = current.into_active_model();
+        let mut row = current.clone().into_active_model();
         row.removed_at = Set(Some(now));
         row.removed_by = Set(auth.actor.map(|a| a.user_id));
         let row = row.update(&txn).await?;
-        announce(&txn, &auth, now, group_id.as_uuid(), "group.member_removed").await?;
+        let entry = AuditEntry::change("group.member_removed", "group_member", row.id, Some(&current), Some(&row))?;
+        record_change(&txn, ctx, &auth, entry, Some(user_id), &given).await?;
         txn.commit().await?;
         Ok(GroupMember::from(row))
     }
@@ -589,7 +619,8 @@ impl RbacService {
             ));
         }
         let row = insert_assignment(&txn, auth.tenant_id, &input, auth.actor.map(|a| a.user_id), now).await?;
-        announce(&txn, &auth, now, row.id.as_uuid(), "assignment.granted").await?;
+        let entry = AuditEntry::change("assignment.granted", "assignment", row.id, None, Some(&row))?;
+        record_change(&txn, ctx, &auth, entry, user_id, &facts.role_permissions(input.role_id)).await?;
         txn.commit().await?;
         Assignment::try_from(row)
     }
@@ -627,11 +658,13 @@ impl RbacService {
                 ));
             }
         }
+        let before = row.clone();
         let mut active = row.into_active_model();
         active.revoked_at = Set(Some(now));
         active.revoked_by = Set(auth.actor.map(|a| a.user_id));
         let row = active.update(&txn).await?;
-        announce(&txn, &auth, now, id.as_uuid(), "assignment.revoked").await?;
+        let entry = AuditEntry::change("assignment.revoked", "assignment", id, Some(&before), Some(&row))?;
+        record_change(&txn, ctx, &auth, entry, row.user_id, &facts.role_permissions(row.role_id)).await?;
         txn.commit().await?;
         Assignment::try_from(row)
     }
@@ -648,10 +681,12 @@ impl RbacService {
         } else {
             roles.to_vec()
         };
+        let mut given = PermissionSet::empty();
         for role_id in &roles {
             live_role(&facts, *role_id, "roles")?;
-            ensure_may_grant(ctx, &facts.role_permissions(*role_id))?;
+            given.extend(&facts.role_permissions(*role_id));
         }
+        ensure_may_grant(ctx, &given)?;
         let member = tessera_tenant::insert_membership(&txn, auth.tenant_id, user_id, now).await?;
         for (offset, role_id) in roles.iter().enumerate() {
             // Distinct v7 ids for assignments made in the same instant.
@@ -659,9 +694,50 @@ impl RbacService {
             let grant = NewAssignment::tenant_wide(*role_id, Subject::User(user_id));
             insert_assignment(&txn, auth.tenant_id, &grant, auth.actor.map(|a| a.user_id), granted_at).await?;
         }
-        announce(&txn, &auth, now, user_id.as_uuid(), "member.added").await?;
+        let joined = serde_json::json!({ "userId": user_id, "roles": roles });
+        let entry = AuditEntry::change("member.added", "member", user_id, None, Some(&joined))?;
+        record_change(&txn, ctx, &auth, entry, Some(user_id), &given).await?;
         txn.commit().await?;
         Ok(member)
+    }
+
+    /// The tenant's staff: members holding, directly or through a live group, an
+    /// assignment in force to any role but the built-in customer role. Their logins
+    /// and account security events are the tenant's to audit (`audit:read`); a
+    /// customer's are not, since she may book with many businesses.
+    pub async fn staff_accounts(&self, ctx: &RequestContext) -> Result<Vec<UserId>> {
+        let (auth, txn) = self.open(ctx, Permission::AuditRead, Access::Read).await?;
+        let facts = load_role_facts(&txn, auth.tenant_id).await?;
+        let staff_roles: Vec<RoleId> =
+            facts.roles.values().filter(|r| r.builtin != Some(BuiltinRole::Customer)).map(|r| r.id).collect();
+        let granted = assignment::Entity::find()
+            .filter(assignment::Column::TenantId.eq(auth.tenant_id))
+            .filter(assignment::Column::RoleId.is_in(staff_roles))
+            .filter(active_assignment(ctx.now()))
+            .all(&txn)
+            .await?;
+        let mut users: HashSet<UserId> = granted.iter().filter_map(|a| a.user_id).collect();
+        let groups: Vec<GroupId> = granted.iter().filter_map(|a| a.group_id).collect();
+        if !groups.is_empty() {
+            let live_groups = group::Entity::find()
+                .filter(group::Column::TenantId.eq(auth.tenant_id))
+                .filter(group::Column::Id.is_in(groups))
+                .filter(group::Column::DeletedAt.is_null())
+                .all(&txn)
+                .await?;
+            let in_groups = group_member::Entity::find()
+                .filter(group_member::Column::TenantId.eq(auth.tenant_id))
+                .filter(group_member::Column::GroupId.is_in(live_groups.into_iter().map(|g| g.id)))
+                .filter(group_member::Column::RemovedAt.is_null())
+                .all(&txn)
+                .await?;
+            users.extend(in_groups.into_iter().map(|m| m.user_id));
+        }
+        let candidates: Vec<UserId> = users.into_iter().collect();
+        let mut staff = tessera_tenant::members_among(&txn, auth.tenant_id, &candidates).await?;
+        txn.commit().await?;
+        staff.sort();
+        Ok(staff)
     }
 
     /// The tenant's role with built-in key `builtin`.
@@ -866,16 +942,58 @@ async fn write_permissions<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn announce(
+/// Permissions whose change is a high-severity security event: they control who
+/// may do what, or reveal it.
+const ADMINISTRATIVE: [Permission; 5] = [
+    Permission::TenantManage,
+    Permission::TenantDelete,
+    Permission::RoleManage,
+    Permission::RoleAssign,
+    Permission::AuditRead,
+];
+
+/// Records an access change in its transaction: the audit entry, a
+/// `permission_changed` security event when it changes what someone may do
+/// (`affected`: the permissions given or taken; `about`: the user, when one), and
+/// the `AccessChanged` event that live subscribers re-check their rights on.
+async fn record_change(
     txn: &DatabaseTransaction,
+    ctx: &RequestContext,
     auth: &Authorized,
-    at: DateTime<Utc>,
-    subject: uuid::Uuid,
-    change: &str,
+    entry: AuditEntry,
+    about: Option<UserId>,
+    affected: &PermissionSet,
 ) -> Result<()> {
-    let payload = serde_json::json!({ "change": change, "by": auth.actor.map(|a| a.user_id) });
+    let at = ctx.now();
+    let payload = serde_json::json!({ "change": entry.action, "by": auth.actor.map(|a| a.user_id) });
+    let subject = uuid::Uuid::parse_str(&entry.target_id)
+        .map_err(|e| DomainError::Internal(format!("an access change names no id: {e}")))?;
     event::enqueue(txn, &DomainEvent::new(at, auth.tenant_id, EventKind::AccessChanged, subject, payload)).await?;
-    Ok(())
+    if !affected.is_empty() {
+        let severity =
+            if ADMINISTRATIVE.iter().any(|p| affected.contains(*p)) { Severity::High } else { Severity::Medium };
+        let details = serde_json::json!({
+            "action": entry.action,
+            "targetType": entry.target_type,
+            "targetId": entry.target_id,
+            "permissions": affected.iter().map(Permission::name).collect::<Vec<_>>(),
+        });
+        let event = SecurityEvent { kind: SecurityEventKind::PermissionChanged, severity, user_id: about, details };
+        tessera_audit::record_security_event(txn, ctx, Some(auth.tenant_id), event).await?;
+    }
+    tessera_audit::append(txn, ctx, auth, entry).await
+}
+
+/// What the audit log keeps of a role: its fields and its own permissions.
+fn role_snapshot(role: &Role) -> serde_json::Value {
+    serde_json::json!({
+        "name": role.name,
+        "description": role.description,
+        "parentId": role.parent_id,
+        "isDefault": role.is_default,
+        "permissions": role.permissions.iter().map(Permission::name).collect::<Vec<_>>(),
+        "deletedAt": role.deleted_at,
+    })
 }
 
 /// A role's permissions as stored: built-in ones from code plus the stored extras.

@@ -23,5 +23,5 @@ pub use model::{
 };
 pub use service::{
     BoxFuture, CreatedTenant, TenantLifecycle, TenantRef, TenantService, find_member_tenant,
-    find_parent_managed_tenant, insert_membership, is_member, load_tenant_in_scope,
+    find_parent_managed_tenant, insert_membership, is_member, load_tenant_in_scope, members_among,
 };

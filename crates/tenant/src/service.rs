@@ -139,6 +139,9 @@ impl TenantService {
         let txn = self.db.begin(Scope::Tenant { tenant_id: id, user_id: Some(owner) }, Access::Write).await?;
         let row = row.insert(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, SLUG_TAKEN))?;
         insert_membership(&txn, id, owner, now).await?;
+        // The tenant's chain starts with its creation, by the request creating it.
+        let entry = tessera_audit::AuditEntry::change("tenant.created", "tenant", id, None, Some(&audited(&row)))?;
+        tessera_audit::append_in(&txn, ctx, id, entry).await?;
         let created = CreatedTenant { tenant: Tenant::try_from(row)?, owner, at: now };
         self.lifecycle.tenant_created(&txn, &created).await?;
         txn.commit().await?;
@@ -441,6 +444,7 @@ fn audited(row: &tenant::Model) -> serde_json::Value {
     serde_json::json!({
         "name": row.name,
         "slug": row.slug,
+        "parentTenantId": row.parent_tenant_id,
         "status": format!("{:?}", row.status),
         "timezone": row.timezone,
         "locale": row.locale,
@@ -511,6 +515,22 @@ pub async fn is_member<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: TenantI
         .one(conn)
         .await?
         .is_some())
+}
+
+/// Those of `user_ids` who belong to `tenant_id`; in the tenant's transaction.
+pub async fn members_among<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    user_ids: &[UserId],
+) -> Result<Vec<UserId>> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::TenantId.eq(tenant_id))
+        .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect())
 }
 
 /// Makes `user_id` a member of `tenant_id` inside the caller's transaction (tenant

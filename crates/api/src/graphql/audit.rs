@@ -1,15 +1,18 @@
-//! GraphQL for the audit log: reading it and verifying its hash chain.
+//! GraphQL for the audit log (reading it and verifying its hash chain), security
+//! events and the login history a tenant's auditors read.
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use tessera_audit::{AuditFilter, AuditRecord};
+use tessera_audit::{AuditFilter, AuditRecord, SecurityEventFilter, SecurityEventRecord};
+use tessera_identity::LoginFilter;
 use tessera_kernel::Permission;
 
 use super::connection::{connection, page_cost, page_request};
-use super::identity::UserObject;
-use super::{Requires, loaders, parse_id, permission, request, services};
-use crate::error::{ApiError, ApiResult};
+use super::identity::{LoginAttemptObject, UserObject};
+use super::rbac::user_by_id;
+use super::{Requires, SignedIn, authenticated, parse_id, permission, request, services};
+use crate::error::ApiResult;
 
 /// One change to the tenant's data: who, what, when, from where, and the changed
 /// fields before and after (secrets redacted).
@@ -27,9 +30,7 @@ impl AuditRecordObject {
     }
     /// Who acted; null for the system.
     async fn actor(&self, ctx: &Context<'_>) -> ApiResult<Option<UserObject>> {
-        let Some(id) = self.0.actor_user_id else { return Ok(None) };
-        let found = loaders(ctx)?.users.load_one(id).await.map_err(|e| ApiError::internal(e.message))?;
-        Ok(found.map(UserObject))
+        user_by_id(ctx, self.0.actor_user_id).await
     }
     /// The session they acted in.
     async fn session_id(&self) -> Option<ID> {
@@ -70,6 +71,142 @@ impl AuditRecordObject {
     /// SHA-256 over its content and the previous record's hash.
     async fn hash(&self) -> &str {
         &self.0.hash
+    }
+}
+
+/// How much a security event matters.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "Severity", remote = "tessera_audit::Severity")]
+pub(crate) enum SeverityGql {
+    /// Routine, worth keeping.
+    Low,
+    /// Worth a look.
+    Medium,
+    /// Someone should look now.
+    High,
+    /// An account or tenant is probably under attack.
+    Critical,
+}
+
+/// What a security event records.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "SecurityEventKind", remote = "tessera_audit::SecurityEventKind")]
+pub(crate) enum SecurityEventKindGql {
+    /// A wrong password, or an unknown email (then naming no user).
+    LoginFailed,
+    /// Enough failures that the account's logins are refused for a while.
+    AccountLocked,
+    /// A login refused because the account is locked.
+    LoginThrottled,
+    /// An already used refresh token came back; its session was revoked.
+    RefreshTokenReused,
+    /// A user ended one of their sessions from another.
+    SessionRevoked,
+    /// A role, group membership or assignment changed what someone may do.
+    PermissionChanged,
+}
+
+/// Something a security reviewer looks for.
+pub(crate) struct SecurityEventObject(SecurityEventRecord);
+
+#[Object(name = "SecurityEvent")]
+impl SecurityEventObject {
+    /// Id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// What happened.
+    async fn kind(&self) -> SecurityEventKindGql {
+        self.0.kind.into()
+    }
+    /// How much it matters.
+    async fn severity(&self) -> SeverityGql {
+        self.0.severity.into()
+    }
+    /// The tenant whose access it concerns; null for events about an account
+    /// (logins, sessions).
+    async fn tenant_id(&self) -> Option<ID> {
+        self.0.tenant_id.map(|id| ID(id.to_string()))
+    }
+    /// The account it is about.
+    async fn user(&self, ctx: &Context<'_>) -> ApiResult<Option<UserObject>> {
+        user_by_id(ctx, self.0.user_id).await
+    }
+    /// Who caused it; null when anonymous (a login) or the system.
+    async fn actor(&self, ctx: &Context<'_>) -> ApiResult<Option<UserObject>> {
+        user_by_id(ctx, self.0.actor_user_id).await
+    }
+    /// Facts particular to the kind (for a permission change: the action, its
+    /// target and the permissions involved).
+    async fn details(&self) -> Json<serde_json::Value> {
+        Json(self.0.details.clone())
+    }
+    /// The request it came from (`x-request-id`).
+    async fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+    /// The client's IP address.
+    async fn ip(&self) -> Option<&str> {
+        self.0.ip.as_deref()
+    }
+    /// The client's user agent.
+    async fn user_agent(&self) -> Option<&str> {
+        self.0.user_agent.as_deref()
+    }
+    /// When.
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+}
+
+/// Which security events to list.
+#[derive(InputObject, Default)]
+pub(crate) struct SecurityEventFilterInput {
+    /// Only this kind.
+    kind: Option<SecurityEventKindGql>,
+    /// Only this severity or higher.
+    min_severity: Option<SeverityGql>,
+    /// Only about this account.
+    user_id: Option<ID>,
+    /// At or after.
+    from: Option<DateTime<Utc>>,
+    /// Before.
+    to: Option<DateTime<Utc>>,
+}
+
+impl SecurityEventFilterInput {
+    fn parse(self) -> ApiResult<SecurityEventFilter> {
+        Ok(SecurityEventFilter {
+            kind: self.kind.map(Into::into),
+            min_severity: self.min_severity.map(Into::into),
+            user_id: self.user_id.as_ref().map(|id| parse_id("userId", id)).transpose()?,
+            from: self.from,
+            to: self.to,
+        })
+    }
+}
+
+/// Which login attempts to list.
+#[derive(InputObject, Default)]
+pub(crate) struct LoginFilterInput {
+    /// Only this account's.
+    user_id: Option<ID>,
+    /// Only successes (`true`) or failures (`false`).
+    succeeded: Option<bool>,
+    /// At or after.
+    from: Option<DateTime<Utc>>,
+    /// Before.
+    to: Option<DateTime<Utc>>,
+}
+
+impl LoginFilterInput {
+    pub(crate) fn parse(self) -> ApiResult<LoginFilter> {
+        Ok(LoginFilter {
+            user_id: self.user_id.as_ref().map(|id| parse_id("userId", id)).transpose()?,
+            succeeded: self.succeeded,
+            from: self.from,
+            to: self.to,
+        })
     }
 }
 
@@ -131,6 +268,66 @@ impl AuditQuery {
         let page =
             services(ctx)?.audit.records(request(ctx)?, &filter, &page_request(first, after, last, before)).await?;
         Ok(connection(page, |r| r.id, AuditRecordObject))
+    }
+
+    /// The current tenant's security events, oldest first: those about its access
+    /// (permission changes) and the account events (failed logins, lockouts,
+    /// reused refresh tokens, revoked sessions) of its staff, the members holding
+    /// any role but the built-in customer role. Customers' account events stay
+    /// theirs: they may book with many businesses.
+    #[graphql(guard = "Requires(Permission::AuditRead)", directive = permission::apply(Permission::AuditRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    async fn security_events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<SecurityEventFilterInput>,
+    ) -> ApiResult<Connection<String, SecurityEventObject>> {
+        let filter = filter.unwrap_or_default().parse()?;
+        let (services, request) = (services(ctx)?, request(ctx)?);
+        let staff = services.rbac.staff_accounts(request).await?;
+        let page = page_request(first, after, last, before);
+        let page = services.audit.security_events(request, &staff, &filter, &page).await?;
+        Ok(connection(page, |e| e.id, SecurityEventObject))
+    }
+
+    /// The security events about the caller, in every tenant, oldest first.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply(), complexity = "page_cost(first, last, child_complexity)")]
+    async fn my_security_events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<SecurityEventFilterInput>,
+    ) -> ApiResult<Connection<String, SecurityEventObject>> {
+        let filter = filter.unwrap_or_default().parse()?;
+        let page = page_request(first, after, last, before);
+        let page = services(ctx)?.audit.my_security_events(request(ctx)?, &filter, &page).await?;
+        Ok(connection(page, |e| e.id, SecurityEventObject))
+    }
+
+    /// The login attempts of the current tenant's staff (see `securityEvents`),
+    /// oldest first (`last: 20` for the latest).
+    #[graphql(guard = "Requires(Permission::AuditRead)", directive = permission::apply(Permission::AuditRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    async fn login_history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<LoginFilterInput>,
+    ) -> ApiResult<Connection<String, LoginAttemptObject>> {
+        let filter = filter.unwrap_or_default().parse()?;
+        let (services, request) = (services(ctx)?, request(ctx)?);
+        let staff = services.rbac.staff_accounts(request).await?;
+        let page = page_request(first, after, last, before);
+        let page = services.identity.login_history(request, &staff, &filter, &page).await?;
+        Ok(connection(page, |a| a.id, LoginAttemptObject::from))
     }
 
     /// Walks the current tenant's whole audit chain and reports the first record that

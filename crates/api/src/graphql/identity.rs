@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use tessera_identity::{IssuedSession, LoginAttempt, NewUser, Session, User};
 use tessera_kernel::{SessionId, UserId};
 
+use super::audit::LoginFilterInput;
 use super::connection::{connection, page_cost, page_request};
 use super::{SignedIn, authenticated, loaders, parse_id, public, request, services};
 use crate::error::{ApiError, ApiResult};
@@ -119,11 +120,14 @@ impl SessionObject {
     }
 }
 
-/// One login attempt on the caller's account.
+/// One login attempt.
 #[derive(SimpleObject)]
+#[graphql(name = "LoginAttempt")]
 pub(crate) struct LoginAttemptObject {
     /// Id.
     id: ID,
+    /// The account, when the email named one.
+    user_id: Option<ID>,
     /// Whether it succeeded.
     succeeded: bool,
     /// Why it failed: `invalid_credentials`, `throttled` or `account_disabled`.
@@ -140,6 +144,7 @@ impl From<LoginAttempt> for LoginAttemptObject {
     fn from(a: LoginAttempt) -> Self {
         Self {
             id: ID(a.id.to_string()),
+            user_id: a.user_id.map(|id| ID(id.to_string())),
             succeeded: a.succeeded,
             failure_reason: a.failure_reason,
             ip: a.ip,
@@ -237,9 +242,11 @@ impl IdentityQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
+        filter: Option<LoginFilterInput>,
     ) -> ApiResult<Connection<String, LoginAttemptObject>> {
-        let page =
-            services(ctx)?.identity.my_login_history(request(ctx)?, &page_request(first, after, last, before)).await?;
+        let filter = filter.unwrap_or_default().parse()?;
+        let page = page_request(first, after, last, before);
+        let page = services(ctx)?.identity.my_login_history(request(ctx)?, &filter, &page).await?;
         Ok(connection(page, |a| a.id, LoginAttemptObject::from))
     }
 

@@ -36,7 +36,7 @@ fn parse_permissions(names: &[String]) -> ApiResult<Vec<Permission>> {
     names.iter().map(|name| name.parse::<Permission>().map_err(ApiError::from)).collect()
 }
 
-async fn user_by_id(ctx: &Context<'_>, id: Option<UserId>) -> ApiResult<Option<UserObject>> {
+pub(crate) async fn user_by_id(ctx: &Context<'_>, id: Option<UserId>) -> ApiResult<Option<UserObject>> {
     let Some(id) = id else { return Ok(None) };
     let found = loaders(ctx)?.users.load_one(id).await.map_err(|e| ApiError::internal(e.message))?;
     Ok(found.map(UserObject))

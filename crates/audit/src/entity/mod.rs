@@ -2,3 +2,4 @@
 
 pub(crate) mod head;
 pub(crate) mod record;
+pub(crate) mod security_event;

@@ -3,7 +3,8 @@ use tessera_kernel::{AssignmentId, GroupId, RoleId, TenantId, UserId};
 
 use crate::model::ScopeType;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[sea_orm(table_name = "role_assignments")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

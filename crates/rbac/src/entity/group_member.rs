@@ -1,7 +1,8 @@
 use sea_orm::entity::prelude::*;
 use tessera_kernel::{GroupId, GroupMemberId, TenantId, UserId};
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[sea_orm(table_name = "user_group_members")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,0 +1,255 @@
+//! Security events: what a security reviewer looks for, with a severity.
+//!
+//! An event about an account (a failed login, a lockout, a reused refresh token, a
+//! revoked session) belongs to no tenant, since accounts are shared by businesses;
+//! one about a tenant's access (a role granted or changed) names the tenant. A
+//! tenant's admins read the tenant's events and the account events of its staff
+//! (the caller passes who that is); everyone reads the events about themselves.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::sea_query::StringLen;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DeriveActiveEnum, EntityTrait,
+    EnumIter, QueryFilter,
+};
+use serde_json::Value;
+use tessera_kernel::db::{Access, Scope};
+use tessera_kernel::id::uuid_v7_at;
+use tessera_kernel::{DomainError, Page, PageRequest, Permission, RequestContext, Result, TenantId, UserId};
+
+use crate::entity::security_event;
+use crate::service::AuditService;
+
+/// How much an event matters, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(10))")]
+pub enum Severity {
+    /// Routine, worth keeping.
+    #[sea_orm(string_value = "low")]
+    Low,
+    /// Worth a look.
+    #[sea_orm(string_value = "medium")]
+    Medium,
+    /// Someone should look now.
+    #[sea_orm(string_value = "high")]
+    High,
+    /// An account or tenant is probably under attack.
+    #[sea_orm(string_value = "critical")]
+    Critical,
+}
+
+impl Severity {
+    /// This severity and every higher one.
+    fn and_above(self) -> Vec<Self> {
+        [Self::Low, Self::Medium, Self::High, Self::Critical].into_iter().filter(|s| *s >= self).collect()
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(50))")]
+pub enum SecurityEventKind {
+    /// A wrong password, or an unknown email (then naming no user).
+    #[sea_orm(string_value = "login_failed")]
+    LoginFailed,
+    /// Enough failures that the account's logins are refused for a while.
+    #[sea_orm(string_value = "account_locked")]
+    AccountLocked,
+    /// A login refused because the account is locked.
+    #[sea_orm(string_value = "login_throttled")]
+    LoginThrottled,
+    /// A refresh token that was already exchanged came back: it leaked, and the
+    /// session was revoked.
+    #[sea_orm(string_value = "refresh_token_reused")]
+    RefreshTokenReused,
+    /// A user ended one of their sessions from elsewhere.
+    #[sea_orm(string_value = "session_revoked")]
+    SessionRevoked,
+    /// A role, a group's membership or an assignment changed what someone may do.
+    #[sea_orm(string_value = "permission_changed")]
+    PermissionChanged,
+}
+
+/// An event to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecurityEvent {
+    /// What happened.
+    pub kind: SecurityEventKind,
+    /// How much it matters.
+    pub severity: Severity,
+    /// The account it is about, if known.
+    pub user_id: Option<UserId>,
+    /// Facts particular to the kind (an object; never a secret).
+    pub details: Value,
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecurityEventRecord {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// The tenant whose access it concerns; `None` for account events.
+    pub tenant_id: Option<TenantId>,
+    /// The account it is about.
+    pub user_id: Option<UserId>,
+    /// Who caused it (`None`: anonymous or the system).
+    pub actor_user_id: Option<UserId>,
+    /// What happened.
+    pub kind: SecurityEventKind,
+    /// How much it matters.
+    pub severity: Severity,
+    /// Facts particular to the kind.
+    pub details: Value,
+    /// The request it came from.
+    pub request_id: Option<String>,
+    /// The client's IP address.
+    pub ip: Option<String>,
+    /// The client's user agent.
+    pub user_agent: Option<String>,
+    /// When.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Which events to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityEventFilter {
+    /// Only this kind.
+    pub kind: Option<SecurityEventKind>,
+    /// Only this severity or higher.
+    pub min_severity: Option<Severity>,
+    /// Only about this account.
+    pub user_id: Option<UserId>,
+    /// At or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Records `event` in `conn` (the transaction of what caused it, when there is
+/// one), about `tenant_id`'s access or (`None`) about an account.
+pub async fn record_security_event<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &RequestContext,
+    tenant_id: Option<TenantId>,
+    event: SecurityEvent,
+) -> Result<()> {
+    let now = ctx.now().trunc_subsecs(6);
+    let meta = ctx.meta();
+    security_event::ActiveModel {
+        id: Set(uuid_v7_at(now)),
+        tenant_id: Set(tenant_id),
+        user_id: Set(event.user_id),
+        actor_user_id: Set(ctx.actor().map(|a| a.user_id)),
+        kind: Set(event.kind),
+        severity: Set(event.severity),
+        details: Set(event.details.to_string()),
+        request_id: Set(Some(meta.request_id.clone()).filter(|id| !id.is_empty())),
+        ip: Set(meta.ip.clone()),
+        user_agent: Set(meta.user_agent.clone()),
+        occurred_at: Set(now),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+impl AuditService {
+    /// The request tenant's security events: those about its access, and the
+    /// account events of `staff` (the members whose logins the tenant may see;
+    /// the caller decides who they are). Oldest first.
+    pub async fn security_events(
+        &self,
+        ctx: &RequestContext,
+        staff: &[UserId],
+        filter: &SecurityEventFilter,
+        page: &PageRequest,
+    ) -> Result<Page<SecurityEventRecord>> {
+        let keyset = page.keyset()?;
+        let (auth, txn) = self.db().begin_authorized(ctx, Permission::AuditRead, Access::Read).await?;
+        let mut visible = Condition::any().add(security_event::Column::TenantId.eq(auth.tenant_id));
+        if !staff.is_empty() {
+            visible = visible.add(
+                Condition::all()
+                    .add(security_event::Column::TenantId.is_null())
+                    .add(security_event::Column::UserId.is_in(staff.iter().copied())),
+            );
+        }
+        let select = security_event::Entity::find().filter(visible).filter(filter.condition());
+        let rows = keyset.apply(select, security_event::Column::Id).all(&txn).await?;
+        txn.commit().await?;
+        keyset.finish(rows).try_map(SecurityEventRecord::try_from)
+    }
+
+    /// The events about the signed-in user, in every tenant. Oldest first.
+    pub async fn my_security_events(
+        &self,
+        ctx: &RequestContext,
+        filter: &SecurityEventFilter,
+        page: &PageRequest,
+    ) -> Result<Page<SecurityEventRecord>> {
+        let actor = ctx.require_actor()?;
+        let keyset = page.keyset()?;
+        let txn = self.db().begin(Scope::User(actor.user_id), Access::Read).await?;
+        let select = security_event::Entity::find()
+            .filter(security_event::Column::UserId.eq(actor.user_id))
+            .filter(filter.condition());
+        let rows = keyset.apply(select, security_event::Column::Id).all(&txn).await?;
+        txn.commit().await?;
+        keyset.finish(rows).try_map(SecurityEventRecord::try_from)
+    }
+}
+
+impl SecurityEventFilter {
+    fn condition(&self) -> Condition {
+        let mut all = Condition::all();
+        if let Some(kind) = self.kind {
+            all = all.add(security_event::Column::Kind.eq(kind));
+        }
+        if let Some(severity) = self.min_severity {
+            all = all.add(security_event::Column::Severity.is_in(severity.and_above()));
+        }
+        if let Some(user_id) = self.user_id {
+            all = all.add(security_event::Column::UserId.eq(user_id));
+        }
+        if let Some(from) = self.from {
+            all = all.add(security_event::Column::OccurredAt.gte(from));
+        }
+        if let Some(to) = self.to {
+            all = all.add(security_event::Column::OccurredAt.lt(to));
+        }
+        all
+    }
+}
+
+impl TryFrom<security_event::Model> for SecurityEventRecord {
+    type Error = DomainError;
+
+    fn try_from(row: security_event::Model) -> Result<Self> {
+        let details = serde_json::from_str(&row.details)
+            .map_err(|e| DomainError::Internal(format!("security event {} has unreadable details: {e}", row.id)))?;
+        Ok(Self {
+            id: row.id,
+            tenant_id: row.tenant_id,
+            user_id: row.user_id,
+            actor_user_id: row.actor_user_id,
+            kind: row.kind,
+            severity: row.severity,
+            details,
+            request_id: row.request_id,
+            ip: row.ip,
+            user_agent: row.user_agent,
+            occurred_at: row.occurred_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minimum_severity_takes_the_higher_ones_too() {
+        assert_eq!(Severity::High.and_above(), vec![Severity::High, Severity::Critical]);
+        assert_eq!(Severity::Low.and_above().len(), 4);
+    }
+}
