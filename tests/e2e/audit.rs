@@ -14,7 +14,7 @@ use tessera_kernel::db::{Access, Scope};
 use crate::scheduling::{BOOK, booking_input, pinned_app, salon};
 
 const LOG: &str = "query($f: AuditFilterInput) { auditLog(first: 100, filter: $f) { edges { node { seq action targetType targetId changes requestId actor { id } hash } } } }";
-const VERIFY: &str = "{ verifyAuditChain { ok checked firstBrokenSeq reason } }";
+const VERIFY: &str = "{ verifyAuditChain { ok checked expiredThroughSeq firstBrokenSeq reason } }";
 
 fn records(data: &Value) -> Vec<Value> {
     data["auditLog"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect()
@@ -205,4 +205,91 @@ async fn another_tenants_audit_log_is_out_of_reach() {
     assert_eq!(app.error_code(&reaching_in, VERIFY, json!({})).await, "NOT_FOUND");
     let staff = app.add_member(&alice.owner, "staff@audit-alice.test", &["staff"]).await;
     assert_eq!(app.error_code(&staff, LOG, json!({})).await, "FORBIDDEN", "audit:read is for admins");
+}
+
+#[tokio::test]
+async fn retention_expires_old_activity_and_the_rest_of_the_chain_still_verifies() {
+    let app = pinned_app().await;
+    let salon = salon(&app, "forgetful", 0).await;
+    let keeper = salon_owner_elsewhere(&app).await;
+    app.add_member(&salon.owner, "stylist@forgetful.test", &["staff"]).await;
+    let settings = |days: Value| json!({"input": {"settings": {"currency": "EUR", "bookingMinNoticeMinutes": 60, "bookingHorizonDays": 90, "slotStepMinutes": 15, "deletionGraceDays": 30, "activityRetentionDays": days}}});
+    let update =
+        "mutation($input: UpdateTenantInput!) { updateTenant(input: $input) { settings { activityRetentionDays } } }";
+    let (_, body) = app.post(&salon.owner, update, settings(json!(7))).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "settings.activityRetentionDays", "{body}");
+    let kept = app.ok(&salon.owner, update, settings(json!(30))).await;
+    assert_eq!(kept["updateTenant"]["settings"]["activityRetentionDays"], 30);
+    let old = app.ok(&salon.owner, VERIFY, json!({})).await["verifyAuditChain"]["checked"].as_i64().unwrap();
+    let keepers = app.ok(&keeper, VERIFY, json!({})).await["verifyAuditChain"].clone();
+
+    // Forty days on, one more change; then the sweep.
+    app.clock.advance(chrono::Duration::days(40));
+    let owner = app.login("owner@forgetful.test").await.in_tenant("forgetful");
+    app.ok(&owner, "mutation { updateTenant(input: {name: \"After the cut\"}) { id } }", json!({})).await;
+    let swept = tessera_api::retention::sweep(&app.state.services, chrono::Duration::days(365), app.now()).await;
+    let swept = swept.unwrap();
+    assert_eq!(swept.audit_records, u64::try_from(old).unwrap(), "{swept:?}");
+    assert!(swept.security_events >= 1, "the member's permission change went too: {swept:?}");
+
+    let answer = app.ok(&owner, VERIFY, json!({})).await["verifyAuditChain"].clone();
+    assert_eq!(
+        answer,
+        json!({"ok": true, "checked": 2, "expiredThroughSeq": old, "firstBrokenSeq": null, "reason": null})
+    );
+    let log = records(&app.ok(&owner, LOG, json!({})).await);
+    let actions: Vec<&str> = log.iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["tenant.updated", "audit.expired"]);
+    assert_eq!(log[0]["seq"], old + 1);
+    assert!(log[1]["actor"].is_null(), "the system cut the chain");
+    assert_eq!(log[1]["changes"]["after"]["throughSeq"], old);
+    let events = "{ securityEvents(first: 10) { edges { node { kind } } } }";
+    assert_eq!(app.ok(&owner, events, json!({})).await["securityEvents"]["edges"], json!([]));
+    let again = tessera_api::retention::sweep(&app.state.services, chrono::Duration::days(365), app.now()).await;
+    assert_eq!(again.unwrap().audit_records, 0, "nothing more is old enough");
+    let keeper = app.login("owner@keeper.test").await.in_tenant("keeper");
+    let keepers_now = app.ok(&keeper, VERIFY, json!({})).await["verifyAuditChain"].clone();
+    assert_eq!(keepers_now, keepers, "a tenant keeping its activity loses none of it");
+
+    // Moving the start by hand past a record is not a recorded cut.
+    let hash = log[0]["hash"].as_str().unwrap();
+    let tenant = "(SELECT id FROM tenants WHERE slug = 'forgetful')";
+    tamper(&app, &format!("DELETE FROM audit_records WHERE seq = {} AND tenant_id = {tenant}", old + 1)).await;
+    tamper(
+        &app,
+        &format!(
+            "UPDATE audit_heads SET expired_through_seq = {}, expired_through_hash = '{hash}' WHERE tenant_id = {tenant}",
+            old + 1
+        ),
+    )
+    .await;
+    let answer = app.ok(&owner, VERIFY, json!({})).await["verifyAuditChain"].clone();
+    assert_eq!((&answer["ok"], &answer["firstBrokenSeq"]), (&json!(false), &json!(old + 2)), "{answer}");
+    assert!(answer["reason"].as_str().unwrap().contains("expiry"), "{answer}");
+    // Nor is forgetting the cut.
+    tamper(&app, &format!("UPDATE audit_heads SET expired_through_seq = 0 WHERE tenant_id = {tenant}")).await;
+    assert_eq!(app.ok(&owner, VERIFY, json!({})).await["verifyAuditChain"]["firstBrokenSeq"], 1);
+}
+
+#[tokio::test]
+async fn login_history_and_account_events_expire_after_the_gateways_retention() {
+    let app = pinned_app().await;
+    app.sign_up("old-timer@example.com").await;
+    let login =
+        "mutation { login(input: {email: \"old-timer@example.com\", password: \"wrong password\"}) { accessToken } }";
+    app.post(&tessera_e2e::Auth::anonymous(), login, json!({})).await;
+    app.clock.advance(chrono::Duration::days(40));
+    let fresh = app.login("old-timer@example.com").await;
+    let swept = tessera_api::retention::sweep(&app.state.services, chrono::Duration::days(31), app.now()).await;
+    let swept = swept.unwrap();
+    assert_eq!((swept.login_attempts, swept.security_events), (2, 1), "{swept:?}");
+    let history = app.ok(&fresh, "{ myLoginHistory(first: 10) { edges { node { succeeded } } } }", json!({})).await;
+    assert_eq!(history["myLoginHistory"]["edges"], json!([{"node": {"succeeded": true}}]), "only the recent login");
+    let events = app.ok(&fresh, "{ mySecurityEvents(first: 10) { edges { node { kind } } } }", json!({})).await;
+    assert_eq!(events["mySecurityEvents"]["edges"], json!([]));
+}
+
+/// Another business, keeping its activity for good.
+async fn salon_owner_elsewhere(app: &TestApp) -> tessera_e2e::Auth {
+    salon(app, "keeper", 0).await.owner
 }

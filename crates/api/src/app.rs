@@ -147,7 +147,8 @@ impl App {
         if config.seed_demo {
             crate::demo::seed_if_empty(&services).await.map_err(|e| StartupError::Seed(e.domain().public_message()))?;
         }
-        let purge_task = spawn_purge(services.clone(), shutdown.clone());
+        let housekeeping_task =
+            spawn_housekeeping(services.clone(), config.account_activity_retention, shutdown.clone());
         let schema = build_schema(&config.limits, config.introspection);
         let state = AppState::new(AppInner {
             config: Arc::new(config),
@@ -159,7 +160,7 @@ impl App {
             ws_session_check: options.ws_session_check,
             ws_init_timeout: options.ws_init_timeout,
         });
-        Ok(Self { state, tasks: vec![relay_task, purge_task] })
+        Ok(Self { state, tasks: vec![relay_task, housekeeping_task] })
     }
 
     /// Stops background tasks and waits for them.
@@ -171,14 +172,24 @@ impl App {
     }
 }
 
-/// Purges tenants whose deletion grace period is over, hourly.
-fn spawn_purge(services: Arc<Services>, shutdown: CancellationToken) -> JoinHandle<()> {
+/// Hourly: purges tenants whose deletion grace period is over, and expires
+/// activity past its retention.
+fn spawn_housekeeping(
+    services: Arc<Services>,
+    account_retention: chrono::Duration,
+    shutdown: CancellationToken,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             match services.tenants.purge_expired(services.clock.now()).await {
                 Ok(0) => {}
                 Ok(purged) => info!(purged, "purged tenants past their deletion grace period"),
                 Err(err) => warn!(error = %err, "purging deleted tenants failed"),
+            }
+            match crate::retention::sweep(&services, account_retention, services.clock.now()).await {
+                Ok(swept) if swept.removed_anything() => info!(?swept, "expired activity past its retention"),
+                Ok(_) => {}
+                Err(err) => warn!(error = %err, "expiring activity failed"),
             }
             tokio::select! {
                 () = shutdown.cancelled() => break,

@@ -115,6 +115,9 @@ pub struct ConfigArgs {
     /// Seconds to let requests finish on shutdown [default: 10].
     #[arg(long, env = "TESSERA_SHUTDOWN_GRACE_SECONDS", global = true)]
     pub shutdown_grace_seconds: Option<u64>,
+    /// Days login history and account security events are kept (30 to 3650) [default: 365].
+    #[arg(long, env = "TESSERA_ACCOUNT_ACTIVITY_RETENTION_DAYS", global = true)]
+    pub account_activity_retention_days: Option<u32>,
 }
 
 /// The same settings as read from a TOML file.
@@ -141,6 +144,7 @@ struct FileConfig {
     session_max_days: Option<i64>,
     seed_demo: Option<bool>,
     shutdown_grace_seconds: Option<u64>,
+    account_activity_retention_days: Option<u32>,
 }
 
 /// Limits that protect the GraphQL endpoint from expensive documents.
@@ -207,6 +211,9 @@ pub struct Config {
     pub seed_demo: bool,
     /// Time given to in-flight requests at shutdown.
     pub shutdown_grace: Duration,
+    /// How long login history and account security events are kept. (A tenant
+    /// sets its own audit log's retention.)
+    pub account_activity_retention: chrono::Duration,
 }
 
 /// A configuration error, naming the setting.
@@ -309,6 +316,14 @@ impl Config {
         if !(1..=365).contains(&session_max_days) {
             return Err(invalid("session_max_days", "must be between 1 and 365"));
         }
+        let account_activity_retention_days =
+            args.account_activity_retention_days.or(file.account_activity_retention_days).unwrap_or(365);
+        if !(tessera_audit::RETENTION_FLOOR_DAYS..=3650).contains(&account_activity_retention_days) {
+            return Err(invalid(
+                "account_activity_retention_days",
+                format!("must be between {} and 3650", tessera_audit::RETENTION_FLOOR_DAYS),
+            ));
+        }
         let embedded = database_url.starts_with("sqlite:");
         Ok(Self {
             listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
@@ -337,6 +352,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(
                 args.shutdown_grace_seconds.or(file.shutdown_grace_seconds).unwrap_or(10),
             ),
+            account_activity_retention: chrono::Duration::days(i64::from(account_activity_retention_days)),
         })
     }
 

@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod retention;
 pub mod server;
 
 pub use app::{App, AppOptions};

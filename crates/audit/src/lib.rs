@@ -16,14 +16,20 @@
 //! Security events ([`record_security_event`]) sit beside the chain: failed logins,
 //! lockouts, reused refresh tokens, revoked sessions and permission changes, with
 //! a [`Severity`], readable by a tenant's admins and by the user they are about.
+//!
+//! Retention ([`AuditService::expire`]) removes a tenant's old records and events;
+//! the cut is recorded in the chain and the head keeps the last removed hash, so
+//! the rest still verifies.
 
 mod chain;
 mod entity;
 mod model;
+mod retention;
 mod security;
 mod service;
 
 pub use model::{AuditEntry, AuditFilter, AuditRecord, Verification};
+pub use retention::{Expiry, RETENTION_FLOOR_DAYS};
 pub use security::{
     SecurityEvent, SecurityEventFilter, SecurityEventKind, SecurityEventRecord, Severity, record_security_event,
 };

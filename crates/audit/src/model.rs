@@ -97,6 +97,9 @@ pub struct AuditFilter {
 pub struct Verification {
     /// How many records were checked.
     pub checked: u64,
+    /// Records up to this sequence number were expired by retention (0: none);
+    /// the check started after it.
+    pub expired_through_seq: i64,
     /// The first sequence number where the chain breaks, and why; `None` when it
     /// is intact.
     pub broken: Option<(i64, String)>,

@@ -14,6 +14,7 @@ use tessera_kernel::{Db, DomainError, Page, PageRequest, Permission, RequestCont
 use crate::chain::{GENESIS, Link};
 use crate::entity::{head, record};
 use crate::model::{AuditEntry, AuditFilter, AuditRecord, Verification, changes};
+use crate::retention::EXPIRED_ACTION;
 
 /// How many records verification reads at a time.
 const VERIFY_BATCH: u64 = 500;
@@ -195,8 +196,14 @@ impl AuditService {
 
 async fn verify_chain(txn: &DatabaseTransaction, tenant_id: TenantId) -> Result<Verification> {
     let head = head::Entity::find_by_id(tenant_id).one(txn).await?;
-    let (mut expected, mut previous, mut checked) = (1_i64, GENESIS.to_owned(), 0_u64);
-    let broken = |seq: i64, why: &str, checked: u64| Ok(Verification { checked, broken: Some((seq, why.to_owned())) });
+    // Retention may have cut the chain's start: verification begins after the cut,
+    // from the hash of the last record it removed.
+    let (start, start_hash) =
+        head.as_ref().map_or((0, GENESIS.to_owned()), |h| (h.expired_through_seq, h.expired_through_hash.clone()));
+    let (mut expected, mut previous, mut checked) = (start + 1, start_hash.clone(), 0_u64);
+    let outcome = |checked: u64, broken: Option<(i64, &str)>| {
+        Ok(Verification { checked, expired_through_seq: start, broken: broken.map(|(seq, why)| (seq, why.to_owned())) })
+    };
     loop {
         let rows = record::Entity::find()
             .filter(record::Column::TenantId.eq(tenant_id))
@@ -208,13 +215,13 @@ async fn verify_chain(txn: &DatabaseTransaction, tenant_id: TenantId) -> Result<
         let batch = rows.len();
         for row in rows {
             if row.seq != expected {
-                return broken(expected, "this record is missing", checked);
+                return outcome(checked, Some((expected, "this record is missing")));
             }
             if row.prev_hash != previous {
-                return broken(row.seq, "this record does not follow the one before it", checked);
+                return outcome(checked, Some((row.seq, "this record does not follow the one before it")));
             }
             if Link::of(&row).hash() != row.hash {
-                return broken(row.seq, "this record's content does not match its hash", checked);
+                return outcome(checked, Some((row.seq, "this record's content does not match its hash")));
             }
             checked += 1;
             previous = row.hash;
@@ -225,14 +232,36 @@ async fn verify_chain(txn: &DatabaseTransaction, tenant_id: TenantId) -> Result<
         }
     }
     let last = expected - 1;
-    match head {
-        Some(head) if head.seq > last => broken(last + 1, "records at the end of the chain are missing", checked),
-        Some(head) if head.seq == last && head.hash != previous => {
-            broken(last, "the last record is not the one the chain ends with", checked)
+    match &head {
+        Some(head) if head.seq > last => {
+            return outcome(checked, Some((last + 1, "records at the end of the chain are missing")));
         }
-        None if last > 0 => broken(1, "the chain has records but no head", checked),
-        _ => Ok(Verification { checked, broken: None }),
+        Some(head) if head.seq == last && head.hash != previous => {
+            return outcome(checked, Some((last, "the last record is not the one the chain ends with")));
+        }
+        None if last > 0 => return outcome(checked, Some((1, "the chain has records but no head"))),
+        _ => {}
     }
+    if start > 0 && !cut_is_recorded(txn, tenant_id, start, &start_hash).await? {
+        return outcome(checked, Some((start + 1, "the chain's start was moved without a recorded expiry")));
+    }
+    outcome(checked, None)
+}
+
+/// Whether the chain's latest expiry record names the cut the head holds: a start
+/// moved by hand has no verified record behind it.
+async fn cut_is_recorded(txn: &DatabaseTransaction, tenant_id: TenantId, seq: i64, hash: &str) -> Result<bool> {
+    let latest = record::Entity::find()
+        .filter(record::Column::TenantId.eq(tenant_id))
+        .filter(record::Column::Action.eq(EXPIRED_ACTION))
+        .filter(record::Column::Seq.gt(seq))
+        .order_by_desc(record::Column::Seq)
+        .one(txn)
+        .await?;
+    let Some(latest) = latest else { return Ok(false) };
+    let changes: serde_json::Value = serde_json::from_str(&latest.changes).unwrap_or_default();
+    let cut = &changes["after"];
+    Ok(cut["throughSeq"].as_i64() == Some(seq) && cut["throughHash"].as_str() == Some(hash))
 }
 
 impl<'a> Link<'a> {

@@ -3,11 +3,12 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect,
+    Statement,
 };
 use serde_json::json;
 use tessera_audit::{SecurityEvent, SecurityEventKind, Severity, record_security_event};
-use tessera_kernel::db::{Access, Scope};
+use tessera_kernel::db::{Access, Backend, Scope};
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::{
     Actor, Db, DomainError, Page, PageRequest, Permission, RequestContext, Result, SessionId, UserId,
@@ -511,6 +512,37 @@ impl IdentityService {
             .await?;
         txn.commit().await?;
         Ok(keyset.finish(rows).map(Session::from))
+    }
+
+    /// Forgets login attempts from before `cutoff` (never younger than the
+    /// retention floor before `now`). A background job.
+    pub async fn expire_login_history(&self, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> Result<u64> {
+        let floor = now - chrono::Duration::days(i64::from(tessera_audit::RETENTION_FLOOR_DAYS));
+        let cutoff = cutoff.min(floor);
+        let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        let removed = match self.db.backend() {
+            // The request role may not delete history; a function owned by the
+            // schema's owner may, down to the same floor.
+            Backend::Postgres => {
+                let statement = Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT tessera_expire_login_history($1)",
+                    [cutoff.into()],
+                );
+                let row = txn.query_one_raw(statement).await?;
+                row.map(|r| r.try_get_by_index::<i64>(0)).transpose()?.unwrap_or(0)
+            }
+            Backend::Sqlite => i64::try_from(
+                login_history::Entity::delete_many()
+                    .filter(login_history::Column::CreatedAt.lt(cutoff))
+                    .exec(&txn)
+                    .await?
+                    .rows_affected,
+            )
+            .unwrap_or(i64::MAX),
+        };
+        txn.commit().await?;
+        Ok(u64::try_from(removed).unwrap_or(0))
     }
 
     /// The actor's login history, oldest first.

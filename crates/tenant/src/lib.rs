@@ -18,8 +18,8 @@ mod repo;
 mod service;
 
 pub use model::{
-    FeatureFlags, IsolationLevel, MAX_FEATURE_FLAGS, Member, NewTenant, Slug, Tenant, TenantPatch, TenantSettings,
-    TenantStatus, TenantTier,
+    FeatureFlags, IsolationLevel, MAX_ACTIVITY_RETENTION_DAYS, MAX_FEATURE_FLAGS, MIN_ACTIVITY_RETENTION_DAYS, Member,
+    NewTenant, Slug, Tenant, TenantPatch, TenantSettings, TenantStatus, TenantTier,
 };
 pub use service::{
     BoxFuture, CreatedTenant, TenantLifecycle, TenantRef, TenantService, find_member_tenant,

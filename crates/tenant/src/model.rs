@@ -188,7 +188,16 @@ pub struct TenantSettings {
     pub cancellation_partial_refund_hours: u32,
     /// The part refunded then, in percent.
     pub cancellation_partial_refund_percent: u32,
+    /// How long the audit log and the tenant's security events are kept, in days;
+    /// `None` keeps them for good. Expiry leaves the audit chain verifiable.
+    pub activity_retention_days: Option<u32>,
 }
+
+/// The shortest activity retention a tenant may choose, in days. The database
+/// refuses to expire anything younger, whatever the application asks.
+pub const MIN_ACTIVITY_RETENTION_DAYS: u32 = tessera_audit::RETENTION_FLOOR_DAYS;
+/// The longest, in days (ten years).
+pub const MAX_ACTIVITY_RETENTION_DAYS: u32 = 3650;
 
 impl Default for TenantSettings {
     fn default() -> Self {
@@ -201,6 +210,7 @@ impl Default for TenantSettings {
             cancellation_full_refund_hours: 24,
             cancellation_partial_refund_hours: 4,
             cancellation_partial_refund_percent: 50,
+            activity_retention_days: None,
         }
     }
 }
@@ -231,6 +241,9 @@ impl TenantSettings {
         in_range("settings.cancellationFullRefundHours", self.cancellation_full_refund_hours, 0, 24 * 60)?;
         in_range("settings.cancellationPartialRefundHours", self.cancellation_partial_refund_hours, 0, 24 * 60)?;
         in_range("settings.cancellationPartialRefundPercent", self.cancellation_partial_refund_percent, 0, 100)?;
+        if let Some(days) = self.activity_retention_days {
+            in_range("settings.activityRetentionDays", days, MIN_ACTIVITY_RETENTION_DAYS, MAX_ACTIVITY_RETENTION_DAYS)?;
+        }
         if self.cancellation_partial_refund_hours > self.cancellation_full_refund_hours {
             return Err(DomainError::invalid(
                 "settings.cancellationPartialRefundHours",

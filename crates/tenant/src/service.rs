@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryFilter, TransactionTrait,
+    QueryFilter, QuerySelect, TransactionTrait,
 };
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::event::{self, DomainEvent, EventKind};
@@ -421,6 +421,27 @@ impl TenantService {
             .await?;
         txn.commit().await?;
         Ok(result.rows_affected)
+    }
+
+    /// Every tenant that keeps its activity for a limited time, with that time in
+    /// days. A background job (the retention sweep).
+    pub async fn activity_retention(&self) -> Result<Vec<(TenantId, u32)>> {
+        let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
+        let rows: Vec<(TenantId, serde_json::Value)> = tenant::Entity::find()
+            .select_only()
+            .column(tenant::Column::Id)
+            .column(tenant::Column::Settings)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        let mut limited = Vec::new();
+        for (id, settings) in rows {
+            if let Some(days) = TenantSettings::from_json(&settings)?.activity_retention_days {
+                limited.push((id, days));
+            }
+        }
+        Ok(limited)
     }
 
     /// Whether any tenant exists (the first start seeds a demo one when none does).

@@ -234,6 +234,10 @@ pub(crate) struct AuditChainVerification {
     ok: bool,
     /// How many records were checked before the answer.
     checked: i64,
+    /// Records up to this sequence number were removed by the tenant's activity
+    /// retention (0: none); the chain is checked from the next one, against the
+    /// hash the cut recorded.
+    expired_through_seq: i64,
     /// The first sequence number where the chain breaks.
     first_broken_seq: Option<i64>,
     /// What is wrong there.
@@ -336,11 +340,13 @@ impl AuditQuery {
     async fn verify_audit_chain(&self, ctx: &Context<'_>) -> ApiResult<AuditChainVerification> {
         let verification = services(ctx)?.audit.verify(request(ctx)?).await?;
         let checked = i64::try_from(verification.checked).unwrap_or(i64::MAX);
-        Ok(match verification.broken {
-            None => AuditChainVerification { ok: true, checked, first_broken_seq: None, reason: None },
-            Some((seq, reason)) => {
-                AuditChainVerification { ok: false, checked, first_broken_seq: Some(seq), reason: Some(reason) }
-            }
+        let (first_broken_seq, reason) = verification.broken.unzip();
+        Ok(AuditChainVerification {
+            ok: first_broken_seq.is_none(),
+            checked,
+            expired_through_seq: verification.expired_through_seq,
+            first_broken_seq,
+            reason,
         })
     }
 }

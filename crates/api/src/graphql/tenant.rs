@@ -67,6 +67,9 @@ pub(crate) struct TenantSettingsGql {
     /// The part refunded then, in percent.
     #[graphql(default = 50)]
     cancellation_partial_refund_percent: i32,
+    /// How long the audit log and security events are kept, in days (30 to 3650);
+    /// null keeps them for good. Expired records leave the audit chain verifiable.
+    activity_retention_days: Option<i32>,
 }
 
 fn to_i32(n: u32) -> i32 {
@@ -84,6 +87,7 @@ impl From<&TenantSettings> for TenantSettingsGql {
             cancellation_full_refund_hours: to_i32(s.cancellation_full_refund_hours),
             cancellation_partial_refund_hours: to_i32(s.cancellation_partial_refund_hours),
             cancellation_partial_refund_percent: to_i32(s.cancellation_partial_refund_percent),
+            activity_retention_days: s.activity_retention_days.map(to_i32),
         }
     }
 }
@@ -114,6 +118,10 @@ impl TryFrom<TenantSettingsGql> for TenantSettings {
                 "cancellationPartialRefundPercent",
                 s.cancellation_partial_refund_percent,
             )?,
+            activity_retention_days: s
+                .activity_retention_days
+                .map(|days| non_negative("activityRetentionDays", days))
+                .transpose()?,
         })
     }
 }
