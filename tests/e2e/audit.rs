@@ -293,3 +293,42 @@ async fn login_history_and_account_events_expire_after_the_gateways_retention() 
 async fn salon_owner_elsewhere(app: &TestApp) -> tessera_e2e::Auth {
     salon(app, "keeper", 0).await.owner
 }
+
+#[tokio::test]
+async fn a_client_recomputes_every_hash_as_the_readme_describes() {
+    use sha2::{Digest, Sha256};
+    let app = pinned_app().await;
+    let salon = salon(&app, "self-check", 0).await;
+    app.ok(&salon.owner, BOOK, booking_input(&salon, "2026-03-04T09:00:00Z")).await;
+    let tenant_id = app.ok(&salon.owner, "{ currentTenant { id } }", json!({})).await["currentTenant"]["id"].clone();
+    let query = "{ auditLog(first: 100) { edges { node { id seq actor { id } sessionId action targetType targetId changes requestId ip userAgent occurredAt hash } } } }";
+    let log = records(&app.ok(&salon.owner, query, json!({})).await);
+    assert!(log.len() >= 7);
+    let mut previous = "0".repeat(64);
+    for record in &log {
+        let canonical = json!([
+            "tessera-audit-v1",
+            tenant_id,
+            record["seq"],
+            record["id"],
+            record["actor"]["id"],
+            record["sessionId"],
+            record["action"],
+            record["targetType"],
+            record["targetId"],
+            record["changes"].to_string(),
+            record["requestId"],
+            record["ip"],
+            record["userAgent"],
+            chrono::DateTime::parse_from_rfc3339(record["occurredAt"].as_str().unwrap())
+                .unwrap()
+                .to_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            previous,
+        ]);
+        let hash: String =
+            Sha256::digest(canonical.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(record["hash"], json!(hash), "record {} recomputed outside the gateway", record["seq"]);
+        previous = hash;
+    }
+}
