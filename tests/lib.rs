@@ -22,6 +22,7 @@ use tessera_api::http::AppState;
 use tessera_api::{App, AppOptions, server};
 use tessera_identity::PasswordHasher;
 use tessera_kernel::{Actor, Clock, ManualClock, RequestContext, RequestMeta, RoleId, SessionId, SystemClock, UserId};
+use tessera_notify::{EmailMessage, Recorder, ShortMessage, WorkerConfig};
 use tessera_rbac::BuiltinRole;
 use tessera_tenant::TenantRef;
 use tokio::net::TcpListener;
@@ -129,6 +130,12 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub state: AppState,
     pub database: Arc<TestDatabase>,
+    /// What email the gateway sent (unless the test configured an SMTP server).
+    pub email: Recorder<EmailMessage>,
+    /// What SMS the gateway sent.
+    pub sms: Recorder<ShortMessage>,
+    /// What push notifications the gateway sent.
+    pub push: Recorder<ShortMessage>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -171,12 +178,19 @@ impl TestApp {
         adjust(&mut args);
         let config = Config::load(&args).expect("valid test configuration");
         let clock = ManualClock::new(SystemClock.now());
+        let (email, sms, push) = (Recorder::new(), Recorder::new(), Recorder::new());
         let mut options = AppOptions {
             clock: Arc::new(clock.clone()),
             ws_session_check: Duration::from_millis(200),
             ws_init_timeout: Duration::from_secs(2),
             hasher: PasswordHasher::new(2, Duration::from_secs(60)),
             relay_poll_interval: Duration::from_secs(1),
+            // Tests send notifications when they choose: `TestApp::deliver`.
+            delivery_poll_interval: None,
+            email: Some(Arc::new(email.clone())),
+            sms: Some(Arc::new(sms.clone())),
+            push: Some(Arc::new(push.clone())),
+            delivery: WorkerConfig::default(),
         };
         adjust_options(&mut options);
         let app = App::build(config, options).await.expect("gateway builds");
@@ -185,7 +199,7 @@ impl TestApp {
         let address = listener.local_addr().expect("address");
         let server = tokio::spawn(server::serve(app, listener, std::future::pending()));
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
-        Self { address, http, clock, state, database, server }
+        Self { address, http, clock, state, database, email, sms, push, server }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -198,6 +212,12 @@ impl TestApp {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Runs the delivery worker until nothing is due; returns how many deliveries
+    /// it took.
+    pub async fn deliver(&self) -> usize {
+        self.state.services.deliveries.drain().await.expect("the delivery worker runs")
     }
 
     /// POSTs a GraphQL request and returns status and body.

@@ -18,6 +18,7 @@ mod m20261124_000004_account_links;
 mod m20261125_000005_parent_management;
 mod m20261126_000006_audit;
 mod m20261127_000007_security_and_retention;
+mod m20261128_000008_notifications;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_parent_management::Migration),
             Box::new(m20261126_000006_audit::Migration),
             Box::new(m20261127_000007_security_and_retention::Migration),
+            Box::new(m20261128_000008_notifications::Migration),
         ]
     }
 }

@@ -101,6 +101,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20261123_000003_access_control::TABLES,
         crate::m20261126_000006_audit::TABLES,
         crate::m20261127_000007_security_and_retention::TABLES,
+        crate::m20261128_000008_notifications::TABLES,
     ]
     .concat()
 }

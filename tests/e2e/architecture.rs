@@ -18,11 +18,13 @@ fn allowed_workspace_dependencies() -> BTreeMap<&'static str, BTreeSet<&'static 
         ("tessera-tenant", BTreeSet::from(["tessera-kernel", "tessera-audit"])),
         ("tessera-rbac", BTreeSet::from(["tessera-kernel", "tessera-tenant", "tessera-audit"])),
         ("tessera-identity", BTreeSet::from(["tessera-kernel", "tessera-audit"])),
+        // Notifications are queued by the domains whose changes cause them.
+        ("tessera-notify", BTreeSet::from(["tessera-kernel", "tessera-audit"])),
         // Every domain that changes tenant data writes to the audit log.
         ("tessera-audit", BTreeSet::from(["tessera-kernel"])),
         (
             "tessera-scheduling",
-            BTreeSet::from(["tessera-kernel", "tessera-tenant", "tessera-identity", "tessera-audit"]),
+            BTreeSet::from(["tessera-kernel", "tessera-tenant", "tessera-identity", "tessera-audit", "tessera-notify"]),
         ),
         ("tessera-migrations", BTreeSet::new()),
     ])

@@ -10,6 +10,10 @@ use tessera_identity::{IdentityService, PasswordHasher, SessionPolicy};
 use tessera_kernel::db::DbOptions;
 use tessera_kernel::{Db, SharedClock, SystemClock};
 use tessera_migrations::{Migrator, MigratorTrait};
+use tessera_notify::{
+    DeliveryWorker, EmailSender, NotifyService, Providers, PushSender, SmsSender, SmtpSender, TargetPolicy,
+    WebhookClient, WorkerConfig,
+};
 use tessera_rbac::{RbacLifecycle, RbacService};
 use tessera_tenant::TenantService;
 use tokio::task::JoinHandle;
@@ -47,10 +51,13 @@ pub enum StartupError {
     /// Seeding the demo failed.
     #[error("seeding the demo tenant: {0}")]
     Seed(String),
+    /// A notification provider could not be set up.
+    #[error("notifications: {0}")]
+    Notify(String),
 }
 
 /// Options that tests change; production uses the defaults.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppOptions {
     /// The clock every service reads.
     pub clock: SharedClock,
@@ -63,6 +70,32 @@ pub struct AppOptions {
     /// How often the outbox relay looks for events nobody kicked it for (a failed
     /// publish, another replica's rows); writes wake it at once regardless.
     pub relay_poll_interval: Duration,
+    /// How often the delivery worker looks for due notifications; `None` runs no
+    /// worker (tests drive `Services::deliveries` themselves).
+    pub delivery_poll_interval: Option<Duration>,
+    /// Sends email instead of the configured SMTP server (tests record instead).
+    pub email: Option<Arc<dyn EmailSender>>,
+    /// The SMS provider, if any.
+    pub sms: Option<Arc<dyn SmsSender>>,
+    /// The push provider, if any.
+    pub push: Option<Arc<dyn PushSender>>,
+    /// Pacing of the delivery worker (retries, leases, batch size).
+    pub delivery: WorkerConfig,
+}
+
+impl std::fmt::Debug for AppOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppOptions")
+            .field("clock", &self.clock)
+            .field("ws_session_check", &self.ws_session_check)
+            .field("ws_init_timeout", &self.ws_init_timeout)
+            .field("relay_poll_interval", &self.relay_poll_interval)
+            .field("delivery_poll_interval", &self.delivery_poll_interval)
+            .field("email", &self.email.is_some())
+            .field("sms", &self.sms.is_some())
+            .field("push", &self.push.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for AppOptions {
@@ -73,6 +106,11 @@ impl Default for AppOptions {
             ws_init_timeout: Duration::from_secs(10),
             hasher: PasswordHasher::for_this_machine(),
             relay_poll_interval: Duration::from_secs(1),
+            delivery_poll_interval: Some(Duration::from_secs(2)),
+            email: None,
+            sms: None,
+            push: None,
+            delivery: WorkerConfig::default(),
         }
     }
 }
@@ -134,12 +172,32 @@ impl App {
             absolute_timeout: config.session_max,
             ..SessionPolicy::default()
         };
+        let policy_for_webhooks = TargetPolicy { allow_internal: config.webhook_allow_internal };
+        let email: Option<Arc<dyn EmailSender>> = match (&options.email, &config.smtp_url) {
+            (Some(email), _) => Some(email.clone()),
+            (None, Some(url)) => Some(Arc::new(SmtpSender::new(url, &config.mail_from).map_err(StartupError::Notify)?)),
+            (None, None) => None,
+        };
+        let providers = Providers {
+            email,
+            sms: options.sms.clone(),
+            push: options.push.clone(),
+            webhooks: WebhookClient::new(policy_for_webhooks, Duration::from_secs(10)).map_err(StartupError::Notify)?,
+        };
+        let worker_config = WorkerConfig {
+            mail_from: config.mail_from.clone(),
+            public_url: Some(config.public_url.clone()),
+            ..options.delivery.clone()
+        };
+        let deliveries = DeliveryWorker::new(db.clone(), providers, worker_config, options.clock.clone());
         let services = Arc::new(Services {
             tenants: TenantService::new(db.clone(), Arc::new(RbacLifecycle)),
             rbac: RbacService::new(db.clone()),
             audit: AuditService::new(db.clone()),
             identity: IdentityService::new(db.clone(), options.hasher.clone(), policy),
             scheduling: tessera_scheduling::SchedulingService::new(db.clone()),
+            notify: NotifyService::new(db.clone(), policy_for_webhooks),
+            deliveries: deliveries.clone(),
             bus,
             relay,
             clock: options.clock.clone(),
@@ -160,7 +218,11 @@ impl App {
             ws_session_check: options.ws_session_check,
             ws_init_timeout: options.ws_init_timeout,
         });
-        Ok(Self { state, tasks: vec![relay_task, housekeeping_task] })
+        let mut tasks = vec![relay_task, housekeeping_task];
+        if let Some(poll) = options.delivery_poll_interval {
+            tasks.push(tokio::spawn(deliveries.run(poll, state.shutdown.clone())));
+        }
+        Ok(Self { state, tasks })
     }
 
     /// Stops background tasks and waits for them.

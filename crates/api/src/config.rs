@@ -118,6 +118,18 @@ pub struct ConfigArgs {
     /// Days login history and account security events are kept (30 to 3650) [default: 365].
     #[arg(long, env = "TESSERA_ACCOUNT_ACTIVITY_RETENTION_DAYS", global = true)]
     pub account_activity_retention_days: Option<u32>,
+    /// SMTP server for email notifications: `smtp://user:pass@host:587?tls=required`, `smtps://…`, or `smtp://localhost:1025` for a local sink [default: none; emails are skipped].
+    #[arg(long, env = "TESSERA_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of email notifications [default: Tessera <no-reply@localhost>].
+    #[arg(long, env = "TESSERA_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+    /// The gateway's public base URL, for links in messages (the email open pixel) [default: http://<listen>].
+    #[arg(long, env = "TESSERA_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Allow webhooks to http:// and internal addresses (loopback, private networks) [default: true in development, false in production].
+    #[arg(long, env = "TESSERA_WEBHOOK_ALLOW_INTERNAL", global = true)]
+    pub webhook_allow_internal: Option<bool>,
 }
 
 /// The same settings as read from a TOML file.
@@ -145,6 +157,10 @@ struct FileConfig {
     seed_demo: Option<bool>,
     shutdown_grace_seconds: Option<u64>,
     account_activity_retention_days: Option<u32>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    public_url: Option<String>,
+    webhook_allow_internal: Option<bool>,
 }
 
 /// Limits that protect the GraphQL endpoint from expensive documents.
@@ -214,6 +230,14 @@ pub struct Config {
     /// How long login history and account security events are kept. (A tenant
     /// sets its own audit log's retention.)
     pub account_activity_retention: chrono::Duration,
+    /// The SMTP server for email notifications (contains secrets), if any.
+    pub smtp_url: Option<String>,
+    /// The sender of email notifications.
+    pub mail_from: String,
+    /// The gateway's public base URL.
+    pub public_url: String,
+    /// Whether webhooks may go to http:// and internal addresses.
+    pub webhook_allow_internal: bool,
 }
 
 /// A configuration error, naming the setting.
@@ -325,8 +349,21 @@ impl Config {
             ));
         }
         let embedded = database_url.starts_with("sqlite:");
+        let listen = args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let smtp_url = args.smtp_url.clone().or(file.smtp_url).filter(|u| !u.is_empty());
+        if let Some(url) = &smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            return Err(invalid("smtp_url", "must start with smtp:// or smtps://"));
+        }
+        let mail_from =
+            args.mail_from.clone().or(file.mail_from).unwrap_or_else(|| "Tessera <no-reply@localhost>".into());
+        let public_url = args.public_url.clone().or(file.public_url).unwrap_or_else(|| format!("http://{listen}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(invalid("public_url", "must be an http(s) URL such as https://api.example.com"));
+        }
         Ok(Self {
-            listen: args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            listen,
             database_max_connections: args
                 .database_max_connections
                 .or(file.database_max_connections)
@@ -353,6 +390,13 @@ impl Config {
                 args.shutdown_grace_seconds.or(file.shutdown_grace_seconds).unwrap_or(10),
             ),
             account_activity_retention: chrono::Duration::days(i64::from(account_activity_retention_days)),
+            smtp_url,
+            mail_from,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            webhook_allow_internal: args
+                .webhook_allow_internal
+                .or(file.webhook_allow_internal)
+                .unwrap_or(environment == Environment::Development),
         })
     }
 
@@ -392,6 +436,10 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("limits", &self.limits)
             .field("seed_demo", &self.seed_demo)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
+            .field("public_url", &self.public_url)
+            .field("webhook_allow_internal", &self.webhook_allow_internal)
             .finish_non_exhaustive()
     }
 }

@@ -1,46 +1,9 @@
-//! Opaque tokens: 256 random bits, shown once, stored only as a SHA-256 hash.
-//!
-//! A fast hash is right here (unlike passwords): the token has full entropy, so
-//! nothing can be guessed from its hash, and lookups by hash are an index probe.
+//! The prefixes of identity's tokens; the tokens themselves are
+//! [`tessera_kernel::token`]'s: 256 random bits, stored only as a SHA-256 hash.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
-
-/// A new token: `prefix` (so a leaked token's kind is recognisable, e.g. by secret
-/// scanners) followed by 32 random bytes in base64url.
-pub fn new_token(prefix: &str) -> String {
-    let mut bytes = [0u8; 32];
-    // rand's thread RNG is a CSPRNG seeded from the operating system.
-    rand::fill(&mut bytes);
-    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
-}
-
-/// The hex SHA-256 of `token`, as stored.
-pub fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use tessera_kernel::token::{hash_token, new_token};
 
 /// Prefix of access (session) tokens.
 pub(crate) const ACCESS_PREFIX: &str = "tsa_";
 /// Prefix of refresh tokens.
 pub(crate) const REFRESH_PREFIX: &str = "tsr_";
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_carry_their_prefix_and_256_bits() {
-        let token = new_token(ACCESS_PREFIX);
-        let body = token.strip_prefix(ACCESS_PREFIX).unwrap_or_default();
-        assert_eq!(URL_SAFE_NO_PAD.decode(body).map(|b| b.len()).ok(), Some(32));
-        assert_ne!(new_token(ACCESS_PREFIX), token);
-    }
-
-    #[test]
-    fn hashes_are_hex_sha256() {
-        assert_eq!(hash_token("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    }
-}

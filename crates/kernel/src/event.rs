@@ -45,11 +45,15 @@ pub enum EventKind {
     /// Roles, groups or assignments changed: someone's rights may differ now.
     #[serde(rename = "access.changed")]
     AccessChanged,
+    /// A notification was queued; in-app ones reach their reader live, and the
+    /// delivery worker wakes.
+    #[serde(rename = "notification.created")]
+    NotificationCreated,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         Self::TenantUpdated,
         Self::TenantDeleted,
         Self::TenantRestored,
@@ -58,6 +62,7 @@ impl EventKind {
         Self::BookingStatusChanged,
         Self::BookingCancelled,
         Self::AccessChanged,
+        Self::NotificationCreated,
     ];
 
     /// The event's wire name.
@@ -71,6 +76,7 @@ impl EventKind {
             Self::BookingStatusChanged => "booking.status_changed",
             Self::BookingCancelled => "booking.cancelled",
             Self::AccessChanged => "access.changed",
+            Self::NotificationCreated => "notification.created",
         }
     }
 

@@ -144,3 +144,16 @@ define_id!(
     /// A role granted to a user or group, in a scope, for a time.
     AssignmentId
 );
+define_id!(
+    /// A message to deliver: to a person over their channels, or to a tenant's
+    /// webhook endpoints. Also the idempotency key receivers see on every attempt.
+    NotificationId
+);
+define_id!(
+    /// One notification's delivery over one channel to one destination.
+    DeliveryId
+);
+define_id!(
+    /// A URL a tenant receives signed webhooks at.
+    WebhookEndpointId
+);

@@ -24,6 +24,7 @@ pub mod event;
 pub mod id;
 pub mod paging;
 pub mod permission;
+pub mod token;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use context::{Actor, Reach, RequestContext, RequestMeta, Resource, TenantScope};
@@ -31,8 +32,8 @@ pub use db::{Backend, Db};
 pub use error::{DomainError, ErrorCode, Result};
 pub use event::{DomainEvent, EventKind};
 pub use id::{
-    AddonId, AssignmentId, BookingId, CustomerId, GroupId, GroupMemberId, MembershipId, ProviderId, RoleId, ServiceId,
-    SessionId, TenantId, UserId,
+    AddonId, AssignmentId, BookingId, CustomerId, DeliveryId, GroupId, GroupMemberId, MembershipId, NotificationId,
+    ProviderId, RoleId, ServiceId, SessionId, TenantId, UserId, WebhookEndpointId,
 };
 pub use paging::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};

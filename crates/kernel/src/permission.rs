@@ -57,11 +57,16 @@ pub enum Permission {
     RoleAssign,
     /// See the tenant's audit log and verify its hash chain.
     AuditRead,
+    /// See the tenant's notification delivery log and webhook endpoints.
+    NotificationRead,
+    /// Manage webhook endpoints, message templates and the tenant's notification
+    /// preferences.
+    NotificationManage,
 }
 
 impl Permission {
     /// Every permission in the catalogue.
-    pub const ALL: [Permission; 23] = [
+    pub const ALL: [Permission; 25] = [
         Self::TenantRead,
         Self::TenantManage,
         Self::TenantDelete,
@@ -85,6 +90,8 @@ impl Permission {
         Self::RoleManage,
         Self::RoleAssign,
         Self::AuditRead,
+        Self::NotificationRead,
+        Self::NotificationManage,
     ];
 
     /// The `resource:action` name.
@@ -113,6 +120,8 @@ impl Permission {
             Self::RoleManage => "role:manage",
             Self::RoleAssign => "role:assign",
             Self::AuditRead => "audit:read",
+            Self::NotificationRead => "notification:read",
+            Self::NotificationManage => "notification:manage",
         }
     }
 
@@ -142,6 +151,8 @@ impl Permission {
             Self::RoleManage => "Create, change and delete roles",
             Self::RoleAssign => "Grant and revoke roles; manage groups and their members",
             Self::AuditRead => "See the tenant's audit log and verify its hash chain",
+            Self::NotificationRead => "See the notification delivery log and webhook endpoints",
+            Self::NotificationManage => "Manage webhook endpoints, message templates and notification preferences",
         }
     }
 
@@ -159,6 +170,7 @@ impl Permission {
                 | Self::BookingReadOwn
                 | Self::RoleRead
                 | Self::AuditRead
+                | Self::NotificationRead
         )
     }
 }

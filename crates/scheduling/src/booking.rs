@@ -870,8 +870,9 @@ async fn announce_with(
     if let (Some(target), serde_json::Value::Object(more)) = (payload.as_object_mut(), extra) {
         target.extend(more);
     }
-    event::enqueue(txn, &DomainEvent::new(ctx.now(), auth.tenant_id, kind, row.id.as_uuid(), payload)).await?;
-    Ok(())
+    let event = DomainEvent::new(ctx.now(), auth.tenant_id, kind, row.id.as_uuid(), payload);
+    event::enqueue(txn, &event).await?;
+    crate::notices::queue_booking_notices(txn, auth.tenant_id, ctx.now(), kind, before, row, &event.payload).await
 }
 
 /// The fields of a booking the audit log compares.

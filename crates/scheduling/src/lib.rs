@@ -20,6 +20,11 @@
 //! (module `reach`): a user linked to a provider or a customer record reaches their own
 //! calendar and bookings with the `*_own` permissions, and a role granted on one
 //! provider reaches that provider's records.
+//!
+//! Booking changes queue their messages in the same transaction (module
+//! `notices`): the customer's confirmation, change and cancellation, a reminder
+//! before the start (withdrawn when the booking moves or ends), and the tenant's
+//! webhook events.
 
 pub mod availability;
 mod booking;
@@ -27,6 +32,7 @@ mod catalog;
 mod convert;
 mod entity;
 mod model;
+mod notices;
 mod reach;
 mod service;
 

@@ -191,6 +191,8 @@ pub struct TenantSettings {
     /// How long the audit log and the tenant's security events are kept, in days;
     /// `None` keeps them for good. Expiry leaves the audit chain verifiable.
     pub activity_retention_days: Option<u32>,
+    /// How long before a booking its reminder is sent, in minutes; 0 sends none.
+    pub booking_reminder_minutes: u32,
 }
 
 /// The shortest activity retention a tenant may choose, in days. The database
@@ -211,6 +213,7 @@ impl Default for TenantSettings {
             cancellation_partial_refund_hours: 4,
             cancellation_partial_refund_percent: 50,
             activity_retention_days: None,
+            booking_reminder_minutes: 24 * 60,
         }
     }
 }
@@ -241,6 +244,9 @@ impl TenantSettings {
         in_range("settings.cancellationFullRefundHours", self.cancellation_full_refund_hours, 0, 24 * 60)?;
         in_range("settings.cancellationPartialRefundHours", self.cancellation_partial_refund_hours, 0, 24 * 60)?;
         in_range("settings.cancellationPartialRefundPercent", self.cancellation_partial_refund_percent, 0, 100)?;
+        if self.booking_reminder_minutes != 0 {
+            in_range("settings.bookingReminderMinutes", self.booking_reminder_minutes, 15, 7 * 24 * 60)?;
+        }
         if let Some(days) = self.activity_retention_days {
             in_range("settings.activityRetentionDays", days, MIN_ACTIVITY_RETENTION_DAYS, MAX_ACTIVITY_RETENTION_DAYS)?;
         }

@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use tessera_identity::User;
-use tessera_kernel::{BookingId, CustomerId, GroupId, ProviderId, RequestContext, RoleId, ServiceId, TenantId, UserId};
+use tessera_kernel::{
+    BookingId, CustomerId, DeliveryId, GroupId, ProviderId, RequestContext, RoleId, ServiceId, TenantId, UserId,
+};
 use tessera_rbac::{Group, Role};
 use tessera_scheduling::{Addon, BookedAddon, Customer, Provider, Review, Service, WeeklyInterval};
 use tessera_tenant::Tenant;
@@ -116,6 +118,12 @@ loader!(
         .map(|found| every_key(keys, found.into_iter().map(|(k, v)| (k, Some(v))).collect()))
 );
 
+loader!(
+    /// The attempts of notification deliveries (an empty list for none yet).
+    DeliveryAttemptsLoader, DeliveryId => Vec<tessera_notify::Attempt>,
+    |services, request, keys| services.notify.attempts(request, keys).await.map(|found| every_key(keys, found))
+);
+
 /// The next bookings of providers, keyed by provider and how many are asked for.
 pub(crate) struct UpcomingBookingsLoader {
     services: Arc<Services>,
@@ -164,6 +172,7 @@ pub struct Loaders {
     pub(crate) upcoming_bookings: DataLoader<UpcomingBookingsLoader, HashMapCache>,
     pub(crate) roles: DataLoader<RoleLoader, HashMapCache>,
     pub(crate) groups: DataLoader<GroupLoader, HashMapCache>,
+    pub(crate) delivery_attempts: DataLoader<DeliveryAttemptsLoader, HashMapCache>,
 }
 
 impl Loaders {
@@ -192,6 +201,7 @@ impl Loaders {
             upcoming_bookings: make!(UpcomingBookingsLoader),
             roles: make!(RoleLoader),
             groups: make!(GroupLoader),
+            delivery_attempts: make!(DeliveryAttemptsLoader),
         }
     }
 }

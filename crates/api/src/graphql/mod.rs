@@ -17,6 +17,7 @@ mod feed;
 mod identity;
 mod loaders;
 mod node;
+mod notify;
 mod rbac;
 mod scheduling;
 mod tenant;
@@ -27,6 +28,7 @@ use async_graphql::{Context, Guard, MergedObject, MergedSubscription, SDLExportO
 use tessera_audit::AuditService;
 use tessera_identity::IdentityService;
 use tessera_kernel::{Permission, RequestContext, SharedClock};
+use tessera_notify::{DeliveryWorker, NotifyService};
 use tessera_rbac::RbacService;
 use tessera_scheduling::SchedulingService;
 use tessera_tenant::TenantService;
@@ -50,6 +52,10 @@ pub struct Services {
     pub audit: AuditService,
     /// Providers, services, customers, availability and bookings.
     pub scheduling: SchedulingService,
+    /// Inboxes, the delivery log and webhook endpoints.
+    pub notify: NotifyService,
+    /// Sends queued notifications (run in the background, or by hand in tests).
+    pub deliveries: DeliveryWorker,
     /// Where published events arrive.
     pub bus: EventBus,
     /// Wakes the outbox relay after a write.
@@ -67,6 +73,7 @@ pub struct Query(
     access::AccessQuery,
     rbac::RbacQuery,
     audit::AuditQuery,
+    notify::NotifyQuery,
     node::NodeQuery,
 );
 
@@ -77,11 +84,12 @@ pub struct Mutation(
     tenant::TenantMutation,
     scheduling::SchedulingMutation,
     rbac::RbacMutation,
+    notify::NotifyMutation,
 );
 
 /// The subscription root.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(tenant::TenantSubscription, scheduling::SchedulingSubscription);
+pub struct Subscription(tenant::TenantSubscription, scheduling::SchedulingSubscription, notify::NotifySubscription);
 
 /// The schema type.
 pub type TesseraSchema = Schema<Query, Mutation, Subscription>;

@@ -70,6 +70,10 @@ pub(crate) struct TenantSettingsGql {
     /// How long the audit log and security events are kept, in days (30 to 3650);
     /// null keeps them for good. Expired records leave the audit chain verifiable.
     activity_retention_days: Option<i32>,
+    /// How long before a booking its reminder is sent, in minutes (15 to 10080);
+    /// 0 sends none.
+    #[graphql(default = 1440)]
+    booking_reminder_minutes: i32,
 }
 
 fn to_i32(n: u32) -> i32 {
@@ -88,6 +92,7 @@ impl From<&TenantSettings> for TenantSettingsGql {
             cancellation_partial_refund_hours: to_i32(s.cancellation_partial_refund_hours),
             cancellation_partial_refund_percent: to_i32(s.cancellation_partial_refund_percent),
             activity_retention_days: s.activity_retention_days.map(to_i32),
+            booking_reminder_minutes: to_i32(s.booking_reminder_minutes),
         }
     }
 }
@@ -118,6 +123,7 @@ impl TryFrom<TenantSettingsGql> for TenantSettings {
                 "cancellationPartialRefundPercent",
                 s.cancellation_partial_refund_percent,
             )?,
+            booking_reminder_minutes: non_negative("bookingReminderMinutes", s.booking_reminder_minutes)?,
             activity_retention_days: s
                 .activity_retention_days
                 .map(|days| non_negative("activityRetentionDays", days))

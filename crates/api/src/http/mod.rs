@@ -17,6 +17,7 @@ pub mod graphiql;
 pub(crate) mod graphql_http;
 mod health;
 pub mod metrics;
+mod tracking;
 pub(crate) mod ws;
 
 use std::net::SocketAddr;
@@ -159,6 +160,7 @@ pub fn router(app: AppState) -> Router {
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
+        .route("/n/open/{token}", get(tracking::email_open))
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         // Refuses a declared oversize body with 413 before reading it, and stops
         // reading an undeclared one at the limit.

@@ -1,0 +1,467 @@
+//! GraphQL for notifications: a member's in-app inbox (read, and received live),
+//! the tenant's delivery log, and its signed webhook endpoints.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
+use chrono::{DateTime, Duration, Utc};
+use futures_util::{Stream, StreamExt};
+use tessera_kernel::{EventKind, NotificationId, Permission, UserId};
+use tessera_notify::{
+    Attempt, Delivery, DeliveryFilter, EndpointInput, EndpointWithSecret, InboxMessage, WEBHOOK_EVENT_TYPES,
+    WebhookEndpoint,
+};
+
+use super::connection::{connection, page_cost, page_request};
+use super::feed::tenant_feed;
+use super::{Requires, loaders, parse_id, permission, request, services};
+use crate::error::{ApiError, ApiResult};
+
+/// How urgent a notification is; urgent ones ignore quiet hours.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "NotificationPriority", remote = "tessera_notify::Priority")]
+pub(crate) enum PriorityGql {
+    Low,
+    Normal,
+    High,
+    Urgent,
+}
+
+/// How a message reaches someone.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "NotificationChannel", remote = "tessera_notify::Channel")]
+pub(crate) enum ChannelGql {
+    /// Email over SMTP.
+    Email,
+    /// A text message.
+    Sms,
+    /// A push notification.
+    Push,
+    /// A signed POST to a webhook endpoint.
+    Webhook,
+    /// The recipient's in-app inbox.
+    InApp,
+}
+
+/// Where a delivery stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "DeliveryStatus", remote = "tessera_notify::DeliveryStatus")]
+pub(crate) enum DeliveryStatusGql {
+    /// Waiting for its time or its next try.
+    Pending,
+    /// Accepted by the provider or the receiver.
+    Sent,
+    /// Given up after the last try, or refused for good.
+    Failed,
+    /// Not sent, for a reason retrying cannot change (no provider configured).
+    Skipped,
+    /// Withdrawn before it was sent (the reminder of a moved booking).
+    Cancelled,
+}
+
+/// How one try of a delivery ended.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "AttemptOutcome", remote = "tessera_notify::AttemptOutcome")]
+pub(crate) enum AttemptOutcomeGql {
+    /// Accepted.
+    Sent,
+    /// Refused or unreachable; tried again later.
+    Retry,
+    /// Refused for good, or the last try failed.
+    Failed,
+    /// Not sent, and never will be.
+    Skipped,
+}
+
+/// A message in the caller's in-app inbox.
+pub(crate) struct NotificationObject(InboxMessage);
+
+#[Object(name = "Notification")]
+impl NotificationObject {
+    /// Id (also the id every channel's copy of the message carries).
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// What it is about (`booking.confirmed`, `booking.reminder`, …).
+    async fn topic(&self) -> &str {
+        &self.0.topic
+    }
+    /// How urgent.
+    async fn priority(&self) -> PriorityGql {
+        self.0.priority.into()
+    }
+    /// Its title, in the tenant's language.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// Its text.
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    /// The kind of record it is about (`booking`).
+    async fn subject_type(&self) -> Option<&str> {
+        self.0.subject.as_ref().map(|(kind, _)| kind.as_str())
+    }
+    /// The record's id.
+    async fn subject_id(&self) -> Option<ID> {
+        self.0.subject.as_ref().map(|(_, id)| ID(id.clone()))
+    }
+    /// When it was sent.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the caller read it; null while unread.
+    async fn read_at(&self) -> Option<DateTime<Utc>> {
+        self.0.read_at
+    }
+}
+
+/// One try of a delivery.
+#[derive(SimpleObject)]
+#[graphql(name = "DeliveryAttempt")]
+pub(crate) struct AttemptObject {
+    /// Its number, from 1.
+    number: i32,
+    /// When it began.
+    started_at: DateTime<Utc>,
+    /// When it ended.
+    finished_at: DateTime<Utc>,
+    /// How it ended.
+    outcome: AttemptOutcomeGql,
+    /// What the provider or receiver answered (truncated).
+    response: Option<String>,
+    /// What went wrong.
+    error: Option<String>,
+}
+
+impl From<Attempt> for AttemptObject {
+    fn from(a: Attempt) -> Self {
+        Self {
+            number: a.number,
+            started_at: a.started_at,
+            finished_at: a.finished_at,
+            outcome: a.outcome.into(),
+            response: a.response,
+            error: a.error,
+        }
+    }
+}
+
+/// One notification's delivery over one channel to one destination.
+pub(crate) struct DeliveryObject(Delivery);
+
+#[Object(name = "NotificationDelivery")]
+impl DeliveryObject {
+    /// Id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The notification (the same id its message carries to the receiver).
+    async fn notification_id(&self) -> ID {
+        ID(self.0.notification_id.to_string())
+    }
+    /// The notification's topic or webhook event type.
+    async fn topic(&self) -> &str {
+        &self.0.topic
+    }
+    /// The channel.
+    async fn channel(&self) -> ChannelGql {
+        self.0.channel.into()
+    }
+    /// Where to: an email address, a phone number, a webhook endpoint id or a user id.
+    async fn destination(&self) -> &str {
+        &self.0.destination
+    }
+    /// Where it stands.
+    async fn status(&self) -> DeliveryStatusGql {
+        self.0.status.into()
+    }
+    /// Tries so far.
+    async fn attempt_count(&self) -> i32 {
+        self.0.attempts
+    }
+    /// When it is tried next, while pending.
+    async fn next_attempt_at(&self) -> DateTime<Utc> {
+        self.0.next_attempt_at
+    }
+    /// The last error.
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    /// The provider's id for the message (an email's `Message-ID`).
+    async fn provider_message_id(&self) -> Option<&str> {
+        self.0.provider_message_id.as_deref()
+    }
+    /// When it was accepted.
+    async fn sent_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sent_at
+    }
+    /// When it was first opened (email, by its pixel) or read (in-app).
+    async fn opened_at(&self) -> Option<DateTime<Utc>> {
+        self.0.opened_at
+    }
+    /// When it was queued.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Every try, in order: the delivery log.
+    async fn attempts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AttemptObject>> {
+        let found = loaders(ctx)?.delivery_attempts.load_one(self.0.id).await?;
+        Ok(found.unwrap_or_default().into_iter().map(AttemptObject::from).collect())
+    }
+}
+
+/// A URL the tenant receives signed webhooks at.
+pub(crate) struct WebhookEndpointObject(WebhookEndpoint);
+
+#[Object(name = "WebhookEndpoint")]
+impl WebhookEndpointObject {
+    /// Id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Where events are POSTed.
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+    /// What it is for.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// The event types it receives; empty for all (see `webhookEventTypes`).
+    async fn topics(&self) -> &[String] {
+        &self.0.topics
+    }
+    /// Whether events are sent to it.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// Until when the secret it had before the last rotation still signs too.
+    async fn previous_secret_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.previous_secret_expires_at
+    }
+    /// When it was added.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// An endpoint and its signing secret, shown this once: store it with the receiver.
+#[derive(SimpleObject)]
+pub(crate) struct WebhookEndpointWithSecret {
+    /// The endpoint.
+    endpoint: WebhookEndpointObject,
+    /// `whsec_…`: verify `webhook-signature` with it (Standard Webhooks: base64
+    /// HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` under the base64
+    /// key after `whsec_`).
+    secret: String,
+}
+
+impl From<EndpointWithSecret> for WebhookEndpointWithSecret {
+    fn from(e: EndpointWithSecret) -> Self {
+        Self { endpoint: WebhookEndpointObject(e.endpoint), secret: e.secret }
+    }
+}
+
+/// A webhook endpoint to add or change.
+#[derive(InputObject)]
+pub(crate) struct WebhookEndpointInput {
+    /// Where events are POSTed: https, on a public address.
+    url: String,
+    /// What it is for.
+    description: Option<String>,
+    /// The event types it receives (see `webhookEventTypes`); empty or omitted for all.
+    topics: Option<Vec<String>>,
+    /// Whether events are sent to it.
+    #[graphql(default = true)]
+    active: bool,
+}
+
+impl From<WebhookEndpointInput> for EndpointInput {
+    fn from(i: WebhookEndpointInput) -> Self {
+        Self { url: i.url, description: i.description, topics: i.topics.unwrap_or_default(), active: i.active }
+    }
+}
+
+/// Which deliveries to list.
+#[derive(InputObject, Default)]
+pub(crate) struct DeliveryFilterInput {
+    /// Only this notification's.
+    notification_id: Option<ID>,
+    /// Only over this channel.
+    channel: Option<ChannelGql>,
+    /// Only in this status.
+    status: Option<DeliveryStatusGql>,
+}
+
+#[derive(Default)]
+pub(crate) struct NotifyQuery;
+
+#[Object]
+impl NotifyQuery {
+    /// The caller's in-app notifications in the current tenant, oldest first
+    /// (`last: 20` for the newest).
+    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    async fn my_notifications(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(default)] unread_only: bool,
+    ) -> ApiResult<Connection<String, NotificationObject>> {
+        let page = page_request(first, after, last, before);
+        let page = services(ctx)?.notify.inbox(request(ctx)?, unread_only, &page).await?;
+        Ok(connection(page, |n| n.id.as_uuid(), NotificationObject))
+    }
+
+    /// How many of the caller's in-app notifications in the current tenant are unread.
+    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    async fn unread_notification_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        let count = services(ctx)?.notify.unread_count(request(ctx)?).await?;
+        Ok(i64::try_from(count).unwrap_or(i64::MAX))
+    }
+
+    /// The tenant's notification deliveries with their attempts, oldest first
+    /// (`last: 20` for the newest): what was sent where, and what answered.
+    #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    async fn notification_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<DeliveryFilterInput>,
+    ) -> ApiResult<Connection<String, DeliveryObject>> {
+        let filter = filter.unwrap_or_default();
+        let filter = DeliveryFilter {
+            notification_id: filter
+                .notification_id
+                .as_ref()
+                .map(|id| parse_id::<NotificationId>("notificationId", id))
+                .transpose()?,
+            channel: filter.channel.map(Into::into),
+            status: filter.status.map(Into::into),
+        };
+        let page = page_request(first, after, last, before);
+        let page = services(ctx)?.notify.deliveries(request(ctx)?, &filter, &page).await?;
+        Ok(connection(page, |d| d.id.as_uuid(), DeliveryObject))
+    }
+
+    /// The tenant's webhook endpoints.
+    #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()))]
+    async fn webhook_endpoints(&self, ctx: &Context<'_>) -> ApiResult<Vec<WebhookEndpointObject>> {
+        let endpoints = services(ctx)?.notify.endpoints(request(ctx)?).await?;
+        Ok(endpoints.into_iter().map(WebhookEndpointObject).collect())
+    }
+
+    /// The event types webhook endpoints can subscribe to.
+    #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()))]
+    async fn webhook_event_types(&self) -> Vec<&'static str> {
+        WEBHOOK_EVENT_TYPES.to_vec()
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct NotifyMutation;
+
+#[Object]
+impl NotifyMutation {
+    /// Marks one of the caller's notifications read.
+    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    async fn mark_notification_read(&self, ctx: &Context<'_>, id: ID) -> ApiResult<NotificationObject> {
+        let id: NotificationId = parse_id("id", &id)?;
+        Ok(NotificationObject(services(ctx)?.notify.mark_read(request(ctx)?, id).await?))
+    }
+
+    /// Marks all the caller's notifications in the current tenant read; returns
+    /// how many were unread.
+    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    async fn mark_all_notifications_read(&self, ctx: &Context<'_>) -> ApiResult<i64> {
+        let count = services(ctx)?.notify.mark_all_read(request(ctx)?).await?;
+        Ok(i64::try_from(count).unwrap_or(i64::MAX))
+    }
+
+    /// Adds a webhook endpoint. The answer holds its signing secret, shown once.
+    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    async fn create_webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        input: WebhookEndpointInput,
+    ) -> ApiResult<WebhookEndpointWithSecret> {
+        Ok(services(ctx)?.notify.create_endpoint(request(ctx)?, input.into()).await?.into())
+    }
+
+    /// Changes a webhook endpoint (its URL, description, event types, whether active).
+    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    async fn update_webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: WebhookEndpointInput,
+    ) -> ApiResult<WebhookEndpointObject> {
+        let id = parse_id("id", &id)?;
+        Ok(WebhookEndpointObject(services(ctx)?.notify.update_endpoint(request(ctx)?, id, input.into()).await?))
+    }
+
+    /// Gives a webhook endpoint a new signing secret (shown once). The old one
+    /// keeps signing too for `overlapHours` (0 to 168), so the receiver can switch
+    /// without losing events.
+    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    async fn rotate_webhook_secret(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(default = 24)] overlap_hours: i32,
+    ) -> ApiResult<WebhookEndpointWithSecret> {
+        let id = parse_id("id", &id)?;
+        let overlap = Duration::hours(i64::from(overlap_hours));
+        Ok(services(ctx)?.notify.rotate_endpoint_secret(request(ctx)?, id, overlap).await?.into())
+    }
+
+    /// Removes a webhook endpoint; its pending deliveries are skipped.
+    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    async fn delete_webhook_endpoint(&self, ctx: &Context<'_>, id: ID) -> ApiResult<WebhookEndpointObject> {
+        let id = parse_id("id", &id)?;
+        Ok(WebhookEndpointObject(services(ctx)?.notify.delete_endpoint(request(ctx)?, id).await?))
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct NotifySubscription;
+
+#[Subscription]
+impl NotifySubscription {
+    /// The caller's new in-app notifications in the current tenant, as they
+    /// arrive, from every gateway replica. Ends when the session ends or the
+    /// caller leaves the tenant.
+    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    async fn notification_received(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = NotificationObject> + use<>, ApiError> {
+        let services = services(ctx)?.clone();
+        let request = request(ctx)?.clone();
+        let me: UserId = request.require_actor()?.user_id;
+        let feed = tenant_feed(services.clone(), request, Permission::TenantRead, Permission::TenantRead)?;
+        Ok(feed.filter_map(move |item| {
+            let services = services.clone();
+            async move {
+                if item.event.kind != EventKind::NotificationCreated
+                    || item.event.payload["recipientUserId"] != serde_json::json!(me)
+                {
+                    return None;
+                }
+                let id = NotificationId(item.event.subject_id);
+                // Read as the subscriber: only their own message is found.
+                let message = services.notify.inbox_message(&item.request, id).await.ok()??;
+                Some(NotificationObject(message))
+            }
+        }))
+    }
+}

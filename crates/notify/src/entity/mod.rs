@@ -1,0 +1,6 @@
+//! SeaORM entities of the notify crate. Crate-private: the services return domain types.
+
+pub(crate) mod attempt;
+pub(crate) mod delivery;
+pub(crate) mod notification;
+pub(crate) mod webhook_endpoint;

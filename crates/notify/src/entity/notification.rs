@@ -1,0 +1,34 @@
+use sea_orm::entity::prelude::*;
+use tessera_kernel::{NotificationId, TenantId, UserId};
+
+use crate::model::Priority;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "notifications")]
+pub(crate) struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: NotificationId,
+    pub(crate) tenant_id: TenantId,
+    /// A person's topic (`booking.confirmed`) or a webhook event type.
+    pub(crate) topic: String,
+    pub(crate) priority: Priority,
+    pub(crate) recipient_user_id: Option<UserId>,
+    pub(crate) recipient_name: Option<String>,
+    pub(crate) recipient_email: Option<String>,
+    pub(crate) recipient_phone: Option<String>,
+    pub(crate) locale: String,
+    /// JSON: the template's variables, or the webhook event's data.
+    pub(crate) variables: String,
+    pub(crate) subject_type: Option<String>,
+    pub(crate) subject_id: Option<String>,
+    pub(crate) dedupe_key: Option<String>,
+    pub(crate) not_before: DateTimeUtc,
+    pub(crate) created_at: DateTimeUtc,
+    pub(crate) read_at: Option<DateTimeUtc>,
+    pub(crate) cancelled_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub(crate) enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

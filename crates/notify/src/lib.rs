@@ -1,0 +1,37 @@
+//! Notify: messages that are delivered, logged and retried.
+//!
+//! A change that should tell someone (a booking made, moved, cancelled; a
+//! reminder due) calls [`queue`] inside its own transaction, so the message exists
+//! exactly when the change does (the outbox pattern). Each message fans out into
+//! deliveries, one per channel and destination: email over SMTP, SMS and push
+//! through provider traits, the recipient's in-app inbox (read over GraphQL and
+//! pushed live), and signed webhooks ([`queue_event`]) to the tenant's endpoints.
+//!
+//! The [`DeliveryWorker`] claims due deliveries with a lease, sends them, records
+//! every attempt in the delivery log, and retries failures with exponential
+//! backoff; a crashed worker's leases run out and its deliveries are taken again.
+//! Every message carries its notification's id to the receiver (webhook id,
+//! `Message-ID`, provider idempotency key), so a retry is recognisably the same
+//! message. Templates are per topic and language with safe built-in defaults
+//! ([`template`]); email opens are tracked by a pixel, in-app ones by reading.
+
+mod channel;
+mod entity;
+mod model;
+mod queue;
+mod service;
+pub mod template;
+mod webhook;
+mod worker;
+
+pub use channel::{
+    EmailMessage, EmailSender, PushSender, Receipt, Recorder, SendError, ShortMessage, SmsSender, SmtpSender,
+};
+pub use model::{
+    Attempt, AttemptOutcome, Channel, Delivery, DeliveryFilter, DeliveryStatus, EndpointInput, EndpointWithSecret,
+    InboxMessage, NewNotification, Priority, Recipient, Topic, WebhookEndpoint,
+};
+pub use queue::{queue, queue_event, withdraw};
+pub use service::{NotifyService, WEBHOOK_EVENT_TYPES};
+pub use webhook::{TargetPolicy, WebhookClient, sign};
+pub use worker::{DeliveryWorker, Providers, WorkerConfig};

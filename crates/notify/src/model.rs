@@ -1,0 +1,331 @@
+//! The domain types of notifications.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::StringLen;
+use sea_orm::{DeriveActiveEnum, EnumIter};
+use serde_json::Value;
+use tessera_kernel::{DeliveryId, NotificationId, TenantId, UserId, WebhookEndpointId};
+
+/// How a message reaches someone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(10))")]
+pub enum Channel {
+    /// Email over SMTP.
+    #[sea_orm(string_value = "email")]
+    Email,
+    /// A text message through the SMS provider.
+    #[sea_orm(string_value = "sms")]
+    Sms,
+    /// A push notification through the push provider.
+    #[sea_orm(string_value = "push")]
+    Push,
+    /// A signed HTTP POST to one of the tenant's webhook endpoints.
+    #[sea_orm(string_value = "webhook")]
+    Webhook,
+    /// A message in the recipient's inbox, read over GraphQL and pushed live.
+    #[sea_orm(string_value = "in_app")]
+    InApp,
+}
+
+impl Channel {
+    /// The channels a person can be reached on.
+    pub const PERSONAL: [Channel; 4] = [Self::Email, Self::Sms, Self::Push, Self::InApp];
+}
+
+/// How urgent a message is. Urgent ones ignore quiet hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(10))")]
+pub enum Priority {
+    /// Can wait.
+    #[sea_orm(string_value = "low")]
+    Low,
+    /// The default.
+    #[sea_orm(string_value = "normal")]
+    Normal,
+    /// Sent before normal ones.
+    #[sea_orm(string_value = "high")]
+    High,
+    /// Sent first, at any hour.
+    #[sea_orm(string_value = "urgent")]
+    Urgent,
+}
+
+impl Priority {
+    /// The number the worker orders by (higher first).
+    pub(crate) fn rank(self) -> i16 {
+        match self {
+            Self::Low => 0,
+            Self::Normal => 1,
+            Self::High => 2,
+            Self::Urgent => 3,
+        }
+    }
+}
+
+/// What a message to a person is about: picks its template, default channels and
+/// priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(60))")]
+pub enum Topic {
+    /// A booking was made.
+    #[sea_orm(string_value = "booking.confirmed")]
+    BookingConfirmed,
+    /// A booking moved to another time or provider.
+    #[sea_orm(string_value = "booking.changed")]
+    BookingChanged,
+    /// A booking was cancelled.
+    #[sea_orm(string_value = "booking.cancelled")]
+    BookingCancelled,
+    /// A booking starts soon.
+    #[sea_orm(string_value = "booking.reminder")]
+    BookingReminder,
+    /// Someone was invited to join the business.
+    #[sea_orm(string_value = "invitation")]
+    Invitation,
+    /// A password reset was asked for.
+    #[sea_orm(string_value = "password.reset")]
+    PasswordReset,
+}
+
+impl Topic {
+    /// Every topic.
+    pub const ALL: [Topic; 6] = [
+        Self::BookingConfirmed,
+        Self::BookingChanged,
+        Self::BookingCancelled,
+        Self::BookingReminder,
+        Self::Invitation,
+        Self::PasswordReset,
+    ];
+
+    /// The wire name (`booking.confirmed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BookingConfirmed => "booking.confirmed",
+            Self::BookingChanged => "booking.changed",
+            Self::BookingCancelled => "booking.cancelled",
+            Self::BookingReminder => "booking.reminder",
+            Self::Invitation => "invitation",
+            Self::PasswordReset => "password.reset",
+        }
+    }
+
+    /// The channels tried when nobody's preferences say otherwise. SMS, which
+    /// costs money and wakes people, is kept for changes and reminders.
+    pub fn default_channels(self) -> &'static [Channel] {
+        match self {
+            Self::BookingConfirmed => &[Channel::Email, Channel::InApp],
+            Self::BookingChanged | Self::BookingCancelled => &[Channel::Email, Channel::Sms, Channel::InApp],
+            Self::BookingReminder => &[Channel::Email, Channel::Sms, Channel::Push, Channel::InApp],
+            Self::Invitation | Self::PasswordReset => &[Channel::Email],
+        }
+    }
+
+    /// The priority when the sender names none.
+    pub fn default_priority(self) -> Priority {
+        match self {
+            Self::BookingConfirmed | Self::BookingReminder | Self::Invitation => Priority::Normal,
+            Self::BookingChanged | Self::BookingCancelled => Priority::High,
+            // Someone is waiting for it, at whatever hour.
+            Self::PasswordReset => Priority::Urgent,
+        }
+    }
+}
+
+/// Who a message is for, and how to reach them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recipient {
+    /// Their account (in-app messages, push, preferences).
+    pub user_id: Option<UserId>,
+    /// Their name, for greetings.
+    pub name: Option<String>,
+    /// Their email address.
+    pub email: Option<String>,
+    /// Their phone number (E.164).
+    pub phone: Option<String>,
+}
+
+/// A message to queue for a person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNotification {
+    /// What it is about.
+    pub topic: Topic,
+    /// How urgent (the topic's default when `None`).
+    pub priority: Option<Priority>,
+    /// Who it is for.
+    pub recipient: Recipient,
+    /// The template's variables (an object).
+    pub variables: Value,
+    /// The record it is about (`("booking", id)`), so later changes can cancel it.
+    pub subject: Option<(&'static str, String)>,
+    /// Not sent before this instant (a reminder); now when `None`.
+    pub not_before: Option<DateTime<Utc>>,
+    /// Queued at most once per tenant with this key (a reminder per booking and
+    /// start time).
+    pub dedupe_key: Option<String>,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(10))")]
+pub enum DeliveryStatus {
+    /// Waiting for its time or its next try.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// Accepted by the provider or the receiver.
+    #[sea_orm(string_value = "sent")]
+    Sent,
+    /// Given up after the last try.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// Not sent, for a reason that retrying cannot change (no provider
+    /// configured, the recipient opted out).
+    #[sea_orm(string_value = "skipped")]
+    Skipped,
+    /// Withdrawn before it was sent (a reminder of a cancelled booking).
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(10))")]
+pub enum AttemptOutcome {
+    /// Accepted.
+    #[sea_orm(string_value = "sent")]
+    Sent,
+    /// Refused or unreachable; tried again later.
+    #[sea_orm(string_value = "retry")]
+    Retry,
+    /// Refused for good, or the last try failed.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// Not sent, and never will be.
+    #[sea_orm(string_value = "skipped")]
+    Skipped,
+}
+
+/// A notification, as its recipient reads it in the app.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxMessage {
+    /// Id.
+    pub id: NotificationId,
+    /// What it is about.
+    pub topic: String,
+    /// How urgent.
+    pub priority: Priority,
+    /// Its title.
+    pub title: String,
+    /// Its text.
+    pub body: String,
+    /// The record it is about.
+    pub subject: Option<(String, String)>,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+    /// When the recipient read it.
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// One delivery, for the delivery log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// Id.
+    pub id: DeliveryId,
+    /// The notification.
+    pub notification_id: NotificationId,
+    /// Its topic.
+    pub topic: String,
+    /// The channel.
+    pub channel: Channel,
+    /// Where to (an email address, a phone number, a webhook endpoint id, a user id).
+    pub destination: String,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// Tries so far.
+    pub attempts: i32,
+    /// When it is tried next, while pending.
+    pub next_attempt_at: DateTime<Utc>,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// The provider's id for the message.
+    pub provider_message_id: Option<String>,
+    /// When it was accepted.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// When it was first opened (email) or read (in-app).
+    pub opened_at: Option<DateTime<Utc>>,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One try of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// Its number, from 1.
+    pub number: i32,
+    /// When it began.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: DateTime<Utc>,
+    /// How it ended.
+    pub outcome: AttemptOutcome,
+    /// What the provider or receiver answered (truncated).
+    pub response: Option<String>,
+    /// What went wrong.
+    pub error: Option<String>,
+}
+
+/// Which deliveries to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryFilter {
+    /// Only these notifications'.
+    pub notification_id: Option<NotificationId>,
+    /// Only over this channel.
+    pub channel: Option<Channel>,
+    /// Only in this status.
+    pub status: Option<DeliveryStatus>,
+}
+
+/// A URL the tenant receives signed webhooks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEndpoint {
+    /// Id.
+    pub id: WebhookEndpointId,
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// Where events are POSTed.
+    pub url: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// The event types it receives; empty for all.
+    pub topics: Vec<String>,
+    /// Whether events are sent to it.
+    pub active: bool,
+    /// Until when the previous secret still signs (after a rotation).
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An endpoint with its signing secret, shown once: when created or rotated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointWithSecret {
+    /// The endpoint.
+    pub endpoint: WebhookEndpoint,
+    /// `whsec_` and the base64 key the receiver verifies signatures with.
+    pub secret: String,
+}
+
+/// A webhook endpoint to add or change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointInput {
+    /// Where events are POSTed (https; http only where allowed by configuration).
+    pub url: String,
+    /// What it is for.
+    pub description: Option<String>,
+    /// The event types it receives; empty for all.
+    pub topics: Vec<String>,
+    /// Whether events are sent to it.
+    pub active: bool,
+}

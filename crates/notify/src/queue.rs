@@ -1,0 +1,238 @@
+//! Queuing notifications inside the transaction of the change that causes them:
+//! the change and its messages commit together or not at all, and the worker
+//! finds them afterwards (the outbox pattern).
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use tessera_kernel::event::{self, DomainEvent, EventKind};
+use tessera_kernel::{DeliveryId, NotificationId, Result, TenantId, UserId};
+
+use crate::entity::{delivery, notification, webhook_endpoint};
+use crate::model::{Channel, DeliveryStatus, NewNotification, Priority};
+use crate::webhook::endpoint_topics;
+
+/// Queues `new` for its recipient in `conn`, the causing transaction, on the
+/// topic's channels the recipient can be reached on (email with an address, SMS
+/// with a phone, push and in-app with an account). A message due now appears in
+/// the recipient's inbox at once; the rest waits for the worker. Returns `None`
+/// when a message with the same dedupe key was queued before, or when the
+/// recipient cannot be reached at all.
+pub async fn queue<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    locale: &str,
+    at: DateTime<Utc>,
+    new: NewNotification,
+) -> Result<Option<NotificationId>> {
+    let recipient = &new.recipient;
+    let destinations: Vec<(Channel, String)> = new
+        .topic
+        .default_channels()
+        .iter()
+        .filter_map(|channel| {
+            let destination = match channel {
+                Channel::Email => recipient.email.clone(),
+                Channel::Sms => recipient.phone.clone(),
+                Channel::Push | Channel::InApp => recipient.user_id.map(|u| u.to_string()),
+                Channel::Webhook => None,
+            };
+            destination.filter(|d| !d.is_empty()).map(|d| (*channel, d))
+        })
+        .collect();
+    if destinations.is_empty() {
+        return Ok(None);
+    }
+    let priority = new.priority.unwrap_or_else(|| new.topic.default_priority());
+    let not_before = new.not_before.unwrap_or(at).max(at);
+    let id = NotificationId::generate(at);
+    let row = notification::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tenant_id),
+        topic: Set(new.topic.as_str().to_owned()),
+        priority: Set(priority),
+        recipient_user_id: Set(recipient.user_id),
+        recipient_name: Set(recipient.name.clone()),
+        recipient_email: Set(recipient.email.clone()),
+        recipient_phone: Set(recipient.phone.clone()),
+        locale: Set(locale.to_owned()),
+        variables: Set(new.variables.to_string()),
+        subject_type: Set(new.subject.as_ref().map(|(kind, _)| (*kind).to_owned())),
+        subject_id: Set(new.subject.as_ref().map(|(_, id)| id.clone())),
+        dedupe_key: Set(new.dedupe_key.clone()),
+        not_before: Set(not_before),
+        created_at: Set(at),
+        read_at: Set(None),
+        cancelled_at: Set(None),
+    };
+    let inserted = notification::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([notification::Column::TenantId, notification::Column::DedupeKey])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    if inserted == 0 {
+        return Ok(None);
+    }
+    let due_now = not_before <= at;
+    for (offset, (channel, destination)) in destinations.into_iter().enumerate() {
+        // An in-app message due now is delivered by being stored.
+        let delivered = channel == Channel::InApp && due_now;
+        insert_delivery(conn, tenant_id, id, channel, destination, priority, not_before, at, offset, delivered).await?;
+        if delivered && let Some(user_id) = recipient.user_id {
+            announce_in_app(conn, tenant_id, id, user_id, at).await?;
+        }
+    }
+    Ok(Some(id))
+}
+
+/// Queues a webhook event (`booking.created` with its data) for every active
+/// endpoint of the tenant that subscribed to it, in `conn`, the causing
+/// transaction. Returns `None` when no endpoint wants it.
+pub async fn queue_event<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    at: DateTime<Utc>,
+    event_type: &str,
+    subject: (&str, String),
+    data: Value,
+) -> Result<Option<NotificationId>> {
+    let endpoints = webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::TenantId.eq(tenant_id))
+        .filter(webhook_endpoint::Column::Active.eq(true))
+        .all(conn)
+        .await?;
+    let wanted: Vec<_> = endpoints
+        .into_iter()
+        .filter(|e| {
+            let topics = endpoint_topics(&e.topics);
+            topics.is_empty() || topics.iter().any(|t| t == event_type)
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let id = NotificationId::generate(at);
+    notification::Entity::insert(notification::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tenant_id),
+        topic: Set(event_type.to_owned()),
+        priority: Set(Priority::Normal),
+        recipient_user_id: Set(None),
+        recipient_name: Set(None),
+        recipient_email: Set(None),
+        recipient_phone: Set(None),
+        locale: Set(String::new()),
+        variables: Set(data.to_string()),
+        subject_type: Set(Some(subject.0.to_owned())),
+        subject_id: Set(Some(subject.1)),
+        dedupe_key: Set(None),
+        not_before: Set(at),
+        created_at: Set(at),
+        read_at: Set(None),
+        cancelled_at: Set(None),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    for (offset, endpoint) in wanted.into_iter().enumerate() {
+        let destination = endpoint.id.to_string();
+        insert_delivery(conn, tenant_id, id, Channel::Webhook, destination, Priority::Normal, at, at, offset, false)
+            .await?;
+    }
+    Ok(Some(id))
+}
+
+/// Withdraws the person notifications about `subject` on `topic` that are not
+/// sent yet (a reminder of a booking that moved or was cancelled), in `conn`.
+/// Returns how many deliveries were withdrawn.
+pub async fn withdraw<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    subject: (&str, &str),
+    topic: &str,
+    at: DateTime<Utc>,
+) -> Result<u64> {
+    let ids: Vec<NotificationId> = notification::Entity::find()
+        .filter(notification::Column::TenantId.eq(tenant_id))
+        .filter(notification::Column::SubjectType.eq(subject.0))
+        .filter(notification::Column::SubjectId.eq(subject.1))
+        .filter(notification::Column::Topic.eq(topic))
+        .filter(notification::Column::CancelledAt.is_null())
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    notification::Entity::update_many()
+        .col_expr(notification::Column::CancelledAt, Expr::value(at))
+        .filter(notification::Column::Id.is_in(ids.iter().copied()))
+        .exec(conn)
+        .await?;
+    let withdrawn = delivery::Entity::update_many()
+        .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Cancelled))
+        .col_expr(delivery::Column::UpdatedAt, Expr::value(at))
+        .filter(delivery::Column::NotificationId.is_in(ids))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .exec(conn)
+        .await?;
+    Ok(withdrawn.rows_affected)
+}
+
+async fn insert_delivery<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    notification_id: NotificationId,
+    channel: Channel,
+    destination: String,
+    priority: Priority,
+    not_before: DateTime<Utc>,
+    at: DateTime<Utc>,
+    offset: usize,
+    delivered: bool,
+) -> Result<()> {
+    // Distinct v7 ids for deliveries made in the same instant.
+    let id_at = at + chrono::Duration::microseconds(i64::try_from(offset).unwrap_or(0));
+    delivery::Entity::insert(delivery::ActiveModel {
+        id: Set(DeliveryId::generate(id_at)),
+        tenant_id: Set(tenant_id),
+        notification_id: Set(notification_id),
+        channel: Set(channel),
+        destination: Set(destination),
+        status: Set(if delivered { DeliveryStatus::Sent } else { DeliveryStatus::Pending }),
+        priority: Set(priority.rank()),
+        attempts: Set(0),
+        next_attempt_at: Set(not_before),
+        lease_until: Set(None),
+        last_error: Set(None),
+        provider_message_id: Set(None),
+        sent_at: Set(delivered.then_some(at)),
+        opened_at: Set(None),
+        open_token_hash: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// Tells the recipient's live inbox (the `notificationReceived` subscription)
+/// once the transaction commits.
+pub(crate) async fn announce_in_app<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    id: NotificationId,
+    user_id: UserId,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let payload = json!({ "recipientUserId": user_id });
+    event::enqueue(conn, &DomainEvent::new(at, tenant_id, EventKind::NotificationCreated, id.as_uuid(), payload))
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,431 @@
+//! The delivery worker: claims due deliveries, sends them, and records every try.
+//!
+//! A claim is a lease: the worker stamps `lease_until` on a batch (skipping rows
+//! other replicas hold, `FOR UPDATE SKIP LOCKED` on PostgreSQL) and commits, then
+//! sends each message and finishes it in its own transaction with an attempt in
+//! the delivery log. A worker that dies mid-batch leaves leases that run out, and
+//! the next worker takes those deliveries again: nothing is lost. A message that
+//! reached its receiver just before the crash is sent again with the same id
+//! (`webhook-id`, `Message-ID`, the provider's idempotency key), so receivers
+//! see one message, not two. Failures are retried with exponential backoff up to
+//! a limit; a final refusal (an invalid address, a 4xx) is not retried.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::json;
+use tessera_kernel::clock::SharedClock;
+use tessera_kernel::db::{Access, Scope};
+use tessera_kernel::id::uuid_v7_at;
+use tessera_kernel::token::{hash_token, new_token};
+use tessera_kernel::{Db, DeliveryId, Result, WebhookEndpointId};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::channel::{EmailMessage, EmailSender, PushSender, Receipt, SendError, ShortMessage, SmsSender, message_id};
+use crate::entity::{attempt, delivery, notification, webhook_endpoint};
+use crate::model::{AttemptOutcome, Channel, DeliveryStatus, Topic};
+use crate::queue::announce_in_app;
+use crate::template::{self, Rendered};
+use crate::webhook::WebhookClient;
+
+/// Where messages leave through. A channel without a provider skips its
+/// deliveries, saying so in the delivery log.
+#[derive(Clone)]
+pub struct Providers {
+    /// Email.
+    pub email: Option<Arc<dyn EmailSender>>,
+    /// SMS.
+    pub sms: Option<Arc<dyn SmsSender>>,
+    /// Push.
+    pub push: Option<Arc<dyn PushSender>>,
+    /// Webhooks.
+    pub webhooks: WebhookClient,
+}
+
+impl std::fmt::Debug for Providers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Providers")
+            .field("email", &self.email.is_some())
+            .field("sms", &self.sms.is_some())
+            .field("push", &self.push.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How the worker paces itself.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Deliveries claimed at a time.
+    pub batch: u64,
+    /// How long a claim holds; longer than any one send can take.
+    pub lease: Duration,
+    /// Tries before giving up.
+    pub max_attempts: i32,
+    /// The wait after the first failure; it doubles with each further one.
+    pub first_retry: Duration,
+    /// The longest wait between tries.
+    pub max_retry: Duration,
+    /// The sender of emails (`Name <address>`); its domain ends every `Message-ID`.
+    pub mail_from: String,
+    /// The gateway's public base URL, for the email open pixel; none leaves it out.
+    pub public_url: Option<String>,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            batch: 20,
+            lease: Duration::minutes(2),
+            max_attempts: 10,
+            first_retry: Duration::seconds(30),
+            max_retry: Duration::hours(6),
+            mail_from: "Tessera <no-reply@tessera.localhost>".into(),
+            public_url: None,
+        }
+    }
+}
+
+/// A delivery claimed by this worker, with what it needs to send it.
+struct Claimed {
+    delivery: delivery::Model,
+    notification: notification::Model,
+    endpoint: Option<webhook_endpoint::Model>,
+}
+
+/// How a try ended, before it is written down.
+enum Tried {
+    Sent(Receipt),
+    Refused(SendError),
+    Skipped(&'static str),
+    Withdrawn,
+}
+
+/// Sends due deliveries.
+#[derive(Clone)]
+pub struct DeliveryWorker {
+    db: Db,
+    providers: Providers,
+    config: WorkerConfig,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for DeliveryWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryWorker").field("providers", &self.providers).field("config", &self.config).finish()
+    }
+}
+
+impl DeliveryWorker {
+    /// A worker over `db`.
+    pub fn new(db: Db, providers: Providers, config: WorkerConfig, clock: SharedClock) -> Self {
+        Self { db, providers, config, clock }
+    }
+
+    /// Claims one batch of due deliveries and sends them; returns how many it took.
+    pub async fn run_once(&self) -> Result<usize> {
+        let claimed = self.claim().await?;
+        let count = claimed.len();
+        for one in claimed {
+            let id = one.delivery.id;
+            if let Err(err) = self.deliver(one).await {
+                // The lease runs out and another round tries again.
+                warn!(delivery_id = %id, error = %err, "a delivery could not be finished");
+            }
+        }
+        Ok(count)
+    }
+
+    /// Sends everything due now, batch after batch.
+    pub async fn drain(&self) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let sent = self.run_once().await?;
+            total += sent;
+            if sent == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Runs until `shutdown`, looking for due deliveries every `poll`.
+    pub async fn run(self, poll: std::time::Duration, shutdown: CancellationToken) {
+        loop {
+            match self.drain().await {
+                Ok(0) => {}
+                Ok(count) => info!(count, "deliveries sent or retried"),
+                Err(err) => warn!(error = %err, "the delivery worker could not claim deliveries"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+
+    async fn claim(&self) -> Result<Vec<Claimed>> {
+        let now = self.clock.now().trunc_subsecs(6);
+        let txn = self.db.begin(Scope::Maintenance, Access::Write).await?;
+        let due = delivery::Entity::find()
+            .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+            .filter(delivery::Column::NextAttemptAt.lte(now))
+            .filter(
+                Condition::any().add(delivery::Column::LeaseUntil.is_null()).add(delivery::Column::LeaseUntil.lte(now)),
+            )
+            .order_by_desc(delivery::Column::Priority)
+            .order_by_asc(delivery::Column::NextAttemptAt)
+            .limit(self.config.batch)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .all(&txn)
+            .await?;
+        if due.is_empty() {
+            txn.commit().await?;
+            return Ok(Vec::new());
+        }
+        let lease_until = now + self.config.lease;
+        let ids: Vec<DeliveryId> = due.iter().map(|d| d.id).collect();
+        delivery::Entity::update_many()
+            .col_expr(delivery::Column::LeaseUntil, Expr::value(lease_until))
+            .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).add(1))
+            .filter(delivery::Column::Id.is_in(ids))
+            .exec(&txn)
+            .await?;
+        let notifications: HashMap<_, _> = notification::Entity::find()
+            .filter(notification::Column::Id.is_in(due.iter().map(|d| d.notification_id)))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|n| (n.id, n))
+            .collect();
+        let endpoint_ids: Vec<WebhookEndpointId> =
+            due.iter().filter(|d| d.channel == Channel::Webhook).filter_map(|d| d.destination.parse().ok()).collect();
+        let endpoints: HashMap<_, _> = if endpoint_ids.is_empty() {
+            HashMap::new()
+        } else {
+            webhook_endpoint::Entity::find()
+                .filter(webhook_endpoint::Column::Id.is_in(endpoint_ids))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|e| (e.id.to_string(), e))
+                .collect()
+        };
+        txn.commit().await?;
+        Ok(due
+            .into_iter()
+            .filter_map(|mut d| {
+                d.lease_until = Some(lease_until);
+                d.attempts += 1;
+                let notification = notifications.get(&d.notification_id)?.clone();
+                let endpoint = endpoints.get(&d.destination).cloned();
+                Some(Claimed { delivery: d, notification, endpoint })
+            })
+            .collect())
+    }
+
+    async fn deliver(&self, claimed: Claimed) -> Result<()> {
+        let started = self.clock.now();
+        let Claimed { delivery, notification, endpoint } = claimed;
+        let mut open_token = None;
+        let tried = if notification.cancelled_at.is_some() {
+            Tried::Withdrawn
+        } else {
+            match delivery.channel {
+                Channel::InApp => Tried::Sent(Receipt::default()),
+                Channel::Email => self.send_email(&delivery, &notification, &mut open_token).await?,
+                Channel::Sms | Channel::Push => self.send_short(&delivery, &notification).await?,
+                Channel::Webhook => self.send_webhook(&notification, endpoint.as_ref(), started).await,
+            }
+        };
+        self.finish(&delivery, &notification, started, tried, open_token).await
+    }
+
+    async fn send_email(
+        &self,
+        delivery: &delivery::Model,
+        notification: &notification::Model,
+        open_token: &mut Option<String>,
+    ) -> Result<Tried> {
+        let Some(sender) = &self.providers.email else { return Ok(Tried::Skipped("no email transport is configured")) };
+        let rendered = match render(notification) {
+            Ok(rendered) => rendered,
+            Err(err) => return Ok(Tried::Refused(SendError::permanent(err.to_string()))),
+        };
+        let token = new_token("");
+        let pixel =
+            self.config.public_url.as_ref().map(|base| format!("{}/n/open/{token}", base.trim_end_matches('/')));
+        let message = EmailMessage {
+            message_id: message_id(&notification.id.to_string(), &self.config.mail_from),
+            to: delivery.destination.clone(),
+            to_name: notification.recipient_name.clone(),
+            subject: rendered.title.clone(),
+            html: template::email_html(&rendered, pixel.as_deref()),
+            text: rendered.text,
+        };
+        if pixel.is_some() {
+            *open_token = Some(token);
+        }
+        Ok(outcome(sender.send(&message).await))
+    }
+
+    async fn send_short(&self, delivery: &delivery::Model, notification: &notification::Model) -> Result<Tried> {
+        let rendered = match render(notification) {
+            Ok(rendered) => rendered,
+            Err(err) => return Ok(Tried::Refused(SendError::permanent(err.to_string()))),
+        };
+        let message = ShortMessage {
+            idempotency_key: notification.id.to_string(),
+            to: delivery.destination.clone(),
+            title: rendered.title,
+            body: rendered.text,
+        };
+        Ok(match (delivery.channel, &self.providers.sms, &self.providers.push) {
+            (Channel::Sms, Some(sms), _) => outcome(sms.send(&message).await),
+            (Channel::Push, _, Some(push)) => outcome(push.send(&message).await),
+            (Channel::Sms, None, _) => Tried::Skipped("no SMS provider is configured"),
+            _ => Tried::Skipped("no push provider is configured"),
+        })
+    }
+
+    async fn send_webhook(
+        &self,
+        notification: &notification::Model,
+        endpoint: Option<&webhook_endpoint::Model>,
+        now: DateTime<Utc>,
+    ) -> Tried {
+        let Some(endpoint) = endpoint.filter(|e| e.active) else {
+            return Tried::Skipped("the endpoint was removed or disabled");
+        };
+        let data: serde_json::Value = serde_json::from_str(&notification.variables).unwrap_or_default();
+        let body = json!({
+            "id": notification.id,
+            "type": notification.topic,
+            "tenantId": notification.tenant_id,
+            "timestamp": notification.created_at,
+            "data": data,
+        })
+        .to_string();
+        let mut secrets = vec![endpoint.secret.as_str()];
+        if let (Some(previous), Some(until)) = (&endpoint.previous_secret, endpoint.previous_secret_expires_at)
+            && until > now
+        {
+            secrets.push(previous.as_str());
+        }
+        let id = notification.id.to_string();
+        outcome(self.providers.webhooks.post(&endpoint.url, &secrets, &id, now.timestamp(), body).await)
+    }
+
+    async fn finish(
+        &self,
+        delivery: &delivery::Model,
+        notification: &notification::Model,
+        started: DateTime<Utc>,
+        tried: Tried,
+        open_token: Option<String>,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        let txn = self.db.begin(Scope::Maintenance, Access::Write).await?;
+        let number = delivery.attempts;
+        let (status, outcome, response, error) = match &tried {
+            Tried::Sent(receipt) => (DeliveryStatus::Sent, AttemptOutcome::Sent, receipt.response.clone(), None),
+            Tried::Skipped(why) => (DeliveryStatus::Skipped, AttemptOutcome::Skipped, None, Some((*why).to_owned())),
+            Tried::Withdrawn => (DeliveryStatus::Cancelled, AttemptOutcome::Skipped, None, Some("withdrawn".into())),
+            Tried::Refused(err) if err.permanent || number >= self.config.max_attempts => {
+                (DeliveryStatus::Failed, AttemptOutcome::Failed, err.response.clone(), Some(err.message.clone()))
+            }
+            Tried::Refused(err) => {
+                (DeliveryStatus::Pending, AttemptOutcome::Retry, err.response.clone(), Some(err.message.clone()))
+            }
+        };
+        if !matches!(tried, Tried::Withdrawn) {
+            attempt::Entity::insert(attempt::ActiveModel {
+                id: Set(uuid_v7_at(now)),
+                tenant_id: Set(delivery.tenant_id),
+                delivery_id: Set(delivery.id),
+                number: Set(number),
+                started_at: Set(started),
+                finished_at: Set(now),
+                outcome: Set(outcome),
+                response: Set(response),
+                error: Set(error.clone()),
+            })
+            .exec_without_returning(&txn)
+            .await?;
+        }
+        let mut update = delivery::Entity::update_many()
+            .col_expr(delivery::Column::Status, Expr::value(status))
+            .col_expr(delivery::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(delivery::Column::LastError, Expr::value(error))
+            .col_expr(delivery::Column::UpdatedAt, Expr::value(now));
+        match &tried {
+            Tried::Sent(receipt) => {
+                update = update
+                    .col_expr(delivery::Column::SentAt, Expr::value(now))
+                    .col_expr(delivery::Column::ProviderMessageId, Expr::value(receipt.provider_message_id.clone()))
+                    .col_expr(delivery::Column::OpenTokenHash, Expr::value(open_token.map(|t| hash_token(&t))));
+            }
+            Tried::Refused(_) if status == DeliveryStatus::Pending => {
+                let next = now + self.retry_delay(number, delivery.id);
+                update = update.col_expr(delivery::Column::NextAttemptAt, Expr::value(next));
+            }
+            _ => {}
+        }
+        // Only while this worker's lease holds: one that lost it (it took too long
+        // and another worker claimed the delivery) must not overwrite the outcome.
+        let finished = update
+            .filter(delivery::Column::Id.eq(delivery.id))
+            .filter(delivery::Column::LeaseUntil.eq(delivery.lease_until))
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        if finished
+            && delivery.channel == Channel::InApp
+            && status == DeliveryStatus::Sent
+            && let Some(user_id) = notification.recipient_user_id
+        {
+            announce_in_app(&txn, notification.tenant_id, notification.id, user_id, now).await?;
+        }
+        if !finished {
+            warn!(delivery_id = %delivery.id, "a delivery's lease ran out before it finished; another worker has it");
+        }
+        commit(txn).await
+    }
+
+    /// The wait before try `attempts + 1`: doubling from the first retry up to the
+    /// longest wait, plus up to a fifth more, fixed per delivery, so that
+    /// deliveries failing together do not all come back together.
+    fn retry_delay(&self, attempts: i32, id: DeliveryId) -> Duration {
+        let doublings = Ord::min(u32::try_from(attempts.saturating_sub(1)).unwrap_or(0), 20);
+        let base = (self.config.first_retry * 2_i32.saturating_pow(doublings)).min(self.config.max_retry);
+        let spread = i32::from(id.as_uuid().as_bytes()[15] % 20);
+        base + base * spread / 100
+    }
+}
+
+async fn commit(txn: DatabaseTransaction) -> Result<()> {
+    txn.commit().await?;
+    Ok(())
+}
+
+fn outcome(sent: std::result::Result<Receipt, SendError>) -> Tried {
+    match sent {
+        Ok(receipt) => Tried::Sent(receipt),
+        Err(err) => Tried::Refused(err),
+    }
+}
+
+/// A person notification's message in its locale.
+fn render(notification: &notification::Model) -> Result<Rendered> {
+    let topic = Topic::ALL
+        .into_iter()
+        .find(|t| t.as_str() == notification.topic)
+        .ok_or_else(|| tessera_kernel::DomainError::Internal(format!("unknown topic {}", notification.topic)))?;
+    let variables: serde_json::Value = serde_json::from_str(&notification.variables).unwrap_or_default();
+    template::render(topic, &notification.locale, &variables)
+}

@@ -1,0 +1,124 @@
+//! What booking changes tell people: the customer's confirmation, change and
+//! cancellation messages, the reminder before the start, and the tenant's
+//! webhook events. Queued in the booking's own transaction (see `tessera_notify`).
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use sea_orm::{DatabaseTransaction, EntityTrait};
+use serde_json::json;
+use tessera_kernel::{EventKind, Result, TenantId};
+use tessera_notify::{NewNotification, Recipient, Topic};
+use tessera_tenant::Tenant;
+
+use crate::entity::{booking, customer, provider};
+
+/// Queues the messages `kind` (a change from `before` to `row`) causes; webhook
+/// endpoints get `event_data`, the payload live subscribers get too.
+pub(crate) async fn queue_booking_notices(
+    txn: &DatabaseTransaction,
+    tenant_id: TenantId,
+    at: DateTime<Utc>,
+    kind: EventKind,
+    before: Option<&booking::Model>,
+    row: &booking::Model,
+    event_data: &serde_json::Value,
+) -> Result<()> {
+    let tenant = tessera_tenant::load_tenant_in_scope(txn, tenant_id).await?;
+    let customer = customer::Entity::find_by_id(row.customer_id).one(txn).await?;
+    let provider = provider::Entity::find_by_id(row.provider_id).one(txn).await?;
+    let tz: Tz = tenant.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let local = |instant: DateTime<Utc>| instant.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    let mut variables = json!({
+        "businessName": tenant.name,
+        "customerName": customer.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
+        "serviceName": row.service_name,
+        "providerName": provider.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+        "startsAt": local(row.starts_at),
+        "timezone": tenant.timezone,
+        "bookingId": row.id,
+    });
+    let booking_id = row.id.to_string();
+    let subject = ("booking", booking_id.as_str());
+
+    let subject_of_event = ("booking", booking_id.clone());
+    tessera_notify::queue_event(txn, tenant_id, at, kind.as_str(), subject_of_event, event_data.clone()).await?;
+
+    let topic = match kind {
+        EventKind::BookingCreated => Some(Topic::BookingConfirmed),
+        EventKind::BookingRescheduled => {
+            if let Some(previous) = before {
+                variables["previousStartsAt"] = json!(local(previous.starts_at));
+            }
+            Some(Topic::BookingChanged)
+        }
+        EventKind::BookingCancelled => {
+            variables["reason"] = json!(row.cancellation_reason);
+            variables["refund"] = json!(row.refund_minor.filter(|r| *r > 0).map(|r| money(r, &row.currency)));
+            Some(Topic::BookingCancelled)
+        }
+        _ => None,
+    };
+    let Some(customer) = customer else { return Ok(()) };
+    let recipient = Recipient {
+        user_id: customer.user_id,
+        name: Some(customer.name.clone()),
+        email: customer.email.clone(),
+        phone: customer.phone.clone(),
+    };
+    // A reminder follows the booking: withdrawn when it moves, ends or is
+    // cancelled, and queued again for the new start.
+    if kind != EventKind::BookingCreated {
+        tessera_notify::withdraw(txn, tenant_id, subject, Topic::BookingReminder.as_str(), at).await?;
+    }
+    if let Some(topic) = topic {
+        let notice = NewNotification {
+            topic,
+            priority: None,
+            recipient: recipient.clone(),
+            variables: variables.clone(),
+            subject: Some(("booking", booking_id.clone())),
+            not_before: None,
+            dedupe_key: None,
+        };
+        tessera_notify::queue(txn, tenant_id, &tenant.locale, at, notice).await?;
+    }
+    if row.status.is_upcoming() {
+        queue_reminder(txn, &tenant, at, row, recipient, variables).await?;
+    }
+    Ok(())
+}
+
+/// Queues the reminder the tenant's settings ask for, unless its time has passed.
+async fn queue_reminder(
+    txn: &DatabaseTransaction,
+    tenant: &Tenant,
+    at: DateTime<Utc>,
+    row: &booking::Model,
+    recipient: Recipient,
+    variables: serde_json::Value,
+) -> Result<()> {
+    let minutes = tenant.settings.booking_reminder_minutes;
+    if minutes == 0 {
+        return Ok(());
+    }
+    let due = row.starts_at - Duration::minutes(i64::from(minutes));
+    if due <= at {
+        return Ok(());
+    }
+    let reminder = NewNotification {
+        topic: Topic::BookingReminder,
+        priority: None,
+        recipient,
+        variables,
+        subject: Some(("booking", row.id.to_string())),
+        not_before: Some(due),
+        dedupe_key: None,
+    };
+    tessera_notify::queue(txn, tenant.id, &tenant.locale, at, reminder).await?;
+    Ok(())
+}
+
+/// `7500` `EUR` → `75.00 EUR`.
+fn money(minor: i64, currency: &str) -> String {
+    format!("{}.{:02} {currency}", minor / 100, (minor % 100).abs())
+}
