@@ -19,6 +19,7 @@ mod m20261125_000005_parent_management;
 mod m20261126_000006_audit;
 mod m20261127_000007_security_and_retention;
 mod m20261128_000008_notifications;
+mod m20261129_000009_notification_preferences;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_audit::Migration),
             Box::new(m20261127_000007_security_and_retention::Migration),
             Box::new(m20261128_000008_notifications::Migration),
+            Box::new(m20261129_000009_notification_preferences::Migration),
         ]
     }
 }

@@ -102,6 +102,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20261126_000006_audit::TABLES,
         crate::m20261127_000007_security_and_retention::TABLES,
         crate::m20261128_000008_notifications::TABLES,
+        crate::m20261129_000009_notification_preferences::TABLES,
     ]
     .concat()
 }

@@ -548,3 +548,84 @@ async fn another_tenants_notifications_deliveries_and_endpoints_are_out_of_reach
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["status"], "SENT");
 }
+
+#[tokio::test]
+async fn channel_preferences_and_quiet_hours_decide_what_goes_out_and_when() {
+    let app = pinned_app().await; // 09:00 in Madrid
+    let salon = salon(&app, "quiet-salon", 0).await;
+    let ana = ana_with_account(&app, &salon).await;
+    let set_tenant = "mutation($p: NotificationPreferencesInput!) { setTenantNotificationPreferences(input: $p) { own { sms } effective { email sms } } }";
+    let tenant = app.ok(&salon.owner, set_tenant, json!({"p": {"sms": false}})).await;
+    assert_eq!(tenant["setTenantNotificationPreferences"]["effective"], json!({"email": true, "sms": false}));
+    let set_mine = "mutation($p: NotificationPreferencesInput!) { setMyNotificationPreferences(input: $p) { own { sms quietHours { start end timezone } } effective { email sms inApp } } }";
+    let quiet = json!({"start": "08:00", "end": "10:00", "timezone": "Europe/Madrid"});
+    let mine = app.ok(&ana, set_mine, json!({"p": {"sms": true, "quietHours": quiet}})).await;
+    assert_eq!(mine["setMyNotificationPreferences"]["effective"], json!({"email": true, "sms": true, "inApp": true}));
+    assert_eq!(mine["setMyNotificationPreferences"]["own"]["quietHours"], quiet);
+    let bad = json!({"p": {"quietHours": {"start": "25:00", "end": "07:00", "timezone": "Europe/Madrid"}}});
+    let (_, body) = app.post(&ana, set_mine, bad).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "quietHours.start", "{body}");
+
+    // Ana's messages wait out her quiet hours (in-app excepted); James has no
+    // account, so the tenant's "no SMS" applies to him.
+    let james = app
+        .ok(&salon.owner, "mutation { createCustomer(input: {name: \"James\", email: \"james@example.com\", phone: \"+34600999888\"}) { id } }", json!({}))
+        .await["createCustomer"]["id"]
+        .clone();
+    let hers = book(&app, &salon, "2026-03-04T09:00:00Z").await;
+    let his = app.ok(&salon.owner, BOOK, json!({"input": {"serviceId": salon.service, "providerId": salon.provider, "customerId": james, "startsAt": "2026-03-04T11:00:00Z"}})).await["createBooking"]["id"].clone();
+    let move_to = "mutation($id: ID!, $at: DateTime!) { rescheduleBooking(id: $id, startsAt: $at) { id } }";
+    app.ok(&salon.owner, move_to, json!({"id": hers, "at": "2026-03-05T09:00:00Z"})).await;
+    app.ok(&salon.owner, move_to, json!({"id": his, "at": "2026-03-05T11:00:00Z"})).await;
+    app.deliver().await;
+    let sent_to: Vec<String> = app.email.sent().iter().map(|e| e.to.clone()).collect();
+    assert_eq!(sent_to, ["james@example.com", "james@example.com"], "Ana's emails wait");
+    assert!(app.sms.sent().is_empty(), "Ana's SMS waits; James's is off");
+    let inbox = app.ok(&ana, INBOX, json!({})).await;
+    assert_eq!(inbox["unreadNotificationCount"], 2, "in-app is never held: {inbox}");
+    let held = nodes(
+        &app.ok(&salon.owner, DELIVERIES, json!({"f": {"status": "PENDING", "channel": "EMAIL"}})).await,
+        "notificationDeliveries",
+    );
+    let hers_held: Vec<&Value> =
+        held.iter().filter(|d| d["destination"] == "ana@example.com" && d["topic"] != "booking.reminder").collect();
+    assert_eq!(hers_held.len(), 2, "{held:?}");
+    assert!(
+        hers_held.iter().all(|d| d["attemptCount"] == 0 && d["attempts"] == json!([])),
+        "holding is not a try: {held:?}"
+    );
+    assert_eq!(hers_held[0]["lastError"], "held for the recipient's quiet hours until 2026-03-02T09:00:00+00:00");
+    let skipped =
+        nodes(&app.ok(&salon.owner, DELIVERIES, json!({"f": {"status": "SKIPPED"}})).await, "notificationDeliveries");
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(
+        (&skipped[0]["destination"], &skipped[0]["lastError"]),
+        (&json!("+34600999888"), &json!("the recipient turned SMS off"))
+    );
+
+    // At 10:00 in Madrid her quiet hours end, and everything goes out.
+    app.clock.advance(chrono::Duration::hours(1));
+    app.deliver().await;
+    let to_ana: Vec<String> =
+        app.email.sent().iter().filter(|e| e.to == "ana@example.com").map(|e| e.subject.clone()).collect();
+    assert_eq!(to_ana.len(), 2, "{to_ana:?}");
+    assert_eq!(app.sms.sent().iter().map(|s| s.to.as_str()).collect::<Vec<_>>(), ["+34611222333"]);
+
+    // With in-app off, nothing more lands in her inbox.
+    let ana = app.login("ana@salon.test").await.in_tenant("quiet-salon");
+    let owner = app.login("owner@quiet-salon.test").await.in_tenant("quiet-salon");
+    app.ok(&ana, set_mine, json!({"p": {"inApp": false}})).await;
+    app.ok(&owner, BOOK, booking_input(&salon, "2026-03-06T09:00:00Z")).await;
+    let count = app.ok(&ana, "{ unreadNotificationCount }", json!({})).await;
+    assert_eq!(count["unreadNotificationCount"], 2);
+
+    // Another tenant's defaults are its own, and staff cannot change the tenant's.
+    let (elsewhere, _) = app.owner_of("quiet-elsewhere").await;
+    let theirs = app.ok(&elsewhere, "{ tenantNotificationPreferences { effective { sms } } }", json!({})).await;
+    assert_eq!(theirs["tenantNotificationPreferences"]["effective"]["sms"], true);
+    let staff = app.add_member(&owner, "staff@quiet-salon.test", &["staff"]).await;
+    assert_eq!(app.error_code(&staff, set_tenant, json!({"p": {"sms": true}})).await, "FORBIDDEN");
+    let audited = "{ auditLog(first: 100, filter: {targetType: \"notification_preferences\"}) { edges { node { action targetId } } } }";
+    let log = nodes(&app.ok(&owner, audited, json!({})).await, "auditLog");
+    assert_eq!(log.len(), 3, "the tenant's and Ana's two changes: {log:?}");
+}

@@ -14,10 +14,15 @@
 //! `Message-ID`, provider idempotency key), so a retry is recognisably the same
 //! message. Templates are per topic and language with safe built-in defaults
 //! ([`template`]); email opens are tracked by a pixel, in-app ones by reading.
+//!
+//! Members and tenants choose channels and quiet hours ([`Preferences`]); the
+//! worker skips a channel turned off and holds email, SMS and push during quiet
+//! hours. Urgent messages (a password reset) go through regardless.
 
 mod channel;
 mod entity;
 mod model;
+mod preference;
 mod queue;
 mod service;
 pub mod template;
@@ -31,6 +36,7 @@ pub use model::{
     Attempt, AttemptOutcome, Channel, Delivery, DeliveryFilter, DeliveryStatus, EndpointInput, EndpointWithSecret,
     InboxMessage, NewNotification, Priority, Recipient, Topic, WebhookEndpoint,
 };
+pub use preference::{PreferenceView, Preferences, QuietHours};
 pub use queue::{queue, queue_event, withdraw};
 pub use service::{NotifyService, WEBHOOK_EVENT_TYPES};
 pub use webhook::{TargetPolicy, WebhookClient, sign};

@@ -11,6 +11,7 @@ use tessera_kernel::{DeliveryId, NotificationId, Result, TenantId, UserId};
 
 use crate::entity::{delivery, notification, webhook_endpoint};
 use crate::model::{Channel, DeliveryStatus, NewNotification, Priority};
+use crate::preference;
 use crate::webhook::endpoint_topics;
 
 /// Queues `new` for its recipient in `conn`, the causing transaction, on the
@@ -78,11 +79,20 @@ pub async fn queue<C: ConnectionTrait>(
         return Ok(None);
     }
     let due_now = not_before <= at;
+    let preferences = preference::effective_in(conn, tenant_id, recipient.user_id).await?;
     for (offset, (channel, destination)) in destinations.into_iter().enumerate() {
-        // An in-app message due now is delivered by being stored.
-        let delivered = channel == Channel::InApp && due_now;
-        insert_delivery(conn, tenant_id, id, channel, destination, priority, not_before, at, offset, delivered).await?;
-        if delivered && let Some(user_id) = recipient.user_id {
+        // An in-app message due now is delivered by being stored, unless the
+        // recipient turned in-app messages off.
+        let in_app_now = channel == Channel::InApp && due_now;
+        let state = match preferences.refuses(channel, priority) {
+            Some(_) if in_app_now => DeliveryStatus::Skipped,
+            _ if in_app_now => DeliveryStatus::Sent,
+            _ => DeliveryStatus::Pending,
+        };
+        insert_delivery(conn, tenant_id, id, channel, destination, priority, not_before, at, offset, state).await?;
+        if state == DeliveryStatus::Sent
+            && let Some(user_id) = recipient.user_id
+        {
             announce_in_app(conn, tenant_id, id, user_id, at).await?;
         }
     }
@@ -139,7 +149,8 @@ pub async fn queue_event<C: ConnectionTrait>(
     .await?;
     for (offset, endpoint) in wanted.into_iter().enumerate() {
         let destination = endpoint.id.to_string();
-        insert_delivery(conn, tenant_id, id, Channel::Webhook, destination, Priority::Normal, at, at, offset, false)
+        let pending = DeliveryStatus::Pending;
+        insert_delivery(conn, tenant_id, id, Channel::Webhook, destination, Priority::Normal, at, at, offset, pending)
             .await?;
     }
     Ok(Some(id))
@@ -194,7 +205,7 @@ async fn insert_delivery<C: ConnectionTrait>(
     not_before: DateTime<Utc>,
     at: DateTime<Utc>,
     offset: usize,
-    delivered: bool,
+    status: DeliveryStatus,
 ) -> Result<()> {
     // Distinct v7 ids for deliveries made in the same instant.
     let id_at = at + chrono::Duration::microseconds(i64::try_from(offset).unwrap_or(0));
@@ -204,14 +215,16 @@ async fn insert_delivery<C: ConnectionTrait>(
         notification_id: Set(notification_id),
         channel: Set(channel),
         destination: Set(destination),
-        status: Set(if delivered { DeliveryStatus::Sent } else { DeliveryStatus::Pending }),
+        status: Set(status),
         priority: Set(priority.rank()),
         attempts: Set(0),
         next_attempt_at: Set(not_before),
         lease_until: Set(None),
-        last_error: Set(None),
+        last_error: Set(
+            (status == DeliveryStatus::Skipped).then(|| "the recipient turned in-app messages off".to_owned())
+        ),
         provider_message_id: Set(None),
-        sent_at: Set(delivered.then_some(at)),
+        sent_at: Set((status == DeliveryStatus::Sent).then_some(at)),
         opened_at: Set(None),
         open_token_hash: Set(None),
         created_at: Set(at),

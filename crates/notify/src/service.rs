@@ -48,6 +48,10 @@ impl NotifyService {
         Self { db, policy }
     }
 
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// The caller's in-app messages in the request's tenant, oldest first
     /// (`last: 20` for the newest); with `unread_only`, those not read yet.
     pub async fn inbox(
@@ -341,7 +345,7 @@ impl NotifyService {
 }
 
 /// The signed-in caller and the request's tenant: whose inbox.
-fn inbox_owner(ctx: &RequestContext) -> Result<(TenantId, UserId)> {
+pub(crate) fn inbox_owner(ctx: &RequestContext) -> Result<(TenantId, UserId)> {
     let actor = ctx.require_actor()?;
     let tenant = ctx
         .tenant()

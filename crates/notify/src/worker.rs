@@ -30,6 +30,7 @@ use tracing::{info, warn};
 use crate::channel::{EmailMessage, EmailSender, PushSender, Receipt, SendError, ShortMessage, SmsSender, message_id};
 use crate::entity::{attempt, delivery, notification, webhook_endpoint};
 use crate::model::{AttemptOutcome, Channel, DeliveryStatus, Topic};
+use crate::preference::{self, Effective};
 use crate::queue::announce_in_app;
 use crate::template::{self, Rendered};
 use crate::webhook::WebhookClient;
@@ -96,6 +97,7 @@ struct Claimed {
     delivery: delivery::Model,
     notification: notification::Model,
     endpoint: Option<webhook_endpoint::Model>,
+    preferences: Effective,
 }
 
 /// How a try ended, before it is written down.
@@ -104,6 +106,8 @@ enum Tried {
     Refused(SendError),
     Skipped(&'static str),
     Withdrawn,
+    /// Held for the recipient's quiet hours until then; not an attempt.
+    Deferred(DateTime<Utc>),
 }
 
 /// Sends due deliveries.
@@ -215,6 +219,10 @@ impl DeliveryWorker {
                 .map(|e| (e.id.to_string(), e))
                 .collect()
         };
+        let mut tenants: Vec<_> = notifications.values().map(|n| n.tenant_id).collect();
+        tenants.sort();
+        tenants.dedup();
+        let preferences = preference::load(&txn, &tenants).await?;
         txn.commit().await?;
         Ok(due
             .into_iter()
@@ -223,17 +231,24 @@ impl DeliveryWorker {
                 d.attempts += 1;
                 let notification = notifications.get(&d.notification_id)?.clone();
                 let endpoint = endpoints.get(&d.destination).cloned();
-                Some(Claimed { delivery: d, notification, endpoint })
+                let preferences =
+                    preference::effective_for(&preferences, notification.tenant_id, notification.recipient_user_id);
+                Some(Claimed { delivery: d, notification, endpoint, preferences })
             })
             .collect())
     }
 
     async fn deliver(&self, claimed: Claimed) -> Result<()> {
         let started = self.clock.now();
-        let Claimed { delivery, notification, endpoint } = claimed;
+        let Claimed { delivery, notification, endpoint, preferences } = claimed;
         let mut open_token = None;
+        let (channel, priority) = (delivery.channel, notification.priority);
         let tried = if notification.cancelled_at.is_some() {
             Tried::Withdrawn
+        } else if let Some(why) = preferences.refuses(channel, priority) {
+            Tried::Skipped(why)
+        } else if let Some(until) = preferences.holds(channel, priority, started) {
+            Tried::Deferred(until)
         } else {
             match delivery.channel {
                 Channel::InApp => Tried::Sent(Receipt::default()),
@@ -331,10 +346,15 @@ impl DeliveryWorker {
         let now = self.clock.now();
         let txn = self.db.begin(Scope::Maintenance, Access::Write).await?;
         let number = delivery.attempts;
+        if let Tried::Deferred(until) = tried {
+            return self.defer(txn, delivery, until, now).await;
+        }
         let (status, outcome, response, error) = match &tried {
             Tried::Sent(receipt) => (DeliveryStatus::Sent, AttemptOutcome::Sent, receipt.response.clone(), None),
             Tried::Skipped(why) => (DeliveryStatus::Skipped, AttemptOutcome::Skipped, None, Some((*why).to_owned())),
-            Tried::Withdrawn => (DeliveryStatus::Cancelled, AttemptOutcome::Skipped, None, Some("withdrawn".into())),
+            Tried::Withdrawn | Tried::Deferred(_) => {
+                (DeliveryStatus::Cancelled, AttemptOutcome::Skipped, None, Some("withdrawn".into()))
+            }
             Tried::Refused(err) if err.permanent || number >= self.config.max_attempts => {
                 (DeliveryStatus::Failed, AttemptOutcome::Failed, err.response.clone(), Some(err.message.clone()))
             }
@@ -394,6 +414,29 @@ impl DeliveryWorker {
         if !finished {
             warn!(delivery_id = %delivery.id, "a delivery's lease ran out before it finished; another worker has it");
         }
+        commit(txn).await
+    }
+
+    /// Puts a delivery back until `until` (the end of quiet hours) without
+    /// counting the claim as a try.
+    async fn defer(
+        &self,
+        txn: DatabaseTransaction,
+        delivery: &delivery::Model,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let note = format!("held for the recipient's quiet hours until {}", until.to_rfc3339());
+        delivery::Entity::update_many()
+            .col_expr(delivery::Column::NextAttemptAt, Expr::value(until))
+            .col_expr(delivery::Column::Attempts, Expr::value(delivery.attempts - 1))
+            .col_expr(delivery::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(delivery::Column::LastError, Expr::value(note))
+            .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+            .filter(delivery::Column::Id.eq(delivery.id))
+            .filter(delivery::Column::LeaseUntil.eq(delivery.lease_until))
+            .exec(&txn)
+            .await?;
         commit(txn).await
     }
 

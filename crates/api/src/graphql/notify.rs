@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use futures_util::{Stream, StreamExt};
 use tessera_kernel::{EventKind, NotificationId, Permission, UserId};
 use tessera_notify::{
-    Attempt, Delivery, DeliveryFilter, EndpointInput, EndpointWithSecret, InboxMessage, WEBHOOK_EVENT_TYPES,
-    WebhookEndpoint,
+    Attempt, Delivery, DeliveryFilter, EndpointInput, EndpointWithSecret, InboxMessage, PreferenceView, Preferences,
+    QuietHours, WEBHOOK_EVENT_TYPES, WebhookEndpoint,
 };
 
 use super::connection::{connection, page_cost, page_request};
@@ -297,6 +297,75 @@ pub(crate) struct DeliveryFilterInput {
     status: Option<DeliveryStatusGql>,
 }
 
+/// A daily window in which email, SMS and push wait (urgent messages excepted).
+#[derive(SimpleObject, InputObject, Clone)]
+#[graphql(name = "QuietHours", input_name = "QuietHoursInput")]
+pub(crate) struct QuietHoursGql {
+    /// When it begins, `HH:MM`.
+    start: String,
+    /// When it ends, `HH:MM`; earlier than the start spans midnight.
+    end: String,
+    /// The IANA timezone the times are in (`Europe/Madrid`).
+    timezone: String,
+}
+
+/// Which channels reach someone, and their quiet hours. A null channel follows
+/// the tenant's setting (and that one, the default: on).
+#[derive(SimpleObject, InputObject, Clone, Default)]
+#[graphql(name = "NotificationPreferences", input_name = "NotificationPreferencesInput")]
+pub(crate) struct PreferencesGql {
+    /// Email.
+    email: Option<bool>,
+    /// Text messages.
+    sms: Option<bool>,
+    /// Push notifications.
+    push: Option<bool>,
+    /// The in-app inbox.
+    in_app: Option<bool>,
+    /// Quiet hours; null follows the tenant's (or none).
+    quiet_hours: Option<QuietHoursGql>,
+}
+
+impl From<Preferences> for PreferencesGql {
+    fn from(p: Preferences) -> Self {
+        Self {
+            email: p.email,
+            sms: p.sms,
+            push: p.push,
+            in_app: p.in_app,
+            quiet_hours: p.quiet_hours.map(|q| QuietHoursGql { start: q.start, end: q.end, timezone: q.timezone }),
+        }
+    }
+}
+
+impl From<PreferencesGql> for Preferences {
+    fn from(p: PreferencesGql) -> Self {
+        Self {
+            email: p.email,
+            sms: p.sms,
+            push: p.push,
+            in_app: p.in_app,
+            quiet_hours: p.quiet_hours.map(|q| QuietHours { start: q.start, end: q.end, timezone: q.timezone }),
+        }
+    }
+}
+
+/// Settings as set, and as they apply.
+#[derive(SimpleObject)]
+#[graphql(name = "NotificationPreferenceSettings")]
+pub(crate) struct PreferenceViewGql {
+    /// As set at this level (nulls follow the level below).
+    own: PreferencesGql,
+    /// As they apply: every channel decided.
+    effective: PreferencesGql,
+}
+
+impl From<PreferenceView> for PreferenceViewGql {
+    fn from(v: PreferenceView) -> Self {
+        Self { own: v.own.into(), effective: v.effective.into() }
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct NotifyQuery;
 
@@ -360,6 +429,18 @@ impl NotifyQuery {
         Ok(endpoints.into_iter().map(WebhookEndpointObject).collect())
     }
 
+    /// The caller's notification channels and quiet hours in the current tenant.
+    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    async fn my_notification_preferences(&self, ctx: &Context<'_>) -> ApiResult<PreferenceViewGql> {
+        Ok(services(ctx)?.notify.my_preferences(request(ctx)?).await?.into())
+    }
+
+    /// The tenant's default channels and quiet hours for everyone.
+    #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()))]
+    async fn tenant_notification_preferences(&self, ctx: &Context<'_>) -> ApiResult<PreferenceViewGql> {
+        Ok(services(ctx)?.notify.tenant_preferences(request(ctx)?).await?.into())
+    }
+
     /// The event types webhook endpoints can subscribe to.
     #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()))]
     async fn webhook_event_types(&self) -> Vec<&'static str> {
@@ -385,6 +466,28 @@ impl NotifyMutation {
     async fn mark_all_notifications_read(&self, ctx: &Context<'_>) -> ApiResult<i64> {
         let count = services(ctx)?.notify.mark_all_read(request(ctx)?).await?;
         Ok(i64::try_from(count).unwrap_or(i64::MAX))
+    }
+
+    /// Sets the caller's channels and quiet hours in the current tenant (all
+    /// fields; nulls follow the tenant's). Urgent messages ignore them.
+    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    async fn set_my_notification_preferences(
+        &self,
+        ctx: &Context<'_>,
+        input: PreferencesGql,
+    ) -> ApiResult<PreferenceViewGql> {
+        Ok(services(ctx)?.notify.set_my_preferences(request(ctx)?, input.into()).await?.into())
+    }
+
+    /// Sets the tenant's default channels and quiet hours (all fields; nulls mean on
+    /// and none). Each member's own settings win over these.
+    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    async fn set_tenant_notification_preferences(
+        &self,
+        ctx: &Context<'_>,
+        input: PreferencesGql,
+    ) -> ApiResult<PreferenceViewGql> {
+        Ok(services(ctx)?.notify.set_tenant_preferences(request(ctx)?, input.into()).await?.into())
     }
 
     /// Adds a webhook endpoint. The answer holds its signing secret, shown once.

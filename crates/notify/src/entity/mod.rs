@@ -3,4 +3,5 @@
 pub(crate) mod attempt;
 pub(crate) mod delivery;
 pub(crate) mod notification;
+pub(crate) mod preference;
 pub(crate) mod webhook_endpoint;
