@@ -20,6 +20,7 @@ mod m20261126_000006_audit;
 mod m20261127_000007_security_and_retention;
 mod m20261128_000008_notifications;
 mod m20261129_000009_notification_preferences;
+mod m20261130_000010_notification_templates;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_security_and_retention::Migration),
             Box::new(m20261128_000008_notifications::Migration),
             Box::new(m20261129_000009_notification_preferences::Migration),
+            Box::new(m20261130_000010_notification_templates::Migration),
         ]
     }
 }

@@ -103,6 +103,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20261127_000007_security_and_retention::TABLES,
         crate::m20261128_000008_notifications::TABLES,
         crate::m20261129_000009_notification_preferences::TABLES,
+        crate::m20261130_000010_notification_templates::TABLES,
     ]
     .concat()
 }

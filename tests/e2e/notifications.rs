@@ -629,3 +629,85 @@ async fn channel_preferences_and_quiet_hours_decide_what_goes_out_and_when() {
     let log = nodes(&app.ok(&owner, audited, json!({})).await, "auditLog");
     assert_eq!(log.len(), 3, "the tenant's and Ana's two changes: {log:?}");
 }
+
+#[tokio::test]
+async fn a_tenant_writes_its_own_templates_checked_against_the_topic_and_used_from_then_on() {
+    let app = pinned_app().await;
+    let salon = salon(&app, "branded", 0).await;
+    let other = salon_elsewhere(&app).await;
+    let owner = &salon.owner;
+    let list = "{ notificationTemplates { topic language custom title variables } }";
+    let templates = app.ok(owner, list, json!({})).await["notificationTemplates"].as_array().unwrap().clone();
+    assert_eq!(templates.len(), 12, "six topics in English and Spanish");
+    assert!(templates.iter().all(|t| t["custom"] == false));
+    let confirmed = templates.iter().find(|t| t["topic"] == "BOOKING_CONFIRMED" && t["language"] == "en").unwrap();
+    assert_eq!(confirmed["title"], "Your booking at {{ businessName }} is confirmed");
+    assert!(confirmed["variables"].as_array().unwrap().contains(&json!("customerName")));
+
+    let set = "mutation($t: NotificationTopic!, $l: String!, $title: String!, $body: String!) { setNotificationTemplate(topic: $t, language: $l, title: $title, body: $body) { topic language custom title } }";
+    let attempt = |title: &str, body: &str| json!({"t": "BOOKING_CONFIRMED", "l": "en", "title": title, "body": body});
+    for (input, field) in [
+        (attempt("Hi {{ nickname }}", "ok"), "title"),
+        (attempt("Hi", "{% if %}broken"), "body"),
+        (attempt("Hi", "{% for i in range(100000) %}{{ i }}{% endfor %}"), "body"),
+        (attempt("", "ok"), "title"),
+    ] {
+        let (_, body) = app.post(owner, set, input.clone()).await;
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{input}: {body}");
+    }
+    let preview = "query($title: String!, $body: String!) { previewNotificationTemplate(topic: BOOKING_CONFIRMED, title: $title, body: $body) { title text html } }";
+    let shown = app
+        .ok(owner, preview, json!({"title": "¡{{ customerName }}, te esperamos!", "body": "<b>{{ serviceName }}</b>"}))
+        .await;
+    assert_eq!(shown["previewNotificationTemplate"]["title"], "¡Ana López, te esperamos!");
+    assert!(
+        shown["previewNotificationTemplate"]["html"]
+            .as_str()
+            .unwrap()
+            .contains("&lt;b&gt;Women&#39;s Haircut&lt;/b&gt;")
+    );
+
+    let mine = attempt("See you soon, {{ customerName }}!", "{{ serviceName }} on {{ startsAt }}. {{ businessName }}");
+    let saved = app.ok(owner, set, mine).await;
+    assert_eq!(saved["setNotificationTemplate"]["custom"], true);
+    book(&app, &salon, "2026-03-04T09:00:00Z").await;
+    book(&app, &other, "2026-03-04T09:00:00Z").await;
+    app.deliver().await;
+    let subjects: Vec<String> = app.email.sent().iter().map(|e| e.subject.clone()).collect();
+    assert!(subjects.contains(&"See you soon, Ana López!".to_owned()), "{subjects:?}");
+    assert!(
+        subjects.contains(&"Your booking at Tenant elsewhere-salon is confirmed".to_owned()),
+        "the other business keeps the built-in one"
+    );
+    let with_portuguese = json!({"t": "BOOKING_REMINDER", "l": "pt", "title": "Lembrete: {{ serviceName }}", "body": "Até logo, {{ customerName }}"});
+    app.ok(owner, set, with_portuguese).await;
+    assert_eq!(app.ok(owner, list, json!({})).await["notificationTemplates"].as_array().unwrap().len(), 18);
+    let theirs = app.ok(&other.owner, list, json!({})).await["notificationTemplates"].as_array().unwrap().clone();
+    assert!(theirs.len() == 12 && theirs.iter().all(|t| t["custom"] == false));
+
+    let reset = "mutation { resetNotificationTemplate(topic: BOOKING_CONFIRMED, language: \"en\") { custom title } }";
+    assert_eq!(app.ok(owner, reset, json!({})).await["resetNotificationTemplate"]["custom"], false);
+    assert_eq!(app.error_code(owner, reset, json!({})).await, "NOT_FOUND", "nothing left to reset");
+    assert_eq!(
+        app.error_code(
+            &other.owner,
+            "mutation { resetNotificationTemplate(topic: BOOKING_REMINDER, language: \"pt\") { custom } }",
+            json!({})
+        )
+        .await,
+        "NOT_FOUND"
+    );
+    let staff = app.add_member(owner, "staff@branded.test", &["staff"]).await;
+    assert_eq!(app.error_code(&staff, set, attempt("x", "y")).await, "FORBIDDEN");
+    let audited = "{ auditLog(first: 100, filter: {targetType: \"notification_template\"}) { edges { node { action targetId } } } }";
+    let log = nodes(&app.ok(owner, audited, json!({})).await, "auditLog");
+    let actions: Vec<(&Value, &Value)> = log.iter().map(|r| (&r["action"], &r["targetId"])).collect();
+    assert_eq!(
+        actions,
+        [
+            (&json!("notification_template.set"), &json!("booking.confirmed:en")),
+            (&json!("notification_template.set"), &json!("booking.reminder:pt")),
+            (&json!("notification_template.reset"), &json!("booking.confirmed:en")),
+        ]
+    );
+}

@@ -26,6 +26,7 @@ mod preference;
 mod queue;
 mod service;
 pub mod template;
+mod template_service;
 mod webhook;
 mod worker;
 
@@ -39,5 +40,6 @@ pub use model::{
 pub use preference::{PreferenceView, Preferences, QuietHours};
 pub use queue::{queue, queue_event, withdraw};
 pub use service::{NotifyService, WEBHOOK_EVENT_TYPES};
+pub use template_service::{Preview, TemplateView};
 pub use webhook::{TargetPolicy, WebhookClient, sign};
 pub use worker::{DeliveryWorker, Providers, WorkerConfig};

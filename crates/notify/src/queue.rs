@@ -12,6 +12,7 @@ use tessera_kernel::{DeliveryId, NotificationId, Result, TenantId, UserId};
 use crate::entity::{delivery, notification, webhook_endpoint};
 use crate::model::{Channel, DeliveryStatus, NewNotification, Priority};
 use crate::preference;
+use crate::template;
 use crate::webhook::endpoint_topics;
 
 /// Queues `new` for its recipient in `conn`, the causing transaction, on the
@@ -47,6 +48,9 @@ pub async fn queue<C: ConnectionTrait>(
     }
     let priority = new.priority.unwrap_or_else(|| new.topic.default_priority());
     let not_before = new.not_before.unwrap_or(at).max(at);
+    // Rendered now, with the tenant's templates as they are: the message is the
+    // one the change called for, whenever it is sent.
+    let rendered = template::render_for(conn, tenant_id, new.topic, locale, &new.variables).await?;
     let id = NotificationId::generate(at);
     let row = notification::ActiveModel {
         id: Set(id),
@@ -66,6 +70,8 @@ pub async fn queue<C: ConnectionTrait>(
         created_at: Set(at),
         read_at: Set(None),
         cancelled_at: Set(None),
+        title: Set(Some(rendered.title)),
+        body: Set(Some(rendered.text)),
     };
     let inserted = notification::Entity::insert(row)
         .on_conflict(
@@ -144,6 +150,8 @@ pub async fn queue_event<C: ConnectionTrait>(
         created_at: Set(at),
         read_at: Set(None),
         cancelled_at: Set(None),
+        title: Set(None),
+        body: Set(None),
     })
     .exec_without_returning(conn)
     .await?;

@@ -450,12 +450,17 @@ fn to_delivery(row: delivery::Model, topic: String) -> Delivery {
 
 impl From<notification::Model> for InboxMessage {
     fn from(row: notification::Model) -> Self {
-        let variables: serde_json::Value = serde_json::from_str(&row.variables).unwrap_or_default();
-        let rendered = Topic::ALL
-            .into_iter()
-            .find(|t| t.as_str() == row.topic)
-            .and_then(|topic| template::render(topic, &row.locale, &variables).ok());
-        let (title, body) = rendered.map_or_else(|| (row.topic.clone(), String::new()), |r| (r.title, r.text));
+        let (title, body) = match (row.title, row.body) {
+            (Some(title), Some(body)) => (title, body),
+            _ => {
+                let variables: serde_json::Value = serde_json::from_str(&row.variables).unwrap_or_default();
+                Topic::ALL
+                    .into_iter()
+                    .find(|t| t.as_str() == row.topic)
+                    .and_then(|topic| template::render(topic, &row.locale, &variables).ok())
+                    .map_or_else(|| (row.topic.clone(), String::new()), |r| (r.title, r.text))
+            }
+        };
         Self {
             id: row.id,
             topic: row.topic,

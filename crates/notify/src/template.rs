@@ -5,13 +5,26 @@
 //! runaway loops); values are inserted as text, and the HTML of an email is built
 //! from the rendered text with every value escaped, so a customer named
 //! `<script>` stays text. Every topic has a built-in English and Spanish version;
-//! other languages fall back to English.
+//! other languages fall back to English. A tenant may replace any of them
+//! ([`NotifyService::set_template`](crate::NotifyService::set_template)); its
+//! template is checked against every variable of the topic when saved, and should
+//! it still fail when used, the built-in one is used instead: a message always goes.
 
 use minijinja::{Environment, UndefinedBehavior};
-use serde_json::Value;
-use tessera_kernel::{DomainError, Result};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use tessera_kernel::{DomainError, Result, TenantId};
+use tracing::warn;
 
+use crate::entity::template;
 use crate::model::Topic;
+
+/// The longest title a tenant's template may have, in characters.
+pub(crate) const MAX_TITLE_CHARS: usize = 200;
+/// The longest text a tenant's template may have, in characters.
+pub(crate) const MAX_BODY_CHARS: usize = 5_000;
+/// The languages with built-in templates.
+pub const BUILTIN_LANGUAGES: [&str; 2] = ["en", "es"];
 
 /// The most template instructions one rendering may run.
 const FUEL: u64 = 50_000;
@@ -27,14 +40,51 @@ pub struct Rendered {
 
 /// A title and a text template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TemplatePair {
-    pub(crate) title: &'static str,
-    pub(crate) text: &'static str,
+pub(crate) struct TemplatePair<'a> {
+    pub(crate) title: &'a str,
+    pub(crate) text: &'a str,
+}
+
+impl Topic {
+    /// The variables its templates may use.
+    pub fn variables(self) -> Vec<&'static str> {
+        const BOOKING: [&str; 7] =
+            ["businessName", "customerName", "serviceName", "providerName", "startsAt", "timezone", "bookingId"];
+        match self {
+            Self::BookingConfirmed | Self::BookingReminder => BOOKING.to_vec(),
+            Self::BookingChanged => [&BOOKING[..], &["previousStartsAt"]].concat(),
+            Self::BookingCancelled => [&BOOKING[..], &["reason", "refund"]].concat(),
+            Self::Invitation => vec!["businessName", "inviterName", "expiresAt", "link"],
+            Self::PasswordReset => vec!["link", "validMinutes"],
+        }
+    }
+
+    /// Example values of its variables, for previews and for checking a template.
+    pub fn sample_variables(self) -> Value {
+        let sample = |name: &str| match name {
+            "businessName" => json!("Bella Roma"),
+            "customerName" => json!("Ana López"),
+            "serviceName" => json!("Women's Haircut"),
+            "providerName" => json!("Maria"),
+            "startsAt" => json!("2026-03-04 10:00"),
+            "previousStartsAt" => json!("2026-03-03 16:00"),
+            "timezone" => json!("Europe/Madrid"),
+            "bookingId" => json!("0190f1e2-0000-7000-8000-000000000000"),
+            "reason" => json!("The stylist is ill"),
+            "refund" => json!("75.00 EUR"),
+            "inviterName" => json!("Lucia"),
+            "expiresAt" => json!("2026-03-10"),
+            "link" => json!("https://app.example.com/accept?token=…"),
+            "validMinutes" => json!(30),
+            _ => Value::Null,
+        };
+        Value::Object(self.variables().into_iter().map(|name| (name.to_owned(), sample(name))).collect())
+    }
 }
 
 /// The built-in templates of `topic` in `language` (`en`, `es`), English for
 /// any other.
-pub(crate) fn builtin(topic: Topic, language: &str) -> TemplatePair {
+pub(crate) fn builtin(topic: Topic, language: &str) -> TemplatePair<'static> {
     let pair = |title, text| TemplatePair { title, text };
     match (topic, language) {
         (Topic::BookingConfirmed, "es") => pair(
@@ -93,18 +143,84 @@ pub(crate) fn language(locale: &str) -> String {
     locale.split(['-', '_']).next().unwrap_or("en").to_ascii_lowercase()
 }
 
-/// Renders `topic`'s templates for `locale` with `variables` (an object).
+/// Renders `topic`'s built-in templates for `locale` with `variables` (an object).
 pub fn render(topic: Topic, locale: &str, variables: &Value) -> Result<Rendered> {
     render_pair(builtin(topic, &language(locale)), variables)
 }
 
-pub(crate) fn render_pair(pair: TemplatePair, variables: &Value) -> Result<Rendered> {
+/// Renders `topic` for `locale` with the tenant's own template when it has one
+/// for the language, else the built-in one; a tenant template that fails falls
+/// back to the built-in one.
+pub(crate) async fn render_for<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    topic: Topic,
+    locale: &str,
+    variables: &Value,
+) -> Result<Rendered> {
+    let language = language(locale);
+    let custom = template::Entity::find()
+        .filter(template::Column::TenantId.eq(tenant_id))
+        .filter(template::Column::Topic.eq(topic.as_str()))
+        .filter(template::Column::Language.eq(language.as_str()))
+        .one(conn)
+        .await?;
+    if let Some(custom) = custom {
+        match render_pair(TemplatePair { title: &custom.title, text: &custom.body }, variables) {
+            Ok(rendered) => return Ok(rendered),
+            Err(err) => {
+                warn!(tenant_id = %tenant_id, topic = topic.as_str(), error = %err, "a tenant template failed; the built-in one is used")
+            }
+        }
+    }
+    render_pair(builtin(topic, &language), variables)
+}
+
+/// Checks a tenant's template for `topic`: its size, its syntax, and that it
+/// renders with every variable of the topic (and no other).
+pub(crate) fn check(topic: Topic, title: &str, body: &str) -> Result<Rendered> {
+    if title.trim().is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        return Err(DomainError::invalid("title", format!("must be 1 to {MAX_TITLE_CHARS} characters")));
+    }
+    if body.trim().is_empty() || body.chars().count() > MAX_BODY_CHARS {
+        return Err(DomainError::invalid("body", format!("must be 1 to {MAX_BODY_CHARS} characters")));
+    }
+    let sample = topic.sample_variables();
+    let env = environment();
+    let one = |field: &str, source: &str| {
+        render_source(&env, source, &sample).map_err(|e| {
+            let why = e.detail().map_or_else(|| e.to_string(), str::to_owned);
+            DomainError::invalid(
+                field,
+                format!("does not render with the variables {}: {why}", topic.variables().join(", ")),
+            )
+        })
+    };
+    Ok(Rendered { title: one("title", title)?, text: one("body", body)? })
+}
+
+/// A sandbox for one rendering: missing values are errors when printed, and a
+/// fuel limit stops runaway loops.
+fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
     env.set_fuel(Some(FUEL));
+    env
+}
+
+fn render_source(
+    env: &Environment<'_>,
+    source: &str,
+    variables: &Value,
+) -> std::result::Result<String, minijinja::Error> {
+    env.render_str(source, minijinja::Value::from(minijinja::value::Serde(variables)))
+        .map(|text| text.trim().to_owned())
+}
+
+pub(crate) fn render_pair(pair: TemplatePair<'_>, variables: &Value) -> Result<Rendered> {
+    let env = environment();
     let one = |source: &str| {
-        env.render_str(source, minijinja::Value::from(minijinja::value::Serde(variables)))
-            .map(|text| text.trim().to_owned())
+        render_source(&env, source, variables)
             .map_err(|e| DomainError::Internal(format!("a message template failed: {e}")))
     };
     Ok(Rendered { title: one(pair.title)?, text: one(pair.text)? })

@@ -463,8 +463,12 @@ fn outcome(sent: std::result::Result<Receipt, SendError>) -> Tried {
     }
 }
 
-/// A person notification's message in its locale.
+/// A person notification's message: as rendered when queued, or (for a row
+/// queued before messages were stored) with the built-in template.
 fn render(notification: &notification::Model) -> Result<Rendered> {
+    if let (Some(title), Some(text)) = (&notification.title, &notification.body) {
+        return Ok(Rendered { title: title.clone(), text: text.clone() });
+    }
     let topic = Topic::ALL
         .into_iter()
         .find(|t| t.as_str() == notification.topic)

@@ -4,4 +4,5 @@ pub(crate) mod attempt;
 pub(crate) mod delivery;
 pub(crate) mod notification;
 pub(crate) mod preference;
+pub(crate) mod template;
 pub(crate) mod webhook_endpoint;

@@ -26,6 +26,9 @@ pub(crate) struct Model {
     pub(crate) created_at: DateTimeUtc,
     pub(crate) read_at: Option<DateTimeUtc>,
     pub(crate) cancelled_at: Option<DateTimeUtc>,
+    /// The message as rendered when queued (a person's notification).
+    pub(crate) title: Option<String>,
+    pub(crate) body: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
