@@ -21,6 +21,7 @@ mod m20261127_000007_security_and_retention;
 mod m20261128_000008_notifications;
 mod m20261129_000009_notification_preferences;
 mod m20261130_000010_notification_templates;
+mod m20261201_000011_notification_digests;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000008_notifications::Migration),
             Box::new(m20261129_000009_notification_preferences::Migration),
             Box::new(m20261130_000010_notification_templates::Migration),
+            Box::new(m20261201_000011_notification_digests::Migration),
         ]
     }
 }

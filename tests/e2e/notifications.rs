@@ -711,3 +711,58 @@ async fn a_tenant_writes_its_own_templates_checked_against_the_topic_and_used_fr
         ]
     );
 }
+
+#[tokio::test]
+async fn a_daily_digest_gathers_routine_emails_while_changes_and_reminders_keep_their_time() {
+    let app = pinned_app().await; // 09:00 in Madrid
+    let salon = salon(&app, "digest-salon", 0).await;
+    let ana = ana_with_account(&app, &salon).await;
+    let set_mine = "mutation($p: NotificationPreferencesInput!) { setMyNotificationPreferences(input: $p) { effective { emailDigest { at timezone } } } }";
+    let digest = json!({"at": "18:00", "timezone": "Europe/Madrid"});
+    let set = app.ok(&ana, set_mine, json!({"p": {"emailDigest": digest}})).await;
+    assert_eq!(set["setMyNotificationPreferences"]["effective"]["emailDigest"], digest);
+
+    let first = book(&app, &salon, "2026-03-04T09:00:00Z").await;
+    book(&app, &salon, "2026-03-05T09:00:00Z").await;
+    let move_to = "mutation($id: ID!) { rescheduleBooking(id: $id, startsAt: \"2026-03-04T10:00:00Z\") { id } }";
+    app.ok(&salon.owner, move_to, json!({"id": first})).await;
+    app.deliver().await;
+    let subjects: Vec<String> = app.email.sent().iter().map(|e| e.subject.clone()).collect();
+    assert_eq!(subjects, ["Your booking at Tenant digest-salon has changed"], "a change does not wait for the digest");
+    let held = json!({"f": {"channel": "EMAIL", "status": "PENDING"}});
+    let log = nodes(&app.ok(&salon.owner, DELIVERIES, held).await, "notificationDeliveries");
+    let waiting: Vec<&Value> = log.iter().filter(|d| d["topic"] == "booking.confirmed").collect();
+    assert_eq!(waiting.len(), 2, "{log:?}");
+    assert_eq!(waiting[0]["lastError"], "held for the recipient's daily digest at 2026-03-02T17:00:00+00:00");
+
+    // At 18:00 in Madrid both confirmations leave as one email.
+    app.clock.advance(chrono::Duration::hours(9));
+    app.deliver().await;
+    let digest_email = app.email.sent().last().unwrap().clone();
+    assert_eq!(app.email.sent().len(), 2);
+    assert_eq!(digest_email.subject, "Your updates (2)");
+    assert_eq!(
+        digest_email.text.matches("Your booking at Tenant digest-salon is confirmed").count(),
+        2,
+        "{}",
+        digest_email.text
+    );
+    assert!(digest_email.text.contains("2026-03-05 10:00"), "{}", digest_email.text);
+    let owner = app.login("owner@digest-salon.test").await.in_tenant("digest-salon");
+    let sent = nodes(
+        &app.ok(&owner, DELIVERIES, json!({"f": {"channel": "EMAIL", "status": "SENT"}})).await,
+        "notificationDeliveries",
+    );
+    let digested: Vec<&Value> = sent.iter().filter(|d| d["topic"] == "booking.confirmed").collect();
+    assert_eq!(digested.len(), 2);
+    assert_eq!(digested[0]["providerMessageId"], digested[1]["providerMessageId"], "one email for both");
+    assert!(digested.iter().all(|d| d["attempts"].as_array().unwrap().len() == 1));
+
+    // The moved booking's reminder keeps its own time, a day before the start
+    // (10:00 UTC the next day).
+    app.clock.advance(chrono::Duration::hours(17) + chrono::Duration::minutes(1));
+    app.deliver().await;
+    let reminder = app.email.sent().last().unwrap().clone();
+    assert!(reminder.subject.starts_with("Reminder: Women's Haircut on 2026-03-04 11:00"), "{}", reminder.subject);
+    assert_eq!(app.email.sent().len(), 3);
+}

@@ -37,7 +37,7 @@ pub use model::{
     Attempt, AttemptOutcome, Channel, Delivery, DeliveryFilter, DeliveryStatus, EndpointInput, EndpointWithSecret,
     InboxMessage, NewNotification, Priority, Recipient, Topic, WebhookEndpoint,
 };
-pub use preference::{PreferenceView, Preferences, QuietHours};
+pub use preference::{DailyDigest, PreferenceView, Preferences, QuietHours};
 pub use queue::{queue, queue_event, withdraw};
 pub use service::{NotifyService, WEBHOOK_EVENT_TYPES};
 pub use template_service::{Preview, TemplateView};

@@ -2,9 +2,11 @@
 //! hours, set by the tenant for everyone and by each member for themselves.
 //!
 //! A member's setting wins over the tenant's, which wins over the default (every
-//! channel on, no quiet hours). Urgent messages (a password reset) ignore both: the
-//! person asked for them. Quiet hours hold email, SMS and push until the window
-//! ends; in-app messages are silent and never held; webhooks are not a person's.
+//! channel on, no quiet hours, no digest). Urgent messages (a password reset)
+//! ignore all of it: the person asked for them. Quiet hours hold email, SMS and
+//! push until the window ends; in-app messages are silent and never held; webhooks
+//! are not a person's. A daily digest gathers routine emails (low and normal
+//! priority, nothing tied to a time, such as a reminder) into one email a day.
 
 use std::collections::HashMap;
 
@@ -36,6 +38,15 @@ pub struct QuietHours {
     pub timezone: String,
 }
 
+/// A daily email digest: routine emails wait and go together at this local time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyDigest {
+    /// When, `HH:MM`.
+    pub at: String,
+    /// The IANA timezone of `at`.
+    pub timezone: String,
+}
+
 /// One level's settings; `None` follows the level below.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Preferences {
@@ -49,6 +60,8 @@ pub struct Preferences {
     pub in_app: Option<bool>,
     /// Quiet hours.
     pub quiet_hours: Option<QuietHours>,
+    /// A daily digest of routine emails.
+    pub email_digest: Option<DailyDigest>,
 }
 
 /// A member's own settings and what applies to them after the tenant's.
@@ -113,11 +126,46 @@ impl Window {
     }
 }
 
+/// A parsed daily time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Daily {
+    at: NaiveTime,
+    timezone: Tz,
+}
+
+impl Daily {
+    fn parse(digest: &DailyDigest) -> Result<Self> {
+        let at = NaiveTime::parse_from_str(&digest.at, "%H:%M")
+            .map_err(|_| DomainError::invalid("emailDigest.at", "must be a time like 18:00"))?;
+        let timezone = digest
+            .timezone
+            .parse::<Tz>()
+            .map_err(|_| DomainError::invalid("emailDigest.timezone", "must be an IANA timezone like Europe/Madrid"))?;
+        Ok(Self { at, timezone })
+    }
+
+    /// The first time of day strictly after `instant`.
+    pub(crate) fn next_after(&self, instant: DateTime<Utc>) -> DateTime<Utc> {
+        let local = instant.with_timezone(&self.timezone).naive_local();
+        let mut day = local.date();
+        if local.time() >= self.at {
+            day = day.checked_add_days(Days::new(1)).unwrap_or(day);
+        }
+        let wanted = day.and_time(self.at);
+        self.timezone
+            .from_local_datetime(&wanted)
+            .earliest()
+            .or_else(|| self.timezone.from_local_datetime(&(wanted + chrono::Duration::hours(1))).earliest())
+            .map_or(instant, |t| t.with_timezone(&Utc))
+    }
+}
+
 /// What applies to one recipient.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Effective {
     channels: HashMap<Channel, bool>,
     quiet: Option<Window>,
+    digest: Option<Daily>,
 }
 
 impl Effective {
@@ -134,7 +182,23 @@ impl Effective {
         ]);
         let window = |p: &preference::Model| quiet_of(p).and_then(|q| Window::parse(&q).ok());
         let quiet = member.and_then(window).or_else(|| tenant.and_then(window));
-        Self { channels, quiet }
+        let daily = |p: &preference::Model| digest_of(p).and_then(|d| Daily::parse(&d).ok());
+        let digest = member.and_then(daily).or_else(|| tenant.and_then(daily));
+        Self { channels, quiet, digest }
+    }
+
+    /// When a message queued at `queued_at` goes out with the recipient's daily
+    /// digest, if it is one for the digest: a routine email (low or normal
+    /// priority) that is not tied to a time.
+    pub(crate) fn digest_slot(
+        &self,
+        channel: Channel,
+        priority: Priority,
+        timely: bool,
+        queued_at: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let routine = channel == Channel::Email && priority <= Priority::Normal && !timely;
+        self.digest.filter(|_| routine).map(|d| d.next_after(queued_at))
     }
 
     /// Why `channel` may not carry a message of `priority` at all, if it may not.
@@ -170,6 +234,13 @@ fn quiet_of(row: &preference::Model) -> Option<QuietHours> {
     }
 }
 
+fn digest_of(row: &preference::Model) -> Option<DailyDigest> {
+    match (&row.digest_at, &row.digest_timezone) {
+        (Some(at), Some(timezone)) => Some(DailyDigest { at: at.clone(), timezone: timezone.clone() }),
+        _ => None,
+    }
+}
+
 fn to_preferences(row: Option<&preference::Model>) -> Preferences {
     row.map_or_else(Preferences::default, |p| Preferences {
         email: p.email,
@@ -177,6 +248,7 @@ fn to_preferences(row: Option<&preference::Model>) -> Preferences {
         push: p.push,
         in_app: p.in_app,
         quiet_hours: quiet_of(p),
+        email_digest: digest_of(p),
     })
 }
 
@@ -280,12 +352,15 @@ async fn view_of<C: ConnectionTrait>(conn: &C, tenant_id: TenantId, user: Option
         Some(get(&own).or_else(|| if user.is_some() { get(&to_preferences(tenant)) } else { None }).unwrap_or(true))
     };
     let quiet_hours = own.quiet_hours.clone().or_else(|| if user.is_some() { quiet_of_opt(tenant) } else { None });
+    let email_digest =
+        own.email_digest.clone().or_else(|| if user.is_some() { tenant.and_then(digest_of) } else { None });
     let effective = Preferences {
         email: settle(|p| p.email),
         sms: settle(|p| p.sms),
         push: settle(|p| p.push),
         in_app: settle(|p| p.in_app),
         quiet_hours,
+        email_digest,
     };
     Ok(PreferenceView { own, effective })
 }
@@ -304,6 +379,9 @@ async fn store(
 ) -> Result<()> {
     if let Some(quiet) = &wanted.quiet_hours {
         Window::parse(quiet)?;
+    }
+    if let Some(digest) = &wanted.email_digest {
+        Daily::parse(digest)?;
     }
     let before = preference::Entity::find()
         .filter(preference::Column::TenantId.eq(tenant_id))
@@ -324,6 +402,8 @@ async fn store(
         quiet_end: Set(quiet.map(|q| q.end.clone())),
         timezone: Set(quiet.map(|q| q.timezone.clone())),
         updated_at: Set(now),
+        digest_at: Set(wanted.email_digest.as_ref().map(|d| d.at.clone())),
+        digest_timezone: Set(wanted.email_digest.as_ref().map(|d| d.timezone.clone())),
     };
     preference::Entity::insert(row)
         .on_conflict(
@@ -337,6 +417,8 @@ async fn store(
                     preference::Column::QuietEnd,
                     preference::Column::Timezone,
                     preference::Column::UpdatedAt,
+                    preference::Column::DigestAt,
+                    preference::Column::DigestTimezone,
                 ])
                 .to_owned(),
         )
@@ -346,6 +428,7 @@ async fn store(
         json!({
             "email": p.email, "sms": p.sms, "push": p.push, "inApp": p.in_app,
             "quietHours": p.quiet_hours.as_ref().map(|q| json!({"start": q.start, "end": q.end, "timezone": q.timezone})),
+            "emailDigest": p.email_digest.as_ref().map(|d| json!({"at": d.at, "timezone": d.timezone})),
         })
     };
     let previous = snapshot(&to_preferences(before.as_ref()));
@@ -393,6 +476,26 @@ mod tests {
     }
 
     #[test]
+    fn a_digest_goes_at_the_next_daily_time_and_takes_only_routine_email() {
+        let daily = Daily::parse(&DailyDigest { at: "18:00".into(), timezone: "Europe/Madrid".into() }).unwrap();
+        assert_eq!(daily.next_after(utc("2026-03-02T08:00:00Z")), utc("2026-03-02T17:00:00Z"));
+        assert_eq!(daily.next_after(utc("2026-03-02T17:00:00Z")), utc("2026-03-03T17:00:00Z"), "strictly after");
+        let effective = Effective { digest: Some(daily), ..Effective::default() };
+        let queued = utc("2026-03-02T08:00:00Z");
+        assert_eq!(
+            effective.digest_slot(Channel::Email, Priority::Normal, false, queued),
+            Some(utc("2026-03-02T17:00:00Z"))
+        );
+        assert_eq!(effective.digest_slot(Channel::Email, Priority::High, false, queued), None, "changes go at once");
+        assert_eq!(
+            effective.digest_slot(Channel::Email, Priority::Low, true, queued),
+            None,
+            "a reminder keeps its time"
+        );
+        assert_eq!(effective.digest_slot(Channel::Sms, Priority::Low, false, queued), None, "only email");
+    }
+
+    #[test]
     fn bad_windows_are_refused_with_the_field() {
         let bad = QuietHours { start: "25:00".into(), end: "07:00".into(), timezone: "UTC".into() };
         assert!(Window::parse(&bad).is_err());
@@ -414,6 +517,8 @@ mod tests {
             quiet_end: quiet.then(|| "07:00".into()),
             timezone: quiet.then(|| "UTC".into()),
             updated_at: DateTime::<Utc>::default(),
+            digest_at: None,
+            digest_timezone: None,
         };
         let tenant = row(TENANT_OWNER, Some(false), true);
         let member = row("u", Some(true), false);

@@ -29,7 +29,7 @@ use tracing::{info, warn};
 
 use crate::channel::{EmailMessage, EmailSender, PushSender, Receipt, SendError, ShortMessage, SmsSender, message_id};
 use crate::entity::{attempt, delivery, notification, webhook_endpoint};
-use crate::model::{AttemptOutcome, Channel, DeliveryStatus, Topic};
+use crate::model::{AttemptOutcome, Channel, DeliveryStatus, Priority, Topic};
 use crate::preference::{self, Effective};
 use crate::queue::announce_in_app;
 use crate::template::{self, Rendered};
@@ -101,13 +101,21 @@ struct Claimed {
 }
 
 /// How a try ended, before it is written down.
+#[derive(Clone)]
 enum Tried {
     Sent(Receipt),
     Refused(SendError),
     Skipped(&'static str),
     Withdrawn,
-    /// Held for the recipient's quiet hours until then; not an attempt.
-    Deferred(DateTime<Utc>),
+    /// Held until then (quiet hours, or the daily digest); not an attempt.
+    Deferred(DateTime<Utc>, Hold),
+}
+
+/// Why a delivery waits.
+#[derive(Clone, Copy)]
+enum Hold {
+    QuietHours,
+    Digest,
 }
 
 /// Sends due deliveries.
@@ -133,11 +141,11 @@ impl DeliveryWorker {
 
     /// Claims one batch of due deliveries and sends them; returns how many it took.
     pub async fn run_once(&self) -> Result<usize> {
-        let claimed = self.claim().await?;
+        let mut claimed: std::collections::VecDeque<Claimed> = self.claim().await?.into();
         let count = claimed.len();
-        for one in claimed {
+        while let Some(one) = claimed.pop_front() {
             let id = one.delivery.id;
-            if let Err(err) = self.deliver(one).await {
+            if let Err(err) = self.deliver(one, &mut claimed).await {
                 // The lease runs out and another round tries again.
                 warn!(delivery_id = %id, error = %err, "a delivery could not be finished");
             }
@@ -238,7 +246,9 @@ impl DeliveryWorker {
             .collect())
     }
 
-    async fn deliver(&self, claimed: Claimed) -> Result<()> {
+    /// Sends one claimed delivery; a digest also takes its companions out of
+    /// `rest`, the batch still to send.
+    async fn deliver(&self, claimed: Claimed, rest: &mut std::collections::VecDeque<Claimed>) -> Result<()> {
         let started = self.clock.now();
         let Claimed { delivery, notification, endpoint, preferences } = claimed;
         let mut open_token = None;
@@ -247,8 +257,20 @@ impl DeliveryWorker {
             Tried::Withdrawn
         } else if let Some(why) = preferences.refuses(channel, priority) {
             Tried::Skipped(why)
+        } else if let Some(slot) =
+            preferences.digest_slot(channel, priority, is_timely(&notification.topic), notification.created_at)
+        {
+            if started < slot {
+                Tried::Deferred(slot, Hold::Digest)
+            } else {
+                let (companions, others): (Vec<Claimed>, Vec<Claimed>) =
+                    rest.drain(..).partition(|c| same_digest(&delivery, &notification, c, started));
+                rest.extend(others);
+                let companions = companions.into_iter().map(|c| (c.delivery, c.notification)).collect();
+                return self.send_digest(delivery, notification, companions, started).await;
+            }
         } else if let Some(until) = preferences.holds(channel, priority, started) {
-            Tried::Deferred(until)
+            Tried::Deferred(until, Hold::QuietHours)
         } else {
             match delivery.channel {
                 Channel::InApp => Tried::Sent(Receipt::default()),
@@ -346,13 +368,13 @@ impl DeliveryWorker {
         let now = self.clock.now();
         let txn = self.db.begin(Scope::Maintenance, Access::Write).await?;
         let number = delivery.attempts;
-        if let Tried::Deferred(until) = tried {
-            return self.defer(txn, delivery, until, now).await;
+        if let Tried::Deferred(until, hold) = tried {
+            return self.defer(txn, delivery, until, hold, now).await;
         }
         let (status, outcome, response, error) = match &tried {
             Tried::Sent(receipt) => (DeliveryStatus::Sent, AttemptOutcome::Sent, receipt.response.clone(), None),
             Tried::Skipped(why) => (DeliveryStatus::Skipped, AttemptOutcome::Skipped, None, Some((*why).to_owned())),
-            Tried::Withdrawn | Tried::Deferred(_) => {
+            Tried::Withdrawn | Tried::Deferred(..) => {
                 (DeliveryStatus::Cancelled, AttemptOutcome::Skipped, None, Some("withdrawn".into()))
             }
             Tried::Refused(err) if err.permanent || number >= self.config.max_attempts => {
@@ -417,16 +439,20 @@ impl DeliveryWorker {
         commit(txn).await
     }
 
-    /// Puts a delivery back until `until` (the end of quiet hours) without
-    /// counting the claim as a try.
+    /// Puts a delivery back until `until` (the end of quiet hours, the digest's
+    /// time) without counting the claim as a try.
     async fn defer(
         &self,
         txn: DatabaseTransaction,
         delivery: &delivery::Model,
         until: DateTime<Utc>,
+        hold: Hold,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let note = format!("held for the recipient's quiet hours until {}", until.to_rfc3339());
+        let note = match hold {
+            Hold::QuietHours => format!("held for the recipient's quiet hours until {}", until.to_rfc3339()),
+            Hold::Digest => format!("held for the recipient's daily digest at {}", until.to_rfc3339()),
+        };
         delivery::Entity::update_many()
             .col_expr(delivery::Column::NextAttemptAt, Expr::value(until))
             .col_expr(delivery::Column::Attempts, Expr::value(delivery.attempts - 1))
@@ -438,6 +464,128 @@ impl DeliveryWorker {
             .exec(&txn)
             .await?;
         commit(txn).await
+    }
+
+    /// Sends `first` together with the recipient's other routine emails now due
+    /// for their digest, as one email, and finishes each delivery with its outcome.
+    async fn send_digest(
+        &self,
+        first: delivery::Model,
+        first_notification: notification::Model,
+        in_batch: Vec<(delivery::Model, notification::Model)>,
+        started: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut items = vec![(first, first_notification)];
+        items.extend(in_batch);
+        let Some(sender) = self.providers.email.clone() else {
+            for (delivery, notification) in &items {
+                let skipped = Tried::Skipped("no email transport is configured");
+                self.finish(delivery, notification, started, skipped, None).await?;
+            }
+            return Ok(());
+        };
+        let claimed_elsewhere = self.claim_digest_companions(&items[0].0, &items[0].1, started).await?;
+        items.extend(claimed_elsewhere);
+        let mut parts = Vec::new();
+        for (_, notification) in &items {
+            match render(notification) {
+                Ok(rendered) => parts.push(rendered),
+                Err(err) => {
+                    warn!(notification_id = %notification.id, error = %err, "a digest item could not be rendered")
+                }
+            }
+        }
+        let (first, first_notification) = &items[0];
+        let spanish = template::language(&first_notification.locale) == "es";
+        let rendered = match parts.as_slice() {
+            [one] => one.clone(),
+            many => Rendered {
+                title: if spanish {
+                    format!("Tus novedades ({})", many.len())
+                } else {
+                    format!("Your updates ({})", many.len())
+                },
+                text: many
+                    .iter()
+                    .map(|p| format!("{}\n\n{}", p.title, p.text))
+                    .collect::<Vec<_>>()
+                    .join("\n\n— — —\n\n"),
+            },
+        };
+        let token = new_token("");
+        let pixel =
+            self.config.public_url.as_ref().map(|base| format!("{}/n/open/{token}", base.trim_end_matches('/')));
+        let message = EmailMessage {
+            message_id: message_id(&format!("digest-{}", first_notification.id), &self.config.mail_from),
+            to: first.destination.clone(),
+            to_name: first_notification.recipient_name.clone(),
+            subject: rendered.title.clone(),
+            html: template::email_html(&rendered, pixel.as_deref()),
+            text: rendered.text,
+        };
+        let tried = outcome(sender.send(&message).await);
+        let mut open_token = pixel.map(|_| token);
+        for (delivery, notification) in &items {
+            self.finish(delivery, notification, started, tried.clone(), open_token.take()).await?;
+        }
+        Ok(())
+    }
+
+    /// Leases the recipient's other routine emails of the tenant that are due now,
+    /// to go in the same digest.
+    async fn claim_digest_companions(
+        &self,
+        first: &delivery::Model,
+        first_notification: &notification::Model,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(delivery::Model, notification::Model)>> {
+        let txn = self.db.begin(Scope::Maintenance, Access::Write).await?;
+        let candidates = delivery::Entity::find()
+            .filter(delivery::Column::TenantId.eq(first.tenant_id))
+            .filter(delivery::Column::Channel.eq(Channel::Email))
+            .filter(delivery::Column::Destination.eq(first.destination.as_str()))
+            .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+            .filter(delivery::Column::Id.ne(first.id))
+            .filter(delivery::Column::NextAttemptAt.lte(now))
+            .filter(
+                Condition::any().add(delivery::Column::LeaseUntil.is_null()).add(delivery::Column::LeaseUntil.lte(now)),
+            )
+            .order_by_asc(delivery::Column::Id)
+            .limit(MAX_DIGEST_ITEMS)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .all(&txn)
+            .await?;
+        let notifications: HashMap<_, _> = notification::Entity::find()
+            .filter(notification::Column::Id.is_in(candidates.iter().map(|d| d.notification_id)))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|n| (n.id, n))
+            .collect();
+        let mut companions = Vec::new();
+        for mut candidate in candidates {
+            let Some(notification) = notifications.get(&candidate.notification_id) else { continue };
+            let routine = notification.priority <= Priority::Normal && !is_timely(&notification.topic);
+            if !routine
+                || notification.cancelled_at.is_some()
+                || notification.recipient_user_id != first_notification.recipient_user_id
+            {
+                continue;
+            }
+            candidate.lease_until = first.lease_until;
+            candidate.attempts += 1;
+            companions.push((candidate, notification.clone()));
+        }
+        if !companions.is_empty() {
+            delivery::Entity::update_many()
+                .col_expr(delivery::Column::LeaseUntil, Expr::value(first.lease_until))
+                .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).add(1))
+                .filter(delivery::Column::Id.is_in(companions.iter().map(|(d, _)| d.id)))
+                .exec(&txn)
+                .await?;
+        }
+        commit(txn).await?;
+        Ok(companions)
     }
 
     /// The wait before try `attempts + 1`: doubling from the first retry up to the
@@ -461,6 +609,35 @@ fn outcome(sent: std::result::Result<Receipt, SendError>) -> Tried {
         Ok(receipt) => Tried::Sent(receipt),
         Err(err) => Tried::Refused(err),
     }
+}
+
+/// The most messages one digest gathers.
+const MAX_DIGEST_ITEMS: u64 = 50;
+
+/// Whether `other`, claimed in the same batch, goes in the digest `first` opens:
+/// a routine email due now to the same person at the same address.
+fn same_digest(
+    first: &delivery::Model,
+    first_notification: &notification::Model,
+    other: &Claimed,
+    now: DateTime<Utc>,
+) -> bool {
+    let (d, n) = (&other.delivery, &other.notification);
+    d.channel == Channel::Email
+        && d.tenant_id == first.tenant_id
+        && d.destination == first.destination
+        && n.recipient_user_id == first_notification.recipient_user_id
+        && n.cancelled_at.is_none()
+        && other
+            .preferences
+            .digest_slot(d.channel, n.priority, is_timely(&n.topic), n.created_at)
+            .is_some_and(|slot| slot <= now)
+}
+
+/// Whether a notification is tied to a time (a reminder), so it never waits for
+/// a digest.
+fn is_timely(topic: &str) -> bool {
+    topic == Topic::BookingReminder.as_str()
 }
 
 /// A person notification's message: as rendered when queued, or (for a row

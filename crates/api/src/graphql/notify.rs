@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use futures_util::{Stream, StreamExt};
 use tessera_kernel::{EventKind, NotificationId, Permission, UserId};
 use tessera_notify::{
-    Attempt, Delivery, DeliveryFilter, EndpointInput, EndpointWithSecret, InboxMessage, PreferenceView, Preferences,
-    QuietHours, TemplateView, WEBHOOK_EVENT_TYPES, WebhookEndpoint,
+    Attempt, DailyDigest, Delivery, DeliveryFilter, EndpointInput, EndpointWithSecret, InboxMessage, PreferenceView,
+    Preferences, QuietHours, TemplateView, WEBHOOK_EVENT_TYPES, WebhookEndpoint,
 };
 
 use super::connection::{connection, page_cost, page_request};
@@ -370,6 +370,17 @@ pub(crate) struct QuietHoursGql {
     timezone: String,
 }
 
+/// A daily email digest: routine emails (low and normal priority, nothing tied to
+/// a time) wait and go together once a day.
+#[derive(SimpleObject, InputObject, Clone)]
+#[graphql(name = "EmailDigest", input_name = "EmailDigestInput")]
+pub(crate) struct DigestGql {
+    /// When, `HH:MM`.
+    at: String,
+    /// The IANA timezone of `at` (`Europe/Madrid`).
+    timezone: String,
+}
+
 /// Which channels reach someone, and their quiet hours. A null channel follows
 /// the tenant's setting (and that one, the default: on).
 #[derive(SimpleObject, InputObject, Clone, Default)]
@@ -385,6 +396,8 @@ pub(crate) struct PreferencesGql {
     in_app: Option<bool>,
     /// Quiet hours; null follows the tenant's (or none).
     quiet_hours: Option<QuietHoursGql>,
+    /// A daily email digest; null follows the tenant's (or none).
+    email_digest: Option<DigestGql>,
 }
 
 impl From<Preferences> for PreferencesGql {
@@ -395,6 +408,7 @@ impl From<Preferences> for PreferencesGql {
             push: p.push,
             in_app: p.in_app,
             quiet_hours: p.quiet_hours.map(|q| QuietHoursGql { start: q.start, end: q.end, timezone: q.timezone }),
+            email_digest: p.email_digest.map(|d| DigestGql { at: d.at, timezone: d.timezone }),
         }
     }
 }
@@ -407,6 +421,7 @@ impl From<PreferencesGql> for Preferences {
             push: p.push,
             in_app: p.in_app,
             quiet_hours: p.quiet_hours.map(|q| QuietHours { start: q.start, end: q.end, timezone: q.timezone }),
+            email_digest: p.email_digest.map(|d| DailyDigest { at: d.at, timezone: d.timezone }),
         }
     }
 }

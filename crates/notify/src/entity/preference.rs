@@ -18,6 +18,9 @@ pub(crate) struct Model {
     pub(crate) quiet_end: Option<String>,
     pub(crate) timezone: Option<String>,
     pub(crate) updated_at: DateTimeUtc,
+    /// `HH:MM`, local to `digest_timezone`: when the daily digest goes.
+    pub(crate) digest_at: Option<String>,
+    pub(crate) digest_timezone: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
