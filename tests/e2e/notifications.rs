@@ -536,6 +536,11 @@ async fn another_tenants_notifications_deliveries_and_endpoints_are_out_of_reach
         "not even her salon's owner"
     );
     assert!(nodes(&app.ok(&alice.owner, INBOX, json!({})).await, "myNotifications").is_empty());
+    let read_all = "mutation { markAllNotificationsRead }";
+    assert_eq!(app.ok(&bob.owner, read_all, json!({})).await["markAllNotificationsRead"], 0);
+    assert_eq!(app.ok(&alice.owner, read_all, json!({})).await["markAllNotificationsRead"], 0, "only one's own");
+    assert_eq!(app.ok(&ana, INBOX, json!({})).await["unreadNotificationCount"], 1, "Ana's stays unread");
+    assert_eq!(app.ok(&ana, read_all, json!({})).await["markAllNotificationsRead"], 1);
     let reaching_in = bob.owner.in_tenant("notify-alice");
     assert_eq!(app.error_code(&reaching_in, DELIVERIES, json!({})).await, "NOT_FOUND");
     let staff = app.add_member(&alice.owner, "staff@notify-alice.test", &["staff"]).await;
