@@ -39,6 +39,20 @@ async fn an_email_is_one_account_whatever_its_case() {
 }
 
 #[tokio::test]
+async fn easily_guessed_passwords_are_refused_and_the_minimum_length_is_configurable() {
+    let app = TestApp::spawn_with(|args| args.password_min_length = Some(16)).await;
+    let sign_up = "mutation($password: String!) { signUp(input: {email: \"lucia.ferrari@example.com\", password: $password, displayName: \"Lucia Ferrari\"}) { accessToken } }";
+    for easy in ["password12345678", "qwertyuiopasdfgh", "1234567890123456", "lucia.ferrari@example.com"] {
+        let (_, body) = app.post(&Auth::anonymous(), sign_up, json!({"password": easy})).await;
+        assert_eq!(body["errors"][0]["extensions"]["field"], "password", "{easy}: {body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("too easy to guess"), "{easy}: {body}");
+    }
+    let (_, body) = app.post(&Auth::anonymous(), sign_up, json!({"password": "violet lantern"})).await;
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("at least 16 characters"), "{body}");
+    app.ok(&Auth::anonymous(), sign_up, json!({"password": "violet lantern harbour"})).await;
+}
+
+#[tokio::test]
 async fn passwords_follow_length_rules_only() {
     let app = TestApp::spawn().await;
     let sign_up = "mutation($password: String!) { signUp(input: {email: \"p@example.com\", password: $password, displayName: \"P\"}) { accessToken } }";

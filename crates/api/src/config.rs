@@ -109,6 +109,9 @@ pub struct ConfigArgs {
     /// Days a session lasts at most [default: 30].
     #[arg(long, env = "TESSERA_SESSION_MAX_DAYS", global = true)]
     pub session_max_days: Option<i64>,
+    /// Fewest characters in a new password (8 to 64) [default: 12].
+    #[arg(long, env = "TESSERA_PASSWORD_MIN_LENGTH", global = true)]
+    pub password_min_length: Option<usize>,
     /// Create the demo tenant on the first start of an empty database [default: true for embedded SQLite, false otherwise].
     #[arg(long, env = "TESSERA_SEED_DEMO", global = true)]
     pub seed_demo: Option<bool>,
@@ -154,6 +157,7 @@ struct FileConfig {
     max_directives: Option<usize>,
     session_idle_minutes: Option<i64>,
     session_max_days: Option<i64>,
+    password_min_length: Option<usize>,
     seed_demo: Option<bool>,
     shutdown_grace_seconds: Option<u64>,
     account_activity_retention_days: Option<u32>,
@@ -223,6 +227,8 @@ pub struct Config {
     pub session_idle: chrono::Duration,
     /// Absolute lifetime of sessions.
     pub session_max: chrono::Duration,
+    /// Fewest characters in a new password.
+    pub password_min_length: usize,
     /// Whether to seed the demo tenant into an empty database.
     pub seed_demo: bool,
     /// Time given to in-flight requests at shutdown.
@@ -340,6 +346,10 @@ impl Config {
         if !(1..=365).contains(&session_max_days) {
             return Err(invalid("session_max_days", "must be between 1 and 365"));
         }
+        let password_min_length = args.password_min_length.or(file.password_min_length).unwrap_or(12);
+        if !(8..=64).contains(&password_min_length) {
+            return Err(invalid("password_min_length", "must be between 8 and 64"));
+        }
         let account_activity_retention_days =
             args.account_activity_retention_days.or(file.account_activity_retention_days).unwrap_or(365);
         if !(tessera_audit::RETENTION_FLOOR_DAYS..=3650).contains(&account_activity_retention_days) {
@@ -385,6 +395,7 @@ impl Config {
             limits,
             session_idle: chrono::Duration::minutes(session_idle_minutes),
             session_max: chrono::Duration::days(session_max_days),
+            password_min_length,
             seed_demo: args.seed_demo.or(file.seed_demo).unwrap_or(embedded),
             shutdown_grace: Duration::from_secs(
                 args.shutdown_grace_seconds.or(file.shutdown_grace_seconds).unwrap_or(10),

@@ -24,7 +24,7 @@ mod token;
 
 pub use model::{
     Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, NewUser,
-    Password, Session, SessionPolicy, User, UserStatus,
+    Password, PasswordPolicy, Session, SessionPolicy, User, UserStatus,
 };
 pub use password::PasswordHasher;
 pub use service::IdentityService;

@@ -44,31 +44,70 @@ impl fmt::Debug for Email {
     }
 }
 
-/// A password candidate, checked against the length policy (NIST SP 800-63B: length
-/// rules only, no composition rules, long passphrases accepted whole). Its `Debug`
-/// never shows the secret.
+/// A password candidate, checked against the policy (NIST SP 800-63B: a minimum
+/// length, no composition rules, long passphrases accepted whole, and nothing easy
+/// to guess). Its `Debug` never shows the secret.
 #[derive(Clone)]
 pub struct Password(String);
 
-/// The shortest password accepted.
+/// The shortest password accepted by default.
 pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// What a new password must satisfy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    /// The fewest characters (8 to 64; 12 by default).
+    pub min_chars: usize,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        Self { min_chars: MIN_PASSWORD_CHARS }
+    }
+}
+
+/// How much of a password the guessability check reads: enough to judge it, and
+/// bounded, since the estimator's work grows quickly with length.
+const GUESS_CHECK_CHARS: usize = 64;
 /// The longest password accepted (far above the 64 NIST asks for; hashed whole).
 pub const MAX_PASSWORD_CHARS: usize = 256;
 
 impl Password {
-    /// Checks a new password against the policy.
-    pub fn new(raw: &str) -> Result<Self> {
+    /// Checks a new password against `policy`: its length, and that it is not a
+    /// common password, a simple pattern (`aaaa…`, `qwerty…`, `12345…`) or built
+    /// from `context` (the account's email and name), as judged by zxcvbn (fewer
+    /// than 10^8 guesses is refused).
+    pub fn new(raw: &str, policy: &PasswordPolicy, context: &[&str]) -> Result<Self> {
         let chars = raw.chars().count();
-        if chars < MIN_PASSWORD_CHARS {
+        if chars < policy.min_chars {
             return Err(DomainError::invalid(
                 "password",
-                format!("must be at least {MIN_PASSWORD_CHARS} characters long"),
+                format!("must be at least {} characters long", policy.min_chars),
             ));
         }
         if chars > MAX_PASSWORD_CHARS {
             return Err(DomainError::invalid(
                 "password",
                 format!("must be at most {MAX_PASSWORD_CHARS} characters long"),
+            ));
+        }
+        let judged: String = raw.chars().take(GUESS_CHECK_CHARS).collect();
+        // The account's own words, whole and in parts: `lucia.ferrari@…` gives
+        // `lucia` and `ferrari` too.
+        let mut words: Vec<String> = context.iter().map(|c| c.to_lowercase()).collect();
+        words.extend(
+            context
+                .iter()
+                .flat_map(|c| c.split(|ch: char| !ch.is_alphanumeric()))
+                .filter(|w| w.chars().count() >= 3)
+                .map(str::to_lowercase),
+        );
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        if zxcvbn::zxcvbn(&judged, &words).score() < zxcvbn::Score::Two {
+            return Err(DomainError::invalid(
+                "password",
+                "is too easy to guess (a common password, a simple pattern or your own name or email); \
+                 a few unrelated words make a strong passphrase",
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -308,17 +347,31 @@ mod tests {
         }
     }
 
+    fn check(raw: &str) -> Result<Password> {
+        Password::new(raw, &PasswordPolicy::default(), &["ana@example.com", "Ana López"])
+    }
+
     #[test]
-    fn passwords_have_length_rules_only() {
-        assert!(Password::new("short").is_err());
-        assert!(Password::new("all lowercase words are fine").is_ok());
-        assert!(Password::new(&"p".repeat(64)).is_ok());
-        assert!(Password::new(&"p".repeat(257)).is_err());
+    fn passwords_need_length_not_composition_and_must_not_be_easy_to_guess() {
+        assert!(check("short").is_err());
+        assert!(check("all lowercase words are fine").is_ok(), "no composition rules");
+        let passphrase_of_64 = "winter harbour lanterns drift over quiet cobalt rooftops at dawn";
+        assert_eq!(passphrase_of_64.chars().count(), 64);
+        assert!(check(passphrase_of_64).is_ok(), "64 characters are accepted");
+        assert!(check(&format!("{passphrase_of_64} and a much longer tail of further words")).is_ok());
+        assert!(check(&"p".repeat(257)).is_err());
+        for easy in ["password1234", "qwertyuiop123", "aaaaaaaaaaaaaaaa", "123456789012", "ana@example.com1"] {
+            let refused = check(easy).err().map(|e| e.public_message()).unwrap_or_default();
+            assert!(refused.contains("too easy to guess"), "{easy}: {refused}");
+        }
+        let longer = PasswordPolicy { min_chars: 16 };
+        assert!(Password::new("tangerine orbit lake", &longer, &[]).is_ok());
+        assert!(Password::new("tangerine orbit", &longer, &[]).is_err(), "15 characters, 16 required");
     }
 
     #[test]
     fn password_debug_hides_the_secret() {
-        let password = Password::new("correct horse battery staple").ok();
+        let password = check("correct horse battery staple").ok();
         assert!(!format!("{password:?}").contains("horse"));
     }
 }

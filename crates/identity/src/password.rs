@@ -92,7 +92,7 @@ impl PasswordHasher {
         let dummy = self
             .dummy_hash
             .get_or_try_init(|| async {
-                let placeholder = Password::new("tessera dummy password for timing")?;
+                let placeholder = Password::presented("tessera dummy password for timing")?;
                 self.hash(&placeholder).await
             })
             .await?
@@ -108,7 +108,7 @@ mod tests {
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
         let hasher = PasswordHasher::new(1, Duration::from_secs(30));
-        let password = Password::new("correct horse battery staple").expect("valid");
+        let password = Password::presented("correct horse battery staple").expect("bounded");
         let hash = hasher.hash(&password).await.expect("hash");
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(hasher.verify(&password, &hash).await.expect("verify"));

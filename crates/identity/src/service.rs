@@ -17,8 +17,8 @@ use tracing::warn;
 
 use crate::entity::{login_history, refresh_token, session, user};
 use crate::model::{
-    Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, NewUser, Password, Session, SessionPolicy, User,
-    UserStatus,
+    Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, NewUser, Password, PasswordPolicy, Session,
+    SessionPolicy, User, UserStatus,
 };
 use crate::password::PasswordHasher;
 use crate::repo::{self, Reservation};
@@ -34,6 +34,7 @@ pub struct IdentityService {
     db: Db,
     hasher: PasswordHasher,
     policy: SessionPolicy,
+    password_policy: PasswordPolicy,
 }
 
 impl From<user::Model> for User {
@@ -85,13 +86,20 @@ fn invalid_credentials() -> DomainError {
 impl IdentityService {
     /// A service over `db`.
     pub fn new(db: Db, hasher: PasswordHasher, policy: SessionPolicy) -> Self {
-        Self { db, hasher, policy }
+        Self { db, hasher, policy, password_policy: PasswordPolicy::default() }
+    }
+
+    /// The same service with `password_policy` for new passwords.
+    pub fn with_password_policy(mut self, password_policy: PasswordPolicy) -> Self {
+        self.password_policy = password_policy;
+        self
     }
 
     /// Creates an account and signs it in.
     pub async fn sign_up(&self, ctx: &RequestContext, input: NewUser) -> Result<(User, IssuedSession)> {
         let email = Email::parse(&input.email)?;
-        let password = Password::new(&input.password)?;
+        let context = [email.as_str(), input.display_name.as_str()];
+        let password = Password::new(&input.password, &self.password_policy, &context)?;
         let display_name = parse_display_name(&input.display_name)?;
         let password_hash = self.hasher.hash(&password).await?;
         let now = ctx.now();

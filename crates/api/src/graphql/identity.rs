@@ -189,7 +189,9 @@ impl AuthPayload {
 pub(crate) struct SignUpInput {
     /// Email address.
     email: String,
-    /// Password: at least 12 characters; passphrases welcome.
+    /// Password: at least 12 characters (as configured), up to 256; passphrases
+    /// welcome. Common passwords, simple patterns and ones built from the email or
+    /// name are refused.
     #[graphql(secret)]
     password: String,
     /// Name shown to others.
