@@ -206,3 +206,45 @@ async fn a_malformed_or_unknown_bearer_token_is_refused_with_401() {
         assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
     }
 }
+
+#[tokio::test]
+async fn changing_the_password_ends_other_sessions_and_refuses_a_recent_one() {
+    let app = TestApp::spawn_with(|args| args.password_history = Some(2)).await;
+    let here = app.sign_up("mover@example.com").await;
+    let phone = app.login("mover@example.com").await;
+    let change = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }";
+    let attempt = |current: &str, new: &str| json!({"c": current, "n": new});
+    let (_, body) = app.post(&here, change, attempt("not my password at all", "violet lantern harbour")).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "currentPassword", "{body}");
+    let (_, body) = app.post(&here, change, attempt(PASSWORD, PASSWORD)).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "newPassword", "the current one is a recent one: {body}");
+    let (_, body) = app.post(&here, change, attempt(PASSWORD, "password12345678")).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "password", "the policy holds: {body}");
+    assert_eq!(app.ok(&here, ME, json!({})).await["me"]["email"], "mover@example.com", "refusals change nothing");
+
+    let ended = app.ok(&here, change, attempt(PASSWORD, "violet lantern harbour")).await;
+    assert_eq!(ended["changePassword"], 1, "the phone's session");
+    assert_eq!(app.error_code(&phone, ME, json!({})).await, "UNAUTHENTICATED");
+    app.ok(&here, ME, json!({})).await;
+    let (status, body) = login(&app, "mover@example.com", PASSWORD).await;
+    assert_eq!((status, body["errors"][0]["extensions"]["code"].as_str()), (200, Some("UNAUTHENTICATED")));
+    let (_, body) = login(&app, "mover@example.com", "violet lantern harbour").await;
+    assert!(body["data"]["login"]["accessToken"].is_string(), "{body}");
+
+    // History of two: the first password is still recent after one more change,
+    // and free again after two.
+    let second = app.ok(&here, change, attempt("violet lantern harbour", "amber meadow compass")).await;
+    assert_eq!(second["changePassword"], 1, "the session just opened by login");
+    let (_, body) = app.post(&here, change, attempt("amber meadow compass", "violet lantern harbour")).await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "newPassword", "{body}");
+    app.ok(&here, change, attempt("amber meadow compass", "copper river evening")).await;
+    app.ok(&here, change, attempt("copper river evening", PASSWORD)).await;
+    let events = app
+        .ok(
+            &here,
+            "{ mySecurityEvents(first: 10, filter: {kind: PASSWORD_CHANGED}) { edges { node { details } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(events["mySecurityEvents"]["edges"].as_array().unwrap().len(), 4);
+}

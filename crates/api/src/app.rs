@@ -194,8 +194,9 @@ impl App {
             tenants: TenantService::new(db.clone(), Arc::new(RbacLifecycle)),
             rbac: RbacService::new(db.clone()),
             audit: AuditService::new(db.clone()),
-            identity: IdentityService::new(db.clone(), options.hasher.clone(), policy)
-                .with_password_policy(PasswordPolicy { min_chars: config.password_min_length }),
+            identity: IdentityService::new(db.clone(), options.hasher.clone(), policy).with_password_policy(
+                PasswordPolicy { min_chars: config.password_min_length, history: config.password_history },
+            ),
             scheduling: tessera_scheduling::SchedulingService::new(db.clone()),
             notify: NotifyService::new(db.clone(), policy_for_webhooks),
             deliveries: deliveries.clone(),

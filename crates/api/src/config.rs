@@ -112,6 +112,9 @@ pub struct ConfigArgs {
     /// Fewest characters in a new password (8 to 64) [default: 12].
     #[arg(long, env = "TESSERA_PASSWORD_MIN_LENGTH", global = true)]
     pub password_min_length: Option<usize>,
+    /// How many recent passwords a new one may not repeat (0 to 24) [default: 5].
+    #[arg(long, env = "TESSERA_PASSWORD_HISTORY", global = true)]
+    pub password_history: Option<usize>,
     /// Create the demo tenant on the first start of an empty database [default: true for embedded SQLite, false otherwise].
     #[arg(long, env = "TESSERA_SEED_DEMO", global = true)]
     pub seed_demo: Option<bool>,
@@ -158,6 +161,7 @@ struct FileConfig {
     session_idle_minutes: Option<i64>,
     session_max_days: Option<i64>,
     password_min_length: Option<usize>,
+    password_history: Option<usize>,
     seed_demo: Option<bool>,
     shutdown_grace_seconds: Option<u64>,
     account_activity_retention_days: Option<u32>,
@@ -229,6 +233,8 @@ pub struct Config {
     pub session_max: chrono::Duration,
     /// Fewest characters in a new password.
     pub password_min_length: usize,
+    /// How many recent passwords a new one may not repeat.
+    pub password_history: usize,
     /// Whether to seed the demo tenant into an empty database.
     pub seed_demo: bool,
     /// Time given to in-flight requests at shutdown.
@@ -350,6 +356,10 @@ impl Config {
         if !(8..=64).contains(&password_min_length) {
             return Err(invalid("password_min_length", "must be between 8 and 64"));
         }
+        let password_history = args.password_history.or(file.password_history).unwrap_or(5);
+        if password_history > 24 {
+            return Err(invalid("password_history", "must be between 0 and 24"));
+        }
         let account_activity_retention_days =
             args.account_activity_retention_days.or(file.account_activity_retention_days).unwrap_or(365);
         if !(tessera_audit::RETENTION_FLOOR_DAYS..=3650).contains(&account_activity_retention_days) {
@@ -396,6 +406,7 @@ impl Config {
             session_idle: chrono::Duration::minutes(session_idle_minutes),
             session_max: chrono::Duration::days(session_max_days),
             password_min_length,
+            password_history,
             seed_demo: args.seed_demo.or(file.seed_demo).unwrap_or(embedded),
             shutdown_grace: Duration::from_secs(
                 args.shutdown_grace_seconds.or(file.shutdown_grace_seconds).unwrap_or(10),

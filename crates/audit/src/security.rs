@@ -68,6 +68,9 @@ pub enum SecurityEventKind {
     /// A role, a group's membership or an assignment changed what someone may do.
     #[sea_orm(string_value = "permission_changed")]
     PermissionChanged,
+    /// A user changed their password; their other sessions were ended.
+    #[sea_orm(string_value = "password_changed")]
+    PasswordChanged,
 }
 
 /// An event to record.

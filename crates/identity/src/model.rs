@@ -58,11 +58,13 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 pub struct PasswordPolicy {
     /// The fewest characters (8 to 64; 12 by default).
     pub min_chars: usize,
+    /// How many recent passwords a new one may not repeat (0 to 24; 5 by default).
+    pub history: usize,
 }
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        Self { min_chars: MIN_PASSWORD_CHARS }
+        Self { min_chars: MIN_PASSWORD_CHARS, history: 5 }
     }
 }
 
@@ -364,7 +366,7 @@ mod tests {
             let refused = check(easy).err().map(|e| e.public_message()).unwrap_or_default();
             assert!(refused.contains("too easy to guess"), "{easy}: {refused}");
         }
-        let longer = PasswordPolicy { min_chars: 16 };
+        let longer = PasswordPolicy { min_chars: 16, ..PasswordPolicy::default() };
         assert!(Password::new("tangerine orbit lake", &longer, &[]).is_ok());
         assert!(Password::new("tangerine orbit", &longer, &[]).is_err(), "15 characters, 16 required");
     }

@@ -1,10 +1,11 @@
-//! The identity service: sign-up, login, sessions and refresh tokens.
+//! The identity service: sign-up, login, password changes, sessions and refresh
+//! tokens.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect,
-    Statement,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
 };
 use serde_json::json;
 use tessera_audit::{SecurityEvent, SecurityEventKind, Severity, record_security_event};
@@ -15,7 +16,7 @@ use tessera_kernel::{
 };
 use tracing::warn;
 
-use crate::entity::{login_history, refresh_token, session, user};
+use crate::entity::{login_history, password_history, refresh_token, session, user};
 use crate::model::{
     Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, NewUser, Password, PasswordPolicy, Session,
     SessionPolicy, User, UserStatus,
@@ -121,8 +122,86 @@ impl IdentityService {
         })?;
         let issued = self.start_session(&txn, ctx, row.id, now).await?;
         self.record_login(&txn, ctx, Some(row.id), None).await?;
+        remember_password(&txn, row.id, &row.password_hash, now).await?;
         txn.commit().await?;
         Ok((row.into(), issued))
+    }
+
+    /// Changes the signed-in user's password: the current one must match, the new
+    /// one must satisfy the policy and not repeat any of the last
+    /// `PasswordPolicy::history`. Ends every other session of the user (whoever
+    /// might have the old password loses its sessions) and returns them.
+    pub async fn change_password(&self, ctx: &RequestContext, current: &str, new: &str) -> Result<Vec<SessionId>> {
+        let actor = ctx.require_actor()?;
+        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let user =
+            user::Entity::find_by_id(actor.user_id).one(&txn).await?.ok_or(DomainError::NotFound { entity: "user" })?;
+        let recent = password_history::Entity::find()
+            .filter(password_history::Column::UserId.eq(user.id))
+            .order_by_desc(password_history::Column::Id)
+            .limit(u64::try_from(self.password_policy.history).unwrap_or(0))
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        let presented = Password::presented(current)?;
+        if !self.hasher.verify(&presented, &user.password_hash).await? {
+            return Err(DomainError::invalid("currentPassword", "is not your current password"));
+        }
+        let context = [user.email.as_str(), user.display_name.as_str()];
+        let password = Password::new(new, &self.password_policy, &context)?;
+        let mut earlier: Vec<&str> = recent.iter().map(|h| h.password_hash.as_str()).collect();
+        if self.password_policy.history > 0 {
+            earlier.push(&user.password_hash);
+        }
+        for hash in earlier {
+            if self.hasher.verify(&password, hash).await? {
+                return Err(DomainError::invalid(
+                    "newPassword",
+                    format!(
+                        "was used recently; choose one you have not used in your last {} passwords",
+                        self.password_policy.history
+                    ),
+                ));
+            }
+        }
+        let hash = self.hasher.hash(&password).await?;
+        let now = ctx.now();
+        let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        user::Entity::update_many()
+            .col_expr(user::Column::PasswordHash, Expr::value(hash.clone()))
+            .col_expr(user::Column::UpdatedAt, Expr::value(now))
+            .filter(user::Column::Id.eq(user.id))
+            .exec(&txn)
+            .await?;
+        remember_password(&txn, user.id, &hash, now).await?;
+        prune_history(&txn, user.id, self.password_policy.history).await?;
+        let others: Vec<SessionId> = session::Entity::find()
+            .filter(session::Column::UserId.eq(user.id))
+            .filter(session::Column::Id.ne(actor.session_id))
+            .filter(session::Column::RevokedAt.is_null())
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        if !others.is_empty() {
+            session::Entity::update_many()
+                .col_expr(session::Column::RevokedAt, Expr::value(now))
+                .col_expr(session::Column::RevokedReason, Expr::value("password_changed"))
+                .filter(session::Column::Id.is_in(others.iter().copied()))
+                .exec(&txn)
+                .await?;
+        }
+        repo::clear_login_failures(&txn, &hash_token(&user.email)).await?;
+        let event = SecurityEvent {
+            kind: SecurityEventKind::PasswordChanged,
+            severity: Severity::Medium,
+            user_id: Some(user.id),
+            details: json!({ "otherSessionsEnded": others.len() }),
+        };
+        record_security_event(&txn, ctx, None, event).await?;
+        txn.commit().await?;
+        Ok(others)
     }
 
     /// Checks an email and password and starts a session.
@@ -613,4 +692,35 @@ impl IdentityService {
             at: row.created_at,
         }))
     }
+}
+
+/// Keeps `hash` in the user's password history.
+async fn remember_password<C: ConnectionTrait>(conn: &C, user_id: UserId, hash: &str, at: DateTime<Utc>) -> Result<()> {
+    password_history::ActiveModel {
+        id: Set(uuid_v7_at(at)),
+        user_id: Set(user_id),
+        password_hash: Set(hash.to_owned()),
+        created_at: Set(at),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets all but the newest `keep` entries of the user's password history.
+async fn prune_history<C: ConnectionTrait>(conn: &C, user_id: UserId, keep: usize) -> Result<()> {
+    // A handful of rows per user: sorted here (SQLite has no OFFSET without LIMIT).
+    let stale: Vec<uuid::Uuid> = password_history::Entity::find()
+        .filter(password_history::Column::UserId.eq(user_id))
+        .order_by_desc(password_history::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .skip(keep.max(1))
+        .map(|h| h.id)
+        .collect();
+    if !stale.is_empty() {
+        password_history::Entity::delete_many().filter(password_history::Column::Id.is_in(stale)).exec(conn).await?;
+    }
+    Ok(())
 }

@@ -104,6 +104,8 @@ pub(crate) enum SecurityEventKindGql {
     SessionRevoked,
     /// A role, group membership or assignment changed what someone may do.
     PermissionChanged,
+    /// A user changed their password; their other sessions were ended.
+    PasswordChanged,
 }
 
 /// Something a security reviewer looks for.

@@ -327,6 +327,24 @@ impl IdentityMutation {
         Ok(revoked)
     }
 
+    /// Changes the caller's password. The current one must match; the new one
+    /// follows the password policy and may not repeat a recent one. Every other
+    /// session of the caller ends (their subscriptions too); returns how many.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] current_password: String,
+        #[graphql(secret)] new_password: String,
+    ) -> ApiResult<i32> {
+        let request = request(ctx)?;
+        let ended = services(ctx)?.identity.change_password(request, &current_password, &new_password).await?;
+        for session in &ended {
+            announce_revocation(ctx, *session);
+        }
+        Ok(i32::try_from(ended.len()).unwrap_or(i32::MAX))
+    }
+
     /// Ends one of the caller's sessions (another device).
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> ApiResult<SessionObject> {

@@ -2,6 +2,7 @@
 
 pub(crate) mod login_history;
 pub(crate) mod login_throttle;
+pub(crate) mod password_history;
 pub(crate) mod refresh_token;
 pub(crate) mod session;
 pub(crate) mod user;
