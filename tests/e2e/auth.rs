@@ -247,4 +247,13 @@ async fn changing_the_password_ends_other_sessions_and_refuses_a_recent_one() {
         )
         .await;
     assert_eq!(events["mySecurityEvents"]["edges"].as_array().unwrap().len(), 4);
+
+    // Guessing the current password is throttled like a login.
+    let mut codes = Vec::new();
+    for guess in 0..7 {
+        let (_, body) = app.post(&here, change, attempt(&format!("wrong guess {guess}"), "amber meadow compass")).await;
+        codes.push(body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(codes.iter().filter(|c| *c == "BAD_USER_INPUT").count(), 6, "{codes:?}");
+    assert_eq!(codes.last().map(String::as_str), Some("RATE_LIMITED"), "{codes:?}");
 }

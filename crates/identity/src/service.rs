@@ -143,7 +143,17 @@ impl IdentityService {
             .all(&txn)
             .await?;
         txn.commit().await?;
+        // Guesses at the current password are throttled like logins (one counter
+        // per account), so a stolen session cannot try them at hashing speed.
         let presented = Password::presented(current)?;
+        let account_key = hash_token(&user.email);
+        let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        let reservation = repo::reserve_login_attempt(&txn, &account_key, ctx.now(), &self.policy).await?;
+        txn.commit().await?;
+        if let Reservation::Locked { retry_after } = reservation {
+            let retry_after_secs = u64::try_from(retry_after.num_seconds()).unwrap_or(0).max(1);
+            return Err(DomainError::RateLimited { retry_after_secs });
+        }
         if !self.hasher.verify(&presented, &user.password_hash).await? {
             return Err(DomainError::invalid("currentPassword", "is not your current password"));
         }
@@ -192,7 +202,7 @@ impl IdentityService {
                 .exec(&txn)
                 .await?;
         }
-        repo::clear_login_failures(&txn, &hash_token(&user.email)).await?;
+        repo::clear_login_failures(&txn, &account_key).await?;
         let event = SecurityEvent {
             kind: SecurityEventKind::PasswordChanged,
             severity: Severity::Medium,
