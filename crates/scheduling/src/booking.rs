@@ -416,7 +416,7 @@ impl SchedulingService {
             });
             booking_addon::Entity::insert_many(snapshots).exec(&txn).await?;
         }
-        announce(&txn, ctx, &auth, EventKind::BookingCreated, None, &row).await?;
+        announce(&txn, ctx, &auth, &tenant, EventKind::BookingCreated, None, &row).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -494,7 +494,8 @@ impl SchedulingService {
         row.updated_at = Set(now);
         let row = row.update(&txn).await.map_err(booking_write_error)?;
         let payload = serde_json::json!({ "previousStartsAt": previous_start });
-        announce_with(&txn, ctx, &auth, EventKind::BookingRescheduled, Some(&before), &row, payload).await?;
+        let kind = EventKind::BookingRescheduled;
+        announce_with(&txn, ctx, &auth, &tenant, kind, Some(&before), &row, payload).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -525,7 +526,8 @@ impl SchedulingService {
         }
         row.updated_at = Set(now);
         let row = row.update(&txn).await.map_err(booking_write_error)?;
-        announce(&txn, ctx, &auth, EventKind::BookingStatusChanged, Some(&before), &row).await?;
+        let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
+        announce(&txn, ctx, &auth, &tenant, EventKind::BookingStatusChanged, Some(&before), &row).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -552,7 +554,7 @@ impl SchedulingService {
         row.refund_minor = Set(Some(refund));
         row.updated_at = Set(now);
         let row = row.update(&txn).await?;
-        announce(&txn, ctx, &auth, EventKind::BookingCancelled, Some(&before), &row).await?;
+        announce(&txn, ctx, &auth, &tenant, EventKind::BookingCancelled, Some(&before), &row).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -830,22 +832,25 @@ fn fingerprint(ctx: &RequestContext, input: &NewBooking) -> String {
 }
 
 /// Records a change to a booking in its transaction: an audit record of the
-/// changed fields, and the event subscribers receive.
+/// changed fields, the event subscribers receive, and the messages it causes
+/// (`tenant` is the one the caller already loaded).
 async fn announce(
     txn: &DatabaseTransaction,
     ctx: &RequestContext,
     auth: &Authorized,
+    tenant: &Tenant,
     kind: EventKind,
     before: Option<&booking::Model>,
     row: &booking::Model,
 ) -> Result<()> {
-    announce_with(txn, ctx, auth, kind, before, row, serde_json::json!({})).await
+    announce_with(txn, ctx, auth, tenant, kind, before, row, serde_json::json!({})).await
 }
 
 async fn announce_with(
     txn: &DatabaseTransaction,
     ctx: &RequestContext,
     auth: &Authorized,
+    tenant: &Tenant,
     kind: EventKind,
     before: Option<&booking::Model>,
     row: &booking::Model,
@@ -872,7 +877,7 @@ async fn announce_with(
     }
     let event = DomainEvent::new(ctx.now(), auth.tenant_id, kind, row.id.as_uuid(), payload);
     event::enqueue(txn, &event).await?;
-    crate::notices::queue_booking_notices(txn, auth.tenant_id, ctx.now(), kind, before, row, &event.payload).await
+    crate::notices::queue_booking_notices(txn, tenant, ctx.now(), kind, before, row, &event.payload).await
 }
 
 /// The fields of a booking the audit log compares.

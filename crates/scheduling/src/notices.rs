@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use sea_orm::{DatabaseTransaction, EntityTrait};
 use serde_json::json;
-use tessera_kernel::{EventKind, Result, TenantId};
+use tessera_kernel::{EventKind, Result};
 use tessera_notify::{NewNotification, Recipient, Topic};
 use tessera_tenant::Tenant;
 
@@ -16,14 +16,14 @@ use crate::entity::{booking, customer, provider};
 /// endpoints get `event_data`, the payload live subscribers get too.
 pub(crate) async fn queue_booking_notices(
     txn: &DatabaseTransaction,
-    tenant_id: TenantId,
+    tenant: &Tenant,
     at: DateTime<Utc>,
     kind: EventKind,
     before: Option<&booking::Model>,
     row: &booking::Model,
     event_data: &serde_json::Value,
 ) -> Result<()> {
-    let tenant = tessera_tenant::load_tenant_in_scope(txn, tenant_id).await?;
+    let tenant_id = tenant.id;
     let customer = customer::Entity::find_by_id(row.customer_id).one(txn).await?;
     let provider = provider::Entity::find_by_id(row.provider_id).one(txn).await?;
     let tz: Tz = tenant.timezone.parse().unwrap_or(chrono_tz::UTC);
@@ -83,7 +83,7 @@ pub(crate) async fn queue_booking_notices(
         tessera_notify::queue(txn, tenant_id, &tenant.locale, at, notice).await?;
     }
     if row.status.is_upcoming() {
-        queue_reminder(txn, &tenant, at, row, recipient, variables).await?;
+        queue_reminder(txn, tenant, at, row, recipient, variables).await?;
     }
     Ok(())
 }
