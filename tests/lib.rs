@@ -220,6 +220,15 @@ impl TestApp {
         self.state.services.deliveries.drain().await.expect("the delivery worker runs")
     }
 
+    /// Sends everything due (the setup's account messages, such as verification
+    /// links) and forgets it, so a test sees only the messages it causes next.
+    pub async fn settle(&self) {
+        self.deliver().await;
+        self.email.clear();
+        self.sms.clear();
+        self.push.clear();
+    }
+
     /// POSTs a GraphQL request and returns status and body.
     pub async fn post(&self, auth: &Auth, query: &str, variables: Value) -> (u16, Value) {
         let mut request = self

@@ -23,6 +23,7 @@ mod m20261129_000009_notification_preferences;
 mod m20261130_000010_notification_templates;
 mod m20261201_000011_notification_digests;
 mod m20261202_000012_password_history;
+mod m20261203_000013_account_messages;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000010_notification_templates::Migration),
             Box::new(m20261201_000011_notification_digests::Migration),
             Box::new(m20261202_000012_password_history::Migration),
+            Box::new(m20261203_000013_account_messages::Migration),
         ]
     }
 }

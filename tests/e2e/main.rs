@@ -12,6 +12,7 @@ mod notifications;
 mod operations;
 mod ownership;
 mod rbac;
+mod recovery;
 mod row_level_security;
 mod scheduling;
 mod security;

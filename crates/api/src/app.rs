@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sea_orm::DbErr;
 use tessera_audit::AuditService;
-use tessera_identity::{IdentityService, PasswordHasher, PasswordPolicy, SessionPolicy};
+use tessera_identity::{AccountLinks, IdentityService, PasswordHasher, PasswordPolicy, SessionPolicy};
 use tessera_kernel::db::DbOptions;
 use tessera_kernel::{Db, SharedClock, SystemClock};
 use tessera_migrations::{Migrator, MigratorTrait};
@@ -194,9 +194,12 @@ impl App {
             tenants: TenantService::new(db.clone(), Arc::new(RbacLifecycle)),
             rbac: RbacService::new(db.clone()),
             audit: AuditService::new(db.clone()),
-            identity: IdentityService::new(db.clone(), options.hasher.clone(), policy).with_password_policy(
-                PasswordPolicy { min_chars: config.password_min_length, history: config.password_history },
-            ),
+            identity: IdentityService::new(db.clone(), options.hasher.clone(), policy)
+                .with_password_policy(PasswordPolicy {
+                    min_chars: config.password_min_length,
+                    history: config.password_history,
+                })
+                .with_links(AccountLinks::new(&config.app_url)),
             scheduling: tessera_scheduling::SchedulingService::new(db.clone()),
             notify: NotifyService::new(db.clone(), policy_for_webhooks),
             deliveries: deliveries.clone(),

@@ -136,6 +136,9 @@ pub struct ConfigArgs {
     /// Allow webhooks to http:// and internal addresses (loopback, private networks) [default: true in development, false in production].
     #[arg(long, env = "TESSERA_WEBHOOK_ALLOW_INTERNAL", global = true)]
     pub webhook_allow_internal: Option<bool>,
+    /// Base URL of the app that opens account links (`/verify-email`, `/reset-password`, `/accept-invitation`, token in the fragment) [default: the public URL, whose gateway serves plain pages for them].
+    #[arg(long, env = "TESSERA_APP_URL", global = true)]
+    pub app_url: Option<String>,
 }
 
 /// The same settings as read from a TOML file.
@@ -169,6 +172,7 @@ struct FileConfig {
     mail_from: Option<String>,
     public_url: Option<String>,
     webhook_allow_internal: Option<bool>,
+    app_url: Option<String>,
 }
 
 /// Limits that protect the GraphQL endpoint from expensive documents.
@@ -250,6 +254,8 @@ pub struct Config {
     pub public_url: String,
     /// Whether webhooks may go to http:// and internal addresses.
     pub webhook_allow_internal: bool,
+    /// Where account links (verification, reset, invitations) point.
+    pub app_url: String,
 }
 
 /// A configuration error, naming the setting.
@@ -382,6 +388,10 @@ impl Config {
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             return Err(invalid("public_url", "must be an http(s) URL such as https://api.example.com"));
         }
+        let app_url = args.app_url.clone().or(file.app_url).unwrap_or_else(|| public_url.clone());
+        if !(app_url.starts_with("http://") || app_url.starts_with("https://")) {
+            return Err(invalid("app_url", "must be an http(s) URL such as https://app.example.com"));
+        }
         Ok(Self {
             listen,
             database_max_connections: args
@@ -419,6 +429,7 @@ impl Config {
                 .webhook_allow_internal
                 .or(file.webhook_allow_internal)
                 .unwrap_or(environment == Environment::Development),
+            app_url: app_url.trim_end_matches('/').to_owned(),
         })
     }
 
@@ -462,6 +473,7 @@ impl std::fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("public_url", &self.public_url)
             .field("webhook_allow_internal", &self.webhook_allow_internal)
+            .field("app_url", &self.app_url)
             .finish_non_exhaustive()
     }
 }

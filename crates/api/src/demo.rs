@@ -77,6 +77,8 @@ pub async fn seed(services: &Services) -> Result<Seeded, ApiError> {
         email: DEMO_OWNER_EMAIL.into(),
         password: DEMO_OWNER_PASSWORD.into(),
         display_name: "Bella Rossi (demo owner)".into(),
+        locale: None,
+        email_proven: true,
     };
     let (user, session) = match services.identity.sign_up(&ctx, owner).await {
         Ok(created) => created,
@@ -151,7 +153,13 @@ async fn seed_team(services: &Services, system: &RequestContext, in_salon: &Requ
         .await?;
     let mut logins = Vec::with_capacity(DEMO_TEAM.len());
     for (email, name, _) in DEMO_TEAM {
-        let new = NewUser { email: email.into(), password: DEMO_MEMBER_PASSWORD.into(), display_name: name.into() };
+        let new = NewUser {
+            email: email.into(),
+            password: DEMO_MEMBER_PASSWORD.into(),
+            display_name: name.into(),
+            locale: None,
+            email_proven: true,
+        };
         let (user, session) = services.identity.sign_up(system, new).await?;
         let signed_in = system.clone().with_actor(Actor { user_id: user.id, session_id: session.session_id });
         services.identity.logout(&signed_in).await?;

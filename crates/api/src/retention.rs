@@ -20,12 +20,14 @@ pub struct Swept {
     pub security_events: u64,
     /// Login attempts removed.
     pub login_attempts: u64,
+    /// Expired account links removed.
+    pub account_tokens: u64,
 }
 
 impl Swept {
     /// Whether anything was removed.
     pub fn removed_anything(&self) -> bool {
-        self.audit_records + self.security_events + self.login_attempts > 0
+        self.audit_records + self.security_events + self.login_attempts + self.account_tokens > 0
     }
 }
 
@@ -47,5 +49,6 @@ pub async fn sweep(services: &Services, account_retention: Duration, now: DateTi
     let cutoff = now - account_retention;
     swept.security_events += services.audit.expire_account_events(cutoff, now).await?;
     swept.login_attempts += services.identity.expire_login_history(cutoff, now).await?;
+    swept.account_tokens += services.identity.expire_account_tokens(now).await?;
     Ok(swept)
 }

@@ -10,7 +10,9 @@
 //!   again revokes the whole session (RFC 9700 reuse detection);
 //! - login throttling per account, counted atomically before the password is checked
 //!   so parallel guesses cannot slip past it, with exponential backoff instead of a
-//!   permanent lockout; and the login history.
+//!   permanent lockout; and the login history;
+//! - email verification and password reset by single-use links, sent as account
+//!   messages through `tessera_notify` ([`IdentityService::reset_password`]).
 //!
 //! Unknown emails and wrong passwords fail identically and in comparable time: an
 //! unknown email is verified against a dummy hash and throttled like a real account.
@@ -18,14 +20,16 @@
 mod entity;
 mod model;
 mod password;
+mod recovery;
 mod repo;
 mod service;
 mod token;
 
 pub use model::{
     Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, NewUser,
-    Password, PasswordPolicy, Session, SessionPolicy, User, UserStatus,
+    Password, PasswordPolicy, Session, SessionPolicy, TokenPurpose, User, UserStatus,
 };
 pub use password::PasswordHasher;
+pub use recovery::{AccountLinks, RESET_LINKS_PER_HOUR};
 pub use service::IdentityService;
 pub use token::{hash_token, new_token};

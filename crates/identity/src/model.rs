@@ -168,6 +168,8 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// Their last successful login.
     pub last_login_at: Option<DateTime<Utc>>,
+    /// When they proved the email address is theirs.
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 /// What signing up needs.
@@ -179,6 +181,23 @@ pub struct NewUser {
     pub password: String,
     /// Display name.
     pub display_name: String,
+    /// Language for account messages (BCP 47; English when absent).
+    pub locale: Option<String>,
+    /// Whether the address is already proven (the person followed a link sent
+    /// to it, such as an invitation); otherwise a verification link is sent.
+    pub email_proven: bool,
+}
+
+/// What a single-use account link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(30))")]
+pub enum TokenPurpose {
+    /// Proves an email address belongs to the account.
+    #[sea_orm(string_value = "email_verification")]
+    EmailVerification,
+    /// Lets the owner of the address set a new password.
+    #[sea_orm(string_value = "password_reset")]
+    PasswordReset,
 }
 
 /// A session as its user sees it in the list of their sessions.

@@ -19,9 +19,10 @@ use tracing::warn;
 use crate::entity::{login_history, password_history, refresh_token, session, user};
 use crate::model::{
     Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, NewUser, Password, PasswordPolicy, Session,
-    SessionPolicy, User, UserStatus,
+    SessionPolicy, TokenPurpose, User, UserStatus,
 };
 use crate::password::PasswordHasher;
+use crate::recovery::{AccountLinks, DEFAULT_LOCALE};
 use crate::repo::{self, Reservation};
 use crate::token::{ACCESS_PREFIX, REFRESH_PREFIX, hash_token, new_token};
 
@@ -32,10 +33,11 @@ const TOUCH_INTERVAL_SECS: i64 = 60;
 /// Signs people up and in, and keeps their sessions.
 #[derive(Debug, Clone)]
 pub struct IdentityService {
-    db: Db,
-    hasher: PasswordHasher,
-    policy: SessionPolicy,
-    password_policy: PasswordPolicy,
+    pub(crate) db: Db,
+    pub(crate) hasher: PasswordHasher,
+    pub(crate) policy: SessionPolicy,
+    pub(crate) password_policy: PasswordPolicy,
+    pub(crate) links: AccountLinks,
 }
 
 impl From<user::Model> for User {
@@ -47,6 +49,7 @@ impl From<user::Model> for User {
             status: row.status,
             created_at: row.created_at,
             last_login_at: row.last_login_at,
+            email_verified_at: row.email_verified_at,
         }
     }
 }
@@ -87,7 +90,13 @@ fn invalid_credentials() -> DomainError {
 impl IdentityService {
     /// A service over `db`.
     pub fn new(db: Db, hasher: PasswordHasher, policy: SessionPolicy) -> Self {
-        Self { db, hasher, policy, password_policy: PasswordPolicy::default() }
+        Self { db, hasher, policy, password_policy: PasswordPolicy::default(), links: AccountLinks::default() }
+    }
+
+    /// The same service sending account links (verification, reset) to `links`.
+    pub fn with_links(mut self, links: AccountLinks) -> Self {
+        self.links = links;
+        self
     }
 
     /// The same service with `password_policy` for new passwords.
@@ -114,6 +123,7 @@ impl IdentityService {
             created_at: Set(now),
             updated_at: Set(now),
             last_login_at: Set(Some(now)),
+            email_verified_at: Set(input.email_proven.then_some(now)),
         }
         .insert(&txn)
         .await
@@ -123,6 +133,10 @@ impl IdentityService {
         let issued = self.start_session(&txn, ctx, row.id, now).await?;
         self.record_login(&txn, ctx, Some(row.id), None).await?;
         remember_password(&txn, row.id, &row.password_hash, now).await?;
+        if !input.email_proven {
+            let locale = input.locale.as_deref().unwrap_or(DEFAULT_LOCALE);
+            self.send_link(&txn, &row, TokenPurpose::EmailVerification, locale, now).await?;
+        }
         txn.commit().await?;
         Ok((row.into(), issued))
     }
@@ -136,12 +150,6 @@ impl IdentityService {
         let txn = self.db.begin(Scope::Global, Access::Read).await?;
         let user =
             user::Entity::find_by_id(actor.user_id).one(&txn).await?.ok_or(DomainError::NotFound { entity: "user" })?;
-        let recent = password_history::Entity::find()
-            .filter(password_history::Column::UserId.eq(user.id))
-            .order_by_desc(password_history::Column::Id)
-            .limit(u64::try_from(self.password_policy.history).unwrap_or(0))
-            .all(&txn)
-            .await?;
         txn.commit().await?;
         // Guesses at the current password are throttled like logins (one counter
         // per account), so a stolen session cannot try them at hashing speed.
@@ -157,51 +165,11 @@ impl IdentityService {
         if !self.hasher.verify(&presented, &user.password_hash).await? {
             return Err(DomainError::invalid("currentPassword", "is not your current password"));
         }
-        let context = [user.email.as_str(), user.display_name.as_str()];
-        let password = Password::new(new, &self.password_policy, &context)?;
-        let mut earlier: Vec<&str> = recent.iter().map(|h| h.password_hash.as_str()).collect();
-        if self.password_policy.history > 0 {
-            earlier.push(&user.password_hash);
-        }
-        for hash in earlier {
-            if self.hasher.verify(&password, hash).await? {
-                return Err(DomainError::invalid(
-                    "newPassword",
-                    format!(
-                        "was used recently; choose one you have not used in your last {} passwords",
-                        self.password_policy.history
-                    ),
-                ));
-            }
-        }
-        let hash = self.hasher.hash(&password).await?;
+        let hash = self.checked_new_password(&user, new).await?;
         let now = ctx.now();
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
-        user::Entity::update_many()
-            .col_expr(user::Column::PasswordHash, Expr::value(hash.clone()))
-            .col_expr(user::Column::UpdatedAt, Expr::value(now))
-            .filter(user::Column::Id.eq(user.id))
-            .exec(&txn)
-            .await?;
-        remember_password(&txn, user.id, &hash, now).await?;
-        prune_history(&txn, user.id, self.password_policy.history).await?;
-        let others: Vec<SessionId> = session::Entity::find()
-            .filter(session::Column::UserId.eq(user.id))
-            .filter(session::Column::Id.ne(actor.session_id))
-            .filter(session::Column::RevokedAt.is_null())
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|s| s.id)
-            .collect();
-        if !others.is_empty() {
-            session::Entity::update_many()
-                .col_expr(session::Column::RevokedAt, Expr::value(now))
-                .col_expr(session::Column::RevokedReason, Expr::value("password_changed"))
-                .filter(session::Column::Id.is_in(others.iter().copied()))
-                .exec(&txn)
-                .await?;
-        }
+        self.store_password(&txn, user.id, &hash, now).await?;
+        let others = revoke_user_sessions(&txn, user.id, Some(actor.session_id), "password_changed", now).await?;
         repo::clear_login_failures(&txn, &account_key).await?;
         let event = SecurityEvent {
             kind: SecurityEventKind::PasswordChanged,
@@ -702,6 +670,84 @@ impl IdentityService {
             at: row.created_at,
         }))
     }
+}
+
+impl IdentityService {
+    /// Checks `new` as the next password of `user`: the policy (judged with the
+    /// account's own email and name) and the last `PasswordPolicy::history`
+    /// passwords. Returns its hash.
+    pub(crate) async fn checked_new_password(&self, user: &user::Model, new: &str) -> Result<String> {
+        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let recent = password_history::Entity::find()
+            .filter(password_history::Column::UserId.eq(user.id))
+            .order_by_desc(password_history::Column::Id)
+            .limit(u64::try_from(self.password_policy.history).unwrap_or(0))
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        let context = [user.email.as_str(), user.display_name.as_str()];
+        let password = Password::new(new, &self.password_policy, &context)?;
+        let mut earlier: Vec<&str> = recent.iter().map(|h| h.password_hash.as_str()).collect();
+        if self.password_policy.history > 0 {
+            earlier.push(&user.password_hash);
+        }
+        for hash in earlier {
+            if self.hasher.verify(&password, hash).await? {
+                return Err(DomainError::invalid(
+                    "newPassword",
+                    format!(
+                        "was used recently; choose one you have not used in your last {} passwords",
+                        self.password_policy.history
+                    ),
+                ));
+            }
+        }
+        self.hasher.hash(&password).await
+    }
+
+    /// Makes `hash` the user's password and keeps it in the history.
+    pub(crate) async fn store_password<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        user_id: UserId,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        user::Entity::update_many()
+            .col_expr(user::Column::PasswordHash, Expr::value(hash))
+            .col_expr(user::Column::UpdatedAt, Expr::value(now))
+            .filter(user::Column::Id.eq(user_id))
+            .exec(conn)
+            .await?;
+        remember_password(conn, user_id, hash, now).await?;
+        prune_history(conn, user_id, self.password_policy.history).await
+    }
+}
+
+/// Ends every live session of `user_id` but `keep`, for `reason`; returns them.
+pub(crate) async fn revoke_user_sessions<C: ConnectionTrait>(
+    conn: &C,
+    user_id: UserId,
+    keep: Option<SessionId>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<SessionId>> {
+    let mut live = session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null());
+    if let Some(keep) = keep {
+        live = live.filter(session::Column::Id.ne(keep));
+    }
+    let ended: Vec<SessionId> = live.all(conn).await?.into_iter().map(|s| s.id).collect();
+    if !ended.is_empty() {
+        session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(now))
+            .col_expr(session::Column::RevokedReason, Expr::value(reason))
+            .filter(session::Column::Id.is_in(ended.iter().copied()))
+            .exec(conn)
+            .await?;
+    }
+    Ok(ended)
 }
 
 /// Keeps `hash` in the user's password history.

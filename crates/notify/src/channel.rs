@@ -176,6 +176,13 @@ impl<M: Clone> Recorder<M> {
         self.sent.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// Forgets what was accepted so far.
+    pub fn clear(&self) {
+        if let Ok(mut sent) = self.sent.lock() {
+            sent.clear();
+        }
+    }
+
     fn accept(&self, message: &M) -> Result<Receipt, SendError> {
         if let Ok(mut left) = self.failures_left.lock()
             && *left > 0

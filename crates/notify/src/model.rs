@@ -85,17 +85,21 @@ pub enum Topic {
     /// A password reset was asked for.
     #[sea_orm(string_value = "password.reset")]
     PasswordReset,
+    /// A new or changed email address needs confirming.
+    #[sea_orm(string_value = "email.verification")]
+    EmailVerification,
 }
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 6] = [
+    pub const ALL: [Topic; 7] = [
         Self::BookingConfirmed,
         Self::BookingChanged,
         Self::BookingCancelled,
         Self::BookingReminder,
         Self::Invitation,
         Self::PasswordReset,
+        Self::EmailVerification,
     ];
 
     /// The wire name (`booking.confirmed`).
@@ -107,7 +111,21 @@ impl Topic {
             Self::BookingReminder => "booking.reminder",
             Self::Invitation => "invitation",
             Self::PasswordReset => "password.reset",
+            Self::EmailVerification => "email.verification",
         }
+    }
+
+    /// Whether it is about a person's account rather than a business: sent by the
+    /// platform (no tenant), always with the built-in templates, since an account
+    /// is not any one tenant's to word messages for.
+    pub fn is_account_message(self) -> bool {
+        matches!(self, Self::PasswordReset | Self::EmailVerification)
+    }
+
+    /// Whether its message carries a secret (a single-use link): its text is
+    /// kept only until it is delivered or given up on.
+    pub fn carries_secret(self) -> bool {
+        matches!(self, Self::Invitation | Self::PasswordReset | Self::EmailVerification)
     }
 
     /// The channels tried when nobody's preferences say otherwise. SMS, which
@@ -117,7 +135,7 @@ impl Topic {
             Self::BookingConfirmed => &[Channel::Email, Channel::InApp],
             Self::BookingChanged | Self::BookingCancelled => &[Channel::Email, Channel::Sms, Channel::InApp],
             Self::BookingReminder => &[Channel::Email, Channel::Sms, Channel::Push, Channel::InApp],
-            Self::Invitation | Self::PasswordReset => &[Channel::Email],
+            Self::Invitation | Self::PasswordReset | Self::EmailVerification => &[Channel::Email],
         }
     }
 
@@ -127,7 +145,7 @@ impl Topic {
             Self::BookingConfirmed | Self::BookingReminder | Self::Invitation => Priority::Normal,
             Self::BookingChanged | Self::BookingCancelled => Priority::High,
             // Someone is waiting for it, at whatever hour.
-            Self::PasswordReset => Priority::Urgent,
+            Self::PasswordReset | Self::EmailVerification => Priority::Urgent,
         }
     }
 }

@@ -270,9 +270,13 @@ pub(crate) async fn load<C: ConnectionTrait>(
 /// What applies to `user` (or to anyone without an account) in `tenant_id`.
 pub(crate) fn effective_for(
     loaded: &HashMap<(TenantId, String), preference::Model>,
-    tenant_id: TenantId,
+    tenant_id: Option<TenantId>,
     user: Option<UserId>,
 ) -> Effective {
+    // Platform messages (no tenant) follow nobody's settings but the defaults.
+    let Some(tenant_id) = tenant_id else {
+        return Effective::of(None, None);
+    };
     let tenant = loaded.get(&(tenant_id, TENANT_OWNER.to_owned()));
     let member = user.and_then(|u| loaded.get(&(tenant_id, u.to_string())));
     Effective::of(tenant, member)
@@ -281,12 +285,15 @@ pub(crate) fn effective_for(
 /// What applies to `user` in `tenant_id`, read in `conn`.
 pub(crate) async fn effective_in<C: ConnectionTrait>(
     conn: &C,
-    tenant_id: TenantId,
+    tenant_id: Option<TenantId>,
     user: Option<UserId>,
 ) -> Result<Effective> {
+    let Some(tenant_id) = tenant_id else {
+        return Ok(effective_for(&HashMap::new(), None, user));
+    };
     let rows = rows_of(conn, tenant_id, user).await?;
     let loaded = rows.into_iter().map(|p| ((p.tenant_id, p.owner.clone()), p)).collect();
-    Ok(effective_for(&loaded, tenant_id, user))
+    Ok(effective_for(&loaded, Some(tenant_id), user))
 }
 
 /// The tenant's row and `user`'s, where they exist.

@@ -2,12 +2,12 @@
 //! the change and its messages commit together or not at all, and the worker
 //! finds them afterwards (the outbox pattern).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tessera_kernel::event::{self, DomainEvent, EventKind};
-use tessera_kernel::{DeliveryId, NotificationId, Result, TenantId, UserId};
+use tessera_kernel::{DeliveryId, DomainError, NotificationId, Result, TenantId, UserId};
 
 use crate::entity::{delivery, notification, webhook_endpoint};
 use crate::model::{Channel, DeliveryStatus, NewNotification, Priority};
@@ -28,6 +28,35 @@ pub async fn queue<C: ConnectionTrait>(
     at: DateTime<Utc>,
     new: NewNotification,
 ) -> Result<Option<NotificationId>> {
+    queue_in(conn, Some(tenant_id), locale, at, new).await
+}
+
+/// Queues an account message (`password.reset`, `email.verification`): the
+/// platform's, in no tenant, with the built-in templates and no preferences in
+/// the way. `conn` is the causing transaction, outside any tenant.
+pub async fn queue_account_message<C: ConnectionTrait>(
+    conn: &C,
+    locale: &str,
+    at: DateTime<Utc>,
+    new: NewNotification,
+) -> Result<Option<NotificationId>> {
+    if !new.topic.is_account_message() {
+        return Err(DomainError::Internal(format!("{} is not an account message", new.topic.as_str())));
+    }
+    queue_in(conn, None, locale, at, new).await
+}
+
+async fn queue_in<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Option<TenantId>,
+    locale: &str,
+    at: DateTime<Utc>,
+    new: NewNotification,
+) -> Result<Option<NotificationId>> {
+    // Microseconds, as both databases keep them: a message due "now" must compare
+    // as due against the worker's (equally truncated) clock, also on SQLite,
+    // which compares the stored text.
+    let at = at.trunc_subsecs(6);
     let recipient = &new.recipient;
     let destinations: Vec<(Channel, String)> = new
         .topic
@@ -73,14 +102,18 @@ pub async fn queue<C: ConnectionTrait>(
         title: Set(Some(rendered.title)),
         body: Set(Some(rendered.text)),
     };
-    let inserted = notification::Entity::insert(row)
-        .on_conflict(
+    let mut insert = notification::Entity::insert(row);
+    // Only a keyed message can be a duplicate. (PostgreSQL also checks an
+    // `ON CONFLICT` row against the read policy, which a platform message,
+    // invisible to every request, would fail.)
+    if new.dedupe_key.is_some() {
+        insert = insert.on_conflict(
             OnConflict::columns([notification::Column::TenantId, notification::Column::DedupeKey])
                 .do_nothing()
                 .to_owned(),
-        )
-        .exec_without_returning(conn)
-        .await?;
+        );
+    }
+    let inserted = insert.exec_without_returning(conn).await?;
     if inserted == 0 {
         return Ok(None);
     }
@@ -98,6 +131,7 @@ pub async fn queue<C: ConnectionTrait>(
         insert_delivery(conn, tenant_id, id, channel, destination, priority, not_before, at, offset, state).await?;
         if state == DeliveryStatus::Sent
             && let Some(user_id) = recipient.user_id
+            && let Some(tenant_id) = tenant_id
         {
             announce_in_app(conn, tenant_id, id, user_id, at).await?;
         }
@@ -134,7 +168,7 @@ pub async fn queue_event<C: ConnectionTrait>(
     let id = NotificationId::generate(at);
     notification::Entity::insert(notification::ActiveModel {
         id: Set(id),
-        tenant_id: Set(tenant_id),
+        tenant_id: Set(Some(tenant_id)),
         topic: Set(event_type.to_owned()),
         priority: Set(Priority::Normal),
         recipient_user_id: Set(None),
@@ -158,8 +192,19 @@ pub async fn queue_event<C: ConnectionTrait>(
     for (offset, endpoint) in wanted.into_iter().enumerate() {
         let destination = endpoint.id.to_string();
         let pending = DeliveryStatus::Pending;
-        insert_delivery(conn, tenant_id, id, Channel::Webhook, destination, Priority::Normal, at, at, offset, pending)
-            .await?;
+        insert_delivery(
+            conn,
+            Some(tenant_id),
+            id,
+            Channel::Webhook,
+            destination,
+            Priority::Normal,
+            at,
+            at,
+            offset,
+            pending,
+        )
+        .await?;
     }
     Ok(Some(id))
 }
@@ -205,7 +250,7 @@ pub async fn withdraw<C: ConnectionTrait>(
 
 async fn insert_delivery<C: ConnectionTrait>(
     conn: &C,
-    tenant_id: TenantId,
+    tenant_id: Option<TenantId>,
     notification_id: NotificationId,
     channel: Channel,
     destination: String,

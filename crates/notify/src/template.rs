@@ -56,6 +56,7 @@ impl Topic {
             Self::BookingCancelled => [&BOOKING[..], &["reason", "refund"]].concat(),
             Self::Invitation => vec!["businessName", "inviterName", "expiresAt", "link"],
             Self::PasswordReset => vec!["link", "validMinutes"],
+            Self::EmailVerification => vec!["link", "validHours"],
         }
     }
 
@@ -76,6 +77,7 @@ impl Topic {
             "expiresAt" => json!("2026-03-10"),
             "link" => json!("https://app.example.com/accept?token=…"),
             "validMinutes" => json!(30),
+            "validHours" => json!(24),
             _ => Value::Null,
         };
         Value::Object(self.variables().into_iter().map(|name| (name.to_owned(), sample(name))).collect())
@@ -135,6 +137,14 @@ pub(crate) fn builtin(topic: Topic, language: &str) -> TemplatePair<'static> {
             "Reset your password",
             "Use this link within {{ validMinutes }} minutes:\n{{ link }}\n\nIf you did not ask for it, ignore this message.",
         ),
+        (Topic::EmailVerification, "es") => pair(
+            "Confirma tu correo electrónico",
+            "Confirma que esta dirección es tuya con este enlace, válido {{ validHours }} horas:\n{{ link }}\n\nSi no has creado una cuenta, ignora este mensaje.",
+        ),
+        (Topic::EmailVerification, _) => pair(
+            "Confirm your email address",
+            "Confirm that this address is yours with this link, valid for {{ validHours }} hours:\n{{ link }}\n\nIf you did not create an account, ignore this message.",
+        ),
     }
 }
 
@@ -150,15 +160,19 @@ pub fn render(topic: Topic, locale: &str, variables: &Value) -> Result<Rendered>
 
 /// Renders `topic` for `locale` with the tenant's own template when it has one
 /// for the language, else the built-in one; a tenant template that fails falls
-/// back to the built-in one.
+/// back to the built-in one. Platform messages (no tenant) and account messages
+/// always use the built-in one.
 pub(crate) async fn render_for<C: ConnectionTrait>(
     conn: &C,
-    tenant_id: TenantId,
+    tenant_id: Option<TenantId>,
     topic: Topic,
     locale: &str,
     variables: &Value,
 ) -> Result<Rendered> {
     let language = language(locale);
+    let Some(tenant_id) = tenant_id.filter(|_| !topic.is_account_message()) else {
+        return render_pair(builtin(topic, &language), variables);
+    };
     let custom = template::Entity::find()
         .filter(template::Column::TenantId.eq(tenant_id))
         .filter(template::Column::Topic.eq(topic.as_str()))
@@ -262,7 +276,7 @@ mod tests {
     fn every_topic_renders_in_english_and_spanish_with_its_variables() {
         let variables = json!({"businessName": "Bella", "customerName": "Ana", "serviceName": "Cut",
             "providerName": "Marco", "startsAt": "2026-03-04 10:00", "timezone": "Europe/Madrid",
-            "inviterName": "Lucia", "expiresAt": "2026-03-10", "link": "https://x.test/a", "validMinutes": 30});
+            "inviterName": "Lucia", "expiresAt": "2026-03-10", "link": "https://x.test/a", "validMinutes": 30, "validHours": 24});
         for topic in Topic::ALL {
             for locale in ["en", "es-ES", "fr"] {
                 let rendered = render(topic, locale, &variables).unwrap();

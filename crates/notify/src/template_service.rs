@@ -51,7 +51,7 @@ impl NotifyService {
         languages.sort();
         languages.dedup();
         let mut views = Vec::new();
-        for topic in Topic::ALL {
+        for topic in Topic::ALL.into_iter().filter(|t| !t.is_account_message()) {
             for language in &languages {
                 let own = custom.iter().find(|t| t.topic == topic.as_str() && &t.language == language);
                 views.push(match own {
@@ -81,6 +81,7 @@ impl NotifyService {
         body: &str,
     ) -> Result<TemplateView> {
         let language = parse_language(language)?;
+        refuse_account_message(topic)?;
         check(topic, title, body)?;
         let (auth, txn) = self.db().begin_authorized(ctx, Permission::NotificationManage, Access::Write).await?;
         let before = find(&txn, &auth, topic, &language).await?;
@@ -189,4 +190,16 @@ async fn audit(
         after.map(snapshot).as_ref(),
     )?;
     tessera_audit::append(txn, ctx, auth, entry).await
+}
+
+/// Account messages (password reset, email verification) are the platform's:
+/// a tenant may not word them, since the account is not only its own.
+fn refuse_account_message(topic: Topic) -> Result<()> {
+    if topic.is_account_message() {
+        return Err(DomainError::invalid(
+            "topic",
+            format!("{} is an account message; its wording is the platform's, not the business's", topic.as_str()),
+        ));
+    }
+    Ok(())
 }

@@ -16,7 +16,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use tessera_kernel::clock::SharedClock;
@@ -227,7 +228,7 @@ impl DeliveryWorker {
                 .map(|e| (e.id.to_string(), e))
                 .collect()
         };
-        let mut tenants: Vec<_> = notifications.values().map(|n| n.tenant_id).collect();
+        let mut tenants: Vec<_> = notifications.values().filter_map(|n| n.tenant_id).collect();
         tenants.sort();
         tenants.dedup();
         let preferences = preference::load(&txn, &tenants).await?;
@@ -430,8 +431,12 @@ impl DeliveryWorker {
             && delivery.channel == Channel::InApp
             && status == DeliveryStatus::Sent
             && let Some(user_id) = notification.recipient_user_id
+            && let Some(tenant_id) = notification.tenant_id
         {
-            announce_in_app(&txn, notification.tenant_id, notification.id, user_id, now).await?;
+            announce_in_app(&txn, tenant_id, notification.id, user_id, now).await?;
+        }
+        if finished && status != DeliveryStatus::Pending {
+            forget_secret_once_final(&txn, notification).await?;
         }
         if !finished {
             warn!(delivery_id = %delivery.id, "a delivery's lease ran out before it finished; another worker has it");
@@ -636,8 +641,37 @@ fn same_digest(
 
 /// Whether a notification is tied to a time (a reminder), so it never waits for
 /// a digest.
+/// Whether a topic's message loses its point if held for a digest: a reminder,
+/// or a single-use link that expires.
 fn is_timely(topic: &str) -> bool {
-    topic == Topic::BookingReminder.as_str()
+    topic_of(topic).is_some_and(|t| t == Topic::BookingReminder || t.carries_secret())
+}
+
+fn topic_of(name: &str) -> Option<Topic> {
+    Topic::ALL.into_iter().find(|t| t.as_str() == name)
+}
+
+/// Forgets the text and variables of a message that carried a secret (a
+/// single-use link) once none of its deliveries can be sent any more: the
+/// outbox must not become a second place the secret can be read from.
+async fn forget_secret_once_final<C: ConnectionTrait>(conn: &C, notification: &notification::Model) -> Result<()> {
+    if !topic_of(&notification.topic).is_some_and(Topic::carries_secret) {
+        return Ok(());
+    }
+    let still_pending = delivery::Entity::find()
+        .filter(delivery::Column::NotificationId.eq(notification.id))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .count(conn)
+        .await?;
+    if still_pending == 0 {
+        notification::Entity::update_many()
+            .col_expr(notification::Column::Variables, Expr::value("{}"))
+            .col_expr(notification::Column::Body, Expr::value(Option::<String>::None))
+            .filter(notification::Column::Id.eq(notification.id))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// A person notification's message: as rendered when queued, or (for a row

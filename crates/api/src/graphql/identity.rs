@@ -4,8 +4,9 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use tessera_identity::{IssuedSession, LoginAttempt, NewUser, Session, User};
+use tessera_identity::{Email, IssuedSession, LoginAttempt, NewUser, Session, User};
 use tessera_kernel::{SessionId, UserId};
+use tracing::warn;
 
 use super::audit::LoginFilterInput;
 use super::connection::{connection, page_cost, page_request};
@@ -52,6 +53,15 @@ impl UserObject {
     /// Their last successful login.
     async fn last_login_at(&self) -> Option<DateTime<Utc>> {
         self.0.last_login_at
+    }
+    /// Whether they proved the email address is theirs (a verification,
+    /// password-reset or invitation link sent to it was used).
+    async fn email_verified(&self) -> bool {
+        self.0.email_verified_at.is_some()
+    }
+    /// When they proved it.
+    async fn email_verified_at(&self) -> Option<DateTime<Utc>> {
+        self.0.email_verified_at
     }
     /// For the signed-in user: what they may do in the request's tenant
     /// (`X-Tenant`), as permission names; empty without a tenant. Null for others.
@@ -196,6 +206,9 @@ pub(crate) struct SignUpInput {
     password: String,
     /// Name shown to others.
     display_name: String,
+    /// Language of account emails (BCP 47, such as `es`); English when absent
+    /// or when there is no text in that language.
+    locale: Option<String>,
 }
 
 /// Credentials.
@@ -278,7 +291,13 @@ impl IdentityMutation {
     /// Creates an account and signs it in.
     #[graphql(directive = public::apply())]
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> ApiResult<AuthPayload> {
-        let new_user = NewUser { email: input.email, password: input.password, display_name: input.display_name };
+        let new_user = NewUser {
+            email: input.email,
+            password: input.password,
+            display_name: input.display_name,
+            locale: input.locale,
+            email_proven: false,
+        };
         let (user, issued) = services(ctx)?.identity.sign_up(request(ctx)?, new_user).await?;
         Ok(AuthPayload::new(user, issued))
     }
@@ -343,6 +362,65 @@ impl IdentityMutation {
             announce_revocation(ctx, *session);
         }
         Ok(i32::try_from(ended.len()).unwrap_or(i32::MAX))
+    }
+
+    /// Sends the caller a new link to verify their email address (earlier links
+    /// stop working). `false` when it is already verified; `RATE_LIMITED` within
+    /// a minute of the last link.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn resend_email_verification(&self, ctx: &Context<'_>, locale: Option<String>) -> ApiResult<bool> {
+        Ok(services(ctx)?.identity.request_email_verification(request(ctx)?, locale.as_deref()).await?)
+    }
+
+    /// Verifies an email address with the token of the link sent to it (the
+    /// part after `#token=`). No session needed. A link works once, for 24 hours.
+    #[graphql(directive = public::apply())]
+    async fn verify_email(&self, ctx: &Context<'_>, #[graphql(secret)] token: String) -> ApiResult<bool> {
+        services(ctx)?.identity.verify_email(request(ctx)?, &token).await?;
+        Ok(true)
+    }
+
+    /// Emails a password-reset link (valid 30 minutes, usable once) if the
+    /// address belongs to an active account. Always answers `true`, at once,
+    /// whether or not it does: the answer never tells who has an account. An
+    /// account gets at most three links an hour.
+    #[graphql(directive = public::apply())]
+    async fn request_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        locale: Option<String>,
+    ) -> ApiResult<bool> {
+        // Malformed input is the caller's mistake and says nothing about anyone.
+        Email::parse(&email)?;
+        let services = services(ctx)?.clone();
+        let request = request(ctx)?.clone();
+        // In the background, so an existing account (which costs a few writes)
+        // does not answer later than a missing one.
+        tokio::spawn(async move {
+            if let Err(err) = services.identity.request_password_reset(&request, &email, locale.as_deref()).await {
+                warn!(request_id = %request.meta().request_id, error = %err, "sending a password reset link failed");
+            }
+        });
+        Ok(true)
+    }
+
+    /// Sets a new password with the token of a reset link. The password follows
+    /// the policy and may not repeat a recent one; every session of the account
+    /// ends (subscriptions too) and failed-login backoff is cleared. Sign in
+    /// afterwards.
+    #[graphql(directive = public::apply())]
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] token: String,
+        #[graphql(secret)] new_password: String,
+    ) -> ApiResult<bool> {
+        let ended = services(ctx)?.identity.reset_password(request(ctx)?, &token, &new_password).await?;
+        for session in ended {
+            announce_revocation(ctx, session);
+        }
+        Ok(true)
     }
 
     /// Ends one of the caller's sessions (another device).

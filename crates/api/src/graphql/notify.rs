@@ -86,8 +86,11 @@ pub(crate) enum TopicGql {
     BookingReminder,
     /// Someone was invited to the business (email).
     Invitation,
-    /// A password reset was asked for (email, urgent).
+    /// A password reset was asked for (email, urgent). An account message: the
+    /// platform's wording, not the business's.
     PasswordReset,
+    /// An email address needs confirming (email, urgent). An account message.
+    EmailVerification,
 }
 
 /// A topic's template in one language, as it applies to the tenant.

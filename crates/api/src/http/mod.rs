@@ -11,6 +11,7 @@
 //! Every request gets a request id (the client's `x-request-id` when it is sane),
 //! echoed in the response and carried by every log line of the request.
 
+mod account_pages;
 pub(crate) mod context;
 pub(crate) mod document;
 pub mod graphiql;
@@ -155,7 +156,10 @@ pub fn router(app: AppState) -> Router {
     let max_body = app.config.limits.max_body_bytes;
     Router::new()
         .route("/", get(graphiql::page))
+        .route("/assets/account.js", get(account_pages::script))
         .route("/assets/{name}", get(graphiql::asset))
+        .route("/verify-email", get(account_pages::verify_email))
+        .route("/reset-password", get(account_pages::reset_password))
         .route("/graphql", get(graphql_get_or_upgrade).post(graphql_http::graphql_post))
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))

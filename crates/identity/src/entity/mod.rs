@@ -1,5 +1,6 @@
 //! SeaORM entities of the identity crate. Crate-private: services return domain types.
 
+pub(crate) mod account_token;
 pub(crate) mod login_history;
 pub(crate) mod login_throttle;
 pub(crate) mod password_history;

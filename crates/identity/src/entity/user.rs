@@ -15,6 +15,7 @@ pub(crate) struct Model {
     pub(crate) created_at: DateTimeUtc,
     pub(crate) updated_at: DateTimeUtc,
     pub(crate) last_login_at: Option<DateTimeUtc>,
+    pub(crate) email_verified_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

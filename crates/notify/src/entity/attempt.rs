@@ -8,7 +8,7 @@ use crate::model::AttemptOutcome;
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub(crate) id: Uuid,
-    pub(crate) tenant_id: TenantId,
+    pub(crate) tenant_id: Option<TenantId>,
     pub(crate) delivery_id: DeliveryId,
     pub(crate) number: i32,
     pub(crate) started_at: DateTimeUtc,

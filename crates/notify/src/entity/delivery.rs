@@ -8,7 +8,7 @@ use crate::model::{Channel, DeliveryStatus};
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub(crate) id: DeliveryId,
-    pub(crate) tenant_id: TenantId,
+    pub(crate) tenant_id: Option<TenantId>,
     pub(crate) notification_id: NotificationId,
     pub(crate) channel: Channel,
     pub(crate) destination: String,

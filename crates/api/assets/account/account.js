@@ -1,0 +1,64 @@
+// The gateway's own pages for account links (verify an email address, reset a
+// password), for deployments without an app of their own (TESSERA_APP_URL
+// unset). The token is in the URL fragment, which never reaches a server; it is
+// read once and removed from the address bar and history.
+(function () {
+  'use strict';
+  const token = new URLSearchParams(location.hash.slice(1)).get('token') || '';
+  history.replaceState(null, '', location.pathname);
+  const action = document.body.dataset.action;
+  const status = document.getElementById('status');
+  const form = document.getElementById('form');
+
+  function show(text, ok) {
+    status.textContent = text;
+    status.className = ok ? 'ok' : 'error';
+  }
+
+  async function call(query, variables) {
+    const response = await fetch('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = await response.json();
+    if (body.errors && body.errors.length) {
+      const error = body.errors[0];
+      const field = error.extensions && error.extensions.field;
+      throw new Error(field ? field + ' ' + error.message : error.message);
+    }
+    return body.data;
+  }
+
+  if (!token) {
+    show('This link is incomplete. Open the link from the email again, or ask for a new one.', false);
+    return;
+  }
+
+  if (action === 'verify-email') {
+    call('mutation($token: String!) { verifyEmail(token: $token) }', { token })
+      .then(() => show('Your email address is verified. You can close this page.', true))
+      .catch((e) => show(e.message, false));
+    return;
+  }
+
+  if (action === 'reset-password') {
+    form.hidden = false;
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const password = form.elements.password.value;
+      if (password !== form.elements.repeat.value) {
+        show('The two passwords differ.', false);
+        return;
+      }
+      const mutation =
+        'mutation($token: String!, $password: String!) { resetPassword(token: $token, newPassword: $password) }';
+      call(mutation, { token, password })
+        .then(() => {
+          form.hidden = true;
+          show('Your password is changed and every session has ended. Sign in with the new password.', true);
+        })
+        .catch((e) => show(e.message, false));
+    });
+  }
+})();

@@ -1,0 +1,113 @@
+//! Plain pages for the links in account emails (`/verify-email`,
+//! `/reset-password`), served when no app of the deployment's own handles them
+//! (`TESSERA_APP_URL` unset): a link in an email always leads somewhere that
+//! works. The pages call the public GraphQL mutations from the same origin; the
+//! token stays in the URL fragment, never sent to a server or in `Referer`.
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, header};
+
+const SCRIPT: &str = include_str!("../../assets/account/account.js");
+
+/// What a page is for.
+#[derive(Clone, Copy)]
+enum Action {
+    VerifyEmail,
+    ResetPassword,
+}
+
+impl Action {
+    fn key(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify-email",
+            Self::ResetPassword => "reset-password",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "Verify your email address",
+            Self::ResetPassword => "Choose a new password",
+        }
+    }
+}
+
+fn page(action: Action) -> Response {
+    let form = match action {
+        Action::VerifyEmail => "",
+        Action::ResetPassword => {
+            r#"<form id="form" hidden>
+  <label>New password <input name="password" type="password" autocomplete="new-password" minlength="8" maxlength="256" required></label>
+  <label>Repeat it <input name="repeat" type="password" autocomplete="new-password" required></label>
+  <p class="hint">At least 12 characters; a few unrelated words make a good one.</p>
+  <button type="submit">Set password</button>
+</form>"#
+        }
+    };
+    let waiting = match action {
+        Action::VerifyEmail => "Verifying…",
+        Action::ResetPassword => "",
+    };
+    let html = format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · Tessera</title>
+<style>
+body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 28rem; margin: 4rem auto; padding: 0 1rem; color: #222; }}
+label {{ display: block; margin: 1rem 0; }} input {{ display: block; width: 100%; padding: .5rem; font: inherit; }}
+button {{ padding: .5rem 1rem; font: inherit; }} .hint {{ color: #666; font-size: .9rem; }}
+.ok {{ color: #0a6b2d; }} .error {{ color: #b00020; }}
+</style>
+</head>
+<body data-action="{key}">
+<h1>{title}</h1>
+<p id="status" role="status">{waiting}</p>
+{form}
+<script src="/assets/account.js"></script>
+</body>
+</html>"#,
+        title = action.title(),
+        key = action.key(),
+    );
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
+                     form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+                ),
+            ),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// `GET /verify-email`.
+pub(crate) async fn verify_email() -> Response {
+    page(Action::VerifyEmail)
+}
+
+/// `GET /reset-password`.
+pub(crate) async fn reset_password() -> Response {
+    page(Action::ResetPassword)
+}
+
+/// `GET /assets/account.js`.
+pub(crate) async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        SCRIPT,
+    )
+        .into_response()
+}
