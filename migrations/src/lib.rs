@@ -24,6 +24,7 @@ mod m20261130_000010_notification_templates;
 mod m20261201_000011_notification_digests;
 mod m20261202_000012_password_history;
 mod m20261203_000013_account_messages;
+mod m20261204_000014_invitations;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_notification_digests::Migration),
             Box::new(m20261202_000012_password_history::Migration),
             Box::new(m20261203_000013_account_messages::Migration),
+            Box::new(m20261204_000014_invitations::Migration),
         ]
     }
 }

@@ -104,6 +104,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20261128_000008_notifications::TABLES,
         crate::m20261129_000009_notification_preferences::TABLES,
         crate::m20261130_000010_notification_templates::TABLES,
+        crate::m20261204_000014_invitations::TABLES,
     ]
     .concat()
 }

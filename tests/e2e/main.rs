@@ -8,6 +8,7 @@
 mod architecture;
 mod audit;
 mod auth;
+mod invitations;
 mod notifications;
 mod operations;
 mod ownership;

@@ -282,7 +282,7 @@ async fn the_gateway_serves_the_pages_the_links_lead_to() {
     // The link names the gateway's own page (no TESSERA_APP_URL here).
     let path = link.split_once("#").unwrap().0.rsplit_once('/').unwrap().1.to_owned();
     assert_eq!(path, "verify-email");
-    for page in ["/verify-email", "/reset-password"] {
+    for page in ["/verify-email", "/reset-password", "/accept-invitation"] {
         let response = app.http.get(app.url(page)).send().await.unwrap();
         assert_eq!(response.status(), 200);
         let headers = response.headers().clone();
@@ -296,6 +296,7 @@ async fn the_gateway_serves_the_pages_the_links_lead_to() {
     assert_eq!(script.status(), 200);
     let script = script.text().await.unwrap();
     assert!(script.contains("verifyEmail(token: $token)") && script.contains("resetPassword(token: $token"));
+    assert!(script.contains("invitationOffer(token: $token)") && script.contains("acceptInvitation(token: $token)"));
 }
 
 #[tokio::test]

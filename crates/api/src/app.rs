@@ -192,7 +192,7 @@ impl App {
         let deliveries = DeliveryWorker::new(db.clone(), providers, worker_config, options.clock.clone());
         let services = Arc::new(Services {
             tenants: TenantService::new(db.clone(), Arc::new(RbacLifecycle)),
-            rbac: RbacService::new(db.clone()),
+            rbac: RbacService::new(db.clone()).with_links(AccountLinks::new(&config.app_url)),
             audit: AuditService::new(db.clone()),
             identity: IdentityService::new(db.clone(), options.hasher.clone(), policy)
                 .with_password_policy(PasswordPolicy {

@@ -30,6 +30,7 @@ pub use model::{
     Password, PasswordPolicy, Session, SessionPolicy, TokenPurpose, User, UserStatus,
 };
 pub use password::PasswordHasher;
-pub use recovery::{AccountLinks, RESET_LINKS_PER_HOUR};
+pub use recovery::RESET_LINKS_PER_HOUR;
 pub use service::IdentityService;
+pub use tessera_kernel::token::AccountLinks;
 pub use token::{hash_token, new_token};

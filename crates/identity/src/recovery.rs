@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use tessera_audit::{SecurityEvent, SecurityEventKind, Severity, record_security_event};
@@ -72,33 +72,6 @@ impl TokenPurpose {
             Self::EmailVerification => "verify-email",
             Self::PasswordReset => "reset-password",
         }
-    }
-}
-
-/// Where account links point: the app that shows the page for each
-/// (`{base}/verify-email#token=…`, `{base}/reset-password#token=…`). The token
-/// travels in the fragment, which browsers never send to servers or in
-/// `Referer`, so it stays out of access logs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountLinks {
-    base: String,
-}
-
-impl AccountLinks {
-    /// Links under `base` (`https://app.example.com`).
-    pub fn new(base: &str) -> Self {
-        Self { base: base.trim_end_matches('/').to_owned() }
-    }
-
-    /// The link to open for `purpose` with `token`.
-    pub fn link(&self, path: &str, token: &str) -> String {
-        format!("{}/{path}#token={token}", self.base)
-    }
-}
-
-impl Default for AccountLinks {
-    fn default() -> Self {
-        Self::new("http://localhost:8080")
     }
 }
 
@@ -164,8 +137,11 @@ impl IdentityService {
         let actor = ctx.require_actor()?;
         let now = ctx.now();
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
-        let user =
-            user::Entity::find_by_id(actor.user_id).one(&txn).await?.ok_or(DomainError::NotFound { entity: "user" })?;
+        let user = user::Entity::find_by_id(actor.user_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .ok_or(DomainError::NotFound { entity: "user" })?;
         if user.email_verified_at.is_some() {
             txn.commit().await?;
             return Ok(false);
@@ -214,7 +190,10 @@ impl IdentityService {
         let email = Email::parse(email)?;
         let now = ctx.now();
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
-        let found = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?;
+        // Locked, so parallel requests count each other's links (PostgreSQL;
+        // SQLite serialises writing transactions anyway).
+        let found =
+            user::Entity::find().filter(user::Column::Email.eq(email.as_str())).lock_exclusive().one(&txn).await?;
         let Some(user) = found.filter(|u| u.status == UserStatus::Active) else {
             txn.commit().await?;
             return Ok(());

@@ -22,9 +22,10 @@ use crate::model::{
     SessionPolicy, TokenPurpose, User, UserStatus,
 };
 use crate::password::PasswordHasher;
-use crate::recovery::{AccountLinks, DEFAULT_LOCALE};
+use crate::recovery::DEFAULT_LOCALE;
 use crate::repo::{self, Reservation};
 use crate::token::{ACCESS_PREFIX, REFRESH_PREFIX, hash_token, new_token};
+use tessera_kernel::token::AccountLinks;
 
 /// Sessions are touched (last use, idle expiry) at most this often, so authenticated
 /// reads do not each cost a write.
@@ -538,6 +539,21 @@ impl IdentityService {
             .ok_or(DomainError::NotFound { entity: "session" })?;
         txn.commit().await?;
         Ok(row.into())
+    }
+
+    /// The account with `email`, if there is one. For the services that need to
+    /// know (an invitation to an existing user); never answered to the public.
+    pub async fn user_id_by_email(&self, email: &Email) -> Result<Option<UserId>> {
+        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let id = user::Entity::find()
+            .filter(user::Column::Email.eq(email.as_str()))
+            .select_only()
+            .column(user::Column::Id)
+            .into_tuple::<UserId>()
+            .one(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(id)
     }
 
     /// The signed-in user.

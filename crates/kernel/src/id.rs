@@ -157,3 +157,7 @@ define_id!(
     /// A URL a tenant receives signed webhooks at.
     WebhookEndpointId
 );
+define_id!(
+    /// An invitation of an email address to join a tenant.
+    InvitationId
+);

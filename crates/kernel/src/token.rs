@@ -22,6 +22,33 @@ pub fn hash_token(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Where links in emails point: the app that shows the page for each
+/// (`{base}/verify-email#token=…`, `{base}/accept-invitation#token=…`). The token
+/// travels in the fragment, which browsers never send to servers or in
+/// `Referer`, so it stays out of access logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountLinks {
+    base: String,
+}
+
+impl AccountLinks {
+    /// Links under `base` (`https://app.example.com`).
+    pub fn new(base: &str) -> Self {
+        Self { base: base.trim_end_matches('/').to_owned() }
+    }
+
+    /// The link to the page at `path` carrying `token`.
+    pub fn link(&self, path: &str, token: &str) -> String {
+        format!("{}/{path}#token={token}", self.base)
+    }
+}
+
+impl Default for AccountLinks {
+    fn default() -> Self {
+        Self::new("http://localhost:8080")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,14 +18,18 @@
 //! effective permissions once per request (nothing is cached across requests, so
 //! changes apply on the next one). Nobody can grant or take away permissions they do
 //! not hold, and a tenant always keeps an owner. [`RbacLifecycle`] installs the
-//! built-in roles inside the transaction that creates a tenant.
+//! built-in roles inside the transaction that creates a tenant. [Invitations]
+//! bring new members in with roles, by an emailed single-use link
+//! ([`RbacService::invite`]).
 
 mod entity;
+mod invitation;
 mod lifecycle;
 mod model;
 mod resolve;
 mod service;
 
+pub use invitation::{INVITATION_DAYS, Invitation, InvitationPreview, InvitationStatus, NewInvitation};
 pub use lifecycle::RbacLifecycle;
 pub use model::{
     AccessScope, Assignment, AssignmentFilter, AssignmentState, BuiltinRole, Explanation, GrantPath, GrantStatus,

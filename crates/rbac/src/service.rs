@@ -13,6 +13,7 @@ use tessera_audit::{AuditEntry, SecurityEvent, SecurityEventKind, Severity};
 use tessera_kernel::context::Authorized;
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::event::{self, DomainEvent, EventKind};
+use tessera_kernel::token::AccountLinks;
 use tessera_kernel::{
     AssignmentId, Db, DomainError, GroupId, GroupMemberId, Page, PageRequest, Permission, PermissionSet,
     RequestContext, Resource, Result, RoleId, TenantId, TenantScope, UserId,
@@ -30,7 +31,8 @@ use crate::resolve::AccessFacts;
 /// what a user may do there.
 #[derive(Debug, Clone)]
 pub struct RbacService {
-    db: Db,
+    pub(crate) db: Db,
+    pub(crate) links: AccountLinks,
 }
 
 const ROLE_NAME_TAKEN: &str = "a role with that name exists; choose another";
@@ -39,7 +41,13 @@ const GROUP_NAME_TAKEN: &str = "a group with that name exists; choose another";
 impl RbacService {
     /// A service over `db`.
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self { db, links: AccountLinks::default() }
+    }
+
+    /// The same service sending invitation links under `links`.
+    pub fn with_links(mut self, links: AccountLinks) -> Self {
+        self.links = links;
+        self
     }
 
     /// Resolves the `X-Tenant` header for `user_id` at `at`: the tenant and what the
@@ -676,11 +684,7 @@ impl RbacService {
         let (auth, txn) = self.open(ctx, Permission::RoleAssign, Access::Write).await?;
         let now = ctx.now();
         let facts = load_role_facts(&txn, auth.tenant_id).await?;
-        let roles: Vec<RoleId> = if roles.is_empty() {
-            facts.roles.values().filter(|r| r.is_default && r.deleted_at.is_none()).map(|r| r.id).collect()
-        } else {
-            roles.to_vec()
-        };
+        let roles: Vec<RoleId> = if roles.is_empty() { default_roles(&facts) } else { roles.to_vec() };
         let mut given = PermissionSet::empty();
         for role_id in &roles {
             live_role(&facts, *role_id, "roles")?;
@@ -800,7 +804,7 @@ pub(crate) async fn install_builtin_roles(
 
 /// Writes `grant` as granted by `granted_by` (`None`: the system) at `granted_at`.
 /// Callers have checked the role, the subject and the actor's rights.
-async fn insert_assignment(
+pub(crate) async fn insert_assignment(
     txn: &DatabaseTransaction,
     tenant_id: TenantId,
     grant: &NewAssignment,
@@ -830,7 +834,7 @@ async fn insert_assignment(
 
 /// Refuses to let the actor grant (or take away) permissions they do not hold
 /// tenant-wide themselves.
-fn ensure_may_grant(ctx: &RequestContext, wanted: &PermissionSet) -> Result<()> {
+pub(crate) fn ensure_may_grant(ctx: &RequestContext, wanted: &PermissionSet) -> Result<()> {
     let held = ctx.tenant().map(|t| t.permissions.clone()).unwrap_or_default();
     let missing = held.missing_from(wanted);
     if missing.is_empty() {
@@ -848,7 +852,7 @@ fn list(set: &PermissionSet) -> String {
 }
 
 /// Assignments that are neither revoked nor expired at `now`.
-fn active_assignment(now: DateTime<Utc>) -> Condition {
+pub(crate) fn active_assignment(now: DateTime<Utc>) -> Condition {
     Condition::all()
         .add(assignment::Column::RevokedAt.is_null())
         .add(Condition::any().add(assignment::Column::ExpiresAt.is_null()).add(assignment::Column::ExpiresAt.gt(now)))
@@ -885,7 +889,12 @@ async fn live_group<C: ConnectionTrait>(conn: &C, tenant_id: TenantId, id: Group
         .ok_or(DomainError::NotFound { entity: "group" })
 }
 
-fn live_role<'a>(facts: &'a AccessFacts, id: RoleId, field: &str) -> Result<&'a Role> {
+/// The tenant's live default roles: what a new member gets when no role is named.
+pub(crate) fn default_roles(facts: &AccessFacts) -> Vec<RoleId> {
+    facts.roles.values().filter(|r| r.is_default && r.deleted_at.is_none()).map(|r| r.id).collect()
+}
+
+pub(crate) fn live_role<'a>(facts: &'a AccessFacts, id: RoleId, field: &str) -> Result<&'a Role> {
     match facts.roles.get(&id) {
         Some(role) if role.deleted_at.is_none() => Ok(role),
         _ if field == "id" => Err(DomainError::NotFound { entity: "role" }),
@@ -956,7 +965,7 @@ const ADMINISTRATIVE: [Permission; 5] = [
 /// `permission_changed` security event when it changes what someone may do
 /// (`affected`: the permissions given or taken; `about`: the user, when one), and
 /// the `AccessChanged` event that live subscribers re-check their rights on.
-async fn record_change(
+pub(crate) async fn record_change(
     txn: &DatabaseTransaction,
     ctx: &RequestContext,
     auth: &Authorized,
@@ -1046,7 +1055,7 @@ fn parse_stored(name: &str) -> Option<Permission> {
 }
 
 /// Every role of the tenant (deleted ones too), for walking parents.
-async fn load_role_facts<C: ConnectionTrait>(conn: &C, tenant_id: TenantId) -> Result<AccessFacts> {
+pub(crate) async fn load_role_facts<C: ConnectionTrait>(conn: &C, tenant_id: TenantId) -> Result<AccessFacts> {
     let rows = role::Entity::find().filter(role::Column::TenantId.eq(tenant_id)).all(conn).await?;
     let roles = with_permissions(conn, rows).await?;
     Ok(AccessFacts { roles: roles.into_iter().map(|r| (r.id, r)).collect(), ..AccessFacts::default() })

@@ -42,6 +42,62 @@
     return;
   }
 
+  if (action === 'accept-invitation') {
+    const offerQuery =
+      'query($token: String!) { invitationOffer(token: $token) { businessName tenantSlug email roleNames expiresAt status } }';
+    call(offerQuery, { token })
+      .then((data) => {
+        const offer = data.invitationOffer;
+        if (offer.status !== 'PENDING') {
+          show('This invitation has expired. Ask ' + offer.businessName + ' to send it again.', false);
+          return;
+        }
+        document.getElementById('offer').textContent =
+          offer.businessName + ' invites ' + offer.email + ' to join as ' + offer.roleNames.join(', ') + '.';
+        form.hidden = false;
+        form.elements.email.value = offer.email;
+        form.addEventListener('submit', (event) => {
+          event.preventDefault();
+          const password = form.elements.password.value;
+          const name = form.elements.name.value.trim();
+          const joined = () => {
+            form.hidden = true;
+            show('You joined ' + offer.businessName + '. Use X-Tenant: ' + offer.tenantSlug + ' in your app.', true);
+          };
+          if (name) {
+            const signUp =
+              'mutation($input: SignUpWithInvitationInput!) { signUpWithInvitation(input: $input) { accessToken } }';
+            call(signUp, { input: { token, displayName: name, password } }).then(joined).catch((e) => show(e.message, false));
+            return;
+          }
+          const login =
+            'mutation($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { accessToken } }';
+          call(login, { email: offer.email, password })
+            .then((data) =>
+              fetch('/graphql', {
+                method: 'POST',
+                headers: {
+                  'content-type': 'application/json',
+                  accept: 'application/graphql-response+json',
+                  authorization: 'Bearer ' + data.login.accessToken,
+                },
+                body: JSON.stringify({
+                  query: 'mutation($token: String!) { acceptInvitation(token: $token) { status } }',
+                  variables: { token },
+                }),
+              }).then((r) => r.json()),
+            )
+            .then((body) => {
+              if (body.errors && body.errors.length) throw new Error(body.errors[0].message);
+              joined();
+            })
+            .catch((e) => show(e.message, false));
+        });
+      })
+      .catch((e) => show(e.message, false));
+    return;
+  }
+
   if (action === 'reset-password') {
     form.hidden = false;
     form.addEventListener('submit', (event) => {

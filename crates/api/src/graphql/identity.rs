@@ -182,7 +182,7 @@ pub(crate) struct AuthPayload {
 }
 
 impl AuthPayload {
-    fn new(user: User, issued: IssuedSession) -> Self {
+    pub(crate) fn new(user: User, issued: IssuedSession) -> Self {
         Self {
             access_token: issued.access_token,
             access_token_expires_at: issued.access_token_expires_at,

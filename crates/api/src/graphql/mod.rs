@@ -15,6 +15,7 @@ mod audit;
 mod connection;
 mod feed;
 mod identity;
+mod invitation;
 mod loaders;
 mod node;
 mod notify;
@@ -72,6 +73,7 @@ pub struct Query(
     scheduling::SchedulingQuery,
     access::AccessQuery,
     rbac::RbacQuery,
+    invitation::InvitationQuery,
     audit::AuditQuery,
     notify::NotifyQuery,
     node::NodeQuery,
@@ -84,6 +86,7 @@ pub struct Mutation(
     tenant::TenantMutation,
     scheduling::SchedulingMutation,
     rbac::RbacMutation,
+    invitation::InvitationMutation,
     notify::NotifyMutation,
 );
 

@@ -1,5 +1,5 @@
 //! Plain pages for the links in account emails (`/verify-email`,
-//! `/reset-password`), served when no app of the deployment's own handles them
+//! `/reset-password`, `/accept-invitation`), served when no app of the deployment's own handles them
 //! (`TESSERA_APP_URL` unset): a link in an email always leads somewhere that
 //! works. The pages call the public GraphQL mutations from the same origin; the
 //! token stays in the URL fragment, never sent to a server or in `Referer`.
@@ -14,6 +14,7 @@ const SCRIPT: &str = include_str!("../../assets/account/account.js");
 enum Action {
     VerifyEmail,
     ResetPassword,
+    AcceptInvitation,
 }
 
 impl Action {
@@ -21,6 +22,7 @@ impl Action {
         match self {
             Self::VerifyEmail => "verify-email",
             Self::ResetPassword => "reset-password",
+            Self::AcceptInvitation => "accept-invitation",
         }
     }
 
@@ -28,6 +30,7 @@ impl Action {
         match self {
             Self::VerifyEmail => "Verify your email address",
             Self::ResetPassword => "Choose a new password",
+            Self::AcceptInvitation => "Join a business",
         }
     }
 }
@@ -43,10 +46,19 @@ fn page(action: Action) -> Response {
   <button type="submit">Set password</button>
 </form>"#
         }
+        Action::AcceptInvitation => {
+            r#"<p id="offer"></p>
+<form id="form" hidden>
+  <label>Email <input name="email" type="email" readonly></label>
+  <label>Your name <span class="hint">(only if you are new here)</span> <input name="name" autocomplete="name" maxlength="200"></label>
+  <label>Password <span class="hint">(new here: choose one of 12+ characters)</span> <input name="password" type="password" autocomplete="current-password" maxlength="256" required></label>
+  <button type="submit">Join</button>
+</form>"#
+        }
     };
     let waiting = match action {
         Action::VerifyEmail => "Verifying…",
-        Action::ResetPassword => "",
+        Action::ResetPassword | Action::AcceptInvitation => "",
     };
     let html = format!(
         r#"<!doctype html>
@@ -98,6 +110,11 @@ pub(crate) async fn verify_email() -> Response {
 /// `GET /reset-password`.
 pub(crate) async fn reset_password() -> Response {
     page(Action::ResetPassword)
+}
+
+/// `GET /accept-invitation`.
+pub(crate) async fn accept_invitation() -> Response {
+    page(Action::AcceptInvitation)
 }
 
 /// `GET /assets/account.js`.

@@ -160,6 +160,7 @@ pub fn router(app: AppState) -> Router {
         .route("/assets/{name}", get(graphiql::asset))
         .route("/verify-email", get(account_pages::verify_email))
         .route("/reset-password", get(account_pages::reset_password))
+        .route("/accept-invitation", get(account_pages::accept_invitation))
         .route("/graphql", get(graphql_get_or_upgrade).post(graphql_http::graphql_post))
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))

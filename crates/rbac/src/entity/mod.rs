@@ -3,5 +3,6 @@
 pub(crate) mod assignment;
 pub(crate) mod group;
 pub(crate) mod group_member;
+pub(crate) mod invitation;
 pub(crate) mod role;
 pub(crate) mod role_permission;

@@ -1,0 +1,270 @@
+//! GraphQL for invitations: inviting an address with roles, the tenant's list,
+//! cancelling and resending; and, for whoever holds the link, seeing the offer
+//! and accepting it as an existing user or by signing up.
+//!
+//! Accepting by signing up spans two domains: `identity` creates the account
+//! (its address proven by the link) and `rbac` makes it a member.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use tessera_identity::{Email, NewUser};
+use tessera_kernel::{Actor, Permission};
+use tessera_rbac::{Invitation, InvitationPreview, InvitationStatus, NewInvitation};
+
+use super::connection::{connection, page_cost, page_request};
+use super::identity::{AuthPayload, UserObject};
+use super::rbac::{RoleObject, user_by_id};
+use super::{Requires, SignedIn, authenticated, loaders, parse_id, permission, public, request, services};
+use crate::error::{ApiError, ApiResult};
+
+/// Where an invitation stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "InvitationStatus", remote = "tessera_rbac::InvitationStatus")]
+pub(crate) enum InvitationStatusGql {
+    /// Sent; the link works.
+    Pending,
+    /// Accepted: the person is a member.
+    Accepted,
+    /// Cancelled.
+    Cancelled,
+    /// Not accepted in time; resending makes it pending again.
+    Expired,
+}
+
+/// An email address asked to join the tenant.
+pub(crate) struct InvitationObject(Invitation);
+
+#[Object(name = "Invitation")]
+impl InvitationObject {
+    /// Id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The invited address.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    /// The roles offered (those since deleted are left out).
+    async fn roles(&self, ctx: &Context<'_>) -> ApiResult<Vec<RoleObject>> {
+        let found = loaders(ctx)?
+            .roles
+            .load_many(self.0.role_ids.iter().copied())
+            .await
+            .map_err(|e| ApiError::internal(e.message))?;
+        Ok(self.0.role_ids.iter().filter_map(|id| found.get(id).cloned().map(RoleObject)).collect())
+    }
+    /// Where it stands.
+    async fn status(&self) -> InvitationStatusGql {
+        self.0.status.into()
+    }
+    /// Who invited.
+    async fn invited_by(&self, ctx: &Context<'_>) -> ApiResult<Option<UserObject>> {
+        user_by_id(ctx, self.0.invited_by).await
+    }
+    /// When it was first sent.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When it was last sent.
+    async fn last_sent_at(&self) -> DateTime<Utc> {
+        self.0.last_sent_at
+    }
+    /// When the current link stops working.
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+    /// When it was accepted.
+    async fn accepted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.accepted_at
+    }
+    /// Who accepted it.
+    async fn accepted_by(&self, ctx: &Context<'_>) -> ApiResult<Option<UserObject>> {
+        user_by_id(ctx, self.0.accepted_by).await
+    }
+    /// When it was cancelled.
+    async fn cancelled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.cancelled_at
+    }
+}
+
+/// What an invitation link offers, for the page that opens it.
+#[derive(SimpleObject)]
+#[graphql(name = "InvitationOffer")]
+pub(crate) struct InvitationOfferObject {
+    /// The business's name.
+    business_name: String,
+    /// Its slug: the `X-Tenant` to send once joined.
+    tenant_slug: String,
+    /// The invited address: accept signed in with it, or sign up with it.
+    email: String,
+    /// The roles offered.
+    role_names: Vec<String>,
+    /// When the link stops working.
+    expires_at: DateTime<Utc>,
+    /// `PENDING`, or `EXPIRED` (ask for it to be sent again).
+    status: InvitationStatusGql,
+}
+
+impl From<InvitationPreview> for InvitationOfferObject {
+    fn from(p: InvitationPreview) -> Self {
+        Self {
+            business_name: p.tenant_name,
+            tenant_slug: p.tenant_slug,
+            email: p.email,
+            role_names: p.role_names,
+            expires_at: p.expires_at,
+            status: p.status.into(),
+        }
+    }
+}
+
+/// Someone to invite.
+#[derive(InputObject)]
+pub(crate) struct InviteMemberInput {
+    /// Their email address.
+    email: String,
+    /// Roles to offer; the tenant's default role when empty. You may offer only
+    /// permissions you hold.
+    #[graphql(default)]
+    role_ids: Vec<ID>,
+}
+
+/// A new account joining through an invitation.
+#[derive(InputObject)]
+pub(crate) struct SignUpWithInvitationInput {
+    /// The token of the invitation link (after `#token=`).
+    #[graphql(secret)]
+    token: String,
+    /// Name shown to others.
+    display_name: String,
+    /// Password (the policy of `signUp` applies).
+    #[graphql(secret)]
+    password: String,
+    /// Language of account emails (BCP 47).
+    locale: Option<String>,
+}
+
+#[derive(Default)]
+pub(crate) struct InvitationQuery;
+
+#[Object]
+impl InvitationQuery {
+    /// The tenant's invitations, oldest first; `status` narrows them.
+    #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<InvitationStatusGql>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<String, InvitationObject>> {
+        let page = page_request(first, after, last, before);
+        let status = status.map(InvitationStatus::from);
+        let page = services(ctx)?.rbac.invitations(request(ctx)?, status, &page).await?;
+        Ok(connection(page, |i| i.id.as_uuid(), InvitationObject))
+    }
+
+    /// What an invitation link offers. No session needed: the link is the proof.
+    #[graphql(directive = public::apply())]
+    async fn invitation_offer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] token: String,
+    ) -> ApiResult<InvitationOfferObject> {
+        Ok(services(ctx)?.rbac.invitation_by_token(request(ctx)?, &token).await?.into())
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct InvitationMutation;
+
+/// The caller's name, for the invitation email.
+async fn inviter_name(ctx: &Context<'_>) -> ApiResult<String> {
+    Ok(services(ctx)?.identity.me(request(ctx)?).await?.display_name)
+}
+
+#[Object]
+impl InvitationMutation {
+    /// Invites an address to the tenant with roles and emails it a link valid for
+    /// seven days. `CONFLICT` when it belongs to a member or has a pending
+    /// invitation.
+    #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()))]
+    async fn invite_member(&self, ctx: &Context<'_>, input: InviteMemberInput) -> ApiResult<InvitationObject> {
+        let services = services(ctx)?;
+        let email = Email::parse(&input.email)?;
+        let roles = input.role_ids.iter().map(|id| parse_id("roleIds", id)).collect::<ApiResult<Vec<_>>>()?;
+        let new = NewInvitation {
+            email: email.as_str().to_owned(),
+            roles,
+            inviter_name: inviter_name(ctx).await?,
+            existing_user: services.identity.user_id_by_email(&email).await?,
+        };
+        Ok(InvitationObject(services.rbac.invite(request(ctx)?, new).await?))
+    }
+
+    /// Cancels an invitation: its link stops working.
+    #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()))]
+    async fn cancel_invitation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<InvitationObject> {
+        let id = parse_id("id", &id)?;
+        Ok(InvitationObject(services(ctx)?.rbac.cancel_invitation(request(ctx)?, id).await?))
+    }
+
+    /// Sends an invitation again with a new link (the old one stops working),
+    /// valid for another seven days. At most once a minute.
+    #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()))]
+    async fn resend_invitation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<InvitationObject> {
+        let id = parse_id("id", &id)?;
+        let name = inviter_name(ctx).await?;
+        Ok(InvitationObject(services(ctx)?.rbac.resend_invitation(request(ctx)?, id, &name).await?))
+    }
+
+    /// Accepts an invitation as the signed-in user, whose address must be the
+    /// invited one. Returns the invitation's offer (`tenantSlug` is the
+    /// `X-Tenant` to use from now on).
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] token: String,
+    ) -> ApiResult<InvitationOfferObject> {
+        let services = services(ctx)?;
+        let request = request(ctx)?;
+        let offer = services.rbac.invitation_by_token(request, &token).await?;
+        let me = services.identity.me(request).await?;
+        services.rbac.accept_invitation(request, &token, &me.email).await?;
+        Ok(InvitationOfferObject { status: InvitationStatusGql::Accepted, ..offer.into() })
+    }
+
+    /// Creates an account with the invited address and accepts the invitation,
+    /// signed in. The address counts as verified: the link proved it.
+    #[graphql(directive = public::apply())]
+    async fn sign_up_with_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: SignUpWithInvitationInput,
+    ) -> ApiResult<AuthPayload> {
+        let services = services(ctx)?;
+        let request = request(ctx)?;
+        let offer = services.rbac.invitation_by_token(request, &input.token).await?;
+        if offer.status != InvitationStatus::Pending {
+            return Err(ApiError::from(tessera_kernel::DomainError::invalid(
+                "token",
+                "the invitation has expired; ask for it to be sent again",
+            )));
+        }
+        let new_user = NewUser {
+            email: offer.email.clone(),
+            password: input.password,
+            display_name: input.display_name,
+            locale: input.locale,
+            email_proven: true,
+        };
+        let (user, issued) = services.identity.sign_up(request, new_user).await?;
+        let signed_in = request.clone().with_actor(Actor { user_id: user.id, session_id: issued.session_id });
+        services.rbac.accept_invitation(&signed_in, &input.token, &user.email).await?;
+        Ok(AuthPayload::new(user, issued))
+    }
+}
