@@ -25,6 +25,7 @@ mod m20261201_000011_notification_digests;
 mod m20261202_000012_password_history;
 mod m20261203_000013_account_messages;
 mod m20261204_000014_invitations;
+mod m20261205_000015_mfa;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_password_history::Migration),
             Box::new(m20261203_000013_account_messages::Migration),
             Box::new(m20261204_000014_invitations::Migration),
+            Box::new(m20261205_000015_mfa::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ mod architecture;
 mod audit;
 mod auth;
 mod invitations;
+mod mfa;
 mod notifications;
 mod operations;
 mod ownership;

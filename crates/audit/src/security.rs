@@ -71,6 +71,18 @@ pub enum SecurityEventKind {
     /// A user changed their password; their other sessions were ended.
     #[sea_orm(string_value = "password_changed")]
     PasswordChanged,
+    /// A second factor was turned on.
+    #[sea_orm(string_value = "mfa_enabled")]
+    MfaEnabled,
+    /// A second factor was turned off.
+    #[sea_orm(string_value = "mfa_disabled")]
+    MfaDisabled,
+    /// A login was completed with a one-time backup code.
+    #[sea_orm(string_value = "backup_code_used")]
+    BackupCodeUsed,
+    /// New backup codes replaced the old ones.
+    #[sea_orm(string_value = "backup_codes_regenerated")]
+    BackupCodesRegenerated,
 }
 
 /// An event to record.

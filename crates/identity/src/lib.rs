@@ -12,12 +12,15 @@
 //!   so parallel guesses cannot slip past it, with exponential backoff instead of a
 //!   permanent lockout; and the login history;
 //! - email verification and password reset by single-use links, sent as account
-//!   messages through `tessera_notify` ([`IdentityService::reset_password`]).
+//!   messages through `tessera_notify` ([`IdentityService::reset_password`]);
+//! - second factors: TOTP authenticator apps and one-time backup codes, and the
+//!   login challenge that waits for them ([`IdentityService::complete_login`]).
 //!
 //! Unknown emails and wrong passwords fail identically and in comparable time: an
 //! unknown email is verified against a dummy hash and throttled like a real account.
 
 mod entity;
+mod mfa;
 mod model;
 mod password;
 mod recovery;
@@ -25,9 +28,11 @@ mod repo;
 mod service;
 mod token;
 
+pub use mfa::{BACKUP_CODE_COUNT, CHALLENGE_ATTEMPTS, CHALLENGE_MINUTES};
 pub use model::{
-    Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, NewUser,
-    Password, PasswordPolicy, Session, SessionPolicy, TokenPurpose, User, UserStatus,
+    Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, LoginOutcome, MAX_PASSWORD_CHARS,
+    MIN_PASSWORD_CHARS, MfaChallenge, MfaStatus, NewUser, Password, PasswordPolicy, SecondFactor, Session,
+    SessionPolicy, TokenPurpose, TotpEnrollment, User, UserStatus,
 };
 pub use password::PasswordHasher;
 pub use recovery::RESET_LINKS_PER_HOUR;

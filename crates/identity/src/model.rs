@@ -287,6 +287,8 @@ pub enum LoginFailure {
     Throttled,
     /// The account is not active.
     AccountDisabled,
+    /// The password was right but the second factor (a TOTP or backup code) was not.
+    SecondFactorRejected,
 }
 
 impl LoginFailure {
@@ -296,6 +298,7 @@ impl LoginFailure {
             Self::InvalidCredentials => "invalid_credentials",
             Self::Throttled => "throttled",
             Self::AccountDisabled => "account_disabled",
+            Self::SecondFactorRejected => "second_factor_rejected",
         }
     }
 
@@ -304,7 +307,70 @@ impl LoginFailure {
             Self::InvalidCredentials => "invalid email or password",
             Self::Throttled => "too many failed attempts",
             Self::AccountDisabled => "this account is disabled",
+            Self::SecondFactorRejected => {
+                "the code is not valid; use a current code of your authenticator app or an unused backup code"
+            }
         }
+    }
+}
+
+/// What a correct email and password lead to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Signed in.
+    SignedIn(Box<User>, IssuedSession),
+    /// The account has a second factor: complete the challenge with it.
+    SecondFactorRequired(MfaChallenge),
+}
+
+/// A login waiting for its second factor.
+#[derive(Clone)]
+pub struct MfaChallenge {
+    /// Hand back with the code (`completeLogin`); works until `expires_at`.
+    pub token: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// What it may be completed with.
+    pub methods: Vec<SecondFactor>,
+}
+
+impl fmt::Debug for MfaChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MfaChallenge").field("expires_at", &self.expires_at).field("methods", &self.methods).finish()
+    }
+}
+
+/// A way to complete a login after the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactor {
+    /// A code from an authenticator app (RFC 6238).
+    Totp,
+    /// One of the account's one-time backup codes.
+    BackupCode,
+}
+
+/// A user's second factors as they see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MfaStatus {
+    /// Whether an authenticator app is set up and confirmed.
+    pub totp: bool,
+    /// Unused backup codes.
+    pub backup_codes_left: u32,
+}
+
+/// A new authenticator app's secret, to show once (as text and as a QR code of
+/// the URI) until a first code confirms it.
+#[derive(Clone)]
+pub struct TotpEnrollment {
+    /// The secret in base32, for typing in.
+    pub secret: String,
+    /// `otpauth://totp/…`, for a QR code.
+    pub otpauth_uri: String,
+}
+
+impl fmt::Debug for TotpEnrollment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TotpEnrollment(…)")
     }
 }
 

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{OnConflict, Query};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+};
 use tessera_kernel::Result;
 
 use crate::entity::login_throttle;
@@ -77,4 +79,22 @@ pub(crate) async fn reserve_login_attempt<C: ConnectionTrait>(
 pub(crate) async fn clear_login_failures<C: ConnectionTrait>(conn: &C, account_key: &str) -> Result<()> {
     login_throttle::Entity::delete_by_id(account_key.to_owned()).exec(conn).await?;
     Ok(())
+}
+
+/// Lifts the lock that counting a right password may have set, keeping the
+/// count: a login waiting for its second factor must let the code through, and
+/// the next wrong code locks again.
+pub(crate) async fn release_lock<C: ConnectionTrait>(conn: &C, account_key: &str) -> Result<()> {
+    login_throttle::Entity::update_many()
+        .col_expr(login_throttle::Column::LockedUntil, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(login_throttle::Column::AccountKey.eq(account_key))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// The error for an attempt refused by the backoff, saying when to try again.
+pub(crate) fn rate_limited(retry_after: Duration) -> tessera_kernel::DomainError {
+    let retry_after_secs = u64::try_from(retry_after.num_seconds()).unwrap_or(0).max(1);
+    tessera_kernel::DomainError::RateLimited { retry_after_secs }
 }

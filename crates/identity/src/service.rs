@@ -18,8 +18,8 @@ use tracing::warn;
 
 use crate::entity::{login_history, password_history, refresh_token, session, user};
 use crate::model::{
-    Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, NewUser, Password, PasswordPolicy, Session,
-    SessionPolicy, TokenPurpose, User, UserStatus,
+    Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, LoginOutcome, NewUser, Password, PasswordPolicy,
+    Session, SessionPolicy, TokenPurpose, User, UserStatus,
 };
 use crate::password::PasswordHasher;
 use crate::recovery::DEFAULT_LOCALE;
@@ -152,20 +152,8 @@ impl IdentityService {
         let user =
             user::Entity::find_by_id(actor.user_id).one(&txn).await?.ok_or(DomainError::NotFound { entity: "user" })?;
         txn.commit().await?;
-        // Guesses at the current password are throttled like logins (one counter
-        // per account), so a stolen session cannot try them at hashing speed.
-        let presented = Password::presented(current)?;
+        self.reauthenticate(ctx, &user, current, "currentPassword").await?;
         let account_key = hash_token(&user.email);
-        let txn = self.db.begin(Scope::Global, Access::Write).await?;
-        let reservation = repo::reserve_login_attempt(&txn, &account_key, ctx.now(), &self.policy).await?;
-        txn.commit().await?;
-        if let Reservation::Locked { retry_after } = reservation {
-            let retry_after_secs = u64::try_from(retry_after.num_seconds()).unwrap_or(0).max(1);
-            return Err(DomainError::RateLimited { retry_after_secs });
-        }
-        if !self.hasher.verify(&presented, &user.password_hash).await? {
-            return Err(DomainError::invalid("currentPassword", "is not your current password"));
-        }
         let hash = self.checked_new_password(&user, new).await?;
         let now = ctx.now();
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
@@ -183,11 +171,13 @@ impl IdentityService {
         Ok(others)
     }
 
-    /// Checks an email and password and starts a session.
+    /// Checks an email and password and starts a session, or, for an account with
+    /// a second factor, returns the challenge to complete with it
+    /// ([`IdentityService::complete_login`]).
     ///
     /// Unknown email and wrong password give the same error after the same work (a
     /// dummy verification); attempts are throttled per email, known or not.
-    pub async fn login(&self, ctx: &RequestContext, email: &str, password: &str) -> Result<(User, IssuedSession)> {
+    pub async fn login(&self, ctx: &RequestContext, email: &str, password: &str) -> Result<LoginOutcome> {
         let password = Password::presented(password)?;
         let Ok(email) = Email::parse(email) else {
             self.hasher.verify_dummy(&password).await?;
@@ -211,8 +201,7 @@ impl IdentityService {
             record_security_event(&txn, ctx, None, event).await?;
             txn.commit().await?;
             warn!(request_id = %ctx.meta().request_id, "login throttled");
-            let retry_after_secs = u64::try_from(retry_after.num_seconds()).unwrap_or(0).max(1);
-            return Err(DomainError::RateLimited { retry_after_secs });
+            return Err(repo::rate_limited(retry_after));
         }
         txn.commit().await?;
 
@@ -247,8 +236,8 @@ impl IdentityService {
         };
 
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
-        repo::clear_login_failures(&txn, &account_key).await?;
         if user.status != UserStatus::Active {
+            repo::clear_login_failures(&txn, &account_key).await?;
             self.record_login(&txn, ctx, Some(user.id), Some(LoginFailure::AccountDisabled)).await?;
             let event = SecurityEvent {
                 kind: SecurityEventKind::LoginFailed,
@@ -260,12 +249,34 @@ impl IdentityService {
             txn.commit().await?;
             return Err(DomainError::Forbidden(LoginFailure::AccountDisabled.message().into()));
         }
-        let issued = self.start_session(&txn, ctx, user.id, now).await?;
-        self.record_login(&txn, ctx, Some(user.id), None).await?;
+        // With a second factor, the password alone opens nothing: the attempt
+        // stays counted until the code completes it, so the code cannot be
+        // guessed by logging in again and again.
+        if let Some(methods) = self.second_factors(&txn, user.id).await? {
+            repo::release_lock(&txn, &account_key).await?;
+            let challenge = self.issue_challenge(&txn, user.id, methods, now).await?;
+            txn.commit().await?;
+            return Ok(LoginOutcome::SecondFactorRequired(challenge));
+        }
+        repo::clear_login_failures(&txn, &account_key).await?;
+        let (user, issued) = self.finish_login(&txn, ctx, user, now).await?;
+        txn.commit().await?;
+        Ok(LoginOutcome::SignedIn(Box::new(user), issued))
+    }
+
+    /// Starts the session of a login whose every factor checked out, in `txn`.
+    pub(crate) async fn finish_login(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        ctx: &RequestContext,
+        user: user::Model,
+        now: DateTime<Utc>,
+    ) -> Result<(User, IssuedSession)> {
+        let issued = self.start_session(txn, ctx, user.id, now).await?;
+        self.record_login(txn, ctx, Some(user.id), None).await?;
         let mut active: user::ActiveModel = user.into();
         active.last_login_at = Set(Some(now));
-        let user = active.update(&txn).await?;
-        txn.commit().await?;
+        let user = active.update(txn).await?;
         Ok((user.into(), issued))
     }
 
@@ -278,7 +289,7 @@ impl IdentityService {
         Ok(())
     }
 
-    async fn start_session<C: ConnectionTrait>(
+    pub(crate) async fn start_session<C: ConnectionTrait>(
         &self,
         conn: &C,
         ctx: &RequestContext,
@@ -336,7 +347,7 @@ impl IdentityService {
         Ok(token)
     }
 
-    async fn record_login<C: ConnectionTrait>(
+    pub(crate) async fn record_login<C: ConnectionTrait>(
         &self,
         conn: &C,
         ctx: &RequestContext,
@@ -689,6 +700,33 @@ impl IdentityService {
 }
 
 impl IdentityService {
+    /// Checks that the signed-in `user` knows their password before a sensitive
+    /// change (`field` names the argument). Guesses count on the account's login
+    /// throttle, so a stolen session cannot try them at hashing speed.
+    pub(crate) async fn reauthenticate(
+        &self,
+        ctx: &RequestContext,
+        user: &user::Model,
+        password: &str,
+        field: &str,
+    ) -> Result<()> {
+        let presented = Password::presented(password)?;
+        let account_key = hash_token(&user.email);
+        let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        let reservation = repo::reserve_login_attempt(&txn, &account_key, ctx.now(), &self.policy).await?;
+        txn.commit().await?;
+        if let Reservation::Locked { retry_after } = reservation {
+            return Err(repo::rate_limited(retry_after));
+        }
+        if !self.hasher.verify(&presented, &user.password_hash).await? {
+            return Err(DomainError::invalid(field, "is not your current password"));
+        }
+        let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        repo::clear_login_failures(&txn, &account_key).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
     /// Checks `new` as the next password of `user`: the policy (judged with the
     /// account's own email and name) and the last `PasswordPolicy::history`
     /// passwords. Returns its hash.

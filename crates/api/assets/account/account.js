@@ -56,6 +56,7 @@
           offer.businessName + ' invites ' + offer.email + ' to join as ' + offer.roleNames.join(', ') + '.';
         form.hidden = false;
         form.elements.email.value = offer.email;
+        let pending = null;
         form.addEventListener('submit', (event) => {
           event.preventDefault();
           const password = form.elements.password.value;
@@ -71,15 +72,25 @@
             return;
           }
           const login =
-            'mutation($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { accessToken } }';
-          call(login, { email: offer.email, password })
-            .then((data) =>
+            'mutation($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { accessToken secondFactor { challenge } } }';
+          const complete =
+            'mutation($challenge: String!, $code: String!) { completeLogin(challenge: $challenge, code: $code) { accessToken } }';
+          const signIn = pending
+            ? call(complete, { challenge: pending, code: form.elements.code.value }).then((d) => d.completeLogin.accessToken)
+            : call(login, { email: offer.email, password }).then((d) => {
+                if (d.login.accessToken) return d.login.accessToken;
+                pending = d.login.secondFactor.challenge;
+                form.elements.code.parentElement.hidden = false;
+                throw new Error('Enter the code from your authenticator app (or a backup code) and press Join again.');
+              });
+          signIn
+            .then((accessToken) =>
               fetch('/graphql', {
                 method: 'POST',
                 headers: {
                   'content-type': 'application/json',
                   accept: 'application/graphql-response+json',
-                  authorization: 'Bearer ' + data.login.accessToken,
+                  authorization: 'Bearer ' + accessToken,
                 },
                 body: JSON.stringify({
                   query: 'mutation($token: String!) { acceptInvitation(token: $token) { status } }',

@@ -104,8 +104,16 @@ pub(crate) enum SecurityEventKindGql {
     SessionRevoked,
     /// A role, group membership or assignment changed what someone may do.
     PermissionChanged,
-    /// A user changed their password; their other sessions were ended.
+    /// A user changed their password (or reset it); their other sessions were ended.
     PasswordChanged,
+    /// A second factor was turned on.
+    MfaEnabled,
+    /// A second factor was turned off.
+    MfaDisabled,
+    /// A login was completed with a one-time backup code.
+    BackupCodeUsed,
+    /// New backup codes replaced the old ones.
+    BackupCodesRegenerated,
 }
 
 /// Something a security reviewer looks for.

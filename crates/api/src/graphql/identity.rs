@@ -4,7 +4,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use tessera_identity::{Email, IssuedSession, LoginAttempt, NewUser, Session, User};
+use tessera_identity::{Email, IssuedSession, LoginAttempt, LoginOutcome, MfaChallenge, NewUser, Session, User};
 use tessera_kernel::{SessionId, UserId};
 use tracing::warn;
 
@@ -221,11 +221,108 @@ pub(crate) struct LoginInput {
     password: String,
 }
 
+/// What `login` answers: a session, or the challenge of a second factor.
+#[derive(SimpleObject)]
+pub(crate) struct LoginPayload {
+    /// Send as `Authorization: Bearer <accessToken>`; null until every factor is in.
+    access_token: Option<String>,
+    /// When the access token ends if unused.
+    access_token_expires_at: Option<DateTime<Utc>>,
+    /// Exchange for new tokens with `refreshSession`; works once.
+    refresh_token: Option<String>,
+    /// When the refresh token expires.
+    refresh_token_expires_at: Option<DateTime<Utc>>,
+    /// The session.
+    session_id: Option<ID>,
+    /// The signed-in user.
+    user: Option<UserObject>,
+    /// Set when the account has a second factor: complete with `completeLogin`.
+    second_factor: Option<SecondFactorChallenge>,
+}
+
+impl LoginPayload {
+    fn signed_in(auth: AuthPayload) -> Self {
+        Self {
+            access_token: Some(auth.access_token),
+            access_token_expires_at: Some(auth.access_token_expires_at),
+            refresh_token: Some(auth.refresh_token),
+            refresh_token_expires_at: Some(auth.refresh_token_expires_at),
+            session_id: Some(auth.session_id),
+            user: Some(auth.user),
+            second_factor: None,
+        }
+    }
+
+    fn challenged(challenge: MfaChallenge) -> Self {
+        Self {
+            access_token: None,
+            access_token_expires_at: None,
+            refresh_token: None,
+            refresh_token_expires_at: None,
+            session_id: None,
+            user: None,
+            second_factor: Some(SecondFactorChallenge {
+                challenge: challenge.token,
+                expires_at: challenge.expires_at,
+                methods: challenge.methods.into_iter().map(SecondFactorGql::from).collect(),
+            }),
+        }
+    }
+}
+
+/// A login waiting for its second factor.
+#[derive(SimpleObject)]
+pub(crate) struct SecondFactorChallenge {
+    /// Hand back to `completeLogin` with the code.
+    challenge: String,
+    /// When it stops working (five minutes).
+    expires_at: DateTime<Utc>,
+    /// What it can be completed with.
+    methods: Vec<SecondFactorGql>,
+}
+
+/// A way to complete a login after the password.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "SecondFactor", remote = "tessera_identity::SecondFactor")]
+pub(crate) enum SecondFactorGql {
+    /// A six-digit code from an authenticator app.
+    Totp,
+    /// One of the account's one-time backup codes.
+    BackupCode,
+}
+
+/// A new authenticator app's secret, until a code from the app confirms it.
+#[derive(SimpleObject)]
+#[graphql(name = "TotpEnrollment")]
+pub(crate) struct TotpEnrollmentObject {
+    /// The secret in base32, for typing into the app.
+    secret: String,
+    /// `otpauth://totp/…`: show it as a QR code.
+    otpauth_uri: String,
+}
+
+/// The caller's second factors.
+#[derive(SimpleObject)]
+#[graphql(name = "MfaStatus")]
+pub(crate) struct MfaStatusObject {
+    /// Whether an authenticator app is on.
+    totp: bool,
+    /// Unused backup codes.
+    backup_codes_left: u32,
+}
+
 #[derive(Default)]
 pub(crate) struct IdentityQuery;
 
 #[Object]
 impl IdentityQuery {
+    /// The caller's second factors.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn my_mfa(&self, ctx: &Context<'_>) -> ApiResult<MfaStatusObject> {
+        let status = services(ctx)?.identity.mfa_status(request(ctx)?).await?;
+        Ok(MfaStatusObject { totp: status.totp, backup_codes_left: status.backup_codes_left })
+    }
+
     /// The signed-in user.
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn me(&self, ctx: &Context<'_>) -> ApiResult<UserObject> {
@@ -302,11 +399,64 @@ impl IdentityMutation {
         Ok(AuthPayload::new(user, issued))
     }
 
-    /// Signs in with email and password. Failed attempts are throttled per account.
+    /// Signs in with email and password. Failed attempts are throttled per
+    /// account. For an account with a second factor the tokens are null and
+    /// `secondFactor` holds the challenge to complete with `completeLogin`.
     #[graphql(directive = public::apply())]
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<AuthPayload> {
-        let (user, issued) = services(ctx)?.identity.login(request(ctx)?, &input.email, &input.password).await?;
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<LoginPayload> {
+        let outcome = services(ctx)?.identity.login(request(ctx)?, &input.email, &input.password).await?;
+        Ok(match outcome {
+            LoginOutcome::SignedIn(user, issued) => LoginPayload::signed_in(AuthPayload::new(*user, issued)),
+            LoginOutcome::SecondFactorRequired(challenge) => LoginPayload::challenged(challenge),
+        })
+    }
+
+    /// Completes a login that asked for a second factor, with a code from the
+    /// authenticator app or an unused backup code. Wrong codes count on the
+    /// account's login throttle; a challenge lasts five minutes and five wrong codes.
+    #[graphql(directive = public::apply())]
+    async fn complete_login(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] challenge: String,
+        #[graphql(secret)] code: String,
+    ) -> ApiResult<AuthPayload> {
+        let (user, issued) = services(ctx)?.identity.complete_login(request(ctx)?, &challenge, &code).await?;
         Ok(AuthPayload::new(user, issued))
+    }
+
+    /// Starts setting up an authenticator app: show `otpauthUri` as a QR code (or
+    /// `secret` for typing in), then confirm with a code from the app. Replaces a
+    /// setup not yet confirmed; `CONFLICT` when an app is already on.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn enroll_totp(&self, ctx: &Context<'_>) -> ApiResult<TotpEnrollmentObject> {
+        let enrollment = services(ctx)?.identity.enroll_totp(request(ctx)?).await?;
+        Ok(TotpEnrollmentObject { secret: enrollment.secret, otpauth_uri: enrollment.otpauth_uri })
+    }
+
+    /// Confirms the authenticator app with a current code and turns the second
+    /// factor on. Returns ten one-time backup codes, shown this once: keep them
+    /// somewhere safe.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn confirm_totp(&self, ctx: &Context<'_>, #[graphql(secret)] code: String) -> ApiResult<Vec<String>> {
+        Ok(services(ctx)?.identity.confirm_totp(request(ctx)?, &code).await?)
+    }
+
+    /// Turns the authenticator app off (backup codes too), with the password.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn disable_totp(&self, ctx: &Context<'_>, #[graphql(secret)] password: String) -> ApiResult<bool> {
+        Ok(services(ctx)?.identity.disable_totp(request(ctx)?, &password).await?)
+    }
+
+    /// Replaces the backup codes with ten new ones (shown this once), with the
+    /// password.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn regenerate_backup_codes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] password: String,
+    ) -> ApiResult<Vec<String>> {
+        Ok(services(ctx)?.identity.regenerate_backup_codes(request(ctx)?, &password).await?)
     }
 
     /// Exchanges a refresh token for new tokens. A refresh token works once; using

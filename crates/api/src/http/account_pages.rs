@@ -52,6 +52,7 @@ fn page(action: Action) -> Response {
   <label>Email <input name="email" type="email" readonly></label>
   <label>Your name <span class="hint">(only if you are new here)</span> <input name="name" autocomplete="name" maxlength="200"></label>
   <label>Password <span class="hint">(new here: choose one of 12+ characters)</span> <input name="password" type="password" autocomplete="current-password" maxlength="256" required></label>
+  <label hidden>Code <input name="code" autocomplete="one-time-code" maxlength="20"></label>
   <button type="submit">Join</button>
 </form>"#
         }

@@ -1,9 +1,12 @@
 //! SeaORM entities of the identity crate. Crate-private: services return domain types.
 
 pub(crate) mod account_token;
+pub(crate) mod backup_code;
 pub(crate) mod login_history;
 pub(crate) mod login_throttle;
+pub(crate) mod mfa_challenge;
 pub(crate) mod password_history;
 pub(crate) mod refresh_token;
 pub(crate) mod session;
+pub(crate) mod totp_credential;
 pub(crate) mod user;
