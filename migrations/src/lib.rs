@@ -26,6 +26,7 @@ mod m20261202_000012_password_history;
 mod m20261203_000013_account_messages;
 mod m20261204_000014_invitations;
 mod m20261205_000015_mfa;
+mod m20261206_000016_account_status;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_account_messages::Migration),
             Box::new(m20261204_000014_invitations::Migration),
             Box::new(m20261205_000015_mfa::Migration),
+            Box::new(m20261206_000016_account_status::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ mod architecture;
 mod audit;
 mod auth;
 mod invitations;
+mod lifecycle;
 mod mfa;
 mod notifications;
 mod operations;

@@ -12,6 +12,7 @@
 //! tenant-scoped transaction) → after commit, the outbox relay publishes events on
 //! the bus (in-process or Redis) → subscriptions.
 
+pub mod accounts;
 pub mod app;
 pub mod config;
 pub mod demo;

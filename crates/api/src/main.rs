@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tessera_api::config::{Config, ConfigArgs, LogFormat, redact_url};
 use tessera_api::demo::{self, DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, DEMO_SLUG, Seeded};
-use tessera_api::{App, AppOptions, server};
+use tessera_api::{App, AppOptions, accounts, server};
+use tessera_identity::UserStatus;
 use tessera_migrations::{Migrator, MigratorTrait};
 use tracing_subscriber::EnvFilter;
 
@@ -40,6 +41,29 @@ enum Command {
     },
     /// Create the demo tenant and its owner, if absent.
     SeedDemo,
+    /// Suspend, deactivate, delete or reactivate an account (the platform operator's).
+    Account {
+        /// What to do.
+        #[arg(value_enum)]
+        action: AccountAction,
+        /// The account's email address.
+        email: String,
+        /// Why (kept with the account and in its security events).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum AccountAction {
+    /// Refuse sign-in until reactivated (abuse, a dispute).
+    Suspend,
+    /// Turn the account off (it asked to be, or is unused).
+    Deactivate,
+    /// Delete the account, softly and for good.
+    Delete,
+    /// Let a suspended or deactivated account sign in again.
+    Reactivate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +120,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate { action } => migrate(&config, action).await,
         Command::SeedDemo => seed_demo(config).await,
+        Command::Account { action, email, reason } => account(config, action, &email, &reason).await,
         Command::ExportSchema { .. } => Ok(()),
     };
     match result {
@@ -152,6 +177,22 @@ async fn seed_demo(config: Config) -> Result<(), String> {
         Seeded::Created => println!("Demo created: {DEMO_OWNER_EMAIL} / {DEMO_OWNER_PASSWORD}, X-Tenant: {DEMO_SLUG}"),
         Seeded::AlreadyPresent => println!("The demo is already there."),
     }
+    Ok(())
+}
+
+async fn account(config: Config, action: AccountAction, email: &str, reason: &str) -> Result<(), String> {
+    let status = match action {
+        AccountAction::Suspend => UserStatus::Suspended,
+        AccountAction::Deactivate => UserStatus::Inactive,
+        AccountAction::Delete => UserStatus::Deleted,
+        AccountAction::Reactivate => UserStatus::Active,
+    };
+    let config = Config { seed_demo: false, ..config };
+    let app = App::build(config, AppOptions::default()).await.map_err(|e| e.to_string())?;
+    let outcome = accounts::set_status(&app.state.services, email, status, reason).await;
+    app.stop().await;
+    let user = outcome.map_err(|e| e.domain().public_message())?;
+    println!("{} is now {:?}", user.email, user.status);
     Ok(())
 }
 

@@ -83,6 +83,9 @@ pub enum SecurityEventKind {
     /// New backup codes replaced the old ones.
     #[sea_orm(string_value = "backup_codes_regenerated")]
     BackupCodesRegenerated,
+    /// An account was deactivated, suspended, deleted or reactivated.
+    #[sea_orm(string_value = "account_status_changed")]
+    AccountStatusChanged,
 }
 
 /// An event to record.

@@ -20,6 +20,7 @@
 //! unknown email is verified against a dummy hash and throttled like a real account.
 
 mod entity;
+mod lifecycle;
 mod mfa;
 mod model;
 mod password;

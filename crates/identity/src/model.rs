@@ -170,6 +170,12 @@ pub struct User {
     pub last_login_at: Option<DateTime<Utc>>,
     /// When they proved the email address is theirs.
     pub email_verified_at: Option<DateTime<Utc>>,
+    /// Why the account is not active (when it is not).
+    pub status_reason: Option<String>,
+    /// When its status last changed.
+    pub status_changed_at: Option<DateTime<Utc>>,
+    /// Who changed it: the user themselves, or none for the platform's operator.
+    pub status_changed_by: Option<UserId>,
 }
 
 /// What signing up needs.

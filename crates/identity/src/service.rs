@@ -51,6 +51,9 @@ impl From<user::Model> for User {
             created_at: row.created_at,
             last_login_at: row.last_login_at,
             email_verified_at: row.email_verified_at,
+            status_reason: row.status_reason,
+            status_changed_at: row.status_changed_at,
+            status_changed_by: row.status_changed_by,
         }
     }
 }
@@ -125,6 +128,9 @@ impl IdentityService {
             updated_at: Set(now),
             last_login_at: Set(Some(now)),
             email_verified_at: Set(input.email_proven.then_some(now)),
+            status_reason: Set(None),
+            status_changed_at: Set(None),
+            status_changed_by: Set(None),
         }
         .insert(&txn)
         .await

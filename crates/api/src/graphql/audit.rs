@@ -114,6 +114,8 @@ pub(crate) enum SecurityEventKindGql {
     BackupCodeUsed,
     /// New backup codes replaced the old ones.
     BackupCodesRegenerated,
+    /// An account was deactivated, suspended, deleted or reactivated; its sessions ended.
+    AccountStatusChanged,
 }
 
 /// Something a security reviewer looks for.

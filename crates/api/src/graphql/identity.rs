@@ -573,6 +573,35 @@ impl IdentityMutation {
         Ok(true)
     }
 
+    /// Deactivates the caller's account, with the password: nobody can sign in to
+    /// it any more and every session ends at once (subscriptions too). Coming
+    /// back goes through the platform's operator.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn deactivate_my_account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] password: String,
+        reason: Option<String>,
+    ) -> ApiResult<bool> {
+        let ended = services(ctx)?.identity.deactivate_my_account(request(ctx)?, &password, reason.as_deref()).await?;
+        for session in ended {
+            announce_revocation(ctx, session);
+        }
+        Ok(true)
+    }
+
+    /// Deletes the caller's account, with the password. Deleting is soft and
+    /// final: the account can no longer be used, every session ends at once, and
+    /// records that name it (bookings, the audit log) keep their meaning.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn delete_my_account(&self, ctx: &Context<'_>, #[graphql(secret)] password: String) -> ApiResult<bool> {
+        let ended = services(ctx)?.identity.delete_my_account(request(ctx)?, &password).await?;
+        for session in ended {
+            announce_revocation(ctx, session);
+        }
+        Ok(true)
+    }
+
     /// Ends one of the caller's sessions (another device).
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> ApiResult<SessionObject> {

@@ -16,6 +16,9 @@ pub(crate) struct Model {
     pub(crate) updated_at: DateTimeUtc,
     pub(crate) last_login_at: Option<DateTimeUtc>,
     pub(crate) email_verified_at: Option<DateTimeUtc>,
+    pub(crate) status_reason: Option<String>,
+    pub(crate) status_changed_at: Option<DateTimeUtc>,
+    pub(crate) status_changed_by: Option<UserId>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,27 @@
+//! The platform operator's account actions (`tessera account …`): suspend,
+//! deactivate, delete or reactivate an account by email, with a reason. Ended
+//! sessions are announced on the event bus, so their subscriptions stop on
+//! every replica that shares Redis (without it, each gateway notices at its next
+//! session check).
+
+use tessera_identity::{User, UserStatus};
+use tessera_kernel::{RequestContext, RequestMeta};
+
+use crate::error::ApiError;
+use crate::events::BusMessage;
+use crate::graphql::Services;
+
+/// Sets the status of the account with `email` as the operator, and tells
+/// subscriptions of the sessions that ended.
+pub async fn set_status(services: &Services, email: &str, to: UserStatus, reason: &str) -> Result<User, ApiError> {
+    let meta = RequestMeta { request_id: "operator".into(), ip: None, user_agent: Some("tessera account".into()) };
+    let ctx = RequestContext::anonymous(meta, services.clock.clone());
+    let (user, ended) = services.identity.set_account_status(&ctx, email, to, reason).await?;
+    // Awaited, not spawned: the command exits right after.
+    for session_id in ended {
+        if let Err(err) = services.bus.publish(&BusMessage::SessionRevoked { session_id }).await {
+            tracing::warn!(error = %err, "could not announce an ended session; gateways notice at their next check");
+        }
+    }
+    Ok(user)
+}

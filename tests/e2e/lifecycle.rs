@@ -1,0 +1,125 @@
+//! Account lifecycle over HTTP and WebSocket: deactivating or deleting one's own
+//! account, and the operator suspending and reactivating one; a closed account's
+//! sessions and subscriptions end at once.
+
+use std::time::Duration as StdDuration;
+
+use serde_json::{Value, json};
+use tessera_e2e::{Auth, PASSWORD, TestApp};
+use tessera_identity::UserStatus;
+
+const WAIT: StdDuration = StdDuration::from_secs(10);
+const SETTINGS_FEED: &str = "subscription { tenantUpdated { eventId kind } }";
+const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { accessToken } }";
+const DEACTIVATE: &str =
+    "mutation($password: String!) { deactivateMyAccount(password: $password, reason: \"moving away\") }";
+const DELETE: &str = "mutation($password: String!) { deleteMyAccount(password: $password) }";
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default()
+}
+
+async fn login_code(app: &TestApp, email: &str) -> String {
+    let (_, body) = app.post(&Auth::anonymous(), LOGIN, json!({ "email": email, "password": PASSWORD })).await;
+    if body["data"]["login"]["accessToken"].is_string() { "OK".into() } else { code(&body).to_owned() }
+}
+
+#[tokio::test]
+async fn deactivating_my_account_ends_every_session_and_subscription_at_once() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.owner_of("closing").await;
+    let phone = app.login("owner@closing.test").await.in_tenant("closing");
+    let mut ws = app.websocket("graphql-transport-ws", None).await.unwrap();
+    ws.init(&phone).await;
+    ws.send(json!({"id": "1", "type": "subscribe", "payload": {"query": SETTINGS_FEED}})).await;
+
+    let (_, body) = app.post(&owner, DEACTIVATE, json!({ "password": "not my password at all" })).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(app.ok(&owner, DEACTIVATE, json!({ "password": PASSWORD })).await["deactivateMyAccount"], true);
+
+    assert_eq!(ws.closed_with(WAIT).await, Some(4403), "the other device's subscription ends");
+    for session in [&owner, &phone] {
+        let (_, body) = app.post(session, "{ me { email } }", json!({})).await;
+        assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+    }
+    assert_eq!(login_code(&app, "owner@closing.test").await, "FORBIDDEN");
+    // A reset link is not a way back in.
+    app.ok(&Auth::anonymous(), "mutation { requestPasswordReset(email: \"owner@closing.test\") }", json!({})).await;
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    app.deliver().await;
+    assert!(app.email.sent().iter().all(|e| e.subject != "Reset your password"));
+}
+
+#[tokio::test]
+async fn the_operator_suspends_and_reactivates_with_a_reason_and_deletion_is_final() {
+    let app = TestApp::spawn().await;
+    let ana = app.sign_up("ana@suspended.test").await;
+    let services = &app.state.services;
+    let set = |status, reason: &'static str| {
+        tessera_api::accounts::set_status(services, "ana@suspended.test", status, reason)
+    };
+
+    let suspended = set(UserStatus::Suspended, "chargebacks under review").await.unwrap();
+    assert_eq!(suspended.status, UserStatus::Suspended);
+    assert_eq!(suspended.status_reason.as_deref(), Some("chargebacks under review"));
+    assert!(suspended.status_changed_at.is_some());
+    assert_eq!(suspended.status_changed_by, None, "the operator, not a user");
+    let (_, body) = app.post(&ana, "{ me { email } }", json!({})).await;
+    assert_eq!(code(&body), "UNAUTHENTICATED", "sessions ended: {body}");
+    assert_eq!(login_code(&app, "ana@suspended.test").await, "FORBIDDEN");
+    let again = set(UserStatus::Suspended, "still").await.unwrap_err();
+    assert_eq!(again.domain().code().as_str(), "CONFLICT");
+    let empty = set(UserStatus::Active, "  ").await.unwrap_err();
+    assert_eq!(empty.domain().code().as_str(), "BAD_USER_INPUT");
+
+    let back = set(UserStatus::Active, "review cleared").await.unwrap();
+    assert_eq!((back.status, back.status_reason), (UserStatus::Active, None));
+    assert_eq!(login_code(&app, "ana@suspended.test").await, "OK");
+    let ana = app.login("ana@suspended.test").await;
+    let events = app.ok(&ana, "{ mySecurityEvents(last: 5) { edges { node { kind details } } } }", json!({})).await;
+    let changes: Vec<&Value> = events["mySecurityEvents"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["node"])
+        .filter(|n| n["kind"] == "ACCOUNT_STATUS_CHANGED")
+        .collect();
+    assert_eq!(changes.len(), 2, "{events}");
+    assert_eq!(changes[0]["details"]["reason"], "chargebacks under review");
+    assert_eq!(changes[0]["details"]["by"], "operator");
+    assert_eq!(changes[1]["details"]["to"], "active");
+
+    // Deleting one's own account is final.
+    assert_eq!(app.ok(&ana, DELETE, json!({ "password": PASSWORD })).await["deleteMyAccount"], true);
+    assert_eq!(login_code(&app, "ana@suspended.test").await, "FORBIDDEN");
+    let revived = set(UserStatus::Active, "please").await.unwrap_err();
+    assert_eq!(revived.domain().code().as_str(), "CONFLICT");
+    let (_, body) = app
+        .post(
+            &Auth::anonymous(),
+            "mutation { signUp(input: {email: \"ana@suspended.test\", password: \"a brand new passphrase\", displayName: \"Ana\"}) { accessToken } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), "CONFLICT", "the address stays taken: {body}");
+}
+
+#[tokio::test]
+async fn closing_my_account_touches_nobody_elses() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.owner_of("neighbours").await;
+    let member = app.add_member(&owner, "member@neighbours.test", &["staff"]).await;
+    assert_eq!(app.ok(&member, DEACTIVATE, json!({ "password": PASSWORD })).await["deactivateMyAccount"], true);
+    assert_eq!(app.ok(&owner, "{ me { email status } }", json!({})).await["me"]["status"], "ACTIVE");
+    assert_eq!(login_code(&app, "owner@neighbours.test").await, "OK");
+    // The owner sees the member's status (and cannot change it: that is the account's own, or the operator's).
+    let members =
+        app.ok(&owner, "{ members(first: 10) { edges { node { user { email status } } } } }", json!({})).await;
+    let statuses: Vec<(&str, &str)> = members["members"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["node"]["user"]["email"].as_str().unwrap(), e["node"]["user"]["status"].as_str().unwrap()))
+        .collect();
+    assert!(statuses.contains(&("member@neighbours.test", "INACTIVE")), "{statuses:?}");
+}
