@@ -91,16 +91,7 @@ impl IdentityService {
         reason: &str,
     ) -> Result<(User, Vec<SessionId>)> {
         let email = Email::parse(email)?;
-        let txn = self.db.begin(Scope::Global, Access::Read).await?;
-        let id = user::Entity::find()
-            .filter(user::Column::Email.eq(email.as_str()))
-            .select_only()
-            .column(user::Column::Id)
-            .into_tuple::<UserId>()
-            .one(&txn)
-            .await?
-            .ok_or(DomainError::NotFound { entity: "user" })?;
-        txn.commit().await?;
+        let id = self.user_id_by_email(&email).await?.ok_or(DomainError::NotFound { entity: "user" })?;
         self.change_status(ctx, id, to, reason).await
     }
 
