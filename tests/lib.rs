@@ -277,6 +277,19 @@ impl TestApp {
         Auth::from_payload(&data["signUp"])
     }
 
+    /// The id of the built-in role (`STAFF`, `OWNER`…) in `owner`'s tenant.
+    pub async fn builtin_role_id(&self, owner: &Auth, builtin: &str) -> String {
+        let roles = self.ok(owner, "{ roles(first: 20) { edges { node { id builtin } } } }", json!({})).await;
+        roles["roles"]["edges"]
+            .as_array()
+            .expect("roles")
+            .iter()
+            .find(|e| e["node"]["builtin"] == builtin)
+            .and_then(|e| e["node"]["id"].as_str())
+            .expect("the built-in role")
+            .to_owned()
+    }
+
     /// Signs in an existing user (password [`PASSWORD`]).
     pub async fn login(&self, email: &str) -> Auth {
         let data = self
@@ -499,4 +512,40 @@ impl FlakyLink {
     pub fn restore(&self) {
         self.down.store(false, std::sync::atomic::Ordering::SeqCst);
     }
+}
+
+/// The first error's code in a GraphQL response body (empty when none).
+pub fn error_code_of(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default()
+}
+
+/// RFC 4648 base32 without padding.
+pub fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
+    for c in text.trim_end_matches('=').bytes() {
+        let index = ALPHABET.iter().position(|a| *a == c).expect("base32") as u32;
+        value = (value << 5) | index;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((value >> bits) as u8);
+            value &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+/// The RFC 6238 code (HMAC-SHA1, 30 s, 6 digits) of a base32 `secret` at `at`,
+/// computed from the RFC here rather than with the server's library.
+pub fn totp(secret: &str, at: DateTime<Utc>) -> String {
+    use hmac::{KeyInit, Mac};
+    let counter = (at.timestamp() / 30) as u64;
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(&base32_decode(secret)).expect("any key length");
+    mac.update(&counter.to_be_bytes());
+    let digest = mac.finalize().into_bytes();
+    let offset = usize::from(digest[19] & 0x0f);
+    let binary =
+        u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]);
+    format!("{:06}", binary % 1_000_000)
 }

@@ -27,6 +27,7 @@ mod m20261203_000013_account_messages;
 mod m20261204_000014_invitations;
 mod m20261205_000015_mfa;
 mod m20261206_000016_account_status;
+mod m20261207_000017_security_policy;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000014_invitations::Migration),
             Box::new(m20261205_000015_mfa::Migration),
             Box::new(m20261206_000016_account_status::Migration),
+            Box::new(m20261207_000017_security_policy::Migration),
         ]
     }
 }

@@ -105,6 +105,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20261129_000009_notification_preferences::TABLES,
         crate::m20261130_000010_notification_templates::TABLES,
         crate::m20261204_000014_invitations::TABLES,
+        crate::m20261207_000017_security_policy::TABLES,
     ]
     .concat()
 }

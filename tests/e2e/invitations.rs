@@ -2,8 +2,8 @@
 //! new or an existing user, expiry, cancelling, resending, and isolation.
 
 use chrono::Duration;
-use serde_json::{Value, json};
-use tessera_e2e::{Auth, TestApp};
+use serde_json::json;
+use tessera_e2e::{Auth, TestApp, error_code_of};
 use tessera_notify::EmailMessage;
 
 const INVITE: &str = "mutation($email: String!, $roles: [ID!]!) { inviteMember(input: {email: $email, roleIds: $roles}) { id email status roles { name } invitedBy { email } expiresAt } }";
@@ -15,21 +15,6 @@ const LIST: &str = "query($status: InvitationStatus) { invitations(status: $stat
 const CANCEL: &str = "mutation($id: ID!) { cancelInvitation(id: $id) { status } }";
 const RESEND: &str = "mutation($id: ID!) { resendInvitation(id: $id) { status expiresAt } }";
 const MY_ROLES: &str = "{ me { roles { builtin } } }";
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default()
-}
-
-async fn role_id(app: &TestApp, owner: &Auth, builtin: &str) -> String {
-    let roles = app.ok(owner, "{ roles(first: 20) { edges { node { id builtin } } } }", json!({})).await;
-    roles["roles"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["node"]["builtin"] == builtin)
-        .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
-        .unwrap()
-}
 
 /// The invitation emails sent to `to` so far (delivering what is due first).
 async fn invitations_to(app: &TestApp, to: &str) -> Vec<EmailMessage> {
@@ -46,7 +31,7 @@ fn token_in(email: &EmailMessage) -> String {
 async fn a_new_person_joins_by_the_link_with_the_roles_offered() {
     let app = TestApp::spawn().await;
     let (owner, _) = app.owner_of("inv-salon").await;
-    let staff = role_id(&app, &owner, "STAFF").await;
+    let staff = app.builtin_role_id(&owner, "STAFF").await;
     let invited = app.ok(&owner, INVITE, json!({ "email": " Maria@New.test ", "roles": [staff] })).await;
     let invitation = &invited["inviteMember"];
     assert_eq!(invitation["email"], "maria@new.test", "normalised");
@@ -77,10 +62,10 @@ async fn a_new_person_joins_by_the_link_with_the_roles_offered() {
 
     // Used once.
     let (_, body) = app.post(&Auth::anonymous(), OFFER, json!({ "token": token })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{body}");
     let again = json!({ "token": token, "displayName": "Eve", "password": "another fine passphrase" });
     let (_, body) = app.post(&Auth::anonymous(), SIGN_UP, json!({ "input": again })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{body}");
 
     let accepted = app.ok(&owner, LIST, json!({ "status": "ACCEPTED" })).await;
     assert_eq!(accepted["invitations"]["edges"][0]["node"]["acceptedBy"]["email"], "maria@new.test");
@@ -100,9 +85,9 @@ async fn an_existing_user_accepts_signed_in_with_the_invited_address_only() {
     let token = token_in(&invitations_to(&app, "luis@have.test").await[0]);
 
     let (_, body) = app.post(&other, ACCEPT, json!({ "token": token })).await;
-    assert_eq!(code(&body), "FORBIDDEN", "someone else's invitation: {body}");
+    assert_eq!(error_code_of(&body), "FORBIDDEN", "someone else's invitation: {body}");
     let (_, body) = app.post(&Auth::anonymous(), ACCEPT, json!({ "token": token })).await;
-    assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+    assert_eq!(error_code_of(&body), "UNAUTHENTICATED", "{body}");
 
     let accepted = app.ok(&luis, ACCEPT, json!({ "token": token })).await;
     assert_eq!(accepted["acceptInvitation"], json!({ "status": "ACCEPTED", "tenantSlug": "inv-existing" }));
@@ -112,7 +97,7 @@ async fn an_existing_user_accepts_signed_in_with_the_invited_address_only() {
 
     // A member is not invited again.
     let (_, body) = app.post(&owner, INVITE, json!({ "email": "luis@have.test", "roles": [] })).await;
-    assert_eq!(code(&body), "CONFLICT", "{body}");
+    assert_eq!(error_code_of(&body), "CONFLICT", "{body}");
 }
 
 #[tokio::test]
@@ -122,9 +107,9 @@ async fn invitations_expire_and_are_resent_or_cancelled() {
     let first =
         app.ok(&owner, INVITE, json!({ "email": "late@inv.test", "roles": [] })).await["inviteMember"]["id"].clone();
     let (_, body) = app.post(&owner, INVITE, json!({ "email": "late@inv.test", "roles": [] })).await;
-    assert_eq!(code(&body), "CONFLICT", "one pending invitation per address: {body}");
+    assert_eq!(error_code_of(&body), "CONFLICT", "one pending invitation per address: {body}");
     let (_, body) = app.post(&owner, RESEND, json!({ "id": first })).await;
-    assert_eq!(code(&body), "RATE_LIMITED", "{body}");
+    assert_eq!(error_code_of(&body), "RATE_LIMITED", "{body}");
     let old = token_in(&invitations_to(&app, "late@inv.test").await[0]);
 
     app.clock.advance(Duration::days(8));
@@ -133,7 +118,7 @@ async fn invitations_expire_and_are_resent_or_cancelled() {
     assert_eq!(offer["invitationOffer"]["status"], "EXPIRED");
     let late = app.sign_up("late@inv.test").await;
     let (_, body) = app.post(&late, ACCEPT, json!({ "token": old })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "expired: {body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "expired: {body}");
     let expired = app.ok(&owner, LIST, json!({ "status": "EXPIRED" })).await;
     assert_eq!(expired["invitations"]["edges"].as_array().unwrap().len(), 1);
 
@@ -144,7 +129,7 @@ async fn invitations_expire_and_are_resent_or_cancelled() {
     assert_eq!(emails.len(), 2);
     let new = token_in(&emails[1]);
     let (_, body) = app.post(&Auth::anonymous(), OFFER, json!({ "token": old })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{body}");
     assert_eq!(app.ok(&late, ACCEPT, json!({ "token": new })).await["acceptInvitation"]["status"], "ACCEPTED");
 
     // Cancelled: the link dies, and the email not yet sent is withdrawn.
@@ -153,9 +138,9 @@ async fn invitations_expire_and_are_resent_or_cancelled() {
     assert_eq!(app.ok(&owner, CANCEL, json!({ "id": second })).await["cancelInvitation"]["status"], "CANCELLED");
     assert!(invitations_to(&app, "never@inv.test").await.is_empty(), "withdrawn before it went out");
     let (_, body) = app.post(&owner, CANCEL, json!({ "id": second })).await;
-    assert_eq!(code(&body), "CONFLICT", "{body}");
+    assert_eq!(error_code_of(&body), "CONFLICT", "{body}");
     let (_, body) = app.post(&owner, RESEND, json!({ "id": second })).await;
-    assert_eq!(code(&body), "CONFLICT", "{body}");
+    assert_eq!(error_code_of(&body), "CONFLICT", "{body}");
 }
 
 #[tokio::test]
@@ -164,16 +149,16 @@ async fn nobody_invites_into_more_than_they_hold() {
     let (owner, _) = app.owner_of("inv-escalate").await;
     let admin = app.add_member(&owner, "admin@inv-escalate.test", &["admin"]).await;
     let staff = app.add_member(&owner, "staff@inv-escalate.test", &["staff"]).await;
-    let owner_role = role_id(&app, &owner, "OWNER").await;
-    let staff_role = role_id(&app, &owner, "STAFF").await;
+    let owner_role = app.builtin_role_id(&owner, "OWNER").await;
+    let staff_role = app.builtin_role_id(&owner, "STAFF").await;
     let (_, body) = app.post(&admin, INVITE, json!({ "email": "boss@x.test", "roles": [owner_role] })).await;
-    assert_eq!(code(&body), "FORBIDDEN", "an admin cannot offer the owner's rights: {body}");
+    assert_eq!(error_code_of(&body), "FORBIDDEN", "an admin cannot offer the owner's rights: {body}");
     let (_, body) = app.post(&staff, INVITE, json!({ "email": "pal@x.test", "roles": [staff_role] })).await;
-    assert_eq!(code(&body), "FORBIDDEN", "staff may not invite: {body}");
+    assert_eq!(error_code_of(&body), "FORBIDDEN", "staff may not invite: {body}");
     let (_, body) = app.post(&owner, INVITE, json!({ "email": "pal@x.test", "roles": ["not-a-role"] })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{body}");
     let (_, body) = app.post(&owner, INVITE, json!({ "email": "not an address", "roles": [] })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{body}");
     assert!(app.ok(&admin, INVITE, json!({ "email": "pal@x.test", "roles": [staff_role] })).await.is_object());
 }
 
@@ -188,7 +173,7 @@ async fn another_tenants_invitations_are_out_of_reach() {
     assert_eq!(app.ok(&bob, LIST, json!({})).await["invitations"]["edges"], json!([]));
     for mutation in [CANCEL, RESEND] {
         let (_, body) = app.post(&bob, mutation, json!({ "id": id })).await;
-        assert_eq!(code(&body), "NOT_FOUND", "{mutation}: {body}");
+        assert_eq!(error_code_of(&body), "NOT_FOUND", "{mutation}: {body}");
     }
     // The email is in Alice's delivery log, not Bob's.
     app.deliver().await;
@@ -236,7 +221,7 @@ async fn two_invitations_of_one_address_at_once_make_one() {
     });
     let answers = futures_util::future::join_all(invites).await;
     let made = answers.iter().filter(|(_, body)| body["data"]["inviteMember"].is_object()).count();
-    let refused = answers.iter().filter(|(_, body)| code(body) == "CONFLICT").count();
+    let refused = answers.iter().filter(|(_, body)| error_code_of(body) == "CONFLICT").count();
     assert_eq!((made, refused), (1, 1), "{answers:?}");
     let pending = app.ok(&owner, LIST, json!({ "status": "PENDING" })).await;
     assert_eq!(pending["invitations"]["edges"].as_array().unwrap().len(), 1);

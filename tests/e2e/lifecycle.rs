@@ -5,7 +5,7 @@
 use std::time::Duration as StdDuration;
 
 use serde_json::{Value, json};
-use tessera_e2e::{Auth, PASSWORD, TestApp};
+use tessera_e2e::{Auth, PASSWORD, TestApp, error_code_of};
 use tessera_identity::UserStatus;
 
 const WAIT: StdDuration = StdDuration::from_secs(10);
@@ -15,13 +15,9 @@ const DEACTIVATE: &str =
     "mutation($password: String!) { deactivateMyAccount(password: $password, reason: \"moving away\") }";
 const DELETE: &str = "mutation($password: String!) { deleteMyAccount(password: $password) }";
 
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default()
-}
-
 async fn login_code(app: &TestApp, email: &str) -> String {
     let (_, body) = app.post(&Auth::anonymous(), LOGIN, json!({ "email": email, "password": PASSWORD })).await;
-    if body["data"]["login"]["accessToken"].is_string() { "OK".into() } else { code(&body).to_owned() }
+    if body["data"]["login"]["accessToken"].is_string() { "OK".into() } else { error_code_of(&body).to_owned() }
 }
 
 #[tokio::test]
@@ -34,13 +30,13 @@ async fn deactivating_my_account_ends_every_session_and_subscription_at_once() {
     ws.send(json!({"id": "1", "type": "subscribe", "payload": {"query": SETTINGS_FEED}})).await;
 
     let (_, body) = app.post(&owner, DEACTIVATE, json!({ "password": "not my password at all" })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{body}");
     assert_eq!(app.ok(&owner, DEACTIVATE, json!({ "password": PASSWORD })).await["deactivateMyAccount"], true);
 
     assert_eq!(ws.closed_with(WAIT).await, Some(4403), "the other device's subscription ends");
     for session in [&owner, &phone] {
         let (_, body) = app.post(session, "{ me { email } }", json!({})).await;
-        assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+        assert_eq!(error_code_of(&body), "UNAUTHENTICATED", "{body}");
     }
     assert_eq!(login_code(&app, "owner@closing.test").await, "FORBIDDEN");
     // A reset link is not a way back in.
@@ -65,7 +61,7 @@ async fn the_operator_suspends_and_reactivates_with_a_reason_and_deletion_is_fin
     assert!(suspended.status_changed_at.is_some());
     assert_eq!(suspended.status_changed_by, None, "the operator, not a user");
     let (_, body) = app.post(&ana, "{ me { email } }", json!({})).await;
-    assert_eq!(code(&body), "UNAUTHENTICATED", "sessions ended: {body}");
+    assert_eq!(error_code_of(&body), "UNAUTHENTICATED", "sessions ended: {body}");
     assert_eq!(login_code(&app, "ana@suspended.test").await, "FORBIDDEN");
     let again = set(UserStatus::Suspended, "still").await.unwrap_err();
     assert_eq!(again.domain().code().as_str(), "CONFLICT");
@@ -101,7 +97,7 @@ async fn the_operator_suspends_and_reactivates_with_a_reason_and_deletion_is_fin
             json!({}),
         )
         .await;
-    assert_eq!(code(&body), "CONFLICT", "the address stays taken: {body}");
+    assert_eq!(error_code_of(&body), "CONFLICT", "the address stays taken: {body}");
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ mod mfa;
 mod notifications;
 mod operations;
 mod ownership;
+mod policy;
 mod rbac;
 mod recovery;
 mod row_level_security;

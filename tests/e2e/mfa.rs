@@ -3,9 +3,8 @@
 //! computed here from RFC 6238 itself, not with the server's library.
 
 use chrono::{DateTime, Duration, Utc};
-use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
-use tessera_e2e::{Auth, PASSWORD, TestApp};
+use tessera_e2e::{Auth, PASSWORD, TestApp, base32_decode, error_code_of, totp};
 
 const ENROLL: &str = "mutation { enrollTotp { secret otpauthUri } }";
 const CONFIRM: &str = "mutation($code: String!) { confirmTotp(code: $code) }";
@@ -15,39 +14,6 @@ const COMPLETE: &str = "mutation($challenge: String!, $code: String!) { complete
 const DISABLE: &str = "mutation($password: String!) { disableTotp(password: $password) }";
 const REGENERATE: &str = "mutation($password: String!) { regenerateBackupCodes(password: $password) }";
 const EVENTS: &str = "{ mySecurityEvents(last: 20) { edges { node { kind } } } }";
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default()
-}
-
-/// RFC 4648 base32 without padding.
-fn base32_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
-    for c in text.trim_end_matches('=').bytes() {
-        let index = ALPHABET.iter().position(|a| *a == c).expect("base32") as u32;
-        value = (value << 5) | index;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((value >> bits) as u8);
-            value &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
-/// The RFC 6238 code (HMAC-SHA1, 30 s, 6 digits) of `secret` at `at`.
-fn totp(secret: &str, at: DateTime<Utc>) -> String {
-    let counter = (at.timestamp() / 30) as u64;
-    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(&base32_decode(secret)).unwrap();
-    mac.update(&counter.to_be_bytes());
-    let digest = mac.finalize().into_bytes();
-    let offset = usize::from(digest[19] & 0x0f);
-    let binary =
-        u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]);
-    format!("{:06}", binary % 1_000_000)
-}
 
 /// A code that no step within reach of `at` has (so it is wrong, not unlucky).
 fn wrong(secret: &str, at: DateTime<Utc>) -> String {
@@ -98,12 +64,12 @@ async fn an_authenticator_app_is_confirmed_then_asked_for_at_every_login_with_ea
 
     let now_code = totp(&secret, app.now());
     let (_, body) = app.post(&ana, CONFIRM, json!({ "code": wrong(&secret, app.now()) })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{body}");
     let codes = app.ok(&ana, CONFIRM, json!({ "code": now_code })).await["confirmTotp"].clone();
     assert_eq!(codes.as_array().unwrap().len(), 10);
     assert_eq!(app.ok(&ana, MY_MFA, json!({})).await["myMfa"], json!({ "totp": true, "backupCodesLeft": 10 }));
     let (_, body) = app.post(&ana, ENROLL, json!({})).await;
-    assert_eq!(code(&body), "CONFLICT", "one app at a time: {body}");
+    assert_eq!(error_code_of(&body), "CONFLICT", "one app at a time: {body}");
 
     let data = app.ok(&Auth::anonymous(), LOGIN, json!({ "email": "ana@mfa.test", "password": PASSWORD })).await;
     assert_eq!(data["login"]["accessToken"], Value::Null);
@@ -112,7 +78,7 @@ async fn an_authenticator_app_is_confirmed_then_asked_for_at_every_login_with_ea
 
     // The code that confirmed the app was used: it does not open a session.
     let body = complete(&app, &first, &now_code).await;
-    assert_eq!(code(&body), "UNAUTHENTICATED", "replayed code: {body}");
+    assert_eq!(error_code_of(&body), "UNAUTHENTICATED", "replayed code: {body}");
     app.clock.advance(Duration::seconds(30));
     let next = totp(&secret, app.now());
     let body = complete(&app, &first, &next).await;
@@ -123,10 +89,10 @@ async fn an_authenticator_app_is_confirmed_then_asked_for_at_every_login_with_ea
 
     // A completed challenge is spent; the same code is refused on a new one.
     let body = complete(&app, &first, &next).await;
-    assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+    assert_eq!(error_code_of(&body), "UNAUTHENTICATED", "{body}");
     let second = challenge(&app, "ana@mfa.test").await;
     let body = complete(&app, &second, &next).await;
-    assert_eq!(code(&body), "UNAUTHENTICATED", "the same code twice: {body}");
+    assert_eq!(error_code_of(&body), "UNAUTHENTICATED", "the same code twice: {body}");
 
     // One step of drift either way is fine; more is not.
     app.clock.advance(Duration::seconds(60));
@@ -135,7 +101,7 @@ async fn an_authenticator_app_is_confirmed_then_asked_for_at_every_login_with_ea
     assert!(body["data"]["completeLogin"]["accessToken"].is_string(), "{body}");
     let third = challenge(&app, "ana@mfa.test").await;
     let body = complete(&app, &third, &totp(&secret, app.now() + Duration::seconds(90))).await;
-    assert_eq!(code(&body), "UNAUTHENTICATED", "three steps ahead: {body}");
+    assert_eq!(error_code_of(&body), "UNAUTHENTICATED", "three steps ahead: {body}");
 
     let events = app.ok(&signed_in, EVENTS, json!({})).await;
     assert!(events.to_string().contains("MFA_ENABLED"), "{events}");
@@ -148,18 +114,18 @@ async fn backup_codes_work_once_and_new_ones_replace_them() {
     let body = complete(&app, &challenge(&app, "ana@backup.test").await, &codes[0]).await;
     assert!(body["data"]["completeLogin"]["accessToken"].is_string(), "{body}");
     let body = complete(&app, &challenge(&app, "ana@backup.test").await, &codes[0]).await;
-    assert_eq!(code(&body), "UNAUTHENTICATED", "a backup code works once: {body}");
+    assert_eq!(error_code_of(&body), "UNAUTHENTICATED", "a backup code works once: {body}");
     assert_eq!(app.ok(&ana, MY_MFA, json!({})).await["myMfa"]["backupCodesLeft"], 9);
     assert!(app.ok(&ana, EVENTS, json!({})).await.to_string().contains("BACKUP_CODE_USED"));
 
     let (_, body) = app.post(&ana, REGENERATE, json!({ "password": "not my password at all" })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{body}");
     assert_eq!(body["errors"][0]["extensions"]["field"], "password");
     let fresh = app.ok(&ana, REGENERATE, json!({ "password": PASSWORD })).await["regenerateBackupCodes"].clone();
     let fresh: Vec<String> = fresh.as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
     assert_eq!(fresh.len(), 10);
     let body = complete(&app, &challenge(&app, "ana@backup.test").await, &codes[1]).await;
-    assert_eq!(code(&body), "UNAUTHENTICATED", "old codes are gone: {body}");
+    assert_eq!(error_code_of(&body), "UNAUTHENTICATED", "old codes are gone: {body}");
     // Typed loosely: lower case, spaces instead of dashes.
     let typed = fresh[0].to_lowercase().replace('-', " ");
     let body = complete(&app, &challenge(&app, "ana@backup.test").await, &typed).await;
@@ -175,25 +141,25 @@ async fn wrong_codes_are_throttled_with_the_password_and_a_challenge_dies_after_
     let right = totp(&secret, app.now());
     let mut codes = Vec::new();
     for _ in 0..5 {
-        codes.push(code(&complete(&app, &open, &wrong(&secret, app.now())).await).to_owned());
+        codes.push(error_code_of(&complete(&app, &open, &wrong(&secret, app.now())).await).to_owned());
     }
     assert!(codes.iter().all(|c| c == "UNAUTHENTICATED" || c == "RATE_LIMITED"), "{codes:?}");
     let body = complete(&app, &open, &right).await;
     assert!(
-        matches!(code(&body), "UNAUTHENTICATED" | "RATE_LIMITED"),
+        matches!(error_code_of(&body), "UNAUTHENTICATED" | "RATE_LIMITED"),
         "a challenge that took five wrong codes is dead, even for the right one: {body}"
     );
     // Logging in again with the password does not buy more guesses.
     let (_, body) =
         app.post(&Auth::anonymous(), LOGIN, json!({ "email": "ana@guess.test", "password": PASSWORD })).await;
-    assert_eq!(code(&body), "RATE_LIMITED", "{body}");
+    assert_eq!(error_code_of(&body), "RATE_LIMITED", "{body}");
 
     // Expired challenges die too.
     app.clock.advance(Duration::hours(2));
     let open = challenge(&app, "ana@guess.test").await;
     app.clock.advance(Duration::minutes(6));
     let body = complete(&app, &open, &totp(&secret, app.now())).await;
-    assert_eq!(code(&body), "UNAUTHENTICATED", "expired after five minutes: {body}");
+    assert_eq!(error_code_of(&body), "UNAUTHENTICATED", "expired after five minutes: {body}");
 }
 
 #[tokio::test]
@@ -201,7 +167,7 @@ async fn turning_the_app_off_needs_the_password_and_logins_stop_asking() {
     let app = TestApp::spawn().await;
     let (ana, _, _) = with_authenticator(&app, "ana@off.test").await;
     let (_, body) = app.post(&ana, DISABLE, json!({ "password": "not my password at all" })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{body}");
     assert_eq!(app.ok(&ana, DISABLE, json!({ "password": PASSWORD })).await["disableTotp"], true);
     assert_eq!(app.ok(&ana, MY_MFA, json!({})).await["myMfa"], json!({ "totp": false, "backupCodesLeft": 0 }));
     let data = app.ok(&Auth::anonymous(), LOGIN, json!({ "email": "ana@off.test", "password": PASSWORD })).await;
@@ -222,10 +188,10 @@ async fn a_rotated_refresh_token_reused_after_a_second_factor_login_ends_the_ses
     let rotated = app.ok(&Auth::anonymous(), refresh, json!({ "token": old_refresh })).await;
     let access = rotated["refreshSession"]["accessToken"].as_str().unwrap().to_owned();
     let (_, body) = app.post(&Auth::anonymous(), refresh, json!({ "token": old_refresh })).await;
-    assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+    assert_eq!(error_code_of(&body), "UNAUTHENTICATED", "{body}");
     let holder = Auth { token: Some(access), ..Auth::anonymous() };
     let (_, body) = app.post(&holder, "{ me { email } }", json!({})).await;
-    assert_eq!(code(&body), "UNAUTHENTICATED", "the whole session ended: {body}");
+    assert_eq!(error_code_of(&body), "UNAUTHENTICATED", "the whole session ended: {body}");
 }
 
 #[tokio::test]
@@ -237,7 +203,7 @@ async fn one_accounts_codes_do_not_complete_anothers_login() {
     let anas = challenge(&app, "ana@two.test").await;
     for other in [totp(&bob_secret, app.now()), bob_codes[0].clone()] {
         let body = complete(&app, &anas, &other).await;
-        assert_eq!(code(&body), "UNAUTHENTICATED", "{other}: {body}");
+        assert_eq!(error_code_of(&body), "UNAUTHENTICATED", "{other}: {body}");
     }
     let body = complete(&app, &anas, &ana_codes[0]).await;
     assert_eq!(body["data"]["completeLogin"]["user"]["email"], "ana@two.test", "{body}");

@@ -5,8 +5,8 @@ use std::time::Duration as StdDuration;
 
 use chrono::Duration;
 use sea_orm::ConnectionTrait;
-use serde_json::{Value, json};
-use tessera_e2e::{Auth, PASSWORD, TestApp};
+use serde_json::json;
+use tessera_e2e::{Auth, PASSWORD, TestApp, error_code_of};
 use tessera_notify::EmailMessage;
 
 const ME: &str = "{ me { email emailVerified emailVerifiedAt } }";
@@ -38,10 +38,6 @@ fn token_in(email: &EmailMessage) -> String {
     rest.split_whitespace().next().unwrap().to_owned()
 }
 
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default()
-}
-
 #[tokio::test]
 async fn signing_up_sends_a_link_that_verifies_the_address_once() {
     let app = TestApp::spawn().await;
@@ -62,7 +58,7 @@ async fn signing_up_sends_a_link_that_verifies_the_address_once() {
 
     // Once only.
     let (_, body) = app.post(&Auth::anonymous(), VERIFY, json!({ "token": token })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{body}");
     assert_eq!(body["errors"][0]["extensions"]["field"], "token", "{body}");
     // Verified: nothing more to send.
     assert_eq!(app.ok(&ana, RESEND, json!({})).await["resendEmailVerification"], false);
@@ -90,25 +86,25 @@ async fn a_new_verification_link_replaces_the_old_one_and_links_expire() {
     let first = token_in(&emails_to(&app, "ana@resend.test", "Confirm your email address", 1).await[0]);
 
     let (_, body) = app.post(&ana, RESEND, json!({})).await;
-    assert_eq!(code(&body), "RATE_LIMITED", "a minute between links: {body}");
+    assert_eq!(error_code_of(&body), "RATE_LIMITED", "a minute between links: {body}");
     app.clock.advance(Duration::seconds(61));
     assert_eq!(app.ok(&ana, RESEND, json!({})).await["resendEmailVerification"], true);
     let second = token_in(&emails_to(&app, "ana@resend.test", "Confirm your email address", 2).await[1]);
     assert_ne!(first, second);
 
     let (_, body) = app.post(&Auth::anonymous(), VERIFY, json!({ "token": first })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "the older link no longer works: {body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "the older link no longer works: {body}");
 
     app.clock.advance(Duration::hours(25));
     let (_, body) = app.post(&Auth::anonymous(), VERIFY, json!({ "token": second })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "expired after 24 hours: {body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "expired after 24 hours: {body}");
     let ana = app.login("ana@resend.test").await;
     assert_eq!(app.ok(&ana, ME, json!({})).await["me"]["emailVerified"], false);
 
     // A token of another kind or made up is refused the same way.
     for token in ["tsv_made-up", "tsa_whatever", ""] {
         let (_, body) = app.post(&Auth::anonymous(), VERIFY, json!({ "token": token })).await;
-        assert_eq!(code(&body), "BAD_USER_INPUT", "{token}: {body}");
+        assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{token}: {body}");
     }
 }
 
@@ -132,7 +128,7 @@ async fn asking_for_a_reset_answers_alike_for_every_address() {
 
     // A malformed address is the caller's mistake, and says so.
     let (_, body) = app.post(&Auth::anonymous(), REQUEST_RESET, json!({ "email": "not an address" })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{body}");
 
     // At most three links an hour; the fourth request is answered alike but sends nothing.
     for _ in 0..3 {
@@ -160,7 +156,7 @@ async fn a_reset_link_sets_a_new_password_once_ends_sessions_and_clears_the_lock
                 json!({ "email": "ana@lockout.test", "password": format!("guess {guess}") }),
             )
             .await;
-        throttled |= code(&body) == "RATE_LIMITED";
+        throttled |= error_code_of(&body) == "RATE_LIMITED";
     }
     assert!(throttled, "the account is backing off");
 
@@ -169,9 +165,9 @@ async fn a_reset_link_sets_a_new_password_once_ends_sessions_and_clears_the_lock
 
     // The policy and the history apply; a refused password does not use up the link.
     let (_, body) = app.post(&Auth::anonymous(), RESET, json!({ "token": token, "password": "password123" })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{body}");
     let (_, body) = app.post(&Auth::anonymous(), RESET, json!({ "token": token, "password": PASSWORD })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "the current password is a recent one: {body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "the current password is a recent one: {body}");
     assert_eq!(body["errors"][0]["extensions"]["field"], "newPassword", "{body}");
 
     let data = app.ok(&Auth::anonymous(), RESET, json!({ "token": token, "password": "lantern orchard velvet" })).await;
@@ -179,7 +175,7 @@ async fn a_reset_link_sets_a_new_password_once_ends_sessions_and_clears_the_lock
 
     // Every session ended; the backoff is gone; the new password works at once.
     let (_, body) = app.post(&ana, ME, json!({})).await;
-    assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+    assert_eq!(error_code_of(&body), "UNAUTHENTICATED", "{body}");
     let (_, body) = app
         .post(&Auth::anonymous(), LOGIN, json!({ "email": "ana@lockout.test", "password": "lantern orchard velvet" }))
         .await;
@@ -196,7 +192,7 @@ async fn a_reset_link_sets_a_new_password_once_ends_sessions_and_clears_the_lock
     // The link worked once.
     let (_, body) =
         app.post(&Auth::anonymous(), RESET, json!({ "token": token, "password": "another fine passphrase" })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{body}");
 }
 
 #[tokio::test]
@@ -214,7 +210,7 @@ async fn two_requests_racing_with_one_reset_link_succeed_once() {
     let succeeded: Vec<usize> = (0..2).filter(|i| answers[*i].1["data"]["resetPassword"] == true).collect();
     assert_eq!(succeeded.len(), 1, "{answers:?}");
     let loser = 1 - succeeded[0];
-    assert_eq!(code(&answers[loser].1), "BAD_USER_INPUT", "{answers:?}");
+    assert_eq!(error_code_of(&answers[loser].1), "BAD_USER_INPUT", "{answers:?}");
     let winner = ["first racing passphrase", "second racing passphrase"][succeeded[0]];
     let (_, body) = app.post(&Auth::anonymous(), LOGIN, json!({ "email": "ana@race.test", "password": winner })).await;
     assert!(body["data"]["login"]["accessToken"].is_string(), "{body}");
@@ -229,7 +225,7 @@ async fn reset_links_expire_and_do_not_work_for_another_address_or_a_disabled_ac
     app.clock.advance(Duration::minutes(31));
     let (_, body) =
         app.post(&Auth::anonymous(), RESET, json!({ "token": token, "password": "too late a passphrase" })).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "expired after 30 minutes: {body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "expired after 30 minutes: {body}");
     // The old password still works: nothing changed.
     let (_, body) =
         app.post(&Auth::anonymous(), LOGIN, json!({ "email": "ana@expiry.test", "password": PASSWORD })).await;
@@ -239,7 +235,7 @@ async fn reset_links_expire_and_do_not_work_for_another_address_or_a_disabled_ac
     let (_, body) = app
         .post(&Auth::anonymous(), RESET, json!({ "token": verification, "password": "wrong kind passphrase" }))
         .await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{body}");
 }
 
 #[tokio::test]
@@ -261,7 +257,7 @@ async fn account_messages_belong_to_no_tenant_and_no_tenant_can_word_them() {
             json!({}),
         )
         .await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{body}");
     let templates = app.ok(&owner, "{ notificationTemplates { topic } }", json!({})).await;
     let topics: Vec<&str> =
         templates["notificationTemplates"].as_array().unwrap().iter().filter_map(|t| t["topic"].as_str()).collect();

@@ -31,9 +31,9 @@ mod token;
 
 pub use mfa::{BACKUP_CODE_COUNT, CHALLENGE_ATTEMPTS, CHALLENGE_MINUTES};
 pub use model::{
-    Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, LoginOutcome, MAX_PASSWORD_CHARS,
-    MIN_PASSWORD_CHARS, MfaChallenge, MfaStatus, NewUser, Password, PasswordPolicy, SecondFactor, Session,
-    SessionPolicy, TokenPurpose, TotpEnrollment, User, UserStatus,
+    AuthenticatedSession, Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, LoginOutcome,
+    MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, MfaChallenge, MfaStatus, NewUser, Password, PasswordPolicy, SecondFactor,
+    Session, SessionPolicy, TokenPurpose, TotpEnrollment, User, UserStatus,
 };
 pub use password::PasswordHasher;
 pub use recovery::RESET_LINKS_PER_HOUR;

@@ -210,7 +210,7 @@ impl IdentityService {
             };
             record_security_event(&txn, ctx, None, event).await?;
         }
-        let signed_in = self.finish_login(&txn, ctx, user, now).await?;
+        let signed_in = self.finish_login(&txn, ctx, user, true, now).await?;
         txn.commit().await?;
         Ok(signed_in)
     }

@@ -320,6 +320,17 @@ impl LoginFailure {
     }
 }
 
+/// A bearer token's session, as the gateway checks it against a tenant's policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthenticatedSession {
+    /// Who.
+    pub actor: tessera_kernel::Actor,
+    /// Whether the session was started with a second factor.
+    pub second_factor: bool,
+    /// When it was last used before this request (the idle time a tenant judges).
+    pub last_used_at: DateTime<Utc>,
+}
+
 /// What a correct email and password lead to.
 #[derive(Debug)]
 pub enum LoginOutcome {

@@ -18,8 +18,8 @@ use tracing::warn;
 
 use crate::entity::{login_history, password_history, refresh_token, session, user};
 use crate::model::{
-    Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, LoginOutcome, NewUser, Password, PasswordPolicy,
-    Session, SessionPolicy, TokenPurpose, User, UserStatus,
+    AuthenticatedSession, Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, LoginOutcome, NewUser,
+    Password, PasswordPolicy, Session, SessionPolicy, TokenPurpose, User, UserStatus,
 };
 use crate::password::PasswordHasher;
 use crate::recovery::DEFAULT_LOCALE;
@@ -137,7 +137,7 @@ impl IdentityService {
         .map_err(|e| {
             DomainError::conflict_on_unique(e, "an account with this email already exists; sign in instead")
         })?;
-        let issued = self.start_session(&txn, ctx, row.id, now).await?;
+        let issued = self.start_session(&txn, ctx, row.id, false, now).await?;
         self.record_login(&txn, ctx, Some(row.id), None).await?;
         remember_password(&txn, row.id, &row.password_hash, now).await?;
         if !input.email_proven {
@@ -265,7 +265,7 @@ impl IdentityService {
             return Ok(LoginOutcome::SecondFactorRequired(challenge));
         }
         repo::clear_login_failures(&txn, &account_key).await?;
-        let (user, issued) = self.finish_login(&txn, ctx, user, now).await?;
+        let (user, issued) = self.finish_login(&txn, ctx, user, false, now).await?;
         txn.commit().await?;
         Ok(LoginOutcome::SignedIn(Box::new(user), issued))
     }
@@ -276,9 +276,10 @@ impl IdentityService {
         txn: &sea_orm::DatabaseTransaction,
         ctx: &RequestContext,
         user: user::Model,
+        second_factor: bool,
         now: DateTime<Utc>,
     ) -> Result<(User, IssuedSession)> {
-        let issued = self.start_session(txn, ctx, user.id, now).await?;
+        let issued = self.start_session(txn, ctx, user.id, second_factor, now).await?;
         self.record_login(txn, ctx, Some(user.id), None).await?;
         let mut active: user::ActiveModel = user.into();
         active.last_login_at = Set(Some(now));
@@ -300,6 +301,7 @@ impl IdentityService {
         conn: &C,
         ctx: &RequestContext,
         user_id: UserId,
+        second_factor: bool,
         now: DateTime<Utc>,
     ) -> Result<IssuedSession> {
         let access_token = new_token(ACCESS_PREFIX);
@@ -318,6 +320,7 @@ impl IdentityService {
             revoked_reason: Set(None),
             user_agent: Set(truncate(ctx.meta().user_agent.as_deref(), 512)),
             ip: Set(truncate(ctx.meta().ip.as_deref(), 64)),
+            second_factor: Set(second_factor),
         }
         .insert(conn)
         .await?;
@@ -465,6 +468,12 @@ impl IdentityService {
     /// Resolves a bearer token to the actor, or `None` when it is unknown, expired or
     /// revoked, or its user is disabled. Extends the session's idle timeout.
     pub async fn authenticate(&self, token: &str, now: DateTime<Utc>) -> Result<Option<Actor>> {
+        Ok(self.authenticate_session(token, now).await?.map(|s| s.actor))
+    }
+
+    /// [`IdentityService::authenticate`], with what tenant policies look at: how
+    /// the session began and how long it had been idle.
+    pub async fn authenticate_session(&self, token: &str, now: DateTime<Utc>) -> Result<Option<AuthenticatedSession>> {
         if !token.starts_with(ACCESS_PREFIX) {
             return Ok(None);
         }
@@ -499,7 +508,48 @@ impl IdentityService {
                 .await?;
             txn.commit().await?;
         }
-        Ok(Some(Actor { user_id: session.user_id, session_id: session.id }))
+        Ok(Some(AuthenticatedSession {
+            actor: Actor { user_id: session.user_id, session_id: session.id },
+            second_factor: session.second_factor,
+            last_used_at: session.last_used_at,
+        }))
+    }
+
+    /// Whether the user has a second factor set up.
+    pub async fn has_second_factor(&self, user_id: UserId) -> Result<bool> {
+        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let has = self.second_factors(&txn, user_id).await?.is_some();
+        txn.commit().await?;
+        Ok(has)
+    }
+
+    /// Ends the user's oldest live sessions beyond the newest `max` (a tenant's
+    /// limit of concurrent sessions); returns those ended.
+    pub async fn limit_sessions(&self, ctx: &RequestContext, user_id: UserId, max: usize) -> Result<Vec<SessionId>> {
+        let now = ctx.now();
+        let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        let live: Vec<SessionId> = session::Entity::find()
+            .filter(session::Column::UserId.eq(user_id))
+            .filter(session::Column::RevokedAt.is_null())
+            .filter(session::Column::IdleExpiresAt.gt(now))
+            .filter(session::Column::AbsoluteExpiresAt.gt(now))
+            .order_by_desc(session::Column::Id)
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        let excess: Vec<SessionId> = live.into_iter().skip(max.max(1)).collect();
+        if !excess.is_empty() {
+            session::Entity::update_many()
+                .col_expr(session::Column::RevokedAt, Expr::value(now))
+                .col_expr(session::Column::RevokedReason, Expr::value("session_limit"))
+                .filter(session::Column::Id.is_in(excess.iter().copied()))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(excess)
     }
 
     /// Whether `session_id` is still usable; long-lived connections (WebSocket

@@ -85,6 +85,24 @@ impl RbacService {
         Ok((tenant, scope))
     }
 
+    /// The roles `user_id` holds in force in `tenant_id` at `at`, directly or
+    /// through groups, with their ancestors (a tenant's policy may name a parent
+    /// role such as staff and mean its children too).
+    pub async fn held_roles(&self, user_id: UserId, tenant_id: TenantId, at: DateTime<Utc>) -> Result<Vec<RoleId>> {
+        let txn = self.db.begin(Scope::Tenant { tenant_id, user_id: Some(user_id) }, Access::Read).await?;
+        let facts = load_facts(&txn, tenant_id, user_id, Some(at)).await?;
+        txn.commit().await?;
+        let mut held: Vec<RoleId> = facts
+            .assignments
+            .iter()
+            .filter(|a| facts.in_force(a, at))
+            .flat_map(|a| facts.chain(a.role_id).into_iter().map(|r| r.id))
+            .collect();
+        held.sort();
+        held.dedup();
+        Ok(held)
+    }
+
     /// The tenant hierarchy's one route in for a non-member: the tenant lets its
     /// parent manage it, and the user owns the parent (which is not suspended or
     /// deleted). They then act with the built-in admin role's rights: everything but

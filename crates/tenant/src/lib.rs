@@ -14,6 +14,7 @@
 
 mod entity;
 mod model;
+mod policy;
 mod repo;
 mod service;
 
@@ -21,6 +22,7 @@ pub use model::{
     FeatureFlags, IsolationLevel, MAX_ACTIVITY_RETENTION_DAYS, MAX_FEATURE_FLAGS, MIN_ACTIVITY_RETENTION_DAYS, Member,
     NewTenant, Slug, Tenant, TenantPatch, TenantSettings, TenantStatus, TenantTier,
 };
+pub use policy::{MAX_NETWORKS, MfaRequirement, SecurityPolicy};
 pub use service::{
     BoxFuture, CreatedTenant, TenantLifecycle, TenantRef, TenantService, find_member_tenant,
     find_parent_managed_tenant, insert_membership, is_member, load_tenant_in_scope, members_among,

@@ -357,6 +357,8 @@ pub struct Tenant {
     pub deleted_at: Option<DateTime<Utc>>,
     /// When it will be purged unless restored.
     pub deletion_scheduled_at: Option<DateTime<Utc>>,
+    /// What it demands of the sessions that use it.
+    pub security_policy: crate::SecurityPolicy,
 }
 
 /// What signing up a business needs.

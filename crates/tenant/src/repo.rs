@@ -28,6 +28,7 @@ impl TryFrom<tenant::Model> for Tenant {
             updated_at: row.updated_at,
             deleted_at: row.deleted_at,
             deletion_scheduled_at: row.deletion_scheduled_at,
+            security_policy: crate::SecurityPolicy::from_json(row.security_policy.as_ref())?,
         })
     }
 }

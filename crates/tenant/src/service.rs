@@ -14,10 +14,11 @@ use sea_orm::{
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::event::{self, DomainEvent, EventKind};
 use tessera_kernel::{
-    Db, DomainError, MembershipId, Page, PageRequest, Permission, RequestContext, Result, TenantId, UserId,
+    Db, DomainError, MembershipId, Page, PageRequest, Permission, RequestContext, Result, SessionId, TenantId, UserId,
 };
 
-use crate::entity::{membership, tenant};
+use crate::SecurityPolicy;
+use crate::entity::{membership, mfa_grace_use, tenant};
 use crate::model::{
     FeatureFlags, IsolationLevel, Member, NewTenant, Slug, Tenant, TenantPatch, TenantSettings, TenantStatus,
     TenantTier, parse_locale, parse_name, parse_timezone,
@@ -135,6 +136,7 @@ impl TenantService {
             updated_at: Set(now),
             deleted_at: Set(None),
             deletion_scheduled_at: Set(None),
+            security_policy: Set(None),
         };
         let txn = self.db.begin(Scope::Tenant { tenant_id: id, user_id: Some(owner) }, Access::Write).await?;
         let row = row.insert(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, SLUG_TAKEN))?;
@@ -173,6 +175,113 @@ impl TenantService {
         announce_update(&txn, auth.tenant_id, now, &["parentMayManage"]).await?;
         txn.commit().await?;
         Tenant::try_from(row)
+    }
+
+    /// Replaces the tenant's security policy (`tenant:manage`, its own members
+    /// only: a parent's owner cannot loosen a branch's rules). Applies from the
+    /// next request.
+    pub async fn set_security_policy(&self, ctx: &RequestContext, policy: SecurityPolicy) -> Result<Tenant> {
+        let auth = ctx.authorize(Permission::TenantManage)?;
+        if ctx.tenant().is_some_and(|t| t.through_parent.is_some()) {
+            return Err(DomainError::Forbidden("only the tenant's own members set its security policy".into()));
+        }
+        let policy = policy.validated()?;
+        if let Some(own) = ctx.meta().ip.as_deref().and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+            && !policy.allows_ip(Some(own))
+        {
+            let blocked = !SecurityPolicy { ip_allow: Vec::new(), ..policy.clone() }.allows_ip(Some(own));
+            let field = if blocked { "ipBlock" } else { "ipAllow" };
+            return Err(DomainError::invalid(
+                field,
+                format!("would shut you out: this request comes from {own}; allow it or use it from elsewhere"),
+            ));
+        }
+        let txn = self.db.begin(auth.scope(), Access::Write).await?;
+        let current = repo::find_tenant_in_tenant_scope(&txn, auth.tenant_id).await?;
+        let now = ctx.now();
+        let before = audited(&current);
+        let mut row = current.into_active_model();
+        row.security_policy = Set(Some(to_json(&policy)?));
+        row.updated_at = Set(now);
+        let row = row.update(&txn).await?;
+        audit(&txn, ctx, &auth, "tenant.security_policy_set", before, &row).await?;
+        announce_update(&txn, auth.tenant_id, now, &["securityPolicy"]).await?;
+        txn.commit().await?;
+        Tenant::try_from(row)
+    }
+
+    /// Lets `session_id` of `user_id`, who has no second factor, use `tenant_id`
+    /// while it requires one, if the session already did or the member has grace
+    /// sign-ins left (`grace` in all). Each new session spends one.
+    pub async fn use_mfa_grace(
+        &self,
+        tenant_id: TenantId,
+        user_id: UserId,
+        session_id: SessionId,
+        grace: u32,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let txn = self.db.begin(Scope::Tenant { tenant_id, user_id: Some(user_id) }, Access::Write).await?;
+        let used = mfa_grace_use::Entity::find()
+            .filter(mfa_grace_use::Column::TenantId.eq(tenant_id))
+            .filter(mfa_grace_use::Column::UserId.eq(user_id))
+            .all(&txn)
+            .await?;
+        if used.iter().any(|u| u.session_id == session_id) {
+            txn.commit().await?;
+            return Ok(true);
+        }
+        if used.len() >= usize::try_from(grace).unwrap_or(usize::MAX) {
+            txn.commit().await?;
+            return Ok(false);
+        }
+        // Two first requests of one session at once may both insert; one wins.
+        mfa_grace_use::Entity::insert(mfa_grace_use::ActiveModel {
+            id: Set(tessera_kernel::id::uuid_v7_at(now)),
+            tenant_id: Set(tenant_id),
+            user_id: Set(user_id),
+            session_id: Set(session_id),
+            used_at: Set(now),
+        })
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns([
+                mfa_grace_use::Column::TenantId,
+                mfa_grace_use::Column::UserId,
+                mfa_grace_use::Column::SessionId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// The fewest concurrent sessions any tenant `user_id` belongs to allows, if
+    /// any limits them.
+    pub async fn session_limit_for(&self, user_id: UserId) -> Result<Option<u32>> {
+        let txn = self.db.begin(Scope::User(user_id), Access::Read).await?;
+        let ids: Vec<TenantId> = membership::Entity::find()
+            .filter(membership::Column::UserId.eq(user_id))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|m| m.tenant_id)
+            .collect();
+        let policies = tenant::Entity::find()
+            .filter(tenant::Column::Id.is_in(ids))
+            .filter(tenant::Column::SecurityPolicy.is_not_null())
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        let mut limit: Option<u32> = None;
+        for row in policies {
+            if let Some(max) = SecurityPolicy::from_json(row.security_policy.as_ref())?.max_sessions {
+                limit = Some(limit.map_or(max, |l| l.min(max)));
+            }
+        }
+        Ok(limit)
     }
 
     /// The request's tenant.
@@ -474,6 +583,7 @@ fn audited(row: &tenant::Model) -> serde_json::Value {
         "parentMayManage": row.parent_may_manage,
         "deletedAt": row.deleted_at,
         "deletionScheduledAt": row.deletion_scheduled_at,
+        "securityPolicy": row.security_policy,
     })
 }
 

@@ -377,6 +377,19 @@ impl IdentityQuery {
 #[derive(Default)]
 pub(crate) struct IdentityMutation;
 
+/// Ends the user's oldest sessions beyond the strictest limit of the tenants
+/// they belong to (after a new sign-in), and tells their subscriptions.
+async fn apply_session_limit(ctx: &Context<'_>, user_id: UserId) -> ApiResult<()> {
+    let services = services(ctx)?;
+    if let Some(max) = services.tenants.session_limit_for(user_id).await? {
+        let max = usize::try_from(max).unwrap_or(usize::MAX);
+        for session in services.identity.limit_sessions(request(ctx)?, user_id, max).await? {
+            announce_revocation(ctx, session);
+        }
+    }
+    Ok(())
+}
+
 fn announce_revocation(ctx: &Context<'_>, session_id: SessionId) {
     if let Ok(services) = services(ctx) {
         services.bus.publish_now(BusMessage::SessionRevoked { session_id });
@@ -406,7 +419,10 @@ impl IdentityMutation {
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<LoginPayload> {
         let outcome = services(ctx)?.identity.login(request(ctx)?, &input.email, &input.password).await?;
         Ok(match outcome {
-            LoginOutcome::SignedIn(user, issued) => LoginPayload::signed_in(AuthPayload::new(*user, issued)),
+            LoginOutcome::SignedIn(user, issued) => {
+                apply_session_limit(ctx, user.id).await?;
+                LoginPayload::signed_in(AuthPayload::new(*user, issued))
+            }
             LoginOutcome::SecondFactorRequired(challenge) => LoginPayload::challenged(challenge),
         })
     }
@@ -422,6 +438,7 @@ impl IdentityMutation {
         #[graphql(secret)] code: String,
     ) -> ApiResult<AuthPayload> {
         let (user, issued) = services(ctx)?.identity.complete_login(request(ctx)?, &challenge, &code).await?;
+        apply_session_limit(ctx, user.id).await?;
         Ok(AuthPayload::new(user, issued))
     }
 

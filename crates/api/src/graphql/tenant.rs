@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use tessera_kernel::event::EventKind;
 use tessera_kernel::{DomainError, Permission, TenantId};
-use tessera_tenant::{FeatureFlags, Member, NewTenant, Tenant, TenantPatch, TenantSettings};
+use tessera_tenant::{FeatureFlags, Member, NewTenant, SecurityPolicy, Tenant, TenantPatch, TenantSettings};
 
 use super::connection::{connection, page_cost, page_request};
 use super::feed::tenant_feed;
@@ -142,6 +142,77 @@ pub(crate) struct FeatureFlagGql {
     enabled: bool,
 }
 
+/// Who must sign in with a second factor.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "MfaRequirement", remote = "tessera_tenant::MfaRequirement")]
+pub(crate) enum MfaRequirementGql {
+    /// Nobody is made to.
+    Off,
+    /// Every member.
+    AllMembers,
+    /// Members holding any of `mfaRoles` (or a role under one of them).
+    Roles,
+}
+
+/// What a tenant demands of the sessions that use it.
+#[derive(SimpleObject, InputObject)]
+#[graphql(name = "SecurityPolicy", input_name = "SecurityPolicyInput")]
+pub(crate) struct SecurityPolicyGql {
+    /// Who must sign in with a second factor.
+    #[graphql(default_with = "MfaRequirementGql::Off")]
+    require_mfa: MfaRequirementGql,
+    /// The roles whose holders must, with `ROLES`.
+    #[graphql(default)]
+    mfa_roles: Vec<ID>,
+    /// Sign-ins a member without a second factor may still use the business with
+    /// once the requirement applies (0–20); each new session spends one.
+    #[graphql(default)]
+    mfa_grace_logins: u32,
+    /// From when the requirement applies (now when null).
+    mfa_enforced_from: Option<DateTime<Utc>>,
+    /// A session idle this long may not act here (5–1440 minutes).
+    session_idle_minutes: Option<u32>,
+    /// The most sessions a member may hold at once (1–100): signing in again ends
+    /// the oldest.
+    max_sessions: Option<u32>,
+    /// Networks (CIDR or addresses) the business may be used from; empty allows all.
+    #[graphql(default)]
+    ip_allow: Vec<String>,
+    /// Networks it may never be used from (wins over `ipAllow`).
+    #[graphql(default)]
+    ip_block: Vec<String>,
+}
+
+impl From<&SecurityPolicy> for SecurityPolicyGql {
+    fn from(p: &SecurityPolicy) -> Self {
+        Self {
+            require_mfa: p.require_mfa.into(),
+            mfa_roles: p.mfa_roles.iter().map(|r| ID(r.to_string())).collect(),
+            mfa_grace_logins: p.mfa_grace_logins,
+            mfa_enforced_from: p.mfa_enforced_from,
+            session_idle_minutes: p.session_idle_minutes,
+            max_sessions: p.max_sessions,
+            ip_allow: p.ip_allow.clone(),
+            ip_block: p.ip_block.clone(),
+        }
+    }
+}
+
+impl SecurityPolicyGql {
+    fn parse(self) -> ApiResult<SecurityPolicy> {
+        Ok(SecurityPolicy {
+            require_mfa: self.require_mfa.into(),
+            mfa_roles: self.mfa_roles.iter().map(|id| parse_id("mfaRoles", id)).collect::<ApiResult<Vec<_>>>()?,
+            mfa_grace_logins: self.mfa_grace_logins,
+            mfa_enforced_from: self.mfa_enforced_from,
+            session_idle_minutes: self.session_idle_minutes,
+            max_sessions: self.max_sessions,
+            ip_allow: self.ip_allow,
+            ip_block: self.ip_block,
+        })
+    }
+}
+
 /// A business on Tessera.
 #[derive(Clone)]
 pub(crate) struct TenantObject(pub(crate) Tenant);
@@ -203,6 +274,14 @@ impl TenantObject {
     /// When it will be purged unless restored.
     async fn deletion_scheduled_at(&self) -> Option<DateTime<Utc>> {
         self.0.deletion_scheduled_at
+    }
+    /// Its security policy; null unless the caller may manage it (`tenant:manage`
+    /// here).
+    async fn security_policy(&self, ctx: &Context<'_>) -> ApiResult<Option<SecurityPolicyGql>> {
+        let manages = request(ctx)?
+            .tenant()
+            .is_some_and(|t| t.tenant_id == self.0.id && t.permissions.contains(Permission::TenantManage));
+        Ok(manages.then(|| (&self.0.security_policy).into()))
     }
     /// Whether the owners of the parent tenant may manage this one (as admins).
     async fn parent_may_manage(&self) -> bool {
@@ -415,6 +494,17 @@ impl TenantMutation {
     #[graphql(guard = "Requires(Permission::TenantManage)", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
     async fn set_parent_management(&self, ctx: &Context<'_>, allowed: bool) -> ApiResult<TenantObject> {
         let tenant = services(ctx)?.tenants.set_parent_management(request(ctx)?, allowed).await?;
+        after_write(ctx);
+        Ok(TenantObject(tenant))
+    }
+
+    /// Replaces the current tenant's security policy (its own members only).
+    /// Requests entering the tenant are held to it from the next one: networks,
+    /// session idle time, a second factor for all or some members (with grace
+    /// sign-ins and an enforcement date); the session limit applies at sign-in.
+    #[graphql(guard = "Requires(Permission::TenantManage)", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
+    async fn set_security_policy(&self, ctx: &Context<'_>, input: SecurityPolicyGql) -> ApiResult<TenantObject> {
+        let tenant = services(ctx)?.tenants.set_security_policy(request(ctx)?, input.parse()?).await?;
         after_write(ctx);
         Ok(TenantObject(tenant))
     }

@@ -2,8 +2,12 @@
 //! authentication by bearer token, then the tenant from `X-Tenant`, checked against
 //! the user's memberships. The tenant never comes from a GraphQL argument.
 
+use std::net::IpAddr;
+
+use chrono::{DateTime, Duration, Utc};
+use tessera_identity::AuthenticatedSession;
 use tessera_kernel::{DomainError, RequestContext, RequestMeta};
-use tessera_tenant::TenantRef;
+use tessera_tenant::{MfaRequirement, SecurityPolicy, Tenant, TenantRef};
 
 use super::AppState;
 use crate::error::ApiError;
@@ -74,19 +78,81 @@ pub(crate) async fn build_context(
     meta: RequestMeta,
 ) -> Result<RequestContext, ApiError> {
     let services = &app.services;
+    let now = services.clock.now();
+    let ip = meta.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok());
     let mut request = RequestContext::anonymous(meta, services.clock.clone());
+    let mut session = None;
     if let Some(token) = &credentials.bearer {
-        let actor =
-            services.identity.authenticate(token, services.clock.now()).await?.ok_or_else(|| {
+        let found =
+            services.identity.authenticate_session(token, now).await?.ok_or_else(|| {
                 unauthenticated("the access token is invalid or expired; sign in or refresh the session")
             })?;
-        request = request.with_actor(actor);
+        request = request.with_actor(found.actor);
+        session = Some(found);
     }
     if let Some(raw) = &credentials.tenant {
-        let actor = request.require_actor()?;
+        request.require_actor()?;
+        let Some(session) = session else { return Err(unauthenticated("sign in to act in a tenant")) };
         let reference = TenantRef::parse(raw)?;
-        let (_, scope) = services.rbac.resolve_scope(actor.user_id, &reference, services.clock.now()).await?;
+        let (tenant, scope) = services.rbac.resolve_scope(session.actor.user_id, &reference, now).await?;
+        enforce_policy(app, &tenant, &session, ip, now).await?;
         request = request.with_tenant(scope);
     }
     Ok(request)
+}
+
+/// Holds a request entering `tenant` to the tenant's security policy: its
+/// networks, how long the session may have idled, and whether it must have
+/// begun with a second factor (or may still use a grace sign-in).
+async fn enforce_policy(
+    app: &AppState,
+    tenant: &Tenant,
+    session: &AuthenticatedSession,
+    ip: Option<IpAddr>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let policy = &tenant.security_policy;
+    if *policy == SecurityPolicy::default() {
+        return Ok(());
+    }
+    if !policy.allows_ip(ip) {
+        return Err(DomainError::Forbidden("this business does not allow access from your network".into()).into());
+    }
+    if let Some(minutes) = policy.session_idle_minutes
+        && now - session.last_used_at > Duration::minutes(i64::from(minutes))
+    {
+        return Err(unauthenticated(
+            "the session was idle longer than this business allows; sign in again or refresh the session",
+        ));
+    }
+    if policy.require_mfa == MfaRequirement::Off || session.second_factor {
+        return Ok(());
+    }
+    let services = &app.services;
+    let user_id = session.actor.user_id;
+    let held = match policy.require_mfa {
+        MfaRequirement::Roles => services.rbac.held_roles(user_id, tenant.id, now).await?,
+        _ => Vec::new(),
+    };
+    if !policy.requires_mfa(&held, now) {
+        return Ok(());
+    }
+    if services.identity.has_second_factor(user_id).await? {
+        return Err(DomainError::Forbidden(
+            "this business requires signing in with a second factor; sign in again with your authenticator app".into(),
+        )
+        .into());
+    }
+    let grace = services
+        .tenants
+        .use_mfa_grace(tenant.id, user_id, session.actor.session_id, policy.mfa_grace_logins, now)
+        .await?;
+    if grace {
+        return Ok(());
+    }
+    Err(DomainError::Forbidden(
+        "this business requires two-factor sign-in: set up an authenticator app (enrollTotp, then confirmTotp) and sign in again"
+            .into(),
+    )
+    .into())
 }

@@ -16,6 +16,8 @@ pub(crate) struct Model {
     pub(crate) revoked_reason: Option<String>,
     pub(crate) user_agent: Option<String>,
     pub(crate) ip: Option<String>,
+    /// Whether it was started with a second factor.
+    pub(crate) second_factor: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

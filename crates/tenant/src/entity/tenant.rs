@@ -25,6 +25,8 @@ pub(crate) struct Model {
     pub(crate) updated_at: DateTimeUtc,
     pub(crate) deleted_at: Option<DateTimeUtc>,
     pub(crate) deletion_scheduled_at: Option<DateTimeUtc>,
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub(crate) security_policy: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
