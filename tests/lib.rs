@@ -292,11 +292,16 @@ impl TestApp {
 
     /// Signs in an existing user (password [`PASSWORD`]).
     pub async fn login(&self, email: &str) -> Auth {
+        self.login_with(email, PASSWORD).await
+    }
+
+    /// Signs in an existing user with `password`.
+    pub async fn login_with(&self, email: &str, password: &str) -> Auth {
         let data = self
             .ok(
                 &Auth::anonymous(),
                 "mutation($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { accessToken refreshToken sessionId user { id } } }",
-                json!({ "email": email, "password": PASSWORD }),
+                json!({ "email": email, "password": password }),
             )
             .await;
         Auth::from_payload(&data["login"])

@@ -28,6 +28,7 @@ mod m20261204_000014_invitations;
 mod m20261205_000015_mfa;
 mod m20261206_000016_account_status;
 mod m20261207_000017_security_policy;
+mod m20261208_000018_api_keys;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000015_mfa::Migration),
             Box::new(m20261206_000016_account_status::Migration),
             Box::new(m20261207_000017_security_policy::Migration),
+            Box::new(m20261208_000018_api_keys::Migration),
         ]
     }
 }

@@ -86,6 +86,9 @@ pub enum SecurityEventKind {
     /// An account was deactivated, suspended, deleted or reactivated.
     #[sea_orm(string_value = "account_status_changed")]
     AccountStatusChanged,
+    /// A personal API key was made.
+    #[sea_orm(string_value = "api_key_created")]
+    ApiKeyCreated,
 }
 
 /// An event to record.

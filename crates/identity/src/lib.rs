@@ -14,11 +14,14 @@
 //! - email verification and password reset by single-use links, sent as account
 //!   messages through `tessera_notify` ([`IdentityService::reset_password`]);
 //! - second factors: TOTP authenticator apps and one-time backup codes, and the
-//!   login challenge that waits for them ([`IdentityService::complete_login`]).
+//!   login challenge that waits for them ([`IdentityService::complete_login`]);
+//! - personal API keys ([`IdentityService::create_api_key`]) and the account's
+//!   lifecycle (deactivate, suspend, soft delete).
 //!
 //! Unknown emails and wrong passwords fail identically and in comparable time: an
 //! unknown email is verified against a dummy hash and throttled like a real account.
 
+mod api_keys;
 mod entity;
 mod lifecycle;
 mod mfa;
@@ -29,6 +32,7 @@ mod repo;
 mod service;
 mod token;
 
+pub use api_keys::{API_KEY_PREFIX, ApiKey, MAX_API_KEYS};
 pub use mfa::{BACKUP_CODE_COUNT, CHALLENGE_ATTEMPTS, CHALLENGE_MINUTES};
 pub use model::{
     AuthenticatedSession, Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, LoginOutcome,

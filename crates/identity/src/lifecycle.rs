@@ -17,6 +17,7 @@ use tessera_audit::{SecurityEvent, SecurityEventKind, Severity, record_security_
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::{DomainError, RequestContext, Result, SessionId, UserId};
 
+use crate::api_keys::revoke_user_keys;
 use crate::entity::user;
 use crate::model::{Email, User, UserStatus};
 use crate::service::{IdentityService, revoke_user_sessions};
@@ -129,7 +130,10 @@ impl IdentityService {
         let ended = if to == UserStatus::Active {
             Vec::new()
         } else {
-            revoke_user_sessions(&txn, user_id, None, &format!("account_{}", status_name(to)), now).await?
+            let mut ended =
+                revoke_user_sessions(&txn, user_id, None, &format!("account_{}", status_name(to)), now).await?;
+            ended.extend(revoke_user_keys(&txn, user_id, now).await?);
+            ended
         };
         let event = SecurityEvent {
             kind: SecurityEventKind::AccountStatusChanged,

@@ -474,6 +474,9 @@ impl IdentityService {
     /// [`IdentityService::authenticate`], with what tenant policies look at: how
     /// the session began and how long it had been idle.
     pub async fn authenticate_session(&self, token: &str, now: DateTime<Utc>) -> Result<Option<AuthenticatedSession>> {
+        if token.starts_with(crate::api_keys::API_KEY_PREFIX) {
+            return self.authenticate_api_key(token, now).await;
+        }
         if !token.starts_with(ACCESS_PREFIX) {
             return Ok(None);
         }
@@ -557,6 +560,11 @@ impl IdentityService {
     pub async fn session_is_live(&self, session_id: SessionId, now: DateTime<Utc>) -> Result<bool> {
         let txn = self.db.begin(Scope::Global, Access::Read).await?;
         let session = session::Entity::find_by_id(session_id).one(&txn).await?;
+        if session.is_none() {
+            txn.commit().await?;
+            // Requests made with an API key run under the key's id.
+            return Ok(self.api_key_is_live(session_id, now).await?.unwrap_or(false));
+        }
         let live = match session {
             Some(s) if s.revoked_at.is_none() && s.idle_expires_at > now && s.absolute_expires_at > now => {
                 user::Entity::find_by_id(s.user_id)

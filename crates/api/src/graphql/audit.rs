@@ -116,6 +116,8 @@ pub(crate) enum SecurityEventKindGql {
     BackupCodesRegenerated,
     /// An account was deactivated, suspended, deleted or reactivated; its sessions ended.
     AccountStatusChanged,
+    /// A personal API key was made (revoking one is a `SESSION_REVOKED`).
+    ApiKeyCreated,
 }
 
 /// Something a security reviewer looks for.

@@ -4,7 +4,9 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use tessera_identity::{Email, IssuedSession, LoginAttempt, LoginOutcome, MfaChallenge, NewUser, Session, User};
+use tessera_identity::{
+    ApiKey, Email, IssuedSession, LoginAttempt, LoginOutcome, MfaChallenge, NewUser, Session, User,
+};
 use tessera_kernel::{SessionId, UserId};
 use tracing::warn;
 
@@ -311,11 +313,60 @@ pub(crate) struct MfaStatusObject {
     backup_codes_left: u32,
 }
 
+/// A personal API key (never its secret).
+#[derive(SimpleObject)]
+#[graphql(name = "ApiKey")]
+pub(crate) struct ApiKeyObject {
+    /// Id.
+    id: ID,
+    /// What it is for.
+    name: String,
+    /// Its first characters, to tell keys apart (`tsk_AbCdEfGh`).
+    prefix: String,
+    /// When it was made.
+    created_at: DateTime<Utc>,
+    /// When it stops working.
+    expires_at: Option<DateTime<Utc>>,
+    /// When it was last used (to the minute).
+    last_used_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKey> for ApiKeyObject {
+    fn from(k: ApiKey) -> Self {
+        Self {
+            id: ID(k.id.to_string()),
+            name: k.name,
+            prefix: k.prefix,
+            created_at: k.created_at,
+            expires_at: k.expires_at,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+/// A new API key with its secret, shown this once.
+#[derive(SimpleObject)]
+pub(crate) struct CreatedApiKey {
+    /// The key.
+    api_key: ApiKeyObject,
+    /// Send as `Authorization: Bearer <secret>`. Store it now: it is not shown again.
+    secret: String,
+}
+
 #[derive(Default)]
 pub(crate) struct IdentityQuery;
 
 #[Object]
 impl IdentityQuery {
+    /// The caller's API keys that are not revoked, newest first.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn my_api_keys(&self, ctx: &Context<'_>) -> ApiResult<Vec<ApiKeyObject>> {
+        Ok(services(ctx)?.identity.my_api_keys(request(ctx)?).await?.into_iter().map(ApiKeyObject::from).collect())
+    }
+
     /// The caller's second factors.
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn my_mfa(&self, ctx: &Context<'_>) -> ApiResult<MfaStatusObject> {
@@ -617,6 +668,31 @@ impl IdentityMutation {
             announce_revocation(ctx, session);
         }
         Ok(true)
+    }
+
+    /// Makes a personal API key acting as the caller, valid `expiresInDays` (90
+    /// unless given, at most 365). Use it as a bearer token (with `X-Tenant` as
+    /// usual). Needs a signed-in session, not another key.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        expires_in_days: Option<u32>,
+    ) -> ApiResult<CreatedApiKey> {
+        let (key, secret) = services(ctx)?.identity.create_api_key(request(ctx)?, &name, expires_in_days).await?;
+        Ok(CreatedApiKey { api_key: key.into(), secret })
+    }
+
+    /// Revokes one of the caller's API keys at once (its subscriptions too).
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ApiKeyObject> {
+        let id: uuid::Uuid = id
+            .parse()
+            .map_err(|_| ApiError::from(tessera_kernel::DomainError::invalid("id", "must be an API key id")))?;
+        let key = services(ctx)?.identity.revoke_api_key(request(ctx)?, id).await?;
+        announce_revocation(ctx, SessionId(key.id));
+        Ok(key.into())
     }
 
     /// Ends one of the caller's sessions (another device).

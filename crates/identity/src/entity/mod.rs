@@ -1,6 +1,7 @@
 //! SeaORM entities of the identity crate. Crate-private: services return domain types.
 
 pub(crate) mod account_token;
+pub(crate) mod api_key;
 pub(crate) mod backup_code;
 pub(crate) mod login_history;
 pub(crate) mod login_throttle;
