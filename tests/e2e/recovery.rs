@@ -302,3 +302,28 @@ async fn links_point_at_the_configured_app() {
     let email = &emails_to(&app, "ana@app-url.test", "Confirm your email address", 1).await[0];
     assert!(email.text.contains("https://book.example.com/verify-email#token=tsv_"), "{}", email.text);
 }
+
+#[tokio::test]
+async fn expired_links_and_login_challenges_are_swept_away() {
+    let app = TestApp::spawn().await;
+    app.sign_up("ana@sweep.test").await;
+    app.ok(&Auth::anonymous(), REQUEST_RESET, json!({ "email": "ana@sweep.test" })).await;
+    emails_to(&app, "ana@sweep.test", "Reset your password", 1).await;
+    let app = &app;
+    let count = || async move {
+        let conn = app.state.db.connection();
+        let sql = "SELECT COUNT(*) FROM account_tokens";
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(conn.get_database_backend(), sql))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    };
+    assert_eq!(count().await, 2, "the verification and the reset link");
+    let sweep = || tessera_api::retention::sweep(&app.state.services, Duration::days(365), app.now());
+    assert_eq!(sweep().await.unwrap().account_tokens, 0, "nothing is old enough yet");
+    app.clock.advance(Duration::days(3));
+    assert_eq!(sweep().await.unwrap().account_tokens, 2);
+    assert_eq!(count().await, 0);
+}

@@ -20,7 +20,7 @@ pub struct Swept {
     pub security_events: u64,
     /// Login attempts removed.
     pub login_attempts: u64,
-    /// Expired account links removed.
+    /// Expired account links and second-factor login challenges removed.
     pub account_tokens: u64,
 }
 

@@ -29,7 +29,7 @@ use tessera_kernel::{DomainError, RequestContext, Result, SessionId};
 use tessera_notify::{NewNotification, Recipient, Topic, queue_account_message};
 use tracing::{info, warn};
 
-use crate::entity::{account_token, user};
+use crate::entity::{account_token, mfa_challenge, user};
 use crate::model::{Email, TokenPurpose, UserStatus};
 use crate::repo;
 use crate::service::{IdentityService, revoke_user_sessions};
@@ -254,17 +254,23 @@ impl IdentityService {
 }
 
 impl IdentityService {
-    /// Forgets links that expired more than a day before `now` (used or not). A
-    /// background job.
+    /// Forgets links and second-factor login challenges that expired more than a
+    /// day before `now` (used or not). A background job.
     pub async fn expire_account_tokens(&self, now: DateTime<Utc>) -> Result<u64> {
+        let before = now - Duration::days(1);
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
-        let removed = account_token::Entity::delete_many()
-            .filter(account_token::Column::ExpiresAt.lt(now - Duration::days(1)))
+        let links = account_token::Entity::delete_many()
+            .filter(account_token::Column::ExpiresAt.lt(before))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        let challenges = mfa_challenge::Entity::delete_many()
+            .filter(mfa_challenge::Column::ExpiresAt.lt(before))
             .exec(&txn)
             .await?
             .rows_affected;
         txn.commit().await?;
-        Ok(removed)
+        Ok(links + challenges)
     }
 }
 
