@@ -71,11 +71,7 @@ impl IdentityService {
         to: UserStatus,
         reason: &str,
     ) -> Result<Vec<SessionId>> {
-        let actor = ctx.require_actor()?;
-        let txn = self.db.begin(Scope::Global, Access::Read).await?;
-        let me =
-            user::Entity::find_by_id(actor.user_id).one(&txn).await?.ok_or(DomainError::NotFound { entity: "user" })?;
-        txn.commit().await?;
+        let me = self.signed_in_user(ctx).await?;
         self.reauthenticate(ctx, &me, password, "password").await?;
         let (_, ended) = self.change_status(ctx, me.id, to, reason).await?;
         Ok(ended)

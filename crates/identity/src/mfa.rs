@@ -389,15 +389,6 @@ impl IdentityService {
         txn.commit().await?;
         Ok(MfaStatus { totp, backup_codes_left: left })
     }
-
-    async fn signed_in_user(&self, ctx: &RequestContext) -> Result<user::Model> {
-        let actor = ctx.require_actor()?;
-        let txn = self.db.begin(Scope::Global, Access::Read).await?;
-        let user =
-            user::Entity::find_by_id(actor.user_id).one(&txn).await?.ok_or(DomainError::NotFound { entity: "user" })?;
-        txn.commit().await?;
-        Ok(user)
-    }
 }
 
 /// Records `step` as the last one used if it is later than any before; only one

@@ -154,10 +154,7 @@ impl IdentityService {
     /// might have the old password loses its sessions) and returns them.
     pub async fn change_password(&self, ctx: &RequestContext, current: &str, new: &str) -> Result<Vec<SessionId>> {
         let actor = ctx.require_actor()?;
-        let txn = self.db.begin(Scope::Global, Access::Read).await?;
-        let user =
-            user::Entity::find_by_id(actor.user_id).one(&txn).await?.ok_or(DomainError::NotFound { entity: "user" })?;
-        txn.commit().await?;
+        let user = self.signed_in_user(ctx).await?;
         self.reauthenticate(ctx, &user, current, "currentPassword").await?;
         let account_key = hash_token(&user.email);
         let hash = self.checked_new_password(&user, new).await?;
@@ -465,14 +462,10 @@ impl IdentityService {
         Ok(revoked.rows_affected == 1)
     }
 
-    /// Resolves a bearer token to the actor, or `None` when it is unknown, expired or
-    /// revoked, or its user is disabled. Extends the session's idle timeout.
-    pub async fn authenticate(&self, token: &str, now: DateTime<Utc>) -> Result<Option<Actor>> {
-        Ok(self.authenticate_session(token, now).await?.map(|s| s.actor))
-    }
-
-    /// [`IdentityService::authenticate`], with what tenant policies look at: how
-    /// the session began and how long it had been idle.
+    /// Resolves a bearer token (an access token or a personal API key) to its
+    /// session, or `None` when it is unknown, expired or revoked, or its user is
+    /// disabled, with what tenant policies look at: how the session began and how
+    /// long it had been idle. Extends the session's idle timeout.
     pub async fn authenticate_session(&self, token: &str, now: DateTime<Utc>) -> Result<Option<AuthenticatedSession>> {
         if token.starts_with(crate::api_keys::API_KEY_PREFIX) {
             return self.authenticate_api_key(token, now).await;
@@ -764,6 +757,16 @@ impl IdentityService {
 }
 
 impl IdentityService {
+    /// The signed-in user's row.
+    pub(crate) async fn signed_in_user(&self, ctx: &RequestContext) -> Result<user::Model> {
+        let actor = ctx.require_actor()?;
+        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let user =
+            user::Entity::find_by_id(actor.user_id).one(&txn).await?.ok_or(DomainError::NotFound { entity: "user" })?;
+        txn.commit().await?;
+        Ok(user)
+    }
+
     /// Checks that the signed-in `user` knows their password before a sensitive
     /// change (`field` names the argument). Guesses count on the account's login
     /// throttle, so a stolen session cannot try them at hashing speed.

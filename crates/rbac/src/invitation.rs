@@ -33,6 +33,7 @@ use tessera_notify::{NewNotification, Priority, Recipient, Topic};
 
 use crate::entity::{assignment, invitation};
 use crate::model::{NewAssignment, ScopeType, Subject};
+use crate::resolve::AccessFacts;
 use crate::service::{
     RbacService, active_assignment, default_roles, ensure_may_grant, insert_assignment, live_role, load_role_facts,
     record_change,
@@ -317,33 +318,20 @@ impl RbacService {
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, row.tenant_id).await?;
         let facts = load_role_facts(&txn, row.tenant_id).await?;
         txn.commit().await?;
-        let invitation = to_invitation(row, now)?;
-        let role_names = invitation
-            .role_ids
-            .iter()
-            .filter_map(|id| facts.roles.get(id).filter(|r| r.deleted_at.is_none()).map(|r| r.name.clone()))
-            .collect();
-        Ok(InvitationPreview {
-            tenant_id: tenant.id,
-            tenant_name: tenant.name,
-            tenant_slug: tenant.slug,
-            email: invitation.email,
-            role_names,
-            expires_at: invitation.expires_at,
-            status: invitation.status,
-        })
+        offer_of(tenant, &facts, to_invitation(row, now)?)
     }
 
     /// Accepts an invitation for the signed-in user, whose (verified or just
     /// proven) address is `acceptor_email`: it must be the invited one. Makes
     /// them a member with the offered roles still there (the default role when
     /// none is), or adds the roles they lack when they are a member already.
+    /// Returns the offer as accepted.
     pub async fn accept_invitation(
         &self,
         ctx: &RequestContext,
         token: &str,
         acceptor_email: &str,
-    ) -> Result<Invitation> {
+    ) -> Result<InvitationPreview> {
         let actor = ctx.require_actor()?;
         let now = ctx.now();
         let (row, txn) = self.open_by_token(token, Some(actor.user_id), Access::Write).await?;
@@ -406,8 +394,9 @@ impl RbacService {
         let joined = json!({ "userId": actor.user_id, "roles": granted, "invitationId": row.id });
         let entry = AuditEntry::change("member.added", "member", actor.user_id, None, Some(&joined))?;
         record_change(&txn, ctx, &auth, entry, Some(actor.user_id), &given).await?;
+        let tenant = tessera_tenant::load_tenant_in_scope(&txn, row.tenant_id).await?;
         txn.commit().await?;
-        to_invitation(after, now)
+        offer_of(tenant, &facts, to_invitation(after, now)?)
     }
 
     /// Finds the open invitation with `token` and opens a transaction in its
@@ -488,6 +477,25 @@ impl RbacService {
         tessera_notify::queue(conn, row.tenant_id, &tenant.locale, now, message).await?;
         Ok(())
     }
+}
+
+/// What `invitation` offers, as its link holder sees it: the tenant and the
+/// names of the offered roles that still exist.
+fn offer_of(tenant: tessera_tenant::Tenant, facts: &AccessFacts, invitation: Invitation) -> Result<InvitationPreview> {
+    let role_names = invitation
+        .role_ids
+        .iter()
+        .filter_map(|id| facts.roles.get(id).filter(|r| r.deleted_at.is_none()).map(|r| r.name.clone()))
+        .collect();
+    Ok(InvitationPreview {
+        tenant_id: tenant.id,
+        tenant_name: tenant.name,
+        tenant_slug: tenant.slug,
+        email: invitation.email,
+        role_names,
+        expires_at: invitation.expires_at,
+        status: invitation.status,
+    })
 }
 
 /// The tenant's invitation `id` that is neither accepted nor cancelled.

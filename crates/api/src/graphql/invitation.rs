@@ -232,10 +232,8 @@ impl InvitationMutation {
     ) -> ApiResult<InvitationOfferObject> {
         let services = services(ctx)?;
         let request = request(ctx)?;
-        let offer = services.rbac.invitation_by_token(request, &token).await?;
         let me = services.identity.me(request).await?;
-        services.rbac.accept_invitation(request, &token, &me.email).await?;
-        Ok(InvitationOfferObject { status: InvitationStatusGql::Accepted, ..offer.into() })
+        Ok(services.rbac.accept_invitation(request, &token, &me.email).await?.into())
     }
 
     /// Creates an account with the invited address and accepts the invitation,
