@@ -29,6 +29,8 @@ mod m20261205_000015_mfa;
 mod m20261206_000016_account_status;
 mod m20261207_000017_security_policy;
 mod m20261208_000018_api_keys;
+mod m20261209_000019_passkeys;
+mod m20261210_000020_oauth_clients;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -57,6 +59,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000016_account_status::Migration),
             Box::new(m20261207_000017_security_policy::Migration),
             Box::new(m20261208_000018_api_keys::Migration),
+            Box::new(m20261209_000019_passkeys::Migration),
+            Box::new(m20261210_000020_oauth_clients::Migration),
         ]
     }
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use sea_orm::DbErr;
 use tessera_audit::AuditService;
-use tessera_identity::{AccountLinks, IdentityService, PasswordHasher, PasswordPolicy, SessionPolicy};
+use tessera_identity::{
+    AccountLinks, CeremonyStore, DatabaseCeremonies, IdentityService, PasswordHasher, PasswordPolicy, SessionPolicy,
+};
 use tessera_kernel::db::DbOptions;
 use tessera_kernel::{Db, SharedClock, SystemClock};
 use tessera_migrations::{Migrator, MigratorTrait};
@@ -20,6 +22,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::ceremonies::RedisCeremonies;
 use crate::config::{Config, redact_url};
 use crate::events::{EventBus, spawn_relay};
 use crate::graphql::{Services, build_schema};
@@ -54,6 +57,9 @@ pub enum StartupError {
     /// A notification provider could not be set up.
     #[error("notifications: {0}")]
     Notify(String),
+    /// The passkey relying party is misconfigured.
+    #[error("passkeys: {0}")]
+    Passkeys(String),
 }
 
 /// Options that tests change; production uses the defaults.
@@ -190,6 +196,10 @@ impl App {
             ..options.delivery.clone()
         };
         let deliveries = DeliveryWorker::new(db.clone(), providers, worker_config, options.clock.clone());
+        let ceremonies: Arc<dyn CeremonyStore> = match &config.redis_url {
+            Some(url) => Arc::new(RedisCeremonies::new(url)?),
+            None => Arc::new(DatabaseCeremonies::new(db.clone())),
+        };
         let services = Arc::new(Services {
             tenants: TenantService::new(db.clone(), Arc::new(RbacLifecycle)),
             rbac: RbacService::new(db.clone()).with_links(AccountLinks::new(&config.app_url)),
@@ -199,7 +209,10 @@ impl App {
                     min_chars: config.password_min_length,
                     history: config.password_history,
                 })
-                .with_links(AccountLinks::new(&config.app_url)),
+                .with_links(AccountLinks::new(&config.app_url))
+                .with_relying_party(&config.passkeys)
+                .map_err(|e| StartupError::Passkeys(e.public_message()))?
+                .with_ceremonies(ceremonies),
             scheduling: tessera_scheduling::SchedulingService::new(db.clone()),
             notify: NotifyService::new(db.clone(), policy_for_webhooks),
             deliveries: deliveries.clone(),

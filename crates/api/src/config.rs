@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
+use tessera_identity::RelyingParty;
 
 /// The embedded default database: a SQLite file created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/tessera.db?mode=rwc";
@@ -139,6 +140,12 @@ pub struct ConfigArgs {
     /// Base URL of the app that opens account links (`/verify-email`, `/reset-password`, `/accept-invitation`, token in the fragment) [default: the public URL, whose gateway serves plain pages for them].
     #[arg(long, env = "TESSERA_APP_URL", global = true)]
     pub app_url: Option<String>,
+    /// The domain passkeys belong to (the WebAuthn relying party id): the host of the pages that use them or a parent domain [default: the host of the first passkey origin].
+    #[arg(long, env = "TESSERA_PASSKEY_RP_ID", global = true)]
+    pub passkey_rp_id: Option<String>,
+    /// Comma-separated origins of the pages allowed to use passkeys [default: the origins of the app URL and the public URL; a loopback address counts as localhost].
+    #[arg(long, env = "TESSERA_PASSKEY_ORIGINS", global = true, value_delimiter = ',')]
+    pub passkey_origins: Option<Vec<String>>,
 }
 
 /// The same settings as read from a TOML file.
@@ -173,6 +180,8 @@ struct FileConfig {
     public_url: Option<String>,
     webhook_allow_internal: Option<bool>,
     app_url: Option<String>,
+    passkey_rp_id: Option<String>,
+    passkey_origins: Option<Vec<String>>,
 }
 
 /// Limits that protect the GraphQL endpoint from expensive documents.
@@ -256,6 +265,30 @@ pub struct Config {
     pub webhook_allow_internal: bool,
     /// Where account links (verification, reset, invitations) point.
     pub app_url: String,
+    /// Who passkeys are made for.
+    pub passkeys: RelyingParty,
+}
+
+/// The distinct origins of `urls`, a loopback address written as `localhost`
+/// (browsers keep passkeys for domains, never for IP addresses).
+fn default_passkey_origins(urls: &[&str]) -> Vec<String> {
+    let mut origins: Vec<String> = Vec::new();
+    for raw in urls {
+        let Ok(mut url) = url::Url::parse(raw) else { continue };
+        let loopback = match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            _ => false,
+        };
+        if loopback && url.set_host(Some("localhost")).is_err() {
+            continue;
+        }
+        let origin = url.origin().ascii_serialization();
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    origins
 }
 
 /// A configuration error, naming the setting.
@@ -392,6 +425,20 @@ impl Config {
         if !(app_url.starts_with("http://") || app_url.starts_with("https://")) {
             return Err(invalid("app_url", "must be an http(s) URL such as https://app.example.com"));
         }
+        let passkey_origins = match args.passkey_origins.clone().or(file.passkey_origins) {
+            Some(origins) => origins.iter().map(|o| o.trim().trim_end_matches('/').to_owned()).collect(),
+            None => default_passkey_origins(&[&app_url, &public_url]),
+        };
+        let passkey_rp_id = match args.passkey_rp_id.clone().or(file.passkey_rp_id) {
+            Some(id) => id.trim().to_ascii_lowercase(),
+            None => passkey_origins
+                .first()
+                .and_then(|o| url::Url::parse(o).ok())
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .ok_or_else(|| {
+                    invalid("passkey_origins", "must hold at least one URL such as https://app.example.com")
+                })?,
+        };
         Ok(Self {
             listen,
             database_max_connections: args
@@ -430,6 +477,7 @@ impl Config {
                 .or(file.webhook_allow_internal)
                 .unwrap_or(environment == Environment::Development),
             app_url: app_url.trim_end_matches('/').to_owned(),
+            passkeys: RelyingParty { id: passkey_rp_id, name: "Tessera".into(), origins: passkey_origins },
         })
     }
 
@@ -474,6 +522,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("webhook_allow_internal", &self.webhook_allow_internal)
             .field("app_url", &self.app_url)
+            .field("passkeys", &self.passkeys)
             .finish_non_exhaustive()
     }
 }
@@ -489,6 +538,21 @@ mod tests {
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert!(config.seed_demo && config.redis_url.is_none());
         assert_eq!(config.introspection, IntrospectionPolicy::Everyone);
+        assert_eq!(config.passkeys.id, "localhost", "browsers keep passkeys for domains, not 127.0.0.1");
+        assert_eq!(config.passkeys.origins, ["http://localhost:8080"]);
+    }
+
+    #[test]
+    fn passkeys_belong_to_the_app_and_the_gateway() {
+        let args = ConfigArgs {
+            public_url: Some("https://api.example.com/".into()),
+            app_url: Some("https://app.example.com/tessera".into()),
+            passkey_rp_id: Some("Example.com".into()),
+            ..ConfigArgs::default()
+        };
+        let config = Config::load(&args).expect("valid");
+        assert_eq!(config.passkeys.id, "example.com");
+        assert_eq!(config.passkeys.origins, ["https://app.example.com", "https://api.example.com"]);
     }
 
     #[test]

@@ -89,6 +89,25 @@ pub enum SecurityEventKind {
     /// A personal API key was made.
     #[sea_orm(string_value = "api_key_created")]
     ApiKeyCreated,
+    /// A passkey was added to an account.
+    #[sea_orm(string_value = "passkey_added")]
+    PasskeyAdded,
+    /// A passkey was removed from an account.
+    #[sea_orm(string_value = "passkey_removed")]
+    PasskeyRemoved,
+    /// A passkey's signature counter went backwards: a copy of it may exist. It
+    /// no longer signs in.
+    #[sea_orm(string_value = "passkey_possibly_cloned")]
+    PasskeyPossiblyCloned,
+    /// A partner client (OAuth client credentials) was made for a tenant.
+    #[sea_orm(string_value = "oauth_client_created")]
+    OAuthClientCreated,
+    /// A partner client's secret was replaced.
+    #[sea_orm(string_value = "oauth_client_secret_rotated")]
+    OAuthClientSecretRotated,
+    /// A partner client was revoked, with its tokens.
+    #[sea_orm(string_value = "oauth_client_revoked")]
+    OAuthClientRevoked,
 }
 
 /// An event to record.

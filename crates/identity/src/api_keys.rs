@@ -71,7 +71,9 @@ impl From<api_key::Model> for ApiKey {
     }
 }
 
-fn parse_name(raw: &str) -> Result<String> {
+/// A name given to a credential (a key, a passkey, a client): 1 to 100
+/// characters, trimmed, without control characters.
+pub(crate) fn parse_name(raw: &str) -> Result<String> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(DomainError::invalid("name", "must be 1 to 100 characters, without control characters"));
@@ -227,6 +229,7 @@ impl IdentityService {
             actor: Actor { user_id: key.user_id, session_id: SessionId(key.id) },
             second_factor: key.second_factor,
             last_used_at: now,
+            client: None,
         }))
     }
 

@@ -15,6 +15,11 @@
 //!   messages through `tessera_notify` ([`IdentityService::reset_password`]);
 //! - second factors: TOTP authenticator apps and one-time backup codes, and the
 //!   login challenge that waits for them ([`IdentityService::complete_login`]);
+//! - passkeys (WebAuthn, with webauthn-rs): signing in without a password, or as
+//!   the second factor of a password login; ceremony state in a
+//!   [`CeremonyStore`] ([`IdentityService::start_passkey_login`]);
+//! - partner clients: OAuth 2.0 client credentials per tenant, exchanged for
+//!   short-lived tokens ([`IdentityService::issue_client_token`]);
 //! - personal API keys ([`IdentityService::create_api_key`]) and the account's
 //!   lifecycle (deactivate, suspend, soft delete).
 //!
@@ -22,10 +27,13 @@
 //! unknown email is verified against a dummy hash and throttled like a real account.
 
 mod api_keys;
+mod ceremony;
 mod entity;
 mod lifecycle;
 mod mfa;
 mod model;
+mod oauth;
+mod passkey;
 mod password;
 mod recovery;
 mod repo;
@@ -33,12 +41,18 @@ mod service;
 mod token;
 
 pub use api_keys::{API_KEY_PREFIX, ApiKey, MAX_API_KEYS};
+pub use ceremony::{CeremonyFuture, CeremonyStore, DatabaseCeremonies};
 pub use mfa::{BACKUP_CODE_COUNT, CHALLENGE_ATTEMPTS, CHALLENGE_MINUTES};
 pub use model::{
     AuthenticatedSession, Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, LoginOutcome,
-    MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, MfaChallenge, MfaStatus, NewUser, Password, PasswordPolicy, SecondFactor,
-    Session, SessionPolicy, TokenPurpose, TotpEnrollment, User, UserStatus,
+    MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, MfaChallenge, MfaStatus, NewUser, Passkey, PasskeyCeremony, Password,
+    PasswordPolicy, RelyingParty, SecondFactor, Session, SessionPolicy, TokenPurpose, TotpEnrollment, User, UserStatus,
 };
+pub use oauth::{
+    CLIENT_TOKEN_MINUTES, CLIENT_TOKEN_PREFIX, ClientGrant, ClientToken, MAX_CLIENTS, MAX_ROTATION_OVERLAP_MINUTES,
+    OAuthClient, TokenRefusal,
+};
+pub use passkey::{CEREMONY_MINUTES, MAX_PASSKEYS};
 pub use password::PasswordHasher;
 pub use recovery::RESET_LINKS_PER_HOUR;
 pub use service::IdentityService;

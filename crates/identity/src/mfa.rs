@@ -10,9 +10,10 @@
 //! - **Codes**: one 30-second step either side of the server's clock is accepted,
 //!   and each step's code only once (the last accepted step is remembered, so a
 //!   code seen over someone's shoulder is useless a second time).
-//! - **Login**: for an account with a confirmed authenticator, a right password
-//!   returns a challenge valid [`CHALLENGE_MINUTES`] minutes, completed with a
-//!   TOTP or backup code. Wrong codes count on the same per-account throttle as
+//! - **Login**: for an account with a confirmed authenticator or a passkey, a
+//!   right password returns a challenge valid [`CHALLENGE_MINUTES`] minutes,
+//!   completed with a TOTP code, a backup code or a passkey
+//!   ([`IdentityService::complete_login_with_passkey`]). Wrong codes count on the same per-account throttle as
 //!   wrong passwords (the password step does not reset it), and a challenge dies
 //!   after [`CHALLENGE_ATTEMPTS`] wrong codes.
 
@@ -33,6 +34,7 @@ use crate::entity::{backup_code, mfa_challenge, totp_credential, user};
 use crate::model::{
     IssuedSession, LoginFailure, MfaChallenge, MfaStatus, SecondFactor, TotpEnrollment, User, UserStatus,
 };
+use crate::passkey::usable_passkeys;
 use crate::repo::{self, Reservation};
 use crate::service::IdentityService;
 
@@ -102,8 +104,21 @@ impl IdentityService {
         let totp = totp_credential::Entity::find_by_id(user_id)
             .filter(totp_credential::Column::ConfirmedAt.is_not_null())
             .one(conn)
-            .await?;
-        Ok(totp.map(|_| vec![SecondFactor::Totp, SecondFactor::BackupCode]))
+            .await?
+            .is_some();
+        let passkeys = usable_passkeys(conn, user_id).await? > 0;
+        let mut methods = Vec::new();
+        if passkeys {
+            methods.push(SecondFactor::Passkey);
+        }
+        if totp {
+            methods.push(SecondFactor::Totp);
+        }
+        if methods.is_empty() {
+            return Ok(None);
+        }
+        methods.push(SecondFactor::BackupCode);
+        Ok(Some(methods))
     }
 
     /// Opens a challenge for a login whose password was right.
@@ -127,7 +142,7 @@ impl IdentityService {
         })
         .exec_without_returning(conn)
         .await?;
-        Ok(MfaChallenge { token, expires_at, methods })
+        Ok(MfaChallenge { token, expires_at, methods, passkey_options: None })
     }
 
     /// Completes a login challenge with a TOTP code or a backup code and starts
@@ -140,20 +155,7 @@ impl IdentityService {
     ) -> Result<(User, IssuedSession)> {
         let now = ctx.now();
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
-        let open = mfa_challenge::Entity::find()
-            .filter(mfa_challenge::Column::TokenHash.eq(hash_token(challenge)))
-            .one(&txn)
-            .await?
-            .filter(|c| c.used_at.is_none() && c.expires_at > now && challenge.starts_with(CHALLENGE_PREFIX));
-        let Some(open) = open else {
-            txn.commit().await?;
-            return Err(expired_challenge());
-        };
-        let user = user::Entity::find_by_id(open.user_id)
-            .one(&txn)
-            .await?
-            .filter(|u| u.status == UserStatus::Active)
-            .ok_or_else(expired_challenge)?;
+        let (open, user) = self.open_challenge(&txn, challenge, now).await?;
         let account_key = hash_token(&user.email);
         if let Reservation::Locked { retry_after } =
             repo::reserve_login_attempt(&txn, &account_key, now, &self.policy).await?
@@ -162,43 +164,12 @@ impl IdentityService {
             txn.commit().await?;
             return Err(repo::rate_limited(retry_after));
         }
-        let used = match self.accept_code(&txn, &user, code, now).await? {
-            Some(used) => used,
-            None => {
-                let attempts = open.failed_attempts + 1;
-                mfa_challenge::Entity::update_many()
-                    .col_expr(mfa_challenge::Column::FailedAttempts, Expr::value(attempts))
-                    .col_expr(
-                        mfa_challenge::Column::UsedAt,
-                        Expr::value((attempts >= CHALLENGE_ATTEMPTS).then_some(now)),
-                    )
-                    .filter(mfa_challenge::Column::Id.eq(open.id))
-                    .exec(&txn)
-                    .await?;
-                self.record_login(&txn, ctx, Some(user.id), Some(LoginFailure::SecondFactorRejected)).await?;
-                let event = SecurityEvent {
-                    kind: SecurityEventKind::LoginFailed,
-                    severity: Severity::Medium,
-                    user_id: Some(user.id),
-                    details: json!({ "reason": LoginFailure::SecondFactorRejected.as_str(), "attempt": attempts }),
-                };
-                record_security_event(&txn, ctx, None, event).await?;
-                txn.commit().await?;
-                return Err(wrong_code());
-            }
+        let Some(used) = self.accept_code(&txn, &user, code, now).await? else {
+            self.refuse_second_factor(&txn, ctx, &open, user.id, LoginFailure::SecondFactorRejected, now).await?;
+            txn.commit().await?;
+            return Err(wrong_code());
         };
-        // The challenge is spent by exactly one completion.
-        let claimed = mfa_challenge::Entity::update_many()
-            .col_expr(mfa_challenge::Column::UsedAt, Expr::value(now))
-            .filter(mfa_challenge::Column::Id.eq(open.id))
-            .filter(mfa_challenge::Column::UsedAt.is_null())
-            .exec(&txn)
-            .await?
-            .rows_affected
-            == 1;
-        if !claimed {
-            return Err(expired_challenge());
-        }
+        self.claim_challenge(&txn, &open, now).await?;
         repo::clear_login_failures(&txn, &account_key).await?;
         if used == SecondFactor::BackupCode {
             let left = unused_backup_codes(&txn, user.id).await?;
@@ -213,6 +184,74 @@ impl IdentityService {
         let signed_in = self.finish_login(&txn, ctx, user, true, now).await?;
         txn.commit().await?;
         Ok(signed_in)
+    }
+
+    /// The open challenge presented as `challenge` and its (active) account;
+    /// an expired, spent or unknown one is refused alike.
+    pub(crate) async fn open_challenge(
+        &self,
+        txn: &DatabaseTransaction,
+        challenge: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(mfa_challenge::Model, user::Model)> {
+        let open = mfa_challenge::Entity::find()
+            .filter(mfa_challenge::Column::TokenHash.eq(hash_token(challenge)))
+            .one(txn)
+            .await?
+            .filter(|c| c.used_at.is_none() && c.expires_at > now && challenge.starts_with(CHALLENGE_PREFIX))
+            .ok_or_else(expired_challenge)?;
+        let user = user::Entity::find_by_id(open.user_id)
+            .one(txn)
+            .await?
+            .filter(|u| u.status == UserStatus::Active)
+            .ok_or_else(expired_challenge)?;
+        Ok((open, user))
+    }
+
+    /// Counts a wrong second factor against `open` (which dies after
+    /// [`CHALLENGE_ATTEMPTS`]) and records it.
+    pub(crate) async fn refuse_second_factor(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &RequestContext,
+        open: &mfa_challenge::Model,
+        user_id: UserId,
+        failure: LoginFailure,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let attempts = open.failed_attempts + 1;
+        mfa_challenge::Entity::update_many()
+            .col_expr(mfa_challenge::Column::FailedAttempts, Expr::value(attempts))
+            .col_expr(mfa_challenge::Column::UsedAt, Expr::value((attempts >= CHALLENGE_ATTEMPTS).then_some(now)))
+            .filter(mfa_challenge::Column::Id.eq(open.id))
+            .exec(txn)
+            .await?;
+        self.record_login(txn, ctx, Some(user_id), Some(failure)).await?;
+        let event = SecurityEvent {
+            kind: SecurityEventKind::LoginFailed,
+            severity: Severity::Medium,
+            user_id: Some(user_id),
+            details: json!({ "reason": failure.as_str(), "attempt": attempts }),
+        };
+        record_security_event(txn, ctx, None, event).await
+    }
+
+    /// Spends `open`: exactly one completion can.
+    pub(crate) async fn claim_challenge(
+        &self,
+        txn: &DatabaseTransaction,
+        open: &mfa_challenge::Model,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let claimed = mfa_challenge::Entity::update_many()
+            .col_expr(mfa_challenge::Column::UsedAt, Expr::value(now))
+            .filter(mfa_challenge::Column::Id.eq(open.id))
+            .filter(mfa_challenge::Column::UsedAt.is_null())
+            .exec(txn)
+            .await?
+            .rows_affected
+            == 1;
+        if claimed { Ok(()) } else { Err(expired_challenge()) }
     }
 
     /// Accepts `code` for `user` in `txn` if it is a current TOTP code not used
@@ -344,7 +383,9 @@ impl IdentityService {
             .exec(&txn)
             .await?
             .rows_affected;
-        backup_code::Entity::delete_many().filter(backup_code::Column::UserId.eq(user.id)).exec(&txn).await?;
+        if self.second_factors(&txn, user.id).await?.is_none() {
+            backup_code::Entity::delete_many().filter(backup_code::Column::UserId.eq(user.id)).exec(&txn).await?;
+        }
         if removed > 0 {
             let event = SecurityEvent {
                 kind: SecurityEventKind::MfaDisabled,
@@ -366,7 +407,9 @@ impl IdentityService {
         let now = ctx.now();
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
         if self.second_factors(&txn, user.id).await?.is_none() {
-            return Err(DomainError::Conflict("backup codes come with an authenticator app; set one up first".into()));
+            return Err(DomainError::Conflict(
+                "backup codes come with a second factor; set up an authenticator app or a passkey first".into(),
+            ));
         }
         let codes = replace_backup_codes(&txn, user.id, now).await?;
         let event = SecurityEvent {
@@ -384,10 +427,15 @@ impl IdentityService {
     pub async fn mfa_status(&self, ctx: &RequestContext) -> Result<MfaStatus> {
         let actor = ctx.require_actor()?;
         let txn = self.db.begin(Scope::Global, Access::Read).await?;
-        let totp = self.second_factors(&txn, actor.user_id).await?.is_some();
+        let totp = totp_credential::Entity::find_by_id(actor.user_id)
+            .filter(totp_credential::Column::ConfirmedAt.is_not_null())
+            .one(&txn)
+            .await?
+            .is_some();
         let left = unused_backup_codes(&txn, actor.user_id).await?;
+        let passkeys = usable_passkeys(&txn, actor.user_id).await?;
         txn.commit().await?;
-        Ok(MfaStatus { totp, backup_codes_left: left })
+        Ok(MfaStatus { totp, backup_codes_left: left, passkeys: u32::try_from(passkeys).unwrap_or(u32::MAX) })
     }
 }
 
@@ -420,7 +468,7 @@ async fn unused_backup_codes<C: ConnectionTrait>(conn: &C, user_id: UserId) -> R
 
 /// Replaces the user's backup codes with [`BACKUP_CODE_COUNT`] new ones and
 /// returns them in clear (the only time they exist so).
-async fn replace_backup_codes<C: ConnectionTrait>(
+pub(crate) async fn replace_backup_codes<C: ConnectionTrait>(
     conn: &C,
     user_id: UserId,
     now: DateTime<Utc>,

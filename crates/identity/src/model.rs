@@ -295,6 +295,8 @@ pub enum LoginFailure {
     AccountDisabled,
     /// The password was right but the second factor (a TOTP or backup code) was not.
     SecondFactorRejected,
+    /// A passkey's answer did not verify, or the passkey is flagged as copied.
+    PasskeyRejected,
 }
 
 impl LoginFailure {
@@ -305,6 +307,7 @@ impl LoginFailure {
             Self::Throttled => "throttled",
             Self::AccountDisabled => "account_disabled",
             Self::SecondFactorRejected => "second_factor_rejected",
+            Self::PasskeyRejected => "passkey_rejected",
         }
     }
 
@@ -316,12 +319,13 @@ impl LoginFailure {
             Self::SecondFactorRejected => {
                 "the code is not valid; use a current code of your authenticator app or an unused backup code"
             }
+            Self::PasskeyRejected => "the passkey could not be verified; try again or sign in another way",
         }
     }
 }
 
 /// A bearer token's session, as the gateway checks it against a tenant's policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthenticatedSession {
     /// Who.
     pub actor: tessera_kernel::Actor,
@@ -329,6 +333,8 @@ pub struct AuthenticatedSession {
     pub second_factor: bool,
     /// When it was last used before this request (the idle time a tenant judges).
     pub last_used_at: DateTime<Utc>,
+    /// Set for a partner client's token: its tenant and scopes.
+    pub client: Option<crate::oauth::ClientGrant>,
 }
 
 /// What a correct email and password lead to.
@@ -349,6 +355,9 @@ pub struct MfaChallenge {
     pub expires_at: DateTime<Utc>,
     /// What it may be completed with.
     pub methods: Vec<SecondFactor>,
+    /// WebAuthn request options (`{"publicKey": …}`) for completing it with a
+    /// passkey, when the account has one.
+    pub passkey_options: Option<serde_json::Value>,
 }
 
 impl fmt::Debug for MfaChallenge {
@@ -364,6 +373,8 @@ pub enum SecondFactor {
     Totp,
     /// One of the account's one-time backup codes.
     BackupCode,
+    /// One of the account's passkeys.
+    Passkey,
 }
 
 /// A user's second factors as they see them.
@@ -373,6 +384,55 @@ pub struct MfaStatus {
     pub totp: bool,
     /// Unused backup codes.
     pub backup_codes_left: u32,
+    /// Passkeys that can sign in (not flagged as copied).
+    pub passkeys: u32,
+}
+
+/// A user's passkey as they see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passkey {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// The name its owner gave it ("MacBook Touch ID").
+    pub name: String,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+    /// When it last signed in.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When its signature counter went backwards, so a copy of it may exist; a
+    /// flagged passkey signs nobody in.
+    pub possibly_cloned_at: Option<DateTime<Utc>>,
+}
+
+/// The first half of a WebAuthn ceremony: options for the browser
+/// (`navigator.credentials.create` or `.get`) and the id to finish it with.
+#[derive(Clone)]
+pub struct PasskeyCeremony {
+    /// Hand back with the authenticator's answer; works once, until `expires_at`.
+    pub ceremony: String,
+    /// `{"publicKey": …}` in the WebAuthn JSON form
+    /// (`PublicKeyCredential.parseCreationOptionsFromJSON` / `parseRequestOptionsFromJSON`).
+    pub options: serde_json::Value,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for PasskeyCeremony {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasskeyCeremony").field("expires_at", &self.expires_at).finish_non_exhaustive()
+    }
+}
+
+/// Who passkeys are made for: the WebAuthn relying party. Its id is the domain
+/// the passkeys belong to; the origins are the pages allowed to use them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelyingParty {
+    /// A domain, such as `example.com` (the origins' host or a parent of it).
+    pub id: String,
+    /// The name authenticators show.
+    pub name: String,
+    /// Allowed origins, such as `https://app.example.com`.
+    pub origins: Vec<String>,
 }
 
 /// A new authenticator app's secret, to show once (as text and as a QR code of

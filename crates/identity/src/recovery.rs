@@ -29,7 +29,7 @@ use tessera_kernel::{DomainError, RequestContext, Result, SessionId};
 use tessera_notify::{NewNotification, Recipient, Topic, queue_account_message};
 use tracing::{info, warn};
 
-use crate::entity::{account_token, mfa_challenge, user};
+use crate::entity::{account_token, mfa_challenge, oauth_token, user, webauthn_ceremony};
 use crate::model::{Email, TokenPurpose, UserStatus};
 use crate::repo;
 use crate::service::{IdentityService, revoke_user_sessions};
@@ -254,8 +254,9 @@ impl IdentityService {
 }
 
 impl IdentityService {
-    /// Forgets links and second-factor login challenges that expired more than a
-    /// day before `now` (used or not). A background job.
+    /// Forgets links, second-factor login challenges, passkey ceremonies (those
+    /// kept in the database) and partner clients' access tokens that expired
+    /// more than a day before `now` (used or not). A background job.
     pub async fn expire_account_tokens(&self, now: DateTime<Utc>) -> Result<u64> {
         let before = now - Duration::days(1);
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
@@ -269,8 +270,18 @@ impl IdentityService {
             .exec(&txn)
             .await?
             .rows_affected;
+        let ceremonies = webauthn_ceremony::Entity::delete_many()
+            .filter(webauthn_ceremony::Column::ExpiresAt.lt(before))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        let client_tokens = oauth_token::Entity::delete_many()
+            .filter(oauth_token::Column::ExpiresAt.lt(before))
+            .exec(&txn)
+            .await?
+            .rows_affected;
         txn.commit().await?;
-        Ok(links + challenges)
+        Ok(links + challenges + ceremonies + client_tokens)
     }
 }
 

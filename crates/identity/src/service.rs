@@ -1,6 +1,8 @@
 //! The identity service: sign-up, login, password changes, sessions and refresh
 //! tokens.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -14,13 +16,17 @@ use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::{
     Actor, Db, DomainError, Page, PageRequest, Permission, RequestContext, Result, SessionId, UserId,
 };
+use tokio::sync::OnceCell;
 use tracing::warn;
+
+use crate::ceremony::{CeremonyStore, DatabaseCeremonies};
 
 use crate::entity::{login_history, password_history, refresh_token, session, user};
 use crate::model::{
     AuthenticatedSession, Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, LoginOutcome, NewUser,
-    Password, PasswordPolicy, Session, SessionPolicy, TokenPurpose, User, UserStatus,
+    Password, PasswordPolicy, RelyingParty, Session, SessionPolicy, TokenPurpose, User, UserStatus,
 };
+use crate::passkey::{PasskeySetup, relying_party as relying_party_setup};
 use crate::password::PasswordHasher;
 use crate::recovery::DEFAULT_LOCALE;
 use crate::repo::{self, Reservation};
@@ -39,6 +45,12 @@ pub struct IdentityService {
     pub(crate) policy: SessionPolicy,
     pub(crate) password_policy: PasswordPolicy,
     pub(crate) links: AccountLinks,
+    /// The WebAuthn relying party; passkeys are off without one.
+    pub(crate) passkeys: Option<Arc<PasskeySetup>>,
+    /// Where passkey ceremonies wait between their two requests.
+    pub(crate) ceremonies: Arc<dyn CeremonyStore>,
+    /// The key of decoy passkey options, read once from the database.
+    pub(crate) decoy_key: Arc<OnceCell<String>>,
 }
 
 impl From<user::Model> for User {
@@ -94,7 +106,31 @@ fn invalid_credentials() -> DomainError {
 impl IdentityService {
     /// A service over `db`.
     pub fn new(db: Db, hasher: PasswordHasher, policy: SessionPolicy) -> Self {
-        Self { db, hasher, policy, password_policy: PasswordPolicy::default(), links: AccountLinks::default() }
+        Self {
+            ceremonies: Arc::new(DatabaseCeremonies::new(db.clone())),
+            db,
+            hasher,
+            policy,
+            password_policy: PasswordPolicy::default(),
+            links: AccountLinks::default(),
+            passkeys: None,
+            decoy_key: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// The same service with passkeys for `relying_party`; an error says what is
+    /// wrong with it (an origin that is not a URL, or a domain that is not the
+    /// origins').
+    pub fn with_relying_party(mut self, relying_party: &RelyingParty) -> Result<Self> {
+        self.passkeys = Some(Arc::new(relying_party_setup(relying_party)?));
+        Ok(self)
+    }
+
+    /// The same service keeping passkey ceremonies in `store` (Redis, when
+    /// configured) instead of the database.
+    pub fn with_ceremonies(mut self, store: Arc<dyn CeremonyStore>) -> Self {
+        self.ceremonies = store;
+        self
     }
 
     /// The same service sending account links (verification, reset) to `links`.
@@ -259,6 +295,7 @@ impl IdentityService {
             repo::release_lock(&txn, &account_key).await?;
             let challenge = self.issue_challenge(&txn, user.id, methods, now).await?;
             txn.commit().await?;
+            let challenge = self.offer_passkey(challenge, user.id, now).await?;
             return Ok(LoginOutcome::SecondFactorRequired(challenge));
         }
         repo::clear_login_failures(&txn, &account_key).await?;
@@ -470,6 +507,9 @@ impl IdentityService {
         if token.starts_with(crate::api_keys::API_KEY_PREFIX) {
             return self.authenticate_api_key(token, now).await;
         }
+        if token.starts_with(crate::oauth::CLIENT_TOKEN_PREFIX) {
+            return self.authenticate_client_token(token, now).await;
+        }
         if !token.starts_with(ACCESS_PREFIX) {
             return Ok(None);
         }
@@ -508,6 +548,7 @@ impl IdentityService {
             actor: Actor { user_id: session.user_id, session_id: session.id },
             second_factor: session.second_factor,
             last_used_at: session.last_used_at,
+            client: None,
         }))
     }
 
@@ -555,8 +596,12 @@ impl IdentityService {
         let session = session::Entity::find_by_id(session_id).one(&txn).await?;
         if session.is_none() {
             txn.commit().await?;
-            // Requests made with an API key run under the key's id.
-            return Ok(self.api_key_is_live(session_id, now).await?.unwrap_or(false));
+            // Requests made with an API key run under the key's id; a partner
+            // client's, under the client's.
+            if let Some(live) = self.api_key_is_live(session_id, now).await? {
+                return Ok(live);
+            }
+            return Ok(self.client_is_live(session_id.as_uuid()).await?.unwrap_or(false));
         }
         let live = match session {
             Some(s) if s.revoked_at.is_none() && s.idle_expires_at > now && s.absolute_expires_at > now => {

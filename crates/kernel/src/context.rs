@@ -108,6 +108,8 @@ pub struct RequestMeta {
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     actor: Option<Actor>,
+    /// The partner client the request comes from, when it is one.
+    client: Option<uuid::Uuid>,
     tenant: Option<TenantScope>,
     meta: RequestMeta,
     clock: SharedClock,
@@ -134,13 +136,25 @@ impl Authorized {
 impl RequestContext {
     /// A context for an anonymous request with no tenant.
     pub fn anonymous(meta: RequestMeta, clock: SharedClock) -> Self {
-        Self { actor: None, tenant: None, meta, clock }
+        Self { actor: None, client: None, tenant: None, meta, clock }
     }
 
     /// The same context with `actor` signed in.
     pub fn with_actor(mut self, actor: Actor) -> Self {
         self.actor = Some(actor);
         self
+    }
+
+    /// The same context marked as coming from partner client `client` (which
+    /// acts within its tenant's permissions only, never on an account).
+    pub fn with_client(mut self, client: uuid::Uuid) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The partner client the request comes from, if it does.
+    pub fn client(&self) -> Option<uuid::Uuid> {
+        self.client
     }
 
     /// The same context acting in `tenant`.

@@ -106,7 +106,7 @@ pub enum BusError {
     Encode(#[from] serde_json::Error),
 }
 
-fn redis_config() -> redis::AsyncConnectionConfig {
+pub(crate) fn redis_config() -> redis::AsyncConnectionConfig {
     redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(2)))
         .set_response_timeout(Some(Duration::from_secs(2)))

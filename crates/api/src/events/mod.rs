@@ -6,7 +6,7 @@
 //! replica reads. Delivery is at least once; subscribers see each event id once
 //! because the bus drops ids it has already delivered.
 
-mod bus;
+pub(crate) mod bus;
 mod relay;
 
 pub use bus::{BusMessage, EventBus, REDIS_STREAM, STREAM_MAX_LEN};

@@ -118,6 +118,22 @@ pub(crate) enum SecurityEventKindGql {
     AccountStatusChanged,
     /// A personal API key was made (revoking one is a `SESSION_REVOKED`).
     ApiKeyCreated,
+    /// A passkey was added to an account.
+    PasskeyAdded,
+    /// A passkey was removed from an account.
+    PasskeyRemoved,
+    /// A passkey's signature counter went backwards, so a copy of it may exist;
+    /// it no longer signs in.
+    PasskeyPossiblyCloned,
+    /// A partner client was made for the business.
+    #[graphql(name = "OAUTH_CLIENT_CREATED")]
+    OAuthClientCreated,
+    /// A partner client's secret was replaced.
+    #[graphql(name = "OAUTH_CLIENT_SECRET_ROTATED")]
+    OAuthClientSecretRotated,
+    /// A partner client was revoked, with its tokens.
+    #[graphql(name = "OAUTH_CLIENT_REVOKED")]
+    OAuthClientRevoked,
 }
 
 /// Something a security reviewer looks for.

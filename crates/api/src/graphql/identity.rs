@@ -2,7 +2,7 @@
 //! caller's sessions and login history.
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_identity::{
     ApiKey, Email, IssuedSession, LoginAttempt, LoginOutcome, MfaChallenge, NewUser, Session, User,
@@ -267,6 +267,7 @@ impl LoginPayload {
                 challenge: challenge.token,
                 expires_at: challenge.expires_at,
                 methods: challenge.methods.into_iter().map(SecondFactorGql::from).collect(),
+                passkey_options: challenge.passkey_options.map(Json),
             }),
         }
     }
@@ -275,12 +276,16 @@ impl LoginPayload {
 /// A login waiting for its second factor.
 #[derive(SimpleObject)]
 pub(crate) struct SecondFactorChallenge {
-    /// Hand back to `completeLogin` with the code.
+    /// Hand back to `completeLogin` with the code (or to
+    /// `completeLoginWithPasskey`).
     challenge: String,
     /// When it stops working (five minutes).
     expires_at: DateTime<Utc>,
     /// What it can be completed with.
     methods: Vec<SecondFactorGql>,
+    /// When `methods` has `PASSKEY`: `{"publicKey": …}` for
+    /// `navigator.credentials.get` (through `parseRequestOptionsFromJSON`).
+    passkey_options: Option<Json<serde_json::Value>>,
 }
 
 /// A way to complete a login after the password.
@@ -291,6 +296,8 @@ pub(crate) enum SecondFactorGql {
     Totp,
     /// One of the account's one-time backup codes.
     BackupCode,
+    /// One of the account's passkeys (`completeLoginWithPasskey`).
+    Passkey,
 }
 
 /// A new authenticator app's secret, until a code from the app confirms it.
@@ -311,6 +318,8 @@ pub(crate) struct MfaStatusObject {
     totp: bool,
     /// Unused backup codes.
     backup_codes_left: u32,
+    /// Passkeys that can sign in.
+    passkeys: u32,
 }
 
 /// A personal API key (never its secret).
@@ -371,7 +380,11 @@ impl IdentityQuery {
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn my_mfa(&self, ctx: &Context<'_>) -> ApiResult<MfaStatusObject> {
         let status = services(ctx)?.identity.mfa_status(request(ctx)?).await?;
-        Ok(MfaStatusObject { totp: status.totp, backup_codes_left: status.backup_codes_left })
+        Ok(MfaStatusObject {
+            totp: status.totp,
+            backup_codes_left: status.backup_codes_left,
+            passkeys: status.passkeys,
+        })
     }
 
     /// The signed-in user.
@@ -430,7 +443,7 @@ pub(crate) struct IdentityMutation;
 
 /// Ends the user's oldest sessions beyond the strictest limit of the tenants
 /// they belong to (after a new sign-in), and tells their subscriptions.
-async fn apply_session_limit(ctx: &Context<'_>, user_id: UserId) -> ApiResult<()> {
+pub(crate) async fn apply_session_limit(ctx: &Context<'_>, user_id: UserId) -> ApiResult<()> {
     let services = services(ctx)?;
     if let Some(max) = services.tenants.session_limit_for(user_id).await? {
         let max = usize::try_from(max).unwrap_or(usize::MAX);

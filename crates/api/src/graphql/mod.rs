@@ -19,6 +19,8 @@ mod invitation;
 mod loaders;
 mod node;
 mod notify;
+mod oauth;
+mod passkey;
 mod rbac;
 mod scheduling;
 mod tenant;
@@ -69,6 +71,8 @@ pub struct Services {
 #[derive(MergedObject, Default)]
 pub struct Query(
     identity::IdentityQuery,
+    passkey::PasskeyQuery,
+    oauth::OAuthQuery,
     tenant::TenantQuery,
     scheduling::SchedulingQuery,
     access::AccessQuery,
@@ -83,6 +87,8 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     identity::IdentityMutation,
+    passkey::PasskeyMutation,
+    oauth::OAuthMutation,
     tenant::TenantMutation,
     scheduling::SchedulingMutation,
     rbac::RbacMutation,
@@ -163,7 +169,16 @@ pub(crate) struct SignedIn;
 
 impl Guard for SignedIn {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        request(ctx)?.require_actor().map_err(ApiError::from)?;
+        let request = request(ctx)?;
+        request.require_actor().map_err(ApiError::from)?;
+        // A partner client acts within its business's permissions, never on the
+        // account of the person who made it.
+        if request.client().is_some() {
+            return Err(ApiError::from(tessera_kernel::DomainError::Forbidden(
+                "a partner client cannot act on an account; it acts within its business only".into(),
+            ))
+            .into());
+        }
         Ok(())
     }
 }

@@ -90,12 +90,39 @@ pub(crate) async fn build_context(
         request = request.with_actor(found.actor);
         session = Some(found);
     }
-    if let Some(raw) = &credentials.tenant {
+    // A partner client acts in its own tenant, named or not.
+    let client = session.as_ref().and_then(|s| s.client.clone());
+    if let Some(grant) = &client {
+        request = request.with_client(grant.client);
+    }
+    let reference = match (&credentials.tenant, &client) {
+        (Some(raw), _) => Some(TenantRef::parse(raw)?),
+        (None, Some(grant)) => Some(TenantRef::Id(grant.tenant_id)),
+        (None, None) => None,
+    };
+    if let Some(reference) = reference {
         request.require_actor()?;
         let Some(session) = session else { return Err(unauthenticated("sign in to act in a tenant")) };
-        let reference = TenantRef::parse(raw)?;
-        let (tenant, scope) = services.rbac.resolve_scope(session.actor.user_id, &reference, now).await?;
-        enforce_policy(app, &tenant, &session, ip, now).await?;
+        let (tenant, mut scope) = services.rbac.resolve_scope(session.actor.user_id, &reference, now).await?;
+        match &session.client {
+            Some(grant) => {
+                if tenant.id != grant.tenant_id {
+                    return Err(DomainError::Forbidden("this client acts only in its own business".into()).into());
+                }
+                if !tenant.security_policy.allows_ip(ip) {
+                    return Err(
+                        DomainError::Forbidden("this business does not allow access from your network".into()).into()
+                    );
+                }
+                // At most the client's scopes, and only while whoever made it
+                // still holds them.
+                scope.permissions.retain(|p| grant.scopes.contains(*p));
+                for held in scope.resource_permissions.values_mut() {
+                    held.retain(|p| grant.scopes.contains(*p));
+                }
+            }
+            None => enforce_policy(app, &tenant, &session, ip, now).await?,
+        }
         request = request.with_tenant(scope);
     }
     Ok(request)
@@ -139,7 +166,8 @@ async fn enforce_policy(
     }
     if services.identity.has_second_factor(user_id).await? {
         return Err(DomainError::Forbidden(
-            "this business requires signing in with a second factor; sign in again with your authenticator app".into(),
+            "this business requires signing in with a second factor; sign in again with your passkey or authenticator app"
+                .into(),
         )
         .into());
     }
@@ -151,7 +179,7 @@ async fn enforce_policy(
         return Ok(());
     }
     Err(DomainError::Forbidden(
-        "this business requires two-factor sign-in: set up an authenticator app (enrollTotp, then confirmTotp) and sign in again"
+        "this business requires two-factor sign-in: add a passkey (startPasskeyRegistration) or set up an authenticator app (enrollTotp, then confirmTotp) and sign in again"
             .into(),
     )
     .into())

@@ -5,6 +5,7 @@
 //! | `GET /` | GraphiQL (assets under `/assets/`, served by the binary) |
 //! | `POST /graphql`, `GET /graphql` | GraphQL over HTTP |
 //! | `GET /graphql` + `Upgrade: websocket` | GraphQL over WebSocket |
+//! | `POST /oauth/token` | partner clients' token endpoint (OAuth 2.0 client credentials) |
 //! | `GET /livez`, `GET /readyz` | probes |
 //! | `GET /metrics` | Prometheus metrics |
 //!
@@ -18,6 +19,7 @@ pub mod graphiql;
 pub(crate) mod graphql_http;
 mod health;
 pub mod metrics;
+mod oauth;
 mod tracking;
 pub(crate) mod ws;
 
@@ -30,7 +32,7 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, MatchedPath, Query, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use http::{HeaderName, HeaderValue, Method, header};
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::{Db, RequestMeta};
@@ -162,6 +164,7 @@ pub fn router(app: AppState) -> Router {
         .route("/reset-password", get(account_pages::reset_password))
         .route("/accept-invitation", get(account_pages::accept_invitation))
         .route("/graphql", get(graphql_get_or_upgrade).post(graphql_http::graphql_post))
+        .route("/oauth/token", post(oauth::token))
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

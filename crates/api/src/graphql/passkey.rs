@@ -1,0 +1,181 @@
+//! GraphQL for passkeys: adding, listing, renaming and removing them, and
+//! signing in with one (alone, or to complete a password login).
+//!
+//! Options and answers travel as JSON in the WebAuthn JSON form, so a browser
+//! passes them straight through `PublicKeyCredential.parseCreationOptionsFromJSON`
+//! / `parseRequestOptionsFromJSON` and `credential.toJSON()`.
+
+use async_graphql::{Context, ID, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use tessera_identity::{Passkey, PasskeyCeremony};
+
+use super::identity::{AuthPayload, apply_session_limit};
+use super::{SignedIn, authenticated, parse_id, public, request, services};
+use crate::error::ApiResult;
+
+/// One of the caller's passkeys.
+#[derive(SimpleObject)]
+#[graphql(name = "Passkey")]
+pub(crate) struct PasskeyObject {
+    /// Id.
+    id: ID,
+    /// The name given to it ("MacBook Touch ID").
+    name: String,
+    /// When it was added.
+    created_at: DateTime<Utc>,
+    /// When it last signed in.
+    last_used_at: Option<DateTime<Utc>>,
+    /// Whether its signature counter went backwards, so a copy of it may exist.
+    /// Such a passkey signs nobody in; remove it and add a new one.
+    possibly_cloned: bool,
+    /// When it was flagged.
+    possibly_cloned_at: Option<DateTime<Utc>>,
+}
+
+impl From<Passkey> for PasskeyObject {
+    fn from(p: Passkey) -> Self {
+        Self {
+            id: ID(p.id.to_string()),
+            name: p.name,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+            possibly_cloned: p.possibly_cloned_at.is_some(),
+            possibly_cloned_at: p.possibly_cloned_at,
+        }
+    }
+}
+
+/// The first half of a passkey ceremony.
+#[derive(SimpleObject)]
+pub(crate) struct PasskeyOptions {
+    /// Hand back with the authenticator's answer; works once, for five minutes.
+    ceremony: String,
+    /// `{"publicKey": …}`: give `publicKey` to
+    /// `PublicKeyCredential.parseCreationOptionsFromJSON` (adding) or
+    /// `parseRequestOptionsFromJSON` (signing in), then to `navigator.credentials`.
+    options: Json<serde_json::Value>,
+    /// When the ceremony ends.
+    expires_at: DateTime<Utc>,
+}
+
+impl From<PasskeyCeremony> for PasskeyOptions {
+    fn from(c: PasskeyCeremony) -> Self {
+        Self { ceremony: c.ceremony, options: Json(c.options), expires_at: c.expires_at }
+    }
+}
+
+/// A passkey just added.
+#[derive(SimpleObject)]
+pub(crate) struct PasskeyAdded {
+    /// The passkey.
+    passkey: PasskeyObject,
+    /// Ten one-time backup codes when this is the account's first second factor
+    /// (shown this once: keep them safe); otherwise empty.
+    backup_codes: Vec<String>,
+}
+
+#[derive(Default)]
+pub(crate) struct PasskeyQuery;
+
+#[Object]
+impl PasskeyQuery {
+    /// The caller's passkeys, oldest first.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn my_passkeys(&self, ctx: &Context<'_>) -> ApiResult<Vec<PasskeyObject>> {
+        let passkeys = services(ctx)?.identity.my_passkeys(request(ctx)?).await?;
+        Ok(passkeys.into_iter().map(PasskeyObject::from).collect())
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct PasskeyMutation;
+
+#[Object]
+impl PasskeyMutation {
+    /// Starts adding a passkey: checks the password again (a passkey is a way in
+    /// that outlives sessions), then returns the options for
+    /// `navigator.credentials.create`. Finish with `finishPasskeyRegistration`.
+    /// Not with an API key.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn start_passkey_registration(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        #[graphql(secret)] password: String,
+    ) -> ApiResult<PasskeyOptions> {
+        Ok(services(ctx)?.identity.start_passkey_registration(request(ctx)?, &name, &password).await?.into())
+    }
+
+    /// Finishes adding a passkey with the authenticator's answer
+    /// (`credential.toJSON()`).
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn finish_passkey_registration(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] ceremony: String,
+        credential: Json<serde_json::Value>,
+    ) -> ApiResult<PasskeyAdded> {
+        let (passkey, backup_codes) =
+            services(ctx)?.identity.finish_passkey_registration(request(ctx)?, &ceremony, credential.0).await?;
+        Ok(PasskeyAdded { passkey: passkey.into(), backup_codes })
+    }
+
+    /// Renames one of the caller's passkeys.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn rename_passkey(&self, ctx: &Context<'_>, id: ID, name: String) -> ApiResult<PasskeyObject> {
+        let id = parse_id("id", &id)?;
+        Ok(services(ctx)?.identity.rename_passkey(request(ctx)?, id, &name).await?.into())
+    }
+
+    /// Removes one of the caller's passkeys, with the password. Removing the
+    /// last second factor also removes the backup codes.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn remove_passkey(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(secret)] password: String,
+    ) -> ApiResult<PasskeyObject> {
+        let id = parse_id("id", &id)?;
+        Ok(services(ctx)?.identity.remove_passkey(request(ctx)?, id, &password).await?.into())
+    }
+
+    /// Starts signing in with a passkey instead of a password: returns the
+    /// options for `navigator.credentials.get`. Every address gets options, so
+    /// the answer does not tell whether an account or a passkey exists.
+    #[graphql(directive = public::apply())]
+    async fn start_passkey_login(&self, ctx: &Context<'_>, email: String) -> ApiResult<PasskeyOptions> {
+        Ok(services(ctx)?.identity.start_passkey_login(request(ctx)?, &email).await?.into())
+    }
+
+    /// Finishes a passkey sign-in with the authenticator's answer
+    /// (`credential.toJSON()`). The session counts as having a second factor.
+    #[graphql(directive = public::apply())]
+    async fn finish_passkey_login(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] ceremony: String,
+        credential: Json<serde_json::Value>,
+    ) -> ApiResult<AuthPayload> {
+        let (user, issued) =
+            services(ctx)?.identity.finish_passkey_login(request(ctx)?, &ceremony, credential.0).await?;
+        apply_session_limit(ctx, user.id).await?;
+        Ok(AuthPayload::new(user, issued))
+    }
+
+    /// Completes a password login's challenge with a passkey: the answer to
+    /// the challenge's `passkeyOptions`. One passkey try per challenge; codes
+    /// still work after a failed one.
+    #[graphql(directive = public::apply())]
+    async fn complete_login_with_passkey(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] challenge: String,
+        credential: Json<serde_json::Value>,
+    ) -> ApiResult<AuthPayload> {
+        let (user, issued) =
+            services(ctx)?.identity.complete_login_with_passkey(request(ctx)?, &challenge, credential.0).await?;
+        apply_session_limit(ctx, user.id).await?;
+        Ok(AuthPayload::new(user, issued))
+    }
+}
