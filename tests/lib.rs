@@ -554,3 +554,31 @@ pub fn totp(secret: &str, at: DateTime<Utc>) -> String {
         u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]);
     format!("{:06}", binary % 1_000_000)
 }
+
+/// Runs `tests/js/<script>` with `args` in Node (Playwright driving headless
+/// Chromium) and fails the test with its report unless it succeeds. Returns
+/// `false` when the browser test cannot run here (no Chromium, or no
+/// `npm ci --prefix tests/js`), which `TESSERA_REQUIRE_SERVICES=1` does not allow.
+pub async fn run_in_browser(script: &str, args: &[&str]) -> bool {
+    let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !js.join("node_modules/playwright-core").exists() || !std::path::Path::new(&chromium).exists() {
+        assert!(
+            std::env::var("TESSERA_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "TESSERA_REQUIRE_SERVICES=1 but the browser test cannot run: install chromium and run `npm ci --prefix tests/js`"
+        );
+        eprintln!("skipped: install chromium and run `npm ci --prefix tests/js` to run {script} in a browser");
+        return false;
+    }
+    let output = tokio::process::Command::new("node")
+        .arg(script)
+        .args(args)
+        .env("CHROMIUM", &chromium)
+        .current_dir(&js)
+        .output()
+        .await
+        .expect("node runs");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{report}{}", String::from_utf8_lossy(&output.stderr));
+    true
+}

@@ -88,9 +88,26 @@ async fn a_partner_gets_a_client_and_calls_the_api_within_its_scopes() {
         "FORBIDDEN"
     );
 
+    // What a client does is recorded as its maker's, naming the client.
+    let (_, manager_id, manager_secret) = make_client(&app, &owner, &["service:manage"]).await;
+    let manager = access_token(&app, &manager_id, &manager_secret).await;
+    app.ok(&manager, CREATE_SERVICE, json!({})).await;
+    let log = app
+        .ok(
+            &owner,
+            "{ auditLog(last: 1) { nodes { action actor { email } partnerClient { clientId name } } } }",
+            json!({}),
+        )
+        .await;
+    let record = &log["auditLog"]["nodes"][0];
+    assert_eq!(record["actor"]["email"], "owner@acme.test", "{log}");
+    assert_eq!(record["partnerClient"]["clientId"], manager_id.as_str(), "{log}");
+    let log = app.ok(&owner, "{ auditLog(first: 1) { nodes { partnerClient { clientId } } } }", json!({})).await;
+    assert_eq!(log["auditLog"]["nodes"][0]["partnerClient"], Value::Null, "the owner's own changes name no client");
+
     let clients = app.ok(&owner, LIST, json!({})).await;
-    assert!(clients["oauthClients"][0]["lastUsedAt"].is_string());
-    assert_eq!(clients["oauthClients"][0]["scopes"], json!(["service:read"]));
+    assert!(clients["oauthClients"][1]["lastUsedAt"].is_string());
+    assert_eq!(clients["oauthClients"][1]["scopes"], json!(["service:read"]), "newest first");
     let events = app.ok(&owner, "{ securityEvents(last: 10) { edges { node { kind } } } }", json!({})).await;
     assert!(events.to_string().contains("OAUTH_CLIENT_CREATED"), "{events}");
 }

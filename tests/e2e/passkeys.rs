@@ -384,3 +384,17 @@ async fn a_passkey_sign_in_satisfies_a_business_that_requires_two_factors() {
     let with_passkey = Auth::from_payload(&body["data"]["finishPasskeyLogin"]).in_tenant("strict-keys");
     assert_eq!(app.ok(&with_passkey, current, json!({})).await["currentTenant"]["slug"], "strict-keys");
 }
+
+#[tokio::test]
+async fn the_passkey_page_adds_a_passkey_and_signs_in_with_it_in_a_browser() {
+    let app = TestApp::spawn().await;
+    let ana = app.sign_up("ana@browser-keys.test").await;
+    // Passkeys belong to a domain: the browser opens the gateway as localhost.
+    let base = format!("http://localhost:{}", app.address.port());
+    if !tessera_e2e::run_in_browser("passkeys.mjs", &[&base, "ana@browser-keys.test", PASSWORD]).await {
+        return;
+    }
+    let listed = app.ok(&ana, MY_PASSKEYS, json!({})).await;
+    assert_eq!(listed["myPasskeys"][0]["name"], "Headless Chromium");
+    assert!(listed["myPasskeys"][0]["lastUsedAt"].is_string(), "it signed in: {listed}");
+}

@@ -330,16 +330,6 @@ async fn expired_links_and_login_challenges_are_swept_away() {
 
 #[tokio::test]
 async fn the_pages_behind_the_links_work_in_a_browser() {
-    let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    if !js.join("node_modules/playwright-core").exists() || !std::path::Path::new(&chromium).exists() {
-        assert!(
-            std::env::var("TESSERA_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "TESSERA_REQUIRE_SERVICES=1 but the browser test cannot run: install chromium and run `npm ci --prefix tests/js`"
-        );
-        eprintln!("skipped: install chromium and run `npm ci --prefix tests/js` to test the pages in a browser");
-        return;
-    }
     let app = TestApp::spawn().await;
     let (owner, _) = app.owner_of("pages-salon").await;
     app.ok(&Auth::anonymous(), REQUEST_RESET, json!({ "email": "owner@pages-salon.test" })).await;
@@ -349,19 +339,12 @@ async fn the_pages_behind_the_links_work_in_a_browser() {
     let subject = "owner@pages-salon.test invited you to Tenant pages-salon";
     let invitation = token_in(&emails_to(&app, "joiner@pages.test", subject, 1).await[0]);
 
-    let output = tokio::process::Command::new("node")
-        .arg("account_pages.mjs")
-        .arg(app.url(""))
-        .arg(&reset)
-        .arg("a page typed passphrase")
-        .arg(&invitation)
-        .env("CHROMIUM", &chromium)
-        .current_dir(&js)
-        .output()
-        .await
-        .expect("node runs");
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{report}{}", String::from_utf8_lossy(&output.stderr));
+    let url = app.url("");
+    let ran =
+        tessera_e2e::run_in_browser("account_pages.mjs", &[&url, &reset, "a page typed passphrase", &invitation]).await;
+    if !ran {
+        return;
+    }
 
     app.login_with("owner@pages-salon.test", "a page typed passphrase").await;
     let joiner = app.login_with("joiner@pages.test", "joined through the page").await.in_tenant("pages-salon");

@@ -239,31 +239,14 @@ async fn the_graphql_over_http_audit_suite_passes() {
 
 #[tokio::test]
 async fn graphiql_runs_queries_and_subscriptions_offline_with_the_headers_editor() {
-    let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    if !js.join("node_modules/playwright-core").exists() || !std::path::Path::new(&chromium).exists() {
-        assert!(
-            std::env::var("TESSERA_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "TESSERA_REQUIRE_SERVICES=1 but the browser test cannot run: install chromium and run `npm ci --prefix tests/js`"
-        );
-        eprintln!("skipped: install chromium and run `npm ci --prefix tests/js` to test GraphiQL in a browser");
-        return;
-    }
     let app = TestApp::spawn().await;
     app.owner_of("graphiql-salon").await;
-    let output = tokio::process::Command::new("node")
-        .arg("graphiql.mjs")
-        .arg(app.url(""))
-        .arg("owner@graphiql-salon.test")
-        .arg(tessera_e2e::PASSWORD)
-        .arg("graphiql-salon")
-        .env("CHROMIUM", &chromium)
-        .current_dir(&js)
-        .output()
-        .await
-        .expect("node runs");
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{report}{}", String::from_utf8_lossy(&output.stderr));
+    let url = app.url("");
+    tessera_e2e::run_in_browser(
+        "graphiql.mjs",
+        &[&url, "owner@graphiql-salon.test", tessera_e2e::PASSWORD, "graphiql-salon"],
+    )
+    .await;
 }
 
 #[tokio::test]

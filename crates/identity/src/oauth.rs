@@ -241,6 +241,24 @@ impl IdentityService {
         Ok(rows.into_iter().map(OAuthClient::from).collect())
     }
 
+    /// Clients of the request's tenant among `ids` (for naming them in its
+    /// audit log; others' are simply absent).
+    pub async fn oauth_clients_by_ids(
+        &self,
+        ctx: &RequestContext,
+        ids: &[uuid::Uuid],
+    ) -> Result<std::collections::HashMap<uuid::Uuid, OAuthClient>> {
+        let Some(tenant) = ctx.tenant() else { return Ok(std::collections::HashMap::new()) };
+        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let rows = oauth_client::Entity::find()
+            .filter(oauth_client::Column::TenantId.eq(tenant.tenant_id))
+            .filter(oauth_client::Column::Id.is_in(ids.iter().copied()))
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(rows.into_iter().map(|row| (row.id, OAuthClient::from(row))).collect())
+    }
+
     /// Gives a client of the request's tenant a new secret (shown this once);
     /// the old one keeps working `keep_previous_minutes` (none by default).
     pub async fn rotate_oauth_client_secret(

@@ -11,8 +11,8 @@ use tessera_kernel::Permission;
 use super::connection::{connection, page_cost, page_request};
 use super::identity::{LoginAttemptObject, UserObject};
 use super::rbac::user_by_id;
-use super::{Requires, SignedIn, authenticated, parse_id, permission, request, services};
-use crate::error::ApiResult;
+use super::{Requires, SignedIn, authenticated, loaders, parse_id, permission, request, services};
+use crate::error::{ApiError, ApiResult};
 
 /// One change to the tenant's data: who, what, when, from where, and the changed
 /// fields before and after (secrets redacted).
@@ -32,9 +32,17 @@ impl AuditRecordObject {
     async fn actor(&self, ctx: &Context<'_>) -> ApiResult<Option<UserObject>> {
         user_by_id(ctx, self.0.actor_user_id).await
     }
-    /// The session they acted in.
+    /// The session they acted in (for a partner client, the client's id).
     async fn session_id(&self) -> Option<ID> {
         self.0.session_id.map(|id| ID(id.to_string()))
+    }
+    /// The partner client that acted, when one did; `actor` is then whoever
+    /// made the client (whose rights bound it).
+    async fn partner_client(&self, ctx: &Context<'_>) -> ApiResult<Option<super::oauth::OAuthClientObject>> {
+        let Some(id) = self.0.session_id else { return Ok(None) };
+        let found =
+            loaders(ctx)?.partner_clients.load_one(id.as_uuid()).await.map_err(|e| ApiError::internal(e.message))?;
+        Ok(found.map(super::oauth::OAuthClientObject::from))
     }
     /// What was done, `resource.verb` (`booking.cancelled`).
     async fn action(&self) -> &str {

@@ -124,6 +124,13 @@ loader!(
     |services, request, keys| services.notify.attempts(request, keys).await.map(|found| every_key(keys, found))
 );
 
+loader!(
+    /// Partner clients of the request's tenant by id (the ids audit records
+    /// carry where a session id would be).
+    PartnerClientLoader, uuid::Uuid => tessera_identity::OAuthClient,
+    |services, request, keys| services.identity.oauth_clients_by_ids(request, keys).await
+);
+
 /// The next bookings of providers, keyed by provider and how many are asked for.
 pub(crate) struct UpcomingBookingsLoader {
     services: Arc<Services>,
@@ -173,6 +180,7 @@ pub struct Loaders {
     pub(crate) roles: DataLoader<RoleLoader, HashMapCache>,
     pub(crate) groups: DataLoader<GroupLoader, HashMapCache>,
     pub(crate) delivery_attempts: DataLoader<DeliveryAttemptsLoader, HashMapCache>,
+    pub(crate) partner_clients: DataLoader<PartnerClientLoader, HashMapCache>,
 }
 
 impl Loaders {
@@ -202,6 +210,7 @@ impl Loaders {
             roles: make!(RoleLoader),
             groups: make!(GroupLoader),
             delivery_attempts: make!(DeliveryAttemptsLoader),
+            partner_clients: make!(PartnerClientLoader),
         }
     }
 }

@@ -3,11 +3,35 @@
 //! (`TESSERA_APP_URL` unset): a link in an email always leads somewhere that
 //! works. The pages call the public GraphQL mutations from the same origin; the
 //! token stays in the URL fragment, never sent to a server or in `Referer`.
+//!
+//! `/passkeys` is the same kind of page for passkeys, which GraphiQL cannot
+//! make (they need the browser's WebAuthn API): sign in, see your passkeys, add
+//! one, sign in with one.
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
 
 const SCRIPT: &str = include_str!("../../assets/account/account.js");
+const PASSKEY_SCRIPT: &str = include_str!("../../assets/account/passkeys.js");
+
+const PASSKEY_PAGE: &str = r#"<form id="signin">
+  <label>Email <input name="email" type="email" autocomplete="username webauthn" required></label>
+  <label>Password <span class="hint">(not needed to sign in with a passkey)</span> <input name="password" type="password" autocomplete="current-password" maxlength="256"></label>
+  <label id="code-label" hidden>Code from your authenticator app, or a backup code <input name="code" autocomplete="one-time-code" maxlength="20"></label>
+  <button type="submit">Sign in</button>
+  <button type="button" id="with-passkey">Sign in with a passkey</button>
+</form>
+<section id="account" hidden>
+  <p id="who"></p>
+  <h2>Your passkeys</h2>
+  <ul id="list"></ul>
+  <form id="add">
+    <label>Name for the new passkey <input name="name" maxlength="100" required value="This device"></label>
+    <label>Your password, again <input name="password" type="password" autocomplete="current-password" maxlength="256" required></label>
+    <button type="submit">Add a passkey</button>
+  </form>
+  <pre id="codes" hidden></pre>
+</section>"#;
 
 /// What a page is for.
 #[derive(Clone, Copy)]
@@ -61,6 +85,11 @@ fn page(action: Action) -> Response {
         Action::VerifyEmail => "Verifying…",
         Action::ResetPassword | Action::AcceptInvitation => "",
     };
+    shell(action.title(), action.key(), waiting, form, "/assets/account.js")
+}
+
+/// A page around `body`, loading `script` (same origin only).
+fn shell(title: &str, key: &str, waiting: &str, body: &str, script: &str) -> Response {
     let html = format!(
         r#"<!doctype html>
 <html lang="en">
@@ -78,12 +107,10 @@ button {{ padding: .5rem 1rem; font: inherit; }} .hint {{ color: #666; font-size
 <body data-action="{key}">
 <h1>{title}</h1>
 <p id="status" role="status">{waiting}</p>
-{form}
-<script src="/assets/account.js"></script>
+{body}
+<script src="{script}"></script>
 </body>
 </html>"#,
-        title = action.title(),
-        key = action.key(),
     );
     (
         [
@@ -118,14 +145,28 @@ pub(crate) async fn accept_invitation() -> Response {
     page(Action::AcceptInvitation)
 }
 
-/// `GET /assets/account.js`.
-pub(crate) async fn script() -> Response {
+/// `GET /passkeys`.
+pub(crate) async fn passkeys() -> Response {
+    shell("Passkeys", "passkeys", "", PASSKEY_PAGE, "/assets/passkeys.js")
+}
+
+fn javascript(source: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
-        SCRIPT,
+        source,
     )
         .into_response()
+}
+
+/// `GET /assets/account.js`.
+pub(crate) async fn script() -> Response {
+    javascript(SCRIPT)
+}
+
+/// `GET /assets/passkeys.js`.
+pub(crate) async fn passkey_script() -> Response {
+    javascript(PASSKEY_SCRIPT)
 }

@@ -6,6 +6,7 @@
 //! | `POST /graphql`, `GET /graphql` | GraphQL over HTTP |
 //! | `GET /graphql` + `Upgrade: websocket` | GraphQL over WebSocket |
 //! | `POST /oauth/token` | partner clients' token endpoint (OAuth 2.0 client credentials) |
+//! | `GET /verify-email`, `/reset-password`, `/accept-invitation`, `/passkeys` | plain account pages |
 //! | `GET /livez`, `GET /readyz` | probes |
 //! | `GET /metrics` | Prometheus metrics |
 //!
@@ -159,10 +160,12 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .route("/", get(graphiql::page))
         .route("/assets/account.js", get(account_pages::script))
+        .route("/assets/passkeys.js", get(account_pages::passkey_script))
         .route("/assets/{name}", get(graphiql::asset))
         .route("/verify-email", get(account_pages::verify_email))
         .route("/reset-password", get(account_pages::reset_password))
         .route("/accept-invitation", get(account_pages::accept_invitation))
+        .route("/passkeys", get(account_pages::passkeys))
         .route("/graphql", get(graphql_get_or_upgrade).post(graphql_http::graphql_post))
         .route("/oauth/token", post(oauth::token))
         .route("/livez", get(health::livez))
