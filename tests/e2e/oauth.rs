@@ -248,3 +248,19 @@ async fn clients_belong_to_one_business_and_never_exceed_their_maker() {
     let managers_partner = access_token(&app, &managers_client, &managers_secret).await;
     assert_eq!(app.error_code(&managers_partner, CREATE_SERVICE, json!({})).await, "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn a_clients_subscriptions_end_when_it_is_revoked() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.owner_of("live").await;
+    let (id, client_id, secret) = make_client(&app, &owner, &["booking:read"]).await;
+    let partner = access_token(&app, &client_id, &secret).await;
+    let mut ws = app.websocket("graphql-transport-ws", None).await.unwrap();
+    ws.init(&partner).await;
+    ws.send(
+        json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { bookingEvents { __typename } }"}}),
+    )
+    .await;
+    app.ok(&owner, REVOKE, json!({ "id": id })).await;
+    assert_eq!(ws.closed_with(std::time::Duration::from_secs(10)).await, Some(4403));
+}

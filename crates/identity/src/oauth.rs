@@ -485,8 +485,13 @@ impl IdentityService {
     /// opened with its tokens); `None` when it is not a client.
     pub(crate) async fn client_is_live(&self, id: uuid::Uuid) -> Result<Option<bool>> {
         let txn = self.db.begin(Scope::Global, Access::Read).await?;
-        let row = oauth_client::Entity::find_by_id(id).one(&txn).await?;
+        let Some(client) = oauth_client::Entity::find_by_id(id).one(&txn).await? else {
+            txn.commit().await?;
+            return Ok(None);
+        };
+        let maker = user::Entity::find_by_id(client.created_by).one(&txn).await?;
         txn.commit().await?;
-        Ok(row.map(|c| c.revoked_at.is_none()))
+        // It lives while it is not revoked and its maker may still act.
+        Ok(Some(client.revoked_at.is_none() && maker.is_some_and(|u| u.status == UserStatus::Active)))
     }
 }

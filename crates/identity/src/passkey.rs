@@ -113,6 +113,10 @@ pub(crate) fn relying_party(rp: &RelyingParty) -> Result<PasskeySetup> {
     Ok(PasskeySetup { webauthn, rp_id: rp.id.clone() })
 }
 
+fn too_many_passkeys() -> DomainError {
+    DomainError::Conflict(format!("you have {MAX_PASSKEYS} passkeys; remove one you no longer use first"))
+}
+
 fn expired_ceremony() -> DomainError {
     DomainError::invalid("ceremony", "has expired or was already used; start again")
 }
@@ -215,9 +219,7 @@ impl IdentityService {
             return Err(DomainError::Forbidden("an API key cannot add passkeys; sign in to add one".into()));
         }
         if existing.len() >= usize::try_from(MAX_PASSKEYS).unwrap_or(usize::MAX) {
-            return Err(DomainError::Conflict(format!(
-                "you have {MAX_PASSKEYS} passkeys; remove one you no longer use first"
-            )));
+            return Err(too_many_passkeys());
         }
         self.reauthenticate(ctx, &user, password, "password").await?;
         let exclude = existing.iter().map(|row| stored_credential(&row.credential).map(|c| c.cred_id().clone()));
@@ -268,6 +270,11 @@ impl IdentityService {
         let credential_id = URL_SAFE_NO_PAD.encode(credential.cred_id());
         let stored = serde_json::to_string(&credential).map_err(|e| DomainError::Internal(format!("passkey: {e}")))?;
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        // Counted again: registrations started in parallel must not pass the limit.
+        let held = passkey::Entity::find().filter(passkey::Column::UserId.eq(user_id)).count(&txn).await?;
+        if held >= MAX_PASSKEYS {
+            return Err(too_many_passkeys());
+        }
         let first_factor = self.second_factors(&txn, user_id).await?.is_none();
         let row = passkey::Model {
             id: uuid_v7_at(now),
@@ -456,7 +463,11 @@ impl IdentityService {
         if !challenge.methods.contains(&SecondFactor::Passkey) {
             return Ok(challenge);
         }
-        let webauthn = self.webauthn()?;
+        let Ok(webauthn) = self.webauthn() else {
+            // Passkeys are switched off on this server: the other methods remain.
+            challenge.methods.retain(|m| *m != SecondFactor::Passkey);
+            return Ok(challenge);
+        };
         let txn = self.db.begin(Scope::Global, Access::Read).await?;
         let credentials = usable_credentials(&txn, user_id).await?;
         txn.commit().await?;

@@ -56,6 +56,10 @@ impl Credentials {
     }
 }
 
+fn network_refused() -> ApiError {
+    DomainError::Forbidden("this business does not allow access from your network".into()).into()
+}
+
 fn unauthenticated(message: &str) -> ApiError {
     DomainError::Unauthenticated(message.into()).into()
 }
@@ -110,9 +114,7 @@ pub(crate) async fn build_context(
                     return Err(DomainError::Forbidden("this client acts only in its own business".into()).into());
                 }
                 if !tenant.security_policy.allows_ip(ip) {
-                    return Err(
-                        DomainError::Forbidden("this business does not allow access from your network".into()).into()
-                    );
+                    return Err(network_refused());
                 }
                 // At most the client's scopes, and only while whoever made it
                 // still holds them.
@@ -143,7 +145,7 @@ async fn enforce_policy(
         return Ok(());
     }
     if !policy.allows_ip(ip) {
-        return Err(DomainError::Forbidden("this business does not allow access from your network".into()).into());
+        return Err(network_refused());
     }
     if let Some(minutes) = policy.session_idle_minutes
         && now - session.last_used_at > Duration::minutes(i64::from(minutes))
