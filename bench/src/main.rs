@@ -237,7 +237,15 @@ async fn availability(world: &World) -> Result<(f64, f64, u64), Failure> {
     let db = &world.app.state.db;
     let from = world.ctx.now().date_naive() + chrono::Duration::days(1);
     let to = from + chrono::Duration::days(DAYS - 1);
-    let query = AvailabilityQuery { service_id: world.services[0], provider_id: None, addon_ids: Vec::new(), from, to };
+    let query = AvailabilityQuery {
+        service_id: world.services[0],
+        provider_id: None,
+        addon_ids: Vec::new(),
+        from,
+        to,
+        after: None,
+        limit: tessera_scheduling::MAX_AVAILABILITY_SLOTS,
+    };
     let mut ours = Vec::new();
     let mut statements = 0;
     let mut slots = 0;

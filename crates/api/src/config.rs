@@ -104,6 +104,13 @@ pub struct ConfigArgs {
     /// Most directives on one field or fragment [default: 10].
     #[arg(long, env = "TESSERA_MAX_DIRECTIVES", global = true)]
     pub max_directives: Option<usize>,
+    /// Most operations running at once on one WebSocket [default: 100].
+    #[arg(long, env = "TESSERA_MAX_SUBSCRIPTIONS_PER_SOCKET", global = true)]
+    pub max_subscriptions_per_socket: Option<usize>,
+    /// Most operations one account runs at once over WebSockets on one gateway
+    /// [default: 200].
+    #[arg(long, env = "TESSERA_MAX_SUBSCRIPTIONS_PER_USER", global = true)]
+    pub max_subscriptions_per_user: Option<usize>,
     /// Minutes an unused session stays valid [default: 60].
     #[arg(long, env = "TESSERA_SESSION_IDLE_MINUTES", global = true)]
     pub session_idle_minutes: Option<i64>,
@@ -168,6 +175,8 @@ struct FileConfig {
     max_complexity: Option<usize>,
     max_aliases: Option<usize>,
     max_directives: Option<usize>,
+    max_subscriptions_per_socket: Option<usize>,
+    max_subscriptions_per_user: Option<usize>,
     session_idle_minutes: Option<i64>,
     session_max_days: Option<i64>,
     password_min_length: Option<usize>,
@@ -201,6 +210,10 @@ pub struct QueryLimits {
     pub max_aliases: usize,
     /// Most directives per location.
     pub max_directives: usize,
+    /// Most operations running at once on one WebSocket.
+    pub max_subscriptions_per_socket: usize,
+    /// Most operations one account runs at once over WebSockets on this gateway.
+    pub max_subscriptions_per_user: usize,
 }
 
 impl Default for QueryLimits {
@@ -213,6 +226,8 @@ impl Default for QueryLimits {
             max_complexity: 2_000,
             max_aliases: 30,
             max_directives: 10,
+            max_subscriptions_per_socket: 100,
+            max_subscriptions_per_user: 200,
         }
     }
 }
@@ -355,6 +370,14 @@ impl Config {
             max_complexity: args.max_complexity.or(file.max_complexity).unwrap_or(defaults.max_complexity),
             max_aliases: args.max_aliases.or(file.max_aliases).unwrap_or(defaults.max_aliases),
             max_directives: args.max_directives.or(file.max_directives).unwrap_or(defaults.max_directives),
+            max_subscriptions_per_socket: args
+                .max_subscriptions_per_socket
+                .or(file.max_subscriptions_per_socket)
+                .unwrap_or(defaults.max_subscriptions_per_socket),
+            max_subscriptions_per_user: args
+                .max_subscriptions_per_user
+                .or(file.max_subscriptions_per_user)
+                .unwrap_or(defaults.max_subscriptions_per_user),
         };
         if limits.max_body_bytes < 1024 {
             return Err(invalid("max_body_bytes", "must be at least 1024"));
@@ -365,6 +388,9 @@ impl Config {
         }
         if limits.max_query_chars < 4096 {
             return Err(invalid("max_query_chars", "must be at least 4096"));
+        }
+        if limits.max_subscriptions_per_socket == 0 || limits.max_subscriptions_per_user == 0 {
+            return Err(invalid("max_subscriptions_per_socket", "and max_subscriptions_per_user must be at least 1"));
         }
         let cors_origins: Vec<String> = args
             .cors_origins

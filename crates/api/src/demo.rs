@@ -296,6 +296,8 @@ async fn seed_salon(
             addon_ids: addon.into_iter().collect(),
             from: today + Duration::days(1),
             to: today + Duration::days(8),
+            after: None,
+            limit: tessera_scheduling::MAX_AVAILABILITY_SLOTS,
         };
         let Some(slot) = scheduling
             .availability(ctx, query)

@@ -14,6 +14,7 @@
 
 pub mod accounts;
 pub mod app;
+mod caller;
 pub mod ceremonies;
 pub mod config;
 pub mod demo;

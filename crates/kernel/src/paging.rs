@@ -40,7 +40,8 @@ pub fn encode_time_cursor(at: DateTime<Utc>, id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(format!("{TIME_CURSOR_PREFIX}{}|{id}", at.to_rfc3339()))
 }
 
-fn decode_time_cursor(field: &str, cursor: &str) -> Result<(DateTime<Utc>, Uuid)> {
+/// Decodes a cursor made by [`encode_time_cursor`].
+pub fn decode_time_cursor(field: &str, cursor: &str) -> Result<(DateTime<Utc>, Uuid)> {
     let invalid = || DomainError::invalid(field, "not a cursor from this API");
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;

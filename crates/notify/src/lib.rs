@@ -27,6 +27,7 @@ mod queue;
 mod service;
 pub mod template;
 mod template_service;
+mod template_shape;
 mod webhook;
 mod worker;
 

@@ -2,13 +2,17 @@
 //! MiniJinja.
 //!
 //! Templates are sandboxed (no file or network access, a fuel limit against
-//! runaway loops); values are inserted as text, and the HTML of an email is built
+//! runaway loops, a tenant's template limited to values and conditions by
+//! `template_shape`, and every rendered text capped in bytes while it is
+//! written: a longer one is cut, or refused when a template is saved); values are inserted as text, and the HTML of an email is built
 //! from the rendered text with every value escaped, so a customer named
 //! `<script>` stays text. Every topic has a built-in English and Spanish version;
 //! other languages fall back to English. A tenant may replace any of them
 //! ([`NotifyService::set_template`](crate::NotifyService::set_template)); its
 //! template is checked against every variable of the topic when saved, and should
 //! it still fail when used, the built-in one is used instead: a message always goes.
+
+use std::io;
 
 use minijinja::{Environment, UndefinedBehavior};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -18,6 +22,7 @@ use tracing::warn;
 
 use crate::entity::template;
 use crate::model::Topic;
+use crate::template_shape;
 
 /// The longest title a tenant's template may have, in characters.
 pub(crate) const MAX_TITLE_CHARS: usize = 200;
@@ -28,6 +33,12 @@ pub const BUILTIN_LANGUAGES: [&str; 2] = ["en", "es"];
 
 /// The most template instructions one rendering may run.
 const FUEL: u64 = 50_000;
+/// The most a rendered title may take, in bytes (email subject, push and in-app title).
+pub const MAX_RENDERED_TITLE_BYTES: usize = 256;
+/// The most a rendered text may take, in bytes (email and in-app body, push text).
+pub const MAX_RENDERED_TEXT_BYTES: usize = 64 * 1024;
+/// The most a text message may carry, in bytes.
+pub const MAX_SMS_BYTES: usize = 1024;
 
 /// A rendered message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,6 +191,10 @@ pub(crate) async fn render_for<C: ConnectionTrait>(
         .one(conn)
         .await?;
     if let Some(custom) = custom {
+        if let Some(why) = template_shape::refusal(&custom.title).or_else(|| template_shape::refusal(&custom.body)) {
+            warn!(tenant_id = %tenant_id, topic = topic.as_str(), why, "a tenant template is not allowed; the built-in one is used");
+            return render_pair(builtin(topic, &language), variables);
+        }
         match render_pair(TemplatePair { title: &custom.title, text: &custom.body }, variables) {
             Ok(rendered) => return Ok(rendered),
             Err(err) => {
@@ -201,16 +216,29 @@ pub(crate) fn check(topic: Topic, title: &str, body: &str) -> Result<Rendered> {
     }
     let sample = topic.sample_variables();
     let env = environment();
-    let one = |field: &str, source: &str| {
-        render_source(&env, source, &sample).map_err(|e| {
-            let why = e.detail().map_or_else(|| e.to_string(), str::to_owned);
-            DomainError::invalid(
+    let one = |field: &str, source: &str, cap: usize| {
+        if let Some(why) = template_shape::refusal(source) {
+            return Err(DomainError::invalid(field, why));
+        }
+        match render_source(&env, source, &sample, cap) {
+            Ok(Capped::Whole(text)) => Ok(text),
+            Ok(Capped::Cut(_)) => Err(DomainError::invalid(
                 field,
-                format!("does not render with the variables {}: {why}", topic.variables().join(", ")),
-            )
-        })
+                format!("renders longer than {cap} bytes with sample values; messages are limited to that"),
+            )),
+            Err(e) => {
+                let why = e.detail().map_or_else(|| e.to_string(), str::to_owned);
+                Err(DomainError::invalid(
+                    field,
+                    format!("does not render with the variables {}: {why}", topic.variables().join(", ")),
+                ))
+            }
+        }
     };
-    Ok(Rendered { title: one("title", title)?, text: one("body", body)? })
+    Ok(Rendered {
+        title: one("title", title, MAX_RENDERED_TITLE_BYTES)?,
+        text: one("body", body, MAX_RENDERED_TEXT_BYTES)?,
+    })
 }
 
 /// A sandbox for one rendering: missing values are errors when printed, and a
@@ -222,22 +250,83 @@ fn environment() -> Environment<'static> {
     env
 }
 
+/// A rendering, whole or cut at its limit.
+enum Capped {
+    Whole(String),
+    Cut(String),
+}
+
+/// Collects a rendering and stops it, with an error, once it passes `cap` bytes,
+/// so an oversized text is never built in full.
+struct CappedWriter {
+    bytes: Vec<u8>,
+    cap: usize,
+    overflowed: bool,
+}
+
+impl io::Write for CappedWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let room = self.cap.saturating_sub(self.bytes.len());
+        if buf.len() > room {
+            self.bytes.extend_from_slice(&buf[..room]);
+            self.overflowed = true;
+            return Err(io::Error::other("the rendered text is longer than its limit"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 fn render_source(
     env: &Environment<'_>,
     source: &str,
     variables: &Value,
-) -> std::result::Result<String, minijinja::Error> {
-    env.render_str(source, minijinja::Value::from(minijinja::value::Serde(variables)))
-        .map(|text| text.trim().to_owned())
+    cap: usize,
+) -> std::result::Result<Capped, minijinja::Error> {
+    let template = env.template_from_str(source)?;
+    let mut out = CappedWriter { bytes: Vec::new(), cap, overflowed: false };
+    let rendered = template.render_captured_to(minijinja::Value::from(minijinja::value::Serde(variables)), &mut out);
+    let text = String::from_utf8_lossy(&out.bytes);
+    match rendered {
+        _ if out.overflowed => Ok(Capped::Cut(cut_at(&text, cap))),
+        Ok(_) => Ok(Capped::Whole(text.trim().to_owned())),
+        Err(err) => Err(err),
+    }
 }
 
+/// `text` in at most `cap` bytes: whole, or cut at a character boundary and
+/// ended with `…`.
+pub(crate) fn truncate_to(text: &str, cap: usize) -> String {
+    if text.len() <= cap { text.trim().to_owned() } else { cut_at(text, cap) }
+}
+
+/// `text` cut to fit `cap` bytes with a closing `…`, at a character boundary.
+fn cut_at(text: &str, cap: usize) -> String {
+    const ELLIPSIS: char = '…';
+    let mut end = cap.saturating_sub(ELLIPSIS.len_utf8()).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{ELLIPSIS}", text[..end].trim_end())
+}
+
+/// Renders a title and a text for a message; a text longer than its limit is
+/// cut there (a message always goes, and never larger than its limit).
 pub(crate) fn render_pair(pair: TemplatePair<'_>, variables: &Value) -> Result<Rendered> {
     let env = environment();
-    let one = |source: &str| {
-        render_source(&env, source, variables)
-            .map_err(|e| DomainError::Internal(format!("a message template failed: {e}")))
+    let one = |source: &str, cap: usize| match render_source(&env, source, variables, cap) {
+        Ok(Capped::Whole(text)) => Ok(text),
+        Ok(Capped::Cut(text)) => {
+            warn!(limit = cap, "a rendered message was longer than its limit and was cut");
+            Ok(text)
+        }
+        Err(e) => Err(DomainError::Internal(format!("a message template failed: {e}"))),
     };
-    Ok(Rendered { title: one(pair.title)?, text: one(pair.text)? })
+    Ok(Rendered { title: one(pair.title, MAX_RENDERED_TITLE_BYTES)?, text: one(pair.text, MAX_RENDERED_TEXT_BYTES)? })
 }
 
 /// The HTML body of an email: the text, escaped, in paragraphs, and the open
@@ -296,6 +385,17 @@ mod tests {
         variables["reason"] = json!("Ill");
         assert!(render(Topic::BookingCancelled, "en", &variables).unwrap().text.contains("Reason: Ill."));
         assert!(render(Topic::BookingCancelled, "en", &json!({})).is_err(), "a missing value is an error, not a blank");
+    }
+
+    #[test]
+    fn a_rendering_stops_at_its_limit_and_is_cut_at_a_character() {
+        let mut variables = booking();
+        variables["customerName"] = json!("ñ".repeat(200_000));
+        let rendered = render(Topic::BookingConfirmed, "en", &variables).unwrap();
+        assert!(rendered.title.len() <= MAX_RENDERED_TITLE_BYTES, "{}", rendered.title.len());
+        assert!(rendered.text.len() <= MAX_RENDERED_TEXT_BYTES && rendered.text.ends_with('…'));
+        assert_eq!(truncate_to("añb", 3), "…", "never half a character");
+        assert_eq!(truncate_to("short", 1024), "short");
     }
 
     #[test]

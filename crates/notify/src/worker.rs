@@ -316,11 +316,16 @@ impl DeliveryWorker {
             Ok(rendered) => rendered,
             Err(err) => return Ok(Tried::Refused(SendError::permanent(err.to_string()))),
         };
+        // A text message carries at most a few segments; push keeps the whole text.
+        let body = match delivery.channel {
+            Channel::Sms => template::truncate_to(&rendered.text, template::MAX_SMS_BYTES),
+            _ => rendered.text,
+        };
         let message = ShortMessage {
             idempotency_key: notification.id.to_string(),
             to: delivery.destination.clone(),
             title: rendered.title,
-            body: rendered.text,
+            body,
         };
         Ok(match (delivery.channel, &self.providers.sms, &self.providers.push) {
             (Channel::Sms, Some(sms), _) => outcome(sms.send(&message).await),

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect,
 };
 use tessera_audit::{AuditEntry, SecurityEvent, SecurityEventKind, Severity};
 use tessera_kernel::context::Authorized;
@@ -668,6 +668,11 @@ impl RbacService {
         ensure_may_grant(ctx, &facts.role_permissions(row.role_id))?;
         let owner_role = facts.roles.values().find(|r| r.builtin == Some(BuiltinRole::Owner)).map(|r| r.id);
         if owner_role == Some(row.role_id) && row.user_id.is_some() && row.scope_type == ScopeType::Tenant {
+            // Owners revoking each other at the same instant must not both count
+            // the other as the one who stays: every change to the owners of a
+            // tenant takes the owner role's row first, so they are decided one
+            // after the other (SQLite writers are serialised anyway).
+            role::Entity::find_by_id(row.role_id).lock_exclusive().one(&txn).await?;
             let other_owners = assignment::Entity::find()
                 .filter(assignment::Column::TenantId.eq(auth.tenant_id))
                 .filter(assignment::Column::RoleId.eq(row.role_id))

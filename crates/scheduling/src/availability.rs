@@ -53,6 +53,10 @@ pub(crate) struct SlotQuery {
     pub(crate) earliest: DateTime<Utc>,
     /// No start after this (now + booking horizon).
     pub(crate) latest: DateTime<Utc>,
+    /// Only starts after this one (a page's last start and provider).
+    pub(crate) after: Option<(DateTime<Utc>, ProviderId)>,
+    /// At most this many starts.
+    pub(crate) limit: usize,
 }
 
 /// A bookable start.
@@ -158,8 +162,13 @@ fn overlaps_busy(busy: &[Busy], from: DateTime<Utc>, until: DateTime<Utc>) -> bo
     busy.get(first_ending_after).is_some_and(|(start, _)| *start < until)
 }
 
-/// Every bookable start of `calendar` for `query`.
+/// The first `query.limit` bookable starts of `calendar` for `query` after
+/// `query.after`, in order.
 pub(crate) fn slots(calendar: &Calendar<'_>, query: &SlotQuery) -> Vec<Slot> {
+    let provider = calendar.provider_id;
+    let past_cursor = |start: DateTime<Utc>| {
+        query.after.is_none_or(|(after_start, after_provider)| (start, provider) > (after_start, after_provider))
+    };
     let step = i16::try_from(query.step_minutes.max(1)).unwrap_or(15);
     let mut found = Vec::new();
     let mut date = query.from;
@@ -177,8 +186,15 @@ pub(crate) fn slots(calendar: &Calendar<'_>, query: &SlotQuery) -> Vec<Slot> {
                     let blocked_until = ends_at + query.buffer_after;
                     let inside = window_start <= blocked_from && blocked_until <= window_end;
                     let allowed = query.earliest <= start && start <= query.latest;
-                    if inside && allowed && !overlaps_busy(calendar.busy, blocked_from, blocked_until) {
-                        found.push(Slot { starts_at: start, ends_at, provider_id: calendar.provider_id });
+                    if inside
+                        && allowed
+                        && past_cursor(start)
+                        && !overlaps_busy(calendar.busy, blocked_from, blocked_until)
+                    {
+                        found.push(Slot { starts_at: start, ends_at, provider_id: provider });
+                        if found.len() >= query.limit {
+                            return found;
+                        }
                     }
                 }
                 minute += step;
@@ -224,6 +240,8 @@ mod tests {
             step_minutes: step,
             earliest: DateTime::<Utc>::MIN_UTC,
             latest: DateTime::<Utc>::MAX_UTC,
+            after: None,
+            limit: usize::MAX,
         }
     }
 

@@ -35,6 +35,9 @@ use crate::service::{SchedulingService, booking_write_error, not_found};
 
 /// The longest date range one availability search covers.
 pub const MAX_AVAILABILITY_DAYS: i64 = 31;
+/// The most starts one availability search returns; the next page continues
+/// after the last one.
+pub const MAX_AVAILABILITY_SLOTS: usize = 500;
 
 /// What to search availability for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +52,11 @@ pub struct AvailabilityQuery {
     pub from: NaiveDate,
     /// Last local date (inclusive).
     pub to: NaiveDate,
+    /// Only starts after this one (the last start and provider of the
+    /// previous page), in the order starts are listed.
+    pub after: Option<(DateTime<Utc>, ProviderId)>,
+    /// At most this many starts (1 to [`MAX_AVAILABILITY_SLOTS`]).
+    pub limit: usize,
 }
 
 const ACTIVE: [BookingStatus; 4] =
@@ -207,6 +215,9 @@ impl SchedulingService {
         if (query.to - query.from).num_days() >= MAX_AVAILABILITY_DAYS {
             return Err(DomainError::invalid("to", format!("a search covers at most {MAX_AVAILABILITY_DAYS} days")));
         }
+        if !(1..=MAX_AVAILABILITY_SLOTS).contains(&query.limit) {
+            return Err(DomainError::invalid("first", format!("must be between 1 and {MAX_AVAILABILITY_SLOTS}")));
+        }
         // Whoever may book may see where: free starts, not whose bookings fill the rest.
         let (auth, _) = ctx.authorize_reach(Permission::BookingCreate, Permission::BookingCreateOwn)?;
         let txn = self.db.begin(auth.scope(), Access::Read).await?;
@@ -252,10 +263,15 @@ impl SchedulingService {
             step_minutes: settings.slot_step_minutes,
             earliest: now + Duration::minutes(i64::from(settings.booking_min_notice_minutes)),
             latest: now + Duration::days(i64::from(settings.booking_horizon_days)),
+            after: query.after,
+            limit: query.limit,
         };
+        // Each provider contributes at most a page, so memory stays bounded by
+        // providers × page size however long the search.
         let mut slots: Vec<Slot> =
             providers.iter().flat_map(|p| availability::slots(&calendars.of(*p), &slot_query)).collect();
         slots.sort();
+        slots.truncate(query.limit);
         Ok(slots)
     }
 

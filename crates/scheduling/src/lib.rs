@@ -37,7 +37,7 @@ mod reach;
 mod service;
 
 pub use availability::Slot;
-pub use booking::{AvailabilityQuery, MAX_AVAILABILITY_DAYS};
+pub use booking::{AvailabilityQuery, MAX_AVAILABILITY_DAYS, MAX_AVAILABILITY_SLOTS};
 pub use catalog::ExceptionInput;
 pub use model::{
     Addon, AddonInput, BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, Customer, CustomerInput,

@@ -1,14 +1,14 @@
 //! The event feed behind every subscription.
 
-use std::sync::Arc;
-
+use async_graphql::Context;
 use futures_util::Stream;
 use tessera_kernel::{DomainError, DomainEvent, Permission, RequestContext};
 use tessera_tenant::{Tenant, TenantRef};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::Services;
-use crate::error::ApiResult;
+use super::{request, services};
+use crate::caller::{Caller, Entry, EventRights, enter_tenant};
+use crate::error::{ApiError, ApiResult};
 use crate::events::BusMessage;
 
 /// One event of the subscriber's tenant, with the rights it was checked against.
@@ -23,18 +23,23 @@ pub(crate) struct FeedItem {
 }
 
 /// The domain events of the request's tenant, for a subscriber holding `all` (or
-/// its `own` variant: the reader then limits what it shows). Rights are checked
-/// again for every event, so the feed ends when the subscriber's session ends
+/// its `own` variant: the reader then limits what it shows). Before each event the
+/// subscriber's rights are resolved again exactly as for a new request (roles,
+/// a partner client's scopes, the tenant's network and second-factor rules), so
+/// the feed shows what they may see now and ends when their session ends
 /// (announced on the bus or found dead) or they lose the permission or the
-/// membership.
+/// membership. The subscriptions of one connection share that work per event.
 pub(crate) fn tenant_feed(
-    services: Arc<Services>,
-    request: RequestContext,
+    ctx: &Context<'_>,
     all: Permission,
     own: Permission,
 ) -> ApiResult<impl Stream<Item = FeedItem> + use<>> {
+    let services = services(ctx)?.clone();
+    let request = request(ctx)?.clone();
     let actor = request.require_actor()?;
     let tenant_id = request.authorize_reach(all, own)?.0.tenant_id;
+    let caller = ctx.data::<Caller>().map_err(|_| ApiError::internal("the subscriber is unknown"))?.clone();
+    let shared = ctx.data_opt::<EventRights>().cloned().unwrap_or_default();
     let mut events = services.bus.subscribe();
     Ok(async_stream::stream! {
         loop {
@@ -51,16 +56,25 @@ pub(crate) fn tenant_feed(
                 BusMessage::Domain(event) if event.tenant_id == tenant_id => event.clone(),
                 _ => continue,
             };
-            if !services.identity.session_is_live(actor.session_id, services.clock.now()).await.unwrap_or(false) {
-                break;
-            }
-            let current = match services.rbac.resolve_scope(actor.user_id, &TenantRef::Id(tenant_id), services.clock.now()).await {
-                Ok((tenant, scope)) if scope.reach(all, own).is_some() => (tenant, scope),
-                Ok(_) | Err(DomainError::NotFound { .. }) => break,
+            let rights = shared
+                .for_event(event.id, async || {
+                    let now = services.clock.now();
+                    if !services.identity.session_is_live(actor.session_id, now).await? {
+                        return Ok(None);
+                    }
+                    match enter_tenant(&services, &caller, &TenantRef::Id(tenant_id), Entry::Event, now).await {
+                        Ok(rights) => Ok(Some(rights)),
+                        Err(err) if matches!(err.domain(), DomainError::NotFound { .. } | DomainError::Forbidden(_) | DomainError::Unauthenticated(_)) => Ok(None),
+                        Err(err) => Err(err),
+                    }
+                })
+                .await;
+            let (tenant, scope) = match rights {
+                Ok(Some((tenant, scope))) if scope.reach(all, own).is_some() => (tenant, scope),
+                Ok(_) => break,
                 // A passing database failure is no reason to end the feed.
                 Err(_) => continue,
             };
-            let (tenant, scope) = current;
             yield FeedItem { event, tenant, request: request.clone().with_tenant(scope) };
         }
     })

@@ -11,6 +11,7 @@
 //! may reach.
 
 mod access;
+mod after_mutation;
 mod audit;
 mod connection;
 mod feed;
@@ -111,7 +112,8 @@ pub fn build_schema(limits: &QueryLimits, introspection: IntrospectionPolicy) ->
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives)
-        .limit_recursive_depth(limits.max_depth * 2);
+        .limit_recursive_depth(limits.max_depth * 2)
+        .extension(after_mutation::AfterMutation);
     // Suggestions ("did you mean …?") reveal the schema; only offer them to those who
     // may read the schema anyway.
     if introspection != IntrospectionPolicy::Everyone {
@@ -180,6 +182,18 @@ impl Guard for SignedIn {
             .into());
         }
         Ok(())
+    }
+}
+
+/// Guard: the caller, in person (a partner client acting for them is refused,
+/// as by [`SignedIn`]), holds a permission in the request's tenant. For what is
+/// the member's own: their inbox, their preferences, their live notifications.
+pub(crate) struct RequiresInPerson(pub(crate) Permission);
+
+impl Guard for RequiresInPerson {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        SignedIn.check(ctx).await?;
+        Requires(self.0).check(ctx).await
     }
 }
 

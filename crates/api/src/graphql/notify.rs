@@ -13,7 +13,7 @@ use tessera_notify::{
 
 use super::connection::{connection, page_cost, page_request};
 use super::feed::tenant_feed;
-use super::{Requires, loaders, parse_id, permission, request, services};
+use super::{Requires, RequiresInPerson, loaders, parse_id, permission, request, services};
 use crate::error::{ApiError, ApiResult};
 
 /// How urgent a notification is; urgent ones ignore quiet hours.
@@ -452,7 +452,7 @@ pub(crate) struct NotifyQuery;
 impl NotifyQuery {
     /// The caller's in-app notifications in the current tenant, oldest first
     /// (`last: 20` for the newest).
-    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[graphql(guard = "RequiresInPerson(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
     async fn my_notifications(
         &self,
         ctx: &Context<'_>,
@@ -468,7 +468,7 @@ impl NotifyQuery {
     }
 
     /// How many of the caller's in-app notifications in the current tenant are unread.
-    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    #[graphql(guard = "RequiresInPerson(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
     async fn unread_notification_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
         let count = services(ctx)?.notify.unread_count(request(ctx)?).await?;
         Ok(i64::try_from(count).unwrap_or(i64::MAX))
@@ -509,7 +509,7 @@ impl NotifyQuery {
     }
 
     /// The caller's notification channels and quiet hours in the current tenant.
-    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    #[graphql(guard = "RequiresInPerson(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
     async fn my_notification_preferences(&self, ctx: &Context<'_>) -> ApiResult<PreferenceViewGql> {
         Ok(services(ctx)?.notify.my_preferences(request(ctx)?).await?.into())
     }
@@ -553,7 +553,7 @@ pub(crate) struct NotifyMutation;
 #[Object]
 impl NotifyMutation {
     /// Marks one of the caller's notifications read.
-    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    #[graphql(guard = "RequiresInPerson(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
     async fn mark_notification_read(&self, ctx: &Context<'_>, id: ID) -> ApiResult<NotificationObject> {
         let id: NotificationId = parse_id("id", &id)?;
         Ok(NotificationObject(services(ctx)?.notify.mark_read(request(ctx)?, id).await?))
@@ -561,7 +561,7 @@ impl NotifyMutation {
 
     /// Marks all the caller's notifications in the current tenant read; returns
     /// how many were unread.
-    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    #[graphql(guard = "RequiresInPerson(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
     async fn mark_all_notifications_read(&self, ctx: &Context<'_>) -> ApiResult<i64> {
         let count = services(ctx)?.notify.mark_all_read(request(ctx)?).await?;
         Ok(i64::try_from(count).unwrap_or(i64::MAX))
@@ -569,7 +569,7 @@ impl NotifyMutation {
 
     /// Sets the caller's channels and quiet hours in the current tenant (all
     /// fields; nulls follow the tenant's). Urgent messages ignore them.
-    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    #[graphql(guard = "RequiresInPerson(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
     async fn set_my_notification_preferences(
         &self,
         ctx: &Context<'_>,
@@ -669,15 +669,14 @@ impl NotifySubscription {
     /// The caller's new in-app notifications in the current tenant, as they
     /// arrive, from every gateway replica. Ends when the session ends or the
     /// caller leaves the tenant.
-    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    #[graphql(guard = "RequiresInPerson(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
     async fn notification_received(
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = NotificationObject> + use<>, ApiError> {
         let services = services(ctx)?.clone();
-        let request = request(ctx)?.clone();
-        let me: UserId = request.require_actor()?.user_id;
-        let feed = tenant_feed(services.clone(), request, Permission::TenantRead, Permission::TenantRead)?;
+        let me: UserId = request(ctx)?.require_actor()?.user_id;
+        let feed = tenant_feed(ctx, Permission::TenantRead, Permission::TenantRead)?;
         Ok(feed.filter_map(move |item| {
             let services = services.clone();
             async move {

@@ -8,12 +8,12 @@ use async_graphql::{
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{Stream, StreamExt};
 use tessera_kernel::event::EventKind;
-use tessera_kernel::paging::encode_time_cursor;
+use tessera_kernel::paging::{decode_time_cursor, encode_time_cursor};
 use tessera_kernel::{BookingId, DomainError, Permission, ProviderId, ServiceId, UserId};
 use tessera_scheduling::{
     Addon, AddonInput, AvailabilityQuery, BookedAddon, Booking, BookingCustomer, BookingFilter, Customer,
-    CustomerInput, CustomerProfile, ExceptionInput, NewBooking, Provider, ProviderInput, Review, ScheduleException,
-    Service, ServiceInput, Slot, WeeklyInterval,
+    CustomerInput, CustomerProfile, ExceptionInput, MAX_AVAILABILITY_SLOTS, NewBooking, Provider, ProviderInput,
+    Review, ScheduleException, Service, ServiceInput, Slot, WeeklyInterval,
 };
 
 use super::connection::{connection, page_cost, page_request};
@@ -699,8 +699,22 @@ pub(crate) struct AvailableSlot {
     provider: ProviderId,
 }
 
+/// How many starts `availability` returns when `first` is not given.
+const DEFAULT_SLOTS: usize = 200;
+
+/// The complexity of an availability search: its page size times one start's.
+fn slot_page_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let size = first.map_or(DEFAULT_SLOTS, |n| usize::try_from(n).unwrap_or(0));
+    size.clamp(1, MAX_AVAILABILITY_SLOTS).saturating_mul(child_complexity).saturating_add(1)
+}
+
 #[ComplexObject]
 impl AvailableSlot {
+    /// Where this start stands in the list: pass it as `after` for the starts that follow.
+    async fn cursor(&self) -> String {
+        encode_time_cursor(self.starts_at, self.provider.as_uuid())
+    }
+
     /// The provider.
     async fn provider(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProviderObject>> {
         Ok(loaders(ctx)?.providers.load_one(self.provider).await?.map(ProviderObject))
@@ -1048,8 +1062,11 @@ impl SchedulingQuery {
 
     /// Bookable starts for a service between two local dates (at most 31 days), for
     /// one provider or all who offer it, honouring hours, exceptions, bookings,
-    /// buffers, notice, horizon and the tenant's slot step and timezone.
-    #[graphql(guard = "RequiresOrOwn(Permission::BookingCreate, Permission::BookingCreateOwn)", directive = permission::apply(Permission::BookingCreate.name().to_owned()), directive = own_permission::apply(Permission::BookingCreateOwn.name().to_owned()))]
+    /// buffers, notice, horizon and the tenant's slot step and timezone. Sorted
+    /// by start, then provider; at most `first` (default 200, at most 500): for
+    /// more, ask again with `after` set to the last one's `cursor`.
+    #[graphql(guard = "RequiresOrOwn(Permission::BookingCreate, Permission::BookingCreateOwn)", directive = permission::apply(Permission::BookingCreate.name().to_owned()), directive = own_permission::apply(Permission::BookingCreateOwn.name().to_owned()), complexity = "slot_page_cost(first, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn availability(
         &self,
         ctx: &Context<'_>,
@@ -1058,14 +1075,21 @@ impl SchedulingQuery {
         addon_ids: Option<Vec<ID>>,
         from: NaiveDate,
         to: NaiveDate,
+        first: Option<i32>,
+        after: Option<String>,
     ) -> ApiResult<Vec<AvailableSlot>> {
         let addon_ids = addon_ids.unwrap_or_default();
+        let after = after
+            .map(|cursor| decode_time_cursor("after", &cursor).map(|(at, provider)| (at, ProviderId(provider))))
+            .transpose()?;
         let query = AvailabilityQuery {
             service_id: parse_id("serviceId", &service_id)?,
             provider_id: provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?,
             addon_ids: addon_ids.iter().map(|id| parse_id("addonIds", id)).collect::<ApiResult<_>>()?,
             from,
             to,
+            after,
+            limit: first.map_or(DEFAULT_SLOTS, |n| usize::try_from(n).unwrap_or(0)),
         };
         let slots = services(ctx)?.scheduling.availability(request(ctx)?, query).await?;
         Ok(slots.into_iter().map(AvailableSlot::from).collect())
@@ -1074,12 +1098,6 @@ impl SchedulingQuery {
 
 #[derive(Default)]
 pub(crate) struct SchedulingMutation;
-
-fn after_write(ctx: &Context<'_>) {
-    if let Ok(services) = services(ctx) {
-        services.relay.kick();
-    }
-}
 
 async fn provider_by_id(ctx: &Context<'_>, id: ProviderId) -> ApiResult<ProviderObject> {
     let mut found = services(ctx)?.scheduling.providers_by_ids(request(ctx)?, &[id]).await?;
@@ -1269,7 +1287,6 @@ impl SchedulingMutation {
             idempotency_key: input.idempotency_key,
         };
         let booking = services.scheduling.create_booking(request, booking).await?;
-        after_write(ctx);
         Ok(BookingObject(booking))
     }
 
@@ -1287,7 +1304,6 @@ impl SchedulingMutation {
             .scheduling
             .reschedule_booking(request(ctx)?, parse_id("id", &id)?, starts_at, provider_id)
             .await?;
-        after_write(ctx);
         Ok(BookingObject(booking))
     }
 
@@ -1319,7 +1335,6 @@ impl SchedulingMutation {
     #[graphql(guard = "RequiresOrOwn(Permission::BookingManage, Permission::BookingCancelOwn)", directive = permission::apply(Permission::BookingManage.name().to_owned()), directive = own_permission::apply(Permission::BookingCancelOwn.name().to_owned()))]
     async fn cancel_booking(&self, ctx: &Context<'_>, id: ID, reason: Option<String>) -> ApiResult<BookingObject> {
         let booking = services(ctx)?.scheduling.cancel_booking(request(ctx)?, parse_id("id", &id)?, reason).await?;
-        after_write(ctx);
         Ok(BookingObject(booking))
     }
 
@@ -1342,7 +1357,6 @@ impl SchedulingMutation {
 
 async fn change_status(ctx: &Context<'_>, id: &ID, to: tessera_scheduling::BookingStatus) -> ApiResult<BookingObject> {
     let booking = services(ctx)?.scheduling.change_booking_status(request(ctx)?, parse_id("id", id)?, to).await?;
-    after_write(ctx);
     Ok(BookingObject(booking))
 }
 
@@ -1389,8 +1403,7 @@ impl SchedulingSubscription {
         let provider_filter: Option<ProviderId> =
             provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?;
         let services = services(ctx)?.clone();
-        let feed =
-            tenant_feed(services.clone(), request(ctx)?.clone(), Permission::BookingRead, Permission::BookingReadOwn)?;
+        let feed = tenant_feed(ctx, Permission::BookingRead, Permission::BookingReadOwn)?;
         Ok(feed.filter_map(move |item| {
             let services = services.clone();
             async move {

@@ -441,18 +441,13 @@ impl TenantQuery {
         if request(ctx)?.actor().is_none() {
             return Ok(None);
         }
-        Ok(services(ctx)?.tenants.tenant_by_id(request(ctx)?, id).await?.map(TenantObject))
+        let found = loaders(ctx)?.tenants.load_one(id).await.map_err(|e| ApiError::internal(e.message))?;
+        Ok(found.map(TenantObject))
     }
 }
 
 #[derive(Default)]
 pub(crate) struct TenantMutation;
-
-fn after_write(ctx: &Context<'_>) {
-    if let Ok(services) = services(ctx) {
-        services.relay.kick();
-    }
-}
 
 #[Object]
 impl TenantMutation {
@@ -484,7 +479,6 @@ impl TenantMutation {
             feature_flags,
         };
         let tenant = services(ctx)?.tenants.update_tenant(request(ctx)?, patch).await?;
-        after_write(ctx);
         Ok(TenantObject(tenant))
     }
 
@@ -494,7 +488,6 @@ impl TenantMutation {
     #[graphql(guard = "Requires(Permission::TenantManage)", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
     async fn set_parent_management(&self, ctx: &Context<'_>, allowed: bool) -> ApiResult<TenantObject> {
         let tenant = services(ctx)?.tenants.set_parent_management(request(ctx)?, allowed).await?;
-        after_write(ctx);
         Ok(TenantObject(tenant))
     }
 
@@ -505,7 +498,6 @@ impl TenantMutation {
     #[graphql(guard = "Requires(Permission::TenantManage)", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
     async fn set_security_policy(&self, ctx: &Context<'_>, input: SecurityPolicyGql) -> ApiResult<TenantObject> {
         let tenant = services(ctx)?.tenants.set_security_policy(request(ctx)?, input.parse()?).await?;
-        after_write(ctx);
         Ok(TenantObject(tenant))
     }
 
@@ -513,7 +505,6 @@ impl TenantMutation {
     #[graphql(guard = "Requires(Permission::TenantDelete)", directive = permission::apply(Permission::TenantDelete.name().to_owned()))]
     async fn delete_tenant(&self, ctx: &Context<'_>) -> ApiResult<TenantObject> {
         let tenant = services(ctx)?.tenants.delete_tenant(request(ctx)?).await?;
-        after_write(ctx);
         Ok(TenantObject(tenant))
     }
 
@@ -521,7 +512,6 @@ impl TenantMutation {
     #[graphql(guard = "Requires(Permission::TenantDelete)", directive = permission::apply(Permission::TenantDelete.name().to_owned()))]
     async fn restore_tenant(&self, ctx: &Context<'_>) -> ApiResult<TenantObject> {
         let tenant = services(ctx)?.tenants.restore_tenant(request(ctx)?).await?;
-        after_write(ctx);
         Ok(TenantObject(tenant))
     }
 }
@@ -559,8 +549,7 @@ impl TenantSubscription {
     /// Ends when the caller's session ends or they lose access to the tenant.
     #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
     async fn tenant_updated(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = TenantEvent> + use<>, ApiError> {
-        let feed =
-            tenant_feed(services(ctx)?.clone(), request(ctx)?.clone(), Permission::TenantRead, Permission::TenantRead)?;
+        let feed = tenant_feed(ctx, Permission::TenantRead, Permission::TenantRead)?;
         Ok(feed.filter_map(|item| async move {
             let kind = match item.event.kind {
                 EventKind::TenantUpdated => TenantEventKind::Updated,

@@ -4,12 +4,11 @@
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, Duration, Utc};
-use tessera_identity::AuthenticatedSession;
 use tessera_kernel::{DomainError, RequestContext, RequestMeta};
-use tessera_tenant::{MfaRequirement, SecurityPolicy, Tenant, TenantRef};
+use tessera_tenant::TenantRef;
 
 use super::AppState;
+use crate::caller::{Caller, Entry, enter_tenant};
 use crate::error::ApiError;
 
 /// What a client presented.
@@ -56,10 +55,6 @@ impl Credentials {
     }
 }
 
-fn network_refused() -> ApiError {
-    DomainError::Forbidden("this business does not allow access from your network".into()).into()
-}
-
 fn unauthenticated(message: &str) -> ApiError {
     DomainError::Unauthenticated(message.into()).into()
 }
@@ -75,27 +70,36 @@ fn parse_bearer(value: &str) -> Result<String, ApiError> {
     Ok(token.trim().to_owned())
 }
 
-/// Authenticates `credentials` and resolves the tenant.
+/// A request's context and, when someone signed in, who they are (for
+/// resolving their rights again later: each event of a subscription).
+pub(crate) struct Entered {
+    /// The context the operation runs with.
+    pub(crate) context: RequestContext,
+    /// The signed-in caller, if any.
+    pub(crate) caller: Option<Caller>,
+}
+
+/// Authenticates `credentials` and resolves the tenant and the caller's rights in it.
 pub(crate) async fn build_context(
     app: &AppState,
     credentials: &Credentials,
     meta: RequestMeta,
-) -> Result<RequestContext, ApiError> {
+) -> Result<Entered, ApiError> {
     let services = &app.services;
     let now = services.clock.now();
     let ip = meta.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok());
     let mut request = RequestContext::anonymous(meta, services.clock.clone());
-    let mut session = None;
+    let mut caller = None;
     if let Some(token) = &credentials.bearer {
-        let found =
+        let session =
             services.identity.authenticate_session(token, now).await?.ok_or_else(|| {
                 unauthenticated("the access token is invalid or expired; sign in or refresh the session")
             })?;
-        request = request.with_actor(found.actor);
-        session = Some(found);
+        request = request.with_actor(session.actor);
+        caller = Some(Caller { session, ip });
     }
     // A partner client acts in its own tenant, named or not.
-    let client = session.as_ref().and_then(|s| s.client.clone());
+    let client = caller.as_ref().and_then(|c| c.session.client.clone());
     if let Some(grant) = &client {
         request = request.with_client(grant.client);
     }
@@ -106,83 +110,9 @@ pub(crate) async fn build_context(
     };
     if let Some(reference) = reference {
         request.require_actor()?;
-        let Some(session) = session else { return Err(unauthenticated("sign in to act in a tenant")) };
-        let (tenant, mut scope) = services.rbac.resolve_scope(session.actor.user_id, &reference, now).await?;
-        match &session.client {
-            Some(grant) => {
-                if tenant.id != grant.tenant_id {
-                    return Err(DomainError::Forbidden("this client acts only in its own business".into()).into());
-                }
-                if !tenant.security_policy.allows_ip(ip) {
-                    return Err(network_refused());
-                }
-                // At most the client's scopes, and only while whoever made it
-                // still holds them.
-                scope.permissions.retain(|p| grant.scopes.contains(*p));
-                for held in scope.resource_permissions.values_mut() {
-                    held.retain(|p| grant.scopes.contains(*p));
-                }
-            }
-            None => enforce_policy(app, &tenant, &session, ip, now).await?,
-        }
+        let Some(caller) = &caller else { return Err(unauthenticated("sign in to act in a tenant")) };
+        let (_, scope) = enter_tenant(services, caller, &reference, Entry::Operation, now).await?;
         request = request.with_tenant(scope);
     }
-    Ok(request)
-}
-
-/// Holds a request entering `tenant` to the tenant's security policy: its
-/// networks, how long the session may have idled, and whether it must have
-/// begun with a second factor (or may still use a grace sign-in).
-async fn enforce_policy(
-    app: &AppState,
-    tenant: &Tenant,
-    session: &AuthenticatedSession,
-    ip: Option<IpAddr>,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let policy = &tenant.security_policy;
-    if *policy == SecurityPolicy::default() {
-        return Ok(());
-    }
-    if !policy.allows_ip(ip) {
-        return Err(network_refused());
-    }
-    if let Some(minutes) = policy.session_idle_minutes
-        && now - session.last_used_at > Duration::minutes(i64::from(minutes))
-    {
-        return Err(unauthenticated(
-            "the session was idle longer than this business allows; sign in again or refresh the session",
-        ));
-    }
-    if policy.require_mfa == MfaRequirement::Off || session.second_factor {
-        return Ok(());
-    }
-    let services = &app.services;
-    let user_id = session.actor.user_id;
-    let held = match policy.require_mfa {
-        MfaRequirement::Roles => services.rbac.held_roles(user_id, tenant.id, now).await?,
-        _ => Vec::new(),
-    };
-    if !policy.requires_mfa(&held, now) {
-        return Ok(());
-    }
-    if services.identity.has_second_factor(user_id).await? {
-        return Err(DomainError::Forbidden(
-            "this business requires signing in with a second factor; sign in again with your passkey or authenticator app"
-                .into(),
-        )
-        .into());
-    }
-    let grace = services
-        .tenants
-        .use_mfa_grace(tenant.id, user_id, session.actor.session_id, policy.mfa_grace_logins, now)
-        .await?;
-    if grace {
-        return Ok(());
-    }
-    Err(DomainError::Forbidden(
-        "this business requires two-factor sign-in: add a passkey (startPasskeyRegistration) or set up an authenticator app (enrollTotp, then confirmTotp) and sign in again"
-            .into(),
-    )
-    .into())
+    Ok(Entered { context: request, caller })
 }

@@ -7,18 +7,25 @@
 //!   times;
 //! - fields that must not repeat within one request (`login`, `signUp`,
 //!   `refreshSession`) appear at most once, so aliases cannot multiply password
-//!   guesses.
+//!   guesses;
+//! - federation's `_entities` resolves at most [`MAX_ENTITY_REPRESENTATIONS`]
+//!   representations per request, counted in the document and its variables.
 //!
 //! Fragments are expanded where they are spread, so a fragment used at several places
 //! counts at each; the walk stops as soon as a limit is exceeded, so fragment bombs
 //! cost nothing, and it does not follow cycles (validation refuses those).
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, Field, OperationType, Selection, SelectionSet,
+};
+use async_graphql::{Value, Variables};
 
 use crate::config::QueryLimits;
 
 /// Root fields that may appear only once per document.
 const SINGLE_USE_ROOT_FIELDS: &[&str] = &["login", "signUp", "refreshSession"];
+/// The most representations `_entities` resolves in one request, like a page.
+pub(crate) const MAX_ENTITY_REPRESENTATIONS: usize = 100;
 
 /// Why a document was refused before execution.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +93,7 @@ impl<'a> Walk<'a> {
 pub(crate) fn check_document(
     document: &ExecutableDocument,
     operation_name: Option<&str>,
+    variables: &Variables,
     limits: &QueryLimits,
 ) -> Result<DocumentFacts, DocumentRejection> {
     let mut walk = Walk { document, limits, fields: 0, aliases: 0, fragment_stack: Vec::new() };
@@ -104,50 +112,68 @@ pub(crate) fn check_document(
         };
         if chosen {
             selected = Some(operation.node.ty);
-            let root = &operation.node.selection_set.node;
-            introspects = root_field_uses(document, root, "__schema") + root_field_uses(document, root, "__type") > 0;
+            let root = root_fields(document, &operation.node.selection_set.node);
+            let uses = |name: &str| root.iter().filter(|f| f.name.node == name).count();
+            introspects = uses("__schema") + uses("__type") > 0;
             for field in SINGLE_USE_ROOT_FIELDS {
-                let uses = root_field_uses(document, &operation.node.selection_set.node, field);
-                if uses > 1 {
+                if uses(field) > 1 {
                     return Err(DocumentRejection(format!("{field} may be requested only once per request")));
                 }
+            }
+            let representations: usize = root
+                .iter()
+                .filter(|f| f.name.node == "_entities")
+                .map(|f| {
+                    let given = f
+                        .get_argument("representations")
+                        .map(|v| v.node.clone().into_const_with(|name| variables.get(&name).cloned().ok_or(())));
+                    match given {
+                        Some(Ok(Value::List(items))) => items.len(),
+                        _ => 1,
+                    }
+                })
+                .sum();
+            if representations > MAX_ENTITY_REPRESENTATIONS {
+                return Err(DocumentRejection(format!(
+                    "_entities resolves at most {MAX_ENTITY_REPRESENTATIONS} representations per request"
+                )));
             }
         }
     }
     Ok(DocumentFacts { operation: selected, introspects })
 }
 
-fn root_field_uses(document: &ExecutableDocument, set: &SelectionSet, name: &str) -> usize {
-    fn count<'a>(
+/// The fields of an operation's root selection, fragments expanded.
+fn root_fields<'a>(document: &'a ExecutableDocument, set: &'a SelectionSet) -> Vec<&'a Field> {
+    fn collect<'a>(
         document: &'a ExecutableDocument,
         set: &'a SelectionSet,
-        name: &str,
         visiting: &mut Vec<&'a str>,
-    ) -> usize {
-        let mut uses = 0;
+        out: &mut Vec<&'a Field>,
+    ) {
         for selection in &set.items {
-            uses += match &selection.node {
-                Selection::Field(field) => usize::from(field.node.name.node == name),
+            match &selection.node {
+                Selection::Field(field) => out.push(&field.node),
                 Selection::InlineFragment(fragment) => {
-                    count(document, &fragment.node.selection_set.node, name, visiting)
+                    collect(document, &fragment.node.selection_set.node, visiting, out)
                 }
                 Selection::FragmentSpread(spread) => {
                     let fragment_name = spread.node.fragment_name.node.as_str();
                     match document.fragments.get(&spread.node.fragment_name.node) {
                         Some(fragment) if !visiting.contains(&fragment_name) => {
                             visiting.push(fragment_name);
-                            let n = count(document, &fragment.node.selection_set.node, name, visiting);
+                            collect(document, &fragment.node.selection_set.node, visiting, out);
                             visiting.pop();
-                            n
                         }
-                        _ => 0, // unknown or cyclic; validation reports it
+                        _ => {} // unknown or cyclic; validation reports it
                     }
                 }
-            };
+            }
         }
-        uses
     }
-    count(document, set, name, &mut Vec::new())
+    let mut out = Vec::new();
+    collect(document, set, &mut Vec::new(), &mut out);
+    out
 }
 
 #[cfg(test)]
@@ -157,7 +183,7 @@ mod tests {
     fn check(query: &str) -> Result<DocumentFacts, DocumentRejection> {
         let document = async_graphql::parser::parse_query(query).expect("parses");
         let limits = QueryLimits { max_fields: 50, max_aliases: 3, ..QueryLimits::default() };
-        check_document(&document, None, &limits)
+        check_document(&document, None, &Variables::default(), &limits)
     }
 
     #[test]
@@ -186,6 +212,27 @@ mod tests {
     fn login_cannot_be_aliased_to_multiply_guesses() {
         let query = r#"mutation { a: login(input: {email: "a@b.co", password: "x"}) { accessToken } b: login(input: {email: "a@b.co", password: "y"}) { accessToken } }"#;
         assert_eq!(check(query).err().map(|e| e.0), Some("login may be requested only once per request".into()));
+    }
+
+    #[test]
+    fn entity_representations_are_capped_in_the_document_and_its_variables() {
+        let list = |n: usize| format!("[{}]", vec![r#"{__typename: "User", id: "x"}"#; n].join(", "));
+        let query = |n: usize| format!("{{ _entities(representations: {}) {{ __typename }} }}", list(n));
+        let limits = QueryLimits { max_fields: 5_000, ..QueryLimits::default() };
+        let run = |query: &str, variables: &Variables| {
+            let document = async_graphql::parser::parse_query(query).expect("parses");
+            check_document(&document, None, variables, &limits)
+        };
+        assert!(run(&query(100), &Variables::default()).is_ok());
+        assert!(run(&query(101), &Variables::default()).is_err());
+        let by_variable = "query($r: [_Any!]!) { _entities(representations: $r) { __typename } }";
+        let representations = |n: usize| {
+            Variables::from_json(
+                serde_json::json!({ "r": vec![serde_json::json!({"__typename": "User", "id": "x"}); n] }),
+            )
+        };
+        assert!(run(by_variable, &representations(100)).is_ok());
+        assert!(run(by_variable, &representations(101)).is_err());
     }
 
     #[test]

@@ -281,8 +281,9 @@ async fn execute(
     if let Some(variables) = params.variables {
         request = request.variables(async_graphql::Variables::from_json(variables));
     }
+    let variables = request.variables.clone();
     let facts = match request.parsed_query() {
-        Ok(document) => check_document(document, params.operation_name.as_deref(), limits),
+        Ok(document) => check_document(document, params.operation_name.as_deref(), &variables, limits),
         Err(err) => return refuse(media, Refusal::document(ApiCode::GraphqlParseFailed, err.message)),
     };
     let facts = match facts {
@@ -314,8 +315,8 @@ async fn execute(
         Ok(credentials) => build_context(app, &credentials, meta).await,
         Err(err) => Err(err),
     };
-    let context = match context {
-        Ok(context) => context,
+    let (context, caller) = match context {
+        Ok(entered) => (entered.context, entered.caller),
         Err(err) => return context_failure(media, err),
     };
     if !introspection_allowed(app.config.introspection, &context) {
@@ -328,7 +329,10 @@ async fn execute(
         request = request.disable_introspection();
     }
     let loaders = Loaders::new(app.services.clone(), context.clone());
-    let request = request.data(context).data(loaders).data(app.services.clone());
+    let mut request = request.data(context).data(loaders).data(app.services.clone());
+    if let Some(caller) = caller {
+        request = request.data(caller);
+    }
     let response = app.schema.execute(request).await;
     app.metrics.graphql_operation(facts.operation, response.errors.is_empty());
     graphql_response(media, response)

@@ -23,6 +23,7 @@ pub mod metrics;
 mod oauth;
 mod tracking;
 pub(crate) mod ws;
+pub mod ws_limits;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -68,6 +69,8 @@ pub struct AppInner {
     pub ws_session_check: Duration,
     /// How long a WebSocket client has to send `connection_init`.
     pub ws_init_timeout: Duration,
+    /// Operations running over WebSockets, per account.
+    pub ws_operations: ws_limits::OperationCounter,
 }
 
 impl std::ops::Deref for AppState {

@@ -10,6 +10,12 @@
 //! - `subscribe` before the ack closes with 4401; a duplicate id with 4409; a
 //!   malformed message with 4400;
 //! - each operation runs in its own task; `complete` from the client stops it;
+//! - each operation is decided on the caller's rights when it starts (the
+//!   credentials from `connection_init` are checked again, as for an HTTP
+//!   request), and each subscription event on their rights when it is sent;
+//! - a message is no larger than an HTTP body may be (else 1009), and a socket
+//!   and an account run a bounded number of operations at once (beyond it, the
+//!   new operation gets a `RATE_LIMITED` error);
 //! - when the connection's session is revoked (announced on the bus, or found by
 //!   the periodic check) the socket closes with 4403; at shutdown, with 1001.
 
@@ -21,15 +27,17 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderMap, StatusCode, header};
 use serde_json::{Value, json};
-use tessera_kernel::{RequestContext, RequestMeta};
+use tessera_kernel::{ErrorCode, RequestContext, RequestMeta};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::AppState;
-use super::context::{Credentials, build_context};
+use super::context::{Credentials, Entered, build_context};
 use super::document::check_document;
 use super::graphql_http::introspection_allowed;
-use crate::error::{ApiCode, ensure_codes, graphql_error};
+use super::ws_limits::OperationPermit;
+use crate::caller::EventRights;
+use crate::error::{ApiCode, ApiError, ensure_codes, graphql_error};
 use crate::events::BusMessage;
 use crate::graphql::Loaders;
 
@@ -64,21 +72,25 @@ pub(crate) fn upgrade(app: AppState, meta: RequestMeta, headers: HeaderMap, ws: 
         return (StatusCode::FORBIDDEN, "this origin may not open a WebSocket here").into_response();
     }
     let upgrade_credentials = Credentials::from_headers(&headers).unwrap_or_default();
-    ws.protocols([TRANSPORT_WS, LEGACY]).on_upgrade(move |socket| async move {
-        let protocol = match socket.protocol().and_then(|p| p.to_str().ok()) {
-            Some(TRANSPORT_WS) => Some(Protocol::TransportWs),
-            Some(LEGACY) => Some(Protocol::Legacy),
-            _ => None,
-        };
-        let Some(protocol) = protocol else {
-            let mut socket = socket;
-            let _ = socket.send(close(4406, "Subprotocol not acceptable")).await;
-            return;
-        };
-        app.metrics.websocket_opened();
-        Connection::new(app.clone(), meta, upgrade_credentials, protocol).run(socket).await;
-        app.metrics.websocket_closed();
-    })
+    // One limit for a message, whether it arrives as a body or over a socket.
+    let max_message = app.config.limits.max_body_bytes;
+    ws.max_message_size(max_message).max_frame_size(max_message).protocols([TRANSPORT_WS, LEGACY]).on_upgrade(
+        move |socket| async move {
+            let protocol = match socket.protocol().and_then(|p| p.to_str().ok()) {
+                Some(TRANSPORT_WS) => Some(Protocol::TransportWs),
+                Some(LEGACY) => Some(Protocol::Legacy),
+                _ => None,
+            };
+            let Some(protocol) = protocol else {
+                let mut socket = socket;
+                let _ = socket.send(close(4406, "Subprotocol not acceptable")).await;
+                return;
+            };
+            app.metrics.websocket_opened();
+            Connection::new(app.clone(), meta, upgrade_credentials, protocol).run(socket).await;
+            app.metrics.websocket_closed();
+        },
+    )
 }
 
 fn close(code: u16, reason: &str) -> Message {
@@ -102,7 +114,12 @@ struct Connection {
     meta: RequestMeta,
     upgrade_credentials: Credentials,
     protocol: Protocol,
+    /// What `connection_init` presented, checked again for every operation.
+    credentials: Credentials,
+    /// The context as of `connection_init`: who the socket belongs to.
     context: Option<RequestContext>,
+    /// Rights resolved per event, shared by this socket's subscriptions.
+    event_rights: EventRights,
     operations: HashMap<String, JoinHandle<()>>,
     outgoing_tx: mpsc::Sender<Value>,
     outgoing_rx: mpsc::Receiver<Value>,
@@ -116,7 +133,9 @@ impl Connection {
             meta,
             upgrade_credentials,
             protocol,
+            credentials: Credentials::default(),
             context: None,
+            event_rights: EventRights::default(),
             operations: HashMap::new(),
             outgoing_tx,
             outgoing_rx,
@@ -138,6 +157,7 @@ impl Connection {
                 incoming = stream.next() => match incoming {
                     Some(Ok(Message::Text(body))) => self.on_text(body.as_str()).await,
                     Some(Ok(Message::Binary(_))) => Step::Close(4400, "binary messages are not supported".into()),
+                    Some(Err(err)) if too_big(&err) => Step::Close(1009, "the message is larger than the limit".into()),
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break None,
                     Some(Ok(_)) => Step::Continue,
                 },
@@ -203,7 +223,7 @@ impl Connection {
             (Protocol::TransportWs, "ping") => Step::Send(json!({"type": "pong"})),
             (Protocol::TransportWs, "pong") => Step::Continue,
             (Protocol::TransportWs, "subscribe") | (Protocol::Legacy, "start") => match id {
-                Some(id) if !id.is_empty() => self.on_subscribe(id, payload),
+                Some(id) if !id.is_empty() => self.on_subscribe(id, payload).await,
                 _ => self.invalid("subscribe needs an id"),
             },
             (Protocol::TransportWs, "complete") | (Protocol::Legacy, "stop") => {
@@ -231,30 +251,38 @@ impl Connection {
             Err(err) => Err(err),
         };
         let context = match credentials {
-            Ok(credentials) => build_context(&self.app, &credentials, self.meta.clone()).await,
+            Ok(credentials) => {
+                let entered = build_context(&self.app, &credentials, self.meta.clone()).await;
+                self.credentials = credentials;
+                entered
+            }
             Err(err) => Err(err),
         };
         match context {
-            Ok(context) => {
-                self.context = Some(context);
+            Ok(entered) => {
+                self.context = Some(entered.context);
                 Step::Send(json!({"type": "connection_ack"}))
             }
-            Err(err) => {
-                let message = err.domain().public_message();
-                match self.protocol {
-                    Protocol::TransportWs => Step::Close(4403, format!("Forbidden: {message}")),
-                    Protocol::Legacy => Step::SendThenClose(
-                        json!({"type": "connection_error", "payload": {"message": message}}),
-                        4403,
-                        "Forbidden".into(),
-                    ),
-                }
-            }
+            Err(err) => self.refuse_connection(&err),
         }
     }
 
-    fn on_subscribe(&mut self, id: String, payload: Value) -> Step {
-        let Some(context) = self.context.clone() else {
+    fn refuse_connection(&self, err: &ApiError) -> Step {
+        let message = err.domain().public_message();
+        match self.protocol {
+            Protocol::TransportWs => Step::Close(4403, format!("Forbidden: {message}")),
+            Protocol::Legacy => Step::SendThenClose(
+                json!({"type": "connection_error", "payload": {"message": message}}),
+                4403,
+                "Forbidden".into(),
+            ),
+        }
+    }
+
+    async fn on_subscribe(&mut self, id: String, payload: Value) -> Step {
+        // Who the socket belongs to; their rights are resolved below, once the
+        // document passed the cheap checks.
+        let Some(signed) = &self.context else {
             return Step::Close(4401, "Unauthorized".into());
         };
         self.operations.retain(|_, task| !task.is_finished());
@@ -273,16 +301,15 @@ impl Connection {
         if let Some(variables) = payload.get("variables").filter(|v| v.is_object()) {
             request = request.variables(async_graphql::Variables::from_json(variables.clone()));
         }
+        let variables = request.variables.clone();
         let refusal = if query.chars().count() > limits.max_query_chars {
             Some(graphql_error(ApiCode::GraphqlValidationFailed, "the document is too long"))
         } else {
             match request.parsed_query() {
                 Err(err) => Some(graphql_error(ApiCode::GraphqlParseFailed, err.message)),
-                Ok(document) => match check_document(document, operation_name.as_deref(), limits) {
+                Ok(document) => match check_document(document, operation_name.as_deref(), &variables, limits) {
                     Err(rejection) => Some(graphql_error(ApiCode::GraphqlValidationFailed, rejection.0)),
-                    Ok(facts)
-                        if facts.introspects && !introspection_allowed(self.app.config.introspection, &context) =>
-                    {
+                    Ok(facts) if facts.introspects && !introspection_allowed(self.app.config.introspection, signed) => {
                         Some(graphql_error(
                             ApiCode::GraphqlValidationFailed,
                             "introspection is disabled for this caller",
@@ -295,16 +322,50 @@ impl Connection {
         if let Some(error) = refusal {
             return Step::Send(self.error_message(&id, vec![error]));
         }
+        let per_socket = limits.max_subscriptions_per_socket;
+        if self.operations.len() >= per_socket {
+            return self
+                .too_many(&id, &format!("this connection already runs {per_socket} operations; complete one first"));
+        }
+        // The caller's rights now, not as they were at `connection_init`.
+        let Entered { context, caller } = match build_context(&self.app, &self.credentials, self.meta.clone()).await {
+            Ok(entered) => entered,
+            Err(err) if err.domain().code() == ErrorCode::Unauthenticated => return self.refuse_connection(&err),
+            Err(err) => return Step::Send(self.error_message(&id, vec![server_error(err)])),
+        };
+        let permit = match context.actor() {
+            Some(actor) => {
+                let per_user = limits.max_subscriptions_per_user;
+                match self.app.ws_operations.acquire(actor.user_id, per_user) {
+                    Some(permit) => Some(permit),
+                    None => {
+                        return self.too_many(
+                            &id,
+                            &format!(
+                                "this account already runs {per_user} operations over WebSockets; complete one first"
+                            ),
+                        );
+                    }
+                }
+            }
+            None => None,
+        };
         if !introspection_allowed(self.app.config.introspection, &context) {
             request = request.disable_introspection();
         }
         let loaders = Loaders::new(self.app.services.clone(), context.clone());
-        let request = request.data(context).data(loaders).data(self.app.services.clone());
+        let mut request =
+            request.data(context).data(loaders).data(self.app.services.clone()).data(self.event_rights.clone());
+        if let Some(caller) = caller {
+            request = request.data(caller);
+        }
         let schema = self.app.schema.clone();
         let outgoing = self.outgoing_tx.clone();
         let protocol = self.protocol;
         let operation_id = id.clone();
         let task = tokio::spawn(async move {
+            // Held while the operation runs.
+            let _permit: Option<OperationPermit> = permit;
             let mut responses = schema.execute_stream(request);
             let mut first = true;
             while let Some(mut response) = responses.next().await {
@@ -337,10 +398,29 @@ impl Connection {
         Step::Continue
     }
 
+    fn too_many(&self, id: &str, message: &str) -> Step {
+        let error = graphql_error(ApiCode::Domain(ErrorCode::RateLimited), message);
+        Step::Send(self.error_message(id, vec![error]))
+    }
+
     fn error_message(&self, id: &str, errors: Vec<async_graphql::ServerError>) -> Value {
         match self.protocol {
             Protocol::TransportWs => json!({"id": id, "type": "error", "payload": errors}),
             Protocol::Legacy => json!({"id": id, "type": "error", "payload": errors.first()}),
         }
     }
+}
+
+/// An operation's refusal as the protocol's error payload.
+fn server_error(err: ApiError) -> async_graphql::ServerError {
+    let mut error = async_graphql::Error::from(err).into_server_error(async_graphql::Pos::default());
+    // Not about any place in the document.
+    error.locations.clear();
+    error
+}
+
+/// Whether a read failed because the message was larger than the limit.
+fn too_big(err: &axum::Error) -> bool {
+    use std::error::Error as _;
+    matches!(err.source().and_then(|e| e.downcast_ref::<tungstenite::Error>()), Some(tungstenite::Error::Capacity(_)))
 }

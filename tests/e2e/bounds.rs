@@ -1,0 +1,176 @@
+//! One request can never take the server's memory: WebSocket messages stop at the
+//! HTTP body limit, and sockets and accounts run a bounded number of operations.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tessera_e2e::{TestApp, WsClient, WsEvent};
+
+const WAIT: Duration = Duration::from_secs(10);
+const FEED: &str = "subscription { tenantUpdated { kind } }";
+
+#[tokio::test]
+async fn a_websocket_message_larger_than_an_http_body_closes_the_socket() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.owner_of("big-message").await;
+    let mut ws = app.websocket("graphql-transport-ws", None).await.unwrap();
+    ws.init(&owner).await;
+    let padding = "x".repeat(2 * 1024 * 1024);
+    let message =
+        json!({"id": "1", "type": "subscribe", "payload": {"query": "{ __typename }", "variables": {"p": padding}}});
+    ws.send(message).await;
+    assert_eq!(ws.closed_with(WAIT).await, Some(1009), "1009: message too big");
+
+    // A message within the limit is served as before.
+    let mut ws = app.websocket("graphql-transport-ws", None).await.unwrap();
+    ws.init(&owner).await;
+    let padding = "x".repeat(512 * 1024);
+    ws.send(
+        json!({"id": "2", "type": "subscribe", "payload": {"query": "{ __typename }", "variables": {"p": padding}}}),
+    )
+    .await;
+    let Some(WsEvent::Json(answer)) = ws.next(WAIT).await else { panic!("an answer") };
+    assert_eq!(answer["payload"]["data"]["__typename"], "Query", "{answer}");
+}
+
+/// Subscribes `id` to the tenant feed.
+async fn subscribe(ws: &mut WsClient, id: &str) {
+    ws.send(json!({"id": id, "type": "subscribe", "payload": {"query": FEED}})).await;
+}
+
+/// The next message, which must be there: a refusal is sent at once.
+async fn refusal(ws: &mut WsClient) -> Value {
+    let Some(WsEvent::Json(message)) = ws.next(WAIT).await else { panic!("expected a refusal") };
+    message
+}
+
+#[tokio::test]
+async fn a_socket_and_an_account_run_a_bounded_number_of_subscriptions() {
+    let app = TestApp::spawn_with(|args| {
+        args.max_subscriptions_per_socket = Some(3);
+        args.max_subscriptions_per_user = Some(5);
+    })
+    .await;
+    let (owner, _) = app.owner_of("many-feeds").await;
+    let user = owner.user_id.as_deref().unwrap().parse().unwrap();
+
+    let mut first = app.websocket("graphql-transport-ws", None).await.unwrap();
+    first.init(&owner).await;
+    for id in ["a1", "a2", "a3", "a4"] {
+        subscribe(&mut first, id).await;
+    }
+    let refused = refusal(&mut first).await;
+    assert_eq!(refused["id"], "a4", "the first three run: {refused}");
+    assert_eq!(refused["type"], "error");
+    assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED", "{refused}");
+
+    let mut second = app.websocket("graphql-transport-ws", None).await.unwrap();
+    second.init(&owner).await;
+    for id in ["b1", "b2", "b3"] {
+        subscribe(&mut second, id).await;
+    }
+    let refused = refusal(&mut second).await;
+    assert_eq!(refused["id"], "b3", "five for the account in all: {refused}");
+    assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED", "{refused}");
+    assert_eq!(app.state.ws_operations.running(user), 5);
+
+    // Completing one gives its place back to the account.
+    first.send(json!({"id": "a1", "type": "complete"})).await;
+    for _ in 0..100 {
+        if app.state.ws_operations.running(user) == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.state.ws_operations.running(user), 4);
+    subscribe(&mut second, "b4").await;
+    // It runs: an event reaches it (and every other running feed of the socket).
+    app.ok(&owner, "mutation { updateTenant(input: {name: \"Renamed\"}) { name } }", json!({})).await;
+    let mut delivered = Vec::new();
+    while delivered.len() < 3 {
+        let Some(WsEvent::Json(message)) = second.next(WAIT).await else { panic!("events for b1, b2 and b4") };
+        assert_eq!(message["type"], "next", "{message}");
+        delivered.push(message["id"].as_str().unwrap().to_owned());
+    }
+    delivered.sort();
+    assert_eq!(delivered, ["b1", "b2", "b4"]);
+
+    // Closing a socket gives back all of its places.
+    drop(first);
+    for _ in 0..100 {
+        if app.state.ws_operations.running(user) == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.state.ws_operations.running(user), 3, "b1, b2 and b4 still run");
+}
+
+#[tokio::test]
+async fn a_template_that_could_build_huge_text_is_refused_before_it_renders() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.owner_of("template-bomb").await;
+    let preview = "query($title: String!, $body: String!) { previewNotificationTemplate(topic: BOOKING_CONFIRMED, title: $title, body: $body) { text } }";
+    let save = "mutation($title: String!, $body: String!) { setNotificationTemplate(topic: BOOKING_CONFIRMED, language: \"en\", title: $title, body: $body) { custom } }";
+    for bomb in [
+        "{{ 'x' * 99999999 }}{{ 'x' * 99999999 }}{{ 'x' * 99999999 }}",
+        "{% set ns = namespace(a='xxxxxxxx') %}{% for i in range(60) %}{% set ns.a = ns.a ~ ns.a %}{% endfor %}{{ ns.a }}",
+        "{{ customerName | indent(99999999) }}",
+    ] {
+        let variables = json!({"title": "Booked", "body": bomb});
+        let (_, body) = app.post(&owner, preview, variables.clone()).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{bomb}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "body", "{body}");
+        assert_eq!(app.error_code(&owner, save, variables).await, "BAD_USER_INPUT", "{bomb}");
+    }
+    // Values and conditions still work.
+    let fine = json!({"title": "See you, {{ customerName }}", "body": "{% if providerName %}With {{ providerName | upper }}.{% endif %}"});
+    let shown = app.ok(&owner, preview, fine.clone()).await;
+    assert!(shown["previewNotificationTemplate"]["text"].as_str().unwrap().starts_with("With "), "{shown}");
+    app.ok(&owner, save, fine).await;
+}
+
+#[tokio::test]
+async fn availability_answers_a_page_at_a_time() {
+    let app = crate::scheduling::pinned_app().await;
+    let salon = crate::scheduling::salon(&app, "paged-slots", 0).await;
+    let query = "query($s: ID!, $first: Int, $after: String) { availability(serviceId: $s, from: \"2026-03-03\", to: \"2026-04-01\", first: $first, after: $after) { startsAt providerId cursor } }";
+    let page = |first: Option<i64>, after: Option<&str>| json!({"s": salon.service, "first": first, "after": after});
+    let starts = |data: &Value| -> Vec<String> {
+        data["availability"].as_array().unwrap().iter().map(|s| s["startsAt"].as_str().unwrap().to_owned()).collect()
+    };
+
+    let whole = app.ok(&salon.owner, query, page(None, None)).await;
+    assert_eq!(whole["availability"].as_array().unwrap().len(), 200, "a month has more; the default page is 200");
+    let first = app.ok(&salon.owner, query, page(Some(50), None)).await;
+    let cursor = first["availability"][49]["cursor"].as_str().unwrap().to_owned();
+    let second = app.ok(&salon.owner, query, page(Some(50), Some(&cursor))).await;
+    let mut both = starts(&first);
+    both.extend(starts(&second));
+    assert_eq!(both, starts(&whole)[..100], "the second page continues where the first ended");
+
+    let only_starts = "query($s: ID!, $first: Int) { availability(serviceId: $s, from: \"2026-03-03\", to: \"2026-04-01\", first: $first) { startsAt } }";
+    let largest = app.ok(&salon.owner, only_starts, page(Some(500), None)).await;
+    assert_eq!(largest["availability"].as_array().unwrap().len(), 500);
+    let (_, body) = app.post(&salon.owner, only_starts, page(Some(501), None)).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+    let (_, body) = app.post(&salon.owner, query, page(Some(10), Some("not-a-cursor"))).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+    // A page costs its size in query complexity.
+    let nested = "query($s: ID!) { availability(serviceId: $s, from: \"2026-03-03\", to: \"2026-04-01\", first: 500) { startsAt provider { name title phone } } }";
+    let (_, body) = app.post(&salon.owner, nested, json!({"s": salon.service})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{body}");
+}
+
+#[tokio::test]
+async fn entities_resolve_a_bounded_number_of_representations() {
+    let app = TestApp::spawn().await;
+    let (owner, tenant_id) = app.owner_of("entities").await;
+    let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Tenant { slug } } }";
+    let representations = |n: usize| json!({"r": vec![json!({"__typename": "Tenant", "id": tenant_id}); n]});
+    let found = app.ok(&owner, query, representations(100)).await;
+    assert_eq!(found["_entities"].as_array().unwrap().len(), 100);
+    assert_eq!(found["_entities"][99]["slug"], "entities");
+    let (_, body) = app.post(&owner, query, representations(101)).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{body}");
+}
