@@ -70,7 +70,7 @@ pub(crate) async fn enter_tenant(
     Ok((tenant, scope))
 }
 
-pub(crate) fn network_refused() -> ApiError {
+fn network_refused() -> ApiError {
     DomainError::Forbidden("this business does not allow access from your network".into()).into()
 }
 

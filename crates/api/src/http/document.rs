@@ -21,6 +21,7 @@ use async_graphql::parser::types::{
 use async_graphql::{Value, Variables};
 
 use crate::config::QueryLimits;
+use crate::error::ApiCode;
 
 /// Root fields that may appear only once per document.
 const SINGLE_USE_ROOT_FIELDS: &[&str] = &["login", "signUp", "refreshSession"];
@@ -89,8 +90,27 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// Parses `request`'s document once and checks it (length before parsing, then
+/// the limits above), for both transports. The parsed document stays in the
+/// request, so execution does not parse it again.
+pub(crate) fn prepare_document(
+    request: &mut async_graphql::Request,
+    limits: &QueryLimits,
+) -> Result<DocumentFacts, (ApiCode, String)> {
+    if request.query.chars().count() > limits.max_query_chars {
+        let message = format!("the document is longer than {} characters", limits.max_query_chars);
+        return Err((ApiCode::GraphqlValidationFailed, message));
+    }
+    let document = async_graphql::parser::parse_query(&request.query)
+        .map_err(|err| (ApiCode::GraphqlParseFailed, async_graphql::ServerError::from(err).message))?;
+    let facts = check_document(&document, request.operation_name.as_deref(), &request.variables, limits)
+        .map_err(|rejection| (ApiCode::GraphqlValidationFailed, rejection.0))?;
+    request.set_parsed_query(document);
+    Ok(facts)
+}
+
 /// Checks `document` against `limits`; `operation_name` picks the operation.
-pub(crate) fn check_document(
+fn check_document(
     document: &ExecutableDocument,
     operation_name: Option<&str>,
     variables: &Variables,

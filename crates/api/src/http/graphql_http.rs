@@ -23,7 +23,7 @@ use tessera_kernel::{ErrorCode, RequestMeta};
 
 use super::AppState;
 use super::context::{Credentials, build_context};
-use super::document::check_document;
+use super::document::prepare_document;
 use crate::config::IntrospectionPolicy;
 use crate::error::{ApiCode, ApiError, ensure_codes};
 use crate::graphql::Loaders;
@@ -265,15 +265,6 @@ async fn execute(
     let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
         return refuse(media, Refusal::malformed(StatusCode::BAD_REQUEST, "the query parameter is missing"));
     };
-    if query.chars().count() > limits.max_query_chars {
-        return refuse(
-            media,
-            Refusal::document(
-                ApiCode::GraphqlValidationFailed,
-                format!("the document is longer than {} characters", limits.max_query_chars),
-            ),
-        );
-    }
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = &params.operation_name {
         request = request.operation_name(name);
@@ -281,14 +272,9 @@ async fn execute(
     if let Some(variables) = params.variables {
         request = request.variables(async_graphql::Variables::from_json(variables));
     }
-    let variables = request.variables.clone();
-    let facts = match request.parsed_query() {
-        Ok(document) => check_document(document, params.operation_name.as_deref(), &variables, limits),
-        Err(err) => return refuse(media, Refusal::document(ApiCode::GraphqlParseFailed, err.message)),
-    };
-    let facts = match facts {
+    let facts = match prepare_document(&mut request, limits) {
         Ok(facts) => facts,
-        Err(rejection) => return refuse(media, Refusal::document(ApiCode::GraphqlValidationFailed, rejection.0)),
+        Err((code, message)) => return refuse(media, Refusal::document(code, message)),
     };
     use async_graphql::parser::types::OperationType;
     match (facts.operation, method) {

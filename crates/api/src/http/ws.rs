@@ -33,7 +33,7 @@ use tokio::task::JoinHandle;
 
 use super::AppState;
 use super::context::{Credentials, Entered, build_context};
-use super::document::check_document;
+use super::document::prepare_document;
 use super::graphql_http::introspection_allowed;
 use super::ws_limits::OperationPermit;
 use crate::caller::EventRights;
@@ -301,23 +301,12 @@ impl Connection {
         if let Some(variables) = payload.get("variables").filter(|v| v.is_object()) {
             request = request.variables(async_graphql::Variables::from_json(variables.clone()));
         }
-        let variables = request.variables.clone();
-        let refusal = if query.chars().count() > limits.max_query_chars {
-            Some(graphql_error(ApiCode::GraphqlValidationFailed, "the document is too long"))
-        } else {
-            match request.parsed_query() {
-                Err(err) => Some(graphql_error(ApiCode::GraphqlParseFailed, err.message)),
-                Ok(document) => match check_document(document, operation_name.as_deref(), &variables, limits) {
-                    Err(rejection) => Some(graphql_error(ApiCode::GraphqlValidationFailed, rejection.0)),
-                    Ok(facts) if facts.introspects && !introspection_allowed(self.app.config.introspection, signed) => {
-                        Some(graphql_error(
-                            ApiCode::GraphqlValidationFailed,
-                            "introspection is disabled for this caller",
-                        ))
-                    }
-                    Ok(_) => None,
-                },
+        let refusal = match prepare_document(&mut request, limits) {
+            Err((code, message)) => Some(graphql_error(code, message)),
+            Ok(facts) if facts.introspects && !introspection_allowed(self.app.config.introspection, signed) => {
+                Some(graphql_error(ApiCode::GraphqlValidationFailed, "introspection is disabled for this caller"))
             }
+            Ok(_) => None,
         };
         if let Some(error) = refusal {
             return Step::Send(self.error_message(&id, vec![error]));
