@@ -19,6 +19,7 @@ mod oauth;
 mod operations;
 mod ownership;
 mod passkeys;
+mod personal_data;
 mod policy;
 mod rbac;
 mod recovery;

@@ -172,10 +172,13 @@ async fn graphiql_can_load_the_schema_within_the_limits() {
 async fn introspection_and_suggestions_follow_the_configuration() {
     let app = TestApp::spawn_with(|c| c.introspection = Some(IntrospectionPolicy::Authenticated)).await;
     assert_eq!(code_of(&app, "{ __schema { queryType { name } } }").await, "GRAPHQL_VALIDATION_FAILED");
+    // Federation's SDL is the schema too.
+    assert_eq!(code_of(&app, "{ _service { sdl } }").await, "GRAPHQL_VALIDATION_FAILED");
     let (_, body) = app.post(&Auth::anonymous(), "{ currentTenat { id } }", json!({})).await;
     assert!(!body.to_string().contains("Did you mean"), "no suggestions when introspection is restricted: {body}");
     let user = app.sign_up("dev@example.com").await;
     app.ok(&user, "{ __schema { queryType { name } } }", json!({})).await;
+    app.ok(&user, "{ _service { sdl } }", json!({})).await;
 
     let open = TestApp::spawn().await;
     let (_, body) = open.post(&Auth::anonymous(), "{ currentTenat { id } }", json!({})).await;

@@ -729,14 +729,23 @@ impl RbacService {
     }
 
     /// The tenant's staff: members holding, directly or through a live group, an
-    /// assignment in force to any role but the built-in customer role. Their logins
+    /// assignment in force to a role granting more than a customer may do. Their logins
     /// and account security events are the tenant's to audit (`audit:read`); a
     /// customer's are not, since she may book with many businesses.
     pub async fn staff_accounts(&self, ctx: &RequestContext) -> Result<Vec<UserId>> {
         let (auth, txn) = self.open(ctx, Permission::AuditRead, Access::Read).await?;
         let facts = load_role_facts(&txn, auth.tenant_id).await?;
-        let staff_roles: Vec<RoleId> =
-            facts.roles.values().filter(|r| r.builtin != Some(BuiltinRole::Customer)).map(|r| r.id).collect();
+        // Staff are decided by what their roles grant, not by the roles' names: a
+        // role granting no more than a customer may do (an empty custom role, a
+        // "VIP" customer role) does not make a customer's account activity,
+        // which spans every business she books with, this business's to read.
+        let customer = BuiltinRole::Customer.permissions();
+        let staff_roles: Vec<RoleId> = facts
+            .roles
+            .values()
+            .filter(|r| facts.role_permissions(r.id).iter().any(|p| !customer.contains(p)))
+            .map(|r| r.id)
+            .collect();
         let granted = assignment::Entity::find()
             .filter(assignment::Column::TenantId.eq(auth.tenant_id))
             .filter(assignment::Column::RoleId.is_in(staff_roles))

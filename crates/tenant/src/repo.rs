@@ -1,6 +1,6 @@
 //! Queries on the tenant tables. Crate-private; every function names its scope.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use tessera_kernel::{DomainError, Result, TenantId, UserId};
 
@@ -33,16 +33,21 @@ impl TryFrom<tenant::Model> for Tenant {
     }
 }
 
-/// Tenants `user_id` may read: those they belong to and the children of those.
+/// Tenants `user_id` may read: those they belong to. A branch is read by its
+/// own members, or listed to those who manage its parent
+/// ([`TenantService::child_tenants`](crate::TenantService::child_tenants)); a
+/// customer of the parent is not one of them.
 pub(crate) fn readable_by_user(user_id: UserId) -> Condition {
-    let mine = Query::select()
+    Condition::all().add(tenant::Column::Id.in_subquery(tenants_of(user_id)))
+}
+
+/// The ids of the tenants `user_id` belongs to.
+pub(crate) fn tenants_of(user_id: UserId) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
         .column(membership::Column::TenantId)
         .from(membership::Entity)
         .and_where(membership::Column::UserId.eq(user_id))
-        .to_owned();
-    Condition::any()
-        .add(Expr::col(tenant::Column::Id).in_subquery(mine.clone()))
-        .add(Expr::col(tenant::Column::ParentTenantId).in_subquery(mine))
+        .to_owned()
 }
 
 pub(crate) async fn find_tenant_in_tenant_scope<C: ConnectionTrait>(

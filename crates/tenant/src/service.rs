@@ -358,21 +358,29 @@ impl TenantService {
         Ok(Page { items, has_next_page: page.has_next_page, has_previous_page: page.has_previous_page })
     }
 
-    /// The direct children of `parent_id`, if the actor may read the parent.
+    /// The direct children of `parent_id`, for those who manage it
+    /// (`tenant:manage`, acting in it): the branches that let their parent manage
+    /// them, and those the actor belongs to. Anyone else in the parent, its
+    /// customers included, is refused.
     pub async fn child_tenants(
         &self,
         ctx: &RequestContext,
         parent_id: TenantId,
         page: &PageRequest,
     ) -> Result<Page<Tenant>> {
+        let auth = ctx.authorize(Permission::TenantManage)?;
         let actor = ctx.require_actor()?;
+        if auth.tenant_id != parent_id {
+            return Err(DomainError::Forbidden("branches are listed to those who manage their parent".into()));
+        }
         let keyset = page.keyset()?;
         let txn = self.db.begin(Scope::User(actor.user_id), Access::Read).await?;
+        let reachable = Condition::any()
+            .add(tenant::Column::ParentMayManage.eq(true))
+            .add(tenant::Column::Id.in_subquery(repo::tenants_of(actor.user_id)));
         let rows = keyset
             .apply(
-                tenant::Entity::find()
-                    .filter(tenant::Column::ParentTenantId.eq(parent_id))
-                    .filter(repo::readable_by_user(actor.user_id)),
+                tenant::Entity::find().filter(tenant::Column::ParentTenantId.eq(parent_id)).filter(reachable),
                 tenant::Column::Id,
             )
             .all(&txn)
@@ -517,6 +525,19 @@ impl TenantService {
             .await?;
         txn.commit().await?;
         Ok(keyset.finish(rows).map(Member::from))
+    }
+
+    /// Those of `user_ids` who belong to the request's tenant (none outside a
+    /// tenant). Whether a person is a member decides what others there may see
+    /// of them, so any caller in the tenant may ask; the answer is only used to
+    /// hide, never to list.
+    pub async fn members_of_request_tenant(&self, ctx: &RequestContext, user_ids: &[UserId]) -> Result<Vec<UserId>> {
+        let Some(tenant) = ctx.tenant() else { return Ok(Vec::new()) };
+        let scope = Scope::Tenant { tenant_id: tenant.tenant_id, user_id: ctx.actor().map(|a| a.user_id) };
+        let txn = self.db.begin(scope, Access::Read).await?;
+        let members = members_among(&txn, tenant.tenant_id, user_ids).await?;
+        txn.commit().await?;
+        Ok(members)
     }
 
     /// Hard-deletes tenants whose grace period ended before `now`, with their

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tessera_identity::{
     ApiKey, Email, IssuedSession, LoginAttempt, LoginOutcome, MfaChallenge, NewUser, Session, User,
 };
-use tessera_kernel::{SessionId, UserId};
+use tessera_kernel::{Permission, SessionId, UserId};
 use tracing::warn;
 
 use super::audit::LoginFilterInput;
@@ -27,8 +27,55 @@ pub(crate) enum UserStatusGql {
 }
 
 /// A person who can sign in.
+///
+/// One rule for what others see of a person, wherever a user appears (federation,
+/// booking and audit fields, invitations, partner clients): the id and name to
+/// anyone who reached the record that names them; contact and account details
+/// (email, status, dates) only to the person themselves or, in a business, to
+/// those holding `member:read` when the person is one of its members.
 #[derive(Clone)]
-pub(crate) struct UserObject(pub(crate) User);
+pub(crate) struct UserObject(pub(crate) User, Viewer);
+
+/// Who is looking at a [`UserObject`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Viewer {
+    /// Whoever made the request: the rule decides.
+    Caller,
+    /// The person themselves, just signed in (their request carried no token).
+    Themselves,
+}
+
+/// Whether `user` belongs to the request's tenant (batched per request).
+pub(crate) async fn is_member_here(ctx: &Context<'_>, user: UserId) -> ApiResult<bool> {
+    let found = loaders(ctx)?.members.load_one(user).await.map_err(|e| ApiError::internal(e.message))?;
+    Ok(found.is_some())
+}
+
+impl UserObject {
+    /// A person as the caller sees them.
+    pub(crate) fn seen(user: User) -> Self {
+        Self(user, Viewer::Caller)
+    }
+
+    /// Whether the caller may see this person's contact and account details.
+    async fn shows_details(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        if self.1 == Viewer::Themselves {
+            return Ok(true);
+        }
+        let request = request(ctx)?;
+        let Some(actor) = request.actor() else { return Ok(false) };
+        // A partner client never reads its maker's account as the maker would.
+        if actor.user_id == self.0.id && request.client().is_none() {
+            return Ok(true);
+        }
+        let may_list_members = request.tenant().is_some_and(|t| t.permissions.contains(Permission::MemberRead));
+        Ok(may_list_members && is_member_here(ctx, self.0.id).await?)
+    }
+
+    async fn detail<T>(&self, ctx: &Context<'_>, value: T) -> ApiResult<Option<T>> {
+        Ok(self.shows_details(ctx).await?.then_some(value))
+    }
+}
 
 #[Object(name = "User")]
 impl UserObject {
@@ -36,34 +83,35 @@ impl UserObject {
     pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    /// Email address (normalised to lower case).
-    async fn email(&self) -> &str {
-        &self.0.email
+    /// Email address (normalised to lower case). Shown to the person and, in a
+    /// business, to those who may list its members; null to others.
+    async fn email(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
+        self.detail(ctx, self.0.email.as_str()).await
     }
     /// Name shown to others.
     async fn display_name(&self) -> &str {
         &self.0.display_name
     }
-    /// Whether they may sign in.
-    async fn status(&self) -> UserStatusGql {
-        self.0.status.into()
+    /// Whether they may sign in (shown as `email` is).
+    async fn status(&self, ctx: &Context<'_>) -> ApiResult<Option<UserStatusGql>> {
+        self.detail(ctx, self.0.status.into()).await
     }
-    /// When they signed up.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// When they signed up (shown as `email` is).
+    async fn created_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime<Utc>>> {
+        self.detail(ctx, self.0.created_at).await
     }
-    /// Their last successful login.
-    async fn last_login_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_login_at
+    /// Their last successful login (shown as `email` is).
+    async fn last_login_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime<Utc>>> {
+        Ok(self.detail(ctx, self.0.last_login_at).await?.flatten())
     }
     /// Whether they proved the email address is theirs (a verification,
-    /// password-reset or invitation link sent to it was used).
-    async fn email_verified(&self) -> bool {
-        self.0.email_verified_at.is_some()
+    /// password-reset or invitation link sent to it was used); shown as `email` is.
+    async fn email_verified(&self, ctx: &Context<'_>) -> ApiResult<Option<bool>> {
+        self.detail(ctx, self.0.email_verified_at.is_some()).await
     }
-    /// When they proved it.
-    async fn email_verified_at(&self) -> Option<DateTime<Utc>> {
-        self.0.email_verified_at
+    /// When they proved it (shown as `email` is).
+    async fn email_verified_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime<Utc>>> {
+        Ok(self.detail(ctx, self.0.email_verified_at).await?.flatten())
     }
     /// For the signed-in user: what they may do in the request's tenant
     /// (`X-Tenant`), as permission names; empty without a tenant. Null for others.
@@ -191,7 +239,7 @@ impl AuthPayload {
             refresh_token: issued.refresh_token,
             refresh_token_expires_at: issued.refresh_token_expires_at,
             session_id: ID(issued.session_id.to_string()),
-            user: UserObject(user),
+            user: UserObject(user, Viewer::Themselves),
         }
     }
 }
@@ -390,7 +438,7 @@ impl IdentityQuery {
     /// The signed-in user.
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn me(&self, ctx: &Context<'_>) -> ApiResult<UserObject> {
-        Ok(UserObject(services(ctx)?.identity.me(request(ctx)?).await?))
+        Ok(UserObject::seen(services(ctx)?.identity.me(request(ctx)?).await?))
     }
 
     /// The caller's sessions that are still usable.
@@ -426,15 +474,18 @@ impl IdentityQuery {
         Ok(connection(page, |a| a.id, LoginAttemptObject::from))
     }
 
-    /// Federation: resolves a `User` reference from another subgraph.
+    /// Federation: resolves a `User` reference from another subgraph: the caller
+    /// themselves, or a member of the request's tenant; nobody else.
     #[graphql(entity)]
     async fn find_user_by_id(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<UserObject>> {
         let Ok(id) = id.parse::<UserId>() else { return Ok(None) };
-        if request(ctx)?.actor().is_none() {
+        let request = request(ctx)?;
+        let Some(actor) = request.actor() else { return Ok(None) };
+        if actor.user_id != id && !is_member_here(ctx, id).await? {
             return Ok(None);
         }
         let found = loaders(ctx)?.users.load_one(id).await.map_err(|e| ApiError::internal(e.message))?;
-        Ok(found.map(UserObject))
+        Ok(found.map(UserObject::seen))
     }
 }
 

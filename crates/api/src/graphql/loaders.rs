@@ -52,6 +52,11 @@ loader!(
     |services, request, keys| services.identity.users_by_ids(request, keys).await.map(|users| users.into_iter().map(|u| (u.id, u)).collect())
 );
 loader!(
+    /// Which users belong to the request's tenant (present: a member).
+    MemberLoader, UserId => (),
+    |services, request, keys| services.tenants.members_of_request_tenant(request, keys).await.map(|ids| ids.into_iter().map(|id| (id, ())).collect())
+);
+loader!(
     /// Tenants by id (only those the actor may read).
     TenantLoader, TenantId => Tenant,
     |services, request, keys| services.tenants.tenants_by_ids(request, keys).await
@@ -167,6 +172,7 @@ impl Loader<(ProviderId, usize)> for UpcomingBookingsLoader {
 /// The loaders of one request.
 pub struct Loaders {
     pub(crate) users: DataLoader<UserLoader, HashMapCache>,
+    pub(crate) members: DataLoader<MemberLoader, HashMapCache>,
     pub(crate) tenants: DataLoader<TenantLoader, HashMapCache>,
     pub(crate) providers: DataLoader<ProviderLoader, HashMapCache>,
     pub(crate) services: DataLoader<ServiceLoader, HashMapCache>,
@@ -197,6 +203,7 @@ impl Loaders {
         }
         Self {
             users: make!(UserLoader),
+            members: make!(MemberLoader),
             tenants: make!(TenantLoader),
             providers: make!(ProviderLoader),
             services: make!(ServiceLoader),

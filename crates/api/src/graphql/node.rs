@@ -41,7 +41,7 @@ impl NodeQuery {
         }
         let actor = request.require_actor()?;
         if actor.user_id == UserId(uuid) {
-            return Ok(Some(Node::User(UserObject(services.identity.me(request).await?))));
+            return Ok(Some(Node::User(UserObject::seen(services.identity.me(request).await?))));
         }
         let sessions = services
             .identity

@@ -39,7 +39,7 @@ fn parse_permissions(names: &[String]) -> ApiResult<Vec<Permission>> {
 pub(crate) async fn user_by_id(ctx: &Context<'_>, id: Option<UserId>) -> ApiResult<Option<UserObject>> {
     let Some(id) = id else { return Ok(None) };
     let found = loaders(ctx)?.users.load_one(id).await.map_err(|e| ApiError::internal(e.message))?;
-    Ok(found.map(UserObject))
+    Ok(found.map(UserObject::seen))
 }
 
 async fn role_by_id(ctx: &Context<'_>, id: RoleId) -> async_graphql::Result<Option<RoleObject>> {

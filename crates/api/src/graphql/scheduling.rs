@@ -452,7 +452,7 @@ impl Cancellation {
     /// Who cancelled.
     async fn cancelled_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserObject>> {
         let Some(id) = self.cancelled_by else { return Ok(None) };
-        Ok(loaders(ctx)?.users.load_one(id).await?.map(UserObject))
+        Ok(loaders(ctx)?.users.load_one(id).await?.map(UserObject::seen))
     }
 }
 

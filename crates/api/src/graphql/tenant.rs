@@ -335,7 +335,7 @@ impl MembershipObject {
     /// The member.
     async fn user(&self, ctx: &Context<'_>) -> ApiResult<Option<UserObject>> {
         let found = loaders(ctx)?.users.load_one(self.user_id).await.map_err(|e| ApiError::internal(e.message))?;
-        Ok(found.map(UserObject))
+        Ok(found.map(UserObject::seen))
     }
 }
 

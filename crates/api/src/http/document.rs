@@ -37,7 +37,8 @@ pub(crate) struct DocumentRejection(pub(crate) String);
 pub(crate) struct DocumentFacts {
     /// The type of the selected operation, when it could be determined.
     pub(crate) operation: Option<OperationType>,
-    /// Whether the selected operation reads the schema (`__schema`, `__type`).
+    /// Whether the selected operation reads the schema (`__schema`, `__type`,
+    /// federation's `_service`).
     pub(crate) introspects: bool,
 }
 
@@ -134,7 +135,8 @@ fn check_document(
             selected = Some(operation.node.ty);
             let root = root_fields(document, &operation.node.selection_set.node);
             let uses = |name: &str| root.iter().filter(|f| f.name.node == name).count();
-            introspects = uses("__schema") + uses("__type") > 0;
+            // Federation's `_service { sdl }` prints the whole schema too.
+            introspects = uses("__schema") + uses("__type") + uses("_service") > 0;
             for field in SINGLE_USE_ROOT_FIELDS {
                 if uses(field) > 1 {
                     return Err(DocumentRejection(format!("{field} may be requested only once per request")));
