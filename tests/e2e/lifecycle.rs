@@ -24,6 +24,8 @@ async fn login_code(app: &TestApp, email: &str) -> String {
 async fn deactivating_my_account_ends_every_session_and_subscription_at_once() {
     let app = TestApp::spawn().await;
     let (owner, _) = app.owner_of("closing").await;
+    // The business keeps an owner when this one leaves.
+    app.add_member(&owner, "partner@closing.test", &["owner"]).await;
     let phone = app.login("owner@closing.test").await.in_tenant("closing");
     let mut ws = app.websocket("graphql-transport-ws", None).await.unwrap();
     ws.init(&phone).await;

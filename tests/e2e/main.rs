@@ -17,6 +17,7 @@ mod mfa;
 mod notifications;
 mod oauth;
 mod operations;
+mod owners;
 mod ownership;
 mod passkeys;
 mod personal_data;

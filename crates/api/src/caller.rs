@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use tessera_identity::AuthenticatedSession;
-use tessera_kernel::{DomainError, TenantScope};
+use tessera_kernel::{DomainError, Permission, TenantScope};
 use tessera_tenant::{MfaRequirement, SecurityPolicy, Tenant, TenantRef};
 use uuid::Uuid;
 
@@ -65,7 +65,10 @@ pub(crate) async fn enter_tenant(
                 held.retain(|p| grant.scopes.contains(*p));
             }
         }
-        None => enforce_policy(services, &tenant, caller, entry, now).await?,
+        None => {
+            let sets_the_policy = scope.permissions.contains(Permission::PolicyManage);
+            enforce_policy(services, &tenant, caller, entry, sets_the_policy, now).await?
+        }
     }
     Ok((tenant, scope))
 }
@@ -73,6 +76,11 @@ pub(crate) async fn enter_tenant(
 fn network_refused() -> ApiError {
     DomainError::Forbidden("this business does not allow access from your network".into()).into()
 }
+
+/// Sign-ins without a second factor that those who set the policy always have,
+/// whatever the policy grants others: requiring a factor of everyone must not
+/// shut out the owner who has not set one up yet.
+const POLICY_SETTER_GRACE_LOGINS: u32 = 5;
 
 /// Holds a caller entering `tenant` to the tenant's security policy: its
 /// networks, how long the session may have idled, and whether it must have
@@ -82,6 +90,7 @@ async fn enforce_policy(
     tenant: &Tenant,
     caller: &Caller,
     entry: Entry,
+    sets_the_policy: bool,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let policy = &tenant.security_policy;
@@ -119,10 +128,9 @@ async fn enforce_policy(
         )
         .into());
     }
-    let grace = services
-        .tenants
-        .use_mfa_grace(tenant.id, user_id, session.actor.session_id, policy.mfa_grace_logins, now)
-        .await?;
+    let grace_logins =
+        if sets_the_policy { policy.mfa_grace_logins.max(POLICY_SETTER_GRACE_LOGINS) } else { policy.mfa_grace_logins };
+    let grace = services.tenants.use_mfa_grace(tenant.id, user_id, session.actor.session_id, grace_logins, now).await?;
     if grace {
         return Ok(());
     }

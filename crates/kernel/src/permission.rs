@@ -17,6 +17,8 @@ pub enum Permission {
     TenantManage,
     /// Soft-delete and restore the tenant.
     TenantDelete,
+    /// Set the tenant's security policy (networks, second factor, sessions).
+    PolicyManage,
     /// List the tenant's members.
     MemberRead,
     /// See providers, their hours and exceptions.
@@ -66,10 +68,11 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission in the catalogue.
-    pub const ALL: [Permission; 25] = [
+    pub const ALL: [Permission; 26] = [
         Self::TenantRead,
         Self::TenantManage,
         Self::TenantDelete,
+        Self::PolicyManage,
         Self::MemberRead,
         Self::ProviderRead,
         Self::ProviderManage,
@@ -100,6 +103,7 @@ impl Permission {
             Self::TenantRead => "tenant:read",
             Self::TenantManage => "tenant:manage",
             Self::TenantDelete => "tenant:delete",
+            Self::PolicyManage => "policy:manage",
             Self::MemberRead => "member:read",
             Self::ProviderRead => "provider:read",
             Self::ProviderManage => "provider:manage",
@@ -131,6 +135,7 @@ impl Permission {
             Self::TenantRead => "Read the tenant's profile, settings and child tenants",
             Self::TenantManage => "Change the tenant's profile, settings and feature flags",
             Self::TenantDelete => "Delete and restore the tenant",
+            Self::PolicyManage => "Set the tenant's security policy: networks, second factor, sessions",
             Self::MemberRead => "List the tenant's members",
             Self::ProviderRead => "See providers, their working hours and exceptions",
             Self::ProviderManage => "Manage providers, their working hours, exceptions and services",

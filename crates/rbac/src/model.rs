@@ -69,7 +69,9 @@ impl BuiltinRole {
         use Permission::*;
         match self {
             Self::Owner => Permission::ALL.into_iter().collect(),
-            Self::Admin => Permission::ALL.into_iter().filter(|p| *p != TenantDelete).collect(),
+            // Deleting the business and setting the rules its owners sign in
+            // under stay with its owners.
+            Self::Admin => Permission::ALL.into_iter().filter(|p| !matches!(p, TenantDelete | PolicyManage)).collect(),
             // Staff see their own calendar; a receptionist's role adds `booking:read`.
             Self::Staff => [
                 TenantRead,

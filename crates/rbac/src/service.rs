@@ -728,6 +728,42 @@ impl RbacService {
         Ok(member)
     }
 
+    /// The tenants whose only direct, lasting owner is `user_id`: closing their
+    /// account would leave those businesses without anyone who can run them.
+    /// Each tenant's owner role is locked while its owners are counted, as when
+    /// an owner is revoked.
+    pub async fn tenants_solely_owned_by(&self, user_id: UserId) -> Result<Vec<TenantId>> {
+        let txn = self.db.begin(Scope::User(user_id), Access::Read).await?;
+        let tenants = tessera_tenant::tenant_ids_of_user(&txn, user_id).await?;
+        txn.commit().await?;
+        let mut sole = Vec::new();
+        for tenant_id in tenants {
+            let txn = self.db.begin(Scope::Tenant { tenant_id, user_id: Some(user_id) }, Access::Write).await?;
+            let facts = load_role_facts(&txn, tenant_id).await?;
+            let Some(owner_role) = facts.roles.values().find(|r| r.builtin == Some(BuiltinRole::Owner)).map(|r| r.id)
+            else {
+                continue;
+            };
+            role::Entity::find_by_id(owner_role).lock_exclusive().one(&txn).await?;
+            let owners: Vec<UserId> = assignment::Entity::find()
+                .filter(assignment::Column::TenantId.eq(tenant_id))
+                .filter(assignment::Column::RoleId.eq(owner_role))
+                .filter(assignment::Column::ScopeType.eq(ScopeType::Tenant))
+                .filter(assignment::Column::RevokedAt.is_null())
+                .filter(assignment::Column::ExpiresAt.is_null())
+                .all(&txn)
+                .await?
+                .into_iter()
+                .filter_map(|a| a.user_id)
+                .collect();
+            txn.commit().await?;
+            if owners.contains(&user_id) && owners.iter().all(|o| *o == user_id) {
+                sole.push(tenant_id);
+            }
+        }
+        Ok(sole)
+    }
+
     /// The tenant's staff: members holding, directly or through a live group, an
     /// assignment in force to a role granting more than a customer may do. Their logins
     /// and account security events are the tenant's to audit (`audit:read`); a
@@ -985,9 +1021,10 @@ async fn write_permissions<C: ConnectionTrait>(
 
 /// Permissions whose change is a high-severity security event: they control who
 /// may do what, or reveal it.
-const ADMINISTRATIVE: [Permission; 5] = [
+const ADMINISTRATIVE: [Permission; 6] = [
     Permission::TenantManage,
     Permission::TenantDelete,
+    Permission::PolicyManage,
     Permission::RoleManage,
     Permission::RoleAssign,
     Permission::AuditRead,

@@ -25,5 +25,5 @@ pub use model::{
 pub use policy::{MAX_NETWORKS, MfaRequirement, SecurityPolicy};
 pub use service::{
     BoxFuture, CreatedTenant, TenantLifecycle, TenantRef, TenantService, find_member_tenant,
-    find_parent_managed_tenant, insert_membership, is_member, load_tenant_in_scope, members_among,
+    find_parent_managed_tenant, insert_membership, is_member, load_tenant_in_scope, members_among, tenant_ids_of_user,
 };

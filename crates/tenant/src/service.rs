@@ -177,11 +177,11 @@ impl TenantService {
         Tenant::try_from(row)
     }
 
-    /// Replaces the tenant's security policy (`tenant:manage`, its own members
-    /// only: a parent's owner cannot loosen a branch's rules). Applies from the
-    /// next request.
+    /// Replaces the tenant's security policy (`policy:manage`, held by its
+    /// owners; its own members only: a parent's owner cannot loosen a branch's
+    /// rules). Applies from the next request.
     pub async fn set_security_policy(&self, ctx: &RequestContext, policy: SecurityPolicy) -> Result<Tenant> {
-        let auth = ctx.authorize(Permission::TenantManage)?;
+        let auth = ctx.authorize(Permission::PolicyManage)?;
         if ctx.tenant().is_some_and(|t| t.through_parent.is_some()) {
             return Err(DomainError::Forbidden("only the tenant's own members set its security policy".into()));
         }
@@ -667,6 +667,17 @@ pub async fn is_member<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: TenantI
         .one(conn)
         .await?
         .is_some())
+}
+
+/// The tenants `user_id` belongs to; in a transaction of that user's scope.
+pub async fn tenant_ids_of_user<C: sea_orm::ConnectionTrait>(conn: &C, user_id: UserId) -> Result<Vec<TenantId>> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| m.tenant_id)
+        .collect())
 }
 
 /// Those of `user_ids` who belong to `tenant_id`; in the tenant's transaction.

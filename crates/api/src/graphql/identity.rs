@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tessera_identity::{
     ApiKey, Email, IssuedSession, LoginAttempt, LoginOutcome, MfaChallenge, NewUser, Session, User,
 };
-use tessera_kernel::{Permission, SessionId, UserId};
+use tessera_kernel::{DomainError, Permission, SessionId, UserId};
 use tracing::warn;
 
 use super::audit::LoginFilterInput;
@@ -505,6 +505,21 @@ pub(crate) async fn apply_session_limit(ctx: &Context<'_>, user_id: UserId) -> A
     Ok(())
 }
 
+/// An account that is the last owner of a business cannot be closed: the
+/// business would be left without anyone who can run it.
+async fn refuse_if_last_owner(ctx: &Context<'_>) -> ApiResult<()> {
+    let actor = request(ctx)?.require_actor()?;
+    let sole = services(ctx)?.rbac.tenants_solely_owned_by(actor.user_id).await?;
+    if sole.is_empty() {
+        return Ok(());
+    }
+    Err(DomainError::Conflict(format!(
+        "you are the last owner of {} business(es): make someone else an owner, or delete the business, first",
+        sole.len()
+    ))
+    .into())
+}
+
 fn announce_revocation(ctx: &Context<'_>, session_id: SessionId) {
     if let Ok(services) = services(ctx) {
         services.bus.publish_now(BusMessage::SessionRevoked { session_id });
@@ -715,6 +730,7 @@ impl IdentityMutation {
         #[graphql(secret)] password: String,
         reason: Option<String>,
     ) -> ApiResult<bool> {
+        refuse_if_last_owner(ctx).await?;
         let ended = services(ctx)?.identity.deactivate_my_account(request(ctx)?, &password, reason.as_deref()).await?;
         for session in ended {
             announce_revocation(ctx, session);
@@ -727,6 +743,7 @@ impl IdentityMutation {
     /// records that name it (bookings, the audit log) keep their meaning.
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn delete_my_account(&self, ctx: &Context<'_>, #[graphql(secret)] password: String) -> ApiResult<bool> {
+        refuse_if_last_owner(ctx).await?;
         let ended = services(ctx)?.identity.delete_my_account(request(ctx)?, &password).await?;
         for session in ended {
             announce_revocation(ctx, session);

@@ -491,11 +491,12 @@ impl TenantMutation {
         Ok(TenantObject(tenant))
     }
 
-    /// Replaces the current tenant's security policy (its own members only).
+    /// Replaces the current tenant's security policy (its owners, or whoever they
+    /// give `policy:manage`; its own members only).
     /// Requests entering the tenant are held to it from the next one: networks,
     /// session idle time, a second factor for all or some members (with grace
     /// sign-ins and an enforcement date); the session limit applies at sign-in.
-    #[graphql(guard = "Requires(Permission::TenantManage)", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
+    #[graphql(guard = "Requires(Permission::PolicyManage)", directive = permission::apply(Permission::PolicyManage.name().to_owned()))]
     async fn set_security_policy(&self, ctx: &Context<'_>, input: SecurityPolicyGql) -> ApiResult<TenantObject> {
         let tenant = services(ctx)?.tenants.set_security_policy(request(ctx)?, input.parse()?).await?;
         Ok(TenantObject(tenant))
