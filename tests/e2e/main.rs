@@ -10,6 +10,7 @@ mod architecture;
 mod audit;
 mod auth;
 mod bounds;
+mod edges;
 mod invitations;
 mod lifecycle;
 mod live_rights;

@@ -398,3 +398,25 @@ async fn the_passkey_page_adds_a_passkey_and_signs_in_with_it_in_a_browser() {
     assert_eq!(listed["myPasskeys"][0]["name"], "Headless Chromium");
     assert!(listed["myPasskeys"][0]["lastUsedAt"].is_string(), "it signed in: {listed}");
 }
+
+/// The form of a JSON value: its keys and the kinds and sizes of its leaves,
+/// without the values that differ per ceremony (challenges, ids).
+fn form(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), form(v))).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(form).collect()),
+        Value::String(text) => json!(format!("string of {}", text.len())),
+        other => other.clone(),
+    }
+}
+
+#[tokio::test]
+async fn decoy_options_have_the_form_of_real_ones_to_the_last_member() {
+    let app = TestApp::spawn().await;
+    let ana = app.sign_up("ana@form.test").await;
+    let mut phone = Device::new();
+    add_passkey(&app, &ana, &mut phone, "Phone").await;
+    let (_, real) = start_login(&app, "ana@form.test").await;
+    let (_, decoy) = start_login(&app, "nobody@form.test").await;
+    assert_eq!(form(&decoy), form(&real), "decoy {decoy} vs real {real}");
+}

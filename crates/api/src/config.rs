@@ -123,7 +123,7 @@ pub struct ConfigArgs {
     /// How many recent passwords a new one may not repeat (0 to 24) [default: 5].
     #[arg(long, env = "TESSERA_PASSWORD_HISTORY", global = true)]
     pub password_history: Option<usize>,
-    /// Create the demo tenant on the first start of an empty database [default: true for embedded SQLite, false otherwise].
+    /// Create the demo tenant on the first start of an empty database [default: true for embedded SQLite in development, false otherwise].
     #[arg(long, env = "TESSERA_SEED_DEMO", global = true)]
     pub seed_demo: Option<bool>,
     /// Seconds to let requests finish on shutdown [default: 10].
@@ -144,6 +144,10 @@ pub struct ConfigArgs {
     /// Allow webhooks to http:// and internal addresses (loopback, private networks) [default: true in development, false in production].
     #[arg(long, env = "TESSERA_WEBHOOK_ALLOW_INTERNAL", global = true)]
     pub webhook_allow_internal: Option<bool>,
+    /// Bearer token a scraper sends for `/metrics` [default: none; then
+    /// `/metrics` is open in development and closed in production].
+    #[arg(long, env = "TESSERA_METRICS_TOKEN", global = true, hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Base URL of the app that opens account links (`/verify-email`, `/reset-password`, `/accept-invitation`, token in the fragment) [default: the public URL, whose gateway serves plain pages for them].
     #[arg(long, env = "TESSERA_APP_URL", global = true)]
     pub app_url: Option<String>,
@@ -188,6 +192,7 @@ struct FileConfig {
     mail_from: Option<String>,
     public_url: Option<String>,
     webhook_allow_internal: Option<bool>,
+    metrics_token: Option<String>,
     app_url: Option<String>,
     passkey_rp_id: Option<String>,
     passkey_origins: Option<Vec<String>>,
@@ -230,6 +235,43 @@ impl Default for QueryLimits {
             max_subscriptions_per_user: 200,
         }
     }
+}
+
+/// Who may read `/metrics`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Anyone (development).
+    Open,
+    /// Whoever sends `Authorization: Bearer <token>`.
+    Token(String),
+    /// Nobody (production without a token).
+    Closed,
+}
+
+impl MetricsAccess {
+    /// Whether a request with `authorization` (the header's value) may read.
+    pub fn allows(&self, authorization: Option<&str>) -> bool {
+        match self {
+            Self::Open => true,
+            Self::Closed => false,
+            Self::Token(token) => authorization
+                .and_then(|value| value.strip_prefix("Bearer "))
+                .is_some_and(|given| constant_time_eq(given.trim().as_bytes(), token.as_bytes())),
+        }
+    }
+
+    fn describe(&self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Token(_) => "bearer token",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// Compares secrets without stopping at the first difference.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 /// The validated configuration of a gateway.
@@ -278,6 +320,8 @@ pub struct Config {
     pub public_url: String,
     /// Whether webhooks may go to http:// and internal addresses.
     pub webhook_allow_internal: bool,
+    /// What `/metrics` asks of a scraper (a secret: never log it).
+    pub metrics_access: MetricsAccess,
     /// Where account links (verification, reset, invitations) point.
     pub app_url: String,
     /// Who passkeys are made for.
@@ -490,7 +534,9 @@ impl Config {
             session_max: chrono::Duration::days(session_max_days),
             password_min_length,
             password_history,
-            seed_demo: args.seed_demo.or(file.seed_demo).unwrap_or(embedded),
+            // The demo's passwords are published: never seeded in production
+            // unless asked for by name.
+            seed_demo: args.seed_demo.or(file.seed_demo).unwrap_or(embedded && environment == Environment::Development),
             shutdown_grace: Duration::from_secs(
                 args.shutdown_grace_seconds.or(file.shutdown_grace_seconds).unwrap_or(10),
             ),
@@ -502,6 +548,12 @@ impl Config {
                 .webhook_allow_internal
                 .or(file.webhook_allow_internal)
                 .unwrap_or(environment == Environment::Development),
+            metrics_access: match (args.metrics_token.clone().or(file.metrics_token), environment) {
+                (Some(token), _) if token.trim().len() >= 16 => MetricsAccess::Token(token.trim().to_owned()),
+                (Some(_), _) => return Err(invalid("metrics_token", "must be at least 16 characters")),
+                (None, Environment::Development) => MetricsAccess::Open,
+                (None, Environment::Production) => MetricsAccess::Closed,
+            },
             app_url: app_url.trim_end_matches('/').to_owned(),
             passkeys: RelyingParty { id: passkey_rp_id, name: "Tessera".into(), origins: passkey_origins },
         })
@@ -547,6 +599,7 @@ impl std::fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("public_url", &self.public_url)
             .field("webhook_allow_internal", &self.webhook_allow_internal)
+            .field("metrics_access", &self.metrics_access.describe())
             .field("app_url", &self.app_url)
             .field("passkeys", &self.passkeys)
             .finish_non_exhaustive()
@@ -556,6 +609,27 @@ impl std::fmt::Debug for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn production_seeds_no_demo_and_closes_metrics_unless_asked() {
+        let production = |adjust: fn(&mut ConfigArgs)| {
+            let mut args = ConfigArgs { environment: Some(Environment::Production), ..ConfigArgs::default() };
+            adjust(&mut args);
+            Config::load(&args).expect("valid")
+        };
+        let plain = production(|_| {});
+        assert!(!plain.seed_demo, "the demo's passwords are published");
+        assert!(!plain.metrics_access.allows(None) && !plain.metrics_access.allows(Some("Bearer anything")));
+        assert!(production(|a| a.seed_demo = Some(true)).seed_demo, "asked for by name");
+        let scraped = production(|a| a.metrics_token = Some("a-long-scraper-secret".into()));
+        assert!(scraped.metrics_access.allows(Some("Bearer a-long-scraper-secret")));
+        assert!(!scraped.metrics_access.allows(Some("Bearer a-long-scraper-secreT")));
+        assert!(!scraped.metrics_access.allows(None));
+        let mut short = ConfigArgs { metrics_token: Some("short".into()), ..ConfigArgs::default() };
+        short.environment = Some(Environment::Production);
+        assert!(Config::load(&short).is_err());
+        assert!(Config::load(&ConfigArgs::default()).expect("valid").metrics_access.allows(None), "open on a laptop");
+    }
 
     #[test]
     fn the_defaults_suit_a_laptop() {

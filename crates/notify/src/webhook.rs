@@ -27,7 +27,7 @@ use crate::channel::{Receipt, SendError};
 /// The prefix of webhook secrets.
 const SECRET_PREFIX: &str = "whsec_";
 /// How much of a receiver's answer the delivery log keeps.
-const RESPONSE_KEPT: usize = 1_000;
+const RESPONSE_KEPT: usize = 120;
 
 /// A new signing secret: `whsec_` and 32 random bytes in base64.
 pub(crate) fn new_secret() -> String {
@@ -107,16 +107,35 @@ fn is_internal(ip: IpAddr) -> bool {
                 || a >= 240
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            if let Some(v4) = embedded_ipv4(v6) {
                 return is_internal(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let segments = v6.segments();
+            let first = segments[0];
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local
                 || (first & 0xffc0) == 0xfe80 // link local
+                || (first == 0x2001 && segments[1] == 0x0db8) // documentation
+                || (first == 0x2001 && segments[1] == 0) // Teredo: a tunnel to anywhere
+                || (first == 0x0064 && segments[1] == 0xff9b && segments[2] == 1) // local-use NAT64
         }
+    }
+}
+
+/// The IPv4 address an IPv6 address carries to an IPv4 host, if it does:
+/// IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64
+/// (`64:ff9b::a.b.c.d`) and 6to4 (`2002:aabb:ccdd::`). A target written this
+/// way reaches the IPv4 host, so it is judged as that host.
+fn embedded_ipv4(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+    let s = v6.segments();
+    let from = |high: u16, low: u16| std::net::Ipv4Addr::from((u32::from(high) << 16) | u32::from(low));
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, high, low] | [0, 0, 0, 0, 0, 0, high, low] => Some(from(high, low)),
+        [0x0064, 0xff9b, 0, 0, 0, 0, high, low] => Some(from(high, low)),
+        [0x2002, high, low, ..] => Some(from(high, low)),
+        _ => None,
     }
 }
 
@@ -191,15 +210,8 @@ impl WebhookClient {
             .await
             .map_err(|e| SendError::transient(format!("the receiver could not be reached: {}", without_url(&e))))?;
         let status = response.status();
-        let mut text = response.text().await.unwrap_or_default();
-        if text.len() > RESPONSE_KEPT {
-            let mut cut = RESPONSE_KEPT;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.truncate(cut);
-        }
-        let answer = format!("{} {}", status.as_u16(), text).trim().to_owned();
+        let text = response.text().await.unwrap_or_default();
+        let answer = format!("{} {}", status.as_u16(), excerpt(&text)).trim().to_owned();
         if status.is_success() {
             return Ok(Receipt { provider_message_id: None, response: Some(answer) });
         }
@@ -210,6 +222,26 @@ impl WebhookClient {
             response: Some(answer),
         })
     }
+}
+
+/// What the delivery log keeps of a receiver's answer: a short excerpt on one
+/// line, control characters and runs of whitespace made single spaces. The log
+/// is the tenant's to read, and a receiver's body is none of its business
+/// beyond a hint of what went wrong.
+fn excerpt(body: &str) -> String {
+    let flat = body.split(|c: char| c.is_whitespace() || c.is_control()).filter(|w| !w.is_empty());
+    let mut kept = String::new();
+    for word in flat {
+        if !kept.is_empty() {
+            kept.push(' ');
+        }
+        kept.push_str(word);
+        if kept.chars().count() > RESPONSE_KEPT {
+            let cut: String = kept.chars().take(RESPONSE_KEPT).collect();
+            return format!("{cut}…");
+        }
+    }
+    kept
 }
 
 /// A client error's text without the URL (it may carry a token in its query).
@@ -267,11 +299,35 @@ mod tests {
     }
 
     #[test]
+    fn the_log_keeps_a_short_single_line_excerpt_of_an_answer() {
+        assert_eq!(excerpt("  ok\n"), "ok");
+        assert_eq!(excerpt("line one\r\n\tline\u{0}two\u{1b}[31m"), "line one line two [31m");
+        let long = excerpt(&"x".repeat(10_000));
+        assert_eq!(long.chars().count(), RESPONSE_KEPT + 1);
+        assert!(long.ends_with('…'));
+    }
+
+    #[test]
     fn mapped_and_special_ranges_count_as_internal() {
-        for ip in ["::ffff:127.0.0.1", "100.64.0.1", "0.1.2.3", "fe80::1", "192.168.1.1"] {
+        for ip in [
+            "::ffff:127.0.0.1",
+            "100.64.0.1",
+            "0.1.2.3",
+            "fe80::1",
+            "192.168.1.1",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::1",
+            "2002:7f00:0001::1",
+            "2002:a9fe:a9fe::",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:db8::1",
+        ] {
             assert!(is_internal(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "2606:4700::1111"] {
+        for ip in ["93.184.216.34", "2606:4700::1111", "64:ff9b::5db8:d822", "2002:5db8:d822::1"] {
             assert!(!is_internal(ip.parse().unwrap()), "{ip}");
         }
     }

@@ -27,8 +27,8 @@ use crate::entity::{
     working_hours,
 };
 use crate::model::{
-    BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, CustomerProfile, NewBooking, Review,
-    ScheduleException, WeeklyInterval, parse_email, parse_name, parse_text,
+    BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, CustomerProfile, MAX_PRICE_MINOR, NewBooking,
+    Review, ScheduleException, WeeklyInterval, parse_email, parse_name, parse_text,
 };
 use crate::reach::{self, Own, Visible};
 use crate::service::{SchedulingService, booking_write_error, not_found};
@@ -201,6 +201,14 @@ impl SchedulingService {
         }
         let duration_minutes = service.duration_minutes + addons.iter().map(|a| a.duration_minutes).sum::<i32>();
         let price_minor = service.price_minor + addons.iter().map(|a| a.price_minor).sum::<i64>();
+        if price_minor > MAX_PRICE_MINOR {
+            return Err(DomainError::invalid(
+                "addonIds",
+                format!(
+                    "the booking would cost more than {MAX_PRICE_MINOR} minor units, the largest amount one booking may carry"
+                ),
+            ));
+        }
         Ok(Offer { service, addons, duration_minutes, price_minor })
     }
 

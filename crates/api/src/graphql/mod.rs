@@ -25,6 +25,7 @@ mod passkey;
 mod rbac;
 mod scheduling;
 mod tenant;
+mod text_input;
 
 use std::sync::Arc;
 
@@ -113,6 +114,7 @@ pub fn build_schema(limits: &QueryLimits, introspection: IntrospectionPolicy) ->
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives)
         .limit_recursive_depth(limits.max_depth * 2)
+        .extension(text_input::TextInput)
         .extension(after_mutation::AfterMutation);
     // Suggestions ("did you mean …?") reveal the schema; only offer them to those who
     // may read the schema anyway.

@@ -35,8 +35,13 @@ pub(crate) struct Money {
     currency: String,
 }
 
-fn money(minor: i64, currency: &str) -> Money {
-    Money { amount_minor: i32::try_from(minor).unwrap_or(i32::MAX), currency: currency.to_owned() }
+/// An amount as the API shows it. Prices and booking totals are bounded when
+/// they are entered (`MAX_PRICE_MINOR`), so this never fails; should a stored
+/// amount not fit, the field fails rather than show a wrong number.
+fn money(minor: i64, currency: &str) -> ApiResult<Money> {
+    let amount_minor = i32::try_from(minor)
+        .map_err(|_| ApiError::internal(format!("an amount of {minor} minor units does not fit")))?;
+    Ok(Money { amount_minor, currency: currency.to_owned() })
 }
 
 /// Formats minutes since midnight as `HH:MM` (`24:00` for the end of the day).
@@ -297,7 +302,7 @@ impl ServiceObject {
         self.0.description.as_deref()
     }
     /// Price.
-    async fn price(&self) -> Money {
+    async fn price(&self) -> ApiResult<Money> {
         money(self.0.price_minor, &self.0.currency)
     }
     /// Length in minutes.
@@ -500,7 +505,7 @@ impl BookingObject {
         &self.0.service_name
     }
     /// Total price when booked (service and add-ons).
-    async fn price(&self) -> Money {
+    async fn price(&self) -> ApiResult<Money> {
         money(self.0.price_minor, &self.0.currency)
     }
     /// Notes.
@@ -528,13 +533,14 @@ impl BookingObject {
         self.0.no_show_at
     }
     /// The cancellation, if cancelled.
-    async fn cancellation(&self) -> Option<Cancellation> {
-        self.0.cancelled_at.map(|cancelled_at| Cancellation {
+    async fn cancellation(&self) -> ApiResult<Option<Cancellation>> {
+        let Some(cancelled_at) = self.0.cancelled_at else { return Ok(None) };
+        Ok(Some(Cancellation {
             cancelled_at,
             reason: self.0.cancellation_reason.clone(),
-            refund: money(self.0.refund_minor.unwrap_or(0), &self.0.currency),
+            refund: money(self.0.refund_minor.unwrap_or(0), &self.0.currency)?,
             cancelled_by: self.0.cancelled_by,
-        })
+        }))
     }
     /// Who performs it.
     async fn provider(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProviderObject>> {
