@@ -28,6 +28,7 @@ mod recovery;
 mod row_level_security;
 mod scheduling;
 mod security;
+mod takeover;
 mod tenants;
 mod transport;
 mod websocket;

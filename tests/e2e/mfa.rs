@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use tessera_e2e::{Auth, PASSWORD, TestApp, base32_decode, error_code_of, totp};
 
-const ENROLL: &str = "mutation { enrollTotp { secret otpauthUri } }";
+const ENROLL: &str = "mutation($p: String!) { enrollTotp(password: $p) { secret otpauthUri } }";
 const CONFIRM: &str = "mutation($code: String!) { confirmTotp(code: $code) }";
 const MY_MFA: &str = "{ myMfa { totp backupCodesLeft } }";
 const LOGIN: &str = "mutation($email: String!, $password: String!) { login(input: {email: $email, password: $password}) { accessToken refreshToken secondFactor { challenge expiresAt methods } } }";
@@ -25,7 +25,7 @@ fn wrong(secret: &str, at: DateTime<Utc>) -> String {
 /// secret and the backup codes.
 async fn with_authenticator(app: &TestApp, email: &str) -> (Auth, String, Vec<String>) {
     let auth = app.sign_up(email).await;
-    let enrollment = app.ok(&auth, ENROLL, json!({})).await["enrollTotp"].clone();
+    let enrollment = app.ok(&auth, ENROLL, json!({"p": PASSWORD})).await["enrollTotp"].clone();
     let secret = enrollment["secret"].as_str().unwrap().to_owned();
     let codes = app.ok(&auth, CONFIRM, json!({ "code": totp(&secret, app.now()) })).await["confirmTotp"]
         .as_array()
@@ -51,7 +51,7 @@ async fn an_authenticator_app_is_confirmed_then_asked_for_at_every_login_with_ea
     let app = TestApp::spawn().await;
     let ana = app.sign_up("ana@mfa.test").await;
     assert_eq!(app.ok(&ana, MY_MFA, json!({})).await["myMfa"], json!({ "totp": false, "backupCodesLeft": 0 }));
-    let enrollment = app.ok(&ana, ENROLL, json!({})).await["enrollTotp"].clone();
+    let enrollment = app.ok(&ana, ENROLL, json!({"p": PASSWORD})).await["enrollTotp"].clone();
     let secret = enrollment["secret"].as_str().unwrap().to_owned();
     assert_eq!(base32_decode(&secret).len(), 20, "160-bit secret");
     let uri = enrollment["otpauthUri"].as_str().unwrap();
@@ -68,7 +68,7 @@ async fn an_authenticator_app_is_confirmed_then_asked_for_at_every_login_with_ea
     let codes = app.ok(&ana, CONFIRM, json!({ "code": now_code })).await["confirmTotp"].clone();
     assert_eq!(codes.as_array().unwrap().len(), 10);
     assert_eq!(app.ok(&ana, MY_MFA, json!({})).await["myMfa"], json!({ "totp": true, "backupCodesLeft": 10 }));
-    let (_, body) = app.post(&ana, ENROLL, json!({})).await;
+    let (_, body) = app.post(&ana, ENROLL, json!({"p": PASSWORD})).await;
     assert_eq!(error_code_of(&body), "CONFLICT", "one app at a time: {body}");
 
     let data = app.ok(&Auth::anonymous(), LOGIN, json!({ "email": "ana@mfa.test", "password": PASSWORD })).await;

@@ -341,7 +341,8 @@ async fn other_peoples_passkeys_are_invisible_and_untouchable() {
 async fn a_passkey_comes_after_an_authenticator_app_without_new_backup_codes() {
     let app = TestApp::spawn().await;
     let ana = app.sign_up("ana@both.test").await;
-    let enrollment = app.ok(&ana, "mutation { enrollTotp { secret } }", json!({})).await;
+    let enrollment =
+        app.ok(&ana, "mutation($p: String!) { enrollTotp(password: $p) { secret } }", json!({"p": PASSWORD})).await;
     let secret = enrollment["enrollTotp"]["secret"].as_str().unwrap().to_owned();
     app.ok(&ana, "mutation($code: String!) { confirmTotp(code: $code) }", json!({ "code": totp(&secret, app.now()) }))
         .await;

@@ -77,7 +77,9 @@ async fn members_need_a_second_factor_once_their_grace_sign_ins_are_spent() {
 
     // Setting up an app needs no tenant; the session then still lacks the factor.
     let account = Auth { tenant: None, ..again.clone() };
-    let secret = app.ok(&account, "mutation { enrollTotp { secret } }", json!({})).await["enrollTotp"]["secret"]
+    let secret = app
+        .ok(&account, "mutation($p: String!) { enrollTotp(password: $p) { secret } }", json!({"p": PASSWORD}))
+        .await["enrollTotp"]["secret"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -145,6 +145,9 @@ impl IdentityService {
             details: json!({ "apiKeyId": row.id, "prefix": row.prefix, "name": row.name, "expiresAt": row.expires_at }),
         };
         record_security_event(&txn, ctx, None, event).await?;
+        if let Some(owner) = user::Entity::find_by_id(actor.user_id).one(&txn).await? {
+            crate::recovery::tell_sign_in_method_added(&txn, &owner, "api_key", Some(&row.name), now).await?;
+        }
         txn.commit().await?;
         Ok((row.into(), secret))
     }
@@ -230,6 +233,7 @@ impl IdentityService {
             second_factor: key.second_factor,
             last_used_at: now,
             client: None,
+            through_api_key: true,
         }))
     }
 

@@ -294,8 +294,12 @@ impl IdentityService {
 
     /// Starts setting up an authenticator app for the signed-in user: a new secret
     /// (replacing one not yet confirmed). `CONFLICT` when one is already on.
-    pub async fn enroll_totp(&self, ctx: &RequestContext) -> Result<TotpEnrollment> {
+    pub async fn enroll_totp(&self, ctx: &RequestContext, password: &str) -> Result<TotpEnrollment> {
         let actor = ctx.require_actor()?;
+        // A stolen access token must not be enough to put the thief's app on
+        // the account (and lock its owner out of it).
+        let signed_in = self.signed_in_user(ctx).await?;
+        self.reauthenticate(ctx, &signed_in, password, "password").await?;
         let now = ctx.now();
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
         let user =
@@ -368,6 +372,7 @@ impl IdentityService {
             details: json!({ "method": "totp", "backupCodes": codes.len() }),
         };
         record_security_event(&txn, ctx, None, event).await?;
+        crate::recovery::tell_sign_in_method_added(&txn, &user, "totp", None, now).await?;
         txn.commit().await?;
         Ok(codes)
     }

@@ -335,6 +335,9 @@ pub struct AuthenticatedSession {
     pub last_used_at: DateTime<Utc>,
     /// Set for a partner client's token: its tenant and scopes.
     pub client: Option<crate::oauth::ClientGrant>,
+    /// Whether the credential is a personal API key rather than a signed-in
+    /// session (keys and clients never manage sign-in methods or keys).
+    pub through_api_key: bool,
 }
 
 /// What a correct email and password lead to.

@@ -478,6 +478,7 @@ impl IdentityService {
                 tenant_id: client.tenant_id,
                 scopes: parse_stored_scopes(&issued.scopes).into_iter().collect(),
             }),
+            through_api_key: false,
         }))
     }
 

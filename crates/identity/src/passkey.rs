@@ -309,6 +309,9 @@ impl IdentityService {
             details: json!({ "passkeyId": row.id, "name": row.name, "firstSecondFactor": first_factor }),
         };
         record_security_event(&txn, ctx, None, event).await?;
+        if let Some(owner) = user::Entity::find_by_id(user_id).one(&txn).await? {
+            crate::recovery::tell_sign_in_method_added(&txn, &owner, "passkey", Some(&row.name), now).await?;
+        }
         txn.commit().await?;
         Ok((row.into(), codes))
     }

@@ -37,6 +37,38 @@ use crate::token::{hash_token, new_token};
 
 /// The language of account messages when none is asked for.
 pub(crate) const DEFAULT_LOCALE: &str = "en";
+
+/// Tells `user` by email that a way into their account was added (`method`:
+/// `totp`, `passkey` or `api_key`, with its `name` when it has one), in the
+/// transaction that adds it: if it was not them, they hear of it at once.
+pub(crate) async fn tell_sign_in_method_added<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    user: &user::Model,
+    method: &str,
+    name: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let message = NewNotification {
+        topic: Topic::SignInMethodAdded,
+        priority: None,
+        recipient: Recipient {
+            user_id: Some(user.id),
+            name: Some(user.display_name.clone()),
+            email: Some(user.email.clone()),
+            phone: None,
+        },
+        variables: json!({
+            "method": method,
+            "name": name,
+            "occurredAt": now.format("%Y-%m-%d %H:%M UTC").to_string(),
+        }),
+        subject: Some(("user", user.id.to_string())),
+        not_before: None,
+        dedupe_key: None,
+    };
+    queue_account_message(conn, DEFAULT_LOCALE, now, message).await?;
+    Ok(())
+}
 /// Reset links an account may be sent per hour; more requests are answered
 /// alike but send nothing.
 pub const RESET_LINKS_PER_HOUR: u64 = 3;

@@ -549,6 +549,7 @@ impl IdentityService {
             second_factor: session.second_factor,
             last_used_at: session.last_used_at,
             client: None,
+            through_api_key: false,
         }))
     }
 

@@ -88,11 +88,15 @@ pub enum Topic {
     /// A new or changed email address needs confirming.
     #[sea_orm(string_value = "email.verification")]
     EmailVerification,
+    /// A way to sign in (authenticator app, passkey) or an API key was added to
+    /// the account: its owner hears of it, in case it was not them.
+    #[sea_orm(string_value = "account.sign_in_method_added")]
+    SignInMethodAdded,
 }
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 7] = [
+    pub const ALL: [Topic; 8] = [
         Self::BookingConfirmed,
         Self::BookingChanged,
         Self::BookingCancelled,
@@ -100,6 +104,7 @@ impl Topic {
         Self::Invitation,
         Self::PasswordReset,
         Self::EmailVerification,
+        Self::SignInMethodAdded,
     ];
 
     /// The wire name (`booking.confirmed`).
@@ -112,6 +117,7 @@ impl Topic {
             Self::Invitation => "invitation",
             Self::PasswordReset => "password.reset",
             Self::EmailVerification => "email.verification",
+            Self::SignInMethodAdded => "account.sign_in_method_added",
         }
     }
 
@@ -119,7 +125,7 @@ impl Topic {
     /// platform (no tenant), always with the built-in templates, since an account
     /// is not any one tenant's to word messages for.
     pub fn is_account_message(self) -> bool {
-        matches!(self, Self::PasswordReset | Self::EmailVerification)
+        matches!(self, Self::PasswordReset | Self::EmailVerification | Self::SignInMethodAdded)
     }
 
     /// Whether its message carries a secret (a single-use link): its text is
@@ -135,7 +141,9 @@ impl Topic {
             Self::BookingConfirmed => &[Channel::Email, Channel::InApp],
             Self::BookingChanged | Self::BookingCancelled => &[Channel::Email, Channel::Sms, Channel::InApp],
             Self::BookingReminder => &[Channel::Email, Channel::Sms, Channel::Push, Channel::InApp],
-            Self::Invitation | Self::PasswordReset | Self::EmailVerification => &[Channel::Email],
+            Self::Invitation | Self::PasswordReset | Self::EmailVerification | Self::SignInMethodAdded => {
+                &[Channel::Email]
+            }
         }
     }
 
@@ -145,7 +153,7 @@ impl Topic {
             Self::BookingConfirmed | Self::BookingReminder | Self::Invitation => Priority::Normal,
             Self::BookingChanged | Self::BookingCancelled => Priority::High,
             // Someone is waiting for it, at whatever hour.
-            Self::PasswordReset | Self::EmailVerification => Priority::Urgent,
+            Self::PasswordReset | Self::EmailVerification | Self::SignInMethodAdded => Priority::Urgent,
         }
     }
 }

@@ -68,6 +68,7 @@ impl Topic {
             Self::Invitation => vec!["businessName", "inviterName", "expiresAt", "link"],
             Self::PasswordReset => vec!["link", "validMinutes"],
             Self::EmailVerification => vec!["link", "validHours"],
+            Self::SignInMethodAdded => vec!["method", "name", "occurredAt"],
         }
     }
 
@@ -88,6 +89,9 @@ impl Topic {
             "expiresAt" => json!("2026-03-10"),
             "link" => json!("https://app.example.com/accept?token=…"),
             "validMinutes" => json!(30),
+            "method" => json!("passkey"),
+            "name" => json!("Phone"),
+            "occurredAt" => json!("2026-03-04 10:00 UTC"),
             "validHours" => json!(24),
             _ => Value::Null,
         };
@@ -139,6 +143,14 @@ pub(crate) fn builtin(topic: Topic, language: &str) -> TemplatePair<'static> {
         (Topic::Invitation, _) => pair(
             "{{ inviterName }} invited you to {{ businessName }}",
             "Hello,\n\n{{ inviterName }} invited you to join {{ businessName }}. Accept before {{ expiresAt }}:\n{{ link }}",
+        ),
+        (Topic::SignInMethodAdded, "es") => pair(
+            "Se ha añadido una forma de entrar a tu cuenta",
+            "El {{ occurredAt }} se añadió a tu cuenta {% if method == 'totp' %}una app de autenticación{% elif method == 'passkey' %}una llave de acceso{% else %}una clave de API{% endif %}{% if name %} («{{ name }}»){% endif %}.\n\nSi no has sido tú, cambia tu contraseña ahora y revisa tus sesiones, claves y métodos de acceso.",
+        ),
+        (Topic::SignInMethodAdded, _) => pair(
+            "A new way into your account was added",
+            "On {{ occurredAt }}, {% if method == 'totp' %}an authenticator app{% elif method == 'passkey' %}a passkey{% else %}an API key{% endif %}{% if name %} (“{{ name }}”){% endif %} was added to your account.\n\nIf this was not you, change your password now and review your sessions, keys and sign-in methods.",
         ),
         (Topic::PasswordReset, "es") => pair(
             "Restablece tu contraseña",
@@ -365,7 +377,8 @@ mod tests {
     fn every_topic_renders_in_english_and_spanish_with_its_variables() {
         let variables = json!({"businessName": "Bella", "customerName": "Ana", "serviceName": "Cut",
             "providerName": "Marco", "startsAt": "2026-03-04 10:00", "timezone": "Europe/Madrid",
-            "inviterName": "Lucia", "expiresAt": "2026-03-10", "link": "https://x.test/a", "validMinutes": 30, "validHours": 24});
+            "inviterName": "Lucia", "expiresAt": "2026-03-10", "link": "https://x.test/a", "validMinutes": 30, "validHours": 24,
+            "method": "passkey", "name": "Phone", "occurredAt": "2026-03-04 10:00 UTC"});
         for topic in Topic::ALL {
             for locale in ["en", "es-ES", "fr"] {
                 let rendered = render(topic, locale, &variables).unwrap();

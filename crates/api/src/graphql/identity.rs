@@ -12,7 +12,7 @@ use tracing::warn;
 
 use super::audit::LoginFilterInput;
 use super::connection::{connection, page_cost, page_request};
-use super::{SignedIn, authenticated, loaders, parse_id, public, request, services};
+use super::{InSession, SignedIn, authenticated, loaders, parse_id, public, request, services};
 use crate::error::{ApiError, ApiResult};
 use crate::events::BusMessage;
 
@@ -572,32 +572,37 @@ impl IdentityMutation {
         Ok(AuthPayload::new(user, issued))
     }
 
-    /// Starts setting up an authenticator app: show `otpauthUri` as a QR code (or
-    /// `secret` for typing in), then confirm with a code from the app. Replaces a
-    /// setup not yet confirmed; `CONFLICT` when an app is already on.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
-    async fn enroll_totp(&self, ctx: &Context<'_>) -> ApiResult<TotpEnrollmentObject> {
-        let enrollment = services(ctx)?.identity.enroll_totp(request(ctx)?).await?;
+    /// Starts setting up an authenticator app, with the password: show
+    /// `otpauthUri` as a QR code (or `secret` for typing in), then confirm with a
+    /// code from the app. Replaces a setup not yet confirmed; `CONFLICT` when an
+    /// app is already on. From a signed-in session only (not an API key).
+    #[graphql(guard = "InSession", directive = authenticated::apply())]
+    async fn enroll_totp(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] password: String,
+    ) -> ApiResult<TotpEnrollmentObject> {
+        let enrollment = services(ctx)?.identity.enroll_totp(request(ctx)?, &password).await?;
         Ok(TotpEnrollmentObject { secret: enrollment.secret, otpauth_uri: enrollment.otpauth_uri })
     }
 
     /// Confirms the authenticator app with a current code and turns the second
     /// factor on. Returns ten one-time backup codes, shown this once: keep them
     /// somewhere safe.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(guard = "InSession", directive = authenticated::apply())]
     async fn confirm_totp(&self, ctx: &Context<'_>, #[graphql(secret)] code: String) -> ApiResult<Vec<String>> {
         Ok(services(ctx)?.identity.confirm_totp(request(ctx)?, &code).await?)
     }
 
     /// Turns the authenticator app off (backup codes too), with the password.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(guard = "InSession", directive = authenticated::apply())]
     async fn disable_totp(&self, ctx: &Context<'_>, #[graphql(secret)] password: String) -> ApiResult<bool> {
         Ok(services(ctx)?.identity.disable_totp(request(ctx)?, &password).await?)
     }
 
     /// Replaces the backup codes with ten new ones (shown this once), with the
     /// password.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(guard = "InSession", directive = authenticated::apply())]
     async fn regenerate_backup_codes(
         &self,
         ctx: &Context<'_>,
@@ -646,7 +651,7 @@ impl IdentityMutation {
     /// Changes the caller's password. The current one must match; the new one
     /// follows the password policy and may not repeat a recent one. Every other
     /// session of the caller ends (their subscriptions too); returns how many.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(guard = "InSession", directive = authenticated::apply())]
     async fn change_password(
         &self,
         ctx: &Context<'_>,
@@ -754,7 +759,7 @@ impl IdentityMutation {
     /// Makes a personal API key acting as the caller, valid `expiresInDays` (90
     /// unless given, at most 365). Use it as a bearer token (with `X-Tenant` as
     /// usual). Needs a signed-in session, not another key.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(guard = "InSession", directive = authenticated::apply())]
     async fn create_api_key(
         &self,
         ctx: &Context<'_>,

@@ -187,6 +187,26 @@ impl Guard for SignedIn {
     }
 }
 
+/// Guard: the caller is signed in with a session of their own, not with a
+/// personal API key or a partner client: for what manages how the account signs
+/// in (second factors, passkeys, the password, API keys), so that a leaked key
+/// can never add a way in or lock the owner out.
+pub(crate) struct InSession;
+
+impl Guard for InSession {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        SignedIn.check(ctx).await?;
+        let through_key = ctx.data_opt::<crate::caller::Caller>().is_none_or(|c| c.session.through_api_key);
+        if through_key {
+            return Err(ApiError::from(tessera_kernel::DomainError::Forbidden(
+                "sign-in methods and API keys are managed from a signed-in session, not with an API key".into(),
+            ))
+            .into());
+        }
+        Ok(())
+    }
+}
+
 /// Guard: the caller, in person (a partner client acting for them is refused,
 /// as by [`SignedIn`]), holds a permission in the request's tenant. For what is
 /// the member's own: their inbox, their preferences, their live notifications.

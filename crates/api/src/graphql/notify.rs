@@ -91,6 +91,9 @@ pub(crate) enum TopicGql {
     PasswordReset,
     /// An email address needs confirming (email, urgent). An account message.
     EmailVerification,
+    /// A way to sign in or an API key was added to the account (email, urgent).
+    /// An account message.
+    SignInMethodAdded,
 }
 
 /// A topic's template in one language, as it applies to the tenant.

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use tessera_identity::{Passkey, PasskeyCeremony};
 
 use super::identity::{AuthPayload, apply_session_limit};
-use super::{SignedIn, authenticated, parse_id, public, request, services};
+use super::{InSession, SignedIn, authenticated, parse_id, public, request, services};
 use crate::error::ApiResult;
 
 /// One of the caller's passkeys.
@@ -96,7 +96,7 @@ impl PasskeyMutation {
     /// that outlives sessions), then returns the options for
     /// `navigator.credentials.create`. Finish with `finishPasskeyRegistration`.
     /// Not with an API key.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(guard = "InSession", directive = authenticated::apply())]
     async fn start_passkey_registration(
         &self,
         ctx: &Context<'_>,
@@ -108,7 +108,7 @@ impl PasskeyMutation {
 
     /// Finishes adding a passkey with the authenticator's answer
     /// (`credential.toJSON()`).
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(guard = "InSession", directive = authenticated::apply())]
     async fn finish_passkey_registration(
         &self,
         ctx: &Context<'_>,
@@ -121,7 +121,7 @@ impl PasskeyMutation {
     }
 
     /// Renames one of the caller's passkeys.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(guard = "InSession", directive = authenticated::apply())]
     async fn rename_passkey(&self, ctx: &Context<'_>, id: ID, name: String) -> ApiResult<PasskeyObject> {
         let id = parse_id("id", &id)?;
         Ok(services(ctx)?.identity.rename_passkey(request(ctx)?, id, &name).await?.into())
@@ -129,7 +129,7 @@ impl PasskeyMutation {
 
     /// Removes one of the caller's passkeys, with the password. Removing the
     /// last second factor also removes the backup codes.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[graphql(guard = "InSession", directive = authenticated::apply())]
     async fn remove_passkey(
         &self,
         ctx: &Context<'_>,
