@@ -38,6 +38,16 @@ use crate::token::{hash_token, new_token};
 /// The language of account messages when none is asked for.
 pub(crate) const DEFAULT_LOCALE: &str = "en";
 
+/// The holder of an account, as the recipient of an account message.
+fn account_holder(user: &user::Model) -> Recipient {
+    Recipient {
+        user_id: Some(user.id),
+        name: Some(user.display_name.clone()),
+        email: Some(user.email.clone()),
+        phone: None,
+    }
+}
+
 /// Tells `user` by email that a way into their account was added (`method`:
 /// `totp`, `passkey` or `api_key`, with its `name` when it has one), in the
 /// transaction that adds it: if it was not them, they hear of it at once.
@@ -51,12 +61,7 @@ pub(crate) async fn tell_sign_in_method_added<C: sea_orm::ConnectionTrait>(
     let message = NewNotification {
         topic: Topic::SignInMethodAdded,
         priority: None,
-        recipient: Recipient {
-            user_id: Some(user.id),
-            name: Some(user.display_name.clone()),
-            email: Some(user.email.clone()),
-            phone: None,
-        },
+        recipient: account_holder(user),
         variables: json!({
             "method": method,
             "name": name,
@@ -138,12 +143,7 @@ impl IdentityService {
         let message = NewNotification {
             topic: purpose.topic(),
             priority: None,
-            recipient: Recipient {
-                user_id: Some(user.id),
-                name: Some(user.display_name.clone()),
-                email: Some(user.email.clone()),
-                phone: None,
-            },
+            recipient: account_holder(user),
             variables: match purpose {
                 TokenPurpose::EmailVerification => json!({
                     "link": self.links.link(purpose.path(), &token),
