@@ -84,6 +84,8 @@ async fn a_socket_and_an_account_run_a_bounded_number_of_subscriptions() {
     }
     assert_eq!(app.state.ws_operations.running(user), 4);
     subscribe(&mut second, "b4").await;
+    // Let the subscription register before changing anything.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     // It runs: an event reaches it (and every other running feed of the socket).
     app.ok(&owner, "mutation { updateTenant(input: {name: \"Renamed\"}) { name } }", json!({})).await;
     let mut delivered = Vec::new();
