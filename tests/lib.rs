@@ -183,7 +183,7 @@ impl TestApp {
             clock: Arc::new(clock.clone()),
             ws_session_check: Duration::from_millis(200),
             ws_init_timeout: Duration::from_secs(2),
-            hasher: PasswordHasher::new(2, Duration::from_secs(60)),
+            hasher: PasswordHasher::new(2, 256),
             relay_poll_interval: Duration::from_secs(1),
             // Tests send notifications when they choose: `TestApp::deliver`.
             delivery_poll_interval: None,
@@ -218,6 +218,17 @@ impl TestApp {
     /// it took.
     pub async fn deliver(&self) -> usize {
         self.state.services.deliveries.drain().await.expect("the delivery worker runs")
+    }
+
+    /// The rows `sql` (plain SQL both databases understand) reads, straight from
+    /// the database: for what the API does not show, such as what the outbox keeps.
+    pub async fn rows(&self, sql: &str) -> Vec<sea_orm::QueryResult> {
+        use sea_orm::ConnectionTrait;
+        let connection = self.state.db.connection();
+        connection
+            .query_all_raw(sea_orm::Statement::from_string(connection.get_database_backend(), sql))
+            .await
+            .expect("the query runs")
     }
 
     /// Sends everything due (the setup's account messages, such as verification

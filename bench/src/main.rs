@@ -102,11 +102,7 @@ async fn load() -> Result<World, Failure> {
     let config = Config::load(&args).map_err(|e| fail(e.to_string()))?;
     let start: DateTime<Utc> = START.parse()?;
     let clock = ManualClock::new(start);
-    let options = AppOptions {
-        clock: Arc::new(clock),
-        hasher: PasswordHasher::new(2, Duration::from_secs(60)),
-        ..AppOptions::default()
-    };
+    let options = AppOptions { clock: Arc::new(clock), hasher: PasswordHasher::new(2, 256), ..AppOptions::default() };
     let app = App::build(config, options).await.map_err(|e| fail(e.to_string()))?;
     let services = app.state.services.clone();
     let meta = RequestMeta { request_id: "bench".into(), ..RequestMeta::default() };

@@ -31,6 +31,8 @@ mod m20261207_000017_security_policy;
 mod m20261208_000018_api_keys;
 mod m20261209_000019_passkeys;
 mod m20261210_000020_oauth_clients;
+mod m20261211_000021_trusted_devices;
+mod m20261212_000022_invitation_senders;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -61,6 +63,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000018_api_keys::Migration),
             Box::new(m20261209_000019_passkeys::Migration),
             Box::new(m20261210_000020_oauth_clients::Migration),
+            Box::new(m20261211_000021_trusted_devices::Migration),
+            Box::new(m20261212_000022_invitation_senders::Migration),
         ]
     }
 }

@@ -64,16 +64,8 @@ async fn signing_up_sends_a_link_that_verifies_the_address_once() {
     assert_eq!(app.ok(&ana, RESEND, json!({})).await["resendEmailVerification"], false);
 
     // The outbox forgets the link once it is delivered.
-    let rows = app
-        .state
-        .db
-        .connection()
-        .query_all_raw(sea_orm::Statement::from_string(
-            app.state.db.connection().get_database_backend(),
-            "SELECT body, variables, tenant_id FROM notifications WHERE topic = 'email.verification'",
-        ))
-        .await
-        .unwrap();
+    let rows =
+        app.rows("SELECT body, variables, tenant_id FROM notifications WHERE topic = 'email.verification'").await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].try_get_by_index::<Option<String>>(0).unwrap(), None, "the text with the link is gone");
     assert_eq!(rows[0].try_get_by_index::<String>(1).unwrap(), "{}");

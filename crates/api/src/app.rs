@@ -202,7 +202,9 @@ impl App {
         };
         let services = Arc::new(Services {
             tenants: TenantService::new(db.clone(), Arc::new(RbacLifecycle)),
-            rbac: RbacService::new(db.clone()).with_links(AccountLinks::new(&config.app_url)),
+            rbac: RbacService::new(db.clone())
+                .with_links(AccountLinks::new(&config.app_url))
+                .with_invitations_per_day(config.invitations_per_day),
             audit: AuditService::new(db.clone()),
             identity: IdentityService::new(db.clone(), options.hasher.clone(), policy)
                 .with_password_policy(PasswordPolicy {

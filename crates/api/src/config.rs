@@ -123,6 +123,9 @@ pub struct ConfigArgs {
     /// How many recent passwords a new one may not repeat (0 to 24) [default: 5].
     #[arg(long, env = "TESSERA_PASSWORD_HISTORY", global = true)]
     pub password_history: Option<usize>,
+    /// Invitation emails each tenant may send in 24 hours (1 to 10000) [default: 50].
+    #[arg(long, env = "TESSERA_INVITATIONS_PER_DAY", global = true)]
+    pub invitations_per_day: Option<u32>,
     /// Create the demo tenant on the first start of an empty database [default: true for embedded SQLite in development, false otherwise].
     #[arg(long, env = "TESSERA_SEED_DEMO", global = true)]
     pub seed_demo: Option<bool>,
@@ -185,6 +188,7 @@ struct FileConfig {
     session_max_days: Option<i64>,
     password_min_length: Option<usize>,
     password_history: Option<usize>,
+    invitations_per_day: Option<u32>,
     seed_demo: Option<bool>,
     shutdown_grace_seconds: Option<u64>,
     account_activity_retention_days: Option<u32>,
@@ -305,6 +309,8 @@ pub struct Config {
     pub password_min_length: usize,
     /// How many recent passwords a new one may not repeat.
     pub password_history: usize,
+    /// Invitation emails each tenant may send in 24 hours.
+    pub invitations_per_day: u32,
     /// Whether to seed the demo tenant into an empty database.
     pub seed_demo: bool,
     /// Time given to in-flight requests at shutdown.
@@ -469,6 +475,11 @@ impl Config {
         if password_history > 24 {
             return Err(invalid("password_history", "must be between 0 and 24"));
         }
+        let invitations_per_day =
+            args.invitations_per_day.or(file.invitations_per_day).unwrap_or(tessera_rbac::INVITATIONS_PER_DAY);
+        if !(1..=10_000).contains(&invitations_per_day) {
+            return Err(invalid("invitations_per_day", "must be between 1 and 10000"));
+        }
         let account_activity_retention_days =
             args.account_activity_retention_days.or(file.account_activity_retention_days).unwrap_or(365);
         if !(tessera_audit::RETENTION_FLOOR_DAYS..=3650).contains(&account_activity_retention_days) {
@@ -534,6 +545,7 @@ impl Config {
             session_max: chrono::Duration::days(session_max_days),
             password_min_length,
             password_history,
+            invitations_per_day,
             // The demo's passwords are published: never seeded in production
             // unless asked for by name.
             seed_demo: args.seed_demo.or(file.seed_demo).unwrap_or(embedded && environment == Environment::Development),

@@ -8,9 +8,11 @@
 //! - sessions: an opaque bearer token (≥128 bits, stored only as a SHA-256 hash) plus
 //!   a refresh token that rotates on every use; presenting a rotated refresh token
 //!   again revokes the whole session (RFC 9700 reuse detection);
-//! - login throttling per account, counted atomically before the password is checked
-//!   so parallel guesses cannot slip past it, with exponential backoff instead of a
-//!   permanent lockout; and the login history;
+//! - login throttling per account and per client address and network, counted
+//!   atomically before the password is checked so parallel guesses cannot slip past
+//!   it, with exponential backoff instead of a permanent lockout; trusted devices
+//!   that let an account's owner sign in while others' guesses hold it in backoff
+//!   (`login`, `throttle`, `devices`); and the login history;
 //! - email verification and password reset by single-use links, sent as account
 //!   messages through `tessera_notify` ([`IdentityService::reset_password`]);
 //! - second factors: TOTP authenticator apps and one-time backup codes, and the
@@ -28,20 +30,24 @@
 
 mod api_keys;
 mod ceremony;
+mod devices;
 mod entity;
 mod lifecycle;
+mod login;
 mod mfa;
 mod model;
 mod oauth;
 mod passkey;
 mod password;
 mod recovery;
-mod repo;
 mod service;
+mod throttle;
 mod token;
 
 pub use api_keys::{API_KEY_PREFIX, ApiKey, MAX_API_KEYS};
 pub use ceremony::{CeremonyFuture, CeremonyStore, DatabaseCeremonies};
+pub use devices::{DEVICE_DAYS, DEVICE_TOKEN_PREFIX, MAX_DEVICES};
+pub use login::Credentials;
 pub use mfa::{BACKUP_CODE_COUNT, CHALLENGE_ATTEMPTS, CHALLENGE_MINUTES};
 pub use model::{
     AuthenticatedSession, Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, LoginOutcome,
@@ -53,7 +59,7 @@ pub use oauth::{
     OAuthClient, TokenRefusal,
 };
 pub use passkey::{CEREMONY_MINUTES, MAX_PASSKEYS};
-pub use password::PasswordHasher;
+pub use password::{Lane, PasswordHasher};
 pub use recovery::RESET_LINKS_PER_HOUR;
 pub use service::IdentityService;
 pub use tessera_kernel::token::AccountLinks;

@@ -29,14 +29,15 @@ use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::token::{hash_token, new_token};
 use tessera_kernel::{DomainError, RequestContext, Result, UserId};
 use totp_rs::{Algorithm, Builder, Secret, Totp};
+use uuid::Uuid;
 
 use crate::entity::{backup_code, mfa_challenge, totp_credential, user};
 use crate::model::{
     IssuedSession, LoginFailure, MfaChallenge, MfaStatus, SecondFactor, TotpEnrollment, User, UserStatus,
 };
 use crate::passkey::usable_passkeys;
-use crate::repo::{self, Reservation};
 use crate::service::IdentityService;
+use crate::throttle::{self, Charge, Reservation};
 
 /// Backup codes handed out at a time.
 pub const BACKUP_CODE_COUNT: usize = 10;
@@ -127,6 +128,7 @@ impl IdentityService {
         conn: &C,
         user_id: UserId,
         methods: Vec<SecondFactor>,
+        device: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> Result<MfaChallenge> {
         let token = new_token(CHALLENGE_PREFIX);
@@ -139,6 +141,7 @@ impl IdentityService {
             expires_at: Set(expires_at),
             used_at: Set(None),
             failed_attempts: Set(0),
+            device_id: Set(device),
         })
         .exec_without_returning(conn)
         .await?;
@@ -156,13 +159,13 @@ impl IdentityService {
         let now = ctx.now();
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
         let (open, user) = self.open_challenge(&txn, challenge, now).await?;
-        let account_key = hash_token(&user.email);
-        if let Reservation::Locked { retry_after } =
-            repo::reserve_login_attempt(&txn, &account_key, now, &self.policy).await?
-        {
+        // Codes count on what the password step counted on: the trusted device
+        // it came from, or the account.
+        let principal = [open.device_id.map_or_else(|| Charge::account(&user.email), Charge::device)];
+        if let Reservation::Locked { retry_after, .. } = throttle::reserve(&txn, &principal, now, &self.policy).await? {
             self.record_login(&txn, ctx, Some(user.id), Some(LoginFailure::Throttled)).await?;
             txn.commit().await?;
-            return Err(repo::rate_limited(retry_after));
+            return Err(throttle::rate_limited(retry_after));
         }
         let Some(used) = self.accept_code(&txn, &user, code, now).await? else {
             self.refuse_second_factor(&txn, ctx, &open, user.id, LoginFailure::SecondFactorRejected, now).await?;
@@ -170,7 +173,7 @@ impl IdentityService {
             return Err(wrong_code());
         };
         self.claim_challenge(&txn, &open, now).await?;
-        repo::clear_login_failures(&txn, &account_key).await?;
+        throttle::clear(&txn, &principal[0]).await?;
         if used == SecondFactor::BackupCode {
             let left = unused_backup_codes(&txn, user.id).await?;
             let event = SecurityEvent {
@@ -181,7 +184,7 @@ impl IdentityService {
             };
             record_security_event(&txn, ctx, None, event).await?;
         }
-        let signed_in = self.finish_login(&txn, ctx, user, true, now).await?;
+        let signed_in = self.finish_login(&txn, ctx, user, true, open.device_id, now).await?;
         txn.commit().await?;
         Ok(signed_in)
     }
@@ -345,19 +348,17 @@ impl IdentityService {
             .ok_or_else(|| {
                 DomainError::Conflict("no authenticator app is being set up; start with enrollTotp".into())
             })?;
-        let account_key = hash_token(&user.email);
-        if let Reservation::Locked { retry_after } =
-            repo::reserve_login_attempt(&txn, &account_key, now, &self.policy).await?
-        {
+        let account = [Charge::account(&user.email)];
+        if let Reservation::Locked { retry_after, .. } = throttle::reserve(&txn, &account, now, &self.policy).await? {
             txn.commit().await?;
-            return Err(repo::rate_limited(retry_after));
+            return Err(throttle::rate_limited(retry_after));
         }
         let step = authenticator(&pending.secret, &user.email)?.check(&normalise_code(code), unix_seconds(now));
         let Some(step) = step else {
             txn.commit().await?;
             return Err(DomainError::invalid("code", "is not the current code of the authenticator app"));
         };
-        repo::clear_login_failures(&txn, &account_key).await?;
+        throttle::clear(&txn, &account[0]).await?;
         totp_credential::Entity::update_many()
             .col_expr(totp_credential::Column::ConfirmedAt, Expr::value(now))
             .col_expr(totp_credential::Column::LastUsedStep, Expr::value(i64::try_from(step).unwrap_or(i64::MAX)))

@@ -246,6 +246,9 @@ pub struct IssuedSession {
     pub refresh_token: String,
     /// When the refresh token expires.
     pub refresh_token_expires_at: DateTime<Utc>,
+    /// The token of the device that signed in (see `devices`), set by sign-ins
+    /// (not by refreshes).
+    pub device_token: Option<String>,
 }
 
 impl fmt::Debug for IssuedSession {
@@ -261,8 +264,14 @@ pub struct SessionPolicy {
     pub idle_timeout: Duration,
     /// A session ends this long after login, whatever its use.
     pub absolute_timeout: Duration,
-    /// Failed logins per account accepted before backoff starts.
+    /// Failed logins per account (or per trusted device) accepted before
+    /// backoff starts.
     pub free_login_attempts: i32,
+    /// Failed logins from one client address, over any accounts, accepted
+    /// before that address's backoff starts.
+    pub free_address_failures: i32,
+    /// The same for the address's network (its IPv4 /24 or IPv6 /64).
+    pub free_network_failures: i32,
     /// The first backoff; it doubles with each further failure.
     pub first_backoff: Duration,
     /// The longest backoff.
@@ -277,6 +286,8 @@ impl Default for SessionPolicy {
             idle_timeout: Duration::minutes(60),
             absolute_timeout: Duration::days(30),
             free_login_attempts: 5,
+            free_address_failures: 20,
+            free_network_failures: 100,
             first_backoff: Duration::seconds(30),
             max_backoff: Duration::minutes(15),
             failure_window: Duration::hours(24),

@@ -451,7 +451,7 @@ impl IdentityService {
             txn.commit().await?;
             return Err(DomainError::Forbidden(LoginFailure::AccountDisabled.message().into()));
         }
-        let signed_in = self.finish_login(&txn, ctx, user, true, now).await?;
+        let signed_in = self.finish_login(&txn, ctx, user, true, None, now).await?;
         txn.commit().await?;
         Ok(signed_in)
     }
@@ -515,7 +515,7 @@ impl IdentityService {
             }
         }
         self.claim_challenge(&txn, &open, now).await?;
-        let signed_in = self.finish_login(&txn, ctx, user, true, now).await?;
+        let signed_in = self.finish_login(&txn, ctx, user, true, open.device_id, now).await?;
         txn.commit().await?;
         Ok(signed_in)
     }

@@ -29,10 +29,11 @@ use tessera_kernel::{DomainError, RequestContext, Result, SessionId};
 use tessera_notify::{NewNotification, Recipient, Topic, queue_account_message};
 use tracing::{info, warn};
 
+use crate::devices;
 use crate::entity::{account_token, mfa_challenge, oauth_token, user, webauthn_ceremony};
 use crate::model::{Email, TokenPurpose, UserStatus};
-use crate::repo;
 use crate::service::{IdentityService, revoke_user_sessions};
+use crate::throttle::{self, Charge};
 use crate::token::{hash_token, new_token};
 
 /// The language of account messages when none is asked for.
@@ -70,6 +71,7 @@ pub(crate) async fn tell_sign_in_method_added<C: sea_orm::ConnectionTrait>(
         subject: Some(("user", user.id.to_string())),
         not_before: None,
         dedupe_key: None,
+        sent_by: None,
     };
     queue_account_message(conn, DEFAULT_LOCALE, now, message).await?;
     Ok(())
@@ -157,6 +159,7 @@ impl IdentityService {
             subject: Some(("user", user.id.to_string())),
             not_before: None,
             dedupe_key: None,
+            sent_by: None,
         };
         queue_account_message(conn, locale, now, message).await?;
         Ok(())
@@ -265,7 +268,9 @@ impl IdentityService {
         self.store_password(&txn, user.id, &hash, now).await?;
         let ended = revoke_user_sessions(&txn, user.id, None, "password_reset", now).await?;
         forget_unused(&txn, &user, TokenPurpose::PasswordReset).await?;
-        repo::clear_login_failures(&txn, &hash_token(&user.email)).await?;
+        throttle::clear(&txn, &Charge::account(&user.email)).await?;
+        // Whoever signed in with the old password may have trusted devices.
+        devices::forget_all(&txn, user.id).await?;
         if user.email_verified_at.is_none() {
             user::Entity::update_many()
                 .col_expr(user::Column::EmailVerifiedAt, Expr::value(now))
@@ -287,8 +292,9 @@ impl IdentityService {
 
 impl IdentityService {
     /// Forgets links, second-factor login challenges, passkey ceremonies (those
-    /// kept in the database) and partner clients' access tokens that expired
-    /// more than a day before `now` (used or not). A background job.
+    /// kept in the database), partner clients' access tokens and trusted
+    /// devices that expired more than a day before `now` (used or not), and
+    /// login throttle counters with nothing left to remember. A background job.
     pub async fn expire_account_tokens(&self, now: DateTime<Utc>) -> Result<u64> {
         let before = now - Duration::days(1);
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
@@ -312,8 +318,10 @@ impl IdentityService {
             .exec(&txn)
             .await?
             .rows_affected;
+        let devices = devices::expire(&txn, before).await?;
+        let counters = throttle::forget_stale(&txn, now, &self.policy).await?;
         txn.commit().await?;
-        Ok(links + challenges + ceremonies + client_tokens)
+        Ok(links + challenges + ceremonies + client_tokens + devices + counters)
     }
 }
 

@@ -23,13 +23,13 @@ use crate::ceremony::{CeremonyStore, DatabaseCeremonies};
 
 use crate::entity::{login_history, password_history, refresh_token, session, user};
 use crate::model::{
-    AuthenticatedSession, Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, LoginOutcome, NewUser,
-    Password, PasswordPolicy, RelyingParty, Session, SessionPolicy, TokenPurpose, User, UserStatus,
+    AuthenticatedSession, Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, NewUser, Password,
+    PasswordPolicy, RelyingParty, Session, SessionPolicy, TokenPurpose, User, UserStatus,
 };
 use crate::passkey::{PasskeySetup, relying_party as relying_party_setup};
-use crate::password::PasswordHasher;
+use crate::password::{Lane, PasswordHasher};
 use crate::recovery::DEFAULT_LOCALE;
-use crate::repo::{self, Reservation};
+use crate::throttle::{self, Charge, Reservation};
 use crate::token::{ACCESS_PREFIX, REFRESH_PREFIX, hash_token, new_token};
 use tessera_kernel::token::AccountLinks;
 
@@ -99,7 +99,7 @@ fn truncate(value: Option<&str>, max: usize) -> Option<String> {
     value.map(|v| v.chars().take(max).collect())
 }
 
-fn invalid_credentials() -> DomainError {
+pub(crate) fn invalid_credentials() -> DomainError {
     DomainError::Unauthenticated(LoginFailure::InvalidCredentials.message().into())
 }
 
@@ -192,13 +192,12 @@ impl IdentityService {
         let actor = ctx.require_actor()?;
         let user = self.signed_in_user(ctx).await?;
         self.reauthenticate(ctx, &user, current, "currentPassword").await?;
-        let account_key = hash_token(&user.email);
         let hash = self.checked_new_password(&user, new).await?;
         let now = ctx.now();
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
         self.store_password(&txn, user.id, &hash, now).await?;
         let others = revoke_user_sessions(&txn, user.id, Some(actor.session_id), "password_changed", now).await?;
-        repo::clear_login_failures(&txn, &account_key).await?;
+        throttle::clear(&txn, &Charge::account(&user.email)).await?;
         let event = SecurityEvent {
             kind: SecurityEventKind::PasswordChanged,
             severity: Severity::Medium,
@@ -208,126 +207,6 @@ impl IdentityService {
         record_security_event(&txn, ctx, None, event).await?;
         txn.commit().await?;
         Ok(others)
-    }
-
-    /// Checks an email and password and starts a session, or, for an account with
-    /// a second factor, returns the challenge to complete with it
-    /// ([`IdentityService::complete_login`]).
-    ///
-    /// Unknown email and wrong password give the same error after the same work (a
-    /// dummy verification); attempts are throttled per email, known or not.
-    pub async fn login(&self, ctx: &RequestContext, email: &str, password: &str) -> Result<LoginOutcome> {
-        let password = Password::presented(password)?;
-        let Ok(email) = Email::parse(email) else {
-            self.hasher.verify_dummy(&password).await?;
-            return Err(invalid_credentials());
-        };
-        let account_key = hash_token(email.as_str());
-        let now = ctx.now();
-
-        let txn = self.db.begin(Scope::Global, Access::Write).await?;
-        let found = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?;
-        let reservation = repo::reserve_login_attempt(&txn, &account_key, now, &self.policy).await?;
-        if let Reservation::Locked { retry_after } = reservation {
-            let known_id = found.as_ref().map(|u| u.id);
-            self.record_login(&txn, ctx, known_id, Some(LoginFailure::Throttled)).await?;
-            let event = SecurityEvent {
-                kind: SecurityEventKind::LoginThrottled,
-                severity: Severity::Medium,
-                user_id: known_id,
-                details: json!({ "retryAfterSeconds": retry_after.num_seconds() }),
-            };
-            record_security_event(&txn, ctx, None, event).await?;
-            txn.commit().await?;
-            warn!(request_id = %ctx.meta().request_id, "login throttled");
-            return Err(repo::rate_limited(retry_after));
-        }
-        txn.commit().await?;
-
-        let matches = match &found {
-            Some(user) => self.hasher.verify(&password, &user.password_hash).await?,
-            None => {
-                self.hasher.verify_dummy(&password).await?;
-                false
-            }
-        };
-        let known_id = found.as_ref().map(|u| u.id);
-        let Some(user) = found.filter(|_| matches) else {
-            let txn = self.db.begin(Scope::Global, Access::Write).await?;
-            self.record_login(&txn, ctx, known_id, Some(LoginFailure::InvalidCredentials)).await?;
-            let event = match reservation {
-                Reservation::Allowed { locks_until: Some(until), failures } => SecurityEvent {
-                    kind: SecurityEventKind::AccountLocked,
-                    severity: Severity::High,
-                    user_id: known_id,
-                    details: json!({ "lockedUntil": until, "failedAttempts": failures }),
-                },
-                _ => SecurityEvent {
-                    kind: SecurityEventKind::LoginFailed,
-                    severity: Severity::Low,
-                    user_id: known_id,
-                    details: json!({ "reason": LoginFailure::InvalidCredentials.as_str() }),
-                },
-            };
-            record_security_event(&txn, ctx, None, event).await?;
-            txn.commit().await?;
-            return Err(invalid_credentials());
-        };
-
-        let txn = self.db.begin(Scope::Global, Access::Write).await?;
-        if user.status != UserStatus::Active {
-            repo::clear_login_failures(&txn, &account_key).await?;
-            self.record_login(&txn, ctx, Some(user.id), Some(LoginFailure::AccountDisabled)).await?;
-            let event = SecurityEvent {
-                kind: SecurityEventKind::LoginFailed,
-                severity: Severity::Medium,
-                user_id: Some(user.id),
-                details: json!({ "reason": LoginFailure::AccountDisabled.as_str() }),
-            };
-            record_security_event(&txn, ctx, None, event).await?;
-            txn.commit().await?;
-            return Err(DomainError::Forbidden(LoginFailure::AccountDisabled.message().into()));
-        }
-        // With a second factor, the password alone opens nothing: the attempt
-        // stays counted until the code completes it, so the code cannot be
-        // guessed by logging in again and again.
-        if let Some(methods) = self.second_factors(&txn, user.id).await? {
-            repo::release_lock(&txn, &account_key).await?;
-            let challenge = self.issue_challenge(&txn, user.id, methods, now).await?;
-            txn.commit().await?;
-            let challenge = self.offer_passkey(challenge, user.id, now).await?;
-            return Ok(LoginOutcome::SecondFactorRequired(challenge));
-        }
-        repo::clear_login_failures(&txn, &account_key).await?;
-        let (user, issued) = self.finish_login(&txn, ctx, user, false, now).await?;
-        txn.commit().await?;
-        Ok(LoginOutcome::SignedIn(Box::new(user), issued))
-    }
-
-    /// Starts the session of a login whose every factor checked out, in `txn`.
-    pub(crate) async fn finish_login(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        ctx: &RequestContext,
-        user: user::Model,
-        second_factor: bool,
-        now: DateTime<Utc>,
-    ) -> Result<(User, IssuedSession)> {
-        let issued = self.start_session(txn, ctx, user.id, second_factor, now).await?;
-        self.record_login(txn, ctx, Some(user.id), None).await?;
-        let mut active: user::ActiveModel = user.into();
-        active.last_login_at = Set(Some(now));
-        let user = active.update(txn).await?;
-        Ok((user.into(), issued))
-    }
-
-    /// Clears an account's failed-login backoff (after a password reset).
-    pub async fn clear_login_failures(&self, email: &str) -> Result<()> {
-        let email = Email::parse(email)?;
-        let txn = self.db.begin(Scope::Global, Access::Write).await?;
-        repo::clear_login_failures(&txn, &hash_token(email.as_str())).await?;
-        txn.commit().await?;
-        Ok(())
     }
 
     pub(crate) async fn start_session<C: ConnectionTrait>(
@@ -366,6 +245,7 @@ impl IdentityService {
             access_token_expires_at: idle_expires_at,
             refresh_token,
             refresh_token_expires_at: absolute_expires_at,
+            device_token: None,
         })
     }
 
@@ -479,6 +359,7 @@ impl IdentityService {
             access_token_expires_at: idle_expires_at,
             refresh_token,
             refresh_token_expires_at: absolute_expires_at,
+            device_token: None,
         })
     }
 
@@ -824,18 +705,18 @@ impl IdentityService {
         field: &str,
     ) -> Result<()> {
         let presented = Password::presented(password)?;
-        let account_key = hash_token(&user.email);
+        let account = [Charge::account(&user.email)];
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
-        let reservation = repo::reserve_login_attempt(&txn, &account_key, ctx.now(), &self.policy).await?;
+        let reservation = throttle::reserve(&txn, &account, ctx.now(), &self.policy).await?;
         txn.commit().await?;
-        if let Reservation::Locked { retry_after } = reservation {
-            return Err(repo::rate_limited(retry_after));
+        if let Reservation::Locked { retry_after, .. } = reservation {
+            return Err(throttle::rate_limited(retry_after));
         }
-        if !self.hasher.verify(&presented, &user.password_hash).await? {
+        if !self.hasher.verify(&presented, &user.password_hash, Lane::Anyone).await? {
             return Err(DomainError::invalid(field, "is not your current password"));
         }
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
-        repo::clear_login_failures(&txn, &account_key).await?;
+        throttle::clear(&txn, &account[0]).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -859,7 +740,7 @@ impl IdentityService {
             earlier.push(&user.password_hash);
         }
         for hash in earlier {
-            if self.hasher.verify(&password, hash).await? {
+            if self.hasher.verify(&password, hash, Lane::Anyone).await? {
                 return Err(DomainError::invalid(
                     "newPassword",
                     format!(

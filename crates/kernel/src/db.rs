@@ -210,6 +210,22 @@ impl Db {
         Ok((auth, txn))
     }
 
+    /// Holds, until `txn` ends, a lock named by `key` (PostgreSQL's
+    /// transaction-scoped advisory lock), so that transactions taking the same
+    /// key count and write one after another. On SQLite a writing transaction
+    /// already holds the database's write lock from its start.
+    pub async fn lock_named(&self, txn: &DatabaseTransaction, key: &str) -> Result<(), DbErr> {
+        if self.backend == Backend::Postgres {
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                [key.into()],
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Narrows a transaction opened with [`Scope::User`] to one tenant the caller has
     /// just found the user belongs to (the `X-Tenant` header names it by slug, so
     /// its id is known only inside the transaction). Keeps the user setting.

@@ -128,6 +128,13 @@ impl Topic {
         matches!(self, Self::PasswordReset | Self::EmailVerification | Self::SignInMethodAdded)
     }
 
+    /// Whether a tenant's own template for it is sent inside the platform's
+    /// frame (`template::framed`): messages to addresses that are not the
+    /// tenant's members or customers yet.
+    pub fn is_framed(self) -> bool {
+        self == Self::Invitation
+    }
+
     /// Whether its message carries a secret (a single-use link): its text is
     /// kept only until it is delivered or given up on.
     pub fn carries_secret(self) -> bool {
@@ -189,6 +196,10 @@ pub struct NewNotification {
     /// Queued at most once per tenant with this key (a reminder per booking and
     /// start time).
     pub dedupe_key: Option<String>,
+    /// The person who had it sent (an inviter), kept with the message so a
+    /// tenant's words can be traced to who sent them; `None` for messages the
+    /// system sends on its own (reminders, booking notices, account messages).
+    pub sent_by: Option<UserId>,
 }
 
 /// Where a delivery stands.

@@ -4,13 +4,13 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::{Value, json};
 use tessera_kernel::event::{self, DomainEvent, EventKind};
 use tessera_kernel::{DeliveryId, DomainError, NotificationId, Result, TenantId, UserId};
 
 use crate::entity::{delivery, notification, webhook_endpoint};
-use crate::model::{Channel, DeliveryStatus, NewNotification, Priority};
+use crate::model::{Channel, DeliveryStatus, NewNotification, Priority, Topic};
 use crate::preference;
 use crate::template;
 use crate::webhook::endpoint_topics;
@@ -29,6 +29,29 @@ pub async fn queue<C: ConnectionTrait>(
     new: NewNotification,
 ) -> Result<Option<NotificationId>> {
     queue_in(conn, Some(tenant_id), locale, at, new).await
+}
+
+/// How many `topic` messages `tenant_id` queued since `since`, and when the
+/// oldest of them was queued: for limits per period. Withdrawn ones count too
+/// (withdrawing does not tell whether a message had gone out already).
+pub async fn queued_since<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    topic: Topic,
+    since: DateTime<Utc>,
+) -> Result<(u64, Option<DateTime<Utc>>)> {
+    let counted: Option<(i64, Option<DateTime<Utc>>)> = notification::Entity::find()
+        .select_only()
+        .column_as(notification::Column::Id.count(), "sent")
+        .column_as(notification::Column::CreatedAt.min(), "oldest")
+        .filter(notification::Column::TenantId.eq(tenant_id))
+        .filter(notification::Column::Topic.eq(topic.as_str()))
+        .filter(notification::Column::CreatedAt.gte(since))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    let (sent, oldest) = counted.unwrap_or((0, None));
+    Ok((u64::try_from(sent).unwrap_or(0), oldest))
 }
 
 /// Queues an account message (`password.reset`, `email.verification`): the
@@ -101,6 +124,7 @@ async fn queue_in<C: ConnectionTrait>(
         cancelled_at: Set(None),
         title: Set(Some(rendered.title)),
         body: Set(Some(rendered.text)),
+        sent_by: Set(new.sent_by),
     };
     let mut insert = notification::Entity::insert(row);
     // Only a keyed message can be a duplicate. (PostgreSQL also checks an
@@ -186,6 +210,7 @@ pub async fn queue_event<C: ConnectionTrait>(
         cancelled_at: Set(None),
         title: Set(None),
         body: Set(None),
+        sent_by: Set(None),
     })
     .exec_without_returning(conn)
     .await?;

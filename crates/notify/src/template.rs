@@ -208,6 +208,7 @@ pub(crate) async fn render_for<C: ConnectionTrait>(
             return render_pair(builtin(topic, &language), variables);
         }
         match render_pair(TemplatePair { title: &custom.title, text: &custom.body }, variables) {
+            Ok(rendered) if topic.is_framed() => return framed(topic, &language, &rendered, variables),
             Ok(rendered) => return Ok(rendered),
             Err(err) => {
                 warn!(tenant_id = %tenant_id, topic = topic.as_str(), error = %err, "a tenant template failed; the built-in one is used")
@@ -215,6 +216,28 @@ pub(crate) async fn render_for<C: ConnectionTrait>(
         }
     }
     render_pair(builtin(topic, &language), variables)
+}
+
+/// The platform's frame around a tenant's words in a message it sends to
+/// someone who is not (yet) the tenant's: the platform's own title, who sent it
+/// and on whose behalf, the tenant's title and text set apart as theirs, then
+/// the platform's link and what to do with an unexpected message. So a tenant's
+/// template can say what it likes, but cannot pass for the platform or drop the
+/// link (an invitation sent to an arbitrary address is otherwise a way to mail
+/// anyone anything from the platform's sender).
+fn framed(topic: Topic, language: &str, tenant: &Rendered, variables: &Value) -> Result<Rendered> {
+    let title = render_pair(builtin(topic, language), variables)?.title;
+    let frame = match language {
+        "es" => {
+            "{{ inviterName }} te invita a unirte a {{ businessName }}. Su mensaje:\n\n────────\n{{ message }}\n────────\n\nAcepta antes del {{ expiresAt }}:\n{{ link }}\n\nEnviado en nombre de {{ businessName }}; el texto entre las líneas es suyo. Si no esperabas esta invitación, ignórala: no pasa nada si no la aceptas."
+        }
+        _ => {
+            "{{ inviterName }} invited you to join {{ businessName }}. Their message:\n\n────────\n{{ message }}\n────────\n\nAccept before {{ expiresAt }}:\n{{ link }}\n\nSent on behalf of {{ businessName }}; the words between the lines are theirs. If you did not expect this invitation, ignore it: nothing happens unless you accept."
+        }
+    };
+    let mut values = variables.clone();
+    values["message"] = Value::String(format!("{}\n\n{}", tenant.title, tenant.text));
+    render_pair(TemplatePair { title: &title, text: frame }, &values)
 }
 
 /// Checks a tenant's template for `topic`: its size, its syntax, and that it

@@ -669,14 +669,27 @@ async fn forget_secret_once_final<C: ConnectionTrait>(conn: &C, notification: &n
         .count(conn)
         .await?;
     if still_pending == 0 {
+        // A framed message keeps the tenant's words, for the record of who sent
+        // what, with the link taken out; the platform's own messages are
+        // forgotten whole.
+        let kept = topic_of(&notification.topic)
+            .filter(|t| t.is_framed())
+            .and_then(|_| notification.body.as_deref().zip(link_of(&notification.variables)))
+            .map(|(body, link)| body.replace(&link, "[link removed once sent]"));
         notification::Entity::update_many()
             .col_expr(notification::Column::Variables, Expr::value("{}"))
-            .col_expr(notification::Column::Body, Expr::value(Option::<String>::None))
+            .col_expr(notification::Column::Body, Expr::value(kept))
             .filter(notification::Column::Id.eq(notification.id))
             .exec(conn)
             .await?;
     }
     Ok(())
+}
+
+/// The `link` variable of a message's stored variables, if it has one.
+fn link_of(variables: &str) -> Option<String> {
+    let values: serde_json::Value = serde_json::from_str(variables).ok()?;
+    values.get("link")?.as_str().filter(|link| !link.is_empty()).map(str::to_owned)
 }
 
 /// A person notification's message: as rendered when queued, or (for a row

@@ -13,6 +13,11 @@
 //! The inviter's right to grant the roles is checked when inviting (nobody
 //! invites into more than they hold); roles deleted in between are left out at
 //! acceptance, falling back to the tenant's default role.
+//!
+//! A tenant sends at most [`INVITATIONS_PER_DAY`] invitation emails in 24 hours
+//! (counted under a lock per tenant, so parallel invitations cannot overshoot);
+//! its own template is sent inside the platform's frame, and each message keeps
+//! who sent it (`notify`).
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
@@ -41,6 +46,10 @@ use crate::service::{
 
 /// How long an invitation link stays usable.
 pub const INVITATION_DAYS: i64 = 7;
+/// Invitation emails (new and resent) a tenant may send in 24 hours unless
+/// configured otherwise: invitations go to any address, from the platform's
+/// sender, so they are the first thing a spammer with a tenant would use.
+pub const INVITATIONS_PER_DAY: u32 = 50;
 /// How soon an invitation may be sent again.
 const RESEND_INTERVAL_SECS: i64 = 60;
 const TOKEN_PREFIX: &str = "tsi_";
@@ -207,6 +216,7 @@ impl RbacService {
             }
             None => {}
         }
+        self.ensure_invitations_left(&txn, auth.tenant_id, now).await?;
         let token = new_token(TOKEN_PREFIX);
         let row = invitation::ActiveModel {
             id: Set(InvitationId::generate(now)),
@@ -227,7 +237,7 @@ impl RbacService {
         .await
         // Another invitation of the address committed meanwhile.
         .map_err(|e| DomainError::conflict_on_unique(e, ALREADY_INVITED))?;
-        self.send_invitation(&txn, &row, &token, &new.inviter_name, now).await?;
+        self.send_invitation(&txn, &row, &token, &new.inviter_name, auth.actor.map(|a| a.user_id), now).await?;
         let entry = AuditEntry::change("invitation.created", "invitation", row.id, None, Some(&row))?;
         tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;
@@ -295,6 +305,7 @@ impl RbacService {
         if wait > 0 {
             return Err(DomainError::RateLimited { retry_after_secs: u64::try_from(wait).unwrap_or(1) });
         }
+        self.ensure_invitations_left(&txn, auth.tenant_id, now).await?;
         let token = new_token(TOKEN_PREFIX);
         let mut active: invitation::ActiveModel = before.clone().into();
         active.token_hash = Set(hash_token(&token));
@@ -302,7 +313,7 @@ impl RbacService {
         active.last_sent_at = Set(now);
         let row = active.update(&txn).await?;
         withdraw_email(&txn, &row, now).await?;
-        self.send_invitation(&txn, &row, &token, inviter_name, now).await?;
+        self.send_invitation(&txn, &row, &token, inviter_name, auth.actor.map(|a| a.user_id), now).await?;
         let entry = AuditEntry::change("invitation.resent", "invitation", row.id, Some(&before), Some(&row))?;
         tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;
@@ -443,12 +454,33 @@ impl RbacService {
         Ok((row, txn))
     }
 
+    /// Refuses with `RATE_LIMITED` when the tenant sent its day's invitation
+    /// emails already, saying when the oldest of them leaves the 24 hours. Holds
+    /// the tenant's invitation lock until `txn` ends, so the count and the send
+    /// that follows cannot interleave with another's.
+    async fn ensure_invitations_left(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        tenant_id: TenantId,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.db.lock_named(txn, &format!("invitations:{tenant_id}")).await?;
+        let day = Duration::hours(24);
+        let (sent, oldest) = tessera_notify::queued_since(txn, tenant_id, Topic::Invitation, now - day).await?;
+        if sent < u64::from(self.invitations_per_day) {
+            return Ok(());
+        }
+        let wait = oldest.map_or(day, |oldest| oldest + day - now).num_seconds();
+        Err(DomainError::RateLimited { retry_after_secs: u64::try_from(wait).unwrap_or(1).max(1) })
+    }
+
     async fn send_invitation<C: ConnectionTrait>(
         &self,
         conn: &C,
         row: &invitation::Model,
         token: &str,
         inviter_name: &str,
+        sender: Option<UserId>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let tenant = tessera_tenant::load_tenant_in_scope(conn, row.tenant_id).await?;
@@ -473,6 +505,7 @@ impl RbacService {
             subject: Some(("invitation", row.id.to_string())),
             not_before: None,
             dedupe_key: None,
+            sent_by: sender,
         };
         tessera_notify::queue(conn, row.tenant_id, &tenant.locale, now, message).await?;
         Ok(())

@@ -29,7 +29,9 @@ mod model;
 mod resolve;
 mod service;
 
-pub use invitation::{INVITATION_DAYS, Invitation, InvitationPreview, InvitationStatus, NewInvitation};
+pub use invitation::{
+    INVITATION_DAYS, INVITATIONS_PER_DAY, Invitation, InvitationPreview, InvitationStatus, NewInvitation,
+};
 pub use lifecycle::RbacLifecycle;
 pub use model::{
     AccessScope, Assignment, AssignmentFilter, AssignmentState, BuiltinRole, Explanation, GrantPath, GrantStatus,

@@ -33,6 +33,8 @@ use crate::resolve::AccessFacts;
 pub struct RbacService {
     pub(crate) db: Db,
     pub(crate) links: AccountLinks,
+    /// Invitation emails (new and resent) one tenant may send in 24 hours.
+    pub(crate) invitations_per_day: u32,
 }
 
 const ROLE_NAME_TAKEN: &str = "a role with that name exists; choose another";
@@ -41,7 +43,13 @@ const GROUP_NAME_TAKEN: &str = "a group with that name exists; choose another";
 impl RbacService {
     /// A service over `db`.
     pub fn new(db: Db) -> Self {
-        Self { db, links: AccountLinks::default() }
+        Self { db, links: AccountLinks::default(), invitations_per_day: crate::invitation::INVITATIONS_PER_DAY }
+    }
+
+    /// The same service letting each tenant send `per_day` invitation emails a day.
+    pub fn with_invitations_per_day(mut self, per_day: u32) -> Self {
+        self.invitations_per_day = per_day;
+        self
     }
 
     /// The same service sending invitation links under `links`.

@@ -79,6 +79,7 @@ pub(crate) async fn queue_booking_notices(
             subject: Some(("booking", booking_id.clone())),
             not_before: None,
             dedupe_key: None,
+            sent_by: None,
         };
         tessera_notify::queue(txn, tenant_id, &tenant.locale, at, notice).await?;
     }
@@ -113,6 +114,7 @@ async fn queue_reminder(
         subject: Some(("booking", row.id.to_string())),
         not_before: Some(due),
         dedupe_key: None,
+        sent_by: None,
     };
     tessera_notify::queue(txn, tenant.id, &tenant.locale, at, reminder).await?;
     Ok(())

@@ -5,7 +5,7 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_identity::{
-    ApiKey, Email, IssuedSession, LoginAttempt, LoginOutcome, MfaChallenge, NewUser, Session, User,
+    ApiKey, Credentials, Email, IssuedSession, LoginAttempt, LoginOutcome, MfaChallenge, NewUser, Session, User,
 };
 use tessera_kernel::{DomainError, Permission, SessionId, UserId};
 use tracing::warn;
@@ -229,6 +229,12 @@ pub(crate) struct AuthPayload {
     session_id: ID,
     /// The signed-in user.
     user: UserObject,
+    /// This device's sign-in token, set by sign-ins (not by `signUp` or
+    /// refreshes). Keep it on the device (beside, not instead of, the session)
+    /// and send it as `deviceToken` with the next `login`: it lets the account's
+    /// owner sign in from here while strangers' failed guesses hold the account
+    /// in backoff. Each sign-in replaces it.
+    device_token: Option<String>,
 }
 
 impl AuthPayload {
@@ -240,6 +246,7 @@ impl AuthPayload {
             refresh_token_expires_at: issued.refresh_token_expires_at,
             session_id: ID(issued.session_id.to_string()),
             user: UserObject(user, Viewer::Themselves),
+            device_token: issued.device_token,
         }
     }
 }
@@ -269,6 +276,9 @@ pub(crate) struct LoginInput {
     /// Password.
     #[graphql(secret)]
     password: String,
+    /// The `deviceToken` an earlier sign-in on this device returned, if kept.
+    #[graphql(secret)]
+    device_token: Option<String>,
 }
 
 /// What `login` answers: a session, or the challenge of a second factor.
@@ -286,6 +296,9 @@ pub(crate) struct LoginPayload {
     session_id: Option<ID>,
     /// The signed-in user.
     user: Option<UserObject>,
+    /// This device's sign-in token (see `AuthPayload.deviceToken`); after a
+    /// second factor, `completeLogin` returns it instead.
+    device_token: Option<String>,
     /// Set when the account has a second factor: complete with `completeLogin`.
     second_factor: Option<SecondFactorChallenge>,
 }
@@ -299,6 +312,7 @@ impl LoginPayload {
             refresh_token_expires_at: Some(auth.refresh_token_expires_at),
             session_id: Some(auth.session_id),
             user: Some(auth.user),
+            device_token: auth.device_token,
             second_factor: None,
         }
     }
@@ -311,6 +325,7 @@ impl LoginPayload {
             refresh_token_expires_at: None,
             session_id: None,
             user: None,
+            device_token: None,
             second_factor: Some(SecondFactorChallenge {
                 challenge: challenge.token,
                 expires_at: challenge.expires_at,
@@ -543,11 +558,14 @@ impl IdentityMutation {
     }
 
     /// Signs in with email and password. Failed attempts are throttled per
-    /// account. For an account with a second factor the tokens are null and
+    /// account and per client address; with the `deviceToken` of an earlier
+    /// sign-in on this device, per device instead. For an account with a second factor the tokens are null and
     /// `secondFactor` holds the challenge to complete with `completeLogin`.
     #[graphql(directive = public::apply())]
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<LoginPayload> {
-        let outcome = services(ctx)?.identity.login(request(ctx)?, &input.email, &input.password).await?;
+        let credentials =
+            Credentials { email: &input.email, password: &input.password, device_token: input.device_token.as_deref() };
+        let outcome = services(ctx)?.identity.login(request(ctx)?, credentials).await?;
         Ok(match outcome {
             LoginOutcome::SignedIn(user, issued) => {
                 apply_session_limit(ctx, user.id).await?;

@@ -13,6 +13,9 @@ pub(crate) struct Model {
     pub(crate) expires_at: DateTimeUtc,
     pub(crate) used_at: Option<DateTimeUtc>,
     pub(crate) failed_attempts: i32,
+    /// The trusted device the password step came from, if any: the second
+    /// factor is counted against it rather than the account.
+    pub(crate) device_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,5 +14,6 @@ pub(crate) mod platform_secret;
 pub(crate) mod refresh_token;
 pub(crate) mod session;
 pub(crate) mod totp_credential;
+pub(crate) mod trusted_device;
 pub(crate) mod user;
 pub(crate) mod webauthn_ceremony;

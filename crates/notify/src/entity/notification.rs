@@ -29,6 +29,8 @@ pub(crate) struct Model {
     /// The message as rendered when queued (a person's notification).
     pub(crate) title: Option<String>,
     pub(crate) body: Option<String>,
+    /// Who had it sent, when a person did (see `NewNotification::sent_by`).
+    pub(crate) sent_by: Option<UserId>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
