@@ -112,9 +112,8 @@ async fn load() -> Result<World, Failure> {
         password: "benchmark owner password".into(),
         display_name: "Bench".into(),
         locale: None,
-        email_proven: true,
     };
-    let (user, session) = services.identity.sign_up(&anonymous, owner).await.map_err(domain)?;
+    let (user, session) = services.identity.create_account(&anonymous, owner).await.map_err(domain)?;
     let ctx = anonymous.with_actor(Actor { user_id: user.id, session_id: session.session_id });
     let chain = NewTenant {
         name: "Bench Salons".into(),

@@ -30,6 +30,7 @@ mod recovery;
 mod row_level_security;
 mod scheduling;
 mod security;
+mod sign_up;
 mod takeover;
 mod tenants;
 mod transport;

@@ -177,16 +177,27 @@ async fn with_redis_down_the_api_works_and_readiness_says_why() {
 #[tokio::test]
 async fn sessions_record_the_client_address_and_user_agent() {
     let app = TestApp::spawn().await;
+    app.ok(
+        &Auth::anonymous(),
+        "mutation { signUp(input: {email: \"ua@example.com\", password: \"correct horse battery staple\", displayName: \"UA\"}) { email } }",
+        json!({}),
+    )
+    .await;
+    let link = app.sign_up_link("ua@example.com").await.expect("a sign-up link");
     let response = app
         .http
         .post(app.url("/graphql"))
         .header("content-type", "application/json")
         .header("user-agent", "TesseraTest/1.0")
-        .json(&json!({"query": "mutation { signUp(input: {email: \"ua@example.com\", password: \"correct horse battery staple\", displayName: \"UA\"}) { accessToken } }"}))
+        .json(&json!({
+            "query": "mutation($t: String!) { completeSignUp(token: $t) { accessToken } }",
+            "variables": { "t": link },
+        }))
         .send()
         .await
         .unwrap();
-    let token = response.json::<Value>().await.unwrap()["data"]["signUp"]["accessToken"].as_str().unwrap().to_owned();
+    let token =
+        response.json::<Value>().await.unwrap()["data"]["completeSignUp"]["accessToken"].as_str().unwrap().to_owned();
     let auth = Auth { token: Some(token), ..Auth::default() };
     let data = app.ok(&auth, "{ mySessions { edges { node { ip userAgent lastUsedAt } } } }", json!({})).await;
     let session = &data["mySessions"]["edges"][0]["node"];

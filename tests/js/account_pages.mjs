@@ -1,12 +1,13 @@
 // Drives the gateway's own pages for emailed links in headless Chromium, with
 // every request outside the gateway blocked:
 //   1. /reset-password#token=… sets a new password (the caller then signs in with it);
-//   2. /accept-invitation#token=… signs a new person up and joins the business.
+//   2. /accept-invitation#token=… signs a new person up and joins the business;
+//   3. /complete-sign-up#token=… creates the account a sign-up asked for.
 // Each page must also drop the token from the address bar.
-// Usage: node account_pages.mjs BASE_URL RESET_TOKEN NEW_PASSWORD INVITATION_TOKEN
+// Usage: node account_pages.mjs BASE_URL RESET_TOKEN NEW_PASSWORD INVITATION_TOKEN SIGN_UP_TOKEN
 import { chromium } from 'playwright-core';
 
-const [base, resetToken, newPassword, invitationToken] = process.argv.slice(2);
+const [base, resetToken, newPassword, invitationToken, signUpToken] = process.argv.slice(2);
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -57,6 +58,9 @@ try {
   await invitation.fill('input[name=password]', 'joined through the page');
   await invitation.click('button[type=submit]');
   await statusOf(invitation, 'You joined');
+
+  const signUp = await open(`/complete-sign-up#token=${signUpToken}`);
+  await statusOf(signUp, 'is ready');
 } catch (error) {
   failed = true;
   console.log(`failed: ${error.message}`);

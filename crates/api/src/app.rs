@@ -212,6 +212,7 @@ impl App {
                     history: config.password_history,
                 })
                 .with_links(AccountLinks::new(&config.app_url))
+                .with_sign_ups_per_client_hour(config.sign_ups_per_client_hour)
                 .with_relying_party(&config.passkeys)
                 .map_err(|e| StartupError::Passkeys(e.public_message()))?
                 .with_ceremonies(ceremonies),

@@ -126,6 +126,9 @@ pub struct ConfigArgs {
     /// Invitation emails each tenant may send in 24 hours (1 to 10000) [default: 50].
     #[arg(long, env = "TESSERA_INVITATIONS_PER_DAY", global = true)]
     pub invitations_per_day: Option<u32>,
+    /// Sign-ups one client address (IPv4 address, IPv6 /64) may ask for per hour (1 to 100000) [default: 10].
+    #[arg(long, env = "TESSERA_SIGN_UPS_PER_CLIENT_HOUR", global = true)]
+    pub sign_ups_per_client_hour: Option<u32>,
     /// Create the demo tenant on the first start of an empty database [default: true for embedded SQLite in development, false otherwise].
     #[arg(long, env = "TESSERA_SEED_DEMO", global = true)]
     pub seed_demo: Option<bool>,
@@ -189,6 +192,7 @@ struct FileConfig {
     password_min_length: Option<usize>,
     password_history: Option<usize>,
     invitations_per_day: Option<u32>,
+    sign_ups_per_client_hour: Option<u32>,
     seed_demo: Option<bool>,
     shutdown_grace_seconds: Option<u64>,
     account_activity_retention_days: Option<u32>,
@@ -311,6 +315,8 @@ pub struct Config {
     pub password_history: usize,
     /// Invitation emails each tenant may send in 24 hours.
     pub invitations_per_day: u32,
+    /// Sign-ups one client address may ask for per hour.
+    pub sign_ups_per_client_hour: u32,
     /// Whether to seed the demo tenant into an empty database.
     pub seed_demo: bool,
     /// Time given to in-flight requests at shutdown.
@@ -480,6 +486,13 @@ impl Config {
         if !(1..=10_000).contains(&invitations_per_day) {
             return Err(invalid("invitations_per_day", "must be between 1 and 10000"));
         }
+        let sign_ups_per_client_hour = args
+            .sign_ups_per_client_hour
+            .or(file.sign_ups_per_client_hour)
+            .unwrap_or(tessera_identity::SIGN_UPS_PER_CLIENT_HOUR);
+        if !(1..=100_000).contains(&sign_ups_per_client_hour) {
+            return Err(invalid("sign_ups_per_client_hour", "must be between 1 and 100000"));
+        }
         let account_activity_retention_days =
             args.account_activity_retention_days.or(file.account_activity_retention_days).unwrap_or(365);
         if !(tessera_audit::RETENTION_FLOOR_DAYS..=3650).contains(&account_activity_retention_days) {
@@ -546,6 +559,7 @@ impl Config {
             password_min_length,
             password_history,
             invitations_per_day,
+            sign_ups_per_client_hour,
             // The demo's passwords are published: never seeded in production
             // unless asked for by name.
             seed_demo: args.seed_demo.or(file.seed_demo).unwrap_or(embedded && environment == Environment::Development),

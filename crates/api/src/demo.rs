@@ -78,9 +78,8 @@ pub async fn seed(services: &Services) -> Result<Seeded, ApiError> {
         password: DEMO_OWNER_PASSWORD.into(),
         display_name: "Bella Rossi (demo owner)".into(),
         locale: None,
-        email_proven: true,
     };
-    let (user, session) = match services.identity.sign_up(&ctx, owner).await {
+    let (user, session) = match services.identity.create_account(&ctx, owner).await {
         Ok(created) => created,
         Err(DomainError::Conflict(_)) => return Ok(Seeded::AlreadyPresent),
         Err(err) => return Err(err.into()),
@@ -158,9 +157,8 @@ async fn seed_team(services: &Services, system: &RequestContext, in_salon: &Requ
             password: DEMO_MEMBER_PASSWORD.into(),
             display_name: name.into(),
             locale: None,
-            email_proven: true,
         };
-        let (user, session) = services.identity.sign_up(system, new).await?;
+        let (user, session) = services.identity.create_account(system, new).await?;
         let signed_in = system.clone().with_actor(Actor { user_id: user.id, session_id: session.session_id });
         services.identity.logout(&signed_in).await?;
         let roles = match email {

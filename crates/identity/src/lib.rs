@@ -39,8 +39,10 @@ mod model;
 mod oauth;
 mod passkey;
 mod password;
+mod rate_window;
 mod recovery;
 mod service;
+mod sign_up;
 mod throttle;
 mod token;
 
@@ -62,5 +64,6 @@ pub use passkey::{CEREMONY_MINUTES, MAX_PASSKEYS};
 pub use password::{Lane, PasswordHasher};
 pub use recovery::RESET_LINKS_PER_HOUR;
 pub use service::IdentityService;
+pub use sign_up::{SIGN_UP_EMAILS_PER_HOUR, SIGN_UP_HOURS, SIGN_UPS_PER_CLIENT_HOUR, SignUpRequested};
 pub use tessera_kernel::token::AccountLinks;
 pub use token::{hash_token, new_token};

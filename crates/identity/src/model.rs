@@ -189,9 +189,6 @@ pub struct NewUser {
     pub display_name: String,
     /// Language for account messages (BCP 47; English when absent).
     pub locale: Option<String>,
-    /// Whether the address is already proven (the person followed a link sent
-    /// to it, such as an invitation); otherwise a verification link is sent.
-    pub email_proven: bool,
 }
 
 /// What a single-use account link is for.

@@ -319,9 +319,10 @@ impl IdentityService {
             .await?
             .rows_affected;
         let devices = devices::expire(&txn, before).await?;
+        let sign_ups = self.expire_sign_ups(&txn, before).await?;
         let counters = throttle::forget_stale(&txn, now, &self.policy).await?;
         txn.commit().await?;
-        Ok(links + challenges + ceremonies + client_tokens + devices + counters)
+        Ok(links + challenges + ceremonies + client_tokens + devices + counters + sign_ups)
     }
 }
 

@@ -24,11 +24,10 @@ use crate::ceremony::{CeremonyStore, DatabaseCeremonies};
 use crate::entity::{login_history, password_history, refresh_token, session, user};
 use crate::model::{
     AuthenticatedSession, Email, IssuedSession, LoginAttempt, LoginFailure, LoginFilter, NewUser, Password,
-    PasswordPolicy, RelyingParty, Session, SessionPolicy, TokenPurpose, User, UserStatus,
+    PasswordPolicy, RelyingParty, Session, SessionPolicy, User, UserStatus,
 };
 use crate::passkey::{PasskeySetup, relying_party as relying_party_setup};
 use crate::password::{Lane, PasswordHasher};
-use crate::recovery::DEFAULT_LOCALE;
 use crate::throttle::{self, Charge, Reservation};
 use crate::token::{ACCESS_PREFIX, REFRESH_PREFIX, hash_token, new_token};
 use tessera_kernel::token::AccountLinks;
@@ -51,6 +50,8 @@ pub struct IdentityService {
     pub(crate) ceremonies: Arc<dyn CeremonyStore>,
     /// The key of decoy passkey options, read once from the database.
     pub(crate) decoy_key: Arc<OnceCell<String>>,
+    /// Sign-ups one client address may ask for per hour.
+    pub(crate) sign_ups_per_client_hour: u32,
 }
 
 impl From<user::Model> for User {
@@ -87,7 +88,7 @@ impl From<session::Model> for Session {
     }
 }
 
-fn parse_display_name(raw: &str) -> Result<String> {
+pub(crate) fn parse_display_name(raw: &str) -> Result<String> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(DomainError::invalid("displayName", "must be 1 to 200 characters, without control characters"));
@@ -115,6 +116,7 @@ impl IdentityService {
             links: AccountLinks::default(),
             passkeys: None,
             decoy_key: Arc::new(OnceCell::new()),
+            sign_ups_per_client_hour: crate::sign_up::SIGN_UPS_PER_CLIENT_HOUR,
         }
     }
 
@@ -139,14 +141,23 @@ impl IdentityService {
         self
     }
 
+    /// The same service letting one client address ask for `per_hour` sign-ups
+    /// an hour.
+    pub fn with_sign_ups_per_client_hour(mut self, per_hour: u32) -> Self {
+        self.sign_ups_per_client_hour = per_hour;
+        self
+    }
+
     /// The same service with `password_policy` for new passwords.
     pub fn with_password_policy(mut self, password_policy: PasswordPolicy) -> Self {
         self.password_policy = password_policy;
         self
     }
 
-    /// Creates an account and signs it in.
-    pub async fn sign_up(&self, ctx: &RequestContext, input: NewUser) -> Result<(User, IssuedSession)> {
+    /// Creates an account for an address already proven (the person followed a
+    /// link sent to it: a sign-up or an invitation link; or the operator made
+    /// it) and signs it in.
+    pub async fn create_account(&self, ctx: &RequestContext, input: NewUser) -> Result<(User, IssuedSession)> {
         let email = Email::parse(&input.email)?;
         let context = [email.as_str(), input.display_name.as_str()];
         let password = Password::new(&input.password, &self.password_policy, &context)?;
@@ -154,34 +165,43 @@ impl IdentityService {
         let password_hash = self.hasher.hash(&password).await?;
         let now = ctx.now();
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        let row = self.insert_account(&txn, email.as_str(), &display_name, password_hash, now).await?;
+        let (user, issued) = self.finish_login(&txn, ctx, row, false, None, now).await?;
+        txn.commit().await?;
+        Ok((user, issued))
+    }
+
+    /// Inserts an active account whose address is proven, and starts its
+    /// password history. `CONFLICT` when the address has an account.
+    pub(crate) async fn insert_account(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        email: &str,
+        display_name: &str,
+        password_hash: String,
+        now: DateTime<Utc>,
+    ) -> Result<user::Model> {
         let row = user::ActiveModel {
             id: Set(UserId::generate(now)),
-            email: Set(email.as_str().to_owned()),
-            display_name: Set(display_name),
+            email: Set(email.to_owned()),
+            display_name: Set(display_name.to_owned()),
             password_hash: Set(password_hash),
             status: Set(UserStatus::Active),
             created_at: Set(now),
             updated_at: Set(now),
-            last_login_at: Set(Some(now)),
-            email_verified_at: Set(input.email_proven.then_some(now)),
+            last_login_at: Set(None),
+            email_verified_at: Set(Some(now)),
             status_reason: Set(None),
             status_changed_at: Set(None),
             status_changed_by: Set(None),
         }
-        .insert(&txn)
+        .insert(txn)
         .await
         .map_err(|e| {
             DomainError::conflict_on_unique(e, "an account with this email already exists; sign in instead")
         })?;
-        let issued = self.start_session(&txn, ctx, row.id, false, now).await?;
-        self.record_login(&txn, ctx, Some(row.id), None).await?;
-        remember_password(&txn, row.id, &row.password_hash, now).await?;
-        if !input.email_proven {
-            let locale = input.locale.as_deref().unwrap_or(DEFAULT_LOCALE);
-            self.send_link(&txn, &row, TokenPurpose::EmailVerification, locale, now).await?;
-        }
-        txn.commit().await?;
-        Ok((row.into(), issued))
+        remember_password(txn, row.id, &row.password_hash, now).await?;
+        Ok(row)
     }
 
     /// Changes the signed-in user's password: the current one must match, the new

@@ -97,6 +97,14 @@ impl Charge {
     }
 }
 
+/// What a client is known by for limits that are not about failures (sign-ups):
+/// its IPv4 address, or its IPv6 /64 (one host usually has a whole /64).
+pub(crate) fn client_key(ip: Option<&str>) -> Option<String> {
+    let ip = ip?.parse::<IpAddr>().ok()?;
+    let (address, network) = address_and_network(ip);
+    Some(if ip.to_canonical().is_ipv4() { address } else { network })
+}
+
 /// The canonical address and the network it is counted with: the /24 of an
 /// IPv4 address (IPv4-mapped IPv6 included), the /64 of an IPv6 one.
 fn address_and_network(ip: IpAddr) -> (String, String) {

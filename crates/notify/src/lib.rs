@@ -39,7 +39,7 @@ pub use model::{
     InboxMessage, NewNotification, Priority, Recipient, Topic, WebhookEndpoint,
 };
 pub use preference::{DailyDigest, PreferenceView, Preferences, QuietHours};
-pub use queue::{queue, queue_account_message, queue_event, queued_since, withdraw};
+pub use queue::{queue, queue_account_message, queue_event, queued_since, withdraw, withdraw_account_messages};
 pub use service::{NotifyService, WEBHOOK_EVENT_TYPES};
 pub use template_service::{Preview, TemplateView};
 pub use webhook::{TargetPolicy, WebhookClient, sign};

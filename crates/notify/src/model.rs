@@ -92,11 +92,18 @@ pub enum Topic {
     /// the account: its owner hears of it, in case it was not them.
     #[sea_orm(string_value = "account.sign_in_method_added")]
     SignInMethodAdded,
+    /// Someone signed up with this address: the link that creates the account.
+    #[sea_orm(string_value = "account.sign_up")]
+    SignUpConfirmation,
+    /// Someone tried to sign up with this address, which has an account: its
+    /// owner hears of it instead of the sign-up being told the address is taken.
+    #[sea_orm(string_value = "account.sign_up_attempted")]
+    SignUpAttempted,
 }
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 8] = [
+    pub const ALL: [Topic; 10] = [
         Self::BookingConfirmed,
         Self::BookingChanged,
         Self::BookingCancelled,
@@ -105,6 +112,8 @@ impl Topic {
         Self::PasswordReset,
         Self::EmailVerification,
         Self::SignInMethodAdded,
+        Self::SignUpConfirmation,
+        Self::SignUpAttempted,
     ];
 
     /// The wire name (`booking.confirmed`).
@@ -118,6 +127,8 @@ impl Topic {
             Self::PasswordReset => "password.reset",
             Self::EmailVerification => "email.verification",
             Self::SignInMethodAdded => "account.sign_in_method_added",
+            Self::SignUpConfirmation => "account.sign_up",
+            Self::SignUpAttempted => "account.sign_up_attempted",
         }
     }
 
@@ -125,7 +136,14 @@ impl Topic {
     /// platform (no tenant), always with the built-in templates, since an account
     /// is not any one tenant's to word messages for.
     pub fn is_account_message(self) -> bool {
-        matches!(self, Self::PasswordReset | Self::EmailVerification | Self::SignInMethodAdded)
+        matches!(
+            self,
+            Self::PasswordReset
+                | Self::EmailVerification
+                | Self::SignInMethodAdded
+                | Self::SignUpConfirmation
+                | Self::SignUpAttempted
+        )
     }
 
     /// Whether a tenant's own template for it is sent inside the platform's
@@ -138,7 +156,7 @@ impl Topic {
     /// Whether its message carries a secret (a single-use link): its text is
     /// kept only until it is delivered or given up on.
     pub fn carries_secret(self) -> bool {
-        matches!(self, Self::Invitation | Self::PasswordReset | Self::EmailVerification)
+        matches!(self, Self::Invitation | Self::PasswordReset | Self::EmailVerification | Self::SignUpConfirmation)
     }
 
     /// The channels tried when nobody's preferences say otherwise. SMS, which
@@ -148,9 +166,12 @@ impl Topic {
             Self::BookingConfirmed => &[Channel::Email, Channel::InApp],
             Self::BookingChanged | Self::BookingCancelled => &[Channel::Email, Channel::Sms, Channel::InApp],
             Self::BookingReminder => &[Channel::Email, Channel::Sms, Channel::Push, Channel::InApp],
-            Self::Invitation | Self::PasswordReset | Self::EmailVerification | Self::SignInMethodAdded => {
-                &[Channel::Email]
-            }
+            Self::Invitation
+            | Self::PasswordReset
+            | Self::EmailVerification
+            | Self::SignInMethodAdded
+            | Self::SignUpConfirmation
+            | Self::SignUpAttempted => &[Channel::Email],
         }
     }
 
@@ -160,7 +181,11 @@ impl Topic {
             Self::BookingConfirmed | Self::BookingReminder | Self::Invitation => Priority::Normal,
             Self::BookingChanged | Self::BookingCancelled => Priority::High,
             // Someone is waiting for it, at whatever hour.
-            Self::PasswordReset | Self::EmailVerification | Self::SignInMethodAdded => Priority::Urgent,
+            Self::PasswordReset
+            | Self::EmailVerification
+            | Self::SignInMethodAdded
+            | Self::SignUpConfirmation
+            | Self::SignUpAttempted => Priority::Urgent,
         }
     }
 }

@@ -244,8 +244,34 @@ pub async fn withdraw<C: ConnectionTrait>(
     topic: &str,
     at: DateTime<Utc>,
 ) -> Result<u64> {
+    withdraw_in(conn, Some(tenant_id), subject, topic, at).await
+}
+
+/// Withdraws the platform's account messages of `topic` about `subject` that
+/// have not gone out yet (sign-up links made useless by the account they
+/// created).
+pub async fn withdraw_account_messages<C: ConnectionTrait>(
+    conn: &C,
+    subject: (&str, &str),
+    topic: Topic,
+    at: DateTime<Utc>,
+) -> Result<u64> {
+    withdraw_in(conn, None, subject, topic.as_str(), at).await
+}
+
+async fn withdraw_in<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Option<TenantId>,
+    subject: (&str, &str),
+    topic: &str,
+    at: DateTime<Utc>,
+) -> Result<u64> {
+    let in_tenant = match tenant_id {
+        Some(tenant_id) => notification::Column::TenantId.eq(tenant_id),
+        None => notification::Column::TenantId.is_null(),
+    };
     let ids: Vec<NotificationId> = notification::Entity::find()
-        .filter(notification::Column::TenantId.eq(tenant_id))
+        .filter(in_tenant)
         .filter(notification::Column::SubjectType.eq(subject.0))
         .filter(notification::Column::SubjectId.eq(subject.1))
         .filter(notification::Column::Topic.eq(topic))

@@ -69,6 +69,8 @@ impl Topic {
             Self::PasswordReset => vec!["link", "validMinutes"],
             Self::EmailVerification => vec!["link", "validHours"],
             Self::SignInMethodAdded => vec!["method", "name", "occurredAt"],
+            Self::SignUpConfirmation => vec!["link", "validHours"],
+            Self::SignUpAttempted => vec!["occurredAt"],
         }
     }
 
@@ -143,6 +145,22 @@ pub(crate) fn builtin(topic: Topic, language: &str) -> TemplatePair<'static> {
         (Topic::Invitation, _) => pair(
             "{{ inviterName }} invited you to {{ businessName }}",
             "Hello,\n\n{{ inviterName }} invited you to join {{ businessName }}. Accept before {{ expiresAt }}:\n{{ link }}",
+        ),
+        (Topic::SignUpConfirmation, "es") => pair(
+            "Termina de crear tu cuenta",
+            "Para crear tu cuenta con esta dirección, abre este enlace en las próximas {{ validHours }} horas:\n{{ link }}\n\nSi no has sido tú, ignora este mensaje: sin el enlace no se crea ninguna cuenta.",
+        ),
+        (Topic::SignUpConfirmation, _) => pair(
+            "Finish creating your account",
+            "To create your account with this address, open this link within {{ validHours }} hours:\n{{ link }}\n\nIf this was not you, ignore this message: no account is created without the link.",
+        ),
+        (Topic::SignUpAttempted, "es") => pair(
+            "Alguien intentó crear una cuenta con tu dirección",
+            "El {{ occurredAt }} alguien intentó crear una cuenta con esta dirección, que ya tiene una. No se ha cambiado nada.\n\nSi has sido tú, entra con tu contraseña, o pide restablecerla si no la recuerdas. Si no, ignora este mensaje.",
+        ),
+        (Topic::SignUpAttempted, _) => pair(
+            "Someone tried to sign up with your address",
+            "On {{ occurredAt }}, someone tried to create an account with this address, which already has one. Nothing was changed.\n\nIf it was you, sign in with your password, or ask to reset it if you forgot it. If not, ignore this message.",
         ),
         (Topic::SignInMethodAdded, "es") => pair(
             "Se ha añadido una forma de entrar a tu cuenta",

@@ -1,5 +1,5 @@
-// The gateway's own pages for account links (verify an email address, reset a
-// password), for deployments without an app of their own (TESSERA_APP_URL
+// The gateway's own pages for account links (finish signing up, verify an
+// email address, reset a password, join a business), for deployments without an app of their own (TESSERA_APP_URL
 // unset). The token is in the URL fragment, which never reaches a server; it is
 // read once and removed from the address bar and history.
 (function () {
@@ -38,6 +38,15 @@
   if (action === 'verify-email') {
     call('mutation($token: String!) { verifyEmail(token: $token) }', { token })
       .then(() => show('Your email address is verified. You can close this page.', true))
+      .catch((e) => show(e.message, false));
+    return;
+  }
+
+  if (action === 'complete-sign-up') {
+    call('mutation($token: String!) { completeSignUp(token: $token) { user { email } } }', { token })
+      .then((data) =>
+        show('Your account ' + data.completeSignUp.user.email + ' is ready. Sign in with it in your app.', true),
+      )
       .catch((e) => show(e.message, false));
     return;
   }

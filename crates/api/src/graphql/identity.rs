@@ -251,6 +251,16 @@ impl AuthPayload {
     }
 }
 
+/// What `signUp` answers, whether or not the address has an account: look in
+/// the inbox.
+#[derive(SimpleObject)]
+pub(crate) struct SignUpPayload {
+    /// The address the email went to (normalised).
+    email: String,
+    /// When the link in it stops working (24 hours).
+    expires_at: DateTime<Utc>,
+}
+
 /// A new account.
 #[derive(InputObject)]
 pub(crate) struct SignUpInput {
@@ -543,17 +553,29 @@ fn announce_revocation(ctx: &Context<'_>, session_id: SessionId) {
 
 #[Object]
 impl IdentityMutation {
-    /// Creates an account and signs it in.
+    /// Starts a sign-up: emails the address a link that creates the account
+    /// (`completeSignUp`), or, when the address has an account already, a note
+    /// to its owner that someone tried. Answers the same either way, so it
+    /// tells nobody whether an address has an account; at most three such
+    /// emails go to one address an hour, and one client may sign up ten times
+    /// an hour (`RATE_LIMITED`).
     #[graphql(directive = public::apply())]
-    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> ApiResult<AuthPayload> {
+    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> ApiResult<SignUpPayload> {
         let new_user = NewUser {
             email: input.email,
             password: input.password,
             display_name: input.display_name,
             locale: input.locale,
-            email_proven: false,
         };
-        let (user, issued) = services(ctx)?.identity.sign_up(request(ctx)?, new_user).await?;
+        let requested = services(ctx)?.identity.request_sign_up(request(ctx)?, new_user).await?;
+        Ok(SignUpPayload { email: requested.email, expires_at: requested.expires_at })
+    }
+
+    /// Finishes a sign-up with the token of the emailed link: creates the
+    /// account, its address verified, and signs it in. Needs no session.
+    #[graphql(directive = public::apply())]
+    async fn complete_sign_up(&self, ctx: &Context<'_>, #[graphql(secret)] token: String) -> ApiResult<AuthPayload> {
+        let (user, issued) = services(ctx)?.identity.complete_sign_up(request(ctx)?, &token).await?;
         Ok(AuthPayload::new(user, issued))
     }
 

@@ -258,9 +258,8 @@ impl InvitationMutation {
             password: input.password,
             display_name: input.display_name,
             locale: input.locale,
-            email_proven: true,
         };
-        let (user, issued) = services.identity.sign_up(request, new_user).await?;
+        let (user, issued) = services.identity.create_account(request, new_user).await?;
         let signed_in = request.clone().with_actor(Actor { user_id: user.id, session_id: issued.session_id });
         services.rbac.accept_invitation(&signed_in, &input.token, &user.email).await?;
         Ok(AuthPayload::new(user, issued))

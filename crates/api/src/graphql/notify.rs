@@ -94,6 +94,11 @@ pub(crate) enum TopicGql {
     /// A way to sign in or an API key was added to the account (email, urgent).
     /// An account message.
     SignInMethodAdded,
+    /// The link that finishes a sign-up (email, urgent). An account message.
+    SignUpConfirmation,
+    /// Someone tried to sign up with an address that has an account; its owner
+    /// is told (email, urgent). An account message.
+    SignUpAttempted,
 }
 
 /// A topic's template in one language, as it applies to the tenant.

@@ -1,5 +1,5 @@
-//! Plain pages for the links in account emails (`/verify-email`,
-//! `/reset-password`, `/accept-invitation`), served when no app of the deployment's own handles them
+//! Plain pages for the links in account emails (`/complete-sign-up`,
+//! `/verify-email`, `/reset-password`, `/accept-invitation`), served when no app of the deployment's own handles them
 //! (`TESSERA_APP_URL` unset): a link in an email always leads somewhere that
 //! works. The pages call the public GraphQL mutations from the same origin; the
 //! token stays in the URL fragment, never sent to a server or in `Referer`.
@@ -36,6 +36,7 @@ const PASSKEY_PAGE: &str = r#"<form id="signin">
 /// What a page is for.
 #[derive(Clone, Copy)]
 enum Action {
+    CompleteSignUp,
     VerifyEmail,
     ResetPassword,
     AcceptInvitation,
@@ -44,6 +45,7 @@ enum Action {
 impl Action {
     fn key(self) -> &'static str {
         match self {
+            Self::CompleteSignUp => "complete-sign-up",
             Self::VerifyEmail => "verify-email",
             Self::ResetPassword => "reset-password",
             Self::AcceptInvitation => "accept-invitation",
@@ -52,6 +54,7 @@ impl Action {
 
     fn title(self) -> &'static str {
         match self {
+            Self::CompleteSignUp => "Finish signing up",
             Self::VerifyEmail => "Verify your email address",
             Self::ResetPassword => "Choose a new password",
             Self::AcceptInvitation => "Join a business",
@@ -61,7 +64,7 @@ impl Action {
 
 fn page(action: Action) -> Response {
     let form = match action {
-        Action::VerifyEmail => "",
+        Action::CompleteSignUp | Action::VerifyEmail => "",
         Action::ResetPassword => {
             r#"<form id="form" hidden>
   <label>New password <input name="password" type="password" autocomplete="new-password" minlength="8" maxlength="256" required></label>
@@ -82,6 +85,7 @@ fn page(action: Action) -> Response {
         }
     };
     let waiting = match action {
+        Action::CompleteSignUp => "Creating your account…",
         Action::VerifyEmail => "Verifying…",
         Action::ResetPassword | Action::AcceptInvitation => "",
     };
@@ -128,6 +132,11 @@ button {{ padding: .5rem 1rem; font: inherit; }} .hint {{ color: #666; font-size
         html,
     )
         .into_response()
+}
+
+/// `GET /complete-sign-up`.
+pub(crate) async fn complete_sign_up() -> Response {
+    page(Action::CompleteSignUp)
 }
 
 /// `GET /verify-email`.

@@ -24,7 +24,7 @@ use crate::config::QueryLimits;
 use crate::error::ApiCode;
 
 /// Root fields that may appear only once per document.
-const SINGLE_USE_ROOT_FIELDS: &[&str] = &["login", "signUp", "refreshSession"];
+const SINGLE_USE_ROOT_FIELDS: &[&str] = &["login", "signUp", "completeSignUp", "refreshSession"];
 /// The most representations `_entities` resolves in one request, like a page.
 pub(crate) const MAX_ENTITY_REPRESENTATIONS: usize = 100;
 

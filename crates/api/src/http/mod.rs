@@ -6,7 +6,7 @@
 //! | `POST /graphql`, `GET /graphql` | GraphQL over HTTP |
 //! | `GET /graphql` + `Upgrade: websocket` | GraphQL over WebSocket |
 //! | `POST /oauth/token` | partner clients' token endpoint (OAuth 2.0 client credentials) |
-//! | `GET /verify-email`, `/reset-password`, `/accept-invitation`, `/passkeys` | plain account pages |
+//! | `GET /complete-sign-up`, `/verify-email`, `/reset-password`, `/accept-invitation`, `/passkeys` | plain account pages |
 //! | `GET /livez`, `GET /readyz` | probes |
 //! | `GET /metrics` | Prometheus metrics |
 //!
@@ -165,6 +165,7 @@ pub fn router(app: AppState) -> Router {
         .route("/assets/account.js", get(account_pages::script))
         .route("/assets/passkeys.js", get(account_pages::passkey_script))
         .route("/assets/{name}", get(graphiql::asset))
+        .route("/complete-sign-up", get(account_pages::complete_sign_up))
         .route("/verify-email", get(account_pages::verify_email))
         .route("/reset-password", get(account_pages::reset_password))
         .route("/accept-invitation", get(account_pages::accept_invitation))
