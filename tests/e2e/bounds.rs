@@ -1,5 +1,6 @@
 //! One request can never take the server's memory: WebSocket messages stop at the
-//! HTTP body limit, and sockets and accounts run a bounded number of operations.
+//! HTTP body limit, sockets and accounts run a bounded number of operations, and
+//! an event costs the same however many sockets a session holds.
 
 use std::time::Duration;
 
@@ -175,4 +176,47 @@ async fn entities_resolve_a_bounded_number_of_representations() {
     assert_eq!(found["_entities"][99]["slug"], "entities");
     let (_, body) = app.post(&owner, query, representations(101)).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{body}");
+}
+
+/// Statements the server runs for one change and everything it sets off (the
+/// relay, every open feed), until it is quiet again.
+async fn statements_for_one_event(app: &TestApp, owner: &tessera_e2e::Auth, name: &str) -> u64 {
+    crate::scheduling::settle(app).await;
+    let before = app.state.db.statements_executed();
+    app.ok(owner, "mutation($n: String!) { updateTenant(input: {name: $n}) { id } }", json!({ "n": name })).await;
+    crate::scheduling::settle(app).await;
+    app.state.db.statements_executed() - before
+}
+
+#[tokio::test]
+async fn the_rights_for_an_event_are_decided_once_for_all_the_sockets_of_a_session() {
+    // The relay runs only when a write wakes it, and sockets do not re-check
+    // their sessions on a timer: nothing else adds statements.
+    let database = std::sync::Arc::new(tessera_e2e::TestDatabase::create().await);
+    let app = TestApp::spawn_with_options(
+        database,
+        |_| {},
+        |o| {
+            o.relay_poll_interval = Duration::from_secs(3600);
+            o.ws_session_check = Duration::from_secs(3600);
+        },
+    )
+    .await;
+    let (owner, _) = app.owner_of("one-decision").await;
+    let mut sockets = Vec::new();
+    for n in 0..6 {
+        let mut ws = app.websocket("graphql-transport-ws", None).await.unwrap();
+        ws.init(&owner).await;
+        subscribe(&mut ws, &format!("feed{n}")).await;
+        sockets.push(ws);
+        if n == 0 {
+            // Warm up: the first event of a session may touch it.
+            statements_for_one_event(&app, &owner, "warm-up").await;
+        }
+    }
+    let six = statements_for_one_event(&app, &owner, "six sockets").await;
+    sockets.truncate(1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let one = statements_for_one_event(&app, &owner, "one socket").await;
+    assert_eq!(six, one, "six sockets of one session cost what one does per event");
 }

@@ -152,3 +152,57 @@ async fn logins_beyond_the_hashing_queue_are_refused_at_once_but_not_a_known_dev
         assert_eq!(error_code_of(&body), "UNAUTHENTICATED", "failure {n}: {body}");
     }
 }
+
+/// `login` from `client` through the proxy in front of the gateway (this test's
+/// own address), which says so in `X-Forwarded-For`.
+async fn login_via_proxy(app: &TestApp, client: &str, email: &str, password: &str) -> Value {
+    app.http
+        .post(app.url("/graphql"))
+        .header("x-forwarded-for", client)
+        .json(&json!({ "query": LOGIN, "variables": { "email": email, "password": password } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_is_counted_on_its_own_address() {
+    let app = TestApp::spawn_with(|args| args.trusted_proxies = Some("127.0.0.1".into())).await;
+    let emails: Vec<String> = (0..6).map(|n| format!("proxied{n}@guess.test")).collect();
+    for email in &emails {
+        app.sign_up(email).await;
+    }
+    for email in &emails[..5] {
+        for guess in 0..4 {
+            login_via_proxy(&app, "203.0.113.7", email, &format!("sprayed {guess}")).await;
+        }
+    }
+    login_via_proxy(&app, "203.0.113.7", &emails[5], "sprayed once more").await;
+    // The sprayer's address is in backoff…
+    retry_after(&login_via_proxy(&app, "203.0.113.7", &emails[5], PASSWORD).await);
+    // …and one forged entry in front of it changes nothing…
+    retry_after(&login_via_proxy(&app, "198.51.100.20, 203.0.113.7", &emails[5], PASSWORD).await);
+    // …while another client behind the same proxy signs in.
+    let body = login_via_proxy(&app, "198.51.100.20", &emails[5], PASSWORD).await;
+    assert!(body["data"]["login"]["accessToken"].is_string(), "{body}");
+    let auth = Auth::from_payload(&body["data"]["login"]);
+    let sessions = app.ok(&auth, "{ mySessions(first: 5) { edges { node { ip } } } }", json!({})).await;
+    let ips: Vec<&str> =
+        sessions["mySessions"]["edges"].as_array().unwrap().iter().filter_map(|e| e["node"]["ip"].as_str()).collect();
+    assert!(ips.contains(&"198.51.100.20"), "the session records the client, not the proxy: {ips:?}");
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forwarded_address_is_ignored() {
+    let app = TestApp::spawn().await;
+    app.sign_up("direct@guess.test").await;
+    let body = login_via_proxy(&app, "198.51.100.20", "direct@guess.test", PASSWORD).await;
+    let auth = Auth::from_payload(&body["data"]["login"]);
+    let sessions = app.ok(&auth, "{ mySessions(first: 5) { edges { node { ip } } } }", json!({})).await;
+    let ips: Vec<&str> =
+        sessions["mySessions"]["edges"].as_array().unwrap().iter().filter_map(|e| e["node"]["ip"].as_str()).collect();
+    assert!(ips.iter().all(|ip| *ip == "127.0.0.1"), "{ips:?}");
+}

@@ -566,7 +566,7 @@ pub(crate) async fn add_provider(app: &TestApp, salon: &Salon, name: &str, start
 
 /// Waits until the server has run no statement for a while (background work, such
 /// as relaying the events of earlier writes, is done).
-async fn settle(app: &TestApp) {
+pub(crate) async fn settle(app: &TestApp) {
     let mut last = app.state.db.statements_executed();
     loop {
         tokio::time::sleep(StdDuration::from_millis(300)).await;

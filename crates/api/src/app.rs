@@ -239,6 +239,7 @@ impl App {
             ws_session_check: options.ws_session_check,
             ws_init_timeout: options.ws_init_timeout,
             ws_operations: Default::default(),
+            event_rights: Default::default(),
         });
         let mut tasks = vec![relay_task, housekeeping_task];
         if let Some(poll) = options.delivery_poll_interval {

@@ -7,12 +7,13 @@
 //! the tenant's security policy, so a socket opened yesterday acts with the
 //! rights its caller holds today.
 
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use chrono::{DateTime, Duration, Utc};
 use tessera_identity::AuthenticatedSession;
-use tessera_kernel::{DomainError, Permission, TenantScope};
+use tessera_kernel::{DomainError, Permission, SessionId, TenantScope};
 use tessera_tenant::{MfaRequirement, SecurityPolicy, Tenant, TenantRef};
 use uuid::Uuid;
 
@@ -147,32 +148,66 @@ pub(crate) type Rights = (Tenant, TenantScope);
 /// An event's id and the rights found for it (`None`: no longer any).
 type EventDecision = (Uuid, Option<Rights>);
 
-/// The rights found for one event, shared by the subscriptions of one
-/// connection: a socket holding many subscriptions resolves its rights once per
-/// event, not once per subscription.
+/// How many recent events' decisions a caller keeps: feeds read the same
+/// broadcast in the same order, so one that lags a few events behind another
+/// still finds its decisions.
+const RECENT_EVENTS: usize = 16;
+
+/// The rights found for recent events, shared by every subscription of one
+/// caller (one credential from one address) on this gateway, whatever socket
+/// it runs on: a caller holding many subscriptions, on one socket or many,
+/// resolves its rights once per event, not once per subscription.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct EventRights {
-    last: Arc<tokio::sync::Mutex<Option<EventDecision>>>,
+    recent: Arc<tokio::sync::Mutex<VecDeque<EventDecision>>>,
 }
 
 impl EventRights {
     /// The caller's rights for delivering `event`: resolved by the first
     /// subscription that asks, reused by the others. `None` when the caller may
     /// no longer act in the tenant; `Err` when that could not be decided (a
-    /// passing database failure).
+    /// passing database failure, not kept).
     pub(crate) async fn for_event(
         &self,
         event: Uuid,
         resolve: impl AsyncFnOnce() -> Result<Option<Rights>, ApiError>,
     ) -> Result<Option<Rights>, ApiError> {
-        let mut last = self.last.lock().await;
-        if let Some((seen, rights)) = last.as_ref()
-            && *seen == event
-        {
+        let mut recent = self.recent.lock().await;
+        if let Some((_, rights)) = recent.iter().find(|(seen, _)| *seen == event) {
             return Ok(rights.clone());
         }
         let rights = resolve().await?;
-        *last = Some((event, rights.clone()));
+        if recent.len() == RECENT_EVENTS {
+            recent.pop_front();
+        }
+        recent.push_back((event, rights.clone()));
         Ok(rights)
+    }
+}
+
+/// Who shares decisions: one credential (session, API key or client token) from
+/// one address, since the address and the credential's second factor are part
+/// of what is decided.
+type CallerKey = (SessionId, Option<IpAddr>);
+
+/// The gateway's [`EventRights`], one per caller while any of its operations
+/// runs (held weakly: the last operation to end lets it go).
+#[derive(Debug, Default)]
+pub(crate) struct EventRightsRegistry {
+    callers: Mutex<HashMap<CallerKey, Weak<tokio::sync::Mutex<VecDeque<EventDecision>>>>>,
+}
+
+impl EventRightsRegistry {
+    /// The decisions shared by `caller`'s operations.
+    pub(crate) fn for_caller(&self, caller: &Caller) -> EventRights {
+        let key = (caller.session.actor.session_id, caller.ip);
+        let mut callers = self.callers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(recent) = callers.get(&key).and_then(Weak::upgrade) {
+            return EventRights { recent };
+        }
+        callers.retain(|_, held| held.strong_count() > 0);
+        let rights = EventRights::default();
+        callers.insert(key, Arc::downgrade(&rights.recent));
+        rights
     }
 }

@@ -154,6 +154,9 @@ pub struct ConfigArgs {
     /// `/metrics` is open in development and closed in production].
     #[arg(long, env = "TESSERA_METRICS_TOKEN", global = true, hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed, comma-separated addresses or networks (`10.0.0.0/8, 127.0.0.1`) [default: none; the TCP peer is the client].
+    #[arg(long, env = "TESSERA_TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
     /// Base URL of the app that opens account links (`/verify-email`, `/reset-password`, `/accept-invitation`, token in the fragment) [default: the public URL, whose gateway serves plain pages for them].
     #[arg(long, env = "TESSERA_APP_URL", global = true)]
     pub app_url: Option<String>,
@@ -201,6 +204,7 @@ struct FileConfig {
     public_url: Option<String>,
     webhook_allow_internal: Option<bool>,
     metrics_token: Option<String>,
+    trusted_proxies: Option<String>,
     app_url: Option<String>,
     passkey_rp_id: Option<String>,
     passkey_origins: Option<Vec<String>>,
@@ -334,10 +338,28 @@ pub struct Config {
     pub webhook_allow_internal: bool,
     /// What `/metrics` asks of a scraper (a secret: never log it).
     pub metrics_access: MetricsAccess,
+    /// The reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Where account links (verification, reset, invitations) point.
     pub app_url: String,
     /// Who passkeys are made for.
     pub passkeys: RelyingParty,
+}
+
+/// Comma-separated addresses and networks (`10.0.0.0/8, ::1`); a plain address
+/// is the network of that address alone.
+fn parse_networks(raw: Option<&str>) -> Result<Vec<ipnet::IpNet>, String> {
+    let Some(raw) = raw else { return Ok(Vec::new()) };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("`{entry}` is not an address or a network such as 10.0.0.0/8"))
+        })
+        .collect()
 }
 
 /// The distinct origins of `urls`, a loopback address written as `localhost`
@@ -580,6 +602,8 @@ impl Config {
                 (None, Environment::Development) => MetricsAccess::Open,
                 (None, Environment::Production) => MetricsAccess::Closed,
             },
+            trusted_proxies: parse_networks(args.trusted_proxies.as_deref().or(file.trusted_proxies.as_deref()))
+                .map_err(|why| invalid("trusted_proxies", why))?,
             app_url: app_url.trim_end_matches('/').to_owned(),
             passkeys: RelyingParty { id: passkey_rp_id, name: "Tessera".into(), origins: passkey_origins },
         })

@@ -14,6 +14,7 @@
 //! echoed in the response and carried by every log line of the request.
 
 mod account_pages;
+mod client_address;
 pub(crate) mod context;
 pub(crate) mod document;
 pub mod graphiql;
@@ -71,6 +72,8 @@ pub struct AppInner {
     pub ws_init_timeout: Duration,
     /// Operations running over WebSockets, per account.
     pub ws_operations: ws_limits::OperationCounter,
+    /// Subscription events' rights decisions, shared per caller.
+    pub(crate) event_rights: crate::caller::EventRightsRegistry,
 }
 
 impl std::ops::Deref for AppState {
@@ -104,7 +107,13 @@ async fn observe(State(app): State<AppState>, mut request: Request, next: Next) 
         .get(REQUEST_ID)
         .and_then(sane_request_id)
         .unwrap_or_else(|| uuid_v7_at(app.services.clock.now()).to_string());
-    let ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string());
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| {
+            client_address::client_address(addr.ip(), request.headers(), &app.config.trusted_proxies)
+        })
+        .map(|ip| ip.to_string());
     let user_agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let route =
         request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());

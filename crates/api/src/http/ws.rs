@@ -36,7 +36,6 @@ use super::context::{Credentials, Entered, build_context};
 use super::document::prepare_document;
 use super::graphql_http::introspection_allowed;
 use super::ws_limits::OperationPermit;
-use crate::caller::EventRights;
 use crate::error::{ApiCode, ApiError, ensure_codes, graphql_error};
 use crate::events::BusMessage;
 use crate::graphql::Loaders;
@@ -118,8 +117,6 @@ struct Connection {
     credentials: Credentials,
     /// The context as of `connection_init`: who the socket belongs to.
     context: Option<RequestContext>,
-    /// Rights resolved per event, shared by this socket's subscriptions.
-    event_rights: EventRights,
     operations: HashMap<String, JoinHandle<()>>,
     outgoing_tx: mpsc::Sender<Value>,
     outgoing_rx: mpsc::Receiver<Value>,
@@ -135,7 +132,6 @@ impl Connection {
             protocol,
             credentials: Credentials::default(),
             context: None,
-            event_rights: EventRights::default(),
             operations: HashMap::new(),
             outgoing_tx,
             outgoing_rx,
@@ -343,10 +339,10 @@ impl Connection {
             request = request.disable_introspection();
         }
         let loaders = Loaders::new(self.app.services.clone(), context.clone());
-        let mut request =
-            request.data(context).data(loaders).data(self.app.services.clone()).data(self.event_rights.clone());
+        let mut request = request.data(context).data(loaders).data(self.app.services.clone());
         if let Some(caller) = caller {
-            request = request.data(caller);
+            // Shared with the caller's other operations, on any socket.
+            request = request.data(self.app.event_rights.for_caller(&caller)).data(caller);
         }
         let schema = self.app.schema.clone();
         let outgoing = self.outgoing_tx.clone();
