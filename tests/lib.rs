@@ -604,6 +604,27 @@ pub fn totp(secret: &str, at: DateTime<Utc>) -> String {
     format!("{:06}", binary % 1_000_000)
 }
 
+/// Runs `tests/js/<script>` with `args` in Node and fails the test with its
+/// report unless it succeeds; returns what it printed. `None` when the
+/// JavaScript tools are not installed (`npm ci --prefix tests/js`), which
+/// `TESSERA_REQUIRE_SERVICES=1` does not allow.
+pub async fn run_node(script: &str, args: &[&str]) -> Option<String> {
+    let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
+    if !js.join("node_modules/.package-lock.json").exists() {
+        assert!(
+            std::env::var("TESSERA_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "TESSERA_REQUIRE_SERVICES=1 but the JavaScript tools are not installed: run `npm ci --prefix tests/js`"
+        );
+        eprintln!("skipped: run `npm ci --prefix tests/js` to run {script}");
+        return None;
+    }
+    let output =
+        tokio::process::Command::new("node").arg(script).args(args).current_dir(&js).output().await.expect("node runs");
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{report}{}", String::from_utf8_lossy(&output.stderr));
+    Some(report)
+}
+
 /// Runs `tests/js/<script>` with `args` in Node (Playwright driving headless
 /// Chromium) and fails the test with its report unless it succeeds. Returns
 /// `false` when the browser test cannot run here (no Chromium, or no

@@ -34,6 +34,7 @@ mod m20261210_000020_oauth_clients;
 mod m20261211_000021_trusted_devices;
 mod m20261212_000022_invitation_senders;
 mod m20261213_000023_pending_sign_ups;
+mod m20261214_000024_refresh_successor_key;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000021_trusted_devices::Migration),
             Box::new(m20261212_000022_invitation_senders::Migration),
             Box::new(m20261213_000023_pending_sign_ups::Migration),
+            Box::new(m20261214_000024_refresh_successor_key::Migration),
         ]
     }
 }

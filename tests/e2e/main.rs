@@ -31,6 +31,7 @@ mod row_level_security;
 mod scheduling;
 mod security;
 mod sign_up;
+mod stale_tokens;
 mod takeover;
 mod tenants;
 mod transport;

@@ -219,25 +219,8 @@ async fn graphiql_and_every_asset_are_served_by_the_gateway() {
 
 #[tokio::test]
 async fn the_graphql_over_http_audit_suite_passes() {
-    let audit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
-    if !audit.join("node_modules/graphql-http").exists() {
-        assert!(
-            std::env::var("TESSERA_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "TESSERA_REQUIRE_SERVICES=1 but the audit suite is not installed: run `npm ci --prefix tests/js`"
-        );
-        eprintln!("skipped: run `npm ci --prefix tests/js` to audit GraphQL over HTTP");
-        return;
-    }
     let app = TestApp::spawn().await;
-    let output = tokio::process::Command::new("node")
-        .arg("audit.mjs")
-        .arg(app.url("/graphql"))
-        .current_dir(&audit)
-        .output()
-        .await
-        .expect("node runs");
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{report}{}", String::from_utf8_lossy(&output.stderr));
+    tessera_e2e::run_node("audit.mjs", &[&app.url("/graphql")]).await;
 }
 
 #[tokio::test]

@@ -25,7 +25,7 @@ use tracing::{info, warn};
 use crate::ceremonies::RedisCeremonies;
 use crate::config::{Config, redact_url};
 use crate::events::{EventBus, spawn_relay};
-use crate::graphql::{Services, build_schema};
+use crate::graphql::{Services, build_schema, public_root_fields};
 use crate::http::metrics::Metrics;
 use crate::http::{AppInner, AppState};
 
@@ -229,9 +229,11 @@ impl App {
         let housekeeping_task =
             spawn_housekeeping(services.clone(), config.account_activity_retention, shutdown.clone());
         let schema = build_schema(&config.limits, config.introspection);
+        let public_fields = public_root_fields(&schema);
         let state = AppState::new(AppInner {
             config: Arc::new(config),
             schema,
+            public_fields,
             services,
             db,
             metrics: Metrics::new(),

@@ -7,7 +7,8 @@
 //!   blocking threads ([`PasswordHasher`]), so a login storm cannot starve the server;
 //! - sessions: an opaque bearer token (≥128 bits, stored only as a SHA-256 hash) plus
 //!   a refresh token that rotates on every use; presenting a rotated refresh token
-//!   again revokes the whole session (RFC 9700 reuse detection);
+//!   again revokes the whole session (RFC 9700 reuse detection), unless it comes
+//!   within seconds of its rotation, when it gets the same successor (`refresh`);
 //! - login throttling per account and per client address and network, counted
 //!   atomically before the password is checked so parallel guesses cannot slip past
 //!   it, with exponential backoff instead of a permanent lockout; trusted devices
@@ -41,6 +42,7 @@ mod passkey;
 mod password;
 mod rate_window;
 mod recovery;
+mod refresh;
 mod service;
 mod sign_up;
 mod throttle;
@@ -63,6 +65,7 @@ pub use oauth::{
 pub use passkey::{CEREMONY_MINUTES, MAX_PASSKEYS};
 pub use password::{Lane, PasswordHasher};
 pub use recovery::RESET_LINKS_PER_HOUR;
+pub use refresh::REFRESH_REUSE_SECS;
 pub use service::IdentityService;
 pub use sign_up::{SIGN_UP_EMAILS_PER_HOUR, SIGN_UP_HOURS, SIGN_UPS_PER_CLIENT_HOUR, SignUpRequested};
 pub use tessera_kernel::token::AccountLinks;

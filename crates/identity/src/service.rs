@@ -17,7 +17,6 @@ use tessera_kernel::{
     Actor, Db, DomainError, Page, PageRequest, Permission, RequestContext, Result, SessionId, UserId,
 };
 use tokio::sync::OnceCell;
-use tracing::warn;
 
 use crate::ceremony::{CeremonyStore, DatabaseCeremonies};
 
@@ -52,6 +51,8 @@ pub struct IdentityService {
     pub(crate) decoy_key: Arc<OnceCell<String>>,
     /// Sign-ups one client address may ask for per hour.
     pub(crate) sign_ups_per_client_hour: u32,
+    /// The key deriving refresh tokens' successors, read once from the database.
+    pub(crate) successor_key: Arc<OnceCell<String>>,
 }
 
 impl From<user::Model> for User {
@@ -117,6 +118,7 @@ impl IdentityService {
             passkeys: None,
             decoy_key: Arc::new(OnceCell::new()),
             sign_ups_per_client_hour: crate::sign_up::SIGN_UPS_PER_CLIENT_HOUR,
+            successor_key: Arc::new(OnceCell::new()),
         }
     }
 
@@ -277,16 +279,7 @@ impl IdentityService {
         expires_at: DateTime<Utc>,
     ) -> Result<String> {
         let token = new_token(REFRESH_PREFIX);
-        refresh_token::ActiveModel {
-            id: Set(uuid_v7_at(now)),
-            session_id: Set(session_id),
-            token_hash: Set(hash_token(&token)),
-            created_at: Set(now),
-            expires_at: Set(expires_at),
-            rotated_at: Set(None),
-        }
-        .insert(conn)
-        .await?;
+        store_refresh_token(conn, session_id, &token, now, expires_at).await?;
         Ok(token)
     }
 
@@ -312,78 +305,7 @@ impl IdentityService {
         Ok(())
     }
 
-    /// Exchanges a refresh token for new access and refresh tokens.
-    ///
-    /// Each refresh token works once. Presenting one that was already rotated means
-    /// it leaked (or two clients raced): the whole session is revoked, so whoever
-    /// holds the newer tokens is signed out too.
-    pub async fn refresh(&self, ctx: &RequestContext, presented: &str) -> Result<IssuedSession> {
-        let now = ctx.now();
-        let rejected = || DomainError::Unauthenticated("invalid or expired refresh token".into());
-        let txn = self.db.begin(Scope::Global, Access::Write).await?;
-        let Some(token) = refresh_token::Entity::find()
-            .filter(refresh_token::Column::TokenHash.eq(hash_token(presented)))
-            .one(&txn)
-            .await?
-        else {
-            return Err(rejected());
-        };
-        let session = session::Entity::find_by_id(token.session_id).one(&txn).await?.ok_or_else(rejected)?;
-        // Claim the token: only one request can move rotated_at from NULL.
-        let claimed = refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
-            .filter(refresh_token::Column::Id.eq(token.id))
-            .filter(refresh_token::Column::RotatedAt.is_null())
-            .exec(&txn)
-            .await?
-            .rows_affected
-            == 1;
-        if !claimed {
-            self.revoke_session_rows(&txn, session.id, "refresh_token_reuse", now).await?;
-            let event = SecurityEvent {
-                kind: SecurityEventKind::RefreshTokenReused,
-                severity: Severity::High,
-                user_id: Some(session.user_id),
-                details: json!({ "sessionId": session.id, "sessionRevoked": true }),
-            };
-            record_security_event(&txn, ctx, None, event).await?;
-            txn.commit().await?;
-            warn!(
-                request_id = %ctx.meta().request_id,
-                session_id = %session.id,
-                user_id = %session.user_id,
-                "rotated refresh token presented again; session revoked"
-            );
-            return Err(rejected());
-        }
-        let usable = session.revoked_at.is_none() && token.expires_at > now && session.absolute_expires_at > now;
-        let user = user::Entity::find_by_id(session.user_id).one(&txn).await?;
-        if !usable || user.is_none_or(|u| u.status != UserStatus::Active) {
-            txn.commit().await?;
-            return Err(rejected());
-        }
-        let access_token = new_token(ACCESS_PREFIX);
-        let idle_expires_at = (now + self.policy.idle_timeout).min(session.absolute_expires_at);
-        let absolute_expires_at = session.absolute_expires_at;
-        let mut active: session::ActiveModel = session.into();
-        active.token_hash = Set(hash_token(&access_token));
-        active.last_used_at = Set(now);
-        active.idle_expires_at = Set(idle_expires_at);
-        let session = active.update(&txn).await?;
-        let refresh_token = self.issue_refresh_token(&txn, session.id, now, absolute_expires_at).await?;
-        txn.commit().await?;
-        Ok(IssuedSession {
-            session_id: session.id,
-            user_id: session.user_id,
-            access_token,
-            access_token_expires_at: idle_expires_at,
-            refresh_token,
-            refresh_token_expires_at: absolute_expires_at,
-            device_token: None,
-        })
-    }
-
-    async fn revoke_session_rows<C: ConnectionTrait>(
+    pub(crate) async fn revoke_session_rows<C: ConnectionTrait>(
         &self,
         conn: &C,
         session_id: SessionId,
@@ -816,6 +738,27 @@ pub(crate) async fn revoke_user_sessions<C: ConnectionTrait>(
             .await?;
     }
     Ok(ended)
+}
+
+/// Stores a refresh token of `session_id` (its hash), unrotated.
+pub(crate) async fn store_refresh_token<C: ConnectionTrait>(
+    conn: &C,
+    session_id: SessionId,
+    token: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<()> {
+    refresh_token::ActiveModel {
+        id: Set(uuid_v7_at(now)),
+        session_id: Set(session_id),
+        token_hash: Set(hash_token(token)),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        rotated_at: Set(None),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
 }
 
 /// Keeps `hash` in the user's password history.

@@ -124,6 +124,32 @@ pub fn build_schema(limits: &QueryLimits, introspection: IntrospectionPolicy) ->
     builder.finish()
 }
 
+/// The root fields marked `@public` (`Mutation.login`, `Query.invitationOffer`…),
+/// read from the schema itself so the marker stays the one source: an operation
+/// made only of them needs no session and runs whatever credentials came with it.
+pub fn public_root_fields(schema: &TesseraSchema) -> std::collections::HashSet<String> {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    let sdl = schema.sdl_with_options(SDLExportOptions::new().federation());
+    let Ok(document) = async_graphql::parser::parse_schema(&sdl) else {
+        return std::collections::HashSet::new();
+    };
+    let mut open = std::collections::HashSet::new();
+    for definition in document.definitions {
+        let TypeSystemDefinition::Type(definition) = definition else { continue };
+        let owner = definition.node.name.node.to_string();
+        if owner != "Query" && owner != "Mutation" {
+            continue;
+        }
+        let TypeKind::Object(object) = &definition.node.kind else { continue };
+        for field in &object.fields {
+            if field.node.directives.iter().any(|d| d.node.name.node == "public") {
+                open.insert(format!("{owner}.{}", field.node.name.node));
+            }
+        }
+    }
+    open
+}
+
 /// The federation v2 SDL of the schema, as checked in at `schema.graphql`.
 pub fn export_sdl() -> String {
     let schema = build_schema(&QueryLimits::default(), IntrospectionPolicy::Everyone);

@@ -33,13 +33,30 @@ pub(crate) const MAX_ENTITY_REPRESENTATIONS: usize = 100;
 pub(crate) struct DocumentRejection(pub(crate) String);
 
 /// What the walk learned about the operation to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DocumentFacts {
     /// The type of the selected operation, when it could be determined.
     pub(crate) operation: Option<OperationType>,
     /// Whether the selected operation reads the schema (`__schema`, `__type`,
     /// federation's `_service`).
     pub(crate) introspects: bool,
+    /// The names of the selected operation's root fields, fragments expanded.
+    pub(crate) root_fields: Vec<String>,
+}
+
+impl DocumentFacts {
+    /// Whether the operation is a query or mutation made only of `public` root
+    /// fields (as `Query.name` / `Mutation.name`) and `__typename`: it needs no
+    /// session, so the credentials sent with it are not looked at.
+    pub(crate) fn needs_no_session(&self, public: &std::collections::HashSet<String>) -> bool {
+        let owner = match self.operation {
+            Some(OperationType::Query) => "Query",
+            Some(OperationType::Mutation) => "Mutation",
+            _ => return false,
+        };
+        self.root_fields.iter().any(|f| f != "__typename")
+            && self.root_fields.iter().all(|f| f == "__typename" || public.contains(&format!("{owner}.{f}")))
+    }
 }
 
 struct Walk<'a> {
@@ -120,6 +137,7 @@ fn check_document(
     let mut walk = Walk { document, limits, fields: 0, aliases: 0, fragment_stack: Vec::new() };
     let mut selected = None;
     let mut introspects = false;
+    let mut root_names = Vec::new();
     let operations: Vec<_> = match &document.operations {
         DocumentOperations::Single(op) => vec![(None, op)],
         DocumentOperations::Multiple(ops) => ops.iter().map(|(name, op)| (Some(name.as_str()), op)).collect(),
@@ -134,6 +152,7 @@ fn check_document(
         if chosen {
             selected = Some(operation.node.ty);
             let root = root_fields(document, &operation.node.selection_set.node);
+            root_names = root.iter().map(|f| f.name.node.to_string()).collect();
             let uses = |name: &str| root.iter().filter(|f| f.name.node == name).count();
             // Federation's `_service { sdl }` prints the whole schema too.
             introspects = uses("__schema") + uses("__type") + uses("_service") > 0;
@@ -162,7 +181,7 @@ fn check_document(
             }
         }
     }
-    Ok(DocumentFacts { operation: selected, introspects })
+    Ok(DocumentFacts { operation: selected, introspects, root_fields: root_names })
 }
 
 /// The fields of an operation's root selection, fragments expanded.

@@ -297,13 +297,22 @@ async fn execute(
         _ => {}
     }
 
-    let context = match Credentials::from_headers(headers) {
+    // Signing in, up or refreshing works whatever the headers say: a stale
+    // token or an `X-Tenant` left from before must not stop the client from
+    // getting a new session.
+    let credentials = if facts.needs_no_session(&app.public_fields) {
+        Ok(Credentials::default())
+    } else {
+        Credentials::from_headers(headers)
+    };
+    let presented_token = credentials.as_ref().is_ok_and(|c| c.bearer.is_some());
+    let context = match credentials {
         Ok(credentials) => build_context(app, &credentials, meta).await,
         Err(err) => Err(err),
     };
     let (context, caller) = match context {
         Ok(entered) => (entered.context, entered.caller),
-        Err(err) => return context_failure(media, err),
+        Err(err) => return context_failure(media, err, presented_token),
     };
     if !introspection_allowed(app.config.introspection, &context) {
         if facts.introspects {
@@ -333,8 +342,10 @@ pub(crate) fn introspection_allowed(policy: IntrospectionPolicy, context: &tesse
     }
 }
 
-/// Authentication or tenant resolution failed: a request error with the code.
-fn context_failure(media: MediaType, err: ApiError) -> Response {
+/// Authentication or tenant resolution failed: a request error with the code
+/// (and, for a refused token, RFC 6750's `WWW-Authenticate: Bearer
+/// error="invalid_token"`, which client libraries act on by refreshing).
+fn context_failure(media: MediaType, err: ApiError, presented_token: bool) -> Response {
     let code = err.domain().code();
     let status = match code {
         ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
@@ -356,8 +367,13 @@ fn context_failure(media: MediaType, err: ApiError) -> Response {
         MediaType::Json => StatusCode::OK,
     };
     let mut response = respond(media, status, body);
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    if code == ErrorCode::Unauthenticated {
+        let challenge = if presented_token {
+            "Bearer realm=\"tessera\", error=\"invalid_token\""
+        } else {
+            "Bearer realm=\"tessera\""
+        };
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     }
     response
 }

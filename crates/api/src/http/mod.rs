@@ -72,6 +72,9 @@ pub struct AppInner {
     pub ws_init_timeout: Duration,
     /// Operations running over WebSockets, per account.
     pub ws_operations: ws_limits::OperationCounter,
+    /// The `@public` root fields (`Mutation.login`…): operations of only these
+    /// need no session.
+    pub(crate) public_fields: std::collections::HashSet<String>,
     /// Subscription events' rights decisions, shared per caller.
     pub(crate) event_rights: crate::caller::EventRightsRegistry,
 }
