@@ -44,13 +44,13 @@ use webauthn_rs::prelude::{
 };
 
 use crate::api_keys::parse_name;
-use crate::entity::{backup_code, passkey, platform_secret, session, user};
+use crate::entity::{backup_code, passkey, session, user};
 use crate::mfa::replace_backup_codes;
 use crate::model::{
     Email, IssuedSession, LoginFailure, MfaChallenge, Passkey, PasskeyCeremony, RelyingParty, SecondFactor, User,
     UserStatus,
 };
-use crate::service::IdentityService;
+use crate::service::{IdentityService, platform_secret};
 use crate::token::{hash_token, new_token};
 
 /// How long a ceremony waits for the authenticator's answer.
@@ -613,15 +613,7 @@ impl IdentityService {
     /// credential id that is the same for the address every time and unknowable
     /// without the platform's secret.
     async fn decoy_options(&self, email: &Email) -> Result<serde_json::Value> {
-        let key = self
-            .decoy_key
-            .get_or_try_init(|| async {
-                let txn = self.db.begin(Scope::Global, Access::Read).await?;
-                let secret = platform_secret::Entity::find_by_id(DECOY_SECRET.to_owned()).one(&txn).await?;
-                txn.commit().await?;
-                secret.map(|s| s.value).ok_or_else(|| DomainError::Internal("the passkey decoy key is missing".into()))
-            })
-            .await?;
+        let key = platform_secret(&self.db, &self.decoy_key, DECOY_SECRET).await?;
         let mut id = Sha256::new();
         id.update(key.as_bytes());
         id.update(b"\0");

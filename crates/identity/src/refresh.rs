@@ -25,9 +25,9 @@ use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::{DomainError, RequestContext, Result};
 use tracing::warn;
 
-use crate::entity::{platform_secret, refresh_token, session, user};
+use crate::entity::{refresh_token, session, user};
 use crate::model::{IssuedSession, UserStatus};
-use crate::service::{IdentityService, store_refresh_token};
+use crate::service::{IdentityService, platform_secret, store_refresh_token};
 use crate::token::{ACCESS_PREFIX, REFRESH_PREFIX, hash_token};
 
 /// How long after its rotation a refresh token presented again still gets its
@@ -64,7 +64,8 @@ impl IdentityService {
     /// module: rotation, reuse detection and the repeat window).
     pub async fn refresh(&self, ctx: &RequestContext, presented: &str) -> Result<IssuedSession> {
         let now = ctx.now();
-        let successor = Successor::of(self.refresh_key().await?, presented)?;
+        let key = platform_secret(&self.db, &self.successor_key, SUCCESSOR_SECRET).await?;
+        let successor = Successor::of(key, presented)?;
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
         let Some(token) = refresh_token::Entity::find()
             .filter(refresh_token::Column::TokenHash.eq(hash_token(presented)))
@@ -163,22 +164,6 @@ impl IdentityService {
             "rotated refresh token presented again; session revoked"
         );
         Ok(())
-    }
-
-    /// The platform key successors are derived with, read once.
-    async fn refresh_key(&self) -> Result<&str> {
-        let key = self
-            .successor_key
-            .get_or_try_init(|| async {
-                let txn = self.db.begin(Scope::Global, Access::Read).await?;
-                let secret = platform_secret::Entity::find_by_id(SUCCESSOR_SECRET.to_owned()).one(&txn).await?;
-                txn.commit().await?;
-                secret
-                    .map(|s| s.value)
-                    .ok_or_else(|| DomainError::Internal("the refresh successor key is missing".into()))
-            })
-            .await?;
-        Ok(key.as_str())
     }
 }
 

@@ -740,6 +740,21 @@ pub(crate) async fn revoke_user_sessions<C: ConnectionTrait>(
     Ok(ended)
 }
 
+/// The platform secret `name` (made by a migration), read once into `cell`.
+pub(crate) async fn platform_secret<'a>(db: &Db, cell: &'a OnceCell<String>, name: &str) -> Result<&'a str> {
+    let value = cell
+        .get_or_try_init(|| async {
+            let txn = db.begin(Scope::Global, Access::Read).await?;
+            let secret = crate::entity::platform_secret::Entity::find_by_id(name.to_owned()).one(&txn).await?;
+            txn.commit().await?;
+            secret
+                .map(|s| s.value)
+                .ok_or_else(|| DomainError::Internal(format!("the platform secret {name} is missing")))
+        })
+        .await?;
+    Ok(value.as_str())
+}
+
 /// Stores a refresh token of `session_id` (its hash), unrotated.
 pub(crate) async fn store_refresh_token<C: ConnectionTrait>(
     conn: &C,
