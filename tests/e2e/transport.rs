@@ -246,3 +246,72 @@ async fn an_argument_of_the_wrong_type_is_bad_user_input_not_an_internal_error()
     assert!(code == "BAD_USER_INPUT" || code == "GRAPHQL_VALIDATION_FAILED", "{body}");
     assert_ne!(body["errors"][0]["message"], "internal server error");
 }
+
+/// Client libraries add their own headers (Apollo's client awareness, W3C trace
+/// context): an allowed origin's preflight allows what the browser asks for.
+#[tokio::test]
+async fn an_allowed_origin_may_send_the_headers_client_libraries_add() {
+    let app = TestApp::spawn_with(|c| c.cors_origins = Some(vec!["https://app.example.com".into()])).await;
+    let asked = "authorization, content-type, apollographql-client-name, apollographql-client-version, traceparent";
+    let preflight = app
+        .http
+        .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", asked)
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    let allowed = preflight.headers()["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
+    for header in asked.split(", ") {
+        assert!(allowed.contains(header), "{header} is not allowed: {allowed}");
+    }
+    // The request itself then goes through.
+    let response = app
+        .http
+        .post(app.url("/graphql"))
+        .header("origin", "https://app.example.com")
+        .header("apollographql-client-name", "web")
+        .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["access-control-allow-origin"], "https://app.example.com");
+}
+
+/// The README's word on scalars, checked: `DateTime` answers RFC 3339 in UTC
+/// and takes any offset.
+#[tokio::test]
+async fn scalars_have_the_formats_the_readme_gives() {
+    let app = TestApp::spawn().await;
+    let ana = app.sign_up("ana@scalars.test").await;
+    let sessions = app.ok(&ana, "{ mySessions(first: 1) { edges { node { createdAt } } } }", json!({})).await;
+    let created = sessions["mySessions"]["edges"][0]["node"]["createdAt"].as_str().unwrap().to_owned();
+    assert!(is_rfc3339_utc(&created), "{created}");
+    // Any offset goes in: the same instant written two ways finds the same sign-in.
+    let history =
+        "query($from: DateTime!) { myLoginHistory(filter: {from: $from}, first: 10) { edges { node { succeeded } } } }";
+    let instant = chrono::DateTime::parse_from_rfc3339(&created).unwrap() - chrono::Duration::seconds(1);
+    let in_paris = instant.with_timezone(&chrono::FixedOffset::east_opt(3600).unwrap()).to_rfc3339();
+    let in_utc = instant.to_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let found = |from: String| {
+        let ana = &ana;
+        let app = &app;
+        async move { app.ok(ana, history, json!({ "from": from })).await["myLoginHistory"]["edges"].clone() }
+    };
+    let (paris, utc) = (found(in_paris).await, found(in_utc).await);
+    assert_eq!(paris, utc);
+    assert!(!paris.as_array().unwrap().is_empty());
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]+00:00`.
+fn is_rfc3339_utc(text: &str) -> bool {
+    let Some((stamp, zone)) = text.rsplit_once('+') else { return false };
+    let (date, time) = stamp.split_once('T').unwrap_or_default();
+    zone == "00:00"
+        && date.len() == 10
+        && chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok()
+        && chrono::NaiveTime::parse_from_str(time, "%H:%M:%S%.f").is_ok()
+}

@@ -40,7 +40,7 @@ use http::{HeaderName, HeaderValue, Method, header};
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::{Db, RequestMeta};
 use tokio_util::sync::CancellationToken;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tracing::{Instrument, info, info_span};
 
@@ -158,13 +158,11 @@ fn cors(config: &Config) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::ACCEPT,
-            HeaderName::from_static("x-tenant"),
-            REQUEST_ID,
-        ])
+        // Whatever headers the page's client library adds (Apollo's
+        // `apollographql-client-name`, `traceparent`…): the origin is one this
+        // deployment trusts, and credentials travel in `Authorization`, never in
+        // cookies, so the headers it asks for are allowed as asked.
+        .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([REQUEST_ID])
         .max_age(Duration::from_secs(600))
 }
