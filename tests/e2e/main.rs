@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod bounds;
 mod edges;
+mod error_codes;
 mod invitation_abuse;
 mod invitations;
 mod lifecycle;

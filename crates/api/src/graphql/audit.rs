@@ -12,7 +12,7 @@ use super::connection::{connection, page_cost, page_request};
 use super::identity::{LoginAttemptObject, UserObject};
 use super::rbac::user_by_id;
 use super::{Requires, SignedIn, authenticated, loaders, parse_id, permission, request, services};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 
 /// One change to the tenant's data: who, what, when, from where, and the changed
 /// fields before and after (secrets redacted).
@@ -40,8 +40,7 @@ impl AuditRecordObject {
     /// made the client (whose rights bound it).
     async fn partner_client(&self, ctx: &Context<'_>) -> ApiResult<Option<super::oauth::OAuthClientObject>> {
         let Some(id) = self.0.session_id else { return Ok(None) };
-        let found =
-            loaders(ctx)?.partner_clients.load_one(id.as_uuid()).await.map_err(|e| ApiError::internal(e.message))?;
+        let found = loaders(ctx)?.partner_clients.load_one(id.as_uuid()).await?;
         Ok(found.map(super::oauth::OAuthClientObject::from))
     }
     /// What was done, `resource.verb` (`booking.cancelled`).

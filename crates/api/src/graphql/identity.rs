@@ -47,7 +47,7 @@ enum Viewer {
 
 /// Whether `user` belongs to the request's tenant (batched per request).
 pub(crate) async fn is_member_here(ctx: &Context<'_>, user: UserId) -> ApiResult<bool> {
-    let found = loaders(ctx)?.members.load_one(user).await.map_err(|e| ApiError::internal(e.message))?;
+    let found = loaders(ctx)?.members.load_one(user).await?;
     Ok(found.is_some())
 }
 
@@ -509,7 +509,7 @@ impl IdentityQuery {
         if actor.user_id != id && !is_member_here(ctx, id).await? {
             return Ok(None);
         }
-        let found = loaders(ctx)?.users.load_one(id).await.map_err(|e| ApiError::internal(e.message))?;
+        let found = loaders(ctx)?.users.load_one(id).await?;
         Ok(found.map(UserObject::seen))
     }
 }

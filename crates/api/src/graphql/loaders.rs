@@ -35,12 +35,12 @@ macro_rules! loader {
 
         impl Loader<$key> for $name {
             type Value = $value;
-            type Error = async_graphql::Error;
+            type Error = ApiError;
 
             async fn load(&self, $keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
                 let ($services, $request) = (&self.services, &self.request);
                 let loaded: tessera_kernel::Result<HashMap<$key, $value>> = $body;
-                Ok(loaded.map_err(ApiError::from)?)
+                loaded.map_err(ApiError::from)
             }
         }
     };
@@ -144,7 +144,7 @@ pub(crate) struct UpcomingBookingsLoader {
 
 impl Loader<(ProviderId, usize)> for UpcomingBookingsLoader {
     type Value = Vec<tessera_scheduling::Booking>;
-    type Error = async_graphql::Error;
+    type Error = ApiError;
 
     async fn load(
         &self,

@@ -276,7 +276,7 @@ impl DeliveryObject {
         self.0.created_at
     }
     /// Every try, in order: the delivery log.
-    async fn attempts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AttemptObject>> {
+    async fn attempts(&self, ctx: &Context<'_>) -> ApiResult<Vec<AttemptObject>> {
         let found = loaders(ctx)?.delivery_attempts.load_one(self.0.id).await?;
         Ok(found.unwrap_or_default().into_iter().map(AttemptObject::from).collect())
     }

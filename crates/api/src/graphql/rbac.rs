@@ -38,16 +38,16 @@ fn parse_permissions(names: &[String]) -> ApiResult<Vec<Permission>> {
 
 pub(crate) async fn user_by_id(ctx: &Context<'_>, id: Option<UserId>) -> ApiResult<Option<UserObject>> {
     let Some(id) = id else { return Ok(None) };
-    let found = loaders(ctx)?.users.load_one(id).await.map_err(|e| ApiError::internal(e.message))?;
+    let found = loaders(ctx)?.users.load_one(id).await?;
     Ok(found.map(UserObject::seen))
 }
 
-async fn role_by_id(ctx: &Context<'_>, id: RoleId) -> async_graphql::Result<Option<RoleObject>> {
+async fn role_by_id(ctx: &Context<'_>, id: RoleId) -> ApiResult<Option<RoleObject>> {
     let found = loaders(ctx)?.roles.load_one(id).await?;
     Ok(found.map(RoleObject))
 }
 
-async fn group_by_id(ctx: &Context<'_>, id: GroupId) -> async_graphql::Result<Option<GroupObject>> {
+async fn group_by_id(ctx: &Context<'_>, id: GroupId) -> ApiResult<Option<GroupObject>> {
     let found = loaders(ctx)?.groups.load_one(id).await?;
     Ok(found.map(GroupObject))
 }
@@ -78,7 +78,7 @@ impl RoleObject {
         self.0.is_default
     }
     /// The role it inherits permissions from.
-    async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RoleObject>> {
+    async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<RoleObject>> {
         match self.0.parent_id {
             Some(id) => role_by_id(ctx, id).await,
             None => Ok(None),
@@ -89,7 +89,7 @@ impl RoleObject {
         names(&self.0.permissions)
     }
     /// Everything the role grants, its ancestors' permissions included.
-    async fn all_permissions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<&'static str>> {
+    async fn all_permissions(&self, ctx: &Context<'_>) -> ApiResult<Vec<&'static str>> {
         let mut all = self.0.permissions.clone();
         let mut seen = vec![self.0.id];
         let mut next = self.0.parent_id;
@@ -213,7 +213,7 @@ impl RoleAssignmentObject {
         ID(self.0.id.to_string())
     }
     /// The role granted.
-    async fn role(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RoleObject>> {
+    async fn role(&self, ctx: &Context<'_>) -> ApiResult<Option<RoleObject>> {
         role_by_id(ctx, self.0.role_id).await
     }
     /// The user it is granted to (null when granted to a group).
@@ -224,14 +224,14 @@ impl RoleAssignmentObject {
         }
     }
     /// The group it is granted to (null when granted to a user).
-    async fn group(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<GroupObject>> {
+    async fn group(&self, ctx: &Context<'_>) -> ApiResult<Option<GroupObject>> {
         match self.0.subject {
             Subject::Group(id) => group_by_id(ctx, id).await,
             Subject::User(_) => Ok(None),
         }
     }
     /// The provider it is limited to; null when it holds tenant-wide.
-    async fn provider(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProviderObject>> {
+    async fn provider(&self, ctx: &Context<'_>) -> ApiResult<Option<ProviderObject>> {
         match self.0.scope {
             AccessScope::Tenant => Ok(None),
             AccessScope::Resource(Resource::Provider(id)) => {
@@ -478,7 +478,7 @@ impl RbacQuery {
 
     /// One role of the tenant.
     #[graphql(guard = "Requires(Permission::RoleRead)", directive = permission::apply(Permission::RoleRead.name().to_owned()))]
-    async fn role(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<RoleObject>> {
+    async fn role(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<RoleObject>> {
         role_by_id(ctx, parse_id("id", &id)?).await
     }
 

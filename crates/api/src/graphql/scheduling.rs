@@ -184,12 +184,12 @@ impl ProviderObject {
         self.0.review_count
     }
     /// Weekly working hours.
-    async fn working_hours(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WorkingInterval>> {
+    async fn working_hours(&self, ctx: &Context<'_>) -> ApiResult<Vec<WorkingInterval>> {
         let hours = loaders(ctx)?.working_hours.load_one(self.0.id).await?.unwrap_or_default();
         Ok(hours.iter().map(WorkingInterval::from).collect())
     }
     /// The services they offer.
-    async fn services(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ServiceObject>> {
+    async fn services(&self, ctx: &Context<'_>) -> ApiResult<Vec<ServiceObject>> {
         let loaders = loaders(ctx)?;
         let ids = loaders.offered_services.load_one(self.0.id).await?.unwrap_or_default();
         let mut found: Vec<Service> =
@@ -215,10 +215,11 @@ impl ProviderObject {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 5)] first: i32,
-    ) -> async_graphql::Result<Vec<BookingObject>> {
-        let limit = usize::try_from(first).ok().filter(|n| (1..=20).contains(n)).ok_or_else(|| {
-            async_graphql::Error::from(ApiError::from(DomainError::invalid("first", "must be between 1 and 20")))
-        })?;
+    ) -> ApiResult<Vec<BookingObject>> {
+        let limit = usize::try_from(first)
+            .ok()
+            .filter(|n| (1..=20).contains(n))
+            .ok_or_else(|| ApiError::from(DomainError::invalid("first", "must be between 1 and 20")))?;
         let found = loaders(ctx)?.upcoming_bookings.load_one((self.0.id, limit)).await?.unwrap_or_default();
         Ok(found.into_iter().map(BookingObject).collect())
     }
@@ -234,7 +235,7 @@ impl ProviderObject {
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
         status: Option<Vec<BookingStatus>>,
-    ) -> async_graphql::Result<Connection<String, BookingObject>> {
+    ) -> ApiResult<Connection<String, BookingObject>> {
         let filter = BookingFilter {
             from,
             to,
@@ -256,7 +257,7 @@ impl ScheduleExceptionObject {
         ID(self.0.id.to_string())
     }
     /// The provider, or null for the whole tenant (a holiday).
-    async fn provider(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProviderObject>> {
+    async fn provider(&self, ctx: &Context<'_>) -> ApiResult<Option<ProviderObject>> {
         let Some(id) = self.0.provider_id else { return Ok(None) };
         Ok(loaders(ctx)?.providers.load_one(id).await?.map(ProviderObject))
     }
@@ -326,7 +327,7 @@ impl ServiceObject {
         self.0.deleted_at
     }
     /// Its add-ons.
-    async fn addons(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AddonObject>> {
+    async fn addons(&self, ctx: &Context<'_>) -> ApiResult<Vec<AddonObject>> {
         let found = loaders(ctx)?.addons.load_one(self.0.id).await?.unwrap_or_default();
         Ok(found.into_iter().map(AddonObject).collect())
     }
@@ -403,7 +404,7 @@ impl CustomerObject {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, BookingObject>> {
+    ) -> ApiResult<Connection<String, BookingObject>> {
         let filter = BookingFilter { customer_id: Some(self.0.id), ..BookingFilter::default() };
         bookings_page(ctx, &filter, first, after, last, before).await
     }
@@ -455,7 +456,7 @@ pub(crate) struct Cancellation {
 #[ComplexObject]
 impl Cancellation {
     /// Who cancelled.
-    async fn cancelled_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<UserObject>> {
+    async fn cancelled_by(&self, ctx: &Context<'_>) -> ApiResult<Option<UserObject>> {
         let Some(id) = self.cancelled_by else { return Ok(None) };
         Ok(loaders(ctx)?.users.load_one(id).await?.map(UserObject::seen))
     }
@@ -543,24 +544,24 @@ impl BookingObject {
         }))
     }
     /// Who performs it.
-    async fn provider(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProviderObject>> {
+    async fn provider(&self, ctx: &Context<'_>) -> ApiResult<Option<ProviderObject>> {
         Ok(loaders(ctx)?.providers.load_one(self.0.provider_id).await?.map(ProviderObject))
     }
     /// The service (as it is now; `serviceName`, `price` and `addons` are as booked).
-    async fn service(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ServiceObject>> {
+    async fn service(&self, ctx: &Context<'_>) -> ApiResult<Option<ServiceObject>> {
         Ok(loaders(ctx)?.services.load_one(self.0.service_id).await?.map(ServiceObject))
     }
     /// The customer.
-    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CustomerObject>> {
+    async fn customer(&self, ctx: &Context<'_>) -> ApiResult<Option<CustomerObject>> {
         Ok(loaders(ctx)?.customers.load_one(self.0.customer_id).await?.map(CustomerObject))
     }
     /// The add-ons, as booked.
-    async fn addons(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<BookedAddonObject>> {
+    async fn addons(&self, ctx: &Context<'_>) -> ApiResult<Vec<BookedAddonObject>> {
         let found = loaders(ctx)?.booked_addons.load_one(self.0.id).await?.unwrap_or_default();
         Ok(found.into_iter().map(BookedAddonObject::from).collect())
     }
     /// The customer's review, once completed and reviewed.
-    async fn review(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ReviewObject>> {
+    async fn review(&self, ctx: &Context<'_>) -> ApiResult<Option<ReviewObject>> {
         Ok(loaders(ctx)?.reviews.load_one(self.0.id).await?.flatten().map(ReviewObject::from))
     }
 }
@@ -572,7 +573,7 @@ async fn bookings_page(
     after: Option<String>,
     last: Option<i32>,
     before: Option<String>,
-) -> async_graphql::Result<Connection<String, BookingObject>> {
+) -> ApiResult<Connection<String, BookingObject>> {
     let page =
         services(ctx)?.scheduling.bookings(request(ctx)?, filter, &page_request(first, after, last, before)).await?;
     prefetch_for_bookings(ctx, &page.items).await?;
@@ -595,9 +596,9 @@ async fn prefetch<L, K>(
     wanted: bool,
     loader: &async_graphql::dataloader::DataLoader<L, async_graphql::dataloader::HashMapCache>,
     keys: &[K],
-) -> async_graphql::Result<()>
+) -> ApiResult<()>
 where
-    L: async_graphql::dataloader::Loader<K, Error = async_graphql::Error>,
+    L: async_graphql::dataloader::Loader<K, Error = ApiError>,
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
 {
     if wanted {
@@ -608,7 +609,7 @@ where
 
 /// Loads, in one batch per kind, the hours, services and upcoming bookings a
 /// query asks for under a page of providers (see [`prefetch_for_bookings`]).
-async fn prefetch_for_providers(ctx: &Context<'_>, providers: &[Provider]) -> async_graphql::Result<()> {
+async fn prefetch_for_providers(ctx: &Context<'_>, providers: &[Provider]) -> ApiResult<()> {
     if providers.is_empty() {
         return Ok(());
     }
@@ -623,7 +624,7 @@ async fn prefetch_for_providers(ctx: &Context<'_>, providers: &[Provider]) -> as
             let offered = loaders.offered_services.load_many(ids.iter().copied()).await?;
             loaders.services.load_many(unique(offered.into_values().flatten())).await?;
         }
-        Ok::<_, async_graphql::Error>(())
+        Ok::<_, ApiError>(())
     };
     let (a, b, c) = futures_util::join!(
         prefetch(node.field("workingHours").exists(), &loaders.working_hours, &ids),
@@ -653,7 +654,7 @@ fn upcoming_limit(ctx: &Context<'_>) -> Option<usize> {
 /// page, late fields can miss it and cost another query. Loading up front from the
 /// query's selection makes the number of statements independent of the page size;
 /// the per-item fields then find the rows in the loaders' cache.
-async fn prefetch_for_bookings(ctx: &Context<'_>, bookings: &[Booking]) -> async_graphql::Result<()> {
+async fn prefetch_for_bookings(ctx: &Context<'_>, bookings: &[Booking]) -> ApiResult<()> {
     if bookings.is_empty() {
         return Ok(());
     }
@@ -722,7 +723,7 @@ impl AvailableSlot {
     }
 
     /// The provider.
-    async fn provider(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProviderObject>> {
+    async fn provider(&self, ctx: &Context<'_>) -> ApiResult<Option<ProviderObject>> {
         Ok(loaders(ctx)?.providers.load_one(self.provider).await?.map(ProviderObject))
     }
 }
@@ -954,7 +955,7 @@ impl SchedulingQuery {
         last: Option<i32>,
         before: Option<String>,
         active: Option<bool>,
-    ) -> async_graphql::Result<Connection<String, ProviderObject>> {
+    ) -> ApiResult<Connection<String, ProviderObject>> {
         let page = services(ctx)?
             .scheduling
             .providers(request(ctx)?, &page_request(first, after, last, before), active)
@@ -965,7 +966,7 @@ impl SchedulingQuery {
 
     /// A provider by id.
     #[graphql(guard = "Requires(Permission::ProviderRead)", directive = permission::apply(Permission::ProviderRead.name().to_owned()))]
-    async fn provider(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<ProviderObject>> {
+    async fn provider(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<ProviderObject>> {
         let id: ProviderId = parse_id("id", &id)?;
         Ok(loaders(ctx)?.providers.load_one(id).await?.map(ProviderObject))
     }
@@ -1004,7 +1005,7 @@ impl SchedulingQuery {
 
     /// A service by id.
     #[graphql(guard = "Requires(Permission::ServiceRead)", directive = permission::apply(Permission::ServiceRead.name().to_owned()))]
-    async fn service(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<ServiceObject>> {
+    async fn service(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<ServiceObject>> {
         let id: ServiceId = parse_id("id", &id)?;
         Ok(loaders(ctx)?.services.load_one(id).await?.map(ServiceObject))
     }
@@ -1029,7 +1030,7 @@ impl SchedulingQuery {
 
     /// A customer by id.
     #[graphql(guard = "RequiresOrOwn(Permission::CustomerRead, Permission::CustomerReadOwn)", directive = permission::apply(Permission::CustomerRead.name().to_owned()), directive = own_permission::apply(Permission::CustomerReadOwn.name().to_owned()))]
-    async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CustomerObject>> {
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<CustomerObject>> {
         let id = parse_id("id", &id)?;
         Ok(loaders(ctx)?.customers.load_one(id).await?.map(CustomerObject))
     }
@@ -1044,7 +1045,7 @@ impl SchedulingQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<BookingFilterInput>,
-    ) -> async_graphql::Result<Connection<String, BookingObject>> {
+    ) -> ApiResult<Connection<String, BookingObject>> {
         let filter = match filter {
             Some(f) => BookingFilter {
                 from: f.from,

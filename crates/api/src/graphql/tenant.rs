@@ -290,7 +290,7 @@ impl TenantObject {
     /// The tenant above it, if the caller may read it.
     async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<TenantObject>> {
         let Some(parent) = self.0.parent_tenant_id else { return Ok(None) };
-        let found = loaders(ctx)?.tenants.load_one(parent).await.map_err(|e| ApiError::internal(e.message))?;
+        let found = loaders(ctx)?.tenants.load_one(parent).await?;
         Ok(found.map(TenantObject))
     }
     /// The tenants directly below it.
@@ -329,12 +329,12 @@ pub(crate) struct MembershipObject {
 impl MembershipObject {
     /// The tenant.
     async fn tenant(&self, ctx: &Context<'_>) -> ApiResult<Option<TenantObject>> {
-        let found = loaders(ctx)?.tenants.load_one(self.tenant_id).await.map_err(|e| ApiError::internal(e.message))?;
+        let found = loaders(ctx)?.tenants.load_one(self.tenant_id).await?;
         Ok(found.map(TenantObject))
     }
     /// The member.
     async fn user(&self, ctx: &Context<'_>) -> ApiResult<Option<UserObject>> {
-        let found = loaders(ctx)?.users.load_one(self.user_id).await.map_err(|e| ApiError::internal(e.message))?;
+        let found = loaders(ctx)?.users.load_one(self.user_id).await?;
         Ok(found.map(UserObject::seen))
     }
 }
@@ -441,7 +441,7 @@ impl TenantQuery {
         if request(ctx)?.actor().is_none() {
             return Ok(None);
         }
-        let found = loaders(ctx)?.tenants.load_one(id).await.map_err(|e| ApiError::internal(e.message))?;
+        let found = loaders(ctx)?.tenants.load_one(id).await?;
         Ok(found.map(TenantObject))
     }
 }
