@@ -113,7 +113,7 @@ impl IdentityService {
         let session = active.update(&txn).await?;
         store_refresh_token(&txn, session.id, &successor.refresh, now, absolute_expires_at).await?;
         txn.commit().await?;
-        Ok(issued(&session, successor))
+        Ok(issued(&session, &successor))
     }
 
     /// The successor again, when `token` was rotated within the window and its
@@ -136,9 +136,7 @@ impl IdentityService {
             .filter(refresh_token::Column::RotatedAt.is_null())
             .one(txn)
             .await?;
-        Ok(next.map(|_| {
-            issued(session, Successor { access: successor.access.clone(), refresh: successor.refresh.clone() })
-        }))
+        Ok(next.map(|_| issued(session, successor)))
     }
 
     /// Ends the session whose rotated refresh token came back, and says so.
@@ -168,13 +166,13 @@ impl IdentityService {
 }
 
 /// What a refresh hands out: the session's times and the successor's tokens.
-fn issued(session: &session::Model, successor: Successor) -> IssuedSession {
+fn issued(session: &session::Model, successor: &Successor) -> IssuedSession {
     IssuedSession {
         session_id: session.id,
         user_id: session.user_id,
-        access_token: successor.access,
+        access_token: successor.access.clone(),
         access_token_expires_at: session.idle_expires_at,
-        refresh_token: successor.refresh,
+        refresh_token: successor.refresh.clone(),
         refresh_token_expires_at: session.absolute_expires_at,
         device_token: None,
     }
