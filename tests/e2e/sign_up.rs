@@ -118,3 +118,16 @@ async fn one_client_address_may_ask_for_only_so_many_sign_ups_an_hour() {
     let (_, body) = sign_up(&app, "person4@client.test", "a client's passphrase").await;
     assert!(body["data"]["signUp"]["email"].is_string(), "{body}");
 }
+
+#[tokio::test]
+async fn parallel_sign_ups_cannot_overfill_an_addresss_hour() {
+    let app = TestApp::spawn().await;
+    let attempts = (0..10).map(|n| {
+        let app = &app;
+        async move { sign_up(app, "race@bomb.test", &format!("a racing passphrase {n}")).await }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    assert!(answers.iter().all(|(status, _)| *status == 200), "{answers:?}");
+    let links = app.rows("SELECT COUNT(*) FROM pending_sign_ups WHERE email = 'race@bomb.test'").await;
+    assert_eq!(links[0].try_get_by_index::<i64>(0).unwrap(), 3, "three emails an hour, however parallel");
+}
