@@ -604,18 +604,54 @@ pub fn totp(secret: &str, at: DateTime<Utc>) -> String {
     format!("{:06}", binary % 1_000_000)
 }
 
+/// Installs the JavaScript test tools (`npm ci` in `tests/js`) when Node.js is
+/// here and they are not yet, so `cargo test` on a fresh clone runs the browser
+/// and GraphQL-over-HTTP tests instead of skipping them. Test processes run in
+/// parallel: a file lock lets one install while the others wait. Whether they
+/// are installed afterwards.
+pub fn ensure_js_tools(js: &std::path::Path) -> bool {
+    let installed = || js.join("node_modules/.package-lock.json").exists();
+    if installed() {
+        return true;
+    }
+    let Ok(lock) = std::fs::File::create(js.join(".install.lock")) else { return false };
+    if lock.lock().is_err() {
+        return false;
+    }
+    if !installed() {
+        let npm = std::process::Command::new("npm")
+            .args(["ci", "--prefer-offline", "--no-audit", "--no-fund"])
+            .current_dir(js)
+            .output();
+        match npm {
+            Ok(output) if !output.status.success() => {
+                eprintln!("npm ci in tests/js failed: {}", String::from_utf8_lossy(&output.stderr));
+            }
+            Ok(_) => {}
+            Err(err) => eprintln!("npm is not available ({err}): install Node.js to run the JavaScript tests"),
+        }
+    }
+    installed()
+}
+
+/// [`ensure_js_tools`] off the test's runtime thread.
+async fn installed_js_tools(js: &std::path::Path) -> bool {
+    let js = js.to_owned();
+    tokio::task::spawn_blocking(move || ensure_js_tools(&js)).await.unwrap_or(false)
+}
+
 /// Runs `tests/js/<script>` with `args` in Node and fails the test with its
-/// report unless it succeeds; returns what it printed. `None` when the
-/// JavaScript tools are not installed (`npm ci --prefix tests/js`), which
-/// `TESSERA_REQUIRE_SERVICES=1` does not allow.
+/// report unless it succeeds; returns what it printed. The JavaScript tools are
+/// installed on first use (see [`ensure_js_tools`]); `None` when that cannot be
+/// done here (no Node.js), which `TESSERA_REQUIRE_SERVICES=1` does not allow.
 pub async fn run_node(script: &str, args: &[&str]) -> Option<String> {
     let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
-    if !js.join("node_modules/.package-lock.json").exists() {
+    if !installed_js_tools(&js).await {
         assert!(
             std::env::var("TESSERA_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "TESSERA_REQUIRE_SERVICES=1 but the JavaScript tools are not installed: run `npm ci --prefix tests/js`"
+            "TESSERA_REQUIRE_SERVICES=1 but the JavaScript tools cannot be installed: install Node.js and npm"
         );
-        eprintln!("skipped: run `npm ci --prefix tests/js` to run {script}");
+        eprintln!("skipped: install Node.js and npm to run {script}");
         return None;
     }
     let output =
@@ -632,12 +668,13 @@ pub async fn run_node(script: &str, args: &[&str]) -> Option<String> {
 pub async fn run_in_browser(script: &str, args: &[&str]) -> bool {
     let js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    if !js.join("node_modules/playwright-core").exists() || !std::path::Path::new(&chromium).exists() {
+    let tools = std::path::Path::new(&chromium).exists() && installed_js_tools(&js).await;
+    if !tools {
         assert!(
             std::env::var("TESSERA_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "TESSERA_REQUIRE_SERVICES=1 but the browser test cannot run: install chromium and run `npm ci --prefix tests/js`"
+            "TESSERA_REQUIRE_SERVICES=1 but the browser test cannot run: install Chromium, Node.js and npm"
         );
-        eprintln!("skipped: install chromium and run `npm ci --prefix tests/js` to run {script} in a browser");
+        eprintln!("skipped: install Chromium, Node.js and npm to run {script} in a browser");
         return false;
     }
     let output = tokio::process::Command::new("node")

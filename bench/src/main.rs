@@ -236,8 +236,8 @@ async fn availability(world: &World) -> Result<(f64, f64, u64), Failure> {
         service_id: world.services[0],
         provider_id: None,
         addon_ids: Vec::new(),
-        from,
-        to,
+        from: Some(from),
+        to: Some(to),
         after: None,
         limit: tessera_scheduling::MAX_AVAILABILITY_SLOTS,
     };

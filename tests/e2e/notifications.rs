@@ -62,8 +62,8 @@ async fn a_booking_is_confirmed_over_email_and_in_app_and_reminded_before_it_sta
     let inbox = app.ok(&ana, INBOX, json!({})).await;
     let messages = nodes(&inbox, "myNotifications");
     assert_eq!(messages.len(), 1, "{inbox}");
-    assert_eq!(messages[0]["topic"], "booking.confirmed");
-    assert_eq!(messages[0]["title"], "Your booking at Tenant notified is confirmed");
+    assert_eq!(messages[0]["topic"], "booking.received", "the business has not confirmed it yet");
+    assert_eq!(messages[0]["title"], "We have received your booking at Tenant notified");
     assert!(messages[0]["body"].as_str().unwrap().contains("2026-03-04 10:00 (Europe/Madrid)"), "{inbox}");
     assert_eq!((&messages[0]["subjectType"], &messages[0]["subjectId"]), (&json!("booking"), &json!(booking)));
     assert_eq!(inbox["unreadNotificationCount"], 1);
@@ -74,7 +74,7 @@ async fn a_booking_is_confirmed_over_email_and_in_app_and_reminded_before_it_sta
     assert_eq!(emails.len(), 1);
     assert_eq!(
         (emails[0].to.as_str(), emails[0].subject.as_str()),
-        ("ana@example.com", "Your booking at Tenant notified is confirmed")
+        ("ana@example.com", "We have received your booking at Tenant notified")
     );
     assert!(
         emails[0].message_id.contains(messages[0]["id"].as_str().unwrap()),
@@ -85,7 +85,7 @@ async fn a_booking_is_confirmed_over_email_and_in_app_and_reminded_before_it_sta
 
     let log = nodes(&app.ok(&salon.owner, DELIVERIES, json!({})).await, "notificationDeliveries");
     let by_channel: HashMap<&str, &Value> =
-        log.iter().filter(|d| d["topic"] == "booking.confirmed").map(|d| (d["channel"].as_str().unwrap(), d)).collect();
+        log.iter().filter(|d| d["topic"] == "booking.received").map(|d| (d["channel"].as_str().unwrap(), d)).collect();
     let email = by_channel["EMAIL"];
     assert_eq!((&email["status"], &email["attemptCount"]), (&json!("SENT"), &json!(1)), "{log:?}");
     assert_eq!(email["attempts"][0]["outcome"], "SENT");
@@ -133,7 +133,7 @@ async fn moving_or_cancelling_a_booking_tells_the_customer_and_withdraws_the_old
     app.deliver().await;
     let subjects: Vec<String> = app.email.sent().iter().map(|e| e.subject.clone()).collect();
     // The change is high priority, so it leaves first.
-    assert_eq!(subjects, ["Your booking at Tenant moved has changed", "Your booking at Tenant moved is confirmed"]);
+    assert_eq!(subjects, ["Your booking at Tenant moved has changed", "We have received your booking at Tenant moved"]);
     let changed = &app.email.sent()[0];
     assert!(
         changed.text.contains("2026-03-05 12:00") && changed.text.contains("It was on 2026-03-04 10:00"),
@@ -445,7 +445,7 @@ async fn email_goes_through_a_real_smtp_server_and_its_opens_are_tracked() {
     let sent = messages.lock().unwrap().clone();
     assert_eq!(sent.len(), 1, "{sent:?}");
     let raw = &sent[0];
-    assert!(raw.contains("Subject: Your booking at Tenant smtp-salon is confirmed"), "{raw}");
+    assert!(raw.contains("Subject: We have received your booking at Tenant smtp-salon"), "{raw}");
     assert!(raw.contains("ana@example.com>"), "{raw}");
     assert!(
         raw.contains("From: \"Bella Roma\" <hola@bella.test>") || raw.contains("From: Bella Roma <hola@bella.test>"),
@@ -485,7 +485,7 @@ async fn a_member_receives_her_notifications_live() {
     let event = ws.next(Duration::from_secs(10)).await.expect("a notification");
     let WsEvent::Json(message) = event else { panic!("expected a message, got {event:?}") };
     assert_eq!(message["payload"]["data"]["notificationReceived"]["subjectId"], json!(booking), "{message}");
-    assert_eq!(message["payload"]["data"]["notificationReceived"]["topic"], "booking.confirmed");
+    assert_eq!(message["payload"]["data"]["notificationReceived"]["topic"], "booking.received");
 }
 
 /// The open-pixel token in a raw message's HTML, whether the part was sent as
@@ -650,8 +650,8 @@ async fn a_tenant_writes_its_own_templates_checked_against_the_topic_and_used_fr
     let templates = app.ok(owner, list, json!({})).await["notificationTemplates"].as_array().unwrap().clone();
     assert_eq!(
         templates.len(),
-        10,
-        "five business topics in English and Spanish (account messages are not the tenant's)"
+        12,
+        "six business topics in English and Spanish (account messages are not the tenant's)"
     );
     assert!(templates.iter().all(|t| t["custom"] == false));
     let confirmed = templates.iter().find(|t| t["topic"] == "BOOKING_CONFIRMED" && t["language"] == "en").unwrap();
@@ -684,24 +684,27 @@ async fn a_tenant_writes_its_own_templates_checked_against_the_topic_and_used_fr
     let mine = attempt("See you soon, {{ customerName }}!", "{{ serviceName }} on {{ startsAt }}. {{ businessName }}");
     let saved = app.ok(owner, set, mine).await;
     assert_eq!(saved["setNotificationTemplate"]["custom"], true);
+    // The template is the confirmation's: this business confirms bookings at once.
+    let confirming = "mutation { updateTenant(input: {settings: {confirmBookingsAutomatically: true}}) { id } }";
+    app.ok(owner, confirming, json!({})).await;
     book(&app, &salon, "2026-03-04T09:00:00Z").await;
     book(&app, &other, "2026-03-04T09:00:00Z").await;
     app.deliver().await;
     let subjects: Vec<String> = app.email.sent().iter().map(|e| e.subject.clone()).collect();
     assert!(subjects.contains(&"See you soon, Ana López!".to_owned()), "{subjects:?}");
     assert!(
-        subjects.contains(&"Your booking at Tenant elsewhere-salon is confirmed".to_owned()),
+        subjects.contains(&"We have received your booking at Tenant elsewhere-salon".to_owned()),
         "the other business keeps the built-in one"
     );
     let with_portuguese = json!({"t": "BOOKING_REMINDER", "l": "pt", "title": "Lembrete: {{ serviceName }}", "body": "Até logo, {{ customerName }}"});
     app.ok(owner, set, with_portuguese).await;
     assert_eq!(
         app.ok(owner, list, json!({})).await["notificationTemplates"].as_array().unwrap().len(),
-        15,
+        18,
         "three languages now"
     );
     let theirs = app.ok(&other.owner, list, json!({})).await["notificationTemplates"].as_array().unwrap().clone();
-    assert!(theirs.len() == 10 && theirs.iter().all(|t| t["custom"] == false));
+    assert!(theirs.len() == 12 && theirs.iter().all(|t| t["custom"] == false));
 
     let reset = "mutation { resetNotificationTemplate(topic: BOOKING_CONFIRMED, language: \"en\") { custom title } }";
     assert_eq!(app.ok(owner, reset, json!({})).await["resetNotificationTemplate"]["custom"], false);
@@ -750,18 +753,18 @@ async fn a_daily_digest_gathers_routine_emails_while_changes_and_reminders_keep_
     assert_eq!(subjects, ["Your booking at Tenant digest-salon has changed"], "a change does not wait for the digest");
     let held = json!({"f": {"channel": "EMAIL", "status": "PENDING"}});
     let log = nodes(&app.ok(&salon.owner, DELIVERIES, held).await, "notificationDeliveries");
-    let waiting: Vec<&Value> = log.iter().filter(|d| d["topic"] == "booking.confirmed").collect();
+    let waiting: Vec<&Value> = log.iter().filter(|d| d["topic"] == "booking.received").collect();
     assert_eq!(waiting.len(), 2, "{log:?}");
     assert_eq!(waiting[0]["lastError"], "held for the recipient's daily digest at 2026-03-02T17:00:00+00:00");
 
-    // At 18:00 in Madrid both confirmations leave as one email.
+    // At 18:00 in Madrid both acknowledgements leave as one email.
     app.clock.advance(chrono::Duration::hours(9));
     app.deliver().await;
     let digest_email = app.email.sent().last().unwrap().clone();
     assert_eq!(app.email.sent().len(), 2);
     assert_eq!(digest_email.subject, "Your updates (2)");
     assert_eq!(
-        digest_email.text.matches("Your booking at Tenant digest-salon is confirmed").count(),
+        digest_email.text.matches("We have received your booking at Tenant digest-salon").count(),
         2,
         "{}",
         digest_email.text
@@ -772,7 +775,7 @@ async fn a_daily_digest_gathers_routine_emails_while_changes_and_reminders_keep_
         &app.ok(&owner, DELIVERIES, json!({"f": {"channel": "EMAIL", "status": "SENT"}})).await,
         "notificationDeliveries",
     );
-    let digested: Vec<&Value> = sent.iter().filter(|d| d["topic"] == "booking.confirmed").collect();
+    let digested: Vec<&Value> = sent.iter().filter(|d| d["topic"] == "booking.received").collect();
     assert_eq!(digested.len(), 2);
     assert_eq!(digested[0]["providerMessageId"], digested[1]["providerMessageId"], "one email for both");
     assert!(digested.iter().all(|d| d["attempts"].as_array().unwrap().len() == 1));

@@ -91,7 +91,11 @@ async fn customers_see_book_cancel_and_review_only_their_own_bookings() {
     assert_eq!(app.error_code(&ana, confirm, json!({"id": first})).await, "FORBIDDEN");
     assert_eq!(app.ok(&ana, CANCEL, json!({"id": first})).await["cancelBooking"]["status"], "CANCELLED");
 
-    // She reviews her own completed booking, and only hers.
+    // On the day, the appointments start and end; she reviews her own, and only hers.
+    app.clock.set("2026-03-04T09:45:00Z".parse().unwrap());
+    let owner = &app.login("owner@own-customers.test").await.in_tenant("own-customers");
+    let ana = app.login("ana@own-customers.test").await.in_tenant("own-customers");
+    let bob = app.login("bob@own-customers.test").await.in_tenant("own-customers");
     for booking in [&second, &someone_elses] {
         for step in ["confirmBooking", "startBooking", "completeBooking"] {
             app.ok(owner, &format!("mutation($id: ID!) {{ {step}(id: $id) {{ id }} }}"), json!({"id": booking})).await;

@@ -59,11 +59,12 @@ pub(crate) async fn enter_tenant(
             if !tenant.security_policy.allows_ip(caller.ip) {
                 return Err(network_refused());
             }
-            // At most the client's scopes, and only while whoever made it still
-            // holds them.
-            scope.permissions.retain(|p| grant.scopes.contains(*p));
+            // At most the client's scopes (with what they imply), and only while
+            // whoever made it still holds them.
+            let scopes = grant.scopes.clone().with_implied();
+            scope.permissions.retain(|p| scopes.contains(*p));
             for held in scope.resource_permissions.values_mut() {
-                held.retain(|p| grant.scopes.contains(*p));
+                held.retain(|p| scopes.contains(*p));
             }
         }
         None => {
@@ -145,8 +146,20 @@ async fn enforce_policy(
 /// A caller's tenant and rights in it, as `enter_tenant` found them.
 pub(crate) type Rights = (Tenant, TenantScope);
 
-/// An event's id and the rights found for it (`None`: no longer any).
-type EventDecision = (Uuid, Option<Rights>);
+/// An event's id and where the caller stood for it.
+type EventDecision = (Uuid, Standing);
+
+/// Where a subscriber stands when an event is delivered.
+#[derive(Debug, Clone)]
+pub(crate) enum Standing {
+    /// They may act in the tenant, with these rights (boxed: the other variants
+    /// are empty, and decisions are kept for recent events).
+    Member(Box<Rights>),
+    /// Their session ended (signed out, revoked, expired).
+    SessionEnded,
+    /// They may no longer act in the tenant (membership, roles or its rules).
+    Refused,
+}
 
 /// How many recent events' decisions a caller keeps: feeds read the same
 /// broadcast in the same order, so one that lags a few events behind another
@@ -163,15 +176,14 @@ pub(crate) struct EventRights {
 }
 
 impl EventRights {
-    /// The caller's rights for delivering `event`: resolved by the first
-    /// subscription that asks, reused by the others. `None` when the caller may
-    /// no longer act in the tenant; `Err` when that could not be decided (a
-    /// passing database failure, not kept).
+    /// The caller's standing for delivering `event`: resolved by the first
+    /// subscription that asks, reused by the others; `Err` when it could not be
+    /// decided (a passing database failure, not kept).
     pub(crate) async fn for_event(
         &self,
         event: Uuid,
-        resolve: impl AsyncFnOnce() -> Result<Option<Rights>, ApiError>,
-    ) -> Result<Option<Rights>, ApiError> {
+        resolve: impl AsyncFnOnce() -> Result<Standing, ApiError>,
+    ) -> Result<Standing, ApiError> {
         let mut recent = self.recent.lock().await;
         if let Some((_, rights)) = recent.iter().find(|(seen, _)| *seen == event) {
             return Ok(rights.clone());

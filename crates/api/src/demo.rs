@@ -292,8 +292,8 @@ async fn seed_salon(
             service_id: service(service_name),
             provider_id: Some(provider),
             addon_ids: addon.into_iter().collect(),
-            from: today + Duration::days(1),
-            to: today + Duration::days(8),
+            from: Some(today + Duration::days(1)),
+            to: Some(today + Duration::days(8)),
             after: None,
             limit: tessera_scheduling::MAX_AVAILABILITY_SLOTS,
         };

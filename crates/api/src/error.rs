@@ -122,9 +122,10 @@ pub fn graphql_error(code: ApiCode, message: impl Into<String>) -> async_graphql
 }
 
 /// Whether `message` is async-graphql's report of an argument value that does not
-/// fit the argument's type (`InputValueError`).
+/// fit the argument's type (`InputValueError`), or of a variable the request did
+/// not give a value (found only when the field using it resolves).
 fn is_argument_coercion_error(message: &str) -> bool {
-    ["Failed to parse \"", "Expected input type \"", "Invalid value for argument"]
+    ["Failed to parse \"", "Expected input type \"", "Invalid value for argument", "Variable "]
         .iter()
         .any(|p| message.starts_with(p))
 }

@@ -15,6 +15,7 @@ use sea_orm::{
 use serde_json::Value;
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::id::uuid_v7_at;
+use tessera_kernel::paging::check_time_window;
 use tessera_kernel::{DomainError, Page, PageRequest, Permission, RequestContext, Result, TenantId, UserId};
 
 use crate::entity::security_event;
@@ -205,6 +206,7 @@ impl AuditService {
         page: &PageRequest,
     ) -> Result<Page<SecurityEventRecord>> {
         let keyset = page.keyset()?;
+        let matching = filter.condition()?;
         let (auth, txn) = self.db().begin_authorized(ctx, Permission::AuditRead, Access::Read).await?;
         let mut visible = Condition::any().add(security_event::Column::TenantId.eq(auth.tenant_id));
         if !staff.is_empty() {
@@ -214,7 +216,7 @@ impl AuditService {
                     .add(security_event::Column::UserId.is_in(staff.iter().copied())),
             );
         }
-        let select = security_event::Entity::find().filter(visible).filter(filter.condition());
+        let select = security_event::Entity::find().filter(visible).filter(matching);
         let rows = keyset.apply(select, security_event::Column::Id).all(&txn).await?;
         txn.commit().await?;
         keyset.finish(rows).try_map(SecurityEventRecord::try_from)
@@ -229,10 +231,10 @@ impl AuditService {
     ) -> Result<Page<SecurityEventRecord>> {
         let actor = ctx.require_actor()?;
         let keyset = page.keyset()?;
+        let matching = filter.condition()?;
         let txn = self.db().begin(Scope::User(actor.user_id), Access::Read).await?;
-        let select = security_event::Entity::find()
-            .filter(security_event::Column::UserId.eq(actor.user_id))
-            .filter(filter.condition());
+        let select =
+            security_event::Entity::find().filter(security_event::Column::UserId.eq(actor.user_id)).filter(matching);
         let rows = keyset.apply(select, security_event::Column::Id).all(&txn).await?;
         txn.commit().await?;
         keyset.finish(rows).try_map(SecurityEventRecord::try_from)
@@ -240,7 +242,8 @@ impl AuditService {
 }
 
 impl SecurityEventFilter {
-    fn condition(&self) -> Condition {
+    fn condition(&self) -> Result<Condition> {
+        check_time_window(self.from, self.to)?;
         let mut all = Condition::all();
         if let Some(kind) = self.kind {
             all = all.add(security_event::Column::Kind.eq(kind));
@@ -257,7 +260,7 @@ impl SecurityEventFilter {
         if let Some(to) = self.to {
             all = all.add(security_event::Column::OccurredAt.lt(to));
         }
-        all
+        Ok(all)
     }
 }
 

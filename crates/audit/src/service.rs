@@ -9,6 +9,7 @@ use sea_orm::{
 use tessera_kernel::context::{Actor, Authorized, RequestMeta};
 use tessera_kernel::db::Access;
 use tessera_kernel::id::uuid_v7_at;
+use tessera_kernel::paging::check_time_window;
 use tessera_kernel::{Db, DomainError, Page, PageRequest, Permission, RequestContext, Result, TenantId};
 
 use crate::chain::{GENESIS, Link};
@@ -157,6 +158,7 @@ impl AuditService {
         filter: &AuditFilter,
         page: &PageRequest,
     ) -> Result<Page<AuditRecord>> {
+        check_time_window(filter.from, filter.to)?;
         let keyset = page.keyset()?;
         let (auth, txn) = self.db.begin_authorized(ctx, Permission::AuditRead, Access::Read).await?;
         let mut select = record::Entity::find().filter(record::Column::TenantId.eq(auth.tenant_id));

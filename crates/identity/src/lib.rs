@@ -31,6 +31,7 @@
 
 mod api_keys;
 mod ceremony;
+mod connection;
 mod devices;
 mod entity;
 mod lifecycle;
@@ -50,6 +51,7 @@ mod token;
 
 pub use api_keys::{API_KEY_PREFIX, ApiKey, MAX_API_KEYS};
 pub use ceremony::{CeremonyFuture, CeremonyStore, DatabaseCeremonies};
+pub use connection::SessionStanding;
 pub use devices::{DEVICE_DAYS, DEVICE_TOKEN_PREFIX, MAX_DEVICES};
 pub use login::Credentials;
 pub use mfa::{BACKUP_CODE_COUNT, CHALLENGE_ATTEMPTS, CHALLENGE_MINUTES};

@@ -13,6 +13,7 @@ use serde_json::json;
 use tessera_audit::{SecurityEvent, SecurityEventKind, Severity, record_security_event};
 use tessera_kernel::db::{Access, Backend, Scope};
 use tessera_kernel::id::uuid_v7_at;
+use tessera_kernel::paging::check_time_window;
 use tessera_kernel::{
     Actor, Db, DomainError, Page, PageRequest, Permission, RequestContext, Result, SessionId, UserId,
 };
@@ -354,19 +355,7 @@ impl IdentityService {
         if status != Some(UserStatus::Active) {
             return Ok(None);
         }
-        if (now - session.last_used_at).num_seconds() >= TOUCH_INTERVAL_SECS {
-            let txn = self.db.begin(Scope::Global, Access::Write).await?;
-            session::Entity::update_many()
-                .col_expr(session::Column::LastUsedAt, Expr::value(now))
-                .col_expr(
-                    session::Column::IdleExpiresAt,
-                    Expr::value((now + self.policy.idle_timeout).min(session.absolute_expires_at)),
-                )
-                .filter(session::Column::Id.eq(session.id))
-                .exec(&txn)
-                .await?;
-            txn.commit().await?;
-        }
+        self.touch(&session, now).await?;
         Ok(Some(AuthenticatedSession {
             actor: Actor { user_id: session.user_id, session_id: session.id },
             second_factor: session.second_factor,
@@ -374,6 +363,27 @@ impl IdentityService {
             client: None,
             through_api_key: false,
         }))
+    }
+
+    /// Records a use of `session` at `now`, which starts its idle timeout again;
+    /// at most once per [`TOUCH_INTERVAL_SECS`], so reads do not each cost a write.
+    pub(crate) async fn touch(&self, session: &session::Model, now: DateTime<Utc>) -> Result<()> {
+        if (now - session.last_used_at).num_seconds() < TOUCH_INTERVAL_SECS {
+            return Ok(());
+        }
+        let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        session::Entity::update_many()
+            .col_expr(session::Column::LastUsedAt, Expr::value(now))
+            .col_expr(
+                session::Column::IdleExpiresAt,
+                Expr::value((now + self.policy.idle_timeout).min(session.absolute_expires_at)),
+            )
+            .filter(session::Column::Id.eq(session.id))
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// Whether the user has a second factor set up.
@@ -595,6 +605,7 @@ impl IdentityService {
         filter: &LoginFilter,
         page: &PageRequest,
     ) -> Result<Page<LoginAttempt>> {
+        check_time_window(filter.from, filter.to)?;
         let keyset = page.keyset()?;
         let mut select =
             login_history::Entity::find().filter(login_history::Column::UserId.is_in(accounts.iter().copied()));

@@ -19,6 +19,15 @@ pub const DEFAULT_PAGE_SIZE: u64 = 20;
 
 const CURSOR_PREFIX: &str = "c1:";
 
+/// Refuses a `from`..`to` filter whose end is not after its start: such a window
+/// can hold nothing, and an empty page would hide the caller's mistake.
+pub fn check_time_window(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<()> {
+    match (from, to) {
+        (Some(from), Some(to)) if to <= from => Err(DomainError::invalid("to", "must be after from")),
+        _ => Ok(()),
+    }
+}
+
 /// Encodes an id as an opaque cursor.
 pub fn encode_cursor(id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{id}"))

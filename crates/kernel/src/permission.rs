@@ -49,6 +49,9 @@ pub enum Permission {
     BookingManage,
     /// Cancel your own bookings (as the customer).
     BookingCancelOwn,
+    /// Move your own upcoming bookings (as the customer), up to the tenant's
+    /// reschedule notice.
+    BookingRescheduleOwn,
     /// Review your own completed bookings (as the customer).
     ReviewCreateOwn,
     /// See roles, groups and assignments, and explain anyone's access.
@@ -68,7 +71,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission in the catalogue.
-    pub const ALL: [Permission; 26] = [
+    pub const ALL: [Permission; 27] = [
         Self::TenantRead,
         Self::TenantManage,
         Self::TenantDelete,
@@ -88,6 +91,7 @@ impl Permission {
         Self::BookingCreateOwn,
         Self::BookingManage,
         Self::BookingCancelOwn,
+        Self::BookingRescheduleOwn,
         Self::ReviewCreateOwn,
         Self::RoleRead,
         Self::RoleManage,
@@ -119,6 +123,7 @@ impl Permission {
             Self::BookingCreateOwn => "booking:create_own",
             Self::BookingManage => "booking:manage",
             Self::BookingCancelOwn => "booking:cancel_own",
+            Self::BookingRescheduleOwn => "booking:reschedule_own",
             Self::ReviewCreateOwn => "review:create_own",
             Self::RoleRead => "role:read",
             Self::RoleManage => "role:manage",
@@ -151,6 +156,7 @@ impl Permission {
             Self::BookingCreateOwn => "Book appointments for yourself and see availability",
             Self::BookingManage => "Reschedule, confirm, start, complete and cancel bookings; record reviews",
             Self::BookingCancelOwn => "Cancel your own upcoming bookings, under the cancellation policy",
+            Self::BookingRescheduleOwn => "Move your own upcoming bookings, up to the business's reschedule notice",
             Self::ReviewCreateOwn => "Review your own completed bookings",
             Self::RoleRead => "See roles, groups and assignments, and explain anyone's access",
             Self::RoleManage => "Create, change and delete roles",
@@ -158,6 +164,22 @@ impl Permission {
             Self::AuditRead => "See the tenant's audit log and verify its hash chain",
             Self::NotificationRead => "See the notification delivery log and webhook endpoints",
             Self::NotificationManage => "Manage webhook endpoints, message templates and notification preferences",
+        }
+    }
+
+    /// The permissions holding this one includes. Managing a thing includes
+    /// seeing it: nobody manages what they cannot see, so a role (or a client
+    /// scope) naming `booking:manage` also reads bookings.
+    pub fn implies(self) -> &'static [Permission] {
+        match self {
+            Self::TenantManage | Self::TenantDelete | Self::PolicyManage => &[Self::TenantRead],
+            Self::ProviderManage => &[Self::ProviderRead],
+            Self::ServiceManage => &[Self::ServiceRead],
+            Self::CustomerManage => &[Self::CustomerRead],
+            Self::BookingManage => &[Self::BookingRead],
+            Self::RoleManage | Self::RoleAssign => &[Self::RoleRead],
+            Self::NotificationManage => &[Self::NotificationRead],
+            _ => &[],
         }
     }
 
@@ -238,6 +260,13 @@ impl PermissionSet {
         self.0.is_empty()
     }
 
+    /// These permissions and every one they imply ([`Permission::implies`]).
+    pub fn with_implied(mut self) -> Self {
+        let implied: Vec<Permission> = self.0.iter().flat_map(|p| p.implies()).copied().collect();
+        self.0.extend(implied);
+        self
+    }
+
     /// Keeps only the permissions `keep` accepts.
     pub fn retain(&mut self, keep: impl FnMut(&Permission) -> bool) {
         self.0.retain(keep);
@@ -252,5 +281,33 @@ impl PermissionSet {
 impl FromIterator<Permission> for PermissionSet {
     fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
         Self(iter.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_manage_permission_includes_reading_what_it_manages() {
+        for permission in Permission::ALL {
+            let (resource, action) = permission.name().split_once(':').unwrap();
+            if action != "manage" {
+                continue;
+            }
+            let read: Permission = format!("{resource}:read").parse().unwrap_or(Permission::TenantRead);
+            let held = PermissionSet::from_iter([permission]).with_implied();
+            assert!(held.contains(read), "{permission} does not include {read}");
+        }
+    }
+
+    #[test]
+    fn implied_permissions_are_reads_and_imply_nothing_further() {
+        for permission in Permission::ALL {
+            for implied in permission.implies() {
+                assert!(implied.is_read(), "{permission} implies {implied}, which is not a read");
+                assert!(implied.implies().is_empty(), "{implied} implies more: one pass is the whole closure");
+            }
+        }
     }
 }

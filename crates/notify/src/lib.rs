@@ -35,8 +35,8 @@ pub use channel::{
     EmailMessage, EmailSender, PushSender, Receipt, Recorder, SendError, ShortMessage, SmsSender, SmtpSender,
 };
 pub use model::{
-    Attempt, AttemptOutcome, Channel, Delivery, DeliveryFilter, DeliveryStatus, EndpointInput, EndpointWithSecret,
-    InboxMessage, NewNotification, Priority, Recipient, Topic, WebhookEndpoint,
+    Attempt, AttemptOutcome, Channel, Delivery, DeliveryFilter, DeliveryStatus, EndpointInput, EndpointPatch,
+    EndpointWithSecret, InboxMessage, NewNotification, Priority, Recipient, Topic, WebhookEndpoint,
 };
 pub use preference::{DailyDigest, PreferenceView, Preferences, QuietHours};
 pub use queue::{queue, queue_account_message, queue_event, queued_since, withdraw, withdraw_account_messages};

@@ -67,7 +67,10 @@ impl Priority {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(60))")]
 pub enum Topic {
-    /// A booking was made.
+    /// A booking was made and waits for the business to confirm it.
+    #[sea_orm(string_value = "booking.received")]
+    BookingReceived,
+    /// A booking was confirmed (made confirmed, or confirmed later).
     #[sea_orm(string_value = "booking.confirmed")]
     BookingConfirmed,
     /// A booking moved to another time or provider.
@@ -103,7 +106,8 @@ pub enum Topic {
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 10] = [
+    pub const ALL: [Topic; 11] = [
+        Self::BookingReceived,
         Self::BookingConfirmed,
         Self::BookingChanged,
         Self::BookingCancelled,
@@ -119,6 +123,7 @@ impl Topic {
     /// The wire name (`booking.confirmed`).
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::BookingReceived => "booking.received",
             Self::BookingConfirmed => "booking.confirmed",
             Self::BookingChanged => "booking.changed",
             Self::BookingCancelled => "booking.cancelled",
@@ -163,7 +168,7 @@ impl Topic {
     /// costs money and wakes people, is kept for changes and reminders.
     pub fn default_channels(self) -> &'static [Channel] {
         match self {
-            Self::BookingConfirmed => &[Channel::Email, Channel::InApp],
+            Self::BookingReceived | Self::BookingConfirmed => &[Channel::Email, Channel::InApp],
             Self::BookingChanged | Self::BookingCancelled => &[Channel::Email, Channel::Sms, Channel::InApp],
             Self::BookingReminder => &[Channel::Email, Channel::Sms, Channel::Push, Channel::InApp],
             Self::Invitation
@@ -178,7 +183,9 @@ impl Topic {
     /// The priority when the sender names none.
     pub fn default_priority(self) -> Priority {
         match self {
-            Self::BookingConfirmed | Self::BookingReminder | Self::Invitation => Priority::Normal,
+            Self::BookingReceived | Self::BookingConfirmed | Self::BookingReminder | Self::Invitation => {
+                Priority::Normal
+            }
             Self::BookingChanged | Self::BookingCancelled => Priority::High,
             // Someone is waiting for it, at whatever hour.
             Self::PasswordReset
@@ -390,4 +397,18 @@ pub struct EndpointInput {
     pub topics: Vec<String>,
     /// Whether events are sent to it.
     pub active: bool,
+}
+
+/// A change to a webhook endpoint: `None` leaves a field as it is, `Some(None)`
+/// clears the description.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointPatch {
+    /// Where events are POSTed.
+    pub url: Option<String>,
+    /// What it is for.
+    pub description: Option<Option<String>>,
+    /// The event types it receives; empty for all.
+    pub topics: Option<Vec<String>>,
+    /// Whether events are sent to it.
+    pub active: Option<bool>,
 }

@@ -21,8 +21,8 @@ use tessera_kernel::{
 
 use crate::entity::{attempt, delivery, notification, webhook_endpoint};
 use crate::model::{
-    Attempt, Channel, Delivery, DeliveryFilter, DeliveryStatus, EndpointInput, EndpointWithSecret, InboxMessage, Topic,
-    WebhookEndpoint,
+    Attempt, Channel, Delivery, DeliveryFilter, DeliveryStatus, EndpointInput, EndpointPatch, EndpointWithSecret,
+    InboxMessage, Topic, WebhookEndpoint,
 };
 use crate::template;
 use crate::webhook::{TargetPolicy, endpoint_topics, new_secret};
@@ -252,16 +252,23 @@ impl NotifyService {
         &self,
         ctx: &RequestContext,
         id: WebhookEndpointId,
-        input: EndpointInput,
+        patch: EndpointPatch,
     ) -> Result<WebhookEndpoint> {
         let (auth, txn) = self.db.begin_authorized(ctx, Permission::NotificationManage, Access::Write).await?;
-        let input = self.checked(input)?;
         let before = find_endpoint(&txn, auth.tenant_id, id).await?;
         let mut active = before.clone().into_active_model();
-        active.url = Set(input.url);
-        active.description = Set(input.description);
-        active.topics = Set(json!(input.topics).to_string());
-        active.active = Set(input.active);
+        if let Some(url) = &patch.url {
+            active.url = Set(self.checked_url(url)?);
+        }
+        if let Some(description) = patch.description {
+            active.description = Set(checked_description(description)?);
+        }
+        if let Some(topics) = patch.topics {
+            active.topics = Set(json!(checked_topics(topics)?).to_string());
+        }
+        if let Some(enabled) = patch.active {
+            active.active = Set(enabled);
+        }
         active.updated_at = Set(ctx.now());
         let row = active.update(&txn).await?;
         audit(&txn, ctx, &auth, "webhook_endpoint.updated", Some(&before), Some(&row)).await?;
@@ -326,22 +333,37 @@ impl NotifyService {
     }
 
     fn checked(&self, input: EndpointInput) -> Result<EndpointInput> {
-        let url = self.policy.validate(input.url.trim())?.to_string();
-        let description = input.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-        if description.as_ref().is_some_and(|d| d.chars().count() > 500) {
-            return Err(DomainError::invalid("description", "must be at most 500 characters"));
-        }
-        let mut topics = input.topics;
-        topics.sort();
-        topics.dedup();
-        if let Some(unknown) = topics.iter().find(|t| !WEBHOOK_EVENT_TYPES.contains(&t.as_str())) {
-            return Err(DomainError::invalid(
-                "topics",
-                format!("`{unknown}` is not an event type; use {}", WEBHOOK_EVENT_TYPES.join(", ")),
-            ));
-        }
-        Ok(EndpointInput { url, description, topics, active: input.active })
+        Ok(EndpointInput {
+            url: self.checked_url(&input.url)?,
+            description: checked_description(input.description)?,
+            topics: checked_topics(input.topics)?,
+            active: input.active,
+        })
     }
+
+    fn checked_url(&self, url: &str) -> Result<String> {
+        Ok(self.policy.validate(url.trim())?.to_string())
+    }
+}
+
+fn checked_description(description: Option<String>) -> Result<Option<String>> {
+    let description = description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
+    if description.as_ref().is_some_and(|d| d.chars().count() > 500) {
+        return Err(DomainError::invalid("description", "must be at most 500 characters"));
+    }
+    Ok(description)
+}
+
+fn checked_topics(mut topics: Vec<String>) -> Result<Vec<String>> {
+    topics.sort();
+    topics.dedup();
+    if let Some(unknown) = topics.iter().find(|t| !WEBHOOK_EVENT_TYPES.contains(&t.as_str())) {
+        return Err(DomainError::invalid(
+            "topics",
+            format!("`{unknown}` is not an event type; use {}", WEBHOOK_EVENT_TYPES.join(", ")),
+        ));
+    }
+    Ok(topics)
 }
 
 /// The signed-in caller and the request's tenant: whose inbox.

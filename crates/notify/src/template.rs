@@ -62,7 +62,7 @@ impl Topic {
         const BOOKING: [&str; 7] =
             ["businessName", "customerName", "serviceName", "providerName", "startsAt", "timezone", "bookingId"];
         match self {
-            Self::BookingConfirmed | Self::BookingReminder => BOOKING.to_vec(),
+            Self::BookingReceived | Self::BookingConfirmed | Self::BookingReminder => BOOKING.to_vec(),
             Self::BookingChanged => [&BOOKING[..], &["previousStartsAt"]].concat(),
             Self::BookingCancelled => [&BOOKING[..], &["reason", "refund"]].concat(),
             Self::Invitation => vec!["businessName", "inviterName", "expiresAt", "link"],
@@ -106,6 +106,14 @@ impl Topic {
 pub(crate) fn builtin(topic: Topic, language: &str) -> TemplatePair<'static> {
     let pair = |title, text| TemplatePair { title, text };
     match (topic, language) {
+        (Topic::BookingReceived, "es") => pair(
+            "Hemos recibido tu reserva en {{ businessName }}",
+            "Hola {{ customerName }}:\n\nhemos recibido tu solicitud de {{ serviceName }} con {{ providerName }} para el {{ startsAt }} ({{ timezone }}). Te avisaremos en cuanto la confirmemos.\n\n{{ businessName }}",
+        ),
+        (Topic::BookingReceived, _) => pair(
+            "We have received your booking at {{ businessName }}",
+            "Hello {{ customerName }},\n\nwe have received your request for {{ serviceName }} with {{ providerName }} on {{ startsAt }} ({{ timezone }}). We will let you know as soon as it is confirmed.\n\n{{ businessName }}",
+        ),
         (Topic::BookingConfirmed, "es") => pair(
             "Tu cita en {{ businessName }} está confirmada",
             "Hola {{ customerName }}:\n\ntu cita de {{ serviceName }} con {{ providerName }} es el {{ startsAt }} ({{ timezone }}).\n\nHasta pronto,\n{{ businessName }}",

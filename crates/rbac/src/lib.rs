@@ -35,6 +35,6 @@ pub use invitation::{
 pub use lifecycle::RbacLifecycle;
 pub use model::{
     AccessScope, Assignment, AssignmentFilter, AssignmentState, BuiltinRole, Explanation, GrantPath, GrantStatus,
-    Group, GroupInput, GroupMember, NewAssignment, ParentAccess, Role, RoleInput, RolePatch, Subject,
+    Group, GroupInput, GroupMember, GroupPatch, NewAssignment, ParentAccess, Role, RoleInput, RolePatch, Subject,
 };
 pub use service::RbacService;

@@ -60,7 +60,7 @@ impl BuiltinRole {
                 "Works in the business: sees the catalogue and customers, books appointments, keeps their own \
                  hours and sees their own bookings"
             }
-            Self::Customer => "Books, sees, cancels and reviews their own appointments",
+            Self::Customer => "Books, sees, moves, cancels and reviews their own appointments",
         }
     }
 
@@ -93,6 +93,7 @@ impl BuiltinRole {
                 BookingReadOwn,
                 BookingCreateOwn,
                 BookingCancelOwn,
+                BookingRescheduleOwn,
                 ReviewCreateOwn,
             ]
             .into_iter()
@@ -225,6 +226,16 @@ pub struct GroupInput {
     pub name: String,
     /// What it is for.
     pub description: Option<String>,
+}
+
+/// A change to a group: `None` leaves a field as it is, `Some(None)` clears the
+/// description.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupPatch {
+    /// A new name, unique in the tenant.
+    pub name: Option<String>,
+    /// A new description.
+    pub description: Option<Option<String>>,
 }
 
 /// A user's time in a group.

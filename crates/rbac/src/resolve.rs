@@ -51,13 +51,14 @@ impl AccessFacts {
         chain
     }
 
-    /// Every permission the role grants, its parents' included.
+    /// Every permission the role grants: its parents' included, and what each
+    /// implies (managing includes reading).
     pub(crate) fn role_permissions(&self, role_id: RoleId) -> PermissionSet {
         let mut all = PermissionSet::empty();
         for role in self.chain(role_id) {
             all.extend(&role.permissions);
         }
-        all
+        all.with_implied()
     }
 
     /// Why `assignment` does or does not apply to a question about `resource` at

@@ -23,7 +23,8 @@ use tessera_tenant::{Member, Tenant, TenantRef};
 use crate::entity::{assignment, group, group_member, role, role_permission};
 use crate::model::{
     AccessScope, Assignment, AssignmentFilter, BuiltinRole, Explanation, GrantStatus, Group, GroupInput, GroupMember,
-    NewAssignment, ParentAccess, Role, RoleInput, RolePatch, ScopeType, Subject, parse_description, parse_name,
+    GroupPatch, NewAssignment, ParentAccess, Role, RoleInput, RolePatch, ScopeType, Subject, parse_description,
+    parse_name,
 };
 use crate::resolve::AccessFacts;
 
@@ -467,13 +468,17 @@ impl RbacService {
     }
 
     /// Renames a group or changes its description.
-    pub async fn update_group(&self, ctx: &RequestContext, id: GroupId, input: GroupInput) -> Result<Group> {
+    pub async fn update_group(&self, ctx: &RequestContext, id: GroupId, patch: GroupPatch) -> Result<Group> {
         let (auth, txn) = self.open(ctx, Permission::RoleAssign, Access::Write).await?;
         let now = ctx.now();
         let before = live_group(&txn, auth.tenant_id, id).await?;
         let mut row = before.clone().into_active_model();
-        row.name = Set(parse_name(&input.name)?);
-        row.description = Set(parse_description(input.description.as_deref())?);
+        if let Some(name) = &patch.name {
+            row.name = Set(parse_name(name)?);
+        }
+        if let Some(description) = &patch.description {
+            row.description = Set(parse_description(description.as_deref())?);
+        }
         row.updated_at = Set(now);
         let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, GROUP_NAME_TAKEN))?;
         let entry = AuditEntry::change("group.updated", "group", id, Some(&before), Some(&row))?;

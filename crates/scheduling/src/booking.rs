@@ -15,6 +15,7 @@ use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
 use tessera_kernel::event::{self, DomainEvent, EventKind};
 use tessera_kernel::id::uuid_v7_at;
+use tessera_kernel::paging::check_time_window;
 use tessera_kernel::{
     AddonId, BookingId, CustomerId, DomainError, Page, PageRequest, Permission, ProviderId, RequestContext, Result,
     ServiceId, TenantId,
@@ -26,6 +27,7 @@ use crate::entity::{
     booking, booking_addon, customer, provider, provider_service, review, schedule_exception, service, service_addon,
     working_hours,
 };
+use crate::lifecycle::{busy_conflict, check_customer_reschedule, check_status_timing};
 use crate::model::{
     BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, CustomerProfile, MAX_PRICE_MINOR, NewBooking,
     Review, ScheduleException, WeeklyInterval, parse_email, parse_name, parse_text,
@@ -48,10 +50,10 @@ pub struct AvailabilityQuery {
     pub provider_id: Option<ProviderId>,
     /// Add-ons, which lengthen the appointment.
     pub addon_ids: Vec<AddonId>,
-    /// First local date.
-    pub from: NaiveDate,
-    /// Last local date (inclusive).
-    pub to: NaiveDate,
+    /// First local date; today in the tenant's timezone when absent.
+    pub from: Option<NaiveDate>,
+    /// Last local date (inclusive); a week from `from` when absent.
+    pub to: Option<NaiveDate>,
     /// Only starts after this one (the last start and provider of the
     /// previous page), in the order starts are listed.
     pub after: Option<(DateTime<Utc>, ProviderId)>,
@@ -59,7 +61,31 @@ pub struct AvailabilityQuery {
     pub limit: usize,
 }
 
-const ACTIVE: [BookingStatus; 4] =
+/// The local dates a search covers: from today in the tenant's timezone when
+/// `from` is absent, for a week when `to` is.
+fn search_dates(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Result<(NaiveDate, NaiveDate)> {
+    let from = from.unwrap_or_else(|| now.with_timezone(&tz).date_naive());
+    let to = to.unwrap_or(from + Duration::days(DEFAULT_AVAILABILITY_DAYS - 1));
+    if to < from {
+        return Err(DomainError::invalid("to", "must be on or after from"));
+    }
+    if (to - from).num_days() >= MAX_AVAILABILITY_DAYS {
+        return Err(DomainError::invalid("to", format!("a search covers at most {MAX_AVAILABILITY_DAYS} days")));
+    }
+    Ok((from, to))
+}
+
+/// The days a search covers when the caller names no end.
+const DEFAULT_AVAILABILITY_DAYS: i64 = 7;
+
+/// The statuses whose bookings hold their provider's time, as the database's
+/// no-overlap rule counts them.
+pub(crate) const ACTIVE: [BookingStatus; 4] =
     [BookingStatus::Scheduled, BookingStatus::Confirmed, BookingStatus::InProgress, BookingStatus::Completed];
 
 /// Everything availability needs about some providers, loaded in a fixed number of
@@ -217,12 +243,6 @@ impl SchedulingService {
     /// existing bookings, buffers, the tenant's minimum notice, booking horizon and
     /// slot step, and its timezone. Sorted by start, then provider.
     pub async fn availability(&self, ctx: &RequestContext, query: AvailabilityQuery) -> Result<Vec<Slot>> {
-        if query.to < query.from {
-            return Err(DomainError::invalid("to", "must be on or after from"));
-        }
-        if (query.to - query.from).num_days() >= MAX_AVAILABILITY_DAYS {
-            return Err(DomainError::invalid("to", format!("a search covers at most {MAX_AVAILABILITY_DAYS} days")));
-        }
         if !(1..=MAX_AVAILABILITY_SLOTS).contains(&query.limit) {
             return Err(DomainError::invalid("first", format!("must be between 1 and {MAX_AVAILABILITY_SLOTS}")));
         }
@@ -231,6 +251,7 @@ impl SchedulingService {
         let txn = self.db.begin(auth.scope(), Access::Read).await?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         let tz = timezone(&tenant)?;
+        let (from, to) = search_dates(query.from, query.to, ctx.now(), tz)?;
         let offer =
             Self::bookable_offer(&txn, auth.tenant_id, query.service_id, query.provider_id, &query.addon_ids).await?;
         let offering: Vec<ProviderId> = provider_service::Entity::find()
@@ -251,7 +272,7 @@ impl SchedulingService {
             .into_iter()
             .map(|p| p.id)
             .collect();
-        let dates = (query.from.pred_opt().unwrap_or(query.from), query.to.succ_opt().unwrap_or(query.to));
+        let dates = (from.pred_opt().unwrap_or(from), to.succ_opt().unwrap_or(to));
         let instants = (
             dates.0.and_time(chrono::NaiveTime::MIN).and_utc() - Duration::days(1),
             dates.1.and_time(chrono::NaiveTime::MIN).and_utc() + Duration::days(2),
@@ -263,8 +284,8 @@ impl SchedulingService {
         let settings = &tenant.settings;
         let slot_query = SlotQuery {
             timezone: tz,
-            from: query.from,
-            to: query.to,
+            from,
+            to,
             duration: minutes(offer.duration_minutes),
             buffer_before: minutes(offer.service.buffer_before_minutes),
             buffer_after: minutes(offer.service.buffer_after_minutes),
@@ -388,6 +409,11 @@ impl SchedulingService {
         let blocked_from = input.starts_at - minutes(offer.service.buffer_before_minutes);
         let blocked_until = ends_at + minutes(offer.service.buffer_after_minutes);
         Self::check_working_time(&txn, auth.tenant_id, tz, input.provider_id, blocked_from, blocked_until).await?;
+        let window = (blocked_from, blocked_until);
+        if let Some(conflict) = busy_conflict(&txn, auth.tenant_id, input.provider_id, window, None, tz).await? {
+            return Err(conflict);
+        }
+        let confirmed = tenant.settings.confirm_bookings_automatically;
 
         let id = BookingId::generate(now);
         let row = booking::ActiveModel {
@@ -396,7 +422,7 @@ impl SchedulingService {
             provider_id: Set(input.provider_id),
             service_id: Set(input.service_id),
             customer_id: Set(customer_id),
-            status: Set(BookingStatus::Scheduled),
+            status: Set(if confirmed { BookingStatus::Confirmed } else { BookingStatus::Scheduled }),
             starts_at: Set(input.starts_at),
             ends_at: Set(ends_at),
             blocked_from: Set(blocked_from),
@@ -411,7 +437,7 @@ impl SchedulingService {
             created_by: Set(auth.actor.map(|a| a.user_id)),
             created_at: Set(now),
             updated_at: Set(now),
-            confirmed_at: Set(None),
+            confirmed_at: Set(confirmed.then_some(now)),
             started_at: Set(None),
             completed_at: Set(None),
             no_show_at: Set(None),
@@ -481,7 +507,9 @@ impl SchedulingService {
     }
 
     /// Moves an upcoming booking to another start (and optionally provider). The
-    /// duration and price stay as booked.
+    /// duration and price stay as booked. `booking:reschedule_own` moves the
+    /// actor's own bookings as a customer, up to the tenant's reschedule notice;
+    /// others' are `NOT_FOUND` to them.
     pub async fn reschedule_booking(
         &self,
         ctx: &RequestContext,
@@ -489,9 +517,11 @@ impl SchedulingService {
         starts_at: DateTime<Utc>,
         provider_id: Option<ProviderId>,
     ) -> Result<Booking> {
-        let (auth, txn) = self.open(ctx, Permission::BookingManage, Access::Write).await?;
+        let (auth, txn, visible) = self
+            .open_reach(ctx, Permission::BookingManage, Permission::BookingRescheduleOwn, Own::Customer, Access::Write)
+            .await?;
         let now = ctx.now();
-        let current = Self::booking_for_update(&txn, auth.tenant_id, id).await?;
+        let current = Self::booking_within(&txn, auth.tenant_id, id, &visible).await?;
         if !current.status.is_upcoming() {
             return Err(DomainError::invalid(
                 "status",
@@ -499,6 +529,9 @@ impl SchedulingService {
             ));
         }
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
+        if !ctx.has(Permission::BookingManage) {
+            check_customer_reschedule(&current, now, &tenant)?;
+        }
         let tz = timezone(&tenant)?;
         Self::check_start(starts_at, now, &tenant)?;
         let provider_id = provider_id.unwrap_or(current.provider_id);
@@ -507,6 +540,10 @@ impl SchedulingService {
         let blocked_from = starts_at - minutes(offer.service.buffer_before_minutes);
         let blocked_until = ends_at + minutes(offer.service.buffer_after_minutes);
         Self::check_working_time(&txn, auth.tenant_id, tz, provider_id, blocked_from, blocked_until).await?;
+        let window = (blocked_from, blocked_until);
+        if let Some(conflict) = busy_conflict(&txn, auth.tenant_id, provider_id, window, Some(id), tz).await? {
+            return Err(conflict);
+        }
         let previous_start = current.starts_at;
         let before = current.clone();
         let mut row = current.into_active_model();
@@ -538,6 +575,8 @@ impl SchedulingService {
         let now = ctx.now();
         let current = Self::booking_for_update(&txn, auth.tenant_id, id).await?;
         let status = current.status.transition(to)?;
+        let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
+        check_status_timing(&current, status, now, timezone(&tenant)?)?;
         let before = current.clone();
         let mut row = current.into_active_model();
         row.status = Set(status);
@@ -550,7 +589,6 @@ impl SchedulingService {
         }
         row.updated_at = Set(now);
         let row = row.update(&txn).await.map_err(booking_write_error)?;
-        let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         announce(&txn, ctx, &auth, &tenant, EventKind::BookingStatusChanged, Some(&before), &row).await?;
         txn.commit().await?;
         Ok(row.into())
@@ -646,6 +684,7 @@ impl SchedulingService {
         filter: &BookingFilter,
         page: &PageRequest,
     ) -> Result<Page<Booking>> {
+        check_time_window(filter.from, filter.to)?;
         let keyset = page.time_keyset()?;
         let (auth, txn, visible) = self.open_bookings(ctx).await?;
         let mut select = booking::Entity::find().filter(booking::Column::TenantId.eq(auth.tenant_id));

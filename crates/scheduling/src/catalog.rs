@@ -19,9 +19,9 @@ use tessera_kernel::{
 
 use crate::entity::{customer, provider, provider_service, schedule_exception, service, service_addon, working_hours};
 use crate::model::{
-    Addon, AddonInput, Customer, CustomerInput, DayWindow, ExceptionKind, Provider, ProviderInput, ProviderType,
-    ScheduleException, Service, ServiceInput, WeeklyInterval, parse_currency, parse_email, parse_minutes, parse_name,
-    parse_phone, parse_price, parse_text,
+    Addon, AddonInput, AddonPatch, Customer, CustomerInput, CustomerPatch, DayWindow, ExceptionKind, Provider,
+    ProviderInput, ProviderPatch, ProviderType, ScheduleException, Service, ServiceInput, ServicePatch, WeeklyInterval,
+    parse_currency, parse_email, parse_minutes, parse_name, parse_phone, parse_price, parse_text,
 };
 use tessera_audit::AuditEntry;
 
@@ -84,7 +84,7 @@ impl SchedulingService {
         &self,
         ctx: &RequestContext,
         id: ProviderId,
-        input: ProviderInput,
+        patch: ProviderPatch,
     ) -> Result<Provider> {
         let (auth, txn) = self.open_on_provider(ctx, Permission::ProviderManage, id, Access::Write).await?;
         let current = provider::Entity::find_by_id(id)
@@ -95,17 +95,25 @@ impl SchedulingService {
         let linked = current.user_id;
         let before = current.clone();
         let mut row = current.into_active_model();
-        row.name = Set(parse_name("name", &input.name)?);
-        row.title = Set(parse_text("title", input.title.as_deref(), 200)?);
-        if let Some(kind) = input.provider_type {
+        if let Some(name) = &patch.name {
+            row.name = Set(parse_name("name", name)?);
+        }
+        if let Some(title) = &patch.title {
+            row.title = Set(parse_text("title", title.as_deref(), 200)?);
+        }
+        if let Some(kind) = patch.provider_type {
             row.provider_type = Set(kind);
         }
-        row.email = Set(parse_email("email", input.email.as_deref())?);
-        row.phone = Set(parse_phone("phone", input.phone.as_deref())?);
-        if let Some(active) = input.active {
+        if let Some(email) = &patch.email {
+            row.email = Set(parse_email("email", email.as_deref())?);
+        }
+        if let Some(phone) = &patch.phone {
+            row.phone = Set(parse_phone("phone", phone.as_deref())?);
+        }
+        if let Some(active) = patch.active {
             row.active = Set(active);
         }
-        if let Some(link) = input.user_id
+        if let Some(link) = patch.user_id
             && link != linked
         {
             // Linking decides whose calendar this is; a grant on this provider alone
@@ -472,22 +480,33 @@ impl SchedulingService {
     }
 
     /// Changes a service. Existing bookings keep the price and duration they had.
-    pub async fn update_service(&self, ctx: &RequestContext, id: ServiceId, input: ServiceInput) -> Result<Service> {
-        let (name, description, price_minor, duration, before, after) = Self::service_fields(&input)?;
+    pub async fn update_service(&self, ctx: &RequestContext, id: ServiceId, patch: ServicePatch) -> Result<Service> {
         let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
         let current = live_service(&txn, auth.tenant_id, id).await?;
         let previous = current.clone();
         let mut row = current.into_active_model();
-        row.name = Set(name);
-        row.description = Set(description);
-        row.price_minor = Set(price_minor);
-        if let Some(code) = input.currency.as_deref() {
+        if let Some(name) = &patch.name {
+            row.name = Set(parse_name("name", name)?);
+        }
+        if let Some(description) = &patch.description {
+            row.description = Set(parse_text("description", description.as_deref(), 2000)?);
+        }
+        if let Some(price) = patch.price_minor {
+            row.price_minor = Set(parse_price("priceMinor", price)?);
+        }
+        if let Some(code) = patch.currency.as_deref() {
             row.currency = Set(parse_currency(code)?);
         }
-        row.duration_minutes = Set(duration);
-        row.buffer_before_minutes = Set(before);
-        row.buffer_after_minutes = Set(after);
-        if let Some(active) = input.active {
+        if let Some(minutes) = patch.duration_minutes {
+            row.duration_minutes = Set(parse_minutes("durationMinutes", minutes, 5)?);
+        }
+        if let Some(minutes) = patch.buffer_before_minutes {
+            row.buffer_before_minutes = Set(parse_minutes("bufferBeforeMinutes", minutes, 0)?);
+        }
+        if let Some(minutes) = patch.buffer_after_minutes {
+            row.buffer_after_minutes = Set(parse_minutes("bufferAfterMinutes", minutes, 0)?);
+        }
+        if let Some(active) = patch.active {
             row.active = Set(active);
         }
         row.updated_at = Set(ctx.now());
@@ -581,10 +600,7 @@ impl SchedulingService {
     }
 
     /// Changes an add-on.
-    pub async fn update_addon(&self, ctx: &RequestContext, id: AddonId, input: AddonInput) -> Result<Addon> {
-        let name = parse_name("name", &input.name)?;
-        let price_minor = parse_price("priceMinor", input.price_minor)?;
-        let duration = parse_minutes("durationMinutes", input.duration_minutes, 0)?;
+    pub async fn update_addon(&self, ctx: &RequestContext, id: AddonId, patch: AddonPatch) -> Result<Addon> {
         let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
         let row = service_addon::Entity::find_by_id(id)
             .filter(service_addon::Column::TenantId.eq(auth.tenant_id))
@@ -593,10 +609,16 @@ impl SchedulingService {
             .ok_or(not_found("add-on"))?;
         let previous = row.clone();
         let mut row = row.into_active_model();
-        row.name = Set(name);
-        row.price_minor = Set(price_minor);
-        row.duration_minutes = Set(duration);
-        if let Some(active) = input.active {
+        if let Some(name) = &patch.name {
+            row.name = Set(parse_name("name", name)?);
+        }
+        if let Some(price) = patch.price_minor {
+            row.price_minor = Set(parse_price("priceMinor", price)?);
+        }
+        if let Some(minutes) = patch.duration_minutes {
+            row.duration_minutes = Set(parse_minutes("durationMinutes", minutes, 0)?);
+        }
+        if let Some(active) = patch.active {
             row.active = Set(active);
         }
         let row = row.update(&txn).await?;
@@ -662,7 +684,7 @@ impl SchedulingService {
         &self,
         ctx: &RequestContext,
         id: CustomerId,
-        input: CustomerInput,
+        patch: CustomerPatch,
     ) -> Result<Customer> {
         let (auth, txn) = self.open(ctx, Permission::CustomerManage, Access::Write).await?;
         let current = customer::Entity::find_by_id(id)
@@ -672,11 +694,19 @@ impl SchedulingService {
             .ok_or(not_found("customer"))?;
         let previous = current.clone();
         let mut row = current.into_active_model();
-        row.name = Set(parse_name("name", &input.name)?);
-        row.email = Set(parse_email("email", input.email.as_deref())?);
-        row.phone = Set(parse_phone("phone", input.phone.as_deref())?);
-        row.notes = Set(parse_text("notes", input.notes.as_deref(), 2000)?);
-        if let Some(link) = input.user_id {
+        if let Some(name) = &patch.name {
+            row.name = Set(parse_name("name", name)?);
+        }
+        if let Some(email) = &patch.email {
+            row.email = Set(parse_email("email", email.as_deref())?);
+        }
+        if let Some(phone) = &patch.phone {
+            row.phone = Set(parse_phone("phone", phone.as_deref())?);
+        }
+        if let Some(notes) = &patch.notes {
+            row.notes = Set(parse_text("notes", notes.as_deref(), 2000)?);
+        }
+        if let Some(link) = patch.user_id {
             row.user_id = Set(match link {
                 Some(user_id) => Some(linkable_account(&txn, auth.tenant_id, user_id).await?),
                 None => None,

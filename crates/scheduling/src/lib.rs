@@ -31,6 +31,7 @@ mod booking;
 mod catalog;
 mod convert;
 mod entity;
+mod lifecycle;
 mod model;
 mod notices;
 mod reach;
@@ -40,8 +41,9 @@ pub use availability::Slot;
 pub use booking::{AvailabilityQuery, MAX_AVAILABILITY_DAYS, MAX_AVAILABILITY_SLOTS};
 pub use catalog::ExceptionInput;
 pub use model::{
-    Addon, AddonInput, BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, Customer, CustomerInput,
-    CustomerProfile, DayWindow, ExceptionKind, MAX_PRICE_MINOR, NewBooking, Provider, ProviderInput, ProviderType,
-    Review, ScheduleException, Service, ServiceInput, WeeklyInterval,
+    Addon, AddonInput, AddonPatch, BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, Customer,
+    CustomerInput, CustomerPatch, CustomerProfile, DayWindow, ExceptionKind, MAX_PRICE_MINOR, NewBooking, Provider,
+    ProviderInput, ProviderPatch, ProviderType, Review, ScheduleException, Service, ServiceInput, ServicePatch,
+    WeeklyInterval,
 };
 pub use service::SchedulingService;

@@ -244,7 +244,7 @@ pub struct Provider {
     pub created_at: DateTime<Utc>,
 }
 
-/// A new provider, or a full change of one.
+/// A new provider.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProviderInput {
     /// Name.
@@ -261,6 +261,28 @@ pub struct ProviderInput {
     pub active: Option<bool>,
     /// The member account this provider is (their own calendar): `None` keeps the
     /// current link, `Some(None)` removes it. Changing it needs `provider:manage`
+    /// tenant-wide.
+    pub user_id: Option<Option<UserId>>,
+}
+
+/// A change to a provider. In every patch of this crate `None` leaves a field
+/// as it is, and `Some(None)` clears a field that may be empty: a client that
+/// names one field never resets the others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProviderPatch {
+    /// Name.
+    pub name: Option<String>,
+    /// Title.
+    pub title: Option<Option<String>>,
+    /// Type.
+    pub provider_type: Option<ProviderType>,
+    /// Email.
+    pub email: Option<Option<String>>,
+    /// Phone (E.164).
+    pub phone: Option<Option<String>>,
+    /// Whether it can be booked.
+    pub active: Option<bool>,
+    /// The member account this provider is; changing it needs `provider:manage`
     /// tenant-wide.
     pub user_id: Option<Option<UserId>>,
 }
@@ -290,7 +312,7 @@ pub struct Service {
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
-/// A new service, or a full change of one.
+/// A new service.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServiceInput {
     /// Name.
@@ -311,6 +333,27 @@ pub struct ServiceInput {
     pub active: Option<bool>,
 }
 
+/// A change to a service (see [`ProviderPatch`] for what `None` means).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServicePatch {
+    /// Name.
+    pub name: Option<String>,
+    /// Description.
+    pub description: Option<Option<String>>,
+    /// Price in minor units.
+    pub price_minor: Option<i64>,
+    /// Currency.
+    pub currency: Option<String>,
+    /// Length in minutes.
+    pub duration_minutes: Option<i32>,
+    /// Preparation time.
+    pub buffer_before_minutes: Option<i32>,
+    /// Clean-up time.
+    pub buffer_after_minutes: Option<i32>,
+    /// Whether it can be booked.
+    pub active: Option<bool>,
+}
+
 /// An optional extra to a service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Addon {
@@ -328,7 +371,7 @@ pub struct Addon {
     pub active: bool,
 }
 
-/// A new add-on or a full change of one.
+/// A new add-on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AddonInput {
     /// Name.
@@ -338,6 +381,19 @@ pub struct AddonInput {
     /// Extra minutes.
     pub duration_minutes: i32,
     /// Active; true when absent.
+    pub active: Option<bool>,
+}
+
+/// A change to an add-on (see [`ProviderPatch`] for what `None` means).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddonPatch {
+    /// Name.
+    pub name: Option<String>,
+    /// Price in minor units.
+    pub price_minor: Option<i64>,
+    /// Extra minutes.
+    pub duration_minutes: Option<i32>,
+    /// Whether it can be chosen.
     pub active: Option<bool>,
 }
 
@@ -361,7 +417,7 @@ pub struct Customer {
     pub created_at: DateTime<Utc>,
 }
 
-/// A new customer or a full change of one.
+/// A new customer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomerInput {
     /// Name.
@@ -374,6 +430,21 @@ pub struct CustomerInput {
     pub notes: Option<String>,
     /// The member account to link: `None` keeps the current link, `Some(None)`
     /// removes it.
+    pub user_id: Option<Option<UserId>>,
+}
+
+/// A change to a customer (see [`ProviderPatch`] for what `None` means).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerPatch {
+    /// Name.
+    pub name: Option<String>,
+    /// Email.
+    pub email: Option<Option<String>>,
+    /// Phone (E.164).
+    pub phone: Option<Option<String>>,
+    /// Notes for staff.
+    pub notes: Option<Option<String>>,
+    /// The member account this customer is.
     pub user_id: Option<Option<UserId>>,
 }
 

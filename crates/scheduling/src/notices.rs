@@ -11,6 +11,7 @@ use tessera_notify::{NewNotification, Recipient, Topic};
 use tessera_tenant::Tenant;
 
 use crate::entity::{booking, customer, provider};
+use crate::model::BookingStatus;
 
 /// Queues the messages `kind` (a change from `before` to `row`) causes; webhook
 /// endpoints get `event_data`, the payload live subscribers get too.
@@ -43,8 +44,17 @@ pub(crate) async fn queue_booking_notices(
     let subject_of_event = ("booking", booking_id.clone());
     tessera_notify::queue_event(txn, tenant_id, at, kind.as_str(), subject_of_event, event_data.clone()).await?;
 
+    // The words follow the state: a booking waiting for the business is
+    // "received", and "confirmed" is said once it is.
     let topic = match kind {
-        EventKind::BookingCreated => Some(Topic::BookingConfirmed),
+        EventKind::BookingCreated if row.status == BookingStatus::Confirmed => Some(Topic::BookingConfirmed),
+        EventKind::BookingCreated => Some(Topic::BookingReceived),
+        EventKind::BookingStatusChanged
+            if row.status == BookingStatus::Confirmed
+                && before.is_some_and(|b| b.status != BookingStatus::Confirmed) =>
+        {
+            Some(Topic::BookingConfirmed)
+        }
         EventKind::BookingRescheduled => {
             if let Some(previous) = before {
                 variables["previousStartsAt"] = json!(local(previous.starts_at));

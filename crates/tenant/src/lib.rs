@@ -20,7 +20,7 @@ mod service;
 
 pub use model::{
     FeatureFlags, IsolationLevel, MAX_ACTIVITY_RETENTION_DAYS, MAX_FEATURE_FLAGS, MIN_ACTIVITY_RETENTION_DAYS, Member,
-    NewTenant, Slug, Tenant, TenantPatch, TenantSettings, TenantStatus, TenantTier,
+    NewTenant, Slug, Tenant, TenantPatch, TenantSettings, TenantSettingsPatch, TenantStatus, TenantTier,
 };
 pub use policy::{MAX_NETWORKS, MfaRequirement, SecurityPolicy};
 pub use service::{

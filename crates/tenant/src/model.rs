@@ -193,6 +193,12 @@ pub struct TenantSettings {
     pub activity_retention_days: Option<u32>,
     /// How long before a booking its reminder is sent, in minutes; 0 sends none.
     pub booking_reminder_minutes: u32,
+    /// Whether new bookings are confirmed at once; otherwise they wait as
+    /// scheduled (the customer hears "received") until someone confirms them.
+    pub confirm_bookings_automatically: bool,
+    /// How long before its start a customer may still move their own booking, in
+    /// hours; later only the business can.
+    pub customer_reschedule_notice_hours: u32,
 }
 
 /// The shortest activity retention a tenant may choose, in days. The database
@@ -214,6 +220,8 @@ impl Default for TenantSettings {
             cancellation_partial_refund_percent: 50,
             activity_retention_days: None,
             booking_reminder_minutes: 24 * 60,
+            confirm_bookings_automatically: false,
+            customer_reschedule_notice_hours: 24,
         }
     }
 }
@@ -241,6 +249,7 @@ impl TenantSettings {
             ));
         }
         in_range("settings.deletionGraceDays", self.deletion_grace_days, 1, 90)?;
+        in_range("settings.customerRescheduleNoticeHours", self.customer_reschedule_notice_hours, 0, 24 * 60)?;
         in_range("settings.cancellationFullRefundHours", self.cancellation_full_refund_hours, 0, 24 * 60)?;
         in_range("settings.cancellationPartialRefundHours", self.cancellation_partial_refund_hours, 0, 24 * 60)?;
         in_range("settings.cancellationPartialRefundPercent", self.cancellation_partial_refund_percent, 0, 100)?;
@@ -276,6 +285,58 @@ impl TenantSettings {
         serde_json::from_value(value.clone())
             .map_err(|e| DomainError::Internal(format!("stored tenant settings are unreadable: {e}")))
     }
+
+    /// These settings with the fields `patch` names changed; the rest stay.
+    pub fn patched(mut self, patch: TenantSettingsPatch) -> Self {
+        fn put<T>(field: &mut T, value: Option<T>) {
+            if let Some(value) = value {
+                *field = value;
+            }
+        }
+        put(&mut self.currency, patch.currency);
+        put(&mut self.booking_min_notice_minutes, patch.booking_min_notice_minutes);
+        put(&mut self.booking_horizon_days, patch.booking_horizon_days);
+        put(&mut self.slot_step_minutes, patch.slot_step_minutes);
+        put(&mut self.deletion_grace_days, patch.deletion_grace_days);
+        put(&mut self.cancellation_full_refund_hours, patch.cancellation_full_refund_hours);
+        put(&mut self.cancellation_partial_refund_hours, patch.cancellation_partial_refund_hours);
+        put(&mut self.cancellation_partial_refund_percent, patch.cancellation_partial_refund_percent);
+        put(&mut self.activity_retention_days, patch.activity_retention_days);
+        put(&mut self.booking_reminder_minutes, patch.booking_reminder_minutes);
+        put(&mut self.confirm_bookings_automatically, patch.confirm_bookings_automatically);
+        put(&mut self.customer_reschedule_notice_hours, patch.customer_reschedule_notice_hours);
+        self
+    }
+}
+
+/// A change to some of a tenant's settings: `None` leaves a field as it is;
+/// `Some(None)` makes the activity retention unlimited.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantSettingsPatch {
+    /// See [`TenantSettings::currency`].
+    pub currency: Option<String>,
+    /// See [`TenantSettings::booking_min_notice_minutes`].
+    pub booking_min_notice_minutes: Option<u32>,
+    /// See [`TenantSettings::booking_horizon_days`].
+    pub booking_horizon_days: Option<u32>,
+    /// See [`TenantSettings::slot_step_minutes`].
+    pub slot_step_minutes: Option<u32>,
+    /// See [`TenantSettings::deletion_grace_days`].
+    pub deletion_grace_days: Option<u32>,
+    /// See [`TenantSettings::cancellation_full_refund_hours`].
+    pub cancellation_full_refund_hours: Option<u32>,
+    /// See [`TenantSettings::cancellation_partial_refund_hours`].
+    pub cancellation_partial_refund_hours: Option<u32>,
+    /// See [`TenantSettings::cancellation_partial_refund_percent`].
+    pub cancellation_partial_refund_percent: Option<u32>,
+    /// See [`TenantSettings::activity_retention_days`].
+    pub activity_retention_days: Option<Option<u32>>,
+    /// See [`TenantSettings::booking_reminder_minutes`].
+    pub booking_reminder_minutes: Option<u32>,
+    /// See [`TenantSettings::confirm_bookings_automatically`].
+    pub confirm_bookings_automatically: Option<bool>,
+    /// See [`TenantSettings::customer_reschedule_notice_hours`].
+    pub customer_reschedule_notice_hours: Option<u32>,
 }
 
 /// Named on/off switches for a tenant's features.
@@ -385,8 +446,8 @@ pub struct TenantPatch {
     pub timezone: Option<String>,
     /// New locale.
     pub locale: Option<String>,
-    /// New settings (replacing the old ones whole).
-    pub settings: Option<TenantSettings>,
+    /// Settings to change; those it does not name stay.
+    pub settings: Option<TenantSettingsPatch>,
     /// New feature flags (replacing the old ones whole).
     pub feature_flags: Option<FeatureFlags>,
 }

@@ -396,8 +396,15 @@ impl TenantService {
         let auth = ctx.authorize(Permission::TenantManage)?;
         let mut changed = Vec::new();
         let txn = self.db.begin(auth.scope(), Access::Write).await?;
-        let current = repo::find_tenant_in_tenant_scope(&txn, auth.tenant_id).await?;
+        // Locked: the settings are merged with what is stored, and two owners
+        // changing different settings at once must both be kept.
+        let current = tenant::Entity::find_by_id(auth.tenant_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .ok_or(DomainError::NotFound { entity: "tenant" })?;
         let before = audited(&current);
+        let settings = TenantSettings::from_json(&current.settings)?;
         let mut row = current.into_active_model();
         if let Some(name) = patch.name {
             row.name = Set(parse_name("name", &name)?);
@@ -415,7 +422,8 @@ impl TenantService {
             row.locale = Set(parse_locale(&locale)?);
             changed.push("locale");
         }
-        if let Some(settings) = patch.settings {
+        if let Some(changes) = patch.settings {
+            let settings = settings.patched(changes);
             settings.validate()?;
             row.settings = Set(to_json(&settings)?);
             changed.push("settings");

@@ -16,12 +16,16 @@ pub(crate) struct PermissionInfo {
     action: &'static str,
     /// What it means.
     description: &'static str,
+    /// The permissions holding this one includes (managing a thing includes
+    /// seeing it).
+    implies: Vec<&'static str>,
 }
 
 impl From<Permission> for PermissionInfo {
     fn from(p: Permission) -> Self {
         let (resource, action) = p.name().split_once(':').unwrap_or((p.name(), ""));
-        Self { name: p.name(), resource, action, description: p.description() }
+        let implies = p.implies().iter().map(|i| i.name()).collect();
+        Self { name: p.name(), resource, action, description: p.description(), implies }
     }
 }
 

@@ -1,13 +1,15 @@
 //! The event feed behind every subscription.
 
 use async_graphql::Context;
-use futures_util::Stream;
+use std::future::Future;
+
+use futures_util::{Stream, StreamExt};
 use tessera_kernel::{DomainError, DomainEvent, Permission, RequestContext};
 use tessera_tenant::{Tenant, TenantRef};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::{request, services};
-use crate::caller::{Caller, Entry, EventRights, enter_tenant};
+use crate::caller::{Caller, Entry, EventRights, Standing, enter_tenant};
 use crate::error::{ApiError, ApiResult};
 use crate::events::BusMessage;
 
@@ -29,11 +31,11 @@ pub(crate) struct FeedItem {
 /// the feed shows what they may see now and ends when their session ends
 /// (announced on the bus or found dead) or they lose the permission or the
 /// membership. The subscriptions of one connection share that work per event.
-pub(crate) fn tenant_feed(
+fn tenant_feed(
     ctx: &Context<'_>,
     all: Permission,
     own: Permission,
-) -> ApiResult<impl Stream<Item = FeedItem> + use<>> {
+) -> ApiResult<impl Stream<Item = ApiResult<FeedItem>> + use<>> {
     let services = services(ctx)?.clone();
     let request = request(ctx)?.clone();
     let actor = request.require_actor()?;
@@ -52,30 +54,78 @@ pub(crate) fn tenant_feed(
                 Err(RecvError::Closed) => break,
             };
             let event = match message.as_ref() {
-                BusMessage::SessionRevoked { session_id } if *session_id == actor.session_id => break,
+                BusMessage::SessionRevoked { session_id } if *session_id == actor.session_id => {
+                    yield Err(session_ended());
+                    break;
+                }
                 BusMessage::Domain(event) if event.tenant_id == tenant_id => event.clone(),
                 _ => continue,
             };
-            let rights = shared
+            let standing = shared
                 .for_event(event.id, async || {
                     let now = services.clock.now();
                     if !services.identity.session_is_live(actor.session_id, now).await? {
-                        return Ok(None);
+                        return Ok(Standing::SessionEnded);
                     }
                     match enter_tenant(&services, &caller, &TenantRef::Id(tenant_id), Entry::Event, now).await {
-                        Ok(rights) => Ok(Some(rights)),
-                        Err(err) if matches!(err.domain(), DomainError::NotFound { .. } | DomainError::Forbidden(_) | DomainError::Unauthenticated(_)) => Ok(None),
+                        Ok(rights) => Ok(Standing::Member(Box::new(rights))),
+                        Err(err) if matches!(err.domain(), DomainError::Unauthenticated(_)) => Ok(Standing::SessionEnded),
+                        Err(err) if matches!(err.domain(), DomainError::NotFound { .. } | DomainError::Forbidden(_)) => Ok(Standing::Refused),
                         Err(err) => Err(err),
                     }
                 })
                 .await;
-            let (tenant, scope) = match rights {
-                Ok(Some((tenant, scope))) if scope.reach(all, own).is_some() => (tenant, scope),
-                Ok(_) => break,
+            // The subscriber hears why the feed ends, with a code, before it
+            // completes.
+            let (tenant, scope) = match standing {
+                Ok(Standing::Member(rights)) if rights.1.reach(all, own).is_some() => *rights,
+                Ok(Standing::Member(_) | Standing::Refused) => {
+                    yield Err(no_longer_allowed(all));
+                    break;
+                }
+                Ok(Standing::SessionEnded) => {
+                    yield Err(session_ended());
+                    break;
+                }
                 // A passing database failure is no reason to end the feed.
                 Err(_) => continue,
             };
-            yield FeedItem { event, tenant, request: request.clone().with_tenant(scope) };
+            yield Ok(FeedItem { event, tenant, request: request.clone().with_tenant(scope) });
         }
     })
+}
+
+/// The error a feed ends with when the subscriber's session has ended.
+fn session_ended() -> ApiError {
+    DomainError::Unauthenticated("the session has ended; sign in again and subscribe anew".into()).into()
+}
+
+/// The error a feed ends with when the subscriber may no longer read it.
+fn no_longer_allowed(all: Permission) -> ApiError {
+    DomainError::Forbidden(format!("you may no longer see these events ({} or its own variant is gone)", all.name()))
+        .into()
+}
+
+/// A subscription over the tenant's feed (see [`tenant_feed`]): `pick` turns an
+/// event into what the subscriber receives, or skips it; when the feed ends for
+/// the subscriber's session or rights, the last item is the error saying why.
+pub(crate) fn watch<T, F, Fut>(
+    ctx: &Context<'_>,
+    all: Permission,
+    own: Permission,
+    mut pick: F,
+) -> ApiResult<impl Stream<Item = ApiResult<T>> + use<T, F, Fut>>
+where
+    F: FnMut(FeedItem) -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    Ok(tenant_feed(ctx, all, own)?.filter_map(move |item| {
+        let picked = item.map(&mut pick);
+        async move {
+            match picked {
+                Ok(future) => future.await.map(Ok),
+                Err(err) => Some(Err(err)),
+            }
+        }
+    }))
 }

@@ -4,7 +4,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Duration, Utc};
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use tessera_kernel::{EventKind, NotificationId, Permission, UserId};
 use tessera_notify::{
     Attempt, DailyDigest, Delivery, DeliveryFilter, EndpointInput, EndpointWithSecret, InboxMessage, PreferenceView,
@@ -12,7 +12,8 @@ use tessera_notify::{
 };
 
 use super::connection::{connection, page_cost, page_request};
-use super::feed::tenant_feed;
+use super::feed::watch;
+use super::patch::UpdateWebhookEndpointInput;
 use super::{Requires, RequiresInPerson, loaders, parse_id, permission, request, services};
 use crate::error::{ApiError, ApiResult};
 
@@ -76,7 +77,11 @@ pub(crate) enum AttemptOutcomeGql {
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "NotificationTopic", remote = "tessera_notify::Topic")]
 pub(crate) enum TopicGql {
-    /// A booking was made (email, in-app).
+    /// A booking was made and waits for the business to confirm it (email,
+    /// in-app).
+    BookingReceived,
+    /// A booking was confirmed: made confirmed, or confirmed later (email,
+    /// in-app).
     BookingConfirmed,
     /// A booking moved (email, SMS, in-app).
     BookingChanged,
@@ -338,7 +343,7 @@ impl From<EndpointWithSecret> for WebhookEndpointWithSecret {
     }
 }
 
-/// A webhook endpoint to add or change.
+/// A webhook endpoint to add.
 #[derive(InputObject)]
 pub(crate) struct WebhookEndpointInput {
     /// Where events are POSTed: https, on a public address.
@@ -640,10 +645,10 @@ impl NotifyMutation {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        input: WebhookEndpointInput,
+        input: UpdateWebhookEndpointInput,
     ) -> ApiResult<WebhookEndpointObject> {
         let id = parse_id("id", &id)?;
-        Ok(WebhookEndpointObject(services(ctx)?.notify.update_endpoint(request(ctx)?, id, input.into()).await?))
+        Ok(WebhookEndpointObject(services(ctx)?.notify.update_endpoint(request(ctx)?, id, input.try_into()?).await?))
     }
 
     /// Gives a webhook endpoint a new signing secret (shown once). The old one
@@ -681,11 +686,10 @@ impl NotifySubscription {
     async fn notification_received(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<impl Stream<Item = NotificationObject> + use<>, ApiError> {
+    ) -> Result<impl Stream<Item = ApiResult<NotificationObject>> + use<>, ApiError> {
         let services = services(ctx)?.clone();
         let me: UserId = request(ctx)?.require_actor()?.user_id;
-        let feed = tenant_feed(ctx, Permission::TenantRead, Permission::TenantRead)?;
-        Ok(feed.filter_map(move |item| {
+        watch(ctx, Permission::TenantRead, Permission::TenantRead, move |item| {
             let services = services.clone();
             async move {
                 if item.event.kind != EventKind::NotificationCreated
@@ -698,6 +702,6 @@ impl NotifySubscription {
                 let message = services.notify.inbox_message(&item.request, id).await.ok()??;
                 Some(NotificationObject(message))
             }
-        }))
+        })
     }
 }

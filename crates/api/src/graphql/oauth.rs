@@ -17,7 +17,8 @@ use crate::error::ApiResult;
 #[graphql(name = "OAuthClient", complex)]
 pub(crate) struct OAuthClientObject {
     /// Id.
-    id: ID,
+    #[graphql(owned)]
+    pub(crate) id: ID,
     /// What it is ("Acme booking widget").
     name: String,
     /// The public client id, for `POST /oauth/token`.

@@ -14,6 +14,7 @@ use tessera_rbac::{
 
 use super::connection::{connection, page_cost, page_request};
 use super::identity::UserObject;
+use super::patch::UpdateGroupInput;
 use super::scheduling::ProviderObject;
 use super::{Requires, loaders, parse_id, permission, request, services};
 use crate::error::{ApiError, ApiResult};
@@ -58,7 +59,7 @@ pub(crate) struct RoleObject(pub(crate) Role);
 #[Object(name = "Role")]
 impl RoleObject {
     /// Id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// Which built-in role this is; null for the tenant's own roles.
@@ -124,7 +125,7 @@ pub(crate) struct GroupObject(pub(crate) Group);
 #[Object(name = "Group")]
 impl GroupObject {
     /// Id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// Name, unique in the tenant.
@@ -595,8 +596,8 @@ impl RbacMutation {
 
     /// Renames a group or changes its description.
     #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()))]
-    async fn update_group(&self, ctx: &Context<'_>, id: ID, input: GroupDetailsInput) -> ApiResult<GroupObject> {
-        Ok(GroupObject(services(ctx)?.rbac.update_group(request(ctx)?, parse_id("id", &id)?, input.into()).await?))
+    async fn update_group(&self, ctx: &Context<'_>, id: ID, input: UpdateGroupInput) -> ApiResult<GroupObject> {
+        Ok(GroupObject(services(ctx)?.rbac.update_group(request(ctx)?, parse_id("id", &id)?, input.try_into()?).await?))
     }
 
     /// Deletes a group; its assignments stop granting at once.

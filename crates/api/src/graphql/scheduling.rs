@@ -6,10 +6,10 @@ use async_graphql::{
     ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject, Subscription,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use tessera_kernel::event::EventKind;
 use tessera_kernel::paging::{decode_time_cursor, encode_time_cursor};
-use tessera_kernel::{BookingId, DomainError, Permission, ProviderId, ServiceId, UserId};
+use tessera_kernel::{BookingId, DomainError, Permission, ProviderId, ServiceId};
 use tessera_scheduling::{
     Addon, AddonInput, AvailabilityQuery, BookedAddon, Booking, BookingCustomer, BookingFilter, Customer,
     CustomerInput, CustomerProfile, ExceptionInput, MAX_AVAILABILITY_SLOTS, NewBooking, Provider, ProviderInput,
@@ -17,8 +17,10 @@ use tessera_scheduling::{
 };
 
 use super::connection::{connection, page_cost, page_request};
-use super::feed::tenant_feed;
+use super::feed::watch;
 use super::identity::UserObject;
+use super::local_time::{LocalTime, local_time, start_of_day, tenant_zone};
+use super::patch::{UpdateAddonInput, UpdateCustomerInput, UpdateProviderInput, UpdateServiceInput, parse_link};
 use super::{
     Requires, RequiresOnSome, RequiresOrOwn, loaders, own_permission, parse_id, permission, request, services,
 };
@@ -291,7 +293,7 @@ pub(crate) struct ServiceObject(pub(crate) Service);
 #[Object(name = "Service")]
 impl ServiceObject {
     /// Id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// Name.
@@ -368,7 +370,7 @@ pub(crate) struct CustomerObject(pub(crate) Customer);
 #[Object(name = "Customer")]
 impl CustomerObject {
     /// Id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// Name.
@@ -482,7 +484,7 @@ impl From<Review> for ReviewObject {
 #[Object(name = "Booking")]
 impl BookingObject {
     /// Id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// Status.
@@ -496,6 +498,14 @@ impl BookingObject {
     /// End of the service and add-ons (buffers not included).
     async fn ends_at(&self) -> DateTime<Utc> {
         self.0.ends_at
+    }
+    /// The start as the tenant's clocks show it.
+    async fn starts_at_local(&self, ctx: &Context<'_>) -> ApiResult<LocalTime> {
+        local_time(ctx, self.0.starts_at).await
+    }
+    /// The end as the tenant's clocks show it.
+    async fn ends_at_local(&self, ctx: &Context<'_>) -> ApiResult<LocalTime> {
+        local_time(ctx, self.0.ends_at).await
     }
     /// Total minutes booked (service and add-ons).
     async fn duration_minutes(&self) -> i32 {
@@ -706,6 +716,27 @@ pub(crate) struct AvailableSlot {
     provider: ProviderId,
 }
 
+/// A filter bound given as an instant or as a local date: the start of that
+/// date plus `days_after` days in the tenant's timezone. Not both.
+async fn instant_or_local_day(
+    instant_field: &str,
+    instant: Option<DateTime<Utc>>,
+    date_field: &str,
+    date: Option<NaiveDate>,
+    ctx: &Context<'_>,
+    days_after: i64,
+) -> ApiResult<Option<DateTime<Utc>>> {
+    match (instant, date) {
+        (Some(_), Some(_)) => {
+            Err(DomainError::invalid(date_field, format!("give {instant_field} or {date_field}, not both")).into())
+        }
+        (None, Some(date)) => {
+            Ok(Some(start_of_day(date + chrono::Duration::days(days_after), tenant_zone(ctx).await?)))
+        }
+        (instant, None) => Ok(instant),
+    }
+}
+
 /// How many starts `availability` returns when `first` is not given.
 const DEFAULT_SLOTS: usize = 200;
 
@@ -725,6 +756,16 @@ impl AvailableSlot {
     /// The provider.
     async fn provider(&self, ctx: &Context<'_>) -> ApiResult<Option<ProviderObject>> {
         Ok(loaders(ctx)?.providers.load_one(self.provider).await?.map(ProviderObject))
+    }
+
+    /// The start as the tenant's clocks show it.
+    async fn starts_at_local(&self, ctx: &Context<'_>) -> ApiResult<LocalTime> {
+        local_time(ctx, self.starts_at).await
+    }
+
+    /// The end as the tenant's clocks show it.
+    async fn ends_at_local(&self, ctx: &Context<'_>) -> ApiResult<LocalTime> {
+        local_time(ctx, self.ends_at).await
     }
 }
 
@@ -758,8 +799,8 @@ pub(crate) struct ProviderDetailsInput {
     /// Whether they take bookings; true when omitted.
     active: Option<bool>,
     /// The member account this provider is: they then keep their own hours and see
-    /// their own bookings (`provider:manage_own`, `booking:read_own`). Omitted:
-    /// unchanged; null: unlinked. Changing it needs `provider:manage` tenant-wide.
+    /// their own bookings (`provider:manage_own`, `booking:read_own`). Linking
+    /// needs `provider:manage` tenant-wide.
     user_id: MaybeUndefined<ID>,
 }
 
@@ -776,15 +817,6 @@ impl TryFrom<ProviderDetailsInput> for ProviderInput {
             active: i.active,
             user_id: parse_link(i.user_id)?,
         })
-    }
-}
-
-/// An account link as given: absent (keep), null (remove) or an id.
-fn parse_link(link: MaybeUndefined<ID>) -> ApiResult<Option<Option<UserId>>> {
-    match link {
-        MaybeUndefined::Undefined => Ok(None),
-        MaybeUndefined::Null => Ok(Some(None)),
-        MaybeUndefined::Value(id) => Ok(Some(Some(parse_id("userId", &id)?))),
     }
 }
 
@@ -890,7 +922,7 @@ pub(crate) struct CustomerDetailsInput {
     /// Notes for staff.
     notes: Option<String>,
     /// The member account this customer is: they then see their own bookings and
-    /// profile and book for themselves. Omitted: unchanged; null: unlinked.
+    /// profile and book for themselves.
     user_id: MaybeUndefined<ID>,
 }
 
@@ -909,6 +941,12 @@ pub(crate) struct BookingFilterInput {
     from: Option<DateTime<Utc>>,
     /// Starting before.
     to: Option<DateTime<Utc>>,
+    /// Starting on or after this local date (the tenant's timezone); instead of
+    /// `from`.
+    from_date: Option<NaiveDate>,
+    /// Starting on or before this local date (the tenant's timezone); instead
+    /// of `to`.
+    to_date: Option<NaiveDate>,
     /// Of this provider.
     provider_id: Option<ID>,
     /// Of this customer.
@@ -1048,8 +1086,8 @@ impl SchedulingQuery {
     ) -> ApiResult<Connection<String, BookingObject>> {
         let filter = match filter {
             Some(f) => BookingFilter {
-                from: f.from,
-                to: f.to,
+                from: instant_or_local_day("from", f.from, "fromDate", f.from_date, ctx, 0).await?,
+                to: instant_or_local_day("to", f.to, "toDate", f.to_date, ctx, 1).await?,
                 provider_id: f.provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?,
                 customer_id: f.customer_id.as_ref().map(|id| parse_id("customerId", id)).transpose()?,
                 statuses: f.status.unwrap_or_default().into_iter().map(Into::into).collect(),
@@ -1067,7 +1105,8 @@ impl SchedulingQuery {
         Ok(found.remove(&id).map(BookingObject))
     }
 
-    /// Bookable starts for a service between two local dates (at most 31 days), for
+    /// Bookable starts for a service between two local dates (at most 31 days;
+    /// this week from today when omitted), for
     /// one provider or all who offer it, honouring hours, exceptions, bookings,
     /// buffers, notice, horizon and the tenant's slot step and timezone. Sorted
     /// by start, then provider; at most `first` (default 200, at most 500): for
@@ -1080,8 +1119,8 @@ impl SchedulingQuery {
         service_id: ID,
         provider_id: Option<ID>,
         addon_ids: Option<Vec<ID>>,
-        from: NaiveDate,
-        to: NaiveDate,
+        #[graphql(desc = "First local date; today in the tenant's timezone when omitted.")] from: Option<NaiveDate>,
+        #[graphql(desc = "Last local date (inclusive); a week from `from` when omitted.")] to: Option<NaiveDate>,
         first: Option<i32>,
         after: Option<String>,
     ) -> ApiResult<Vec<AvailableSlot>> {
@@ -1125,7 +1164,7 @@ impl SchedulingMutation {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        input: ProviderDetailsInput,
+        input: UpdateProviderInput,
     ) -> ApiResult<ProviderObject> {
         let provider =
             services(ctx)?.scheduling.update_provider(request(ctx)?, parse_id("id", &id)?, input.try_into()?).await?;
@@ -1213,9 +1252,9 @@ impl SchedulingMutation {
 
     /// Changes a service; existing bookings keep what they were booked with.
     #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
-    async fn update_service(&self, ctx: &Context<'_>, id: ID, input: ServiceDetailsInput) -> ApiResult<ServiceObject> {
+    async fn update_service(&self, ctx: &Context<'_>, id: ID, input: UpdateServiceInput) -> ApiResult<ServiceObject> {
         let service =
-            services(ctx)?.scheduling.update_service(request(ctx)?, parse_id("id", &id)?, input.into()).await?;
+            services(ctx)?.scheduling.update_service(request(ctx)?, parse_id("id", &id)?, input.try_into()?).await?;
         Ok(ServiceObject(service))
     }
 
@@ -1242,9 +1281,9 @@ impl SchedulingMutation {
 
     /// Changes an add-on.
     #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
-    async fn update_addon(&self, ctx: &Context<'_>, id: ID, input: AddonDetailsInput) -> ApiResult<AddonObject> {
+    async fn update_addon(&self, ctx: &Context<'_>, id: ID, input: UpdateAddonInput) -> ApiResult<AddonObject> {
         Ok(AddonObject(
-            services(ctx)?.scheduling.update_addon(request(ctx)?, parse_id("id", &id)?, input.into()).await?,
+            services(ctx)?.scheduling.update_addon(request(ctx)?, parse_id("id", &id)?, input.try_into()?).await?,
         ))
     }
 
@@ -1260,7 +1299,7 @@ impl SchedulingMutation {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        input: CustomerDetailsInput,
+        input: UpdateCustomerInput,
     ) -> ApiResult<CustomerObject> {
         Ok(CustomerObject(
             services(ctx)?.scheduling.update_customer(request(ctx)?, parse_id("id", &id)?, input.try_into()?).await?,
@@ -1297,8 +1336,10 @@ impl SchedulingMutation {
         Ok(BookingObject(booking))
     }
 
-    /// Moves an upcoming booking to another start (and optionally provider).
-    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
+    /// Moves an upcoming booking to another start (and optionally provider). A
+    /// customer with `booking:reschedule_own` moves their own bookings, up to the
+    /// tenant's `customerRescheduleNoticeHours` before the current start.
+    #[graphql(guard = "RequiresOrOwn(Permission::BookingManage, Permission::BookingRescheduleOwn)", directive = permission::apply(Permission::BookingManage.name().to_owned()), directive = own_permission::apply(Permission::BookingRescheduleOwn.name().to_owned()))]
     async fn reschedule_booking(
         &self,
         ctx: &Context<'_>,
@@ -1406,12 +1447,11 @@ impl SchedulingSubscription {
         &self,
         ctx: &Context<'_>,
         provider_id: Option<ID>,
-    ) -> Result<impl Stream<Item = BookingEvent> + use<>, ApiError> {
+    ) -> Result<impl Stream<Item = ApiResult<BookingEvent>> + use<>, ApiError> {
         let provider_filter: Option<ProviderId> =
             provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?;
         let services = services(ctx)?.clone();
-        let feed = tenant_feed(ctx, Permission::BookingRead, Permission::BookingReadOwn)?;
-        Ok(feed.filter_map(move |item| {
+        watch(ctx, Permission::BookingRead, Permission::BookingReadOwn, move |item| {
             let services = services.clone();
             async move {
                 let kind = match item.event.kind {
@@ -1439,6 +1479,6 @@ impl SchedulingSubscription {
                     booking: BookingObject(booking),
                 })
             }
-        }))
+        })
     }
 }

@@ -2,16 +2,21 @@
 //! settings, soft delete and restore, and the `tenantUpdated` subscription.
 
 use async_graphql::connection::Connection;
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject, Subscription,
+};
 use chrono::{DateTime, Utc};
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use tessera_kernel::event::EventKind;
 use tessera_kernel::{DomainError, Permission, TenantId};
-use tessera_tenant::{FeatureFlags, Member, NewTenant, SecurityPolicy, Tenant, TenantPatch, TenantSettings};
+use tessera_tenant::{
+    FeatureFlags, Member, NewTenant, SecurityPolicy, Tenant, TenantPatch, TenantSettings, TenantSettingsPatch,
+};
 
 use super::connection::{connection, page_cost, page_request};
-use super::feed::tenant_feed;
+use super::feed::watch;
 use super::identity::UserObject;
+use super::patch::{UpdateTenantSettingsInput, kept_or_set};
 use super::{Requires, SignedIn, authenticated, loaders, parse_id, permission, request, services};
 use crate::error::{ApiError, ApiResult};
 
@@ -45,8 +50,8 @@ pub(crate) enum IsolationLevelGql {
 }
 
 /// Settings a tenant's owners tune.
-#[derive(SimpleObject, InputObject, Clone)]
-#[graphql(name = "TenantSettings", input_name = "TenantSettingsInput")]
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "TenantSettings")]
 pub(crate) struct TenantSettingsGql {
     /// ISO 4217 code that prices are quoted in.
     currency: String,
@@ -59,21 +64,23 @@ pub(crate) struct TenantSettingsGql {
     /// How long a deleted tenant can be restored, in days.
     deletion_grace_days: i32,
     /// A booking cancelled at least this many hours ahead is refunded in full.
-    #[graphql(default = 24)]
     cancellation_full_refund_hours: i32,
     /// A booking cancelled at least this many hours ahead is refunded in part.
-    #[graphql(default = 4)]
     cancellation_partial_refund_hours: i32,
     /// The part refunded then, in percent.
-    #[graphql(default = 50)]
     cancellation_partial_refund_percent: i32,
     /// How long the audit log and security events are kept, in days (30 to 3650);
     /// null keeps them for good. Expired records leave the audit chain verifiable.
     activity_retention_days: Option<i32>,
     /// How long before a booking its reminder is sent, in minutes (15 to 10080);
     /// 0 sends none.
-    #[graphql(default = 1440)]
     booking_reminder_minutes: i32,
+    /// Whether new bookings are confirmed at once; otherwise they stay SCHEDULED
+    /// (the customer is told the booking is received) until confirmed.
+    confirm_bookings_automatically: bool,
+    /// How long before its start a customer may still move their own booking, in
+    /// hours (0 to 1440); later only the business can.
+    customer_reschedule_notice_hours: i32,
 }
 
 fn to_i32(n: u32) -> i32 {
@@ -93,42 +100,9 @@ impl From<&TenantSettings> for TenantSettingsGql {
             cancellation_partial_refund_percent: to_i32(s.cancellation_partial_refund_percent),
             activity_retention_days: s.activity_retention_days.map(to_i32),
             booking_reminder_minutes: to_i32(s.booking_reminder_minutes),
+            confirm_bookings_automatically: s.confirm_bookings_automatically,
+            customer_reschedule_notice_hours: to_i32(s.customer_reschedule_notice_hours),
         }
-    }
-}
-
-impl TryFrom<TenantSettingsGql> for TenantSettings {
-    type Error = ApiError;
-
-    fn try_from(s: TenantSettingsGql) -> ApiResult<Self> {
-        let non_negative = |field: &str, n: i32| {
-            u32::try_from(n)
-                .map_err(|_| ApiError::from(DomainError::invalid(format!("settings.{field}"), "must not be negative")))
-        };
-        Ok(Self {
-            currency: s.currency,
-            booking_min_notice_minutes: non_negative("bookingMinNoticeMinutes", s.booking_min_notice_minutes)?,
-            booking_horizon_days: non_negative("bookingHorizonDays", s.booking_horizon_days)?,
-            slot_step_minutes: non_negative("slotStepMinutes", s.slot_step_minutes)?,
-            deletion_grace_days: non_negative("deletionGraceDays", s.deletion_grace_days)?,
-            cancellation_full_refund_hours: non_negative(
-                "cancellationFullRefundHours",
-                s.cancellation_full_refund_hours,
-            )?,
-            cancellation_partial_refund_hours: non_negative(
-                "cancellationPartialRefundHours",
-                s.cancellation_partial_refund_hours,
-            )?,
-            cancellation_partial_refund_percent: non_negative(
-                "cancellationPartialRefundPercent",
-                s.cancellation_partial_refund_percent,
-            )?,
-            booking_reminder_minutes: non_negative("bookingReminderMinutes", s.booking_reminder_minutes)?,
-            activity_retention_days: s
-                .activity_retention_days
-                .map(|days| non_negative("activityRetentionDays", days))
-                .transpose()?,
-        })
     }
 }
 
@@ -368,17 +342,17 @@ impl From<CreateTenantInput> for NewTenant {
 #[derive(InputObject)]
 pub(crate) struct UpdateTenantInput {
     /// New display name.
-    name: Option<String>,
+    name: MaybeUndefined<String>,
     /// New slug.
-    slug: Option<String>,
+    slug: MaybeUndefined<String>,
     /// New timezone.
-    timezone: Option<String>,
+    timezone: MaybeUndefined<String>,
     /// New locale.
-    locale: Option<String>,
-    /// New settings (all fields).
-    settings: Option<TenantSettingsGql>,
-    /// The complete new set of feature flags.
-    feature_flags: Option<Vec<FeatureFlagGql>>,
+    locale: MaybeUndefined<String>,
+    /// Settings to change; those not named keep their value.
+    settings: MaybeUndefined<UpdateTenantSettingsInput>,
+    /// The complete new set of feature flags (flags not listed are removed).
+    feature_flags: MaybeUndefined<Vec<FeatureFlagGql>>,
 }
 
 #[derive(Default)]
@@ -466,16 +440,15 @@ impl TenantMutation {
     /// Changes the current tenant.
     #[graphql(guard = "Requires(Permission::TenantManage)", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
     async fn update_tenant(&self, ctx: &Context<'_>, input: UpdateTenantInput) -> ApiResult<TenantObject> {
-        let feature_flags = input
-            .feature_flags
+        let feature_flags = kept_or_set("featureFlags", input.feature_flags)?
             .map(|flags| FeatureFlags::new(flags.into_iter().map(|f| (f.key, f.enabled))))
             .transpose()?;
         let patch = TenantPatch {
-            name: input.name,
-            slug: input.slug,
-            timezone: input.timezone,
-            locale: input.locale,
-            settings: input.settings.map(TenantSettings::try_from).transpose()?,
+            name: kept_or_set("name", input.name)?,
+            slug: kept_or_set("slug", input.slug)?,
+            timezone: kept_or_set("timezone", input.timezone)?,
+            locale: kept_or_set("locale", input.locale)?,
+            settings: kept_or_set("settings", input.settings)?.map(TenantSettingsPatch::try_from).transpose()?,
             feature_flags,
         };
         let tenant = services(ctx)?.tenants.update_tenant(request(ctx)?, patch).await?;
@@ -549,9 +522,11 @@ impl TenantSubscription {
     /// Changes to the current tenant (`X-Tenant` in the connection's init payload).
     /// Ends when the caller's session ends or they lose access to the tenant.
     #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
-    async fn tenant_updated(&self, ctx: &Context<'_>) -> Result<impl Stream<Item = TenantEvent> + use<>, ApiError> {
-        let feed = tenant_feed(ctx, Permission::TenantRead, Permission::TenantRead)?;
-        Ok(feed.filter_map(|item| async move {
+    async fn tenant_updated(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = ApiResult<TenantEvent>> + use<>, ApiError> {
+        watch(ctx, Permission::TenantRead, Permission::TenantRead, |item| async move {
             let kind = match item.event.kind {
                 EventKind::TenantUpdated => TenantEventKind::Updated,
                 EventKind::TenantDeleted => TenantEventKind::Deleted,
@@ -564,6 +539,6 @@ impl TenantSubscription {
                 occurred_at: item.event.occurred_at,
                 tenant: TenantObject(item.tenant),
             })
-        }))
+        })
     }
 }

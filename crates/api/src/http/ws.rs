@@ -17,7 +17,12 @@
 //!   and an account run a bounded number of operations at once (beyond it, the
 //!   new operation gets a `RATE_LIMITED` error);
 //! - when the connection's session is revoked (announced on the bus, or found by
-//!   the periodic check) the socket closes with 4403; at shutdown, with 1001.
+//!   the periodic check) the socket closes with 4403; when it went idle (no
+//!   request and no open subscription for the idle timeout: subscriptions count
+//!   as use) with 4401, since a refresh revives it; at shutdown, with 1001;
+//! - a subscription that ends because its caller's session ended or their
+//!   rights went sends a last result with the error (`UNAUTHENTICATED`,
+//!   `FORBIDDEN`) before `complete`.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -27,6 +32,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderMap, StatusCode, header};
 use serde_json::{Value, json};
+use tessera_identity::SessionStanding;
 use tessera_kernel::{ErrorCode, RequestContext, RequestMeta};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -195,13 +201,22 @@ impl Connection {
         }
     }
 
-    async fn check_session(&self) -> Step {
+    /// Checks the connection's session. Open subscriptions count as use, so
+    /// they keep the session from going idle; a socket left without any closes
+    /// when the session goes idle, with a reason of its own (a refresh revives
+    /// the session, unlike a sign-out).
+    async fn check_session(&mut self) -> Step {
         let Some(actor) = self.context.as_ref().and_then(RequestContext::actor) else { return Step::Continue };
+        self.operations.retain(|_, task| !task.is_finished());
+        let in_use = !self.operations.is_empty();
         let services = &self.app.services;
-        match services.identity.session_is_live(actor.session_id, services.clock.now()).await {
-            Ok(false) => Step::Close(4403, "Forbidden: the session has ended".into()),
+        match services.identity.connection_session(actor.session_id, services.clock.now(), in_use).await {
+            Ok(SessionStanding::Ended) => Step::Close(4403, "Forbidden: the session has ended".into()),
+            Ok(SessionStanding::Idle) => {
+                Step::Close(4401, "Unauthorized: the session was idle too long; refresh it and connect again".into())
+            }
             // A database hiccup is not a reason to drop subscribers; check again later.
-            Ok(true) | Err(_) => Step::Continue,
+            Ok(SessionStanding::Live) | Err(_) => Step::Continue,
         }
     }
 
