@@ -36,6 +36,7 @@ mod recovery;
 mod relay_nodes;
 mod row_level_security;
 mod scheduling;
+mod schema_docs;
 mod security;
 mod sign_up;
 mod stale_tokens;
