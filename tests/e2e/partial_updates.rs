@@ -150,6 +150,8 @@ async fn update_group_role_and_webhook_endpoint_keep_what_they_do_not_name() {
         changed,
         json!({"name": "Desk cover", "description": "Covers the desk", "permissions": ["booking:read"]})
     );
+    refuses_null(&app, &owner, role_update, &role, "name").await;
+    refuses_null(&app, &owner, role_update, &role, "permissions").await;
 
     let endpoint = app
         .ok(

@@ -10,11 +10,12 @@
 use async_graphql::{ID, InputObject, MaybeUndefined};
 use tessera_kernel::{DomainError, UserId};
 use tessera_notify::EndpointPatch;
-use tessera_rbac::GroupPatch;
+use tessera_rbac::{GroupPatch, RolePatch};
 use tessera_scheduling::{AddonPatch, CustomerPatch, ProviderPatch, ServicePatch};
 use tessera_tenant::TenantSettingsPatch;
 
 use super::parse_id;
+use super::rbac::parse_permissions;
 use super::scheduling::ProviderType;
 use crate::error::{ApiError, ApiResult};
 
@@ -198,6 +199,38 @@ impl TryFrom<UpdateGroupInput> for GroupPatch {
 
     fn try_from(i: UpdateGroupInput) -> ApiResult<Self> {
         Ok(Self { name: kept_or_set("name", i.name)?, description: kept_cleared_or_set(i.description) })
+    }
+}
+
+/// Changes to a role; omitted fields keep their value. Built-in roles keep
+/// their built-in permissions.
+#[derive(InputObject)]
+pub(crate) struct UpdateRoleInput {
+    /// A new name.
+    name: MaybeUndefined<String>,
+    /// A new description; null clears it.
+    description: MaybeUndefined<String>,
+    /// A new parent; null removes it.
+    parent_id: MaybeUndefined<ID>,
+    /// The complete new list of the role's own permissions.
+    permissions: MaybeUndefined<Vec<String>>,
+    /// Whether new members get it by default.
+    is_default: MaybeUndefined<bool>,
+}
+
+impl TryFrom<UpdateRoleInput> for RolePatch {
+    type Error = ApiError;
+
+    fn try_from(i: UpdateRoleInput) -> ApiResult<Self> {
+        Ok(Self {
+            name: kept_or_set("name", i.name)?,
+            description: kept_cleared_or_set(i.description),
+            parent_id: kept_cleared_or_set(i.parent_id)
+                .map(|parent| parent.map(|id| parse_id("parentId", &id)).transpose())
+                .transpose()?,
+            permissions: kept_or_set("permissions", i.permissions)?.as_deref().map(parse_permissions).transpose()?,
+            is_default: kept_or_set("isDefault", i.is_default)?,
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 //! any decision.
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_kernel::{
     AssignmentId, DomainError, GroupId, Permission, PermissionSet, ProviderId, Resource, RoleId, UserId,
@@ -15,6 +15,7 @@ use tessera_rbac::{
 use super::connection::{connection, page_cost, page_request};
 use super::identity::UserObject;
 use super::patch::UpdateGroupInput;
+use super::patch::UpdateRoleInput;
 use super::scheduling::ProviderObject;
 use super::{Requires, loaders, parse_id, permission, request, services};
 use crate::error::{ApiError, ApiResult};
@@ -33,7 +34,7 @@ fn names(set: &PermissionSet) -> Vec<&'static str> {
     set.iter().map(Permission::name).collect()
 }
 
-fn parse_permissions(names: &[String]) -> ApiResult<Vec<Permission>> {
+pub(crate) fn parse_permissions(names: &[String]) -> ApiResult<Vec<Permission>> {
     names.iter().map(|name| name.parse::<Permission>().map_err(ApiError::from)).collect()
 }
 
@@ -398,21 +399,6 @@ pub(crate) struct CreateRoleInput {
     is_default: bool,
 }
 
-/// Changes to a role; omitted fields stay as they are.
-#[derive(InputObject)]
-pub(crate) struct UpdateRoleInput {
-    /// A new name.
-    name: Option<String>,
-    /// A new description; null clears it.
-    description: MaybeUndefined<String>,
-    /// A new parent; null removes it.
-    parent_id: MaybeUndefined<ID>,
-    /// The complete new list of the role's own permissions.
-    permissions: Option<Vec<String>>,
-    /// Whether new members get it by default.
-    is_default: Option<bool>,
-}
-
 /// A group's name and description.
 #[derive(InputObject)]
 pub(crate) struct GroupDetailsInput {
@@ -564,21 +550,7 @@ impl RbacMutation {
     /// Changes a role. Built-in roles keep their built-in permissions.
     #[graphql(guard = "Requires(Permission::RoleManage)", directive = permission::apply(Permission::RoleManage.name().to_owned()))]
     async fn update_role(&self, ctx: &Context<'_>, id: ID, input: UpdateRoleInput) -> ApiResult<RoleObject> {
-        let patch = RolePatch {
-            name: input.name,
-            description: match input.description {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(text) => Some(Some(text)),
-            },
-            parent_id: match input.parent_id {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(id) => Some(Some(parse_id("parentId", &id)?)),
-            },
-            permissions: input.permissions.as_deref().map(parse_permissions).transpose()?,
-            is_default: input.is_default,
-        };
+        let patch = RolePatch::try_from(input)?;
         Ok(RoleObject(services(ctx)?.rbac.update_role(request(ctx)?, parse_id("id", &id)?, patch).await?))
     }
 
