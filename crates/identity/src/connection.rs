@@ -10,7 +10,8 @@ use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::{Result, SessionId};
 
 use crate::entity::session;
-use crate::service::IdentityService;
+use crate::model::UserStatus;
+use crate::service::{IdentityService, user_status};
 
 /// Where a connection's session stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,10 @@ impl IdentityService {
     ) -> Result<SessionStanding> {
         let txn = self.db.begin(Scope::Global, Access::Read).await?;
         let found = session::Entity::find_by_id(session_id).one(&txn).await?;
+        let status = match &found {
+            Some(session) => user_status(&txn, session.user_id).await?,
+            None => None,
+        };
         txn.commit().await?;
         let Some(session) = found else {
             // API keys and partner clients have no idle time.
@@ -48,7 +53,7 @@ impl IdentityService {
         if session.idle_expires_at <= now {
             return Ok(SessionStanding::Idle);
         }
-        if !self.session_is_live(session_id, now).await? {
+        if status != Some(UserStatus::Active) {
             return Ok(SessionStanding::Ended);
         }
         if in_use {

@@ -36,6 +36,16 @@ use tessera_kernel::token::AccountLinks;
 /// reads do not each cost a write.
 const TOUCH_INTERVAL_SECS: i64 = 60;
 
+/// A user's status, without the rest of their row.
+pub(crate) async fn user_status<C: ConnectionTrait>(conn: &C, user_id: UserId) -> Result<Option<UserStatus>> {
+    Ok(user::Entity::find_by_id(user_id)
+        .select_only()
+        .column(user::Column::Status)
+        .into_tuple::<UserStatus>()
+        .one(conn)
+        .await?)
+}
+
 /// Signs people up and in, and keeps their sessions.
 #[derive(Debug, Clone)]
 pub struct IdentityService {
@@ -345,12 +355,7 @@ impl IdentityService {
             txn.commit().await?;
             return Ok(None);
         };
-        let status = user::Entity::find_by_id(session.user_id)
-            .select_only()
-            .column(user::Column::Status)
-            .into_tuple::<UserStatus>()
-            .one(&txn)
-            .await?;
+        let status = user_status(&txn, session.user_id).await?;
         txn.commit().await?;
         if status != Some(UserStatus::Active) {
             return Ok(None);
@@ -439,13 +444,7 @@ impl IdentityService {
         }
         let live = match session {
             Some(s) if s.revoked_at.is_none() && s.idle_expires_at > now && s.absolute_expires_at > now => {
-                user::Entity::find_by_id(s.user_id)
-                    .select_only()
-                    .column(user::Column::Status)
-                    .into_tuple::<UserStatus>()
-                    .one(&txn)
-                    .await?
-                    == Some(UserStatus::Active)
+                user_status(&txn, s.user_id).await? == Some(UserStatus::Active)
             }
             _ => false,
         };

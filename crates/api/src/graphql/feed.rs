@@ -1,8 +1,8 @@
 //! The event feed behind every subscription.
 
-use async_graphql::Context;
 use std::future::Future;
 
+use async_graphql::Context;
 use futures_util::{Stream, StreamExt};
 use tessera_kernel::{DomainError, DomainEvent, Permission, RequestContext};
 use tessera_tenant::{Tenant, TenantRef};
