@@ -634,6 +634,14 @@ pub fn ensure_js_tools(js: &std::path::Path) -> bool {
     installed()
 }
 
+/// Tells the person running the tests that a test did not really run. Written to
+/// the process's standard error directly: `cargo test` captures what `eprintln!`
+/// prints and shows it only for failed tests, and a skipped test passes.
+fn say_skipped(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "tessera: {message}");
+}
+
 /// [`ensure_js_tools`] off the test's runtime thread.
 async fn installed_js_tools(js: &std::path::Path) -> bool {
     let js = js.to_owned();
@@ -651,7 +659,7 @@ pub async fn run_node(script: &str, args: &[&str]) -> Option<String> {
             std::env::var("TESSERA_REQUIRE_SERVICES").as_deref() != Ok("1"),
             "TESSERA_REQUIRE_SERVICES=1 but the JavaScript tools cannot be installed: install Node.js and npm"
         );
-        eprintln!("skipped: install Node.js and npm to run {script}");
+        say_skipped(&format!("skipped: install Node.js and npm to run {script}"));
         return None;
     }
     let output =
@@ -674,7 +682,7 @@ pub async fn run_in_browser(script: &str, args: &[&str]) -> bool {
             std::env::var("TESSERA_REQUIRE_SERVICES").as_deref() != Ok("1"),
             "TESSERA_REQUIRE_SERVICES=1 but the browser test cannot run: install Chromium, Node.js and npm"
         );
-        eprintln!("skipped: install Chromium, Node.js and npm to run {script} in a browser");
+        say_skipped(&format!("skipped: install Chromium, Node.js and npm to run {script} in a browser"));
         return false;
     }
     let output = tokio::process::Command::new("node")

@@ -22,7 +22,9 @@ use tessera_api::graphql::Loaders;
 use tessera_api::{App, AppOptions};
 use tessera_identity::{NewUser, PasswordHasher};
 use tessera_kernel::{Actor, CustomerId, Db, ManualClock, RequestContext, RequestMeta, ServiceId, TenantId};
-use tessera_scheduling::{AvailabilityQuery, BookingCustomer, CustomerInput, NewBooking, ProviderInput, ServiceInput};
+use tessera_scheduling::{
+    AvailabilityQuery, BookingCustomer, CustomerInput, NewBooking, OfferingTerms, ProviderInput, ServiceInput,
+};
 use tessera_tenant::{NewTenant, TenantRef};
 
 const PROVIDERS: usize = 50;
@@ -153,7 +155,7 @@ async fn load() -> Result<World, Failure> {
         let hours = (0..6).map(|day| (day, 9 * 60, 18 * 60)).collect();
         scheduling.set_working_hours(&ctx, provider.id, hours).await.map_err(domain)?;
         for service in &services_ids {
-            scheduling.assign_service(&ctx, provider.id, *service).await.map_err(domain)?;
+            scheduling.assign_service(&ctx, provider.id, *service, OfferingTerms::default()).await.map_err(domain)?;
         }
         providers.push(provider.id);
     }
@@ -331,7 +333,11 @@ async fn create_bookings(world: &World) -> Result<(f64, f64), Failure> {
         .map_err(domain)?;
     let hours = (0..7).map(|day| (day, 0, 1440)).collect();
     services.scheduling.set_working_hours(&world.ctx, provider.id, hours).await.map_err(domain)?;
-    services.scheduling.assign_service(&world.ctx, provider.id, world.services[4]).await.map_err(domain)?;
+    services
+        .scheduling
+        .assign_service(&world.ctx, provider.id, world.services[4], OfferingTerms::default())
+        .await
+        .map_err(domain)?;
     let day = world.ctx.now().date_naive() + chrono::Duration::days(40);
     let count = 300;
     let started = Instant::now();

@@ -35,6 +35,7 @@ mod m20261211_000021_trusted_devices;
 mod m20261212_000022_invitation_senders;
 mod m20261213_000023_pending_sign_ups;
 mod m20261214_000024_refresh_successor_key;
+mod m20261215_000025_provider_terms;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000022_invitation_senders::Migration),
             Box::new(m20261213_000023_pending_sign_ups::Migration),
             Box::new(m20261214_000024_refresh_successor_key::Migration),
+            Box::new(m20261215_000025_provider_terms::Migration),
         ]
     }
 }

@@ -165,3 +165,25 @@ async fn a_buffer_conflict_says_until_when_the_provider_is_busy_and_why() {
     assert!(message.contains("10-minute buffer after"), "{message}");
     app.ok(&salon.owner, BOOK, booking_input(&salon, "2026-03-04T10:15:00Z")).await;
 }
+
+#[tokio::test]
+async fn a_partner_client_moves_bookings_of_its_business_only_and_only_with_the_scope() {
+    let app = pinned_app().await;
+    let salon = salon(&app, "partner-moves", 0).await;
+    let booking = book(&app, &salon, "2026-03-04T09:00:00Z").await;
+    let mover = crate::live_rights::client_token(&app, &salon.owner, &["booking:manage"]).await;
+    let reader = crate::live_rights::client_token(&app, &salon.owner, &["booking:read"]).await;
+    let moved = app.ok(&mover, RESCHEDULE, json!({"id": booking, "at": "2026-03-05T09:00:00Z"})).await;
+    assert_eq!(moved["rescheduleBooking"]["startsAt"], "2026-03-05T09:00:00+00:00", "{moved}");
+    let later = json!({"id": booking, "at": "2026-03-06T09:00:00Z"});
+    assert_eq!(app.error_code(&reader, RESCHEDULE, later.clone()).await, "FORBIDDEN", "reading is not moving");
+
+    // Another business's client cannot find it, let alone move it.
+    let (other, _) = app.owner_of("partner-moves-other").await;
+    let stranger = crate::live_rights::client_token(&app, &other, &["booking:manage"]).await;
+    assert_eq!(app.error_code(&stranger, RESCHEDULE, later).await, "NOT_FOUND");
+    let kept = app
+        .ok(&salon.owner, "query($id: ID!) { node(id: $id) { ... on Booking { startsAt } } }", json!({"id": booking}))
+        .await;
+    assert_eq!(kept["node"]["startsAt"], "2026-03-05T09:00:00+00:00", "{kept}");
+}

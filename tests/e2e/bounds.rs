@@ -160,8 +160,27 @@ async fn availability_answers_a_page_at_a_time() {
     let (_, body) = app.post(&salon.owner, query, page(Some(10), Some("not-a-cursor"))).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
     // A page costs its size in query complexity.
-    let nested = "query($s: ID!) { availability(serviceId: $s, from: \"2026-03-03\", to: \"2026-04-01\", first: 500) { startsAt provider { name title phone } } }";
+    let nested = "query($s: ID!) { availability(serviceId: $s, from: \"2026-03-03\", to: \"2026-04-01\", first: 500) { startsAt provider { name upcomingBookings(first: 20) { id startsAt endsAt } } } }";
     let (_, body) = app.post(&salon.owner, nested, json!({"s": salon.service})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{body}");
+}
+
+#[tokio::test]
+async fn nested_pages_without_first_take_their_defaults_and_are_not_refused() {
+    let app = crate::scheduling::pinned_app().await;
+    let salon = crate::scheduling::salon(&app, "nested-defaults", 10).await;
+    // What a dashboard asks for: providers with their services and bookings,
+    // nobody giving `first` (20 of each by default).
+    let dashboard = "{ providers { edges { node { id name title services { id name price { amountMinor currency } } bookings { edges { node { id startsAt endsAt status serviceName customer { name } } } } } } } }";
+    let found = app.ok(&salon.owner, dashboard, json!({})).await;
+    assert_eq!(found["providers"]["edges"].as_array().map(Vec::len), Some(1), "{found}");
+    // The README's walk-through asks for this week's starts with local times and prices.
+    let slots = "query($s: ID!) { availability(serviceId: $s) { startsAt startsAtLocal { date time offset } provider { id name } price { amountMinor } } }";
+    let found = app.ok(&salon.owner, slots, json!({"s": salon.service})).await;
+    assert!(!found["availability"].as_array().unwrap().is_empty(), "{found}");
+    // The largest pages nested in each other are still refused before they run.
+    let widest = "{ providers(first: 100) { edges { node { id bookings(first: 100) { edges { node { id startsAt endsAt status } } } } } } }";
+    let (_, body) = app.post(&salon.owner, widest, json!({})).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{body}");
 }
 

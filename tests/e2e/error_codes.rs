@@ -126,3 +126,18 @@ async fn a_missing_or_mistyped_variable_is_a_client_error() {
     let (_, body): (u16, Value) = app.post(&salon.owner, query, json!({"id": {"nested": true}})).await;
     assert_eq!(error_code_of(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
 }
+
+#[tokio::test]
+async fn an_error_inside_a_batched_load_keeps_its_code() {
+    let app = TestApp::spawn().await;
+    let salon = salon(&app, "loader-codes", 0).await;
+    // A partner client that may read providers but not services: the services
+    // under each provider come through a DataLoader, which must answer with the
+    // domain's FORBIDDEN, not a server error.
+    let partner = crate::live_rights::client_token(&app, &salon.owner, &["provider:read"]).await;
+    let query = "{ providers { edges { node { name services { name } } } } }";
+    let (_, body): (u16, Value) = app.post(&partner, query, json!({})).await;
+    assert_eq!(error_code_of(&body), "FORBIDDEN", "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("service:read"), "{body}");
+    assert_eq!(body["errors"][0]["path"], json!(["providers", "edges", 0, "node", "services"]), "{body}");
+}

@@ -31,6 +31,7 @@ mod partial_updates;
 mod passkeys;
 mod personal_data;
 mod policy;
+mod provider_terms;
 mod rbac;
 mod recovery;
 mod relay_nodes;

@@ -96,11 +96,18 @@ async fn the_first_start_seeds_a_demo_salon_a_newcomer_can_sign_in_to() {
     let slots = app
         .ok(
             &salon,
-            "query($s: ID!, $from: NaiveDate!, $to: NaiveDate!) { availability(serviceId: $s, from: $from, to: $to) { startsAt } }",
+            "query($s: ID!, $from: NaiveDate!, $to: NaiveDate!) { availability(serviceId: $s, from: $from, to: $to, first: 500) { startsAt provider { name } price { amountMinor } } }",
             json!({"s": haircut["node"]["id"], "from": from, "to": to}),
         )
         .await;
-    assert!(!slots["availability"].as_array().unwrap().is_empty());
+    let slots = slots["availability"].as_array().unwrap();
+    assert!(!slots.is_empty());
+    // As the README says: the senior stylist charges $90 for the $75 cut.
+    for slot in slots {
+        let expected = if slot["provider"]["name"] == "Bella Rossi" { 9000 } else { 7500 };
+        assert_eq!(slot["price"]["amountMinor"], expected, "{slot}");
+    }
+    assert!(slots.iter().any(|s| s["provider"]["name"] == "Bella Rossi"), "Bella's slots are offered");
 
     // What each of the other demo logins may do is in `demo_roles.rs`.
 

@@ -27,13 +27,13 @@ const EVENTS: &str = "{ mySecurityEvents(last: 20) { edges { node { kind severit
 
 /// A device with a software passkey, used from the gateway's own origin (a
 /// loopback gateway's passkeys belong to `localhost`).
-struct Device {
+pub(crate) struct Device {
     authenticator: SoftPasskey,
     origin: Url,
 }
 
 impl Device {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         // `true`: it claims the user verification (PIN, biometric) a real device does.
         Self { authenticator: SoftPasskey::new(true), origin: Url::parse("http://localhost:8080").unwrap() }
     }
@@ -53,7 +53,7 @@ impl Device {
 
 /// Adds a passkey named `name` on `device` to `auth`'s account; returns the
 /// `finishPasskeyRegistration` answer.
-async fn add_passkey(app: &TestApp, auth: &Auth, device: &mut Device, name: &str) -> Value {
+pub(crate) async fn add_passkey(app: &TestApp, auth: &Auth, device: &mut Device, name: &str) -> Value {
     let started = app.ok(auth, START_REGISTRATION, json!({ "name": name, "password": PASSWORD })).await;
     let started = &started["startPasskeyRegistration"];
     let credential = device.create(&started["options"]);

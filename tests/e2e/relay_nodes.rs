@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use tessera_e2e::{Auth, TestApp, error_code_of};
 
 use crate::live_rights::client_token;
+use crate::passkeys::{Device, add_passkey};
 use crate::scheduling::{BOOK, booking_input, pinned_app, salon};
 
 const NODES: &str = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }";
@@ -76,4 +77,105 @@ async fn every_readable_object_is_a_node_for_whoever_may_read_it() {
     let too_many: Vec<Value> = (0..101).map(|_| booking.clone()).collect();
     let (_, body): (u16, Value) = app.post(owner, NODES, json!({"ids": too_many})).await;
     assert_eq!(error_code_of(&body), "BAD_USER_INPUT", "{body}");
+}
+
+/// The id under `path` (`"a.b"`) of `mutation`'s answer.
+async fn made(app: &TestApp, auth: &Auth, mutation: &str, variables: Value, path: &str) -> Value {
+    let data = app.ok(auth, mutation, variables).await;
+    path.split('.').fold(data, |v, key| v[key].clone())
+}
+
+#[tokio::test]
+async fn add_ons_reviews_grants_invitations_endpoints_messages_keys_and_passkeys_are_nodes_too() {
+    let app = pinned_app().await;
+    let salon = salon(&app, "relay-more", 0).await;
+    let ana = app.add_member(&salon.owner, "ana@relay-more.test", &["customer"]).await;
+    let link = "mutation($id: ID!, $u: ID!) { updateCustomer(id: $id, input: {userId: $u}) { id } }";
+    app.ok(&salon.owner, link, json!({"id": salon.customer, "u": ana.user_id})).await;
+    let booking =
+        made(&app, &salon.owner, BOOK, booking_input(&salon, "2026-03-02T10:00:00Z"), "createBooking.id").await;
+    // Half an hour into the appointment: it can be started, completed and reviewed.
+    app.clock.set("2026-03-02T10:30:00Z".parse().unwrap());
+    let owner = &app.login("owner@relay-more.test").await.in_tenant("relay-more");
+    let ana = &app.login("ana@relay-more.test").await.in_tenant("relay-more");
+    for step in ["startBooking", "completeBooking"] {
+        app.ok(owner, &format!("mutation($id: ID!) {{ {step}(id: $id) {{ id }} }}"), json!({"id": booking})).await;
+    }
+    let review = "mutation($id: ID!) { reviewBooking(id: $id, rating: 5) { review { id } } }";
+    let review = made(&app, ana, review, json!({"id": booking}), "reviewBooking.review.id").await;
+    let role = "mutation { createRole(input: {name: \"Desk\", permissions: [\"booking:read\"]}) { id } }";
+    let role = made(&app, owner, role, json!({}), "createRole.id").await;
+    let staff = app.add_member(owner, "staff@relay-more.test", &["staff"]).await;
+    let grant = "mutation($u: ID!, $r: ID!) { assignRole(input: {userId: $u, roleId: $r}) { id } }";
+    let grant = made(&app, owner, grant, json!({"u": staff.user_id, "r": role}), "assignRole.id").await;
+    let invite = "mutation { inviteMember(input: {email: \"new@relay-more.test\", roleIds: []}) { id } }";
+    let invitation = made(&app, owner, invite, json!({}), "inviteMember.id").await;
+    let hook = "mutation { createWebhookEndpoint(input: {url: \"http://127.0.0.1:9/hook\"}) { endpoint { id } } }";
+    let endpoint = made(&app, owner, hook, json!({}), "createWebhookEndpoint.endpoint.id").await;
+    let key = "mutation { createApiKey(name: \"reports\") { apiKey { id } } }";
+    let api_key = made(&app, owner, key, json!({}), "createApiKey.apiKey.id").await;
+    let passkey = add_passkey(&app, owner, &mut Device::new(), "Laptop").await["passkey"]["id"].clone();
+    let inbox = "{ myNotifications(first: 1) { edges { node { id } } } }";
+    let message = made(&app, ana, inbox, json!({}), "myNotifications.edges").await[0]["node"]["id"].clone();
+    assert!(message.is_string(), "the customer was told of her booking");
+    let addon = json!(salon.addon);
+    let ids = [&addon, &review, &grant, &invitation, &endpoint, &api_key, &passkey, &message];
+
+    let null = Value::Null;
+    let named = |names: [&str; 8]| names.map(|n| if n.is_empty() { null.clone() } else { json!(n) });
+    // The owner reads the business's objects and her own key and passkey, not
+    // someone else's inbox.
+    let owners = named(["Addon", "Review", "RoleAssignment", "Invitation", "WebhookEndpoint", "ApiKey", "Passkey", ""]);
+    assert_eq!(types(&app, owner, &ids).await, owners);
+    // The customer reads the catalogue, the review of her booking and her inbox.
+    let hers = named(["Addon", "Review", "", "", "", "", "", "Notification"]);
+    assert_eq!(types(&app, ana, &ids).await, hers);
+    // Staff read the catalogue, and reviews through the Desk role's `booking:read`.
+    let staffs = named(["Addon", "Review", "", "", "", "", "", ""]);
+    assert_eq!(types(&app, &staff, &ids).await, staffs);
+    // A partner client reads what its scopes allow in its business, never an
+    // account's keys, passkeys or inbox, and no other business of its maker.
+    let scopes = ["service:read", "booking:read", "role:read", "role:assign", "notification:read", "tenant:read"];
+    let partner = client_token(&app, owner, &scopes).await;
+    let partners = named(["Addon", "Review", "RoleAssignment", "Invitation", "WebhookEndpoint", "", "", ""]);
+    assert_eq!(types(&app, &partner, &ids).await, partners);
+    let (elsewhere, elsewhere_id) = app.owner_of("relay-more-elsewhere").await;
+    let _ = elsewhere;
+    let home = app.ok(owner, "{ currentTenant { id } }", json!({})).await["currentTenant"]["id"].clone();
+    let (me, other_business) = (json!(owner.user_id), json!(elsewhere_id));
+    let seen = types(&app, &partner, &[&home, &me, &other_business]).await;
+    assert_eq!(seen, [json!("Tenant"), null.clone(), null.clone()], "a partner sees its own business only");
+    let one = "query($id: ID!) { node(id: $id) { ... on Review { rating } } }";
+    assert_eq!(app.ok(&partner, one, json!({"id": review})).await["node"]["rating"], 5);
+
+    // Another business sees none of them.
+    let (stranger, _) = app.owner_of("relay-more-stranger").await;
+    assert!(types(&app, &stranger, &ids).await.iter().all(Value::is_null));
+}
+
+/// The statements one `nodes` call runs, and what it answers.
+async fn statements_for_nodes(app: &TestApp, auth: &Auth, ids: &[&Value]) -> (u64, Vec<Value>) {
+    crate::scheduling::settle(app).await;
+    let before = app.state.db.statements_executed();
+    let found = types(app, auth, ids).await;
+    (app.state.db.statements_executed() - before, found)
+}
+
+#[tokio::test]
+async fn nodes_costs_the_same_statements_for_one_id_and_a_hundred() {
+    let app = pinned_app().await;
+    let salon = salon(&app, "relay-batch", 0).await;
+    let mut bookings = Vec::new();
+    for hour in [8, 9, 10, 11, 13, 14, 15, 16] {
+        let at = format!("2026-03-04T{hour:02}:00:00Z");
+        let id = app.ok(&salon.owner, BOOK, booking_input(&salon, &at)).await["createBooking"]["id"].clone();
+        bookings.push(id);
+    }
+    let unknown: Vec<Value> = (0..92).map(|_| json!(uuid::Uuid::now_v7())).collect();
+    let many: Vec<&Value> = bookings.iter().chain(unknown.iter()).collect();
+    let (one, found) = statements_for_nodes(&app, &salon.owner, &[&unknown[0]]).await;
+    assert_eq!(found, [Value::Null]);
+    let (hundred, found) = statements_for_nodes(&app, &salon.owner, &many).await;
+    assert_eq!(found.iter().filter(|t| **t == "Booking").count(), 8);
+    assert_eq!(hundred, one, "one query per kind of object, whatever the number of ids");
 }

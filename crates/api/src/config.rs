@@ -95,7 +95,8 @@ pub struct ConfigArgs {
     /// Deepest selection nesting [default: 16].
     #[arg(long, env = "TESSERA_MAX_DEPTH", global = true)]
     pub max_depth: Option<usize>,
-    /// Highest query complexity (lists count page size × child cost) [default: 2000].
+    /// Highest query complexity (every field costs 1; a page costs its size × one
+    /// item's cost) [default: 10000].
     #[arg(long, env = "TESSERA_MAX_COMPLEXITY", global = true)]
     pub max_complexity: Option<usize>,
     /// Most aliases in one document [default: 30].
@@ -240,7 +241,10 @@ impl Default for QueryLimits {
             max_query_chars: 20_000,
             max_fields: 1_000,
             max_depth: 16,
-            max_complexity: 2_000,
+            // Every field costs 1, scalars included, so this is about ten times
+            // a budget that charges only objects (Shopify's 1,000): two nested
+            // default pages of 20 with ten fields each fit; 100 × 100 does not.
+            max_complexity: 10_000,
             max_aliases: 30,
             max_directives: 10,
             max_subscriptions_per_socket: 100,

@@ -12,8 +12,8 @@ use tessera_kernel::{
 };
 use tessera_rbac::{AccessScope, BuiltinRole, NewAssignment, RoleInput, Subject};
 use tessera_scheduling::{
-    AddonInput, AvailabilityQuery, BookingCustomer, CustomerInput, NewBooking, ProviderInput, ProviderType,
-    ServiceInput,
+    AddonInput, AvailabilityQuery, BookingCustomer, CustomerInput, NewBooking, OfferingTerms, ProviderInput,
+    ProviderType, ServiceInput,
 };
 use tessera_tenant::{NewTenant, TenantRef};
 
@@ -240,7 +240,10 @@ async fn seed_salon(
         };
         let service = scheduling.create_service(ctx, input).await?;
         for provider in offered_by {
-            scheduling.assign_service(ctx, *provider, service.id).await?;
+            // The senior stylist charges more for a cut than the catalogue price.
+            let own_price = (name == "Women's Haircut" && *provider == bella).then_some(9000);
+            let terms = OfferingTerms { price_minor: own_price.map(Some), duration_minutes: None };
+            scheduling.assign_service(ctx, *provider, service.id, terms).await?;
         }
         by_name.push((name, service.id));
     }

@@ -526,19 +526,21 @@ impl IdentityService {
         let keyset = page.keyset()?;
         let now = ctx.now();
         let txn = self.db.begin(Scope::Global, Access::Read).await?;
-        let rows = keyset
-            .apply(
-                session::Entity::find()
-                    .filter(session::Column::UserId.eq(actor.user_id))
-                    .filter(session::Column::RevokedAt.is_null())
-                    .filter(session::Column::IdleExpiresAt.gt(now))
-                    .filter(session::Column::AbsoluteExpiresAt.gt(now)),
-                session::Column::Id,
-            )
+        let rows = keyset.apply(live_sessions_of(actor.user_id, now), session::Column::Id).all(&txn).await?;
+        txn.commit().await?;
+        Ok(keyset.finish(rows).map(Session::from))
+    }
+
+    /// The actor's usable sessions among `ids`.
+    pub async fn my_sessions_by_ids(&self, ctx: &RequestContext, ids: &[SessionId]) -> Result<Vec<Session>> {
+        let actor = ctx.require_actor()?;
+        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let rows = live_sessions_of(actor.user_id, ctx.now())
+            .filter(session::Column::Id.is_in(ids.iter().copied()))
             .all(&txn)
             .await?;
         txn.commit().await?;
-        Ok(keyset.finish(rows).map(Session::from))
+        Ok(rows.into_iter().map(Session::from).collect())
     }
 
     /// Forgets login attempts from before `cutoff` (never younger than the
@@ -815,4 +817,13 @@ async fn prune_history<C: ConnectionTrait>(conn: &C, user_id: UserId, keep: usiz
         password_history::Entity::delete_many().filter(password_history::Column::Id.is_in(stale)).exec(conn).await?;
     }
     Ok(())
+}
+
+/// The sessions of `user_id` that are still usable at `now`.
+fn live_sessions_of(user_id: UserId, now: DateTime<Utc>) -> sea_orm::Select<session::Entity> {
+    session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::IdleExpiresAt.gt(now))
+        .filter(session::Column::AbsoluteExpiresAt.gt(now))
 }

@@ -91,6 +91,20 @@ impl NotifyService {
         Ok(row.map(InboxMessage::from))
     }
 
+    /// Several of the caller's in-app messages by id; others' are left out.
+    pub async fn inbox_messages(
+        &self,
+        ctx: &RequestContext,
+        ids: &[NotificationId],
+    ) -> Result<HashMap<NotificationId, InboxMessage>> {
+        let (tenant_id, user_id) = inbox_owner(ctx)?;
+        let txn = self.db.begin(Scope::Tenant { tenant_id, user_id: Some(user_id) }, Access::Read).await?;
+        let rows =
+            inbox_of(tenant_id, user_id).filter(notification::Column::Id.is_in(ids.iter().copied())).all(&txn).await?;
+        txn.commit().await?;
+        Ok(rows.into_iter().map(|row| (row.id, InboxMessage::from(row))).collect())
+    }
+
     /// Marks one of the caller's messages read (the in-app "open"). Reading it
     /// again keeps the first time. Another user's message is `NOT_FOUND`.
     pub async fn mark_read(&self, ctx: &RequestContext, id: NotificationId) -> Result<InboxMessage> {

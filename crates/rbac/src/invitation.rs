@@ -19,6 +19,8 @@
 //! its own template is sent inside the platform's frame, and each message keeps
 //! who sent it (`notify`).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -270,6 +272,23 @@ impl RbacService {
         let rows = keyset.apply(select, invitation::Column::Id).all(&txn).await?;
         txn.commit().await?;
         keyset.finish(rows).try_map(|row| to_invitation(row, now))
+    }
+
+    /// Invitations of the tenant by id (`role:assign`); ids that are not the
+    /// tenant's are left out.
+    pub async fn invitations_by_ids(
+        &self,
+        ctx: &RequestContext,
+        ids: &[InvitationId],
+    ) -> Result<HashMap<InvitationId, Invitation>> {
+        let (auth, txn) = self.db.begin_authorized(ctx, Permission::RoleAssign, Access::Read).await?;
+        let rows = invitation::Entity::find()
+            .filter(invitation::Column::TenantId.eq(auth.tenant_id))
+            .filter(invitation::Column::Id.is_in(ids.iter().copied()))
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        rows.into_iter().map(|row| to_invitation(row, ctx.now()).map(|i| (i.id, i))).collect()
     }
 
     /// Cancels a pending or expired invitation (`role:assign`): its link stops

@@ -616,6 +616,22 @@ impl RbacService {
         keyset.finish(rows).try_map(Assignment::try_from)
     }
 
+    /// Assignments of the tenant by id, revoked and expired ones included (`role:read`).
+    pub async fn assignments_by_ids(
+        &self,
+        ctx: &RequestContext,
+        ids: &[AssignmentId],
+    ) -> Result<HashMap<AssignmentId, Assignment>> {
+        let (auth, txn) = self.open(ctx, Permission::RoleRead, Access::Read).await?;
+        let rows = assignment::Entity::find()
+            .filter(assignment::Column::TenantId.eq(auth.tenant_id))
+            .filter(assignment::Column::Id.is_in(ids.iter().copied()))
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        rows.into_iter().map(|row| Assignment::try_from(row).map(|a| (a.id, a))).collect()
+    }
+
     /// Grants a role to a member or a group, tenant-wide or on one resource, until
     /// an optional expiry. The actor must hold every permission the role gives.
     /// Whether a resource exists is checked by the caller (the API asks the crate

@@ -14,7 +14,7 @@ use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime
 use chrono_tz::Tz;
 use tessera_kernel::ProviderId;
 
-use crate::model::{DayWindow, ExceptionKind, ScheduleException, WeeklyInterval};
+use crate::model::{DayWindow, ExceptionKind, OpeningMode, ScheduleException, WeeklyInterval};
 
 /// A time range `[from, until)` that is taken.
 pub(crate) type Busy = (DateTime<Utc>, DateTime<Utc>);
@@ -43,6 +43,8 @@ pub(crate) struct SlotQuery {
     pub(crate) to: NaiveDate,
     /// Service plus add-ons.
     pub(crate) duration: Duration,
+    /// What the appointment costs, quoted with each start.
+    pub(crate) price_minor: i64,
     /// Preparation before.
     pub(crate) buffer_before: Duration,
     /// Clean-up after.
@@ -59,15 +61,17 @@ pub(crate) struct SlotQuery {
     pub(crate) limit: usize,
 }
 
-/// A bookable start.
+/// A bookable start. Ordered by start, then provider: the order pages follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Slot {
     /// Start.
     pub starts_at: DateTime<Utc>,
-    /// End of the service and add-ons.
-    pub ends_at: DateTime<Utc>,
     /// Who.
     pub provider_id: ProviderId,
+    /// End of the service and add-ons (providers may take different times).
+    pub ends_at: DateTime<Utc>,
+    /// What it costs with this provider, add-ons included, in minor units.
+    pub price_minor: i64,
 }
 
 fn subtract(windows: Vec<DayWindow>, cut: DayWindow) -> Vec<DayWindow> {
@@ -103,14 +107,16 @@ fn merge(mut windows: Vec<DayWindow>) -> Vec<DayWindow> {
 pub(crate) fn local_windows(calendar: &Calendar<'_>, date: NaiveDate) -> Vec<DayWindow> {
     let applies = |e: &&ScheduleException| e.date == date && e.provider_id.is_none_or(|p| p == calendar.provider_id);
     let exceptions: Vec<&ScheduleException> = calendar.exceptions.iter().filter(applies).collect();
-    let special: Vec<DayWindow> =
-        exceptions.iter().filter(|e| e.kind == ExceptionKind::Open).filter_map(|e| e.window).collect();
+    let opened =
+        |mode: OpeningMode| exceptions.iter().filter(move |e| e.opening == Some(mode)).filter_map(|e| e.window);
+    let replacing: Vec<DayWindow> = opened(OpeningMode::ReplaceWeeklyHours).collect();
     let weekday = u8::try_from(date.weekday().num_days_from_monday()).unwrap_or(0);
-    let mut windows = if special.is_empty() {
+    let mut windows = if replacing.is_empty() {
         calendar.weekly.iter().filter(|i| i.weekday == weekday).map(|i| i.window).collect()
     } else {
-        special
+        replacing
     };
+    windows.extend(opened(OpeningMode::AddToWeeklyHours));
     for closed in exceptions.iter().filter(|e| e.kind == ExceptionKind::Closed) {
         match closed.window {
             None => return Vec::new(),
@@ -191,7 +197,12 @@ pub(crate) fn slots(calendar: &Calendar<'_>, query: &SlotQuery) -> Vec<Slot> {
                         && past_cursor(start)
                         && !overlaps_busy(calendar.busy, blocked_from, blocked_until)
                     {
-                        found.push(Slot { starts_at: start, ends_at, provider_id: provider });
+                        found.push(Slot {
+                            starts_at: start,
+                            provider_id: provider,
+                            ends_at,
+                            price_minor: query.price_minor,
+                        });
                         if found.len() >= query.limit {
                             return found;
                         }
@@ -235,6 +246,7 @@ mod tests {
             from: date,
             to: date,
             duration: Duration::minutes(minutes),
+            price_minor: 0,
             buffer_before: Duration::zero(),
             buffer_after: Duration::zero(),
             step_minutes: step,
@@ -328,6 +340,7 @@ mod tests {
                 provider_id: None,
                 date,
                 kind: ExceptionKind::Closed,
+                opening: None,
                 window: Some(window(12 * 60, 13 * 60)),
                 reason: None,
             },
@@ -336,6 +349,7 @@ mod tests {
                 provider_id: Some(provider()),
                 date: day(2026, 6, 11),
                 kind: ExceptionKind::Closed,
+                opening: None,
                 window: None,
                 reason: None,
             },
@@ -344,7 +358,17 @@ mod tests {
                 provider_id: None,
                 date: day(2026, 6, 14),
                 kind: ExceptionKind::Open,
+                opening: Some(OpeningMode::ReplaceWeeklyHours),
                 window: Some(window(10 * 60, 12 * 60)),
+                reason: None,
+            },
+            ScheduleException {
+                id: uuid::Uuid::nil(),
+                provider_id: Some(provider()),
+                date: day(2026, 6, 15),
+                kind: ExceptionKind::Open,
+                opening: Some(OpeningMode::AddToWeeklyHours),
+                window: Some(window(17 * 60, 19 * 60)),
                 reason: None,
             },
         ];
@@ -352,6 +376,7 @@ mod tests {
         assert_eq!(local_windows(&calendar, date), vec![window(540, 720), window(780, 1020)]);
         assert!(local_windows(&calendar, day(2026, 6, 11)).is_empty());
         assert_eq!(local_windows(&calendar, day(2026, 6, 14)), vec![window(600, 720)]);
+        assert_eq!(local_windows(&calendar, day(2026, 6, 15)), vec![window(540, 1140)], "an evening added on");
     }
 
     #[test]

@@ -170,8 +170,32 @@ fn minutes(n: i32) -> Duration {
 struct Offer {
     service: service::Model,
     addons: Vec<service_addon::Model>,
-    duration_minutes: i32,
-    price_minor: i64,
+    /// The named provider's terms for the service.
+    terms: Option<provider_service::Model>,
+}
+
+impl Offer {
+    /// Service and add-ons, in minutes, as `terms` (a provider's) give them.
+    fn duration_with(&self, terms: Option<&provider_service::Model>) -> i32 {
+        let own = terms.and_then(|t| t.duration_minutes).unwrap_or(self.service.duration_minutes);
+        own + self.addons.iter().map(|a| a.duration_minutes).sum::<i32>()
+    }
+
+    /// Service and add-ons, in minor units, as `terms` (a provider's) give them.
+    fn price_with(&self, terms: Option<&provider_service::Model>) -> i64 {
+        let own = terms.and_then(|t| t.price_minor).unwrap_or(self.service.price_minor);
+        own + self.addons.iter().map(|a| a.price_minor).sum::<i64>()
+    }
+
+    /// Length with the named provider's terms.
+    fn duration_minutes(&self) -> i32 {
+        self.duration_with(self.terms.as_ref())
+    }
+
+    /// Price with the named provider's terms.
+    fn price_minor(&self) -> i64 {
+        self.price_with(self.terms.as_ref())
+    }
 }
 
 impl SchedulingService {
@@ -191,6 +215,7 @@ impl SchedulingService {
         if !service.active {
             return Err(DomainError::invalid("serviceId", "this service is not bookable at the moment"));
         }
+        let mut terms = None;
         if let Some(provider_id) = provider_id {
             let provider = provider::Entity::find_by_id(provider_id)
                 .filter(provider::Column::TenantId.eq(tenant_id))
@@ -200,8 +225,11 @@ impl SchedulingService {
             if !provider.active {
                 return Err(DomainError::invalid("providerId", "this provider is not taking bookings"));
             }
-            let offers = provider_service::Entity::find_by_id((provider_id, service_id)).one(txn).await?.is_some();
-            if !offers {
+            terms = provider_service::Entity::find_by_id((provider_id, service_id))
+                .filter(provider_service::Column::TenantId.eq(tenant_id))
+                .one(txn)
+                .await?;
+            if terms.is_none() {
                 return Err(DomainError::invalid("providerId", "this provider does not offer the service"));
             }
         }
@@ -225,9 +253,8 @@ impl SchedulingService {
         if addons.len() != unique.len() {
             return Err(DomainError::invalid("addonIds", "every add-on must be an active add-on of the service"));
         }
-        let duration_minutes = service.duration_minutes + addons.iter().map(|a| a.duration_minutes).sum::<i32>();
-        let price_minor = service.price_minor + addons.iter().map(|a| a.price_minor).sum::<i64>();
-        if price_minor > MAX_PRICE_MINOR {
+        let offer = Offer { service, addons, terms };
+        if offer.price_minor() > MAX_PRICE_MINOR {
             return Err(DomainError::invalid(
                 "addonIds",
                 format!(
@@ -235,7 +262,7 @@ impl SchedulingService {
                 ),
             ));
         }
-        Ok(Offer { service, addons, duration_minutes, price_minor })
+        Ok(offer)
     }
 
     /// Bookable starts for a service over a range of local dates: for one provider
@@ -254,19 +281,19 @@ impl SchedulingService {
         let (from, to) = search_dates(query.from, query.to, ctx.now(), tz)?;
         let offer =
             Self::bookable_offer(&txn, auth.tenant_id, query.service_id, query.provider_id, &query.addon_ids).await?;
-        let offering: Vec<ProviderId> = provider_service::Entity::find()
+        let terms: HashMap<ProviderId, provider_service::Model> = provider_service::Entity::find()
             .filter(provider_service::Column::TenantId.eq(auth.tenant_id))
             .filter(provider_service::Column::ServiceId.eq(query.service_id))
             .all(&txn)
             .await?
             .into_iter()
-            .map(|row| row.provider_id)
-            .filter(|id| query.provider_id.is_none_or(|wanted| wanted == *id))
+            .filter(|row| query.provider_id.is_none_or(|wanted| wanted == row.provider_id))
+            .map(|row| (row.provider_id, row))
             .collect();
         let providers: Vec<ProviderId> = provider::Entity::find()
             .filter(provider::Column::TenantId.eq(auth.tenant_id))
             .filter(provider::Column::Active.eq(true))
-            .filter(provider::Column::Id.is_in(offering))
+            .filter(provider::Column::Id.is_in(terms.keys().copied()))
             .all(&txn)
             .await?
             .into_iter()
@@ -286,7 +313,8 @@ impl SchedulingService {
             timezone: tz,
             from,
             to,
-            duration: minutes(offer.duration_minutes),
+            duration: minutes(offer.duration_minutes()),
+            price_minor: offer.price_minor(),
             buffer_before: minutes(offer.service.buffer_before_minutes),
             buffer_after: minutes(offer.service.buffer_after_minutes),
             step_minutes: settings.slot_step_minutes,
@@ -296,9 +324,19 @@ impl SchedulingService {
             limit: query.limit,
         };
         // Each provider contributes at most a page, so memory stays bounded by
-        // providers × page size however long the search.
-        let mut slots: Vec<Slot> =
-            providers.iter().flat_map(|p| availability::slots(&calendars.of(*p), &slot_query)).collect();
+        // providers × page size however long the search. Each quotes their own terms.
+        let mut slots: Vec<Slot> = providers
+            .iter()
+            .flat_map(|p| {
+                let own = terms.get(p);
+                let query = SlotQuery {
+                    duration: minutes(offer.duration_with(own)),
+                    price_minor: offer.price_with(own),
+                    ..slot_query
+                };
+                availability::slots(&calendars.of(*p), &query)
+            })
+            .collect();
         slots.sort();
         slots.truncate(query.limit);
         Ok(slots)
@@ -405,7 +443,7 @@ impl SchedulingService {
             }
             BookingCustomer::Myself(profile) => own_customer_record(&txn, &auth, profile, now).await?,
         };
-        let ends_at = input.starts_at + minutes(offer.duration_minutes);
+        let ends_at = input.starts_at + minutes(offer.duration_minutes());
         let blocked_from = input.starts_at - minutes(offer.service.buffer_before_minutes);
         let blocked_until = ends_at + minutes(offer.service.buffer_after_minutes);
         Self::check_working_time(&txn, auth.tenant_id, tz, input.provider_id, blocked_from, blocked_until).await?;
@@ -428,9 +466,9 @@ impl SchedulingService {
             blocked_from: Set(blocked_from),
             blocked_until: Set(blocked_until),
             service_name: Set(offer.service.name.clone()),
-            price_minor: Set(offer.price_minor),
+            price_minor: Set(offer.price_minor()),
             currency: Set(offer.service.currency.clone()),
-            duration_minutes: Set(offer.duration_minutes),
+            duration_minutes: Set(offer.duration_minutes()),
             notes: Set(parse_text("notes", input.notes.as_deref(), 2000)?),
             idempotency_key: Set(key.map(str::to_owned)),
             request_fingerprint: Set(key.map(|_| fingerprint.to_owned())),
@@ -507,7 +545,9 @@ impl SchedulingService {
     }
 
     /// Moves an upcoming booking to another start (and optionally provider). The
-    /// duration and price stay as booked. `booking:reschedule_own` moves the
+    /// price stays as booked; so does the length, unless the booking moves to
+    /// another provider: then it takes that provider's time for the service, plus
+    /// the booked add-ons. `booking:reschedule_own` moves the
     /// actor's own bookings as a customer, up to the tenant's reschedule notice;
     /// others' are `NOT_FOUND` to them.
     pub async fn reschedule_booking(
@@ -536,7 +576,20 @@ impl SchedulingService {
         Self::check_start(starts_at, now, &tenant)?;
         let provider_id = provider_id.unwrap_or(current.provider_id);
         let offer = Self::bookable_offer(&txn, auth.tenant_id, current.service_id, Some(provider_id), &[]).await?;
-        let ends_at = starts_at + minutes(current.duration_minutes);
+        let duration_minutes = if provider_id == current.provider_id {
+            current.duration_minutes
+        } else {
+            let booked_addons: i32 = booking_addon::Entity::find()
+                .filter(booking_addon::Column::TenantId.eq(auth.tenant_id))
+                .filter(booking_addon::Column::BookingId.eq(id))
+                .all(&txn)
+                .await?
+                .iter()
+                .map(|a| a.duration_minutes)
+                .sum();
+            offer.duration_minutes() + booked_addons
+        };
+        let ends_at = starts_at + minutes(duration_minutes);
         let blocked_from = starts_at - minutes(offer.service.buffer_before_minutes);
         let blocked_until = ends_at + minutes(offer.service.buffer_after_minutes);
         Self::check_working_time(&txn, auth.tenant_id, tz, provider_id, blocked_from, blocked_until).await?;
@@ -550,6 +603,7 @@ impl SchedulingService {
         row.provider_id = Set(provider_id);
         row.starts_at = Set(starts_at);
         row.ends_at = Set(ends_at);
+        row.duration_minutes = Set(duration_minutes);
         row.blocked_from = Set(blocked_from);
         row.blocked_until = Set(blocked_until);
         row.updated_at = Set(now);
@@ -795,6 +849,26 @@ impl SchedulingService {
             .await?;
         txn.commit().await?;
         Ok(rows.into_iter().map(|r| (r.booking_id, Review::from(r))).collect())
+    }
+}
+
+impl SchedulingService {
+    /// Reviews by id, of bookings the caller may read.
+    pub async fn reviews_by_ids(
+        &self,
+        ctx: &RequestContext,
+        ids: &[uuid::Uuid],
+    ) -> Result<HashMap<uuid::Uuid, Review>> {
+        let (auth, txn, visible) = self.open_bookings(ctx).await?;
+        let rows = review::Entity::find()
+            .filter(review::Column::TenantId.eq(auth.tenant_id))
+            .filter(review::Column::Id.is_in(ids.iter().copied()))
+            .all(&txn)
+            .await?;
+        let bookings: Vec<BookingId> = rows.iter().map(|r| r.booking_id).collect();
+        let readable = visible_ids(&txn, auth.tenant_id, &bookings, &visible).await?;
+        txn.commit().await?;
+        Ok(rows.into_iter().filter(|r| readable.contains(&r.booking_id)).map(|r| (r.id, Review::from(r))).collect())
     }
 }
 

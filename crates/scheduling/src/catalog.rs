@@ -17,11 +17,11 @@ use tessera_kernel::{
     TenantId, UserId,
 };
 
-use crate::entity::{customer, provider, provider_service, schedule_exception, service, service_addon, working_hours};
+use crate::entity::{customer, provider, schedule_exception, service, service_addon, working_hours};
 use crate::model::{
-    Addon, AddonInput, AddonPatch, Customer, CustomerInput, CustomerPatch, DayWindow, ExceptionKind, Provider,
-    ProviderInput, ProviderPatch, ProviderType, ScheduleException, Service, ServiceInput, ServicePatch, WeeklyInterval,
-    parse_currency, parse_email, parse_minutes, parse_name, parse_phone, parse_price, parse_text,
+    Addon, AddonInput, AddonPatch, Customer, CustomerInput, CustomerPatch, DayWindow, ExceptionKind, OpeningMode,
+    Provider, ProviderInput, ProviderPatch, ProviderType, ScheduleException, Service, ServiceInput, ServicePatch,
+    WeeklyInterval, parse_currency, parse_email, parse_minutes, parse_name, parse_phone, parse_price, parse_text,
 };
 use tessera_audit::AuditEntry;
 
@@ -37,6 +37,9 @@ pub struct ExceptionInput {
     pub date: NaiveDate,
     /// Closed or open.
     pub kind: ExceptionKind,
+    /// For an opening, whether it replaces or adds to the weekly hours
+    /// (replaces when `None`); must be `None` for a closure.
+    pub opening: Option<OpeningMode>,
     /// The window; `None` = the whole day (closed only).
     pub window: Option<(i32, i32)>,
     /// Why.
@@ -261,9 +264,16 @@ impl SchedulingService {
     /// the provider linked to the actor); a tenant-wide one, everywhere.
     pub async fn add_exception(&self, ctx: &RequestContext, input: ExceptionInput) -> Result<ScheduleException> {
         let window = input.window.map(|(s, e)| DayWindow::new("window", s, e)).transpose()?;
-        if input.kind == ExceptionKind::Open && window.is_none() {
-            return Err(DomainError::invalid("window", "special opening hours need a window"));
-        }
+        let adds_to_weekly_hours = match (input.kind, input.opening) {
+            (ExceptionKind::Open, _) if window.is_none() => {
+                return Err(DomainError::invalid("window", "special opening hours need a window"));
+            }
+            (ExceptionKind::Open, opening) => opening == Some(OpeningMode::AddToWeeklyHours),
+            (ExceptionKind::Closed, None) => false,
+            (ExceptionKind::Closed, Some(_)) => {
+                return Err(DomainError::invalid("openingMode", "only special opening hours have an opening mode"));
+            }
+        };
         let (auth, txn) = match input.provider_id {
             Some(provider_id) => self.open_schedule(ctx, provider_id, Access::Write).await?,
             None => self.open(ctx, Permission::ProviderManage, Access::Write).await?,
@@ -281,6 +291,7 @@ impl SchedulingService {
             provider_id: Set(input.provider_id),
             date: Set(input.date),
             kind: Set(input.kind),
+            adds_to_weekly_hours: Set(adds_to_weekly_hours),
             start_minute: Set(window.map(|w| w.start_minute)),
             end_minute: Set(window.map(|w| w.end_minute)),
             reason: Set(parse_text("reason", input.reason.as_deref(), 500)?),
@@ -352,86 +363,6 @@ impl SchedulingService {
         let rows = select.order_by_asc(schedule_exception::Column::Date).all(&txn).await?;
         txn.commit().await?;
         Ok(rows.into_iter().map(ScheduleException::from).collect())
-    }
-
-    /// Lets a provider perform a service (idempotent).
-    pub async fn assign_service(
-        &self,
-        ctx: &RequestContext,
-        provider_id: ProviderId,
-        service_id: ServiceId,
-    ) -> Result<()> {
-        let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
-        provider::Entity::find_by_id(provider_id)
-            .filter(provider::Column::TenantId.eq(auth.tenant_id))
-            .one(&txn)
-            .await?
-            .ok_or(not_found("provider"))?;
-        service::Entity::find_by_id(service_id)
-            .filter(service::Column::TenantId.eq(auth.tenant_id))
-            .filter(service::Column::DeletedAt.is_null())
-            .one(&txn)
-            .await?
-            .ok_or(not_found("service"))?;
-        let exists = provider_service::Entity::find_by_id((provider_id, service_id)).one(&txn).await?.is_some();
-        if !exists {
-            provider_service::ActiveModel {
-                tenant_id: Set(auth.tenant_id),
-                provider_id: Set(provider_id),
-                service_id: Set(service_id),
-            }
-            .insert(&txn)
-            .await?;
-            let offered = serde_json::json!({ "serviceId": service_id });
-            let entry = AuditEntry::change("provider.service_assigned", "provider", provider_id, None, Some(&offered))?;
-            tessera_audit::append(&txn, ctx, &auth, entry).await?;
-        }
-        txn.commit().await?;
-        Ok(())
-    }
-
-    /// Stops a provider performing a service (existing bookings stay).
-    pub async fn unassign_service(
-        &self,
-        ctx: &RequestContext,
-        provider_id: ProviderId,
-        service_id: ServiceId,
-    ) -> Result<()> {
-        let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
-        let deleted = provider_service::Entity::delete_many()
-            .filter(provider_service::Column::TenantId.eq(auth.tenant_id))
-            .filter(provider_service::Column::ProviderId.eq(provider_id))
-            .filter(provider_service::Column::ServiceId.eq(service_id))
-            .exec(&txn)
-            .await?;
-        if deleted.rows_affected == 0 {
-            return Err(not_found("provider service"));
-        }
-        let offered = serde_json::json!({ "serviceId": service_id });
-        let entry = AuditEntry::change("provider.service_unassigned", "provider", provider_id, Some(&offered), None)?;
-        tessera_audit::append(&txn, ctx, &auth, entry).await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    /// The services each provider offers.
-    pub async fn services_of_providers(
-        &self,
-        ctx: &RequestContext,
-        ids: &[ProviderId],
-    ) -> Result<HashMap<ProviderId, Vec<ServiceId>>> {
-        let (auth, txn) = self.open(ctx, Permission::ServiceRead, Access::Read).await?;
-        let rows = provider_service::Entity::find()
-            .filter(provider_service::Column::TenantId.eq(auth.tenant_id))
-            .filter(provider_service::Column::ProviderId.is_in(ids.iter().copied()))
-            .all(&txn)
-            .await?;
-        txn.commit().await?;
-        let mut by_provider: HashMap<ProviderId, Vec<ServiceId>> = HashMap::new();
-        for row in rows {
-            by_provider.entry(row.provider_id).or_default().push(row.service_id);
-        }
-        Ok(by_provider)
     }
 
     // ---- services and add-ons --------------------------------------------------
@@ -647,6 +578,18 @@ impl SchedulingService {
             by_service.entry(row.service_id).or_default().push(row.into());
         }
         Ok(by_service)
+    }
+
+    /// Add-ons by id, deactivated ones included.
+    pub async fn addons_by_ids(&self, ctx: &RequestContext, ids: &[AddonId]) -> Result<HashMap<AddonId, Addon>> {
+        let (auth, txn) = self.open(ctx, Permission::ServiceRead, Access::Read).await?;
+        let rows = service_addon::Entity::find()
+            .filter(service_addon::Column::TenantId.eq(auth.tenant_id))
+            .filter(service_addon::Column::Id.is_in(ids.iter().copied()))
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(rows.into_iter().map(|row| (row.id, Addon::from(row))).collect())
     }
 
     // ---- customers -------------------------------------------------------------

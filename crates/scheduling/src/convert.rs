@@ -4,7 +4,8 @@ use crate::entity::{
     booking, booking_addon, customer, provider, review, schedule_exception, service, service_addon, working_hours,
 };
 use crate::model::{
-    Addon, BookedAddon, Booking, Customer, DayWindow, Provider, Review, ScheduleException, Service, WeeklyInterval,
+    Addon, BookedAddon, Booking, Customer, DayWindow, ExceptionKind, OpeningMode, Provider, Review, ScheduleException,
+    Service, WeeklyInterval,
 };
 
 impl From<provider::Model> for Provider {
@@ -41,7 +42,20 @@ impl From<schedule_exception::Model> for ScheduleException {
             (Some(start_minute), Some(end_minute)) => Some(DayWindow { start_minute, end_minute }),
             _ => None,
         };
-        Self { id: row.id, provider_id: row.provider_id, date: row.date, kind: row.kind, window, reason: row.reason }
+        let opening = match (row.kind, row.adds_to_weekly_hours) {
+            (ExceptionKind::Closed, _) => None,
+            (ExceptionKind::Open, false) => Some(OpeningMode::ReplaceWeeklyHours),
+            (ExceptionKind::Open, true) => Some(OpeningMode::AddToWeeklyHours),
+        };
+        Self {
+            id: row.id,
+            provider_id: row.provider_id,
+            date: row.date,
+            kind: row.kind,
+            opening,
+            window,
+            reason: row.reason,
+        }
     }
 }
 

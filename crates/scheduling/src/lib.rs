@@ -3,7 +3,8 @@
 //! - **Catalogue**: providers (staff) with weekly hours in the tenant's timezone
 //!   (several windows a day for split shifts) and dated exceptions (time off,
 //!   holidays, special opening hours); services with price, duration and buffers;
-//!   add-ons; which provider offers which service; customers.
+//!   add-ons; which provider offers which service, at the service's price and
+//!   length or their own (module `offering`); customers.
 //! - **Availability** ([`availability`]): bookable starts for a service over a date
 //!   range, computed in memory from a fixed number of queries, correct across
 //!   daylight-saving changes.
@@ -34,6 +35,7 @@ mod entity;
 mod lifecycle;
 mod model;
 mod notices;
+mod offering;
 mod reach;
 mod service;
 
@@ -42,8 +44,9 @@ pub use booking::{AvailabilityQuery, MAX_AVAILABILITY_DAYS, MAX_AVAILABILITY_SLO
 pub use catalog::ExceptionInput;
 pub use model::{
     Addon, AddonInput, AddonPatch, BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, Customer,
-    CustomerInput, CustomerPatch, CustomerProfile, DayWindow, ExceptionKind, MAX_PRICE_MINOR, NewBooking, Provider,
-    ProviderInput, ProviderPatch, ProviderType, Review, ScheduleException, Service, ServiceInput, ServicePatch,
-    WeeklyInterval,
+    CustomerInput, CustomerPatch, CustomerProfile, DayWindow, ExceptionKind, MAX_PRICE_MINOR, NewBooking, OpeningMode,
+    Provider, ProviderInput, ProviderPatch, ProviderType, Review, ScheduleException, Service, ServiceInput,
+    ServicePatch, WeeklyInterval,
 };
+pub use offering::{Offering, OfferingTerms};
 pub use service::SchedulingService;

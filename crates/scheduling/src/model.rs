@@ -29,9 +29,22 @@ pub enum ExceptionKind {
     /// Time off or a holiday: the window (or the whole day) is not bookable.
     #[sea_orm(string_value = "closed")]
     Closed,
-    /// Special opening hours: the day's open windows replace the weekly hours.
+    /// Special opening hours; their [`OpeningMode`] says whether they replace the
+    /// day's weekly hours or add to them.
     #[sea_orm(string_value = "open")]
     Open,
+}
+
+/// How special opening hours combine with the day's weekly hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OpeningMode {
+    /// The day's weekly hours do not apply; only the special hours (and any other
+    /// openings) do. A short Saturday, a late-opening day.
+    ReplaceWeeklyHours,
+    /// The special hours are worked besides the weekly hours: opening over lunch,
+    /// an extra evening.
+    AddToWeeklyHours,
 }
 
 /// Where a booking is in its life.
@@ -211,6 +224,9 @@ pub struct ScheduleException {
     pub date: NaiveDate,
     /// Closed or open.
     pub kind: ExceptionKind,
+    /// For special opening hours, how they combine with the weekly hours; `None`
+    /// for a closure.
+    pub opening: Option<OpeningMode>,
     /// The window; `None` means the whole day (closed only).
     pub window: Option<DayWindow>,
     /// Why.

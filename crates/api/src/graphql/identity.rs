@@ -396,11 +396,12 @@ pub(crate) struct MfaStatusObject {
 }
 
 /// A personal API key (never its secret).
-#[derive(SimpleObject)]
+#[derive(Clone, SimpleObject)]
 #[graphql(name = "ApiKey")]
 pub(crate) struct ApiKeyObject {
     /// Id.
-    id: ID,
+    #[graphql(owned)]
+    pub(crate) id: ID,
     /// What it is for.
     name: String,
     /// Its first characters, to tell keys apart (`tsk_AbCdEfGh`).

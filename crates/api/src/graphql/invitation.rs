@@ -33,12 +33,13 @@ pub(crate) enum InvitationStatusGql {
 }
 
 /// An email address asked to join the tenant.
-pub(crate) struct InvitationObject(Invitation);
+#[derive(Clone)]
+pub(crate) struct InvitationObject(pub(crate) Invitation);
 
 #[Object(name = "Invitation")]
 impl InvitationObject {
     /// Id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// The invited address.

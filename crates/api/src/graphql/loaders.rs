@@ -17,7 +17,7 @@ use tessera_kernel::{
     BookingId, CustomerId, DeliveryId, GroupId, ProviderId, RequestContext, RoleId, ServiceId, TenantId, UserId,
 };
 use tessera_rbac::{Group, Role};
-use tessera_scheduling::{Addon, BookedAddon, Customer, Provider, Review, Service, WeeklyInterval};
+use tessera_scheduling::{Addon, BookedAddon, Customer, Offering, Provider, Review, Service, WeeklyInterval};
 use tessera_tenant::Tenant;
 
 use super::Services;
@@ -99,9 +99,9 @@ loader!(
     |services, request, keys| services.scheduling.working_hours_of(request, keys).await.map(|found| every_key(keys, found))
 );
 loader!(
-    /// The ids of the services each provider offers.
-    OfferedServicesLoader, ProviderId => Vec<ServiceId>,
-    |services, request, keys| services.scheduling.services_of_providers(request, keys).await.map(|found| every_key(keys, found))
+    /// The services each provider offers, with their terms.
+    OfferingsLoader, ProviderId => Vec<Offering>,
+    |services, request, keys| services.scheduling.offerings_of_providers(request, keys).await.map(|found| every_key(keys, found))
 );
 loader!(
     /// Add-ons by service.
@@ -178,7 +178,7 @@ pub struct Loaders {
     pub(crate) services: DataLoader<ServiceLoader, HashMapCache>,
     pub(crate) customers: DataLoader<CustomerLoader, HashMapCache>,
     pub(crate) working_hours: DataLoader<WorkingHoursLoader, HashMapCache>,
-    pub(crate) offered_services: DataLoader<OfferedServicesLoader, HashMapCache>,
+    pub(crate) offerings: DataLoader<OfferingsLoader, HashMapCache>,
     pub(crate) addons: DataLoader<AddonsLoader, HashMapCache>,
     pub(crate) booked_addons: DataLoader<BookedAddonsLoader, HashMapCache>,
     pub(crate) reviews: DataLoader<ReviewLoader, HashMapCache>,
@@ -209,7 +209,7 @@ impl Loaders {
             services: make!(ServiceLoader),
             customers: make!(CustomerLoader),
             working_hours: make!(WorkingHoursLoader),
-            offered_services: make!(OfferedServicesLoader),
+            offerings: make!(OfferingsLoader),
             addons: make!(AddonsLoader),
             booked_addons: make!(BookedAddonsLoader),
             reviews: make!(ReviewLoader),

@@ -22,6 +22,7 @@ mod local_time;
 mod node;
 mod notify;
 mod oauth;
+mod offering;
 mod passkey;
 mod patch;
 mod rbac;

@@ -150,12 +150,13 @@ pub(crate) struct PreviewObject {
 }
 
 /// A message in the caller's in-app inbox.
-pub(crate) struct NotificationObject(InboxMessage);
+#[derive(Clone)]
+pub(crate) struct NotificationObject(pub(crate) InboxMessage);
 
 #[Object(name = "Notification")]
 impl NotificationObject {
     /// Id (also the id every channel's copy of the message carries).
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// What it is about (`booking.confirmed`, `booking.reminder`, …).
@@ -288,12 +289,13 @@ impl DeliveryObject {
 }
 
 /// A URL the tenant receives signed webhooks at.
-pub(crate) struct WebhookEndpointObject(WebhookEndpoint);
+#[derive(Clone)]
+pub(crate) struct WebhookEndpointObject(pub(crate) WebhookEndpoint);
 
 #[Object(name = "WebhookEndpoint")]
 impl WebhookEndpointObject {
     /// Id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// Where events are POSTed.

@@ -13,7 +13,7 @@ use super::{Requires, parse_id, permission, request, services};
 use crate::error::ApiResult;
 
 /// A partner's API client of the current business (never its secret).
-#[derive(SimpleObject)]
+#[derive(Clone, SimpleObject)]
 #[graphql(name = "OAuthClient", complex)]
 pub(crate) struct OAuthClientObject {
     /// Id.

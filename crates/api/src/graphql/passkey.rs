@@ -14,11 +14,12 @@ use super::{InSession, SignedIn, authenticated, parse_id, public, request, servi
 use crate::error::ApiResult;
 
 /// One of the caller's passkeys.
-#[derive(SimpleObject)]
+#[derive(Clone, SimpleObject)]
 #[graphql(name = "Passkey")]
 pub(crate) struct PasskeyObject {
     /// Id.
-    id: ID,
+    #[graphql(owned)]
+    pub(crate) id: ID,
     /// The name given to it ("MacBook Touch ID").
     name: String,
     /// When it was added.

@@ -30,7 +30,7 @@ pub(crate) fn kept_or_set<T>(field: &str, value: MaybeUndefined<T>) -> ApiResult
 }
 
 /// A field that may be empty: omitted keeps it, `null` clears it.
-fn kept_cleared_or_set<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+pub(crate) fn kept_cleared_or_set<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
     match value {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),

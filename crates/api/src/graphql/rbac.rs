@@ -55,6 +55,7 @@ async fn group_by_id(ctx: &Context<'_>, id: GroupId) -> ApiResult<Option<GroupOb
 }
 
 /// A named set of permissions in a tenant.
+#[derive(Clone)]
 pub(crate) struct RoleObject(pub(crate) Role);
 
 #[Object(name = "Role")]
@@ -121,6 +122,7 @@ impl RoleObject {
 }
 
 /// Users gathered to be given roles together.
+#[derive(Clone)]
 pub(crate) struct GroupObject(pub(crate) Group);
 
 #[Object(name = "Group")]
@@ -206,12 +208,13 @@ pub(crate) enum AssignmentStateGql {
 }
 
 /// A role granted to a user or a group, tenant-wide or on one provider.
+#[derive(Clone)]
 pub(crate) struct RoleAssignmentObject(pub(crate) Assignment);
 
 #[Object(name = "RoleAssignment")]
 impl RoleAssignmentObject {
     /// Id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// The role granted.

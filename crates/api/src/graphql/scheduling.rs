@@ -16,6 +16,8 @@ use tessera_scheduling::{
     Review, ScheduleException, Service, ServiceInput, Slot, WeeklyInterval,
 };
 
+use super::offering::{OfferingTermsInput, ServiceOffering, offerings_of};
+
 use super::connection::{connection, page_cost, page_request};
 use super::feed::watch;
 use super::identity::UserObject;
@@ -40,7 +42,7 @@ pub(crate) struct Money {
 /// An amount as the API shows it. Prices and booking totals are bounded when
 /// they are entered (`MAX_PRICE_MINOR`), so this never fails; should a stored
 /// amount not fit, the field fails rather than show a wrong number.
-fn money(minor: i64, currency: &str) -> ApiResult<Money> {
+pub(crate) fn money(minor: i64, currency: &str) -> ApiResult<Money> {
     let amount_minor = i32::try_from(minor)
         .map_err(|_| ApiError::internal(format!("an amount of {minor} minor units does not fit")))?;
     Ok(Money { amount_minor, currency: currency.to_owned() })
@@ -100,8 +102,19 @@ pub(crate) enum ProviderType {
 pub(crate) enum ExceptionKind {
     /// Time off or a holiday.
     Closed,
-    /// Special opening hours that replace the weekly hours of the day.
+    /// Special opening hours; `openingMode` says whether they replace the day's
+    /// weekly hours or add to them.
     Open,
+}
+
+/// How special opening hours combine with the day's weekly hours.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "tessera_scheduling::OpeningMode")]
+pub(crate) enum OpeningMode {
+    /// Only the special hours apply that day (a short Saturday).
+    ReplaceWeeklyHours,
+    /// The special hours are worked besides the weekly hours (opening over lunch).
+    AddToWeeklyHours,
 }
 
 /// Where a booking is in its life.
@@ -119,6 +132,7 @@ pub(crate) enum BookingStatus {
 // ---- providers ---------------------------------------------------------------------
 
 /// Staff who perform services.
+#[derive(Clone)]
 pub(crate) struct ProviderObject(pub(crate) Provider);
 
 /// One window of a provider's weekly hours, in the tenant's timezone.
@@ -192,12 +206,11 @@ impl ProviderObject {
     }
     /// The services they offer.
     async fn services(&self, ctx: &Context<'_>) -> ApiResult<Vec<ServiceObject>> {
-        let loaders = loaders(ctx)?;
-        let ids = loaders.offered_services.load_one(self.0.id).await?.unwrap_or_default();
-        let mut found: Vec<Service> =
-            loaders.services.load_many(ids).await?.into_values().filter(|s| s.deleted_at.is_none()).collect();
-        found.sort_by_key(|s| s.id);
-        Ok(found.into_iter().map(ServiceObject).collect())
+        Ok(offerings_of(ctx, self.0.id).await?.into_iter().map(|o| ServiceObject(o.service)).collect())
+    }
+    /// The services they offer, with the price and time they charge and take for each.
+    async fn offerings(&self, ctx: &Context<'_>) -> ApiResult<Vec<ServiceOffering>> {
+        offerings_of(ctx, self.0.id).await
     }
     /// Their time off and special hours between two dates (with the tenant's holidays).
     async fn exceptions(
@@ -271,6 +284,11 @@ impl ScheduleExceptionObject {
     async fn kind(&self) -> ExceptionKind {
         self.0.kind.into()
     }
+    /// For special hours, whether they replace or add to the day's weekly hours;
+    /// null for a closure.
+    async fn opening_mode(&self) -> Option<OpeningMode> {
+        self.0.opening.map(Into::into)
+    }
     /// Start of the window, or null for the whole day.
     async fn start_time(&self) -> Option<String> {
         self.0.window.map(|w| clock(w.start_minute))
@@ -288,6 +306,7 @@ impl ScheduleExceptionObject {
 // ---- services ----------------------------------------------------------------------
 
 /// Something the tenant sells by time.
+#[derive(Clone)]
 pub(crate) struct ServiceObject(pub(crate) Service);
 
 #[Object(name = "Service")]
@@ -336,12 +355,13 @@ impl ServiceObject {
 }
 
 /// An optional extra to a service.
-pub(crate) struct AddonObject(Addon);
+#[derive(Clone)]
+pub(crate) struct AddonObject(pub(crate) Addon);
 
 #[Object(name = "Addon")]
 impl AddonObject {
     /// Id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     /// Name.
@@ -365,6 +385,7 @@ impl AddonObject {
 // ---- customers ---------------------------------------------------------------------
 
 /// A tenant's customer.
+#[derive(Clone)]
 pub(crate) struct CustomerObject(pub(crate) Customer);
 
 #[Object(name = "Customer")]
@@ -415,10 +436,12 @@ impl CustomerObject {
 // ---- bookings ----------------------------------------------------------------------
 
 /// An appointment.
+#[derive(Clone)]
 pub(crate) struct BookingObject(pub(crate) Booking);
 
 /// An add-on as it was when booked.
 #[derive(SimpleObject)]
+#[graphql(name = "BookedAddon")]
 pub(crate) struct BookedAddonObject {
     /// The add-on.
     addon_id: ID,
@@ -465,8 +488,12 @@ impl Cancellation {
 }
 
 /// A customer's review of a completed booking.
-#[derive(SimpleObject)]
+#[derive(Clone, SimpleObject)]
+#[graphql(name = "Review")]
 pub(crate) struct ReviewObject {
+    /// Id.
+    #[graphql(owned)]
+    pub(crate) id: ID,
     /// 1 to 5.
     rating: i32,
     /// Comment.
@@ -477,7 +504,7 @@ pub(crate) struct ReviewObject {
 
 impl From<Review> for ReviewObject {
     fn from(r: Review) -> Self {
-        Self { rating: i32::from(r.rating), comment: r.comment, created_at: r.created_at }
+        Self { id: ID(r.id.to_string()), rating: i32::from(r.rating), comment: r.comment, created_at: r.created_at }
     }
 }
 
@@ -586,7 +613,10 @@ async fn bookings_page(
 ) -> ApiResult<Connection<String, BookingObject>> {
     let page =
         services(ctx)?.scheduling.bookings(request(ctx)?, filter, &page_request(first, after, last, before)).await?;
-    prefetch_for_bookings(ctx, &page.items).await?;
+    // A prefetch only warms the loaders. What it could not load (a nested field
+    // the caller may not read), the nested field loads again and reports at its
+    // own path, so the page itself still answers.
+    let _ = prefetch_for_bookings(ctx, &page.items).await;
     let mut result = Connection::new(page.has_previous_page, page.has_next_page);
     result.edges.extend(page.items.into_iter().map(|b| {
         async_graphql::connection::Edge::new(encode_time_cursor(b.starts_at, b.id.as_uuid()), BookingObject(b))
@@ -630,9 +660,9 @@ async fn prefetch_for_providers(ctx: &Context<'_>, providers: &[Provider]) -> Ap
     let limit = upcoming_limit(ctx).unwrap_or(5);
     let upcoming_keys: Vec<(ProviderId, usize)> = ids.iter().map(|p| (*p, limit)).collect();
     let offered = async {
-        if node.field("services").exists() {
-            let offered = loaders.offered_services.load_many(ids.iter().copied()).await?;
-            loaders.services.load_many(unique(offered.into_values().flatten())).await?;
+        if node.field("services").exists() || node.field("offerings").exists() {
+            let offered = loaders.offerings.load_many(ids.iter().copied()).await?;
+            loaders.services.load_many(unique(offered.into_values().flatten().map(|o| o.service_id))).await?;
         }
         Ok::<_, ApiError>(())
     };
@@ -676,8 +706,8 @@ async fn prefetch_for_bookings(ctx: &Context<'_>, bookings: &[Booking]) -> ApiRe
     let customers = unique(bookings.iter().map(|b| b.customer_id));
     let ids = unique(bookings.iter().map(|b| b.id));
     let offered = async {
-        if provider.field("services").exists() {
-            loaders.offered_services.load_many(providers.iter().copied()).await
+        if provider.field("services").exists() || provider.field("offerings").exists() {
+            loaders.offerings.load_many(providers.iter().copied()).await
         } else {
             Ok(Default::default())
         }
@@ -695,7 +725,7 @@ async fn prefetch_for_bookings(ctx: &Context<'_>, bookings: &[Booking]) -> ApiRe
         result?;
     }
     // One load of services: the bookings' own and those their providers offer.
-    let offered: Vec<ServiceId> = offered?.into_values().flatten().collect();
+    let offered: Vec<ServiceId> = offered?.into_values().flatten().map(|o| o.service_id).collect();
     let wanted = if service.exists() { services.clone() } else { Vec::new() };
     let all = unique(wanted.into_iter().chain(offered));
     prefetch(!all.is_empty(), &loaders.services, &all).await?;
@@ -714,6 +744,10 @@ pub(crate) struct AvailableSlot {
     provider_id: ID,
     #[graphql(skip)]
     provider: ProviderId,
+    #[graphql(skip)]
+    service: ServiceId,
+    #[graphql(skip)]
+    price_minor: i64,
 }
 
 /// A filter bound given as an instant or as a local date: the start of that
@@ -758,6 +792,13 @@ impl AvailableSlot {
         Ok(loaders(ctx)?.providers.load_one(self.provider).await?.map(ProviderObject))
     }
 
+    /// What the appointment costs with this provider, add-ons included.
+    async fn price(&self, ctx: &Context<'_>) -> ApiResult<Money> {
+        let service = loaders(ctx)?.services.load_one(self.service).await?;
+        let service = service.ok_or(DomainError::NotFound { entity: "service" })?;
+        money(self.price_minor, &service.currency)
+    }
+
     /// The start as the tenant's clocks show it.
     async fn starts_at_local(&self, ctx: &Context<'_>) -> ApiResult<LocalTime> {
         local_time(ctx, self.starts_at).await
@@ -769,13 +810,15 @@ impl AvailableSlot {
     }
 }
 
-impl From<Slot> for AvailableSlot {
-    fn from(s: Slot) -> Self {
+impl AvailableSlot {
+    fn new(s: Slot, service: ServiceId) -> Self {
         Self {
             starts_at: s.starts_at,
             ends_at: s.ends_at,
             provider_id: ID(s.provider_id.to_string()),
             provider: s.provider_id,
+            service,
+            price_minor: s.price_minor,
         }
     }
 }
@@ -840,6 +883,9 @@ pub(crate) struct ScheduleExceptionInput {
     date: NaiveDate,
     /// CLOSED or OPEN.
     kind: ExceptionKind,
+    /// For OPEN only: whether the hours replace the day's weekly hours (the
+    /// default) or add to them.
+    opening_mode: Option<OpeningMode>,
     /// Start, `HH:MM`; omit with endTime to close the whole day.
     start_time: Option<String>,
     /// End, `HH:MM`.
@@ -998,7 +1044,8 @@ impl SchedulingQuery {
             .scheduling
             .providers(request(ctx)?, &page_request(first, after, last, before), active)
             .await?;
-        prefetch_for_providers(ctx, &page.items).await?;
+        // Only warms the loaders; a nested field reports its own error (see `bookings_page`).
+        let _ = prefetch_for_providers(ctx, &page.items).await;
         Ok(connection(page, |p| p.id.as_uuid(), ProviderObject))
     }
 
@@ -1128,8 +1175,9 @@ impl SchedulingQuery {
         let after = after
             .map(|cursor| decode_time_cursor("after", &cursor).map(|(at, provider)| (at, ProviderId(provider))))
             .transpose()?;
+        let service_id = parse_id("serviceId", &service_id)?;
         let query = AvailabilityQuery {
-            service_id: parse_id("serviceId", &service_id)?,
+            service_id,
             provider_id: provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?,
             addon_ids: addon_ids.iter().map(|id| parse_id("addonIds", id)).collect::<ApiResult<_>>()?,
             from,
@@ -1138,7 +1186,7 @@ impl SchedulingQuery {
             limit: first.map_or(DEFAULT_SLOTS, |n| usize::try_from(n).unwrap_or(0)),
         };
         let slots = services(ctx)?.scheduling.availability(request(ctx)?, query).await?;
-        Ok(slots.into_iter().map(AvailableSlot::from).collect())
+        Ok(slots.into_iter().map(|slot| AvailableSlot::new(slot, service_id)).collect())
     }
 }
 
@@ -1209,6 +1257,7 @@ impl SchedulingMutation {
             provider_id: input.provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?,
             date: input.date,
             kind: input.kind.into(),
+            opening: input.opening_mode.map(Into::into),
             window,
             reason: input.reason,
         };
@@ -1222,14 +1271,21 @@ impl SchedulingMutation {
         Ok(id)
     }
 
-    /// Lets a provider perform a service.
+    /// Lets a provider perform a service, or changes what they charge and take for
+    /// it: without `terms` (or with `null`), the terms in place are kept, the
+    /// service's for a new offering. Bookings already made keep their price.
     #[graphql(guard = "Requires(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
-    async fn assign_service(&self, ctx: &Context<'_>, provider_id: ID, service_id: ID) -> ApiResult<ProviderObject> {
+    async fn assign_service(
+        &self,
+        ctx: &Context<'_>,
+        provider_id: ID,
+        service_id: ID,
+        terms: Option<OfferingTermsInput>,
+    ) -> ApiResult<ProviderObject> {
         let provider_id: ProviderId = parse_id("providerId", &provider_id)?;
-        services(ctx)?
-            .scheduling
-            .assign_service(request(ctx)?, provider_id, parse_id("serviceId", &service_id)?)
-            .await?;
+        let service_id = parse_id("serviceId", &service_id)?;
+        let terms = terms.unwrap_or_default().into();
+        services(ctx)?.scheduling.assign_service(request(ctx)?, provider_id, service_id, terms).await?;
         provider_by_id(ctx, provider_id).await
     }
 

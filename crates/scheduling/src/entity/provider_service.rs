@@ -9,6 +9,8 @@ pub(crate) struct Model {
     pub(crate) provider_id: ProviderId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub(crate) service_id: ServiceId,
+    pub(crate) price_minor: Option<i64>,
+    pub(crate) duration_minutes: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

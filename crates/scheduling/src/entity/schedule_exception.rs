@@ -13,6 +13,7 @@ pub(crate) struct Model {
     pub(crate) provider_id: Option<ProviderId>,
     pub(crate) date: Date,
     pub(crate) kind: ExceptionKind,
+    pub(crate) adds_to_weekly_hours: bool,
     pub(crate) start_minute: Option<i16>,
     pub(crate) end_minute: Option<i16>,
     pub(crate) reason: Option<String>,
