@@ -153,17 +153,34 @@ async fn add_ons_reviews_grants_invitations_endpoints_messages_keys_and_passkeys
     assert!(types(&app, &stranger, &ids).await.iter().all(Value::is_null));
 }
 
-/// The statements one `nodes` call runs, and what it answers.
+/// The statements one `nodes` call runs (the fewest of three calls), and what it answers.
 async fn statements_for_nodes(app: &TestApp, auth: &Auth, ids: &[&Value]) -> (u64, Vec<Value>) {
     crate::scheduling::settle(app).await;
-    let before = app.state.db.statements_executed();
-    let found = types(app, auth, ids).await;
-    (app.state.db.statements_executed() - before, found)
+    let mut fewest = u64::MAX;
+    let mut found = Vec::new();
+    for _ in 0..3 {
+        let before = app.state.db.statements_executed();
+        found = types(app, auth, ids).await;
+        fewest = fewest.min(app.state.db.statements_executed() - before);
+    }
+    (fewest, found)
 }
 
 #[tokio::test]
 async fn nodes_costs_the_same_statements_for_one_id_and_a_hundred() {
-    let app = pinned_app().await;
+    // Nothing in the background (the relay, sockets' session checks) adds
+    // statements to the ones counted.
+    let database = std::sync::Arc::new(tessera_e2e::TestDatabase::create().await);
+    let app = TestApp::spawn_with_options(
+        database,
+        |_| {},
+        |o| {
+            o.relay_poll_interval = std::time::Duration::from_secs(3600);
+            o.ws_session_check = std::time::Duration::from_secs(3600);
+        },
+    )
+    .await;
+    app.clock.set("2026-03-02T08:00:00Z".parse().unwrap());
     let salon = salon(&app, "relay-batch", 0).await;
     let mut bookings = Vec::new();
     for hour in [8, 9, 10, 11, 13, 14, 15, 16] {
