@@ -201,7 +201,14 @@ fn every_resolvers_guard_and_schema_directive_say_the_same() {
     let dir = workspace_root().join("crates/api/src/graphql");
     let mut checked = 0;
     let mut disagreeing = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files = Vec::new();
+    let mut folders = vec![dir];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() { folders.push(path) } else { files.push(path) }
+        }
+    }
     files.sort();
     for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "rs")) {
         let source = std::fs::read_to_string(path).unwrap();

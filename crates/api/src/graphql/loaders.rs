@@ -6,7 +6,7 @@
 //! N bookings costs one query per related kind (provider, service, customer,
 //! add-ons), not N. Each loader caches what it loaded for the rest of the request,
 //! so a list resolver can prefetch related rows in one batch (see
-//! `scheduling::prefetch_for_bookings`) and the per-item fields find them there.
+//! `scheduling/prefetch.rs`) and the per-item fields find them there.
 
 use std::collections::HashMap;
 use std::sync::Arc;

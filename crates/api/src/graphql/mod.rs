@@ -22,7 +22,6 @@ mod local_time;
 mod node;
 mod notify;
 mod oauth;
-mod offering;
 mod passkey;
 mod patch;
 mod rbac;

@@ -4,10 +4,11 @@
 use async_graphql::{Context, InputObject, MaybeUndefined, Object};
 use tessera_scheduling::{Offering, OfferingTerms, Service};
 
-use super::loaders;
-use super::patch::kept_cleared_or_set;
-use super::scheduling::{Money, ServiceObject, money};
+use super::services::ServiceObject;
+use super::{Money, money};
 use crate::error::ApiResult;
+use crate::graphql::loaders;
+use crate::graphql::patch::kept_cleared_or_set;
 
 /// A service a provider offers, with what they charge and take for it.
 pub(crate) struct ServiceOffering {

@@ -1,0 +1,218 @@
+//! Booking changes: creating, moving, moving along the status machine, cancelling and
+//! reviewing a booking, and the live feed of booking events.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
+use futures_util::Stream;
+use tessera_kernel::event::EventKind;
+use tessera_kernel::{BookingId, DomainError, Permission, ProviderId};
+use tessera_scheduling::{BookingCustomer, CustomerProfile, NewBooking};
+
+use super::bookings::BookingObject;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::feed::watch;
+use crate::graphql::{Requires, RequiresOrOwn, own_permission, parse_id, permission, request, services};
+
+/// A booking to make.
+#[derive(InputObject)]
+pub(crate) struct CreateBookingInput {
+    /// The service.
+    service_id: ID,
+    /// The provider.
+    provider_id: ID,
+    /// The customer. Omitted: the caller books for themselves (their customer
+    /// profile in the tenant is made from their account on their first booking).
+    customer_id: Option<ID>,
+    /// Start, on a whole minute.
+    starts_at: DateTime<Utc>,
+    /// Add-ons of the service.
+    addon_ids: Option<Vec<ID>>,
+    /// Notes.
+    notes: Option<String>,
+    /// Any unique string (a UUID): sending the same request again with it returns
+    /// the booking it made instead of booking twice.
+    idempotency_key: Option<String>,
+}
+
+async fn change_status(ctx: &Context<'_>, id: &ID, to: tessera_scheduling::BookingStatus) -> ApiResult<BookingObject> {
+    let booking = services(ctx)?.scheduling.change_booking_status(request(ctx)?, parse_id("id", id)?, to).await?;
+    Ok(BookingObject(booking))
+}
+
+/// What happened to a booking.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub(crate) enum BookingEventKind {
+    /// Booked.
+    Created,
+    /// Moved to another time or provider.
+    Rescheduled,
+    /// Confirmed, started, completed or marked a no-show.
+    StatusChanged,
+    /// Cancelled.
+    Cancelled,
+}
+
+/// A change to one of the tenant's bookings.
+#[derive(SimpleObject)]
+pub(crate) struct BookingEvent {
+    /// Unique per event.
+    event_id: ID,
+    /// What happened.
+    kind: BookingEventKind,
+    /// When.
+    occurred_at: DateTime<Utc>,
+    /// The booking as it is now.
+    booking: BookingObject,
+}
+
+#[derive(Default)]
+pub(crate) struct SchedulingSubscription;
+
+#[Subscription]
+impl SchedulingSubscription {
+    /// Changes to the tenant's bookings (optionally one provider's), as they are
+    /// committed, from every gateway replica. Rights are checked again for each
+    /// event; the feed ends when the session ends or access is lost.
+    #[graphql(guard = "RequiresOrOwn(Permission::BookingRead, Permission::BookingReadOwn)", directive = permission::apply(Permission::BookingRead.name().to_owned()), directive = own_permission::apply(Permission::BookingReadOwn.name().to_owned()))]
+    async fn booking_events(
+        &self,
+        ctx: &Context<'_>,
+        provider_id: Option<ID>,
+    ) -> Result<impl Stream<Item = ApiResult<BookingEvent>> + use<>, ApiError> {
+        let provider_filter: Option<ProviderId> =
+            provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?;
+        let services = services(ctx)?.clone();
+        watch(ctx, Permission::BookingRead, Permission::BookingReadOwn, move |item| {
+            let services = services.clone();
+            async move {
+                let kind = match item.event.kind {
+                    EventKind::BookingCreated => BookingEventKind::Created,
+                    EventKind::BookingRescheduled => BookingEventKind::Rescheduled,
+                    EventKind::BookingStatusChanged => BookingEventKind::StatusChanged,
+                    EventKind::BookingCancelled => BookingEventKind::Cancelled,
+                    _ => return None,
+                };
+                // Read with the subscriber's current rights.
+                let booking_id = BookingId(item.event.subject_id);
+                let booking = services
+                    .scheduling
+                    .bookings_by_ids(&item.request, &[booking_id])
+                    .await
+                    .ok()?
+                    .remove(&booking_id)?;
+                if provider_filter.is_some_and(|p| p != booking.provider_id) {
+                    return None;
+                }
+                Some(BookingEvent {
+                    event_id: ID(item.event.id.to_string()),
+                    kind,
+                    occurred_at: item.event.occurred_at,
+                    booking: BookingObject(booking),
+                })
+            }
+        })
+    }
+}
+
+/// Mutations about bookings.
+#[derive(Default)]
+pub(super) struct BookingMutations;
+
+#[Object]
+impl BookingMutations {
+    /// Books an appointment. Price and duration come from the service and add-ons.
+    /// Fails with CONFLICT when the provider is already booked then.
+    #[graphql(guard = "RequiresOrOwn(Permission::BookingCreate, Permission::BookingCreateOwn)", directive = permission::apply(Permission::BookingCreate.name().to_owned()), directive = own_permission::apply(Permission::BookingCreateOwn.name().to_owned()))]
+    async fn create_booking(&self, ctx: &Context<'_>, input: CreateBookingInput) -> ApiResult<BookingObject> {
+        let (services, request) = (services(ctx)?, request(ctx)?);
+        let customer = match &input.customer_id {
+            Some(id) => BookingCustomer::Existing(parse_id("customerId", id)?),
+            None => {
+                let me = services.identity.me(request).await?;
+                BookingCustomer::Myself(CustomerProfile { name: me.display_name, email: Some(me.email) })
+            }
+        };
+        let booking = NewBooking {
+            service_id: parse_id("serviceId", &input.service_id)?,
+            provider_id: parse_id("providerId", &input.provider_id)?,
+            customer,
+            starts_at: input.starts_at,
+            addon_ids: input
+                .addon_ids
+                .unwrap_or_default()
+                .iter()
+                .map(|id| parse_id("addonIds", id))
+                .collect::<ApiResult<_>>()?,
+            notes: input.notes,
+            idempotency_key: input.idempotency_key,
+        };
+        let booking = services.scheduling.create_booking(request, booking).await?;
+        Ok(BookingObject(booking))
+    }
+
+    /// Moves an upcoming booking to another start (and optionally provider). A
+    /// customer with `booking:reschedule_own` moves their own bookings, up to the
+    /// tenant's `customerRescheduleNoticeHours` before the current start.
+    #[graphql(guard = "RequiresOrOwn(Permission::BookingManage, Permission::BookingRescheduleOwn)", directive = permission::apply(Permission::BookingManage.name().to_owned()), directive = own_permission::apply(Permission::BookingRescheduleOwn.name().to_owned()))]
+    async fn reschedule_booking(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        starts_at: DateTime<Utc>,
+        provider_id: Option<ID>,
+    ) -> ApiResult<BookingObject> {
+        let provider_id = provider_id.as_ref().map(|p| parse_id("providerId", p)).transpose()?;
+        let booking = services(ctx)?
+            .scheduling
+            .reschedule_booking(request(ctx)?, parse_id("id", &id)?, starts_at, provider_id)
+            .await?;
+        Ok(BookingObject(booking))
+    }
+
+    /// Confirms a scheduled booking.
+    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
+    async fn confirm_booking(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
+        change_status(ctx, &id, tessera_scheduling::BookingStatus::Confirmed).await
+    }
+
+    /// Marks a booking as under way.
+    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
+    async fn start_booking(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
+        change_status(ctx, &id, tessera_scheduling::BookingStatus::InProgress).await
+    }
+
+    /// Completes a booking that is under way.
+    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
+    async fn complete_booking(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
+        change_status(ctx, &id, tessera_scheduling::BookingStatus::Completed).await
+    }
+
+    /// Records that the customer did not come.
+    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
+    async fn mark_booking_no_show(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
+        change_status(ctx, &id, tessera_scheduling::BookingStatus::NoShow).await
+    }
+
+    /// Cancels an upcoming booking; the refund due follows the tenant's policy.
+    #[graphql(guard = "RequiresOrOwn(Permission::BookingManage, Permission::BookingCancelOwn)", directive = permission::apply(Permission::BookingManage.name().to_owned()), directive = own_permission::apply(Permission::BookingCancelOwn.name().to_owned()))]
+    async fn cancel_booking(&self, ctx: &Context<'_>, id: ID, reason: Option<String>) -> ApiResult<BookingObject> {
+        let booking = services(ctx)?.scheduling.cancel_booking(request(ctx)?, parse_id("id", &id)?, reason).await?;
+        Ok(BookingObject(booking))
+    }
+
+    /// Records the customer's review (1–5) of a completed booking.
+    #[graphql(guard = "RequiresOrOwn(Permission::BookingManage, Permission::ReviewCreateOwn)", directive = permission::apply(Permission::BookingManage.name().to_owned()), directive = own_permission::apply(Permission::ReviewCreateOwn.name().to_owned()))]
+    async fn review_booking(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        rating: i32,
+        comment: Option<String>,
+    ) -> ApiResult<BookingObject> {
+        let id: BookingId = parse_id("id", &id)?;
+        let (services, request) = (services(ctx)?, request(ctx)?);
+        services.scheduling.review_booking(request, id, rating, comment).await?;
+        let mut found = services.scheduling.bookings_by_ids(request, &[id]).await?;
+        found.remove(&id).map(BookingObject).ok_or_else(|| DomainError::NotFound { entity: "booking" }.into())
+    }
+}

@@ -1,0 +1,144 @@
+//! Customers: the people bookings are for.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use chrono::{DateTime, Utc};
+use tessera_kernel::Permission;
+use tessera_scheduling::{BookingFilter, Customer, CustomerInput};
+
+use super::bookings::{BookingObject, bookings_page};
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::connection::{connection, page_cost, page_request};
+use crate::graphql::patch::{UpdateCustomerInput, parse_link};
+use crate::graphql::{Requires, RequiresOrOwn, loaders, own_permission, parse_id, permission, request, services};
+
+/// A tenant's customer.
+#[derive(Clone)]
+pub(crate) struct CustomerObject(pub(crate) Customer);
+
+#[Object(name = "Customer")]
+impl CustomerObject {
+    /// Id.
+    pub(crate) async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Email.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    /// Phone (E.164).
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    /// Notes for staff (not shown to the customer reading their own profile).
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    /// The member account linked to this customer, if any.
+    async fn user_id(&self) -> Option<ID> {
+        self.0.user_id.map(|id| ID(id.to_string()))
+    }
+    /// When they were added.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Their bookings, by start time: their whole history in one place.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn bookings(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<String, BookingObject>> {
+        let filter = BookingFilter { customer_id: Some(self.0.id), ..BookingFilter::default() };
+        bookings_page(ctx, &filter, first, after, last, before).await
+    }
+}
+
+/// A customer's details.
+#[derive(InputObject)]
+pub(crate) struct CustomerDetailsInput {
+    /// Name.
+    name: String,
+    /// Email.
+    email: Option<String>,
+    /// Phone, E.164.
+    phone: Option<String>,
+    /// Notes for staff.
+    notes: Option<String>,
+    /// The member account this customer is: they then see their own bookings and
+    /// profile and book for themselves.
+    user_id: MaybeUndefined<ID>,
+}
+
+impl TryFrom<CustomerDetailsInput> for CustomerInput {
+    type Error = ApiError;
+
+    fn try_from(i: CustomerDetailsInput) -> ApiResult<Self> {
+        Ok(Self { name: i.name, email: i.email, phone: i.phone, notes: i.notes, user_id: parse_link(i.user_id)? })
+    }
+}
+
+/// Queries about customers.
+#[derive(Default)]
+pub(super) struct CustomerQueries;
+
+#[Object]
+impl CustomerQueries {
+    /// The tenant's customers; `search` matches name, email or phone.
+    #[graphql(guard = "RequiresOrOwn(Permission::CustomerRead, Permission::CustomerReadOwn)", directive = permission::apply(Permission::CustomerRead.name().to_owned()), directive = own_permission::apply(Permission::CustomerReadOwn.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        search: Option<String>,
+    ) -> ApiResult<Connection<String, CustomerObject>> {
+        let page = services(ctx)?
+            .scheduling
+            .customers(request(ctx)?, &page_request(first, after, last, before), search.as_deref())
+            .await?;
+        Ok(connection(page, |c| c.id.as_uuid(), CustomerObject))
+    }
+
+    /// A customer by id.
+    #[graphql(guard = "RequiresOrOwn(Permission::CustomerRead, Permission::CustomerReadOwn)", directive = permission::apply(Permission::CustomerRead.name().to_owned()), directive = own_permission::apply(Permission::CustomerReadOwn.name().to_owned()))]
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<CustomerObject>> {
+        let id = parse_id("id", &id)?;
+        Ok(loaders(ctx)?.customers.load_one(id).await?.map(CustomerObject))
+    }
+}
+
+/// Mutations about customers.
+#[derive(Default)]
+pub(super) struct CustomerMutations;
+
+#[Object]
+impl CustomerMutations {
+    /// Adds a customer.
+    #[graphql(guard = "Requires(Permission::CustomerManage)", directive = permission::apply(Permission::CustomerManage.name().to_owned()))]
+    async fn create_customer(&self, ctx: &Context<'_>, input: CustomerDetailsInput) -> ApiResult<CustomerObject> {
+        Ok(CustomerObject(services(ctx)?.scheduling.create_customer(request(ctx)?, input.try_into()?).await?))
+    }
+
+    /// Changes a customer.
+    #[graphql(guard = "Requires(Permission::CustomerManage)", directive = permission::apply(Permission::CustomerManage.name().to_owned()))]
+    async fn update_customer(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateCustomerInput,
+    ) -> ApiResult<CustomerObject> {
+        Ok(CustomerObject(
+            services(ctx)?.scheduling.update_customer(request(ctx)?, parse_id("id", &id)?, input.try_into()?).await?,
+        ))
+    }
+}

@@ -1,0 +1,143 @@
+//! GraphQL for scheduling, one file per area: providers and their hours
+//! (`providers`), services and add-ons (`services`, with a provider's own terms in
+//! `offering`), customers (`customers`), availability (`availability`), bookings as
+//! read (`bookings`) and as changed, with their live feed (`booking_changes`).
+//! This module holds the shapes they share and merges their roots.
+
+mod availability;
+mod booking_changes;
+mod bookings;
+mod customers;
+mod offering;
+mod prefetch;
+mod providers;
+mod services;
+
+use async_graphql::{Enum, MergedObject, SimpleObject};
+use tessera_kernel::DomainError;
+
+use crate::error::{ApiError, ApiResult};
+
+pub(crate) use booking_changes::SchedulingSubscription;
+pub(crate) use bookings::{BookingObject, ReviewObject};
+pub(crate) use customers::CustomerObject;
+pub(crate) use providers::ProviderObject;
+pub(crate) use services::{AddonObject, ServiceObject};
+
+/// An amount of money.
+#[derive(SimpleObject, Clone)]
+pub(crate) struct Money {
+    /// In minor units (cents).
+    amount_minor: i32,
+    /// ISO 4217 code.
+    currency: String,
+}
+
+/// An amount as the API shows it. Prices and booking totals are bounded when
+/// they are entered (`MAX_PRICE_MINOR`), so this never fails; should a stored
+/// amount not fit, the field fails rather than show a wrong number.
+pub(crate) fn money(minor: i64, currency: &str) -> ApiResult<Money> {
+    let amount_minor = i32::try_from(minor)
+        .map_err(|_| ApiError::internal(format!("an amount of {minor} minor units does not fit")))?;
+    Ok(Money { amount_minor, currency: currency.to_owned() })
+}
+
+/// Formats minutes since midnight as `HH:MM` (`24:00` for the end of the day).
+fn clock(minute: i16) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
+}
+
+/// Parses `HH:MM` (`00:00`–`24:00`) into minutes since midnight.
+fn parse_clock(field: &str, text: &str) -> ApiResult<i32> {
+    let invalid =
+        || ApiError::from(DomainError::invalid(field, "must be a time of day such as 09:30 (24:00 ends the day)"));
+    let (h, m) = text.trim().split_once(':').ok_or_else(invalid)?;
+    let (h, m): (i32, i32) = (h.parse().map_err(|_| invalid())?, m.parse().map_err(|_| invalid())?);
+    if !(0..=24).contains(&h) || !(0..60).contains(&m) || (h == 24 && m != 0) {
+        return Err(invalid());
+    }
+    Ok(h * 60 + m)
+}
+
+/// A day of the week.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub(crate) enum Weekday {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}
+
+const WEEKDAYS: [Weekday; 7] = [
+    Weekday::Monday,
+    Weekday::Tuesday,
+    Weekday::Wednesday,
+    Weekday::Thursday,
+    Weekday::Friday,
+    Weekday::Saturday,
+    Weekday::Sunday,
+];
+
+/// How a provider works for the tenant.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "tessera_scheduling::ProviderType")]
+pub(crate) enum ProviderType {
+    Employee,
+    Contractor,
+    Consultant,
+}
+
+/// Whether an exception closes time or opens it.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "tessera_scheduling::ExceptionKind")]
+pub(crate) enum ExceptionKind {
+    /// Time off or a holiday.
+    Closed,
+    /// Special opening hours; `openingMode` says whether they replace the day's
+    /// weekly hours or add to them.
+    Open,
+}
+
+/// How special opening hours combine with the day's weekly hours.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "tessera_scheduling::OpeningMode")]
+pub(crate) enum OpeningMode {
+    /// Only the special hours apply that day (a short Saturday).
+    ReplaceWeeklyHours,
+    /// The special hours are worked besides the weekly hours (opening over lunch).
+    AddToWeeklyHours,
+}
+
+/// Where a booking is in its life.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "tessera_scheduling::BookingStatus")]
+pub(crate) enum BookingStatus {
+    Scheduled,
+    Confirmed,
+    InProgress,
+    Completed,
+    Cancelled,
+    NoShow,
+}
+
+/// Scheduling's queries, one part per area.
+#[derive(MergedObject, Default)]
+pub(crate) struct SchedulingQuery(
+    providers::ProviderQueries,
+    services::ServiceQueries,
+    customers::CustomerQueries,
+    availability::AvailabilityQueries,
+    bookings::BookingQueries,
+);
+
+/// Scheduling's mutations, one part per area.
+#[derive(MergedObject, Default)]
+pub(crate) struct SchedulingMutation(
+    providers::ProviderMutations,
+    services::ServiceMutations,
+    customers::CustomerMutations,
+    booking_changes::BookingMutations,
+);

@@ -1,0 +1,234 @@
+//! Services and their add-ons: what the business sells by time.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use tessera_kernel::{Permission, ServiceId};
+use tessera_scheduling::{Addon, AddonInput, Service, ServiceInput};
+
+use super::{Money, money};
+use crate::error::ApiResult;
+use crate::graphql::connection::{connection, page_cost, page_request};
+use crate::graphql::patch::{UpdateAddonInput, UpdateServiceInput};
+use crate::graphql::{Requires, loaders, parse_id, permission, request, services};
+
+/// Something the tenant sells by time.
+#[derive(Clone)]
+pub(crate) struct ServiceObject(pub(crate) Service);
+
+#[Object(name = "Service")]
+impl ServiceObject {
+    /// Id.
+    pub(crate) async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Description.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// Price.
+    async fn price(&self) -> ApiResult<Money> {
+        money(self.0.price_minor, &self.0.currency)
+    }
+    /// Length in minutes.
+    async fn duration_minutes(&self) -> i32 {
+        self.0.duration_minutes
+    }
+    /// Preparation time before, in minutes.
+    async fn buffer_before_minutes(&self) -> i32 {
+        self.0.buffer_before_minutes
+    }
+    /// Clean-up time after, in minutes.
+    async fn buffer_after_minutes(&self) -> i32 {
+        self.0.buffer_after_minutes
+    }
+    /// Whether it can be booked.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// When it was deleted, if it was.
+    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.deleted_at
+    }
+    /// Its add-ons.
+    async fn addons(&self, ctx: &Context<'_>) -> ApiResult<Vec<AddonObject>> {
+        let found = loaders(ctx)?.addons.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(found.into_iter().map(AddonObject).collect())
+    }
+}
+
+/// An optional extra to a service.
+#[derive(Clone)]
+pub(crate) struct AddonObject(pub(crate) Addon);
+
+#[Object(name = "Addon")]
+impl AddonObject {
+    /// Id.
+    pub(crate) async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Extra price, in the service's currency.
+    async fn price_minor(&self) -> i32 {
+        i32::try_from(self.0.price_minor).unwrap_or(i32::MAX)
+    }
+    /// Extra minutes.
+    async fn duration_minutes(&self) -> i32 {
+        self.0.duration_minutes
+    }
+    /// Whether it can be chosen.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+}
+
+/// A service's details.
+#[derive(InputObject)]
+pub(crate) struct ServiceDetailsInput {
+    /// Name.
+    name: String,
+    /// Description.
+    description: Option<String>,
+    /// Price in minor units (cents).
+    price_minor: i32,
+    /// ISO 4217 currency; the tenant's when omitted.
+    currency: Option<String>,
+    /// Length in minutes.
+    duration_minutes: i32,
+    /// Preparation time before, in minutes.
+    #[graphql(default)]
+    buffer_before_minutes: i32,
+    /// Clean-up time after, in minutes.
+    #[graphql(default)]
+    buffer_after_minutes: i32,
+    /// Whether it can be booked; true when omitted.
+    active: Option<bool>,
+}
+
+impl From<ServiceDetailsInput> for ServiceInput {
+    fn from(i: ServiceDetailsInput) -> Self {
+        Self {
+            name: i.name,
+            description: i.description,
+            price_minor: i64::from(i.price_minor),
+            currency: i.currency,
+            duration_minutes: i.duration_minutes,
+            buffer_before_minutes: i.buffer_before_minutes,
+            buffer_after_minutes: i.buffer_after_minutes,
+            active: i.active,
+        }
+    }
+}
+
+/// An add-on's details.
+#[derive(InputObject)]
+pub(crate) struct AddonDetailsInput {
+    /// Name.
+    name: String,
+    /// Extra price in minor units.
+    price_minor: i32,
+    /// Extra minutes.
+    duration_minutes: i32,
+    /// Whether it can be chosen; true when omitted.
+    active: Option<bool>,
+}
+
+impl From<AddonDetailsInput> for AddonInput {
+    fn from(i: AddonDetailsInput) -> Self {
+        Self {
+            name: i.name,
+            price_minor: i64::from(i.price_minor),
+            duration_minutes: i.duration_minutes,
+            active: i.active,
+        }
+    }
+}
+
+/// Queries about services and add-ons.
+#[derive(Default)]
+pub(super) struct ServiceQueries;
+
+#[Object]
+impl ServiceQueries {
+    /// The tenant's services (not deleted).
+    #[graphql(guard = "Requires(Permission::ServiceRead)", directive = permission::apply(Permission::ServiceRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    async fn services(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        active: Option<bool>,
+    ) -> ApiResult<Connection<String, ServiceObject>> {
+        let page = services(ctx)?
+            .scheduling
+            .services(request(ctx)?, &page_request(first, after, last, before), active)
+            .await?;
+        Ok(connection(page, |s| s.id.as_uuid(), ServiceObject))
+    }
+
+    /// A service by id.
+    #[graphql(guard = "Requires(Permission::ServiceRead)", directive = permission::apply(Permission::ServiceRead.name().to_owned()))]
+    async fn service(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<ServiceObject>> {
+        let id: ServiceId = parse_id("id", &id)?;
+        Ok(loaders(ctx)?.services.load_one(id).await?.map(ServiceObject))
+    }
+}
+
+/// Mutations about services and add-ons.
+#[derive(Default)]
+pub(super) struct ServiceMutations;
+
+#[Object]
+impl ServiceMutations {
+    /// Adds a service.
+    #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
+    async fn create_service(&self, ctx: &Context<'_>, input: ServiceDetailsInput) -> ApiResult<ServiceObject> {
+        Ok(ServiceObject(services(ctx)?.scheduling.create_service(request(ctx)?, input.into()).await?))
+    }
+
+    /// Changes a service; existing bookings keep what they were booked with.
+    #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
+    async fn update_service(&self, ctx: &Context<'_>, id: ID, input: UpdateServiceInput) -> ApiResult<ServiceObject> {
+        let service =
+            services(ctx)?.scheduling.update_service(request(ctx)?, parse_id("id", &id)?, input.try_into()?).await?;
+        Ok(ServiceObject(service))
+    }
+
+    /// Deletes a service softly: it can no longer be booked; its bookings stay.
+    #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
+    async fn delete_service(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ServiceObject> {
+        Ok(ServiceObject(services(ctx)?.scheduling.delete_service(request(ctx)?, parse_id("id", &id)?).await?))
+    }
+
+    /// Adds an add-on to a service.
+    #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
+    async fn create_addon(
+        &self,
+        ctx: &Context<'_>,
+        service_id: ID,
+        input: AddonDetailsInput,
+    ) -> ApiResult<AddonObject> {
+        let addon = services(ctx)?
+            .scheduling
+            .create_addon(request(ctx)?, parse_id("serviceId", &service_id)?, input.into())
+            .await?;
+        Ok(AddonObject(addon))
+    }
+
+    /// Changes an add-on.
+    #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
+    async fn update_addon(&self, ctx: &Context<'_>, id: ID, input: UpdateAddonInput) -> ApiResult<AddonObject> {
+        Ok(AddonObject(
+            services(ctx)?.scheduling.update_addon(request(ctx)?, parse_id("id", &id)?, input.try_into()?).await?,
+        ))
+    }
+}
