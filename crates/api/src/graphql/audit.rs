@@ -9,8 +9,8 @@ use tessera_identity::LoginFilter;
 use tessera_kernel::Permission;
 
 use super::connection::{connection, page_cost, page_request};
+use super::identity::user_by_id;
 use super::identity::{LoginAttemptObject, UserObject};
-use super::rbac::user_by_id;
 use super::{Requires, SignedIn, authenticated, loaders, parse_id, permission, request, services};
 use crate::error::ApiResult;
 

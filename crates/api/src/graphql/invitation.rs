@@ -13,8 +13,9 @@ use tessera_kernel::{Actor, Permission};
 use tessera_rbac::{Invitation, InvitationPreview, InvitationStatus, NewInvitation};
 
 use super::connection::{connection, page_cost, page_request};
+use super::identity::user_by_id;
 use super::identity::{AuthPayload, UserObject};
-use super::rbac::{RoleObject, user_by_id};
+use super::rbac::RoleObject;
 use super::{Requires, SignedIn, authenticated, loaders, parse_id, permission, public, request, services};
 use crate::error::{ApiError, ApiResult};
 

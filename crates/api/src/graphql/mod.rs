@@ -22,7 +22,6 @@ mod local_time;
 mod node;
 mod notify;
 mod oauth;
-mod passkey;
 mod patch;
 mod rbac;
 mod scheduling;
@@ -75,7 +74,6 @@ pub struct Services {
 #[derive(MergedObject, Default)]
 pub struct Query(
     identity::IdentityQuery,
-    passkey::PasskeyQuery,
     oauth::OAuthQuery,
     tenant::TenantQuery,
     scheduling::SchedulingQuery,
@@ -91,7 +89,6 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     identity::IdentityMutation,
-    passkey::PasskeyMutation,
     oauth::OAuthMutation,
     tenant::TenantMutation,
     scheduling::SchedulingMutation,

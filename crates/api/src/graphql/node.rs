@@ -16,11 +16,10 @@ use tessera_kernel::{
 };
 use uuid::Uuid;
 
-use super::identity::{ApiKeyObject, SessionObject, UserObject};
+use super::identity::{ApiKeyObject, PasskeyObject, SessionObject, UserObject};
 use super::invitation::InvitationObject;
 use super::notify::{NotificationObject, WebhookEndpointObject};
 use super::oauth::OAuthClientObject;
-use super::passkey::PasskeyObject;
 use super::rbac::{GroupObject, RoleAssignmentObject, RoleObject};
 use super::scheduling::{AddonObject, BookingObject, CustomerObject, ProviderObject, ReviewObject, ServiceObject};
 use super::tenant::TenantObject;

@@ -8,7 +8,7 @@ use tessera_identity::OAuthClient;
 use tessera_kernel::{Permission, UserId};
 
 use super::identity::UserObject;
-use super::rbac::user_by_id;
+use super::identity::user_by_id;
 use super::{Requires, parse_id, permission, request, services};
 use crate::error::ApiResult;
 

@@ -9,9 +9,10 @@ use async_graphql::{Context, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_identity::{Passkey, PasskeyCeremony};
 
-use super::identity::{AuthPayload, apply_session_limit};
-use super::{InSession, SignedIn, authenticated, parse_id, public, request, services};
+use super::sessions::apply_session_limit;
+use super::sign_in::AuthPayload;
 use crate::error::ApiResult;
+use crate::graphql::{InSession, SignedIn, authenticated, parse_id, public, request, services};
 
 /// One of the caller's passkeys.
 #[derive(Clone, SimpleObject)]
@@ -75,11 +76,12 @@ pub(crate) struct PasskeyAdded {
     backup_codes: Vec<String>,
 }
 
+/// Queries about passkeys.
 #[derive(Default)]
-pub(crate) struct PasskeyQuery;
+pub(super) struct PasskeyQueries;
 
 #[Object]
-impl PasskeyQuery {
+impl PasskeyQueries {
     /// The caller's passkeys, oldest first.
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn my_passkeys(&self, ctx: &Context<'_>) -> ApiResult<Vec<PasskeyObject>> {
@@ -88,11 +90,12 @@ impl PasskeyQuery {
     }
 }
 
+/// Mutations about passkeys.
 #[derive(Default)]
-pub(crate) struct PasskeyMutation;
+pub(super) struct PasskeyMutations;
 
 #[Object]
-impl PasskeyMutation {
+impl PasskeyMutations {
     /// Starts adding a passkey: checks the password again (a passkey is a way in
     /// that outlives sessions), then returns the options for
     /// `navigator.credentials.create`. Finish with `finishPasskeyRegistration`.

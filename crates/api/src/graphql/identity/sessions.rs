@@ -1,0 +1,205 @@
+//! Sessions: the caller's sessions and login history, refreshing, logging out and
+//! revoking, and the per-account session limit.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use tessera_identity::{LoginAttempt, Session};
+use tessera_kernel::{SessionId, UserId};
+
+use super::sign_in::AuthPayload;
+use crate::error::{ApiError, ApiResult};
+use crate::events::BusMessage;
+use crate::graphql::audit::LoginFilterInput;
+use crate::graphql::connection::{connection, page_cost, page_request};
+use crate::graphql::{SignedIn, authenticated, parse_id, public, request, services};
+
+/// A signed-in session of the caller.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Session")]
+pub(crate) struct SessionObject {
+    /// Id.
+    #[graphql(owned)]
+    pub(crate) id: ID,
+    /// When it began.
+    created_at: DateTime<Utc>,
+    /// When it was last used.
+    last_used_at: DateTime<Utc>,
+    /// When it ends if unused.
+    idle_expires_at: DateTime<Utc>,
+    /// When it ends regardless of use.
+    absolute_expires_at: DateTime<Utc>,
+    /// When it was revoked.
+    revoked_at: Option<DateTime<Utc>>,
+    /// Why it was revoked.
+    revoked_reason: Option<String>,
+    /// Client user agent at login.
+    user_agent: Option<String>,
+    /// Client IP at login.
+    ip: Option<String>,
+    /// Whether this is the session of the current request.
+    current: bool,
+}
+
+impl SessionObject {
+    pub(crate) fn new(s: Session, current: Option<SessionId>) -> Self {
+        Self {
+            id: ID(s.id.to_string()),
+            current: current == Some(s.id),
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+            idle_expires_at: s.idle_expires_at,
+            absolute_expires_at: s.absolute_expires_at,
+            revoked_at: s.revoked_at,
+            revoked_reason: s.revoked_reason,
+            user_agent: s.user_agent,
+            ip: s.ip,
+        }
+    }
+}
+
+/// One login attempt.
+#[derive(SimpleObject)]
+#[graphql(name = "LoginAttempt")]
+pub(crate) struct LoginAttemptObject {
+    /// Id.
+    id: ID,
+    /// The account, when the email named one.
+    user_id: Option<ID>,
+    /// Whether it succeeded.
+    succeeded: bool,
+    /// Why it failed: `invalid_credentials`, `throttled` or `account_disabled`.
+    failure_reason: Option<String>,
+    /// Client IP.
+    ip: Option<String>,
+    /// Client user agent.
+    user_agent: Option<String>,
+    /// When.
+    at: DateTime<Utc>,
+}
+
+impl From<LoginAttempt> for LoginAttemptObject {
+    fn from(a: LoginAttempt) -> Self {
+        Self {
+            id: ID(a.id.to_string()),
+            user_id: a.user_id.map(|id| ID(id.to_string())),
+            succeeded: a.succeeded,
+            failure_reason: a.failure_reason,
+            ip: a.ip,
+            user_agent: a.user_agent,
+            at: a.at,
+        }
+    }
+}
+
+/// Ends the user's oldest sessions beyond the strictest limit of the tenants
+/// they belong to (after a new sign-in), and tells their subscriptions.
+pub(crate) async fn apply_session_limit(ctx: &Context<'_>, user_id: UserId) -> ApiResult<()> {
+    let services = services(ctx)?;
+    if let Some(max) = services.tenants.session_limit_for(user_id).await? {
+        let max = usize::try_from(max).unwrap_or(usize::MAX);
+        for session in services.identity.limit_sessions(request(ctx)?, user_id, max).await? {
+            announce_revocation(ctx, session);
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn announce_revocation(ctx: &Context<'_>, session_id: SessionId) {
+    if let Ok(services) = services(ctx) {
+        services.bus.publish_now(BusMessage::SessionRevoked { session_id });
+    }
+}
+
+/// Queries about sessions.
+#[derive(Default)]
+pub(super) struct SessionQueries;
+
+#[Object]
+impl SessionQueries {
+    /// The caller's sessions that are still usable.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply(), complexity = "page_cost(first, last, child_complexity)")]
+    async fn my_sessions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<String, SessionObject>> {
+        let request = request(ctx)?;
+        let current = request.actor().map(|a| a.session_id);
+        let page = services(ctx)?.identity.my_sessions(request, &page_request(first, after, last, before)).await?;
+        Ok(connection(page, |s| s.id.as_uuid(), |s| SessionObject::new(s, current)))
+    }
+
+    /// The caller's login attempts, oldest first (`last: 10` for the latest).
+    #[graphql(guard = "SignedIn", directive = authenticated::apply(), complexity = "page_cost(first, last, child_complexity)")]
+    async fn my_login_history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<LoginFilterInput>,
+    ) -> ApiResult<Connection<String, LoginAttemptObject>> {
+        let filter = filter.unwrap_or_default().parse()?;
+        let page = page_request(first, after, last, before);
+        let page = services(ctx)?.identity.my_login_history(request(ctx)?, &filter, &page).await?;
+        Ok(connection(page, |a| a.id, LoginAttemptObject::from))
+    }
+}
+
+/// Mutations about sessions.
+#[derive(Default)]
+pub(super) struct SessionMutations;
+
+#[Object]
+impl SessionMutations {
+    /// Exchanges a refresh token for new tokens. A refresh token works once; using
+    /// one again ends the session.
+    #[graphql(directive = public::apply())]
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] refresh_token: String,
+    ) -> ApiResult<AuthPayload> {
+        let services = services(ctx)?;
+        let request = request(ctx)?;
+        let issued = services.identity.refresh(request, &refresh_token).await?;
+        let user = services
+            .identity
+            .users_by_ids(
+                &request
+                    .clone()
+                    .with_actor(tessera_kernel::Actor { user_id: issued.user_id, session_id: issued.session_id }),
+                &[issued.user_id],
+            )
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::internal("refreshed session has no user"))?;
+        Ok(AuthPayload::new(user, issued))
+    }
+
+    /// Ends the current session.
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn logout(&self, ctx: &Context<'_>) -> ApiResult<bool> {
+        let request = request(ctx)?;
+        let revoked = services(ctx)?.identity.logout(request).await?;
+        if let Some(actor) = request.actor() {
+            announce_revocation(ctx, actor.session_id);
+        }
+        Ok(revoked)
+    }
+
+    /// Ends one of the caller's sessions (another device).
+    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> ApiResult<SessionObject> {
+        let request = request(ctx)?;
+        let session = services(ctx)?.identity.revoke_my_session(request, parse_id("id", &id)?).await?;
+        announce_revocation(ctx, session.id);
+        Ok(SessionObject::new(session, request.actor().map(|a| a.session_id)))
+    }
+}

@@ -1,0 +1,146 @@
+//! Notification templates: the words of each topic, a business's own versions, and
+//! previews.
+
+use async_graphql::{Context, Enum, Object, SimpleObject};
+use tessera_kernel::Permission;
+use tessera_notify::TemplateView;
+
+use crate::error::ApiResult;
+use crate::graphql::{Requires, permission, request, services};
+
+/// What a message to a person is about: picks its template, channels and priority.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "NotificationTopic", remote = "tessera_notify::Topic")]
+pub(crate) enum TopicGql {
+    /// A booking was made and waits for the business to confirm it (email,
+    /// in-app).
+    BookingReceived,
+    /// A booking was confirmed: made confirmed, or confirmed later (email,
+    /// in-app).
+    BookingConfirmed,
+    /// A booking moved (email, SMS, in-app).
+    BookingChanged,
+    /// A booking was cancelled (email, SMS, in-app).
+    BookingCancelled,
+    /// A booking starts soon (email, SMS, push, in-app).
+    BookingReminder,
+    /// Someone was invited to the business (email).
+    Invitation,
+    /// A password reset was asked for (email, urgent). An account message: the
+    /// platform's wording, not the business's.
+    PasswordReset,
+    /// An email address needs confirming (email, urgent). An account message.
+    EmailVerification,
+    /// A way to sign in or an API key was added to the account (email, urgent).
+    /// An account message.
+    SignInMethodAdded,
+    /// The link that finishes a sign-up (email, urgent). An account message.
+    SignUpConfirmation,
+    /// Someone tried to sign up with an address that has an account; its owner
+    /// is told (email, urgent). An account message.
+    SignUpAttempted,
+}
+
+/// A topic's template in one language, as it applies to the tenant.
+pub(crate) struct TemplateObject(TemplateView);
+
+#[Object(name = "NotificationTemplate")]
+impl TemplateObject {
+    /// The topic.
+    async fn topic(&self) -> TopicGql {
+        self.0.topic.into()
+    }
+    /// The language (`en`, `es`, …).
+    async fn language(&self) -> &str {
+        &self.0.language
+    }
+    /// The title (email subject, push and in-app title, SMS text), in Jinja syntax.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// The text (email and in-app body, push text), in Jinja syntax.
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    /// Whether it is the tenant's own; false for the built-in one.
+    async fn custom(&self) -> bool {
+        self.0.custom
+    }
+    /// The variables it may use, as `{{ name }}`.
+    async fn variables(&self) -> Vec<&'static str> {
+        self.0.topic.variables()
+    }
+}
+
+/// A template rendered with example values.
+#[derive(SimpleObject)]
+#[graphql(name = "NotificationTemplatePreview")]
+pub(crate) struct PreviewObject {
+    /// The rendered title.
+    title: String,
+    /// The rendered text.
+    text: String,
+    /// The email's HTML, values escaped.
+    html: String,
+}
+
+/// Queries about notification templates.
+#[derive(Default)]
+pub(super) struct TemplateQueries;
+
+#[Object]
+impl TemplateQueries {
+    /// Every topic's template in the built-in languages and the tenant's own ones.
+    #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()))]
+    async fn notification_templates(&self, ctx: &Context<'_>) -> ApiResult<Vec<TemplateObject>> {
+        let templates = services(ctx)?.notify.templates(request(ctx)?).await?;
+        Ok(templates.into_iter().map(TemplateObject).collect())
+    }
+
+    /// Renders a template with example values, without saving it.
+    #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()))]
+    async fn preview_notification_template(
+        &self,
+        ctx: &Context<'_>,
+        topic: TopicGql,
+        title: String,
+        body: String,
+    ) -> ApiResult<PreviewObject> {
+        let preview = services(ctx)?.notify.preview_template(request(ctx)?, topic.into(), &title, &body)?;
+        Ok(PreviewObject { title: preview.rendered.title, text: preview.rendered.text, html: preview.html })
+    }
+}
+
+/// Mutations about notification templates.
+#[derive(Default)]
+pub(super) struct TemplateMutations;
+
+#[Object]
+impl TemplateMutations {
+    /// Replaces a topic's template in a language for the tenant. It must render
+    /// with the topic's variables (see `notificationTemplates`); messages queued
+    /// from now on use it.
+    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    async fn set_notification_template(
+        &self,
+        ctx: &Context<'_>,
+        topic: TopicGql,
+        language: String,
+        title: String,
+        body: String,
+    ) -> ApiResult<TemplateObject> {
+        let view = services(ctx)?.notify.set_template(request(ctx)?, topic.into(), &language, &title, &body).await?;
+        Ok(TemplateObject(view))
+    }
+
+    /// Goes back to the built-in template of a topic in a language.
+    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    async fn reset_notification_template(
+        &self,
+        ctx: &Context<'_>,
+        topic: TopicGql,
+        language: String,
+    ) -> ApiResult<TemplateObject> {
+        Ok(TemplateObject(services(ctx)?.notify.reset_template(request(ctx)?, topic.into(), &language).await?))
+    }
+}

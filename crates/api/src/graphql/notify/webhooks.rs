@@ -1,0 +1,159 @@
+//! Webhook endpoints: where a business's events are posted, signed with a secret that
+//! can be rotated.
+
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Duration, Utc};
+use tessera_kernel::Permission;
+use tessera_notify::{EndpointInput, EndpointWithSecret, WEBHOOK_EVENT_TYPES, WebhookEndpoint};
+
+use crate::error::ApiResult;
+use crate::graphql::patch::UpdateWebhookEndpointInput;
+use crate::graphql::{Requires, parse_id, permission, request, services};
+
+/// A URL the tenant receives signed webhooks at.
+#[derive(Clone)]
+pub(crate) struct WebhookEndpointObject(pub(crate) WebhookEndpoint);
+
+#[Object(name = "WebhookEndpoint")]
+impl WebhookEndpointObject {
+    /// Id.
+    pub(crate) async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Where events are POSTed.
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+    /// What it is for.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// The event types it receives; empty for all (see `webhookEventTypes`).
+    async fn topics(&self) -> &[String] {
+        &self.0.topics
+    }
+    /// Whether events are sent to it.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// Until when the secret it had before the last rotation still signs too.
+    async fn previous_secret_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.previous_secret_expires_at
+    }
+    /// When it was added.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// An endpoint and its signing secret, shown this once: store it with the receiver.
+#[derive(SimpleObject)]
+pub(crate) struct WebhookEndpointWithSecret {
+    /// The endpoint.
+    endpoint: WebhookEndpointObject,
+    /// `whsec_…`: verify `webhook-signature` with it (Standard Webhooks: base64
+    /// HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}` under the base64
+    /// key after `whsec_`).
+    secret: String,
+}
+
+impl From<EndpointWithSecret> for WebhookEndpointWithSecret {
+    fn from(e: EndpointWithSecret) -> Self {
+        Self { endpoint: WebhookEndpointObject(e.endpoint), secret: e.secret }
+    }
+}
+
+/// A webhook endpoint to add.
+#[derive(InputObject)]
+pub(crate) struct WebhookEndpointInput {
+    /// Where events are POSTed: https, on a public address.
+    url: String,
+    /// What it is for.
+    description: Option<String>,
+    /// The event types it receives (see `webhookEventTypes`); empty or omitted for all.
+    topics: Option<Vec<String>>,
+    /// Whether events are sent to it.
+    #[graphql(default = true)]
+    active: bool,
+}
+
+impl From<WebhookEndpointInput> for EndpointInput {
+    fn from(i: WebhookEndpointInput) -> Self {
+        Self { url: i.url, description: i.description, topics: i.topics.unwrap_or_default(), active: i.active }
+    }
+}
+
+/// Queries about webhook endpoints.
+#[derive(Default)]
+pub(super) struct WebhookQueries;
+
+#[Object]
+impl WebhookQueries {
+    /// The tenant's webhook endpoints.
+    #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()))]
+    async fn webhook_endpoints(&self, ctx: &Context<'_>) -> ApiResult<Vec<WebhookEndpointObject>> {
+        let endpoints = services(ctx)?.notify.endpoints(request(ctx)?).await?;
+        Ok(endpoints.into_iter().map(WebhookEndpointObject).collect())
+    }
+
+    /// The event types webhook endpoints can subscribe to.
+    #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()))]
+    async fn webhook_event_types(&self) -> Vec<&'static str> {
+        WEBHOOK_EVENT_TYPES.to_vec()
+    }
+}
+
+/// Mutations about webhook endpoints.
+#[derive(Default)]
+pub(super) struct WebhookMutations;
+
+#[Object]
+impl WebhookMutations {
+    /// Adds a webhook endpoint. The answer holds its signing secret, shown once.
+    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    async fn create_webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        input: WebhookEndpointInput,
+    ) -> ApiResult<WebhookEndpointWithSecret> {
+        Ok(services(ctx)?.notify.create_endpoint(request(ctx)?, input.into()).await?.into())
+    }
+
+    /// Changes a webhook endpoint (its URL, description, event types, whether active).
+    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    async fn update_webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateWebhookEndpointInput,
+    ) -> ApiResult<WebhookEndpointObject> {
+        let id = parse_id("id", &id)?;
+        Ok(WebhookEndpointObject(services(ctx)?.notify.update_endpoint(request(ctx)?, id, input.try_into()?).await?))
+    }
+
+    /// Gives a webhook endpoint a new signing secret (shown once). The old one
+    /// keeps signing too for `overlapHours` (0 to 168), so the receiver can switch
+    /// without losing events.
+    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    async fn rotate_webhook_secret(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(default = 24)] overlap_hours: i32,
+    ) -> ApiResult<WebhookEndpointWithSecret> {
+        let id = parse_id("id", &id)?;
+        let overlap = Duration::hours(i64::from(overlap_hours));
+        Ok(services(ctx)?.notify.rotate_endpoint_secret(request(ctx)?, id, overlap).await?.into())
+    }
+
+    /// Removes a webhook endpoint; its pending deliveries are skipped.
+    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    async fn delete_webhook_endpoint(&self, ctx: &Context<'_>, id: ID) -> ApiResult<WebhookEndpointObject> {
+        let id = parse_id("id", &id)?;
+        Ok(WebhookEndpointObject(services(ctx)?.notify.delete_endpoint(request(ctx)?, id).await?))
+    }
+}
