@@ -259,3 +259,22 @@ async fn provider_terms_are_seen_by_whoever_books_and_set_only_by_the_business()
     let after = app.ok(&salon.owner, offerings, json!({})).await;
     assert_eq!(price_seen_by(after), 9900, "nothing was changed from outside");
 }
+
+#[tokio::test]
+async fn a_provider_whose_total_would_exceed_what_a_booking_carries_is_not_offered() {
+    let app = pinned_app().await;
+    let salon = salon(&app, "priciest", 0).await;
+    let junior = add_provider(&app, &salon, "Luis", "09:00", "18:00").await;
+    let most = i64::from(i32::MAX);
+    app.ok(&salon.owner, ASSIGN, json!({"p": salon.provider, "s": salon.service, "terms": {"priceMinor": most}})).await;
+    // With the add-on Maria's total passes the largest amount a booking carries:
+    // her starts are not offered (booking them is refused), Luis's are.
+    let variables = json!({"s": salon.service, "a": [salon.addon], "d": "2026-03-04"});
+    let (_, body): (u16, Value) = app.post(&salon.owner, SLOTS, variables).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let found = body["data"]["availability"].as_array().unwrap();
+    assert!(!found.is_empty() && found.iter().all(|s| s["providerId"] == junior), "{body}");
+    let mut input = booking_input(&salon, "2026-03-04T08:00:00Z");
+    input["input"]["addonIds"] = json!([salon.addon]);
+    assert_eq!(app.error_code(&salon.owner, BOOK, input).await, "BAD_USER_INPUT");
+}

@@ -329,6 +329,10 @@ impl SchedulingService {
             .iter()
             .flat_map(|p| {
                 let own = terms.get(p);
+                if offer.price_with(own) > MAX_PRICE_MINOR {
+                    // Not bookable (creating it is refused), so not offered.
+                    return Vec::new();
+                }
                 let query = SlotQuery {
                     duration: minutes(offer.duration_with(own)),
                     price_minor: offer.price_with(own),

@@ -1,24 +1,19 @@
-//! GraphQL for tenants: the `Tenant` entity, memberships, sign-up of a business,
-//! settings, soft delete and restore, and the `tenantUpdated` subscription.
+//! Tenants: the business itself, the caller's businesses, creating, changing, deleting
+//! and restoring one.
 
 use async_graphql::connection::Connection;
-use async_graphql::{
-    ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, SimpleObject, Subscription,
-};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
-use futures_util::Stream;
-use tessera_kernel::event::EventKind;
 use tessera_kernel::{DomainError, Permission, TenantId};
-use tessera_tenant::{
-    FeatureFlags, Member, NewTenant, SecurityPolicy, Tenant, TenantPatch, TenantSettings, TenantSettingsPatch,
-};
+use tessera_tenant::{FeatureFlags, NewTenant, Tenant, TenantPatch, TenantSettingsPatch};
 
-use super::connection::{connection, page_cost, page_request};
-use super::feed::watch;
-use super::identity::UserObject;
-use super::patch::{UpdateTenantSettingsInput, kept_or_set};
-use super::{Requires, SignedIn, authenticated, loaders, parse_id, permission, request, services};
-use crate::error::{ApiError, ApiResult};
+use super::members::MembershipObject;
+use super::security_policy::SecurityPolicyGql;
+use super::settings::{FeatureFlagGql, TenantSettingsGql};
+use crate::error::ApiResult;
+use crate::graphql::connection::{connection, page_cost, page_request};
+use crate::graphql::patch::{UpdateTenantSettingsInput, kept_or_set};
+use crate::graphql::{Requires, SignedIn, authenticated, loaders, parse_id, permission, request, services};
 
 /// A tenant's service tier.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -47,144 +42,6 @@ pub(crate) enum IsolationLevelGql {
     Shared,
     SemiIsolated,
     FullyIsolated,
-}
-
-/// Settings a tenant's owners tune.
-#[derive(SimpleObject, Clone)]
-#[graphql(name = "TenantSettings")]
-pub(crate) struct TenantSettingsGql {
-    /// ISO 4217 code that prices are quoted in.
-    currency: String,
-    /// How long before its start a booking may be made, in minutes.
-    booking_min_notice_minutes: i32,
-    /// How far ahead bookings may be made, in days.
-    booking_horizon_days: i32,
-    /// The spacing of offered start times, in minutes.
-    slot_step_minutes: i32,
-    /// How long a deleted tenant can be restored, in days.
-    deletion_grace_days: i32,
-    /// A booking cancelled at least this many hours ahead is refunded in full.
-    cancellation_full_refund_hours: i32,
-    /// A booking cancelled at least this many hours ahead is refunded in part.
-    cancellation_partial_refund_hours: i32,
-    /// The part refunded then, in percent.
-    cancellation_partial_refund_percent: i32,
-    /// How long the audit log and security events are kept, in days (30 to 3650);
-    /// null keeps them for good. Expired records leave the audit chain verifiable.
-    activity_retention_days: Option<i32>,
-    /// How long before a booking its reminder is sent, in minutes (15 to 10080);
-    /// 0 sends none.
-    booking_reminder_minutes: i32,
-    /// Whether new bookings are confirmed at once; otherwise they stay SCHEDULED
-    /// (the customer is told the booking is received) until confirmed.
-    confirm_bookings_automatically: bool,
-    /// How long before its start a customer may still move their own booking, in
-    /// hours (0 to 1440); later only the business can.
-    customer_reschedule_notice_hours: i32,
-}
-
-fn to_i32(n: u32) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-impl From<&TenantSettings> for TenantSettingsGql {
-    fn from(s: &TenantSettings) -> Self {
-        Self {
-            currency: s.currency.clone(),
-            booking_min_notice_minutes: to_i32(s.booking_min_notice_minutes),
-            booking_horizon_days: to_i32(s.booking_horizon_days),
-            slot_step_minutes: to_i32(s.slot_step_minutes),
-            deletion_grace_days: to_i32(s.deletion_grace_days),
-            cancellation_full_refund_hours: to_i32(s.cancellation_full_refund_hours),
-            cancellation_partial_refund_hours: to_i32(s.cancellation_partial_refund_hours),
-            cancellation_partial_refund_percent: to_i32(s.cancellation_partial_refund_percent),
-            activity_retention_days: s.activity_retention_days.map(to_i32),
-            booking_reminder_minutes: to_i32(s.booking_reminder_minutes),
-            confirm_bookings_automatically: s.confirm_bookings_automatically,
-            customer_reschedule_notice_hours: to_i32(s.customer_reschedule_notice_hours),
-        }
-    }
-}
-
-/// A named on/off switch.
-#[derive(SimpleObject, InputObject, Clone)]
-#[graphql(name = "FeatureFlag", input_name = "FeatureFlagInput")]
-pub(crate) struct FeatureFlagGql {
-    /// Flag name, `[a-z][a-z0-9_.-]*`.
-    key: String,
-    /// Whether the feature is on.
-    enabled: bool,
-}
-
-/// Who must sign in with a second factor.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "MfaRequirement", remote = "tessera_tenant::MfaRequirement")]
-pub(crate) enum MfaRequirementGql {
-    /// Nobody is made to.
-    Off,
-    /// Every member.
-    AllMembers,
-    /// Members holding any of `mfaRoles` (or a role under one of them).
-    Roles,
-}
-
-/// What a tenant demands of the sessions that use it.
-#[derive(SimpleObject, InputObject)]
-#[graphql(name = "SecurityPolicy", input_name = "SecurityPolicyInput")]
-pub(crate) struct SecurityPolicyGql {
-    /// Who must sign in with a second factor.
-    #[graphql(default_with = "MfaRequirementGql::Off")]
-    require_mfa: MfaRequirementGql,
-    /// The roles whose holders must, with `ROLES`.
-    #[graphql(default)]
-    mfa_roles: Vec<ID>,
-    /// Sign-ins a member without a second factor may still use the business with
-    /// once the requirement applies (0–20); each new session spends one.
-    #[graphql(default)]
-    mfa_grace_logins: u32,
-    /// From when the requirement applies (now when null).
-    mfa_enforced_from: Option<DateTime<Utc>>,
-    /// A session idle this long may not act here (5–1440 minutes).
-    session_idle_minutes: Option<u32>,
-    /// The most sessions a member may hold at once (1–100): signing in again ends
-    /// the oldest.
-    max_sessions: Option<u32>,
-    /// Networks (CIDR or addresses) the business may be used from; empty allows all.
-    #[graphql(default)]
-    ip_allow: Vec<String>,
-    /// Networks it may never be used from (wins over `ipAllow`).
-    #[graphql(default)]
-    ip_block: Vec<String>,
-}
-
-impl From<&SecurityPolicy> for SecurityPolicyGql {
-    fn from(p: &SecurityPolicy) -> Self {
-        Self {
-            require_mfa: p.require_mfa.into(),
-            mfa_roles: p.mfa_roles.iter().map(|r| ID(r.to_string())).collect(),
-            mfa_grace_logins: p.mfa_grace_logins,
-            mfa_enforced_from: p.mfa_enforced_from,
-            session_idle_minutes: p.session_idle_minutes,
-            max_sessions: p.max_sessions,
-            ip_allow: p.ip_allow.clone(),
-            ip_block: p.ip_block.clone(),
-        }
-    }
-}
-
-impl SecurityPolicyGql {
-    fn parse(self) -> ApiResult<SecurityPolicy> {
-        Ok(SecurityPolicy {
-            require_mfa: self.require_mfa.into(),
-            mfa_roles: self.mfa_roles.iter().map(|id| parse_id("mfaRoles", id)).collect::<ApiResult<Vec<_>>>()?,
-            mfa_grace_logins: self.mfa_grace_logins,
-            mfa_enforced_from: self.mfa_enforced_from,
-            session_idle_minutes: self.session_idle_minutes,
-            max_sessions: self.max_sessions,
-            ip_allow: self.ip_allow,
-            ip_block: self.ip_block,
-        })
-    }
 }
 
 /// A business on Tessera.
@@ -285,40 +142,6 @@ impl TenantObject {
     }
 }
 
-/// A user's membership in a tenant.
-#[derive(SimpleObject)]
-#[graphql(name = "Membership", complex)]
-pub(crate) struct MembershipObject {
-    /// Id.
-    id: ID,
-    /// When they joined.
-    joined_at: DateTime<Utc>,
-    #[graphql(skip)]
-    tenant_id: TenantId,
-    #[graphql(skip)]
-    user_id: tessera_kernel::UserId,
-}
-
-#[ComplexObject]
-impl MembershipObject {
-    /// The tenant.
-    async fn tenant(&self, ctx: &Context<'_>) -> ApiResult<Option<TenantObject>> {
-        let found = loaders(ctx)?.tenants.load_one(self.tenant_id).await?;
-        Ok(found.map(TenantObject))
-    }
-    /// The member.
-    async fn user(&self, ctx: &Context<'_>) -> ApiResult<Option<UserObject>> {
-        let found = loaders(ctx)?.users.load_one(self.user_id).await?;
-        Ok(found.map(UserObject::seen))
-    }
-}
-
-impl From<Member> for MembershipObject {
-    fn from(m: Member) -> Self {
-        Self { id: ID(m.id.to_string()), joined_at: m.joined_at, tenant_id: m.tenant_id, user_id: m.user_id }
-    }
-}
-
 /// A new business.
 #[derive(InputObject)]
 pub(crate) struct CreateTenantInput {
@@ -355,11 +178,12 @@ pub(crate) struct UpdateTenantInput {
     feature_flags: MaybeUndefined<Vec<FeatureFlagGql>>,
 }
 
+/// Queries about tenants.
 #[derive(Default)]
-pub(crate) struct TenantQuery;
+pub(super) struct TenantQueries;
 
 #[Object]
-impl TenantQuery {
+impl TenantQueries {
     /// The tenant named by the `X-Tenant` header.
     #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
     async fn current_tenant(&self, ctx: &Context<'_>) -> ApiResult<TenantObject> {
@@ -394,20 +218,6 @@ impl TenantQuery {
         Ok(connection(page, |(t, _)| t.id.as_uuid(), |(_, member)| MembershipObject::from(member)))
     }
 
-    /// The members of the current tenant.
-    #[graphql(guard = "Requires(Permission::MemberRead)", directive = permission::apply(Permission::MemberRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
-    async fn members(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> ApiResult<Connection<String, MembershipObject>> {
-        let page = services(ctx)?.tenants.members(request(ctx)?, &page_request(first, after, last, before)).await?;
-        Ok(connection(page, |m| m.id.as_uuid(), MembershipObject::from))
-    }
-
     /// Federation: resolves a `Tenant` reference from another subgraph.
     #[graphql(entity)]
     async fn find_tenant_by_id(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<TenantObject>> {
@@ -420,11 +230,12 @@ impl TenantQuery {
     }
 }
 
+/// Mutations about tenants.
 #[derive(Default)]
-pub(crate) struct TenantMutation;
+pub(super) struct TenantMutations;
 
 #[Object]
-impl TenantMutation {
+impl TenantMutations {
     /// Signs up a new business: creates the tenant and makes the caller its owner.
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn create_tenant(&self, ctx: &Context<'_>, input: CreateTenantInput) -> ApiResult<TenantObject> {
@@ -464,17 +275,6 @@ impl TenantMutation {
         Ok(TenantObject(tenant))
     }
 
-    /// Replaces the current tenant's security policy (its owners, or whoever they
-    /// give `policy:manage`; its own members only).
-    /// Requests entering the tenant are held to it from the next one: networks,
-    /// session idle time, a second factor for all or some members (with grace
-    /// sign-ins and an enforcement date); the session limit applies at sign-in.
-    #[graphql(guard = "Requires(Permission::PolicyManage)", directive = permission::apply(Permission::PolicyManage.name().to_owned()))]
-    async fn set_security_policy(&self, ctx: &Context<'_>, input: SecurityPolicyGql) -> ApiResult<TenantObject> {
-        let tenant = services(ctx)?.tenants.set_security_policy(request(ctx)?, input.parse()?).await?;
-        Ok(TenantObject(tenant))
-    }
-
     /// Deletes the current tenant softly: it can be restored during its grace period.
     #[graphql(guard = "Requires(Permission::TenantDelete)", directive = permission::apply(Permission::TenantDelete.name().to_owned()))]
     async fn delete_tenant(&self, ctx: &Context<'_>) -> ApiResult<TenantObject> {
@@ -487,58 +287,5 @@ impl TenantMutation {
     async fn restore_tenant(&self, ctx: &Context<'_>) -> ApiResult<TenantObject> {
         let tenant = services(ctx)?.tenants.restore_tenant(request(ctx)?).await?;
         Ok(TenantObject(tenant))
-    }
-}
-
-/// What happened to a tenant.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub(crate) enum TenantEventKind {
-    /// Profile, settings or feature flags changed.
-    Updated,
-    /// Soft-deleted.
-    Deleted,
-    /// Restored.
-    Restored,
-}
-
-/// A change to the subscribed tenant.
-#[derive(SimpleObject)]
-pub(crate) struct TenantEvent {
-    /// Unique per event; a client may see an id twice only if it reconnects.
-    event_id: ID,
-    /// What happened.
-    kind: TenantEventKind,
-    /// When.
-    occurred_at: DateTime<Utc>,
-    /// The tenant as it is now.
-    tenant: TenantObject,
-}
-
-#[derive(Default)]
-pub(crate) struct TenantSubscription;
-
-#[Subscription]
-impl TenantSubscription {
-    /// Changes to the current tenant (`X-Tenant` in the connection's init payload).
-    /// Ends when the caller's session ends or they lose access to the tenant.
-    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
-    async fn tenant_updated(
-        &self,
-        ctx: &Context<'_>,
-    ) -> Result<impl Stream<Item = ApiResult<TenantEvent>> + use<>, ApiError> {
-        watch(ctx, Permission::TenantRead, Permission::TenantRead, |item| async move {
-            let kind = match item.event.kind {
-                EventKind::TenantUpdated => TenantEventKind::Updated,
-                EventKind::TenantDeleted => TenantEventKind::Deleted,
-                EventKind::TenantRestored => TenantEventKind::Restored,
-                _ => return None,
-            };
-            Some(TenantEvent {
-                event_id: ID(item.event.id.to_string()),
-                kind,
-                occurred_at: item.event.occurred_at,
-                tenant: TenantObject(item.tenant),
-            })
-        })
     }
 }

@@ -1,0 +1,65 @@
+//! The live feed of changes to the caller's business.
+
+use async_graphql::{Context, Enum, ID, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
+use futures_util::Stream;
+use tessera_kernel::Permission;
+use tessera_kernel::event::EventKind;
+
+use super::tenants::TenantObject;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::feed::watch;
+use crate::graphql::{Requires, permission};
+
+/// What happened to a tenant.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub(crate) enum TenantEventKind {
+    /// Profile, settings or feature flags changed.
+    Updated,
+    /// Soft-deleted.
+    Deleted,
+    /// Restored.
+    Restored,
+}
+
+/// A change to the subscribed tenant.
+#[derive(SimpleObject)]
+pub(crate) struct TenantEvent {
+    /// Unique per event; a client may see an id twice only if it reconnects.
+    event_id: ID,
+    /// What happened.
+    kind: TenantEventKind,
+    /// When.
+    occurred_at: DateTime<Utc>,
+    /// The tenant as it is now.
+    tenant: TenantObject,
+}
+
+#[derive(Default)]
+pub(crate) struct TenantSubscription;
+
+#[Subscription]
+impl TenantSubscription {
+    /// Changes to the current tenant (`X-Tenant` in the connection's init payload).
+    /// Ends when the caller's session ends or they lose access to the tenant.
+    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    async fn tenant_updated(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = ApiResult<TenantEvent>> + use<>, ApiError> {
+        watch(ctx, Permission::TenantRead, Permission::TenantRead, |item| async move {
+            let kind = match item.event.kind {
+                EventKind::TenantUpdated => TenantEventKind::Updated,
+                EventKind::TenantDeleted => TenantEventKind::Deleted,
+                EventKind::TenantRestored => TenantEventKind::Restored,
+                _ => return None,
+            };
+            Some(TenantEvent {
+                event_id: ID(item.event.id.to_string()),
+                kind,
+                occurred_at: item.event.occurred_at,
+                tenant: TenantObject(item.tenant),
+            })
+        })
+    }
+}

@@ -1,0 +1,71 @@
+//! A tenant's settings and feature flags as the API shows them.
+
+use async_graphql::{InputObject, SimpleObject};
+use tessera_tenant::TenantSettings;
+
+/// Settings a tenant's owners tune.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "TenantSettings")]
+pub(crate) struct TenantSettingsGql {
+    /// ISO 4217 code that prices are quoted in.
+    currency: String,
+    /// How long before its start a booking may be made, in minutes.
+    booking_min_notice_minutes: i32,
+    /// How far ahead bookings may be made, in days.
+    booking_horizon_days: i32,
+    /// The spacing of offered start times, in minutes.
+    slot_step_minutes: i32,
+    /// How long a deleted tenant can be restored, in days.
+    deletion_grace_days: i32,
+    /// A booking cancelled at least this many hours ahead is refunded in full.
+    cancellation_full_refund_hours: i32,
+    /// A booking cancelled at least this many hours ahead is refunded in part.
+    cancellation_partial_refund_hours: i32,
+    /// The part refunded then, in percent.
+    cancellation_partial_refund_percent: i32,
+    /// How long the audit log and security events are kept, in days (30 to 3650);
+    /// null keeps them for good. Expired records leave the audit chain verifiable.
+    activity_retention_days: Option<i32>,
+    /// How long before a booking its reminder is sent, in minutes (15 to 10080);
+    /// 0 sends none.
+    booking_reminder_minutes: i32,
+    /// Whether new bookings are confirmed at once; otherwise they stay SCHEDULED
+    /// (the customer is told the booking is received) until confirmed.
+    confirm_bookings_automatically: bool,
+    /// How long before its start a customer may still move their own booking, in
+    /// hours (0 to 1440); later only the business can.
+    customer_reschedule_notice_hours: i32,
+}
+
+fn to_i32(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+impl From<&TenantSettings> for TenantSettingsGql {
+    fn from(s: &TenantSettings) -> Self {
+        Self {
+            currency: s.currency.clone(),
+            booking_min_notice_minutes: to_i32(s.booking_min_notice_minutes),
+            booking_horizon_days: to_i32(s.booking_horizon_days),
+            slot_step_minutes: to_i32(s.slot_step_minutes),
+            deletion_grace_days: to_i32(s.deletion_grace_days),
+            cancellation_full_refund_hours: to_i32(s.cancellation_full_refund_hours),
+            cancellation_partial_refund_hours: to_i32(s.cancellation_partial_refund_hours),
+            cancellation_partial_refund_percent: to_i32(s.cancellation_partial_refund_percent),
+            activity_retention_days: s.activity_retention_days.map(to_i32),
+            booking_reminder_minutes: to_i32(s.booking_reminder_minutes),
+            confirm_bookings_automatically: s.confirm_bookings_automatically,
+            customer_reschedule_notice_hours: to_i32(s.customer_reschedule_notice_hours),
+        }
+    }
+}
+
+/// A named on/off switch.
+#[derive(SimpleObject, InputObject, Clone)]
+#[graphql(name = "FeatureFlag", input_name = "FeatureFlagInput")]
+pub(crate) struct FeatureFlagGql {
+    /// Flag name, `[a-z][a-z0-9_.-]*`.
+    pub(super) key: String,
+    /// Whether the feature is on.
+    pub(super) enabled: bool,
+}
