@@ -105,6 +105,7 @@ pub(crate) async fn apply_session_limit(ctx: &Context<'_>, user_id: UserId) -> A
     Ok(())
 }
 
+/// Tells the subscriptions of `session_id`, on every replica, that it ended.
 pub(super) fn announce_revocation(ctx: &Context<'_>, session_id: SessionId) {
     if let Ok(services) = services(ctx) {
         services.bus.publish_now(BusMessage::SessionRevoked { session_id });

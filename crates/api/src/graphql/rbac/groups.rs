@@ -13,6 +13,7 @@ use crate::graphql::identity::user_by_id;
 use crate::graphql::patch::UpdateGroupInput;
 use crate::graphql::{Requires, loaders, parse_id, permission, request, services};
 
+/// The tenant's group with `id`, through the request's loader.
 pub(super) async fn group_by_id(ctx: &Context<'_>, id: GroupId) -> ApiResult<Option<GroupObject>> {
     let found = loaders(ctx)?.groups.load_one(id).await?;
     Ok(found.map(GroupObject))

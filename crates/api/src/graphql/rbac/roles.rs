@@ -22,14 +22,17 @@ pub(crate) enum BuiltinRoleGql {
     Customer,
 }
 
+/// The permission names of `set`, as the API lists them.
 fn names(set: &PermissionSet) -> Vec<&'static str> {
     set.iter().map(Permission::name).collect()
 }
 
+/// Permission names as a client sends them; an unknown one is `BAD_USER_INPUT`.
 pub(crate) fn parse_permissions(names: &[String]) -> ApiResult<Vec<Permission>> {
     names.iter().map(|name| name.parse::<Permission>().map_err(ApiError::from)).collect()
 }
 
+/// The tenant's role with `id`, through the request's loader.
 pub(super) async fn role_by_id(ctx: &Context<'_>, id: RoleId) -> ApiResult<Option<RoleObject>> {
     let found = loaders(ctx)?.roles.load_one(id).await?;
     Ok(found.map(RoleObject))

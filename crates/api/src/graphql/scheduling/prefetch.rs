@@ -9,6 +9,7 @@ use tessera_scheduling::{Booking, Provider};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::loaders;
 
+/// `keys` sorted, each once.
 pub(super) fn unique<K: Ord + Copy>(keys: impl Iterator<Item = K>) -> Vec<K> {
     let mut keys: Vec<K> = keys.collect();
     keys.sort();
