@@ -854,9 +854,7 @@ impl SchedulingService {
         txn.commit().await?;
         Ok(rows.into_iter().map(|r| (r.booking_id, Review::from(r))).collect())
     }
-}
 
-impl SchedulingService {
     /// Reviews by id, of bookings the caller may read.
     pub async fn reviews_by_ids(
         &self,

@@ -165,13 +165,8 @@ impl SchedulingService {
             .one(&txn)
             .await?
             .ok_or(not_found("provider service"))?;
-        provider_service::Entity::delete_many()
-            .filter(provider_service::Column::TenantId.eq(auth.tenant_id))
-            .filter(provider_service::Column::ProviderId.eq(provider_id))
-            .filter(provider_service::Column::ServiceId.eq(service_id))
-            .exec(&txn)
-            .await?;
-        let offered = Offering::from(current);
+        let offered = Offering::from(current.clone());
+        current.into_active_model().delete(&txn).await?;
         let entry = AuditEntry::change("provider.service_unassigned", "provider", provider_id, Some(&offered), None)?;
         tessera_audit::append(&txn, ctx, &auth, entry).await?;
         txn.commit().await?;

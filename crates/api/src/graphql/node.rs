@@ -154,29 +154,8 @@ async fn find(ctx: &Context<'_>, mut wanted: Vec<Uuid>) -> ApiResult<HashMap<Uui
             Ok(vec![(own_id, Node::User(UserObject::seen(me)))])
         })
         .await?;
-    lookup
-        .kind(in_person, |ids: Vec<SessionId>| async move {
-            let found = services.identity.my_sessions_by_ids(request, &ids).await?;
-            let current = Some(actor.session_id);
-            Ok(found.into_iter().map(|s| (s.id.0, Node::Session(SessionObject::new(s, current)))).collect())
-        })
-        .await?;
-    lookup
-        .kind(in_person, |ids: Vec<Uuid>| async move {
-            let keys = services.identity.my_api_keys(request).await?;
-            Ok(keys.into_iter().filter(|k| ids.contains(&k.id)).map(|k| (k.id, Node::ApiKey(k.into()))).collect())
-        })
-        .await?;
-    lookup
-        .kind(in_person, |ids: Vec<Uuid>| async move {
-            let keys = services.identity.my_passkeys(request).await?;
-            Ok(keys.into_iter().filter(|k| ids.contains(&k.id)).map(|k| (k.id, Node::Passkey(k.into()))).collect())
-        })
-        .await?;
-    if in_tenant.is_none() {
-        return Ok(lookup.found);
-    }
 
+    // Without a tenant `may` grants nothing, so these kinds are skipped.
     let reads_bookings = may(Permission::BookingRead, Some(Permission::BookingReadOwn));
     lookup
         .kind(reads_bookings, |ids: Vec<BookingId>| async move {
@@ -259,6 +238,26 @@ async fn find(ctx: &Context<'_>, mut wanted: Vec<Uuid>) -> ApiResult<HashMap<Uui
         .kind(in_person && may(Permission::TenantRead, None), |ids: Vec<NotificationId>| async move {
             let found = services.notify.inbox_messages(request, &ids).await?;
             Ok(found.into_values().map(|m| (m.id.0, Node::Notification(NotificationObject(m)))).collect())
+        })
+        .await?;
+    // The account's own objects last: a refetch is most often of the business's.
+    lookup
+        .kind(in_person, |ids: Vec<SessionId>| async move {
+            let found = services.identity.my_sessions_by_ids(request, &ids).await?;
+            let current = Some(actor.session_id);
+            Ok(found.into_iter().map(|s| (s.id.0, Node::Session(SessionObject::new(s, current)))).collect())
+        })
+        .await?;
+    lookup
+        .kind(in_person, |ids: Vec<Uuid>| async move {
+            let keys = services.identity.my_api_keys(request).await?;
+            Ok(keys.into_iter().filter(|k| ids.contains(&k.id)).map(|k| (k.id, Node::ApiKey(k.into()))).collect())
+        })
+        .await?;
+    lookup
+        .kind(in_person, |ids: Vec<Uuid>| async move {
+            let keys = services.identity.my_passkeys(request).await?;
+            Ok(keys.into_iter().filter(|k| ids.contains(&k.id)).map(|k| (k.id, Node::Passkey(k.into()))).collect())
         })
         .await?;
     Ok(lookup.found)
