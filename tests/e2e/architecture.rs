@@ -198,20 +198,9 @@ fn declared(attribute: &str) -> Declared {
 
 #[test]
 fn every_resolvers_guard_and_schema_directive_say_the_same() {
-    let dir = workspace_root().join("crates/api/src/graphql");
     let mut checked = 0;
     let mut disagreeing = Vec::new();
-    let mut files = Vec::new();
-    let mut folders = vec![dir];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() { folders.push(path) } else { files.push(path) }
-        }
-    }
-    files.sort();
-    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "rs")) {
-        let source = std::fs::read_to_string(path).unwrap();
+    for (path, source) in graphql_files() {
         for (number, line) in source.lines().enumerate() {
             let line = line.trim();
             if !line.starts_with("#[graphql(") || !(line.contains("guard = ") || line.contains("directive = ")) {
@@ -220,9 +209,8 @@ fn every_resolvers_guard_and_schema_directive_say_the_same() {
             checked += 1;
             let found = declared(line);
             if found.guard != found.directives {
-                let file = path.file_name().unwrap().to_string_lossy();
                 disagreeing.push(format!(
-                    "{file}:{}: guard {:?}, directives {:?}",
+                    "{path}:{}: guard {:?}, directives {:?}",
                     number + 1,
                     found.guard,
                     found.directives
@@ -251,4 +239,99 @@ fn the_guard_and_directive_reader_tells_agreement_from_disagreement() {
     let signed_in = r#"#[graphql(guard = "SignedIn", directive = authenticated::apply())]"#;
     assert_eq!(declared(signed_in).guard, ["authenticated"]);
     assert_eq!(declared(signed_in).directives, ["authenticated"]);
+}
+
+/// Every Rust file under `crates/api/src/graphql`, by its path below that folder
+/// (`scheduling/providers.rs`), with its text.
+fn graphql_files() -> Vec<(String, String)> {
+    let root = workspace_root().join("crates/api/src/graphql");
+    let mut files = Vec::new();
+    let mut folders = vec![root.clone()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let name = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+                files.push((name, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The other domains' modules a file in `domain`'s folder reaches into, other than
+/// their `objects` module: `(line, "rbac::roles")`.
+fn reaches_past_objects(domain: &str, domains: &[String], source: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (number, line) in source.lines().enumerate() {
+        for prefix in ["crate::graphql::", "super::super::"] {
+            for (at, _) in line.match_indices(prefix) {
+                let mut path = line[at + prefix.len()..].split("::");
+                let (Some(first), second) = (path.next(), path.next()) else { continue };
+                let module: String = first.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                let second = second.unwrap_or("");
+                let item: String = match second.find('}') {
+                    Some(end) if second.starts_with('{') => second[..=end].to_owned(),
+                    _ => second.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect(),
+                };
+                if module != domain && domains.contains(&module) && item != "objects" {
+                    found.push((number + 1, format!("{module}::{item}")));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_graphql_domain_reaches_another_only_through_its_objects_module() {
+    let files = graphql_files();
+    let domains: Vec<String> =
+        files.iter().filter_map(|(path, _)| path.strip_suffix("/mod.rs")).map(str::to_owned).collect();
+    for expected in ["audit", "identity", "notify", "rbac", "scheduling", "tenant"] {
+        assert!(domains.iter().any(|d| d == expected), "graphql/{expected}/ is a folder: {domains:?}");
+    }
+    let mut crossing = Vec::new();
+    for (path, source) in &files {
+        let Some((domain, _)) = path.split_once('/') else { continue };
+        for (line, reached) in reaches_past_objects(domain, &domains, source) {
+            crossing.push(format!("{path}:{line} reaches {reached}"));
+        }
+    }
+    assert!(
+        crossing.is_empty(),
+        "import another domain's `objects`, never its resolver files:\n{}",
+        crossing.join("\n")
+    );
+}
+
+#[test]
+fn the_import_reader_tells_objects_from_resolver_files() {
+    let domains = ["identity".to_owned(), "rbac".to_owned(), "scheduling".to_owned()];
+    let fine = "use crate::graphql::identity::objects::{UserObject, user_by_id};\nuse super::objects::RoleObject;";
+    assert!(reaches_past_objects("rbac", &domains, fine).is_empty());
+    let own = "use crate::graphql::rbac::roles::parse;";
+    assert!(reaches_past_objects("rbac", &domains, own).is_empty(), "its own folder is its own");
+    let past = "use crate::graphql::identity::UserObject;\n    crate::graphql::rbac::my_roles(ctx)";
+    assert_eq!(
+        reaches_past_objects("scheduling", &domains, past),
+        [(1, "identity::UserObject".to_owned()), (2, "rbac::my_roles".to_owned())]
+    );
+    assert_eq!(
+        reaches_past_objects("identity", &domains, "use super::super::rbac::roles;"),
+        [(1, "rbac::roles".to_owned())]
+    );
+}
+
+#[test]
+fn no_graphql_file_is_over_five_hundred_lines() {
+    let long: Vec<String> = graphql_files()
+        .into_iter()
+        .filter(|(_, source)| source.lines().count() > 500)
+        .map(|(path, source)| format!("{path}: {} lines", source.lines().count()))
+        .collect();
+    assert!(long.is_empty(), "split these by area:\n{}", long.join("\n"));
 }

@@ -16,12 +16,10 @@ mod audit;
 mod connection;
 mod feed;
 mod identity;
-mod invitation;
 mod loaders;
 mod local_time;
 mod node;
 mod notify;
-mod oauth;
 mod patch;
 mod rbac;
 mod scheduling;
@@ -74,12 +72,10 @@ pub struct Services {
 #[derive(MergedObject, Default)]
 pub struct Query(
     identity::IdentityQuery,
-    oauth::OAuthQuery,
     tenant::TenantQuery,
     scheduling::SchedulingQuery,
     access::AccessQuery,
     rbac::RbacQuery,
-    invitation::InvitationQuery,
     audit::AuditQuery,
     notify::NotifyQuery,
     node::NodeQuery,
@@ -89,11 +85,9 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     identity::IdentityMutation,
-    oauth::OAuthMutation,
     tenant::TenantMutation,
     scheduling::SchedulingMutation,
     rbac::RbacMutation,
-    invitation::InvitationMutation,
     notify::NotifyMutation,
 );
 

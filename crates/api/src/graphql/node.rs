@@ -16,11 +16,9 @@ use tessera_kernel::{
 };
 use uuid::Uuid;
 
-use super::identity::{ApiKeyObject, PasskeyObject, SessionObject, UserObject};
-use super::invitation::InvitationObject;
+use super::identity::{ApiKeyObject, OAuthClientObject, PasskeyObject, SessionObject, UserObject};
 use super::notify::{NotificationObject, WebhookEndpointObject};
-use super::oauth::OAuthClientObject;
-use super::rbac::{GroupObject, RoleAssignmentObject, RoleObject};
+use super::rbac::{GroupObject, InvitationObject, RoleAssignmentObject, RoleObject};
 use super::scheduling::{AddonObject, BookingObject, CustomerObject, ProviderObject, ReviewObject, ServiceObject};
 use super::tenant::TenantObject;
 use super::{authenticated, loaders, request, services};

@@ -7,8 +7,8 @@ use tessera_identity::{Email, NewUser};
 use tessera_kernel::DomainError;
 use tracing::warn;
 
+use super::objects::AuthPayload;
 use super::sessions::announce_revocation;
-use super::sign_in::AuthPayload;
 use crate::error::ApiResult;
 use crate::graphql::{InSession, SignedIn, authenticated, public, request, services};
 

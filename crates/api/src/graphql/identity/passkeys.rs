@@ -9,8 +9,8 @@ use async_graphql::{Context, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_identity::{Passkey, PasskeyCeremony};
 
+use super::objects::AuthPayload;
 use super::sessions::apply_session_limit;
-use super::sign_in::AuthPayload;
 use crate::error::ApiResult;
 use crate::graphql::{InSession, SignedIn, authenticated, parse_id, public, request, services};
 

@@ -2,17 +2,16 @@
 //! revoking, and the per-account session limit.
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use tessera_identity::{LoginAttempt, Session};
-use tessera_kernel::{SessionId, UserId};
+use tessera_identity::{LoginAttempt, LoginFilter, Session};
+use tessera_kernel::{Permission, SessionId, UserId};
 
-use super::sign_in::AuthPayload;
+use super::objects::AuthPayload;
 use crate::error::{ApiError, ApiResult};
 use crate::events::BusMessage;
-use crate::graphql::audit::LoginFilterInput;
 use crate::graphql::connection::{connection, page_cost, page_request};
-use crate::graphql::{SignedIn, authenticated, parse_id, public, request, services};
+use crate::graphql::{Requires, SignedIn, authenticated, parse_id, permission, public, request, services};
 
 /// A signed-in session of the caller.
 #[derive(SimpleObject, Clone)]
@@ -112,6 +111,30 @@ pub(super) fn announce_revocation(ctx: &Context<'_>, session_id: SessionId) {
     }
 }
 
+/// Which login attempts to list.
+#[derive(InputObject, Default)]
+pub(crate) struct LoginFilterInput {
+    /// Only this account's.
+    user_id: Option<ID>,
+    /// Only successes (`true`) or failures (`false`).
+    succeeded: Option<bool>,
+    /// At or after.
+    from: Option<DateTime<Utc>>,
+    /// Before.
+    to: Option<DateTime<Utc>>,
+}
+
+impl LoginFilterInput {
+    pub(crate) fn parse(self) -> ApiResult<LoginFilter> {
+        Ok(LoginFilter {
+            user_id: self.user_id.as_ref().map(|id| parse_id("userId", id)).transpose()?,
+            succeeded: self.succeeded,
+            from: self.from,
+            to: self.to,
+        })
+    }
+}
+
 /// Queries about sessions.
 #[derive(Default)]
 pub(super) struct SessionQueries;
@@ -148,6 +171,26 @@ impl SessionQueries {
         let filter = filter.unwrap_or_default().parse()?;
         let page = page_request(first, after, last, before);
         let page = services(ctx)?.identity.my_login_history(request(ctx)?, &filter, &page).await?;
+        Ok(connection(page, |a| a.id, LoginAttemptObject::from))
+    }
+
+    /// The login attempts of the current tenant's staff (see `securityEvents`),
+    /// oldest first (`last: 20` for the latest).
+    #[graphql(guard = "Requires(Permission::AuditRead)", directive = permission::apply(Permission::AuditRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    async fn login_history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<LoginFilterInput>,
+    ) -> ApiResult<Connection<String, LoginAttemptObject>> {
+        let filter = filter.unwrap_or_default().parse()?;
+        let (services, request) = (services(ctx)?, request(ctx)?);
+        let staff = services.rbac.staff_accounts(request).await?;
+        let page = page_request(first, after, last, before);
+        let page = services.identity.login_history(request, &staff, &filter, &page).await?;
         Ok(connection(page, |a| a.id, LoginAttemptObject::from))
     }
 }

@@ -2,49 +2,12 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use tessera_identity::{Credentials, IssuedSession, LoginOutcome, MfaChallenge, User};
+use tessera_identity::{Credentials, LoginOutcome, MfaChallenge};
 
+use super::objects::{AuthPayload, UserObject};
 use super::sessions::apply_session_limit;
-use super::users::{UserObject, Viewer};
 use crate::error::ApiResult;
 use crate::graphql::{public, request, services};
-
-/// Tokens for a new or refreshed session. Shown once: store them safely.
-#[derive(SimpleObject)]
-pub(crate) struct AuthPayload {
-    /// Send as `Authorization: Bearer <accessToken>`.
-    access_token: String,
-    /// When the access token ends if unused (each use extends it).
-    access_token_expires_at: DateTime<Utc>,
-    /// Exchange for new tokens with `refreshSession`; works once.
-    refresh_token: String,
-    /// When the refresh token expires.
-    refresh_token_expires_at: DateTime<Utc>,
-    /// The session.
-    session_id: ID,
-    /// The signed-in user.
-    user: UserObject,
-    /// This device's sign-in token, set by sign-ins (not by `signUp` or
-    /// refreshes). Keep it on the device (beside, not instead of, the session)
-    /// and send it as `deviceToken` with the next `login`: it lets the account's
-    /// owner sign in from here while strangers' failed guesses hold the account
-    /// in backoff. Each sign-in replaces it.
-    device_token: Option<String>,
-}
-
-impl AuthPayload {
-    pub(crate) fn new(user: User, issued: IssuedSession) -> Self {
-        Self {
-            access_token: issued.access_token,
-            access_token_expires_at: issued.access_token_expires_at,
-            refresh_token: issued.refresh_token,
-            refresh_token_expires_at: issued.refresh_token_expires_at,
-            session_id: ID(issued.session_id.to_string()),
-            user: UserObject(user, Viewer::Themselves),
-            device_token: issued.device_token,
-        }
-    }
-}
 
 /// Credentials.
 #[derive(InputObject)]

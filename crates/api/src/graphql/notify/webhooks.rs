@@ -1,13 +1,13 @@
 //! Webhook endpoints: where a business's events are posted, signed with a secret that
 //! can be rotated.
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Duration, Utc};
 use tessera_kernel::Permission;
-use tessera_notify::{EndpointInput, EndpointWithSecret, WEBHOOK_EVENT_TYPES, WebhookEndpoint};
+use tessera_notify::{EndpointInput, EndpointPatch, EndpointWithSecret, WEBHOOK_EVENT_TYPES, WebhookEndpoint};
 
-use crate::error::ApiResult;
-use crate::graphql::patch::UpdateWebhookEndpointInput;
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::patch::{kept_cleared_or_set, kept_or_set};
 use crate::graphql::{Requires, parse_id, permission, request, services};
 
 /// A URL the tenant receives signed webhooks at.
@@ -84,6 +84,33 @@ pub(crate) struct WebhookEndpointInput {
 impl From<WebhookEndpointInput> for EndpointInput {
     fn from(i: WebhookEndpointInput) -> Self {
         Self { url: i.url, description: i.description, topics: i.topics.unwrap_or_default(), active: i.active }
+    }
+}
+
+/// Changes to a webhook endpoint; omitted fields keep their value.
+#[derive(InputObject)]
+pub(crate) struct UpdateWebhookEndpointInput {
+    /// Where events are POSTed: https, on a public address.
+    url: MaybeUndefined<String>,
+    /// What it is for; null clears it.
+    description: MaybeUndefined<String>,
+    /// The event types it receives (see `webhookEventTypes`); null or empty for
+    /// all.
+    topics: MaybeUndefined<Vec<String>>,
+    /// Whether events are sent to it.
+    active: MaybeUndefined<bool>,
+}
+
+impl TryFrom<UpdateWebhookEndpointInput> for EndpointPatch {
+    type Error = ApiError;
+
+    fn try_from(i: UpdateWebhookEndpointInput) -> ApiResult<Self> {
+        Ok(Self {
+            url: kept_or_set("url", i.url)?,
+            description: kept_cleared_or_set(i.description),
+            topics: kept_cleared_or_set(i.topics).map(Option::unwrap_or_default),
+            active: kept_or_set("active", i.active)?,
+        })
     }
 }
 

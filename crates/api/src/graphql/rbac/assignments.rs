@@ -8,12 +8,11 @@ use tessera_kernel::{AssignmentId, DomainError, Permission, ProviderId, Resource
 use tessera_rbac::{AccessScope, Assignment, AssignmentFilter, AssignmentState, NewAssignment, Subject};
 
 use super::groups::{GroupObject, group_by_id};
-use super::roles::{RoleObject, role_by_id};
+use super::objects::{RoleObject, role_by_id};
 use crate::error::ApiResult;
 use crate::graphql::connection::{connection, page_cost, page_request};
-use crate::graphql::identity::UserObject;
-use crate::graphql::identity::user_by_id;
-use crate::graphql::scheduling::ProviderObject;
+use crate::graphql::identity::objects::{UserObject, user_by_id};
+use crate::graphql::scheduling::objects::ProviderObject;
 use crate::graphql::{Requires, loaders, parse_id, permission, request, services};
 
 /// Whether an assignment grants its role now.

@@ -8,10 +8,9 @@ use tessera_rbac::{Explanation, GrantPath};
 
 use super::assignments::RoleAssignmentObject;
 use super::groups::GroupObject;
-use super::roles::RoleObject;
+use super::objects::RoleObject;
 use crate::error::ApiResult;
-use crate::graphql::identity::UserObject;
-use crate::graphql::identity::user_by_id;
+use crate::graphql::identity::objects::{UserObject, user_by_id};
 use crate::graphql::{Requires, parse_id, permission, request, services};
 
 /// Why an assignment does or does not give the permission asked about.

@@ -1,16 +1,15 @@
 //! Groups: named sets of members that roles can be granted to.
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
 use tessera_kernel::{GroupId, Permission};
-use tessera_rbac::{Group, GroupInput, GroupMember};
+use tessera_rbac::{Group, GroupInput, GroupMember, GroupPatch};
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::{connection, page_cost, page_request};
-use crate::graphql::identity::UserObject;
-use crate::graphql::identity::user_by_id;
-use crate::graphql::patch::UpdateGroupInput;
+use crate::graphql::identity::objects::{UserObject, user_by_id};
+use crate::graphql::patch::{kept_cleared_or_set, kept_or_set};
 use crate::graphql::{Requires, loaders, parse_id, permission, request, services};
 
 /// The tenant's group with `id`, through the request's loader.
@@ -107,6 +106,23 @@ pub(crate) struct GroupDetailsInput {
 impl From<GroupDetailsInput> for GroupInput {
     fn from(input: GroupDetailsInput) -> Self {
         Self { name: input.name, description: input.description }
+    }
+}
+
+/// Changes to a group; omitted fields keep their value.
+#[derive(InputObject)]
+pub(crate) struct UpdateGroupInput {
+    /// Name, unique in the tenant.
+    name: MaybeUndefined<String>,
+    /// What it is for; null clears it.
+    description: MaybeUndefined<String>,
+}
+
+impl TryFrom<UpdateGroupInput> for GroupPatch {
+    type Error = ApiError;
+
+    fn try_from(i: UpdateGroupInput) -> ApiResult<Self> {
+        Ok(Self { name: kept_or_set("name", i.name)?, description: kept_cleared_or_set(i.description) })
     }
 }
 

@@ -1,17 +1,21 @@
 //! GraphQL for access control, one file per area: roles (`roles`), groups
-//! (`groups`), role assignments (`assignments`) and explaining access (`explain`).
-//! This module merges their roots.
+//! (`groups`), role assignments (`assignments`), explaining access (`explain`) and
+//! invitations (`invitations`). The types other domains show (roles) are in
+//! `objects`. This module merges the areas' roots.
 
 mod assignments;
 mod explain;
 mod groups;
+mod invitations;
+pub(crate) mod objects;
 mod roles;
 
 use async_graphql::MergedObject;
 
 pub(crate) use assignments::RoleAssignmentObject;
 pub(crate) use groups::GroupObject;
-pub(crate) use roles::{RoleObject, my_roles, parse_permissions};
+pub(crate) use invitations::InvitationObject;
+pub(crate) use objects::RoleObject;
 
 /// Access control's queries, one part per area.
 #[derive(MergedObject, Default)]
@@ -20,8 +24,14 @@ pub(crate) struct RbacQuery(
     groups::GroupQueries,
     assignments::AssignmentQueries,
     explain::ExplainQueries,
+    invitations::InvitationQueries,
 );
 
 /// Access control's mutations, one part per area.
 #[derive(MergedObject, Default)]
-pub(crate) struct RbacMutation(roles::RoleMutations, groups::GroupMutations, assignments::AssignmentMutations);
+pub(crate) struct RbacMutation(
+    roles::RoleMutations,
+    groups::GroupMutations,
+    assignments::AssignmentMutations,
+    invitations::InvitationMutations,
+);

@@ -2,107 +2,19 @@
 //! the caller's own roles.
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, Enum, ID, InputObject, Object};
-use chrono::{DateTime, Utc};
-use tessera_kernel::{Permission, PermissionSet, RoleId};
-use tessera_rbac::{Role, RoleInput, RolePatch};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use tessera_kernel::Permission;
+use tessera_rbac::{RoleInput, RolePatch};
 
+use super::objects::{RoleObject, role_by_id};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::{connection, page_cost, page_request};
-use crate::graphql::patch::UpdateRoleInput;
-use crate::graphql::{Requires, loaders, parse_id, permission, request, services};
-
-/// The roles every tenant has from the start.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "BuiltinRole", remote = "tessera_rbac::BuiltinRole")]
-pub(crate) enum BuiltinRoleGql {
-    Owner,
-    Admin,
-    Staff,
-    Customer,
-}
-
-/// The permission names of `set`, as the API lists them.
-fn names(set: &PermissionSet) -> Vec<&'static str> {
-    set.iter().map(Permission::name).collect()
-}
+use crate::graphql::patch::{kept_cleared_or_set, kept_or_set};
+use crate::graphql::{Requires, parse_id, permission, request, services};
 
 /// Permission names as a client sends them; an unknown one is `BAD_USER_INPUT`.
-pub(crate) fn parse_permissions(names: &[String]) -> ApiResult<Vec<Permission>> {
+fn parse_permissions(names: &[String]) -> ApiResult<Vec<Permission>> {
     names.iter().map(|name| name.parse::<Permission>().map_err(ApiError::from)).collect()
-}
-
-/// The tenant's role with `id`, through the request's loader.
-pub(super) async fn role_by_id(ctx: &Context<'_>, id: RoleId) -> ApiResult<Option<RoleObject>> {
-    let found = loaders(ctx)?.roles.load_one(id).await?;
-    Ok(found.map(RoleObject))
-}
-
-/// A named set of permissions in a tenant.
-#[derive(Clone)]
-pub(crate) struct RoleObject(pub(crate) Role);
-
-#[Object(name = "Role")]
-impl RoleObject {
-    /// Id.
-    pub(crate) async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    /// Which built-in role this is; null for the tenant's own roles.
-    async fn builtin(&self) -> Option<BuiltinRoleGql> {
-        self.0.builtin.map(Into::into)
-    }
-    /// Name, unique in the tenant.
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    /// What it is for.
-    async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
-    }
-    /// Whether new members get it when no role is named.
-    async fn is_default(&self) -> bool {
-        self.0.is_default
-    }
-    /// The role it inherits permissions from.
-    async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<RoleObject>> {
-        match self.0.parent_id {
-            Some(id) => role_by_id(ctx, id).await,
-            None => Ok(None),
-        }
-    }
-    /// The permissions the role grants itself (built-in ones cannot be removed).
-    async fn permissions(&self) -> Vec<&'static str> {
-        names(&self.0.permissions)
-    }
-    /// Everything the role grants, its ancestors' permissions included.
-    async fn all_permissions(&self, ctx: &Context<'_>) -> ApiResult<Vec<&'static str>> {
-        let mut all = self.0.permissions.clone();
-        let mut seen = vec![self.0.id];
-        let mut next = self.0.parent_id;
-        while let Some(id) = next {
-            if seen.contains(&id) {
-                break;
-            }
-            seen.push(id);
-            let Some(parent) = loaders(ctx)?.roles.load_one(id).await? else { break };
-            all.extend(&parent.permissions);
-            next = parent.parent_id;
-        }
-        Ok(names(&all))
-    }
-    /// When it was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    /// When it last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-    /// When it was deleted (deleted roles appear only in history).
-    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
-        self.0.deleted_at
-    }
 }
 
 /// A new role.
@@ -121,13 +33,36 @@ pub(crate) struct CreateRoleInput {
     is_default: bool,
 }
 
-/// The caller's roles in the request's tenant, for `me { roles }`.
-pub(crate) async fn my_roles(ctx: &Context<'_>) -> ApiResult<Vec<RoleObject>> {
-    let mut roles: Vec<Role> =
-        services(ctx)?.rbac.my_assignments(request(ctx)?).await?.into_iter().map(|(_, role)| role).collect();
-    roles.sort_by_key(|r| r.id);
-    roles.dedup_by_key(|r| r.id);
-    Ok(roles.into_iter().map(RoleObject).collect())
+/// Changes to a role; omitted fields keep their value. Built-in roles keep
+/// their built-in permissions.
+#[derive(InputObject)]
+pub(crate) struct UpdateRoleInput {
+    /// A new name.
+    name: MaybeUndefined<String>,
+    /// A new description; null clears it.
+    description: MaybeUndefined<String>,
+    /// A new parent; null removes it.
+    parent_id: MaybeUndefined<ID>,
+    /// The complete new list of the role's own permissions.
+    permissions: MaybeUndefined<Vec<String>>,
+    /// Whether new members get it by default.
+    is_default: MaybeUndefined<bool>,
+}
+
+impl TryFrom<UpdateRoleInput> for RolePatch {
+    type Error = ApiError;
+
+    fn try_from(i: UpdateRoleInput) -> ApiResult<Self> {
+        Ok(Self {
+            name: kept_or_set("name", i.name)?,
+            description: kept_cleared_or_set(i.description),
+            parent_id: kept_cleared_or_set(i.parent_id)
+                .map(|parent| parent.map(|id| parse_id("parentId", &id)).transpose())
+                .transpose()?,
+            permissions: kept_or_set("permissions", i.permissions)?.as_deref().map(parse_permissions).transpose()?,
+            is_default: kept_or_set("isDefault", i.is_default)?,
+        })
+    }
 }
 
 /// Queries about roles.

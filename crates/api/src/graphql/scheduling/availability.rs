@@ -6,7 +6,7 @@ use tessera_kernel::paging::{decode_time_cursor, encode_time_cursor};
 use tessera_kernel::{DomainError, Permission, ProviderId, ServiceId};
 use tessera_scheduling::{AvailabilityQuery, MAX_AVAILABILITY_SLOTS, Slot};
 
-use super::providers::ProviderObject;
+use super::objects::ProviderObject;
 use super::{Money, money};
 use crate::error::ApiResult;
 use crate::graphql::local_time::{LocalTime, local_time, start_of_day, tenant_zone};

@@ -10,13 +10,13 @@ use tessera_scheduling::{BookedAddon, Booking, BookingFilter, Review};
 
 use super::availability::instant_or_local_day;
 use super::customers::CustomerObject;
+use super::objects::ProviderObject;
 use super::prefetch::prefetch_for_bookings;
-use super::providers::ProviderObject;
 use super::services::ServiceObject;
 use super::{BookingStatus, Money, money};
 use crate::error::ApiResult;
 use crate::graphql::connection::{page_cost, page_request};
-use crate::graphql::identity::UserObject;
+use crate::graphql::identity::objects::UserObject;
 use crate::graphql::local_time::{LocalTime, local_time};
 use crate::graphql::{RequiresOrOwn, loaders, own_permission, parse_id, permission, request, services};
 

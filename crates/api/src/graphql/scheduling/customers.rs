@@ -4,12 +4,12 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
 use tessera_kernel::Permission;
-use tessera_scheduling::{BookingFilter, Customer, CustomerInput};
+use tessera_scheduling::{BookingFilter, Customer, CustomerInput, CustomerPatch};
 
 use super::bookings::{BookingObject, bookings_page};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::{connection, page_cost, page_request};
-use crate::graphql::patch::{UpdateCustomerInput, parse_link};
+use crate::graphql::patch::{kept_cleared_or_set, kept_or_set, parse_link};
 use crate::graphql::{Requires, RequiresOrOwn, loaders, own_permission, parse_id, permission, request, services};
 
 /// A tenant's customer.
@@ -82,6 +82,36 @@ impl TryFrom<CustomerDetailsInput> for CustomerInput {
 
     fn try_from(i: CustomerDetailsInput) -> ApiResult<Self> {
         Ok(Self { name: i.name, email: i.email, phone: i.phone, notes: i.notes, user_id: parse_link(i.user_id)? })
+    }
+}
+
+/// Changes to a customer; omitted fields keep their value, null clears one that
+/// may be empty.
+#[derive(InputObject)]
+pub(crate) struct UpdateCustomerInput {
+    /// Name.
+    name: MaybeUndefined<String>,
+    /// Email.
+    email: MaybeUndefined<String>,
+    /// Phone, E.164.
+    phone: MaybeUndefined<String>,
+    /// Notes for staff.
+    notes: MaybeUndefined<String>,
+    /// The member account this customer is; null unlinks it.
+    user_id: MaybeUndefined<ID>,
+}
+
+impl TryFrom<UpdateCustomerInput> for CustomerPatch {
+    type Error = ApiError;
+
+    fn try_from(i: UpdateCustomerInput) -> ApiResult<Self> {
+        Ok(Self {
+            name: kept_or_set("name", i.name)?,
+            email: kept_cleared_or_set(i.email),
+            phone: kept_cleared_or_set(i.phone),
+            notes: kept_cleared_or_set(i.notes),
+            user_id: parse_link(i.user_id)?,
+        })
     }
 }
 

@@ -8,6 +8,7 @@ mod availability;
 mod booking_changes;
 mod bookings;
 mod customers;
+pub(crate) mod objects;
 mod offering;
 mod prefetch;
 mod providers;
@@ -21,7 +22,7 @@ use crate::error::{ApiError, ApiResult};
 pub(crate) use booking_changes::SchedulingSubscription;
 pub(crate) use bookings::{BookingObject, ReviewObject};
 pub(crate) use customers::CustomerObject;
-pub(crate) use providers::ProviderObject;
+pub(crate) use objects::ProviderObject;
 pub(crate) use services::{AddonObject, ServiceObject};
 
 /// An amount of money.

@@ -1,15 +1,15 @@
 //! Services and their add-ons: what the business sells by time.
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
 use tessera_kernel::{Permission, ServiceId};
-use tessera_scheduling::{Addon, AddonInput, Service, ServiceInput};
+use tessera_scheduling::{Addon, AddonInput, AddonPatch, Service, ServiceInput, ServicePatch};
 
 use super::{Money, money};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::{connection, page_cost, page_request};
-use crate::graphql::patch::{UpdateAddonInput, UpdateServiceInput};
+use crate::graphql::patch::{kept_cleared_or_set, kept_or_set};
 use crate::graphql::{Requires, loaders, parse_id, permission, request, services};
 
 /// Something the tenant sells by time.
@@ -148,6 +148,71 @@ impl From<AddonDetailsInput> for AddonInput {
             duration_minutes: i.duration_minutes,
             active: i.active,
         }
+    }
+}
+
+/// Changes to a service; omitted fields keep their value. Existing bookings keep
+/// what they were booked with.
+#[derive(InputObject)]
+pub(crate) struct UpdateServiceInput {
+    /// Name.
+    name: MaybeUndefined<String>,
+    /// Description; null clears it.
+    description: MaybeUndefined<String>,
+    /// Price in minor units (cents).
+    price_minor: MaybeUndefined<i32>,
+    /// ISO 4217 currency.
+    currency: MaybeUndefined<String>,
+    /// Length in minutes.
+    duration_minutes: MaybeUndefined<i32>,
+    /// Preparation time before, in minutes.
+    buffer_before_minutes: MaybeUndefined<i32>,
+    /// Clean-up time after, in minutes.
+    buffer_after_minutes: MaybeUndefined<i32>,
+    /// Whether it can be booked.
+    active: MaybeUndefined<bool>,
+}
+
+impl TryFrom<UpdateServiceInput> for ServicePatch {
+    type Error = ApiError;
+
+    fn try_from(i: UpdateServiceInput) -> ApiResult<Self> {
+        Ok(Self {
+            name: kept_or_set("name", i.name)?,
+            description: kept_cleared_or_set(i.description),
+            price_minor: kept_or_set("priceMinor", i.price_minor)?.map(i64::from),
+            currency: kept_or_set("currency", i.currency)?,
+            duration_minutes: kept_or_set("durationMinutes", i.duration_minutes)?,
+            buffer_before_minutes: kept_or_set("bufferBeforeMinutes", i.buffer_before_minutes)?,
+            buffer_after_minutes: kept_or_set("bufferAfterMinutes", i.buffer_after_minutes)?,
+            active: kept_or_set("active", i.active)?,
+        })
+    }
+}
+
+/// Changes to an add-on; omitted fields keep their value.
+#[derive(InputObject)]
+pub(crate) struct UpdateAddonInput {
+    /// Name.
+    name: MaybeUndefined<String>,
+    /// Extra price in minor units.
+    price_minor: MaybeUndefined<i32>,
+    /// Extra minutes.
+    duration_minutes: MaybeUndefined<i32>,
+    /// Whether it can be chosen.
+    active: MaybeUndefined<bool>,
+}
+
+impl TryFrom<UpdateAddonInput> for AddonPatch {
+    type Error = ApiError;
+
+    fn try_from(i: UpdateAddonInput) -> ApiResult<Self> {
+        Ok(Self {
+            name: kept_or_set("name", i.name)?,
+            price_minor: kept_or_set("priceMinor", i.price_minor)?.map(i64::from),
+            duration_minutes: kept_or_set("durationMinutes", i.duration_minutes)?,
+            active: kept_or_set("active", i.active)?,
+        })
     }
 }
 

@@ -9,7 +9,7 @@ use tessera_tenant::Member;
 use super::tenants::TenantObject;
 use crate::error::ApiResult;
 use crate::graphql::connection::{connection, page_cost, page_request};
-use crate::graphql::identity::UserObject;
+use crate::graphql::identity::objects::UserObject;
 use crate::graphql::{Requires, loaders, permission, request, services};
 
 /// A user's membership in a tenant.

@@ -1,7 +1,10 @@
 //! A tenant's settings and feature flags as the API shows them.
 
-use async_graphql::{InputObject, SimpleObject};
-use tessera_tenant::TenantSettings;
+use async_graphql::{InputObject, MaybeUndefined, SimpleObject};
+use tessera_tenant::{TenantSettings, TenantSettingsPatch};
+
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::patch::{count, kept_cleared_or_set, kept_or_set, kept_or_set_count};
 
 /// Settings a tenant's owners tune.
 #[derive(SimpleObject, Clone)]
@@ -68,4 +71,79 @@ pub(crate) struct FeatureFlagGql {
     pub(super) key: String,
     /// Whether the feature is on.
     pub(super) enabled: bool,
+}
+
+/// Changes to some of a tenant's settings; the settings it does not name stay.
+/// The result is checked whole (ranges, partial-refund notice below full).
+#[derive(InputObject)]
+pub(crate) struct UpdateTenantSettingsInput {
+    /// ISO 4217 code that prices are quoted in.
+    currency: MaybeUndefined<String>,
+    /// How long before its start a booking may be made, in minutes.
+    booking_min_notice_minutes: MaybeUndefined<i32>,
+    /// How far ahead bookings may be made, in days.
+    booking_horizon_days: MaybeUndefined<i32>,
+    /// The spacing of offered start times, in minutes.
+    slot_step_minutes: MaybeUndefined<i32>,
+    /// How long a deleted tenant can be restored, in days.
+    deletion_grace_days: MaybeUndefined<i32>,
+    /// A booking cancelled at least this many hours ahead is refunded in full.
+    cancellation_full_refund_hours: MaybeUndefined<i32>,
+    /// A booking cancelled at least this many hours ahead is refunded in part.
+    cancellation_partial_refund_hours: MaybeUndefined<i32>,
+    /// The part refunded then, in percent.
+    cancellation_partial_refund_percent: MaybeUndefined<i32>,
+    /// How long the audit log and security events are kept, in days (30 to
+    /// 3650); null keeps them for good.
+    activity_retention_days: MaybeUndefined<i32>,
+    /// How long before a booking its reminder is sent, in minutes (15 to 10080);
+    /// 0 sends none.
+    booking_reminder_minutes: MaybeUndefined<i32>,
+    /// Whether new bookings are confirmed at once.
+    confirm_bookings_automatically: MaybeUndefined<bool>,
+    /// How long before its start a customer may still move their own booking, in
+    /// hours (0 to 1440).
+    customer_reschedule_notice_hours: MaybeUndefined<i32>,
+}
+
+impl TryFrom<UpdateTenantSettingsInput> for TenantSettingsPatch {
+    type Error = ApiError;
+
+    fn try_from(s: UpdateTenantSettingsInput) -> ApiResult<Self> {
+        const RETENTION: &str = "settings.activityRetentionDays";
+        Ok(Self {
+            currency: kept_or_set("settings.currency", s.currency)?,
+            booking_min_notice_minutes: kept_or_set_count(
+                "settings.bookingMinNoticeMinutes",
+                s.booking_min_notice_minutes,
+            )?,
+            booking_horizon_days: kept_or_set_count("settings.bookingHorizonDays", s.booking_horizon_days)?,
+            slot_step_minutes: kept_or_set_count("settings.slotStepMinutes", s.slot_step_minutes)?,
+            deletion_grace_days: kept_or_set_count("settings.deletionGraceDays", s.deletion_grace_days)?,
+            cancellation_full_refund_hours: kept_or_set_count(
+                "settings.cancellationFullRefundHours",
+                s.cancellation_full_refund_hours,
+            )?,
+            cancellation_partial_refund_hours: kept_or_set_count(
+                "settings.cancellationPartialRefundHours",
+                s.cancellation_partial_refund_hours,
+            )?,
+            cancellation_partial_refund_percent: kept_or_set_count(
+                "settings.cancellationPartialRefundPercent",
+                s.cancellation_partial_refund_percent,
+            )?,
+            activity_retention_days: kept_cleared_or_set(s.activity_retention_days)
+                .map(|days| days.map(|n| count(RETENTION, n)).transpose())
+                .transpose()?,
+            booking_reminder_minutes: kept_or_set_count("settings.bookingReminderMinutes", s.booking_reminder_minutes)?,
+            confirm_bookings_automatically: kept_or_set(
+                "settings.confirmBookingsAutomatically",
+                s.confirm_bookings_automatically,
+            )?,
+            customer_reschedule_notice_hours: kept_or_set_count(
+                "settings.customerRescheduleNoticeHours",
+                s.customer_reschedule_notice_hours,
+            )?,
+        })
+    }
 }

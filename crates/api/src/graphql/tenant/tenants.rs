@@ -9,10 +9,10 @@ use tessera_tenant::{FeatureFlags, NewTenant, Tenant, TenantPatch, TenantSetting
 
 use super::members::MembershipObject;
 use super::security_policy::SecurityPolicyGql;
-use super::settings::{FeatureFlagGql, TenantSettingsGql};
+use super::settings::{FeatureFlagGql, TenantSettingsGql, UpdateTenantSettingsInput};
 use crate::error::ApiResult;
 use crate::graphql::connection::{connection, page_cost, page_request};
-use crate::graphql::patch::{UpdateTenantSettingsInput, kept_or_set};
+use crate::graphql::patch::kept_or_set;
 use crate::graphql::{Requires, SignedIn, authenticated, loaders, parse_id, permission, request, services};
 
 /// A tenant's service tier.

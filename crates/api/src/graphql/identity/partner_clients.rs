@@ -2,68 +2,12 @@
 //! client-credentials clients, list, rotate and revoke them. The clients
 //! themselves call `POST /oauth/token` (see `http::oauth`).
 
-use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
-use tessera_identity::OAuthClient;
-use tessera_kernel::{Permission, UserId};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use tessera_kernel::Permission;
 
-use super::identity::UserObject;
-use super::identity::user_by_id;
-use super::{Requires, parse_id, permission, request, services};
+use super::objects::OAuthClientObject;
 use crate::error::ApiResult;
-
-/// A partner's API client of the current business (never its secret).
-#[derive(Clone, SimpleObject)]
-#[graphql(name = "OAuthClient", complex)]
-pub(crate) struct OAuthClientObject {
-    /// Id.
-    #[graphql(owned)]
-    pub(crate) id: ID,
-    /// What it is ("Acme booking widget").
-    name: String,
-    /// The public client id, for `POST /oauth/token`.
-    client_id: String,
-    /// What it may do: permission names. It acts within the rights of whoever
-    /// made it, narrowed to these.
-    scopes: Vec<String>,
-    /// When it was made.
-    created_at: DateTime<Utc>,
-    /// When its secret was last replaced.
-    rotated_at: Option<DateTime<Utc>>,
-    /// Until when the secret before the last rotation still works.
-    previous_secret_expires_at: Option<DateTime<Utc>>,
-    /// When it last obtained a token.
-    last_used_at: Option<DateTime<Utc>>,
-    /// When it was revoked.
-    revoked_at: Option<DateTime<Utc>>,
-    #[graphql(skip)]
-    created_by: UserId,
-}
-
-#[ComplexObject]
-impl OAuthClientObject {
-    /// Who made it (and whose rights bound it).
-    async fn created_by(&self, ctx: &Context<'_>) -> ApiResult<Option<UserObject>> {
-        user_by_id(ctx, Some(self.created_by)).await
-    }
-}
-
-impl From<OAuthClient> for OAuthClientObject {
-    fn from(c: OAuthClient) -> Self {
-        Self {
-            id: ID(c.id.to_string()),
-            name: c.name,
-            client_id: c.client_id,
-            scopes: c.scopes.iter().map(|p| p.name().to_owned()).collect(),
-            created_at: c.created_at,
-            rotated_at: c.rotated_at,
-            previous_secret_expires_at: c.previous_secret_expires_at,
-            last_used_at: c.last_used_at,
-            revoked_at: c.revoked_at,
-            created_by: c.created_by,
-        }
-    }
-}
+use crate::graphql::{Requires, parse_id, permission, request, services};
 
 /// A client with its secret, shown this once.
 #[derive(SimpleObject)]
@@ -83,11 +27,12 @@ pub(crate) struct CreateOAuthClientInput {
     scopes: Vec<String>,
 }
 
+/// Queries about partner clients.
 #[derive(Default)]
-pub(crate) struct OAuthQuery;
+pub(super) struct PartnerClientQueries;
 
 #[Object]
-impl OAuthQuery {
+impl PartnerClientQueries {
     /// The current business's partner clients, newest first (revoked ones too).
     #[graphql(guard = "Requires(Permission::TenantManage)", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
     async fn oauth_clients(&self, ctx: &Context<'_>) -> ApiResult<Vec<OAuthClientObject>> {
@@ -96,11 +41,12 @@ impl OAuthQuery {
     }
 }
 
+/// Mutations about partner clients.
 #[derive(Default)]
-pub(crate) struct OAuthMutation;
+pub(super) struct PartnerClientMutations;
 
 #[Object]
-impl OAuthMutation {
+impl PartnerClientMutations {
     /// Makes a partner client for the current business. Returns its secret,
     /// shown this once; the partner exchanges id and secret at
     /// `POST /oauth/token` for access tokens.

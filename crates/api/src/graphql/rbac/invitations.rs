@@ -12,12 +12,11 @@ use tessera_identity::{Email, NewUser};
 use tessera_kernel::{Actor, Permission};
 use tessera_rbac::{Invitation, InvitationPreview, InvitationStatus, NewInvitation};
 
-use super::connection::{connection, page_cost, page_request};
-use super::identity::user_by_id;
-use super::identity::{AuthPayload, UserObject};
-use super::rbac::RoleObject;
-use super::{Requires, SignedIn, authenticated, loaders, parse_id, permission, public, request, services};
+use super::objects::RoleObject;
 use crate::error::{ApiError, ApiResult};
+use crate::graphql::connection::{connection, page_cost, page_request};
+use crate::graphql::identity::objects::{AuthPayload, UserObject, user_by_id};
+use crate::graphql::{Requires, SignedIn, authenticated, loaders, parse_id, permission, public, request, services};
 
 /// Where an invitation stands.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -143,11 +142,12 @@ pub(crate) struct SignUpWithInvitationInput {
     locale: Option<String>,
 }
 
+/// Queries about invitations.
 #[derive(Default)]
-pub(crate) struct InvitationQuery;
+pub(super) struct InvitationQueries;
 
 #[Object]
-impl InvitationQuery {
+impl InvitationQueries {
     /// The tenant's invitations, oldest first; `status` narrows them.
     #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
     async fn invitations(
@@ -176,8 +176,9 @@ impl InvitationQuery {
     }
 }
 
+/// Mutations about invitations.
 #[derive(Default)]
-pub(crate) struct InvitationMutation;
+pub(super) struct InvitationMutations;
 
 /// The caller's name, for the invitation email.
 async fn inviter_name(ctx: &Context<'_>) -> ApiResult<String> {
@@ -185,7 +186,7 @@ async fn inviter_name(ctx: &Context<'_>) -> ApiResult<String> {
 }
 
 #[Object]
-impl InvitationMutation {
+impl InvitationMutations {
     /// Invites an address to the tenant with roles and emails it a link valid for
     /// seven days. `CONFLICT` when it belongs to a member or has a pending
     /// invitation.
