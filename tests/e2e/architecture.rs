@@ -335,3 +335,89 @@ fn no_graphql_file_is_over_five_hundred_lines() {
         .collect();
     assert!(long.is_empty(), "split these by area:\n{}", long.join("\n"));
 }
+
+/// The suffix a Rust type of this GraphQL kind carries (see ARCHITECTURE.md,
+/// "Naming"): the kind as the derive or attribute above the type names it.
+fn expected_suffixes(attributes: &str) -> Option<&'static [&'static str]> {
+    if attributes.contains("MergedObject") {
+        Some(&["Query", "Mutation"])
+    } else if attributes.contains("MergedSubscription") || attributes.contains("#[Subscription") {
+        Some(&["Subscription"])
+    } else if attributes.contains("SimpleObject") {
+        Some(&["Object"])
+    } else if attributes.contains("InputObject") {
+        Some(&["Input"])
+    } else if attributes.contains("Enum") {
+        Some(&["Enum"])
+    } else if attributes.contains("Interface") {
+        Some(&["Interface"])
+    } else if attributes.contains("#[Object") {
+        Some(&["Object", "Queries", "Mutations"])
+    } else {
+        None
+    }
+}
+
+/// `(name, attributes)` of every GraphQL type defined in `source`.
+fn graphql_types(source: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = source.lines().collect();
+    let mut found = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let declared = line
+            .trim_start_matches("pub(crate) ")
+            .trim_start_matches("pub(super) ")
+            .trim_start_matches("pub ")
+            .strip_prefix("struct ")
+            .or_else(|| line.trim_start_matches("pub(crate) ").strip_prefix("enum "))
+            .or_else(|| line.strip_prefix("impl "));
+        let Some(declared) = declared else { continue };
+        let name: String = declared.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let attributes: Vec<&str> =
+            lines[..i].iter().rev().take_while(|l| l.starts_with("#[") || l.starts_with("///")).copied().collect();
+        let attributes = attributes.join("\n");
+        let graphql = attributes.contains("#[derive(") && attributes.contains("Object")
+            || ["Enum", "Interface", "MergedSubscription"].iter().any(|k| attributes.contains(&format!("derive({k}")))
+            || attributes.contains(", Enum") && attributes.contains("#[derive(")
+            || attributes.lines().any(|l| l.starts_with("#[Object") || l.starts_with("#[Subscription"));
+        if graphql && !line.contains(" for ") {
+            found.push((name, attributes));
+        }
+    }
+    found
+}
+
+#[test]
+fn every_graphql_type_is_named_for_its_kind_and_no_suffix_reaches_the_schema() {
+    let mut misnamed = Vec::new();
+    let mut checked = 0;
+    for (path, source) in graphql_files() {
+        for (name, attributes) in graphql_types(&source) {
+            let Some(suffixes) = expected_suffixes(&attributes) else { continue };
+            checked += 1;
+            if !suffixes.iter().any(|s| name.ends_with(s)) {
+                misnamed.push(format!("{path}: {name} should end with one of {suffixes:?}"));
+            }
+        }
+    }
+    assert!(checked > 150, "the GraphQL types were found ({checked})");
+    assert!(misnamed.is_empty(), "{}", misnamed.join("\n"));
+    let sdl = tessera_api::graphql::export_sdl();
+    let leaked: Vec<&str> = sdl
+        .lines()
+        .filter_map(|l| ["type ", "enum ", "interface ", "input "].iter().find_map(|k| l.strip_prefix(k)))
+        .filter_map(|rest| rest.split([' ', '{']).next())
+        .filter(|name| ["Object", "Enum", "Interface", "Gql"].iter().any(|s| name.ends_with(s)))
+        .collect();
+    assert!(leaked.is_empty(), "Rust suffixes in the schema; give these `#[graphql(name = …)]`: {leaked:?}");
+}
+
+#[test]
+fn the_type_reader_sees_each_kind() {
+    let source = "#[derive(SimpleObject)]\n#[graphql(name = \"Money\")]\npub(crate) struct Money {}\n\n/// Doc.\n#[derive(Enum, Copy, Clone)]\npub(crate) enum WeekdayEnum {}\n\n#[Object(name = \"User\")]\nimpl UserObject {}\n\nimpl From<A> for UserObject {}\n";
+    let found = graphql_types(source);
+    let names: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["Money", "WeekdayEnum", "UserObject"]);
+    assert_eq!(expected_suffixes(&found[0].1), Some(&["Object"][..]));
+    assert_eq!(expected_suffixes(&found[1].1), Some(&["Enum"][..]));
+    assert_eq!(expected_suffixes(&found[2].1), Some(&["Object", "Queries", "Mutations"][..]));
+}

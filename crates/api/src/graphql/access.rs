@@ -7,7 +7,8 @@ use super::public;
 
 /// One thing an actor may be allowed to do in a tenant.
 #[derive(SimpleObject)]
-pub(crate) struct PermissionInfo {
+#[graphql(name = "PermissionInfo")]
+pub(crate) struct PermissionInfoObject {
     /// `resource:action`, as guards and `@permission` name it.
     name: &'static str,
     /// What it is about (`booking`).
@@ -21,7 +22,7 @@ pub(crate) struct PermissionInfo {
     implies: Vec<&'static str>,
 }
 
-impl From<Permission> for PermissionInfo {
+impl From<Permission> for PermissionInfoObject {
     fn from(p: Permission) -> Self {
         let (resource, action) = p.name().split_once(':').unwrap_or((p.name(), ""));
         let implies = p.implies().iter().map(|i| i.name()).collect();
@@ -30,13 +31,13 @@ impl From<Permission> for PermissionInfo {
 }
 
 #[derive(Default)]
-pub(crate) struct AccessQuery;
+pub(crate) struct AccessQueries;
 
 #[Object]
-impl AccessQuery {
+impl AccessQueries {
     /// Every permission there is (the closed catalogue).
     #[graphql(directive = public::apply())]
-    async fn permission_catalogue(&self) -> Vec<PermissionInfo> {
-        Permission::ALL.into_iter().map(PermissionInfo::from).collect()
+    async fn permission_catalogue(&self) -> Vec<PermissionInfoObject> {
+        Permission::ALL.into_iter().map(PermissionInfoObject::from).collect()
     }
 }

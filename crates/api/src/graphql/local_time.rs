@@ -13,7 +13,8 @@ use crate::error::ApiResult;
 
 /// An instant as the tenant's clocks show it.
 #[derive(SimpleObject)]
-pub(crate) struct LocalTime {
+#[graphql(name = "LocalTime")]
+pub(crate) struct LocalTimeObject {
     /// The wall time with the offset in force then, RFC 3339
     /// (`2026-03-04T10:00:00+01:00`).
     date_time: String,
@@ -38,10 +39,10 @@ pub(crate) async fn tenant_zone(ctx: &Context<'_>) -> ApiResult<Tz> {
 }
 
 /// `at` in the request tenant's timezone.
-pub(crate) async fn local_time(ctx: &Context<'_>, at: DateTime<Utc>) -> ApiResult<LocalTime> {
+pub(crate) async fn local_time(ctx: &Context<'_>, at: DateTime<Utc>) -> ApiResult<LocalTimeObject> {
     let tz = tenant_zone(ctx).await?;
     let local = at.with_timezone(&tz);
-    Ok(LocalTime {
+    Ok(LocalTimeObject {
         date_time: local.to_rfc3339(),
         date: local.date_naive(),
         time: local.format("%H:%M").to_string(),

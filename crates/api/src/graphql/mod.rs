@@ -74,11 +74,11 @@ pub struct Query(
     identity::IdentityQuery,
     tenant::TenantQuery,
     scheduling::SchedulingQuery,
-    access::AccessQuery,
+    access::AccessQueries,
     rbac::RbacQuery,
     audit::AuditQuery,
     notify::NotifyQuery,
-    node::NodeQuery,
+    node::NodeQueries,
 );
 
 /// The mutation root.

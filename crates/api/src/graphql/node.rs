@@ -32,8 +32,9 @@ const MAX_NODES: usize = 100;
 // of its largest variant costs nothing worth boxing for.
 #[allow(clippy::large_enum_variant)]
 #[derive(Interface, Clone)]
+#[graphql(name = "Node")]
 #[graphql(field(name = "id", ty = "ID"))]
-pub(crate) enum Node {
+pub(crate) enum NodeInterface {
     /// A tenant.
     Tenant(TenantObject),
     /// A user.
@@ -86,7 +87,7 @@ impl Guard for Authenticated {
 /// The ids asked for and the objects found for them so far.
 struct Lookup {
     wanted: Vec<Uuid>,
-    found: HashMap<Uuid, Node>,
+    found: HashMap<Uuid, NodeInterface>,
 }
 
 impl Lookup {
@@ -103,7 +104,7 @@ impl Lookup {
     /// that kind is, to `node`, the same as finding nothing.
     async fn kind<K: From<Uuid>, F>(&mut self, allowed: bool, load: impl FnOnce(Vec<K>) -> F) -> ApiResult<()>
     where
-        F: Future<Output = ApiResult<Vec<(Uuid, Node)>>>,
+        F: Future<Output = ApiResult<Vec<(Uuid, NodeInterface)>>>,
     {
         if !allowed || self.complete() {
             return Ok(());
@@ -121,7 +122,7 @@ impl Lookup {
 /// request's tenant, and (for a person, not a partner client) their own account's
 /// tenants, user, sessions, keys, passkeys and inbox. A fixed number of queries
 /// however many ids.
-async fn find(ctx: &Context<'_>, mut wanted: Vec<Uuid>) -> ApiResult<HashMap<Uuid, Node>> {
+async fn find(ctx: &Context<'_>, mut wanted: Vec<Uuid>) -> ApiResult<HashMap<Uuid, NodeInterface>> {
     let (services, request, loaders) = (services(ctx)?, request(ctx)?, loaders(ctx)?);
     let actor = request.require_actor()?;
     wanted.sort_unstable();
@@ -134,7 +135,7 @@ async fn find(ctx: &Context<'_>, mut wanted: Vec<Uuid>) -> ApiResult<HashMap<Uui
     lookup
         .kind(in_person, |ids: Vec<TenantId>| async move {
             let found = services.tenants.tenants_by_ids(request, &ids).await?;
-            Ok(found.into_values().map(|t| (t.id.0, Node::Tenant(TenantObject(t)))).collect())
+            Ok(found.into_values().map(|t| (t.id.0, NodeInterface::Tenant(TenantObject(t)))).collect())
         })
         .await?;
     // A partner client reads its own business only.
@@ -142,14 +143,14 @@ async fn find(ctx: &Context<'_>, mut wanted: Vec<Uuid>) -> ApiResult<HashMap<Uui
     lookup
         .kind(own_business && may(Permission::TenantRead, None), |_: Vec<TenantId>| async move {
             let tenant = services.tenants.current_tenant(request).await?;
-            Ok(vec![(tenant.id.0, Node::Tenant(TenantObject(tenant)))])
+            Ok(vec![(tenant.id.0, NodeInterface::Tenant(TenantObject(tenant)))])
         })
         .await?;
     let own_id = actor.user_id.0;
     lookup
         .kind(in_person && lookup.wanted.contains(&own_id), |_: Vec<Uuid>| async move {
             let me = services.identity.me(request).await?;
-            Ok(vec![(own_id, Node::User(UserObject::seen(me)))])
+            Ok(vec![(own_id, NodeInterface::User(UserObject::seen(me)))])
         })
         .await?;
 
@@ -158,67 +159,67 @@ async fn find(ctx: &Context<'_>, mut wanted: Vec<Uuid>) -> ApiResult<HashMap<Uui
     lookup
         .kind(reads_bookings, |ids: Vec<BookingId>| async move {
             let found = services.scheduling.bookings_by_ids(request, &ids).await?;
-            Ok(found.into_values().map(|b| (b.id.0, Node::Booking(BookingObject(b)))).collect())
+            Ok(found.into_values().map(|b| (b.id.0, NodeInterface::Booking(BookingObject(b)))).collect())
         })
         .await?;
     lookup
         .kind(reads_bookings, |ids: Vec<Uuid>| async move {
             let found = services.scheduling.reviews_by_ids(request, &ids).await?;
-            Ok(found.into_values().map(|r| (r.id, Node::Review(r.into()))).collect())
+            Ok(found.into_values().map(|r| (r.id, NodeInterface::Review(r.into()))).collect())
         })
         .await?;
     lookup
         .kind(may(Permission::ProviderRead, None), |ids: Vec<ProviderId>| async move {
             let found = loaders.providers.load_many(ids).await?;
-            Ok(found.into_values().map(|p| (p.id.0, Node::Provider(ProviderObject(p)))).collect())
+            Ok(found.into_values().map(|p| (p.id.0, NodeInterface::Provider(ProviderObject(p)))).collect())
         })
         .await?;
     lookup
         .kind(may(Permission::ServiceRead, None), |ids: Vec<ServiceId>| async move {
             let found = loaders.services.load_many(ids).await?;
-            Ok(found.into_values().map(|s| (s.id.0, Node::Service(ServiceObject(s)))).collect())
+            Ok(found.into_values().map(|s| (s.id.0, NodeInterface::Service(ServiceObject(s)))).collect())
         })
         .await?;
     lookup
         .kind(may(Permission::ServiceRead, None), |ids: Vec<AddonId>| async move {
             let found = services.scheduling.addons_by_ids(request, &ids).await?;
-            Ok(found.into_values().map(|a| (a.id.0, Node::Addon(AddonObject(a)))).collect())
+            Ok(found.into_values().map(|a| (a.id.0, NodeInterface::Addon(AddonObject(a)))).collect())
         })
         .await?;
     lookup
         .kind(may(Permission::CustomerRead, Some(Permission::CustomerReadOwn)), |ids: Vec<CustomerId>| async move {
             let found = loaders.customers.load_many(ids).await?;
-            Ok(found.into_values().map(|c| (c.id.0, Node::Customer(CustomerObject(c)))).collect())
+            Ok(found.into_values().map(|c| (c.id.0, NodeInterface::Customer(CustomerObject(c)))).collect())
         })
         .await?;
     lookup
         .kind(may(Permission::RoleRead, None), |ids: Vec<RoleId>| async move {
             let found = loaders.roles.load_many(ids).await?;
-            Ok(found.into_values().map(|r| (r.id.0, Node::Role(RoleObject(r)))).collect())
+            Ok(found.into_values().map(|r| (r.id.0, NodeInterface::Role(RoleObject(r)))).collect())
         })
         .await?;
     lookup
         .kind(may(Permission::RoleRead, None), |ids: Vec<GroupId>| async move {
             let found = loaders.groups.load_many(ids).await?;
-            Ok(found.into_values().map(|g| (g.id.0, Node::Group(GroupObject(g)))).collect())
+            Ok(found.into_values().map(|g| (g.id.0, NodeInterface::Group(GroupObject(g)))).collect())
         })
         .await?;
     lookup
         .kind(may(Permission::RoleRead, None), |ids: Vec<AssignmentId>| async move {
             let found = services.rbac.assignments_by_ids(request, &ids).await?;
-            Ok(found.into_values().map(|a| (a.id.0, Node::RoleAssignment(RoleAssignmentObject(a)))).collect())
+            Ok(found.into_values().map(|a| (a.id.0, NodeInterface::RoleAssignment(RoleAssignmentObject(a)))).collect())
         })
         .await?;
     lookup
         .kind(may(Permission::RoleAssign, None), |ids: Vec<InvitationId>| async move {
             let found = services.rbac.invitations_by_ids(request, &ids).await?;
-            Ok(found.into_values().map(|i| (i.id.0, Node::Invitation(InvitationObject(i)))).collect())
+            Ok(found.into_values().map(|i| (i.id.0, NodeInterface::Invitation(InvitationObject(i)))).collect())
         })
         .await?;
     lookup
         .kind(may(Permission::TenantManage, None), |ids: Vec<Uuid>| async move {
             let found = loaders.partner_clients.load_many(ids).await?;
-            Ok(found.into_iter().map(|(id, c)| (id, Node::OAuthClient(OAuthClientObject::from(c)))).collect())
+            Ok(found.into_iter().map(|(id, c)| (id, NodeInterface::OAuthClient(OAuthClientObject::from(c)))).collect())
         })
         .await?;
     lookup
@@ -228,14 +229,14 @@ async fn find(ctx: &Context<'_>, mut wanted: Vec<Uuid>) -> ApiResult<HashMap<Uui
             Ok(found
                 .into_iter()
                 .filter(wanted)
-                .map(|e| (e.id.0, Node::WebhookEndpoint(WebhookEndpointObject(e))))
+                .map(|e| (e.id.0, NodeInterface::WebhookEndpoint(WebhookEndpointObject(e))))
                 .collect())
         })
         .await?;
     lookup
         .kind(in_person && may(Permission::TenantRead, None), |ids: Vec<NotificationId>| async move {
             let found = services.notify.inbox_messages(request, &ids).await?;
-            Ok(found.into_values().map(|m| (m.id.0, Node::Notification(NotificationObject(m)))).collect())
+            Ok(found.into_values().map(|m| (m.id.0, NodeInterface::Notification(NotificationObject(m)))).collect())
         })
         .await?;
     // The account's own objects last: a refetch is most often of the business's.
@@ -243,33 +244,41 @@ async fn find(ctx: &Context<'_>, mut wanted: Vec<Uuid>) -> ApiResult<HashMap<Uui
         .kind(in_person, |ids: Vec<SessionId>| async move {
             let found = services.identity.my_sessions_by_ids(request, &ids).await?;
             let current = Some(actor.session_id);
-            Ok(found.into_iter().map(|s| (s.id.0, Node::Session(SessionObject::new(s, current)))).collect())
+            Ok(found.into_iter().map(|s| (s.id.0, NodeInterface::Session(SessionObject::new(s, current)))).collect())
         })
         .await?;
     lookup
         .kind(in_person, |ids: Vec<Uuid>| async move {
             let keys = services.identity.my_api_keys(request).await?;
-            Ok(keys.into_iter().filter(|k| ids.contains(&k.id)).map(|k| (k.id, Node::ApiKey(k.into()))).collect())
+            Ok(keys
+                .into_iter()
+                .filter(|k| ids.contains(&k.id))
+                .map(|k| (k.id, NodeInterface::ApiKey(k.into())))
+                .collect())
         })
         .await?;
     lookup
         .kind(in_person, |ids: Vec<Uuid>| async move {
             let keys = services.identity.my_passkeys(request).await?;
-            Ok(keys.into_iter().filter(|k| ids.contains(&k.id)).map(|k| (k.id, Node::Passkey(k.into()))).collect())
+            Ok(keys
+                .into_iter()
+                .filter(|k| ids.contains(&k.id))
+                .map(|k| (k.id, NodeInterface::Passkey(k.into())))
+                .collect())
         })
         .await?;
     Ok(lookup.found)
 }
 
 #[derive(Default)]
-pub(crate) struct NodeQuery;
+pub(crate) struct NodeQueries;
 
 #[Object]
-impl NodeQuery {
+impl NodeQueries {
     /// Any object the caller may read, by id; null when there is none (or the
     /// caller may not see it).
     #[graphql(guard = "Authenticated", directive = authenticated::apply())]
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Node>> {
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<NodeInterface>> {
         let Ok(uuid) = Uuid::parse_str(&id) else { return Ok(None) };
         Ok(find(ctx, vec![uuid]).await?.remove(&uuid))
     }
@@ -277,7 +286,7 @@ impl NodeQuery {
     /// Several objects by id, in the order asked (at most 100); null for each
     /// the caller cannot see.
     #[graphql(guard = "Authenticated", directive = authenticated::apply())]
-    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<Node>>> {
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<NodeInterface>>> {
         if ids.len() > MAX_NODES {
             return Err(DomainError::invalid("ids", format!("at most {MAX_NODES} ids")).into());
         }

@@ -98,7 +98,8 @@ pub(crate) struct AuditFilterInput {
 
 /// The answer to "can we trust the log?".
 #[derive(SimpleObject)]
-pub(crate) struct AuditChainVerification {
+#[graphql(name = "AuditChainVerification")]
+pub(crate) struct AuditChainVerificationObject {
     /// Whether every record is present, unchanged and linked to the one before.
     ok: bool,
     /// How many records were checked before the answer.
@@ -147,11 +148,11 @@ impl RecordQueries {
     /// Walks the current tenant's whole audit chain and reports the first record that
     /// was changed, removed or cut off, if any.
     #[graphql(guard = "Requires(Permission::AuditRead)", directive = permission::apply(Permission::AuditRead.name().to_owned()))]
-    async fn verify_audit_chain(&self, ctx: &Context<'_>) -> ApiResult<AuditChainVerification> {
+    async fn verify_audit_chain(&self, ctx: &Context<'_>) -> ApiResult<AuditChainVerificationObject> {
         let verification = services(ctx)?.audit.verify(request(ctx)?).await?;
         let checked = i64::try_from(verification.checked).unwrap_or(i64::MAX);
         let (first_broken_seq, reason) = verification.broken.unzip();
-        Ok(AuditChainVerification {
+        Ok(AuditChainVerificationObject {
             ok: first_broken_seq.is_none(),
             checked,
             expired_through_seq: verification.expired_through_seq,

@@ -15,7 +15,7 @@ use crate::graphql::{Requires, SignedIn, authenticated, parse_id, permission, re
 /// How much a security event matters.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "Severity", remote = "tessera_audit::Severity")]
-pub(crate) enum SeverityGql {
+pub(crate) enum SeverityEnum {
     /// Routine, worth keeping.
     Low,
     /// Worth a look.
@@ -29,7 +29,7 @@ pub(crate) enum SeverityGql {
 /// What a security event records.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "SecurityEventKind", remote = "tessera_audit::SecurityEventKind")]
-pub(crate) enum SecurityEventKindGql {
+pub(crate) enum SecurityEventKindEnum {
     /// A wrong password, or an unknown email (then naming no user).
     LoginFailed,
     /// Enough failures that the account's logins are refused for a while.
@@ -84,11 +84,11 @@ impl SecurityEventObject {
         ID(self.0.id.to_string())
     }
     /// What happened.
-    async fn kind(&self) -> SecurityEventKindGql {
+    async fn kind(&self) -> SecurityEventKindEnum {
         self.0.kind.into()
     }
     /// How much it matters.
-    async fn severity(&self) -> SeverityGql {
+    async fn severity(&self) -> SeverityEnum {
         self.0.severity.into()
     }
     /// The tenant whose access it concerns; null for events about an account
@@ -131,9 +131,9 @@ impl SecurityEventObject {
 #[derive(InputObject, Default)]
 pub(crate) struct SecurityEventFilterInput {
     /// Only this kind.
-    kind: Option<SecurityEventKindGql>,
+    kind: Option<SecurityEventKindEnum>,
     /// Only this severity or higher.
-    min_severity: Option<SeverityGql>,
+    min_severity: Option<SeverityEnum>,
     /// Only about this account.
     user_id: Option<ID>,
     /// At or after.

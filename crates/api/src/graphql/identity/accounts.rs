@@ -7,7 +7,7 @@ use tessera_identity::{Email, NewUser};
 use tessera_kernel::DomainError;
 use tracing::warn;
 
-use super::objects::AuthPayload;
+use super::objects::AuthPayloadObject;
 use super::sessions::announce_revocation;
 use crate::error::ApiResult;
 use crate::graphql::{InSession, SignedIn, authenticated, public, request, services};
@@ -15,7 +15,8 @@ use crate::graphql::{InSession, SignedIn, authenticated, public, request, servic
 /// What `signUp` answers, whether or not the address has an account: look in
 /// the inbox.
 #[derive(SimpleObject)]
-pub(crate) struct SignUpPayload {
+#[graphql(name = "SignUpPayload")]
+pub(crate) struct SignUpPayloadObject {
     /// The address the email went to (normalised).
     email: String,
     /// When the link in it stops working (24 hours).
@@ -67,7 +68,7 @@ impl AccountMutations {
     /// emails go to one address an hour, and one client may sign up ten times
     /// an hour (`RATE_LIMITED`).
     #[graphql(directive = public::apply())]
-    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> ApiResult<SignUpPayload> {
+    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> ApiResult<SignUpPayloadObject> {
         let new_user = NewUser {
             email: input.email,
             password: input.password,
@@ -75,15 +76,19 @@ impl AccountMutations {
             locale: input.locale,
         };
         let requested = services(ctx)?.identity.request_sign_up(request(ctx)?, new_user).await?;
-        Ok(SignUpPayload { email: requested.email, expires_at: requested.expires_at })
+        Ok(SignUpPayloadObject { email: requested.email, expires_at: requested.expires_at })
     }
 
     /// Finishes a sign-up with the token of the emailed link: creates the
     /// account, its address verified, and signs it in. Needs no session.
     #[graphql(directive = public::apply())]
-    async fn complete_sign_up(&self, ctx: &Context<'_>, #[graphql(secret)] token: String) -> ApiResult<AuthPayload> {
+    async fn complete_sign_up(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] token: String,
+    ) -> ApiResult<AuthPayloadObject> {
         let (user, issued) = services(ctx)?.identity.complete_sign_up(request(ctx)?, &token).await?;
-        Ok(AuthPayload::new(user, issued))
+        Ok(AuthPayloadObject::new(user, issued))
     }
 
     /// Changes the caller's password. The current one must match; the new one

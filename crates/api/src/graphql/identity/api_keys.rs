@@ -46,7 +46,8 @@ impl From<ApiKey> for ApiKeyObject {
 
 /// A new API key with its secret, shown this once.
 #[derive(SimpleObject)]
-pub(crate) struct CreatedApiKey {
+#[graphql(name = "CreatedApiKey")]
+pub(crate) struct CreatedApiKeyObject {
     /// The key.
     api_key: ApiKeyObject,
     /// Send as `Authorization: Bearer <secret>`. Store it now: it is not shown again.
@@ -81,9 +82,9 @@ impl ApiKeyMutations {
         ctx: &Context<'_>,
         name: String,
         expires_in_days: Option<u32>,
-    ) -> ApiResult<CreatedApiKey> {
+    ) -> ApiResult<CreatedApiKeyObject> {
         let (key, secret) = services(ctx)?.identity.create_api_key(request(ctx)?, &name, expires_in_days).await?;
-        Ok(CreatedApiKey { api_key: key.into(), secret })
+        Ok(CreatedApiKeyObject { api_key: key.into(), secret })
     }
 
     /// Revokes one of the caller's API keys at once (its subscriptions too).

@@ -15,7 +15,7 @@ use crate::graphql::{loaders, request};
 /// Whether a user may sign in.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "UserStatus", remote = "tessera_identity::UserStatus")]
-pub(crate) enum UserStatusGql {
+pub(crate) enum UserStatusEnum {
     Active,
     Inactive,
     Suspended,
@@ -89,7 +89,7 @@ impl UserObject {
         &self.0.display_name
     }
     /// Whether they may sign in (shown as `email` is).
-    async fn status(&self, ctx: &Context<'_>) -> ApiResult<Option<UserStatusGql>> {
+    async fn status(&self, ctx: &Context<'_>) -> ApiResult<Option<UserStatusEnum>> {
         self.detail(ctx, self.0.status.into()).await
     }
     /// When they signed up (shown as `email` is).
@@ -142,7 +142,8 @@ pub(crate) async fn user_by_id(ctx: &Context<'_>, id: Option<UserId>) -> ApiResu
 
 /// Tokens for a new or refreshed session. Shown once: store them safely.
 #[derive(SimpleObject)]
-pub(crate) struct AuthPayload {
+#[graphql(name = "AuthPayload")]
+pub(crate) struct AuthPayloadObject {
     /// Send as `Authorization: Bearer <accessToken>`.
     pub(super) access_token: String,
     /// When the access token ends if unused (each use extends it).
@@ -163,7 +164,7 @@ pub(crate) struct AuthPayload {
     pub(super) device_token: Option<String>,
 }
 
-impl AuthPayload {
+impl AuthPayloadObject {
     pub(crate) fn new(user: User, issued: IssuedSession) -> Self {
         Self {
             access_token: issued.access_token,

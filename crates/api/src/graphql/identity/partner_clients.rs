@@ -11,7 +11,8 @@ use crate::graphql::{Requires, parse_id, permission, request, services};
 
 /// A client with its secret, shown this once.
 #[derive(SimpleObject)]
-pub(crate) struct OAuthClientWithSecret {
+#[graphql(name = "OauthClientWithSecret")]
+pub(crate) struct OAuthClientWithSecretObject {
     /// The client.
     client: OAuthClientObject,
     /// `client_secret` for `POST /oauth/token`. Store it now: it is not shown again.
@@ -55,10 +56,10 @@ impl PartnerClientMutations {
         &self,
         ctx: &Context<'_>,
         input: CreateOAuthClientInput,
-    ) -> ApiResult<OAuthClientWithSecret> {
+    ) -> ApiResult<OAuthClientWithSecretObject> {
         let (client, secret) =
             services(ctx)?.identity.create_oauth_client(request(ctx)?, &input.name, &input.scopes).await?;
-        Ok(OAuthClientWithSecret { client: client.into(), client_secret: secret })
+        Ok(OAuthClientWithSecretObject { client: client.into(), client_secret: secret })
     }
 
     /// Gives a client a new secret (shown this once). The old one keeps working
@@ -70,11 +71,11 @@ impl PartnerClientMutations {
         ctx: &Context<'_>,
         id: ID,
         keep_previous_minutes: Option<u32>,
-    ) -> ApiResult<OAuthClientWithSecret> {
+    ) -> ApiResult<OAuthClientWithSecretObject> {
         let id = parse_id("id", &id)?;
         let (client, secret) =
             services(ctx)?.identity.rotate_oauth_client_secret(request(ctx)?, id, keep_previous_minutes).await?;
-        Ok(OAuthClientWithSecret { client: client.into(), client_secret: secret })
+        Ok(OAuthClientWithSecretObject { client: client.into(), client_secret: secret })
     }
 
     /// Revokes a client: it and every token it holds stop at once.

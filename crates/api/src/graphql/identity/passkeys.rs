@@ -9,7 +9,7 @@ use async_graphql::{Context, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_identity::{Passkey, PasskeyCeremony};
 
-use super::objects::AuthPayload;
+use super::objects::AuthPayloadObject;
 use super::sessions::apply_session_limit;
 use crate::error::ApiResult;
 use crate::graphql::{InSession, SignedIn, authenticated, parse_id, public, request, services};
@@ -49,7 +49,8 @@ impl From<Passkey> for PasskeyObject {
 
 /// The first half of a passkey ceremony.
 #[derive(SimpleObject)]
-pub(crate) struct PasskeyOptions {
+#[graphql(name = "PasskeyOptions")]
+pub(crate) struct PasskeyOptionsObject {
     /// Hand back with the authenticator's answer; works once, for five minutes.
     ceremony: String,
     /// `{"publicKey": …}`: give `publicKey` to
@@ -60,7 +61,7 @@ pub(crate) struct PasskeyOptions {
     expires_at: DateTime<Utc>,
 }
 
-impl From<PasskeyCeremony> for PasskeyOptions {
+impl From<PasskeyCeremony> for PasskeyOptionsObject {
     fn from(c: PasskeyCeremony) -> Self {
         Self { ceremony: c.ceremony, options: Json(c.options), expires_at: c.expires_at }
     }
@@ -68,7 +69,8 @@ impl From<PasskeyCeremony> for PasskeyOptions {
 
 /// A passkey just added.
 #[derive(SimpleObject)]
-pub(crate) struct PasskeyAdded {
+#[graphql(name = "PasskeyAdded")]
+pub(crate) struct PasskeyAddedObject {
     /// The passkey.
     passkey: PasskeyObject,
     /// Ten one-time backup codes when this is the account's first second factor
@@ -106,7 +108,7 @@ impl PasskeyMutations {
         ctx: &Context<'_>,
         name: String,
         #[graphql(secret)] password: String,
-    ) -> ApiResult<PasskeyOptions> {
+    ) -> ApiResult<PasskeyOptionsObject> {
         Ok(services(ctx)?.identity.start_passkey_registration(request(ctx)?, &name, &password).await?.into())
     }
 
@@ -118,10 +120,10 @@ impl PasskeyMutations {
         ctx: &Context<'_>,
         #[graphql(secret)] ceremony: String,
         credential: Json<serde_json::Value>,
-    ) -> ApiResult<PasskeyAdded> {
+    ) -> ApiResult<PasskeyAddedObject> {
         let (passkey, backup_codes) =
             services(ctx)?.identity.finish_passkey_registration(request(ctx)?, &ceremony, credential.0).await?;
-        Ok(PasskeyAdded { passkey: passkey.into(), backup_codes })
+        Ok(PasskeyAddedObject { passkey: passkey.into(), backup_codes })
     }
 
     /// Renames one of the caller's passkeys.
@@ -148,7 +150,7 @@ impl PasskeyMutations {
     /// options for `navigator.credentials.get`. Every address gets options, so
     /// the answer does not tell whether an account or a passkey exists.
     #[graphql(directive = public::apply())]
-    async fn start_passkey_login(&self, ctx: &Context<'_>, email: String) -> ApiResult<PasskeyOptions> {
+    async fn start_passkey_login(&self, ctx: &Context<'_>, email: String) -> ApiResult<PasskeyOptionsObject> {
         Ok(services(ctx)?.identity.start_passkey_login(request(ctx)?, &email).await?.into())
     }
 
@@ -160,11 +162,11 @@ impl PasskeyMutations {
         ctx: &Context<'_>,
         #[graphql(secret)] ceremony: String,
         credential: Json<serde_json::Value>,
-    ) -> ApiResult<AuthPayload> {
+    ) -> ApiResult<AuthPayloadObject> {
         let (user, issued) =
             services(ctx)?.identity.finish_passkey_login(request(ctx)?, &ceremony, credential.0).await?;
         apply_session_limit(ctx, user.id).await?;
-        Ok(AuthPayload::new(user, issued))
+        Ok(AuthPayloadObject::new(user, issued))
     }
 
     /// Completes a password login's challenge with a passkey: the answer to
@@ -176,10 +178,10 @@ impl PasskeyMutations {
         ctx: &Context<'_>,
         #[graphql(secret)] challenge: String,
         credential: Json<serde_json::Value>,
-    ) -> ApiResult<AuthPayload> {
+    ) -> ApiResult<AuthPayloadObject> {
         let (user, issued) =
             services(ctx)?.identity.complete_login_with_passkey(request(ctx)?, &challenge, credential.0).await?;
         apply_session_limit(ctx, user.id).await?;
-        Ok(AuthPayload::new(user, issued))
+        Ok(AuthPayloadObject::new(user, issued))
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tessera_identity::{LoginAttempt, LoginFilter, Session};
 use tessera_kernel::{Permission, SessionId, UserId};
 
-use super::objects::AuthPayload;
+use super::objects::AuthPayloadObject;
 use crate::error::{ApiError, ApiResult};
 use crate::events::BusMessage;
 use crate::graphql::connection::{connection, page_cost, page_request};
@@ -208,7 +208,7 @@ impl SessionMutations {
         &self,
         ctx: &Context<'_>,
         #[graphql(secret)] refresh_token: String,
-    ) -> ApiResult<AuthPayload> {
+    ) -> ApiResult<AuthPayloadObject> {
         let services = services(ctx)?;
         let request = request(ctx)?;
         let issued = services.identity.refresh(request, &refresh_token).await?;
@@ -224,7 +224,7 @@ impl SessionMutations {
             .into_iter()
             .next()
             .ok_or_else(|| ApiError::internal("refreshed session has no user"))?;
-        Ok(AuthPayload::new(user, issued))
+        Ok(AuthPayloadObject::new(user, issued))
     }
 
     /// Ends the current session.

@@ -4,7 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_identity::{Credentials, LoginOutcome, MfaChallenge};
 
-use super::objects::{AuthPayload, UserObject};
+use super::objects::{AuthPayloadObject, UserObject};
 use super::sessions::apply_session_limit;
 use crate::error::ApiResult;
 use crate::graphql::{public, request, services};
@@ -24,7 +24,8 @@ pub(crate) struct LoginInput {
 
 /// What `login` answers: a session, or the challenge of a second factor.
 #[derive(SimpleObject)]
-pub(crate) struct LoginPayload {
+#[graphql(name = "LoginPayload")]
+pub(crate) struct LoginPayloadObject {
     /// Send as `Authorization: Bearer <accessToken>`; null until every factor is in.
     access_token: Option<String>,
     /// When the access token ends if unused.
@@ -41,11 +42,11 @@ pub(crate) struct LoginPayload {
     /// second factor, `completeLogin` returns it instead.
     device_token: Option<String>,
     /// Set when the account has a second factor: complete with `completeLogin`.
-    second_factor: Option<SecondFactorChallenge>,
+    second_factor: Option<SecondFactorChallengeObject>,
 }
 
-impl LoginPayload {
-    fn signed_in(auth: AuthPayload) -> Self {
+impl LoginPayloadObject {
+    fn signed_in(auth: AuthPayloadObject) -> Self {
         Self {
             access_token: Some(auth.access_token),
             access_token_expires_at: Some(auth.access_token_expires_at),
@@ -67,10 +68,10 @@ impl LoginPayload {
             session_id: None,
             user: None,
             device_token: None,
-            second_factor: Some(SecondFactorChallenge {
+            second_factor: Some(SecondFactorChallengeObject {
                 challenge: challenge.token,
                 expires_at: challenge.expires_at,
-                methods: challenge.methods.into_iter().map(SecondFactorGql::from).collect(),
+                methods: challenge.methods.into_iter().map(SecondFactorEnum::from).collect(),
                 passkey_options: challenge.passkey_options.map(Json),
             }),
         }
@@ -79,14 +80,15 @@ impl LoginPayload {
 
 /// A login waiting for its second factor.
 #[derive(SimpleObject)]
-pub(crate) struct SecondFactorChallenge {
+#[graphql(name = "SecondFactorChallenge")]
+pub(crate) struct SecondFactorChallengeObject {
     /// Hand back to `completeLogin` with the code (or to
     /// `completeLoginWithPasskey`).
     challenge: String,
     /// When it stops working (five minutes).
     expires_at: DateTime<Utc>,
     /// What it can be completed with.
-    methods: Vec<SecondFactorGql>,
+    methods: Vec<SecondFactorEnum>,
     /// When `methods` has `PASSKEY`: `{"publicKey": …}` for
     /// `navigator.credentials.get` (through `parseRequestOptionsFromJSON`).
     passkey_options: Option<Json<serde_json::Value>>,
@@ -95,7 +97,7 @@ pub(crate) struct SecondFactorChallenge {
 /// A way to complete a login after the password.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "SecondFactor", remote = "tessera_identity::SecondFactor")]
-pub(crate) enum SecondFactorGql {
+pub(crate) enum SecondFactorEnum {
     /// A six-digit code from an authenticator app.
     Totp,
     /// One of the account's one-time backup codes.
@@ -115,16 +117,16 @@ impl SignInMutations {
     /// sign-in on this device, per device instead. For an account with a second factor the tokens are null and
     /// `secondFactor` holds the challenge to complete with `completeLogin`.
     #[graphql(directive = public::apply())]
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<LoginPayload> {
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<LoginPayloadObject> {
         let credentials =
             Credentials { email: &input.email, password: &input.password, device_token: input.device_token.as_deref() };
         let outcome = services(ctx)?.identity.login(request(ctx)?, credentials).await?;
         Ok(match outcome {
             LoginOutcome::SignedIn(user, issued) => {
                 apply_session_limit(ctx, user.id).await?;
-                LoginPayload::signed_in(AuthPayload::new(*user, issued))
+                LoginPayloadObject::signed_in(AuthPayloadObject::new(*user, issued))
             }
-            LoginOutcome::SecondFactorRequired(challenge) => LoginPayload::challenged(challenge),
+            LoginOutcome::SecondFactorRequired(challenge) => LoginPayloadObject::challenged(challenge),
         })
     }
 
@@ -137,9 +139,9 @@ impl SignInMutations {
         ctx: &Context<'_>,
         #[graphql(secret)] challenge: String,
         #[graphql(secret)] code: String,
-    ) -> ApiResult<AuthPayload> {
+    ) -> ApiResult<AuthPayloadObject> {
         let (user, issued) = services(ctx)?.identity.complete_login(request(ctx)?, &challenge, &code).await?;
         apply_session_limit(ctx, user.id).await?;
-        Ok(AuthPayload::new(user, issued))
+        Ok(AuthPayloadObject::new(user, issued))
     }
 }

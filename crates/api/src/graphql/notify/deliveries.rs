@@ -13,7 +13,7 @@ use crate::graphql::{Requires, loaders, parse_id, permission, request, services}
 /// How a message reaches someone.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "NotificationChannel", remote = "tessera_notify::Channel")]
-pub(crate) enum ChannelGql {
+pub(crate) enum NotificationChannelEnum {
     /// Email over SMTP.
     Email,
     /// A text message.
@@ -29,7 +29,7 @@ pub(crate) enum ChannelGql {
 /// Where a delivery stands.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "DeliveryStatus", remote = "tessera_notify::DeliveryStatus")]
-pub(crate) enum DeliveryStatusGql {
+pub(crate) enum DeliveryStatusEnum {
     /// Waiting for its time or its next try.
     Pending,
     /// Accepted by the provider or the receiver.
@@ -45,7 +45,7 @@ pub(crate) enum DeliveryStatusGql {
 /// How one try of a delivery ended.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "AttemptOutcome", remote = "tessera_notify::AttemptOutcome")]
-pub(crate) enum AttemptOutcomeGql {
+pub(crate) enum AttemptOutcomeEnum {
     /// Accepted.
     Sent,
     /// Refused or unreachable; tried again later.
@@ -59,7 +59,7 @@ pub(crate) enum AttemptOutcomeGql {
 /// One try of a delivery.
 #[derive(SimpleObject)]
 #[graphql(name = "DeliveryAttempt")]
-pub(crate) struct AttemptObject {
+pub(crate) struct DeliveryAttemptObject {
     /// Its number, from 1.
     number: i32,
     /// When it began.
@@ -67,14 +67,14 @@ pub(crate) struct AttemptObject {
     /// When it ended.
     finished_at: DateTime<Utc>,
     /// How it ended.
-    outcome: AttemptOutcomeGql,
+    outcome: AttemptOutcomeEnum,
     /// What the provider or receiver answered (truncated).
     response: Option<String>,
     /// What went wrong.
     error: Option<String>,
 }
 
-impl From<Attempt> for AttemptObject {
+impl From<Attempt> for DeliveryAttemptObject {
     fn from(a: Attempt) -> Self {
         Self {
             number: a.number,
@@ -88,10 +88,10 @@ impl From<Attempt> for AttemptObject {
 }
 
 /// One notification's delivery over one channel to one destination.
-pub(crate) struct DeliveryObject(Delivery);
+pub(crate) struct NotificationDeliveryObject(Delivery);
 
 #[Object(name = "NotificationDelivery")]
-impl DeliveryObject {
+impl NotificationDeliveryObject {
     /// Id.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
@@ -105,7 +105,7 @@ impl DeliveryObject {
         &self.0.topic
     }
     /// The channel.
-    async fn channel(&self) -> ChannelGql {
+    async fn channel(&self) -> NotificationChannelEnum {
         self.0.channel.into()
     }
     /// Where to: an email address, a phone number, a webhook endpoint id or a user id.
@@ -113,7 +113,7 @@ impl DeliveryObject {
         &self.0.destination
     }
     /// Where it stands.
-    async fn status(&self) -> DeliveryStatusGql {
+    async fn status(&self) -> DeliveryStatusEnum {
         self.0.status.into()
     }
     /// Tries so far.
@@ -145,9 +145,9 @@ impl DeliveryObject {
         self.0.created_at
     }
     /// Every try, in order: the delivery log.
-    async fn attempts(&self, ctx: &Context<'_>) -> ApiResult<Vec<AttemptObject>> {
+    async fn attempts(&self, ctx: &Context<'_>) -> ApiResult<Vec<DeliveryAttemptObject>> {
         let found = loaders(ctx)?.delivery_attempts.load_one(self.0.id).await?;
-        Ok(found.unwrap_or_default().into_iter().map(AttemptObject::from).collect())
+        Ok(found.unwrap_or_default().into_iter().map(DeliveryAttemptObject::from).collect())
     }
 }
 
@@ -157,9 +157,9 @@ pub(crate) struct DeliveryFilterInput {
     /// Only this notification's.
     notification_id: Option<ID>,
     /// Only over this channel.
-    channel: Option<ChannelGql>,
+    channel: Option<NotificationChannelEnum>,
     /// Only in this status.
-    status: Option<DeliveryStatusGql>,
+    status: Option<DeliveryStatusEnum>,
 }
 
 /// Queries about deliveries.
@@ -179,7 +179,7 @@ impl DeliveryQueries {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<DeliveryFilterInput>,
-    ) -> ApiResult<Connection<String, DeliveryObject>> {
+    ) -> ApiResult<Connection<String, NotificationDeliveryObject>> {
         let filter = filter.unwrap_or_default();
         let filter = DeliveryFilter {
             notification_id: filter
@@ -192,6 +192,6 @@ impl DeliveryQueries {
         };
         let page = page_request(first, after, last, before);
         let page = services(ctx)?.notify.deliveries(request(ctx)?, &filter, &page).await?;
-        Ok(connection(page, |d| d.id.as_uuid(), DeliveryObject))
+        Ok(connection(page, |d| d.id.as_uuid(), NotificationDeliveryObject))
     }
 }

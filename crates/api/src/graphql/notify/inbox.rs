@@ -16,7 +16,7 @@ use crate::graphql::{RequiresInPerson, parse_id, permission, request, services};
 /// How urgent a notification is; urgent ones ignore quiet hours.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "NotificationPriority", remote = "tessera_notify::Priority")]
-pub(crate) enum PriorityGql {
+pub(crate) enum NotificationPriorityEnum {
     Low,
     Normal,
     High,
@@ -38,7 +38,7 @@ impl NotificationObject {
         &self.0.topic
     }
     /// How urgent.
-    async fn priority(&self) -> PriorityGql {
+    async fn priority(&self) -> NotificationPriorityEnum {
         self.0.priority.into()
     }
     /// Its title, in the tenant's language.

@@ -11,7 +11,7 @@ use crate::graphql::{Requires, RequiresInPerson, permission, request, services};
 /// A daily window in which email, SMS and push wait (urgent messages excepted).
 #[derive(SimpleObject, InputObject, Clone)]
 #[graphql(name = "QuietHours", input_name = "QuietHoursInput")]
-pub(crate) struct QuietHoursGql {
+pub(crate) struct QuietHoursObject {
     /// When it begins, `HH:MM`.
     start: String,
     /// When it ends, `HH:MM`; earlier than the start spans midnight.
@@ -24,7 +24,7 @@ pub(crate) struct QuietHoursGql {
 /// a time) wait and go together once a day.
 #[derive(SimpleObject, InputObject, Clone)]
 #[graphql(name = "EmailDigest", input_name = "EmailDigestInput")]
-pub(crate) struct DigestGql {
+pub(crate) struct EmailDigestObject {
     /// When, `HH:MM`.
     at: String,
     /// The IANA timezone of `at` (`Europe/Madrid`).
@@ -35,7 +35,7 @@ pub(crate) struct DigestGql {
 /// the tenant's setting (and that one, the default: on).
 #[derive(SimpleObject, InputObject, Clone, Default)]
 #[graphql(name = "NotificationPreferences", input_name = "NotificationPreferencesInput")]
-pub(crate) struct PreferencesGql {
+pub(crate) struct NotificationPreferencesObject {
     /// Email.
     email: Option<bool>,
     /// Text messages.
@@ -45,26 +45,26 @@ pub(crate) struct PreferencesGql {
     /// The in-app inbox.
     in_app: Option<bool>,
     /// Quiet hours; null follows the tenant's (or none).
-    quiet_hours: Option<QuietHoursGql>,
+    quiet_hours: Option<QuietHoursObject>,
     /// A daily email digest; null follows the tenant's (or none).
-    email_digest: Option<DigestGql>,
+    email_digest: Option<EmailDigestObject>,
 }
 
-impl From<Preferences> for PreferencesGql {
+impl From<Preferences> for NotificationPreferencesObject {
     fn from(p: Preferences) -> Self {
         Self {
             email: p.email,
             sms: p.sms,
             push: p.push,
             in_app: p.in_app,
-            quiet_hours: p.quiet_hours.map(|q| QuietHoursGql { start: q.start, end: q.end, timezone: q.timezone }),
-            email_digest: p.email_digest.map(|d| DigestGql { at: d.at, timezone: d.timezone }),
+            quiet_hours: p.quiet_hours.map(|q| QuietHoursObject { start: q.start, end: q.end, timezone: q.timezone }),
+            email_digest: p.email_digest.map(|d| EmailDigestObject { at: d.at, timezone: d.timezone }),
         }
     }
 }
 
-impl From<PreferencesGql> for Preferences {
-    fn from(p: PreferencesGql) -> Self {
+impl From<NotificationPreferencesObject> for Preferences {
+    fn from(p: NotificationPreferencesObject) -> Self {
         Self {
             email: p.email,
             sms: p.sms,
@@ -79,14 +79,14 @@ impl From<PreferencesGql> for Preferences {
 /// Settings as set, and as they apply.
 #[derive(SimpleObject)]
 #[graphql(name = "NotificationPreferenceSettings")]
-pub(crate) struct PreferenceViewGql {
+pub(crate) struct NotificationPreferenceSettingsObject {
     /// As set at this level (nulls follow the level below).
-    own: PreferencesGql,
+    own: NotificationPreferencesObject,
     /// As they apply: every channel decided.
-    effective: PreferencesGql,
+    effective: NotificationPreferencesObject,
 }
 
-impl From<PreferenceView> for PreferenceViewGql {
+impl From<PreferenceView> for NotificationPreferenceSettingsObject {
     fn from(v: PreferenceView) -> Self {
         Self { own: v.own.into(), effective: v.effective.into() }
     }
@@ -100,13 +100,16 @@ pub(super) struct PreferenceQueries;
 impl PreferenceQueries {
     /// The caller's notification channels and quiet hours in the current tenant.
     #[graphql(guard = "RequiresInPerson(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
-    async fn my_notification_preferences(&self, ctx: &Context<'_>) -> ApiResult<PreferenceViewGql> {
+    async fn my_notification_preferences(&self, ctx: &Context<'_>) -> ApiResult<NotificationPreferenceSettingsObject> {
         Ok(services(ctx)?.notify.my_preferences(request(ctx)?).await?.into())
     }
 
     /// The tenant's default channels and quiet hours for everyone.
     #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()))]
-    async fn tenant_notification_preferences(&self, ctx: &Context<'_>) -> ApiResult<PreferenceViewGql> {
+    async fn tenant_notification_preferences(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<NotificationPreferenceSettingsObject> {
         Ok(services(ctx)?.notify.tenant_preferences(request(ctx)?).await?.into())
     }
 }
@@ -123,8 +126,8 @@ impl PreferenceMutations {
     async fn set_my_notification_preferences(
         &self,
         ctx: &Context<'_>,
-        input: PreferencesGql,
-    ) -> ApiResult<PreferenceViewGql> {
+        input: NotificationPreferencesObject,
+    ) -> ApiResult<NotificationPreferenceSettingsObject> {
         Ok(services(ctx)?.notify.set_my_preferences(request(ctx)?, input.into()).await?.into())
     }
 
@@ -134,8 +137,8 @@ impl PreferenceMutations {
     async fn set_tenant_notification_preferences(
         &self,
         ctx: &Context<'_>,
-        input: PreferencesGql,
-    ) -> ApiResult<PreferenceViewGql> {
+        input: NotificationPreferencesObject,
+    ) -> ApiResult<NotificationPreferenceSettingsObject> {
         Ok(services(ctx)?.notify.set_tenant_preferences(request(ctx)?, input.into()).await?.into())
     }
 }

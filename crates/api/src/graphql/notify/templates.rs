@@ -11,7 +11,7 @@ use crate::graphql::{Requires, permission, request, services};
 /// What a message to a person is about: picks its template, channels and priority.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "NotificationTopic", remote = "tessera_notify::Topic")]
-pub(crate) enum TopicGql {
+pub(crate) enum NotificationTopicEnum {
     /// A booking was made and waits for the business to confirm it (email,
     /// in-app).
     BookingReceived,
@@ -42,12 +42,12 @@ pub(crate) enum TopicGql {
 }
 
 /// A topic's template in one language, as it applies to the tenant.
-pub(crate) struct TemplateObject(TemplateView);
+pub(crate) struct NotificationTemplateObject(TemplateView);
 
 #[Object(name = "NotificationTemplate")]
-impl TemplateObject {
+impl NotificationTemplateObject {
     /// The topic.
-    async fn topic(&self) -> TopicGql {
+    async fn topic(&self) -> NotificationTopicEnum {
         self.0.topic.into()
     }
     /// The language (`en`, `es`, …).
@@ -75,7 +75,7 @@ impl TemplateObject {
 /// A template rendered with example values.
 #[derive(SimpleObject)]
 #[graphql(name = "NotificationTemplatePreview")]
-pub(crate) struct PreviewObject {
+pub(crate) struct NotificationTemplatePreviewObject {
     /// The rendered title.
     title: String,
     /// The rendered text.
@@ -92,9 +92,9 @@ pub(super) struct TemplateQueries;
 impl TemplateQueries {
     /// Every topic's template in the built-in languages and the tenant's own ones.
     #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()))]
-    async fn notification_templates(&self, ctx: &Context<'_>) -> ApiResult<Vec<TemplateObject>> {
+    async fn notification_templates(&self, ctx: &Context<'_>) -> ApiResult<Vec<NotificationTemplateObject>> {
         let templates = services(ctx)?.notify.templates(request(ctx)?).await?;
-        Ok(templates.into_iter().map(TemplateObject).collect())
+        Ok(templates.into_iter().map(NotificationTemplateObject).collect())
     }
 
     /// Renders a template with example values, without saving it.
@@ -102,12 +102,16 @@ impl TemplateQueries {
     async fn preview_notification_template(
         &self,
         ctx: &Context<'_>,
-        topic: TopicGql,
+        topic: NotificationTopicEnum,
         title: String,
         body: String,
-    ) -> ApiResult<PreviewObject> {
+    ) -> ApiResult<NotificationTemplatePreviewObject> {
         let preview = services(ctx)?.notify.preview_template(request(ctx)?, topic.into(), &title, &body)?;
-        Ok(PreviewObject { title: preview.rendered.title, text: preview.rendered.text, html: preview.html })
+        Ok(NotificationTemplatePreviewObject {
+            title: preview.rendered.title,
+            text: preview.rendered.text,
+            html: preview.html,
+        })
     }
 }
 
@@ -124,13 +128,13 @@ impl TemplateMutations {
     async fn set_notification_template(
         &self,
         ctx: &Context<'_>,
-        topic: TopicGql,
+        topic: NotificationTopicEnum,
         language: String,
         title: String,
         body: String,
-    ) -> ApiResult<TemplateObject> {
+    ) -> ApiResult<NotificationTemplateObject> {
         let view = services(ctx)?.notify.set_template(request(ctx)?, topic.into(), &language, &title, &body).await?;
-        Ok(TemplateObject(view))
+        Ok(NotificationTemplateObject(view))
     }
 
     /// Goes back to the built-in template of a topic in a language.
@@ -138,9 +142,11 @@ impl TemplateMutations {
     async fn reset_notification_template(
         &self,
         ctx: &Context<'_>,
-        topic: TopicGql,
+        topic: NotificationTopicEnum,
         language: String,
-    ) -> ApiResult<TemplateObject> {
-        Ok(TemplateObject(services(ctx)?.notify.reset_template(request(ctx)?, topic.into(), &language).await?))
+    ) -> ApiResult<NotificationTemplateObject> {
+        Ok(NotificationTemplateObject(
+            services(ctx)?.notify.reset_template(request(ctx)?, topic.into(), &language).await?,
+        ))
     }
 }

@@ -52,7 +52,8 @@ impl WebhookEndpointObject {
 
 /// An endpoint and its signing secret, shown this once: store it with the receiver.
 #[derive(SimpleObject)]
-pub(crate) struct WebhookEndpointWithSecret {
+#[graphql(name = "WebhookEndpointWithSecret")]
+pub(crate) struct WebhookEndpointWithSecretObject {
     /// The endpoint.
     endpoint: WebhookEndpointObject,
     /// `whsec_…`: verify `webhook-signature` with it (Standard Webhooks: base64
@@ -61,7 +62,7 @@ pub(crate) struct WebhookEndpointWithSecret {
     secret: String,
 }
 
-impl From<EndpointWithSecret> for WebhookEndpointWithSecret {
+impl From<EndpointWithSecret> for WebhookEndpointWithSecretObject {
     fn from(e: EndpointWithSecret) -> Self {
         Self { endpoint: WebhookEndpointObject(e.endpoint), secret: e.secret }
     }
@@ -146,7 +147,7 @@ impl WebhookMutations {
         &self,
         ctx: &Context<'_>,
         input: WebhookEndpointInput,
-    ) -> ApiResult<WebhookEndpointWithSecret> {
+    ) -> ApiResult<WebhookEndpointWithSecretObject> {
         Ok(services(ctx)?.notify.create_endpoint(request(ctx)?, input.into()).await?.into())
     }
 
@@ -171,7 +172,7 @@ impl WebhookMutations {
         ctx: &Context<'_>,
         id: ID,
         #[graphql(default = 24)] overlap_hours: i32,
-    ) -> ApiResult<WebhookEndpointWithSecret> {
+    ) -> ApiResult<WebhookEndpointWithSecretObject> {
         let id = parse_id("id", &id)?;
         let overlap = Duration::hours(i64::from(overlap_hours));
         Ok(services(ctx)?.notify.rotate_endpoint_secret(request(ctx)?, id, overlap).await?.into())

@@ -18,7 +18,7 @@ use crate::graphql::{Requires, loaders, parse_id, permission, request, services}
 /// Whether an assignment grants its role now.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "AssignmentState", remote = "tessera_rbac::AssignmentState")]
-pub(crate) enum AssignmentStateGql {
+pub(crate) enum AssignmentStateEnum {
     Active,
     NotYetGranted,
     Expired,
@@ -84,7 +84,7 @@ impl RoleAssignmentObject {
         user_by_id(ctx, self.0.revoked_by).await
     }
     /// Whether it grants its role now.
-    async fn state(&self, ctx: &Context<'_>) -> ApiResult<AssignmentStateGql> {
+    async fn state(&self, ctx: &Context<'_>) -> ApiResult<AssignmentStateEnum> {
         let state: AssignmentState = self.0.state_at(request(ctx)?.now());
         Ok(state.into())
     }

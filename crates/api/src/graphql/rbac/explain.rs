@@ -16,7 +16,7 @@ use crate::graphql::{Requires, parse_id, permission, request, services};
 /// Why an assignment does or does not give the permission asked about.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "GrantStatus", remote = "tessera_rbac::GrantStatus")]
-pub(crate) enum GrantStatusGql {
+pub(crate) enum GrantStatusEnum {
     /// It gives the permission.
     Grants,
     /// It was granted after the instant asked about.
@@ -42,7 +42,7 @@ pub(crate) struct GrantPathObject(GrantPath);
 #[Object(name = "GrantPath")]
 impl GrantPathObject {
     /// Whether this path gives the permission at the instant asked about.
-    async fn status(&self) -> GrantStatusGql {
+    async fn status(&self) -> GrantStatusEnum {
         self.0.status.into()
     }
     /// The assignment.
@@ -61,10 +61,10 @@ impl GrantPathObject {
 }
 
 /// The answer to "may this user do this, here, then?", with its reasons.
-pub(crate) struct ExplanationObject(Explanation);
+pub(crate) struct AccessExplanationObject(Explanation);
 
 #[Object(name = "AccessExplanation")]
-impl ExplanationObject {
+impl AccessExplanationObject {
     /// The answer.
     async fn allowed(&self) -> bool {
         self.0.allowed
@@ -144,13 +144,13 @@ impl ExplainQueries {
         #[graphql(name = "permission")] permission_name: String,
         provider_id: Option<ID>,
         at: Option<DateTime<Utc>>,
-    ) -> ApiResult<ExplanationObject> {
+    ) -> ApiResult<AccessExplanationObject> {
         let request = request(ctx)?;
         let asked: Permission = permission_name.parse()?;
         let resource = provider_id.as_ref().map(|id| parse_id("providerId", id).map(Resource::Provider)).transpose()?;
         let at = at.unwrap_or_else(|| request.now());
         let explanation =
             services(ctx)?.rbac.explain(request, parse_id("userId", &user_id)?, asked, resource, at).await?;
-        Ok(ExplanationObject(explanation))
+        Ok(AccessExplanationObject(explanation))
     }
 }

@@ -15,13 +15,13 @@ use tessera_rbac::{Invitation, InvitationPreview, InvitationStatus, NewInvitatio
 use super::objects::RoleObject;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::{connection, page_cost, page_request};
-use crate::graphql::identity::objects::{AuthPayload, UserObject, user_by_id};
+use crate::graphql::identity::objects::{AuthPayloadObject, UserObject, user_by_id};
 use crate::graphql::{Requires, SignedIn, authenticated, loaders, parse_id, permission, public, request, services};
 
 /// Where an invitation stands.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "InvitationStatus", remote = "tessera_rbac::InvitationStatus")]
-pub(crate) enum InvitationStatusGql {
+pub(crate) enum InvitationStatusEnum {
     /// Sent; the link works.
     Pending,
     /// Accepted: the person is a member.
@@ -52,7 +52,7 @@ impl InvitationObject {
         Ok(self.0.role_ids.iter().filter_map(|id| found.get(id).cloned().map(RoleObject)).collect())
     }
     /// Where it stands.
-    async fn status(&self) -> InvitationStatusGql {
+    async fn status(&self) -> InvitationStatusEnum {
         self.0.status.into()
     }
     /// Who invited.
@@ -100,7 +100,7 @@ pub(crate) struct InvitationOfferObject {
     /// When the link stops working.
     expires_at: DateTime<Utc>,
     /// `PENDING`, or `EXPIRED` (ask for it to be sent again).
-    status: InvitationStatusGql,
+    status: InvitationStatusEnum,
 }
 
 impl From<InvitationPreview> for InvitationOfferObject {
@@ -153,7 +153,7 @@ impl InvitationQueries {
     async fn invitations(
         &self,
         ctx: &Context<'_>,
-        status: Option<InvitationStatusGql>,
+        status: Option<InvitationStatusEnum>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -242,7 +242,7 @@ impl InvitationMutations {
         &self,
         ctx: &Context<'_>,
         input: SignUpWithInvitationInput,
-    ) -> ApiResult<AuthPayload> {
+    ) -> ApiResult<AuthPayloadObject> {
         let services = services(ctx)?;
         let request = request(ctx)?;
         let offer = services.rbac.invitation_by_token(request, &input.token).await?;
@@ -261,6 +261,6 @@ impl InvitationMutations {
         let (user, issued) = services.identity.create_account(request, new_user).await?;
         let signed_in = request.clone().with_actor(Actor { user_id: user.id, session_id: issued.session_id });
         services.rbac.accept_invitation(&signed_in, &input.token, &user.email).await?;
-        Ok(AuthPayload::new(user, issued))
+        Ok(AuthPayloadObject::new(user, issued))
     }
 }

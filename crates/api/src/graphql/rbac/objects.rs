@@ -13,7 +13,7 @@ use crate::graphql::{loaders, request, services};
 /// The roles every tenant has from the start.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "BuiltinRole", remote = "tessera_rbac::BuiltinRole")]
-pub(crate) enum BuiltinRoleGql {
+pub(crate) enum BuiltinRoleEnum {
     Owner,
     Admin,
     Staff,
@@ -42,7 +42,7 @@ impl RoleObject {
         ID(self.0.id.to_string())
     }
     /// Which built-in role this is; null for the tenant's own roles.
-    async fn builtin(&self) -> Option<BuiltinRoleGql> {
+    async fn builtin(&self) -> Option<BuiltinRoleEnum> {
         self.0.builtin.map(Into::into)
     }
     /// Name, unique in the tenant.

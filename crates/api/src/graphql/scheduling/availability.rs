@@ -7,15 +7,15 @@ use tessera_kernel::{DomainError, Permission, ProviderId, ServiceId};
 use tessera_scheduling::{AvailabilityQuery, MAX_AVAILABILITY_SLOTS, Slot};
 
 use super::objects::ProviderObject;
-use super::{Money, money};
+use super::{MoneyObject, money};
 use crate::error::ApiResult;
-use crate::graphql::local_time::{LocalTime, local_time, start_of_day, tenant_zone};
+use crate::graphql::local_time::{LocalTimeObject, local_time, start_of_day, tenant_zone};
 use crate::graphql::{RequiresOrOwn, loaders, own_permission, parse_id, permission, request, services};
 
 /// A bookable start.
 #[derive(SimpleObject)]
-#[graphql(complex)]
-pub(crate) struct AvailableSlot {
+#[graphql(name = "AvailableSlot", complex)]
+pub(crate) struct AvailableSlotObject {
     /// Start.
     starts_at: DateTime<Utc>,
     /// End of the service and add-ons.
@@ -61,7 +61,7 @@ fn slot_page_cost(first: Option<i32>, child_complexity: usize) -> usize {
 }
 
 #[ComplexObject]
-impl AvailableSlot {
+impl AvailableSlotObject {
     /// Where this start stands in the list: pass it as `after` for the starts that follow.
     async fn cursor(&self) -> String {
         encode_time_cursor(self.starts_at, self.provider.as_uuid())
@@ -73,24 +73,24 @@ impl AvailableSlot {
     }
 
     /// What the appointment costs with this provider, add-ons included.
-    async fn price(&self, ctx: &Context<'_>) -> ApiResult<Money> {
+    async fn price(&self, ctx: &Context<'_>) -> ApiResult<MoneyObject> {
         let service = loaders(ctx)?.services.load_one(self.service).await?;
         let service = service.ok_or(DomainError::NotFound { entity: "service" })?;
         money(self.price_minor, &service.currency)
     }
 
     /// The start as the tenant's clocks show it.
-    async fn starts_at_local(&self, ctx: &Context<'_>) -> ApiResult<LocalTime> {
+    async fn starts_at_local(&self, ctx: &Context<'_>) -> ApiResult<LocalTimeObject> {
         local_time(ctx, self.starts_at).await
     }
 
     /// The end as the tenant's clocks show it.
-    async fn ends_at_local(&self, ctx: &Context<'_>) -> ApiResult<LocalTime> {
+    async fn ends_at_local(&self, ctx: &Context<'_>) -> ApiResult<LocalTimeObject> {
         local_time(ctx, self.ends_at).await
     }
 }
 
-impl AvailableSlot {
+impl AvailableSlotObject {
     fn new(s: Slot, service: ServiceId) -> Self {
         Self {
             starts_at: s.starts_at,
@@ -127,7 +127,7 @@ impl AvailabilityQueries {
         #[graphql(desc = "Last local date (inclusive); a week from `from` when omitted.")] to: Option<NaiveDate>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> ApiResult<Vec<AvailableSlot>> {
+    ) -> ApiResult<Vec<AvailableSlotObject>> {
         let addon_ids = addon_ids.unwrap_or_default();
         let after = after
             .map(|cursor| decode_time_cursor("after", &cursor).map(|(at, provider)| (at, ProviderId(provider))))
@@ -143,6 +143,6 @@ impl AvailabilityQueries {
             limit: first.map_or(DEFAULT_SLOTS, |n| usize::try_from(n).unwrap_or(0)),
         };
         let slots = services(ctx)?.scheduling.availability(request(ctx)?, query).await?;
-        Ok(slots.into_iter().map(|slot| AvailableSlot::new(slot, service_id)).collect())
+        Ok(slots.into_iter().map(|slot| AvailableSlotObject::new(slot, service_id)).collect())
     }
 }

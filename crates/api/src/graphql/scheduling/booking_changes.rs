@@ -41,7 +41,8 @@ async fn change_status(ctx: &Context<'_>, id: &ID, to: tessera_scheduling::Booki
 
 /// What happened to a booking.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub(crate) enum BookingEventKind {
+#[graphql(name = "BookingEventKind")]
+pub(crate) enum BookingEventKindEnum {
     /// Booked.
     Created,
     /// Moved to another time or provider.
@@ -54,11 +55,12 @@ pub(crate) enum BookingEventKind {
 
 /// A change to one of the tenant's bookings.
 #[derive(SimpleObject)]
-pub(crate) struct BookingEvent {
+#[graphql(name = "BookingEvent")]
+pub(crate) struct BookingEventObject {
     /// Unique per event.
     event_id: ID,
     /// What happened.
-    kind: BookingEventKind,
+    kind: BookingEventKindEnum,
     /// When.
     occurred_at: DateTime<Utc>,
     /// The booking as it is now.
@@ -78,7 +80,7 @@ impl SchedulingSubscription {
         &self,
         ctx: &Context<'_>,
         provider_id: Option<ID>,
-    ) -> Result<impl Stream<Item = ApiResult<BookingEvent>> + use<>, ApiError> {
+    ) -> Result<impl Stream<Item = ApiResult<BookingEventObject>> + use<>, ApiError> {
         let provider_filter: Option<ProviderId> =
             provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?;
         let services = services(ctx)?.clone();
@@ -86,10 +88,10 @@ impl SchedulingSubscription {
             let services = services.clone();
             async move {
                 let kind = match item.event.kind {
-                    EventKind::BookingCreated => BookingEventKind::Created,
-                    EventKind::BookingRescheduled => BookingEventKind::Rescheduled,
-                    EventKind::BookingStatusChanged => BookingEventKind::StatusChanged,
-                    EventKind::BookingCancelled => BookingEventKind::Cancelled,
+                    EventKind::BookingCreated => BookingEventKindEnum::Created,
+                    EventKind::BookingRescheduled => BookingEventKindEnum::Rescheduled,
+                    EventKind::BookingStatusChanged => BookingEventKindEnum::StatusChanged,
+                    EventKind::BookingCancelled => BookingEventKindEnum::Cancelled,
                     _ => return None,
                 };
                 // Read with the subscriber's current rights.
@@ -103,7 +105,7 @@ impl SchedulingSubscription {
                 if provider_filter.is_some_and(|p| p != booking.provider_id) {
                     return None;
                 }
-                Some(BookingEvent {
+                Some(BookingEventObject {
                     event_id: ID(item.event.id.to_string()),
                     kind,
                     occurred_at: item.event.occurred_at,

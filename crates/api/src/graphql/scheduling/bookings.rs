@@ -13,11 +13,11 @@ use super::customers::CustomerObject;
 use super::objects::ProviderObject;
 use super::prefetch::prefetch_for_bookings;
 use super::services::ServiceObject;
-use super::{BookingStatus, Money, money};
+use super::{BookingStatusEnum, MoneyObject, money};
 use crate::error::ApiResult;
 use crate::graphql::connection::{page_cost, page_request};
 use crate::graphql::identity::objects::UserObject;
-use crate::graphql::local_time::{LocalTime, local_time};
+use crate::graphql::local_time::{LocalTimeObject, local_time};
 use crate::graphql::{RequiresOrOwn, loaders, own_permission, parse_id, permission, request, services};
 
 /// An appointment.
@@ -51,20 +51,20 @@ impl From<BookedAddon> for BookedAddonObject {
 
 /// Who cancelled, when, why, and what is refunded.
 #[derive(SimpleObject)]
-#[graphql(complex)]
-pub(crate) struct Cancellation {
+#[graphql(name = "Cancellation", complex)]
+pub(crate) struct CancellationObject {
     /// When.
     cancelled_at: DateTime<Utc>,
     /// Why.
     reason: Option<String>,
     /// Refund due under the tenant's cancellation policy.
-    refund: Money,
+    refund: MoneyObject,
     #[graphql(skip)]
     cancelled_by: Option<tessera_kernel::UserId>,
 }
 
 #[ComplexObject]
-impl Cancellation {
+impl CancellationObject {
     /// Who cancelled.
     async fn cancelled_by(&self, ctx: &Context<'_>) -> ApiResult<Option<UserObject>> {
         let Some(id) = self.cancelled_by else { return Ok(None) };
@@ -100,7 +100,7 @@ impl BookingObject {
         ID(self.0.id.to_string())
     }
     /// Status.
-    async fn status(&self) -> BookingStatus {
+    async fn status(&self) -> BookingStatusEnum {
         self.0.status.into()
     }
     /// Start.
@@ -112,11 +112,11 @@ impl BookingObject {
         self.0.ends_at
     }
     /// The start as the tenant's clocks show it.
-    async fn starts_at_local(&self, ctx: &Context<'_>) -> ApiResult<LocalTime> {
+    async fn starts_at_local(&self, ctx: &Context<'_>) -> ApiResult<LocalTimeObject> {
         local_time(ctx, self.0.starts_at).await
     }
     /// The end as the tenant's clocks show it.
-    async fn ends_at_local(&self, ctx: &Context<'_>) -> ApiResult<LocalTime> {
+    async fn ends_at_local(&self, ctx: &Context<'_>) -> ApiResult<LocalTimeObject> {
         local_time(ctx, self.0.ends_at).await
     }
     /// Total minutes booked (service and add-ons).
@@ -128,7 +128,7 @@ impl BookingObject {
         &self.0.service_name
     }
     /// Total price when booked (service and add-ons).
-    async fn price(&self) -> ApiResult<Money> {
+    async fn price(&self) -> ApiResult<MoneyObject> {
         money(self.0.price_minor, &self.0.currency)
     }
     /// Notes.
@@ -156,9 +156,9 @@ impl BookingObject {
         self.0.no_show_at
     }
     /// The cancellation, if cancelled.
-    async fn cancellation(&self) -> ApiResult<Option<Cancellation>> {
+    async fn cancellation(&self) -> ApiResult<Option<CancellationObject>> {
         let Some(cancelled_at) = self.0.cancelled_at else { return Ok(None) };
-        Ok(Some(Cancellation {
+        Ok(Some(CancellationObject {
             cancelled_at,
             reason: self.0.cancellation_reason.clone(),
             refund: money(self.0.refund_minor.unwrap_or(0), &self.0.currency)?,
@@ -227,7 +227,7 @@ pub(crate) struct BookingFilterInput {
     /// Of this customer.
     customer_id: Option<ID>,
     /// In one of these statuses.
-    status: Option<Vec<BookingStatus>>,
+    status: Option<Vec<BookingStatusEnum>>,
 }
 
 /// Queries about bookings.

@@ -27,7 +27,8 @@ pub(crate) use services::{AddonObject, ServiceObject};
 
 /// An amount of money.
 #[derive(SimpleObject, Clone)]
-pub(crate) struct Money {
+#[graphql(name = "Money")]
+pub(crate) struct MoneyObject {
     /// In minor units (cents).
     amount_minor: i32,
     /// ISO 4217 code.
@@ -37,10 +38,10 @@ pub(crate) struct Money {
 /// An amount as the API shows it. Prices and booking totals are bounded when
 /// they are entered (`MAX_PRICE_MINOR`), so this never fails; should a stored
 /// amount not fit, the field fails rather than show a wrong number.
-pub(crate) fn money(minor: i64, currency: &str) -> ApiResult<Money> {
+pub(crate) fn money(minor: i64, currency: &str) -> ApiResult<MoneyObject> {
     let amount_minor = i32::try_from(minor)
         .map_err(|_| ApiError::internal(format!("an amount of {minor} minor units does not fit")))?;
-    Ok(Money { amount_minor, currency: currency.to_owned() })
+    Ok(MoneyObject { amount_minor, currency: currency.to_owned() })
 }
 
 /// Formats minutes since midnight as `HH:MM` (`24:00` for the end of the day).
@@ -62,7 +63,8 @@ fn parse_clock(field: &str, text: &str) -> ApiResult<i32> {
 
 /// A day of the week.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub(crate) enum Weekday {
+#[graphql(name = "Weekday")]
+pub(crate) enum WeekdayEnum {
     Monday,
     Tuesday,
     Wednesday,
@@ -72,20 +74,20 @@ pub(crate) enum Weekday {
     Sunday,
 }
 
-const WEEKDAYS: [Weekday; 7] = [
-    Weekday::Monday,
-    Weekday::Tuesday,
-    Weekday::Wednesday,
-    Weekday::Thursday,
-    Weekday::Friday,
-    Weekday::Saturday,
-    Weekday::Sunday,
+const WEEKDAYS: [WeekdayEnum; 7] = [
+    WeekdayEnum::Monday,
+    WeekdayEnum::Tuesday,
+    WeekdayEnum::Wednesday,
+    WeekdayEnum::Thursday,
+    WeekdayEnum::Friday,
+    WeekdayEnum::Saturday,
+    WeekdayEnum::Sunday,
 ];
 
 /// How a provider works for the tenant.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "tessera_scheduling::ProviderType")]
-pub(crate) enum ProviderType {
+#[graphql(name = "ProviderType", remote = "tessera_scheduling::ProviderType")]
+pub(crate) enum ProviderTypeEnum {
     Employee,
     Contractor,
     Consultant,
@@ -93,8 +95,8 @@ pub(crate) enum ProviderType {
 
 /// Whether an exception closes time or opens it.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "tessera_scheduling::ExceptionKind")]
-pub(crate) enum ExceptionKind {
+#[graphql(name = "ExceptionKind", remote = "tessera_scheduling::ExceptionKind")]
+pub(crate) enum ExceptionKindEnum {
     /// Time off or a holiday.
     Closed,
     /// Special opening hours; `openingMode` says whether they replace the day's
@@ -104,8 +106,8 @@ pub(crate) enum ExceptionKind {
 
 /// How special opening hours combine with the day's weekly hours.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "tessera_scheduling::OpeningMode")]
-pub(crate) enum OpeningMode {
+#[graphql(name = "OpeningMode", remote = "tessera_scheduling::OpeningMode")]
+pub(crate) enum OpeningModeEnum {
     /// Only the special hours apply that day (a short Saturday).
     ReplaceWeeklyHours,
     /// The special hours are worked besides the weekly hours (opening over lunch).
@@ -114,8 +116,8 @@ pub(crate) enum OpeningMode {
 
 /// Where a booking is in its life.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "tessera_scheduling::BookingStatus")]
-pub(crate) enum BookingStatus {
+#[graphql(name = "BookingStatus", remote = "tessera_scheduling::BookingStatus")]
+pub(crate) enum BookingStatusEnum {
     Scheduled,
     Confirmed,
     InProgress,

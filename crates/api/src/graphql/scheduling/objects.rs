@@ -8,9 +8,9 @@ use tessera_kernel::DomainError;
 use tessera_scheduling::{BookingFilter, Provider, ScheduleException, WeeklyInterval};
 
 use super::bookings::{BookingObject, bookings_page};
-use super::offering::{ServiceOffering, offerings_of};
+use super::offering::{ServiceOfferingObject, offerings_of};
 use super::services::ServiceObject;
-use super::{BookingStatus, ExceptionKind, OpeningMode, ProviderType, WEEKDAYS, Weekday, clock};
+use super::{BookingStatusEnum, ExceptionKindEnum, OpeningModeEnum, ProviderTypeEnum, WEEKDAYS, WeekdayEnum, clock};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::page_cost;
 use crate::graphql::{loaders, request, services};
@@ -21,16 +21,17 @@ pub(crate) struct ProviderObject(pub(crate) Provider);
 
 /// One window of a provider's weekly hours, in the tenant's timezone.
 #[derive(SimpleObject)]
-pub(crate) struct WorkingInterval {
+#[graphql(name = "WorkingInterval")]
+pub(crate) struct WorkingIntervalObject {
     /// The day.
-    weekday: Weekday,
+    weekday: WeekdayEnum,
     /// Start, `HH:MM`.
     start_time: String,
     /// End, `HH:MM` (`24:00` = midnight).
     end_time: String,
 }
 
-impl From<&WeeklyInterval> for WorkingInterval {
+impl From<&WeeklyInterval> for WorkingIntervalObject {
     fn from(i: &WeeklyInterval) -> Self {
         Self {
             weekday: WEEKDAYS[usize::from(i.weekday.min(6))],
@@ -56,7 +57,7 @@ impl ProviderObject {
     }
     /// Employment type.
     #[graphql(name = "type")]
-    async fn provider_type(&self) -> ProviderType {
+    async fn provider_type(&self) -> ProviderTypeEnum {
         self.0.provider_type.into()
     }
     /// Contact email.
@@ -84,16 +85,16 @@ impl ProviderObject {
         self.0.review_count
     }
     /// Weekly working hours.
-    async fn working_hours(&self, ctx: &Context<'_>) -> ApiResult<Vec<WorkingInterval>> {
+    async fn working_hours(&self, ctx: &Context<'_>) -> ApiResult<Vec<WorkingIntervalObject>> {
         let hours = loaders(ctx)?.working_hours.load_one(self.0.id).await?.unwrap_or_default();
-        Ok(hours.iter().map(WorkingInterval::from).collect())
+        Ok(hours.iter().map(WorkingIntervalObject::from).collect())
     }
     /// The services they offer.
     async fn services(&self, ctx: &Context<'_>) -> ApiResult<Vec<ServiceObject>> {
         Ok(offerings_of(ctx, self.0.id).await?.into_iter().map(|o| ServiceObject(o.service)).collect())
     }
     /// The services they offer, with the price and time they charge and take for each.
-    async fn offerings(&self, ctx: &Context<'_>) -> ApiResult<Vec<ServiceOffering>> {
+    async fn offerings(&self, ctx: &Context<'_>) -> ApiResult<Vec<ServiceOfferingObject>> {
         offerings_of(ctx, self.0.id).await
     }
     /// Their time off and special hours between two dates (with the tenant's holidays).
@@ -133,7 +134,7 @@ impl ProviderObject {
         before: Option<String>,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
-        status: Option<Vec<BookingStatus>>,
+        status: Option<Vec<BookingStatusEnum>>,
     ) -> ApiResult<Connection<String, BookingObject>> {
         let filter = BookingFilter {
             from,
@@ -165,12 +166,12 @@ impl ScheduleExceptionObject {
         self.0.date
     }
     /// Closed (time off) or open (special hours).
-    async fn kind(&self) -> ExceptionKind {
+    async fn kind(&self) -> ExceptionKindEnum {
         self.0.kind.into()
     }
     /// For special hours, whether they replace or add to the day's weekly hours;
     /// null for a closure.
-    async fn opening_mode(&self) -> Option<OpeningMode> {
+    async fn opening_mode(&self) -> Option<OpeningModeEnum> {
         self.0.opening.map(Into::into)
     }
     /// Start of the window, or null for the whole day.

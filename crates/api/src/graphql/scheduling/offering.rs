@@ -5,25 +5,25 @@ use async_graphql::{Context, InputObject, MaybeUndefined, Object};
 use tessera_scheduling::{Offering, OfferingTerms, Service};
 
 use super::services::ServiceObject;
-use super::{Money, money};
+use super::{MoneyObject, money};
 use crate::error::ApiResult;
 use crate::graphql::loaders;
 use crate::graphql::patch::kept_cleared_or_set;
 
 /// A service a provider offers, with what they charge and take for it.
-pub(crate) struct ServiceOffering {
+pub(crate) struct ServiceOfferingObject {
     pub(crate) offering: Offering,
     pub(crate) service: Service,
 }
 
-#[Object]
-impl ServiceOffering {
+#[Object(name = "ServiceOffering")]
+impl ServiceOfferingObject {
     /// The service.
     async fn service(&self) -> ServiceObject {
         ServiceObject(self.service.clone())
     }
     /// What this provider charges for it, before add-ons: their own price or the service's.
-    async fn price(&self) -> ApiResult<Money> {
+    async fn price(&self) -> ApiResult<MoneyObject> {
         money(self.offering.price_of(&self.service), &self.service.currency)
     }
     /// How long this provider takes, in minutes, before add-ons: their own time or the service's.
@@ -44,15 +44,15 @@ impl ServiceOffering {
 pub(crate) async fn offerings_of(
     ctx: &Context<'_>,
     provider: tessera_kernel::ProviderId,
-) -> ApiResult<Vec<ServiceOffering>> {
+) -> ApiResult<Vec<ServiceOfferingObject>> {
     let loaders = loaders(ctx)?;
     let offered = loaders.offerings.load_one(provider).await?.unwrap_or_default();
     let mut found = loaders.services.load_many(offered.iter().map(|o| o.service_id)).await?;
-    let mut listed: Vec<ServiceOffering> = offered
+    let mut listed: Vec<ServiceOfferingObject> = offered
         .into_iter()
         .filter_map(|offering| {
             let service = found.remove(&offering.service_id).filter(|s| s.deleted_at.is_none())?;
-            Some(ServiceOffering { offering, service })
+            Some(ServiceOfferingObject { offering, service })
         })
         .collect();
     listed.sort_by_key(|o| o.service.id);

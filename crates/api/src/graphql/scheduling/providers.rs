@@ -10,7 +10,7 @@ use tessera_scheduling::{ExceptionInput, ProviderInput, ProviderPatch};
 use super::objects::{ProviderObject, ScheduleExceptionObject};
 use super::offering::OfferingTermsInput;
 use super::prefetch::prefetch_for_providers;
-use super::{ExceptionKind, OpeningMode, ProviderType, WEEKDAYS, Weekday, parse_clock};
+use super::{ExceptionKindEnum, OpeningModeEnum, ProviderTypeEnum, WEEKDAYS, WeekdayEnum, parse_clock};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::patch::{kept_cleared_or_set, kept_or_set, parse_link};
@@ -27,7 +27,7 @@ pub(crate) struct ProviderDetailsInput {
     title: Option<String>,
     /// Employment type; EMPLOYEE when omitted.
     #[graphql(name = "type")]
-    provider_type: Option<ProviderType>,
+    provider_type: Option<ProviderTypeEnum>,
     /// Email.
     email: Option<String>,
     /// Phone, E.164 (`+15551234567`).
@@ -60,7 +60,7 @@ impl TryFrom<ProviderDetailsInput> for ProviderInput {
 #[derive(InputObject)]
 pub(crate) struct WorkingIntervalInput {
     /// The day.
-    weekday: Weekday,
+    weekday: WeekdayEnum,
     /// Start, `HH:MM`.
     start_time: String,
     /// End, `HH:MM` (`24:00` = midnight).
@@ -75,10 +75,10 @@ pub(crate) struct ScheduleExceptionInput {
     /// The local date.
     date: NaiveDate,
     /// CLOSED or OPEN.
-    kind: ExceptionKind,
+    kind: ExceptionKindEnum,
     /// For OPEN only: whether the hours replace the day's weekly hours (the
     /// default) or add to them.
-    opening_mode: Option<OpeningMode>,
+    opening_mode: Option<OpeningModeEnum>,
     /// Start, `HH:MM`; omit with endTime to close the whole day.
     start_time: Option<String>,
     /// End, `HH:MM`.
@@ -102,7 +102,7 @@ pub(crate) struct UpdateProviderInput {
     title: MaybeUndefined<String>,
     /// Employment type.
     #[graphql(name = "type")]
-    provider_type: MaybeUndefined<ProviderType>,
+    provider_type: MaybeUndefined<ProviderTypeEnum>,
     /// Email.
     email: MaybeUndefined<String>,
     /// Phone, E.164 (`+15551234567`).

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use tessera_kernel::{Permission, ServiceId};
 use tessera_scheduling::{Addon, AddonInput, AddonPatch, Service, ServiceInput, ServicePatch};
 
-use super::{Money, money};
+use super::{MoneyObject, money};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::patch::{kept_cleared_or_set, kept_or_set};
@@ -31,7 +31,7 @@ impl ServiceObject {
         self.0.description.as_deref()
     }
     /// Price.
-    async fn price(&self) -> ApiResult<Money> {
+    async fn price(&self) -> ApiResult<MoneyObject> {
         money(self.0.price_minor, &self.0.currency)
     }
     /// Length in minutes.

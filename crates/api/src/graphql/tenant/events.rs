@@ -13,7 +13,8 @@ use crate::graphql::{Requires, permission};
 
 /// What happened to a tenant.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub(crate) enum TenantEventKind {
+#[graphql(name = "TenantEventKind")]
+pub(crate) enum TenantEventKindEnum {
     /// Profile, settings or feature flags changed.
     Updated,
     /// Soft-deleted.
@@ -24,11 +25,12 @@ pub(crate) enum TenantEventKind {
 
 /// A change to the subscribed tenant.
 #[derive(SimpleObject)]
-pub(crate) struct TenantEvent {
+#[graphql(name = "TenantEvent")]
+pub(crate) struct TenantEventObject {
     /// Unique per event; a client may see an id twice only if it reconnects.
     event_id: ID,
     /// What happened.
-    kind: TenantEventKind,
+    kind: TenantEventKindEnum,
     /// When.
     occurred_at: DateTime<Utc>,
     /// The tenant as it is now.
@@ -46,15 +48,15 @@ impl TenantSubscription {
     async fn tenant_updated(
         &self,
         ctx: &Context<'_>,
-    ) -> Result<impl Stream<Item = ApiResult<TenantEvent>> + use<>, ApiError> {
+    ) -> Result<impl Stream<Item = ApiResult<TenantEventObject>> + use<>, ApiError> {
         watch(ctx, Permission::TenantRead, Permission::TenantRead, |item| async move {
             let kind = match item.event.kind {
-                EventKind::TenantUpdated => TenantEventKind::Updated,
-                EventKind::TenantDeleted => TenantEventKind::Deleted,
-                EventKind::TenantRestored => TenantEventKind::Restored,
+                EventKind::TenantUpdated => TenantEventKindEnum::Updated,
+                EventKind::TenantDeleted => TenantEventKindEnum::Deleted,
+                EventKind::TenantRestored => TenantEventKindEnum::Restored,
                 _ => return None,
             };
-            Some(TenantEvent {
+            Some(TenantEventObject {
                 event_id: ID(item.event.id.to_string()),
                 kind,
                 occurred_at: item.event.occurred_at,

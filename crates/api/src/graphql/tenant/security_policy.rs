@@ -13,7 +13,7 @@ use crate::graphql::{Requires, parse_id, permission, request, services};
 /// Who must sign in with a second factor.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "MfaRequirement", remote = "tessera_tenant::MfaRequirement")]
-pub(crate) enum MfaRequirementGql {
+pub(crate) enum MfaRequirementEnum {
     /// Nobody is made to.
     Off,
     /// Every member.
@@ -25,10 +25,10 @@ pub(crate) enum MfaRequirementGql {
 /// What a tenant demands of the sessions that use it.
 #[derive(SimpleObject, InputObject)]
 #[graphql(name = "SecurityPolicy", input_name = "SecurityPolicyInput")]
-pub(crate) struct SecurityPolicyGql {
+pub(crate) struct SecurityPolicyObject {
     /// Who must sign in with a second factor.
-    #[graphql(default_with = "MfaRequirementGql::Off")]
-    require_mfa: MfaRequirementGql,
+    #[graphql(default_with = "MfaRequirementEnum::Off")]
+    require_mfa: MfaRequirementEnum,
     /// The roles whose holders must, with `ROLES`.
     #[graphql(default)]
     mfa_roles: Vec<ID>,
@@ -51,7 +51,7 @@ pub(crate) struct SecurityPolicyGql {
     ip_block: Vec<String>,
 }
 
-impl From<&SecurityPolicy> for SecurityPolicyGql {
+impl From<&SecurityPolicy> for SecurityPolicyObject {
     fn from(p: &SecurityPolicy) -> Self {
         Self {
             require_mfa: p.require_mfa.into(),
@@ -66,7 +66,7 @@ impl From<&SecurityPolicy> for SecurityPolicyGql {
     }
 }
 
-impl SecurityPolicyGql {
+impl SecurityPolicyObject {
     fn parse(self) -> ApiResult<SecurityPolicy> {
         Ok(SecurityPolicy {
             require_mfa: self.require_mfa.into(),
@@ -93,7 +93,7 @@ impl SecurityPolicyMutations {
     /// session idle time, a second factor for all or some members (with grace
     /// sign-ins and an enforcement date); the session limit applies at sign-in.
     #[graphql(guard = "Requires(Permission::PolicyManage)", directive = permission::apply(Permission::PolicyManage.name().to_owned()))]
-    async fn set_security_policy(&self, ctx: &Context<'_>, input: SecurityPolicyGql) -> ApiResult<TenantObject> {
+    async fn set_security_policy(&self, ctx: &Context<'_>, input: SecurityPolicyObject) -> ApiResult<TenantObject> {
         let tenant = services(ctx)?.tenants.set_security_policy(request(ctx)?, input.parse()?).await?;
         Ok(TenantObject(tenant))
     }

@@ -9,7 +9,7 @@ use crate::graphql::patch::{count, kept_cleared_or_set, kept_or_set, kept_or_set
 /// Settings a tenant's owners tune.
 #[derive(SimpleObject, Clone)]
 #[graphql(name = "TenantSettings")]
-pub(crate) struct TenantSettingsGql {
+pub(crate) struct TenantSettingsObject {
     /// ISO 4217 code that prices are quoted in.
     currency: String,
     /// How long before its start a booking may be made, in minutes.
@@ -44,7 +44,7 @@ fn to_i32(n: u32) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-impl From<&TenantSettings> for TenantSettingsGql {
+impl From<&TenantSettings> for TenantSettingsObject {
     fn from(s: &TenantSettings) -> Self {
         Self {
             currency: s.currency.clone(),
@@ -66,7 +66,7 @@ impl From<&TenantSettings> for TenantSettingsGql {
 /// A named on/off switch.
 #[derive(SimpleObject, InputObject, Clone)]
 #[graphql(name = "FeatureFlag", input_name = "FeatureFlagInput")]
-pub(crate) struct FeatureFlagGql {
+pub(crate) struct FeatureFlagObject {
     /// Flag name, `[a-z][a-z0-9_.-]*`.
     pub(super) key: String,
     /// Whether the feature is on.

@@ -8,8 +8,8 @@ use tessera_kernel::{DomainError, Permission, TenantId};
 use tessera_tenant::{FeatureFlags, NewTenant, Tenant, TenantPatch, TenantSettingsPatch};
 
 use super::members::MembershipObject;
-use super::security_policy::SecurityPolicyGql;
-use super::settings::{FeatureFlagGql, TenantSettingsGql, UpdateTenantSettingsInput};
+use super::security_policy::SecurityPolicyObject;
+use super::settings::{FeatureFlagObject, TenantSettingsObject, UpdateTenantSettingsInput};
 use crate::error::ApiResult;
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::patch::kept_or_set;
@@ -18,7 +18,7 @@ use crate::graphql::{Requires, SignedIn, authenticated, loaders, parse_id, permi
 /// A tenant's service tier.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "TenantTier", remote = "tessera_tenant::TenantTier")]
-pub(crate) enum TenantTierGql {
+pub(crate) enum TenantTierEnum {
     Free,
     Basic,
     Premium,
@@ -28,7 +28,7 @@ pub(crate) enum TenantTierGql {
 /// Where a tenant is in its life.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "TenantStatus", remote = "tessera_tenant::TenantStatus")]
-pub(crate) enum TenantStatusGql {
+pub(crate) enum TenantStatusEnum {
     Trial,
     Active,
     Suspended,
@@ -38,7 +38,7 @@ pub(crate) enum TenantStatusGql {
 /// How a tenant's data is separated from other tenants' data.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "IsolationLevel", remote = "tessera_tenant::IsolationLevel")]
-pub(crate) enum IsolationLevelGql {
+pub(crate) enum IsolationLevelEnum {
     Shared,
     SemiIsolated,
     FullyIsolated,
@@ -63,11 +63,11 @@ impl TenantObject {
         &self.0.slug
     }
     /// Service tier.
-    async fn tier(&self) -> TenantTierGql {
+    async fn tier(&self) -> TenantTierEnum {
         self.0.tier.into()
     }
     /// Life-cycle status.
-    async fn status(&self) -> TenantStatusGql {
+    async fn status(&self) -> TenantStatusEnum {
         self.0.status.into()
     }
     /// IANA timezone its schedules are written in.
@@ -79,15 +79,15 @@ impl TenantObject {
         &self.0.locale
     }
     /// Settings.
-    async fn settings(&self) -> TenantSettingsGql {
+    async fn settings(&self) -> TenantSettingsObject {
         (&self.0.settings).into()
     }
     /// Feature flags, by name.
-    async fn feature_flags(&self) -> Vec<FeatureFlagGql> {
-        self.0.feature_flags.iter().map(|(key, enabled)| FeatureFlagGql { key: key.to_owned(), enabled }).collect()
+    async fn feature_flags(&self) -> Vec<FeatureFlagObject> {
+        self.0.feature_flags.iter().map(|(key, enabled)| FeatureFlagObject { key: key.to_owned(), enabled }).collect()
     }
     /// How its data is isolated.
-    async fn isolation_level(&self) -> IsolationLevelGql {
+    async fn isolation_level(&self) -> IsolationLevelEnum {
         self.0.isolation_level.into()
     }
     /// When it was created.
@@ -108,7 +108,7 @@ impl TenantObject {
     }
     /// Its security policy; null unless the caller may manage it (`tenant:manage`
     /// here).
-    async fn security_policy(&self, ctx: &Context<'_>) -> ApiResult<Option<SecurityPolicyGql>> {
+    async fn security_policy(&self, ctx: &Context<'_>) -> ApiResult<Option<SecurityPolicyObject>> {
         let manages = request(ctx)?
             .tenant()
             .is_some_and(|t| t.tenant_id == self.0.id && t.permissions.contains(Permission::TenantManage));
@@ -175,7 +175,7 @@ pub(crate) struct UpdateTenantInput {
     /// Settings to change; those not named keep their value.
     settings: MaybeUndefined<UpdateTenantSettingsInput>,
     /// The complete new set of feature flags (flags not listed are removed).
-    feature_flags: MaybeUndefined<Vec<FeatureFlagGql>>,
+    feature_flags: MaybeUndefined<Vec<FeatureFlagObject>>,
 }
 
 /// Queries about tenants.
