@@ -7,7 +7,7 @@ use chrono::Duration;
 use serde_json::{Value, json};
 use tessera_e2e::{Auth, TestApp, error_code_of};
 
-const CREATE: &str = "mutation($input: CreateOAuthClientInput!) { createOAuthClient(input: $input) { clientSecret client { id clientId name scopes createdBy { email } revokedAt } } }";
+const CREATE: &str = "mutation($input: CreateOAuthClientInput!) { createOAuthClient(input: $input) { __typename clientSecret client { id clientId name scopes createdBy { email } revokedAt } } }";
 const LIST: &str = "{ oauthClients { id clientId name scopes lastUsedAt revokedAt } }";
 const ROTATE: &str = "mutation($id: ID!, $keep: Int) { rotateOAuthClientSecret(id: $id, keepPreviousMinutes: $keep) { clientSecret client { rotatedAt previousSecretExpiresAt } } }";
 const REVOKE: &str = "mutation($id: ID!) { revokeOAuthClient(id: $id) { revokedAt } }";
@@ -19,6 +19,7 @@ const CREATE_SERVICE: &str =
 async fn make_client(app: &TestApp, owner: &Auth, scopes: &[&str]) -> (String, String, String) {
     let data = app.ok(owner, CREATE, json!({ "input": { "name": "Acme widget", "scopes": scopes } })).await;
     let created = &data["createOAuthClient"];
+    assert_eq!(created["__typename"], "OAuthClientWithSecret", "spelled as the `OAuthClient` it holds");
     (
         created["client"]["id"].as_str().unwrap().to_owned(),
         created["client"]["clientId"].as_str().unwrap().to_owned(),

@@ -11,7 +11,7 @@ use crate::graphql::{Requires, parse_id, permission, request, services};
 
 /// A client with its secret, shown this once.
 #[derive(SimpleObject)]
-#[graphql(name = "OauthClientWithSecret")]
+#[graphql(name = "OAuthClientWithSecret")]
 pub(crate) struct OAuthClientWithSecretObject {
     /// The client.
     client: OAuthClientObject,
