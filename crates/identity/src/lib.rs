@@ -29,22 +29,27 @@
 //! Unknown emails and wrong passwords fail identically and in comparable time: an
 //! unknown email is verified against a dummy hash and throttled like a real account.
 
+mod accounts;
 mod api_keys;
 mod ceremony;
 mod connection;
+mod convert;
 mod devices;
 mod entity;
 mod lifecycle;
 mod login;
+mod login_history;
 mod mfa;
 mod model;
 mod oauth;
 mod passkey;
 mod password;
+mod password_change;
 mod rate_window;
 mod recovery;
 mod refresh;
 mod service;
+mod sessions;
 mod sign_up;
 mod throttle;
 mod token;

@@ -20,7 +20,8 @@ use tessera_kernel::{DomainError, RequestContext, Result, SessionId, UserId};
 use crate::api_keys::revoke_user_keys;
 use crate::entity::user;
 use crate::model::{Email, User, UserStatus};
-use crate::service::{IdentityService, revoke_user_sessions};
+use crate::service::IdentityService;
+use crate::sessions::revoke_user_sessions;
 
 /// The longest reason kept.
 const MAX_REASON_CHARS: usize = 500;

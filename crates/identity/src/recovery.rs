@@ -32,7 +32,8 @@ use tracing::{info, warn};
 use crate::devices;
 use crate::entity::{account_token, mfa_challenge, oauth_token, user, webauthn_ceremony};
 use crate::model::{Email, TokenPurpose, UserStatus};
-use crate::service::{IdentityService, revoke_user_sessions};
+use crate::service::IdentityService;
+use crate::sessions::revoke_user_sessions;
 use crate::throttle::{self, Charge};
 use crate::token::{hash_token, new_token};
 

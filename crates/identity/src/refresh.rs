@@ -27,7 +27,8 @@ use tracing::warn;
 
 use crate::entity::{refresh_token, session, user};
 use crate::model::{IssuedSession, UserStatus};
-use crate::service::{IdentityService, platform_secret, store_refresh_token};
+use crate::service::{IdentityService, platform_secret};
+use crate::sessions::store_refresh_token;
 use crate::token::{ACCESS_PREFIX, REFRESH_PREFIX, hash_token};
 
 /// How long after its rotation a refresh token presented again still gets its

@@ -22,11 +22,16 @@
 //! bring new members in with roles, by an emailed single-use link
 //! ([`RbacService::invite`]).
 
+mod assignments;
+mod convert;
 mod entity;
+mod groups;
 mod invitation;
 mod lifecycle;
 mod model;
 mod resolve;
+mod roles;
+mod scope;
 mod service;
 
 pub use invitation::{

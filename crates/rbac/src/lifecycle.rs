@@ -3,7 +3,7 @@
 use sea_orm::DatabaseTransaction;
 use tessera_tenant::{BoxFuture, CreatedTenant, TenantLifecycle};
 
-use crate::service::install_builtin_roles;
+use crate::roles::install_builtin_roles;
 
 /// Installs the built-in roles in each new tenant and assigns the owner role to its
 /// creator, in the transaction that creates the tenant: a tenant never exists
