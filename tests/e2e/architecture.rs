@@ -27,6 +27,8 @@ fn allowed_workspace_dependencies() -> BTreeMap<&'static str, BTreeSet<&'static 
             BTreeSet::from(["tessera-kernel", "tessera-tenant", "tessera-identity", "tessera-audit", "tessera-notify"]),
         ),
         ("tessera-migrations", BTreeSet::new()),
+        // Service-level test helpers: domain crates take it as a dev-dependency only.
+        ("tessera-testkit", BTreeSet::from(["tessera-kernel", "tessera-migrations"])),
     ])
 }
 

@@ -31,6 +31,8 @@ mod lifecycle;
 mod model;
 mod resolve;
 mod roles;
+#[cfg(test)]
+mod rules_tests;
 mod scope;
 mod service;
 

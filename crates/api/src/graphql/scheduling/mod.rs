@@ -144,3 +144,32 @@ pub(crate) struct SchedulingMutation(
     customers::CustomerMutations,
     booking_changes::BookingMutations,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::{clock, parse_clock};
+
+    #[test]
+    fn a_time_of_day_reads_from_midnight_to_the_end_of_the_day() {
+        assert_eq!(parse_clock("start", "00:00").unwrap(), 0);
+        assert_eq!(parse_clock("start", "09:30").unwrap(), 570);
+        assert_eq!(parse_clock("start", " 9:05 ").unwrap(), 545);
+        assert_eq!(parse_clock("end", "24:00").unwrap(), 1440);
+    }
+
+    #[test]
+    fn anything_else_is_refused_naming_the_field() {
+        for text in ["24:01", "25:00", "12:60", "-1:00", "12", "12:3x", "", "noon"] {
+            let refused = parse_clock("startTime", text).unwrap_err();
+            assert!(format!("{refused:?}").contains("startTime"), "{text:?}: {refused:?}");
+        }
+    }
+
+    #[test]
+    fn minutes_print_back_as_they_were_written() {
+        for text in ["00:00", "09:30", "23:59", "24:00"] {
+            let minutes = i16::try_from(parse_clock("t", text).unwrap()).unwrap();
+            assert_eq!(clock(minutes), text);
+        }
+    }
+}

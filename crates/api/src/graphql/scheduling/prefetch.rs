@@ -67,7 +67,12 @@ fn upcoming_limit(ctx: &Context<'_>) -> Option<usize> {
     let field = ctx.field();
     let node = field.selection_set().find(|f| f.name() == "edges")?.selection_set().find(|f| f.name() == "node")?;
     let upcoming = node.selection_set().find(|f| f.name() == "upcomingBookings")?;
-    let arguments = upcoming.arguments().ok()?;
+    first_or_default(upcoming.arguments().ok()?)
+}
+
+/// The `first` argument among a field's `arguments` (5 when absent); `None` when
+/// it is no count, which the field itself then refuses.
+fn first_or_default(arguments: Vec<(async_graphql::Name, async_graphql::Value)>) -> Option<usize> {
     match arguments.into_iter().find(|(name, _)| name.as_str() == "first").map(|(_, value)| value) {
         None => Some(5),
         Some(async_graphql::Value::Number(n)) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
@@ -116,4 +121,26 @@ pub(super) async fn prefetch_for_bookings(ctx: &Context<'_>, bookings: &[Booking
     let all = unique(wanted.into_iter().chain(offered));
     prefetch(!all.is_empty(), &loaders.services, &all).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{Name, Value};
+
+    use super::{first_or_default, unique};
+
+    #[test]
+    fn keys_are_loaded_once_each_in_order() {
+        assert_eq!(unique([3, 1, 3, 2, 1].into_iter()), [1, 2, 3]);
+        assert!(unique(std::iter::empty::<u8>()).is_empty());
+    }
+
+    #[test]
+    fn the_look_ahead_reads_first_as_the_field_will() {
+        let first = |value: Value| vec![(Name::new("after"), Value::Null), (Name::new("first"), value)];
+        assert_eq!(first_or_default(Vec::new()), Some(5), "the field's default");
+        assert_eq!(first_or_default(first(Value::from(3))), Some(3));
+        assert_eq!(first_or_default(first(Value::from(-1))), None, "a negative count is refused, not prefetched");
+        assert_eq!(first_or_default(first(Value::from("3"))), None);
+    }
 }
