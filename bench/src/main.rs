@@ -24,6 +24,7 @@ use tessera_identity::{NewUser, PasswordHasher};
 use tessera_kernel::{Actor, CustomerId, Db, ManualClock, RequestContext, RequestMeta, ServiceId, TenantId};
 use tessera_scheduling::{
     AvailabilityQuery, BookingCustomer, CustomerInput, NewBooking, OfferingTerms, ProviderInput, ServiceInput,
+    WeeklyHours,
 };
 use tessera_tenant::{NewTenant, TenantRef};
 
@@ -152,7 +153,7 @@ async fn load() -> Result<World, Failure> {
             .create_provider(&ctx, ProviderInput { name: format!("Provider {i}"), ..Default::default() })
             .await
             .map_err(domain)?;
-        let hours = (0..6).map(|day| (day, 9 * 60, 18 * 60)).collect();
+        let hours = (0..6).map(|day| WeeklyHours::new(day, 9 * 60, 18 * 60)).collect();
         scheduling.set_working_hours(&ctx, provider.id, hours).await.map_err(domain)?;
         for service in &services_ids {
             scheduling.assign_service(&ctx, provider.id, *service, OfferingTerms::default()).await.map_err(domain)?;
@@ -331,7 +332,7 @@ async fn create_bookings(world: &World) -> Result<(f64, f64), Failure> {
         .create_provider(&world.ctx, ProviderInput { name: "Timing".into(), ..Default::default() })
         .await
         .map_err(domain)?;
-    let hours = (0..7).map(|day| (day, 0, 1440)).collect();
+    let hours = (0..7).map(|day| WeeklyHours::new(day, 0, 1440)).collect();
     services.scheduling.set_working_hours(&world.ctx, provider.id, hours).await.map_err(domain)?;
     services
         .scheduling

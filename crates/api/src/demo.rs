@@ -13,7 +13,7 @@ use tessera_kernel::{
 use tessera_rbac::{AccessScope, BuiltinRole, NewAssignment, RoleInput, Subject};
 use tessera_scheduling::{
     AddonInput, AvailabilityQuery, BookingCustomer, CustomerInput, NewBooking, OfferingTerms, ProviderInput,
-    ProviderType, ServiceInput,
+    ProviderType, ServiceInput, WeeklyHours,
 };
 use tessera_tenant::{NewTenant, TenantRef};
 
@@ -214,7 +214,11 @@ async fn seed_salon(
             ..Default::default()
         };
         let provider = scheduling.create_provider(ctx, input).await?;
-        let intervals = shift.days.iter().flat_map(|d| shift.windows.iter().map(move |(s, e)| (*d, *s, *e))).collect();
+        let intervals = shift
+            .days
+            .iter()
+            .flat_map(|d| shift.windows.iter().map(move |(s, e)| WeeklyHours::new(*d, *s, *e)))
+            .collect();
         scheduling.set_working_hours(ctx, provider.id, intervals).await?;
         providers.push(provider.id);
     }

@@ -19,7 +19,7 @@ use tessera_audit::{SecurityEvent, SecurityEventKind, Severity, record_security_
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::token::{hash_token, new_token};
-use tessera_kernel::{Actor, DomainError, RequestContext, Result, SessionId, UserId};
+use tessera_kernel::{Actor, ApiKeyId, DomainError, RequestContext, Result, SessionId, UserId};
 
 use crate::entity::{api_key, session, user};
 use crate::model::{AuthenticatedSession, UserStatus};
@@ -42,7 +42,7 @@ const TOUCH_SECS: i64 = 60;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
     /// Id.
-    pub id: uuid::Uuid,
+    pub id: ApiKeyId,
     /// What it is for.
     pub name: String,
     /// Its first characters (`tsk_AbCdEfGh`).
@@ -113,7 +113,7 @@ impl IdentityService {
         }
         let secret = new_token(API_KEY_PREFIX);
         let row = api_key::Model {
-            id: uuid_v7_at(now),
+            id: ApiKeyId(uuid_v7_at(now)),
             user_id: actor.user_id,
             name,
             prefix: secret.chars().take(VISIBLE_CHARS).collect(),
@@ -168,7 +168,7 @@ impl IdentityService {
 
     /// Revokes one of the signed-in user's keys at once (another's is
     /// `NOT_FOUND`). Returns it; its id is the "session" its subscriptions ran under.
-    pub async fn revoke_api_key(&self, ctx: &RequestContext, id: uuid::Uuid) -> Result<ApiKey> {
+    pub async fn revoke_api_key(&self, ctx: &RequestContext, id: ApiKeyId) -> Result<ApiKey> {
         let actor = ctx.require_actor()?;
         let now = ctx.now();
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
@@ -229,7 +229,7 @@ impl IdentityService {
         }
         // A key does not idle: automation may run once a day.
         Ok(Some(AuthenticatedSession {
-            actor: Actor { user_id: key.user_id, session_id: SessionId(key.id) },
+            actor: Actor { user_id: key.user_id, session_id: SessionId(key.id.as_uuid()) },
             second_factor: key.second_factor,
             last_used_at: now,
             client: None,
@@ -265,7 +265,7 @@ pub(crate) async fn revoke_user_keys<C: ConnectionTrait>(
         .all(conn)
         .await?
         .into_iter()
-        .map(|k| SessionId(k.id))
+        .map(|k| SessionId(k.id.as_uuid()))
         .collect();
     if !live.is_empty() {
         api_key::Entity::update_many()

@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::StringLen;
 use sea_orm::{DeriveActiveEnum, EnumIter};
-use tessera_kernel::{DomainError, Result, SessionId, UserId};
+use tessera_kernel::{DomainError, PasskeyId, Result, SessionId, UserId};
 
 /// A normalised email address: trimmed and lower-cased, so `Ana@Example.com` and
 /// `ana@example.com ` are one account.
@@ -403,7 +403,7 @@ pub struct MfaStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Passkey {
     /// Id.
-    pub id: uuid::Uuid,
+    pub id: PasskeyId,
     /// The name its owner gave it ("MacBook Touch ID").
     pub name: String,
     /// When it was added.

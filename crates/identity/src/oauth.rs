@@ -25,7 +25,7 @@ use tessera_audit::{SecurityEvent, SecurityEventKind, Severity, record_security_
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::{
-    Actor, DomainError, Permission, PermissionSet, RequestContext, Result, SessionId, TenantId, UserId,
+    Actor, DomainError, OAuthClientId, Permission, PermissionSet, RequestContext, Result, SessionId, TenantId, UserId,
 };
 
 use crate::api_keys::parse_name;
@@ -50,7 +50,7 @@ const SECRET_PREFIX: &str = "tps_";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthClient {
     /// Id.
-    pub id: uuid::Uuid,
+    pub id: OAuthClientId,
     /// The tenant it acts in.
     pub tenant_id: TenantId,
     /// What it is ("Acme booking widget").
@@ -103,7 +103,7 @@ pub enum TokenRefusal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientGrant {
     /// The client (row id), standing where a session id would.
-    pub client: uuid::Uuid,
+    pub client: OAuthClientId,
     /// The only tenant it acts in.
     pub tenant_id: TenantId,
     /// Its scopes: at most these permissions.
@@ -192,7 +192,7 @@ impl IdentityService {
         }
         let secret = new_token(SECRET_PREFIX);
         let row = oauth_client::Model {
-            id: uuid_v7_at(now),
+            id: OAuthClientId(uuid_v7_at(now)),
             tenant_id: authorized.tenant_id,
             name,
             client_id: new_token(CLIENT_ID_PREFIX).chars().take(CLIENT_ID_PREFIX.len() + CLIENT_ID_CHARS).collect(),
@@ -246,8 +246,8 @@ impl IdentityService {
     pub async fn oauth_clients_by_ids(
         &self,
         ctx: &RequestContext,
-        ids: &[uuid::Uuid],
-    ) -> Result<std::collections::HashMap<uuid::Uuid, OAuthClient>> {
+        ids: &[OAuthClientId],
+    ) -> Result<std::collections::HashMap<OAuthClientId, OAuthClient>> {
         let Some(tenant) = ctx.tenant() else { return Ok(std::collections::HashMap::new()) };
         let txn = self.db.begin(Scope::Global, Access::Read).await?;
         let rows = oauth_client::Entity::find()
@@ -264,7 +264,7 @@ impl IdentityService {
     pub async fn rotate_oauth_client_secret(
         &self,
         ctx: &RequestContext,
-        id: uuid::Uuid,
+        id: OAuthClientId,
         keep_previous_minutes: Option<u32>,
     ) -> Result<(OAuthClient, String)> {
         let authorized = ctx.authorize(Permission::TenantManage)?;
@@ -302,7 +302,7 @@ impl IdentityService {
     }
 
     /// Revokes a client of the request's tenant: it and its tokens stop at once.
-    pub async fn revoke_oauth_client(&self, ctx: &RequestContext, id: uuid::Uuid) -> Result<OAuthClient> {
+    pub async fn revoke_oauth_client(&self, ctx: &RequestContext, id: OAuthClientId) -> Result<OAuthClient> {
         let authorized = ctx.authorize(Permission::TenantManage)?;
         refuse_clients(ctx)?;
         let now = ctx.now();
@@ -327,7 +327,7 @@ impl IdentityService {
         &self,
         txn: &sea_orm::DatabaseTransaction,
         tenant_id: TenantId,
-        id: uuid::Uuid,
+        id: OAuthClientId,
     ) -> Result<oauth_client::Model> {
         oauth_client::Entity::find_by_id(id)
             .filter(oauth_client::Column::TenantId.eq(tenant_id))
@@ -468,7 +468,7 @@ impl IdentityService {
             return Ok(None);
         }
         Ok(Some(AuthenticatedSession {
-            actor: Actor { user_id: client.created_by, session_id: SessionId::from(client.id) },
+            actor: Actor { user_id: client.created_by, session_id: SessionId(client.id.as_uuid()) },
             // Machines have no second factor to give; the secret is the credential,
             // and tenants judge clients by network, not by sign-in strength.
             second_factor: false,
@@ -484,7 +484,7 @@ impl IdentityService {
 
     /// Whether the client with row id `id` is still live (for subscriptions
     /// opened with its tokens); `None` when it is not a client.
-    pub(crate) async fn client_is_live(&self, id: uuid::Uuid) -> Result<Option<bool>> {
+    pub(crate) async fn client_is_live(&self, id: OAuthClientId) -> Result<Option<bool>> {
         let txn = self.db.begin(Scope::Global, Access::Read).await?;
         let Some(client) = oauth_client::Entity::find_by_id(id).one(&txn).await? else {
             txn.commit().await?;

@@ -35,7 +35,7 @@ use sha2::{Digest, Sha256};
 use tessera_audit::{SecurityEvent, SecurityEventKind, Severity, record_security_event};
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::id::uuid_v7_at;
-use tessera_kernel::{DomainError, RequestContext, Result, UserId};
+use tessera_kernel::{DomainError, PasskeyId, RequestContext, Result, UserId};
 use tracing::debug;
 use url::Url;
 use webauthn_rs::prelude::{
@@ -277,7 +277,7 @@ impl IdentityService {
         }
         let first_factor = self.second_factors(&txn, user_id).await?.is_none();
         let row = passkey::Model {
-            id: uuid_v7_at(now),
+            id: PasskeyId(uuid_v7_at(now)),
             user_id,
             name,
             credential_id,
@@ -330,7 +330,7 @@ impl IdentityService {
     }
 
     /// Renames one of the signed-in user's passkeys (another's is `NOT_FOUND`).
-    pub async fn rename_passkey(&self, ctx: &RequestContext, id: uuid::Uuid, name: &str) -> Result<Passkey> {
+    pub async fn rename_passkey(&self, ctx: &RequestContext, id: PasskeyId, name: &str) -> Result<Passkey> {
         let actor = ctx.require_actor()?;
         let name = parse_name(name)?;
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
@@ -349,7 +349,7 @@ impl IdentityService {
     /// Removes one of the signed-in user's passkeys, after checking their
     /// password again (another's is `NOT_FOUND`). Removing the last second factor
     /// also forgets the backup codes.
-    pub async fn remove_passkey(&self, ctx: &RequestContext, id: uuid::Uuid, password: &str) -> Result<Passkey> {
+    pub async fn remove_passkey(&self, ctx: &RequestContext, id: PasskeyId, password: &str) -> Result<Passkey> {
         let actor = ctx.require_actor()?;
         let user = self.signed_in_user(ctx).await?;
         let txn = self.db.begin(Scope::Global, Access::Read).await?;

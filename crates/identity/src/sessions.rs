@@ -8,7 +8,7 @@ use serde_json::json;
 use tessera_audit::{SecurityEvent, SecurityEventKind, Severity, record_security_event};
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::id::uuid_v7_at;
-use tessera_kernel::{Actor, DomainError, Page, PageRequest, RequestContext, Result, SessionId, UserId};
+use tessera_kernel::{Actor, DomainError, OAuthClientId, Page, PageRequest, RequestContext, Result, SessionId, UserId};
 
 use crate::entity::{refresh_token, session};
 use crate::model::{AuthenticatedSession, IssuedSession, Session, UserStatus};
@@ -184,7 +184,7 @@ impl IdentityService {
             if let Some(live) = self.api_key_is_live(session_id, now).await? {
                 return Ok(live);
             }
-            return Ok(self.client_is_live(session_id.as_uuid()).await?.unwrap_or(false));
+            return Ok(self.client_is_live(OAuthClientId(session_id.as_uuid())).await?.unwrap_or(false));
         }
         let live = match session {
             Some(s) if s.revoked_at.is_none() && s.idle_expires_at > now && s.absolute_expires_at > now => {

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::db::Scope;
-use crate::{DomainError, Permission, PermissionSet, ProviderId, Result, SessionId, SharedClock, TenantId, UserId};
+use crate::{
+    DomainError, OAuthClientId, Permission, PermissionSet, ProviderId, Result, SessionId, SharedClock, TenantId, UserId,
+};
 
 /// The signed-in user behind a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +111,7 @@ pub struct RequestMeta {
 pub struct RequestContext {
     actor: Option<Actor>,
     /// The partner client the request comes from, when it is one.
-    client: Option<uuid::Uuid>,
+    client: Option<OAuthClientId>,
     tenant: Option<TenantScope>,
     meta: RequestMeta,
     clock: SharedClock,
@@ -147,13 +149,13 @@ impl RequestContext {
 
     /// The same context marked as coming from partner client `client` (which
     /// acts within its tenant's permissions only, never on an account).
-    pub fn with_client(mut self, client: uuid::Uuid) -> Self {
+    pub fn with_client(mut self, client: OAuthClientId) -> Self {
         self.client = Some(client);
         self
     }
 
     /// The partner client the request comes from, if it does.
-    pub fn client(&self) -> Option<uuid::Uuid> {
+    pub fn client(&self) -> Option<OAuthClientId> {
         self.client
     }
 

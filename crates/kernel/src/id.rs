@@ -161,3 +161,20 @@ define_id!(
     /// An invitation of an email address to join a tenant.
     InvitationId
 );
+define_id!(
+    /// A passkey (WebAuthn credential) of a user.
+    PasskeyId
+);
+define_id!(
+    /// A personal API key; a request made with it runs as a session of this id.
+    ApiKeyId
+);
+define_id!(
+    /// A partner client (OAuth 2.0 client credentials) of a tenant; what it does is
+    /// recorded under a session of this id.
+    OAuthClientId
+);
+define_id!(
+    /// A dated change to a provider's or a tenant's usual hours.
+    ScheduleExceptionId
+);

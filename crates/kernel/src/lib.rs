@@ -32,8 +32,9 @@ pub use db::{Backend, Db};
 pub use error::{DomainError, ErrorCode, Result};
 pub use event::{DomainEvent, EventKind};
 pub use id::{
-    AddonId, AssignmentId, BookingId, CustomerId, DeliveryId, GroupId, GroupMemberId, InvitationId, MembershipId,
-    NotificationId, ProviderId, RoleId, ServiceId, SessionId, TenantId, UserId, WebhookEndpointId,
+    AddonId, ApiKeyId, AssignmentId, BookingId, CustomerId, DeliveryId, GroupId, GroupMemberId, InvitationId,
+    MembershipId, NotificationId, OAuthClientId, PasskeyId, ProviderId, RoleId, ScheduleExceptionId, ServiceId,
+    SessionId, TenantId, UserId, WebhookEndpointId,
 };
 pub use paging::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};

@@ -336,7 +336,7 @@ mod tests {
         let date = day(2026, 6, 10);
         let exceptions = vec![
             ScheduleException {
-                id: uuid::Uuid::nil(),
+                id: tessera_kernel::ScheduleExceptionId(uuid::Uuid::nil()),
                 provider_id: None,
                 date,
                 kind: ExceptionKind::Closed,
@@ -345,7 +345,7 @@ mod tests {
                 reason: None,
             },
             ScheduleException {
-                id: uuid::Uuid::nil(),
+                id: tessera_kernel::ScheduleExceptionId(uuid::Uuid::nil()),
                 provider_id: Some(provider()),
                 date: day(2026, 6, 11),
                 kind: ExceptionKind::Closed,
@@ -354,7 +354,7 @@ mod tests {
                 reason: None,
             },
             ScheduleException {
-                id: uuid::Uuid::nil(),
+                id: tessera_kernel::ScheduleExceptionId(uuid::Uuid::nil()),
                 provider_id: None,
                 date: day(2026, 6, 14),
                 kind: ExceptionKind::Open,
@@ -363,7 +363,7 @@ mod tests {
                 reason: None,
             },
             ScheduleException {
-                id: uuid::Uuid::nil(),
+                id: tessera_kernel::ScheduleExceptionId(uuid::Uuid::nil()),
                 provider_id: Some(provider()),
                 date: day(2026, 6, 15),
                 kind: ExceptionKind::Open,

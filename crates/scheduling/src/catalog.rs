@@ -13,15 +13,16 @@ use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::{
-    AddonId, CustomerId, DomainError, Page, PageRequest, Permission, ProviderId, RequestContext, Result, ServiceId,
-    TenantId, UserId,
+    AddonId, CustomerId, DomainError, Page, PageRequest, Permission, ProviderId, RequestContext, Result,
+    ScheduleExceptionId, ServiceId, TenantId, UserId,
 };
 
 use crate::entity::{customer, provider, schedule_exception, service, service_addon, working_hours};
 use crate::model::{
     Addon, AddonInput, AddonPatch, Customer, CustomerInput, CustomerPatch, DayWindow, ExceptionKind, OpeningMode,
     Provider, ProviderInput, ProviderPatch, ProviderType, ScheduleException, Service, ServiceInput, ServicePatch,
-    WeeklyInterval, parse_currency, parse_email, parse_minutes, parse_name, parse_phone, parse_price, parse_text,
+    WeeklyHours, WeeklyInterval, parse_currency, parse_email, parse_minutes, parse_name, parse_phone, parse_price,
+    parse_text,
 };
 use tessera_audit::AuditEntry;
 
@@ -177,15 +178,15 @@ impl SchedulingService {
         &self,
         ctx: &RequestContext,
         provider_id: ProviderId,
-        intervals: Vec<(i32, i32, i32)>,
+        intervals: Vec<WeeklyHours>,
     ) -> Result<Vec<WeeklyInterval>> {
         let mut parsed = Vec::with_capacity(intervals.len());
-        for (weekday, start, end) in intervals {
+        for WeeklyHours { weekday, start_minute, end_minute } in intervals {
             let weekday = u8::try_from(weekday)
                 .ok()
                 .filter(|d| *d <= 6)
                 .ok_or_else(|| DomainError::invalid("weekday", "must be 0 (Monday) to 6 (Sunday)"))?;
-            parsed.push(WeeklyInterval { weekday, window: DayWindow::new("intervals", start, end)? });
+            parsed.push(WeeklyInterval { weekday, window: DayWindow::new("intervals", start_minute, end_minute)? });
         }
         parsed.sort();
         if parsed.windows(2).any(|p| p[0].weekday == p[1].weekday && p[1].window.start_minute < p[0].window.end_minute)
@@ -286,7 +287,7 @@ impl SchedulingService {
                 .ok_or(not_found("provider"))?;
         }
         let row = schedule_exception::ActiveModel {
-            id: Set(uuid_v7_at(ctx.now())),
+            id: Set(ScheduleExceptionId(uuid_v7_at(ctx.now()))),
             tenant_id: Set(auth.tenant_id),
             provider_id: Set(input.provider_id),
             date: Set(input.date),
@@ -307,7 +308,7 @@ impl SchedulingService {
 
     /// Removes an exception; `NOT_FOUND` when it is not the tenant's. Needs the same
     /// right as adding it (a provider's own time off: `provider:manage_own`).
-    pub async fn remove_exception(&self, ctx: &RequestContext, id: uuid::Uuid) -> Result<()> {
+    pub async fn remove_exception(&self, ctx: &RequestContext, id: ScheduleExceptionId) -> Result<()> {
         let (auth, txn, visible) = self
             .open_reach(ctx, Permission::ProviderManage, Permission::ProviderManageOwn, Own::Provider, Access::Write)
             .await?;

@@ -46,7 +46,7 @@ pub use model::{
     Addon, AddonInput, AddonPatch, BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, Customer,
     CustomerInput, CustomerPatch, CustomerProfile, DayWindow, ExceptionKind, MAX_PRICE_MINOR, NewBooking, OpeningMode,
     Provider, ProviderInput, ProviderPatch, ProviderType, Review, ScheduleException, Service, ServiceInput,
-    ServicePatch, WeeklyInterval,
+    ServicePatch, WeeklyHours, WeeklyInterval,
 };
 pub use offering::{Offering, OfferingTerms};
 pub use service::SchedulingService;

@@ -3,7 +3,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::StringLen;
 use sea_orm::{DeriveActiveEnum, EnumIter};
-use tessera_kernel::{AddonId, BookingId, CustomerId, DomainError, ProviderId, Result, ServiceId, UserId};
+use tessera_kernel::{
+    AddonId, BookingId, CustomerId, DomainError, ProviderId, Result, ScheduleExceptionId, ServiceId, UserId,
+};
 
 /// How a provider works for the tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize)]
@@ -204,6 +206,26 @@ impl DayWindow {
     }
 }
 
+/// One window of weekly hours as a caller gives it, before it is checked: a
+/// weekday and minutes since midnight. [`crate::SchedulingService::set_working_hours`]
+/// checks each and turns it into a [`WeeklyInterval`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeeklyHours {
+    /// 0 = Monday … 6 = Sunday.
+    pub weekday: i32,
+    /// First minute (0 to 1439).
+    pub start_minute: i32,
+    /// Minute after the last (1 to 1440).
+    pub end_minute: i32,
+}
+
+impl WeeklyHours {
+    /// `weekday` from `start_minute` to `end_minute`.
+    pub fn new(weekday: i32, start_minute: i32, end_minute: i32) -> Self {
+        Self { weekday, start_minute, end_minute }
+    }
+}
+
 /// One interval of a provider's weekly hours, in the tenant's timezone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct WeeklyInterval {
@@ -217,7 +239,7 @@ pub struct WeeklyInterval {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleException {
     /// Id.
-    pub id: uuid::Uuid,
+    pub id: ScheduleExceptionId,
     /// The provider, or `None` for the whole tenant (a holiday).
     pub provider_id: Option<ProviderId>,
     /// The local date.

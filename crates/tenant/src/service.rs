@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryFilter, QuerySelect, TransactionTrait,
+    QueryFilter, QuerySelect,
 };
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::event::{self, DomainEvent, EventKind};
@@ -584,7 +584,7 @@ impl TenantService {
 
     /// Whether any tenant exists (the first start seeds a demo one when none does).
     pub async fn any_tenant_exists(&self) -> Result<bool> {
-        let txn = self.db.connection().begin().await?;
+        let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
         let found = tenant::Entity::find().one(&txn).await?.is_some();
         txn.commit().await?;
         Ok(found)

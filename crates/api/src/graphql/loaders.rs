@@ -132,7 +132,7 @@ loader!(
 loader!(
     /// Partner clients of the request's tenant by id (the ids audit records
     /// carry where a session id would be).
-    PartnerClientLoader, uuid::Uuid => tessera_identity::OAuthClient,
+    PartnerClientLoader, tessera_kernel::OAuthClientId => tessera_identity::OAuthClient,
     |services, request, keys| services.identity.oauth_clients_by_ids(request, keys).await
 );
 

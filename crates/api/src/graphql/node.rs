@@ -11,8 +11,8 @@ use std::future::Future;
 
 use async_graphql::{Context, Guard, ID, Interface, Object};
 use tessera_kernel::{
-    AddonId, AssignmentId, BookingId, CustomerId, DomainError, GroupId, InvitationId, NotificationId, Permission,
-    ProviderId, RoleId, ServiceId, SessionId, TenantId, WebhookEndpointId,
+    AddonId, AssignmentId, BookingId, CustomerId, DomainError, GroupId, InvitationId, NotificationId, OAuthClientId,
+    Permission, ProviderId, RoleId, ServiceId, SessionId, TenantId, WebhookEndpointId,
 };
 use uuid::Uuid;
 
@@ -218,8 +218,11 @@ async fn find(ctx: &Context<'_>, mut wanted: Vec<Uuid>) -> ApiResult<HashMap<Uui
         .await?;
     lookup
         .kind(may(Permission::TenantManage, None), |ids: Vec<Uuid>| async move {
-            let found = loaders.partner_clients.load_many(ids).await?;
-            Ok(found.into_iter().map(|(id, c)| (id, NodeInterface::OAuthClient(OAuthClientObject::from(c)))).collect())
+            let found = loaders.partner_clients.load_many(ids.into_iter().map(OAuthClientId)).await?;
+            Ok(found
+                .into_iter()
+                .map(|(id, c)| (id.0, NodeInterface::OAuthClient(OAuthClientObject::from(c))))
+                .collect())
         })
         .await?;
     lookup
@@ -252,8 +255,8 @@ async fn find(ctx: &Context<'_>, mut wanted: Vec<Uuid>) -> ApiResult<HashMap<Uui
             let keys = services.identity.my_api_keys(request).await?;
             Ok(keys
                 .into_iter()
-                .filter(|k| ids.contains(&k.id))
-                .map(|k| (k.id, NodeInterface::ApiKey(k.into())))
+                .filter(|k| ids.contains(&k.id.0))
+                .map(|k| (k.id.0, NodeInterface::ApiKey(k.into())))
                 .collect())
         })
         .await?;
@@ -262,8 +265,8 @@ async fn find(ctx: &Context<'_>, mut wanted: Vec<Uuid>) -> ApiResult<HashMap<Uui
             let keys = services.identity.my_passkeys(request).await?;
             Ok(keys
                 .into_iter()
-                .filter(|k| ids.contains(&k.id))
-                .map(|k| (k.id, NodeInterface::Passkey(k.into())))
+                .filter(|k| ids.contains(&k.id.0))
+                .map(|k| (k.id.0, NodeInterface::Passkey(k.into())))
                 .collect())
         })
         .await?;

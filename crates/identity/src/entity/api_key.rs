@@ -1,12 +1,12 @@
 use sea_orm::entity::prelude::*;
-use tessera_kernel::UserId;
+use tessera_kernel::{ApiKeyId, UserId};
 
 /// A personal API key; only its visible prefix and its hash are kept.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_keys")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: Uuid,
+    pub(crate) id: ApiKeyId,
     pub(crate) user_id: UserId,
     pub(crate) name: String,
     pub(crate) prefix: String,

@@ -1,12 +1,12 @@
 use sea_orm::entity::prelude::*;
-use tessera_kernel::{TenantId, UserId};
+use tessera_kernel::{OAuthClientId, TenantId, UserId};
 
 /// A partner's client-credentials client of one tenant.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "oauth_clients")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: Uuid,
+    pub(crate) id: OAuthClientId,
     pub(crate) tenant_id: TenantId,
     pub(crate) name: String,
     /// The public identifier (`tpc_…`).

@@ -1,4 +1,5 @@
 use sea_orm::entity::prelude::*;
+use tessera_kernel::OAuthClientId;
 
 /// A short-lived access token a client exchanged its secret for.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -6,7 +7,7 @@ use sea_orm::entity::prelude::*;
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub(crate) id: Uuid,
-    pub(crate) client_row_id: Uuid,
+    pub(crate) client_row_id: OAuthClientId,
     pub(crate) token_hash: String,
     /// The scopes granted, space-separated.
     pub(crate) scopes: String,

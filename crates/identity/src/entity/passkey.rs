@@ -1,12 +1,12 @@
 use sea_orm::entity::prelude::*;
-use tessera_kernel::UserId;
+use tessera_kernel::{PasskeyId, UserId};
 
 /// A user's passkey: a WebAuthn credential as webauthn-rs serialises it.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "passkeys")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: Uuid,
+    pub(crate) id: PasskeyId,
     pub(crate) user_id: UserId,
     pub(crate) name: String,
     /// The credential id, base64url: what an authenticator answers with.

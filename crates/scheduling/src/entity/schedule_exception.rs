@@ -1,5 +1,5 @@
 use sea_orm::entity::prelude::*;
-use tessera_kernel::{ProviderId, TenantId};
+use tessera_kernel::{ProviderId, ScheduleExceptionId, TenantId};
 
 use crate::model::ExceptionKind;
 
@@ -8,7 +8,7 @@ use crate::model::ExceptionKind;
 #[sea_orm(table_name = "schedule_exceptions")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: Uuid,
+    pub(crate) id: ScheduleExceptionId,
     pub(crate) tenant_id: TenantId,
     pub(crate) provider_id: Option<ProviderId>,
     pub(crate) date: Date,

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_identity::ApiKey;
-use tessera_kernel::SessionId;
+use tessera_kernel::{ApiKeyId, SessionId};
 
 use super::sessions::announce_revocation;
 use crate::error::{ApiError, ApiResult};
@@ -90,11 +90,11 @@ impl ApiKeyMutations {
     /// Revokes one of the caller's API keys at once (its subscriptions too).
     #[graphql(guard = "SignedIn", directive = authenticated::apply())]
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ApiKeyObject> {
-        let id: uuid::Uuid = id
+        let id: ApiKeyId = id
             .parse()
             .map_err(|_| ApiError::from(tessera_kernel::DomainError::invalid("id", "must be an API key id")))?;
         let key = services(ctx)?.identity.revoke_api_key(request(ctx)?, id).await?;
-        announce_revocation(ctx, SessionId(key.id));
+        announce_revocation(ctx, SessionId(key.id.as_uuid()));
         Ok(key.into())
     }
 }

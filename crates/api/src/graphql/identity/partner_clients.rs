@@ -84,7 +84,7 @@ impl PartnerClientMutations {
         let id = parse_id("id", &id)?;
         let revoked = services(ctx)?.identity.revoke_oauth_client(request(ctx)?, id).await?;
         services(ctx)?.bus.publish_now(crate::events::BusMessage::SessionRevoked {
-            session_id: tessera_kernel::SessionId(revoked.id),
+            session_id: tessera_kernel::SessionId(revoked.id.as_uuid()),
         });
         Ok(revoked.into())
     }

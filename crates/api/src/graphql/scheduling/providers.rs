@@ -5,7 +5,7 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::NaiveDate;
 use tessera_kernel::{DomainError, Permission, ProviderId};
-use tessera_scheduling::{ExceptionInput, ProviderInput, ProviderPatch};
+use tessera_scheduling::{ExceptionInput, ProviderInput, ProviderPatch, WeeklyHours};
 
 use super::objects::{ProviderObject, ScheduleExceptionObject};
 use super::offering::OfferingTermsInput;
@@ -215,7 +215,7 @@ impl ProviderMutations {
         let mut parsed = Vec::with_capacity(intervals.len());
         for interval in intervals {
             let weekday = WEEKDAYS.iter().position(|d| *d == interval.weekday).unwrap_or(0);
-            parsed.push((
+            parsed.push(WeeklyHours::new(
                 i32::try_from(weekday).unwrap_or(0),
                 parse_clock("startTime", &interval.start_time)?,
                 parse_clock("endTime", &interval.end_time)?,
