@@ -5,10 +5,14 @@
 //! committed. After commit a relay in the API publishes outbox rows on the event bus
 //! (in-process, or Redis across replicas). Each event carries an id so consumers can
 //! drop the duplicates an at-least-once relay may produce.
+//!
+//! Every statement on the outbox is here: writing ([`enqueue`]), and the relay's
+//! claiming ([`claim_unpublished`]), marking ([`mark_published`]) and clearing
+//! ([`delete_published_before`]).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Query};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, Order, Query};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -132,4 +136,73 @@ pub async fn enqueue<C: ConnectionTrait>(conn: &C, event: &DomainEvent) -> Resul
         .to_owned();
     conn.execute(&insert).await?;
     Ok(())
+}
+
+/// An outbox row not yet published.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unpublished {
+    /// The row's (and its event's) id.
+    pub id: Uuid,
+    /// The kind as stored.
+    pub kind: String,
+    /// The event; `None` when this build does not know the kind (a newer replica
+    /// wrote it): the relay skips it rather than stall behind it.
+    pub event: Option<DomainEvent>,
+}
+
+/// Up to `limit` unpublished rows, oldest first. On PostgreSQL they are locked
+/// with `SKIP LOCKED`, so replicas relaying at once take different rows.
+pub async fn claim_unpublished<C: ConnectionTrait>(conn: &C, limit: u64) -> Result<Vec<Unpublished>, DbErr> {
+    let mut select = Query::select();
+    select
+        .columns(["id", "tenant_id", "kind", "subject_id", "payload", "occurred_at"].map(Alias::new))
+        .from(Alias::new(OUTBOX_TABLE))
+        .and_where(Expr::col(Alias::new("published_at")).is_null())
+        .order_by(Alias::new("id"), Order::Asc)
+        .limit(limit);
+    if conn.get_database_backend() == DbBackend::Postgres {
+        select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let mut claimed = Vec::new();
+    for row in conn.query_all(&select).await? {
+        let id: Uuid = row.try_get("", "id")?;
+        let kind: String = row.try_get("", "kind")?;
+        let payload: String = row.try_get("", "payload")?;
+        let event = match EventKind::parse(&kind) {
+            Some(known) => Some(DomainEvent {
+                id,
+                tenant_id: TenantId(row.try_get("", "tenant_id")?),
+                kind: known,
+                subject_id: row.try_get("", "subject_id")?,
+                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                occurred_at: row.try_get("", "occurred_at")?,
+            }),
+            None => None,
+        };
+        claimed.push(Unpublished { id, kind, event });
+    }
+    Ok(claimed)
+}
+
+/// Marks the rows `ids` published at `at`.
+pub async fn mark_published<C: ConnectionTrait>(conn: &C, ids: &[Uuid], at: DateTime<Utc>) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mark = Query::update()
+        .table(Alias::new(OUTBOX_TABLE))
+        .value(Alias::new("published_at"), at)
+        .and_where(Expr::col(Alias::new("id")).is_in(ids.iter().copied()))
+        .to_owned();
+    conn.execute(&mark).await?;
+    Ok(())
+}
+
+/// Deletes the rows published before `cutoff`; returns how many.
+pub async fn delete_published_before<C: ConnectionTrait>(conn: &C, cutoff: DateTime<Utc>) -> Result<u64, DbErr> {
+    let delete = Query::delete()
+        .from_table(Alias::new(OUTBOX_TABLE))
+        .and_where(Expr::col(Alias::new("published_at")).lt(cutoff))
+        .to_owned();
+    Ok(conn.execute(&delete).await?.rows_affected())
 }

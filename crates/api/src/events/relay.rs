@@ -10,11 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Duration as ChronoDuration;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, Order, Query};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::DbErr;
 use tessera_kernel::db::{Access, Scope};
-use tessera_kernel::event::{EventKind, OUTBOX_TABLE};
-use tessera_kernel::{Backend, Db, DomainEvent, SharedClock, TenantId};
+use tessera_kernel::event::{claim_unpublished, delete_published_before, mark_published};
+use tessera_kernel::{Db, SharedClock};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -97,58 +96,23 @@ async fn relay_until_empty(db: &Db, bus: &EventBus, clock: &SharedClock, cleanup
     if !cleanup {
         return Ok(());
     }
-    let cutoff = clock.now() - KEEP_PUBLISHED;
-    let cleanup = Query::delete()
-        .from_table(Alias::new(OUTBOX_TABLE))
-        .and_where(Expr::col(Alias::new("published_at")).lt(cutoff))
-        .to_owned();
     let txn = db.begin(Scope::Maintenance, Access::Write).await?;
-    txn.execute(&cleanup).await?;
+    delete_published_before(&txn, clock.now() - KEEP_PUBLISHED).await?;
     txn.commit().await?;
     Ok(())
 }
 
 async fn relay_batch(db: &Db, bus: &EventBus, clock: &SharedClock) -> Result<u64, RelayError> {
     let txn = db.begin(Scope::Maintenance, Access::Write).await?;
-    let mut select = Query::select();
-    select
-        .columns(["id", "tenant_id", "kind", "subject_id", "payload", "occurred_at"].map(Alias::new))
-        .from(Alias::new(OUTBOX_TABLE))
-        .and_where(Expr::col(Alias::new("published_at")).is_null())
-        .order_by(Alias::new("id"), Order::Asc)
-        .limit(BATCH);
-    if db.backend() == Backend::Postgres {
-        select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    let claimed = claim_unpublished(&txn, BATCH).await?;
+    let ids: Vec<Uuid> = claimed.iter().map(|row| row.id).collect();
+    for row in claimed {
+        match row.event {
+            Some(event) => bus.publish(&BusMessage::Domain(event)).await?,
+            None => warn!(id = %row.id, kind = row.kind, "skipping an outbox row of unknown kind"),
+        }
     }
-    let rows = txn.query_all(&select).await?;
-    let mut ids = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let id: Uuid = row.try_get("", "id")?;
-        let kind: String = row.try_get("", "kind")?;
-        let payload: String = row.try_get("", "payload")?;
-        ids.push(id);
-        let Some(kind) = EventKind::parse(&kind) else {
-            warn!(%id, kind, "skipping an outbox row of unknown kind");
-            continue;
-        };
-        let event = DomainEvent {
-            id,
-            tenant_id: TenantId(row.try_get("", "tenant_id")?),
-            kind,
-            subject_id: row.try_get("", "subject_id")?,
-            payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-            occurred_at: row.try_get("", "occurred_at")?,
-        };
-        bus.publish(&BusMessage::Domain(event)).await?;
-    }
-    if !ids.is_empty() {
-        let mark = Query::update()
-            .table(Alias::new(OUTBOX_TABLE))
-            .value(Alias::new("published_at"), clock.now())
-            .and_where(Expr::col(Alias::new("id")).is_in(ids.iter().copied()))
-            .to_owned();
-        txn.execute(&mark).await?;
-    }
+    mark_published(&txn, &ids, clock.now()).await?;
     txn.commit().await?;
     Ok(ids.len() as u64)
 }
