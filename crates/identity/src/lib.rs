@@ -43,6 +43,7 @@ mod mfa;
 mod model;
 mod oauth;
 mod passkey;
+mod passkey_sign_in;
 mod password;
 mod password_change;
 mod rate_window;

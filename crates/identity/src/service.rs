@@ -2,8 +2,8 @@
 //! signed-in user's row, re-checking their password before a sensitive change,
 //! the platform's secrets). The areas are beside it: `accounts`, `sign_up`,
 //! `login` and `login_history`, `sessions` and `refresh`, `password_change`,
-//! `recovery`, `mfa`, `passkey`, `api_keys`, `oauth` and `lifecycle`, with row
-//! conversions in `convert`.
+//! `recovery`, `mfa`, `passkey` and `passkey_sign_in`, `api_keys`, `oauth` and
+//! `lifecycle`, with row conversions in `convert`.
 
 use std::sync::Arc;
 
