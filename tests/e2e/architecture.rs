@@ -374,14 +374,17 @@ fn graphql_types(source: &str) -> Vec<(String, String)> {
             .or_else(|| line.strip_prefix("impl "));
         let Some(declared) = declared else { continue };
         let name: String = declared.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-        let attributes: Vec<&str> =
-            lines[..i].iter().rev().take_while(|l| l.starts_with("#[") || l.starts_with("///")).copied().collect();
+        // The attributes above the item (its doc comment skipped): what kind of
+        // GraphQL type it is, if any.
+        let attributes: Vec<&str> = lines[..i]
+            .iter()
+            .rev()
+            .take_while(|l| l.starts_with("#[") || l.starts_with("///"))
+            .filter(|l| l.starts_with("#["))
+            .copied()
+            .collect();
         let attributes = attributes.join("\n");
-        let graphql = attributes.contains("#[derive(") && attributes.contains("Object")
-            || ["Enum", "Interface", "MergedSubscription"].iter().any(|k| attributes.contains(&format!("derive({k}")))
-            || attributes.contains(", Enum") && attributes.contains("#[derive(")
-            || attributes.lines().any(|l| l.starts_with("#[Object") || l.starts_with("#[Subscription"));
-        if graphql && !line.contains(" for ") {
+        if expected_suffixes(&attributes).is_some() && !line.contains(" for ") {
             found.push((name, attributes));
         }
     }

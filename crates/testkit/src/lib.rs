@@ -19,9 +19,9 @@ use tessera_kernel::db::DbOptions;
 use tessera_kernel::{Actor, Clock, Db, ManualClock, RequestContext, RequestMeta, SessionId, SharedClock, UserId};
 use tessera_migrations::{Migrator, MigratorTrait};
 
-/// A new, empty in-memory SQLite database with every migration applied. Its pool
-/// shares one database (sqlx names each `sqlite::memory:` database uniquely and
-/// opens it in shared-cache mode), which lasts as long as the returned [`Db`].
+/// A new, empty in-memory SQLite database with every migration applied, private
+/// to this call (sqlx names each `sqlite::memory:` database uniquely) and lasting
+/// as long as the returned [`Db`].
 pub async fn memory_db() -> Db {
     // One connection: a shared-cache database locks by table, so a second
     // connection would wait on the first instead of on SQLite's busy timeout.
