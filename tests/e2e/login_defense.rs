@@ -170,7 +170,7 @@ async fn login_via_proxy(app: &TestApp, client: &str, email: &str, password: &st
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_client_is_counted_on_its_own_address() {
-    let app = TestApp::spawn_with(|args| args.trusted_proxies = Some("127.0.0.1".into())).await;
+    let app = TestApp::spawn_with(|args| args.trusted_proxies = "127.0.0.1".parse().ok()).await;
     let emails: Vec<String> = (0..6).map(|n| format!("proxied{n}@guess.test")).collect();
     for email in &emails {
         app.sign_up(email).await;

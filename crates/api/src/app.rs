@@ -174,8 +174,8 @@ impl App {
         let (relay, relay_task) =
             spawn_relay(db.clone(), bus.clone(), options.clock.clone(), options.relay_poll_interval, shutdown.clone());
         let policy = SessionPolicy {
-            idle_timeout: config.session_idle,
-            absolute_timeout: config.session_max,
+            idle_timeout: config.session_idle(),
+            absolute_timeout: config.session_max(),
             ..SessionPolicy::default()
         };
         let policy_for_webhooks = TargetPolicy { allow_internal: config.webhook_allow_internal };
@@ -213,7 +213,7 @@ impl App {
                 })
                 .with_links(AccountLinks::new(&config.app_url))
                 .with_sign_ups_per_client_hour(config.sign_ups_per_client_hour)
-                .with_relying_party(&config.passkeys)
+                .with_relying_party(&config.passkeys())
                 .map_err(|e| StartupError::Passkeys(e.public_message()))?
                 .with_ceremonies(ceremonies),
             scheduling: tessera_scheduling::SchedulingService::new(db.clone()),
@@ -227,8 +227,8 @@ impl App {
             crate::demo::seed_if_empty(&services).await.map_err(|e| StartupError::Seed(e.domain().public_message()))?;
         }
         let housekeeping_task =
-            spawn_housekeeping(services.clone(), config.account_activity_retention, shutdown.clone());
-        let schema = build_schema(&config.limits, config.introspection);
+            spawn_housekeeping(services.clone(), config.account_activity_retention(), shutdown.clone());
+        let schema = build_schema(&config.limits(), config.introspection);
         let public_fields = public_root_fields(&schema);
         let state = AppState::new(AppInner {
             config: Arc::new(config),

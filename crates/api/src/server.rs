@@ -17,7 +17,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let state = app.state.clone();
     let token = state.shutdown.clone();
-    let grace = state.config.shutdown_grace;
+    let grace = state.config.shutdown_grace();
     let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let graceful_token = token.clone();
     let server = axum::serve(listener, service).with_graceful_shutdown(async move {

@@ -261,7 +261,7 @@ async fn execute(
     method: Method,
     media: MediaType,
 ) -> Response {
-    let limits = &app.config.limits;
+    let limits = &app.config.limits();
     let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
         return refuse(media, Refusal::malformed(StatusCode::BAD_REQUEST, "the query parameter is missing"));
     };

@@ -114,7 +114,7 @@ impl Metrics {
 /// `GET /metrics`.
 pub(crate) async fn metrics(State(app): State<AppState>, headers: http::HeaderMap) -> Response {
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    if !app.config.metrics_access.allows(authorization) {
+    if !app.config.metrics_access().allows(authorization) {
         let mut refused =
             (StatusCode::UNAUTHORIZED, "metrics need TESSERA_METRICS_TOKEN as a bearer token").into_response();
         refused.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

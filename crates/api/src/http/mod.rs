@@ -114,7 +114,7 @@ async fn observe(State(app): State<AppState>, mut request: Request, next: Next) 
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| {
-            client_address::client_address(addr.ip(), request.headers(), &app.config.trusted_proxies)
+            client_address::client_address(addr.ip(), request.headers(), &app.config.trusted_proxies.0)
         })
         .map(|ip| ip.to_string());
     let user_agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -169,7 +169,7 @@ fn cors(config: &Config) -> CorsLayer {
 
 /// The gateway's router.
 pub fn router(app: AppState) -> Router {
-    let max_body = app.config.limits.max_body_bytes;
+    let max_body = app.config.max_body_bytes;
     Router::new()
         .route("/", get(graphiql::page))
         .route("/assets/account.js", get(account_pages::script))

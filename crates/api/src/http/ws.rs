@@ -78,7 +78,7 @@ pub(crate) fn upgrade(app: AppState, meta: RequestMeta, headers: HeaderMap, ws: 
     }
     let upgrade_credentials = Credentials::from_headers(&headers).unwrap_or_default();
     // One limit for a message, whether it arrives as a body or over a socket.
-    let max_message = app.config.limits.max_body_bytes;
+    let max_message = app.config.max_body_bytes;
     ws.max_message_size(max_message).max_frame_size(max_message).protocols([TRANSPORT_WS, LEGACY]).on_upgrade(
         move |socket| async move {
             let protocol = match socket.protocol().and_then(|p| p.to_str().ok()) {
@@ -304,7 +304,7 @@ impl Connection {
             return self.invalid("subscribe payload needs a query");
         };
         let operation_name = payload.get("operationName").and_then(Value::as_str).map(str::to_owned);
-        let limits = &self.app.config.limits;
+        let limits = &self.app.config.limits();
         let mut request = async_graphql::Request::new(query);
         if let Some(name) = &operation_name {
             request = request.operation_name(name);

@@ -1,0 +1,193 @@
+//! Every setting of the gateway, declared once: its key, environment variable,
+//! default, checks and meaning. `declare.rs` explains the notation; README's
+//! configuration table is printed from this list (a test keeps it so).
+
+use std::net::SocketAddr;
+
+use super::values::{
+    Environment, IntrospectionPolicy, LogFormat, Networks, at_least, default_passkey_origins, each_origin, help_line,
+    http_url, non_empty, redact_url, redact_url_option, scheme_of, secret, trimmed, when_set, within,
+};
+use super::{ConfigError, DEFAULT_DATABASE_URL, Setting, invalid};
+
+declare_settings! {
+    /// `production` restricts introspection and logs JSON.
+    environment: Environment, env "TESSERA_ENV", default("`development`") = Environment::Development;
+
+    /// Address to listen on.
+    listen: SocketAddr, env "TESSERA_LISTEN", default("`127.0.0.1:8080`") = SocketAddr::from(([127, 0, 0, 1], 8080));
+
+    /// SQLite file or `postgres://…`.
+    database_url: String, env "DATABASE_URL", default("`sqlite://./data/tessera.db?mode=rwc`") = DEFAULT_DATABASE_URL.into(),
+        check scheme_of(&["sqlite:", "postgres://", "postgresql://"]),
+        shown_as |url: &String| redact_url(url),
+        clap(hide_env_values = true);
+
+    /// Pool size.
+    database_max_connections: u32, env "TESSERA_DATABASE_MAX_CONNECTIONS", default("`10`") = 10,
+        check within(1..=10_000);
+
+    /// Redis for cross-replica events and passkey ceremonies (else kept in the database).
+    redis_url: String, env "REDIS_URL", optional("unset"),
+        tidy non_empty,
+        check when_set(scheme_of(&["redis://", "rediss://"])),
+        shown_as redact_url_option,
+        clap(hide_env_values = true);
+
+    /// Who may read the schema; `nobody` also possible.
+    introspection: IntrospectionPolicy, env "TESSERA_INTROSPECTION",
+        default("`everyone` (dev), `authenticated` (prod)") = match environment {
+            Environment::Development => IntrospectionPolicy::Everyone,
+            Environment::Production => IntrospectionPolicy::Authenticated,
+        };
+
+    /// Comma-separated browser origins allowed (CORS and WebSocket), such as `https://app.example.com`.
+    cors_origins: Vec<String>, env "TESSERA_CORS_ORIGINS", default("none") = Vec::new(),
+        tidy each_origin,
+        check |origins: &Vec<String>| {
+            match origins.iter().find(|o| !(o.starts_with("http://") || o.starts_with("https://")) || o.matches('/').count() != 2) {
+                Some(origin) => Err(format!("{origin:?} is not an origin like https://app.example.com")),
+                None => Ok(()),
+            }
+        },
+        clap(value_delimiter = ',');
+
+    /// Log format: `text` or `json`.
+    log_format: LogFormat, env "TESSERA_LOG_FORMAT", default("`text` (dev), `json` (prod)") = match environment {
+        Environment::Development => LogFormat::Text,
+        Environment::Production => LogFormat::Json,
+    };
+
+    /// Log filter in tracing's `EnvFilter` syntax.
+    log: String, env "TESSERA_LOG", default("`info`") = "info".into();
+
+    /// Request body limit (413 beyond).
+    max_body_bytes: usize, env "TESSERA_MAX_BODY_BYTES", default("`1048576`") = 1024 * 1024,
+        check at_least(1024);
+
+    /// Document length, checked before parsing.
+    max_query_chars: usize, env "TESSERA_MAX_QUERY_CHARS", default("`20000`") = 20_000,
+        check at_least(4096);
+
+    /// Field selections per document (`__typename` counts).
+    max_fields: usize, env "TESSERA_MAX_FIELDS", default("`1000`") = 1_000;
+
+    /// Selection depth.
+    max_depth: usize, env "TESSERA_MAX_DEPTH", default("`16`") = 16,
+        // GraphiQL's introspection query nests 13 deep.
+        check |depth: &usize| {
+            if *depth >= 13 { Ok(()) } else { Err("must be at least 13, or GraphiQL cannot load the schema".into()) }
+        };
+
+    /// Complexity: every field costs 1, a page its size × one item's cost (a page without `first` counts its default size).
+    // Scalars count too, so this is about ten times a budget that charges only
+    // objects (Shopify's 1,000): two nested default pages of 20 with ten fields
+    // each fit; 100 × 100 does not.
+    max_complexity: usize, env "TESSERA_MAX_COMPLEXITY", default("`10000`") = 10_000;
+
+    /// Aliases per document.
+    max_aliases: usize, env "TESSERA_MAX_ALIASES", default("`30`") = 30;
+
+    /// Directives per location.
+    max_directives: usize, env "TESSERA_MAX_DIRECTIVES", default("`10`") = 10;
+
+    /// Operations running at once on one WebSocket.
+    max_subscriptions_per_socket: usize, env "TESSERA_MAX_SUBSCRIPTIONS_PER_SOCKET", default("`100`") = 100,
+        check at_least(1);
+
+    /// Operations one account runs at once over WebSockets, per gateway.
+    max_subscriptions_per_user: usize, env "TESSERA_MAX_SUBSCRIPTIONS_PER_USER", default("`200`") = 200,
+        check at_least(1);
+
+    /// An unused session ends after this many minutes (1–1440).
+    session_idle_minutes: i64, env "TESSERA_SESSION_IDLE_MINUTES", default("`60`") = 60,
+        check within(1..=1440);
+
+    /// A session ends after this many days regardless (1–365).
+    session_max_days: i64, env "TESSERA_SESSION_MAX_DAYS", default("`30`") = 30,
+        check within(1..=365);
+
+    /// Fewest characters in a new password (8–64); common or easily guessed passwords are refused whatever their length.
+    password_min_length: usize, env "TESSERA_PASSWORD_MIN_LENGTH", default("`12`") = 12,
+        check within(8..=64);
+
+    /// How many recent passwords `changePassword` refuses to reuse (0–24).
+    password_history: usize, env "TESSERA_PASSWORD_HISTORY", default("`5`") = 5,
+        check within(0..=24);
+
+    /// Sign-ups one client address (IPv4 address, IPv6 /64) may ask for per hour (1–100000).
+    sign_ups_per_client_hour: u32, env "TESSERA_SIGN_UPS_PER_CLIENT_HOUR", default("`10`") = tessera_identity::SIGN_UPS_PER_CLIENT_HOUR,
+        check within(1..=100_000);
+
+    /// Invitation emails (new and resent) each business may send in 24 hours (1–10000).
+    invitations_per_day: u32, env "TESSERA_INVITATIONS_PER_DAY", default("`50`") = tessera_rbac::INVITATIONS_PER_DAY,
+        check within(1..=10_000);
+
+    /// Seed the demo into an empty database (its passwords are published: never by default in production).
+    seed_demo: bool, env "TESSERA_SEED_DEMO", default("`true` for SQLite in development") =
+        database_url.starts_with("sqlite:") && environment == Environment::Development;
+
+    /// Seconds given to requests at shutdown.
+    shutdown_grace_seconds: u64, env "TESSERA_SHUTDOWN_GRACE_SECONDS", default("`10`") = 10;
+
+    /// Login history and account security events are kept this many days (30–3650). A business sets its own audit log's retention.
+    account_activity_retention_days: u32, env "TESSERA_ACCOUNT_ACTIVITY_RETENTION_DAYS", default("`365`") = 365,
+        check within(tessera_audit::RETENTION_FLOOR_DAYS..=3650);
+
+    /// SMTP server for email: `smtp://user:pass@host:587?tls=required`, `smtps://…`, `smtp://localhost:1025`.
+    smtp_url: String, env "TESSERA_SMTP_URL", optional("unset (emails skipped)"),
+        tidy non_empty,
+        check when_set(scheme_of(&["smtp://", "smtps://"])),
+        shown_as redact_url_option,
+        clap(hide_env_values = true);
+
+    /// Sender of emails.
+    mail_from: String, env "TESSERA_MAIL_FROM", default("`Tessera <no-reply@localhost>`") = "Tessera <no-reply@localhost>".into();
+
+    /// The gateway's public URL, for the email open pixel.
+    public_url: String, env "TESSERA_PUBLIC_URL", default("`http://<listen>`") = format!("http://{listen}"),
+        tidy trimmed,
+        check http_url;
+
+    /// Where links in emails lead (`/verify-email`, `/reset-password`, `/accept-invitation`, token after `#token=`); unset, the gateway serves plain pages for them.
+    app_url: String, env "TESSERA_APP_URL", default("the public URL") = public_url.clone(),
+        tidy trimmed,
+        check http_url;
+
+    /// Comma-separated origins of the pages that use passkeys (a loopback address counts as `localhost`).
+    passkey_origins: Vec<String>, env "TESSERA_PASSKEY_ORIGINS",
+        default("the origins of the app URL and the public URL") = default_passkey_origins(&[&app_url, &public_url]),
+        tidy each_origin,
+        check |origins: &Vec<String>| {
+            if origins.iter().any(|o| url::Url::parse(o).is_ok_and(|u| u.host_str().is_some())) {
+                Ok(())
+            } else {
+                Err("must hold at least one URL such as https://app.example.com".into())
+            }
+        },
+        clap(value_delimiter = ',');
+
+    /// The domain passkeys belong to (WebAuthn relying party id): that host or a parent domain, such as `example.com`.
+    passkey_rp_id: String, env "TESSERA_PASSKEY_RP_ID", default("the host of the first passkey origin") = passkey_origins
+            .iter()
+            .find_map(|o| url::Url::parse(o).ok().and_then(|u| u.host_str().map(str::to_owned)))
+            .unwrap_or_default(),
+        tidy |id: Option<String>| id.map(|id| id.trim().to_ascii_lowercase());
+
+    /// Allow webhooks to `http://` and loopback/private addresses (IPv4 hidden in IPv6 — mapped, NAT64, 6to4, Teredo — counts as what it hides).
+    webhook_allow_internal: bool, env "TESSERA_WEBHOOK_ALLOW_INTERNAL", default("`true` (dev), `false` (prod)") =
+        environment == Environment::Development;
+
+    /// Bearer token for `/metrics` (16+ characters); unset, `/metrics` is open in development and closed in production.
+    metrics_token: String, env "TESSERA_METRICS_TOKEN", optional("unset"),
+        tidy |token: Option<String>| token.map(|t| t.trim().to_owned()),
+        check when_set(|token: &String| match token.len() >= 16 {
+            true => Ok(()),
+            false => Err("must be at least 16 characters".into()),
+        }),
+        shown_as secret,
+        clap(hide_env_values = true);
+
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`10.0.0.0/8, 127.0.0.1`); the client is the first entry from the right that none of them wrote. Set it behind a proxy, or every client shares the proxy's address (and its login and sign-up limits).
+    trusted_proxies: Networks, env "TESSERA_TRUSTED_PROXIES", default("unset") = Networks::default();
+}
