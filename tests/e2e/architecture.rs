@@ -29,6 +29,8 @@ fn allowed_workspace_dependencies() -> BTreeMap<&'static str, BTreeSet<&'static 
         ("tessera-migrations", BTreeSet::new()),
         // Service-level test helpers: domain crates take it as a dev-dependency only.
         ("tessera-testkit", BTreeSet::from(["tessera-kernel", "tessera-migrations"])),
+        // The GraphQL layer's attribute macro: syntax only, no workspace crate.
+        ("tessera-api-macros", BTreeSet::new()),
     ])
 }
 
@@ -149,98 +151,40 @@ fn every_operation_field_declares_what_it_requires() {
     );
 }
 
-/// What a resolver attribute (`#[graphql(guard = "…", directive = …)]`) says
-/// about who may call the field: from its guard, and from its schema directives.
-#[derive(Debug, PartialEq, Eq)]
-struct Declared {
-    guard: Vec<String>,
-    directives: Vec<String>,
-}
-
-/// The `Permission::X` names in `text`, in order.
-fn permissions_in(text: &str) -> Vec<String> {
-    text.split("Permission::")
-        .skip(1)
-        .map(|rest| rest.chars().take_while(char::is_ascii_alphanumeric).collect())
-        .collect()
-}
-
-/// Reads one `#[graphql(…)]` attribute line: the guard's requirements as
-/// `kind:Permission` markers and the directives' in the same form.
-fn declared(attribute: &str) -> Declared {
-    let guard = attribute.split_once("guard = \"").map(|(_, rest)| rest.split('"').next().unwrap_or_default());
-    let guard = match guard {
-        None => vec!["public".to_owned()],
-        Some(guard) => {
-            let kind = guard.split('(').next().unwrap_or_default();
-            let permissions = permissions_in(guard);
-            match (kind, permissions.as_slice()) {
-                ("SignedIn" | "InSession" | "Authenticated", []) => vec!["authenticated".to_owned()],
-                ("Requires" | "RequiresOnSome" | "RequiresInPerson", [p]) => vec![format!("permission:{p}")],
-                ("RequiresOrOwn", [p, own]) => vec![format!("permission:{p}"), format!("ownPermission:{own}")],
-                _ => vec![format!("unknown guard {guard}")],
-            }
-        }
-    };
-    let directives = attribute
-        .split("directive = ")
-        .skip(1)
-        .map(|rest| {
-            let (name, argument) = rest.split_once("::apply(").unwrap_or((rest, ""));
-            let name = match name.trim() {
-                "permission" => "permission",
-                "own_permission" => "ownPermission",
-                other => return other.to_owned(),
-            };
-            format!("{name}:{}", permissions_in(argument).first().cloned().unwrap_or_default())
-        })
-        .collect();
-    Declared { guard, directives }
-}
-
+/// Who may call an operation field is written once, as `#[access(…)]` in an
+/// `#[operations]` impl (`crates/api-macros`): the guard and the schema directive
+/// both come from it, and the macro refuses a field without it or with a guard or
+/// directive of its own (its tests show each form's expansion). What is left to
+/// check here: nobody writes either by hand elsewhere, and the declarations are
+/// where the fields are.
 #[test]
-fn every_resolvers_guard_and_schema_directive_say_the_same() {
-    let mut checked = 0;
-    let mut disagreeing = Vec::new();
+fn every_operation_fields_access_is_declared_once_and_nowhere_by_hand() {
+    let (mut declared, mut impls) = (0, 0);
+    let mut by_hand = Vec::new();
     for (path, source) in graphql_files() {
-        for (number, line) in source.lines().enumerate() {
-            let line = line.trim();
-            if !line.starts_with("#[graphql(") || !(line.contains("guard = ") || line.contains("directive = ")) {
-                continue;
+        let lines: Vec<&str> = source.lines().map(str::trim).collect();
+        for (number, line) in lines.iter().enumerate() {
+            declared += usize::from(line.starts_with("#[access("));
+            if *line == "#[operations]" {
+                impls += 1;
+                let next = lines.get(number + 1).copied().unwrap_or_default();
+                assert!(
+                    next == "#[Object]" || next == "#[Subscription]",
+                    "{path}:{}: #[operations] goes above #[Object] or #[Subscription], which expand after it",
+                    number + 1
+                );
             }
-            checked += 1;
-            let found = declared(line);
-            if found.guard != found.directives {
-                disagreeing.push(format!(
-                    "{path}:{}: guard {:?}, directives {:?}",
-                    number + 1,
-                    found.guard,
-                    found.directives
-                ));
+            if line.starts_with("#[graphql(") && (line.contains("guard =") || line.contains("directive =")) {
+                by_hand.push(format!("{path}:{}: {line}", number + 1));
             }
         }
     }
-    assert!(checked > 100, "the resolvers' attributes were found ({checked})");
-    assert!(disagreeing.is_empty(), "guard and directive disagree:\n{}", disagreeing.join("\n"));
-}
-
-#[test]
-fn the_guard_and_directive_reader_tells_agreement_from_disagreement() {
-    let agree = r#"#[graphql(guard = "RequiresOrOwn(Permission::BookingRead, Permission::BookingReadOwn)", directive = permission::apply(Permission::BookingRead.name().to_owned()), directive = own_permission::apply(Permission::BookingReadOwn.name().to_owned()))]"#;
-    let found = declared(agree);
-    assert_eq!(found.guard, found.directives);
-    assert_eq!(found.guard, ["permission:BookingRead", "ownPermission:BookingReadOwn"]);
-    let disagree = r#"#[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingRead.name().to_owned()))]"#;
-    let found = declared(disagree);
-    assert_ne!(found.guard, found.directives);
-    let unguarded = r#"#[graphql(directive = permission::apply(Permission::TenantManage.name().to_owned()))]"#;
-    let found = declared(unguarded);
-    assert_ne!(found.guard, found.directives, "a permission directive without a guard protects nothing");
-    let public = "#[graphql(directive = public::apply())]";
-    assert_eq!(declared(public).guard, declared(public).directives);
-    let signed_in = r#"#[graphql(guard = "SignedIn", directive = authenticated::apply())]"#;
-    assert_eq!(declared(signed_in).guard, ["authenticated"]);
-    assert_eq!(declared(signed_in).directives, ["authenticated"]);
+    assert!(impls > 40 && declared > 100, "the declarations were found ({impls} impls, {declared} fields)");
+    assert!(
+        by_hand.is_empty(),
+        "guards and directives written by hand, not through #[access(…)]:\n{}",
+        by_hand.join("\n")
+    );
 }
 
 /// Every Rust file under `crates/api/src/graphql`, by its path below that folder

@@ -1,9 +1,8 @@
 //! GraphQL for access rules: the permission catalogue.
 
 use async_graphql::{Object, SimpleObject};
+use tessera_api_macros::operations;
 use tessera_kernel::Permission;
-
-use super::public;
 
 /// One thing an actor may be allowed to do in a tenant.
 #[derive(SimpleObject)]
@@ -33,10 +32,11 @@ impl From<Permission> for PermissionInfoObject {
 #[derive(Default)]
 pub(crate) struct AccessQueries;
 
+#[operations]
 #[Object]
 impl AccessQueries {
     /// Every permission there is (the closed catalogue).
-    #[graphql(directive = public::apply())]
+    #[access(Public)]
     async fn permission_catalogue(&self) -> Vec<PermissionInfoObject> {
         Permission::ALL.into_iter().map(PermissionInfoObject::from).collect()
     }

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use tessera_api_macros::operations;
 
 use async_graphql::{Context, Guard, ID, Interface, Object};
 use tessera_kernel::{
@@ -21,7 +22,7 @@ use super::notify::{NotificationObject, WebhookEndpointObject};
 use super::rbac::{GroupObject, InvitationObject, RoleAssignmentObject, RoleObject};
 use super::scheduling::{AddonObject, BookingObject, CustomerObject, ProviderObject, ReviewObject, ServiceObject};
 use super::tenant::TenantObject;
-use super::{authenticated, loaders, request, services};
+use super::{loaders, request, services};
 use crate::error::{ApiError, ApiResult};
 
 /// At most this many ids per `nodes` call.
@@ -276,11 +277,12 @@ async fn find(ctx: &Context<'_>, mut wanted: Vec<Uuid>) -> ApiResult<HashMap<Uui
 #[derive(Default)]
 pub(crate) struct NodeQueries;
 
+#[operations]
 #[Object]
 impl NodeQueries {
     /// Any object the caller may read, by id; null when there is none (or the
     /// caller may not see it).
-    #[graphql(guard = "Authenticated", directive = authenticated::apply())]
+    #[access(Authenticated)]
     async fn node(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<NodeInterface>> {
         let Ok(uuid) = Uuid::parse_str(&id) else { return Ok(None) };
         Ok(find(ctx, vec![uuid]).await?.remove(&uuid))
@@ -288,7 +290,7 @@ impl NodeQueries {
 
     /// Several objects by id, in the order asked (at most 100); null for each
     /// the caller cannot see.
-    #[graphql(guard = "Authenticated", directive = authenticated::apply())]
+    #[access(Authenticated)]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> ApiResult<Vec<Option<NodeInterface>>> {
         if ids.len() > MAX_NODES {
             return Err(DomainError::invalid("ids", format!("at most {MAX_NODES} ids")).into());

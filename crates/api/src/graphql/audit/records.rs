@@ -4,13 +4,14 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_audit::{AuditFilter, AuditRecord};
 use tessera_kernel::Permission;
 
 use crate::error::ApiResult;
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::identity::objects::{OAuthClientObject, UserObject, user_by_id};
-use crate::graphql::{Requires, loaders, parse_id, permission, request, services};
+use crate::graphql::{Requires, loaders, parse_id, request, services};
 
 /// One change to the tenant's data: who, what, when, from where, and the changed
 /// fields before and after (secrets redacted).
@@ -118,10 +119,12 @@ pub(crate) struct AuditChainVerificationObject {
 #[derive(Default)]
 pub(super) struct RecordQueries;
 
+#[operations]
 #[Object]
 impl RecordQueries {
     /// The current tenant's audit log, oldest first.
-    #[graphql(guard = "Requires(Permission::AuditRead)", directive = permission::apply(Permission::AuditRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(Requires(Permission::AuditRead))]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -147,7 +150,7 @@ impl RecordQueries {
 
     /// Walks the current tenant's whole audit chain and reports the first record that
     /// was changed, removed or cut off, if any.
-    #[graphql(guard = "Requires(Permission::AuditRead)", directive = permission::apply(Permission::AuditRead.name().to_owned()))]
+    #[access(Requires(Permission::AuditRead))]
     async fn verify_audit_chain(&self, ctx: &Context<'_>) -> ApiResult<AuditChainVerificationObject> {
         let verification = services(ctx)?.audit.verify(request(ctx)?).await?;
         let checked = i64::try_from(verification.checked).unwrap_or(i64::MAX);

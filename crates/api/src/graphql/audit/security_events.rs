@@ -4,13 +4,14 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_audit::{SecurityEventFilter, SecurityEventRecord};
 use tessera_kernel::Permission;
 
 use crate::error::ApiResult;
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::identity::objects::{UserObject, user_by_id};
-use crate::graphql::{Requires, SignedIn, authenticated, parse_id, permission, request, services};
+use crate::graphql::{Requires, SignedIn, parse_id, request, services};
 
 /// How much a security event matters.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -158,6 +159,7 @@ impl SecurityEventFilterInput {
 #[derive(Default)]
 pub(super) struct SecurityEventQueries;
 
+#[operations]
 #[Object]
 impl SecurityEventQueries {
     /// The current tenant's security events, oldest first: those about its access
@@ -165,7 +167,8 @@ impl SecurityEventQueries {
     /// reused refresh tokens, revoked sessions) of its staff, the members holding
     /// any role but the built-in customer role. Customers' account events stay
     /// theirs: they may book with many businesses.
-    #[graphql(guard = "Requires(Permission::AuditRead)", directive = permission::apply(Permission::AuditRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(Requires(Permission::AuditRead))]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn security_events(
         &self,
         ctx: &Context<'_>,
@@ -184,7 +187,8 @@ impl SecurityEventQueries {
     }
 
     /// The security events about the caller, in every tenant, oldest first.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply(), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(SignedIn)]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn my_security_events(
         &self,
         ctx: &Context<'_>,

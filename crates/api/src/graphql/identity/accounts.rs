@@ -3,6 +3,7 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_identity::{Email, NewUser};
 use tessera_kernel::DomainError;
 use tracing::warn;
@@ -10,7 +11,7 @@ use tracing::warn;
 use super::objects::AuthPayloadObject;
 use super::sessions::announce_revocation;
 use crate::error::ApiResult;
-use crate::graphql::{InSession, SignedIn, authenticated, public, request, services};
+use crate::graphql::{InSession, SignedIn, request, services};
 
 /// What `signUp` answers, whether or not the address has an account: look in
 /// the inbox.
@@ -59,6 +60,7 @@ async fn refuse_if_last_owner(ctx: &Context<'_>) -> ApiResult<()> {
 #[derive(Default)]
 pub(super) struct AccountMutations;
 
+#[operations]
 #[Object]
 impl AccountMutations {
     /// Starts a sign-up: emails the address a link that creates the account
@@ -67,7 +69,7 @@ impl AccountMutations {
     /// tells nobody whether an address has an account; at most three such
     /// emails go to one address an hour, and one client may sign up ten times
     /// an hour (`RATE_LIMITED`).
-    #[graphql(directive = public::apply())]
+    #[access(Public)]
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> ApiResult<SignUpPayloadObject> {
         let new_user = NewUser {
             email: input.email,
@@ -81,7 +83,7 @@ impl AccountMutations {
 
     /// Finishes a sign-up with the token of the emailed link: creates the
     /// account, its address verified, and signs it in. Needs no session.
-    #[graphql(directive = public::apply())]
+    #[access(Public)]
     async fn complete_sign_up(
         &self,
         ctx: &Context<'_>,
@@ -94,7 +96,7 @@ impl AccountMutations {
     /// Changes the caller's password. The current one must match; the new one
     /// follows the password policy and may not repeat a recent one. Every other
     /// session of the caller ends (their subscriptions too); returns how many.
-    #[graphql(guard = "InSession", directive = authenticated::apply())]
+    #[access(InSession)]
     async fn change_password(
         &self,
         ctx: &Context<'_>,
@@ -112,14 +114,14 @@ impl AccountMutations {
     /// Sends the caller a new link to verify their email address (earlier links
     /// stop working). `false` when it is already verified; `RATE_LIMITED` within
     /// a minute of the last link.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[access(SignedIn)]
     async fn resend_email_verification(&self, ctx: &Context<'_>, locale: Option<String>) -> ApiResult<bool> {
         Ok(services(ctx)?.identity.request_email_verification(request(ctx)?, locale.as_deref()).await?)
     }
 
     /// Verifies an email address with the token of the link sent to it (the
     /// part after `#token=`). No session needed. A link works once, for 24 hours.
-    #[graphql(directive = public::apply())]
+    #[access(Public)]
     async fn verify_email(&self, ctx: &Context<'_>, #[graphql(secret)] token: String) -> ApiResult<bool> {
         services(ctx)?.identity.verify_email(request(ctx)?, &token).await?;
         Ok(true)
@@ -129,7 +131,7 @@ impl AccountMutations {
     /// address belongs to an active account. Always answers `true`, at once,
     /// whether or not it does: the answer never tells who has an account. An
     /// account gets at most three links an hour.
-    #[graphql(directive = public::apply())]
+    #[access(Public)]
     async fn request_password_reset(
         &self,
         ctx: &Context<'_>,
@@ -154,7 +156,7 @@ impl AccountMutations {
     /// the policy and may not repeat a recent one; every session of the account
     /// ends (subscriptions too) and failed-login backoff is cleared. Sign in
     /// afterwards.
-    #[graphql(directive = public::apply())]
+    #[access(Public)]
     async fn reset_password(
         &self,
         ctx: &Context<'_>,
@@ -171,7 +173,7 @@ impl AccountMutations {
     /// Deactivates the caller's account, with the password: nobody can sign in to
     /// it any more and every session ends at once (subscriptions too). Coming
     /// back goes through the platform's operator.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[access(SignedIn)]
     async fn deactivate_my_account(
         &self,
         ctx: &Context<'_>,
@@ -189,7 +191,7 @@ impl AccountMutations {
     /// Deletes the caller's account, with the password. Deleting is soft and
     /// final: the account can no longer be used, every session ends at once, and
     /// records that name it (bookings, the audit log) keep their meaning.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[access(SignedIn)]
     async fn delete_my_account(&self, ctx: &Context<'_>, #[graphql(secret)] password: String) -> ApiResult<bool> {
         refuse_if_last_owner(ctx).await?;
         let ended = services(ctx)?.identity.delete_my_account(request(ctx)?, &password).await?;

@@ -2,12 +2,13 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_identity::ApiKey;
 use tessera_kernel::{ApiKeyId, SessionId};
 
 use super::sessions::announce_revocation;
 use crate::error::{ApiError, ApiResult};
-use crate::graphql::{InSession, SignedIn, authenticated, request, services};
+use crate::graphql::{InSession, SignedIn, request, services};
 
 /// A personal API key (never its secret).
 #[derive(Clone, SimpleObject)]
@@ -58,10 +59,11 @@ pub(crate) struct CreatedApiKeyObject {
 #[derive(Default)]
 pub(super) struct ApiKeyQueries;
 
+#[operations]
 #[Object]
 impl ApiKeyQueries {
     /// The caller's API keys that are not revoked, newest first.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[access(SignedIn)]
     async fn my_api_keys(&self, ctx: &Context<'_>) -> ApiResult<Vec<ApiKeyObject>> {
         Ok(services(ctx)?.identity.my_api_keys(request(ctx)?).await?.into_iter().map(ApiKeyObject::from).collect())
     }
@@ -71,12 +73,13 @@ impl ApiKeyQueries {
 #[derive(Default)]
 pub(super) struct ApiKeyMutations;
 
+#[operations]
 #[Object]
 impl ApiKeyMutations {
     /// Makes a personal API key acting as the caller, valid `expiresInDays` (90
     /// unless given, at most 365). Use it as a bearer token (with `X-Tenant` as
     /// usual). Needs a signed-in session, not another key.
-    #[graphql(guard = "InSession", directive = authenticated::apply())]
+    #[access(InSession)]
     async fn create_api_key(
         &self,
         ctx: &Context<'_>,
@@ -88,7 +91,7 @@ impl ApiKeyMutations {
     }
 
     /// Revokes one of the caller's API keys at once (its subscriptions too).
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[access(SignedIn)]
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ApiKeyObject> {
         let id: ApiKeyId = id
             .parse()

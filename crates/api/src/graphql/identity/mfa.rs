@@ -1,9 +1,10 @@
 //! Authenticator apps (TOTP) and backup codes.
 
 use async_graphql::{Context, Object, SimpleObject};
+use tessera_api_macros::operations;
 
 use crate::error::ApiResult;
-use crate::graphql::{InSession, SignedIn, authenticated, request, services};
+use crate::graphql::{InSession, SignedIn, request, services};
 
 /// A new authenticator app's secret, until a code from the app confirms it.
 #[derive(SimpleObject)]
@@ -31,10 +32,11 @@ pub(crate) struct MfaStatusObject {
 #[derive(Default)]
 pub(super) struct MfaQueries;
 
+#[operations]
 #[Object]
 impl MfaQueries {
     /// The caller's second factors.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[access(SignedIn)]
     async fn my_mfa(&self, ctx: &Context<'_>) -> ApiResult<MfaStatusObject> {
         let status = services(ctx)?.identity.mfa_status(request(ctx)?).await?;
         Ok(MfaStatusObject {
@@ -49,13 +51,14 @@ impl MfaQueries {
 #[derive(Default)]
 pub(super) struct MfaMutations;
 
+#[operations]
 #[Object]
 impl MfaMutations {
     /// Starts setting up an authenticator app, with the password: show
     /// `otpauthUri` as a QR code (or `secret` for typing in), then confirm with a
     /// code from the app. Replaces a setup not yet confirmed; `CONFLICT` when an
     /// app is already on. From a signed-in session only (not an API key).
-    #[graphql(guard = "InSession", directive = authenticated::apply())]
+    #[access(InSession)]
     async fn enroll_totp(
         &self,
         ctx: &Context<'_>,
@@ -68,20 +71,20 @@ impl MfaMutations {
     /// Confirms the authenticator app with a current code and turns the second
     /// factor on. Returns ten one-time backup codes, shown this once: keep them
     /// somewhere safe.
-    #[graphql(guard = "InSession", directive = authenticated::apply())]
+    #[access(InSession)]
     async fn confirm_totp(&self, ctx: &Context<'_>, #[graphql(secret)] code: String) -> ApiResult<Vec<String>> {
         Ok(services(ctx)?.identity.confirm_totp(request(ctx)?, &code).await?)
     }
 
     /// Turns the authenticator app off (backup codes too), with the password.
-    #[graphql(guard = "InSession", directive = authenticated::apply())]
+    #[access(InSession)]
     async fn disable_totp(&self, ctx: &Context<'_>, #[graphql(secret)] password: String) -> ApiResult<bool> {
         Ok(services(ctx)?.identity.disable_totp(request(ctx)?, &password).await?)
     }
 
     /// Replaces the backup codes with ten new ones (shown this once), with the
     /// password.
-    #[graphql(guard = "InSession", directive = authenticated::apply())]
+    #[access(InSession)]
     async fn regenerate_backup_codes(
         &self,
         ctx: &Context<'_>,

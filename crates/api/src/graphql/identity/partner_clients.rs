@@ -3,11 +3,12 @@
 //! themselves call `POST /oauth/token` (see `http::oauth`).
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use tessera_api_macros::operations;
 use tessera_kernel::Permission;
 
 use super::objects::OAuthClientObject;
 use crate::error::ApiResult;
-use crate::graphql::{Requires, parse_id, permission, request, services};
+use crate::graphql::{Requires, parse_id, request, services};
 
 /// A client with its secret, shown this once.
 #[derive(SimpleObject)]
@@ -32,10 +33,11 @@ pub(crate) struct CreateOAuthClientInput {
 #[derive(Default)]
 pub(super) struct PartnerClientQueries;
 
+#[operations]
 #[Object]
 impl PartnerClientQueries {
     /// The current business's partner clients, newest first (revoked ones too).
-    #[graphql(guard = "Requires(Permission::TenantManage)", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
+    #[access(Requires(Permission::TenantManage))]
     async fn oauth_clients(&self, ctx: &Context<'_>) -> ApiResult<Vec<OAuthClientObject>> {
         let clients = services(ctx)?.identity.oauth_clients(request(ctx)?).await?;
         Ok(clients.into_iter().map(OAuthClientObject::from).collect())
@@ -46,12 +48,14 @@ impl PartnerClientQueries {
 #[derive(Default)]
 pub(super) struct PartnerClientMutations;
 
+#[operations]
 #[Object]
 impl PartnerClientMutations {
     /// Makes a partner client for the current business. Returns its secret,
     /// shown this once; the partner exchanges id and secret at
     /// `POST /oauth/token` for access tokens.
-    #[graphql(guard = "Requires(Permission::TenantManage)", name = "createOAuthClient", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
+    #[access(Requires(Permission::TenantManage))]
+    #[graphql(name = "createOAuthClient")]
     async fn create_oauth_client(
         &self,
         ctx: &Context<'_>,
@@ -65,7 +69,8 @@ impl PartnerClientMutations {
     /// Gives a client a new secret (shown this once). The old one keeps working
     /// `keepPreviousMinutes` (0 by default, at most a week) while the partner
     /// deploys the new one.
-    #[graphql(guard = "Requires(Permission::TenantManage)", name = "rotateOAuthClientSecret", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
+    #[access(Requires(Permission::TenantManage))]
+    #[graphql(name = "rotateOAuthClientSecret")]
     async fn rotate_oauth_client_secret(
         &self,
         ctx: &Context<'_>,
@@ -79,7 +84,8 @@ impl PartnerClientMutations {
     }
 
     /// Revokes a client: it and every token it holds stop at once.
-    #[graphql(guard = "Requires(Permission::TenantManage)", name = "revokeOAuthClient", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
+    #[access(Requires(Permission::TenantManage))]
+    #[graphql(name = "revokeOAuthClient")]
     async fn revoke_oauth_client(&self, ctx: &Context<'_>, id: ID) -> ApiResult<OAuthClientObject> {
         let id = parse_id("id", &id)?;
         let revoked = services(ctx)?.identity.revoke_oauth_client(request(ctx)?, id).await?;

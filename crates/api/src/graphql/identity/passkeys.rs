@@ -7,12 +7,13 @@
 
 use async_graphql::{Context, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_identity::{Passkey, PasskeyCeremony};
 
 use super::objects::AuthPayloadObject;
 use super::sessions::apply_session_limit;
 use crate::error::ApiResult;
-use crate::graphql::{InSession, SignedIn, authenticated, parse_id, public, request, services};
+use crate::graphql::{InSession, SignedIn, parse_id, request, services};
 
 /// One of the caller's passkeys.
 #[derive(Clone, SimpleObject)]
@@ -82,10 +83,11 @@ pub(crate) struct PasskeyAddedObject {
 #[derive(Default)]
 pub(super) struct PasskeyQueries;
 
+#[operations]
 #[Object]
 impl PasskeyQueries {
     /// The caller's passkeys, oldest first.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[access(SignedIn)]
     async fn my_passkeys(&self, ctx: &Context<'_>) -> ApiResult<Vec<PasskeyObject>> {
         let passkeys = services(ctx)?.identity.my_passkeys(request(ctx)?).await?;
         Ok(passkeys.into_iter().map(PasskeyObject::from).collect())
@@ -96,13 +98,14 @@ impl PasskeyQueries {
 #[derive(Default)]
 pub(super) struct PasskeyMutations;
 
+#[operations]
 #[Object]
 impl PasskeyMutations {
     /// Starts adding a passkey: checks the password again (a passkey is a way in
     /// that outlives sessions), then returns the options for
     /// `navigator.credentials.create`. Finish with `finishPasskeyRegistration`.
     /// Not with an API key.
-    #[graphql(guard = "InSession", directive = authenticated::apply())]
+    #[access(InSession)]
     async fn start_passkey_registration(
         &self,
         ctx: &Context<'_>,
@@ -114,7 +117,7 @@ impl PasskeyMutations {
 
     /// Finishes adding a passkey with the authenticator's answer
     /// (`credential.toJSON()`).
-    #[graphql(guard = "InSession", directive = authenticated::apply())]
+    #[access(InSession)]
     async fn finish_passkey_registration(
         &self,
         ctx: &Context<'_>,
@@ -127,7 +130,7 @@ impl PasskeyMutations {
     }
 
     /// Renames one of the caller's passkeys.
-    #[graphql(guard = "InSession", directive = authenticated::apply())]
+    #[access(InSession)]
     async fn rename_passkey(&self, ctx: &Context<'_>, id: ID, name: String) -> ApiResult<PasskeyObject> {
         let id = parse_id("id", &id)?;
         Ok(services(ctx)?.identity.rename_passkey(request(ctx)?, id, &name).await?.into())
@@ -135,7 +138,7 @@ impl PasskeyMutations {
 
     /// Removes one of the caller's passkeys, with the password. Removing the
     /// last second factor also removes the backup codes.
-    #[graphql(guard = "InSession", directive = authenticated::apply())]
+    #[access(InSession)]
     async fn remove_passkey(
         &self,
         ctx: &Context<'_>,
@@ -149,14 +152,14 @@ impl PasskeyMutations {
     /// Starts signing in with a passkey instead of a password: returns the
     /// options for `navigator.credentials.get`. Every address gets options, so
     /// the answer does not tell whether an account or a passkey exists.
-    #[graphql(directive = public::apply())]
+    #[access(Public)]
     async fn start_passkey_login(&self, ctx: &Context<'_>, email: String) -> ApiResult<PasskeyOptionsObject> {
         Ok(services(ctx)?.identity.start_passkey_login(request(ctx)?, &email).await?.into())
     }
 
     /// Finishes a passkey sign-in with the authenticator's answer
     /// (`credential.toJSON()`). The session counts as having a second factor.
-    #[graphql(directive = public::apply())]
+    #[access(Public)]
     async fn finish_passkey_login(
         &self,
         ctx: &Context<'_>,
@@ -172,7 +175,7 @@ impl PasskeyMutations {
     /// Completes a password login's challenge with a passkey: the answer to
     /// the challenge's `passkeyOptions`. One passkey try per challenge; codes
     /// still work after a failed one.
-    #[graphql(directive = public::apply())]
+    #[access(Public)]
     async fn complete_login_with_passkey(
         &self,
         ctx: &Context<'_>,

@@ -4,6 +4,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_identity::{LoginAttempt, LoginFilter, Session};
 use tessera_kernel::{Permission, SessionId, UserId};
 
@@ -11,7 +12,7 @@ use super::objects::AuthPayloadObject;
 use crate::error::{ApiError, ApiResult};
 use crate::events::BusMessage;
 use crate::graphql::connection::{connection, page_cost, page_request};
-use crate::graphql::{Requires, SignedIn, authenticated, parse_id, permission, public, request, services};
+use crate::graphql::{Requires, SignedIn, parse_id, request, services};
 
 /// A signed-in session of the caller.
 #[derive(SimpleObject, Clone)]
@@ -139,10 +140,12 @@ impl LoginFilterInput {
 #[derive(Default)]
 pub(super) struct SessionQueries;
 
+#[operations]
 #[Object]
 impl SessionQueries {
     /// The caller's sessions that are still usable.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply(), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(SignedIn)]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn my_sessions(
         &self,
         ctx: &Context<'_>,
@@ -158,7 +161,8 @@ impl SessionQueries {
     }
 
     /// The caller's login attempts, oldest first (`last: 10` for the latest).
-    #[graphql(guard = "SignedIn", directive = authenticated::apply(), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(SignedIn)]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn my_login_history(
         &self,
         ctx: &Context<'_>,
@@ -176,7 +180,8 @@ impl SessionQueries {
 
     /// The login attempts of the current tenant's staff (see `securityEvents`),
     /// oldest first (`last: 20` for the latest).
-    #[graphql(guard = "Requires(Permission::AuditRead)", directive = permission::apply(Permission::AuditRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(Requires(Permission::AuditRead))]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn login_history(
         &self,
         ctx: &Context<'_>,
@@ -199,11 +204,12 @@ impl SessionQueries {
 #[derive(Default)]
 pub(super) struct SessionMutations;
 
+#[operations]
 #[Object]
 impl SessionMutations {
     /// Exchanges a refresh token for new tokens. A refresh token works once; using
     /// one again ends the session.
-    #[graphql(directive = public::apply())]
+    #[access(Public)]
     async fn refresh_session(
         &self,
         ctx: &Context<'_>,
@@ -228,7 +234,7 @@ impl SessionMutations {
     }
 
     /// Ends the current session.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[access(SignedIn)]
     async fn logout(&self, ctx: &Context<'_>) -> ApiResult<bool> {
         let request = request(ctx)?;
         let revoked = services(ctx)?.identity.logout(request).await?;
@@ -239,7 +245,7 @@ impl SessionMutations {
     }
 
     /// Ends one of the caller's sessions (another device).
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[access(SignedIn)]
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> ApiResult<SessionObject> {
         let request = request(ctx)?;
         let session = services(ctx)?.identity.revoke_my_session(request, parse_id("id", &id)?).await?;

@@ -2,12 +2,13 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_identity::{Credentials, LoginOutcome, MfaChallenge};
 
 use super::objects::{AuthPayloadObject, UserObject};
 use super::sessions::apply_session_limit;
 use crate::error::ApiResult;
-use crate::graphql::{public, request, services};
+use crate::graphql::{request, services};
 
 /// Credentials.
 #[derive(InputObject)]
@@ -110,13 +111,14 @@ pub(crate) enum SecondFactorEnum {
 #[derive(Default)]
 pub(super) struct SignInMutations;
 
+#[operations]
 #[Object]
 impl SignInMutations {
     /// Signs in with email and password. Failed attempts are throttled per
     /// account and per client address; with the `deviceToken` of an earlier
     /// sign-in on this device, per device instead. For an account with a second factor the tokens are null and
     /// `secondFactor` holds the challenge to complete with `completeLogin`.
-    #[graphql(directive = public::apply())]
+    #[access(Public)]
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> ApiResult<LoginPayloadObject> {
         let credentials =
             Credentials { email: &input.email, password: &input.password, device_token: input.device_token.as_deref() };
@@ -133,7 +135,7 @@ impl SignInMutations {
     /// Completes a login that asked for a second factor, with a code from the
     /// authenticator app or an unused backup code. Wrong codes count on the
     /// account's login throttle; a challenge lasts five minutes and five wrong codes.
-    #[graphql(directive = public::apply())]
+    #[access(Public)]
     async fn complete_login(
         &self,
         ctx: &Context<'_>,

@@ -2,20 +2,22 @@
 //! queries.
 
 use async_graphql::{Context, ID, Object};
+use tessera_api_macros::operations;
 use tessera_kernel::UserId;
 
 use super::objects::{UserObject, is_member_here};
 use crate::error::ApiResult;
-use crate::graphql::{SignedIn, authenticated, loaders, request, services};
+use crate::graphql::{SignedIn, loaders, request, services};
 
 /// Queries about users.
 #[derive(Default)]
 pub(super) struct UserQueries;
 
+#[operations]
 #[Object]
 impl UserQueries {
     /// The signed-in user.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[access(SignedIn)]
     async fn me(&self, ctx: &Context<'_>) -> ApiResult<UserObject> {
         Ok(UserObject::seen(services(ctx)?.identity.me(request(ctx)?).await?))
     }

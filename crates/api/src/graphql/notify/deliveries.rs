@@ -3,12 +3,13 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_kernel::{NotificationId, Permission};
 use tessera_notify::{Attempt, Delivery, DeliveryFilter};
 
 use crate::error::ApiResult;
 use crate::graphql::connection::{connection, page_cost, page_request};
-use crate::graphql::{Requires, loaders, parse_id, permission, request, services};
+use crate::graphql::{Requires, loaders, parse_id, request, services};
 
 /// How a message reaches someone.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -166,11 +167,13 @@ pub(crate) struct DeliveryFilterInput {
 #[derive(Default)]
 pub(super) struct DeliveryQueries;
 
+#[operations]
 #[Object]
 impl DeliveryQueries {
     /// The tenant's notification deliveries with their attempts, oldest first
     /// (`last: 20` for the newest): what was sent where, and what answered.
-    #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(Requires(Permission::NotificationRead))]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn notification_deliveries(
         &self,
         ctx: &Context<'_>,

@@ -5,13 +5,14 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, Object, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
+use tessera_api_macros::operations;
 use tessera_kernel::{EventKind, NotificationId, Permission, UserId};
 use tessera_notify::InboxMessage;
 
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::feed::watch;
-use crate::graphql::{RequiresInPerson, parse_id, permission, request, services};
+use crate::graphql::{RequiresInPerson, parse_id, request, services};
 
 /// How urgent a notification is; urgent ones ignore quiet hours.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -70,12 +71,13 @@ impl NotificationObject {
 #[derive(Default)]
 pub(crate) struct NotifySubscription;
 
+#[operations]
 #[Subscription]
 impl NotifySubscription {
     /// The caller's new in-app notifications in the current tenant, as they
     /// arrive, from every gateway replica. Ends when the session ends or the
     /// caller leaves the tenant.
-    #[graphql(guard = "RequiresInPerson(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    #[access(RequiresInPerson(Permission::TenantRead))]
     async fn notification_received(
         &self,
         ctx: &Context<'_>,
@@ -103,11 +105,13 @@ impl NotifySubscription {
 #[derive(Default)]
 pub(super) struct InboxQueries;
 
+#[operations]
 #[Object]
 impl InboxQueries {
     /// The caller's in-app notifications in the current tenant, oldest first
     /// (`last: 20` for the newest).
-    #[graphql(guard = "RequiresInPerson(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(RequiresInPerson(Permission::TenantRead))]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn my_notifications(
         &self,
         ctx: &Context<'_>,
@@ -123,7 +127,7 @@ impl InboxQueries {
     }
 
     /// How many of the caller's in-app notifications in the current tenant are unread.
-    #[graphql(guard = "RequiresInPerson(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    #[access(RequiresInPerson(Permission::TenantRead))]
     async fn unread_notification_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
         let count = services(ctx)?.notify.unread_count(request(ctx)?).await?;
         Ok(i64::try_from(count).unwrap_or(i64::MAX))
@@ -134,10 +138,11 @@ impl InboxQueries {
 #[derive(Default)]
 pub(super) struct InboxMutations;
 
+#[operations]
 #[Object]
 impl InboxMutations {
     /// Marks one of the caller's notifications read.
-    #[graphql(guard = "RequiresInPerson(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    #[access(RequiresInPerson(Permission::TenantRead))]
     async fn mark_notification_read(&self, ctx: &Context<'_>, id: ID) -> ApiResult<NotificationObject> {
         let id: NotificationId = parse_id("id", &id)?;
         Ok(NotificationObject(services(ctx)?.notify.mark_read(request(ctx)?, id).await?))
@@ -145,7 +150,7 @@ impl InboxMutations {
 
     /// Marks all the caller's notifications in the current tenant read; returns
     /// how many were unread.
-    #[graphql(guard = "RequiresInPerson(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    #[access(RequiresInPerson(Permission::TenantRead))]
     async fn mark_all_notifications_read(&self, ctx: &Context<'_>) -> ApiResult<i64> {
         let count = services(ctx)?.notify.mark_all_read(request(ctx)?).await?;
         Ok(i64::try_from(count).unwrap_or(i64::MAX))

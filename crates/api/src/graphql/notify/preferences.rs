@@ -2,11 +2,12 @@
 //! and email digests, for the member and as the business's defaults.
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
+use tessera_api_macros::operations;
 use tessera_kernel::Permission;
 use tessera_notify::{DailyDigest, PreferenceView, Preferences, QuietHours};
 
 use crate::error::ApiResult;
-use crate::graphql::{Requires, RequiresInPerson, permission, request, services};
+use crate::graphql::{Requires, RequiresInPerson, request, services};
 
 /// A daily window in which email, SMS and push wait (urgent messages excepted).
 #[derive(SimpleObject, InputObject, Clone)]
@@ -96,16 +97,17 @@ impl From<PreferenceView> for NotificationPreferenceSettingsObject {
 #[derive(Default)]
 pub(super) struct PreferenceQueries;
 
+#[operations]
 #[Object]
 impl PreferenceQueries {
     /// The caller's notification channels and quiet hours in the current tenant.
-    #[graphql(guard = "RequiresInPerson(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    #[access(RequiresInPerson(Permission::TenantRead))]
     async fn my_notification_preferences(&self, ctx: &Context<'_>) -> ApiResult<NotificationPreferenceSettingsObject> {
         Ok(services(ctx)?.notify.my_preferences(request(ctx)?).await?.into())
     }
 
     /// The tenant's default channels and quiet hours for everyone.
-    #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()))]
+    #[access(Requires(Permission::NotificationRead))]
     async fn tenant_notification_preferences(
         &self,
         ctx: &Context<'_>,
@@ -118,11 +120,12 @@ impl PreferenceQueries {
 #[derive(Default)]
 pub(super) struct PreferenceMutations;
 
+#[operations]
 #[Object]
 impl PreferenceMutations {
     /// Sets the caller's channels and quiet hours in the current tenant (all
     /// fields; nulls follow the tenant's). Urgent messages ignore them.
-    #[graphql(guard = "RequiresInPerson(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    #[access(RequiresInPerson(Permission::TenantRead))]
     async fn set_my_notification_preferences(
         &self,
         ctx: &Context<'_>,
@@ -133,7 +136,7 @@ impl PreferenceMutations {
 
     /// Sets the tenant's default channels and quiet hours (all fields; nulls mean on
     /// and none). Each member's own settings win over these.
-    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    #[access(Requires(Permission::NotificationManage))]
     async fn set_tenant_notification_preferences(
         &self,
         ctx: &Context<'_>,

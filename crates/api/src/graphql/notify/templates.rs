@@ -2,11 +2,12 @@
 //! previews.
 
 use async_graphql::{Context, Enum, Object, SimpleObject};
+use tessera_api_macros::operations;
 use tessera_kernel::Permission;
 use tessera_notify::TemplateView;
 
 use crate::error::ApiResult;
-use crate::graphql::{Requires, permission, request, services};
+use crate::graphql::{Requires, request, services};
 
 /// What a message to a person is about: picks its template, channels and priority.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -88,17 +89,18 @@ pub(crate) struct NotificationTemplatePreviewObject {
 #[derive(Default)]
 pub(super) struct TemplateQueries;
 
+#[operations]
 #[Object]
 impl TemplateQueries {
     /// Every topic's template in the built-in languages and the tenant's own ones.
-    #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()))]
+    #[access(Requires(Permission::NotificationRead))]
     async fn notification_templates(&self, ctx: &Context<'_>) -> ApiResult<Vec<NotificationTemplateObject>> {
         let templates = services(ctx)?.notify.templates(request(ctx)?).await?;
         Ok(templates.into_iter().map(NotificationTemplateObject).collect())
     }
 
     /// Renders a template with example values, without saving it.
-    #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()))]
+    #[access(Requires(Permission::NotificationRead))]
     async fn preview_notification_template(
         &self,
         ctx: &Context<'_>,
@@ -119,12 +121,13 @@ impl TemplateQueries {
 #[derive(Default)]
 pub(super) struct TemplateMutations;
 
+#[operations]
 #[Object]
 impl TemplateMutations {
     /// Replaces a topic's template in a language for the tenant. It must render
     /// with the topic's variables (see `notificationTemplates`); messages queued
     /// from now on use it.
-    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    #[access(Requires(Permission::NotificationManage))]
     async fn set_notification_template(
         &self,
         ctx: &Context<'_>,
@@ -138,7 +141,7 @@ impl TemplateMutations {
     }
 
     /// Goes back to the built-in template of a topic in a language.
-    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    #[access(Requires(Permission::NotificationManage))]
     async fn reset_notification_template(
         &self,
         ctx: &Context<'_>,

@@ -3,12 +3,13 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Duration, Utc};
+use tessera_api_macros::operations;
 use tessera_kernel::Permission;
 use tessera_notify::{EndpointInput, EndpointPatch, EndpointWithSecret, WEBHOOK_EVENT_TYPES, WebhookEndpoint};
 
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::patch::{kept_cleared_or_set, kept_or_set};
-use crate::graphql::{Requires, parse_id, permission, request, services};
+use crate::graphql::{Requires, parse_id, request, services};
 
 /// A URL the tenant receives signed webhooks at.
 #[derive(Clone)]
@@ -119,17 +120,18 @@ impl TryFrom<UpdateWebhookEndpointInput> for EndpointPatch {
 #[derive(Default)]
 pub(super) struct WebhookQueries;
 
+#[operations]
 #[Object]
 impl WebhookQueries {
     /// The tenant's webhook endpoints.
-    #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()))]
+    #[access(Requires(Permission::NotificationRead))]
     async fn webhook_endpoints(&self, ctx: &Context<'_>) -> ApiResult<Vec<WebhookEndpointObject>> {
         let endpoints = services(ctx)?.notify.endpoints(request(ctx)?).await?;
         Ok(endpoints.into_iter().map(WebhookEndpointObject).collect())
     }
 
     /// The event types webhook endpoints can subscribe to.
-    #[graphql(guard = "Requires(Permission::NotificationRead)", directive = permission::apply(Permission::NotificationRead.name().to_owned()))]
+    #[access(Requires(Permission::NotificationRead))]
     async fn webhook_event_types(&self) -> Vec<&'static str> {
         WEBHOOK_EVENT_TYPES.to_vec()
     }
@@ -139,10 +141,11 @@ impl WebhookQueries {
 #[derive(Default)]
 pub(super) struct WebhookMutations;
 
+#[operations]
 #[Object]
 impl WebhookMutations {
     /// Adds a webhook endpoint. The answer holds its signing secret, shown once.
-    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    #[access(Requires(Permission::NotificationManage))]
     async fn create_webhook_endpoint(
         &self,
         ctx: &Context<'_>,
@@ -152,7 +155,7 @@ impl WebhookMutations {
     }
 
     /// Changes a webhook endpoint (its URL, description, event types, whether active).
-    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    #[access(Requires(Permission::NotificationManage))]
     async fn update_webhook_endpoint(
         &self,
         ctx: &Context<'_>,
@@ -166,7 +169,7 @@ impl WebhookMutations {
     /// Gives a webhook endpoint a new signing secret (shown once). The old one
     /// keeps signing too for `overlapHours` (0 to 168), so the receiver can switch
     /// without losing events.
-    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    #[access(Requires(Permission::NotificationManage))]
     async fn rotate_webhook_secret(
         &self,
         ctx: &Context<'_>,
@@ -179,7 +182,7 @@ impl WebhookMutations {
     }
 
     /// Removes a webhook endpoint; its pending deliveries are skipped.
-    #[graphql(guard = "Requires(Permission::NotificationManage)", directive = permission::apply(Permission::NotificationManage.name().to_owned()))]
+    #[access(Requires(Permission::NotificationManage))]
     async fn delete_webhook_endpoint(&self, ctx: &Context<'_>, id: ID) -> ApiResult<WebhookEndpointObject> {
         let id = parse_id("id", &id)?;
         Ok(WebhookEndpointObject(services(ctx)?.notify.delete_endpoint(request(ctx)?, id).await?))

@@ -4,6 +4,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_kernel::{AssignmentId, DomainError, Permission, ProviderId, Resource};
 use tessera_rbac::{AccessScope, Assignment, AssignmentFilter, AssignmentState, NewAssignment, Subject};
 
@@ -13,7 +14,7 @@ use crate::error::ApiResult;
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::identity::objects::{UserObject, user_by_id};
 use crate::graphql::scheduling::objects::ProviderObject;
-use crate::graphql::{Requires, loaders, parse_id, permission, request, services};
+use crate::graphql::{Requires, loaders, parse_id, request, services};
 
 /// Whether an assignment grants its role now.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -124,11 +125,13 @@ pub(crate) struct AssignmentFilterInput {
 #[derive(Default)]
 pub(super) struct AssignmentQueries;
 
+#[operations]
 #[Object]
 impl AssignmentQueries {
     /// Role assignments of the tenant: active ones, or with `includeInactive` the
     /// whole history.
-    #[graphql(guard = "Requires(Permission::RoleRead)", directive = permission::apply(Permission::RoleRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(Requires(Permission::RoleRead))]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn role_assignments(
         &self,
         ctx: &Context<'_>,
@@ -155,10 +158,11 @@ impl AssignmentQueries {
 #[derive(Default)]
 pub(super) struct AssignmentMutations;
 
+#[operations]
 #[Object]
 impl AssignmentMutations {
     /// Grants a role to a member or a group. You can only grant what you hold.
-    #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()))]
+    #[access(Requires(Permission::RoleAssign))]
     async fn assign_role(&self, ctx: &Context<'_>, input: AssignRoleInput) -> ApiResult<RoleAssignmentObject> {
         let (services, request) = (services(ctx)?, request(ctx)?);
         let subject = match (&input.user_id, &input.group_id) {
@@ -186,7 +190,7 @@ impl AssignmentMutations {
     }
 
     /// Revokes a role assignment (it stays in the history, stamped).
-    #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()))]
+    #[access(Requires(Permission::RoleAssign))]
     async fn revoke_role_assignment(&self, ctx: &Context<'_>, id: ID) -> ApiResult<RoleAssignmentObject> {
         let id: AssignmentId = parse_id("id", &id)?;
         Ok(RoleAssignmentObject(services(ctx)?.rbac.revoke_assignment(request(ctx)?, id).await?))

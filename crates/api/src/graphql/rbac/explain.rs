@@ -3,6 +3,7 @@
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_kernel::{Permission, Resource};
 use tessera_rbac::{Explanation, GrantPath};
 
@@ -11,7 +12,7 @@ use super::groups::GroupObject;
 use super::objects::RoleObject;
 use crate::error::ApiResult;
 use crate::graphql::identity::objects::{UserObject, user_by_id};
-use crate::graphql::{Requires, parse_id, permission, request, services};
+use crate::graphql::{Requires, parse_id, request, services};
 
 /// Why an assignment does or does not give the permission asked about.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -131,12 +132,13 @@ pub(crate) struct ParentAccessObject {
 #[derive(Default)]
 pub(super) struct ExplainQueries;
 
+#[operations]
 #[Object]
 impl ExplainQueries {
     /// May `userId` do `permission` (on `providerId`, or anywhere in the tenant) at
     /// `at` (default: now)? Answers with every assignment that could give it and
     /// whether it does, so any decision can be explained, including past ones.
-    #[graphql(guard = "Requires(Permission::RoleRead)", directive = permission::apply(Permission::RoleRead.name().to_owned()))]
+    #[access(Requires(Permission::RoleRead))]
     async fn explain_access(
         &self,
         ctx: &Context<'_>,

@@ -3,6 +3,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_kernel::{GroupId, Permission};
 use tessera_rbac::{Group, GroupInput, GroupMember, GroupPatch};
 
@@ -10,7 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::identity::objects::{UserObject, user_by_id};
 use crate::graphql::patch::{kept_cleared_or_set, kept_or_set};
-use crate::graphql::{Requires, loaders, parse_id, permission, request, services};
+use crate::graphql::{Requires, loaders, parse_id, request, services};
 
 /// The tenant's group with `id`, through the request's loader.
 pub(super) async fn group_by_id(ctx: &Context<'_>, id: GroupId) -> ApiResult<Option<GroupObject>> {
@@ -130,10 +131,12 @@ impl TryFrom<UpdateGroupInput> for GroupPatch {
 #[derive(Default)]
 pub(super) struct GroupQueries;
 
+#[operations]
 #[Object]
 impl GroupQueries {
     /// The tenant's groups.
-    #[graphql(guard = "Requires(Permission::RoleRead)", directive = permission::apply(Permission::RoleRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(Requires(Permission::RoleRead))]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn groups(
         &self,
         ctx: &Context<'_>,
@@ -151,28 +154,29 @@ impl GroupQueries {
 #[derive(Default)]
 pub(super) struct GroupMutations;
 
+#[operations]
 #[Object]
 impl GroupMutations {
     /// Creates a group.
-    #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()))]
+    #[access(Requires(Permission::RoleAssign))]
     async fn create_group(&self, ctx: &Context<'_>, input: GroupDetailsInput) -> ApiResult<GroupObject> {
         Ok(GroupObject(services(ctx)?.rbac.create_group(request(ctx)?, input.into()).await?))
     }
 
     /// Renames a group or changes its description.
-    #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()))]
+    #[access(Requires(Permission::RoleAssign))]
     async fn update_group(&self, ctx: &Context<'_>, id: ID, input: UpdateGroupInput) -> ApiResult<GroupObject> {
         Ok(GroupObject(services(ctx)?.rbac.update_group(request(ctx)?, parse_id("id", &id)?, input.try_into()?).await?))
     }
 
     /// Deletes a group; its assignments stop granting at once.
-    #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()))]
+    #[access(Requires(Permission::RoleAssign))]
     async fn delete_group(&self, ctx: &Context<'_>, id: ID) -> ApiResult<GroupObject> {
         Ok(GroupObject(services(ctx)?.rbac.delete_group(request(ctx)?, parse_id("id", &id)?).await?))
     }
 
     /// Adds a member of the tenant to a group.
-    #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()))]
+    #[access(Requires(Permission::RoleAssign))]
     async fn add_group_member(&self, ctx: &Context<'_>, group_id: ID, user_id: ID) -> ApiResult<GroupMemberObject> {
         let member = services(ctx)?
             .rbac
@@ -182,7 +186,7 @@ impl GroupMutations {
     }
 
     /// Removes a user from a group (the record of their time in it stays).
-    #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()))]
+    #[access(Requires(Permission::RoleAssign))]
     async fn remove_group_member(&self, ctx: &Context<'_>, group_id: ID, user_id: ID) -> ApiResult<GroupMemberObject> {
         let member = services(ctx)?
             .rbac

@@ -8,6 +8,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_identity::{Email, NewUser};
 use tessera_kernel::{Actor, Permission};
 use tessera_rbac::{Invitation, InvitationPreview, InvitationStatus, NewInvitation};
@@ -16,7 +17,7 @@ use super::objects::RoleObject;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::identity::objects::{AuthPayloadObject, UserObject, user_by_id};
-use crate::graphql::{Requires, SignedIn, authenticated, loaders, parse_id, permission, public, request, services};
+use crate::graphql::{Requires, SignedIn, loaders, parse_id, request, services};
 
 /// Where an invitation stands.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -146,10 +147,12 @@ pub(crate) struct SignUpWithInvitationInput {
 #[derive(Default)]
 pub(super) struct InvitationQueries;
 
+#[operations]
 #[Object]
 impl InvitationQueries {
     /// The tenant's invitations, oldest first; `status` narrows them.
-    #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(Requires(Permission::RoleAssign))]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn invitations(
         &self,
         ctx: &Context<'_>,
@@ -166,7 +169,7 @@ impl InvitationQueries {
     }
 
     /// What an invitation link offers. No session needed: the link is the proof.
-    #[graphql(directive = public::apply())]
+    #[access(Public)]
     async fn invitation_offer(
         &self,
         ctx: &Context<'_>,
@@ -185,12 +188,13 @@ async fn inviter_name(ctx: &Context<'_>) -> ApiResult<String> {
     Ok(services(ctx)?.identity.me(request(ctx)?).await?.display_name)
 }
 
+#[operations]
 #[Object]
 impl InvitationMutations {
     /// Invites an address to the tenant with roles and emails it a link valid for
     /// seven days. `CONFLICT` when it belongs to a member or has a pending
     /// invitation.
-    #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()))]
+    #[access(Requires(Permission::RoleAssign))]
     async fn invite_member(&self, ctx: &Context<'_>, input: InviteMemberInput) -> ApiResult<InvitationObject> {
         let services = services(ctx)?;
         let email = Email::parse(&input.email)?;
@@ -205,7 +209,7 @@ impl InvitationMutations {
     }
 
     /// Cancels an invitation: its link stops working.
-    #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()))]
+    #[access(Requires(Permission::RoleAssign))]
     async fn cancel_invitation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<InvitationObject> {
         let id = parse_id("id", &id)?;
         Ok(InvitationObject(services(ctx)?.rbac.cancel_invitation(request(ctx)?, id).await?))
@@ -213,7 +217,7 @@ impl InvitationMutations {
 
     /// Sends an invitation again with a new link (the old one stops working),
     /// valid for another seven days. At most once a minute.
-    #[graphql(guard = "Requires(Permission::RoleAssign)", directive = permission::apply(Permission::RoleAssign.name().to_owned()))]
+    #[access(Requires(Permission::RoleAssign))]
     async fn resend_invitation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<InvitationObject> {
         let id = parse_id("id", &id)?;
         let name = inviter_name(ctx).await?;
@@ -223,7 +227,7 @@ impl InvitationMutations {
     /// Accepts an invitation as the signed-in user, whose address must be the
     /// invited one. Returns the invitation's offer (`tenantSlug` is the
     /// `X-Tenant` to use from now on).
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[access(SignedIn)]
     async fn accept_invitation(
         &self,
         ctx: &Context<'_>,
@@ -237,7 +241,7 @@ impl InvitationMutations {
 
     /// Creates an account with the invited address and accepts the invitation,
     /// signed in. The address counts as verified: the link proved it.
-    #[graphql(directive = public::apply())]
+    #[access(Public)]
     async fn sign_up_with_invitation(
         &self,
         ctx: &Context<'_>,

@@ -3,6 +3,7 @@
 
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use tessera_api_macros::operations;
 use tessera_kernel::Permission;
 use tessera_rbac::{RoleInput, RolePatch};
 
@@ -10,7 +11,7 @@ use super::objects::{RoleObject, role_by_id};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::patch::{kept_cleared_or_set, kept_or_set};
-use crate::graphql::{Requires, parse_id, permission, request, services};
+use crate::graphql::{Requires, parse_id, request, services};
 
 /// Permission names as a client sends them; an unknown one is `BAD_USER_INPUT`.
 fn parse_permissions(names: &[String]) -> ApiResult<Vec<Permission>> {
@@ -69,10 +70,12 @@ impl TryFrom<UpdateRoleInput> for RolePatch {
 #[derive(Default)]
 pub(super) struct RoleQueries;
 
+#[operations]
 #[Object]
 impl RoleQueries {
     /// The tenant's roles.
-    #[graphql(guard = "Requires(Permission::RoleRead)", directive = permission::apply(Permission::RoleRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(Requires(Permission::RoleRead))]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn roles(
         &self,
         ctx: &Context<'_>,
@@ -86,7 +89,7 @@ impl RoleQueries {
     }
 
     /// One role of the tenant.
-    #[graphql(guard = "Requires(Permission::RoleRead)", directive = permission::apply(Permission::RoleRead.name().to_owned()))]
+    #[access(Requires(Permission::RoleRead))]
     async fn role(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<RoleObject>> {
         role_by_id(ctx, parse_id("id", &id)?).await
     }
@@ -96,10 +99,11 @@ impl RoleQueries {
 #[derive(Default)]
 pub(super) struct RoleMutations;
 
+#[operations]
 #[Object]
 impl RoleMutations {
     /// Creates a role. You can only put permissions in it that you hold.
-    #[graphql(guard = "Requires(Permission::RoleManage)", directive = permission::apply(Permission::RoleManage.name().to_owned()))]
+    #[access(Requires(Permission::RoleManage))]
     async fn create_role(&self, ctx: &Context<'_>, input: CreateRoleInput) -> ApiResult<RoleObject> {
         let input = RoleInput {
             name: input.name,
@@ -112,14 +116,14 @@ impl RoleMutations {
     }
 
     /// Changes a role. Built-in roles keep their built-in permissions.
-    #[graphql(guard = "Requires(Permission::RoleManage)", directive = permission::apply(Permission::RoleManage.name().to_owned()))]
+    #[access(Requires(Permission::RoleManage))]
     async fn update_role(&self, ctx: &Context<'_>, id: ID, input: UpdateRoleInput) -> ApiResult<RoleObject> {
         let patch = RolePatch::try_from(input)?;
         Ok(RoleObject(services(ctx)?.rbac.update_role(request(ctx)?, parse_id("id", &id)?, patch).await?))
     }
 
     /// Deletes a role nobody holds and no role inherits from. Built-in roles stay.
-    #[graphql(guard = "Requires(Permission::RoleManage)", directive = permission::apply(Permission::RoleManage.name().to_owned()))]
+    #[access(Requires(Permission::RoleManage))]
     async fn delete_role(&self, ctx: &Context<'_>, id: ID) -> ApiResult<RoleObject> {
         Ok(RoleObject(services(ctx)?.rbac.delete_role(request(ctx)?, parse_id("id", &id)?).await?))
     }

@@ -2,6 +2,7 @@
 
 use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use tessera_api_macros::operations;
 use tessera_kernel::paging::{decode_time_cursor, encode_time_cursor};
 use tessera_kernel::{DomainError, Permission, ProviderId, ServiceId};
 use tessera_scheduling::{AvailabilityQuery, MAX_AVAILABILITY_SLOTS, Slot};
@@ -10,7 +11,7 @@ use super::objects::ProviderObject;
 use super::{MoneyObject, money};
 use crate::error::ApiResult;
 use crate::graphql::local_time::{LocalTimeObject, local_time, start_of_day, tenant_zone};
-use crate::graphql::{RequiresOrOwn, loaders, own_permission, parse_id, permission, request, services};
+use crate::graphql::{RequiresOrOwn, loaders, parse_id, request, services};
 
 /// A bookable start.
 #[derive(SimpleObject)]
@@ -107,6 +108,7 @@ impl AvailableSlotObject {
 #[derive(Default)]
 pub(super) struct AvailabilityQueries;
 
+#[operations]
 #[Object]
 impl AvailabilityQueries {
     /// Bookable starts for a service between two local dates (at most 31 days;
@@ -115,7 +117,8 @@ impl AvailabilityQueries {
     /// buffers, notice, horizon and the tenant's slot step and timezone. Sorted
     /// by start, then provider; at most `first` (default 200, at most 500): for
     /// more, ask again with `after` set to the last one's `cursor`.
-    #[graphql(guard = "RequiresOrOwn(Permission::BookingCreate, Permission::BookingCreateOwn)", directive = permission::apply(Permission::BookingCreate.name().to_owned()), directive = own_permission::apply(Permission::BookingCreateOwn.name().to_owned()), complexity = "slot_page_cost(first, child_complexity)")]
+    #[access(RequiresOrOwn(Permission::BookingCreate, Permission::BookingCreateOwn))]
+    #[graphql(complexity = "slot_page_cost(first, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn availability(
         &self,

@@ -4,6 +4,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
+use tessera_api_macros::operations;
 use tessera_kernel::event::EventKind;
 use tessera_kernel::{BookingId, DomainError, Permission, ProviderId};
 use tessera_scheduling::{BookingCustomer, CustomerProfile, NewBooking};
@@ -11,7 +12,7 @@ use tessera_scheduling::{BookingCustomer, CustomerProfile, NewBooking};
 use super::bookings::BookingObject;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::feed::watch;
-use crate::graphql::{Requires, RequiresOrOwn, own_permission, parse_id, permission, request, services};
+use crate::graphql::{Requires, RequiresOrOwn, parse_id, request, services};
 
 /// A booking to make.
 #[derive(InputObject)]
@@ -70,12 +71,13 @@ pub(crate) struct BookingEventObject {
 #[derive(Default)]
 pub(crate) struct SchedulingSubscription;
 
+#[operations]
 #[Subscription]
 impl SchedulingSubscription {
     /// Changes to the tenant's bookings (optionally one provider's), as they are
     /// committed, from every gateway replica. Rights are checked again for each
     /// event; the feed ends when the session ends or access is lost.
-    #[graphql(guard = "RequiresOrOwn(Permission::BookingRead, Permission::BookingReadOwn)", directive = permission::apply(Permission::BookingRead.name().to_owned()), directive = own_permission::apply(Permission::BookingReadOwn.name().to_owned()))]
+    #[access(RequiresOrOwn(Permission::BookingRead, Permission::BookingReadOwn))]
     async fn booking_events(
         &self,
         ctx: &Context<'_>,
@@ -120,11 +122,12 @@ impl SchedulingSubscription {
 #[derive(Default)]
 pub(super) struct BookingMutations;
 
+#[operations]
 #[Object]
 impl BookingMutations {
     /// Books an appointment. Price and duration come from the service and add-ons.
     /// Fails with CONFLICT when the provider is already booked then.
-    #[graphql(guard = "RequiresOrOwn(Permission::BookingCreate, Permission::BookingCreateOwn)", directive = permission::apply(Permission::BookingCreate.name().to_owned()), directive = own_permission::apply(Permission::BookingCreateOwn.name().to_owned()))]
+    #[access(RequiresOrOwn(Permission::BookingCreate, Permission::BookingCreateOwn))]
     async fn create_booking(&self, ctx: &Context<'_>, input: CreateBookingInput) -> ApiResult<BookingObject> {
         let (services, request) = (services(ctx)?, request(ctx)?);
         let customer = match &input.customer_id {
@@ -155,7 +158,7 @@ impl BookingMutations {
     /// Moves an upcoming booking to another start (and optionally provider). A
     /// customer with `booking:reschedule_own` moves their own bookings, up to the
     /// tenant's `customerRescheduleNoticeHours` before the current start.
-    #[graphql(guard = "RequiresOrOwn(Permission::BookingManage, Permission::BookingRescheduleOwn)", directive = permission::apply(Permission::BookingManage.name().to_owned()), directive = own_permission::apply(Permission::BookingRescheduleOwn.name().to_owned()))]
+    #[access(RequiresOrOwn(Permission::BookingManage, Permission::BookingRescheduleOwn))]
     async fn reschedule_booking(
         &self,
         ctx: &Context<'_>,
@@ -172,38 +175,38 @@ impl BookingMutations {
     }
 
     /// Confirms a scheduled booking.
-    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
+    #[access(Requires(Permission::BookingManage))]
     async fn confirm_booking(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
         change_status(ctx, &id, tessera_scheduling::BookingStatus::Confirmed).await
     }
 
     /// Marks a booking as under way.
-    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
+    #[access(Requires(Permission::BookingManage))]
     async fn start_booking(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
         change_status(ctx, &id, tessera_scheduling::BookingStatus::InProgress).await
     }
 
     /// Completes a booking that is under way.
-    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
+    #[access(Requires(Permission::BookingManage))]
     async fn complete_booking(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
         change_status(ctx, &id, tessera_scheduling::BookingStatus::Completed).await
     }
 
     /// Records that the customer did not come.
-    #[graphql(guard = "Requires(Permission::BookingManage)", directive = permission::apply(Permission::BookingManage.name().to_owned()))]
+    #[access(Requires(Permission::BookingManage))]
     async fn mark_booking_no_show(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
         change_status(ctx, &id, tessera_scheduling::BookingStatus::NoShow).await
     }
 
     /// Cancels an upcoming booking; the refund due follows the tenant's policy.
-    #[graphql(guard = "RequiresOrOwn(Permission::BookingManage, Permission::BookingCancelOwn)", directive = permission::apply(Permission::BookingManage.name().to_owned()), directive = own_permission::apply(Permission::BookingCancelOwn.name().to_owned()))]
+    #[access(RequiresOrOwn(Permission::BookingManage, Permission::BookingCancelOwn))]
     async fn cancel_booking(&self, ctx: &Context<'_>, id: ID, reason: Option<String>) -> ApiResult<BookingObject> {
         let booking = services(ctx)?.scheduling.cancel_booking(request(ctx)?, parse_id("id", &id)?, reason).await?;
         Ok(BookingObject(booking))
     }
 
     /// Records the customer's review (1–5) of a completed booking.
-    #[graphql(guard = "RequiresOrOwn(Permission::BookingManage, Permission::ReviewCreateOwn)", directive = permission::apply(Permission::BookingManage.name().to_owned()), directive = own_permission::apply(Permission::ReviewCreateOwn.name().to_owned()))]
+    #[access(RequiresOrOwn(Permission::BookingManage, Permission::ReviewCreateOwn))]
     async fn review_booking(
         &self,
         ctx: &Context<'_>,

@@ -4,6 +4,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use tessera_api_macros::operations;
 use tessera_kernel::paging::encode_time_cursor;
 use tessera_kernel::{BookingId, Permission};
 use tessera_scheduling::{BookedAddon, Booking, BookingFilter, Review};
@@ -18,7 +19,7 @@ use crate::error::ApiResult;
 use crate::graphql::connection::{page_cost, page_request};
 use crate::graphql::identity::objects::UserObject;
 use crate::graphql::local_time::{LocalTimeObject, local_time};
-use crate::graphql::{RequiresOrOwn, loaders, own_permission, parse_id, permission, request, services};
+use crate::graphql::{RequiresOrOwn, loaders, parse_id, request, services};
 
 /// An appointment.
 #[derive(Clone)]
@@ -234,10 +235,12 @@ pub(crate) struct BookingFilterInput {
 #[derive(Default)]
 pub(super) struct BookingQueries;
 
+#[operations]
 #[Object]
 impl BookingQueries {
     /// The tenant's bookings by start time, optionally filtered.
-    #[graphql(guard = "RequiresOrOwn(Permission::BookingRead, Permission::BookingReadOwn)", directive = permission::apply(Permission::BookingRead.name().to_owned()), directive = own_permission::apply(Permission::BookingReadOwn.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(RequiresOrOwn(Permission::BookingRead, Permission::BookingReadOwn))]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn bookings(
         &self,
         ctx: &Context<'_>,
@@ -261,7 +264,7 @@ impl BookingQueries {
     }
 
     /// A booking by id.
-    #[graphql(guard = "RequiresOrOwn(Permission::BookingRead, Permission::BookingReadOwn)", directive = permission::apply(Permission::BookingRead.name().to_owned()), directive = own_permission::apply(Permission::BookingReadOwn.name().to_owned()))]
+    #[access(RequiresOrOwn(Permission::BookingRead, Permission::BookingReadOwn))]
     async fn booking(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<BookingObject>> {
         let id: BookingId = parse_id("id", &id)?;
         let mut found = services(ctx)?.scheduling.bookings_by_ids(request(ctx)?, &[id]).await?;

@@ -3,6 +3,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_kernel::Permission;
 use tessera_scheduling::{BookingFilter, Customer, CustomerInput, CustomerPatch};
 
@@ -10,7 +11,7 @@ use super::bookings::{BookingObject, bookings_page};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::patch::{kept_cleared_or_set, kept_or_set, parse_link};
-use crate::graphql::{Requires, RequiresOrOwn, loaders, own_permission, parse_id, permission, request, services};
+use crate::graphql::{Requires, RequiresOrOwn, loaders, parse_id, request, services};
 
 /// A tenant's customer.
 #[derive(Clone)]
@@ -119,10 +120,12 @@ impl TryFrom<UpdateCustomerInput> for CustomerPatch {
 #[derive(Default)]
 pub(super) struct CustomerQueries;
 
+#[operations]
 #[Object]
 impl CustomerQueries {
     /// The tenant's customers; `search` matches name, email or phone.
-    #[graphql(guard = "RequiresOrOwn(Permission::CustomerRead, Permission::CustomerReadOwn)", directive = permission::apply(Permission::CustomerRead.name().to_owned()), directive = own_permission::apply(Permission::CustomerReadOwn.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(RequiresOrOwn(Permission::CustomerRead, Permission::CustomerReadOwn))]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,
@@ -140,7 +143,7 @@ impl CustomerQueries {
     }
 
     /// A customer by id.
-    #[graphql(guard = "RequiresOrOwn(Permission::CustomerRead, Permission::CustomerReadOwn)", directive = permission::apply(Permission::CustomerRead.name().to_owned()), directive = own_permission::apply(Permission::CustomerReadOwn.name().to_owned()))]
+    #[access(RequiresOrOwn(Permission::CustomerRead, Permission::CustomerReadOwn))]
     async fn customer(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<CustomerObject>> {
         let id = parse_id("id", &id)?;
         Ok(loaders(ctx)?.customers.load_one(id).await?.map(CustomerObject))
@@ -151,16 +154,17 @@ impl CustomerQueries {
 #[derive(Default)]
 pub(super) struct CustomerMutations;
 
+#[operations]
 #[Object]
 impl CustomerMutations {
     /// Adds a customer.
-    #[graphql(guard = "Requires(Permission::CustomerManage)", directive = permission::apply(Permission::CustomerManage.name().to_owned()))]
+    #[access(Requires(Permission::CustomerManage))]
     async fn create_customer(&self, ctx: &Context<'_>, input: CustomerDetailsInput) -> ApiResult<CustomerObject> {
         Ok(CustomerObject(services(ctx)?.scheduling.create_customer(request(ctx)?, input.try_into()?).await?))
     }
 
     /// Changes a customer.
-    #[graphql(guard = "Requires(Permission::CustomerManage)", directive = permission::apply(Permission::CustomerManage.name().to_owned()))]
+    #[access(Requires(Permission::CustomerManage))]
     async fn update_customer(
         &self,
         ctx: &Context<'_>,

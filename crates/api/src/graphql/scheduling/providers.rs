@@ -4,6 +4,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::NaiveDate;
+use tessera_api_macros::operations;
 use tessera_kernel::{DomainError, Permission, ProviderId};
 use tessera_scheduling::{ExceptionInput, ProviderInput, ProviderPatch, WeeklyHours};
 
@@ -14,9 +15,7 @@ use super::{ExceptionKindEnum, OpeningModeEnum, ProviderTypeEnum, WEEKDAYS, Week
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::patch::{kept_cleared_or_set, kept_or_set, parse_link};
-use crate::graphql::{
-    Requires, RequiresOnSome, RequiresOrOwn, loaders, own_permission, parse_id, permission, request, services,
-};
+use crate::graphql::{Requires, RequiresOnSome, RequiresOrOwn, loaders, parse_id, request, services};
 
 /// A provider's details.
 #[derive(InputObject)]
@@ -134,10 +133,12 @@ impl TryFrom<UpdateProviderInput> for ProviderPatch {
 #[derive(Default)]
 pub(super) struct ProviderQueries;
 
+#[operations]
 #[Object]
 impl ProviderQueries {
     /// The tenant's providers.
-    #[graphql(guard = "Requires(Permission::ProviderRead)", directive = permission::apply(Permission::ProviderRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(Requires(Permission::ProviderRead))]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn providers(
         &self,
         ctx: &Context<'_>,
@@ -157,14 +158,14 @@ impl ProviderQueries {
     }
 
     /// A provider by id.
-    #[graphql(guard = "Requires(Permission::ProviderRead)", directive = permission::apply(Permission::ProviderRead.name().to_owned()))]
+    #[access(Requires(Permission::ProviderRead))]
     async fn provider(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<ProviderObject>> {
         let id: ProviderId = parse_id("id", &id)?;
         Ok(loaders(ctx)?.providers.load_one(id).await?.map(ProviderObject))
     }
 
     /// Exceptions between two dates: one provider's and the tenant's, or all.
-    #[graphql(guard = "Requires(Permission::ProviderRead)", directive = permission::apply(Permission::ProviderRead.name().to_owned()))]
+    #[access(Requires(Permission::ProviderRead))]
     async fn schedule_exceptions(
         &self,
         ctx: &Context<'_>,
@@ -182,16 +183,17 @@ impl ProviderQueries {
 #[derive(Default)]
 pub(super) struct ProviderMutations;
 
+#[operations]
 #[Object]
 impl ProviderMutations {
     /// Adds a provider.
-    #[graphql(guard = "Requires(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
+    #[access(Requires(Permission::ProviderManage))]
     async fn create_provider(&self, ctx: &Context<'_>, input: ProviderDetailsInput) -> ApiResult<ProviderObject> {
         Ok(ProviderObject(services(ctx)?.scheduling.create_provider(request(ctx)?, input.try_into()?).await?))
     }
 
     /// Changes a provider's details.
-    #[graphql(guard = "RequiresOnSome(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
+    #[access(RequiresOnSome(Permission::ProviderManage))]
     async fn update_provider(
         &self,
         ctx: &Context<'_>,
@@ -204,7 +206,7 @@ impl ProviderMutations {
     }
 
     /// Replaces a provider's weekly hours (several windows a day allowed).
-    #[graphql(guard = "RequiresOrOwn(Permission::ProviderManage, Permission::ProviderManageOwn)", directive = permission::apply(Permission::ProviderManage.name().to_owned()), directive = own_permission::apply(Permission::ProviderManageOwn.name().to_owned()))]
+    #[access(RequiresOrOwn(Permission::ProviderManage, Permission::ProviderManageOwn))]
     async fn set_working_hours(
         &self,
         ctx: &Context<'_>,
@@ -226,7 +228,7 @@ impl ProviderMutations {
     }
 
     /// Adds time off, a holiday or special opening hours.
-    #[graphql(guard = "RequiresOrOwn(Permission::ProviderManage, Permission::ProviderManageOwn)", directive = permission::apply(Permission::ProviderManage.name().to_owned()), directive = own_permission::apply(Permission::ProviderManageOwn.name().to_owned()))]
+    #[access(RequiresOrOwn(Permission::ProviderManage, Permission::ProviderManageOwn))]
     async fn add_schedule_exception(
         &self,
         ctx: &Context<'_>,
@@ -249,7 +251,7 @@ impl ProviderMutations {
     }
 
     /// Removes an exception.
-    #[graphql(guard = "RequiresOrOwn(Permission::ProviderManage, Permission::ProviderManageOwn)", directive = permission::apply(Permission::ProviderManage.name().to_owned()), directive = own_permission::apply(Permission::ProviderManageOwn.name().to_owned()))]
+    #[access(RequiresOrOwn(Permission::ProviderManage, Permission::ProviderManageOwn))]
     async fn remove_schedule_exception(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ID> {
         services(ctx)?.scheduling.remove_exception(request(ctx)?, parse_id("id", &id)?).await?;
         Ok(id)
@@ -258,7 +260,7 @@ impl ProviderMutations {
     /// Lets a provider perform a service, or changes what they charge and take for
     /// it: without `terms` (or with `null`), the terms in place are kept, the
     /// service's for a new offering. Bookings already made keep their price.
-    #[graphql(guard = "Requires(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
+    #[access(Requires(Permission::ProviderManage))]
     async fn assign_service(
         &self,
         ctx: &Context<'_>,
@@ -274,7 +276,7 @@ impl ProviderMutations {
     }
 
     /// Stops a provider performing a service; existing bookings stay.
-    #[graphql(guard = "Requires(Permission::ProviderManage)", directive = permission::apply(Permission::ProviderManage.name().to_owned()))]
+    #[access(Requires(Permission::ProviderManage))]
     async fn unassign_service(&self, ctx: &Context<'_>, provider_id: ID, service_id: ID) -> ApiResult<ProviderObject> {
         let provider_id: ProviderId = parse_id("providerId", &provider_id)?;
         services(ctx)?

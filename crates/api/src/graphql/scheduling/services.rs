@@ -3,6 +3,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_kernel::{Permission, ServiceId};
 use tessera_scheduling::{Addon, AddonInput, AddonPatch, Service, ServiceInput, ServicePatch};
 
@@ -10,7 +11,7 @@ use super::{MoneyObject, money};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::patch::{kept_cleared_or_set, kept_or_set};
-use crate::graphql::{Requires, loaders, parse_id, permission, request, services};
+use crate::graphql::{Requires, loaders, parse_id, request, services};
 
 /// Something the tenant sells by time.
 #[derive(Clone)]
@@ -220,10 +221,12 @@ impl TryFrom<UpdateAddonInput> for AddonPatch {
 #[derive(Default)]
 pub(super) struct ServiceQueries;
 
+#[operations]
 #[Object]
 impl ServiceQueries {
     /// The tenant's services (not deleted).
-    #[graphql(guard = "Requires(Permission::ServiceRead)", directive = permission::apply(Permission::ServiceRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(Requires(Permission::ServiceRead))]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn services(
         &self,
         ctx: &Context<'_>,
@@ -241,7 +244,7 @@ impl ServiceQueries {
     }
 
     /// A service by id.
-    #[graphql(guard = "Requires(Permission::ServiceRead)", directive = permission::apply(Permission::ServiceRead.name().to_owned()))]
+    #[access(Requires(Permission::ServiceRead))]
     async fn service(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<ServiceObject>> {
         let id: ServiceId = parse_id("id", &id)?;
         Ok(loaders(ctx)?.services.load_one(id).await?.map(ServiceObject))
@@ -252,16 +255,17 @@ impl ServiceQueries {
 #[derive(Default)]
 pub(super) struct ServiceMutations;
 
+#[operations]
 #[Object]
 impl ServiceMutations {
     /// Adds a service.
-    #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
+    #[access(Requires(Permission::ServiceManage))]
     async fn create_service(&self, ctx: &Context<'_>, input: ServiceDetailsInput) -> ApiResult<ServiceObject> {
         Ok(ServiceObject(services(ctx)?.scheduling.create_service(request(ctx)?, input.into()).await?))
     }
 
     /// Changes a service; existing bookings keep what they were booked with.
-    #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
+    #[access(Requires(Permission::ServiceManage))]
     async fn update_service(&self, ctx: &Context<'_>, id: ID, input: UpdateServiceInput) -> ApiResult<ServiceObject> {
         let service =
             services(ctx)?.scheduling.update_service(request(ctx)?, parse_id("id", &id)?, input.try_into()?).await?;
@@ -269,13 +273,13 @@ impl ServiceMutations {
     }
 
     /// Deletes a service softly: it can no longer be booked; its bookings stay.
-    #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
+    #[access(Requires(Permission::ServiceManage))]
     async fn delete_service(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ServiceObject> {
         Ok(ServiceObject(services(ctx)?.scheduling.delete_service(request(ctx)?, parse_id("id", &id)?).await?))
     }
 
     /// Adds an add-on to a service.
-    #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
+    #[access(Requires(Permission::ServiceManage))]
     async fn create_addon(
         &self,
         ctx: &Context<'_>,
@@ -290,7 +294,7 @@ impl ServiceMutations {
     }
 
     /// Changes an add-on.
-    #[graphql(guard = "Requires(Permission::ServiceManage)", directive = permission::apply(Permission::ServiceManage.name().to_owned()))]
+    #[access(Requires(Permission::ServiceManage))]
     async fn update_addon(&self, ctx: &Context<'_>, id: ID, input: UpdateAddonInput) -> ApiResult<AddonObject> {
         Ok(AddonObject(
             services(ctx)?.scheduling.update_addon(request(ctx)?, parse_id("id", &id)?, input.try_into()?).await?,

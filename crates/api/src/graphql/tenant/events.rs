@@ -3,13 +3,14 @@
 use async_graphql::{Context, Enum, ID, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
+use tessera_api_macros::operations;
 use tessera_kernel::Permission;
 use tessera_kernel::event::EventKind;
 
 use super::tenants::TenantObject;
 use crate::error::{ApiError, ApiResult};
+use crate::graphql::Requires;
 use crate::graphql::feed::watch;
-use crate::graphql::{Requires, permission};
 
 /// What happened to a tenant.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -40,11 +41,12 @@ pub(crate) struct TenantEventObject {
 #[derive(Default)]
 pub(crate) struct TenantSubscription;
 
+#[operations]
 #[Subscription]
 impl TenantSubscription {
     /// Changes to the current tenant (`X-Tenant` in the connection's init payload).
     /// Ends when the caller's session ends or they lose access to the tenant.
-    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    #[access(Requires(Permission::TenantRead))]
     async fn tenant_updated(
         &self,
         ctx: &Context<'_>,

@@ -3,6 +3,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_kernel::{Permission, TenantId};
 use tessera_tenant::Member;
 
@@ -10,7 +11,7 @@ use super::tenants::TenantObject;
 use crate::error::ApiResult;
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::identity::objects::UserObject;
-use crate::graphql::{Requires, loaders, permission, request, services};
+use crate::graphql::{Requires, loaders, request, services};
 
 /// A user's membership in a tenant.
 #[derive(SimpleObject)]
@@ -50,10 +51,12 @@ impl From<Member> for MembershipObject {
 #[derive(Default)]
 pub(super) struct MemberQueries;
 
+#[operations]
 #[Object]
 impl MemberQueries {
     /// The members of the current tenant.
-    #[graphql(guard = "Requires(Permission::MemberRead)", directive = permission::apply(Permission::MemberRead.name().to_owned()), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(Requires(Permission::MemberRead))]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,

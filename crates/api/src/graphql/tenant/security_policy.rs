@@ -3,12 +3,13 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_kernel::Permission;
 use tessera_tenant::SecurityPolicy;
 
 use super::tenants::TenantObject;
 use crate::error::ApiResult;
-use crate::graphql::{Requires, parse_id, permission, request, services};
+use crate::graphql::{Requires, parse_id, request, services};
 
 /// Who must sign in with a second factor.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -85,6 +86,7 @@ impl SecurityPolicyObject {
 #[derive(Default)]
 pub(super) struct SecurityPolicyMutations;
 
+#[operations]
 #[Object]
 impl SecurityPolicyMutations {
     /// Replaces the current tenant's security policy (its owners, or whoever they
@@ -92,7 +94,7 @@ impl SecurityPolicyMutations {
     /// Requests entering the tenant are held to it from the next one: networks,
     /// session idle time, a second factor for all or some members (with grace
     /// sign-ins and an enforcement date); the session limit applies at sign-in.
-    #[graphql(guard = "Requires(Permission::PolicyManage)", directive = permission::apply(Permission::PolicyManage.name().to_owned()))]
+    #[access(Requires(Permission::PolicyManage))]
     async fn set_security_policy(&self, ctx: &Context<'_>, input: SecurityPolicyObject) -> ApiResult<TenantObject> {
         let tenant = services(ctx)?.tenants.set_security_policy(request(ctx)?, input.parse()?).await?;
         Ok(TenantObject(tenant))

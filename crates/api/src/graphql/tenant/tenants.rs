@@ -4,6 +4,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
 use tessera_kernel::{DomainError, Permission, TenantId};
 use tessera_tenant::{FeatureFlags, NewTenant, Tenant, TenantPatch, TenantSettingsPatch};
 
@@ -13,7 +14,7 @@ use super::settings::{FeatureFlagObject, TenantSettingsObject, UpdateTenantSetti
 use crate::error::ApiResult;
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::patch::kept_or_set;
-use crate::graphql::{Requires, SignedIn, authenticated, loaders, parse_id, permission, request, services};
+use crate::graphql::{Requires, SignedIn, loaders, parse_id, request, services};
 
 /// A tenant's service tier.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -182,16 +183,17 @@ pub(crate) struct UpdateTenantInput {
 #[derive(Default)]
 pub(super) struct TenantQueries;
 
+#[operations]
 #[Object]
 impl TenantQueries {
     /// The tenant named by the `X-Tenant` header.
-    #[graphql(guard = "Requires(Permission::TenantRead)", directive = permission::apply(Permission::TenantRead.name().to_owned()))]
+    #[access(Requires(Permission::TenantRead))]
     async fn current_tenant(&self, ctx: &Context<'_>) -> ApiResult<TenantObject> {
         Ok(TenantObject(services(ctx)?.tenants.current_tenant(request(ctx)?).await?))
     }
 
     /// A tenant the caller belongs to (or a child of one), by id or by slug.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[access(SignedIn)]
     async fn tenant(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> ApiResult<Option<TenantObject>> {
         let (services, request) = (services(ctx)?, request(ctx)?);
         let found = match (id, slug) {
@@ -204,7 +206,8 @@ impl TenantQueries {
 
     /// The caller's memberships: every tenant they belong to. What they may do in
     /// one is `me { permissions roles }` with that tenant in `X-Tenant`.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply(), complexity = "page_cost(first, last, child_complexity)")]
+    #[access(SignedIn)]
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn my_tenants(
         &self,
         ctx: &Context<'_>,
@@ -234,22 +237,23 @@ impl TenantQueries {
 #[derive(Default)]
 pub(super) struct TenantMutations;
 
+#[operations]
 #[Object]
 impl TenantMutations {
     /// Signs up a new business: creates the tenant and makes the caller its owner.
-    #[graphql(guard = "SignedIn", directive = authenticated::apply())]
+    #[access(SignedIn)]
     async fn create_tenant(&self, ctx: &Context<'_>, input: CreateTenantInput) -> ApiResult<TenantObject> {
         Ok(TenantObject(services(ctx)?.tenants.create_tenant(request(ctx)?, input.into()).await?))
     }
 
     /// Creates a tenant below the current one (a branch); the caller owns it.
-    #[graphql(guard = "Requires(Permission::TenantManage)", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
+    #[access(Requires(Permission::TenantManage))]
     async fn create_child_tenant(&self, ctx: &Context<'_>, input: CreateTenantInput) -> ApiResult<TenantObject> {
         Ok(TenantObject(services(ctx)?.tenants.create_child_tenant(request(ctx)?, input.into()).await?))
     }
 
     /// Changes the current tenant.
-    #[graphql(guard = "Requires(Permission::TenantManage)", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
+    #[access(Requires(Permission::TenantManage))]
     async fn update_tenant(&self, ctx: &Context<'_>, input: UpdateTenantInput) -> ApiResult<TenantObject> {
         let feature_flags = kept_or_set("featureFlags", input.feature_flags)?
             .map(|flags| FeatureFlags::new(flags.into_iter().map(|f| (f.key, f.enabled))))
@@ -269,21 +273,21 @@ impl TenantMutations {
     /// Lets the owners of the current tenant's parent manage it (with the built-in
     /// admin role's rights), or stops them at once. Only the tenant's own members
     /// decide; a branch created with `createChildTenant` starts allowing it.
-    #[graphql(guard = "Requires(Permission::TenantManage)", directive = permission::apply(Permission::TenantManage.name().to_owned()))]
+    #[access(Requires(Permission::TenantManage))]
     async fn set_parent_management(&self, ctx: &Context<'_>, allowed: bool) -> ApiResult<TenantObject> {
         let tenant = services(ctx)?.tenants.set_parent_management(request(ctx)?, allowed).await?;
         Ok(TenantObject(tenant))
     }
 
     /// Deletes the current tenant softly: it can be restored during its grace period.
-    #[graphql(guard = "Requires(Permission::TenantDelete)", directive = permission::apply(Permission::TenantDelete.name().to_owned()))]
+    #[access(Requires(Permission::TenantDelete))]
     async fn delete_tenant(&self, ctx: &Context<'_>) -> ApiResult<TenantObject> {
         let tenant = services(ctx)?.tenants.delete_tenant(request(ctx)?).await?;
         Ok(TenantObject(tenant))
     }
 
     /// Restores the current tenant if it is within its deletion grace period.
-    #[graphql(guard = "Requires(Permission::TenantDelete)", directive = permission::apply(Permission::TenantDelete.name().to_owned()))]
+    #[access(Requires(Permission::TenantDelete))]
     async fn restore_tenant(&self, ctx: &Context<'_>) -> ApiResult<TenantObject> {
         let tenant = services(ctx)?.tenants.restore_tenant(request(ctx)?).await?;
         Ok(TenantObject(tenant))
