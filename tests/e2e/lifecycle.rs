@@ -1,11 +1,14 @@
 //! Account lifecycle over HTTP and WebSocket: deactivating or deleting one's own
 //! account, and the operator suspending and reactivating one; a closed account's
-//! sessions and subscriptions end at once.
+//! sessions and subscriptions end at once, as they do for every other way a
+//! session ends.
 
 use std::time::Duration as StdDuration;
 
 use serde_json::{Value, json};
-use tessera_e2e::{Auth, PASSWORD, TestApp, error_code_of};
+use std::sync::Arc;
+
+use tessera_e2e::{Auth, PASSWORD, TestApp, TestDatabase, WsClient, error_code_of};
 use tessera_identity::UserStatus;
 
 const WAIT: StdDuration = StdDuration::from_secs(10);
@@ -46,6 +49,63 @@ async fn deactivating_my_account_ends_every_session_and_subscription_at_once() {
     tokio::time::sleep(StdDuration::from_millis(300)).await;
     app.deliver().await;
     assert!(app.email.sent().iter().all(|e| e.subject != "Reset your password"));
+}
+
+/// A subscription to the tenant's feed on a socket signed in as `auth`.
+async fn watching(app: &TestApp, auth: &Auth) -> WsClient {
+    let mut ws = app.websocket("graphql-transport-ws", None).await.unwrap();
+    ws.init(auth).await;
+    ws.send(json!({"id": "1", "type": "subscribe", "payload": {"query": SETTINGS_FEED}})).await;
+    ws
+}
+
+#[tokio::test]
+async fn every_way_a_session_ends_stops_its_subscriptions_at_once() {
+    // Sockets check their session only hourly here: what closes them is the
+    // notice the identity service sends once the change has committed.
+    let database = Arc::new(TestDatabase::create().await);
+    let hourly = |o: &mut tessera_api::AppOptions| o.ws_session_check = StdDuration::from_secs(3600);
+    let app = TestApp::spawn_with_options(database, |_| {}, hourly).await;
+    let (owner, _) = app.owner_of("endings").await;
+    let device = |password: &'static str| {
+        let app = &app;
+        async move { app.login_with("owner@endings.test", password).await.in_tenant("endings") }
+    };
+    let ended = |mut ws: WsClient| async move { ws.closed_with(WAIT).await };
+
+    let phone = device(PASSWORD).await;
+    let ws = watching(&app, &phone).await;
+    app.ok(&phone, "mutation { logout }", json!({})).await;
+    assert_eq!(ended(ws).await, Some(4403), "signing out");
+
+    let tablet = device(PASSWORD).await;
+    let ws = watching(&app, &tablet).await;
+    let revoke = "mutation($id: ID!) { revokeSession(id: $id) { id } }";
+    app.ok(&owner, revoke, json!({ "id": tablet.session_id })).await;
+    assert_eq!(ended(ws).await, Some(4403), "revoking a device from another");
+
+    let laptop = device(PASSWORD).await;
+    let ws = watching(&app, &laptop).await;
+    let change = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }";
+    let new_password = "a different long passphrase 2026";
+    app.ok(&owner, change, json!({ "c": PASSWORD, "n": new_password })).await;
+    assert_eq!(ended(ws).await, Some(4403), "a password change ends the other sessions");
+
+    let refresh = "mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken refreshToken } }";
+    let desk = device(new_password).await;
+    let data = app.ok(&Auth::anonymous(), refresh, json!({ "t": desk.refresh })).await;
+    let rotated = Auth::from_payload(&data["refreshSession"]).in_tenant("endings");
+    let ws = watching(&app, &rotated).await;
+    app.clock.advance(chrono::Duration::seconds(31));
+    let (_, body) = app.post(&Auth::anonymous(), refresh, json!({ "t": desk.refresh })).await;
+    assert_eq!(error_code_of(&body), "UNAUTHENTICATED", "{body}");
+    assert_eq!(ended(ws).await, Some(4403), "a reused refresh token ends its session");
+
+    let kiosk = device(new_password).await;
+    let ws = watching(&app, &kiosk).await;
+    let services = &app.state.services;
+    tessera_api::accounts::set_status(services, "owner@endings.test", UserStatus::Suspended, "audit").await.unwrap();
+    assert_eq!(ended(ws).await, Some(4403), "the operator suspends the account");
 }
 
 #[tokio::test]

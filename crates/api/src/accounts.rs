@@ -8,20 +8,13 @@ use tessera_identity::{User, UserStatus};
 use tessera_kernel::{RequestContext, RequestMeta};
 
 use crate::error::ApiError;
-use crate::events::BusMessage;
-use crate::graphql::Services;
+use crate::services::Services;
 
-/// Sets the status of the account with `email` as the operator, and tells
-/// subscriptions of the sessions that ended.
+/// Sets the status of the account with `email` as the operator; the identity
+/// service tells subscriptions of the sessions that ended, before this returns.
 pub async fn set_status(services: &Services, email: &str, to: UserStatus, reason: &str) -> Result<User, ApiError> {
     let meta = RequestMeta { request_id: "operator".into(), ip: None, user_agent: Some("tessera account".into()) };
     let ctx = RequestContext::anonymous(meta, services.clock.clone());
-    let (user, ended) = services.identity.set_account_status(&ctx, email, to, reason).await?;
-    // Awaited, not spawned: the command exits right after.
-    for session_id in ended {
-        if let Err(err) = services.bus.publish(&BusMessage::SessionRevoked { session_id }).await {
-            tracing::warn!(error = %err, "could not announce an ended session; gateways notice at their next check");
-        }
-    }
+    let (user, _ended) = services.identity.set_account_status(&ctx, email, to, reason).await?;
     Ok(user)
 }

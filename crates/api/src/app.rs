@@ -25,9 +25,10 @@ use tracing::{info, warn};
 use crate::ceremonies::RedisCeremonies;
 use crate::config::{Config, redact_url};
 use crate::events::{EventBus, spawn_relay};
-use crate::graphql::{Services, build_schema, public_root_fields};
+use crate::graphql::{build_schema, public_root_fields};
 use crate::http::metrics::Metrics;
 use crate::http::{AppInner, AppState};
+use crate::services::Services;
 
 /// What can stop the gateway from starting.
 #[derive(Debug, thiserror::Error)]
@@ -215,7 +216,8 @@ impl App {
                 .with_sign_ups_per_client_hour(config.sign_ups_per_client_hour)
                 .with_relying_party(&config.passkeys())
                 .map_err(|e| StartupError::Passkeys(e.public_message()))?
-                .with_ceremonies(ceremonies),
+                .with_ceremonies(ceremonies)
+                .with_session_endings(Arc::new(bus.clone())),
             scheduling: tessera_scheduling::SchedulingService::new(db.clone()),
             notify: NotifyService::new(db.clone(), policy_for_webhooks),
             deliveries: deliveries.clone(),

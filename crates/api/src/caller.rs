@@ -18,7 +18,7 @@ use tessera_tenant::{MfaRequirement, SecurityPolicy, Tenant, TenantRef};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::graphql::Services;
+use crate::services::Services;
 
 /// A signed-in caller: the session (or API key, or partner client token) they
 /// came with and the network they came from.

@@ -18,7 +18,7 @@ use tessera_scheduling::{
 use tessera_tenant::{NewTenant, TenantRef};
 
 use crate::error::ApiError;
-use crate::graphql::Services;
+use crate::services::Services;
 
 /// The demo tenant's slug (use it in `X-Tenant`).
 pub const DEMO_SLUG: &str = "demo-salon";

@@ -20,10 +20,12 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod events;
+mod flows;
 pub mod graphql;
 pub mod http;
 pub mod retention;
 pub mod server;
+pub mod services;
 
 pub use app::{App, AppOptions};
 pub use config::{Config, ConfigArgs};

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use tessera_kernel::Result;
 use tracing::warn;
 
-use crate::graphql::Services;
+use crate::services::Services;
 
 /// What one sweep removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

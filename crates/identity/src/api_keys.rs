@@ -177,7 +177,8 @@ impl IdentityService {
             .one(&txn)
             .await?
             .ok_or(DomainError::NotFound { entity: "API key" })?;
-        if row.revoked_at.is_none() {
+        let live = row.revoked_at.is_none();
+        if live {
             api_key::Entity::update_many()
                 .col_expr(api_key::Column::RevokedAt, Expr::value(now))
                 .filter(api_key::Column::Id.eq(id))
@@ -194,6 +195,10 @@ impl IdentityService {
         let row =
             api_key::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound { entity: "API key" })?;
         txn.commit().await?;
+        if live {
+            // A key's subscriptions run under its id as their session.
+            self.sessions_ended(&[SessionId(id.as_uuid())]).await;
+        }
         Ok(row.into())
     }
 

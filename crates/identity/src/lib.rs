@@ -35,6 +35,7 @@ mod ceremony;
 mod connection;
 mod convert;
 mod devices;
+mod endings;
 mod entity;
 mod lifecycle;
 mod login;
@@ -59,6 +60,7 @@ pub use api_keys::{API_KEY_PREFIX, ApiKey, MAX_API_KEYS};
 pub use ceremony::{CeremonyFuture, CeremonyStore, DatabaseCeremonies};
 pub use connection::SessionStanding;
 pub use devices::{DEVICE_DAYS, DEVICE_TOKEN_PREFIX, MAX_DEVICES};
+pub use endings::{EndingsFuture, SessionEndings};
 pub use login::Credentials;
 pub use mfa::{BACKUP_CODE_COUNT, CHALLENGE_ATTEMPTS, CHALLENGE_MINUTES};
 pub use model::{

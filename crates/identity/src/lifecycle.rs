@@ -148,6 +148,7 @@ impl IdentityService {
         let after =
             user::Entity::find_by_id(user_id).one(&txn).await?.ok_or(DomainError::NotFound { entity: "user" })?;
         txn.commit().await?;
+        self.sessions_ended(&ended).await;
         Ok((after.into(), ended))
     }
 }

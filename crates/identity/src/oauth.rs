@@ -320,6 +320,8 @@ impl IdentityService {
             .await?
             .ok_or(DomainError::NotFound { entity: "OAuth client" })?;
         txn.commit().await?;
+        // A client's subscriptions run under its id as their session.
+        self.sessions_ended(&[SessionId(row.id.as_uuid())]).await;
         Ok(row.into())
     }
 

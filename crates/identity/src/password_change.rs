@@ -42,6 +42,7 @@ impl IdentityService {
         };
         record_security_event(&txn, ctx, None, event).await?;
         txn.commit().await?;
+        self.sessions_ended(&others).await;
         Ok(others)
     }
 

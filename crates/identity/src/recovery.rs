@@ -287,6 +287,7 @@ impl IdentityService {
         };
         record_security_event(&txn, ctx, None, event).await?;
         txn.commit().await?;
+        self.sessions_ended(&ended).await;
         Ok(ended)
     }
 }

@@ -97,6 +97,7 @@ impl IdentityService {
             }
             self.end_on_reuse(&txn, ctx, &session, now).await?;
             txn.commit().await?;
+            self.sessions_ended(&[session.id]).await;
             return Err(rejected());
         }
         let usable = session.revoked_at.is_none() && token.expires_at > now && session.absolute_expires_at > now;

@@ -3,17 +3,19 @@
 //! the platform's secrets). The areas are beside it: `accounts`, `sign_up`,
 //! `login` and `login_history`, `sessions` and `refresh`, `password_change`,
 //! `recovery`, `mfa`, `passkey` and `passkey_sign_in`, `api_keys`, `oauth` and
-//! `lifecycle`, with row conversions in `convert`.
+//! `lifecycle`, with row conversions in `convert`. Every change that ends a
+//! session announces it after commit (`endings`).
 
 use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, EntityTrait, QuerySelect};
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::token::AccountLinks;
-use tessera_kernel::{Db, DomainError, RequestContext, Result, UserId};
+use tessera_kernel::{Db, DomainError, RequestContext, Result, SessionId, UserId};
 use tokio::sync::OnceCell;
 
 use crate::ceremony::{CeremonyStore, DatabaseCeremonies};
+use crate::endings::SessionEndings;
 use crate::entity::user;
 use crate::model::{LoginFailure, Password, PasswordPolicy, RelyingParty, SessionPolicy, UserStatus};
 use crate::passkey::{PasskeySetup, relying_party as relying_party_setup};
@@ -48,6 +50,8 @@ pub struct IdentityService {
     pub(crate) sign_ups_per_client_hour: u32,
     /// The key deriving refresh tokens' successors, read once from the database.
     pub(crate) successor_key: Arc<OnceCell<String>>,
+    /// Told of the sessions each committed change ended, if anyone listens.
+    pub(crate) endings: Option<Arc<dyn SessionEndings>>,
 }
 
 pub(crate) fn parse_display_name(raw: &str) -> Result<String> {
@@ -80,6 +84,7 @@ impl IdentityService {
             decoy_key: Arc::new(OnceCell::new()),
             sign_ups_per_client_hour: crate::sign_up::SIGN_UPS_PER_CLIENT_HOUR,
             successor_key: Arc::new(OnceCell::new()),
+            endings: None,
         }
     }
 
@@ -109,6 +114,22 @@ impl IdentityService {
     pub fn with_sign_ups_per_client_hour(mut self, per_hour: u32) -> Self {
         self.sign_ups_per_client_hour = per_hour;
         self
+    }
+
+    /// The same service telling `endings` of every session a change ends.
+    pub fn with_session_endings(mut self, endings: Arc<dyn SessionEndings>) -> Self {
+        self.endings = Some(endings);
+        self
+    }
+
+    /// Announces `sessions` as ended; call right after the transaction that
+    /// ended them committed, never before (a rolled-back change ends nothing).
+    pub(crate) async fn sessions_ended(&self, sessions: &[SessionId]) {
+        if let Some(endings) = &self.endings
+            && !sessions.is_empty()
+        {
+            endings.ended(sessions).await;
+        }
     }
 
     /// The same service with `password_policy` for new passwords.

@@ -169,6 +169,7 @@ impl IdentityService {
                 .await?;
         }
         txn.commit().await?;
+        self.sessions_ended(&excess).await;
         Ok(excess)
     }
 
@@ -202,6 +203,9 @@ impl IdentityService {
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
         let revoked = self.revoke_session_rows(&txn, actor.session_id, "logout", ctx.now()).await?;
         txn.commit().await?;
+        if revoked {
+            self.sessions_ended(&[actor.session_id]).await;
+        }
         Ok(revoked)
     }
 
@@ -214,7 +218,8 @@ impl IdentityService {
             .one(&txn)
             .await?
             .ok_or(DomainError::NotFound { entity: "session" })?;
-        if self.revoke_session_rows(&txn, owned.id, "revoked_by_user", ctx.now()).await? {
+        let revoked = self.revoke_session_rows(&txn, owned.id, "revoked_by_user", ctx.now()).await?;
+        if revoked {
             let event = SecurityEvent {
                 kind: SecurityEventKind::SessionRevoked,
                 severity: Severity::Low,
@@ -228,6 +233,9 @@ impl IdentityService {
             .await?
             .ok_or(DomainError::NotFound { entity: "session" })?;
         txn.commit().await?;
+        if revoked {
+            self.sessions_ended(&[owned.id]).await;
+        }
         Ok(row.into())
     }
 

@@ -177,17 +177,6 @@ impl EventBus {
         Ok(())
     }
 
-    /// Publishes without waiting, logging a failure (for notices whose loss is
-    /// covered elsewhere, such as session revocation, which subscriptions re-check).
-    pub fn publish_now(&self, message: BusMessage) {
-        let bus = self.clone();
-        tokio::spawn(async move {
-            if let Err(err) = bus.publish(&message).await {
-                warn!(error = %err, "could not publish bus message");
-            }
-        });
-    }
-
     /// Whether Redis answers (always true without Redis).
     pub async fn redis_is_reachable(&self) -> bool {
         let Some(redis) = &self.inner.redis else { return true };
@@ -273,6 +262,21 @@ impl EventBus {
             }
             backoff = (backoff * 2).min(Duration::from_secs(5));
         }
+    }
+}
+
+/// The identity service tells the bus, after commit, of every session a change
+/// ended: their subscriptions stop on every replica. A notice lost to a Redis
+/// outage is covered by each socket's periodic session check.
+impl tessera_identity::SessionEndings for EventBus {
+    fn ended<'a>(&'a self, sessions: &'a [SessionId]) -> tessera_identity::EndingsFuture<'a> {
+        Box::pin(async move {
+            for &session_id in sessions {
+                if let Err(err) = self.publish(&BusMessage::SessionRevoked { session_id }).await {
+                    warn!(error = %err, "could not announce an ended session; sockets notice at their next check");
+                }
+            }
+        })
     }
 }
 

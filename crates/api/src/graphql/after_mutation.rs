@@ -10,7 +10,7 @@ use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, N
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Response, ServerResult, Variables};
 
-use super::Services;
+use crate::services::Services;
 
 /// Installs [`WakeRelay`] on every request.
 pub(crate) struct AfterMutation;

@@ -20,8 +20,8 @@ use tessera_rbac::{Group, Role};
 use tessera_scheduling::{Addon, BookedAddon, Customer, Offering, Provider, Review, Service, WeeklyInterval};
 use tessera_tenant::Tenant;
 
-use super::Services;
 use crate::error::ApiError;
+use crate::services::Services;
 
 /// Declares a loader: a struct holding the services and the request, and its
 /// `Loader` impl, whose body turns the keys into a map.

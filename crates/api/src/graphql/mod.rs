@@ -4,11 +4,14 @@
 //! arrive with each request as request data, so `tessera export-schema` and the
 //! staleness test build the very same schema offline.
 //!
-//! Every field that needs a signed-in user or a permission declares it with a guard
-//! ([`SignedIn`], [`Requires`], [`RequiresOnSome`], [`RequiresOrOwn`]) and a schema
-//! marker (`@permission`, `@ownPermission`, `@authenticated`, `@public`); the
-//! service called then checks again and limits the operation to what the caller
-//! may reach.
+//! Every operation field declares once who may call it, `#[access(…)]` in an
+//! `#[operations]` impl (`crates/api-macros`): that one declaration becomes both
+//! the guard that enforces it ([`SignedIn`], [`InSession`], [`Requires`],
+//! [`RequiresOnSome`], [`RequiresInPerson`], [`RequiresOrOwn`]) and the schema
+//! marker that documents it (`@permission`, `@ownPermission`, `@authenticated`,
+//! `@public`). The service called then checks again and limits the operation to
+//! what the caller may reach. What spans several services lives in
+//! [`crate::flows`], not in resolvers.
 
 mod access;
 mod after_mutation;
@@ -29,44 +32,13 @@ mod text_input;
 use std::sync::Arc;
 
 use async_graphql::{Context, Guard, MergedObject, MergedSubscription, SDLExportOptions, Schema, TypeDirective};
-use tessera_audit::AuditService;
-use tessera_identity::IdentityService;
-use tessera_kernel::{Permission, RequestContext, SharedClock};
-use tessera_notify::{DeliveryWorker, NotifyService};
-use tessera_rbac::RbacService;
-use tessera_scheduling::SchedulingService;
-use tessera_tenant::TenantService;
+use tessera_kernel::{Permission, RequestContext};
 
 use crate::config::{IntrospectionPolicy, QueryLimits};
 use crate::error::{ApiError, ApiResult};
-use crate::events::{EventBus, RelayHandle};
+use crate::services::Services;
 
 pub use loaders::Loaders;
-
-/// What resolvers reach for: the domain services and the event plumbing.
-#[derive(Debug, Clone)]
-pub struct Services {
-    /// Tenants and memberships.
-    pub tenants: TenantService,
-    /// Users and sessions.
-    pub identity: IdentityService,
-    /// Roles, groups, assignments and the resolution of effective permissions.
-    pub rbac: RbacService,
-    /// The tenants' audit logs.
-    pub audit: AuditService,
-    /// Providers, services, customers, availability and bookings.
-    pub scheduling: SchedulingService,
-    /// Inboxes, the delivery log and webhook endpoints.
-    pub notify: NotifyService,
-    /// Sends queued notifications (run in the background, or by hand in tests).
-    pub deliveries: DeliveryWorker,
-    /// Where published events arrive.
-    pub bus: EventBus,
-    /// Wakes the outbox relay after a write.
-    pub relay: RelayHandle,
-    /// The server's clock.
-    pub clock: SharedClock,
-}
 
 /// The query root.
 #[derive(MergedObject, Default)]
@@ -152,7 +124,7 @@ pub fn export_sdl() -> String {
 
 // Schema markers: every operation field says in the SDL what it requires, so
 // `schema.graphql` documents the access rules and a test can check none is missing.
-// Each sits in the same attribute as the guard that enforces it.
+// `#[access(…)]` writes each beside the guard that enforces it.
 
 /// The field needs this permission in the request's tenant (`X-Tenant`).
 #[TypeDirective(location = "FieldDefinition")]

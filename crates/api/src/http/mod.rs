@@ -45,7 +45,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tracing::{Instrument, info, info_span};
 
 use crate::config::Config;
-use crate::graphql::{Services, TesseraSchema};
+use crate::graphql::TesseraSchema;
+use crate::services::Services;
 use metrics::Metrics;
 
 /// Everything a request handler needs; cheap to clone.

@@ -9,6 +9,7 @@ use tessera_audit::{SecurityEventFilter, SecurityEventRecord};
 use tessera_kernel::Permission;
 
 use crate::error::ApiResult;
+use crate::flows;
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::identity::objects::{UserObject, user_by_id};
 use crate::graphql::{Requires, SignedIn, parse_id, request, services};
@@ -179,10 +180,8 @@ impl SecurityEventQueries {
         filter: Option<SecurityEventFilterInput>,
     ) -> ApiResult<Connection<String, SecurityEventObject>> {
         let filter = filter.unwrap_or_default().parse()?;
-        let (services, request) = (services(ctx)?, request(ctx)?);
-        let staff = services.rbac.staff_accounts(request).await?;
         let page = page_request(first, after, last, before);
-        let page = services.audit.security_events(request, &staff, &filter, &page).await?;
+        let page = flows::staff_activity::security_events(services(ctx)?, request(ctx)?, &filter, &page).await?;
         Ok(connection(page, |e| e.id, SecurityEventObject))
     }
 

@@ -5,12 +5,12 @@ use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_api_macros::operations;
 use tessera_identity::{Email, NewUser};
-use tessera_kernel::DomainError;
 use tracing::warn;
 
 use super::objects::AuthPayloadObject;
-use super::sessions::announce_revocation;
 use crate::error::ApiResult;
+use crate::flows;
+use crate::flows::accounts::Closing;
 use crate::graphql::{InSession, SignedIn, request, services};
 
 /// What `signUp` answers, whether or not the address has an account: look in
@@ -39,21 +39,6 @@ pub(crate) struct SignUpInput {
     /// Language of account emails (BCP 47, such as `es`); English when absent
     /// or when there is no text in that language.
     locale: Option<String>,
-}
-
-/// An account that is the last owner of a business cannot be closed: the
-/// business would be left without anyone who can run it.
-async fn refuse_if_last_owner(ctx: &Context<'_>) -> ApiResult<()> {
-    let actor = request(ctx)?.require_actor()?;
-    let sole = services(ctx)?.rbac.tenants_solely_owned_by(actor.user_id).await?;
-    if sole.is_empty() {
-        return Ok(());
-    }
-    Err(DomainError::Conflict(format!(
-        "you are the last owner of {} business(es): make someone else an owner, or delete the business, first",
-        sole.len()
-    ))
-    .into())
 }
 
 /// Mutations about accounts.
@@ -105,9 +90,6 @@ impl AccountMutations {
     ) -> ApiResult<i32> {
         let request = request(ctx)?;
         let ended = services(ctx)?.identity.change_password(request, &current_password, &new_password).await?;
-        for session in &ended {
-            announce_revocation(ctx, *session);
-        }
         Ok(i32::try_from(ended.len()).unwrap_or(i32::MAX))
     }
 
@@ -163,10 +145,7 @@ impl AccountMutations {
         #[graphql(secret)] token: String,
         #[graphql(secret)] new_password: String,
     ) -> ApiResult<bool> {
-        let ended = services(ctx)?.identity.reset_password(request(ctx)?, &token, &new_password).await?;
-        for session in ended {
-            announce_revocation(ctx, session);
-        }
+        services(ctx)?.identity.reset_password(request(ctx)?, &token, &new_password).await?;
         Ok(true)
     }
 
@@ -180,11 +159,8 @@ impl AccountMutations {
         #[graphql(secret)] password: String,
         reason: Option<String>,
     ) -> ApiResult<bool> {
-        refuse_if_last_owner(ctx).await?;
-        let ended = services(ctx)?.identity.deactivate_my_account(request(ctx)?, &password, reason.as_deref()).await?;
-        for session in ended {
-            announce_revocation(ctx, session);
-        }
+        let closing = Closing::Deactivate { reason: reason.as_deref() };
+        flows::accounts::close_my_account(services(ctx)?, request(ctx)?, &password, closing).await?;
         Ok(true)
     }
 
@@ -193,11 +169,7 @@ impl AccountMutations {
     /// records that name it (bookings, the audit log) keep their meaning.
     #[access(SignedIn)]
     async fn delete_my_account(&self, ctx: &Context<'_>, #[graphql(secret)] password: String) -> ApiResult<bool> {
-        refuse_if_last_owner(ctx).await?;
-        let ended = services(ctx)?.identity.delete_my_account(request(ctx)?, &password).await?;
-        for session in ended {
-            announce_revocation(ctx, session);
-        }
+        flows::accounts::close_my_account(services(ctx)?, request(ctx)?, &password, Closing::Delete).await?;
         Ok(true)
     }
 }

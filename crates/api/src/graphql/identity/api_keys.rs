@@ -4,9 +4,8 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_api_macros::operations;
 use tessera_identity::ApiKey;
-use tessera_kernel::{ApiKeyId, SessionId};
+use tessera_kernel::ApiKeyId;
 
-use super::sessions::announce_revocation;
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::{InSession, SignedIn, request, services};
 
@@ -96,8 +95,6 @@ impl ApiKeyMutations {
         let id: ApiKeyId = id
             .parse()
             .map_err(|_| ApiError::from(tessera_kernel::DomainError::invalid("id", "must be an API key id")))?;
-        let key = services(ctx)?.identity.revoke_api_key(request(ctx)?, id).await?;
-        announce_revocation(ctx, SessionId(key.id.as_uuid()));
-        Ok(key.into())
+        Ok(services(ctx)?.identity.revoke_api_key(request(ctx)?, id).await?.into())
     }
 }

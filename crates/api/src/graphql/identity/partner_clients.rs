@@ -88,10 +88,6 @@ impl PartnerClientMutations {
     #[graphql(name = "revokeOAuthClient")]
     async fn revoke_oauth_client(&self, ctx: &Context<'_>, id: ID) -> ApiResult<OAuthClientObject> {
         let id = parse_id("id", &id)?;
-        let revoked = services(ctx)?.identity.revoke_oauth_client(request(ctx)?, id).await?;
-        services(ctx)?.bus.publish_now(crate::events::BusMessage::SessionRevoked {
-            session_id: tessera_kernel::SessionId(revoked.id.as_uuid()),
-        });
-        Ok(revoked.into())
+        Ok(services(ctx)?.identity.revoke_oauth_client(request(ctx)?, id).await?.into())
     }
 }

@@ -11,8 +11,8 @@ use tessera_api_macros::operations;
 use tessera_identity::{Passkey, PasskeyCeremony};
 
 use super::objects::AuthPayloadObject;
-use super::sessions::apply_session_limit;
 use crate::error::ApiResult;
+use crate::flows;
 use crate::graphql::{InSession, SignedIn, parse_id, request, services};
 
 /// One of the caller's passkeys.
@@ -168,7 +168,7 @@ impl PasskeyMutations {
     ) -> ApiResult<AuthPayloadObject> {
         let (user, issued) =
             services(ctx)?.identity.finish_passkey_login(request(ctx)?, &ceremony, credential.0).await?;
-        apply_session_limit(ctx, user.id).await?;
+        flows::sign_in::signed_in(services(ctx)?, request(ctx)?, user.id).await?;
         Ok(AuthPayloadObject::new(user, issued))
     }
 
@@ -184,7 +184,7 @@ impl PasskeyMutations {
     ) -> ApiResult<AuthPayloadObject> {
         let (user, issued) =
             services(ctx)?.identity.complete_login_with_passkey(request(ctx)?, &challenge, credential.0).await?;
-        apply_session_limit(ctx, user.id).await?;
+        flows::sign_in::signed_in(services(ctx)?, request(ctx)?, user.id).await?;
         Ok(AuthPayloadObject::new(user, issued))
     }
 }

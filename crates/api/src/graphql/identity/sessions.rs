@@ -6,11 +6,11 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_api_macros::operations;
 use tessera_identity::{LoginAttempt, LoginFilter, Session};
-use tessera_kernel::{Permission, SessionId, UserId};
+use tessera_kernel::{Permission, SessionId};
 
 use super::objects::AuthPayloadObject;
 use crate::error::{ApiError, ApiResult};
-use crate::events::BusMessage;
+use crate::flows;
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::{Requires, SignedIn, parse_id, request, services};
 
@@ -89,26 +89,6 @@ impl From<LoginAttempt> for LoginAttemptObject {
             user_agent: a.user_agent,
             at: a.at,
         }
-    }
-}
-
-/// Ends the user's oldest sessions beyond the strictest limit of the tenants
-/// they belong to (after a new sign-in), and tells their subscriptions.
-pub(crate) async fn apply_session_limit(ctx: &Context<'_>, user_id: UserId) -> ApiResult<()> {
-    let services = services(ctx)?;
-    if let Some(max) = services.tenants.session_limit_for(user_id).await? {
-        let max = usize::try_from(max).unwrap_or(usize::MAX);
-        for session in services.identity.limit_sessions(request(ctx)?, user_id, max).await? {
-            announce_revocation(ctx, session);
-        }
-    }
-    Ok(())
-}
-
-/// Tells the subscriptions of `session_id`, on every replica, that it ended.
-pub(super) fn announce_revocation(ctx: &Context<'_>, session_id: SessionId) {
-    if let Ok(services) = services(ctx) {
-        services.bus.publish_now(BusMessage::SessionRevoked { session_id });
     }
 }
 
@@ -192,10 +172,8 @@ impl SessionQueries {
         filter: Option<LoginFilterInput>,
     ) -> ApiResult<Connection<String, LoginAttemptObject>> {
         let filter = filter.unwrap_or_default().parse()?;
-        let (services, request) = (services(ctx)?, request(ctx)?);
-        let staff = services.rbac.staff_accounts(request).await?;
         let page = page_request(first, after, last, before);
-        let page = services.identity.login_history(request, &staff, &filter, &page).await?;
+        let page = flows::staff_activity::login_history(services(ctx)?, request(ctx)?, &filter, &page).await?;
         Ok(connection(page, |a| a.id, LoginAttemptObject::from))
     }
 }
@@ -236,12 +214,7 @@ impl SessionMutations {
     /// Ends the current session.
     #[access(SignedIn)]
     async fn logout(&self, ctx: &Context<'_>) -> ApiResult<bool> {
-        let request = request(ctx)?;
-        let revoked = services(ctx)?.identity.logout(request).await?;
-        if let Some(actor) = request.actor() {
-            announce_revocation(ctx, actor.session_id);
-        }
-        Ok(revoked)
+        Ok(services(ctx)?.identity.logout(request(ctx)?).await?)
     }
 
     /// Ends one of the caller's sessions (another device).
@@ -249,7 +222,6 @@ impl SessionMutations {
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> ApiResult<SessionObject> {
         let request = request(ctx)?;
         let session = services(ctx)?.identity.revoke_my_session(request, parse_id("id", &id)?).await?;
-        announce_revocation(ctx, session.id);
         Ok(SessionObject::new(session, request.actor().map(|a| a.session_id)))
     }
 }

@@ -6,8 +6,8 @@ use tessera_api_macros::operations;
 use tessera_identity::{Credentials, LoginOutcome, MfaChallenge};
 
 use super::objects::{AuthPayloadObject, UserObject};
-use super::sessions::apply_session_limit;
 use crate::error::ApiResult;
+use crate::flows;
 use crate::graphql::{request, services};
 
 /// Credentials.
@@ -125,7 +125,7 @@ impl SignInMutations {
         let outcome = services(ctx)?.identity.login(request(ctx)?, credentials).await?;
         Ok(match outcome {
             LoginOutcome::SignedIn(user, issued) => {
-                apply_session_limit(ctx, user.id).await?;
+                flows::sign_in::signed_in(services(ctx)?, request(ctx)?, user.id).await?;
                 LoginPayloadObject::signed_in(AuthPayloadObject::new(*user, issued))
             }
             LoginOutcome::SecondFactorRequired(challenge) => LoginPayloadObject::challenged(challenge),
@@ -143,7 +143,7 @@ impl SignInMutations {
         #[graphql(secret)] code: String,
     ) -> ApiResult<AuthPayloadObject> {
         let (user, issued) = services(ctx)?.identity.complete_login(request(ctx)?, &challenge, &code).await?;
-        apply_session_limit(ctx, user.id).await?;
+        flows::sign_in::signed_in(services(ctx)?, request(ctx)?, user.id).await?;
         Ok(AuthPayloadObject::new(user, issued))
     }
 }

@@ -6,11 +6,12 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use tessera_api_macros::operations;
 use tessera_kernel::{AssignmentId, DomainError, Permission, ProviderId, Resource};
-use tessera_rbac::{AccessScope, Assignment, AssignmentFilter, AssignmentState, NewAssignment, Subject};
+use tessera_rbac::{AccessScope, Assignment, AssignmentFilter, AssignmentState, Subject};
 
 use super::groups::{GroupObject, group_by_id};
 use super::objects::{RoleObject, role_by_id};
 use crate::error::ApiResult;
+use crate::flows;
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::identity::objects::{UserObject, user_by_id};
 use crate::graphql::scheduling::objects::ProviderObject;
@@ -164,29 +165,17 @@ impl AssignmentMutations {
     /// Grants a role to a member or a group. You can only grant what you hold.
     #[access(Requires(Permission::RoleAssign))]
     async fn assign_role(&self, ctx: &Context<'_>, input: AssignRoleInput) -> ApiResult<RoleAssignmentObject> {
-        let (services, request) = (services(ctx)?, request(ctx)?);
         let subject = match (&input.user_id, &input.group_id) {
             (Some(user), None) => Subject::User(parse_id("userId", user)?),
             (None, Some(group)) => Subject::Group(parse_id("groupId", group)?),
             _ => return Err(DomainError::invalid("userId", "give exactly one of userId and groupId").into()),
         };
-        let scope = match &input.provider_id {
-            None => AccessScope::Tenant,
-            Some(id) => {
-                let provider: ProviderId = parse_id("providerId", id)?;
-                if !services.scheduling.providers_by_ids(request, &[provider]).await?.contains_key(&provider) {
-                    return Err(DomainError::invalid("providerId", "no such provider in this tenant").into());
-                }
-                AccessScope::Resource(Resource::Provider(provider))
-            }
-        };
-        let input = NewAssignment {
-            role_id: parse_id("roleId", &input.role_id)?,
-            subject,
-            scope,
-            expires_at: input.expires_at,
-        };
-        Ok(RoleAssignmentObject(services.rbac.assign_role(request, input).await?))
+        let role_id = parse_id("roleId", &input.role_id)?;
+        let provider: Option<ProviderId> =
+            input.provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?;
+        let (services, request) = (services(ctx)?, request(ctx)?);
+        let granted = flows::roles::grant(services, request, role_id, subject, provider, input.expires_at).await?;
+        Ok(RoleAssignmentObject(granted))
     }
 
     /// Revokes a role assignment (it stays in the history, stamped).

@@ -2,19 +2,22 @@
 //! cancelling and resending; and, for whoever holds the link, seeing the offer
 //! and accepting it as an existing user or by signing up.
 //!
-//! Accepting by signing up spans two domains: `identity` creates the account
-//! (its address proven by the link) and `rbac` makes it a member.
+//! Inviting, accepting and signing up with an invitation span two domains
+//! (`identity` knows the accounts, `rbac` the invitations): the resolvers call
+//! `crate::flows::invitations`.
 
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_api_macros::operations;
-use tessera_identity::{Email, NewUser};
-use tessera_kernel::{Actor, Permission};
-use tessera_rbac::{Invitation, InvitationPreview, InvitationStatus, NewInvitation};
+use tessera_identity::Email;
+use tessera_kernel::Permission;
+use tessera_rbac::{Invitation, InvitationPreview, InvitationStatus};
 
 use super::objects::RoleObject;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::flows;
+use crate::flows::invitations::NewAccount;
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::identity::objects::{AuthPayloadObject, UserObject, user_by_id};
 use crate::graphql::{Requires, SignedIn, loaders, parse_id, request, services};
@@ -183,11 +186,6 @@ impl InvitationQueries {
 #[derive(Default)]
 pub(super) struct InvitationMutations;
 
-/// The caller's name, for the invitation email.
-async fn inviter_name(ctx: &Context<'_>) -> ApiResult<String> {
-    Ok(services(ctx)?.identity.me(request(ctx)?).await?.display_name)
-}
-
 #[operations]
 #[Object]
 impl InvitationMutations {
@@ -196,16 +194,9 @@ impl InvitationMutations {
     /// invitation.
     #[access(Requires(Permission::RoleAssign))]
     async fn invite_member(&self, ctx: &Context<'_>, input: InviteMemberInput) -> ApiResult<InvitationObject> {
-        let services = services(ctx)?;
         let email = Email::parse(&input.email)?;
         let roles = input.role_ids.iter().map(|id| parse_id("roleIds", id)).collect::<ApiResult<Vec<_>>>()?;
-        let new = NewInvitation {
-            email: email.as_str().to_owned(),
-            roles,
-            inviter_name: inviter_name(ctx).await?,
-            existing_user: services.identity.user_id_by_email(&email).await?,
-        };
-        Ok(InvitationObject(services.rbac.invite(request(ctx)?, new).await?))
+        Ok(InvitationObject(flows::invitations::invite(services(ctx)?, request(ctx)?, &email, roles).await?))
     }
 
     /// Cancels an invitation: its link stops working.
@@ -220,8 +211,7 @@ impl InvitationMutations {
     #[access(Requires(Permission::RoleAssign))]
     async fn resend_invitation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<InvitationObject> {
         let id = parse_id("id", &id)?;
-        let name = inviter_name(ctx).await?;
-        Ok(InvitationObject(services(ctx)?.rbac.resend_invitation(request(ctx)?, id, &name).await?))
+        Ok(InvitationObject(flows::invitations::resend(services(ctx)?, request(ctx)?, id).await?))
     }
 
     /// Accepts an invitation as the signed-in user, whose address must be the
@@ -233,10 +223,7 @@ impl InvitationMutations {
         ctx: &Context<'_>,
         #[graphql(secret)] token: String,
     ) -> ApiResult<InvitationOfferObject> {
-        let services = services(ctx)?;
-        let request = request(ctx)?;
-        let me = services.identity.me(request).await?;
-        Ok(services.rbac.accept_invitation(request, &token, &me.email).await?.into())
+        Ok(flows::invitations::accept(services(ctx)?, request(ctx)?, &token).await?.into())
     }
 
     /// Creates an account with the invited address and accepts the invitation,
@@ -247,24 +234,9 @@ impl InvitationMutations {
         ctx: &Context<'_>,
         input: SignUpWithInvitationInput,
     ) -> ApiResult<AuthPayloadObject> {
-        let services = services(ctx)?;
-        let request = request(ctx)?;
-        let offer = services.rbac.invitation_by_token(request, &input.token).await?;
-        if offer.status != InvitationStatus::Pending {
-            return Err(ApiError::from(tessera_kernel::DomainError::invalid(
-                "token",
-                "the invitation has expired; ask for it to be sent again",
-            )));
-        }
-        let new_user = NewUser {
-            email: offer.email.clone(),
-            password: input.password,
-            display_name: input.display_name,
-            locale: input.locale,
-        };
-        let (user, issued) = services.identity.create_account(request, new_user).await?;
-        let signed_in = request.clone().with_actor(Actor { user_id: user.id, session_id: issued.session_id });
-        services.rbac.accept_invitation(&signed_in, &input.token, &user.email).await?;
+        let account = NewAccount { password: input.password, display_name: input.display_name, locale: input.locale };
+        let (user, issued) =
+            flows::invitations::sign_up_with(services(ctx)?, request(ctx)?, &input.token, account).await?;
         Ok(AuthPayloadObject::new(user, issued))
     }
 }

@@ -7,10 +7,11 @@ use futures_util::Stream;
 use tessera_api_macros::operations;
 use tessera_kernel::event::EventKind;
 use tessera_kernel::{BookingId, DomainError, Permission, ProviderId};
-use tessera_scheduling::{BookingCustomer, CustomerProfile, NewBooking};
+use tessera_scheduling::NewBooking;
 
 use super::bookings::BookingObject;
 use crate::error::{ApiError, ApiResult};
+use crate::flows;
 use crate::graphql::feed::watch;
 use crate::graphql::{Requires, RequiresOrOwn, parse_id, request, services};
 
@@ -130,13 +131,8 @@ impl BookingMutations {
     #[access(RequiresOrOwn(Permission::BookingCreate, Permission::BookingCreateOwn))]
     async fn create_booking(&self, ctx: &Context<'_>, input: CreateBookingInput) -> ApiResult<BookingObject> {
         let (services, request) = (services(ctx)?, request(ctx)?);
-        let customer = match &input.customer_id {
-            Some(id) => BookingCustomer::Existing(parse_id("customerId", id)?),
-            None => {
-                let me = services.identity.me(request).await?;
-                BookingCustomer::Myself(CustomerProfile { name: me.display_name, email: Some(me.email) })
-            }
-        };
+        let customer_id = input.customer_id.as_ref().map(|id| parse_id("customerId", id)).transpose()?;
+        let customer = flows::bookings::customer(services, request, customer_id).await?;
         let booking = NewBooking {
             service_id: parse_id("serviceId", &input.service_id)?,
             provider_id: parse_id("providerId", &input.provider_id)?,

@@ -1,0 +1,38 @@
+//! The domain services and the event plumbing, built once by [`crate::App`] and
+//! shared by everything that serves a request: resolvers, flows, the HTTP
+//! endpoints, the WebSocket handler and the background tasks.
+
+use tessera_audit::AuditService;
+use tessera_identity::IdentityService;
+use tessera_kernel::SharedClock;
+use tessera_notify::{DeliveryWorker, NotifyService};
+use tessera_rbac::RbacService;
+use tessera_scheduling::SchedulingService;
+use tessera_tenant::TenantService;
+
+use crate::events::{EventBus, RelayHandle};
+
+/// The domain services and the event plumbing.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// Tenants and memberships.
+    pub tenants: TenantService,
+    /// Users and sessions.
+    pub identity: IdentityService,
+    /// Roles, groups, assignments and the resolution of effective permissions.
+    pub rbac: RbacService,
+    /// The tenants' audit logs.
+    pub audit: AuditService,
+    /// Providers, services, customers, availability and bookings.
+    pub scheduling: SchedulingService,
+    /// Inboxes, the delivery log and webhook endpoints.
+    pub notify: NotifyService,
+    /// Sends queued notifications (run in the background, or by hand in tests).
+    pub deliveries: DeliveryWorker,
+    /// Where published events arrive.
+    pub bus: EventBus,
+    /// Wakes the outbox relay after a write.
+    pub relay: RelayHandle,
+    /// The server's clock.
+    pub clock: SharedClock,
+}
