@@ -272,14 +272,51 @@ fn the_import_reader_tells_objects_from_resolver_files() {
     );
 }
 
+/// Source files written before the rule that are still longer than it allows.
+/// The list only shrinks: a file split below the limit must leave it (the test
+/// says so), and no other file may pass the limit.
+const STILL_OVER_FIVE_HUNDRED_LINES: &[&str] = &[
+    "crates/notify/src/preference.rs",
+    "crates/notify/src/service.rs",
+    "crates/notify/src/worker.rs",
+    "crates/scheduling/src/booking.rs",
+    "crates/scheduling/src/catalog.rs",
+    "crates/scheduling/src/model.rs",
+    "crates/tenant/src/model.rs",
+    "crates/tenant/src/service.rs",
+    "migrations/src/m20261122_000002_scheduling.rs",
+];
+
 #[test]
-fn no_graphql_file_is_over_five_hundred_lines() {
-    let long: Vec<String> = graphql_files()
-        .into_iter()
-        .filter(|(_, source)| source.lines().count() > 500)
-        .map(|(path, source)| format!("{path}: {} lines", source.lines().count()))
-        .collect();
-    assert!(long.is_empty(), "split these by area:\n{}", long.join("\n"));
+fn no_source_file_is_over_five_hundred_lines() {
+    let root = workspace_root();
+    let mut folders: Vec<PathBuf> = vec![root.join("migrations/src")];
+    for entry in std::fs::read_dir(root.join("crates")).unwrap() {
+        folders.push(entry.unwrap().path().join("src"));
+    }
+    let mut long = Vec::new();
+    let mut counted = 0;
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                counted += 1;
+                let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+                let name = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+                if lines > 500 {
+                    long.push(name);
+                }
+            }
+        }
+    }
+    long.sort();
+    assert!(counted > 100, "the sources were found ({counted} files)");
+    let new: Vec<&String> = long.iter().filter(|f| !STILL_OVER_FIVE_HUNDRED_LINES.contains(&f.as_str())).collect();
+    assert!(new.is_empty(), "split these by area (files stay a few hundred lines): {new:?}");
+    let fixed: Vec<&&str> = STILL_OVER_FIVE_HUNDRED_LINES.iter().filter(|f| !long.iter().any(|l| l == *f)).collect();
+    assert!(fixed.is_empty(), "now within the limit: take them off STILL_OVER_FIVE_HUNDRED_LINES: {fixed:?}");
 }
 
 /// The suffix a Rust type of this GraphQL kind carries (see ARCHITECTURE.md,

@@ -52,6 +52,7 @@ mod recovery;
 mod refresh;
 mod service;
 mod sessions;
+mod sign_in_challenge;
 mod sign_up;
 mod throttle;
 mod token;

@@ -15,26 +15,22 @@
 //!   completed with a TOTP code, a backup code or a passkey
 //!   ([`IdentityService::complete_login_with_passkey`]). Wrong codes count on the same per-account throttle as
 //!   wrong passwords (the password step does not reset it), and a challenge dies
-//!   after [`CHALLENGE_ATTEMPTS`] wrong codes.
+//!   after [`CHALLENGE_ATTEMPTS`] wrong codes. The challenge lives in
+//!   `sign_in_challenge.rs`; enrolment and the codes here.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use tessera_audit::{SecurityEvent, SecurityEventKind, Severity, record_security_event};
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::id::uuid_v7_at;
-use tessera_kernel::token::{hash_token, new_token};
+use tessera_kernel::token::hash_token;
 use tessera_kernel::{DomainError, RequestContext, Result, UserId};
 use totp_rs::{Algorithm, Builder, Secret, Totp};
-use uuid::Uuid;
 
-use crate::entity::{backup_code, mfa_challenge, totp_credential, user};
-use crate::model::{
-    IssuedSession, LoginFailure, MfaChallenge, MfaStatus, SecondFactor, TotpEnrollment, User, UserStatus,
-};
+use crate::entity::{backup_code, totp_credential, user};
+use crate::model::{LoginFailure, MfaStatus, TotpEnrollment};
 use crate::passkey::usable_passkeys;
 use crate::service::IdentityService;
 use crate::throttle::{self, Charge, Reservation};
@@ -47,15 +43,15 @@ pub const CHALLENGE_MINUTES: i64 = 5;
 pub const CHALLENGE_ATTEMPTS: i32 = 5;
 /// The issuer shown in authenticator apps.
 const ISSUER: &str = "Tessera";
-const CHALLENGE_PREFIX: &str = "tsm_";
+pub(crate) const CHALLENGE_PREFIX: &str = "tsm_";
 /// Backup codes use letters and digits that cannot be mistaken for each other;
 /// 32 symbols, so each random byte maps to one without bias.
 const BACKUP_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 /// Characters in a backup code (5 bits each: 60 bits).
-const BACKUP_CODE_CHARS: usize = 12;
+pub(crate) const BACKUP_CODE_CHARS: usize = 12;
 
 /// An authenticator for `secret` (base32) labelled with `account`.
-fn authenticator(secret: &str, account: &str) -> Result<Totp> {
+pub(crate) fn authenticator(secret: &str, account: &str) -> Result<Totp> {
     let secret =
         Secret::try_from_base32(secret).map_err(|e| DomainError::Internal(format!("a stored TOTP secret: {e:?}")))?;
     Builder::new()
@@ -70,7 +66,7 @@ fn authenticator(secret: &str, account: &str) -> Result<Totp> {
         .map_err(|e| DomainError::Internal(format!("building a TOTP authenticator: {e:?}")))
 }
 
-fn unix_seconds(at: DateTime<Utc>) -> u64 {
+pub(crate) fn unix_seconds(at: DateTime<Utc>) -> u64 {
     u64::try_from(at.timestamp()).unwrap_or(0)
 }
 
@@ -83,218 +79,19 @@ fn new_backup_code() -> String {
 }
 
 /// A code as typed (spaces, dashes, any case) in the form that was hashed.
-fn normalise_code(code: &str) -> String {
+pub(crate) fn normalise_code(code: &str) -> String {
     code.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
 }
 
-fn wrong_code() -> DomainError {
+pub(crate) fn wrong_code() -> DomainError {
     DomainError::Unauthenticated(LoginFailure::SecondFactorRejected.message().into())
 }
 
-fn expired_challenge() -> DomainError {
+pub(crate) fn expired_challenge() -> DomainError {
     DomainError::Unauthenticated("the sign-in has expired or was already completed; sign in again".into())
 }
 
 impl IdentityService {
-    /// The second factors `user_id` must complete a login with, if any.
-    pub(crate) async fn second_factors<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        user_id: UserId,
-    ) -> Result<Option<Vec<SecondFactor>>> {
-        let totp = totp_credential::Entity::find_by_id(user_id)
-            .filter(totp_credential::Column::ConfirmedAt.is_not_null())
-            .one(conn)
-            .await?
-            .is_some();
-        let passkeys = usable_passkeys(conn, user_id).await? > 0;
-        let mut methods = Vec::new();
-        if passkeys {
-            methods.push(SecondFactor::Passkey);
-        }
-        if totp {
-            methods.push(SecondFactor::Totp);
-        }
-        if methods.is_empty() {
-            return Ok(None);
-        }
-        methods.push(SecondFactor::BackupCode);
-        Ok(Some(methods))
-    }
-
-    /// Opens a challenge for a login whose password was right.
-    pub(crate) async fn issue_challenge<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        user_id: UserId,
-        methods: Vec<SecondFactor>,
-        device: Option<Uuid>,
-        now: DateTime<Utc>,
-    ) -> Result<MfaChallenge> {
-        let token = new_token(CHALLENGE_PREFIX);
-        let expires_at = now + Duration::minutes(CHALLENGE_MINUTES);
-        mfa_challenge::Entity::insert(mfa_challenge::ActiveModel {
-            id: Set(uuid_v7_at(now)),
-            user_id: Set(user_id),
-            token_hash: Set(hash_token(&token)),
-            created_at: Set(now),
-            expires_at: Set(expires_at),
-            used_at: Set(None),
-            failed_attempts: Set(0),
-            device_id: Set(device),
-        })
-        .exec_without_returning(conn)
-        .await?;
-        Ok(MfaChallenge { token, expires_at, methods, passkey_options: None })
-    }
-
-    /// Completes a login challenge with a TOTP code or a backup code and starts
-    /// the session.
-    pub async fn complete_login(
-        &self,
-        ctx: &RequestContext,
-        challenge: &str,
-        code: &str,
-    ) -> Result<(User, IssuedSession)> {
-        let now = ctx.now();
-        let txn = self.db.begin(Scope::Global, Access::Write).await?;
-        let (open, user) = self.open_challenge(&txn, challenge, now).await?;
-        // Codes count on what the password step counted on: the trusted device
-        // it came from, or the account.
-        let principal = [open.device_id.map_or_else(|| Charge::account(&user.email), Charge::device)];
-        if let Reservation::Locked { retry_after, .. } = throttle::reserve(&txn, &principal, now, &self.policy).await? {
-            self.record_login(&txn, ctx, Some(user.id), Some(LoginFailure::Throttled)).await?;
-            txn.commit().await?;
-            return Err(throttle::rate_limited(retry_after));
-        }
-        let Some(used) = self.accept_code(&txn, &user, code, now).await? else {
-            self.refuse_second_factor(&txn, ctx, &open, user.id, LoginFailure::SecondFactorRejected, now).await?;
-            txn.commit().await?;
-            return Err(wrong_code());
-        };
-        self.claim_challenge(&txn, &open, now).await?;
-        throttle::clear(&txn, &principal[0]).await?;
-        if used == SecondFactor::BackupCode {
-            let left = unused_backup_codes(&txn, user.id).await?;
-            let event = SecurityEvent {
-                kind: SecurityEventKind::BackupCodeUsed,
-                severity: if left <= 2 { Severity::High } else { Severity::Medium },
-                user_id: Some(user.id),
-                details: json!({ "backupCodesLeft": left }),
-            };
-            record_security_event(&txn, ctx, None, event).await?;
-        }
-        let signed_in = self.finish_login(&txn, ctx, user, true, open.device_id, now).await?;
-        txn.commit().await?;
-        Ok(signed_in)
-    }
-
-    /// The open challenge presented as `challenge` and its (active) account;
-    /// an expired, spent or unknown one is refused alike.
-    pub(crate) async fn open_challenge(
-        &self,
-        txn: &DatabaseTransaction,
-        challenge: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(mfa_challenge::Model, user::Model)> {
-        let open = mfa_challenge::Entity::find()
-            .filter(mfa_challenge::Column::TokenHash.eq(hash_token(challenge)))
-            .one(txn)
-            .await?
-            .filter(|c| c.used_at.is_none() && c.expires_at > now && challenge.starts_with(CHALLENGE_PREFIX))
-            .ok_or_else(expired_challenge)?;
-        let user = user::Entity::find_by_id(open.user_id)
-            .one(txn)
-            .await?
-            .filter(|u| u.status == UserStatus::Active)
-            .ok_or_else(expired_challenge)?;
-        Ok((open, user))
-    }
-
-    /// Counts a wrong second factor against `open` (which dies after
-    /// [`CHALLENGE_ATTEMPTS`]) and records it.
-    pub(crate) async fn refuse_second_factor(
-        &self,
-        txn: &DatabaseTransaction,
-        ctx: &RequestContext,
-        open: &mfa_challenge::Model,
-        user_id: UserId,
-        failure: LoginFailure,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let attempts = open.failed_attempts + 1;
-        mfa_challenge::Entity::update_many()
-            .col_expr(mfa_challenge::Column::FailedAttempts, Expr::value(attempts))
-            .col_expr(mfa_challenge::Column::UsedAt, Expr::value((attempts >= CHALLENGE_ATTEMPTS).then_some(now)))
-            .filter(mfa_challenge::Column::Id.eq(open.id))
-            .exec(txn)
-            .await?;
-        self.record_login(txn, ctx, Some(user_id), Some(failure)).await?;
-        let event = SecurityEvent {
-            kind: SecurityEventKind::LoginFailed,
-            severity: Severity::Medium,
-            user_id: Some(user_id),
-            details: json!({ "reason": failure.as_str(), "attempt": attempts }),
-        };
-        record_security_event(txn, ctx, None, event).await
-    }
-
-    /// Spends `open`: exactly one completion can.
-    pub(crate) async fn claim_challenge(
-        &self,
-        txn: &DatabaseTransaction,
-        open: &mfa_challenge::Model,
-        now: DateTime<Utc>,
-    ) -> Result<()> {
-        let claimed = mfa_challenge::Entity::update_many()
-            .col_expr(mfa_challenge::Column::UsedAt, Expr::value(now))
-            .filter(mfa_challenge::Column::Id.eq(open.id))
-            .filter(mfa_challenge::Column::UsedAt.is_null())
-            .exec(txn)
-            .await?
-            .rows_affected
-            == 1;
-        if claimed { Ok(()) } else { Err(expired_challenge()) }
-    }
-
-    /// Accepts `code` for `user` in `txn` if it is a current TOTP code not used
-    /// before or an unused backup code, and spends it. `None` when it is neither.
-    async fn accept_code(
-        &self,
-        txn: &DatabaseTransaction,
-        user: &user::Model,
-        code: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<SecondFactor>> {
-        let typed = normalise_code(code);
-        if typed.len() == 6 && typed.chars().all(|c| c.is_ascii_digit()) {
-            let Some(credential) = totp_credential::Entity::find_by_id(user.id)
-                .filter(totp_credential::Column::ConfirmedAt.is_not_null())
-                .one(txn)
-                .await?
-            else {
-                return Ok(None);
-            };
-            let Some(step) = authenticator(&credential.secret, &user.email)?.check(&typed, unix_seconds(now)) else {
-                return Ok(None);
-            };
-            return Ok(claim_step(txn, user.id, step).await?.then_some(SecondFactor::Totp));
-        }
-        if typed.len() != BACKUP_CODE_CHARS {
-            return Ok(None);
-        }
-        let spent = backup_code::Entity::update_many()
-            .col_expr(backup_code::Column::UsedAt, Expr::value(now))
-            .filter(backup_code::Column::UserId.eq(user.id))
-            .filter(backup_code::Column::CodeHash.eq(hash_token(&typed)))
-            .filter(backup_code::Column::UsedAt.is_null())
-            .exec(txn)
-            .await?
-            .rows_affected
-            == 1;
-        Ok(spent.then_some(SecondFactor::BackupCode))
-    }
-
     /// Starts setting up an authenticator app for the signed-in user: a new secret
     /// (replacing one not yet confirmed). `CONFLICT` when one is already on.
     pub async fn enroll_totp(&self, ctx: &RequestContext, password: &str) -> Result<TotpEnrollment> {
@@ -447,7 +244,7 @@ impl IdentityService {
 
 /// Records `step` as the last one used if it is later than any before; only one
 /// request can.
-async fn claim_step<C: ConnectionTrait>(conn: &C, user_id: UserId, step: u64) -> Result<bool> {
+pub(crate) async fn claim_step<C: ConnectionTrait>(conn: &C, user_id: UserId, step: u64) -> Result<bool> {
     let step = i64::try_from(step).unwrap_or(i64::MAX);
     let claimed = totp_credential::Entity::update_many()
         .col_expr(totp_credential::Column::LastUsedStep, Expr::value(step))
@@ -463,7 +260,7 @@ async fn claim_step<C: ConnectionTrait>(conn: &C, user_id: UserId, step: u64) ->
     Ok(claimed == 1)
 }
 
-async fn unused_backup_codes<C: ConnectionTrait>(conn: &C, user_id: UserId) -> Result<u32> {
+pub(crate) async fn unused_backup_codes<C: ConnectionTrait>(conn: &C, user_id: UserId) -> Result<u32> {
     let left = backup_code::Entity::find()
         .filter(backup_code::Column::UserId.eq(user_id))
         .filter(backup_code::Column::UsedAt.is_null())

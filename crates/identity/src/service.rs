@@ -2,9 +2,10 @@
 //! signed-in user's row, re-checking their password before a sensitive change,
 //! the platform's secrets). The areas are beside it: `accounts`, `sign_up`,
 //! `login` and `login_history`, `sessions` and `refresh`, `password_change`,
-//! `recovery`, `mfa`, `passkey` and `passkey_sign_in`, `api_keys`, `oauth` and
-//! `lifecycle`, with row conversions in `convert`. Every change that ends a
-//! session announces it after commit (`endings`).
+//! `recovery`, `mfa` and `sign_in_challenge`, `passkey` and `passkey_sign_in`,
+//! `api_keys`, `oauth` and `lifecycle`, with row conversions in `convert`; the
+//! types in `model/`. Every change that ends a session announces it after commit
+//! (`endings`).
 
 use std::sync::Arc;
 

@@ -27,6 +27,7 @@ mod convert;
 mod entity;
 mod groups;
 mod invitation;
+mod invitation_link;
 mod lifecycle;
 mod model;
 mod resolve;

@@ -2,7 +2,7 @@
 //! an authorised transaction, the anti-escalation rule, recording an access
 //! change, live roles and groups, writing an assignment). The areas are beside it:
 //! `scope` (resolving and explaining rights), `roles`, `groups`, `assignments`,
-//! `invitation`, with row conversions in `convert`.
+//! `invitation` and `invitation_link`, with row conversions in `convert`.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
