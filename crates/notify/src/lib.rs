@@ -20,9 +20,12 @@
 //! hours. Urgent messages (a password reset) go through regardless.
 
 mod channel;
+mod endpoints;
 mod entity;
+mod inbox;
 mod model;
 mod preference;
+mod preference_settings;
 mod queue;
 mod service;
 pub mod template;
@@ -30,17 +33,20 @@ mod template_service;
 mod template_shape;
 mod webhook;
 mod worker;
+mod worker_digest;
+mod worker_send;
 
 pub use channel::{
     EmailMessage, EmailSender, PushSender, Receipt, Recorder, SendError, ShortMessage, SmsSender, SmtpSender,
 };
+pub use endpoints::WEBHOOK_EVENT_TYPES;
 pub use model::{
     Attempt, AttemptOutcome, Channel, Delivery, DeliveryFilter, DeliveryStatus, EndpointInput, EndpointPatch,
     EndpointWithSecret, InboxMessage, NewNotification, Priority, Recipient, Topic, WebhookEndpoint,
 };
 pub use preference::{DailyDigest, PreferenceView, Preferences, QuietHours};
 pub use queue::{queue, queue_account_message, queue_event, queued_since, withdraw, withdraw_account_messages};
-pub use service::{NotifyService, WEBHOOK_EVENT_TYPES};
+pub use service::NotifyService;
 pub use template_service::{Preview, TemplateView};
 pub use webhook::{TargetPolicy, WebhookClient, sign};
 pub use worker::{DeliveryWorker, Providers, WorkerConfig};

@@ -9,6 +9,9 @@
 //! (`webhook-id`, `Message-ID`, the provider's idempotency key), so receivers
 //! see one message, not two. Failures are retried with exponential backoff up to
 //! a limit; a final refusal (an invalid address, a 4xx) is not retried.
+//!
+//! Sending on each channel is in `worker_send.rs`; daily digests in
+//! `worker_digest.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,22 +22,22 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
 };
-use serde_json::json;
 use tessera_kernel::clock::SharedClock;
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::id::uuid_v7_at;
-use tessera_kernel::token::{hash_token, new_token};
+use tessera_kernel::token::hash_token;
 use tessera_kernel::{Db, DeliveryId, Result, WebhookEndpointId};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::channel::{EmailMessage, EmailSender, PushSender, Receipt, SendError, ShortMessage, SmsSender, message_id};
+use crate::channel::{EmailSender, PushSender, Receipt, SendError, SmsSender};
 use crate::entity::{attempt, delivery, notification, webhook_endpoint};
-use crate::model::{AttemptOutcome, Channel, DeliveryStatus, Priority, Topic};
+use crate::model::{AttemptOutcome, Channel, DeliveryStatus, Topic};
 use crate::preference::{self, Effective};
 use crate::queue::announce_in_app;
-use crate::template::{self, Rendered};
 use crate::webhook::WebhookClient;
+use crate::worker_digest::same_digest;
+use crate::worker_send::link_of;
 
 /// Where messages leave through. A channel without a provider skips its
 /// deliveries, saying so in the delivery log.
@@ -94,16 +97,16 @@ impl Default for WorkerConfig {
 }
 
 /// A delivery claimed by this worker, with what it needs to send it.
-struct Claimed {
-    delivery: delivery::Model,
-    notification: notification::Model,
+pub(crate) struct Claimed {
+    pub(crate) delivery: delivery::Model,
+    pub(crate) notification: notification::Model,
     endpoint: Option<webhook_endpoint::Model>,
-    preferences: Effective,
+    pub(crate) preferences: Effective,
 }
 
 /// How a try ended, before it is written down.
 #[derive(Clone)]
-enum Tried {
+pub(crate) enum Tried {
     Sent(Receipt),
     Refused(SendError),
     Skipped(&'static str),
@@ -114,7 +117,7 @@ enum Tried {
 
 /// Why a delivery waits.
 #[derive(Clone, Copy)]
-enum Hold {
+pub(crate) enum Hold {
     QuietHours,
     Digest,
 }
@@ -122,9 +125,9 @@ enum Hold {
 /// Sends due deliveries.
 #[derive(Clone)]
 pub struct DeliveryWorker {
-    db: Db,
-    providers: Providers,
-    config: WorkerConfig,
+    pub(crate) db: Db,
+    pub(crate) providers: Providers,
+    pub(crate) config: WorkerConfig,
     clock: SharedClock,
 }
 
@@ -283,87 +286,7 @@ impl DeliveryWorker {
         self.finish(&delivery, &notification, started, tried, open_token).await
     }
 
-    async fn send_email(
-        &self,
-        delivery: &delivery::Model,
-        notification: &notification::Model,
-        open_token: &mut Option<String>,
-    ) -> Result<Tried> {
-        let Some(sender) = &self.providers.email else { return Ok(Tried::Skipped("no email transport is configured")) };
-        let rendered = match render(notification) {
-            Ok(rendered) => rendered,
-            Err(err) => return Ok(Tried::Refused(SendError::permanent(err.to_string()))),
-        };
-        let token = new_token("");
-        let pixel =
-            self.config.public_url.as_ref().map(|base| format!("{}/n/open/{token}", base.trim_end_matches('/')));
-        let message = EmailMessage {
-            message_id: message_id(&notification.id.to_string(), &self.config.mail_from),
-            to: delivery.destination.clone(),
-            to_name: notification.recipient_name.clone(),
-            subject: rendered.title.clone(),
-            html: template::email_html(&rendered, pixel.as_deref()),
-            text: rendered.text,
-        };
-        if pixel.is_some() {
-            *open_token = Some(token);
-        }
-        Ok(outcome(sender.send(&message).await))
-    }
-
-    async fn send_short(&self, delivery: &delivery::Model, notification: &notification::Model) -> Result<Tried> {
-        let rendered = match render(notification) {
-            Ok(rendered) => rendered,
-            Err(err) => return Ok(Tried::Refused(SendError::permanent(err.to_string()))),
-        };
-        // A text message carries at most a few segments; push keeps the whole text.
-        let body = match delivery.channel {
-            Channel::Sms => template::truncate_to(&rendered.text, template::MAX_SMS_BYTES),
-            _ => rendered.text,
-        };
-        let message = ShortMessage {
-            idempotency_key: notification.id.to_string(),
-            to: delivery.destination.clone(),
-            title: rendered.title,
-            body,
-        };
-        Ok(match (delivery.channel, &self.providers.sms, &self.providers.push) {
-            (Channel::Sms, Some(sms), _) => outcome(sms.send(&message).await),
-            (Channel::Push, _, Some(push)) => outcome(push.send(&message).await),
-            (Channel::Sms, None, _) => Tried::Skipped("no SMS provider is configured"),
-            _ => Tried::Skipped("no push provider is configured"),
-        })
-    }
-
-    async fn send_webhook(
-        &self,
-        notification: &notification::Model,
-        endpoint: Option<&webhook_endpoint::Model>,
-        now: DateTime<Utc>,
-    ) -> Tried {
-        let Some(endpoint) = endpoint.filter(|e| e.active) else {
-            return Tried::Skipped("the endpoint was removed or disabled");
-        };
-        let data: serde_json::Value = serde_json::from_str(&notification.variables).unwrap_or_default();
-        let body = json!({
-            "id": notification.id,
-            "type": notification.topic,
-            "tenantId": notification.tenant_id,
-            "timestamp": notification.created_at,
-            "data": data,
-        })
-        .to_string();
-        let mut secrets = vec![endpoint.secret.as_str()];
-        if let (Some(previous), Some(until)) = (&endpoint.previous_secret, endpoint.previous_secret_expires_at)
-            && until > now
-        {
-            secrets.push(previous.as_str());
-        }
-        let id = notification.id.to_string();
-        outcome(self.providers.webhooks.post(&endpoint.url, &secrets, &id, now.timestamp(), body).await)
-    }
-
-    async fn finish(
+    pub(crate) async fn finish(
         &self,
         delivery: &delivery::Model,
         notification: &notification::Model,
@@ -476,128 +399,6 @@ impl DeliveryWorker {
         commit(txn).await
     }
 
-    /// Sends `first` together with the recipient's other routine emails now due
-    /// for their digest, as one email, and finishes each delivery with its outcome.
-    async fn send_digest(
-        &self,
-        first: delivery::Model,
-        first_notification: notification::Model,
-        in_batch: Vec<(delivery::Model, notification::Model)>,
-        started: DateTime<Utc>,
-    ) -> Result<()> {
-        let mut items = vec![(first, first_notification)];
-        items.extend(in_batch);
-        let Some(sender) = self.providers.email.clone() else {
-            for (delivery, notification) in &items {
-                let skipped = Tried::Skipped("no email transport is configured");
-                self.finish(delivery, notification, started, skipped, None).await?;
-            }
-            return Ok(());
-        };
-        let claimed_elsewhere = self.claim_digest_companions(&items[0].0, &items[0].1, started).await?;
-        items.extend(claimed_elsewhere);
-        let mut parts = Vec::new();
-        for (_, notification) in &items {
-            match render(notification) {
-                Ok(rendered) => parts.push(rendered),
-                Err(err) => {
-                    warn!(notification_id = %notification.id, error = %err, "a digest item could not be rendered")
-                }
-            }
-        }
-        let (first, first_notification) = &items[0];
-        let spanish = template::language(&first_notification.locale) == "es";
-        let rendered = match parts.as_slice() {
-            [one] => one.clone(),
-            many => Rendered {
-                title: if spanish {
-                    format!("Tus novedades ({})", many.len())
-                } else {
-                    format!("Your updates ({})", many.len())
-                },
-                text: many
-                    .iter()
-                    .map(|p| format!("{}\n\n{}", p.title, p.text))
-                    .collect::<Vec<_>>()
-                    .join("\n\n— — —\n\n"),
-            },
-        };
-        let token = new_token("");
-        let pixel =
-            self.config.public_url.as_ref().map(|base| format!("{}/n/open/{token}", base.trim_end_matches('/')));
-        let message = EmailMessage {
-            message_id: message_id(&format!("digest-{}", first_notification.id), &self.config.mail_from),
-            to: first.destination.clone(),
-            to_name: first_notification.recipient_name.clone(),
-            subject: rendered.title.clone(),
-            html: template::email_html(&rendered, pixel.as_deref()),
-            text: rendered.text,
-        };
-        let tried = outcome(sender.send(&message).await);
-        let mut open_token = pixel.map(|_| token);
-        for (delivery, notification) in &items {
-            self.finish(delivery, notification, started, tried.clone(), open_token.take()).await?;
-        }
-        Ok(())
-    }
-
-    /// Leases the recipient's other routine emails of the tenant that are due now,
-    /// to go in the same digest.
-    async fn claim_digest_companions(
-        &self,
-        first: &delivery::Model,
-        first_notification: &notification::Model,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<(delivery::Model, notification::Model)>> {
-        let txn = self.db.begin(Scope::Maintenance, Access::Write).await?;
-        let candidates = delivery::Entity::find()
-            .filter(delivery::Column::TenantId.eq(first.tenant_id))
-            .filter(delivery::Column::Channel.eq(Channel::Email))
-            .filter(delivery::Column::Destination.eq(first.destination.as_str()))
-            .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
-            .filter(delivery::Column::Id.ne(first.id))
-            .filter(delivery::Column::NextAttemptAt.lte(now))
-            .filter(
-                Condition::any().add(delivery::Column::LeaseUntil.is_null()).add(delivery::Column::LeaseUntil.lte(now)),
-            )
-            .order_by_asc(delivery::Column::Id)
-            .limit(MAX_DIGEST_ITEMS)
-            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-            .all(&txn)
-            .await?;
-        let notifications: HashMap<_, _> = notification::Entity::find()
-            .filter(notification::Column::Id.is_in(candidates.iter().map(|d| d.notification_id)))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|n| (n.id, n))
-            .collect();
-        let mut companions = Vec::new();
-        for mut candidate in candidates {
-            let Some(notification) = notifications.get(&candidate.notification_id) else { continue };
-            let routine = notification.priority <= Priority::Normal && !is_timely(&notification.topic);
-            if !routine
-                || notification.cancelled_at.is_some()
-                || notification.recipient_user_id != first_notification.recipient_user_id
-            {
-                continue;
-            }
-            candidate.lease_until = first.lease_until;
-            candidate.attempts += 1;
-            companions.push((candidate, notification.clone()));
-        }
-        if !companions.is_empty() {
-            delivery::Entity::update_many()
-                .col_expr(delivery::Column::LeaseUntil, Expr::value(first.lease_until))
-                .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).add(1))
-                .filter(delivery::Column::Id.is_in(companions.iter().map(|(d, _)| d.id)))
-                .exec(&txn)
-                .await?;
-        }
-        commit(txn).await?;
-        Ok(companions)
-    }
-
     /// The wait before try `attempts + 1`: doubling from the first retry up to the
     /// longest wait, plus up to a fifth more, fixed per delivery, so that
     /// deliveries failing together do not all come back together.
@@ -609,46 +410,16 @@ impl DeliveryWorker {
     }
 }
 
-async fn commit(txn: DatabaseTransaction) -> Result<()> {
+pub(crate) async fn commit(txn: DatabaseTransaction) -> Result<()> {
     txn.commit().await?;
     Ok(())
-}
-
-fn outcome(sent: std::result::Result<Receipt, SendError>) -> Tried {
-    match sent {
-        Ok(receipt) => Tried::Sent(receipt),
-        Err(err) => Tried::Refused(err),
-    }
-}
-
-/// The most messages one digest gathers.
-const MAX_DIGEST_ITEMS: u64 = 50;
-
-/// Whether `other`, claimed in the same batch, goes in the digest `first` opens:
-/// a routine email due now to the same person at the same address.
-fn same_digest(
-    first: &delivery::Model,
-    first_notification: &notification::Model,
-    other: &Claimed,
-    now: DateTime<Utc>,
-) -> bool {
-    let (d, n) = (&other.delivery, &other.notification);
-    d.channel == Channel::Email
-        && d.tenant_id == first.tenant_id
-        && d.destination == first.destination
-        && n.recipient_user_id == first_notification.recipient_user_id
-        && n.cancelled_at.is_none()
-        && other
-            .preferences
-            .digest_slot(d.channel, n.priority, is_timely(&n.topic), n.created_at)
-            .is_some_and(|slot| slot <= now)
 }
 
 /// Whether a notification is tied to a time (a reminder), so it never waits for
 /// a digest.
 /// Whether a topic's message loses its point if held for a digest: a reminder,
 /// or a single-use link that expires.
-fn is_timely(topic: &str) -> bool {
+pub(crate) fn is_timely(topic: &str) -> bool {
     topic_of(topic).is_some_and(|t| t == Topic::BookingReminder || t.carries_secret())
 }
 
@@ -684,24 +455,4 @@ async fn forget_secret_once_final<C: ConnectionTrait>(conn: &C, notification: &n
             .await?;
     }
     Ok(())
-}
-
-/// The `link` variable of a message's stored variables, if it has one.
-fn link_of(variables: &str) -> Option<String> {
-    let values: serde_json::Value = serde_json::from_str(variables).ok()?;
-    values.get("link")?.as_str().filter(|link| !link.is_empty()).map(str::to_owned)
-}
-
-/// A person notification's message: as rendered when queued, or (for a row
-/// queued before messages were stored) with the built-in template.
-fn render(notification: &notification::Model) -> Result<Rendered> {
-    if let (Some(title), Some(text)) = (&notification.title, &notification.body) {
-        return Ok(Rendered { title: title.clone(), text: text.clone() });
-    }
-    let topic = Topic::ALL
-        .into_iter()
-        .find(|t| t.as_str() == notification.topic)
-        .ok_or_else(|| tessera_kernel::DomainError::Internal(format!("unknown topic {}", notification.topic)))?;
-    let variables: serde_json::Value = serde_json::from_str(&notification.variables).unwrap_or_default();
-    template::render(topic, &notification.locale, &variables)
 }

@@ -1,10 +1,10 @@
-//! The catalogue: providers and their hours, services and add-ons, customers.
+//! The catalogue's providers: who works here, their weekly hours and dated
+//! exceptions, and the account a provider may be linked to. Services and
+//! add-ons are in `service_catalog.rs`, customers in `customers.rs`.
 
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use sea_orm::sea_query::Expr;
-use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder,
@@ -13,16 +13,14 @@ use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::{
-    AddonId, CustomerId, DomainError, Page, PageRequest, Permission, ProviderId, RequestContext, Result,
-    ScheduleExceptionId, ServiceId, TenantId, UserId,
+    DomainError, Page, PageRequest, Permission, ProviderId, RequestContext, Result, ScheduleExceptionId, TenantId,
+    UserId,
 };
 
-use crate::entity::{customer, provider, schedule_exception, service, service_addon, working_hours};
+use crate::entity::{provider, schedule_exception, working_hours};
 use crate::model::{
-    Addon, AddonInput, AddonPatch, Customer, CustomerInput, CustomerPatch, DayWindow, ExceptionKind, OpeningMode,
-    Provider, ProviderInput, ProviderPatch, ProviderType, ScheduleException, Service, ServiceInput, ServicePatch,
-    WeeklyHours, WeeklyInterval, parse_currency, parse_email, parse_minutes, parse_name, parse_phone, parse_price,
-    parse_text,
+    DayWindow, ExceptionKind, OpeningMode, Provider, ProviderInput, ProviderPatch, ProviderType, ScheduleException,
+    WeeklyHours, WeeklyInterval, parse_email, parse_name, parse_phone, parse_text,
 };
 use tessera_audit::AuditEntry;
 
@@ -365,367 +363,9 @@ impl SchedulingService {
         txn.commit().await?;
         Ok(rows.into_iter().map(ScheduleException::from).collect())
     }
-
-    // ---- services and add-ons --------------------------------------------------
-
-    fn service_fields(input: &ServiceInput) -> Result<(String, Option<String>, i64, i32, i32, i32)> {
-        Ok((
-            parse_name("name", &input.name)?,
-            parse_text("description", input.description.as_deref(), 2000)?,
-            parse_price("priceMinor", input.price_minor)?,
-            parse_minutes("durationMinutes", input.duration_minutes, 5)?,
-            parse_minutes("bufferBeforeMinutes", input.buffer_before_minutes, 0)?,
-            parse_minutes("bufferAfterMinutes", input.buffer_after_minutes, 0)?,
-        ))
-    }
-
-    /// Adds a service. Its currency is the tenant's unless given.
-    pub async fn create_service(&self, ctx: &RequestContext, input: ServiceInput) -> Result<Service> {
-        let (name, description, price_minor, duration, before, after) = Self::service_fields(&input)?;
-        let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
-        let currency = match input.currency.as_deref() {
-            Some(code) => parse_currency(code)?,
-            None => tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?.settings.currency,
-        };
-        let now = ctx.now();
-        let row = service::ActiveModel {
-            id: Set(ServiceId::generate(now)),
-            tenant_id: Set(auth.tenant_id),
-            name: Set(name),
-            description: Set(description),
-            price_minor: Set(price_minor),
-            currency: Set(currency),
-            duration_minutes: Set(duration),
-            buffer_before_minutes: Set(before),
-            buffer_after_minutes: Set(after),
-            active: Set(input.active.unwrap_or(true)),
-            created_at: Set(now),
-            updated_at: Set(now),
-            deleted_at: Set(None),
-        }
-        .insert(&txn)
-        .await?;
-        let entry = AuditEntry::change("service.created", "service", row.id, None, Some(&row))?;
-        tessera_audit::append(&txn, ctx, &auth, entry).await?;
-        txn.commit().await?;
-        Ok(row.into())
-    }
-
-    /// Changes a service. Existing bookings keep the price and duration they had.
-    pub async fn update_service(&self, ctx: &RequestContext, id: ServiceId, patch: ServicePatch) -> Result<Service> {
-        let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
-        let current = live_service(&txn, auth.tenant_id, id).await?;
-        let previous = current.clone();
-        let mut row = current.into_active_model();
-        if let Some(name) = &patch.name {
-            row.name = Set(parse_name("name", name)?);
-        }
-        if let Some(description) = &patch.description {
-            row.description = Set(parse_text("description", description.as_deref(), 2000)?);
-        }
-        if let Some(price) = patch.price_minor {
-            row.price_minor = Set(parse_price("priceMinor", price)?);
-        }
-        if let Some(code) = patch.currency.as_deref() {
-            row.currency = Set(parse_currency(code)?);
-        }
-        if let Some(minutes) = patch.duration_minutes {
-            row.duration_minutes = Set(parse_minutes("durationMinutes", minutes, 5)?);
-        }
-        if let Some(minutes) = patch.buffer_before_minutes {
-            row.buffer_before_minutes = Set(parse_minutes("bufferBeforeMinutes", minutes, 0)?);
-        }
-        if let Some(minutes) = patch.buffer_after_minutes {
-            row.buffer_after_minutes = Set(parse_minutes("bufferAfterMinutes", minutes, 0)?);
-        }
-        if let Some(active) = patch.active {
-            row.active = Set(active);
-        }
-        row.updated_at = Set(ctx.now());
-        let row = row.update(&txn).await?;
-        let entry = AuditEntry::change("service.updated", "service", id, Some(&previous), Some(&row))?;
-        tessera_audit::append(&txn, ctx, &auth, entry).await?;
-        txn.commit().await?;
-        Ok(row.into())
-    }
-
-    /// Soft-deletes a service: it can no longer be booked or listed; bookings stay.
-    pub async fn delete_service(&self, ctx: &RequestContext, id: ServiceId) -> Result<Service> {
-        let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
-        let current = live_service(&txn, auth.tenant_id, id).await?;
-        let previous = current.clone();
-        let mut row = current.into_active_model();
-        row.active = Set(false);
-        row.deleted_at = Set(Some(ctx.now()));
-        row.updated_at = Set(ctx.now());
-        let row = row.update(&txn).await?;
-        let entry = AuditEntry::change("service.deleted", "service", id, Some(&previous), Some(&row))?;
-        tessera_audit::append(&txn, ctx, &auth, entry).await?;
-        txn.commit().await?;
-        Ok(row.into())
-    }
-
-    /// The tenant's services that are not deleted.
-    pub async fn services(
-        &self,
-        ctx: &RequestContext,
-        page: &PageRequest,
-        active: Option<bool>,
-    ) -> Result<Page<Service>> {
-        let keyset = page.keyset()?;
-        let (auth, txn) = self.open(ctx, Permission::ServiceRead, Access::Read).await?;
-        let mut select = service::Entity::find()
-            .filter(service::Column::TenantId.eq(auth.tenant_id))
-            .filter(service::Column::DeletedAt.is_null());
-        if let Some(active) = active {
-            select = select.filter(service::Column::Active.eq(active));
-        }
-        let rows = keyset.apply(select, service::Column::Id).all(&txn).await?;
-        txn.commit().await?;
-        Ok(keyset.finish(rows).map(Service::from))
-    }
-
-    /// Services by id, deleted ones included (bookings still point at them).
-    pub async fn services_by_ids(
-        &self,
-        ctx: &RequestContext,
-        ids: &[ServiceId],
-    ) -> Result<HashMap<ServiceId, Service>> {
-        let (auth, txn) = self.open(ctx, Permission::ServiceRead, Access::Read).await?;
-        let rows = service::Entity::find()
-            .filter(service::Column::TenantId.eq(auth.tenant_id))
-            .filter(service::Column::Id.is_in(ids.iter().copied()))
-            .all(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok(rows.into_iter().map(|r| (r.id, Service::from(r))).collect())
-    }
-
-    /// Adds an add-on to a service.
-    pub async fn create_addon(&self, ctx: &RequestContext, service_id: ServiceId, input: AddonInput) -> Result<Addon> {
-        let name = parse_name("name", &input.name)?;
-        let price_minor = parse_price("priceMinor", input.price_minor)?;
-        let duration = parse_minutes("durationMinutes", input.duration_minutes, 0)?;
-        let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
-        service::Entity::find_by_id(service_id)
-            .filter(service::Column::TenantId.eq(auth.tenant_id))
-            .filter(service::Column::DeletedAt.is_null())
-            .one(&txn)
-            .await?
-            .ok_or(not_found("service"))?;
-        let row = service_addon::ActiveModel {
-            id: Set(AddonId::generate(ctx.now())),
-            tenant_id: Set(auth.tenant_id),
-            service_id: Set(service_id),
-            name: Set(name),
-            price_minor: Set(price_minor),
-            duration_minutes: Set(duration),
-            active: Set(input.active.unwrap_or(true)),
-            created_at: Set(ctx.now()),
-        }
-        .insert(&txn)
-        .await?;
-        let entry = AuditEntry::change("addon.created", "addon", row.id, None, Some(&row))?;
-        tessera_audit::append(&txn, ctx, &auth, entry).await?;
-        txn.commit().await?;
-        Ok(row.into())
-    }
-
-    /// Changes an add-on.
-    pub async fn update_addon(&self, ctx: &RequestContext, id: AddonId, patch: AddonPatch) -> Result<Addon> {
-        let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
-        let row = service_addon::Entity::find_by_id(id)
-            .filter(service_addon::Column::TenantId.eq(auth.tenant_id))
-            .one(&txn)
-            .await?
-            .ok_or(not_found("add-on"))?;
-        let previous = row.clone();
-        let mut row = row.into_active_model();
-        if let Some(name) = &patch.name {
-            row.name = Set(parse_name("name", name)?);
-        }
-        if let Some(price) = patch.price_minor {
-            row.price_minor = Set(parse_price("priceMinor", price)?);
-        }
-        if let Some(minutes) = patch.duration_minutes {
-            row.duration_minutes = Set(parse_minutes("durationMinutes", minutes, 0)?);
-        }
-        if let Some(active) = patch.active {
-            row.active = Set(active);
-        }
-        let row = row.update(&txn).await?;
-        let entry = AuditEntry::change("addon.updated", "addon", id, Some(&previous), Some(&row))?;
-        tessera_audit::append(&txn, ctx, &auth, entry).await?;
-        txn.commit().await?;
-        Ok(row.into())
-    }
-
-    /// The add-ons of several services.
-    pub async fn addons_of_services(
-        &self,
-        ctx: &RequestContext,
-        ids: &[ServiceId],
-    ) -> Result<HashMap<ServiceId, Vec<Addon>>> {
-        let (auth, txn) = self.open(ctx, Permission::ServiceRead, Access::Read).await?;
-        let rows = service_addon::Entity::find()
-            .filter(service_addon::Column::TenantId.eq(auth.tenant_id))
-            .filter(service_addon::Column::ServiceId.is_in(ids.iter().copied()))
-            .order_by_asc(service_addon::Column::Id)
-            .all(&txn)
-            .await?;
-        txn.commit().await?;
-        let mut by_service: HashMap<ServiceId, Vec<Addon>> = HashMap::new();
-        for row in rows {
-            by_service.entry(row.service_id).or_default().push(row.into());
-        }
-        Ok(by_service)
-    }
-
-    /// Add-ons by id, deactivated ones included.
-    pub async fn addons_by_ids(&self, ctx: &RequestContext, ids: &[AddonId]) -> Result<HashMap<AddonId, Addon>> {
-        let (auth, txn) = self.open(ctx, Permission::ServiceRead, Access::Read).await?;
-        let rows = service_addon::Entity::find()
-            .filter(service_addon::Column::TenantId.eq(auth.tenant_id))
-            .filter(service_addon::Column::Id.is_in(ids.iter().copied()))
-            .all(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok(rows.into_iter().map(|row| (row.id, Addon::from(row))).collect())
-    }
-
-    // ---- customers -------------------------------------------------------------
-
-    /// Adds a customer.
-    pub async fn create_customer(&self, ctx: &RequestContext, input: CustomerInput) -> Result<Customer> {
-        let (auth, txn) = self.open(ctx, Permission::CustomerManage, Access::Write).await?;
-        let now = ctx.now();
-        let user_id = match input.user_id.flatten() {
-            Some(user_id) => Some(linkable_account(&txn, auth.tenant_id, user_id).await?),
-            None => None,
-        };
-        let row = customer::ActiveModel {
-            id: Set(CustomerId::generate(now)),
-            tenant_id: Set(auth.tenant_id),
-            user_id: Set(user_id),
-            name: Set(parse_name("name", &input.name)?),
-            email: Set(parse_email("email", input.email.as_deref())?),
-            phone: Set(parse_phone("phone", input.phone.as_deref())?),
-            notes: Set(parse_text("notes", input.notes.as_deref(), 2000)?),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await
-        .map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
-        let entry = AuditEntry::change("customer.created", "customer", row.id, None, Some(&row))?;
-        tessera_audit::append(&txn, ctx, &auth, entry).await?;
-        txn.commit().await?;
-        Ok(row.into())
-    }
-
-    /// Changes a customer.
-    pub async fn update_customer(
-        &self,
-        ctx: &RequestContext,
-        id: CustomerId,
-        patch: CustomerPatch,
-    ) -> Result<Customer> {
-        let (auth, txn) = self.open(ctx, Permission::CustomerManage, Access::Write).await?;
-        let current = customer::Entity::find_by_id(id)
-            .filter(customer::Column::TenantId.eq(auth.tenant_id))
-            .one(&txn)
-            .await?
-            .ok_or(not_found("customer"))?;
-        let previous = current.clone();
-        let mut row = current.into_active_model();
-        if let Some(name) = &patch.name {
-            row.name = Set(parse_name("name", name)?);
-        }
-        if let Some(email) = &patch.email {
-            row.email = Set(parse_email("email", email.as_deref())?);
-        }
-        if let Some(phone) = &patch.phone {
-            row.phone = Set(parse_phone("phone", phone.as_deref())?);
-        }
-        if let Some(notes) = &patch.notes {
-            row.notes = Set(parse_text("notes", notes.as_deref(), 2000)?);
-        }
-        if let Some(link) = patch.user_id {
-            row.user_id = Set(match link {
-                Some(user_id) => Some(linkable_account(&txn, auth.tenant_id, user_id).await?),
-                None => None,
-            });
-        }
-        row.updated_at = Set(ctx.now());
-        let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
-        let entry = AuditEntry::change("customer.updated", "customer", id, Some(&previous), Some(&row))?;
-        tessera_audit::append(&txn, ctx, &auth, entry).await?;
-        txn.commit().await?;
-        Ok(row.into())
-    }
-
-    /// The tenant's customers, optionally those whose name, email or phone contains
-    /// `search`; with `customer:read_own` only, the actor's own record.
-    pub async fn customers(
-        &self,
-        ctx: &RequestContext,
-        page: &PageRequest,
-        search: Option<&str>,
-    ) -> Result<Page<Customer>> {
-        let keyset = page.keyset()?;
-        let (auth, txn, visible) = self.open_customers(ctx).await?;
-        let mut select = customer::Entity::find().filter(customer::Column::TenantId.eq(auth.tenant_id));
-        if let Visible::Only { customers, .. } = &visible {
-            select = select.filter(customer::Column::Id.is_in(customers.iter().copied()));
-        }
-        if let Some(term) = search.map(str::trim).filter(|t| !t.is_empty()) {
-            let pattern = format!("%{}%", term.to_lowercase().replace(['%', '_'], ""));
-            select = select.filter(
-                Condition::any()
-                    .add(Expr::expr(sea_orm::sea_query::Func::lower(Expr::col(customer::Column::Name))).like(&pattern))
-                    .add(customer::Column::Email.like(&pattern))
-                    .add(customer::Column::Phone.like(&pattern)),
-            );
-        }
-        let rows = keyset.apply(select, customer::Column::Id).all(&txn).await?;
-        txn.commit().await?;
-        Ok(keyset.finish(rows).map(|row| seen_by(&visible, row)))
-    }
-
-    /// Customers by id (of the request's tenant only; with `customer:read_own`
-    /// only, the actor's own record).
-    pub async fn customers_by_ids(
-        &self,
-        ctx: &RequestContext,
-        ids: &[CustomerId],
-    ) -> Result<HashMap<CustomerId, Customer>> {
-        let (auth, txn, visible) = self.open_customers(ctx).await?;
-        let ids: Vec<CustomerId> = ids.iter().copied().filter(|id| visible.allows_customer(*id)).collect();
-        let rows = customer::Entity::find()
-            .filter(customer::Column::TenantId.eq(auth.tenant_id))
-            .filter(customer::Column::Id.is_in(ids))
-            .all(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok(rows.into_iter().map(|r| (r.id, seen_by(&visible, r))).collect())
-    }
-}
-
-/// A customer record as the reader may see it: staff notes are for staff, not for
-/// the customer reading their own profile.
-fn seen_by(visible: &Visible, row: customer::Model) -> Customer {
-    let mut customer = Customer::from(row);
-    if *visible != Visible::All {
-        customer.notes = None;
-    }
-    customer
 }
 
 impl SchedulingService {
-    async fn open_customers(&self, ctx: &RequestContext) -> Result<(Authorized, DatabaseTransaction, Visible)> {
-        self.open_reach(ctx, Permission::CustomerRead, Permission::CustomerReadOwn, Own::Customer, Access::Read).await
-    }
-
     /// Checks the right to change one provider's hours and time off:
     /// `provider:manage` tenant-wide or granted on that provider, or
     /// `provider:manage_own` when it is the provider linked to the actor.
@@ -747,21 +387,15 @@ impl SchedulingService {
     }
 }
 
-/// A service that is not deleted, for a change.
-async fn live_service(txn: &DatabaseTransaction, tenant_id: TenantId, id: ServiceId) -> Result<service::Model> {
-    service::Entity::find_by_id(id)
-        .filter(service::Column::TenantId.eq(tenant_id))
-        .filter(service::Column::DeletedAt.is_null())
-        .one(txn)
-        .await?
-        .ok_or(not_found("service"))
-}
-
-const ALREADY_LINKED: &str = "that account is already linked to another record of this kind in the tenant";
+pub(crate) const ALREADY_LINKED: &str = "that account is already linked to another record of this kind in the tenant";
 
 /// `user_id`, once checked to belong to the tenant: only members can be linked to
 /// a provider or a customer record.
-async fn linkable_account(txn: &DatabaseTransaction, tenant_id: TenantId, user_id: UserId) -> Result<UserId> {
+pub(crate) async fn linkable_account(
+    txn: &DatabaseTransaction,
+    tenant_id: TenantId,
+    user_id: UserId,
+) -> Result<UserId> {
     if tessera_tenant::is_member(txn, tenant_id, user_id).await? {
         Ok(user_id)
     } else {

@@ -28,19 +28,24 @@
 //! webhook events.
 
 pub mod availability;
+mod bookable;
 mod booking;
+mod booking_reads;
 mod catalog;
 mod convert;
+mod customers;
 mod entity;
 mod lifecycle;
 mod model;
 mod notices;
 mod offering;
 mod reach;
+mod reviews;
 mod service;
+mod service_catalog;
 
 pub use availability::Slot;
-pub use booking::{AvailabilityQuery, MAX_AVAILABILITY_DAYS, MAX_AVAILABILITY_SLOTS};
+pub use bookable::{AvailabilityQuery, MAX_AVAILABILITY_DAYS, MAX_AVAILABILITY_SLOTS};
 pub use catalog::ExceptionInput;
 pub use model::{
     Addon, AddonInput, AddonPatch, BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, Customer,

@@ -12,18 +12,22 @@
 //! links users (from `identity`) to tenants; what a member may do is decided by the
 //! `rbac` crate, which hooks into tenant creation through [`TenantLifecycle`].
 
+mod access_policy;
 mod entity;
+mod maintenance;
+mod memberships;
 mod model;
 mod policy;
 mod repo;
 mod service;
 
+pub use memberships::{find_member_tenant, insert_membership, is_member, members_among, tenant_ids_of_user};
 pub use model::{
     FeatureFlags, IsolationLevel, MAX_ACTIVITY_RETENTION_DAYS, MAX_FEATURE_FLAGS, MIN_ACTIVITY_RETENTION_DAYS, Member,
     NewTenant, Slug, Tenant, TenantPatch, TenantSettings, TenantSettingsPatch, TenantStatus, TenantTier,
 };
 pub use policy::{MAX_NETWORKS, MfaRequirement, SecurityPolicy};
 pub use service::{
-    BoxFuture, CreatedTenant, TenantLifecycle, TenantRef, TenantService, find_member_tenant,
-    find_parent_managed_tenant, insert_membership, is_member, load_tenant_in_scope, members_among, tenant_ids_of_user,
+    BoxFuture, CreatedTenant, TenantLifecycle, TenantRef, TenantService, find_parent_managed_tenant,
+    load_tenant_in_scope,
 };

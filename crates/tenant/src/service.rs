@@ -1,4 +1,7 @@
 //! The tenant service: the only way to read or change tenants and memberships.
+//! Creating, reading, updating, deleting and restoring tenants are here; beside
+//! it, `access_policy` (parent management, the security policy, MFA grace),
+//! `memberships` and `maintenance` (work across every tenant).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -13,12 +16,10 @@ use sea_orm::{
 };
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::event::{self, DomainEvent, EventKind};
-use tessera_kernel::{
-    Db, DomainError, MembershipId, Page, PageRequest, Permission, RequestContext, Result, SessionId, TenantId, UserId,
-};
+use tessera_kernel::{Db, DomainError, Page, PageRequest, Permission, RequestContext, Result, TenantId, UserId};
 
-use crate::SecurityPolicy;
-use crate::entity::{membership, mfa_grace_use, tenant};
+use crate::entity::{membership, tenant};
+use crate::memberships::insert_membership;
 use crate::model::{
     FeatureFlags, IsolationLevel, Member, NewTenant, Slug, Tenant, TenantPatch, TenantSettings, TenantStatus,
     TenantTier, parse_locale, parse_name, parse_timezone,
@@ -46,7 +47,7 @@ impl TenantRef {
             .map_err(|_| DomainError::invalid("X-Tenant", "must be a tenant id or slug"))
     }
 
-    fn condition(&self) -> Condition {
+    pub(crate) fn condition(&self) -> Condition {
         match self {
             Self::Id(id) => Condition::all().add(tenant::Column::Id.eq(*id)),
             Self::Slug(slug) => Condition::all().add(tenant::Column::Slug.eq(slug.as_str())),
@@ -81,7 +82,7 @@ pub struct CreatedTenant {
 /// Reads and changes tenants and memberships.
 #[derive(Debug, Clone)]
 pub struct TenantService {
-    db: Db,
+    pub(crate) db: Db,
     lifecycle: Arc<dyn TenantLifecycle>,
 }
 
@@ -148,140 +149,6 @@ impl TenantService {
         self.lifecycle.tenant_created(&txn, &created).await?;
         txn.commit().await?;
         Ok(created.tenant)
-    }
-
-    /// Lets the parent tenant's owners manage this tenant, or stops them. Only the
-    /// tenant's own members with `tenant:manage` decide: an owner of the parent
-    /// acting here cannot keep themselves in.
-    pub async fn set_parent_management(&self, ctx: &RequestContext, allowed: bool) -> Result<Tenant> {
-        let auth = ctx.authorize(Permission::TenantManage)?;
-        if ctx.tenant().is_some_and(|t| t.through_parent.is_some()) {
-            return Err(DomainError::Forbidden(
-                "only the tenant's own members decide whether its parent manages it".into(),
-            ));
-        }
-        let txn = self.db.begin(auth.scope(), Access::Write).await?;
-        let current = repo::find_tenant_in_tenant_scope(&txn, auth.tenant_id).await?;
-        if current.parent_tenant_id.is_none() {
-            return Err(DomainError::invalid("allowed", "this tenant has no parent"));
-        }
-        let now = ctx.now();
-        let before = audited(&current);
-        let mut row = current.into_active_model();
-        row.parent_may_manage = Set(allowed);
-        row.updated_at = Set(now);
-        let row = row.update(&txn).await?;
-        audit(&txn, ctx, &auth, "tenant.parent_management_set", before, &row).await?;
-        announce_update(&txn, auth.tenant_id, now, &["parentMayManage"]).await?;
-        txn.commit().await?;
-        Tenant::try_from(row)
-    }
-
-    /// Replaces the tenant's security policy (`policy:manage`, held by its
-    /// owners; its own members only: a parent's owner cannot loosen a branch's
-    /// rules). Applies from the next request.
-    pub async fn set_security_policy(&self, ctx: &RequestContext, policy: SecurityPolicy) -> Result<Tenant> {
-        let auth = ctx.authorize(Permission::PolicyManage)?;
-        if ctx.tenant().is_some_and(|t| t.through_parent.is_some()) {
-            return Err(DomainError::Forbidden("only the tenant's own members set its security policy".into()));
-        }
-        let policy = policy.validated()?;
-        if let Some(own) = ctx.meta().ip.as_deref().and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
-            && !policy.allows_ip(Some(own))
-        {
-            let blocked = !SecurityPolicy { ip_allow: Vec::new(), ..policy.clone() }.allows_ip(Some(own));
-            let field = if blocked { "ipBlock" } else { "ipAllow" };
-            return Err(DomainError::invalid(
-                field,
-                format!("would shut you out: this request comes from {own}; allow it or use it from elsewhere"),
-            ));
-        }
-        let txn = self.db.begin(auth.scope(), Access::Write).await?;
-        let current = repo::find_tenant_in_tenant_scope(&txn, auth.tenant_id).await?;
-        let now = ctx.now();
-        let before = audited(&current);
-        let mut row = current.into_active_model();
-        row.security_policy = Set(Some(to_json(&policy)?));
-        row.updated_at = Set(now);
-        let row = row.update(&txn).await?;
-        audit(&txn, ctx, &auth, "tenant.security_policy_set", before, &row).await?;
-        announce_update(&txn, auth.tenant_id, now, &["securityPolicy"]).await?;
-        txn.commit().await?;
-        Tenant::try_from(row)
-    }
-
-    /// Lets `session_id` of `user_id`, who has no second factor, use `tenant_id`
-    /// while it requires one, if the session already did or the member has grace
-    /// sign-ins left (`grace` in all). Each new session spends one.
-    pub async fn use_mfa_grace(
-        &self,
-        tenant_id: TenantId,
-        user_id: UserId,
-        session_id: SessionId,
-        grace: u32,
-        now: DateTime<Utc>,
-    ) -> Result<bool> {
-        let txn = self.db.begin(Scope::Tenant { tenant_id, user_id: Some(user_id) }, Access::Write).await?;
-        let used = mfa_grace_use::Entity::find()
-            .filter(mfa_grace_use::Column::TenantId.eq(tenant_id))
-            .filter(mfa_grace_use::Column::UserId.eq(user_id))
-            .all(&txn)
-            .await?;
-        if used.iter().any(|u| u.session_id == session_id) {
-            txn.commit().await?;
-            return Ok(true);
-        }
-        if used.len() >= usize::try_from(grace).unwrap_or(usize::MAX) {
-            txn.commit().await?;
-            return Ok(false);
-        }
-        // Two first requests of one session at once may both insert; one wins.
-        mfa_grace_use::Entity::insert(mfa_grace_use::ActiveModel {
-            id: Set(tessera_kernel::id::uuid_v7_at(now)),
-            tenant_id: Set(tenant_id),
-            user_id: Set(user_id),
-            session_id: Set(session_id),
-            used_at: Set(now),
-        })
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::columns([
-                mfa_grace_use::Column::TenantId,
-                mfa_grace_use::Column::UserId,
-                mfa_grace_use::Column::SessionId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-        txn.commit().await?;
-        Ok(true)
-    }
-
-    /// The fewest concurrent sessions any tenant `user_id` belongs to allows, if
-    /// any limits them.
-    pub async fn session_limit_for(&self, user_id: UserId) -> Result<Option<u32>> {
-        let txn = self.db.begin(Scope::User(user_id), Access::Read).await?;
-        let ids: Vec<TenantId> = membership::Entity::find()
-            .filter(membership::Column::UserId.eq(user_id))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|m| m.tenant_id)
-            .collect();
-        let policies = tenant::Entity::find()
-            .filter(tenant::Column::Id.is_in(ids))
-            .filter(tenant::Column::SecurityPolicy.is_not_null())
-            .all(&txn)
-            .await?;
-        txn.commit().await?;
-        let mut limit: Option<u32> = None;
-        for row in policies {
-            if let Some(max) = SecurityPolicy::from_json(row.security_policy.as_ref())?.max_sessions {
-                limit = Some(limit.map_or(max, |l| l.min(max)));
-            }
-        }
-        Ok(limit)
     }
 
     /// The request's tenant.
@@ -518,77 +385,6 @@ impl TenantService {
         txn.commit().await?;
         Tenant::try_from(row)
     }
-
-    /// The request tenant's members.
-    pub async fn members(&self, ctx: &RequestContext, page: &PageRequest) -> Result<Page<Member>> {
-        let auth = ctx.authorize(Permission::MemberRead)?;
-        let keyset = page.keyset()?;
-        let txn = self.db.begin(auth.scope(), Access::Read).await?;
-        let rows = keyset
-            .apply(
-                membership::Entity::find().filter(membership::Column::TenantId.eq(auth.tenant_id)),
-                membership::Column::Id,
-            )
-            .all(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok(keyset.finish(rows).map(Member::from))
-    }
-
-    /// Those of `user_ids` who belong to the request's tenant (none outside a
-    /// tenant). Whether a person is a member decides what others there may see
-    /// of them, so any caller in the tenant may ask; the answer is only used to
-    /// hide, never to list.
-    pub async fn members_of_request_tenant(&self, ctx: &RequestContext, user_ids: &[UserId]) -> Result<Vec<UserId>> {
-        let Some(tenant) = ctx.tenant() else { return Ok(Vec::new()) };
-        let scope = Scope::Tenant { tenant_id: tenant.tenant_id, user_id: ctx.actor().map(|a| a.user_id) };
-        let txn = self.db.begin(scope, Access::Read).await?;
-        let members = members_among(&txn, tenant.tenant_id, user_ids).await?;
-        txn.commit().await?;
-        Ok(members)
-    }
-
-    /// Hard-deletes tenants whose grace period ended before `now`, with their
-    /// memberships. A background job; returns how many were purged.
-    pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64> {
-        let txn = self.db.begin(Scope::Maintenance, Access::Write).await?;
-        let result = tenant::Entity::delete_many()
-            .filter(tenant::Column::Status.eq(TenantStatus::PendingDeletion))
-            .filter(tenant::Column::DeletionScheduledAt.lte(now))
-            .exec(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok(result.rows_affected)
-    }
-
-    /// Every tenant that keeps its activity for a limited time, with that time in
-    /// days. A background job (the retention sweep).
-    pub async fn activity_retention(&self) -> Result<Vec<(TenantId, u32)>> {
-        let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
-        let rows: Vec<(TenantId, serde_json::Value)> = tenant::Entity::find()
-            .select_only()
-            .column(tenant::Column::Id)
-            .column(tenant::Column::Settings)
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        txn.commit().await?;
-        let mut limited = Vec::new();
-        for (id, settings) in rows {
-            if let Some(days) = TenantSettings::from_json(&settings)?.activity_retention_days {
-                limited.push((id, days));
-            }
-        }
-        Ok(limited)
-    }
-
-    /// Whether any tenant exists (the first start seeds a demo one when none does).
-    pub async fn any_tenant_exists(&self) -> Result<bool> {
-        let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
-        let found = tenant::Entity::find().one(&txn).await?.is_some();
-        txn.commit().await?;
-        Ok(found)
-    }
 }
 
 /// Reads the tenant inside the caller's transaction (another crate's service that
@@ -599,7 +395,7 @@ pub async fn load_tenant_in_scope<C: sea_orm::ConnectionTrait>(conn: &C, tenant_
 }
 
 /// The fields of a tenant the audit log compares.
-fn audited(row: &tenant::Model) -> serde_json::Value {
+pub(crate) fn audited(row: &tenant::Model) -> serde_json::Value {
     serde_json::json!({
         "name": row.name,
         "slug": row.slug,
@@ -617,7 +413,7 @@ fn audited(row: &tenant::Model) -> serde_json::Value {
 }
 
 /// Records a change to the tenant itself in its transaction.
-async fn audit(
+pub(crate) async fn audit(
     txn: &sea_orm::DatabaseTransaction,
     ctx: &RequestContext,
     auth: &tessera_kernel::context::Authorized,
@@ -630,7 +426,7 @@ async fn audit(
 }
 
 /// Tells `tenantUpdated` subscribers which fields of the tenant changed.
-async fn announce_update<C: sea_orm::ConnectionTrait>(
+pub(crate) async fn announce_update<C: sea_orm::ConnectionTrait>(
     conn: &C,
     tenant_id: TenantId,
     at: DateTime<Utc>,
@@ -657,82 +453,6 @@ pub async fn find_parent_managed_tenant<C: sea_orm::ConnectionTrait>(
     }
 }
 
-/// The tenant `reference` names, when `user_id` is a member of it; in a transaction
-/// opened with the user's scope. For resolving the `X-Tenant` header.
-pub async fn find_member_tenant<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    user_id: UserId,
-    reference: &TenantRef,
-) -> Result<Option<Tenant>> {
-    repo::find_member_tenant(conn, user_id, reference.condition()).await?.map(Tenant::try_from).transpose()
-}
-
-/// Whether `user_id` belongs to `tenant_id`; in the tenant's transaction.
-pub async fn is_member<C: sea_orm::ConnectionTrait>(conn: &C, tenant_id: TenantId, user_id: UserId) -> Result<bool> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::TenantId.eq(tenant_id))
-        .filter(membership::Column::UserId.eq(user_id))
-        .one(conn)
-        .await?
-        .is_some())
-}
-
-/// The tenants `user_id` belongs to; in a transaction of that user's scope.
-pub async fn tenant_ids_of_user<C: sea_orm::ConnectionTrait>(conn: &C, user_id: UserId) -> Result<Vec<TenantId>> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|m| m.tenant_id)
-        .collect())
-}
-
-/// Those of `user_ids` who belong to `tenant_id`; in the tenant's transaction.
-pub async fn members_among<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    tenant_id: TenantId,
-    user_ids: &[UserId],
-) -> Result<Vec<UserId>> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::TenantId.eq(tenant_id))
-        .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|m| m.user_id)
-        .collect())
-}
-
-/// Makes `user_id` a member of `tenant_id` inside the caller's transaction (tenant
-/// creation, or a higher crate that grants roles with the membership). A user who
-/// already belongs gets `CONFLICT`.
-pub async fn insert_membership<C: sea_orm::ConnectionTrait>(
-    conn: &C,
-    tenant_id: TenantId,
-    user_id: UserId,
-    at: DateTime<Utc>,
-) -> Result<Member> {
-    if is_member(conn, tenant_id, user_id).await? {
-        return Err(DomainError::Conflict("the user already belongs to this tenant".into()));
-    }
-    let row = membership::ActiveModel {
-        id: Set(MembershipId::generate(at)),
-        tenant_id: Set(tenant_id),
-        user_id: Set(user_id),
-        created_at: Set(at),
-    }
-    .insert(conn)
-    .await?;
-    Ok(Member::from(row))
-}
-
-impl From<membership::Model> for Member {
-    fn from(m: membership::Model) -> Self {
-        Self { id: m.id, tenant_id: m.tenant_id, user_id: m.user_id, joined_at: m.created_at }
-    }
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value> {
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value> {
     serde_json::to_value(value).map_err(|e| DomainError::Internal(format!("cannot encode as JSON: {e}")))
 }
