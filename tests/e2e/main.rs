@@ -29,6 +29,7 @@ mod owners;
 mod ownership;
 mod partial_updates;
 mod passkeys;
+mod persisted_queries;
 mod personal_data;
 mod policy;
 mod provider_terms;

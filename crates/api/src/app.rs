@@ -232,6 +232,7 @@ impl App {
             spawn_housekeeping(services.clone(), config.account_activity_retention(), shutdown.clone());
         let schema = build_schema(&config.limits(), config.introspection);
         let public_fields = public_root_fields(&schema);
+        let config_persisted_bytes = config.persisted_queries_bytes;
         let state = AppState::new(AppInner {
             config: Arc::new(config),
             schema,
@@ -244,6 +245,7 @@ impl App {
             ws_init_timeout: options.ws_init_timeout,
             ws_operations: Default::default(),
             event_rights: Default::default(),
+            persisted: crate::http::persisted::PersistedQueries::new(config_persisted_bytes),
         });
         let mut tasks = vec![relay_task, housekeeping_task];
         if let Some(poll) = options.delivery_poll_interval {

@@ -24,6 +24,11 @@ pub enum ApiCode {
     GraphqlValidationFailed,
     /// The HTTP request is not a GraphQL request (bad JSON, missing query, …).
     BadRequest,
+    /// A persisted query's hash this gateway does not know: send the document
+    /// with it (Apollo's APQ).
+    PersistedQueryNotFound,
+    /// Persisted queries are turned off here: send the document.
+    PersistedQueryNotSupported,
 }
 
 impl ApiCode {
@@ -34,13 +39,24 @@ impl ApiCode {
             Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
             Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
             Self::BadRequest => "BAD_REQUEST",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Self::PersistedQueryNotSupported => "PERSISTED_QUERY_NOT_SUPPORTED",
         }
     }
 
     /// Every code, for the documentation and the tests that check responses.
     pub fn all() -> Vec<&'static str> {
         let mut codes: Vec<&'static str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
-        codes.extend([Self::GraphqlParseFailed, Self::GraphqlValidationFailed, Self::BadRequest].map(Self::as_str));
+        codes.extend(
+            [
+                Self::GraphqlParseFailed,
+                Self::GraphqlValidationFailed,
+                Self::BadRequest,
+                Self::PersistedQueryNotFound,
+                Self::PersistedQueryNotSupported,
+            ]
+            .map(Self::as_str),
+        );
         codes
     }
 }

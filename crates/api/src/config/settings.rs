@@ -88,6 +88,9 @@ declare_settings! {
     /// Aliases per document.
     max_aliases: usize, env "TESSERA_MAX_ALIASES", default("`30`") = 30;
 
+    /// Bytes of documents kept for automatic persisted queries (Apollo's APQ), least recently used dropped first; `0` turns the protocol off.
+    persisted_queries_bytes: usize, env "TESSERA_PERSISTED_QUERIES_BYTES", default("`16777216` (16 MiB)") = 16 * 1024 * 1024;
+
     /// Directives per location.
     max_directives: usize, env "TESSERA_MAX_DIRECTIVES", default("`10`") = 10;
 

@@ -24,6 +24,7 @@ use tessera_kernel::{ErrorCode, RequestMeta};
 use super::AppState;
 use super::context::{Credentials, build_context};
 use super::document::prepare_document;
+use super::persisted::{ExtensionError, PersistedHash};
 use crate::config::IntrospectionPolicy;
 use crate::error::{ApiCode, ApiError, ensure_codes};
 use crate::graphql::Loaders;
@@ -88,6 +89,8 @@ pub(crate) struct Params {
     query: Option<String>,
     operation_name: Option<String>,
     variables: Option<Value>,
+    /// The document's hash, for automatic persisted queries.
+    persisted: Option<PersistedHash>,
 }
 
 /// A request refused before execution: the status for each media type and the error.
@@ -186,12 +189,12 @@ fn params_from_body(headers: &HeaderMap, body: &[u8]) -> Result<Params, Refusal>
         }
         _ => return Err(Refusal::malformed(StatusCode::BAD_REQUEST, "the request body must be a JSON object")),
     };
-    // Extensions are not used yet, but a malformed one is still a malformed request.
-    object_field(&object, "extensions")?;
+    let extensions = object_field(&object, "extensions")?;
     Ok(Params {
         query: string_field(&object, "query")?,
         operation_name: string_field(&object, "operationName")?,
         variables: object_field(&object, "variables")?,
+        persisted: persisted_hash(extensions.as_ref())?,
     })
 }
 
@@ -218,8 +221,40 @@ fn json_object_param(name: &str, raw: Option<&str>) -> Result<Option<Value>, Ref
 
 fn params_from_query(raw: GetParams) -> Result<Params, Refusal> {
     let variables = json_object_param("variables", raw.variables.as_deref())?;
-    json_object_param("extensions", raw.extensions.as_deref())?;
-    Ok(Params { query: raw.query, operation_name: raw.operation_name.filter(|n| !n.is_empty()), variables })
+    let extensions = json_object_param("extensions", raw.extensions.as_deref())?;
+    Ok(Params {
+        query: raw.query,
+        operation_name: raw.operation_name.filter(|n| !n.is_empty()),
+        variables,
+        persisted: persisted_hash(extensions.as_ref())?,
+    })
+}
+
+fn persisted_hash(extensions: Option<&Value>) -> Result<Option<PersistedHash>, Refusal> {
+    PersistedHash::of(extensions)
+        .map_err(|ExtensionError::Malformed(why)| Refusal::malformed(StatusCode::BAD_REQUEST, why))
+}
+
+/// The document to run, and the hash to keep it under once it passes the
+/// limits: the request's own, or the one its hash names (see `persisted.rs`).
+fn document_of(app: &AppState, params: &mut Params) -> Result<(String, Option<PersistedHash>), Refusal> {
+    let query = params.query.take().filter(|q| !q.trim().is_empty());
+    match (query, params.persisted.take()) {
+        (Some(query), None) => Ok((query, None)),
+        (Some(query), Some(hash)) if hash.matches(&query) => Ok((query, Some(hash))),
+        (Some(_), Some(_)) => Err(Refusal::malformed(
+            StatusCode::BAD_REQUEST,
+            "persistedQuery.sha256Hash is not the SHA-256 of the query",
+        )),
+        (None, Some(_)) if !app.persisted.enabled() => {
+            Err(Refusal::document(ApiCode::PersistedQueryNotSupported, "PersistedQueryNotSupported"))
+        }
+        (None, Some(hash)) => match app.persisted.get(&hash) {
+            Some(query) => Ok((query, None)),
+            None => Err(Refusal::document(ApiCode::PersistedQueryNotFound, "PersistedQueryNotFound")),
+        },
+        (None, None) => Err(Refusal::malformed(StatusCode::BAD_REQUEST, "the query parameter is missing")),
+    }
 }
 
 /// `POST /graphql`.
@@ -257,14 +292,16 @@ async fn execute(
     app: &AppState,
     meta: RequestMeta,
     headers: &HeaderMap,
-    params: Params,
+    mut params: Params,
     method: Method,
     media: MediaType,
 ) -> Response {
     let limits = &app.config.limits();
-    let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
-        return refuse(media, Refusal::malformed(StatusCode::BAD_REQUEST, "the query parameter is missing"));
+    let (query, keep_as) = match document_of(app, &mut params) {
+        Ok(found) => found,
+        Err(refusal) => return refuse(media, refusal),
     };
+    let kept = keep_as.map(|hash| (hash, query.clone()));
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = &params.operation_name {
         request = request.operation_name(name);
@@ -329,6 +366,12 @@ async fn execute(
         request = request.data(caller);
     }
     let response = app.schema.execute(request).await;
+    // Kept once it ran: a document the schema refuses (an unknown field) never is.
+    if let Some((hash, document)) = kept
+        && response.data != async_graphql::Value::Null
+    {
+        app.persisted.put(&hash, &document);
+    }
     app.metrics.graphql_operation(facts.operation, response.errors.is_empty());
     graphql_response(media, response)
 }

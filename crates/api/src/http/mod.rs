@@ -22,6 +22,7 @@ pub(crate) mod graphql_http;
 mod health;
 pub mod metrics;
 mod oauth;
+pub(crate) mod persisted;
 mod tracking;
 pub(crate) mod ws;
 pub mod ws_limits;
@@ -78,6 +79,8 @@ pub struct AppInner {
     pub(crate) public_fields: std::collections::HashSet<String>,
     /// Subscription events' rights decisions, shared per caller.
     pub(crate) event_rights: crate::caller::EventRightsRegistry,
+    /// The documents of automatic persisted queries, by hash.
+    pub(crate) persisted: persisted::PersistedQueries,
 }
 
 impl std::ops::Deref for AppState {
