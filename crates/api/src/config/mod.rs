@@ -23,6 +23,7 @@ use tessera_identity::RelyingParty;
 
 use settings::FileSettings;
 pub use settings::{Config, ConfigArgs};
+use values::one_line;
 pub use values::{Environment, IntrospectionPolicy, LogFormat, MetricsAccess, Networks, QueryLimits, redact_url};
 
 /// The embedded default database: a SQLite file created on first start.
@@ -143,8 +144,7 @@ impl Config {
     pub fn markdown_table() -> String {
         let mut table = String::from("| variable | default | meaning |\n|---|---|---|\n");
         for setting in Self::SETTINGS {
-            let meaning: Vec<&str> = setting.meaning.iter().map(|line| line.trim()).collect();
-            table.push_str(&format!("| `{}` | {} | {} |\n", setting.env, setting.default, meaning.join(" ")));
+            table.push_str(&format!("| `{}` | {} | {} |\n", setting.env, setting.default, one_line(setting.meaning)));
         }
         table
     }

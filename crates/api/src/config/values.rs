@@ -201,8 +201,12 @@ pub(super) fn each_origin(given: Option<Vec<String>>) -> Option<Vec<String>> {
 
 /// A setting's line in `tessera --help`: its meaning and its default.
 pub(super) fn help_line(meaning: &[&str], default: &str) -> String {
-    let meaning: Vec<&str> = meaning.iter().map(|line| line.trim()).collect();
-    format!("{} [default: {}]", meaning.join(" "), default.replace('`', ""))
+    format!("{} [default: {}]", one_line(meaning), default.replace('`', ""))
+}
+
+/// The lines of a doc comment as one line of text.
+pub(super) fn one_line(lines: &[&str]) -> String {
+    lines.iter().map(|line| line.trim()).collect::<Vec<_>>().join(" ")
 }
 
 /// `url` with any password replaced by `***`, for logs.

@@ -235,8 +235,8 @@ fn persisted_hash(extensions: Option<&Value>) -> Result<Option<PersistedHash>, R
         .map_err(|ExtensionError::Malformed(why)| Refusal::malformed(StatusCode::BAD_REQUEST, why))
 }
 
-/// The document to run, and the hash to keep it under once it passes the
-/// limits: the request's own, or the one its hash names (see `persisted.rs`).
+/// The document to run (the request's own, or the one its hash names), and
+/// the hash to keep it under once it ran (see `persisted.rs`).
 fn document_of(app: &AppState, params: &mut Params) -> Result<(String, Option<PersistedHash>), Refusal> {
     let query = params.query.take().filter(|q| !q.trim().is_empty());
     match (query, params.persisted.take()) {

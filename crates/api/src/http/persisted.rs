@@ -51,10 +51,13 @@ impl PersistedHash {
 
     /// Whether this is the SHA-256 of `document`.
     pub(crate) fn matches(&self, document: &str) -> bool {
-        let digest = Sha256::digest(document.as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        hex == self.0
+        sha256_hex(document) == self.0
     }
+}
+
+/// The SHA-256 of `text` in lower-case hexadecimal, as the protocol writes it.
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The documents this gateway knows by hash.
@@ -121,8 +124,7 @@ mod tests {
     use super::*;
 
     fn hash_of(document: &str) -> PersistedHash {
-        let digest = Sha256::digest(document.as_bytes());
-        PersistedHash(digest.iter().map(|b| format!("{b:02x}")).collect())
+        PersistedHash(sha256_hex(document))
     }
 
     #[test]
