@@ -256,22 +256,13 @@ impl TestApp {
 
     /// POSTs a GraphQL request and returns status and body.
     pub async fn post(&self, auth: &Auth, query: &str, variables: Value) -> (u16, Value) {
-        let mut request = self
+        let request = self
             .http
             .post(self.url("/graphql"))
             .header("content-type", "application/json")
             .header("accept", "application/graphql-response+json")
             .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = &auth.token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(tenant) = &auth.tenant {
-            request = request.header("x-tenant", tenant);
-        }
-        let response = request.send().await.expect("request sent");
-        let status = response.status().as_u16();
-        let body = response.json::<Value>().await.unwrap_or(Value::Null);
-        (status, body)
+        auth.send(request).await
     }
 
     /// POSTs and returns `data`, failing the test on any error.
@@ -448,6 +439,18 @@ impl Auth {
             session_id: payload["sessionId"].as_str().map(str::to_owned),
             tenant: None,
         }
+    }
+
+    /// Sends `request` with this caller's token and tenant; its status and JSON body.
+    pub async fn send(&self, mut request: reqwest::RequestBuilder) -> (u16, Value) {
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(tenant) = &self.tenant {
+            request = request.header("x-tenant", tenant);
+        }
+        let response = request.send().await.expect("request sent");
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
     }
 
     pub fn in_tenant(&self, tenant: &str) -> Self {

@@ -46,4 +46,5 @@ mod subscription_endings;
 mod takeover;
 mod tenants;
 mod transport;
+mod trusted_documents;
 mod websocket;

@@ -29,16 +29,8 @@ async fn get(app: &TestApp, auth: &Auth, extensions: &Value) -> (u16, Value) {
     send(auth, app.http.get(app.url("/graphql")).query(&query)).await
 }
 
-async fn send(auth: &Auth, mut request: reqwest::RequestBuilder) -> (u16, Value) {
-    request = request.header("accept", "application/json");
-    if let Some(token) = &auth.token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(tenant) = &auth.tenant {
-        request = request.header("x-tenant", tenant);
-    }
-    let response = request.send().await.expect("sent");
-    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+async fn send(auth: &Auth, request: reqwest::RequestBuilder) -> (u16, Value) {
+    auth.send(request.header("accept", "application/json")).await
 }
 
 #[tokio::test]

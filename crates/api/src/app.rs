@@ -27,6 +27,8 @@ use crate::config::{Config, redact_url};
 use crate::events::{EventBus, spawn_relay};
 use crate::graphql::{build_schema, public_root_fields};
 use crate::http::metrics::Metrics;
+use crate::http::persisted::{Documents, PersistedQueries};
+use crate::http::trusted::TrustedDocuments;
 use crate::http::{AppInner, AppState};
 use crate::services::Services;
 
@@ -55,6 +57,9 @@ pub enum StartupError {
     /// Seeding the demo failed.
     #[error("seeding the demo tenant: {0}")]
     Seed(String),
+    /// The trusted-documents file is unreadable or wrong.
+    #[error("trusted documents: {0}")]
+    TrustedDocuments(String),
     /// A notification provider could not be set up.
     #[error("notifications: {0}")]
     Notify(String),
@@ -232,7 +237,12 @@ impl App {
             spawn_housekeeping(services.clone(), config.account_activity_retention(), shutdown.clone());
         let schema = build_schema(&config.limits(), config.introspection);
         let public_fields = public_root_fields(&schema);
-        let config_persisted_bytes = config.persisted_queries_bytes;
+        let trusted = match &config.trusted_documents {
+            Some(path) => Some(TrustedDocuments::load(Path::new(path)).map_err(StartupError::TrustedDocuments)?),
+            None => None,
+        };
+        let documents =
+            Documents::new(PersistedQueries::new(config.persisted_queries_bytes), trusted, config.untrusted_documents);
         let state = AppState::new(AppInner {
             config: Arc::new(config),
             schema,
@@ -245,7 +255,7 @@ impl App {
             ws_init_timeout: options.ws_init_timeout,
             ws_operations: Default::default(),
             event_rights: Default::default(),
-            persisted: crate::http::persisted::PersistedQueries::new(config_persisted_bytes),
+            documents,
         });
         let mut tasks = vec![relay_task, housekeeping_task];
         if let Some(poll) = options.delivery_poll_interval {

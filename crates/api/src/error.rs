@@ -29,6 +29,9 @@ pub enum ApiCode {
     PersistedQueryNotFound,
     /// Persisted queries are turned off here: send the document.
     PersistedQueryNotSupported,
+    /// This gateway runs only its trusted documents, and this is not one of
+    /// them (Apollo's safelisting code).
+    PersistedQueryNotInList,
 }
 
 impl ApiCode {
@@ -41,6 +44,7 @@ impl ApiCode {
             Self::BadRequest => "BAD_REQUEST",
             Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::PersistedQueryNotSupported => "PERSISTED_QUERY_NOT_SUPPORTED",
+            Self::PersistedQueryNotInList => "PERSISTED_QUERY_NOT_IN_LIST",
         }
     }
 
@@ -54,6 +58,7 @@ impl ApiCode {
                 Self::BadRequest,
                 Self::PersistedQueryNotFound,
                 Self::PersistedQueryNotSupported,
+                Self::PersistedQueryNotInList,
             ]
             .map(Self::as_str),
         );

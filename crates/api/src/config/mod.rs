@@ -24,7 +24,9 @@ use tessera_identity::RelyingParty;
 use settings::FileSettings;
 pub use settings::{Config, ConfigArgs};
 use values::one_line;
-pub use values::{Environment, IntrospectionPolicy, LogFormat, MetricsAccess, Networks, QueryLimits, redact_url};
+pub use values::{
+    DocumentPolicy, Environment, IntrospectionPolicy, LogFormat, MetricsAccess, Networks, QueryLimits, redact_url,
+};
 
 /// The embedded default database: a SQLite file created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/tessera.db?mode=rwc";

@@ -5,8 +5,9 @@
 use std::net::SocketAddr;
 
 use super::values::{
-    Environment, IntrospectionPolicy, LogFormat, Networks, at_least, default_passkey_origins, each_origin, help_line,
-    http_url, non_empty, redact_url, redact_url_option, scheme_of, secret, trimmed, when_set, within,
+    DocumentPolicy, Environment, IntrospectionPolicy, LogFormat, Networks, at_least, default_passkey_origins,
+    each_origin, help_line, http_url, non_empty, redact_url, redact_url_option, scheme_of, secret, trimmed, when_set,
+    within,
 };
 use super::{ConfigError, DEFAULT_DATABASE_URL, Setting, invalid};
 
@@ -90,6 +91,22 @@ declare_settings! {
 
     /// Bytes of documents kept for automatic persisted queries (Apollo's APQ), least recently used dropped first; `0` turns the protocol off.
     persisted_queries_bytes: usize, env "TESSERA_PERSISTED_QUERIES_BYTES", default("`16777216` (16 MiB)") = 16 * 1024 * 1024;
+
+    /// A JSON file of the operations first-party apps send, by SHA-256: Apollo's persisted query manifest, or an object of hash to document (GraphQL Code Generator's `persisted-documents.json`, Relay's). Listed operations run by hash alone.
+    trusted_documents: String, env "TESSERA_TRUSTED_DOCUMENTS", optional("unset"),
+        tidy non_empty;
+
+    /// `refuse` runs only the trusted documents (anything else gets `PERSISTED_QUERY_NOT_IN_LIST`, GraphiQL included); `allow` runs any valid document.
+    untrusted_documents: DocumentPolicy, env "TESSERA_UNTRUSTED_DOCUMENTS",
+        default("`refuse` in production with a trusted-documents file, else `allow`") =
+            match (environment, &trusted_documents) {
+                (Environment::Production, Some(_)) => DocumentPolicy::Refuse,
+                _ => DocumentPolicy::Allow,
+            },
+        check |policy: &DocumentPolicy| match (policy, &trusted_documents) {
+            (DocumentPolicy::Refuse, None) => Err("`refuse` needs TESSERA_TRUSTED_DOCUMENTS, the list of what may run".into()),
+            _ => Ok(()),
+        };
 
     /// Directives per location.
     max_directives: usize, env "TESSERA_MAX_DIRECTIVES", default("`10`") = 10;

@@ -31,6 +31,16 @@ pub enum IntrospectionPolicy {
     Nobody,
 }
 
+/// Whether documents outside the trusted-documents file run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DocumentPolicy {
+    /// Any valid document runs; listed ones may also be sent by hash alone.
+    Allow,
+    /// Only the listed operations run (`PERSISTED_QUERY_NOT_IN_LIST` otherwise).
+    Refuse,
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]

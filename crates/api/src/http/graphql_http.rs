@@ -24,7 +24,7 @@ use tessera_kernel::{ErrorCode, RequestMeta};
 use super::AppState;
 use super::context::{Credentials, build_context};
 use super::document::prepare_document;
-use super::persisted::{ExtensionError, PersistedHash};
+use super::persisted::{ExtensionError, Found, PersistedHash, Refused};
 use crate::config::IntrospectionPolicy;
 use crate::error::{ApiCode, ApiError, ensure_codes};
 use crate::graphql::Loaders;
@@ -235,26 +235,16 @@ fn persisted_hash(extensions: Option<&Value>) -> Result<Option<PersistedHash>, R
         .map_err(|ExtensionError::Malformed(why)| Refusal::malformed(StatusCode::BAD_REQUEST, why))
 }
 
-/// The document to run (the request's own, or the one its hash names), and
-/// the hash to keep it under once it ran (see `persisted.rs`).
-fn document_of(app: &AppState, params: &mut Params) -> Result<(String, Option<PersistedHash>), Refusal> {
-    let query = params.query.take().filter(|q| !q.trim().is_empty());
-    match (query, params.persisted.take()) {
-        (Some(query), None) => Ok((query, None)),
-        (Some(query), Some(hash)) if hash.matches(&query) => Ok((query, Some(hash))),
-        (Some(_), Some(_)) => Err(Refusal::malformed(
-            StatusCode::BAD_REQUEST,
-            "persistedQuery.sha256Hash is not the SHA-256 of the query",
-        )),
-        (None, Some(_)) if !app.persisted.enabled() => {
-            Err(Refusal::document(ApiCode::PersistedQueryNotSupported, "PersistedQueryNotSupported"))
+/// The document to run (the request's own, or the one its hash names; see
+/// `persisted.rs`).
+fn document_of(app: &AppState, params: &mut Params) -> Result<Found, Refusal> {
+    app.documents.find(params.query.take(), params.persisted.take()).map_err(|refused| {
+        let (code, message) = refused.code_and_message();
+        match refused {
+            Refused::Missing | Refused::HashMismatch => Refusal::malformed(StatusCode::BAD_REQUEST, message),
+            Refused::NotSupported | Refused::NotFound | Refused::NotInList => Refusal::document(code, message),
         }
-        (None, Some(hash)) => match app.persisted.get(&hash) {
-            Some(query) => Ok((query, None)),
-            None => Err(Refusal::document(ApiCode::PersistedQueryNotFound, "PersistedQueryNotFound")),
-        },
-        (None, None) => Err(Refusal::malformed(StatusCode::BAD_REQUEST, "the query parameter is missing")),
-    }
+    })
 }
 
 /// `POST /graphql`.
@@ -297,12 +287,12 @@ async fn execute(
     media: MediaType,
 ) -> Response {
     let limits = &app.config.limits();
-    let (query, keep_as) = match document_of(app, &mut params) {
+    let Found { document, keep_as } = match document_of(app, &mut params) {
         Ok(found) => found,
         Err(refusal) => return refuse(media, refusal),
     };
-    let kept = keep_as.map(|hash| (hash, query.clone()));
-    let mut request = async_graphql::Request::new(query);
+    let kept = keep_as.map(|hash| (hash, document.clone()));
+    let mut request = async_graphql::Request::new(document);
     if let Some(name) = &params.operation_name {
         request = request.operation_name(name);
     }
@@ -370,7 +360,7 @@ async fn execute(
     if let Some((hash, document)) = kept
         && response.data != async_graphql::Value::Null
     {
-        app.persisted.put(&hash, &document);
+        app.documents.keep(&hash, &document);
     }
     app.metrics.graphql_operation(facts.operation, response.errors.is_empty());
     graphql_response(media, response)

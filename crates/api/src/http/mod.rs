@@ -24,6 +24,7 @@ pub mod metrics;
 mod oauth;
 pub(crate) mod persisted;
 mod tracking;
+pub(crate) mod trusted;
 pub(crate) mod ws;
 pub mod ws_limits;
 
@@ -79,8 +80,9 @@ pub struct AppInner {
     pub(crate) public_fields: std::collections::HashSet<String>,
     /// Subscription events' rights decisions, shared per caller.
     pub(crate) event_rights: crate::caller::EventRightsRegistry,
-    /// The documents of automatic persisted queries, by hash.
-    pub(crate) persisted: persisted::PersistedQueries,
+    /// Where requests' documents come from: their own text, the trusted
+    /// list, the automatic persisted queries.
+    pub(crate) documents: persisted::Documents,
 }
 
 impl std::ops::Deref for AppState {

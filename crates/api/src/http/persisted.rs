@@ -12,12 +12,20 @@
 //! (`TESSERA_PERSISTED_QUERIES_BYTES`; 0 turns the protocol off). A client that
 //! meets a replica that does not know its hash sends the document again, as the
 //! protocol expects.
+//!
+//! [`Documents`] is where every request's document comes from, over HTTP and
+//! WebSocket alike: the request's own text, the trusted list (`trusted.rs`) or
+//! this store, and whether the deployment runs documents outside the list.
 
 use std::sync::{Mutex, PoisonError};
 
 use lru::LruCache;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+use super::trusted::TrustedDocuments;
+use crate::config::DocumentPolicy;
+use crate::error::ApiCode;
 
 /// The only version of the protocol.
 const VERSION: u64 = 1;
@@ -49,6 +57,11 @@ impl PersistedHash {
         Ok(Some(Self(hash.to_ascii_lowercase())))
     }
 
+    /// The hash in lower-case hexadecimal.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// Whether this is the SHA-256 of `document`.
     pub(crate) fn matches(&self, document: &str) -> bool {
         sha256_hex(document) == self.0
@@ -56,7 +69,7 @@ impl PersistedHash {
 }
 
 /// The SHA-256 of `text` in lower-case hexadecimal, as the protocol writes it.
-fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -114,6 +127,95 @@ impl PersistedQueries {
 impl Default for PersistedQueries {
     fn default() -> Self {
         Self::new(0)
+    }
+}
+
+/// Where a request's document comes from.
+pub(crate) struct Documents {
+    automatic: PersistedQueries,
+    trusted: Option<TrustedDocuments>,
+    untrusted: DocumentPolicy,
+}
+
+/// The document a request runs, and the hash to keep it under once it ran.
+#[derive(Debug)]
+pub(crate) struct Found {
+    /// The document's text.
+    pub(crate) document: String,
+    /// Set when the request registers its document (APQ's second step).
+    pub(crate) keep_as: Option<PersistedHash>,
+}
+
+/// Why a request has no document to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// Neither a query nor a hash.
+    Missing,
+    /// The hash sent with a document is not its SHA-256.
+    HashMismatch,
+    /// A hash alone, and automatic persisted queries are off.
+    NotSupported,
+    /// A hash alone that this gateway does not know (yet).
+    NotFound,
+    /// Only trusted documents run, and this is not one of them.
+    NotInList,
+}
+
+impl Refused {
+    /// The error's code and message (the protocol fixes the APQ messages).
+    pub(crate) fn code_and_message(self) -> (ApiCode, &'static str) {
+        match self {
+            Self::Missing => (ApiCode::BadRequest, "the query parameter is missing"),
+            Self::HashMismatch => (ApiCode::BadRequest, "persistedQuery.sha256Hash is not the SHA-256 of the query"),
+            Self::NotSupported => (ApiCode::PersistedQueryNotSupported, "PersistedQueryNotSupported"),
+            Self::NotFound => (ApiCode::PersistedQueryNotFound, "PersistedQueryNotFound"),
+            Self::NotInList => (
+                ApiCode::PersistedQueryNotInList,
+                "this gateway runs only the operations its apps registered, and this is not one of them",
+            ),
+        }
+    }
+}
+
+impl Documents {
+    /// The sources a gateway was configured with.
+    pub(crate) fn new(
+        automatic: PersistedQueries,
+        trusted: Option<TrustedDocuments>,
+        untrusted: DocumentPolicy,
+    ) -> Self {
+        Self { automatic, trusted, untrusted }
+    }
+
+    /// The document a request with `query` and/or `hash` runs.
+    pub(crate) fn find(&self, query: Option<String>, hash: Option<PersistedHash>) -> Result<Found, Refused> {
+        let refusing = self.untrusted == DocumentPolicy::Refuse;
+        let listed = |document: &str| self.trusted.as_ref().is_some_and(|list| list.lists(document));
+        match (query.filter(|q| !q.trim().is_empty()), hash) {
+            (None, None) => Err(Refused::Missing),
+            (Some(query), Some(hash)) if !hash.matches(&query) => Err(Refused::HashMismatch),
+            (Some(query), _) if listed(&query) => Ok(Found { document: query, keep_as: None }),
+            (Some(_), _) if refusing => Err(Refused::NotInList),
+            (Some(query), keep_as) => Ok(Found { document: query, keep_as }),
+            (None, Some(hash)) => {
+                if let Some(document) = self.trusted.as_ref().and_then(|list| list.get(&hash)) {
+                    return Ok(Found { document: document.to_owned(), keep_as: None });
+                }
+                if refusing {
+                    return Err(Refused::NotInList);
+                }
+                if !self.automatic.enabled() {
+                    return Err(Refused::NotSupported);
+                }
+                let document = self.automatic.get(&hash).ok_or(Refused::NotFound)?;
+                Ok(Found { document, keep_as: None })
+            }
+        }
+    }
+
+    /// Keeps a document that ran under the hash it was sent with.
+    pub(crate) fn keep(&self, hash: &PersistedHash, document: &str) {
+        self.automatic.put(hash, document);
     }
 }
 

@@ -41,6 +41,7 @@ use super::AppState;
 use super::context::{Credentials, Entered, build_context};
 use super::document::prepare_document;
 use super::graphql_http::introspection_allowed;
+use super::persisted::{ExtensionError, PersistedHash, Refused};
 use super::ws_limits::OperationPermit;
 use crate::error::{ApiCode, ApiError, ensure_codes, graphql_error};
 use crate::events::BusMessage;
@@ -300,12 +301,24 @@ impl Connection {
         if self.operations.contains_key(&id) {
             return Step::Close(4409, format!("Subscriber for {id} already exists"));
         }
-        let Some(query) = payload.get("query").and_then(Value::as_str) else {
-            return self.invalid("subscribe payload needs a query");
+        // The document: its text, or a hash the trusted list or the persisted
+        // queries know, exactly as over HTTP.
+        let query = payload.get("query").and_then(Value::as_str).map(str::to_owned);
+        let hash = match PersistedHash::of(payload.get("extensions")) {
+            Ok(hash) => hash,
+            Err(ExtensionError::Malformed(why)) => return self.invalid(why),
+        };
+        let document = match self.app.documents.find(query, hash) {
+            Ok(found) => found.document,
+            Err(Refused::Missing) => return self.invalid("subscribe payload needs a query"),
+            Err(refused) => {
+                let (code, message) = refused.code_and_message();
+                return Step::Send(self.error_message(&id, vec![graphql_error(code, message)]));
+            }
         };
         let operation_name = payload.get("operationName").and_then(Value::as_str).map(str::to_owned);
         let limits = &self.app.config.limits();
-        let mut request = async_graphql::Request::new(query);
+        let mut request = async_graphql::Request::new(document);
         if let Some(name) = &operation_name {
             request = request.operation_name(name);
         }
