@@ -174,19 +174,25 @@ async fn migrations_roll_back_and_forward_cleanly() {
     db.connection().close_by_ref().await.unwrap();
 }
 
-#[tokio::test]
-async fn when_the_database_goes_away_requests_fail_fast_and_service_recovers_by_itself() {
+/// A gateway on PostgreSQL whose connections go through a link the test can
+/// cut; `None` on SQLite, whose embedded database cannot go away.
+async fn behind_a_link_to_cut() -> Option<(TestApp, tessera_e2e::FlakyLink)> {
     let database = std::sync::Arc::new(tessera_e2e::TestDatabase::create().await);
     if !database.is_postgres() {
         eprintln!("the embedded SQLite database cannot go away; set TESSERA_TEST_DATABASE_URL");
-        return;
+        return None;
     }
-    // Route the gateway's connections through a link the test can cut.
     let (credentials, rest) = database.url.split_once('@').expect("user@host in the URL");
     let (host, path) = rest.split_once('/').expect("a database path");
     let link = tessera_e2e::FlakyLink::to(host.to_owned()).await;
     let proxied = format!("{credentials}@{}/{path}", link.address);
-    let app = TestApp::spawn_on(database.clone(), |c| c.database_url = Some(proxied)).await;
+    let app = TestApp::spawn_on(database, |c| c.database_url = Some(proxied)).await;
+    Some((app, link))
+}
+
+#[tokio::test]
+async fn when_the_database_goes_away_requests_fail_fast_and_service_recovers_by_itself() {
+    let Some((app, link)) = behind_a_link_to_cut().await else { return };
     let user = app.sign_up("steady@example.com").await;
     app.ok(&user, "{ me { email } }", json!({})).await;
 
@@ -209,4 +215,22 @@ async fn when_the_database_goes_away_requests_fail_fast_and_service_recovers_by_
     }
     assert!(recovered, "the gateway serves again once the database is back");
     assert_eq!(app.http.get(app.url("/readyz")).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn pooled_connections_the_database_dropped_never_fail_a_request() {
+    let Some((app, link)) = behind_a_link_to_cut().await else { return };
+    let user = app.sign_up("pooled@example.com").await;
+    // Several connections in the pool, all idle.
+    let busy = (0..6).map(|_| app.post(&user, "{ me { email } }", json!({})));
+    futures_util::future::join_all(busy).await;
+
+    // A failover or a restart closes every connection while the database
+    // itself answers again at once: no request may see the dead ones.
+    link.cut();
+    link.restore();
+    for attempt in 0..12 {
+        let (status, body) = app.post(&user, "{ me { email } }", json!({})).await;
+        assert_eq!(status, 200, "request {attempt} after the connections dropped: {body}");
+    }
 }

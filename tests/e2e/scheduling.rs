@@ -12,7 +12,7 @@ use tessera_e2e::{Auth, TestApp, WsEvent};
 
 const NOW: &str = "2026-03-02T08:00:00Z";
 
-fn utc(text: &str) -> DateTime<Utc> {
+pub(crate) fn utc(text: &str) -> DateTime<Utc> {
     text.parse().expect("an RFC 3339 instant")
 }
 
@@ -583,12 +583,19 @@ pub(crate) async fn settle(app: &TestApp) {
 
 /// Statements the server runs for one request, the fewest of three runs.
 async fn statements_for(app: &TestApp, auth: &Auth, query: &str, variables: Value) -> u64 {
+    cost_of(app, auth, query, variables).await.0
+}
+
+/// Statements and transactions of one request (each transaction's `BEGIN`
+/// and `COMMIT` counted as statements), the fewest of three runs.
+pub(crate) async fn cost_of(app: &TestApp, auth: &Auth, query: &str, variables: Value) -> (u64, u64) {
     settle(app).await;
-    let mut fewest = u64::MAX;
+    let db = &app.state.db;
+    let mut fewest = (u64::MAX, u64::MAX);
     for _ in 0..3 {
-        let before = app.state.db.statements_executed();
+        let before = (db.statements_executed(), db.transactions_begun());
         app.ok(auth, query, variables.clone()).await;
-        fewest = fewest.min(app.state.db.statements_executed() - before);
+        fewest = fewest.min((db.statements_executed() - before.0, db.transactions_begun() - before.1));
     }
     fewest
 }

@@ -3,10 +3,11 @@
 //! Services never run a statement outside a transaction opened here, because the
 //! transaction is where tenancy is enforced a second time:
 //!
-//! - on PostgreSQL, [`Db::begin`] switches to the non-owner role [`APP_ROLE`] with
-//!   `SET LOCAL ROLE` and stores the tenant and user in transaction-local settings
-//!   (`set_config(…, true)`), which the row-level-security policies read. Being local,
-//!   they vanish at commit or rollback, so a pooled connection never carries one
+//! - on PostgreSQL, [`Db::begin`] switches to the non-owner role [`APP_ROLE`] and
+//!   stores the tenant and user in transaction-local settings, which the
+//!   row-level-security policies read, all in one statement
+//!   (`set_config('role', …, true)` is `SET LOCAL ROLE`). Being local, they
+//!   vanish at commit or rollback, so a pooled connection never carries one
 //!   request's tenant into the next;
 //! - on SQLite, a write transaction starts with `BEGIN IMMEDIATE`, taking the single
 //!   writer lock up front so read-then-write sequences cannot interleave.
@@ -19,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr,
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
@@ -29,6 +30,26 @@ use crate::{Permission, RequestContext, Resource, TenantId, UserId};
 /// The PostgreSQL role request statements run as. It owns no table, so row-level
 /// security applies to it; migrations create it and grant it table privileges.
 pub const APP_ROLE: &str = "tessera_app";
+
+/// Whether `err` says the connection itself is gone (closed by the server, cut
+/// by the network) rather than that a statement failed.
+fn connection_lost(err: &DbErr) -> bool {
+    let (DbErr::Conn(RuntimeErr::SqlxError(cause))
+    | DbErr::Exec(RuntimeErr::SqlxError(cause))
+    | DbErr::Query(RuntimeErr::SqlxError(cause))) = err
+    else {
+        return false;
+    };
+    match cause.as_ref() {
+        sea_orm::sqlx::Error::Io(_) | sea_orm::sqlx::Error::Protocol(_) => true,
+        // Connection exceptions (08…) and the server shutting down or
+        // terminating the session (57P…).
+        sea_orm::sqlx::Error::Database(db) => {
+            db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
+        }
+        _ => false,
+    }
+}
 
 /// Which database engine is behind a [`Db`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +94,8 @@ pub struct Db {
     conn: DatabaseConnection,
     backend: Backend,
     statements: Arc<AtomicU64>,
+    transactions: Arc<AtomicU64>,
+    max_connections: u32,
 }
 
 /// How to open a [`Db`].
@@ -102,9 +125,11 @@ impl Db {
             .min_connections(0)
             .acquire_timeout(options.acquire_timeout)
             .connect_timeout(options.acquire_timeout)
-            // A pooled connection whose server went away is replaced instead of failing
-            // the next request.
-            .test_before_acquire(true)
+            // No ping before each checkout: it cost a round trip per transaction.
+            // A connection whose server went away fails its next statement and
+            // is dropped by the pool; idle ones are closed after ten minutes.
+            .test_before_acquire(false)
+            .idle_timeout(Duration::from_secs(600))
             .sqlx_logging(false)
             .map_sqlx_sqlite_opts(|opts| {
                 opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
@@ -130,12 +155,19 @@ impl Db {
                 });
             }
         };
-        Ok(Self { conn, backend, statements })
+        let max_connections = options.max_connections;
+        Ok(Self { conn, backend, statements, transactions: Arc::default(), max_connections })
     }
 
-    /// How many statements this pool has executed so far.
+    /// How many statements this pool has executed so far, each transaction's
+    /// framing included.
     pub fn statements_executed(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
+    }
+
+    /// How many transactions [`Db::begin`] has opened so far.
+    pub fn transactions_begun(&self) -> u64 {
+        self.transactions.load(Ordering::Relaxed)
     }
 
     /// The engine behind this handle.
@@ -155,15 +187,33 @@ impl Db {
     }
 
     /// Opens a transaction limited to `scope`; see the module documentation.
+    ///
+    /// A pooled connection the server has closed (a restart, a failover) fails
+    /// at its first statement, before any work was done in it; the pool drops
+    /// it and the transaction is opened again on another, up to the pool's
+    /// size, so no request sees a dead connection.
     pub async fn begin(&self, scope: Scope, access: Access) -> Result<DatabaseTransaction, DbErr> {
+        let mut attempts = 0;
+        loop {
+            match self.open(scope, access).await {
+                Err(err) if connection_lost(&err) && attempts < self.max_connections => attempts += 1,
+                opened => return opened,
+            }
+        }
+    }
+
+    async fn open(&self, scope: Scope, access: Access) -> Result<DatabaseTransaction, DbErr> {
         let sqlite_transaction_mode = match (self.backend, access) {
             (Backend::Sqlite, Access::Write) => Some(SqliteTransactionMode::Immediate),
             _ => None,
         };
         let txn =
             self.conn.begin_with_options(TransactionOptions { sqlite_transaction_mode, ..Default::default() }).await?;
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+        // The statements the metric callback does not see: `BEGIN`, and the
+        // `COMMIT` or `ROLLBACK` every transaction ends with.
+        self.statements.fetch_add(2, Ordering::Relaxed);
         if self.backend == Backend::Postgres {
-            txn.execute_unprepared(&format!("SET LOCAL ROLE {APP_ROLE}")).await?;
             let (tenant, user, maintenance) = match scope {
                 Scope::Tenant { tenant_id, user_id } => {
                     (tenant_id.to_string(), user_id.map(|u| u.to_string()).unwrap_or_default(), "")
@@ -174,9 +224,9 @@ impl Db {
             };
             txn.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "SELECT set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true), \
-                 set_config('app.maintenance', $3, true)",
-                [tenant.into(), user.into(), maintenance.into()],
+                "SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true), \
+                 set_config('app.user_id', $3, true), set_config('app.maintenance', $4, true)",
+                [APP_ROLE.into(), tenant.into(), user.into(), maintenance.into()],
             ))
             .await?;
         }
