@@ -54,8 +54,8 @@ struct Budget {
 impl Budget {
     fn for_backend(postgres: bool) -> Self {
         // Today: the session and the caller's rights are read in two
-        // transactions before every request; the page and each of its four
-        // loaders open a transaction of their own.
-        if postgres { Self { trivial: (15, 2), page: (35, 7) } } else { Self { trivial: (12, 2), page: (27, 7) } }
+        // transactions before every request; the page and its four loaders
+        // then share one.
+        if postgres { Self { trivial: (15, 2), page: (23, 3) } } else { Self { trivial: (12, 2), page: (19, 3) } }
     }
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::db::Scope;
+use crate::txn::SharedReads;
 use crate::{
     DomainError, OAuthClientId, Permission, PermissionSet, ProviderId, Result, SessionId, SharedClock, TenantId, UserId,
 };
@@ -115,6 +116,8 @@ pub struct RequestContext {
     tenant: Option<TenantScope>,
     meta: RequestMeta,
     clock: SharedClock,
+    /// A query request's one read transaction (see [`crate::txn`]).
+    reads: Option<SharedReads>,
 }
 
 /// Proof that the actor may do one thing in one tenant.
@@ -138,7 +141,7 @@ impl Authorized {
 impl RequestContext {
     /// A context for an anonymous request with no tenant.
     pub fn anonymous(meta: RequestMeta, clock: SharedClock) -> Self {
-        Self { actor: None, client: None, tenant: None, meta, clock }
+        Self { actor: None, client: None, tenant: None, meta, clock, reads: None }
     }
 
     /// The same context with `actor` signed in.
@@ -163,6 +166,19 @@ impl RequestContext {
     pub fn with_tenant(mut self, tenant: TenantScope) -> Self {
         self.tenant = Some(tenant);
         self
+    }
+
+    /// The same context with its reads sharing one transaction; the caller
+    /// ends it with [`SharedReads::finish`] once the operation has answered.
+    pub fn with_shared_reads(mut self) -> (Self, SharedReads) {
+        let reads = SharedReads::default();
+        self.reads = Some(reads.clone());
+        (self, reads)
+    }
+
+    /// The request's shared read transaction, if its reads share one.
+    pub fn shared_reads(&self) -> Option<&SharedReads> {
+        self.reads.as_ref()
     }
 
     /// The signed-in actor, if any.

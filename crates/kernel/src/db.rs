@@ -25,7 +25,7 @@ use sea_orm::{
 };
 
 use crate::context::Authorized;
-use crate::{Permission, RequestContext, Resource, TenantId, UserId};
+use crate::{Permission, RequestContext, Resource, TenantId, Txn, UserId};
 
 /// The PostgreSQL role request statements run as. It owns no table, so row-level
 /// security applies to it; migrations create it and grant it table privileges.
@@ -233,6 +233,19 @@ impl Db {
         Ok(txn)
     }
 
+    /// Opens a transaction in `scope` for work on behalf of `ctx`: a read in the
+    /// scope of a query request's shared transaction runs in it (see
+    /// [`crate::txn`]); anything else gets a transaction of its own.
+    pub async fn begin_for(&self, ctx: &RequestContext, scope: Scope, access: Access) -> Result<Txn, DbErr> {
+        if access == Access::Read
+            && let Some(reads) = ctx.shared_reads()
+            && let Some(shared) = reads.get_or_open(scope, || self.begin(scope, Access::Read)).await?
+        {
+            return Ok(Txn::Shared(shared));
+        }
+        Ok(Txn::Own(self.begin(scope, access).await?))
+    }
+
     /// Checks `permission` in the request's tenant and opens a transaction scoped to
     /// it: the first lines of every tenant-scoped service method.
     pub async fn begin_authorized(
@@ -240,9 +253,9 @@ impl Db {
         ctx: &RequestContext,
         permission: Permission,
         access: Access,
-    ) -> crate::Result<(Authorized, DatabaseTransaction)> {
+    ) -> crate::Result<(Authorized, Txn)> {
         let auth = ctx.authorize(permission)?;
-        let txn = self.begin(auth.scope(), access).await?;
+        let txn = self.begin_for(ctx, auth.scope(), access).await?;
         Ok((auth, txn))
     }
 
@@ -254,9 +267,9 @@ impl Db {
         permission: Permission,
         resource: Resource,
         access: Access,
-    ) -> crate::Result<(Authorized, DatabaseTransaction)> {
+    ) -> crate::Result<(Authorized, Txn)> {
         let auth = ctx.authorize_on(permission, resource)?;
-        let txn = self.begin(auth.scope(), access).await?;
+        let txn = self.begin_for(ctx, auth.scope(), access).await?;
         Ok((auth, txn))
     }
 

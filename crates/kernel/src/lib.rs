@@ -13,6 +13,8 @@
 //! - [`permission`]: the closed catalogue of permissions;
 //! - [`db`]: the database handle whose transactions carry the tenant into PostgreSQL
 //!   row-level security and take SQLite's write lock up front;
+//! - [`txn`]: a query request's one read transaction, shared by its resolvers
+//!   and loaders;
 //! - [`paging`]: cursor pages for Relay connections;
 //! - [`event`]: domain events and the transactional outbox they leave through.
 
@@ -25,6 +27,7 @@ pub mod id;
 pub mod paging;
 pub mod permission;
 pub mod token;
+pub mod txn;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use context::{Actor, Reach, RequestContext, RequestMeta, Resource, TenantScope};
@@ -38,3 +41,4 @@ pub use id::{
 };
 pub use paging::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};
+pub use txn::{SharedReads, Txn};

@@ -14,6 +14,7 @@ use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
 use tessera_kernel::event::{self, DomainEvent, EventKind};
 use tessera_kernel::token::AccountLinks;
+use tessera_kernel::txn::Txn;
 use tessera_kernel::{
     AssignmentId, Db, DomainError, GroupId, Permission, PermissionSet, RequestContext, Result, RoleId, TenantId, UserId,
 };
@@ -56,7 +57,7 @@ impl RbacService {
         ctx: &RequestContext,
         permission: Permission,
         access: Access,
-    ) -> Result<(Authorized, DatabaseTransaction)> {
+    ) -> Result<(Authorized, Txn)> {
         self.db.begin_authorized(ctx, permission, access).await
     }
 }

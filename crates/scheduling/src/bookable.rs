@@ -256,7 +256,7 @@ impl SchedulingService {
         }
         // Whoever may book may see where: free starts, not whose bookings fill the rest.
         let (auth, _) = ctx.authorize_reach(Permission::BookingCreate, Permission::BookingCreateOwn)?;
-        let txn = self.db.begin(auth.scope(), Access::Read).await?;
+        let txn = self.db.begin_for(ctx, auth.scope(), Access::Read).await?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         let tz = timezone(&tenant)?;
         let (from, to) = search_dates(query.from, query.to, ctx.now(), tz)?;

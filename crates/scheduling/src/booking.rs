@@ -15,6 +15,7 @@ use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
 use tessera_kernel::event::{self, DomainEvent, EventKind};
 use tessera_kernel::id::uuid_v7_at;
+use tessera_kernel::txn::Txn;
 use tessera_kernel::{BookingId, CustomerId, DomainError, Permission, ProviderId, RequestContext, Result, TenantId};
 use tessera_tenant::Tenant;
 
@@ -188,10 +189,7 @@ impl SchedulingService {
         if visible.allows_booking(row.provider_id, row.customer_id) { Ok(row) } else { Err(not_found("booking")) }
     }
 
-    pub(crate) async fn open_bookings(
-        &self,
-        ctx: &RequestContext,
-    ) -> Result<(Authorized, DatabaseTransaction, Visible)> {
+    pub(crate) async fn open_bookings(&self, ctx: &RequestContext) -> Result<(Authorized, Txn, Visible)> {
         self.open_reach(ctx, Permission::BookingRead, Permission::BookingReadOwn, Own::Either, Access::Read).await
     }
 
@@ -199,7 +197,7 @@ impl SchedulingService {
         &self,
         ctx: &RequestContext,
         access: Access,
-    ) -> Result<(Authorized, DatabaseTransaction, Visible)> {
+    ) -> Result<(Authorized, Txn, Visible)> {
         self.open_reach(ctx, Permission::BookingCreate, Permission::BookingCreateOwn, Own::Customer, access).await
     }
 

@@ -12,6 +12,7 @@ use sea_orm::{
 use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
 use tessera_kernel::id::uuid_v7_at;
+use tessera_kernel::txn::Txn;
 use tessera_kernel::{
     DomainError, Page, PageRequest, Permission, ProviderId, RequestContext, Result, ScheduleExceptionId, TenantId,
     UserId,
@@ -374,7 +375,7 @@ impl SchedulingService {
         ctx: &RequestContext,
         provider_id: ProviderId,
         access: Access,
-    ) -> Result<(Authorized, DatabaseTransaction)> {
+    ) -> Result<(Authorized, Txn)> {
         let (auth, txn, visible) = self
             .open_reach(ctx, Permission::ProviderManage, Permission::ProviderManageOwn, Own::Provider, access)
             .await?;

@@ -5,12 +5,10 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter};
 use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
+use tessera_kernel::txn::Txn;
 use tessera_kernel::{CustomerId, DomainError, Page, PageRequest, Permission, RequestContext, Result};
 
 use crate::entity::customer;
@@ -149,7 +147,7 @@ impl SchedulingService {
         Ok(rows.into_iter().map(|r| (r.id, seen_by(&visible, r))).collect())
     }
 
-    async fn open_customers(&self, ctx: &RequestContext) -> Result<(Authorized, DatabaseTransaction, Visible)> {
+    async fn open_customers(&self, ctx: &RequestContext) -> Result<(Authorized, Txn, Visible)> {
         self.open_reach(ctx, Permission::CustomerRead, Permission::CustomerReadOwn, Own::Customer, Access::Read).await
     }
 }

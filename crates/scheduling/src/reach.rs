@@ -9,6 +9,7 @@
 use sea_orm::{ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
+use tessera_kernel::txn::Txn;
 use tessera_kernel::{CustomerId, Permission, ProviderId, Reach, RequestContext, Resource, Result, TenantId, UserId};
 
 use crate::entity::{booking, customer, provider};
@@ -88,9 +89,9 @@ impl SchedulingService {
         own: Permission,
         counts: Own,
         access: Access,
-    ) -> Result<(Authorized, DatabaseTransaction, Visible)> {
+    ) -> Result<(Authorized, Txn, Visible)> {
         let (auth, reach) = ctx.authorize_reach(all, own)?;
-        let txn = self.db.begin(auth.scope(), access).await?;
+        let txn = self.db.begin_for(ctx, auth.scope(), access).await?;
         let visible = match reach {
             Reach::Tenant => Visible::All,
             Reach::Limited { own, resources } => {

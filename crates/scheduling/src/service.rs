@@ -1,8 +1,9 @@
 //! The scheduling service and what its catalogue and booking halves share.
 
-use sea_orm::{DatabaseTransaction, DbErr};
+use sea_orm::DbErr;
 use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
+use tessera_kernel::txn::Txn;
 use tessera_kernel::{Db, DomainError, Permission, ProviderId, RequestContext, Resource, Result};
 
 /// Providers, services, customers, availability and bookings of the request's tenant.
@@ -23,7 +24,7 @@ impl SchedulingService {
         ctx: &RequestContext,
         permission: Permission,
         access: Access,
-    ) -> Result<(Authorized, DatabaseTransaction)> {
+    ) -> Result<(Authorized, Txn)> {
         self.db.begin_authorized(ctx, permission, access).await
     }
 }
@@ -37,7 +38,7 @@ impl SchedulingService {
         permission: Permission,
         provider_id: ProviderId,
         access: Access,
-    ) -> Result<(Authorized, DatabaseTransaction)> {
+    ) -> Result<(Authorized, Txn)> {
         self.db.begin_authorized_on(ctx, permission, Resource::Provider(provider_id), access).await
     }
 }

@@ -350,12 +350,27 @@ async fn execute(
         }
         request = request.disable_introspection();
     }
+    // A query's reads share one transaction, committed once it has answered
+    // (`kernel/src/txn.rs`); a mutation's fields read what it wrote.
+    let (context, reads) = match facts.operation {
+        Some(OperationType::Query) => {
+            let (context, reads) = context.with_shared_reads();
+            (context, Some(reads))
+        }
+        _ => (context, None),
+    };
     let loaders = Loaders::new(app.services.clone(), context.clone());
     let mut request = request.data(context).data(loaders).data(app.services.clone());
     if let Some(caller) = caller {
         request = request.data(caller);
     }
     let response = app.schema.execute(request).await;
+    if let Some(reads) = reads
+        && let Err(err) = reads.finish().await
+    {
+        // The answer is already complete; only the read-only transaction's end failed.
+        tracing::warn!(error = %err, "ending a query's shared read transaction failed");
+    }
     // Kept once it ran: a document the schema refuses (an unknown field) never is.
     if let Some((hash, document)) = kept
         && response.data != async_graphql::Value::Null
