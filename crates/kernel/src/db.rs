@@ -126,8 +126,9 @@ impl Db {
             .acquire_timeout(options.acquire_timeout)
             .connect_timeout(options.acquire_timeout)
             // No ping before each checkout: it cost a round trip per transaction.
-            // A connection whose server went away fails its next statement and
-            // is dropped by the pool; idle ones are closed after ten minutes.
+            // A connection whose server went away fails at `BEGIN` and
+            // `Db::begin` opens the transaction on another; idle connections
+            // are closed after ten minutes.
             .test_before_acquire(false)
             .idle_timeout(Duration::from_secs(600))
             .sqlx_logging(false)

@@ -12,7 +12,10 @@
 //! request's tenant and actor), so row-level security frames every statement
 //! exactly as before. Mutations never carry one: what a mutation wrote must be
 //! visible to the fields read after it. Subscriptions never carry one: they
-//! would hold a connection for as long as they run.
+//! would hold a connection for as long as they run. On PostgreSQL a statement
+//! that fails aborts the transaction, so the request's later reads fail with
+//! it; a read fails only on a database fault, which is already an internal
+//! error for the whole request.
 
 use std::ops::Deref;
 use std::sync::Arc;
