@@ -1,15 +1,18 @@
 //! Per-request DataLoaders.
 //!
-//! Loaders are built for each request with that request's context, so every batch
-//! they run is a read in the request's scope (DataLoaders run in spawned tasks,
-//! outside any resolver's transaction). Nested fields go through them, so a page of
+//! Loaders are made for each request with that request's context (each on the
+//! first field that needs it: a request or a subscription that needs none makes
+//! none, and all of them share one copy of the context), so every batch
+//! they run is a read in the request's scope (DataLoaders run in spawned tasks;
+//! holding the request's context, a query's loaders read in its one shared
+//! transaction, `kernel/src/txn.rs`). Nested fields go through them, so a page of
 //! N bookings costs one query per related kind (provider, service, customer,
 //! add-ons), not N. Each loader caches what it loaded for the rest of the request,
 //! so a list resolver can prefetch related rows in one batch (see
 //! `scheduling/prefetch.rs`) and the per-item fields find them there.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use tessera_identity::User;
@@ -29,8 +32,13 @@ macro_rules! loader {
     ($(#[$doc:meta])* $name:ident, $key:ty => $value:ty, |$services:ident, $request:ident, $keys:ident| $body:expr) => {
         $(#[$doc])*
         pub(crate) struct $name {
-            services: Arc<Services>,
-            request: RequestContext,
+            scope: Arc<LoaderScope>,
+        }
+
+        impl From<Arc<LoaderScope>> for $name {
+            fn from(scope: Arc<LoaderScope>) -> Self {
+                Self { scope }
+            }
         }
 
         impl Loader<$key> for $name {
@@ -38,7 +46,7 @@ macro_rules! loader {
             type Error = ApiError;
 
             async fn load(&self, $keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
-                let ($services, $request) = (&self.services, &self.request);
+                let ($services, $request) = (&self.scope.services, &self.scope.request);
                 let loaded: tessera_kernel::Result<HashMap<$key, $value>> = $body;
                 loaded.map_err(ApiError::from)
             }
@@ -138,8 +146,13 @@ loader!(
 
 /// The next bookings of providers, keyed by provider and how many are asked for.
 pub(crate) struct UpcomingBookingsLoader {
-    services: Arc<Services>,
-    request: RequestContext,
+    scope: Arc<LoaderScope>,
+}
+
+impl From<Arc<LoaderScope>> for UpcomingBookingsLoader {
+    fn from(scope: Arc<LoaderScope>) -> Self {
+        Self { scope }
+    }
 }
 
 impl Loader<(ProviderId, usize)> for UpcomingBookingsLoader {
@@ -158,9 +171,10 @@ impl Loader<(ProviderId, usize)> for UpcomingBookingsLoader {
         for limit in limits {
             let providers: Vec<ProviderId> = keys.iter().filter(|(_, n)| *n == limit).map(|(p, _)| *p).collect();
             let mut found = self
+                .scope
                 .services
                 .scheduling
-                .upcoming_bookings_of(&self.request, &providers, limit)
+                .upcoming_bookings_of(&self.scope.request, &providers, limit)
                 .await
                 .map_err(ApiError::from)?;
             out.extend(providers.into_iter().map(|p| ((p, limit), found.remove(&p).unwrap_or_default())));
@@ -169,55 +183,57 @@ impl Loader<(ProviderId, usize)> for UpcomingBookingsLoader {
     }
 }
 
-/// The loaders of one request.
-pub struct Loaders {
-    pub(crate) users: DataLoader<UserLoader, HashMapCache>,
-    pub(crate) members: DataLoader<MemberLoader, HashMapCache>,
-    pub(crate) tenants: DataLoader<TenantLoader, HashMapCache>,
-    pub(crate) providers: DataLoader<ProviderLoader, HashMapCache>,
-    pub(crate) services: DataLoader<ServiceLoader, HashMapCache>,
-    pub(crate) customers: DataLoader<CustomerLoader, HashMapCache>,
-    pub(crate) working_hours: DataLoader<WorkingHoursLoader, HashMapCache>,
-    pub(crate) offerings: DataLoader<OfferingsLoader, HashMapCache>,
-    pub(crate) addons: DataLoader<AddonsLoader, HashMapCache>,
-    pub(crate) booked_addons: DataLoader<BookedAddonsLoader, HashMapCache>,
-    pub(crate) reviews: DataLoader<ReviewLoader, HashMapCache>,
-    pub(crate) upcoming_bookings: DataLoader<UpcomingBookingsLoader, HashMapCache>,
-    pub(crate) roles: DataLoader<RoleLoader, HashMapCache>,
-    pub(crate) groups: DataLoader<GroupLoader, HashMapCache>,
-    pub(crate) delivery_attempts: DataLoader<DeliveryAttemptsLoader, HashMapCache>,
-    pub(crate) partner_clients: DataLoader<PartnerClientLoader, HashMapCache>,
+/// The services and the request every loader of one request reads with,
+/// shared by all of them.
+pub(crate) struct LoaderScope {
+    services: Arc<Services>,
+    request: RequestContext,
 }
 
-impl Loaders {
-    /// Loaders reading on behalf of `request`.
-    pub fn new(services: Arc<Services>, request: RequestContext) -> Self {
-        macro_rules! make {
-            ($loader:ident) => {
-                DataLoader::with_cache(
-                    $loader { services: services.clone(), request: request.clone() },
-                    tokio::spawn,
-                    HashMapCache::default(),
-                )
-            };
+/// Declares [`Loaders`]: one DataLoader of each kind, made on first use, so a
+/// request (or a subscription, for its whole life) that needs none of them
+/// allocates none.
+macro_rules! loaders {
+    ($($(#[$doc:meta])* $field:ident: $loader:ident,)+) => {
+        /// A request's DataLoaders, each made the first time a field asks for it.
+        pub struct Loaders {
+            scope: Arc<LoaderScope>,
+            $($field: OnceLock<DataLoader<$loader, HashMapCache>>,)+
         }
-        Self {
-            users: make!(UserLoader),
-            members: make!(MemberLoader),
-            tenants: make!(TenantLoader),
-            providers: make!(ProviderLoader),
-            services: make!(ServiceLoader),
-            customers: make!(CustomerLoader),
-            working_hours: make!(WorkingHoursLoader),
-            offerings: make!(OfferingsLoader),
-            addons: make!(AddonsLoader),
-            booked_addons: make!(BookedAddonsLoader),
-            reviews: make!(ReviewLoader),
-            upcoming_bookings: make!(UpcomingBookingsLoader),
-            roles: make!(RoleLoader),
-            groups: make!(GroupLoader),
-            delivery_attempts: make!(DeliveryAttemptsLoader),
-            partner_clients: make!(PartnerClientLoader),
+
+        impl Loaders {
+            /// Loaders reading on behalf of `request`.
+            pub fn new(services: Arc<Services>, request: RequestContext) -> Self {
+                Self { scope: Arc::new(LoaderScope { services, request }), $($field: OnceLock::new(),)+ }
+            }
+
+            $(
+                $(#[$doc])*
+                pub(crate) fn $field(&self) -> &DataLoader<$loader, HashMapCache> {
+                    self.$field.get_or_init(|| {
+                        DataLoader::with_cache($loader::from(self.scope.clone()), tokio::spawn, HashMapCache::default())
+                    })
+                }
+            )+
         }
-    }
+    };
+}
+
+loaders! {
+    users: UserLoader,
+    members: MemberLoader,
+    tenants: TenantLoader,
+    providers: ProviderLoader,
+    services: ServiceLoader,
+    customers: CustomerLoader,
+    working_hours: WorkingHoursLoader,
+    offerings: OfferingsLoader,
+    addons: AddonsLoader,
+    booked_addons: BookedAddonsLoader,
+    reviews: ReviewLoader,
+    upcoming_bookings: UpcomingBookingsLoader,
+    roles: RoleLoader,
+    groups: GroupLoader,
+    delivery_attempts: DeliveryAttemptsLoader,
+    partner_clients: PartnerClientLoader,
 }

@@ -34,7 +34,7 @@ pub(crate) async fn tenant_zone(ctx: &Context<'_>) -> ApiResult<Tz> {
         .tenant()
         .ok_or_else(|| DomainError::invalid("X-Tenant", "this field needs a tenant: send the X-Tenant header"))?;
     let tenant =
-        loaders(ctx)?.tenants.load_one(scope.tenant_id).await?.ok_or(DomainError::NotFound { entity: "tenant" })?;
+        loaders(ctx)?.tenants().load_one(scope.tenant_id).await?.ok_or(DomainError::NotFound { entity: "tenant" })?;
     Ok(tenant.timezone.parse().unwrap_or(chrono_tz::UTC))
 }
 

@@ -171,13 +171,13 @@ async fn find(ctx: &Context<'_>, mut wanted: Vec<Uuid>) -> ApiResult<HashMap<Uui
         .await?;
     lookup
         .kind(may(Permission::ProviderRead, None), |ids: Vec<ProviderId>| async move {
-            let found = loaders.providers.load_many(ids).await?;
+            let found = loaders.providers().load_many(ids).await?;
             Ok(found.into_values().map(|p| (p.id.0, NodeInterface::Provider(ProviderObject(p)))).collect())
         })
         .await?;
     lookup
         .kind(may(Permission::ServiceRead, None), |ids: Vec<ServiceId>| async move {
-            let found = loaders.services.load_many(ids).await?;
+            let found = loaders.services().load_many(ids).await?;
             Ok(found.into_values().map(|s| (s.id.0, NodeInterface::Service(ServiceObject(s)))).collect())
         })
         .await?;
@@ -189,19 +189,19 @@ async fn find(ctx: &Context<'_>, mut wanted: Vec<Uuid>) -> ApiResult<HashMap<Uui
         .await?;
     lookup
         .kind(may(Permission::CustomerRead, Some(Permission::CustomerReadOwn)), |ids: Vec<CustomerId>| async move {
-            let found = loaders.customers.load_many(ids).await?;
+            let found = loaders.customers().load_many(ids).await?;
             Ok(found.into_values().map(|c| (c.id.0, NodeInterface::Customer(CustomerObject(c)))).collect())
         })
         .await?;
     lookup
         .kind(may(Permission::RoleRead, None), |ids: Vec<RoleId>| async move {
-            let found = loaders.roles.load_many(ids).await?;
+            let found = loaders.roles().load_many(ids).await?;
             Ok(found.into_values().map(|r| (r.id.0, NodeInterface::Role(RoleObject(r)))).collect())
         })
         .await?;
     lookup
         .kind(may(Permission::RoleRead, None), |ids: Vec<GroupId>| async move {
-            let found = loaders.groups.load_many(ids).await?;
+            let found = loaders.groups().load_many(ids).await?;
             Ok(found.into_values().map(|g| (g.id.0, NodeInterface::Group(GroupObject(g)))).collect())
         })
         .await?;
@@ -219,7 +219,7 @@ async fn find(ctx: &Context<'_>, mut wanted: Vec<Uuid>) -> ApiResult<HashMap<Uui
         .await?;
     lookup
         .kind(may(Permission::TenantManage, None), |ids: Vec<Uuid>| async move {
-            let found = loaders.partner_clients.load_many(ids.into_iter().map(OAuthClientId)).await?;
+            let found = loaders.partner_clients().load_many(ids.into_iter().map(OAuthClientId)).await?;
             Ok(found
                 .into_iter()
                 .map(|(id, c)| (id.0, NodeInterface::OAuthClient(OAuthClientObject::from(c))))

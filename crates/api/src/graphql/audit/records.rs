@@ -39,7 +39,7 @@ impl AuditRecordObject {
     /// made the client (whose rights bound it).
     async fn partner_client(&self, ctx: &Context<'_>) -> ApiResult<Option<OAuthClientObject>> {
         let Some(id) = self.0.session_id else { return Ok(None) };
-        let found = loaders(ctx)?.partner_clients.load_one(tessera_kernel::OAuthClientId(id.as_uuid())).await?;
+        let found = loaders(ctx)?.partner_clients().load_one(tessera_kernel::OAuthClientId(id.as_uuid())).await?;
         Ok(found.map(OAuthClientObject::from))
     }
     /// What was done, `resource.verb` (`booking.cancelled`).

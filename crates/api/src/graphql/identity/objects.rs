@@ -43,7 +43,7 @@ pub(super) enum Viewer {
 
 /// Whether `user` belongs to the request's tenant (batched per request).
 pub(crate) async fn is_member_here(ctx: &Context<'_>, user: UserId) -> ApiResult<bool> {
-    let found = loaders(ctx)?.members.load_one(user).await?;
+    let found = loaders(ctx)?.members().load_one(user).await?;
     Ok(found.is_some())
 }
 
@@ -136,7 +136,7 @@ impl UserObject {
 /// for no id or a user the caller cannot reach.
 pub(crate) async fn user_by_id(ctx: &Context<'_>, id: Option<UserId>) -> ApiResult<Option<UserObject>> {
     let Some(id) = id else { return Ok(None) };
-    let found = loaders(ctx)?.users.load_one(id).await?;
+    let found = loaders(ctx)?.users().load_one(id).await?;
     Ok(found.map(UserObject::seen))
 }
 

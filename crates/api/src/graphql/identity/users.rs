@@ -32,7 +32,7 @@ impl UserQueries {
         if actor.user_id != id && !is_member_here(ctx, id).await? {
             return Ok(None);
         }
-        let found = loaders(ctx)?.users.load_one(id).await?;
+        let found = loaders(ctx)?.users().load_one(id).await?;
         Ok(found.map(UserObject::seen))
     }
 }

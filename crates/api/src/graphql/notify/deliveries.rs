@@ -147,7 +147,7 @@ impl NotificationDeliveryObject {
     }
     /// Every try, in order: the delivery log.
     async fn attempts(&self, ctx: &Context<'_>) -> ApiResult<Vec<DeliveryAttemptObject>> {
-        let found = loaders(ctx)?.delivery_attempts.load_one(self.0.id).await?;
+        let found = loaders(ctx)?.delivery_attempts().load_one(self.0.id).await?;
         Ok(found.unwrap_or_default().into_iter().map(DeliveryAttemptObject::from).collect())
     }
 }

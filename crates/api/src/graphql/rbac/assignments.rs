@@ -60,7 +60,7 @@ impl RoleAssignmentObject {
         match self.0.scope {
             AccessScope::Tenant => Ok(None),
             AccessScope::Resource(Resource::Provider(id)) => {
-                let found = loaders(ctx)?.providers.load_one(id).await?;
+                let found = loaders(ctx)?.providers().load_one(id).await?;
                 Ok(found.map(ProviderObject))
             }
         }

@@ -15,7 +15,7 @@ use crate::graphql::{Requires, loaders, parse_id, request, services};
 
 /// The tenant's group with `id`, through the request's loader.
 pub(super) async fn group_by_id(ctx: &Context<'_>, id: GroupId) -> ApiResult<Option<GroupObject>> {
-    let found = loaders(ctx)?.groups.load_one(id).await?;
+    let found = loaders(ctx)?.groups().load_one(id).await?;
     Ok(found.map(GroupObject))
 }
 

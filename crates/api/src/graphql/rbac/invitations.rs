@@ -52,7 +52,7 @@ impl InvitationObject {
     }
     /// The roles offered (those since deleted are left out).
     async fn roles(&self, ctx: &Context<'_>) -> ApiResult<Vec<RoleObject>> {
-        let found = loaders(ctx)?.roles.load_many(self.0.role_ids.iter().copied()).await?;
+        let found = loaders(ctx)?.roles().load_many(self.0.role_ids.iter().copied()).await?;
         Ok(self.0.role_ids.iter().filter_map(|id| found.get(id).cloned().map(RoleObject)).collect())
     }
     /// Where it stands.

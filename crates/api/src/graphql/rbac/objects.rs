@@ -27,7 +27,7 @@ fn names(set: &PermissionSet) -> Vec<&'static str> {
 
 /// The tenant's role with `id`, through the request's loader.
 pub(super) async fn role_by_id(ctx: &Context<'_>, id: RoleId) -> ApiResult<Option<RoleObject>> {
-    let found = loaders(ctx)?.roles.load_one(id).await?;
+    let found = loaders(ctx)?.roles().load_one(id).await?;
     Ok(found.map(RoleObject))
 }
 
@@ -78,7 +78,7 @@ impl RoleObject {
                 break;
             }
             seen.push(id);
-            let Some(parent) = loaders(ctx)?.roles.load_one(id).await? else { break };
+            let Some(parent) = loaders(ctx)?.roles().load_one(id).await? else { break };
             all.extend(&parent.permissions);
             next = parent.parent_id;
         }

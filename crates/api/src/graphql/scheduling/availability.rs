@@ -70,12 +70,12 @@ impl AvailableSlotObject {
 
     /// The provider.
     async fn provider(&self, ctx: &Context<'_>) -> ApiResult<Option<ProviderObject>> {
-        Ok(loaders(ctx)?.providers.load_one(self.provider).await?.map(ProviderObject))
+        Ok(loaders(ctx)?.providers().load_one(self.provider).await?.map(ProviderObject))
     }
 
     /// What the appointment costs with this provider, add-ons included.
     async fn price(&self, ctx: &Context<'_>) -> ApiResult<MoneyObject> {
-        let service = loaders(ctx)?.services.load_one(self.service).await?;
+        let service = loaders(ctx)?.services().load_one(self.service).await?;
         let service = service.ok_or(DomainError::NotFound { entity: "service" })?;
         money(self.price_minor, &service.currency)
     }

@@ -69,7 +69,7 @@ impl CancellationObject {
     /// Who cancelled.
     async fn cancelled_by(&self, ctx: &Context<'_>) -> ApiResult<Option<UserObject>> {
         let Some(id) = self.cancelled_by else { return Ok(None) };
-        Ok(loaders(ctx)?.users.load_one(id).await?.map(UserObject::seen))
+        Ok(loaders(ctx)?.users().load_one(id).await?.map(UserObject::seen))
     }
 }
 
@@ -168,24 +168,24 @@ impl BookingObject {
     }
     /// Who performs it.
     async fn provider(&self, ctx: &Context<'_>) -> ApiResult<Option<ProviderObject>> {
-        Ok(loaders(ctx)?.providers.load_one(self.0.provider_id).await?.map(ProviderObject))
+        Ok(loaders(ctx)?.providers().load_one(self.0.provider_id).await?.map(ProviderObject))
     }
     /// The service (as it is now; `serviceName`, `price` and `addons` are as booked).
     async fn service(&self, ctx: &Context<'_>) -> ApiResult<Option<ServiceObject>> {
-        Ok(loaders(ctx)?.services.load_one(self.0.service_id).await?.map(ServiceObject))
+        Ok(loaders(ctx)?.services().load_one(self.0.service_id).await?.map(ServiceObject))
     }
     /// The customer.
     async fn customer(&self, ctx: &Context<'_>) -> ApiResult<Option<CustomerObject>> {
-        Ok(loaders(ctx)?.customers.load_one(self.0.customer_id).await?.map(CustomerObject))
+        Ok(loaders(ctx)?.customers().load_one(self.0.customer_id).await?.map(CustomerObject))
     }
     /// The add-ons, as booked.
     async fn addons(&self, ctx: &Context<'_>) -> ApiResult<Vec<BookedAddonObject>> {
-        let found = loaders(ctx)?.booked_addons.load_one(self.0.id).await?.unwrap_or_default();
+        let found = loaders(ctx)?.booked_addons().load_one(self.0.id).await?.unwrap_or_default();
         Ok(found.into_iter().map(BookedAddonObject::from).collect())
     }
     /// The customer's review, once completed and reviewed.
     async fn review(&self, ctx: &Context<'_>) -> ApiResult<Option<ReviewObject>> {
-        Ok(loaders(ctx)?.reviews.load_one(self.0.id).await?.flatten().map(ReviewObject::from))
+        Ok(loaders(ctx)?.reviews().load_one(self.0.id).await?.flatten().map(ReviewObject::from))
     }
 }
 

@@ -146,7 +146,7 @@ impl CustomerQueries {
     #[access(RequiresOrOwn(Permission::CustomerRead, Permission::CustomerReadOwn))]
     async fn customer(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<CustomerObject>> {
         let id = parse_id("id", &id)?;
-        Ok(loaders(ctx)?.customers.load_one(id).await?.map(CustomerObject))
+        Ok(loaders(ctx)?.customers().load_one(id).await?.map(CustomerObject))
     }
 }
 

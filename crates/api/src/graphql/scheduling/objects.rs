@@ -86,7 +86,7 @@ impl ProviderObject {
     }
     /// Weekly working hours.
     async fn working_hours(&self, ctx: &Context<'_>) -> ApiResult<Vec<WorkingIntervalObject>> {
-        let hours = loaders(ctx)?.working_hours.load_one(self.0.id).await?.unwrap_or_default();
+        let hours = loaders(ctx)?.working_hours().load_one(self.0.id).await?.unwrap_or_default();
         Ok(hours.iter().map(WorkingIntervalObject::from).collect())
     }
     /// The services they offer.
@@ -120,7 +120,7 @@ impl ProviderObject {
             .ok()
             .filter(|n| (1..=20).contains(n))
             .ok_or_else(|| ApiError::from(DomainError::invalid("first", "must be between 1 and 20")))?;
-        let found = loaders(ctx)?.upcoming_bookings.load_one((self.0.id, limit)).await?.unwrap_or_default();
+        let found = loaders(ctx)?.upcoming_bookings().load_one((self.0.id, limit)).await?.unwrap_or_default();
         Ok(found.into_iter().map(BookingObject).collect())
     }
     /// Their bookings, by start time.
@@ -159,7 +159,7 @@ impl ScheduleExceptionObject {
     /// The provider, or null for the whole tenant (a holiday).
     async fn provider(&self, ctx: &Context<'_>) -> ApiResult<Option<ProviderObject>> {
         let Some(id) = self.0.provider_id else { return Ok(None) };
-        Ok(loaders(ctx)?.providers.load_one(id).await?.map(ProviderObject))
+        Ok(loaders(ctx)?.providers().load_one(id).await?.map(ProviderObject))
     }
     /// The local date.
     async fn date(&self) -> NaiveDate {

@@ -46,8 +46,8 @@ pub(crate) async fn offerings_of(
     provider: tessera_kernel::ProviderId,
 ) -> ApiResult<Vec<ServiceOfferingObject>> {
     let loaders = loaders(ctx)?;
-    let offered = loaders.offerings.load_one(provider).await?.unwrap_or_default();
-    let mut found = loaders.services.load_many(offered.iter().map(|o| o.service_id)).await?;
+    let offered = loaders.offerings().load_one(provider).await?.unwrap_or_default();
+    let mut found = loaders.services().load_many(offered.iter().map(|o| o.service_id)).await?;
     let mut listed: Vec<ServiceOfferingObject> = offered
         .into_iter()
         .filter_map(|offering| {

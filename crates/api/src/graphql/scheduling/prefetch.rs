@@ -47,14 +47,14 @@ pub(super) async fn prefetch_for_providers(ctx: &Context<'_>, providers: &[Provi
     let upcoming_keys: Vec<(ProviderId, usize)> = ids.iter().map(|p| (*p, limit)).collect();
     let offered = async {
         if node.field("services").exists() || node.field("offerings").exists() {
-            let offered = loaders.offerings.load_many(ids.iter().copied()).await?;
-            loaders.services.load_many(unique(offered.into_values().flatten().map(|o| o.service_id))).await?;
+            let offered = loaders.offerings().load_many(ids.iter().copied()).await?;
+            loaders.services().load_many(unique(offered.into_values().flatten().map(|o| o.service_id))).await?;
         }
         Ok::<_, ApiError>(())
     };
     let (a, b, c) = futures_util::join!(
-        prefetch(node.field("workingHours").exists(), &loaders.working_hours, &ids),
-        prefetch(upcoming.exists() && (1..=20).contains(&limit), &loaders.upcoming_bookings, &upcoming_keys),
+        prefetch(node.field("workingHours").exists(), loaders.working_hours(), &ids),
+        prefetch(upcoming.exists() && (1..=20).contains(&limit), loaders.upcoming_bookings(), &upcoming_keys),
         offered,
     );
     a?;
@@ -98,18 +98,18 @@ pub(super) async fn prefetch_for_bookings(ctx: &Context<'_>, bookings: &[Booking
     let ids = unique(bookings.iter().map(|b| b.id));
     let offered = async {
         if provider.field("services").exists() || provider.field("offerings").exists() {
-            loaders.offerings.load_many(providers.iter().copied()).await
+            loaders.offerings().load_many(providers.iter().copied()).await
         } else {
             Ok(Default::default())
         }
     };
     let (a, b, c, d, e, f, offered) = futures_util::join!(
-        prefetch(provider.exists(), &loaders.providers, &providers),
-        prefetch(provider.field("workingHours").exists(), &loaders.working_hours, &providers),
-        prefetch(service.field("addons").exists(), &loaders.addons, &services),
-        prefetch(node.field("customer").exists(), &loaders.customers, &customers),
-        prefetch(node.field("addons").exists(), &loaders.booked_addons, &ids),
-        prefetch(node.field("review").exists(), &loaders.reviews, &ids),
+        prefetch(provider.exists(), loaders.providers(), &providers),
+        prefetch(provider.field("workingHours").exists(), loaders.working_hours(), &providers),
+        prefetch(service.field("addons").exists(), loaders.addons(), &services),
+        prefetch(node.field("customer").exists(), loaders.customers(), &customers),
+        prefetch(node.field("addons").exists(), loaders.booked_addons(), &ids),
+        prefetch(node.field("review").exists(), loaders.reviews(), &ids),
         offered,
     );
     for result in [a, b, c, d, e, f] {
@@ -119,7 +119,7 @@ pub(super) async fn prefetch_for_bookings(ctx: &Context<'_>, bookings: &[Booking
     let offered: Vec<ServiceId> = offered?.into_values().flatten().map(|o| o.service_id).collect();
     let wanted = if service.exists() { services.clone() } else { Vec::new() };
     let all = unique(wanted.into_iter().chain(offered));
-    prefetch(!all.is_empty(), &loaders.services, &all).await?;
+    prefetch(!all.is_empty(), loaders.services(), &all).await?;
     Ok(())
 }
 

@@ -161,7 +161,7 @@ impl ProviderQueries {
     #[access(Requires(Permission::ProviderRead))]
     async fn provider(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<ProviderObject>> {
         let id: ProviderId = parse_id("id", &id)?;
-        Ok(loaders(ctx)?.providers.load_one(id).await?.map(ProviderObject))
+        Ok(loaders(ctx)?.providers().load_one(id).await?.map(ProviderObject))
     }
 
     /// Exceptions between two dates: one provider's and the tenant's, or all.

@@ -57,7 +57,7 @@ impl ServiceObject {
     }
     /// Its add-ons.
     async fn addons(&self, ctx: &Context<'_>) -> ApiResult<Vec<AddonObject>> {
-        let found = loaders(ctx)?.addons.load_one(self.0.id).await?.unwrap_or_default();
+        let found = loaders(ctx)?.addons().load_one(self.0.id).await?.unwrap_or_default();
         Ok(found.into_iter().map(AddonObject).collect())
     }
 }
@@ -247,7 +247,7 @@ impl ServiceQueries {
     #[access(Requires(Permission::ServiceRead))]
     async fn service(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<ServiceObject>> {
         let id: ServiceId = parse_id("id", &id)?;
-        Ok(loaders(ctx)?.services.load_one(id).await?.map(ServiceObject))
+        Ok(loaders(ctx)?.services().load_one(id).await?.map(ServiceObject))
     }
 }
 

@@ -31,12 +31,12 @@ pub(crate) struct MembershipObject {
 impl MembershipObject {
     /// The tenant.
     async fn tenant(&self, ctx: &Context<'_>) -> ApiResult<Option<TenantObject>> {
-        let found = loaders(ctx)?.tenants.load_one(self.tenant_id).await?;
+        let found = loaders(ctx)?.tenants().load_one(self.tenant_id).await?;
         Ok(found.map(TenantObject))
     }
     /// The member.
     async fn user(&self, ctx: &Context<'_>) -> ApiResult<Option<UserObject>> {
-        let found = loaders(ctx)?.users.load_one(self.user_id).await?;
+        let found = loaders(ctx)?.users().load_one(self.user_id).await?;
         Ok(found.map(UserObject::seen))
     }
 }

@@ -122,7 +122,7 @@ impl TenantObject {
     /// The tenant above it, if the caller may read it.
     async fn parent(&self, ctx: &Context<'_>) -> ApiResult<Option<TenantObject>> {
         let Some(parent) = self.0.parent_tenant_id else { return Ok(None) };
-        let found = loaders(ctx)?.tenants.load_one(parent).await?;
+        let found = loaders(ctx)?.tenants().load_one(parent).await?;
         Ok(found.map(TenantObject))
     }
     /// The tenants directly below it.
@@ -228,7 +228,7 @@ impl TenantQueries {
         if request(ctx)?.actor().is_none() {
             return Ok(None);
         }
-        let found = loaders(ctx)?.tenants.load_one(id).await?;
+        let found = loaders(ctx)?.tenants().load_one(id).await?;
         Ok(found.map(TenantObject))
     }
 }
