@@ -18,8 +18,12 @@ pub fn new_token(prefix: &str) -> String {
 
 /// The hex SHA-256 of `token`, as stored.
 pub fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(token)
+}
+
+/// The SHA-256 of `text` in lower-case hexadecimal.
+pub fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Where links in emails point: the app that shows the page for each

@@ -21,7 +21,7 @@ use std::sync::{Mutex, PoisonError};
 
 use lru::LruCache;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+pub(crate) use tessera_kernel::token::sha256_hex;
 
 use super::trusted::TrustedDocuments;
 use crate::config::DocumentPolicy;
@@ -66,11 +66,6 @@ impl PersistedHash {
     pub(crate) fn matches(&self, document: &str) -> bool {
         sha256_hex(document) == self.0
     }
-}
-
-/// The SHA-256 of `text` in lower-case hexadecimal, as the protocol writes it.
-pub(crate) fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The documents this gateway knows by hash.
@@ -190,11 +185,17 @@ impl Documents {
     /// The document a request with `query` and/or `hash` runs.
     pub(crate) fn find(&self, query: Option<String>, hash: Option<PersistedHash>) -> Result<Found, Refused> {
         let refusing = self.untrusted == DocumentPolicy::Refuse;
-        let listed = |document: &str| self.trusted.as_ref().is_some_and(|list| list.lists(document));
+        // A hash sent with its document was checked to be the document's, so
+        // it answers for the document without hashing it again.
+        let listed = |document: &str, hash: Option<&PersistedHash>| match (&self.trusted, hash) {
+            (None, _) => false,
+            (Some(list), Some(hash)) => list.get(hash).is_some(),
+            (Some(list), None) => list.lists(document),
+        };
         match (query.filter(|q| !q.trim().is_empty()), hash) {
             (None, None) => Err(Refused::Missing),
             (Some(query), Some(hash)) if !hash.matches(&query) => Err(Refused::HashMismatch),
-            (Some(query), _) if listed(&query) => Ok(Found { document: query, keep_as: None }),
+            (Some(query), hash) if listed(&query, hash.as_ref()) => Ok(Found { document: query, keep_as: None }),
             (Some(_), _) if refusing => Err(Refused::NotInList),
             (Some(query), keep_as) => Ok(Found { document: query, keep_as }),
             (None, Some(hash)) => {
