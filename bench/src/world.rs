@@ -51,6 +51,8 @@ fn database_url() -> String {
 pub(crate) async fn load() -> Result<World, Failure> {
     let args = ConfigArgs {
         database_url: Some(database_url()),
+        // Replicas' access stamps and events, as in production with PostgreSQL.
+        redis_url: std::env::var("REDIS_URL").ok(),
         // 10,000 subscriptions of one account, for the memory measurement.
         max_subscriptions_per_user: Some(10_000),
         seed_demo: Some(false),

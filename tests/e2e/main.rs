@@ -36,6 +36,7 @@ mod provider_terms;
 mod rbac;
 mod recovery;
 mod relay_nodes;
+mod remembered_rights;
 mod request_cost;
 mod row_level_security;
 mod scheduling;

@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::caller::recall::CallerCache;
 use crate::ceremonies::RedisCeremonies;
 use crate::config::{Config, redact_url};
 use crate::events::{EventBus, spawn_relay};
@@ -243,6 +244,12 @@ impl App {
         };
         let documents =
             Documents::new(PersistedQueries::new(config.persisted_queries_bytes), trusted, config.untrusted_documents);
+        // Replicas tell each other of access changes through Redis; PostgreSQL
+        // without it may have replicas that would never hear, so nothing is reused.
+        let rights_reuse_seconds = match (&config.redis_url, config.is_embedded_database()) {
+            (None, false) => 0,
+            _ => config.rights_reuse_seconds,
+        };
         let state = AppState::new(AppInner {
             config: Arc::new(config),
             schema,
@@ -255,6 +262,7 @@ impl App {
             ws_init_timeout: options.ws_init_timeout,
             ws_operations: Default::default(),
             event_rights: Default::default(),
+            callers: CallerCache::new(rights_reuse_seconds),
             documents,
         });
         let mut tasks = vec![relay_task, housekeeping_task];

@@ -223,7 +223,9 @@ impl IdentityService {
         if !active {
             return Ok(None);
         }
+        let mut recorded_use_at = key.last_used_at.unwrap_or(now);
         if key.last_used_at.is_none_or(|at| (now - at).num_seconds() >= TOUCH_SECS) {
+            recorded_use_at = now;
             let txn = self.db.begin(Scope::Global, Access::Write).await?;
             api_key::Entity::update_many()
                 .col_expr(api_key::Column::LastUsedAt, Expr::value(now))
@@ -232,6 +234,7 @@ impl IdentityService {
                 .await?;
             txn.commit().await?;
         }
+        let next_record = recorded_use_at + chrono::Duration::seconds(TOUCH_SECS);
         // A key does not idle: automation may run once a day.
         Ok(Some(AuthenticatedSession {
             actor: Actor { user_id: key.user_id, session_id: SessionId(key.id.as_uuid()) },
@@ -239,6 +242,8 @@ impl IdentityService {
             last_used_at: now,
             client: None,
             through_api_key: true,
+            recorded_use_at,
+            reusable_until: key.expires_at.map_or(next_record, |expires| expires.min(next_record)),
         }))
     }
 

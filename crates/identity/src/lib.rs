@@ -32,6 +32,7 @@
 mod accounts;
 mod api_keys;
 mod ceremony;
+mod client_tokens;
 mod connection;
 mod convert;
 mod devices;

@@ -1,7 +1,7 @@
 //! Sessions: starting one, authenticating its bearer token (touched at most once a
 //! minute), limiting and revoking them, and listing the caller's.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
@@ -112,35 +112,42 @@ impl IdentityService {
         if status != Some(UserStatus::Active) {
             return Ok(None);
         }
-        self.touch(&session, now).await?;
+        let (recorded_use_at, idle_expires_at) = self.touch(&session, now).await?;
         Ok(Some(AuthenticatedSession {
             actor: Actor { user_id: session.user_id, session_id: session.id },
             second_factor: session.second_factor,
             last_used_at: session.last_used_at,
             client: None,
             through_api_key: false,
+            recorded_use_at,
+            reusable_until: (recorded_use_at + Duration::seconds(TOUCH_INTERVAL_SECS))
+                .min(idle_expires_at)
+                .min(session.absolute_expires_at),
         }))
     }
 
     /// Records a use of `session` at `now`, which starts its idle timeout again;
     /// at most once per [`TOUCH_INTERVAL_SECS`], so reads do not each cost a write.
-    pub(crate) async fn touch(&self, session: &session::Model, now: DateTime<Utc>) -> Result<()> {
+    /// Returns the last use and the idle expiry as recorded afterwards.
+    pub(crate) async fn touch(
+        &self,
+        session: &session::Model,
+        now: DateTime<Utc>,
+    ) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
         if (now - session.last_used_at).num_seconds() < TOUCH_INTERVAL_SECS {
-            return Ok(());
+            return Ok((session.last_used_at, session.idle_expires_at));
         }
+        let idle_expires_at = (now + self.policy.idle_timeout).min(session.absolute_expires_at);
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
         session::Entity::update_many()
             .col_expr(session::Column::LastUsedAt, Expr::value(now))
-            .col_expr(
-                session::Column::IdleExpiresAt,
-                Expr::value((now + self.policy.idle_timeout).min(session.absolute_expires_at)),
-            )
+            .col_expr(session::Column::IdleExpiresAt, Expr::value(idle_expires_at))
             .filter(session::Column::Id.eq(session.id))
             .filter(session::Column::RevokedAt.is_null())
             .exec(&txn)
             .await?;
         txn.commit().await?;
-        Ok(())
+        Ok((now, idle_expires_at))
     }
 
     /// Ends the user's oldest live sessions beyond the newest `max` (a tenant's

@@ -88,6 +88,40 @@ impl EventKind {
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
+
+    /// Whether the event may change what someone may do in its tenant, or
+    /// through it in its children: its roles, groups and assignments, its
+    /// status, its security policy, whether its parent may manage it. A gateway
+    /// reuses callers' rights in a tenant until one of these happens there.
+    pub fn changes_access(self) -> bool {
+        matches!(self, Self::AccessChanged | Self::TenantUpdated | Self::TenantDeleted | Self::TenantRestored)
+    }
+}
+
+tokio::task_local! {
+    /// The tenants whose access-changing events the running task enqueued.
+    static ACCESS_CHANGES: std::sync::Mutex<Vec<TenantId>>;
+}
+
+/// Runs `work` and returns, with its output, the tenants for which it enqueued
+/// an event that [changes access](EventKind::changes_access), whether or not
+/// its transaction then committed. The gateway runs each operation so and
+/// announces those tenants before it answers, so that the caller's next request
+/// finds its rights changed on every replica. Noting it here, where every such
+/// event is written, is what keeps a new kind of change from being missed.
+pub async fn noting_access_changes<F: Future>(work: F) -> (F::Output, Vec<TenantId>) {
+    ACCESS_CHANGES
+        .scope(std::sync::Mutex::new(Vec::new()), async move {
+            let output = work.await;
+            let changed = ACCESS_CHANGES.with(|noted| {
+                let mut changed = std::mem::take(&mut *noted.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+                changed.sort();
+                changed.dedup();
+                changed
+            });
+            (output, changed)
+        })
+        .await
 }
 
 /// A fact about one tenant's data, published after its transaction committed.
@@ -135,6 +169,13 @@ pub async fn enqueue<C: ConnectionTrait>(conn: &C, event: &DomainEvent) -> Resul
         ])
         .to_owned();
     conn.execute(&insert).await?;
+    if event.kind.changes_access() {
+        // Outside `noting_access_changes` (a background job, the CLI) nobody is
+        // noting: the relay announces the change when it publishes the event.
+        let _ = ACCESS_CHANGES.try_with(|noted| {
+            noted.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(event.tenant_id);
+        });
+    }
     Ok(())
 }
 

@@ -45,4 +45,5 @@ pub use model::{
     AccessScope, Assignment, AssignmentFilter, AssignmentState, BuiltinRole, Explanation, GrantPath, GrantStatus,
     Group, GroupInput, GroupMember, GroupPatch, NewAssignment, ParentAccess, Role, RoleInput, RolePatch, Subject,
 };
+pub use scope::ResolvedScope;
 pub use service::RbacService;

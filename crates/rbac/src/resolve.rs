@@ -109,6 +109,12 @@ impl AccessFacts {
         })
     }
 
+    /// The first instant after `at` when one of the assignments stops by itself:
+    /// until then, what these facts grant changes only through a write.
+    pub(crate) fn next_lapse(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.assignments.iter().filter_map(|a| a.expires_at).filter(|expires| *expires > at).min()
+    }
+
     /// What the user may do at `at`.
     pub(crate) fn effective(&self, at: DateTime<Utc>) -> Effective {
         let mut effective = Effective::default();

@@ -25,13 +25,24 @@ impl RbacService {
     /// and one the user does not belong to answer the same `NOT_FOUND`, so the header
     /// cannot probe for other businesses. An owner of the parent reaches a child that
     /// allows it (`resolve_through_parent`). One transaction; nothing is cached across
-    /// requests, so a change takes effect on the next one.
+    /// requests here; the gateway may reuse an answer (see [`ResolvedScope`]).
     pub async fn resolve_scope(
         &self,
         user_id: UserId,
         reference: &TenantRef,
         at: DateTime<Utc>,
     ) -> Result<(Tenant, TenantScope)> {
+        let resolved = self.resolve_scope_until(user_id, reference, at).await?;
+        Ok((resolved.tenant, resolved.scope))
+    }
+
+    /// [`Self::resolve_scope`], with the instant its answer lapses by itself.
+    pub async fn resolve_scope_until(
+        &self,
+        user_id: UserId,
+        reference: &TenantRef,
+        at: DateTime<Utc>,
+    ) -> Result<ResolvedScope> {
         let txn = self.db.begin(Scope::User(user_id), Access::Read).await?;
         let Some(tenant) = tessera_tenant::find_member_tenant(&txn, user_id, reference).await? else {
             let through_parent = self.resolve_through_parent(&txn, user_id, reference, at).await?;
@@ -41,6 +52,7 @@ impl RbacService {
         self.db.enter_tenant(&txn, tenant.id).await?;
         let facts = load_facts(&txn, tenant.id, user_id, Some(at)).await?;
         txn.commit().await?;
+        let lapses_at = facts.next_lapse(at);
         let effective = facts.effective(at);
         let status = tenant.status;
         let mut permissions = effective.tenant_wide;
@@ -51,7 +63,7 @@ impl RbacService {
             !set.is_empty()
         });
         let scope = TenantScope { tenant_id: tenant.id, permissions, resource_permissions, through_parent: None };
-        Ok((tenant, scope))
+        Ok(ResolvedScope { tenant, scope, lapses_at })
     }
 
     /// The roles `user_id` holds in force in `tenant_id` at `at`, directly or
@@ -83,7 +95,7 @@ impl RbacService {
         user_id: UserId,
         reference: &TenantRef,
         at: DateTime<Utc>,
-    ) -> Result<Option<(Tenant, TenantScope)>> {
+    ) -> Result<Option<ResolvedScope>> {
         let Some((tenant, parent)) = tessera_tenant::find_parent_managed_tenant(txn, user_id, reference).await? else {
             return Ok(None);
         };
@@ -91,7 +103,8 @@ impl RbacService {
             return Ok(None);
         }
         self.db.enter_tenant(txn, parent.id).await?;
-        if !load_facts(txn, parent.id, user_id, Some(at)).await?.is_owner(at) {
+        let facts = load_facts(txn, parent.id, user_id, Some(at)).await?;
+        if !facts.is_owner(at) {
             return Ok(None);
         }
         let mut permissions = BuiltinRole::Admin.permissions();
@@ -102,7 +115,7 @@ impl RbacService {
             resource_permissions: BTreeMap::new(),
             through_parent: Some(parent.id),
         };
-        Ok(Some((tenant, scope)))
+        Ok(Some(ResolvedScope { tenant, scope, lapses_at: facts.next_lapse(at) }))
     }
 
     /// Answers "may `user_id` do `permission` (on `resource`, or anywhere in the
@@ -259,6 +272,21 @@ impl RbacService {
         staff.sort();
         Ok(staff)
     }
+}
+
+/// A caller's tenant and rights in it, and when that answer lapses by itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedScope {
+    /// The tenant the reference named.
+    pub tenant: Tenant,
+    /// What the caller may do there.
+    pub scope: TenantScope,
+    /// When an assignment behind the answer expires (`None`: none does).
+    /// Until then the answer changes only with a write, which announces an
+    /// access, tenant or membership change for the tenant (or, for an owner
+    /// reaching a child, for its parent): a cache may keep the answer that long,
+    /// checking for such a change on each use.
+    pub lapses_at: Option<DateTime<Utc>>,
 }
 
 /// Everything needed to resolve `user_id`'s access in `tenant_id`. With `current`,

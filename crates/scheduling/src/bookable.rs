@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tessera_kernel::db::Access;
 use tessera_kernel::{
     AddonId, BookingId, DomainError, Permission, ProviderId, RequestContext, Result, ServiceId, TenantId,
@@ -112,9 +112,18 @@ impl Calendars {
         if let Some(id) = ignore {
             bookings = bookings.filter(booking::Column::Id.ne(id));
         }
+        // Only the three columns the calendar needs: a month of a busy chain
+        // is thousands of rows, and whole models would be most of the search.
+        let rows: Vec<(ProviderId, DateTime<Utc>, DateTime<Utc>)> = bookings
+            .select_only()
+            .columns([booking::Column::ProviderId, booking::Column::BlockedFrom, booking::Column::BlockedUntil])
+            .order_by_asc(booking::Column::BlockedFrom)
+            .into_tuple()
+            .all(txn)
+            .await?;
         let mut busy: HashMap<ProviderId, Vec<Busy>> = HashMap::new();
-        for row in bookings.order_by_asc(booking::Column::BlockedFrom).all(txn).await? {
-            busy.entry(row.provider_id).or_default().push((row.blocked_from, row.blocked_until));
+        for (provider_id, blocked_from, blocked_until) in rows {
+            busy.entry(provider_id).or_default().push((blocked_from, blocked_until));
         }
         Ok(Self { hours, exceptions, busy })
     }

@@ -46,6 +46,7 @@ mod service_catalog;
 
 pub use availability::Slot;
 pub use bookable::{AvailabilityQuery, MAX_AVAILABILITY_DAYS, MAX_AVAILABILITY_SLOTS};
+pub use booking_reads::BookingParties;
 pub use catalog::ExceptionInput;
 pub use model::{
     Addon, AddonInput, AddonPatch, BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, Customer,

@@ -27,7 +27,7 @@ use crate::model::{
 use crate::repo;
 
 /// How a request names its tenant in the `X-Tenant` header.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TenantRef {
     /// By id.
     Id(TenantId),

@@ -147,6 +147,10 @@ declare_settings! {
     seed_demo: bool, env "TESSERA_SEED_DEMO", default("`true` for SQLite in development") =
         database_url.starts_with("sqlite:") && environment == Environment::Development;
 
+    /// Seconds a caller's rights found by one request are reused by the next while nothing they rest on changed (0–3600; 0: read every time). PostgreSQL without `REDIS_URL` never reuses: its replicas could not tell each other of changes.
+    rights_reuse_seconds: u32, env "TESSERA_RIGHTS_REUSE_SECONDS", default("`60`") = 60,
+        check within(0..=3600);
+
     /// Seconds given to requests at shutdown.
     shutdown_grace_seconds: u64, env "TESSERA_SHUTDOWN_GRACE_SECONDS", default("`10`") = 10;
 

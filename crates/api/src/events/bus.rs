@@ -20,6 +20,8 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use crate::caller::stamps::{AccessStamps, Mark};
+
 /// The Redis stream all replicas share.
 pub const REDIS_STREAM: &str = "tessera:events";
 /// About how many entries the stream keeps for readers catching up.
@@ -65,6 +67,8 @@ struct Inner {
     local: broadcast::Sender<Arc<BusMessage>>,
     redis: Option<RedisLink>,
     recent: Mutex<RecentIds>,
+    /// Travels with the events: on the same Redis, or in this process.
+    stamps: AccessStamps,
 }
 
 #[derive(Debug)]
@@ -115,21 +119,27 @@ pub(crate) fn redis_config() -> redis::AsyncConnectionConfig {
 impl EventBus {
     /// A bus for one process.
     pub fn in_process() -> Self {
-        Self::build(None)
+        Self::build(None, AccessStamps::in_process())
     }
 
     /// A bus shared by all replicas through Redis at `url`. Connects lazily: a Redis
     /// that is down now does not stop the gateway from starting.
     pub fn with_redis(url: &str, shutdown: CancellationToken) -> Result<Self, redis::RedisError> {
         let client = redis::Client::open(url)?;
-        let bus = Self::build(Some(RedisLink { client, publisher: tokio::sync::Mutex::new(None) }));
+        let stamps = AccessStamps::in_redis(client.clone());
+        let bus = Self::build(Some(RedisLink { client, publisher: tokio::sync::Mutex::new(None) }), stamps);
         tokio::spawn(bus.clone().listen_to_redis(shutdown));
         Ok(bus)
     }
 
-    fn build(redis: Option<RedisLink>) -> Self {
+    fn build(redis: Option<RedisLink>, stamps: AccessStamps) -> Self {
         let (local, _) = broadcast::channel(LOCAL_CAPACITY);
-        Self { inner: Arc::new(Inner { local, redis, recent: Mutex::new(RecentIds::default()) }) }
+        Self { inner: Arc::new(Inner { local, redis, recent: Mutex::new(RecentIds::default()), stamps }) }
+    }
+
+    /// The access stamps replicas check before reusing a caller's rights.
+    pub(crate) fn stamps(&self) -> &AccessStamps {
+        &self.inner.stamps
     }
 
     /// Whether events go through Redis.
@@ -253,6 +263,8 @@ impl EventBus {
                 result = session => {
                     if let Err(err) = result {
                         warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "lost the Redis event stream; reconnecting");
+                        // Stamps set while the link was down may not be seen.
+                        self.inner.stamps.forget_kept();
                     }
                 }
             }
@@ -266,11 +278,15 @@ impl EventBus {
 }
 
 /// The identity service tells the bus, after commit, of every session a change
-/// ended: their subscriptions stop on every replica. A notice lost to a Redis
-/// outage is covered by each socket's periodic session check.
+/// ended: each is marked ended, so no replica takes its token from memory any
+/// more, and its subscriptions stop on every replica. A notice lost to a Redis
+/// outage is covered by each socket's periodic session check, and a mark by
+/// the expiry of every remembered session.
 impl tessera_identity::SessionEndings for EventBus {
     fn ended<'a>(&'a self, sessions: &'a [SessionId]) -> tessera_identity::EndingsFuture<'a> {
         Box::pin(async move {
+            let marks: Vec<Mark> = sessions.iter().map(|id| Mark::Ended(*id)).collect();
+            self.inner.stamps.bump(&marks).await;
             for &session_id in sessions {
                 if let Err(err) = self.publish(&BusMessage::SessionRevoked { session_id }).await {
                     warn!(error = %err, "could not announce an ended session; sockets notice at their next check");

@@ -21,6 +21,7 @@ use tracing::warn;
 use uuid::Uuid;
 
 use super::{BusMessage, EventBus};
+use crate::caller::stamps::Mark;
 
 const BATCH: u64 = 100;
 /// Published rows are kept this long (for inspection), then deleted.
@@ -106,6 +107,16 @@ async fn relay_batch(db: &Db, bus: &EventBus, clock: &SharedClock) -> Result<u64
     let txn = db.begin(Scope::Maintenance, Access::Write).await?;
     let claimed = claim_unpublished(&txn, BATCH).await?;
     let ids: Vec<Uuid> = claimed.iter().map(|row| row.id).collect();
+    // Stamped before the events go out: a replica that receives one re-reads
+    // the rights it rests on. The request that made the change stamped them
+    // already; this covers changes made elsewhere (the CLI, background jobs).
+    let changed: Vec<Mark> = claimed
+        .iter()
+        .filter_map(|row| row.event.as_ref())
+        .filter(|event| event.kind.changes_access())
+        .map(|event| Mark::Tenant(event.tenant_id))
+        .collect();
+    bus.stamps().bump(&changed).await;
     for row in claimed {
         match row.event {
             Some(event) => bus.publish(&BusMessage::Domain(event)).await?,

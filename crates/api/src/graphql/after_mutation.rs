@@ -1,8 +1,9 @@
 //! What follows every mutation, done once here instead of by hand in resolvers:
-//! the outbox relay is woken, so the events the mutation committed (a booking,
-//! a revoked role, a changed policy) reach subscribers at once rather than at
-//! the relay's next poll. Over HTTP and WebSocket alike, since both execute
-//! through the schema.
+//! the tenants whose access it changed (a revoked role, a changed policy) are
+//! stamped, so the caller's next request on any replica resolves rights afresh
+//! (`caller::stamps`), and the outbox relay is woken, so the events the
+//! mutation committed reach subscribers at once rather than at the relay's next
+//! poll. Over HTTP and WebSocket alike, since both execute through the schema.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -10,6 +11,9 @@ use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, N
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Response, ServerResult, Variables};
 
+use tessera_kernel::event::noting_access_changes;
+
+use crate::caller::stamps::Mark;
 use crate::services::Services;
 
 /// Installs [`WakeRelay`] on every request.
@@ -54,7 +58,13 @@ impl Extension for WakeRelay {
         operation_name: Option<&str>,
         next: NextExecute<'_>,
     ) -> Response {
-        let response = next.run(ctx, operation_name).await;
+        let (response, access_changed) = noting_access_changes(next.run(ctx, operation_name)).await;
+        if !access_changed.is_empty()
+            && let Some(services) = ctx.data_opt::<Arc<Services>>()
+        {
+            let marks: Vec<Mark> = access_changed.into_iter().map(Mark::Tenant).collect();
+            services.bus.stamps().bump(&marks).await;
+        }
         let ran_a_mutation = {
             let mutations = self.mutations.lock().unwrap_or_else(PoisonError::into_inner);
             match operation_name {

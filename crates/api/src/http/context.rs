@@ -8,7 +8,7 @@ use tessera_kernel::{DomainError, RequestContext, RequestMeta};
 use tessera_tenant::TenantRef;
 
 use super::AppState;
-use crate::caller::{Caller, Entry, enter_tenant};
+use crate::caller::{Caller, Entry, admit};
 use crate::error::ApiError;
 
 /// What a client presented.
@@ -89,30 +89,28 @@ pub(crate) async fn build_context(
     let now = services.clock.now();
     let ip = meta.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok());
     let mut request = RequestContext::anonymous(meta, services.clock.clone());
-    let mut caller = None;
-    if let Some(token) = &credentials.bearer {
-        let session =
-            services.identity.authenticate_session(token, now).await?.ok_or_else(|| {
-                unauthenticated("the access token is invalid or expired; sign in or refresh the session")
-            })?;
-        request = request.with_actor(session.actor);
-        caller = Some(Caller { session, ip });
-    }
+    // A malformed header is reported after the token is judged, as before.
+    let named = credentials.tenant.as_deref().map(TenantRef::parse);
+    let Some(token) = &credentials.bearer else {
+        if let Some(named) = named {
+            named?;
+            request.require_actor()?;
+        }
+        return Ok(Entered { context: request, caller: None });
+    };
+    let named_tenant = named.as_ref().and_then(|named| named.as_ref().ok());
+    let recalled = app.callers.recall(services, token, named_tenant, now).await?;
+    named.transpose()?;
+    let session = recalled.session;
+    request = request.with_actor(session.actor);
     // A partner client acts in its own tenant, named or not.
-    let client = caller.as_ref().and_then(|c| c.session.client.clone());
-    if let Some(grant) = &client {
+    if let Some(grant) = &session.client {
         request = request.with_client(grant.client);
     }
-    let reference = match (&credentials.tenant, &client) {
-        (Some(raw), _) => Some(TenantRef::parse(raw)?),
-        (None, Some(grant)) => Some(TenantRef::Id(grant.tenant_id)),
-        (None, None) => None,
-    };
-    if let Some(reference) = reference {
-        request.require_actor()?;
-        let Some(caller) = &caller else { return Err(unauthenticated("sign in to act in a tenant")) };
-        let (_, scope) = enter_tenant(services, caller, &reference, Entry::Operation, now).await?;
+    let caller = Caller { session, ip };
+    if let Some(rights) = recalled.rights {
+        let (_, scope) = admit(services, &caller, rights, Entry::Operation, now).await?;
         request = request.with_tenant(scope);
     }
-    Ok(Entered { context: request, caller })
+    Ok(Entered { context: request, caller: Some(caller) })
 }

@@ -443,7 +443,20 @@ fn graphql_response(media: MediaType, mut response: async_graphql::Response) -> 
     if !response.extensions.is_empty() {
         body.insert("extensions".into(), serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
     }
-    let status =
-        if request_error && media == MediaType::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    // Nothing answered because a dependency is down: 503 under either media
+    // type, as when it fails before execution, so proxies and clients retry.
+    let unavailable = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| {
+            e.extensions.as_ref().and_then(|ext| ext.get("code"))
+                == Some(&async_graphql::Value::from(ErrorCode::ServiceUnavailable.as_str()))
+        });
+    let status = if unavailable {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if request_error && media == MediaType::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     respond(media, status, Value::Object(body))
 }

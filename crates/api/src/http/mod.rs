@@ -80,6 +80,8 @@ pub struct AppInner {
     pub(crate) public_fields: std::collections::HashSet<String>,
     /// Subscription events' rights decisions, shared per caller.
     pub(crate) event_rights: crate::caller::EventRightsRegistry,
+    /// Sessions and rights found by earlier requests.
+    pub(crate) callers: crate::caller::recall::CallerCache,
     /// Where requests' documents come from: their own text, the trusted
     /// list, the automatic persisted queries.
     pub(crate) documents: persisted::Documents,

@@ -151,6 +151,30 @@ pub struct AuthenticatedSession {
     /// Whether the credential is a personal API key rather than a signed-in
     /// session (keys and clients never manage sign-in methods or keys).
     pub through_api_key: bool,
+    /// When the credential's last use is recorded as of this answer (this
+    /// request's, when it extended the idle timeout): what `last_used_at`
+    /// reads for a later request that reuses the answer.
+    pub recorded_use_at: DateTime<Utc>,
+    /// Until when a later request with the same token may take this answer
+    /// without asking the database: the credential expires then, or its next
+    /// use is due to be recorded. `reused_at` explains what else it needs.
+    pub reusable_until: DateTime<Utc>,
+}
+
+impl AuthenticatedSession {
+    /// This answer for a later request at `now` with the same token, or `None`
+    /// once the database must be asked again. Only times are judged here: a
+    /// session, key or client ended before then is announced to the gateway
+    /// (`SessionEndings`), which must check for that notice before reusing.
+    pub fn reused_at(&self, now: DateTime<Utc>) -> Option<Self> {
+        if now >= self.reusable_until {
+            return None;
+        }
+        let mut reused = self.clone();
+        // A key does not idle; a session was idle since its recorded use.
+        reused.last_used_at = if self.through_api_key { now } else { self.recorded_use_at };
+        Some(reused)
+    }
 }
 
 /// What a correct email and password lead to.

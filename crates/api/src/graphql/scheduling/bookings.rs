@@ -197,8 +197,7 @@ pub(super) async fn bookings_page(
     last: Option<i32>,
     before: Option<String>,
 ) -> ApiResult<Connection<String, BookingObject>> {
-    let page =
-        services(ctx)?.scheduling.bookings(request(ctx)?, filter, &page_request(first, after, last, before)).await?;
+    let page = page_with_parties(ctx, filter, &page_request(first, after, last, before)).await?;
     // A prefetch only warms the loaders. What it could not load (a nested field
     // the caller may not read), the nested field loads again and reports at its
     // own path, so the page itself still answers.
@@ -208,6 +207,29 @@ pub(super) async fn bookings_page(
         async_graphql::connection::Edge::new(encode_time_cursor(b.starts_at, b.id.as_uuid()), BookingObject(b))
     }));
     Ok(result)
+}
+
+/// The page, with the providers, services and customers the query asks for
+/// under it read in the same statement and handed to their loaders, so the
+/// nested fields find them there.
+async fn page_with_parties(
+    ctx: &Context<'_>,
+    filter: &BookingFilter,
+    page: &tessera_kernel::PageRequest,
+) -> ApiResult<tessera_kernel::Page<tessera_scheduling::Booking>> {
+    let node = ctx.look_ahead().field("edges").field("node");
+    let scheduling = &services(ctx)?.scheduling;
+    if !(node.field("provider").exists() || node.field("service").exists() || node.field("customer").exists()) {
+        return Ok(scheduling.bookings(request(ctx)?, filter, page).await?);
+    }
+    let (page, parties) = scheduling.bookings_with_parties(request(ctx)?, filter, page).await?;
+    let loaders = loaders(ctx)?;
+    futures_util::join!(
+        loaders.providers().feed_many(parties.providers),
+        loaders.services().feed_many(parties.services),
+        loaders.customers().feed_many(parties.customers),
+    );
+    Ok(page)
 }
 
 /// Which bookings to list.

@@ -5,7 +5,10 @@
 //! subscription is about to deliver. It resolves the member's effective
 //! permissions, narrows a partner client to its scopes, and holds the request to
 //! the tenant's security policy, so a socket opened yesterday acts with the
-//! rights its caller holds today.
+//! rights its caller holds today. A request's rights may come from what the
+//! last request found ([`recall`]), while the [`stamps`] show nothing they rest
+//! on changed; the client's scopes and the tenant's policy are applied afresh
+//! each time ([`admit`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -19,6 +22,9 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::services::Services;
+
+pub(crate) mod recall;
+pub(crate) mod stamps;
 
 /// A signed-in caller: the session (or API key, or partner client token) they
 /// came with and the network they came from.
@@ -49,8 +55,20 @@ pub(crate) async fn enter_tenant(
     entry: Entry,
     now: DateTime<Utc>,
 ) -> Result<Rights, ApiError> {
+    let rights = services.rbac.resolve_scope(caller.session.actor.user_id, reference, now).await?;
+    admit(services, caller, rights, entry, now).await
+}
+
+/// Holds the user's rights in a tenant to how they came: a partner client to
+/// its scopes and the tenant's networks, anyone else to the tenant's policy.
+pub(crate) async fn admit(
+    services: &Services,
+    caller: &Caller,
+    (tenant, mut scope): Rights,
+    entry: Entry,
+    now: DateTime<Utc>,
+) -> Result<Rights, ApiError> {
     let session = &caller.session;
-    let (tenant, mut scope) = services.rbac.resolve_scope(session.actor.user_id, reference, now).await?;
     match &session.client {
         Some(grant) => {
             if tenant.id != grant.tenant_id {
