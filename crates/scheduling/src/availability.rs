@@ -10,7 +10,7 @@
 //! service and add-ons, buffer after — lies inside one working window and overlaps
 //! no booking.
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use tessera_kernel::ProviderId;
 
@@ -139,6 +139,19 @@ fn instant(tz: Tz, at: NaiveDateTime) -> Option<DateTime<Utc>> {
     }
 }
 
+/// The UTC offset of every local time in `window` on `date`, when the clocks
+/// do not change within it (all but a few days a year). Finding the offset of
+/// each candidate start in the timezone's rules was most of a search; one
+/// offset for the window is the same answer when both its ends share it.
+fn steady_offset(tz: Tz, date: NaiveDate, window: DayWindow) -> Option<Duration> {
+    let offset_at = |minute: i16| match tz.offset_from_local_datetime(&local(date, minute)) {
+        LocalResult::Single(offset) => Some(offset.fix()),
+        _ => None,
+    };
+    let start = offset_at(window.start_minute)?;
+    (offset_at(window.end_minute)? == start).then(|| Duration::seconds(i64::from(start.local_minus_utc())))
+}
+
 /// The instant of a window edge; an edge inside a skipped hour moves to its end.
 fn edge(tz: Tz, at: NaiveDateTime) -> DateTime<Utc> {
     let mut probe = at;
@@ -184,9 +197,14 @@ pub(crate) fn slots(calendar: &Calendar<'_>, query: &SlotQuery) -> Vec<Slot> {
                 edge(query.timezone, local(date, window.start_minute)),
                 edge(query.timezone, local(date, window.end_minute)),
             );
+            let offset = steady_offset(query.timezone, date, window);
             let mut minute = (window.start_minute + step - 1) / step * step;
             while minute < window.end_minute {
-                if let Some(start) = instant(query.timezone, local(date, minute)) {
+                let start = match offset {
+                    Some(offset) => Some(Utc.from_utc_datetime(&(local(date, minute) - offset))),
+                    None => instant(query.timezone, local(date, minute)),
+                };
+                if let Some(start) = start {
                     let blocked_from = start - query.buffer_before;
                     let ends_at = start + query.duration;
                     let blocked_until = ends_at + query.buffer_after;
@@ -276,6 +294,40 @@ mod tests {
         let found = slots(&calendar, &query(chrono_tz::Europe::Madrid, day(2026, 6, 10), 30, 15));
         assert_eq!(found.len(), 31, "09:00 … 16:30");
         assert_eq!(found[0].starts_at, utc("2026-06-10T07:00:00Z"), "09:00 in Madrid summer time");
+    }
+
+    #[test]
+    fn every_start_is_the_instant_the_timezone_rules_give_on_every_day_of_a_year() {
+        // Half-hour and 45-minute offsets, a half-hour daylight shift, both hemispheres.
+        let zones = [
+            chrono_tz::Europe::Madrid,
+            chrono_tz::America::New_York,
+            chrono_tz::Australia::Lord_Howe,
+            chrono_tz::Asia::Kathmandu,
+        ];
+        let whole_day = window(0, 24 * 60);
+        for tz in zones {
+            let mut date = day(2026, 1, 1);
+            while date.year() == 2026 {
+                let offset = steady_offset(tz, date, whole_day);
+                for minute in (0..24 * 60).step_by(15) {
+                    let rules = instant(tz, local(date, minute));
+                    match offset {
+                        Some(offset) => assert_eq!(
+                            Some(Utc.from_utc_datetime(&(local(date, minute) - offset))),
+                            rules,
+                            "{tz} {date} minute {minute}"
+                        ),
+                        None => assert!(
+                            tz.offset_from_local_datetime(&local(date, 0)).single().map(|o| o.fix())
+                                != tz.offset_from_local_datetime(&local(date, 24 * 60)).single().map(|o| o.fix()),
+                            "{tz} {date}: no steady offset only where the clocks change"
+                        ),
+                    }
+                }
+                date = date.succ_opt().expect("a next day");
+            }
+        }
     }
 
     #[test]
