@@ -1,8 +1,11 @@
 //! The platform operator's account actions (`tessera account …`): suspend,
 //! deactivate, delete or reactivate an account by email, with a reason. Ended
-//! sessions are announced on the event bus, so their subscriptions stop on
-//! every replica that shares Redis (without it, each gateway notices at its next
-//! session check).
+//! sessions are marked ended and announced on the event bus, so their requests
+//! and subscriptions stop on every replica that shares Redis. Without Redis
+//! this command's process cannot reach a running gateway's memory: the gateway
+//! notices when it next asks the database about the session, within a minute
+//! for requests (a remembered session is asked again when its use is due to be
+//! recorded) and at the next session check for subscriptions.
 
 use tessera_identity::{User, UserStatus};
 use tessera_kernel::{RequestContext, RequestMeta};
