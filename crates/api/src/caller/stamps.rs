@@ -9,8 +9,9 @@
 //! shared keys; without it they live in this process (one gateway per
 //! database, as events are). Stamps are random values rather than counters, so
 //! a Redis that restarts empty can never hand back a value a stale answer was
-//! kept under; they are forgotten after [`FORGET_AFTER`], longer than any answer
-//! is kept.
+//! kept under. Redis forgets them after [`FORGET_AFTER`]; this process keeps
+//! at most [`LOCAL_STAMPS`] (see there), in both cases longer than any answer
+//! kept under them lives.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,10 +24,15 @@ use tracing::warn;
 
 use crate::events::bus::redis_config;
 
-/// How long a stamp is kept; answers are kept far shorter (at most an hour).
+/// How long Redis keeps a stamp; answers are kept far shorter (at most an hour).
 pub(crate) const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
-/// How many stamps this process keeps before forgetting old ones.
+/// How many stamps this process keeps. When full it forgets those older than
+/// [`LOCAL_FORGET_AFTER`] (no answer kept before them lives that long, so
+/// forgetting one can only make an answer unusable, never wrongly usable),
+/// and when that frees nothing, all of them, with a new epoch.
 const LOCAL_STAMPS: usize = 50_000;
+/// Longer than any answer is kept (rights at most an hour, sessions a minute).
+const LOCAL_FORGET_AFTER: Duration = Duration::from_secs(2 * 3600);
 
 /// What a stamp is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,8 +142,12 @@ impl AccessStamps {
             Store::Local(stamps) => {
                 let mut stamps = stamps.lock().unwrap_or_else(PoisonError::into_inner);
                 let now = Instant::now();
-                if stamps.len() >= LOCAL_STAMPS {
-                    stamps.retain(|_, (_, set_at)| now.duration_since(*set_at) < FORGET_AFTER);
+                if stamps.len() + marks.len() > LOCAL_STAMPS {
+                    stamps.retain(|_, (_, set_at)| now.duration_since(*set_at) < LOCAL_FORGET_AFTER);
+                }
+                if stamps.len() + marks.len() > LOCAL_STAMPS {
+                    stamps.clear();
+                    self.forget_kept();
                 }
                 for mark in marks {
                     stamps.insert(*mark, (fresh(), now));
@@ -204,5 +214,27 @@ impl AccessStamps {
             *redis.quiet_until.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + QUIET);
         }
         self.forget_kept();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_process_keeps_a_bounded_number_of_stamps_and_trusts_nothing_older_once_it_forgets() {
+        let stamps = AccessStamps::in_process();
+        let first = Mark::Tenant(TenantId(uuid::Uuid::now_v7()));
+        stamps.bump(&[first]).await;
+        let epoch = stamps.epoch();
+        // More changes than it keeps, faster than any ages out.
+        for _ in 0..LOCAL_STAMPS + 10 {
+            stamps.bump(&[Mark::Ended(SessionId(uuid::Uuid::now_v7()))]).await;
+        }
+        let Store::Local(kept) = &stamps.store else { unreachable!("an in-process store") };
+        assert!(kept.lock().unwrap_or_else(PoisonError::into_inner).len() <= LOCAL_STAMPS);
+        // The first stamp was forgotten, so what was kept under it is not reused.
+        assert_eq!(stamps.read(&[first]).await, Some(vec![None]));
+        assert!(stamps.epoch() > epoch, "a new epoch once stamps younger than any kept answer were dropped");
     }
 }
