@@ -533,6 +533,19 @@ pub struct FlakyLink {
 }
 
 impl FlakyLink {
+    /// A link to the test Redis and the `redis://` URL that goes through it;
+    /// `None` (with `why` printed) when no Redis is configured.
+    pub async fn to_redis(why: &str) -> Option<(Self, String)> {
+        let Some(redis) = redis_url() else {
+            eprintln!("{why}; set TESSERA_TEST_REDIS_URL");
+            return None;
+        };
+        let upstream = redis.trim_start_matches("redis://").trim_end_matches('/').to_owned();
+        let link = Self::to(upstream).await;
+        let url = format!("redis://{}", link.address);
+        Some((link, url))
+    }
+
     /// Starts forwarding a local port to `upstream` (`host:port`).
     pub async fn to(upstream: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");

@@ -131,13 +131,7 @@ async fn a_request_that_reuses_rights_still_sees_another_tenant_as_not_found() {
 
 #[tokio::test]
 async fn while_redis_is_away_rights_come_from_the_database_and_a_change_still_holds() {
-    let Some(redis) = tessera_e2e::redis_url() else {
-        eprintln!("this outage needs Redis; set TESSERA_TEST_REDIS_URL");
-        return;
-    };
-    let upstream = redis.trim_start_matches("redis://").trim_end_matches('/').to_owned();
-    let link = tessera_e2e::FlakyLink::to(upstream).await;
-    let via_link = format!("redis://{}", link.address);
+    let Some((link, via_link)) = tessera_e2e::FlakyLink::to_redis("this outage needs Redis").await else { return };
     let app = TestApp::spawn_with(|c| c.redis_url = Some(via_link.clone())).await;
     let (owner, _) = app.owner_of("remember-outage").await;
     let admin = app.add_member(&owner, "admin@remember-outage.test", &["admin"]).await;

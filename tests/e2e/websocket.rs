@@ -165,13 +165,10 @@ async fn a_change_made_through_one_replica_reaches_a_subscriber_on_another() {
 
 #[tokio::test]
 async fn after_a_redis_outage_subscribers_on_another_replica_get_the_missed_event_once() {
-    let Some(redis) = tessera_e2e::redis_url() else {
-        eprintln!("replicas share events through Redis only; set TESSERA_TEST_REDIS_URL");
+    let Some((link, via_link)) = tessera_e2e::FlakyLink::to_redis("replicas share events through Redis only").await
+    else {
         return;
     };
-    let upstream = redis.trim_start_matches("redis://").trim_end_matches('/').to_owned();
-    let link = tessera_e2e::FlakyLink::to(upstream).await;
-    let via_link = format!("redis://{}", link.address);
     let first = TestApp::spawn_with(|c| c.redis_url = Some(via_link.clone())).await;
     let second = TestApp::spawn_on(first.database.clone(), |c| c.redis_url = Some(via_link.clone())).await;
     let (owner, _) = first.owner_of("redis-outage").await;

@@ -47,14 +47,14 @@ pub(crate) struct CallerCache {
 }
 
 /// An answer and the epoch it was kept in.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Kept<T> {
     answer: T,
     epoch: u64,
 }
 
 /// What is known of a user's rights in a tenant.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct KeptRights {
     /// The tenants whose stamps the rights rest on.
     marks: Vec<Mark>,
@@ -64,7 +64,7 @@ struct KeptRights {
 }
 
 /// Rights, with the stamps read before they were resolved.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct KeptAnswer {
     rights: Rights,
     stamps: Vec<Stamp>,
@@ -151,7 +151,7 @@ impl CallerCache {
         if !self.remembers() {
             return None;
         }
-        self.sessions.get(key).filter(|kept| kept.epoch == epoch).and_then(|kept| kept.answer.reused_at(now))
+        self.sessions.read(key, |kept| if kept.epoch == epoch { kept.answer.reused_at(now) } else { None }).flatten()
     }
 
     /// Signs `token` in from the database, keeping the answer when it may be
@@ -184,7 +184,7 @@ impl CallerCache {
     /// The stamps the rights kept for `user_id` in `tenant` rest on (none when
     /// nothing is kept: the first request learns them).
     fn rights_marks(&self, user_id: UserId, tenant: &TenantRef) -> Vec<Mark> {
-        self.rights.get(&(user_id, tenant.clone())).map(|kept| kept.marks).unwrap_or_default()
+        self.rights.read(&(user_id, tenant.clone()), |kept| kept.marks.clone()).unwrap_or_default()
     }
 
     /// The kept rights for `key` when their stamps are `stamps_now` and they
@@ -196,9 +196,14 @@ impl CallerCache {
         epoch: u64,
         now: DateTime<Utc>,
     ) -> Option<Rights> {
-        let kept = self.rights.get(key)?.answer?;
-        let KeptAnswer { rights, stamps, until } = kept.answer;
-        (kept.epoch == epoch && now < until && stamps == stamps_now).then_some(rights)
+        self.rights
+            .read(key, |kept| {
+                let kept = kept.answer.as_ref()?;
+                let answer = &kept.answer;
+                let current = kept.epoch == epoch && now < answer.until && answer.stamps == stamps_now;
+                current.then(|| answer.rights.clone())
+            })
+            .flatten()
     }
 
     /// Keeps `resolved` under the stamps read before it (`stamps_then`, of
@@ -238,12 +243,15 @@ impl<K, V> Default for Bounded<K, V> {
     }
 }
 
-impl<K: Eq + Hash, V: Clone> Bounded<K, V> {
-    fn get<Q: Eq + Hash + ?Sized>(&self, key: &Q) -> Option<V>
+impl<K: Eq + Hash, V> Bounded<K, V> {
+    /// What `read` makes of the entry for `key`, under the lock: a request
+    /// copies out only what it uses (the stamps to check, then the rights on a
+    /// hit), not the whole entry.
+    fn read<Q: Eq + Hash + ?Sized, R>(&self, key: &Q, read: impl FnOnce(&V) -> R) -> Option<R>
     where
         K: std::borrow::Borrow<Q>,
     {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).get(key).cloned()
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).get(key).map(read)
     }
 
     fn remove<Q: Eq + Hash + ?Sized>(&self, key: &Q)
