@@ -506,6 +506,18 @@ impl WsClient {
         }
     }
 
+    /// The next text message as sent, byte for byte (`None`: none in time, or closed).
+    pub async fn next_text(&mut self, within: Duration) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await.ok()?? {
+                Ok(Message::Text(text)) => return Some(text.to_string()),
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
     /// Waits for the server to close, returning its close code.
     pub async fn closed_with(&mut self, within: Duration) -> Option<u16> {
         loop {

@@ -43,6 +43,17 @@ async fn the_response_type_follows_accept() {
 }
 
 #[tokio::test]
+async fn fields_are_answered_in_the_order_they_were_asked() {
+    // GraphQL's serialization keeps the selection's order; clients that show a
+    // response as it came (GraphiQL, logs, snapshots) rely on it.
+    let app = TestApp::spawn().await;
+    let body = r#"{"query":"{ zebra: __typename apple: __typename mango: __typename }"}"#;
+    let (status, _, text) = raw(&app, JSON, JSON, body).await;
+    assert_eq!(status, 200);
+    assert_eq!(text, r#"{"data":{"zebra":"Query","apple":"Query","mango":"Query"}}"#);
+}
+
+#[tokio::test]
 async fn bodies_that_browsers_can_send_cross_site_are_refused() {
     let app = TestApp::spawn().await;
     for content_type in

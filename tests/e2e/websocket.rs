@@ -88,6 +88,15 @@ async fn queries_run_over_the_socket_and_complete() {
     let Some(WsEvent::Json(next)) = ws.next(WAIT).await else { panic!("expected a result") };
     assert_eq!(next["payload"]["data"]["me"]["email"], "sock@example.com");
     assert_eq!(ws.next(WAIT).await, Some(WsEvent::Json(json!({"id": "q", "type": "complete"}))));
+    // Fields come in the order they were asked for, as over HTTP.
+    let ordered = "{ zebra: __typename apple: __typename }";
+    ws.send(json!({"id": "o", "type": "subscribe", "payload": {"query": ordered}})).await;
+    let answer = ws.next_text(WAIT).await;
+    assert_eq!(
+        answer.as_deref(),
+        Some(r#"{"id":"o","type":"next","payload":{"data":{"zebra":"Query","apple":"Query"}}}"#)
+    );
+    assert_eq!(ws.next(WAIT).await, Some(WsEvent::Json(json!({"id": "o", "type": "complete"}))));
     ws.send(json!({"id": "bad", "type": "subscribe", "payload": {"query": "{ nope }"}})).await;
     let Some(WsEvent::Json(error)) = ws.next(WAIT).await else { panic!("expected an error") };
     assert_eq!(error["type"], "error");

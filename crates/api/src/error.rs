@@ -142,6 +142,14 @@ pub fn graphql_error(code: ApiCode, message: impl Into<String>) -> async_graphql
     err
 }
 
+/// `err` as an error of the whole request, refused before it ran: about no
+/// place in the document.
+pub(crate) fn request_error(err: ApiError) -> async_graphql::ServerError {
+    let mut error = async_graphql::Error::from(err).into_server_error(async_graphql::Pos::default());
+    error.locations.clear();
+    error
+}
+
 /// Whether `message` is async-graphql's report of an argument value that does not
 /// fit the argument's type (`InputValueError`), or of a variable the request did
 /// not give a value (found only when the field using it resolves).

@@ -27,7 +27,6 @@ mod patch;
 mod rbac;
 mod scheduling;
 mod tenant;
-mod text_input;
 
 use std::sync::Arc;
 
@@ -38,6 +37,7 @@ use crate::config::{IntrospectionPolicy, QueryLimits};
 use crate::error::{ApiError, ApiResult};
 use crate::services::Services;
 
+pub(crate) use after_mutation::execute_operation;
 pub use loaders::Loaders;
 
 /// The query root.
@@ -78,9 +78,7 @@ pub fn build_schema(limits: &QueryLimits, introspection: IntrospectionPolicy) ->
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives)
-        .limit_recursive_depth(limits.max_depth * 2)
-        .extension(text_input::TextInput)
-        .extension(after_mutation::AfterMutation);
+        .limit_recursive_depth(limits.max_depth * 2);
     // Suggestions ("did you mean …?") reveal the schema; only offer them to those who
     // may read the schema anyway.
     if introspection != IntrospectionPolicy::Everyone {

@@ -8,6 +8,7 @@
 //! - fields that must not repeat within one request (`login`, `signUp`,
 //!   `refreshSession`) appear at most once, so aliases cannot multiply password
 //!   guesses;
+//! - no text holds a control character (`control_characters`);
 //! - federation's `_entities` resolves at most [`MAX_ENTITY_REPRESENTATIONS`]
 //!   representations per request, counted in the document and its variables.
 //!
@@ -18,10 +19,11 @@
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, Field, OperationType, Selection, SelectionSet,
 };
-use async_graphql::{Value, Variables};
+use async_graphql::{ServerError, Value, Variables};
 
+use super::control_characters::refuse_control_characters;
 use crate::config::QueryLimits;
-use crate::error::ApiCode;
+use crate::error::{ApiCode, graphql_error};
 
 /// Root fields that may appear only once per document.
 const SINGLE_USE_ROOT_FIELDS: &[&str] = &["login", "signUp", "completeSignUp", "refreshSession"];
@@ -114,15 +116,16 @@ impl<'a> Walk<'a> {
 pub(crate) fn prepare_document(
     request: &mut async_graphql::Request,
     limits: &QueryLimits,
-) -> Result<DocumentFacts, (ApiCode, String)> {
+) -> Result<DocumentFacts, ServerError> {
     if request.query.chars().count() > limits.max_query_chars {
         let message = format!("the document is longer than {} characters", limits.max_query_chars);
-        return Err((ApiCode::GraphqlValidationFailed, message));
+        return Err(graphql_error(ApiCode::GraphqlValidationFailed, message));
     }
     let document = async_graphql::parser::parse_query(&request.query)
-        .map_err(|err| (ApiCode::GraphqlParseFailed, async_graphql::ServerError::from(err).message))?;
+        .map_err(|err| graphql_error(ApiCode::GraphqlParseFailed, ServerError::from(err).message))?;
     let facts = check_document(&document, request.operation_name.as_deref(), &request.variables, limits)
-        .map_err(|rejection| (ApiCode::GraphqlValidationFailed, rejection.0))?;
+        .map_err(|rejection| graphql_error(ApiCode::GraphqlValidationFailed, rejection.0))?;
+    refuse_control_characters(&document, &request.variables)?;
     request.set_parsed_query(document);
     Ok(facts)
 }
@@ -279,6 +282,24 @@ mod tests {
     #[test]
     fn a_fragment_cycle_does_not_loop() {
         assert!(check("{ __typename ...A } fragment A on Query { ...B } fragment B on Query { ...A }").is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused_with_where_they_are() {
+        let refused = |query: &str, variables: serde_json::Value| {
+            let mut request = async_graphql::Request::new(query).variables(Variables::from_json(variables));
+            let error = prepare_document(&mut request, &QueryLimits::default()).err()?;
+            let extensions = serde_json::to_value(&error.extensions).ok()?;
+            Some((extensions["code"].as_str()?.to_owned(), extensions["field"].as_str()?.to_owned()))
+        };
+        let create = "mutation($input: CustomerDetailsInput!) { createCustomer(input: $input) { id } }";
+        let expected = Some(("BAD_USER_INPUT".to_owned(), "input.name".to_owned()));
+        assert_eq!(refused(create, serde_json::json!({"input": {"name": "Ana\u{0}"}})), expected);
+        assert_eq!(
+            refused("mutation { createCustomer(input: {name: \"B\\u001b\"}) { id } }", serde_json::json!({})),
+            expected
+        );
+        assert_eq!(refused(create, serde_json::json!({"input": {"name": "Ana\tL\r\n"}})), None);
     }
 
     #[test]

@@ -22,12 +22,13 @@ use serde_json::{Map, Value};
 use tessera_kernel::{ErrorCode, RequestMeta};
 
 use super::AppState;
+use super::answer::{http_body, is_request_error};
 use super::context::{Credentials, build_context};
 use super::document::prepare_document;
 use super::persisted::{ExtensionError, Found, PersistedHash, Refused};
 use crate::config::IntrospectionPolicy;
-use crate::error::{ApiCode, ApiError, ensure_codes};
-use crate::graphql::Loaders;
+use crate::error::{ApiCode, ApiError, ensure_codes, graphql_error, request_error};
+use crate::graphql::{Loaders, execute_operation};
 
 /// The response media types the endpoint speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,22 +100,21 @@ struct Refusal {
     /// Whether `application/json` clients get the status too (malformed HTTP), or 200
     /// (a well-formed request whose document is at fault).
     malformed: bool,
-    code: ApiCode,
-    message: String,
+    error: Box<async_graphql::ServerError>,
 }
 
 impl Refusal {
     fn malformed(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, malformed: true, code: ApiCode::BadRequest, message: message.into() }
+        Self { status, malformed: true, error: Box::new(graphql_error(ApiCode::BadRequest, message)) }
     }
 
     fn document(code: ApiCode, message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, malformed: false, code, message: message.into() }
+        Self::document_error(Box::new(graphql_error(code, message)))
     }
-}
 
-fn error_body(code: ApiCode, message: &str) -> Value {
-    serde_json::json!({ "errors": [ { "message": message, "extensions": { "code": code.as_str() } } ] })
+    fn document_error(error: Box<async_graphql::ServerError>) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, malformed: false, error }
+    }
 }
 
 fn respond(media: MediaType, status: StatusCode, body: Value) -> Response {
@@ -129,13 +129,16 @@ fn refuse(media: MediaType, refusal: Refusal) -> Response {
         MediaType::Json if refusal.malformed => refusal.status,
         MediaType::Json => StatusCode::OK,
     };
-    respond(media, status, error_body(refusal.code, &refusal.message))
+    respond(media, status, serde_json::json!({ "errors": [ refusal.error ] }))
 }
 
 fn not_acceptable() -> Response {
     let mut response = (
         StatusCode::NOT_ACCEPTABLE,
-        Json(error_body(ApiCode::BadRequest, "accept application/graphql-response+json or application/json")),
+        Json(serde_json::json!({ "errors": [ graphql_error(
+            ApiCode::BadRequest,
+            "accept application/graphql-response+json or application/json"
+        ) ] })),
     )
         .into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, MediaType::Json.header());
@@ -301,7 +304,7 @@ async fn execute(
     }
     let facts = match prepare_document(&mut request, limits) {
         Ok(facts) => facts,
-        Err((code, message)) => return refuse(media, Refusal::document(code, message)),
+        Err(error) => return refuse(media, Refusal::document_error(Box::new(error))),
     };
     use async_graphql::parser::types::OperationType;
     match (facts.operation, method) {
@@ -364,7 +367,7 @@ async fn execute(
     if let Some(caller) = caller {
         request = request.data(caller);
     }
-    let response = app.schema.execute(request).await;
+    let response = execute_operation(&app.schema, &app.services, facts.operation, request).await;
     if let Some(reads) = reads
         && let Err(err) = reads.finish().await
     {
@@ -404,10 +407,7 @@ fn context_failure(media: MediaType, err: ApiError, presented_token: bool) -> Re
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Conflict | ErrorCode::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    let error: async_graphql::Error = err.into();
-    let mut server_error = error.into_server_error(async_graphql::Pos::default());
-    // Not about any place in the document.
-    server_error.locations.clear();
+    let server_error = request_error(err);
     let body = serde_json::json!({ "errors": [ server_error ] });
     let status = match media {
         MediaType::GraphqlResponse => status,
@@ -428,21 +428,7 @@ fn context_failure(media: MediaType, err: ApiError, presented_token: bool) -> Re
 
 fn graphql_response(media: MediaType, mut response: async_graphql::Response) -> Response {
     ensure_codes(&mut response.errors);
-    // No data at all and only errors without a path: the document was refused
-    // (parse, validation, limits) before any field ran.
-    let request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
-    let mut body = Map::new();
-    if !request_error {
-        body.insert("data".into(), serde_json::to_value(&response.data).unwrap_or(Value::Null));
-    }
-    if !response.errors.is_empty() {
-        body.insert("errors".into(), serde_json::to_value(&response.errors).unwrap_or(Value::Null));
-    }
-    if !response.extensions.is_empty() {
-        body.insert("extensions".into(), serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
-    }
+    let request_error = is_request_error(&response);
     // Nothing answered because a dependency is down: 503 under either media
     // type, as when it fails before execution, so proxies and clients retry.
     let unavailable = response.data == async_graphql::Value::Null
@@ -458,5 +444,16 @@ fn graphql_response(media: MediaType, mut response: async_graphql::Response) -> 
     } else {
         StatusCode::OK
     };
-    respond(media, status, Value::Object(body))
+    match http_body(&response) {
+        Ok(body) => {
+            let mut answer = (status, body).into_response();
+            answer.headers_mut().insert(header::CONTENT_TYPE, media.header());
+            answer
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "writing a GraphQL answer failed");
+            let error = graphql_error(ApiCode::Domain(ErrorCode::InternalServerError), "internal server error");
+            respond(media, StatusCode::INTERNAL_SERVER_ERROR, serde_json::json!({ "errors": [ error ] }))
+        }
+    }
 }

@@ -14,8 +14,10 @@
 //! echoed in the response and carried by every log line of the request.
 
 mod account_pages;
+mod answer;
 mod client_address;
 pub(crate) mod context;
+mod control_characters;
 pub(crate) mod document;
 pub mod graphiql;
 pub(crate) mod graphql_http;

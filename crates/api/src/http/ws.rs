@@ -27,6 +27,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use async_graphql::parser::types::OperationType;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
@@ -38,14 +39,15 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::AppState;
+use super::answer::{is_request_error, ws_message};
 use super::context::{Credentials, Entered, build_context};
 use super::document::prepare_document;
 use super::graphql_http::introspection_allowed;
 use super::persisted::{ExtensionError, PersistedHash, Refused};
 use super::ws_limits::OperationPermit;
-use crate::error::{ApiCode, ApiError, ensure_codes, graphql_error};
+use crate::error::{ApiCode, ApiError, ensure_codes, graphql_error, request_error};
 use crate::events::BusMessage;
-use crate::graphql::Loaders;
+use crate::graphql::{Loaders, execute_operation};
 
 /// How often the legacy protocol sends keep-alives.
 const LEGACY_KEEPALIVE: Duration = Duration::from_secs(15);
@@ -111,6 +113,8 @@ fn text(value: &Value) -> Message {
 enum Step {
     Continue,
     Send(Value),
+    /// A message already written.
+    SendText(Utf8Bytes),
     Close(u16, String),
     SendThenClose(Value, u16, String),
 }
@@ -125,8 +129,9 @@ struct Connection {
     /// The context as of `connection_init`: who the socket belongs to.
     context: Option<RequestContext>,
     operations: HashMap<String, JoinHandle<()>>,
-    outgoing_tx: mpsc::Sender<Value>,
-    outgoing_rx: mpsc::Receiver<Value>,
+    /// Operations' messages, written by their tasks.
+    outgoing_tx: mpsc::Sender<Utf8Bytes>,
+    outgoing_rx: mpsc::Receiver<Utf8Bytes>,
 }
 
 impl Connection {
@@ -164,7 +169,7 @@ impl Connection {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break None,
                     Some(Ok(_)) => Step::Continue,
                 },
-                Some(outgoing) = self.outgoing_rx.recv() => Step::Send(outgoing),
+                Some(outgoing) = self.outgoing_rx.recv() => Step::SendText(outgoing),
                 message = bus.recv() => self.on_bus(message),
                 _ = liveness.tick() => self.check_session().await,
                 _ = keepalive.tick(), if self.protocol == Protocol::Legacy && self.context.is_some() => Step::Send(json!({"type": "ka"})),
@@ -173,6 +178,11 @@ impl Connection {
                 Step::Continue => {}
                 Step::Send(value) => {
                     if sink.send(text(&value)).await.is_err() {
+                        break None;
+                    }
+                }
+                Step::SendText(written) => {
+                    if sink.send(Message::Text(written)).await.is_err() {
                         break None;
                     }
                 }
@@ -325,16 +335,15 @@ impl Connection {
         if let Some(variables) = payload.get("variables").filter(|v| v.is_object()) {
             request = request.variables(async_graphql::Variables::from_json(variables.clone()));
         }
-        let refusal = match prepare_document(&mut request, limits) {
-            Err((code, message)) => Some(graphql_error(code, message)),
+        let operation = match prepare_document(&mut request, limits) {
+            Err(error) => return Step::Send(self.error_message(&id, vec![error])),
             Ok(facts) if facts.introspects && !introspection_allowed(self.app.config.introspection, signed) => {
-                Some(graphql_error(ApiCode::GraphqlValidationFailed, "introspection is disabled for this caller"))
+                let error =
+                    graphql_error(ApiCode::GraphqlValidationFailed, "introspection is disabled for this caller");
+                return Step::Send(self.error_message(&id, vec![error]));
             }
-            Ok(_) => None,
+            Ok(facts) => facts.operation,
         };
-        if let Some(error) = refusal {
-            return Step::Send(self.error_message(&id, vec![error]));
-        }
         let per_socket = limits.max_subscriptions_per_socket;
         if self.operations.len() >= per_socket {
             return self
@@ -344,7 +353,7 @@ impl Connection {
         let Entered { context, caller } = match build_context(&self.app, &self.credentials, self.meta.clone()).await {
             Ok(entered) => entered,
             Err(err) if err.domain().code() == ErrorCode::Unauthenticated => return self.refuse_connection(&err),
-            Err(err) => return Step::Send(self.error_message(&id, vec![server_error(err)])),
+            Err(err) => return Step::Send(self.error_message(&id, vec![request_error(err)])),
         };
         let permit = match context.actor() {
             Some(actor) => {
@@ -373,39 +382,45 @@ impl Connection {
             request = request.data(self.app.event_rights.for_caller(&caller)).data(caller);
         }
         let schema = self.app.schema.clone();
+        let services = self.app.services.clone();
         let outgoing = self.outgoing_tx.clone();
         let protocol = self.protocol;
         let operation_id = id.clone();
         let task = tokio::spawn(async move {
             // Held while the operation runs.
             let _permit: Option<OperationPermit> = permit;
-            let mut responses = schema.execute_stream(request);
+            let mut responses = match operation {
+                Some(OperationType::Subscription) => schema.execute_stream(request),
+                _ => futures_util::stream::once(async move {
+                    execute_operation(&schema, &services, operation, request).await
+                })
+                .boxed(),
+            };
             let mut first = true;
             while let Some(mut response) = responses.next().await {
                 ensure_codes(&mut response.errors);
-                let request_error = first
-                    && response.data == async_graphql::Value::Null
-                    && !response.errors.is_empty()
-                    && response.errors.iter().all(|e| e.path.is_empty());
+                let request_error = first && is_request_error(&response);
                 first = false;
-                let message = if request_error {
-                    match protocol {
-                        Protocol::TransportWs => {
-                            json!({"id": operation_id, "type": "error", "payload": response.errors})
-                        }
-                        Protocol::Legacy => {
-                            json!({"id": operation_id, "type": "error", "payload": response.errors.first()})
-                        }
-                    }
-                } else {
-                    let kind = if protocol == Protocol::TransportWs { "next" } else { "data" };
-                    json!({"id": operation_id, "type": kind, "payload": response})
+                let message = match (request_error, protocol) {
+                    (true, Protocol::TransportWs) => ws_message(&operation_id, "error", Some(&response.errors)),
+                    (true, Protocol::Legacy) => ws_message(&operation_id, "error", Some(response.errors.first())),
+                    (false, Protocol::TransportWs) => ws_message(&operation_id, "next", Some(&response)),
+                    (false, Protocol::Legacy) => ws_message(&operation_id, "data", Some(&response)),
                 };
-                if outgoing.send(message).await.is_err() || request_error {
+                let sent = match message {
+                    Ok(message) => outgoing.send(message).await.is_ok(),
+                    Err(err) => {
+                        tracing::error!(error = %err, "writing a GraphQL answer failed");
+                        false
+                    }
+                };
+                if !sent || request_error {
                     return;
                 }
             }
-            let _ = outgoing.send(json!({"id": operation_id, "type": "complete"})).await;
+            if let Ok(complete) = ws_message::<()>(&operation_id, "complete", None) {
+                let _ = outgoing.send(complete).await;
+            }
         });
         self.operations.insert(id, task);
         Step::Continue
@@ -422,14 +437,6 @@ impl Connection {
             Protocol::Legacy => json!({"id": id, "type": "error", "payload": errors.first()}),
         }
     }
-}
-
-/// An operation's refusal as the protocol's error payload.
-fn server_error(err: ApiError) -> async_graphql::ServerError {
-    let mut error = async_graphql::Error::from(err).into_server_error(async_graphql::Pos::default());
-    // Not about any place in the document.
-    error.locations.clear();
-    error
 }
 
 /// Whether a read failed because the message was larger than the limit.

@@ -3,49 +3,29 @@
 //! in a PostgreSQL text column at all, and the others only ever arrive by
 //! mistake or as an attack on whoever reads the text later (a terminal, a log, an
 //! email). Variables and literals in the document alike, over HTTP and
-//! WebSocket, answered with `BAD_USER_INPUT` naming where the character is.
+//! WebSocket, answered with `BAD_USER_INPUT` naming where the character is,
+//! before the caller is looked up.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Name, Pos, ServerResult, Value, Variables};
+use async_graphql::{Name, ServerError, Value, Variables};
 use tessera_kernel::DomainError;
 
-use crate::error::ApiError;
+use crate::error::request_error;
 
-/// Installs [`ControlCharacters`] on every request.
-pub(crate) struct TextInput;
-
-impl ExtensionFactory for TextInput {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ControlCharacters)
-    }
-}
-
-struct ControlCharacters;
-
-#[async_trait::async_trait]
-impl Extension for ControlCharacters {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let found = variables
-            .iter()
-            .find_map(|(name, value)| in_value(value, name.as_str()))
-            .or_else(|| in_document(&document));
-        match found {
-            None => Ok(document),
-            Some(path) => {
-                let refusal =
-                    DomainError::invalid(path, "contains a control character (only tab and line breaks are allowed)");
-                Err(async_graphql::Error::from(ApiError::from(refusal)).into_server_error(Pos::default()))
-            }
+/// Refuses `document` and its `variables` if any text in them holds a forbidden
+/// character, naming the first place found (`input.name`).
+pub(crate) fn refuse_control_characters(
+    document: &ExecutableDocument,
+    variables: &Variables,
+) -> Result<(), ServerError> {
+    let found =
+        variables.iter().find_map(|(name, value)| in_value(value, name.as_str())).or_else(|| in_document(document));
+    match found {
+        None => Ok(()),
+        Some(path) => {
+            let refusal =
+                DomainError::invalid(path, "contains a control character (only tab and line breaks are allowed)");
+            Err(request_error(refusal.into()))
         }
     }
 }
