@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::json;
 use tessera_e2e::TestApp;
 
-use crate::scheduling::{BOOK, booking_input, cost_of, salon, utc};
+use crate::scheduling::{BOOK, booking_input, cost_of, salon, settle, utc};
 
 /// The page the benchmark reads: bookings with their provider, service,
 /// customer and add-ons.
@@ -45,10 +45,40 @@ async fn an_authenticated_trivial_request_and_a_nested_page_stay_within_budget()
     );
 }
 
+#[tokio::test]
+async fn creating_a_booking_stays_within_budget() {
+    // A booking's one transaction holds its reads (tenant, offer, customer,
+    // working time, overlaps), the row, the audit link, the outbox event and
+    // the customer's messages; the response's add-ons are one read more.
+    let database = std::sync::Arc::new(tessera_e2e::TestDatabase::create().await);
+    let app =
+        TestApp::spawn_with_options(database, |_| {}, |o| o.relay_poll_interval = Duration::from_secs(3600)).await;
+    app.clock.set(utc("2026-03-02T08:00:00Z"));
+    let salon = salon(&app, "booking-cost", 0).await;
+    // The first booking of a tenant starts its audit chain and warms the caches.
+    app.ok(&salon.owner, BOOK, booking_input(&salon, "2026-03-04T09:00:00Z")).await;
+    let db = &app.state.db;
+    let mut fewest = (u64::MAX, u64::MAX);
+    for hour in [10, 11] {
+        settle(&app).await;
+        let before = (db.statements_executed(), db.transactions_begun());
+        app.ok(&salon.owner, BOOK, booking_input(&salon, &format!("2026-03-04T{hour}:00:00Z"))).await;
+        // The relay the booking wakes publishes its event: counted too.
+        settle(&app).await;
+        fewest = fewest.min((db.statements_executed() - before.0, db.transactions_begun() - before.1));
+    }
+    let budget = Budget::for_backend(app.database.is_postgres()).booking;
+    assert!(
+        fewest.0 <= budget.0 && fewest.1 <= budget.1,
+        "creating a booking costs {fewest:?} (statements, transactions); the budget is {budget:?}"
+    );
+}
+
 /// (statements, transactions) allowed per request.
 struct Budget {
     trivial: (u64, u64),
     page: (u64, u64),
+    booking: (u64, u64),
 }
 
 impl Budget {
@@ -58,6 +88,11 @@ impl Budget {
         // the page is one transaction: the bookings joined with their
         // providers, services and customers, then their add-ons (and, on
         // PostgreSQL, the statement that frames it for row-level security).
-        if postgres { Self { trivial: (0, 0), page: (5, 1) } } else { Self { trivial: (0, 0), page: (4, 1) } }
+        // Creating a booking: see `creating_a_booking_stays_within_budget`.
+        if postgres {
+            Self { trivial: (0, 0), page: (5, 1), booking: (31, 2) }
+        } else {
+            Self { trivial: (0, 0), page: (4, 1), booking: (29, 2) }
+        }
     }
 }

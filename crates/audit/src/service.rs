@@ -69,21 +69,19 @@ async fn append_link(
     at: DateTime<Utc>,
     entry: AuditEntry,
 ) -> Result<()> {
-    head::Entity::insert(head::ActiveModel {
+    // The head, made at the tenant's first record, and locked by the update
+    // that does nothing to it: one statement, and appends to one tenant's
+    // chain queue behind each other until the transaction ends.
+    let current = head::Entity::insert(head::ActiveModel {
         tenant_id: Set(tenant_id),
         seq: Set(0),
         hash: Set(GENESIS.to_owned()),
         expired_through_seq: Set(0),
         expired_through_hash: Set(GENESIS.to_owned()),
     })
-    .on_conflict(OnConflict::column(head::Column::TenantId).do_nothing().to_owned())
-    .exec_without_returning(txn)
+    .on_conflict(OnConflict::column(head::Column::TenantId).update_column(head::Column::TenantId).to_owned())
+    .exec_with_returning(txn)
     .await?;
-    let current = head::Entity::find_by_id(tenant_id)
-        .lock_exclusive()
-        .one(txn)
-        .await?
-        .ok_or_else(|| DomainError::Internal("the audit chain's head is missing".into()))?;
     // Stored to the microsecond, as both databases keep it, so the hash verifies.
     let occurred_at = at.trunc_subsecs(6);
     let request_id = origin.meta.map(|m| m.request_id.as_str()).filter(|id| !id.is_empty());

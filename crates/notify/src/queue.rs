@@ -143,22 +143,30 @@ async fn queue_in<C: ConnectionTrait>(
     }
     let due_now = not_before <= at;
     let preferences = preference::effective_in(conn, tenant_id, recipient.user_id).await?;
-    for (offset, (channel, destination)) in destinations.into_iter().enumerate() {
-        // An in-app message due now is delivered by being stored, unless the
-        // recipient turned in-app messages off.
-        let in_app_now = channel == Channel::InApp && due_now;
-        let state = match preferences.refuses(channel, priority) {
-            Some(_) if in_app_now => DeliveryStatus::Skipped,
-            _ if in_app_now => DeliveryStatus::Sent,
-            _ => DeliveryStatus::Pending,
-        };
-        insert_delivery(conn, tenant_id, id, channel, destination, priority, not_before, at, offset, state).await?;
-        if state == DeliveryStatus::Sent
-            && let Some(user_id) = recipient.user_id
-            && let Some(tenant_id) = tenant_id
-        {
-            announce_in_app(conn, tenant_id, id, user_id, at).await?;
-        }
+    let mut delivered_in_app = false;
+    let deliveries: Vec<_> = destinations
+        .into_iter()
+        .enumerate()
+        .map(|(offset, (channel, destination))| {
+            // An in-app message due now is delivered by being stored, unless the
+            // recipient turned in-app messages off.
+            let in_app_now = channel == Channel::InApp && due_now;
+            let state = match preferences.refuses(channel, priority) {
+                Some(_) if in_app_now => DeliveryStatus::Skipped,
+                _ if in_app_now => DeliveryStatus::Sent,
+                _ => DeliveryStatus::Pending,
+            };
+            delivered_in_app |= state == DeliveryStatus::Sent;
+            let when = (not_before, at, offset);
+            delivery_row(tenant_id, id, channel, destination, priority, when, state)
+        })
+        .collect();
+    insert_deliveries(conn, deliveries).await?;
+    if delivered_in_app
+        && let Some(user_id) = recipient.user_id
+        && let Some(tenant_id) = tenant_id
+    {
+        announce_in_app(conn, tenant_id, id, user_id, at).await?;
     }
     Ok(Some(id))
 }
@@ -214,23 +222,20 @@ pub async fn queue_event<C: ConnectionTrait>(
     })
     .exec_without_returning(conn)
     .await?;
-    for (offset, endpoint) in wanted.into_iter().enumerate() {
+    let deliveries = wanted.into_iter().enumerate().map(|(offset, endpoint)| {
         let destination = endpoint.id.to_string();
-        let pending = DeliveryStatus::Pending;
-        insert_delivery(
-            conn,
+        let when = (at, at, offset);
+        delivery_row(
             Some(tenant_id),
             id,
             Channel::Webhook,
             destination,
             Priority::Normal,
-            at,
-            at,
-            offset,
-            pending,
+            when,
+            DeliveryStatus::Pending,
         )
-        .await?;
-    }
+    });
+    insert_deliveries(conn, deliveries.collect()).await?;
     Ok(Some(id))
 }
 
@@ -299,21 +304,20 @@ async fn withdraw_in<C: ConnectionTrait>(
     Ok(withdrawn.rows_affected)
 }
 
-async fn insert_delivery<C: ConnectionTrait>(
-    conn: &C,
+/// A delivery of `notification_id` over `channel`; `when` is (not before, now,
+/// its place among the notification's deliveries).
+fn delivery_row(
     tenant_id: Option<TenantId>,
     notification_id: NotificationId,
     channel: Channel,
     destination: String,
     priority: Priority,
-    not_before: DateTime<Utc>,
-    at: DateTime<Utc>,
-    offset: usize,
+    (not_before, at, offset): (DateTime<Utc>, DateTime<Utc>, usize),
     status: DeliveryStatus,
-) -> Result<()> {
+) -> delivery::ActiveModel {
     // Distinct v7 ids for deliveries made in the same instant.
     let id_at = at + chrono::Duration::microseconds(i64::try_from(offset).unwrap_or(0));
-    delivery::Entity::insert(delivery::ActiveModel {
+    delivery::ActiveModel {
         id: Set(DeliveryId::generate(id_at)),
         tenant_id: Set(tenant_id),
         notification_id: Set(notification_id),
@@ -333,9 +337,14 @@ async fn insert_delivery<C: ConnectionTrait>(
         open_token_hash: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
-    })
-    .exec_without_returning(conn)
-    .await?;
+    }
+}
+
+/// Writes a notification's deliveries in one statement.
+async fn insert_deliveries<C: ConnectionTrait>(conn: &C, rows: Vec<delivery::ActiveModel>) -> Result<()> {
+    if !rows.is_empty() {
+        delivery::Entity::insert_many(rows).exec_without_returning(conn).await?;
+    }
     Ok(())
 }
 

@@ -162,6 +162,8 @@ pub(crate) struct Offer {
     pub(crate) addons: Vec<service_addon::Model>,
     /// The named provider's terms for the service.
     terms: Option<provider_service::Model>,
+    /// The named provider.
+    pub(crate) provider: Option<provider::Model>,
 }
 
 impl Offer {
@@ -205,7 +207,7 @@ impl SchedulingService {
         if !service.active {
             return Err(DomainError::invalid("serviceId", "this service is not bookable at the moment"));
         }
-        let mut terms = None;
+        let (mut terms, mut named) = (None, None);
         if let Some(provider_id) = provider_id {
             let provider = provider::Entity::find_by_id(provider_id)
                 .filter(provider::Column::TenantId.eq(tenant_id))
@@ -222,6 +224,7 @@ impl SchedulingService {
             if terms.is_none() {
                 return Err(DomainError::invalid("providerId", "this provider does not offer the service"));
             }
+            named = Some(provider);
         }
         let mut unique = addon_ids.to_vec();
         unique.sort();
@@ -243,7 +246,7 @@ impl SchedulingService {
         if addons.len() != unique.len() {
             return Err(DomainError::invalid("addonIds", "every add-on must be an active add-on of the service"));
         }
-        let offer = Offer { service, addons, terms };
+        let offer = Offer { service, addons, terms, provider: named };
         if offer.price_minor() > MAX_PRICE_MINOR {
             return Err(DomainError::invalid(
                 "addonIds",

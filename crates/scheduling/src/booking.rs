@@ -23,8 +23,10 @@ use crate::bookable::{minutes, timezone};
 use crate::entity::{booking, booking_addon, customer};
 use crate::lifecycle::{busy_conflict, check_customer_reschedule, check_status_timing};
 use crate::model::{
-    Booking, BookingCustomer, BookingStatus, CustomerProfile, NewBooking, parse_email, parse_name, parse_text,
+    BookedAddon, Booking, BookingCustomer, BookingStatus, CustomerProfile, NewBooking, parse_email, parse_name,
+    parse_text,
 };
+use crate::notices::Parties;
 use crate::reach::{self, Own, Visible};
 use crate::service::{SchedulingService, booking_write_error, not_found};
 
@@ -40,6 +42,17 @@ impl SchedulingService {
     /// booking again. `booking:create` books for any customer (granted on one
     /// provider: with that provider); `booking:create_own` only for the actor.
     pub async fn create_booking(&self, ctx: &RequestContext, input: NewBooking) -> Result<Booking> {
+        self.create_booking_with_addons(ctx, input).await.map(|(booking, _)| booking)
+    }
+
+    /// [`Self::create_booking`], with the add-ons it booked, as reading them
+    /// back would give them, when this call made the booking (`None`: it
+    /// answered a repeat), so the caller need not read them again.
+    pub async fn create_booking_with_addons(
+        &self,
+        ctx: &RequestContext,
+        input: NewBooking,
+    ) -> Result<(Booking, Option<Vec<BookedAddon>>)> {
         let fingerprint = fingerprint(ctx, &input);
         let key = match input.idempotency_key.as_deref().map(str::trim) {
             Some(k) if k.is_empty() || k.len() > 100 => {
@@ -55,7 +68,7 @@ impl SchedulingService {
                 let existing = find_by_key(&txn, auth.tenant_id, key.as_deref().unwrap_or_default()).await?;
                 txn.commit().await?;
                 match existing {
-                    Some(row) => repeat_of(row, &fingerprint),
+                    Some(row) => Ok((repeat_of(row, &fingerprint)?, None)),
                     None => self.try_create_booking(ctx, &input, key.as_deref(), &fingerprint).await,
                 }
             }
@@ -69,13 +82,13 @@ impl SchedulingService {
         input: &NewBooking,
         key: Option<&str>,
         fingerprint: &str,
-    ) -> Result<Booking> {
+    ) -> Result<(Booking, Option<Vec<BookedAddon>>)> {
         let (auth, txn, visible) = self.open_booking_create(ctx, Access::Write).await?;
         if let Some(key) = key
             && let Some(row) = find_by_key(&txn, auth.tenant_id, key).await?
         {
             txn.commit().await?;
-            return repeat_of(row, fingerprint);
+            return Ok((repeat_of(row, fingerprint)?, None));
         }
         let now = ctx.now();
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
@@ -84,21 +97,21 @@ impl SchedulingService {
         let offer =
             Self::bookable_offer(&txn, auth.tenant_id, input.service_id, Some(input.provider_id), &input.addon_ids)
                 .await?;
-        let customer_id = match &input.customer {
+        let (customer_id, customer) = match &input.customer {
             BookingCustomer::Existing(id) => {
                 if !(visible.allows_customer(*id) || visible.allows_provider(input.provider_id)) {
                     return Err(DomainError::Forbidden(
                         "booking:create_own books only for yourself: leave customerId out".into(),
                     ));
                 }
-                customer::Entity::find_by_id(*id)
+                let found = customer::Entity::find_by_id(*id)
                     .filter(customer::Column::TenantId.eq(auth.tenant_id))
                     .one(&txn)
                     .await?
-                    .ok_or(not_found("customer"))?
-                    .id
+                    .ok_or(not_found("customer"))?;
+                (found.id, Some(found))
             }
-            BookingCustomer::Myself(profile) => own_customer_record(&txn, &auth, profile, now).await?,
+            BookingCustomer::Myself(profile) => (own_customer_record(&txn, &auth, profile, now).await?, None),
         };
         let ends_at = input.starts_at + minutes(offer.duration_minutes());
         let blocked_from = input.starts_at - minutes(offer.service.buffer_before_minutes);
@@ -149,21 +162,31 @@ impl SchedulingService {
             }
             _ => booking_write_error(e),
         })?;
-        if !offer.addons.is_empty() {
-            let snapshots = offer.addons.iter().map(|a| booking_addon::ActiveModel {
-                id: Set(uuid_v7_at(now)),
-                tenant_id: Set(auth.tenant_id),
-                booking_id: Set(id),
-                addon_id: Set(a.id),
-                name: Set(a.name.clone()),
-                price_minor: Set(a.price_minor),
-                duration_minutes: Set(a.duration_minutes),
-            });
-            booking_addon::Entity::insert_many(snapshots).exec(&txn).await?;
+        let mut snapshots: Vec<booking_addon::Model> = offer
+            .addons
+            .iter()
+            .map(|a| booking_addon::Model {
+                id: uuid_v7_at(now),
+                tenant_id: auth.tenant_id,
+                booking_id: id,
+                addon_id: a.id,
+                name: a.name.clone(),
+                price_minor: a.price_minor,
+                duration_minutes: a.duration_minutes,
+            })
+            .collect();
+        // In the order a read gives them back.
+        snapshots.sort_by_key(|a| a.id);
+        if !snapshots.is_empty() {
+            let rows = snapshots.iter().cloned().map(booking_addon::ActiveModel::from);
+            booking_addon::Entity::insert_many(rows).exec(&txn).await?;
         }
-        announce(&txn, ctx, &auth, &tenant, EventKind::BookingCreated, None, &row).await?;
+        // The customer and provider were read above: the messages use them.
+        let known = Parties { customer: customer.as_ref(), provider: offer.provider.as_ref() };
+        let created = (EventKind::BookingCreated, None, &row);
+        announce_with(&txn, ctx, &auth, &tenant, created, known, serde_json::json!({})).await?;
         txn.commit().await?;
-        Ok(row.into())
+        Ok((row.into(), Some(snapshots.into_iter().map(BookedAddon::from).collect())))
     }
 
     pub(crate) async fn booking_for_update(
@@ -267,7 +290,7 @@ impl SchedulingService {
         let row = row.update(&txn).await.map_err(booking_write_error)?;
         let payload = serde_json::json!({ "previousStartsAt": previous_start });
         let kind = EventKind::BookingRescheduled;
-        announce_with(&txn, ctx, &auth, &tenant, kind, Some(&before), &row, payload).await?;
+        announce_with(&txn, ctx, &auth, &tenant, (kind, Some(&before), &row), Parties::default(), payload).await?;
         txn.commit().await?;
         Ok(row.into())
     }
@@ -422,7 +445,7 @@ async fn announce(
     before: Option<&booking::Model>,
     row: &booking::Model,
 ) -> Result<()> {
-    announce_with(txn, ctx, auth, tenant, kind, before, row, serde_json::json!({})).await
+    announce_with(txn, ctx, auth, tenant, (kind, before, row), Parties::default(), serde_json::json!({})).await
 }
 
 async fn announce_with(
@@ -430,9 +453,8 @@ async fn announce_with(
     ctx: &RequestContext,
     auth: &Authorized,
     tenant: &Tenant,
-    kind: EventKind,
-    before: Option<&booking::Model>,
-    row: &booking::Model,
+    (kind, before, row): (EventKind, Option<&booking::Model>, &booking::Model),
+    known: Parties<'_>,
     extra: serde_json::Value,
 ) -> Result<()> {
     let entry = AuditEntry {
@@ -456,7 +478,7 @@ async fn announce_with(
     }
     let event = DomainEvent::new(ctx.now(), auth.tenant_id, kind, row.id.as_uuid(), payload);
     event::enqueue(txn, &event).await?;
-    crate::notices::queue_booking_notices(txn, tenant, ctx.now(), kind, before, row, &event.payload).await
+    crate::notices::queue_booking_notices(txn, tenant, ctx.now(), (kind, before, row), known, &event.payload).await
 }
 
 /// The fields of a booking the audit log compares.

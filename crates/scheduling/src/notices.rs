@@ -13,27 +13,40 @@ use tessera_tenant::Tenant;
 use crate::entity::{booking, customer, provider};
 use crate::model::BookingStatus;
 
+/// The booking's customer and provider when the change already read them in
+/// its transaction (creating a booking does), so they are not read again.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Parties<'a> {
+    pub(crate) customer: Option<&'a customer::Model>,
+    pub(crate) provider: Option<&'a provider::Model>,
+}
+
 /// Queues the messages `kind` (a change from `before` to `row`) causes; webhook
 /// endpoints get `event_data`, the payload live subscribers get too.
 pub(crate) async fn queue_booking_notices(
     txn: &DatabaseTransaction,
     tenant: &Tenant,
     at: DateTime<Utc>,
-    kind: EventKind,
-    before: Option<&booking::Model>,
-    row: &booking::Model,
+    (kind, before, row): (EventKind, Option<&booking::Model>, &booking::Model),
+    known: Parties<'_>,
     event_data: &serde_json::Value,
 ) -> Result<()> {
     let tenant_id = tenant.id;
-    let customer = customer::Entity::find_by_id(row.customer_id).one(txn).await?;
-    let provider = provider::Entity::find_by_id(row.provider_id).one(txn).await?;
+    let customer = match known.customer.filter(|c| c.id == row.customer_id) {
+        Some(known) => Some(known.clone()),
+        None => customer::Entity::find_by_id(row.customer_id).one(txn).await?,
+    };
+    let provider_name = match known.provider.filter(|p| p.id == row.provider_id) {
+        Some(known) => Some(known.name.clone()),
+        None => provider::Entity::find_by_id(row.provider_id).one(txn).await?.map(|p| p.name),
+    };
     let tz: Tz = tenant.timezone.parse().unwrap_or(chrono_tz::UTC);
     let local = |instant: DateTime<Utc>| instant.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
     let mut variables = json!({
         "businessName": tenant.name,
         "customerName": customer.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
         "serviceName": row.service_name,
-        "providerName": provider.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+        "providerName": provider_name.unwrap_or_default(),
         "startsAt": local(row.starts_at),
         "timezone": tenant.timezone,
         "bookingId": row.id,

@@ -13,7 +13,7 @@ use super::bookings::BookingObject;
 use crate::error::{ApiError, ApiResult};
 use crate::flows;
 use crate::graphql::feed::watch;
-use crate::graphql::{Requires, RequiresOrOwn, parse_id, request, services};
+use crate::graphql::{Requires, RequiresOrOwn, loaders, parse_id, request, services};
 
 /// A booking to make.
 #[derive(InputObject)]
@@ -147,7 +147,11 @@ impl BookingMutations {
             notes: input.notes,
             idempotency_key: input.idempotency_key,
         };
-        let booking = services.scheduling.create_booking(request, booking).await?;
+        let (booking, addons) = services.scheduling.create_booking_with_addons(request, booking).await?;
+        // The answer's `addons` are the ones just booked: no read to find them.
+        if let Some(addons) = addons {
+            loaders(ctx)?.booked_addons().feed_one(booking.id, addons).await;
+        }
         Ok(BookingObject(booking))
     }
 
