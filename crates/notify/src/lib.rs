@@ -45,7 +45,9 @@ pub use model::{
     EndpointWithSecret, InboxMessage, NewNotification, Priority, Recipient, Topic, WebhookEndpoint,
 };
 pub use preference::{DailyDigest, PreferenceView, Preferences, QuietHours};
-pub use queue::{queue, queue_account_message, queue_event, queued_since, withdraw, withdraw_account_messages};
+pub use queue::{
+    queue, queue_account_message, queue_all, queue_event, queued_since, withdraw, withdraw_account_messages,
+};
 pub use service::NotifyService;
 pub use template_service::{Preview, TemplateView};
 pub use webhook::{TargetPolicy, WebhookClient, sign};

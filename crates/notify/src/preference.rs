@@ -277,18 +277,19 @@ pub(crate) fn effective_for(
     Effective::of(tenant, member)
 }
 
-/// What applies to `user` in `tenant_id`, read in `conn`.
-pub(crate) async fn effective_in<C: ConnectionTrait>(
+/// What applies to each of `users` in `tenant_id`, in order, from one read
+/// in `conn`.
+pub(crate) async fn effective_for_each<C: ConnectionTrait>(
     conn: &C,
     tenant_id: Option<TenantId>,
-    user: Option<UserId>,
-) -> Result<Effective> {
+    users: &[Option<UserId>],
+) -> Result<Vec<Effective>> {
     let Some(tenant_id) = tenant_id else {
-        return Ok(effective_for(&HashMap::new(), None, user));
+        return Ok(users.iter().map(|user| effective_for(&HashMap::new(), None, *user)).collect());
     };
-    let rows = rows_of(conn, tenant_id, user).await?;
+    let rows = rows_of_all(conn, tenant_id, users).await?;
     let loaded = rows.into_iter().map(|p| ((p.tenant_id, p.owner.clone()), p)).collect();
-    Ok(effective_for(&loaded, Some(tenant_id), user))
+    Ok(users.iter().map(|user| effective_for(&loaded, Some(tenant_id), *user)).collect())
 }
 
 /// The tenant's row and `user`'s, where they exist.
@@ -297,8 +298,19 @@ pub(crate) async fn rows_of<C: ConnectionTrait>(
     tenant_id: TenantId,
     user: Option<UserId>,
 ) -> Result<Vec<preference::Model>> {
+    rows_of_all(conn, tenant_id, &[user]).await
+}
+
+/// The tenant's row and each of `users`', where they exist.
+async fn rows_of_all<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    users: &[Option<UserId>],
+) -> Result<Vec<preference::Model>> {
     let mut owners = vec![TENANT_OWNER.to_owned()];
-    owners.extend(user.map(|u| u.to_string()));
+    owners.extend(users.iter().flatten().map(ToString::to_string));
+    owners.sort();
+    owners.dedup();
     Ok(preference::Entity::find()
         .filter(preference::Column::TenantId.eq(tenant_id))
         .filter(preference::Column::Owner.is_in(owners))

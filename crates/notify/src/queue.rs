@@ -76,13 +76,129 @@ async fn queue_in<C: ConnectionTrait>(
     at: DateTime<Utc>,
     new: NewNotification,
 ) -> Result<Option<NotificationId>> {
+    Ok(queue_all_in(conn, tenant_id, locale, at, vec![new]).await?.pop().flatten())
+}
+
+/// [`queue`] for several messages one change causes (a booking's confirmation
+/// and its reminder): the tenant's templates and the recipients' preferences
+/// are read once, and the messages and their deliveries written in one insert
+/// each (a keyed message, which may be a duplicate, in its own). Returns each
+/// message's id, or `None`, in order.
+pub async fn queue_all<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    locale: &str,
+    at: DateTime<Utc>,
+    notices: Vec<NewNotification>,
+) -> Result<Vec<Option<NotificationId>>> {
+    queue_all_in(conn, Some(tenant_id), locale, at, notices).await
+}
+
+/// A message (its place in the call) that can reach its recipient somewhere.
+type Reachable = (usize, NewNotification, Vec<(Channel, String)>);
+
+/// A message about to be queued, with where it goes.
+struct Planned {
+    index: usize,
+    id: NotificationId,
+    recipient_user_id: Option<UserId>,
+    priority: Priority,
+    not_before: DateTime<Utc>,
+    destinations: Vec<(Channel, String)>,
+}
+
+async fn queue_all_in<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Option<TenantId>,
+    locale: &str,
+    at: DateTime<Utc>,
+    notices: Vec<NewNotification>,
+) -> Result<Vec<Option<NotificationId>>> {
     // Microseconds, as both databases keep them: a message due "now" must compare
     // as due against the worker's (equally truncated) clock, also on SQLite,
     // which compares the stored text.
     let at = at.trunc_subsecs(6);
+    let mut queued = vec![None; notices.len()];
+    let reachable: Vec<Reachable> = notices
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, new)| {
+            let destinations = destinations(&new);
+            (!destinations.is_empty()).then_some((index, new, destinations))
+        })
+        .collect();
+    if reachable.is_empty() {
+        return Ok(queued);
+    }
+    // Rendered now, with the tenant's templates as they are: the message is the
+    // one the change called for, whenever it is sent.
+    let topics: Vec<Topic> = reachable.iter().map(|(_, new, _)| new.topic).collect();
+    let customs = template::customs_for(conn, tenant_id, &topics, locale).await?;
+    let mut planned = Vec::with_capacity(reachable.len());
+    let mut unkeyed = Vec::new();
+    for (index, new, destinations) in reachable {
+        let priority = new.priority.unwrap_or_else(|| new.topic.default_priority());
+        let not_before = new.not_before.unwrap_or(at).max(at);
+        let rendered = template::render_with(&customs, tenant_id, new.topic, locale, &new.variables)?;
+        let id = NotificationId::generate(at);
+        let row = notification_row(tenant_id, id, &new, (priority, not_before, at), locale, rendered);
+        if new.dedupe_key.is_some() {
+            // Only a keyed message can be a duplicate. (PostgreSQL also checks an
+            // `ON CONFLICT` row against the read policy, which a platform
+            // message, invisible to every request, would fail.)
+            let keyed = OnConflict::columns([notification::Column::TenantId, notification::Column::DedupeKey])
+                .do_nothing()
+                .to_owned();
+            if notification::Entity::insert(row).on_conflict(keyed).exec_without_returning(conn).await? == 0 {
+                continue;
+            }
+        } else {
+            unkeyed.push(row);
+        }
+        let recipient_user_id = new.recipient.user_id;
+        planned.push(Planned { index, id, recipient_user_id, priority, not_before, destinations });
+    }
+    if !unkeyed.is_empty() {
+        notification::Entity::insert_many(unkeyed).exec_without_returning(conn).await?;
+    }
+    let users: Vec<Option<UserId>> = planned.iter().map(|p| p.recipient_user_id).collect();
+    let preferences = preference::effective_for_each(conn, tenant_id, &users).await?;
+    let mut deliveries = Vec::new();
+    let mut delivered_in_app = Vec::new();
+    for (message, preferences) in planned.into_iter().zip(preferences) {
+        let due_now = message.not_before <= at;
+        for (offset, (channel, destination)) in message.destinations.into_iter().enumerate() {
+            // An in-app message due now is delivered by being stored, unless the
+            // recipient turned in-app messages off.
+            let in_app_now = channel == Channel::InApp && due_now;
+            let state = match preferences.refuses(channel, message.priority) {
+                Some(_) if in_app_now => DeliveryStatus::Skipped,
+                _ if in_app_now => DeliveryStatus::Sent,
+                _ => DeliveryStatus::Pending,
+            };
+            if state == DeliveryStatus::Sent {
+                delivered_in_app.push((message.id, message.recipient_user_id));
+            }
+            let when = (message.not_before, at, offset);
+            deliveries.push(delivery_row(tenant_id, message.id, channel, destination, message.priority, when, state));
+        }
+        queued[message.index] = Some(message.id);
+    }
+    insert_deliveries(conn, deliveries).await?;
+    if let Some(tenant_id) = tenant_id {
+        for (id, user_id) in delivered_in_app {
+            if let Some(user_id) = user_id {
+                announce_in_app(conn, tenant_id, id, user_id, at).await?;
+            }
+        }
+    }
+    Ok(queued)
+}
+
+/// The topic's channels `new`'s recipient can be reached on, with the address.
+fn destinations(new: &NewNotification) -> Vec<(Channel, String)> {
     let recipient = &new.recipient;
-    let destinations: Vec<(Channel, String)> = new
-        .topic
+    new.topic
         .default_channels()
         .iter()
         .filter_map(|channel| {
@@ -94,17 +210,20 @@ async fn queue_in<C: ConnectionTrait>(
             };
             destination.filter(|d| !d.is_empty()).map(|d| (*channel, d))
         })
-        .collect();
-    if destinations.is_empty() {
-        return Ok(None);
-    }
-    let priority = new.priority.unwrap_or_else(|| new.topic.default_priority());
-    let not_before = new.not_before.unwrap_or(at).max(at);
-    // Rendered now, with the tenant's templates as they are: the message is the
-    // one the change called for, whenever it is sent.
-    let rendered = template::render_for(conn, tenant_id, new.topic, locale, &new.variables).await?;
-    let id = NotificationId::generate(at);
-    let row = notification::ActiveModel {
+        .collect()
+}
+
+/// `new`'s row; `when` is (priority, not before, now).
+fn notification_row(
+    tenant_id: Option<TenantId>,
+    id: NotificationId,
+    new: &NewNotification,
+    (priority, not_before, at): (Priority, DateTime<Utc>, DateTime<Utc>),
+    locale: &str,
+    rendered: template::Rendered,
+) -> notification::ActiveModel {
+    let recipient = &new.recipient;
+    notification::ActiveModel {
         id: Set(id),
         tenant_id: Set(tenant_id),
         topic: Set(new.topic.as_str().to_owned()),
@@ -125,50 +244,7 @@ async fn queue_in<C: ConnectionTrait>(
         title: Set(Some(rendered.title)),
         body: Set(Some(rendered.text)),
         sent_by: Set(new.sent_by),
-    };
-    let mut insert = notification::Entity::insert(row);
-    // Only a keyed message can be a duplicate. (PostgreSQL also checks an
-    // `ON CONFLICT` row against the read policy, which a platform message,
-    // invisible to every request, would fail.)
-    if new.dedupe_key.is_some() {
-        insert = insert.on_conflict(
-            OnConflict::columns([notification::Column::TenantId, notification::Column::DedupeKey])
-                .do_nothing()
-                .to_owned(),
-        );
     }
-    let inserted = insert.exec_without_returning(conn).await?;
-    if inserted == 0 {
-        return Ok(None);
-    }
-    let due_now = not_before <= at;
-    let preferences = preference::effective_in(conn, tenant_id, recipient.user_id).await?;
-    let mut delivered_in_app = false;
-    let deliveries: Vec<_> = destinations
-        .into_iter()
-        .enumerate()
-        .map(|(offset, (channel, destination))| {
-            // An in-app message due now is delivered by being stored, unless the
-            // recipient turned in-app messages off.
-            let in_app_now = channel == Channel::InApp && due_now;
-            let state = match preferences.refuses(channel, priority) {
-                Some(_) if in_app_now => DeliveryStatus::Skipped,
-                _ if in_app_now => DeliveryStatus::Sent,
-                _ => DeliveryStatus::Pending,
-            };
-            delivered_in_app |= state == DeliveryStatus::Sent;
-            let when = (not_before, at, offset);
-            delivery_row(tenant_id, id, channel, destination, priority, when, state)
-        })
-        .collect();
-    insert_deliveries(conn, deliveries).await?;
-    if delivered_in_app
-        && let Some(user_id) = recipient.user_id
-        && let Some(tenant_id) = tenant_id
-    {
-        announce_in_app(conn, tenant_id, id, user_id, at).await?;
-    }
-    Ok(Some(id))
 }
 
 /// Queues a webhook event (`booking.created` with its data) for every active

@@ -207,12 +207,30 @@ pub fn render(topic: Topic, locale: &str, variables: &Value) -> Result<Rendered>
     render_pair(builtin(topic, &language(locale)), variables)
 }
 
-/// Renders `topic` for `locale` with the tenant's own template when it has one
-/// for the language, else the built-in one; a tenant template that fails falls
-/// back to the built-in one. Platform messages (no tenant) and account messages
-/// always use the built-in one.
-pub(crate) async fn render_for<C: ConnectionTrait>(
+/// The tenant's own templates for `topics` in `locale`'s language, in one read
+/// (none for the platform's account messages, which are always its own).
+pub(crate) async fn customs_for<C: ConnectionTrait>(
     conn: &C,
+    tenant_id: Option<TenantId>,
+    topics: &[Topic],
+    locale: &str,
+) -> Result<Vec<template::Model>> {
+    let topics: Vec<&str> = topics.iter().filter(|t| !t.is_account_message()).map(|t| t.as_str()).collect();
+    let Some(tenant_id) = tenant_id.filter(|_| !topics.is_empty()) else { return Ok(Vec::new()) };
+    Ok(template::Entity::find()
+        .filter(template::Column::TenantId.eq(tenant_id))
+        .filter(template::Column::Topic.is_in(topics))
+        .filter(template::Column::Language.eq(language(locale).as_str()))
+        .all(conn)
+        .await?)
+}
+
+/// Renders `topic` for `locale` with the tenant's own template when it has one
+/// for the language (among `customs`, from [`customs_for`]), else the built-in
+/// one; a tenant template that fails falls back to the built-in one. Platform
+/// messages (no tenant) and account messages always use the built-in one.
+pub(crate) fn render_with(
+    customs: &[template::Model],
     tenant_id: Option<TenantId>,
     topic: Topic,
     locale: &str,
@@ -222,12 +240,7 @@ pub(crate) async fn render_for<C: ConnectionTrait>(
     let Some(tenant_id) = tenant_id.filter(|_| !topic.is_account_message()) else {
         return render_pair(builtin(topic, &language), variables);
     };
-    let custom = template::Entity::find()
-        .filter(template::Column::TenantId.eq(tenant_id))
-        .filter(template::Column::Topic.eq(topic.as_str()))
-        .filter(template::Column::Language.eq(language.as_str()))
-        .one(conn)
-        .await?;
+    let custom = customs.iter().find(|c| c.topic == topic.as_str() && c.language == language);
     if let Some(custom) = custom {
         if let Some(why) = template_shape::refusal(&custom.title).or_else(|| template_shape::refusal(&custom.body)) {
             warn!(tenant_id = %tenant_id, topic = topic.as_str(), why, "a tenant template is not allowed; the built-in one is used");

@@ -93,8 +93,9 @@ pub(crate) async fn queue_booking_notices(
     if kind != EventKind::BookingCreated {
         tessera_notify::withdraw(txn, tenant_id, subject, Topic::BookingReminder.as_str(), at).await?;
     }
+    let mut notices = Vec::new();
     if let Some(topic) = topic {
-        let notice = NewNotification {
+        notices.push(NewNotification {
             topic,
             priority: None,
             recipient: recipient.clone(),
@@ -103,33 +104,34 @@ pub(crate) async fn queue_booking_notices(
             not_before: None,
             dedupe_key: None,
             sent_by: None,
-        };
-        tessera_notify::queue(txn, tenant_id, &tenant.locale, at, notice).await?;
+        });
     }
     if row.status.is_upcoming() {
-        queue_reminder(txn, tenant, at, row, recipient, variables).await?;
+        notices.extend(reminder(tenant, at, row, recipient, variables));
+    }
+    if !notices.is_empty() {
+        tessera_notify::queue_all(txn, tenant_id, &tenant.locale, at, notices).await?;
     }
     Ok(())
 }
 
-/// Queues the reminder the tenant's settings ask for, unless its time has passed.
-async fn queue_reminder(
-    txn: &DatabaseTransaction,
+/// The reminder the tenant's settings ask for, unless its time has passed.
+fn reminder(
     tenant: &Tenant,
     at: DateTime<Utc>,
     row: &booking::Model,
     recipient: Recipient,
     variables: serde_json::Value,
-) -> Result<()> {
+) -> Option<NewNotification> {
     let minutes = tenant.settings.booking_reminder_minutes;
     if minutes == 0 {
-        return Ok(());
+        return None;
     }
     let due = row.starts_at - Duration::minutes(i64::from(minutes));
     if due <= at {
-        return Ok(());
+        return None;
     }
-    let reminder = NewNotification {
+    Some(NewNotification {
         topic: Topic::BookingReminder,
         priority: None,
         recipient,
@@ -138,9 +140,7 @@ async fn queue_reminder(
         not_before: Some(due),
         dedupe_key: None,
         sent_by: None,
-    };
-    tessera_notify::queue(txn, tenant.id, &tenant.locale, at, reminder).await?;
-    Ok(())
+    })
 }
 
 /// `7500` `EUR` → `75.00 EUR`.
