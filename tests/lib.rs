@@ -32,14 +32,15 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
-fn required() -> bool {
+/// Whether `TESSERA_REQUIRE_SERVICES=1` asks for every configured service to be there.
+pub fn services_required() -> bool {
     std::env::var("TESSERA_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
 
 /// The PostgreSQL admin URL for tests, if configured.
 pub fn postgres_url() -> Option<String> {
     let url = std::env::var("TESSERA_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
-    if url.is_none() && required() {
+    if url.is_none() && services_required() {
         panic!("TESSERA_REQUIRE_SERVICES=1 but TESSERA_TEST_DATABASE_URL is not set");
     }
     url
@@ -48,7 +49,7 @@ pub fn postgres_url() -> Option<String> {
 /// The Redis URL for tests, if configured.
 pub fn redis_url() -> Option<String> {
     let url = std::env::var("TESSERA_TEST_REDIS_URL").ok().filter(|u| !u.is_empty());
-    if url.is_none() && required() {
+    if url.is_none() && services_required() {
         panic!("TESSERA_REQUIRE_SERVICES=1 but TESSERA_TEST_REDIS_URL is not set");
     }
     url

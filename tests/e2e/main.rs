@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod booking_lifecycle;
 mod bounds;
+mod database_tls;
 mod demo_roles;
 mod edges;
 mod error_codes;

@@ -684,7 +684,8 @@ async fn availability_costs_a_fixed_number_of_statements_whatever_the_providers_
     let salon = salon(&app, "bounded", 0).await;
     let query = json!({"s": salon.service, "from": "2026-03-03", "to": "2026-03-03"});
     let one_provider_one_day = statements_for(&app, &salon.owner, AVAILABILITY, query).await;
-    for name in ["Leo", "Mia", "Noah", "Zoe", "Ivy", "Sam"] {
+    // Ten providers: more than a calendar's reads name one by one.
+    for name in ["Leo", "Mia", "Noah", "Zoe", "Ivy", "Sam", "Eva", "Max", "Ada"] {
         add_provider(&app, &salon, name, "09:00", "17:00").await;
     }
     app.ok(&salon.owner, BOOK, booking_input(&salon, "2026-03-10T09:00:00Z")).await;
@@ -692,5 +693,58 @@ async fn availability_costs_a_fixed_number_of_statements_whatever_the_providers_
     let many_providers_thirty_days = statements_for(&app, &salon.owner, AVAILABILITY, query.clone()).await;
     assert_eq!(one_provider_one_day, many_providers_thirty_days);
     let slots = app.ok(&salon.owner, AVAILABILITY, query).await["availability"].as_array().unwrap().len();
-    assert_eq!(slots, 500, "seven providers over a month fill the largest page");
+    assert_eq!(slots, 500, "ten providers over a month fill the largest page");
+}
+
+#[tokio::test]
+async fn availability_across_many_providers_keeps_each_ones_hours_and_bookings_their_own() {
+    let app = pinned_app().await;
+    let salon = salon(&app, "many-calendars", 0).await;
+    // Ten providers (more than a calendar's reads name one by one): the salon's
+    // own (09–13, 14–18 Madrid), eight working 09–17, and one working 12–14.
+    let mut providers = vec![salon.provider.clone()];
+    for name in ["Leo", "Mia", "Noah", "Zoe", "Ivy", "Sam", "Eva", "Max"] {
+        providers.push(add_provider(&app, &salon, name, "09:00", "17:00").await);
+    }
+    let short = add_provider(&app, &salon, "Ada", "12:00", "14:00").await;
+    providers.push(short.clone());
+    // Tuesday 10 March (Madrid is UTC+1): each provider booked at a different hour.
+    let booked_at = |i: usize| format!("2026-03-10T{:02}:00:00+00:00", 8 + i % 5);
+    for (i, provider) in providers.iter().enumerate().take(5) {
+        let input = json!({"input": {"serviceId": salon.service, "providerId": provider, "customerId": salon.customer, "startsAt": booked_at(i)}});
+        app.ok(&salon.owner, BOOK, input).await;
+    }
+    let data = app
+        .ok(
+            &salon.owner,
+            AVAILABILITY,
+            json!({"s": salon.service, "from": "2026-03-10", "to": "2026-03-10", "first": 500}),
+        )
+        .await;
+    let offered = |provider: &str| -> Vec<String> {
+        data["availability"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|slot| slot["providerId"] == provider)
+            .map(|slot| slot["startsAt"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (i, provider) in providers.iter().enumerate().take(5) {
+        let starts = offered(provider);
+        assert!(!starts.contains(&booked_at(i)), "provider {i} is booked at {}: {starts:?}", booked_at(i));
+        assert!(starts.contains(&booked_at(i + 1)), "provider {i} is free at {}: {starts:?}", booked_at(i + 1));
+    }
+    assert_eq!(offered(&providers[5]).len(), 29, "09:00 … 16:00 every quarter hour, nobody booked");
+    assert_eq!(
+        offered(&short),
+        [
+            "2026-03-10T11:00:00+00:00",
+            "2026-03-10T11:15:00+00:00",
+            "2026-03-10T11:30:00+00:00",
+            "2026-03-10T11:45:00+00:00",
+            "2026-03-10T12:00:00+00:00"
+        ],
+        "12:00–14:00 local, an hour's service"
+    );
 }

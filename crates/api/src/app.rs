@@ -9,7 +9,6 @@ use tessera_audit::AuditService;
 use tessera_identity::{
     AccountLinks, CeremonyStore, DatabaseCeremonies, IdentityService, PasswordHasher, PasswordPolicy, SessionPolicy,
 };
-use tessera_kernel::db::DbOptions;
 use tessera_kernel::{Db, SharedClock, SystemClock};
 use tessera_migrations::{Migrator, MigratorTrait};
 use tessera_notify::{
@@ -162,9 +161,7 @@ pub async fn connect(config: &Config) -> Result<Db, StartupError> {
     if config.is_embedded_database() {
         ensure_sqlite_dir(&config.database_url)?;
     }
-    let mut options = DbOptions::new(config.database_url.clone());
-    options.max_connections = config.database_max_connections;
-    Db::connect(&options)
+    Db::connect(&config.db_options())
         .await
         .map_err(|source| StartupError::Database { url: redact_url(&config.database_url), source })
 }

@@ -15,10 +15,12 @@
 //! Repositories still filter by tenant explicitly; row-level security is the net
 //! under that, not a replacement for it.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use sea_orm::sqlx::postgres::PgSslMode;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr,
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
@@ -107,12 +109,52 @@ pub struct DbOptions {
     pub max_connections: u32,
     /// How long a request waits for a pooled connection before failing.
     pub acquire_timeout: Duration,
+    /// PostgreSQL: how the connection is encrypted; `None` keeps the URL's
+    /// `sslmode` (else `prefer`).
+    pub tls_mode: Option<TlsMode>,
+    /// PostgreSQL: a PEM file of the authorities that sign the server's
+    /// certificate, for [`TlsMode::VerifyCa`] and [`TlsMode::VerifyFull`]
+    /// (else the system's roots).
+    pub ca_file: Option<PathBuf>,
+}
+
+/// How a PostgreSQL connection is encrypted: libpq's `sslmode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Never encrypted.
+    Disable,
+    /// Encrypted when the server offers it, the certificate unchecked.
+    Prefer,
+    /// Always encrypted, the certificate unchecked.
+    Require,
+    /// Always encrypted, the certificate signed by a trusted authority.
+    VerifyCa,
+    /// As `VerifyCa`, and the certificate names the host connected to.
+    VerifyFull,
+}
+
+impl From<TlsMode> for PgSslMode {
+    fn from(mode: TlsMode) -> Self {
+        match mode {
+            TlsMode::Disable => Self::Disable,
+            TlsMode::Prefer => Self::Prefer,
+            TlsMode::Require => Self::Require,
+            TlsMode::VerifyCa => Self::VerifyCa,
+            TlsMode::VerifyFull => Self::VerifyFull,
+        }
+    }
 }
 
 impl DbOptions {
     /// Options with the defaults for `url`.
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), max_connections: 10, acquire_timeout: Duration::from_secs(5) }
+        Self {
+            url: url.into(),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            tls_mode: None,
+            ca_file: None,
+        }
     }
 }
 
@@ -138,6 +180,17 @@ impl Db {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
             });
+        let (tls_mode, ca_file) = (options.tls_mode, options.ca_file.clone());
+        connect.map_sqlx_postgres_opts(move |opts| {
+            let opts = match tls_mode {
+                Some(mode) => opts.ssl_mode(mode.into()),
+                None => opts,
+            };
+            match &ca_file {
+                Some(path) => opts.ssl_root_cert(path),
+                None => opts,
+            }
+        });
         let mut conn = Database::connect(connect).await?;
         // Counts every statement, so tests and benchmarks can show how many a
         // request costs (and that nested reads do not grow with the page size).

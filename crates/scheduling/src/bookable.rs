@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 use tessera_kernel::db::Access;
 use tessera_kernel::{
     AddonId, BookingId, DomainError, Permission, ProviderId, RequestContext, Result, ServiceId, TenantId,
@@ -69,6 +69,9 @@ fn search_dates(
 /// The days a search covers when the caller names no end.
 const DEFAULT_AVAILABILITY_DAYS: i64 = 7;
 
+/// The most providers a calendar's reads name (see [`Calendars::load`]).
+const NAMED_PROVIDERS_MAX: usize = 8;
+
 /// Everything availability needs about some providers, loaded in a fixed number of
 /// queries whatever the number of providers or days.
 struct Calendars {
@@ -86,9 +89,14 @@ impl Calendars {
         instants: (DateTime<Utc>, DateTime<Utc>),
         ignore: Option<BookingId>,
     ) -> Result<Self> {
+        // A few providers are named in the reads; for more, the tenant's rows
+        // are read and the others' never looked at: PostgreSQL matches each row
+        // against a list of bound ids one by one, which cost a month of fifty
+        // providers' bookings 3.7 ms in the database against 1.9 ms without it.
+        let named = (providers.len() <= NAMED_PROVIDERS_MAX).then_some(providers);
         let rows = working_hours::Entity::find()
             .filter(working_hours::Column::TenantId.eq(tenant_id))
-            .filter(working_hours::Column::ProviderId.is_in(providers.iter().copied()))
+            .apply_if(named, |q, ids| q.filter(working_hours::Column::ProviderId.is_in(ids.iter().copied())))
             .all(txn)
             .await?;
         let mut hours: HashMap<ProviderId, Vec<WeeklyInterval>> = HashMap::new();
@@ -105,7 +113,7 @@ impl Calendars {
             .collect();
         let mut bookings = booking::Entity::find()
             .filter(booking::Column::TenantId.eq(tenant_id))
-            .filter(booking::Column::ProviderId.is_in(providers.iter().copied()))
+            .apply_if(named, |q, ids| q.filter(booking::Column::ProviderId.is_in(ids.iter().copied())))
             .filter(booking::Column::Status.is_in(ACTIVE))
             .filter(booking::Column::BlockedUntil.gt(instants.0))
             .filter(booking::Column::BlockedFrom.lt(instants.1));
@@ -274,24 +282,21 @@ impl SchedulingService {
         let (from, to) = search_dates(query.from, query.to, ctx.now(), tz)?;
         let offer =
             Self::bookable_offer(&txn, auth.tenant_id, query.service_id, query.provider_id, &query.addon_ids).await?;
+        // The active providers offering the service, with their own terms, in one read.
         let terms: HashMap<ProviderId, provider_service::Model> = provider_service::Entity::find()
+            .inner_join(provider::Entity)
             .filter(provider_service::Column::TenantId.eq(auth.tenant_id))
             .filter(provider_service::Column::ServiceId.eq(query.service_id))
+            .filter(provider::Column::TenantId.eq(auth.tenant_id))
+            .filter(provider::Column::Active.eq(true))
             .all(&txn)
             .await?
             .into_iter()
             .filter(|row| query.provider_id.is_none_or(|wanted| wanted == row.provider_id))
             .map(|row| (row.provider_id, row))
             .collect();
-        let providers: Vec<ProviderId> = provider::Entity::find()
-            .filter(provider::Column::TenantId.eq(auth.tenant_id))
-            .filter(provider::Column::Active.eq(true))
-            .filter(provider::Column::Id.is_in(terms.keys().copied()))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|p| p.id)
-            .collect();
+        let mut providers: Vec<ProviderId> = terms.keys().copied().collect();
+        providers.sort();
         let dates = (from.pred_opt().unwrap_or(from), to.succ_opt().unwrap_or(to));
         let instants = (
             dates.0.and_time(chrono::NaiveTime::MIN).and_utc() - Duration::days(1),
@@ -314,29 +319,21 @@ impl SchedulingService {
             earliest: now + Duration::minutes(i64::from(settings.booking_min_notice_minutes)),
             latest: now + Duration::days(i64::from(settings.booking_horizon_days)),
             after: query.after,
-            limit: query.limit,
         };
-        // Each provider contributes at most a page, so memory stays bounded by
-        // providers × page size however long the search. Each quotes their own terms.
-        let mut slots: Vec<Slot> = providers
-            .iter()
-            .flat_map(|p| {
-                let own = terms.get(p);
-                if offer.price_with(own) > MAX_PRICE_MINOR {
-                    // Not bookable (creating it is refused), so not offered.
-                    return Vec::new();
-                }
+        // Each provider quotes their own terms.
+        let searches = providers.iter().filter_map(|p| {
+            let own = terms.get(p);
+            // Not bookable (creating it is refused), so not offered.
+            (offer.price_with(own) <= MAX_PRICE_MINOR).then(|| {
                 let query = SlotQuery {
                     duration: minutes(offer.duration_with(own)),
                     price_minor: offer.price_with(own),
                     ..slot_query
                 };
-                availability::slots(&calendars.of(*p), &query)
+                (calendars.of(*p), query)
             })
-            .collect();
-        slots.sort();
-        slots.truncate(query.limit);
-        Ok(slots)
+        });
+        Ok(availability::first_slots(searches, query.limit))
     }
 
     pub(crate) fn check_start(starts_at: DateTime<Utc>, now: DateTime<Utc>, tenant: &Tenant) -> Result<()> {

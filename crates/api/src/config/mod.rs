@@ -20,12 +20,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tessera_identity::RelyingParty;
+use tessera_kernel::db::DbOptions;
 
 use settings::FileSettings;
 pub use settings::{Config, ConfigArgs};
 use values::one_line;
 pub use values::{
-    DocumentPolicy, Environment, IntrospectionPolicy, LogFormat, MetricsAccess, Networks, QueryLimits, redact_url,
+    DatabaseTls, DocumentPolicy, Environment, IntrospectionPolicy, LogFormat, MetricsAccess, Networks, QueryLimits,
+    redact_url,
 };
 
 /// The embedded default database: a SQLite file created on first start.
@@ -135,6 +137,16 @@ impl Config {
     /// Who passkeys are made for.
     pub fn passkeys(&self) -> RelyingParty {
         RelyingParty { id: self.passkey_rp_id.clone(), name: "Tessera".into(), origins: self.passkey_origins.clone() }
+    }
+
+    /// How to open the configured database.
+    pub fn db_options(&self) -> DbOptions {
+        DbOptions {
+            max_connections: self.database_max_connections,
+            tls_mode: self.database_tls.map(Into::into),
+            ca_file: self.database_ca_file.as_ref().map(PathBuf::from),
+            ..DbOptions::new(self.database_url.clone())
+        }
     }
 
     /// Whether the database is the embedded SQLite file.

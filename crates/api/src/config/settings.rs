@@ -5,9 +5,9 @@
 use std::net::SocketAddr;
 
 use super::values::{
-    DocumentPolicy, Environment, IntrospectionPolicy, LogFormat, Networks, at_least, default_passkey_origins,
-    each_origin, help_line, http_url, non_empty, redact_url, redact_url_option, scheme_of, secret, trimmed, when_set,
-    within,
+    DatabaseTls, DocumentPolicy, Environment, IntrospectionPolicy, LogFormat, Networks, at_least,
+    default_passkey_origins, each_origin, help_line, http_url, non_empty, readable_file, redact_url, redact_url_option,
+    scheme_of, secret, trimmed, when_set, within,
 };
 use super::{ConfigError, DEFAULT_DATABASE_URL, Setting, invalid};
 
@@ -23,6 +23,18 @@ declare_settings! {
         check scheme_of(&["sqlite:", "postgres://", "postgresql://"]),
         shown_as |url: &String| redact_url(url),
         clap(hide_env_values = true);
+
+    /// PostgreSQL connection encryption: `disable`, `prefer`, `require` (encrypted, certificate unchecked), `verify-ca`, `verify-full` (certificate checked against the CA file or the system's roots; `verify-full` also checks the host name).
+    database_tls: DatabaseTls, env "TESSERA_DATABASE_TLS", optional("the URL's `sslmode`, else `prefer`"),
+        check |mode: &Option<DatabaseTls>| match (mode, database_url.starts_with("sqlite:")) {
+            (Some(_), true) => Err("applies to PostgreSQL only; the database is SQLite".into()),
+            _ => Ok(()),
+        };
+
+    /// PEM file of the certificate authorities that sign the PostgreSQL server's certificate.
+    database_ca_file: String, env "TESSERA_DATABASE_CA_FILE", optional("unset (the system's roots)"),
+        tidy non_empty,
+        check when_set(readable_file);
 
     /// Pool size.
     database_max_connections: u32, env "TESSERA_DATABASE_MAX_CONNECTIONS", default("`10`") = 10,

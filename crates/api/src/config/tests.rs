@@ -122,3 +122,33 @@ fn toml_file(name: &str, text: &str) -> std::path::PathBuf {
     std::fs::write(&path, text).expect("write");
     path
 }
+
+#[test]
+fn database_encryption_is_chosen_for_postgresql_only() {
+    let postgres = "postgres://tessera@db/tessera".to_owned();
+    let ca = toml_file("ca", "a PEM file stands here");
+    let args = ConfigArgs {
+        database_url: Some(postgres.clone()),
+        database_tls: Some(DatabaseTls::VerifyFull),
+        database_ca_file: Some(ca.display().to_string()),
+        ..ConfigArgs::default()
+    };
+    let config = Config::load(&args).expect("valid");
+    let options = config.db_options();
+    assert_eq!(options.tls_mode, Some(tessera_kernel::db::TlsMode::VerifyFull));
+    assert_eq!(options.ca_file.as_deref(), Some(ca.as_path()));
+    let unset =
+        Config::load(&ConfigArgs { database_url: Some(postgres.clone()), ..ConfigArgs::default() }).expect("valid");
+    assert_eq!(unset.db_options().tls_mode, None, "the URL's sslmode, else prefer");
+
+    let missing = ConfigArgs {
+        database_url: Some(postgres),
+        database_ca_file: Some("/nonexistent/ca.pem".into()),
+        ..ConfigArgs::default()
+    };
+    let err = Config::load(&missing).expect_err("refused");
+    assert!(err.to_string().contains("database_ca_file") && err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+    let sqlite = ConfigArgs { database_tls: Some(DatabaseTls::Require), ..ConfigArgs::default() };
+    let err = Config::load(&sqlite).expect_err("refused");
+    assert!(err.to_string().contains("database_tls") && err.to_string().contains("PostgreSQL"), "{err}");
+}

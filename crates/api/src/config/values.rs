@@ -41,6 +41,39 @@ pub enum DocumentPolicy {
     Refuse,
 }
 
+/// How the connection to PostgreSQL is encrypted (libpq's `sslmode` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatabaseTls {
+    /// Never encrypted.
+    Disable,
+    /// Encrypted when the server offers it, the certificate unchecked.
+    Prefer,
+    /// Always encrypted, the certificate unchecked.
+    Require,
+    /// Always encrypted, the certificate signed by a trusted authority.
+    VerifyCa,
+    /// As `verify-ca`, and the certificate names the host connected to.
+    VerifyFull,
+}
+
+impl From<DatabaseTls> for tessera_kernel::db::TlsMode {
+    fn from(mode: DatabaseTls) -> Self {
+        match mode {
+            DatabaseTls::Disable => Self::Disable,
+            DatabaseTls::Prefer => Self::Prefer,
+            DatabaseTls::Require => Self::Require,
+            DatabaseTls::VerifyCa => Self::VerifyCa,
+            DatabaseTls::VerifyFull => Self::VerifyFull,
+        }
+    }
+}
+
+/// A check that a path names a file this process can read.
+pub(super) fn readable_file(path: &String) -> Result<(), String> {
+    std::fs::File::open(path).map(drop).map_err(|err| format!("cannot read {path}: {err}"))
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -61,8 +61,10 @@ fn tenant_feed(
                 BusMessage::Domain(event) if event.tenant_id == tenant_id => event.clone(),
                 _ => continue,
             };
-            let standing = shared
-                .for_event(event.id, async || {
+            // Boxed, so an idle feed does not hold room for resolving rights:
+            // a generator is as large as its largest await, and thousands of
+            // feeds wait on the bus.
+            let standing = Box::pin(shared.for_event(event.id, async || {
                     let now = services.clock.now();
                     if !services.identity.session_is_live(actor.session_id, now).await? {
                         return Ok(Standing::SessionEnded);
@@ -73,7 +75,7 @@ fn tenant_feed(
                         Err(err) if matches!(err.domain(), DomainError::NotFound { .. } | DomainError::Forbidden(_)) => Ok(Standing::Refused),
                         Err(err) => Err(err),
                     }
-                })
+                }))
                 .await;
             // The subscriber hears why the feed ends, with a code, before it
             // completes.
@@ -120,7 +122,8 @@ where
     Fut: Future<Output = Option<T>>,
 {
     Ok(tenant_feed(ctx, all, own)?.filter_map(move |item| {
-        let picked = item.map(&mut pick);
+        // Boxed for the same reason: the pending future lives inside the stream.
+        let picked = item.map(|item| Box::pin(pick(item)));
         async move {
             match picked {
                 Ok(future) => future.await.map(Ok),
