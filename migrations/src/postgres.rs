@@ -93,6 +93,36 @@ pub(crate) async fn drop_functions(manager: &SchemaManager<'_>) -> Result<(), Db
     Ok(())
 }
 
+/// The tables that belong to no tenant, by design; every other table has a
+/// `tenant_id` and follows the rules a distributed PostgreSQL needs to keep a
+/// tenant's rows together (`tests/e2e/distribution_rules.rs`). A new table is
+/// one or the other: the test fails until it is listed here or has a tenant.
+pub const GLOBAL_TABLES: &[&str] = &[
+    // The tenants themselves: the key every tenant table is distributed by.
+    "tenants",
+    // People and how they sign in: one account may belong to several tenants.
+    "users",
+    "sessions",
+    "refresh_tokens",
+    "account_tokens",
+    "pending_sign_ups",
+    "password_history",
+    "login_history",
+    "login_throttles",
+    "totp_credentials",
+    "backup_codes",
+    "mfa_challenges",
+    "trusted_devices",
+    "passkeys",
+    "webauthn_ceremonies",
+    "api_keys",
+    "oauth_tokens",
+    // The platform's own state.
+    "platform_secrets",
+    "rate_windows",
+    "seaql_migrations",
+];
+
 /// Every table under row-level security, migration by migration.
 pub fn isolated_tables() -> Vec<&'static str> {
     [

@@ -13,6 +13,7 @@ mod booking_lifecycle;
 mod bounds;
 mod database_tls;
 mod demo_roles;
+mod distribution_rules;
 mod edges;
 mod error_codes;
 mod invitation_abuse;
