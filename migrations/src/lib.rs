@@ -36,6 +36,7 @@ mod m20261212_000022_invitation_senders;
 mod m20261213_000023_pending_sign_ups;
 mod m20261214_000024_refresh_successor_key;
 mod m20261215_000025_provider_terms;
+mod m20261216_000026_tenant_keys;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -71,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000023_pending_sign_ups::Migration),
             Box::new(m20261214_000024_refresh_successor_key::Migration),
             Box::new(m20261215_000025_provider_terms::Migration),
+            Box::new(m20261216_000026_tenant_keys::Migration),
         ]
     }
 }

@@ -107,9 +107,13 @@ impl SchedulingService {
             duration_minutes: Set(None),
         })
         .on_conflict(
-            OnConflict::columns([provider_service::Column::ProviderId, provider_service::Column::ServiceId])
-                .do_nothing()
-                .to_owned(),
+            OnConflict::columns([
+                provider_service::Column::TenantId,
+                provider_service::Column::ProviderId,
+                provider_service::Column::ServiceId,
+            ])
+            .do_nothing()
+            .to_owned(),
         )
         .exec_without_returning(&txn)
         .await?
