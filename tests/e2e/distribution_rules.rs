@@ -10,7 +10,6 @@
 
 use std::collections::BTreeSet;
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use tessera_e2e::TestApp;
 use tessera_migrations::postgres::GLOBAL_TABLES;
 
@@ -101,8 +100,9 @@ const KNOWN_BREAKS: &[&str] = &[
 ];
 
 async fn texts(app: &TestApp, sql: &str) -> Vec<Vec<String>> {
-    let rows = app.state.db.connection().query_all_raw(Statement::from_string(DbBackend::Postgres, sql)).await.unwrap();
-    rows.iter()
+    app.rows(sql)
+        .await
+        .iter()
         .map(|row| (0..row.column_names().len()).map(|i| row.try_get_by_index::<String>(i).unwrap()).collect())
         .collect()
 }
