@@ -37,6 +37,8 @@ mod m20261213_000023_pending_sign_ups;
 mod m20261214_000024_refresh_successor_key;
 mod m20261215_000025_provider_terms;
 mod m20261216_000026_tenant_keys;
+mod m20261217_000027_member_tenants;
+mod m20261218_000028_account_security_events;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -73,6 +75,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261214_000024_refresh_successor_key::Migration),
             Box::new(m20261215_000025_provider_terms::Migration),
             Box::new(m20261216_000026_tenant_keys::Migration),
+            Box::new(m20261217_000027_member_tenants::Migration),
+            Box::new(m20261218_000028_account_security_events::Migration),
         ]
     }
 }

@@ -21,7 +21,7 @@ use crate::postgres::{self, APP_ROLE, TENANT_FN, USER_FN};
 
 /// The youngest activity expiry may ever delete. Keep in sync with the smallest
 /// retention a tenant may choose (`tessera_tenant::MIN_ACTIVITY_RETENTION_DAYS`).
-const RETENTION_FLOOR: &str = "30 days";
+pub(crate) const RETENTION_FLOOR: &str = "30 days";
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -61,7 +61,7 @@ pub(crate) const TABLES: &[&str] = &["security_events"];
 /// The hash before the first record (as `tessera_audit::chain::GENESIS`).
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-fn expiry_functions() -> String {
+pub(crate) fn expiry_functions() -> String {
     // Each function acts as its owner, who is a member of the request role and so
     // under the same policies; it switches maintenance on for its own statements
     // and restores the caller's setting before returning.

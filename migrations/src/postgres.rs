@@ -117,6 +117,7 @@ pub const GLOBAL_TABLES: &[&str] = &[
     "webauthn_ceremonies",
     "api_keys",
     "oauth_tokens",
+    "account_security_events",
     // The platform's own state.
     "platform_secrets",
     "rate_windows",

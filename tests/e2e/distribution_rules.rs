@@ -81,7 +81,6 @@ const KNOWN_BREAKS: &[&str] = &[
     "R1 notification_deliveries notification_deliveries_pkey",
     "R1 notifications notifications_pkey",
     "R1 oauth_clients oauth_clients_pkey",
-    "R1 security_events security_events_pkey",
     "R2 invitations invitations_token_key",
     "R2 notification_deliveries notification_deliveries_open_key",
     "R2 notification_deliveries notification_deliveries_target_key",
@@ -89,14 +88,12 @@ const KNOWN_BREAKS: &[&str] = &[
     "R4 notification_attempts notification_attempts_delivery_id_fkey",
     "R4 notification_deliveries notification_deliveries_notification_id_fkey",
     "R5 oauth_tokens oauth_tokens_client_row_id_fkey",
-    "R6 tenants tenants_tenant_isolation",
     "R7 notification_attempts notification_attempts_tenant_isolation",
     "R7 notification_deliveries notification_deliveries_tenant_isolation",
     "R7 notifications notifications_tenant_isolation",
     "R8 notification_attempts tenant_id",
     "R8 notification_deliveries tenant_id",
     "R8 notifications tenant_id",
-    "R8 security_events tenant_id",
 ];
 
 async fn texts(app: &TestApp, sql: &str) -> Vec<Vec<String>> {

@@ -16,7 +16,7 @@ use serde_json::json;
 use tessera_kernel::db::{Access, Backend, Scope};
 use tessera_kernel::{Result, TenantId};
 
-use crate::entity::{head, record, security_event};
+use crate::entity::{account_security_event, head, record, security_event};
 use crate::model::AuditEntry;
 use crate::service::{AuditService, append_by_system};
 
@@ -119,16 +119,24 @@ impl AuditService {
                 scalar_count(txn, sql, vec![tenant.into(), cutoff.into()]).await
             }
             Backend::Sqlite => {
-                let of_tenant = match tenant_id {
-                    Some(id) => security_event::Column::TenantId.eq(id),
-                    None => security_event::Column::TenantId.is_null(),
+                let removed = match tenant_id {
+                    Some(id) => {
+                        security_event::Entity::delete_many()
+                            .filter(security_event::Column::TenantId.eq(id))
+                            .filter(security_event::Column::OccurredAt.lt(cutoff))
+                            .exec(txn)
+                            .await?
+                            .rows_affected
+                    }
+                    None => {
+                        account_security_event::Entity::delete_many()
+                            .filter(account_security_event::Column::OccurredAt.lt(cutoff))
+                            .exec(txn)
+                            .await?
+                            .rows_affected
+                    }
                 };
-                Ok(security_event::Entity::delete_many()
-                    .filter(of_tenant)
-                    .filter(security_event::Column::OccurredAt.lt(cutoff))
-                    .exec(txn)
-                    .await?
-                    .rows_affected)
+                Ok(removed)
             }
         }
     }

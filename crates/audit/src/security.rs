@@ -1,8 +1,9 @@
 //! Security events: what a security reviewer looks for, with a severity.
 //!
 //! An event about an account (a failed login, a lockout, a reused refresh token, a
-//! revoked session) belongs to no tenant, since accounts are shared by businesses;
-//! one about a tenant's access (a role granted or changed) names the tenant. A
+//! revoked session) belongs to no tenant, since accounts are shared by businesses,
+//! and is kept in the global `account_security_events`; one about a tenant's
+//! access (a role granted or changed) names the tenant, in `security_events`. A
 //! tenant's admins read the tenant's events and the account events of its staff
 //! (the caller passes who that is); everyone reads the events about themselves.
 
@@ -18,7 +19,7 @@ use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::paging::check_time_window;
 use tessera_kernel::{DomainError, Page, PageRequest, Permission, RequestContext, Result, TenantId, UserId};
 
-use crate::entity::security_event;
+use crate::entity::{account_security_event, security_event};
 use crate::service::AuditService;
 
 /// How much an event matters, lowest first.
@@ -176,23 +177,61 @@ pub async fn record_security_event<C: ConnectionTrait>(
 ) -> Result<()> {
     let now = ctx.now().trunc_subsecs(6);
     let meta = ctx.meta();
+    let (id, actor_user_id, details) = (uuid_v7_at(now), ctx.actor().map(|a| a.user_id), event.details.to_string());
+    let request_id = Some(meta.request_id.clone()).filter(|id| !id.is_empty());
+    let (ip, user_agent) = (meta.ip.clone(), meta.user_agent.clone());
+    // Account events belong to no tenant and live in a global table of their
+    // own, so that every row of `security_events` has its tenant.
+    let Some(tenant_id) = tenant_id else {
+        account_security_event::ActiveModel {
+            id: Set(id),
+            user_id: Set(event.user_id),
+            actor_user_id: Set(actor_user_id),
+            kind: Set(event.kind),
+            severity: Set(event.severity),
+            details: Set(details),
+            request_id: Set(request_id),
+            ip: Set(ip),
+            user_agent: Set(user_agent),
+            occurred_at: Set(now),
+        }
+        .insert(conn)
+        .await?;
+        return Ok(());
+    };
     security_event::ActiveModel {
-        id: Set(uuid_v7_at(now)),
+        id: Set(id),
         tenant_id: Set(tenant_id),
         user_id: Set(event.user_id),
-        actor_user_id: Set(ctx.actor().map(|a| a.user_id)),
+        actor_user_id: Set(actor_user_id),
         kind: Set(event.kind),
         severity: Set(event.severity),
-        details: Set(event.details.to_string()),
-        request_id: Set(Some(meta.request_id.clone()).filter(|id| !id.is_empty())),
-        ip: Set(meta.ip.clone()),
-        user_agent: Set(meta.user_agent.clone()),
+        details: Set(details),
+        request_id: Set(request_id),
+        ip: Set(ip),
+        user_agent: Set(user_agent),
         occurred_at: Set(now),
     }
     .insert(conn)
     .await?;
     Ok(())
 }
+
+/// The filter's columns on the tenant events' table.
+const TENANT_COLUMNS: [security_event::Column; 4] = [
+    security_event::Column::Kind,
+    security_event::Column::Severity,
+    security_event::Column::UserId,
+    security_event::Column::OccurredAt,
+];
+
+/// The filter's columns on the account events' table.
+const ACCOUNT_COLUMNS: [account_security_event::Column; 4] = [
+    account_security_event::Column::Kind,
+    account_security_event::Column::Severity,
+    account_security_event::Column::UserId,
+    account_security_event::Column::OccurredAt,
+];
 
 impl AuditService {
     /// The request tenant's security events: those about its access, and the
@@ -206,23 +245,24 @@ impl AuditService {
         page: &PageRequest,
     ) -> Result<Page<SecurityEventRecord>> {
         let keyset = page.keyset()?;
-        let matching = filter.condition()?;
+        check_time_window(filter.from, filter.to)?;
         let (auth, txn) = self.db().begin_authorized(ctx, Permission::AuditRead, Access::Read).await?;
-        let mut visible = Condition::any().add(security_event::Column::TenantId.eq(auth.tenant_id));
+        let tenant_events = security_event::Entity::find()
+            .filter(security_event::Column::TenantId.eq(auth.tenant_id))
+            .filter(filter.condition(TENANT_COLUMNS));
+        let mut events = records(keyset.apply(tenant_events, security_event::Column::Id).all(&txn).await?)?;
         if !staff.is_empty() {
-            visible = visible.add(
-                Condition::all()
-                    .add(security_event::Column::TenantId.is_null())
-                    .add(security_event::Column::UserId.is_in(staff.iter().copied())),
-            );
+            let account_events = account_security_event::Entity::find()
+                .filter(account_security_event::Column::UserId.is_in(staff.iter().copied()))
+                .filter(filter.condition(ACCOUNT_COLUMNS));
+            events.extend(records(keyset.apply(account_events, account_security_event::Column::Id).all(&txn).await?)?);
         }
-        let select = security_event::Entity::find().filter(visible).filter(matching);
-        let rows = keyset.apply(select, security_event::Column::Id).all(&txn).await?;
         txn.commit().await?;
-        keyset.finish(rows).try_map(SecurityEventRecord::try_from)
+        Ok(keyset.finish(keyset.merge_fetched(events, |event| event.id)))
     }
 
-    /// The events about the signed-in user, in every tenant. Oldest first.
+    /// The events about the signed-in user, in every tenant and about their
+    /// account. Oldest first.
     pub async fn my_security_events(
         &self,
         ctx: &RequestContext,
@@ -231,53 +271,90 @@ impl AuditService {
     ) -> Result<Page<SecurityEventRecord>> {
         let actor = ctx.require_actor()?;
         let keyset = page.keyset()?;
-        let matching = filter.condition()?;
+        check_time_window(filter.from, filter.to)?;
         let txn = self.db().begin(Scope::User(actor.user_id), Access::Read).await?;
-        let select =
-            security_event::Entity::find().filter(security_event::Column::UserId.eq(actor.user_id)).filter(matching);
-        let rows = keyset.apply(select, security_event::Column::Id).all(&txn).await?;
+        let tenant_events = security_event::Entity::find()
+            .filter(security_event::Column::UserId.eq(actor.user_id))
+            .filter(filter.condition(TENANT_COLUMNS));
+        let mut events = records(keyset.apply(tenant_events, security_event::Column::Id).all(&txn).await?)?;
+        let account_events = account_security_event::Entity::find()
+            .filter(account_security_event::Column::UserId.eq(actor.user_id))
+            .filter(filter.condition(ACCOUNT_COLUMNS));
+        events.extend(records(keyset.apply(account_events, account_security_event::Column::Id).all(&txn).await?)?);
         txn.commit().await?;
-        keyset.finish(rows).try_map(SecurityEventRecord::try_from)
+        Ok(keyset.finish(keyset.merge_fetched(events, |event| event.id)))
     }
 }
 
+fn records<M>(rows: Vec<M>) -> Result<Vec<SecurityEventRecord>>
+where
+    SecurityEventRecord: TryFrom<M, Error = DomainError>,
+{
+    rows.into_iter().map(SecurityEventRecord::try_from).collect()
+}
+
 impl SecurityEventFilter {
-    fn condition(&self) -> Result<Condition> {
-        check_time_window(self.from, self.to)?;
+    /// The filter over a table of events, given its kind, severity, user and
+    /// time columns (the time window is checked by the caller).
+    fn condition<C: ColumnTrait>(&self, [kind_column, severity_column, user_column, time_column]: [C; 4]) -> Condition {
         let mut all = Condition::all();
         if let Some(kind) = self.kind {
-            all = all.add(security_event::Column::Kind.eq(kind));
+            all = all.add(kind_column.eq(kind));
         }
         if let Some(severity) = self.min_severity {
-            all = all.add(security_event::Column::Severity.is_in(severity.and_above()));
+            all = all.add(severity_column.is_in(severity.and_above()));
         }
         if let Some(user_id) = self.user_id {
-            all = all.add(security_event::Column::UserId.eq(user_id));
+            all = all.add(user_column.eq(user_id));
         }
         if let Some(from) = self.from {
-            all = all.add(security_event::Column::OccurredAt.gte(from));
+            all = all.add(time_column.gte(from));
         }
         if let Some(to) = self.to {
-            all = all.add(security_event::Column::OccurredAt.lt(to));
+            all = all.add(time_column.lt(to));
         }
-        Ok(all)
+        all
     }
+}
+
+/// The details of event `id`, as stored.
+fn read_details(id: uuid::Uuid, details: &str) -> Result<Value> {
+    serde_json::from_str(details)
+        .map_err(|e| DomainError::Internal(format!("security event {id} has unreadable details: {e}")))
 }
 
 impl TryFrom<security_event::Model> for SecurityEventRecord {
     type Error = DomainError;
 
     fn try_from(row: security_event::Model) -> Result<Self> {
-        let details = serde_json::from_str(&row.details)
-            .map_err(|e| DomainError::Internal(format!("security event {} has unreadable details: {e}", row.id)))?;
         Ok(Self {
             id: row.id,
-            tenant_id: row.tenant_id,
+            tenant_id: Some(row.tenant_id),
             user_id: row.user_id,
             actor_user_id: row.actor_user_id,
             kind: row.kind,
             severity: row.severity,
-            details,
+            details: read_details(row.id, &row.details)?,
+            request_id: row.request_id,
+            ip: row.ip,
+            user_agent: row.user_agent,
+            occurred_at: row.occurred_at,
+        })
+    }
+}
+
+impl TryFrom<account_security_event::Model> for SecurityEventRecord {
+    type Error = DomainError;
+
+    fn try_from(row: account_security_event::Model) -> Result<Self> {
+        Ok(Self {
+            id: row.id,
+            tenant_id: None,
+            user_id: row.user_id,
+            actor_user_id: row.actor_user_id,
+            kind: row.kind,
+            severity: row.severity,
+            details: read_details(row.id, &row.details)?,
             request_id: row.request_id,
             ip: row.ip,
             user_agent: row.user_agent,

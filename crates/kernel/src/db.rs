@@ -283,6 +283,19 @@ impl Db {
                 [APP_ROLE.into(), tenant.into(), user.into(), maintenance.into()],
             ))
             .await?;
+            if let Scope::User(_) = scope {
+                // The `tenants` policy shows a user their tenants through this
+                // setting rather than a subquery a sharded database could not
+                // run (migration 27). Read as the request role, which sees the
+                // user's own memberships and no others.
+                txn.execute_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    "SELECT set_config('app.member_tenants', \
+                     coalesce((SELECT array_agg(tenant_id)::text FROM memberships \
+                     WHERE user_id = tessera_current_user()), ''), true)",
+                ))
+                .await?;
+            }
         }
         Ok(txn)
     }

@@ -139,6 +139,18 @@ impl Keyset {
         select.limit(self.limit + 1)
     }
 
+    /// The rows of several lists fetched with [`Keyset::apply`] (one id space,
+    /// such as UUIDv7s), as if fetched from one: in fetch order, the page plus one.
+    pub fn merge_fetched<T>(&self, mut rows: Vec<T>, id: impl Fn(&T) -> Uuid) -> Vec<T> {
+        if self.backwards {
+            rows.sort_by_key(|row| std::cmp::Reverse(id(row)));
+        } else {
+            rows.sort_by_key(|row| id(row));
+        }
+        rows.truncate(usize::try_from(self.limit + 1).unwrap_or(usize::MAX));
+        rows
+    }
+
     /// Turns the rows fetched with [`Keyset::apply`] into a page in ascending order.
     pub fn finish<T>(&self, rows: Vec<T>) -> Page<T> {
         self.finish_with(rows, self.after.is_some(), self.before.is_some())
@@ -228,5 +240,34 @@ impl<T> Page<T> {
             has_next_page: self.has_next_page,
             has_previous_page: self.has_previous_page,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(n: u128) -> Vec<Uuid> {
+        (1..=n).map(Uuid::from_u128).collect()
+    }
+
+    #[test]
+    fn merged_lists_page_as_one_list_would() {
+        let all = ids(9);
+        let (odd, even): (Vec<_>, Vec<_>) = all.iter().partition(|id| id.as_u128() % 2 == 1);
+        for (first, last) in [(Some(4), None), (None, Some(4)), (Some(20), None)] {
+            let keyset = PageRequest { first, last, ..PageRequest::default() }.keyset().unwrap();
+            // Each list fetched alone: its page plus one, in fetch order.
+            let fetch = |list: &[Uuid]| {
+                let mut rows = list.to_vec();
+                if keyset.backwards {
+                    rows.reverse();
+                }
+                rows.truncate(keyset.limit as usize + 1);
+                rows
+            };
+            let merged = keyset.merge_fetched([fetch(&odd), fetch(&even)].concat(), |id| *id);
+            assert_eq!(keyset.finish(merged), keyset.finish(fetch(&all)), "first {first:?} last {last:?}");
+        }
     }
 }

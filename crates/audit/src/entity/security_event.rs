@@ -3,12 +3,13 @@ use tessera_kernel::{TenantId, UserId};
 
 use crate::security::{SecurityEventKind, Severity};
 
+/// An event about a tenant's access (account events: `account_security_event`).
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "security_events")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub(crate) id: Uuid,
-    pub(crate) tenant_id: Option<TenantId>,
+    pub(crate) tenant_id: TenantId,
     pub(crate) user_id: Option<UserId>,
     pub(crate) actor_user_id: Option<UserId>,
     pub(crate) kind: SecurityEventKind,

@@ -1,0 +1,26 @@
+use sea_orm::entity::prelude::*;
+use tessera_kernel::UserId;
+
+use crate::security::{SecurityEventKind, Severity};
+
+/// An event about an account, which belongs to no tenant (a global table).
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "account_security_events")]
+pub(crate) struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: Uuid,
+    pub(crate) user_id: Option<UserId>,
+    pub(crate) actor_user_id: Option<UserId>,
+    pub(crate) kind: SecurityEventKind,
+    pub(crate) severity: Severity,
+    pub(crate) details: String,
+    pub(crate) request_id: Option<String>,
+    pub(crate) ip: Option<String>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) occurred_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub(crate) enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
