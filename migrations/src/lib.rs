@@ -39,6 +39,7 @@ mod m20261215_000025_provider_terms;
 mod m20261216_000026_tenant_keys;
 mod m20261217_000027_member_tenants;
 mod m20261218_000028_account_security_events;
+mod m20261219_000029_token_directory;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -77,6 +78,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261216_000026_tenant_keys::Migration),
             Box::new(m20261217_000027_member_tenants::Migration),
             Box::new(m20261218_000028_account_security_events::Migration),
+            Box::new(m20261219_000029_token_directory::Migration),
         ]
     }
 }
@@ -98,6 +100,20 @@ pub(crate) async fn create_index<const N: usize>(
         index.unique();
     }
     manager.create_index(index.to_owned()).await
+}
+
+/// The statement creating an index named `name` on `columns` of `table`, for
+/// migrations that run it inside their own transaction.
+pub(crate) fn index_on(name: &str, table: &str, columns: &[&str], unique: bool) -> IndexCreateStatement {
+    let mut index = Index::create();
+    index.name(name).table(Alias::new(table));
+    for column in columns {
+        index.col(Alias::new(*column));
+    }
+    if unique {
+        index.unique();
+    }
+    index.to_owned()
 }
 
 pub(crate) fn one_of(column: impl IntoIden, values: &[&str]) -> SimpleExpr {

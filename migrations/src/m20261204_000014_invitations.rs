@@ -43,7 +43,7 @@ enum Tenants {
 
 pub(crate) const TABLES: &[&str] = &["invitations"];
 
-fn lookup_function() -> String {
+pub(crate) fn lookup_function() -> String {
     format!(
         r#"
 CREATE OR REPLACE FUNCTION tessera_invitation_tenant(p_token_hash text) RETURNS uuid

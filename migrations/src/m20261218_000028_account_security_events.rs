@@ -14,6 +14,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, TransactionTrait};
 
+use crate::index_on;
 use crate::m20261127_000007_security_and_retention::{RETENTION_FLOOR, expiry_functions};
 use crate::postgres::{self, TENANT_FN, USER_FN};
 
@@ -61,15 +62,6 @@ fn events_table(table: &str, tenant: Tenant) -> TableCreateStatement {
         .to_owned()
 }
 
-fn index(name: &str, table: &str, columns: &[&str]) -> IndexCreateStatement {
-    let mut index = Index::create();
-    index.name(name).table(Alias::new(table));
-    for column in columns {
-        index.col(Alias::new(*column));
-    }
-    index.to_owned()
-}
-
 /// The expiry function, now reading account events from their own table.
 fn expiry_function() -> String {
     format!(
@@ -108,8 +100,9 @@ async fn rebuild_on_sqlite(txn: &DatabaseTransaction, tenant: Tenant) -> Result<
     .await?;
     txn.execute_unprepared("DROP TABLE security_events").await?;
     txn.execute_unprepared("ALTER TABLE security_events_rebuilt RENAME TO security_events").await?;
-    txn.execute(&index("security_events_tenant_idx", "security_events", &["tenant_id", "occurred_at"])).await?;
-    txn.execute(&index("security_events_user_idx", "security_events", &["user_id", "occurred_at"])).await?;
+    txn.execute(&index_on("security_events_tenant_idx", "security_events", &["tenant_id", "occurred_at"], false))
+        .await?;
+    txn.execute(&index_on("security_events_user_idx", "security_events", &["user_id", "occurred_at"], false)).await?;
     Ok(())
 }
 
@@ -117,8 +110,8 @@ async fn rebuild_on_sqlite(txn: &DatabaseTransaction, tenant: Tenant) -> Result<
 async fn move_account_events(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
     let table = "account_security_events";
     conn.execute(&events_table(table, Tenant::None)).await?;
-    conn.execute(&index("account_security_events_user_idx", table, &["user_id", "occurred_at"])).await?;
-    conn.execute(&index("account_security_events_time_idx", table, &["occurred_at"])).await?;
+    conn.execute(&index_on("account_security_events_user_idx", table, &["user_id", "occurred_at"], false)).await?;
+    conn.execute(&index_on("account_security_events_time_idx", table, &["occurred_at"], false)).await?;
     conn.execute_unprepared(&format!(
         "INSERT INTO {table} ({COLUMNS}) SELECT {COLUMNS} FROM security_events WHERE tenant_id IS NULL"
     ))

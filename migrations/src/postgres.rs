@@ -118,6 +118,8 @@ pub const GLOBAL_TABLES: &[&str] = &[
     "api_keys",
     "oauth_tokens",
     "account_security_events",
+    // Keys that arrive before their tenant is known, mapped to it.
+    "token_directory",
     // The platform's own state.
     "platform_secrets",
     "rate_windows",

@@ -49,6 +49,7 @@ mod stale_tokens;
 mod subscription_endings;
 mod takeover;
 mod tenants;
+mod token_directory;
 mod transport;
 mod trusted_documents;
 mod websocket;

@@ -30,6 +30,7 @@ impl IdentityService {
             return Ok(None);
         };
         let client = oauth_client::Entity::find_by_id(issued.client_row_id)
+            .filter(oauth_client::Column::TenantId.eq(issued.client_tenant_id))
             .filter(oauth_client::Column::RevokedAt.is_null())
             .one(&txn)
             .await?;

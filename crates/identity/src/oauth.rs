@@ -23,6 +23,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use serde_json::json;
 use tessera_audit::{SecurityEvent, SecurityEventKind, Severity, record_security_event};
 use tessera_kernel::db::{Access, Scope};
+use tessera_kernel::directory::{self, KeyKind};
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::{
     DomainError, OAuthClientId, Permission, PermissionSet, RequestContext, Result, SessionId, TenantId, UserId,
@@ -223,6 +224,8 @@ impl IdentityService {
         })
         .exec_without_returning(&txn)
         .await?;
+        let entry = directory::Entry { tenant_id: Some(row.tenant_id), row_id: row.id.as_uuid() };
+        directory::register(&txn, KeyKind::OAuthClient, &row.client_id, entry).await?;
         self.record_client_event(&txn, ctx, SecurityEventKind::OAuthClientCreated, &row).await?;
         txn.commit().await?;
         Ok((row.into(), secret))
@@ -289,11 +292,13 @@ impl IdentityService {
                 Expr::value(keep.then(|| now + Duration::minutes(i64::from(overlap)))),
             )
             .col_expr(oauth_client::Column::RotatedAt, Expr::value(now))
+            .filter(oauth_client::Column::TenantId.eq(row.tenant_id))
             .filter(oauth_client::Column::Id.eq(row.id))
             .exec(&txn)
             .await?;
         self.record_client_event(&txn, ctx, SecurityEventKind::OAuthClientSecretRotated, &row).await?;
         let row = oauth_client::Entity::find_by_id(row.id)
+            .filter(oauth_client::Column::TenantId.eq(row.tenant_id))
             .one(&txn)
             .await?
             .ok_or(DomainError::NotFound { entity: "OAuth client" })?;
@@ -310,12 +315,14 @@ impl IdentityService {
         let row = self.live_client(&txn, authorized.tenant_id, id).await?;
         oauth_client::Entity::update_many()
             .col_expr(oauth_client::Column::RevokedAt, Expr::value(now))
+            .filter(oauth_client::Column::TenantId.eq(row.tenant_id))
             .filter(oauth_client::Column::Id.eq(row.id))
             .exec(&txn)
             .await?;
         oauth_token::Entity::delete_many().filter(oauth_token::Column::ClientRowId.eq(row.id)).exec(&txn).await?;
         self.record_client_event(&txn, ctx, SecurityEventKind::OAuthClientRevoked, &row).await?;
         let row = oauth_client::Entity::find_by_id(row.id)
+            .filter(oauth_client::Column::TenantId.eq(row.tenant_id))
             .one(&txn)
             .await?
             .ok_or(DomainError::NotFound { entity: "OAuth client" })?;
@@ -368,11 +375,19 @@ impl IdentityService {
         now: DateTime<Utc>,
     ) -> Result<std::result::Result<ClientToken, TokenRefusal>> {
         let txn = self.db.begin(Scope::Global, Access::Write).await?;
-        let found = oauth_client::Entity::find()
-            .filter(oauth_client::Column::ClientId.eq(client_id))
-            .filter(oauth_client::Column::RevokedAt.is_null())
-            .one(&txn)
-            .await?;
+        // The client id names no tenant: the directory leads to the client's row.
+        let found = match directory::resolve(&txn, KeyKind::OAuthClient, client_id).await? {
+            Some(directory::Entry { tenant_id: Some(tenant_id), row_id }) => {
+                oauth_client::Entity::find()
+                    .filter(oauth_client::Column::TenantId.eq(tenant_id))
+                    .filter(oauth_client::Column::Id.eq(row_id))
+                    .filter(oauth_client::Column::ClientId.eq(client_id))
+                    .filter(oauth_client::Column::RevokedAt.is_null())
+                    .one(&txn)
+                    .await?
+            }
+            _ => None,
+        };
         let presented = hash_token(secret);
         let Some(client) = found.filter(|c| {
             c.secret_hash == presented
@@ -418,6 +433,7 @@ impl IdentityService {
         oauth_token::Entity::insert(oauth_token::ActiveModel {
             id: Set(uuid_v7_at(now)),
             client_row_id: Set(client.id),
+            client_tenant_id: Set(client.tenant_id),
             token_hash: Set(hash_token(&access_token)),
             scopes: Set(scope_text(&scopes)),
             created_at: Set(now),
@@ -427,6 +443,7 @@ impl IdentityService {
         .await?;
         oauth_client::Entity::update_many()
             .col_expr(oauth_client::Column::LastUsedAt, Expr::value(now))
+            .filter(oauth_client::Column::TenantId.eq(client.tenant_id))
             .filter(oauth_client::Column::Id.eq(client.id))
             .exec(&txn)
             .await?;

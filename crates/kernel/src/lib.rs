@@ -1,7 +1,7 @@
 //! The shared vocabulary every Tessera crate speaks.
 //!
 //! `kernel` sits under all domain crates and depends on none of them. It owns no
-//! table; it defines what the others agree on:
+//! domain's table; it defines what the others agree on:
 //!
 //! - [`id`]: typed identifiers (`TenantId`, `UserId`, …) that SeaORM stores directly;
 //! - [`clock`]: time as a parameter ([`Clock`]), so tests drive time and code never
@@ -16,11 +16,14 @@
 //! - [`txn`]: a query request's one read transaction, shared by its resolvers
 //!   and loaders;
 //! - [`paging`]: cursor pages for Relay connections;
+//! - [`directory`]: the token directory, which maps a globally unique key (an
+//!   invitation's token, a client id) to its tenant and row;
 //! - [`event`]: domain events and the transactional outbox they leave through.
 
 pub mod clock;
 pub mod context;
 pub mod db;
+pub mod directory;
 pub mod error;
 pub mod event;
 pub mod id;

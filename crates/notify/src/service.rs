@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
 use tessera_kernel::db::{Access, Scope};
+use tessera_kernel::directory::{self, KeyKind};
 use tessera_kernel::token::hash_token;
 use tessera_kernel::{Db, DeliveryId, NotificationId, Page, PageRequest, Permission, RequestContext, Result, UserId};
 
@@ -101,9 +102,18 @@ impl NotifyService {
     /// credential, 256 random bits.
     pub async fn record_open(&self, token: &str, now: DateTime<Utc>) -> Result<bool> {
         let txn = self.db.begin(Scope::Maintenance, Access::Write).await?;
+        let Some(found) = directory::resolve(&txn, KeyKind::EmailOpen, &hash_token(token)).await? else {
+            txn.commit().await?;
+            return Ok(false);
+        };
+        let of_tenant = match found.tenant_id {
+            Some(tenant_id) => delivery::Column::TenantId.eq(tenant_id),
+            None => delivery::Column::TenantId.is_null(),
+        };
         let opened = delivery::Entity::update_many()
             .col_expr(delivery::Column::OpenedAt, Expr::value(now))
-            .filter(delivery::Column::OpenTokenHash.eq(hash_token(token)))
+            .filter(of_tenant)
+            .filter(delivery::Column::Id.eq(found.row_id))
             .filter(delivery::Column::OpenedAt.is_null())
             .exec(&txn)
             .await?;

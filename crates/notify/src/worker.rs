@@ -24,6 +24,7 @@ use sea_orm::{
 };
 use tessera_kernel::clock::SharedClock;
 use tessera_kernel::db::{Access, Scope};
+use tessera_kernel::directory::{self, KeyKind};
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::token::hash_token;
 use tessera_kernel::{Db, DeliveryId, Result, WebhookEndpointId};
@@ -333,12 +334,13 @@ impl DeliveryWorker {
             .col_expr(delivery::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
             .col_expr(delivery::Column::LastError, Expr::value(error))
             .col_expr(delivery::Column::UpdatedAt, Expr::value(now));
+        let open_hash = open_token.filter(|_| matches!(tried, Tried::Sent(_))).map(|t| hash_token(&t));
         match &tried {
             Tried::Sent(receipt) => {
                 update = update
                     .col_expr(delivery::Column::SentAt, Expr::value(now))
                     .col_expr(delivery::Column::ProviderMessageId, Expr::value(receipt.provider_message_id.clone()))
-                    .col_expr(delivery::Column::OpenTokenHash, Expr::value(open_token.map(|t| hash_token(&t))));
+                    .col_expr(delivery::Column::OpenTokenHash, Expr::value(open_hash.clone()));
             }
             Tried::Refused(_) if status == DeliveryStatus::Pending => {
                 let next = now + self.retry_delay(number, delivery.id);
@@ -355,6 +357,11 @@ impl DeliveryWorker {
             .await?
             .rows_affected
             == 1;
+        if finished && let Some(hash) = &open_hash {
+            // The pixel's request names no tenant: the directory leads to the row.
+            let entry = directory::Entry { tenant_id: delivery.tenant_id, row_id: delivery.id.as_uuid() };
+            directory::register(&txn, KeyKind::EmailOpen, hash, entry).await?;
+        }
         if finished
             && delivery.channel == Channel::InApp
             && status == DeliveryStatus::Sent

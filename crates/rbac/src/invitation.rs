@@ -27,6 +27,7 @@ use serde_json::json;
 use tessera_audit::AuditEntry;
 use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
+use tessera_kernel::directory::{self, KeyKind};
 use tessera_kernel::token::{hash_token, new_token};
 use tessera_kernel::{
     DomainError, InvitationId, Page, PageRequest, Permission, PermissionSet, RequestContext, Result, RoleId, TenantId,
@@ -230,6 +231,8 @@ impl RbacService {
         .await
         // Another invitation of the address committed meanwhile.
         .map_err(|e| DomainError::conflict_on_unique(e, ALREADY_INVITED))?;
+        let entry = directory::Entry { tenant_id: Some(row.tenant_id), row_id: row.id.as_uuid() };
+        directory::register(&txn, KeyKind::Invitation, &row.token_hash, entry).await?;
         self.send_invitation(&txn, &row, &token, &new.inviter_name, auth.actor.map(|a| a.user_id), now).await?;
         let entry = AuditEntry::change("invitation.created", "invitation", row.id, None, Some(&row))?;
         tessera_audit::append(&txn, ctx, &auth, entry).await?;
@@ -292,6 +295,9 @@ impl RbacService {
         active.cancelled_at = Set(Some(now));
         active.cancelled_by = Set(auth.actor.map(|a| a.user_id));
         let row = active.update(&txn).await?;
+        directory::unregister(&txn, KeyKind::Invitation, &before.token_hash).await?;
+        let entry = directory::Entry { tenant_id: Some(row.tenant_id), row_id: row.id.as_uuid() };
+        directory::register(&txn, KeyKind::Invitation, &row.token_hash, entry).await?;
         withdraw_email(&txn, &row, now).await?;
         let entry = AuditEntry::change("invitation.cancelled", "invitation", row.id, Some(&before), Some(&row))?;
         tessera_audit::append(&txn, ctx, &auth, entry).await?;
@@ -322,6 +328,9 @@ impl RbacService {
         active.expires_at = Set(now + Duration::days(INVITATION_DAYS));
         active.last_sent_at = Set(now);
         let row = active.update(&txn).await?;
+        directory::unregister(&txn, KeyKind::Invitation, &before.token_hash).await?;
+        let entry = directory::Entry { tenant_id: Some(row.tenant_id), row_id: row.id.as_uuid() };
+        directory::register(&txn, KeyKind::Invitation, &row.token_hash, entry).await?;
         withdraw_email(&txn, &row, now).await?;
         self.send_invitation(&txn, &row, &token, inviter_name, auth.actor.map(|a| a.user_id), now).await?;
         let entry = AuditEntry::change("invitation.resent", "invitation", row.id, Some(&before), Some(&row))?;

@@ -5,13 +5,14 @@
 
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use tessera_audit::AuditEntry;
 use tessera_kernel::context::Authorized;
-use tessera_kernel::db::{Access, Backend, Scope};
+use tessera_kernel::db::{Access, Scope};
+use tessera_kernel::directory::{self, KeyKind};
 use tessera_kernel::token::hash_token;
-use tessera_kernel::{DomainError, Permission, PermissionSet, RequestContext, Result, RoleId, TenantId, UserId};
+use tessera_kernel::{DomainError, Permission, PermissionSet, RequestContext, Result, RoleId, UserId};
 
 use crate::entity::{assignment, invitation};
 use crate::invitation::{
@@ -126,30 +127,18 @@ impl RbacService {
             return Err(invalid_link());
         }
         let token_hash = hash_token(token);
+        // Outside the tenant only the directory may be read: it names the
+        // tenant and the invitation, which is then read in that tenant.
         let txn = self.db.begin(Scope::Global, Access::Read).await?;
-        let tenant_id = match self.db.backend() {
-            // Outside the tenant, only the lookup function may look.
-            Backend::Postgres => {
-                let statement = Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT tessera_invitation_tenant($1)",
-                    [token_hash.clone().into()],
-                );
-                let row = txn.query_one_raw(statement).await?;
-                row.map(|r| r.try_get_by_index::<Option<TenantId>>(0)).transpose()?.flatten()
-            }
-            Backend::Sqlite => invitation::Entity::find()
-                .filter(invitation::Column::TokenHash.eq(token_hash.as_str()))
-                .filter(still_open())
-                .one(&txn)
-                .await?
-                .map(|i| i.tenant_id),
-        };
+        let found = directory::resolve(&txn, KeyKind::Invitation, &token_hash).await?;
         txn.commit().await?;
-        let tenant_id = tenant_id.ok_or_else(invalid_link)?;
+        let Some(directory::Entry { tenant_id: Some(tenant_id), row_id }) = found else {
+            return Err(invalid_link());
+        };
         let txn = self.db.begin(Scope::Tenant { tenant_id, user_id: user }, access).await?;
         let row = invitation::Entity::find()
             .filter(invitation::Column::TenantId.eq(tenant_id))
+            .filter(invitation::Column::Id.eq(row_id))
             .filter(invitation::Column::TokenHash.eq(token_hash))
             .filter(still_open())
             .one(&txn)
