@@ -63,7 +63,12 @@ pub struct TestDatabase {
 
 enum Cleanup {
     SqliteFile(std::path::PathBuf),
-    PostgresDatabase { admin_url: String, name: String },
+    PostgresDatabase {
+        admin_url: String,
+        name: String,
+    },
+    /// A PostgreSQL database the test was given, kept as it is.
+    Given,
 }
 
 fn with_database(url: &str, name: &str) -> String {
@@ -92,8 +97,14 @@ impl TestDatabase {
         }
     }
 
+    /// The PostgreSQL database at `url`, used as it is and kept afterwards (a
+    /// database on a Citus cluster, which a test cannot create in a moment).
+    pub fn given(url: String) -> Self {
+        Self { url, cleanup: Cleanup::Given }
+    }
+
     pub fn is_postgres(&self) -> bool {
-        matches!(self.cleanup, Cleanup::PostgresDatabase { .. })
+        matches!(self.cleanup, Cleanup::PostgresDatabase { .. } | Cleanup::Given)
     }
 }
 
@@ -120,6 +131,7 @@ impl Drop for TestDatabase {
                 })
                 .join();
             }
+            Cleanup::Given => {}
         }
     }
 }

@@ -11,6 +11,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+pub mod citus;
 mod m20261121_000001_foundation;
 mod m20261122_000002_scheduling;
 mod m20261123_000003_access_control;

@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod booking_lifecycle;
 mod bounds;
+mod citus;
 mod database_tls;
 mod demo_roles;
 mod distribution_rules;

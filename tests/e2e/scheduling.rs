@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use tessera_e2e::{Auth, TestApp, WsEvent};
 
-const NOW: &str = "2026-03-02T08:00:00Z";
+pub(crate) const NOW: &str = "2026-03-02T08:00:00Z";
 
 pub(crate) fn utc(text: &str) -> DateTime<Utc> {
     text.parse().expect("an RFC 3339 instant")

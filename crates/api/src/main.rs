@@ -78,6 +78,9 @@ enum MigrateAction {
     },
     /// List applied and pending migrations.
     Status,
+    /// On a Citus coordinator, after `up`: distribute the tenant tables by
+    /// tenant (again after later migrations). Restart the gateways after.
+    Distribute,
 }
 
 fn init_logging(config: &Config) {
@@ -156,6 +159,14 @@ async fn migrate(config: &Config, action: MigrateAction) -> Result<(), String> {
     match action {
         MigrateAction::Up => Migrator::up(conn, None).await.map_err(|e| e.to_string())?,
         MigrateAction::Down { steps } => Migrator::down(conn, Some(steps)).await.map_err(|e| e.to_string())?,
+        MigrateAction::Distribute => {
+            let report = tessera_migrations::citus::distribute(conn).await.map_err(|e| e.to_string())?;
+            println!("reference tables:   {}", report.reference.join(", "));
+            println!("distributed tables: {}", report.distributed.join(", "));
+            if !report.left_local.is_empty() {
+                println!("left on the coordinator (tenant_id still nullable): {}", report.left_local.join(", "));
+            }
+        }
         MigrateAction::Status => {
             for migration in Migrator::get_applied_migrations(conn).await.map_err(|e| e.to_string())? {
                 println!("applied  {}", migration.name());

@@ -5,10 +5,10 @@
 //!
 //! - on PostgreSQL, [`Db::begin`] switches to the non-owner role [`APP_ROLE`] and
 //!   stores the tenant and user in transaction-local settings, which the
-//!   row-level-security policies read, all in one statement
-//!   (`set_config('role', …, true)` is `SET LOCAL ROLE`). Being local, they
-//!   vanish at commit or rollback, so a pooled connection never carries one
-//!   request's tenant into the next;
+//!   row-level-security policies read, in one round trip of `SET LOCAL`
+//!   statements (which a distributed PostgreSQL forwards to its nodes). Being
+//!   local, they vanish at commit or rollback, so a pooled connection never
+//!   carries one request's tenant into the next;
 //! - on SQLite, a write transaction starts with `BEGIN IMMEDIATE`, taking the single
 //!   writer lock up front so read-then-write sequences cannot interleave.
 //!
@@ -276,26 +276,29 @@ impl Db {
                 Scope::Global => (String::new(), String::new(), ""),
                 Scope::Maintenance => (String::new(), String::new(), "on"),
             };
-            txn.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true), \
-                 set_config('app.user_id', $3, true), set_config('app.maintenance', $4, true)",
-                [APP_ROLE.into(), tenant.into(), user.into(), maintenance.into()],
-            ))
-            .await?;
+            // `SET LOCAL` statements rather than `set_config(…, true)`: a
+            // distributed PostgreSQL (Citus, with `citus.propagate_set_commands
+            // = 'local'`) forwards them to every node the transaction reaches,
+            // where the policies are evaluated. One round trip; every value is
+            // an id this code formatted or a constant, never caller text.
+            let mut sql = format!(
+                "SET LOCAL ROLE {APP_ROLE}; SET LOCAL app.tenant_id = '{tenant}'; \
+                 SET LOCAL app.user_id = '{user}'; SET LOCAL app.maintenance = '{maintenance}';"
+            );
             if let Scope::User(_) = scope {
                 // The `tenants` policy shows a user their tenants through this
                 // setting rather than a subquery a sharded database could not
                 // run (migration 27). Read as the request role, which sees the
                 // user's own memberships and no others.
-                txn.execute_raw(Statement::from_string(
-                    DbBackend::Postgres,
-                    "SELECT set_config('app.member_tenants', \
+                sql.push_str(
+                    " DO $$ BEGIN EXECUTE format('SET LOCAL app.member_tenants = %L', \
                      coalesce((SELECT array_agg(tenant_id)::text FROM memberships \
-                     WHERE user_id = tessera_current_user()), ''), true)",
-                ))
-                .await?;
+                     WHERE user_id = tessera_current_user()), '')); END $$;",
+                );
             }
+            txn.execute_unprepared(&sql).await?;
+            // The metric callback does not see unprepared statements.
+            self.statements.fetch_add(1, Ordering::Relaxed);
         }
         Ok(txn)
     }
@@ -361,12 +364,8 @@ impl Db {
     /// its id is known only inside the transaction). Keeps the user setting.
     pub async fn enter_tenant(&self, txn: &DatabaseTransaction, tenant_id: TenantId) -> Result<(), DbErr> {
         if self.backend == Backend::Postgres {
-            txn.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT set_config('app.tenant_id', $1, true)",
-                [tenant_id.to_string().into()],
-            ))
-            .await?;
+            txn.execute_unprepared(&format!("SET LOCAL app.tenant_id = '{tenant_id}'")).await?;
+            self.statements.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
     }

@@ -11,8 +11,8 @@
 //! ([`delete_published_before`]).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockBehavior, LockType, Order, Query};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -191,19 +191,28 @@ pub struct Unpublished {
     pub event: Option<DomainEvent>,
 }
 
-/// Up to `limit` unpublished rows, oldest first. On PostgreSQL they are locked
-/// with `SKIP LOCKED`, so replicas relaying at once take different rows.
+/// Up to `limit` unpublished rows, oldest first, for one replica at a time: on
+/// PostgreSQL the caller's transaction first takes the relay's advisory lock,
+/// so a replica kicked while another relays waits for it, then sees what is
+/// left (its own new event included). Row locks would not do: the outbox is
+/// sharded by tenant on a distributed PostgreSQL, which refuses `FOR UPDATE`
+/// across shards, while every gateway shares the coordinator's advisory locks.
+/// On SQLite the write transaction already excludes the rest.
 pub async fn claim_unpublished<C: ConnectionTrait>(conn: &C, limit: u64) -> Result<Vec<Unpublished>, DbErr> {
-    let mut select = Query::select();
-    select
+    if conn.get_database_backend() == DbBackend::Postgres {
+        let lock = Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtextextended('tessera.outbox_relay', 0))",
+        );
+        conn.execute_raw(lock).await?;
+    }
+    let select = Query::select()
         .columns(["id", "tenant_id", "kind", "subject_id", "payload", "occurred_at"].map(Alias::new))
         .from(Alias::new(OUTBOX_TABLE))
         .and_where(Expr::col(Alias::new("published_at")).is_null())
         .order_by(Alias::new("id"), Order::Asc)
-        .limit(limit);
-    if conn.get_database_backend() == DbBackend::Postgres {
-        select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
+        .limit(limit)
+        .to_owned();
     let mut claimed = Vec::new();
     for row in conn.query_all(&select).await? {
         let id: Uuid = row.try_get("", "id")?;

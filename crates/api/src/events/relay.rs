@@ -3,8 +3,9 @@
 //! It wakes when a request that wrote an event kicks it, and every poll interval
 //! (to pick up rows left by a failed publish or another replica). A batch is marked
 //! published only after every event in it went out, so a failure re-sends rather
-//! than loses; the bus drops the resulting duplicates. On PostgreSQL, replicas lock
-//! rows with `SKIP LOCKED` so they do not relay the same batch at once.
+//! than loses; the bus drops the resulting duplicates. On PostgreSQL one replica
+//! relays at a time (an advisory lock the others wait for), so they do not relay
+//! the same batch at once.
 
 use std::sync::Arc;
 use std::time::Duration;
