@@ -41,6 +41,7 @@ mod m20261216_000026_tenant_keys;
 mod m20261217_000027_member_tenants;
 mod m20261218_000028_account_security_events;
 mod m20261219_000029_token_directory;
+mod m20261220_000030_oauth_client_isolation;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261217_000027_member_tenants::Migration),
             Box::new(m20261218_000028_account_security_events::Migration),
             Box::new(m20261219_000029_token_directory::Migration),
+            Box::new(m20261220_000030_oauth_client_isolation::Migration),
         ]
     }
 }

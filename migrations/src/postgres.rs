@@ -64,15 +64,18 @@ pub(crate) async fn grant(manager: &SchemaManager<'_>, table: &str, privileges: 
 /// Enables and forces row-level security on `table` with one policy for the request
 /// role: rows are visible where `using` holds and writable where `check` holds, and
 /// all rows are reachable in a maintenance transaction (background jobs only).
+///
+/// One statement per call: on a distributed database Citus forwards each DDL
+/// statement to the workers as a prepared statement, which holds only one.
 pub(crate) async fn isolate(manager: &SchemaManager<'_>, table: &str, using: &str, check: &str) -> Result<(), DbErr> {
-    let sql = format!(
-        "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
-         ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
-         CREATE POLICY {table}_tenant_isolation ON {table} FOR ALL TO {APP_ROLE}
-             USING (({using}) OR tessera_maintenance())
-             WITH CHECK (({check}) OR tessera_maintenance());"
-    );
-    manager.get_connection().execute_unprepared(&sql).await?;
+    let conn = manager.get_connection();
+    conn.execute_unprepared(&format!("ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")).await?;
+    conn.execute_unprepared(&format!("ALTER TABLE {table} FORCE ROW LEVEL SECURITY")).await?;
+    conn.execute_unprepared(&format!(
+        "CREATE POLICY {table}_tenant_isolation ON {table} FOR ALL TO {APP_ROLE} \
+         USING (({using}) OR tessera_maintenance()) WITH CHECK (({check}) OR tessera_maintenance())"
+    ))
+    .await?;
     Ok(())
 }
 
@@ -139,6 +142,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20261130_000010_notification_templates::TABLES,
         crate::m20261204_000014_invitations::TABLES,
         crate::m20261207_000017_security_policy::TABLES,
+        crate::m20261220_000030_oauth_client_isolation::TABLES,
     ]
     .concat()
 }

@@ -85,6 +85,18 @@ async fn on_citus_tenant_tables_are_sharded_and_each_tenant_still_sees_only_its_
         app.ok(&bob.owner, "mutation { updateTenant(input: {name: \"Bob on shards\"}) { name } }", json!({})).await;
     assert_eq!(renamed["updateTenant"]["name"], "Bob on shards");
 
+    // A partner client, found through the token directory, reads its own
+    // tenant's services on the shards and nothing of the other's.
+    let create = "mutation { createOAuthClient(input: {name: \"Shards\", scopes: [\"service:read\"]}) { clientSecret client { clientId } } }";
+    let made = app.ok(&alice.owner, create, json!({})).await["createOAuthClient"].clone();
+    let (client_id, secret) = (made["client"]["clientId"].as_str().unwrap(), made["clientSecret"].as_str().unwrap());
+    let form = [("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", secret)];
+    let token: serde_json::Value =
+        app.http.post(app.url("/oauth/token")).form(&form).send().await.unwrap().json().await.unwrap();
+    let partner = tessera_e2e::Auth { token: token["access_token"].as_str().map(str::to_owned), ..Default::default() };
+    let services = app.ok(&partner, "{ services { edges { node { id } } } }", json!({})).await;
+    assert_eq!(services["services"]["edges"], json!([{"node": {"id": alice.service}}]));
+
     // Below the API, the policies on the workers read the forwarded setting.
     let alice_id = tenant_id_of(&app, &alice.owner).await;
     let bob_id = tenant_id_of(&app, &bob.owner).await;

@@ -40,6 +40,15 @@ async fn every_tenant_table_forces_a_policy_on_a_role_that_owns_nothing() {
         let policies = scalar_i64(conn, &format!("SELECT count(*) FROM pg_policies WHERE tablename = '{table}'")).await;
         assert!(policies >= 1, "{table} has a policy");
     }
+    // And no table with a tenant's rows escapes the list.
+    let unguarded = scalar_i64(
+        conn,
+        "SELECT count(*) FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' \
+         WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace \
+         AND NOT (c.relrowsecurity AND c.relforcerowsecurity)",
+    )
+    .await;
+    assert_eq!(unguarded, 0, "every table with a tenant_id forces row-level security");
     let owns = scalar_i64(conn, &format!("SELECT count(*) FROM pg_tables WHERE tableowner = '{APP_ROLE}'")).await;
     assert_eq!(owns, 0);
     let privileged = scalar_i64(

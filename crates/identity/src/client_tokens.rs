@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tessera_kernel::db::{Access, Scope};
+use tessera_kernel::directory::{self, KeyKind};
 use tessera_kernel::{Actor, OAuthClientId, Result, SessionId};
 
 use crate::entity::{oauth_client, oauth_token, user};
@@ -29,6 +30,7 @@ impl IdentityService {
             txn.commit().await?;
             return Ok(None);
         };
+        self.db.enter_tenant(&txn, issued.client_tenant_id).await?;
         let client = oauth_client::Entity::find_by_id(issued.client_row_id)
             .filter(oauth_client::Column::TenantId.eq(issued.client_tenant_id))
             .filter(oauth_client::Column::RevokedAt.is_null())
@@ -66,7 +68,17 @@ impl IdentityService {
     /// opened with its tokens); `None` when it is not a client.
     pub(crate) async fn client_is_live(&self, id: OAuthClientId) -> Result<Option<bool>> {
         let txn = self.db.begin(Scope::Global, Access::Read).await?;
-        let Some(client) = oauth_client::Entity::find_by_id(id).one(&txn).await? else {
+        // The row id names no tenant: the directory's entry for the client does.
+        let Some(directory::Entry { tenant_id: Some(tenant_id), .. }) =
+            directory::find_row(&txn, KeyKind::OAuthClient, id.as_uuid()).await?
+        else {
+            txn.commit().await?;
+            return Ok(None);
+        };
+        self.db.enter_tenant(&txn, tenant_id).await?;
+        let found =
+            oauth_client::Entity::find_by_id(id).filter(oauth_client::Column::TenantId.eq(tenant_id)).one(&txn).await?;
+        let Some(client) = found else {
             txn.commit().await?;
             return Ok(None);
         };

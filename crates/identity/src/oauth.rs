@@ -234,7 +234,7 @@ impl IdentityService {
     /// The request's tenant's clients, newest first (`tenant:manage`).
     pub async fn oauth_clients(&self, ctx: &RequestContext) -> Result<Vec<OAuthClient>> {
         let authorized = ctx.authorize(Permission::TenantManage)?;
-        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let txn = self.db.begin(authorized.scope(), Access::Read).await?;
         let rows = oauth_client::Entity::find()
             .filter(oauth_client::Column::TenantId.eq(authorized.tenant_id))
             .order_by_desc(oauth_client::Column::Id)
@@ -252,7 +252,8 @@ impl IdentityService {
         ids: &[OAuthClientId],
     ) -> Result<std::collections::HashMap<OAuthClientId, OAuthClient>> {
         let Some(tenant) = ctx.tenant() else { return Ok(std::collections::HashMap::new()) };
-        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let scope = Scope::Tenant { tenant_id: tenant.tenant_id, user_id: ctx.actor().map(|a| a.user_id) };
+        let txn = self.db.begin(scope, Access::Read).await?;
         let rows = oauth_client::Entity::find()
             .filter(oauth_client::Column::TenantId.eq(tenant.tenant_id))
             .filter(oauth_client::Column::Id.is_in(ids.iter().copied()))
@@ -378,6 +379,8 @@ impl IdentityService {
         // The client id names no tenant: the directory leads to the client's row.
         let found = match directory::resolve(&txn, KeyKind::OAuthClient, client_id).await? {
             Some(directory::Entry { tenant_id: Some(tenant_id), row_id }) => {
+                // From here on the transaction acts in the client's tenant.
+                self.db.enter_tenant(&txn, tenant_id).await?;
                 oauth_client::Entity::find()
                     .filter(oauth_client::Column::TenantId.eq(tenant_id))
                     .filter(oauth_client::Column::Id.eq(row_id))

@@ -86,7 +86,24 @@ pub async fn resolve<C: ConnectionTrait>(conn: &C, kind: KeyKind, key: &str) -> 
         .and_where(Expr::col(Alias::new("kind")).eq(kind.as_str()))
         .and_where(Expr::col(Alias::new("key")).eq(key))
         .to_owned();
-    let Some(row) = conn.query_one(&select).await? else { return Ok(None) };
+    entry(conn.query_one(&select).await?)
+}
+
+/// Where the key naming the row `row_id` leads, found by the row (a partner
+/// client's liveness is asked by its row id alone).
+pub async fn find_row<C: ConnectionTrait>(conn: &C, kind: KeyKind, row_id: Uuid) -> Result<Option<Entry>, DbErr> {
+    let select = Query::select()
+        .columns(["owner_tenant_id", "row_id"].map(Alias::new))
+        .from(Alias::new(DIRECTORY_TABLE))
+        .and_where(Expr::col(Alias::new("kind")).eq(kind.as_str()))
+        .and_where(Expr::col(Alias::new("row_id")).eq(row_id))
+        .limit(1)
+        .to_owned();
+    entry(conn.query_one(&select).await?)
+}
+
+fn entry(row: Option<sea_orm::QueryResult>) -> Result<Option<Entry>, DbErr> {
+    let Some(row) = row else { return Ok(None) };
     Ok(Some(Entry {
         tenant_id: row.try_get::<Option<Uuid>>("", "owner_tenant_id")?.map(TenantId::from),
         row_id: row.try_get("", "row_id")?,
