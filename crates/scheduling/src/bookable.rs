@@ -206,8 +206,7 @@ impl SchedulingService {
         provider_id: Option<ProviderId>,
         addon_ids: &[AddonId],
     ) -> Result<Offer> {
-        let service = service::Entity::find_by_id(service_id)
-            .filter(service::Column::TenantId.eq(tenant_id))
+        let service = service::Entity::find_by_id((tenant_id, service_id))
             .filter(service::Column::DeletedAt.is_null())
             .one(txn)
             .await?
@@ -217,18 +216,12 @@ impl SchedulingService {
         }
         let (mut terms, mut named) = (None, None);
         if let Some(provider_id) = provider_id {
-            let provider = provider::Entity::find_by_id(provider_id)
-                .filter(provider::Column::TenantId.eq(tenant_id))
-                .one(txn)
-                .await?
-                .ok_or(not_found("provider"))?;
+            let provider =
+                provider::Entity::find_by_id((tenant_id, provider_id)).one(txn).await?.ok_or(not_found("provider"))?;
             if !provider.active {
                 return Err(DomainError::invalid("providerId", "this provider is not taking bookings"));
             }
-            terms = provider_service::Entity::find_by_id((provider_id, service_id))
-                .filter(provider_service::Column::TenantId.eq(tenant_id))
-                .one(txn)
-                .await?;
+            terms = provider_service::Entity::find_by_id((tenant_id, provider_id, service_id)).one(txn).await?;
             if terms.is_none() {
                 return Err(DomainError::invalid("providerId", "this provider does not offer the service"));
             }

@@ -104,8 +104,7 @@ impl SchedulingService {
                         "booking:create_own books only for yourself: leave customerId out".into(),
                     ));
                 }
-                let found = customer::Entity::find_by_id(*id)
-                    .filter(customer::Column::TenantId.eq(auth.tenant_id))
+                let found = customer::Entity::find_by_id((auth.tenant_id, *id))
                     .one(&txn)
                     .await?
                     .ok_or(not_found("customer"))?;
@@ -194,11 +193,7 @@ impl SchedulingService {
         tenant_id: TenantId,
         id: BookingId,
     ) -> Result<booking::Model> {
-        booking::Entity::find_by_id(id)
-            .filter(booking::Column::TenantId.eq(tenant_id))
-            .one(txn)
-            .await?
-            .ok_or(not_found("booking"))
+        booking::Entity::find_by_id((tenant_id, id)).one(txn).await?.ok_or(not_found("booking"))
     }
 
     /// One booking for a change, `NOT_FOUND` unless within `visible`.

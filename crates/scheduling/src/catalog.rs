@@ -90,11 +90,8 @@ impl SchedulingService {
         patch: ProviderPatch,
     ) -> Result<Provider> {
         let (auth, txn) = self.open_on_provider(ctx, Permission::ProviderManage, id, Access::Write).await?;
-        let current = provider::Entity::find_by_id(id)
-            .filter(provider::Column::TenantId.eq(auth.tenant_id))
-            .one(&txn)
-            .await?
-            .ok_or(not_found("provider"))?;
+        let current =
+            provider::Entity::find_by_id((auth.tenant_id, id)).one(&txn).await?.ok_or(not_found("provider"))?;
         let linked = current.user_id;
         let before = current.clone();
         let mut row = current.into_active_model();
@@ -193,11 +190,7 @@ impl SchedulingService {
             return Err(DomainError::invalid("intervals", "windows of the same day must not overlap"));
         }
         let (auth, txn) = self.open_schedule(ctx, provider_id, Access::Write).await?;
-        provider::Entity::find_by_id(provider_id)
-            .filter(provider::Column::TenantId.eq(auth.tenant_id))
-            .one(&txn)
-            .await?
-            .ok_or(not_found("provider"))?;
+        provider::Entity::find_by_id((auth.tenant_id, provider_id)).one(&txn).await?.ok_or(not_found("provider"))?;
         let previous: Vec<WeeklyInterval> = working_hours::Entity::find()
             .filter(working_hours::Column::TenantId.eq(auth.tenant_id))
             .filter(working_hours::Column::ProviderId.eq(provider_id))
@@ -279,8 +272,7 @@ impl SchedulingService {
             None => self.open(ctx, Permission::ProviderManage, Access::Write).await?,
         };
         if let Some(provider_id) = input.provider_id {
-            provider::Entity::find_by_id(provider_id)
-                .filter(provider::Column::TenantId.eq(auth.tenant_id))
+            provider::Entity::find_by_id((auth.tenant_id, provider_id))
                 .one(&txn)
                 .await?
                 .ok_or(not_found("provider"))?;
@@ -311,8 +303,7 @@ impl SchedulingService {
         let (auth, txn, visible) = self
             .open_reach(ctx, Permission::ProviderManage, Permission::ProviderManageOwn, Own::Provider, Access::Write)
             .await?;
-        let existing = schedule_exception::Entity::find_by_id(id)
-            .filter(schedule_exception::Column::TenantId.eq(auth.tenant_id))
+        let existing = schedule_exception::Entity::find_by_id((auth.tenant_id, id))
             .one(&txn)
             .await?
             .ok_or(not_found("schedule exception"))?;

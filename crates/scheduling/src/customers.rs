@@ -68,11 +68,8 @@ impl SchedulingService {
         patch: CustomerPatch,
     ) -> Result<Customer> {
         let (auth, txn) = self.open(ctx, Permission::CustomerManage, Access::Write).await?;
-        let current = customer::Entity::find_by_id(id)
-            .filter(customer::Column::TenantId.eq(auth.tenant_id))
-            .one(&txn)
-            .await?
-            .ok_or(not_found("customer"))?;
+        let current =
+            customer::Entity::find_by_id((auth.tenant_id, id)).one(&txn).await?.ok_or(not_found("customer"))?;
         let previous = current.clone();
         let mut row = current.into_active_model();
         if let Some(name) = &patch.name {

@@ -34,11 +34,11 @@ pub(crate) async fn queue_booking_notices(
     let tenant_id = tenant.id;
     let customer = match known.customer.filter(|c| c.id == row.customer_id) {
         Some(known) => Some(known.clone()),
-        None => customer::Entity::find_by_id(row.customer_id).one(txn).await?,
+        None => customer::Entity::find_by_id((row.tenant_id, row.customer_id)).one(txn).await?,
     };
     let provider_name = match known.provider.filter(|p| p.id == row.provider_id) {
         Some(known) => Some(known.name.clone()),
-        None => provider::Entity::find_by_id(row.provider_id).one(txn).await?.map(|p| p.name),
+        None => provider::Entity::find_by_id((row.tenant_id, row.provider_id)).one(txn).await?.map(|p| p.name),
     };
     let tz: Tz = tenant.timezone.parse().unwrap_or(chrono_tz::UTC);
     let local = |instant: DateTime<Utc>| instant.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();

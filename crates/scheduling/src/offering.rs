@@ -88,13 +88,8 @@ impl SchedulingService {
     ) -> Result<()> {
         let terms = terms.checked()?;
         let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
-        provider::Entity::find_by_id(provider_id)
-            .filter(provider::Column::TenantId.eq(auth.tenant_id))
-            .one(&txn)
-            .await?
-            .ok_or(not_found("provider"))?;
-        service::Entity::find_by_id(service_id)
-            .filter(service::Column::TenantId.eq(auth.tenant_id))
+        provider::Entity::find_by_id((auth.tenant_id, provider_id)).one(&txn).await?.ok_or(not_found("provider"))?;
+        service::Entity::find_by_id((auth.tenant_id, service_id))
             .filter(service::Column::DeletedAt.is_null())
             .one(&txn)
             .await?
@@ -118,8 +113,7 @@ impl SchedulingService {
         .exec_without_returning(&txn)
         .await?
             > 0;
-        let current = provider_service::Entity::find_by_id((provider_id, service_id))
-            .filter(provider_service::Column::TenantId.eq(auth.tenant_id))
+        let current = provider_service::Entity::find_by_id((auth.tenant_id, provider_id, service_id))
             .lock_exclusive()
             .one(&txn)
             .await?
@@ -164,8 +158,7 @@ impl SchedulingService {
         service_id: ServiceId,
     ) -> Result<()> {
         let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
-        let current = provider_service::Entity::find_by_id((provider_id, service_id))
-            .filter(provider_service::Column::TenantId.eq(auth.tenant_id))
+        let current = provider_service::Entity::find_by_id((auth.tenant_id, provider_id, service_id))
             .one(&txn)
             .await?
             .ok_or(not_found("provider service"))?;

@@ -21,8 +21,7 @@ use crate::service::{SchedulingService, not_found};
 
 /// A service that is not deleted, for a change.
 async fn live_service(txn: &DatabaseTransaction, tenant_id: TenantId, id: ServiceId) -> Result<service::Model> {
-    service::Entity::find_by_id(id)
-        .filter(service::Column::TenantId.eq(tenant_id))
+    service::Entity::find_by_id((tenant_id, id))
         .filter(service::Column::DeletedAt.is_null())
         .one(txn)
         .await?
@@ -171,8 +170,7 @@ impl SchedulingService {
         let price_minor = parse_price("priceMinor", input.price_minor)?;
         let duration = parse_minutes("durationMinutes", input.duration_minutes, 0)?;
         let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
-        service::Entity::find_by_id(service_id)
-            .filter(service::Column::TenantId.eq(auth.tenant_id))
+        service::Entity::find_by_id((auth.tenant_id, service_id))
             .filter(service::Column::DeletedAt.is_null())
             .one(&txn)
             .await?
@@ -198,11 +196,8 @@ impl SchedulingService {
     /// Changes an add-on.
     pub async fn update_addon(&self, ctx: &RequestContext, id: AddonId, patch: AddonPatch) -> Result<Addon> {
         let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
-        let row = service_addon::Entity::find_by_id(id)
-            .filter(service_addon::Column::TenantId.eq(auth.tenant_id))
-            .one(&txn)
-            .await?
-            .ok_or(not_found("add-on"))?;
+        let row =
+            service_addon::Entity::find_by_id((auth.tenant_id, id)).one(&txn).await?.ok_or(not_found("add-on"))?;
         let previous = row.clone();
         let mut row = row.into_active_model();
         if let Some(name) = &patch.name {

@@ -7,8 +7,9 @@ use crate::model::BookingStatus;
 #[sea_orm(table_name = "bookings")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: BookingId,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: BookingId,
     pub(crate) provider_id: ProviderId,
     pub(crate) service_id: ServiceId,
     pub(crate) customer_id: CustomerId,
@@ -41,11 +42,23 @@ pub(crate) struct Model {
 /// (`booking_reads.rs`); the database's foreign keys are in the migrations.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub(crate) enum Relation {
-    #[sea_orm(belongs_to = "super::provider::Entity", from = "Column::ProviderId", to = "super::provider::Column::Id")]
+    #[sea_orm(
+        belongs_to = "super::provider::Entity",
+        from = "(Column::TenantId, Column::ProviderId)",
+        to = "(super::provider::Column::TenantId, super::provider::Column::Id)"
+    )]
     Provider,
-    #[sea_orm(belongs_to = "super::service::Entity", from = "Column::ServiceId", to = "super::service::Column::Id")]
+    #[sea_orm(
+        belongs_to = "super::service::Entity",
+        from = "(Column::TenantId, Column::ServiceId)",
+        to = "(super::service::Column::TenantId, super::service::Column::Id)"
+    )]
     Service,
-    #[sea_orm(belongs_to = "super::customer::Entity", from = "Column::CustomerId", to = "super::customer::Column::Id")]
+    #[sea_orm(
+        belongs_to = "super::customer::Entity",
+        from = "(Column::TenantId, Column::CustomerId)",
+        to = "(super::customer::Column::TenantId, super::customer::Column::Id)"
+    )]
     Customer,
 }
 

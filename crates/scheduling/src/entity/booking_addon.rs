@@ -5,8 +5,9 @@ use tessera_kernel::{AddonId, BookingId, TenantId};
 #[sea_orm(table_name = "booking_addons")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: Uuid,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: Uuid,
     pub(crate) booking_id: BookingId,
     pub(crate) addon_id: AddonId,
     pub(crate) name: String,

@@ -6,8 +6,9 @@ use tessera_kernel::{CustomerId, TenantId, UserId};
 #[sea_orm(table_name = "customers")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: CustomerId,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: CustomerId,
     pub(crate) user_id: Option<UserId>,
     pub(crate) name: String,
     pub(crate) email: Option<String>,

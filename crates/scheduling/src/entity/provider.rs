@@ -8,8 +8,9 @@ use crate::model::ProviderType;
 #[sea_orm(table_name = "providers")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: ProviderId,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: ProviderId,
     pub(crate) user_id: Option<UserId>,
     pub(crate) name: String,
     pub(crate) title: Option<String>,

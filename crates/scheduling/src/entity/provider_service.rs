@@ -4,6 +4,7 @@ use tessera_kernel::{ProviderId, ServiceId, TenantId};
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "provider_services")]
 pub(crate) struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
     pub(crate) tenant_id: TenantId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub(crate) provider_id: ProviderId,
@@ -15,7 +16,11 @@ pub(crate) struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub(crate) enum Relation {
-    #[sea_orm(belongs_to = "super::provider::Entity", from = "Column::ProviderId", to = "super::provider::Column::Id")]
+    #[sea_orm(
+        belongs_to = "super::provider::Entity",
+        from = "(Column::TenantId, Column::ProviderId)",
+        to = "(super::provider::Column::TenantId, super::provider::Column::Id)"
+    )]
     Provider,
 }
 

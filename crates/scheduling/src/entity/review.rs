@@ -5,8 +5,9 @@ use tessera_kernel::{BookingId, CustomerId, ProviderId, TenantId};
 #[sea_orm(table_name = "reviews")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: Uuid,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: Uuid,
     pub(crate) booking_id: BookingId,
     pub(crate) provider_id: ProviderId,
     pub(crate) customer_id: CustomerId,

@@ -8,8 +8,9 @@ use crate::model::ExceptionKind;
 #[sea_orm(table_name = "schedule_exceptions")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: ScheduleExceptionId,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: ScheduleExceptionId,
     pub(crate) provider_id: Option<ProviderId>,
     pub(crate) date: Date,
     pub(crate) kind: ExceptionKind,

@@ -6,8 +6,9 @@ use tessera_kernel::{ServiceId, TenantId};
 #[sea_orm(table_name = "services")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: ServiceId,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: ServiceId,
     pub(crate) name: String,
     pub(crate) description: Option<String>,
     pub(crate) price_minor: i64,

@@ -6,8 +6,9 @@ use tessera_kernel::{AddonId, ServiceId, TenantId};
 #[sea_orm(table_name = "service_addons")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: AddonId,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: AddonId,
     pub(crate) service_id: ServiceId,
     pub(crate) name: String,
     pub(crate) price_minor: i64,

@@ -5,8 +5,9 @@ use tessera_kernel::{ProviderId, TenantId};
 #[sea_orm(table_name = "working_hours")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: Uuid,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: Uuid,
     pub(crate) provider_id: ProviderId,
     pub(crate) weekday: i16,
     pub(crate) start_minute: i16,
