@@ -10,8 +10,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::StringLen;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DeriveActiveEnum, EntityTrait,
-    EnumIter, QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DeriveActiveEnum, EntityTrait, EnumIter, QueryFilter,
 };
 use serde_json::Value;
 use tessera_kernel::db::{Access, Scope};
@@ -183,7 +182,7 @@ pub async fn record_security_event<C: ConnectionTrait>(
     // Account events belong to no tenant and live in a global table of their
     // own, so that every row of `security_events` has its tenant.
     let Some(tenant_id) = tenant_id else {
-        account_security_event::ActiveModel {
+        let row = account_security_event::ActiveModel {
             id: Set(id),
             user_id: Set(event.user_id),
             actor_user_id: Set(actor_user_id),
@@ -194,12 +193,11 @@ pub async fn record_security_event<C: ConnectionTrait>(
             ip: Set(ip),
             user_agent: Set(user_agent),
             occurred_at: Set(now),
-        }
-        .insert(conn)
-        .await?;
+        };
+        account_security_event::Entity::insert(row).exec_without_returning(conn).await?;
         return Ok(());
     };
-    security_event::ActiveModel {
+    let row = security_event::ActiveModel {
         id: Set(id),
         tenant_id: Set(tenant_id),
         user_id: Set(event.user_id),
@@ -211,9 +209,8 @@ pub async fn record_security_event<C: ConnectionTrait>(
         ip: Set(ip),
         user_agent: Set(user_agent),
         occurred_at: Set(now),
-    }
-    .insert(conn)
-    .await?;
+    };
+    security_event::Entity::insert(row).exec_without_returning(conn).await?;
     Ok(())
 }
 

@@ -80,30 +80,30 @@ pub async fn unregister<C: ConnectionTrait>(conn: &C, kind: KeyKind, key: &str) 
 
 /// Where `key` leads, if it is registered.
 pub async fn resolve<C: ConnectionTrait>(conn: &C, kind: KeyKind, key: &str) -> Result<Option<Entry>, DbErr> {
-    let select = Query::select()
-        .columns(["owner_tenant_id", "row_id"].map(Alias::new))
-        .from(Alias::new(DIRECTORY_TABLE))
-        .and_where(Expr::col(Alias::new("kind")).eq(kind.as_str()))
-        .and_where(Expr::col(Alias::new("key")).eq(key))
-        .to_owned();
-    entry(conn.query_one(&select).await?)
+    lookup(conn, kind, "key", key.into()).await
 }
 
 /// Where the key naming the row `row_id` leads, found by the row (a partner
 /// client's liveness is asked by its row id alone).
 pub async fn find_row<C: ConnectionTrait>(conn: &C, kind: KeyKind, row_id: Uuid) -> Result<Option<Entry>, DbErr> {
+    lookup(conn, kind, "row_id", row_id.into()).await
+}
+
+/// The first entry of `kind` whose `column` equals `value`.
+async fn lookup<C: ConnectionTrait>(
+    conn: &C,
+    kind: KeyKind,
+    column: &str,
+    value: sea_orm::Value,
+) -> Result<Option<Entry>, DbErr> {
     let select = Query::select()
         .columns(["owner_tenant_id", "row_id"].map(Alias::new))
         .from(Alias::new(DIRECTORY_TABLE))
         .and_where(Expr::col(Alias::new("kind")).eq(kind.as_str()))
-        .and_where(Expr::col(Alias::new("row_id")).eq(row_id))
+        .and_where(Expr::col(Alias::new(column)).eq(value))
         .limit(1)
         .to_owned();
-    entry(conn.query_one(&select).await?)
-}
-
-fn entry(row: Option<sea_orm::QueryResult>) -> Result<Option<Entry>, DbErr> {
-    let Some(row) = row else { return Ok(None) };
+    let Some(row) = conn.query_one(&select).await? else { return Ok(None) };
     Ok(Some(Entry {
         tenant_id: row.try_get::<Option<Uuid>>("", "owner_tenant_id")?.map(TenantId::from),
         row_id: row.try_get("", "row_id")?,
