@@ -320,7 +320,7 @@ impl TestApp {
     /// outbox as the mailbox would receive it (without sending anything else).
     pub async fn sign_up_link(&self, address: &str) -> Option<String> {
         let sql = format!(
-            "SELECT variables FROM notifications WHERE topic = 'account.sign_up' AND cancelled_at IS NULL AND recipient_email = '{}' ORDER BY id DESC",
+            "SELECT variables FROM account_messages WHERE topic = 'account.sign_up' AND cancelled_at IS NULL AND recipient_email = '{}' ORDER BY id DESC",
             address.replace('\'', "''")
         );
         let rows = self.rows(&sql).await;

@@ -121,6 +121,9 @@ pub const GLOBAL_TABLES: &[&str] = &[
     "api_keys",
     "oauth_tokens",
     "account_security_events",
+    // Messages about an account ("reset your password") and their delivery log.
+    "account_messages",
+    "account_message_attempts",
     // Keys that arrive before their tenant is known, mapped to it.
     "token_directory",
     // The platform's own state.

@@ -3,12 +3,9 @@
 //! read from the catalog of the migrated database, so a table added later
 //! (billing, payments, resources) complies from its first migration.
 //!
-//! Today's schema breaks the rules in the places [`KNOWN_BREAKS`] lists; the
-//! migrations that fix them remove their lines. The test fails on a break not
-//! listed (naming the table and the rule) and on a listed one that is gone,
-//! so the list stays exact. PostgreSQL only: on SQLite it says so and returns.
-
-use std::collections::BTreeSet;
+//! The test fails on any break, naming the table, the rule and what breaks it
+//! (migrations 26 to 31 fixed the 61 the first run found). PostgreSQL only: on
+//! SQLite it says so and returns.
 
 use tessera_e2e::TestApp;
 use tessera_migrations::postgres::GLOBAL_TABLES;
@@ -73,24 +70,6 @@ breaks AS (
 SELECT tbl, rule, what FROM breaks ORDER BY rule, tbl, what
 "#;
 
-/// Breaks still in the schema, each to be fixed by a migration of issue 18;
-/// remove a line when its migration lands. Never add one: a new table follows
-/// the rules.
-const KNOWN_BREAKS: &[&str] = &[
-    "R1 notification_attempts notification_attempts_pkey",
-    "R1 notification_deliveries notification_deliveries_pkey",
-    "R1 notifications notifications_pkey",
-    "R2 notification_deliveries notification_deliveries_target_key",
-    "R4 notification_attempts notification_attempts_delivery_id_fkey",
-    "R4 notification_deliveries notification_deliveries_notification_id_fkey",
-    "R7 notification_attempts notification_attempts_tenant_isolation",
-    "R7 notification_deliveries notification_deliveries_tenant_isolation",
-    "R7 notifications notifications_tenant_isolation",
-    "R8 notification_attempts tenant_id",
-    "R8 notification_deliveries tenant_id",
-    "R8 notifications tenant_id",
-];
-
 async fn texts(app: &TestApp, sql: &str) -> Vec<Vec<String>> {
     app.rows(sql)
         .await
@@ -131,15 +110,11 @@ async fn every_tenant_table_can_be_distributed_by_tenant() {
         assert!(tables.iter().any(|row| row[0] == *global), "{global} is listed as global but does not exist");
     }
 
-    let found: BTreeSet<String> =
-        texts(&app, BREAKS).await.into_iter().map(|row| format!("{} {} {}", row[1], row[0], row[2])).collect();
-    let known: BTreeSet<String> = KNOWN_BREAKS.iter().map(|line| (*line).to_owned()).collect();
-    let rule = |line: &String| {
-        let code = line.split(' ').next().unwrap_or_default();
-        RULES.iter().find(|(c, _)| *c == code).map_or("", |(_, text)| *text)
-    };
-    let new: Vec<String> = found.difference(&known).map(|line| format!("{line}: {}", rule(line))).collect();
-    assert!(new.is_empty(), "tables that a tenant-distributed database could not hold:\n{}", new.join("\n"));
-    let fixed: Vec<&String> = known.difference(&found).collect();
-    assert!(fixed.is_empty(), "fixed, so remove from KNOWN_BREAKS: {fixed:?}");
+    let rule = |code: &str| RULES.iter().find(|(c, _)| *c == code).map_or("", |(_, text)| *text);
+    let breaks: Vec<String> = texts(&app, BREAKS)
+        .await
+        .into_iter()
+        .map(|row| format!("{} {} {}: {}", row[1], row[0], row[2], rule(&row[1])))
+        .collect();
+    assert!(breaks.is_empty(), "tables that a tenant-distributed database could not hold:\n{}", breaks.join("\n"));
 }

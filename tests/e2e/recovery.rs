@@ -73,8 +73,7 @@ async fn an_unverified_address_is_verified_once_by_a_link() {
     assert_eq!(app.ok(&ana, RESEND, json!({})).await["resendEmailVerification"], false);
 
     // The outbox forgets the link once it is delivered.
-    let rows =
-        app.rows("SELECT body, variables, tenant_id FROM notifications WHERE topic = 'email.verification'").await;
+    let rows = app.rows("SELECT body, variables FROM account_messages WHERE topic = 'email.verification'").await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].try_get_by_index::<Option<String>>(0).unwrap(), None, "the text with the link is gone");
     assert_eq!(rows[0].try_get_by_index::<String>(1).unwrap(), "{}");

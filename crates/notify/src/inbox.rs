@@ -132,7 +132,7 @@ impl NotifyService {
             .await?
             .ok_or(DomainError::NotFound { entity: "notification" })?;
         let row = if row.read_at.is_none() {
-            mark_opened(&txn, &[row.id], user_id, now).await?;
+            mark_opened(&txn, tenant_id, &[row.id], user_id, now).await?;
             let mut active = row.into_active_model();
             active.read_at = Set(Some(now));
             active.update(&txn).await?
@@ -158,10 +158,11 @@ impl NotifyService {
         if !unread.is_empty() {
             notification::Entity::update_many()
                 .col_expr(notification::Column::ReadAt, Expr::value(now))
+                .filter(notification::Column::TenantId.eq(tenant_id))
                 .filter(notification::Column::Id.is_in(unread.iter().copied()))
                 .exec(&txn)
                 .await?;
-            mark_opened(&txn, &unread, user_id, now).await?;
+            mark_opened(&txn, tenant_id, &unread, user_id, now).await?;
         }
         txn.commit().await?;
         Ok(u64::try_from(unread.len()).unwrap_or(u64::MAX))

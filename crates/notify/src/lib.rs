@@ -15,10 +15,15 @@
 //! message. Templates are per topic and language with safe built-in defaults
 //! ([`template`]); email opens are tracked by a pixel, in-app ones by reading.
 //!
+//! Account messages ("reset your password") are the platform's, about accounts
+//! no tenant owns: [`queue_account_message`] puts them in an outbox of their
+//! own, which the same worker sends from by email.
+//!
 //! Members and tenants choose channels and quiet hours ([`Preferences`]); the
 //! worker skips a channel turned off and holds email, SMS and push during quiet
 //! hours. Urgent messages (a password reset) go through regardless.
 
+mod account;
 mod channel;
 mod endpoints;
 mod entity;
@@ -33,9 +38,11 @@ mod template_service;
 mod template_shape;
 mod webhook;
 mod worker;
+mod worker_account;
 mod worker_digest;
 mod worker_send;
 
+pub use account::{queue_account_message, withdraw_account_messages};
 pub use channel::{
     EmailMessage, EmailSender, PushSender, Receipt, Recorder, SendError, ShortMessage, SmsSender, SmtpSender,
 };
@@ -45,9 +52,7 @@ pub use model::{
     EndpointWithSecret, InboxMessage, NewNotification, Priority, Recipient, Topic, WebhookEndpoint,
 };
 pub use preference::{DailyDigest, PreferenceView, Preferences, QuietHours};
-pub use queue::{
-    queue, queue_account_message, queue_all, queue_event, queued_since, withdraw, withdraw_account_messages,
-};
+pub use queue::{queue, queue_all, queue_event, queued_since, withdraw};
 pub use service::NotifyService;
 pub use template_service::{Preview, TemplateView};
 pub use webhook::{TargetPolicy, WebhookClient, sign};

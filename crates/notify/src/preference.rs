@@ -265,13 +265,9 @@ pub(crate) async fn load<C: ConnectionTrait>(
 /// What applies to `user` (or to anyone without an account) in `tenant_id`.
 pub(crate) fn effective_for(
     loaded: &HashMap<(TenantId, String), preference::Model>,
-    tenant_id: Option<TenantId>,
+    tenant_id: TenantId,
     user: Option<UserId>,
 ) -> Effective {
-    // Platform messages (no tenant) follow nobody's settings but the defaults.
-    let Some(tenant_id) = tenant_id else {
-        return Effective::of(None, None);
-    };
     let tenant = loaded.get(&(tenant_id, TENANT_OWNER.to_owned()));
     let member = user.and_then(|u| loaded.get(&(tenant_id, u.to_string())));
     Effective::of(tenant, member)
@@ -281,15 +277,12 @@ pub(crate) fn effective_for(
 /// in `conn`.
 pub(crate) async fn effective_for_each<C: ConnectionTrait>(
     conn: &C,
-    tenant_id: Option<TenantId>,
+    tenant_id: TenantId,
     users: &[Option<UserId>],
 ) -> Result<Vec<Effective>> {
-    let Some(tenant_id) = tenant_id else {
-        return Ok(users.iter().map(|user| effective_for(&HashMap::new(), None, *user)).collect());
-    };
     let rows = rows_of_all(conn, tenant_id, users).await?;
     let loaded = rows.into_iter().map(|p| ((p.tenant_id, p.owner.clone()), p)).collect();
-    Ok(users.iter().map(|user| effective_for(&loaded, Some(tenant_id), *user)).collect())
+    Ok(users.iter().map(|user| effective_for(&loaded, tenant_id, *user)).collect())
 }
 
 /// The tenant's row and `user`'s, where they exist.

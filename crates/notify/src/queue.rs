@@ -7,7 +7,7 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::{Value, json};
 use tessera_kernel::event::{self, DomainEvent, EventKind};
-use tessera_kernel::{DeliveryId, DomainError, NotificationId, Result, TenantId, UserId};
+use tessera_kernel::{DeliveryId, NotificationId, Result, TenantId, UserId};
 
 use crate::entity::{delivery, notification, webhook_endpoint};
 use crate::model::{Channel, DeliveryStatus, NewNotification, Priority, Topic};
@@ -28,7 +28,7 @@ pub async fn queue<C: ConnectionTrait>(
     at: DateTime<Utc>,
     new: NewNotification,
 ) -> Result<Option<NotificationId>> {
-    queue_in(conn, Some(tenant_id), locale, at, new).await
+    Ok(queue_all(conn, tenant_id, locale, at, vec![new]).await?.pop().flatten())
 }
 
 /// How many `topic` messages `tenant_id` queued since `since`, and when the
@@ -54,46 +54,6 @@ pub async fn queued_since<C: ConnectionTrait>(
     Ok((u64::try_from(sent).unwrap_or(0), oldest))
 }
 
-/// Queues an account message (`password.reset`, `email.verification`): the
-/// platform's, in no tenant, with the built-in templates and no preferences in
-/// the way. `conn` is the causing transaction, outside any tenant.
-pub async fn queue_account_message<C: ConnectionTrait>(
-    conn: &C,
-    locale: &str,
-    at: DateTime<Utc>,
-    new: NewNotification,
-) -> Result<Option<NotificationId>> {
-    if !new.topic.is_account_message() {
-        return Err(DomainError::Internal(format!("{} is not an account message", new.topic.as_str())));
-    }
-    queue_in(conn, None, locale, at, new).await
-}
-
-async fn queue_in<C: ConnectionTrait>(
-    conn: &C,
-    tenant_id: Option<TenantId>,
-    locale: &str,
-    at: DateTime<Utc>,
-    new: NewNotification,
-) -> Result<Option<NotificationId>> {
-    Ok(queue_all_in(conn, tenant_id, locale, at, vec![new]).await?.pop().flatten())
-}
-
-/// [`queue`] for several messages one change causes (a booking's confirmation
-/// and its reminder): the tenant's templates and the recipients' preferences
-/// are read once, and the messages and their deliveries written in one insert
-/// each (a keyed message, which may be a duplicate, in its own). Returns each
-/// message's id, or `None`, in order.
-pub async fn queue_all<C: ConnectionTrait>(
-    conn: &C,
-    tenant_id: TenantId,
-    locale: &str,
-    at: DateTime<Utc>,
-    notices: Vec<NewNotification>,
-) -> Result<Vec<Option<NotificationId>>> {
-    queue_all_in(conn, Some(tenant_id), locale, at, notices).await
-}
-
 /// A message (its place in the call) that can reach its recipient somewhere.
 type Reachable = (usize, NewNotification, Vec<(Channel, String)>);
 
@@ -107,9 +67,14 @@ struct Planned {
     destinations: Vec<(Channel, String)>,
 }
 
-async fn queue_all_in<C: ConnectionTrait>(
+/// [`queue`] for several messages one change causes (a booking's confirmation
+/// and its reminder): the tenant's templates and the recipients' preferences
+/// are read once, and the messages and their deliveries written in one insert
+/// each (a keyed message, which may be a duplicate, in its own). Returns each
+/// message's id, or `None`, in order.
+pub async fn queue_all<C: ConnectionTrait>(
     conn: &C,
-    tenant_id: Option<TenantId>,
+    tenant_id: TenantId,
     locale: &str,
     at: DateTime<Utc>,
     notices: Vec<NewNotification>,
@@ -143,9 +108,7 @@ async fn queue_all_in<C: ConnectionTrait>(
         let id = NotificationId::generate(at);
         let row = notification_row(tenant_id, id, &new, (priority, not_before, at), locale, rendered);
         if new.dedupe_key.is_some() {
-            // Only a keyed message can be a duplicate. (PostgreSQL also checks an
-            // `ON CONFLICT` row against the read policy, which a platform
-            // message, invisible to every request, would fail.)
+            // Only a keyed message can be a duplicate.
             let keyed = OnConflict::columns([notification::Column::TenantId, notification::Column::DedupeKey])
                 .do_nothing()
                 .to_owned();
@@ -185,11 +148,9 @@ async fn queue_all_in<C: ConnectionTrait>(
         queued[message.index] = Some(message.id);
     }
     insert_deliveries(conn, deliveries).await?;
-    if let Some(tenant_id) = tenant_id {
-        for (id, user_id) in delivered_in_app {
-            if let Some(user_id) = user_id {
-                announce_in_app(conn, tenant_id, id, user_id, at).await?;
-            }
+    for (id, user_id) in delivered_in_app {
+        if let Some(user_id) = user_id {
+            announce_in_app(conn, tenant_id, id, user_id, at).await?;
         }
     }
     Ok(queued)
@@ -215,7 +176,7 @@ fn destinations(new: &NewNotification) -> Vec<(Channel, String)> {
 
 /// `new`'s row; `when` is (priority, not before, now).
 fn notification_row(
-    tenant_id: Option<TenantId>,
+    tenant_id: TenantId,
     id: NotificationId,
     new: &NewNotification,
     (priority, not_before, at): (Priority, DateTime<Utc>, DateTime<Utc>),
@@ -276,7 +237,7 @@ pub async fn queue_event<C: ConnectionTrait>(
     let id = NotificationId::generate(at);
     notification::Entity::insert(notification::ActiveModel {
         id: Set(id),
-        tenant_id: Set(Some(tenant_id)),
+        tenant_id: Set(tenant_id),
         topic: Set(event_type.to_owned()),
         priority: Set(Priority::Normal),
         recipient_user_id: Set(None),
@@ -301,15 +262,7 @@ pub async fn queue_event<C: ConnectionTrait>(
     let deliveries = wanted.into_iter().enumerate().map(|(offset, endpoint)| {
         let destination = endpoint.id.to_string();
         let when = (at, at, offset);
-        delivery_row(
-            Some(tenant_id),
-            id,
-            Channel::Webhook,
-            destination,
-            Priority::Normal,
-            when,
-            DeliveryStatus::Pending,
-        )
+        delivery_row(tenant_id, id, Channel::Webhook, destination, Priority::Normal, when, DeliveryStatus::Pending)
     });
     insert_deliveries(conn, deliveries.collect()).await?;
     Ok(Some(id))
@@ -325,34 +278,8 @@ pub async fn withdraw<C: ConnectionTrait>(
     topic: &str,
     at: DateTime<Utc>,
 ) -> Result<u64> {
-    withdraw_in(conn, Some(tenant_id), subject, topic, at).await
-}
-
-/// Withdraws the platform's account messages of `topic` about `subject` that
-/// have not gone out yet (sign-up links made useless by the account they
-/// created).
-pub async fn withdraw_account_messages<C: ConnectionTrait>(
-    conn: &C,
-    subject: (&str, &str),
-    topic: Topic,
-    at: DateTime<Utc>,
-) -> Result<u64> {
-    withdraw_in(conn, None, subject, topic.as_str(), at).await
-}
-
-async fn withdraw_in<C: ConnectionTrait>(
-    conn: &C,
-    tenant_id: Option<TenantId>,
-    subject: (&str, &str),
-    topic: &str,
-    at: DateTime<Utc>,
-) -> Result<u64> {
-    let in_tenant = match tenant_id {
-        Some(tenant_id) => notification::Column::TenantId.eq(tenant_id),
-        None => notification::Column::TenantId.is_null(),
-    };
     let ids: Vec<NotificationId> = notification::Entity::find()
-        .filter(in_tenant)
+        .filter(notification::Column::TenantId.eq(tenant_id))
         .filter(notification::Column::SubjectType.eq(subject.0))
         .filter(notification::Column::SubjectId.eq(subject.1))
         .filter(notification::Column::Topic.eq(topic))
@@ -367,12 +294,14 @@ async fn withdraw_in<C: ConnectionTrait>(
     }
     notification::Entity::update_many()
         .col_expr(notification::Column::CancelledAt, Expr::value(at))
+        .filter(notification::Column::TenantId.eq(tenant_id))
         .filter(notification::Column::Id.is_in(ids.iter().copied()))
         .exec(conn)
         .await?;
     let withdrawn = delivery::Entity::update_many()
         .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Cancelled))
         .col_expr(delivery::Column::UpdatedAt, Expr::value(at))
+        .filter(delivery::Column::TenantId.eq(tenant_id))
         .filter(delivery::Column::NotificationId.is_in(ids))
         .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
         .exec(conn)
@@ -383,7 +312,7 @@ async fn withdraw_in<C: ConnectionTrait>(
 /// A delivery of `notification_id` over `channel`; `when` is (not before, now,
 /// its place among the notification's deliveries).
 fn delivery_row(
-    tenant_id: Option<TenantId>,
+    tenant_id: TenantId,
     notification_id: NotificationId,
     channel: Channel,
     destination: String,

@@ -11,7 +11,9 @@ use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryO
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::directory::{self, KeyKind};
 use tessera_kernel::token::hash_token;
-use tessera_kernel::{Db, DeliveryId, NotificationId, Page, PageRequest, Permission, RequestContext, Result, UserId};
+use tessera_kernel::{
+    Db, DeliveryId, NotificationId, Page, PageRequest, Permission, RequestContext, Result, TenantId, UserId,
+};
 
 use crate::entity::{attempt, delivery, notification};
 use crate::model::{Attempt, Channel, Delivery, DeliveryFilter};
@@ -55,6 +57,7 @@ impl NotifyService {
         }
         let rows = keyset.apply(select, delivery::Column::Id).all(&txn).await?;
         let topics: HashMap<NotificationId, String> = notification::Entity::find()
+            .filter(notification::Column::TenantId.eq(auth.tenant_id))
             .filter(notification::Column::Id.is_in(rows.iter().map(|d| d.notification_id)))
             .all(&txn)
             .await?
@@ -106,13 +109,14 @@ impl NotifyService {
             txn.commit().await?;
             return Ok(false);
         };
-        let of_tenant = match found.tenant_id {
-            Some(tenant_id) => delivery::Column::TenantId.eq(tenant_id),
-            None => delivery::Column::TenantId.is_null(),
+        // Every tracked email is a tenant's (account emails carry no pixel).
+        let Some(tenant_id) = found.tenant_id else {
+            txn.commit().await?;
+            return Ok(false);
         };
         let opened = delivery::Entity::update_many()
             .col_expr(delivery::Column::OpenedAt, Expr::value(now))
-            .filter(of_tenant)
+            .filter(delivery::Column::TenantId.eq(tenant_id))
             .filter(delivery::Column::Id.eq(found.row_id))
             .filter(delivery::Column::OpenedAt.is_null())
             .exec(&txn)
@@ -125,12 +129,14 @@ impl NotifyService {
 /// Stamps the in-app deliveries of `ids` opened, for the delivery log.
 pub(crate) async fn mark_opened(
     txn: &DatabaseTransaction,
+    tenant_id: TenantId,
     ids: &[NotificationId],
     user_id: UserId,
     now: DateTime<Utc>,
 ) -> Result<()> {
     delivery::Entity::update_many()
         .col_expr(delivery::Column::OpenedAt, Expr::value(now))
+        .filter(delivery::Column::TenantId.eq(tenant_id))
         .filter(delivery::Column::NotificationId.is_in(ids.iter().copied()))
         .filter(delivery::Column::Channel.eq(Channel::InApp))
         .filter(delivery::Column::Destination.eq(user_id.to_string()))

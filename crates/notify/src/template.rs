@@ -211,12 +211,14 @@ pub fn render(topic: Topic, locale: &str, variables: &Value) -> Result<Rendered>
 /// (none for the platform's account messages, which are always its own).
 pub(crate) async fn customs_for<C: ConnectionTrait>(
     conn: &C,
-    tenant_id: Option<TenantId>,
+    tenant_id: TenantId,
     topics: &[Topic],
     locale: &str,
 ) -> Result<Vec<template::Model>> {
     let topics: Vec<&str> = topics.iter().filter(|t| !t.is_account_message()).map(|t| t.as_str()).collect();
-    let Some(tenant_id) = tenant_id.filter(|_| !topics.is_empty()) else { return Ok(Vec::new()) };
+    if topics.is_empty() {
+        return Ok(Vec::new());
+    }
     Ok(template::Entity::find()
         .filter(template::Column::TenantId.eq(tenant_id))
         .filter(template::Column::Topic.is_in(topics))
@@ -227,19 +229,19 @@ pub(crate) async fn customs_for<C: ConnectionTrait>(
 
 /// Renders `topic` for `locale` with the tenant's own template when it has one
 /// for the language (among `customs`, from [`customs_for`]), else the built-in
-/// one; a tenant template that fails falls back to the built-in one. Platform
-/// messages (no tenant) and account messages always use the built-in one.
+/// one; a tenant template that fails falls back to the built-in one. Account
+/// messages always use the built-in one.
 pub(crate) fn render_with(
     customs: &[template::Model],
-    tenant_id: Option<TenantId>,
+    tenant_id: TenantId,
     topic: Topic,
     locale: &str,
     variables: &Value,
 ) -> Result<Rendered> {
     let language = language(locale);
-    let Some(tenant_id) = tenant_id.filter(|_| !topic.is_account_message()) else {
+    if topic.is_account_message() {
         return render_pair(builtin(topic, &language), variables);
-    };
+    }
     let custom = customs.iter().find(|c| c.topic == topic.as_str() && c.language == language);
     if let Some(custom) = custom {
         if let Some(why) = template_shape::refusal(&custom.title).or_else(|| template_shape::refusal(&custom.body)) {

@@ -1,8 +1,7 @@
 //! The delivery worker: claims due deliveries, sends them, and records every try.
 //!
-//! A claim is a lease: the worker stamps `lease_until` on a batch (skipping rows
-//! other replicas hold, `FOR UPDATE SKIP LOCKED` on PostgreSQL) and commits, then
-//! sends each message and finishes it in its own transaction with an attempt in
+//! A claim is a lease: the worker stamps `lease_until` on a batch and commits,
+//! then sends each message and finishes it in its own transaction with an attempt in
 //! the delivery log. A worker that dies mid-batch leaves leases that run out, and
 //! the next worker takes those deliveries again: nothing is lost. A message that
 //! reached its receiver just before the crash is sent again with the same id
@@ -10,14 +9,20 @@
 //! see one message, not two. Failures are retried with exponential backoff up to
 //! a limit; a final refusal (an invalid address, a 4xx) is not retried.
 //!
+//! Replicas claim one after another, each waiting for the claim lock (a
+//! transaction-scoped advisory lock on PostgreSQL) and then skipping the leases
+//! the one before it stamped. Row locks would not do: the deliveries are
+//! sharded by tenant on a distributed PostgreSQL, which refuses `FOR UPDATE`
+//! across shards. A claim is a few statements, so the wait is short.
+//!
 //! Sending on each channel is in `worker_send.rs`; daily digests in
-//! `worker_digest.rs`.
+//! `worker_digest.rs`; the platform's account messages in `worker_account.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -27,9 +32,10 @@ use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::directory::{self, KeyKind};
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::token::hash_token;
-use tessera_kernel::{Db, DeliveryId, Result, WebhookEndpointId};
+use tessera_kernel::{Db, Result, WebhookEndpointId};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
+use uuid::Uuid;
 
 use crate::channel::{EmailSender, PushSender, Receipt, SendError, SmsSender};
 use crate::entity::{attempt, delivery, notification, webhook_endpoint};
@@ -39,6 +45,9 @@ use crate::queue::announce_in_app;
 use crate::webhook::WebhookClient;
 use crate::worker_digest::same_digest;
 use crate::worker_send::link_of;
+
+/// The lock replicas take in turn to claim deliveries (see the module docs).
+pub(crate) const CLAIM_LOCK: &str = "tessera.notify_claim";
 
 /// Where messages leave through. A channel without a provider skips its
 /// deliveries, saying so in the delivery log.
@@ -129,7 +138,7 @@ pub struct DeliveryWorker {
     pub(crate) db: Db,
     pub(crate) providers: Providers,
     pub(crate) config: WorkerConfig,
-    clock: SharedClock,
+    pub(crate) clock: SharedClock,
 }
 
 impl std::fmt::Debug for DeliveryWorker {
@@ -144,8 +153,10 @@ impl DeliveryWorker {
         Self { db, providers, config, clock }
     }
 
-    /// Claims one batch of due deliveries and sends them; returns how many it took.
+    /// Claims one batch of due deliveries, and one of due account messages, and
+    /// sends them; returns how many it took.
     pub async fn run_once(&self) -> Result<usize> {
+        let accounts = self.send_account_messages().await?;
         let mut claimed: std::collections::VecDeque<Claimed> = self.claim().await?.into();
         let count = claimed.len();
         while let Some(one) = claimed.pop_front() {
@@ -155,7 +166,7 @@ impl DeliveryWorker {
                 warn!(delivery_id = %id, error = %err, "a delivery could not be finished");
             }
         }
-        Ok(count)
+        Ok(count + accounts)
     }
 
     /// Sends everything due now, batch after batch.
@@ -188,6 +199,7 @@ impl DeliveryWorker {
     async fn claim(&self) -> Result<Vec<Claimed>> {
         let now = self.clock.now().trunc_subsecs(6);
         let txn = self.db.begin(Scope::Maintenance, Access::Write).await?;
+        self.db.lock_named(&txn, CLAIM_LOCK).await?;
         let due = delivery::Entity::find()
             .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
             .filter(delivery::Column::NextAttemptAt.lte(now))
@@ -197,7 +209,6 @@ impl DeliveryWorker {
             .order_by_desc(delivery::Column::Priority)
             .order_by_asc(delivery::Column::NextAttemptAt)
             .limit(self.config.batch)
-            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .all(&txn)
             .await?;
         if due.is_empty() {
@@ -205,14 +216,19 @@ impl DeliveryWorker {
             return Ok(Vec::new());
         }
         let lease_until = now + self.config.lease;
-        let ids: Vec<DeliveryId> = due.iter().map(|d| d.id).collect();
+        let mut tenants: Vec<_> = due.iter().map(|d| d.tenant_id).collect();
+        tenants.sort();
+        tenants.dedup();
+        // Each id with the tenants: the keys lead with the tenant.
         delivery::Entity::update_many()
             .col_expr(delivery::Column::LeaseUntil, Expr::value(lease_until))
             .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).add(1))
-            .filter(delivery::Column::Id.is_in(ids))
+            .filter(delivery::Column::TenantId.is_in(tenants.iter().copied()))
+            .filter(delivery::Column::Id.is_in(due.iter().map(|d| d.id)))
             .exec(&txn)
             .await?;
         let notifications: HashMap<_, _> = notification::Entity::find()
+            .filter(notification::Column::TenantId.is_in(tenants.iter().copied()))
             .filter(notification::Column::Id.is_in(due.iter().map(|d| d.notification_id)))
             .all(&txn)
             .await?
@@ -225,6 +241,7 @@ impl DeliveryWorker {
             HashMap::new()
         } else {
             webhook_endpoint::Entity::find()
+                .filter(webhook_endpoint::Column::TenantId.is_in(tenants.iter().copied()))
                 .filter(webhook_endpoint::Column::Id.is_in(endpoint_ids))
                 .all(&txn)
                 .await?
@@ -232,9 +249,6 @@ impl DeliveryWorker {
                 .map(|e| (e.id.to_string(), e))
                 .collect()
         };
-        let mut tenants: Vec<_> = notifications.values().filter_map(|n| n.tenant_id).collect();
-        tenants.sort();
-        tenants.dedup();
         let preferences = preference::load(&txn, &tenants).await?;
         txn.commit().await?;
         Ok(due
@@ -301,19 +315,7 @@ impl DeliveryWorker {
         if let Tried::Deferred(until, hold) = tried {
             return self.defer(txn, delivery, until, hold, now).await;
         }
-        let (status, outcome, response, error) = match &tried {
-            Tried::Sent(receipt) => (DeliveryStatus::Sent, AttemptOutcome::Sent, receipt.response.clone(), None),
-            Tried::Skipped(why) => (DeliveryStatus::Skipped, AttemptOutcome::Skipped, None, Some((*why).to_owned())),
-            Tried::Withdrawn | Tried::Deferred(..) => {
-                (DeliveryStatus::Cancelled, AttemptOutcome::Skipped, None, Some("withdrawn".into()))
-            }
-            Tried::Refused(err) if err.permanent || number >= self.config.max_attempts => {
-                (DeliveryStatus::Failed, AttemptOutcome::Failed, err.response.clone(), Some(err.message.clone()))
-            }
-            Tried::Refused(err) => {
-                (DeliveryStatus::Pending, AttemptOutcome::Retry, err.response.clone(), Some(err.message.clone()))
-            }
-        };
+        let (status, outcome, response, error) = self.settle(&tried, number);
         if !matches!(tried, Tried::Withdrawn) {
             attempt::Entity::insert(attempt::ActiveModel {
                 id: Set(uuid_v7_at(now)),
@@ -343,7 +345,7 @@ impl DeliveryWorker {
                     .col_expr(delivery::Column::OpenTokenHash, Expr::value(open_hash.clone()));
             }
             Tried::Refused(_) if status == DeliveryStatus::Pending => {
-                let next = now + self.retry_delay(number, delivery.id);
+                let next = now + self.retry_delay(number, delivery.id.as_uuid());
                 update = update.col_expr(delivery::Column::NextAttemptAt, Expr::value(next));
             }
             _ => {}
@@ -351,6 +353,7 @@ impl DeliveryWorker {
         // Only while this worker's lease holds: one that lost it (it took too long
         // and another worker claimed the delivery) must not overwrite the outcome.
         let finished = update
+            .filter(delivery::Column::TenantId.eq(delivery.tenant_id))
             .filter(delivery::Column::Id.eq(delivery.id))
             .filter(delivery::Column::LeaseUntil.eq(delivery.lease_until))
             .exec(&txn)
@@ -359,16 +362,15 @@ impl DeliveryWorker {
             == 1;
         if finished && let Some(hash) = &open_hash {
             // The pixel's request names no tenant: the directory leads to the row.
-            let entry = directory::Entry { tenant_id: delivery.tenant_id, row_id: delivery.id.as_uuid() };
+            let entry = directory::Entry { tenant_id: Some(delivery.tenant_id), row_id: delivery.id.as_uuid() };
             directory::register(&txn, KeyKind::EmailOpen, hash, entry).await?;
         }
         if finished
             && delivery.channel == Channel::InApp
             && status == DeliveryStatus::Sent
             && let Some(user_id) = notification.recipient_user_id
-            && let Some(tenant_id) = notification.tenant_id
         {
-            announce_in_app(&txn, tenant_id, notification.id, user_id, now).await?;
+            announce_in_app(&txn, notification.tenant_id, notification.id, user_id, now).await?;
         }
         if finished && status != DeliveryStatus::Pending {
             forget_secret_once_final(&txn, notification).await?;
@@ -399,6 +401,7 @@ impl DeliveryWorker {
             .col_expr(delivery::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
             .col_expr(delivery::Column::LastError, Expr::value(note))
             .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+            .filter(delivery::Column::TenantId.eq(delivery.tenant_id))
             .filter(delivery::Column::Id.eq(delivery.id))
             .filter(delivery::Column::LeaseUntil.eq(delivery.lease_until))
             .exec(&txn)
@@ -406,13 +409,36 @@ impl DeliveryWorker {
         commit(txn).await
     }
 
+    /// Where a try leaves a delivery (or an account message), and what its
+    /// attempt records: (status, outcome, response, error). `number` counts
+    /// this try.
+    pub(crate) fn settle(
+        &self,
+        tried: &Tried,
+        number: i32,
+    ) -> (DeliveryStatus, AttemptOutcome, Option<String>, Option<String>) {
+        match tried {
+            Tried::Sent(receipt) => (DeliveryStatus::Sent, AttemptOutcome::Sent, receipt.response.clone(), None),
+            Tried::Skipped(why) => (DeliveryStatus::Skipped, AttemptOutcome::Skipped, None, Some((*why).to_owned())),
+            Tried::Withdrawn | Tried::Deferred(..) => {
+                (DeliveryStatus::Cancelled, AttemptOutcome::Skipped, None, Some("withdrawn".into()))
+            }
+            Tried::Refused(err) if err.permanent || number >= self.config.max_attempts => {
+                (DeliveryStatus::Failed, AttemptOutcome::Failed, err.response.clone(), Some(err.message.clone()))
+            }
+            Tried::Refused(err) => {
+                (DeliveryStatus::Pending, AttemptOutcome::Retry, err.response.clone(), Some(err.message.clone()))
+            }
+        }
+    }
+
     /// The wait before try `attempts + 1`: doubling from the first retry up to the
     /// longest wait, plus up to a fifth more, fixed per delivery, so that
     /// deliveries failing together do not all come back together.
-    fn retry_delay(&self, attempts: i32, id: DeliveryId) -> Duration {
+    pub(crate) fn retry_delay(&self, attempts: i32, id: Uuid) -> Duration {
         let doublings = Ord::min(u32::try_from(attempts.saturating_sub(1)).unwrap_or(0), 20);
         let base = (self.config.first_retry * 2_i32.saturating_pow(doublings)).min(self.config.max_retry);
-        let spread = i32::from(id.as_uuid().as_bytes()[15] % 20);
+        let spread = i32::from(id.as_bytes()[15] % 20);
         base + base * spread / 100
     }
 }
@@ -422,8 +448,6 @@ pub(crate) async fn commit(txn: DatabaseTransaction) -> Result<()> {
     Ok(())
 }
 
-/// Whether a notification is tied to a time (a reminder), so it never waits for
-/// a digest.
 /// Whether a topic's message loses its point if held for a digest: a reminder,
 /// or a single-use link that expires.
 pub(crate) fn is_timely(topic: &str) -> bool {
@@ -434,22 +458,28 @@ fn topic_of(name: &str) -> Option<Topic> {
     Topic::ALL.into_iter().find(|t| t.as_str() == name)
 }
 
+/// Whether a topic's message carries a secret (a single-use link), to be
+/// forgotten once it can no longer be sent.
+pub(crate) fn carries_secret(topic: &str) -> bool {
+    topic_of(topic).is_some_and(Topic::carries_secret)
+}
+
 /// Forgets the text and variables of a message that carried a secret (a
 /// single-use link) once none of its deliveries can be sent any more: the
 /// outbox must not become a second place the secret can be read from.
 async fn forget_secret_once_final<C: ConnectionTrait>(conn: &C, notification: &notification::Model) -> Result<()> {
-    if !topic_of(&notification.topic).is_some_and(Topic::carries_secret) {
+    if !carries_secret(&notification.topic) {
         return Ok(());
     }
     let still_pending = delivery::Entity::find()
+        .filter(delivery::Column::TenantId.eq(notification.tenant_id))
         .filter(delivery::Column::NotificationId.eq(notification.id))
         .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
         .count(conn)
         .await?;
     if still_pending == 0 {
         // A framed message keeps the tenant's words, for the record of who sent
-        // what, with the link taken out; the platform's own messages are
-        // forgotten whole.
+        // what, with the link taken out; any other is forgotten whole.
         let kept = topic_of(&notification.topic)
             .filter(|t| t.is_framed())
             .and_then(|_| notification.body.as_deref().zip(link_of(&notification.variables)))
@@ -457,6 +487,7 @@ async fn forget_secret_once_final<C: ConnectionTrait>(conn: &C, notification: &n
         notification::Entity::update_many()
             .col_expr(notification::Column::Variables, Expr::value("{}"))
             .col_expr(notification::Column::Body, Expr::value(kept))
+            .filter(notification::Column::TenantId.eq(notification.tenant_id))
             .filter(notification::Column::Id.eq(notification.id))
             .exec(conn)
             .await?;

@@ -4,18 +4,16 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tessera_kernel::Result;
 use tessera_kernel::db::{Access, Scope};
-use tessera_kernel::token::new_token;
 use tracing::warn;
 
-use crate::channel::{EmailMessage, message_id};
 use crate::entity::{delivery, notification};
 use crate::model::{Channel, DeliveryStatus, Priority};
 use crate::template::{self, Rendered};
-use crate::worker::{Claimed, DeliveryWorker, Tried, commit, is_timely};
+use crate::worker::{CLAIM_LOCK, Claimed, DeliveryWorker, Tried, commit, is_timely};
 use crate::worker_send::{outcome, render};
 
 /// The most messages one digest gathers.
@@ -88,19 +86,12 @@ impl DeliveryWorker {
                     .join("\n\n— — —\n\n"),
             },
         };
-        let token = new_token("");
-        let pixel =
-            self.config.public_url.as_ref().map(|base| format!("{}/n/open/{token}", base.trim_end_matches('/')));
-        let message = EmailMessage {
-            message_id: message_id(&format!("digest-{}", first_notification.id), &self.config.mail_from),
-            to: first.destination.clone(),
-            to_name: first_notification.recipient_name.clone(),
-            subject: rendered.title.clone(),
-            html: template::email_html(&rendered, pixel.as_deref()),
-            text: rendered.text,
-        };
+        let pixel = self.open_pixel();
+        let to = (first.destination.as_str(), first_notification.recipient_name.as_deref());
+        let url = pixel.as_ref().map(|(_, url)| url.as_str());
+        let message = self.email_of(&format!("digest-{}", first_notification.id), to, &rendered, url);
         let tried = outcome(sender.send(&message).await);
-        let mut open_token = pixel.map(|_| token);
+        let mut open_token = pixel.map(|(token, _)| token);
         for (delivery, notification) in &items {
             self.finish(delivery, notification, started, tried.clone(), open_token.take()).await?;
         }
@@ -116,6 +107,7 @@ impl DeliveryWorker {
         now: DateTime<Utc>,
     ) -> Result<Vec<(delivery::Model, notification::Model)>> {
         let txn = self.db.begin(Scope::Maintenance, Access::Write).await?;
+        self.db.lock_named(&txn, CLAIM_LOCK).await?;
         let candidates = delivery::Entity::find()
             .filter(delivery::Column::TenantId.eq(first.tenant_id))
             .filter(delivery::Column::Channel.eq(Channel::Email))
@@ -128,10 +120,10 @@ impl DeliveryWorker {
             )
             .order_by_asc(delivery::Column::Id)
             .limit(MAX_DIGEST_ITEMS)
-            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .all(&txn)
             .await?;
         let notifications: HashMap<_, _> = notification::Entity::find()
+            .filter(notification::Column::TenantId.eq(first.tenant_id))
             .filter(notification::Column::Id.is_in(candidates.iter().map(|d| d.notification_id)))
             .all(&txn)
             .await?
@@ -156,6 +148,7 @@ impl DeliveryWorker {
             delivery::Entity::update_many()
                 .col_expr(delivery::Column::LeaseUntil, Expr::value(first.lease_until))
                 .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).add(1))
+                .filter(delivery::Column::TenantId.eq(first.tenant_id))
                 .filter(delivery::Column::Id.is_in(companions.iter().map(|(d, _)| d.id)))
                 .exec(&txn)
                 .await?;

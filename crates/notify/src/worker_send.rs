@@ -29,18 +29,59 @@ pub(crate) fn link_of(variables: &str) -> Option<String> {
 /// A person notification's message: as rendered when queued, or (for a row
 /// queued before messages were stored) with the built-in template.
 pub(crate) fn render(notification: &notification::Model) -> Result<Rendered> {
-    if let (Some(title), Some(text)) = (&notification.title, &notification.body) {
-        return Ok(Rendered { title: title.clone(), text: text.clone() });
+    let stored = (notification.title.as_deref(), notification.body.as_deref());
+    render_stored(stored, &notification.topic, &notification.locale, &notification.variables)
+}
+
+/// A message's `(title, body)` as stored when queued, or, when they are not,
+/// `topic`'s built-in template rendered with the stored `variables`.
+pub(crate) fn render_stored(
+    (title, body): (Option<&str>, Option<&str>),
+    topic: &str,
+    locale: &str,
+    variables: &str,
+) -> Result<Rendered> {
+    if let (Some(title), Some(text)) = (title, body) {
+        return Ok(Rendered { title: title.to_owned(), text: text.to_owned() });
     }
-    let topic = Topic::ALL
+    let known = Topic::ALL
         .into_iter()
-        .find(|t| t.as_str() == notification.topic)
-        .ok_or_else(|| tessera_kernel::DomainError::Internal(format!("unknown topic {}", notification.topic)))?;
-    let variables: serde_json::Value = serde_json::from_str(&notification.variables).unwrap_or_default();
-    template::render(topic, &notification.locale, &variables)
+        .find(|t| t.as_str() == topic)
+        .ok_or_else(|| tessera_kernel::DomainError::Internal(format!("unknown topic {topic}")))?;
+    let variables: serde_json::Value = serde_json::from_str(variables).unwrap_or_default();
+    template::render(known, locale, &variables)
 }
 
 impl DeliveryWorker {
+    /// A fresh open-tracking token and the pixel URL that carries it, when the
+    /// gateway's public URL is known.
+    pub(crate) fn open_pixel(&self) -> Option<(String, String)> {
+        let base = self.config.public_url.as_ref()?;
+        let token = new_token("");
+        let url = format!("{}/n/open/{token}", base.trim_end_matches('/'));
+        Some((token, url))
+    }
+
+    /// The email of message `id` to `(address, name)`, with `pixel` (an
+    /// open-tracking URL) if any. The id makes the `Message-ID`, the same on
+    /// every try.
+    pub(crate) fn email_of(
+        &self,
+        id: &str,
+        (to, to_name): (&str, Option<&str>),
+        rendered: &Rendered,
+        pixel: Option<&str>,
+    ) -> EmailMessage {
+        EmailMessage {
+            message_id: message_id(id, &self.config.mail_from),
+            to: to.to_owned(),
+            to_name: to_name.map(str::to_owned),
+            subject: rendered.title.clone(),
+            html: template::email_html(rendered, pixel),
+            text: rendered.text.clone(),
+        }
+    }
+
     pub(crate) async fn send_email(
         &self,
         delivery: &delivery::Model,
@@ -52,20 +93,11 @@ impl DeliveryWorker {
             Ok(rendered) => rendered,
             Err(err) => return Ok(Tried::Refused(SendError::permanent(err.to_string()))),
         };
-        let token = new_token("");
-        let pixel =
-            self.config.public_url.as_ref().map(|base| format!("{}/n/open/{token}", base.trim_end_matches('/')));
-        let message = EmailMessage {
-            message_id: message_id(&notification.id.to_string(), &self.config.mail_from),
-            to: delivery.destination.clone(),
-            to_name: notification.recipient_name.clone(),
-            subject: rendered.title.clone(),
-            html: template::email_html(&rendered, pixel.as_deref()),
-            text: rendered.text,
-        };
-        if pixel.is_some() {
-            *open_token = Some(token);
-        }
+        let pixel = self.open_pixel();
+        let to = (delivery.destination.as_str(), notification.recipient_name.as_deref());
+        let url = pixel.as_ref().map(|(_, url)| url.as_str());
+        let message = self.email_of(&notification.id.to_string(), to, &rendered, url);
+        *open_token = pixel.map(|(token, _)| token);
         Ok(outcome(sender.send(&message).await))
     }
 

@@ -7,8 +7,9 @@ use crate::model::AttemptOutcome;
 #[sea_orm(table_name = "notification_attempts")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
     pub(crate) id: Uuid,
-    pub(crate) tenant_id: Option<TenantId>,
     pub(crate) delivery_id: DeliveryId,
     pub(crate) number: i32,
     pub(crate) started_at: DateTimeUtc,

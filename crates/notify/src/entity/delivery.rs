@@ -7,8 +7,9 @@ use crate::model::{Channel, DeliveryStatus};
 #[sea_orm(table_name = "notification_deliveries")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
     pub(crate) id: DeliveryId,
-    pub(crate) tenant_id: Option<TenantId>,
     pub(crate) notification_id: NotificationId,
     pub(crate) channel: Channel,
     pub(crate) destination: String,

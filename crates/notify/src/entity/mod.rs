@@ -1,5 +1,7 @@
 //! SeaORM entities of the notify crate. Crate-private: the services return domain types.
 
+pub(crate) mod account_attempt;
+pub(crate) mod account_message;
 pub(crate) mod attempt;
 pub(crate) mod delivery;
 pub(crate) mod notification;

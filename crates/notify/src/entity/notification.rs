@@ -7,8 +7,9 @@ use crate::model::Priority;
 #[sea_orm(table_name = "notifications")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
     pub(crate) id: NotificationId,
-    pub(crate) tenant_id: Option<TenantId>,
     /// A person's topic (`booking.confirmed`) or a webhook event type.
     pub(crate) topic: String,
     pub(crate) priority: Priority,
