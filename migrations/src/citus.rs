@@ -43,6 +43,20 @@ JOIN pg_namespace n ON n.oid = c.relnamespace \
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped \
 WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY c.relname";
 
+/// The tables Citus copies to every node.
+const REFERENCE: &str =
+    "SELECT logicalrelid::regclass::text FROM pg_dist_partition WHERE partmethod = 'n' AND repmodel = 't'";
+
+/// The tables Citus shards by a column (not its local tables, which it also
+/// keeps in `pg_dist_partition`).
+const DISTRIBUTED: &str = "SELECT logicalrelid::regclass::text FROM pg_dist_partition WHERE partmethod = 'h'";
+
+/// The names `sql` reads.
+async fn tables_of(conn: &impl ConnectionTrait, sql: &str) -> Result<Vec<String>, DbErr> {
+    let backend = conn.get_database_backend();
+    conn.query_all_raw(Statement::from_string(backend, sql)).await?.iter().map(|row| row.try_get_by_index(0)).collect()
+}
+
 /// Distributes the database `conn` is connected to (see the module docs).
 /// Fails clearly when the database has no Citus extension.
 pub async fn distribute(conn: &DatabaseConnection) -> Result<Distribution, DbErr> {
@@ -61,19 +75,18 @@ pub async fn distribute(conn: &DatabaseConnection) -> Result<Distribution, DbErr
          END $$;"
     ))
     .await?;
-    let already: Vec<String> = txn
-        .query_all_raw(Statement::from_string(backend, "SELECT logicalrelid::regclass::text FROM pg_dist_partition"))
-        .await?
-        .iter()
-        .map(|row| row.try_get_by_index(0))
-        .collect::<Result<_, _>>()?;
+    let references = tables_of(&txn, REFERENCE).await?;
     let mut report = Distribution::default();
     for table in REFERENCE_TABLES {
-        if !already.iter().any(|t| t == table) {
+        if !references.iter().any(|t| t == table) {
             txn.execute_unprepared(&format!("SELECT create_reference_table('{table}')")).await?;
         }
         report.reference.push(table.to_owned());
     }
+    // Read after the reference tables exist: Citus has then taken every table
+    // with a foreign key to them into its metadata as a local table, which is
+    // not yet distributed.
+    let already = tables_of(&txn, DISTRIBUTED).await?;
     let mut to_distribute = Vec::new();
     for row in txn.query_all_raw(Statement::from_string(backend, TENANT_TABLES)).await? {
         let (table, not_null): (String, bool) = (row.try_get_by_index(0)?, row.try_get_by_index(1)?);
@@ -119,7 +132,7 @@ BEGIN
     END LOOP;
     {first}
     FOR r IN SELECT t FROM unnest(ARRAY[{list}]::text[]) AS t LOOP
-        IF NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = r.t::regclass) THEN
+        IF NOT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = r.t::regclass AND partmethod = 'h') THEN
             PERFORM create_distributed_table(r.t, 'tenant_id', colocate_with => '{colocate}');
         END IF;
     END LOOP;

@@ -281,24 +281,28 @@ impl Db {
             // = 'local'`) forwards them to every node the transaction reaches,
             // where the policies are evaluated. One round trip; every value is
             // an id this code formatted or a constant, never caller text.
-            let mut sql = format!(
+            let sql = format!(
                 "SET LOCAL ROLE {APP_ROLE}; SET LOCAL app.tenant_id = '{tenant}'; \
                  SET LOCAL app.user_id = '{user}'; SET LOCAL app.maintenance = '{maintenance}';"
             );
+            txn.execute_unprepared(&sql).await?;
+            // The metric callback does not see unprepared statements.
+            self.statements.fetch_add(1, Ordering::Relaxed);
             if let Scope::User(_) = scope {
                 // The `tenants` policy shows a user their tenants through this
                 // setting rather than a subquery a sharded database could not
                 // run (migration 27). Read as the request role, which sees the
-                // user's own memberships and no others.
-                sql.push_str(
-                    " DO $$ BEGIN EXECUTE format('SET LOCAL app.member_tenants = %L', \
+                // user's own memberships and no others. A statement of its
+                // own: Citus forwards a `SET` with the whole text it came in,
+                // and the workers must not run this read of a sharded table.
+                txn.execute_unprepared(
+                    "DO $$ BEGIN EXECUTE format('SET LOCAL app.member_tenants = %L', \
                      coalesce((SELECT array_agg(tenant_id)::text FROM memberships \
                      WHERE user_id = tessera_current_user()), '')); END $$;",
-                );
+                )
+                .await?;
+                self.statements.fetch_add(1, Ordering::Relaxed);
             }
-            txn.execute_unprepared(&sql).await?;
-            // The metric callback does not see unprepared statements.
-            self.statements.fetch_add(1, Ordering::Relaxed);
         }
         Ok(txn)
     }
