@@ -43,6 +43,7 @@ mod m20261218_000028_account_security_events;
 mod m20261219_000029_token_directory;
 mod m20261220_000030_oauth_client_isolation;
 mod m20261221_000031_account_message_outbox;
+mod m20261222_000032_drop_lookup_indexes;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -84,6 +85,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261219_000029_token_directory::Migration),
             Box::new(m20261220_000030_oauth_client_isolation::Migration),
             Box::new(m20261221_000031_account_message_outbox::Migration),
+            Box::new(m20261222_000032_drop_lookup_indexes::Migration),
         ]
     }
 }

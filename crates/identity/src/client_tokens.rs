@@ -31,8 +31,7 @@ impl IdentityService {
             return Ok(None);
         };
         self.db.enter_tenant(&txn, issued.client_tenant_id).await?;
-        let client = oauth_client::Entity::find_by_id(issued.client_row_id)
-            .filter(oauth_client::Column::TenantId.eq(issued.client_tenant_id))
+        let client = oauth_client::Entity::find_by_id((issued.client_tenant_id, issued.client_row_id))
             .filter(oauth_client::Column::RevokedAt.is_null())
             .one(&txn)
             .await?;
@@ -76,8 +75,7 @@ impl IdentityService {
             return Ok(None);
         };
         self.db.enter_tenant(&txn, tenant_id).await?;
-        let found =
-            oauth_client::Entity::find_by_id(id).filter(oauth_client::Column::TenantId.eq(tenant_id)).one(&txn).await?;
+        let found = oauth_client::Entity::find_by_id((tenant_id, id)).one(&txn).await?;
         let Some(client) = found else {
             txn.commit().await?;
             return Ok(None);

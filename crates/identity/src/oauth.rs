@@ -298,8 +298,7 @@ impl IdentityService {
             .exec(&txn)
             .await?;
         self.record_client_event(&txn, ctx, SecurityEventKind::OAuthClientSecretRotated, &row).await?;
-        let row = oauth_client::Entity::find_by_id(row.id)
-            .filter(oauth_client::Column::TenantId.eq(row.tenant_id))
+        let row = oauth_client::Entity::find_by_id((row.tenant_id, row.id))
             .one(&txn)
             .await?
             .ok_or(DomainError::NotFound { entity: "OAuth client" })?;
@@ -322,8 +321,7 @@ impl IdentityService {
             .await?;
         oauth_token::Entity::delete_many().filter(oauth_token::Column::ClientRowId.eq(row.id)).exec(&txn).await?;
         self.record_client_event(&txn, ctx, SecurityEventKind::OAuthClientRevoked, &row).await?;
-        let row = oauth_client::Entity::find_by_id(row.id)
-            .filter(oauth_client::Column::TenantId.eq(row.tenant_id))
+        let row = oauth_client::Entity::find_by_id((row.tenant_id, row.id))
             .one(&txn)
             .await?
             .ok_or(DomainError::NotFound { entity: "OAuth client" })?;
@@ -339,8 +337,7 @@ impl IdentityService {
         tenant_id: TenantId,
         id: OAuthClientId,
     ) -> Result<oauth_client::Model> {
-        oauth_client::Entity::find_by_id(id)
-            .filter(oauth_client::Column::TenantId.eq(tenant_id))
+        oauth_client::Entity::find_by_id((tenant_id, id))
             .filter(oauth_client::Column::RevokedAt.is_null())
             .one(txn)
             .await?

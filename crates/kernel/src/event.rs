@@ -184,6 +184,8 @@ pub async fn enqueue<C: ConnectionTrait>(conn: &C, event: &DomainEvent) -> Resul
 pub struct Unpublished {
     /// The row's (and its event's) id.
     pub id: Uuid,
+    /// The tenant whose change it records.
+    pub tenant_id: TenantId,
     /// The kind as stored.
     pub kind: String,
     /// The event; `None` when this build does not know the kind (a newer replica
@@ -217,11 +219,12 @@ pub async fn claim_unpublished<C: ConnectionTrait>(conn: &C, limit: u64) -> Resu
     for row in conn.query_all(&select).await? {
         let id: Uuid = row.try_get("", "id")?;
         let kind: String = row.try_get("", "kind")?;
+        let tenant_id = TenantId(row.try_get("", "tenant_id")?);
         let payload: String = row.try_get("", "payload")?;
         let event = match EventKind::parse(&kind) {
             Some(known) => Some(DomainEvent {
                 id,
-                tenant_id: TenantId(row.try_get("", "tenant_id")?),
+                tenant_id,
                 kind: known,
                 subject_id: row.try_get("", "subject_id")?,
                 payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
@@ -229,20 +232,29 @@ pub async fn claim_unpublished<C: ConnectionTrait>(conn: &C, limit: u64) -> Resu
             }),
             None => None,
         };
-        claimed.push(Unpublished { id, kind, event });
+        claimed.push(Unpublished { id, tenant_id, kind, event });
     }
     Ok(claimed)
 }
 
-/// Marks the rows `ids` published at `at`.
-pub async fn mark_published<C: ConnectionTrait>(conn: &C, ids: &[Uuid], at: DateTime<Utc>) -> Result<(), DbErr> {
-    if ids.is_empty() {
+/// Marks the rows `claimed` published at `at`.
+pub async fn mark_published<C: ConnectionTrait>(
+    conn: &C,
+    claimed: &[Unpublished],
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if claimed.is_empty() {
         return Ok(());
     }
+    // The key leads with the tenant: each id with the tenants of the batch.
+    let mut tenants: Vec<Uuid> = claimed.iter().map(|row| row.tenant_id.0).collect();
+    tenants.sort();
+    tenants.dedup();
     let mark = Query::update()
         .table(Alias::new(OUTBOX_TABLE))
         .value(Alias::new("published_at"), at)
-        .and_where(Expr::col(Alias::new("id")).is_in(ids.iter().copied()))
+        .and_where(Expr::col(Alias::new("tenant_id")).is_in(tenants))
+        .and_where(Expr::col(Alias::new("id")).is_in(claimed.iter().map(|row| row.id)))
         .to_owned();
     conn.execute(&mark).await?;
     Ok(())

@@ -53,8 +53,7 @@ async fn find_endpoint(
     tenant_id: TenantId,
     id: WebhookEndpointId,
 ) -> Result<webhook_endpoint::Model> {
-    webhook_endpoint::Entity::find_by_id(id)
-        .filter(webhook_endpoint::Column::TenantId.eq(tenant_id))
+    webhook_endpoint::Entity::find_by_id((tenant_id, id))
         .one(txn)
         .await?
         .ok_or(DomainError::NotFound { entity: "webhook endpoint" })
@@ -218,7 +217,7 @@ impl NotifyService {
     pub async fn delete_endpoint(&self, ctx: &RequestContext, id: WebhookEndpointId) -> Result<WebhookEndpoint> {
         let (auth, txn) = self.db.begin_authorized(ctx, Permission::NotificationManage, Access::Write).await?;
         let before = find_endpoint(&txn, auth.tenant_id, id).await?;
-        webhook_endpoint::Entity::delete_by_id(id).exec(&txn).await?;
+        webhook_endpoint::Entity::delete_by_id((auth.tenant_id, id)).exec(&txn).await?;
         audit(&txn, ctx, &auth, "webhook_endpoint.deleted", Some(&before), None).await?;
         txn.commit().await?;
         Ok(before.into())

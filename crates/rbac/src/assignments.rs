@@ -119,8 +119,7 @@ impl RbacService {
     pub async fn revoke_assignment(&self, ctx: &RequestContext, id: AssignmentId) -> Result<Assignment> {
         let (auth, txn) = self.open(ctx, Permission::RoleAssign, Access::Write).await?;
         let now = ctx.now();
-        let row = assignment::Entity::find_by_id(id)
-            .filter(assignment::Column::TenantId.eq(auth.tenant_id))
+        let row = assignment::Entity::find_by_id((auth.tenant_id, id))
             .one(&txn)
             .await?
             .ok_or(DomainError::NotFound { entity: "assignment" })?;
@@ -135,7 +134,7 @@ impl RbacService {
             // the other as the one who stays: every change to the owners of a
             // tenant takes the owner role's row first, so they are decided one
             // after the other (SQLite writers are serialised anyway).
-            role::Entity::find_by_id(row.role_id).lock_exclusive().one(&txn).await?;
+            role::Entity::find_by_id((auth.tenant_id, row.role_id)).lock_exclusive().one(&txn).await?;
             let other_owners = assignment::Entity::find()
                 .filter(assignment::Column::TenantId.eq(auth.tenant_id))
                 .filter(assignment::Column::RoleId.eq(row.role_id))

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
-use tessera_kernel::{DomainError, GroupId, Permission, PermissionSet, Resource, Result, RoleId, UserId};
+use tessera_kernel::{DomainError, GroupId, Permission, PermissionSet, Resource, Result, RoleId, TenantId, UserId};
 
 use crate::entity::{assignment, group, group_member, role, role_permission};
 use crate::model::{AccessScope, Assignment, BuiltinRole, Group, GroupMember, Role, ScopeType, Subject};
@@ -103,9 +103,18 @@ pub(crate) fn to_role(row: role::Model, permissions: PermissionSet) -> Role {
 /// Attaches each role's own permissions (built-in ones plus stored ones).
 pub(crate) async fn with_permissions<C: ConnectionTrait>(conn: &C, rows: Vec<role::Model>) -> Result<Vec<Role>> {
     let ids: Vec<RoleId> = rows.iter().map(|r| r.id).collect();
+    // Keys lead with the tenant (rows are of one tenant, in practice).
+    let mut tenants: Vec<TenantId> = rows.iter().map(|r| r.tenant_id).collect();
+    tenants.sort();
+    tenants.dedup();
     let mut stored: HashMap<RoleId, PermissionSet> = HashMap::new();
     if !ids.is_empty() {
-        for row in role_permission::Entity::find().filter(role_permission::Column::RoleId.is_in(ids)).all(conn).await? {
+        let found = role_permission::Entity::find()
+            .filter(role_permission::Column::TenantId.is_in(tenants))
+            .filter(role_permission::Column::RoleId.is_in(ids))
+            .all(conn)
+            .await?;
+        for row in found {
             if let Some(permission) = parse_stored(&row.permission) {
                 stored.entry(row.role_id).or_default().insert(permission);
             }

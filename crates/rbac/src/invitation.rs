@@ -399,8 +399,7 @@ impl RbacService {
 
 /// The tenant's invitation `id` that is neither accepted nor cancelled.
 async fn find_open<C: ConnectionTrait>(conn: &C, auth: &Authorized, id: InvitationId) -> Result<invitation::Model> {
-    let row = invitation::Entity::find_by_id(id)
-        .filter(invitation::Column::TenantId.eq(auth.tenant_id))
+    let row = invitation::Entity::find_by_id((auth.tenant_id, id))
         .one(conn)
         .await?
         .ok_or(DomainError::NotFound { entity: "invitation" })?;

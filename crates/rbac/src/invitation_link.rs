@@ -62,6 +62,7 @@ impl RbacService {
         let claimed = invitation::Entity::update_many()
             .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
             .col_expr(invitation::Column::AcceptedBy, Expr::value(actor.user_id))
+            .filter(invitation::Column::TenantId.eq(row.tenant_id))
             .filter(invitation::Column::Id.eq(row.id))
             .filter(still_open())
             .exec(&txn)
@@ -104,7 +105,7 @@ impl RbacService {
         // The acceptance is the invitation's doing: the inviter's authority,
         // checked when inviting, carried by the link.
         let auth = Authorized { tenant_id: row.tenant_id, actor: Some(actor), permission: Permission::RoleAssign };
-        let after = invitation::Entity::find_by_id(row.id).one(&txn).await?.ok_or(invalid_link())?;
+        let after = invitation::Entity::find_by_id((row.tenant_id, row.id)).one(&txn).await?.ok_or(invalid_link())?;
         let entry = AuditEntry::change("invitation.accepted", "invitation", row.id, Some(&row), Some(&after))?;
         tessera_audit::append(&txn, ctx, &auth, entry).await?;
         let joined = json!({ "userId": actor.user_id, "roles": granted, "invitationId": row.id });

@@ -110,7 +110,10 @@ impl RbacService {
         let now = ctx.now();
         let facts = load_role_facts(&txn, auth.tenant_id).await?;
         let current = live_role(&facts, id, "id")?.clone();
-        let mut row = role::Entity::find_by_id(id).one(&txn).await?.ok_or(DomainError::NotFound { entity: "role" })?;
+        let mut row = role::Entity::find_by_id((auth.tenant_id, id))
+            .one(&txn)
+            .await?
+            .ok_or(DomainError::NotFound { entity: "role" })?;
         let mut own = current.permissions.clone();
         if let Some(permissions) = &patch.permissions {
             own = permissions.iter().copied().collect();
@@ -159,7 +162,11 @@ impl RbacService {
         active.updated_at = Set(now);
         row = active.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, ROLE_NAME_TAKEN))?;
         if patch.permissions.is_some() {
-            role_permission::Entity::delete_many().filter(role_permission::Column::RoleId.eq(id)).exec(&txn).await?;
+            role_permission::Entity::delete_many()
+                .filter(role_permission::Column::TenantId.eq(auth.tenant_id))
+                .filter(role_permission::Column::RoleId.eq(id))
+                .exec(&txn)
+                .await?;
             let stored = match current.builtin {
                 Some(builtin) => builtin.permissions().missing_from(&own),
                 None => own.clone(),
@@ -204,7 +211,7 @@ impl RbacService {
             return Err(DomainError::Conflict(format!("revoke the role's {holders} active assignment(s) first")));
         }
         ensure_may_grant(ctx, &facts.role_permissions(id))?;
-        let mut row = role::Entity::find_by_id(id)
+        let mut row = role::Entity::find_by_id((auth.tenant_id, id))
             .one(&txn)
             .await?
             .ok_or(DomainError::NotFound { entity: "role" })?

@@ -205,7 +205,7 @@ impl RbacService {
             else {
                 continue;
             };
-            role::Entity::find_by_id(owner_role).lock_exclusive().one(&txn).await?;
+            role::Entity::find_by_id((tenant_id, owner_role)).lock_exclusive().one(&txn).await?;
             let owners: Vec<UserId> = assignment::Entity::find()
                 .filter(assignment::Column::TenantId.eq(tenant_id))
                 .filter(assignment::Column::RoleId.eq(owner_role))

@@ -127,8 +127,7 @@ pub(crate) async fn require_member<C: ConnectionTrait>(conn: &C, tenant_id: Tena
 }
 
 pub(crate) async fn live_group<C: ConnectionTrait>(conn: &C, tenant_id: TenantId, id: GroupId) -> Result<group::Model> {
-    group::Entity::find_by_id(id)
-        .filter(group::Column::TenantId.eq(tenant_id))
+    group::Entity::find_by_id((tenant_id, id))
         .filter(group::Column::DeletedAt.is_null())
         .one(conn)
         .await?

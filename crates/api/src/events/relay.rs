@@ -19,7 +19,6 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
-use uuid::Uuid;
 
 use super::{BusMessage, EventBus};
 use crate::caller::stamps::Mark;
@@ -107,7 +106,6 @@ async fn relay_until_empty(db: &Db, bus: &EventBus, clock: &SharedClock, cleanup
 async fn relay_batch(db: &Db, bus: &EventBus, clock: &SharedClock) -> Result<u64, RelayError> {
     let txn = db.begin(Scope::Maintenance, Access::Write).await?;
     let claimed = claim_unpublished(&txn, BATCH).await?;
-    let ids: Vec<Uuid> = claimed.iter().map(|row| row.id).collect();
     // Stamped before the events go out: a replica that receives one re-reads
     // the rights it rests on. The request that made the change stamped them
     // already; this covers changes made elsewhere (the CLI, background jobs).
@@ -118,13 +116,13 @@ async fn relay_batch(db: &Db, bus: &EventBus, clock: &SharedClock) -> Result<u64
         .map(|event| Mark::Tenant(event.tenant_id))
         .collect();
     bus.stamps().bump(&changed).await;
-    for row in claimed {
-        match row.event {
-            Some(event) => bus.publish(&BusMessage::Domain(event)).await?,
+    for row in &claimed {
+        match &row.event {
+            Some(event) => bus.publish(&BusMessage::Domain(event.clone())).await?,
             None => warn!(id = %row.id, kind = row.kind, "skipping an outbox row of unknown kind"),
         }
     }
-    mark_published(&txn, &ids, clock.now()).await?;
+    mark_published(&txn, &claimed, clock.now()).await?;
     txn.commit().await?;
-    Ok(ids.len() as u64)
+    Ok(claimed.len() as u64)
 }

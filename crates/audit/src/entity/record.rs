@@ -5,8 +5,9 @@ use tessera_kernel::{SessionId, TenantId, UserId};
 #[sea_orm(table_name = "audit_records")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: Uuid,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: Uuid,
     pub(crate) seq: i64,
     pub(crate) actor_user_id: Option<UserId>,
     pub(crate) session_id: Option<SessionId>,

@@ -8,8 +8,9 @@ use crate::security::{SecurityEventKind, Severity};
 #[sea_orm(table_name = "security_events")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: Uuid,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: Uuid,
     pub(crate) user_id: Option<UserId>,
     pub(crate) actor_user_id: Option<UserId>,
     pub(crate) kind: SecurityEventKind,

@@ -6,8 +6,9 @@ use tessera_kernel::{OAuthClientId, TenantId, UserId};
 #[sea_orm(table_name = "oauth_clients")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: OAuthClientId,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: OAuthClientId,
     pub(crate) name: String,
     /// The public identifier (`tpc_…`).
     pub(crate) client_id: String,

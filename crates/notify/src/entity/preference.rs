@@ -5,8 +5,9 @@ use tessera_kernel::TenantId;
 #[sea_orm(table_name = "notification_preferences")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: Uuid,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: Uuid,
     /// A user id, or `tenant` for the tenant's defaults.
     pub(crate) owner: String,
     pub(crate) email: Option<bool>,

@@ -5,8 +5,9 @@ use tessera_kernel::TenantId;
 #[sea_orm(table_name = "notification_templates")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: Uuid,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: Uuid,
     pub(crate) topic: String,
     /// The language part of a locale (`es`).
     pub(crate) language: String,

@@ -5,8 +5,9 @@ use tessera_kernel::{TenantId, WebhookEndpointId};
 #[sea_orm(table_name = "webhook_endpoints")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: WebhookEndpointId,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: WebhookEndpointId,
     pub(crate) url: String,
     pub(crate) description: Option<String>,
     /// JSON array of event types; empty for all.

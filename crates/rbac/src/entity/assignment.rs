@@ -8,8 +8,9 @@ use crate::model::ScopeType;
 #[sea_orm(table_name = "role_assignments")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: AssignmentId,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: AssignmentId,
     pub(crate) role_id: RoleId,
     pub(crate) user_id: Option<UserId>,
     pub(crate) group_id: Option<GroupId>,

@@ -6,8 +6,9 @@ use tessera_kernel::{GroupId, TenantId};
 #[sea_orm(table_name = "user_groups")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: GroupId,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: GroupId,
     pub(crate) name: String,
     pub(crate) description: Option<String>,
     pub(crate) created_at: DateTimeUtc,

@@ -6,8 +6,9 @@ use tessera_kernel::{GroupId, GroupMemberId, TenantId, UserId};
 #[sea_orm(table_name = "user_group_members")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: GroupMemberId,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: GroupMemberId,
     pub(crate) group_id: GroupId,
     pub(crate) user_id: UserId,
     pub(crate) added_at: DateTimeUtc,

@@ -7,8 +7,9 @@ use tessera_kernel::{InvitationId, TenantId, UserId};
 #[sea_orm(table_name = "invitations")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: InvitationId,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: InvitationId,
     pub(crate) email: String,
     /// JSON array of role ids.
     pub(crate) role_ids: String,

@@ -7,8 +7,9 @@ use crate::model::BuiltinRole;
 #[sea_orm(table_name = "roles")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: RoleId,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: RoleId,
     pub(crate) builtin_key: Option<BuiltinRole>,
     pub(crate) name: String,
     pub(crate) description: Option<String>,

@@ -5,10 +5,11 @@ use tessera_kernel::{RoleId, TenantId};
 #[sea_orm(table_name = "role_permissions")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
     pub(crate) role_id: RoleId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub(crate) permission: String,
-    pub(crate) tenant_id: TenantId,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,8 +5,9 @@ use tessera_kernel::{MembershipId, TenantId, UserId};
 #[sea_orm(table_name = "memberships")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: MembershipId,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: MembershipId,
     pub(crate) user_id: UserId,
     pub(crate) created_at: DateTimeUtc,
 }

@@ -7,8 +7,9 @@ use tessera_kernel::{SessionId, TenantId, UserId};
 #[sea_orm(table_name = "mfa_grace_uses")]
 pub(crate) struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub(crate) id: Uuid,
     pub(crate) tenant_id: TenantId,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub(crate) id: Uuid,
     pub(crate) user_id: UserId,
     pub(crate) session_id: SessionId,
     pub(crate) used_at: DateTimeUtc,
