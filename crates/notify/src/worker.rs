@@ -156,7 +156,8 @@ impl DeliveryWorker {
     /// Claims one batch of due deliveries, and one of due account messages, and
     /// sends them; returns how many it took.
     pub async fn run_once(&self) -> Result<usize> {
-        let accounts = self.send_account_messages().await?;
+        // Each outbox on its own: a failure in one must not hold up the other.
+        let accounts = self.send_account_messages().await;
         let mut claimed: std::collections::VecDeque<Claimed> = self.claim().await?.into();
         let count = claimed.len();
         while let Some(one) = claimed.pop_front() {
@@ -166,7 +167,7 @@ impl DeliveryWorker {
                 warn!(delivery_id = %id, error = %err, "a delivery could not be finished");
             }
         }
-        Ok(count + accounts)
+        Ok(count + accounts?)
     }
 
     /// Sends everything due now, batch after batch.
