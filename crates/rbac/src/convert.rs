@@ -100,17 +100,18 @@ pub(crate) fn to_role(row: role::Model, permissions: PermissionSet) -> Role {
     }
 }
 
-/// Attaches each role's own permissions (built-in ones plus stored ones).
-pub(crate) async fn with_permissions<C: ConnectionTrait>(conn: &C, rows: Vec<role::Model>) -> Result<Vec<Role>> {
+/// Attaches each role's own permissions (built-in ones plus stored ones) to
+/// `rows`, roles of `tenant_id`.
+pub(crate) async fn with_permissions<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    rows: Vec<role::Model>,
+) -> Result<Vec<Role>> {
     let ids: Vec<RoleId> = rows.iter().map(|r| r.id).collect();
-    // Keys lead with the tenant (rows are of one tenant, in practice).
-    let mut tenants: Vec<TenantId> = rows.iter().map(|r| r.tenant_id).collect();
-    tenants.sort();
-    tenants.dedup();
     let mut stored: HashMap<RoleId, PermissionSet> = HashMap::new();
     if !ids.is_empty() {
         let found = role_permission::Entity::find()
-            .filter(role_permission::Column::TenantId.is_in(tenants))
+            .filter(role_permission::Column::TenantId.eq(tenant_id))
             .filter(role_permission::Column::RoleId.is_in(ids))
             .all(conn)
             .await?;

@@ -40,7 +40,7 @@ impl RbacService {
             )
             .all(&txn)
             .await?;
-        let roles = with_permissions(&txn, rows).await?;
+        let roles = with_permissions(&txn, auth.tenant_id, rows).await?;
         txn.commit().await?;
         Ok(keyset.finish(roles))
     }
@@ -53,7 +53,7 @@ impl RbacService {
             .filter(role::Column::Id.is_in(ids.iter().copied()))
             .all(&txn)
             .await?;
-        let roles = with_permissions(&txn, rows).await?;
+        let roles = with_permissions(&txn, auth.tenant_id, rows).await?;
         txn.commit().await?;
         Ok(roles.into_iter().map(|r| (r.id, r)).collect())
     }
@@ -242,7 +242,7 @@ impl RbacService {
             .one(&txn)
             .await?
             .ok_or(DomainError::NotFound { entity: "role" })?;
-        let mut roles = with_permissions(&txn, vec![row]).await?;
+        let mut roles = with_permissions(&txn, auth.tenant_id, vec![row]).await?;
         txn.commit().await?;
         roles.pop().ok_or(DomainError::NotFound { entity: "role" })
     }

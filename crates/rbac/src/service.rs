@@ -193,6 +193,6 @@ pub(crate) async fn record_change(
 /// Every role of the tenant (deleted ones too), for walking parents.
 pub(crate) async fn load_role_facts<C: ConnectionTrait>(conn: &C, tenant_id: TenantId) -> Result<AccessFacts> {
     let rows = role::Entity::find().filter(role::Column::TenantId.eq(tenant_id)).all(conn).await?;
-    let roles = with_permissions(conn, rows).await?;
+    let roles = with_permissions(conn, tenant_id, rows).await?;
     Ok(AccessFacts { roles: roles.into_iter().map(|r| (r.id, r)).collect(), ..AccessFacts::default() })
 }
