@@ -186,6 +186,9 @@ impl TestApp {
             seed_demo: Some(false),
             // Every test signs its people up from 127.0.0.1.
             sign_ups_per_client_hour: Some(100_000),
+            // Tests of other features are not held by a tier's limits; the
+            // tests of limits (`usage.rs`) choose a tier or a limit.
+            new_tenant_tier: Some("enterprise".into()),
             log: Some("warn".into()),
             shutdown_grace_seconds: Some(2),
             ..ConfigArgs::default()

@@ -44,6 +44,7 @@ mod m20261219_000029_token_directory;
 mod m20261220_000030_oauth_client_isolation;
 mod m20261221_000031_account_message_outbox;
 mod m20261222_000032_drop_lookup_indexes;
+mod m20261223_000033_usage;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -86,6 +87,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261220_000030_oauth_client_isolation::Migration),
             Box::new(m20261221_000031_account_message_outbox::Migration),
             Box::new(m20261222_000032_drop_lookup_indexes::Migration),
+            Box::new(m20261223_000033_usage::Migration),
         ]
     }
 }

@@ -128,6 +128,8 @@ pub const GLOBAL_TABLES: &[&str] = &[
     "token_directory",
     // The platform's own state.
     "platform_secrets",
+    // What each tier may use (a tenant's own limits are in `tenant_limits`).
+    "tier_limits",
     "rate_windows",
     "seaql_migrations",
 ];
@@ -146,6 +148,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20261204_000014_invitations::TABLES,
         crate::m20261207_000017_security_policy::TABLES,
         crate::m20261220_000030_oauth_client_isolation::TABLES,
+        crate::m20261223_000033_usage::TABLES,
     ]
     .concat()
 }

@@ -22,9 +22,18 @@ fn allowed_workspace_dependencies() -> BTreeMap<&'static str, BTreeSet<&'static 
         ("tessera-notify", BTreeSet::from(["tessera-kernel", "tessera-audit"])),
         // Every domain that changes tenant data writes to the audit log.
         ("tessera-audit", BTreeSet::from(["tessera-kernel"])),
+        // Usage is counted by the domains whose changes use something.
+        ("tessera-ledger", BTreeSet::from(["tessera-kernel"])),
         (
             "tessera-scheduling",
-            BTreeSet::from(["tessera-kernel", "tessera-tenant", "tessera-identity", "tessera-audit", "tessera-notify"]),
+            BTreeSet::from([
+                "tessera-kernel",
+                "tessera-tenant",
+                "tessera-identity",
+                "tessera-audit",
+                "tessera-notify",
+                "tessera-ledger",
+            ]),
         ),
         ("tessera-migrations", BTreeSet::new()),
         // Service-level test helpers: domain crates take it as a dev-dependency only.

@@ -54,4 +54,5 @@ mod tenants;
 mod token_directory;
 mod transport;
 mod trusted_documents;
+mod usage;
 mod websocket;

@@ -16,7 +16,7 @@ const CREATE_SERVICE: &str =
     "mutation { createService(input: {name: \"Partner cut\", priceMinor: 1000, durationMinutes: 30}) { id } }";
 
 /// (row id, client id, secret) of a new client of `owner`'s business.
-async fn make_client(app: &TestApp, owner: &Auth, scopes: &[&str]) -> (String, String, String) {
+pub(crate) async fn make_client(app: &TestApp, owner: &Auth, scopes: &[&str]) -> (String, String, String) {
     let data = app.ok(owner, CREATE, json!({ "input": { "name": "Acme widget", "scopes": scopes } })).await;
     let created = &data["createOAuthClient"];
     assert_eq!(created["__typename"], "OAuthClientWithSecret", "spelled as the `OAuthClient` it holds");
@@ -45,7 +45,7 @@ async fn exchange(app: &TestApp, client_id: &str, secret: &str) -> u16 {
     token_request(app, &form, None).await.0
 }
 
-async fn access_token(app: &TestApp, client_id: &str, secret: &str) -> Auth {
+pub(crate) async fn access_token(app: &TestApp, client_id: &str, secret: &str) -> Auth {
     let (status, _, body) = token_request(
         app,
         &[("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", secret)],

@@ -9,7 +9,8 @@ use tessera_audit::AuditService;
 use tessera_identity::{
     AccountLinks, CeremonyStore, DatabaseCeremonies, IdentityService, PasswordHasher, PasswordPolicy, SessionPolicy,
 };
-use tessera_kernel::{Db, SharedClock, SystemClock};
+use tessera_kernel::{Db, SharedClock, SystemClock, TenantTier};
+use tessera_ledger::UsageService;
 use tessera_migrations::{Migrator, MigratorTrait};
 use tessera_notify::{
     DeliveryWorker, EmailSender, NotifyService, Providers, PushSender, SmsSender, SmtpSender, TargetPolicy,
@@ -205,7 +206,8 @@ impl App {
             None => Arc::new(DatabaseCeremonies::new(db.clone())),
         };
         let services = Arc::new(Services {
-            tenants: TenantService::new(db.clone(), Arc::new(RbacLifecycle)),
+            tenants: TenantService::new(db.clone(), Arc::new(RbacLifecycle))
+                .with_new_tenant_tier(TenantTier::parse(&config.new_tenant_tier).unwrap_or(TenantTier::Free)),
             rbac: RbacService::new(db.clone())
                 .with_links(AccountLinks::new(&config.app_url))
                 .with_invitations_per_day(config.invitations_per_day),
@@ -223,6 +225,7 @@ impl App {
                 .with_session_endings(Arc::new(bus.clone())),
             scheduling: tessera_scheduling::SchedulingService::new(db.clone()),
             notify: NotifyService::new(db.clone(), policy_for_webhooks),
+            usage: UsageService::new(db.clone()),
             deliveries: deliveries.clone(),
             bus,
             relay,

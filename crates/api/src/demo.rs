@@ -8,7 +8,8 @@
 use chrono::{Datelike, Duration};
 use tessera_identity::NewUser;
 use tessera_kernel::{
-    Actor, AddonId, DomainError, Permission, ProviderId, RequestContext, RequestMeta, Resource, ServiceId, UserId,
+    Actor, AddonId, DomainError, Permission, ProviderId, RequestContext, RequestMeta, Resource, ServiceId, TenantTier,
+    UserId,
 };
 use tessera_rbac::{AccessScope, BuiltinRole, NewAssignment, RoleInput, Subject};
 use tessera_scheduling::{
@@ -92,6 +93,8 @@ pub async fn seed(services: &Services) -> Result<Seeded, ApiError> {
         locale: Some("en-US".into()),
     };
     let tenant = services.tenants.create_tenant(&ctx, salon).await?;
+    // Room to try everything: the premium tier's limits (README, "Tiers, limits and usage").
+    let tenant = services.tenants.set_tier(&tenant.slug, TenantTier::Premium, services.clock.now()).await?;
     let (_, scope) = services.rbac.resolve_scope(user.id, &TenantRef::Id(tenant.id), services.clock.now()).await?;
     let in_salon = ctx.clone().with_tenant(scope);
     let team = seed_team(services, &ctx, &in_salon).await?;

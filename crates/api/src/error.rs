@@ -118,6 +118,10 @@ impl From<ApiError> for async_graphql::Error {
             DomainError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
+        let quota = match err.as_ref() {
+            DomainError::QuotaExceeded { metric, limit, resets_at } => Some((*metric, *limit, *resets_at)),
+            _ => None,
+        };
         async_graphql::Error::new(err.public_message()).extend_with(|_, ext| {
             ext.set("code", code.as_str());
             if let Some(field) = &field {
@@ -125,6 +129,11 @@ impl From<ApiError> for async_graphql::Error {
             }
             if let Some(seconds) = retry_after {
                 ext.set("retryAfterSeconds", seconds);
+            }
+            if let Some((metric, limit, resets_at)) = quota {
+                ext.set("metric", metric);
+                ext.set("limit", limit);
+                ext.set("resetsAt", resets_at.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
             }
         })
     }

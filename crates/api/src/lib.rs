@@ -23,6 +23,7 @@ pub mod events;
 mod flows;
 pub mod graphql;
 pub mod http;
+pub mod plans;
 pub mod retention;
 pub mod server;
 pub mod services;

@@ -4,8 +4,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use std::future::Future;
+use std::pin::Pin;
 use tessera_api::config::{Config, ConfigArgs, LogFormat, redact_url};
 use tessera_api::demo::{self, DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, DEMO_SLUG, Seeded};
+
+use tessera_api::plans::{self, LimitsAction};
+use tessera_api::services::Services;
 use tessera_api::{App, AppOptions, accounts, server};
 use tessera_identity::UserStatus;
 use tessera_migrations::{Migrator, MigratorTrait};
@@ -52,6 +57,29 @@ enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Move a business to another tier (the platform operator's); its limits change with it.
+    Tier {
+        /// The business's slug.
+        slug: String,
+        /// free, basic, premium or enterprise.
+        tier: String,
+    },
+    /// Show and set what each tier may use (the platform operator's).
+    Limits {
+        #[command(subcommand)]
+        action: LimitsAction,
+    },
+    /// Check the usage counters.
+    Usage {
+        #[command(subcommand)]
+        action: UsageAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsageAction {
+    /// Compare every usage counter with the sum of its records; fails when any differs.
+    Recompute,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -124,6 +152,11 @@ async fn main() -> ExitCode {
         Command::Migrate { action } => migrate(&config, action).await,
         Command::SeedDemo => seed_demo(config).await,
         Command::Account { action, email, reason } => account(config, action, &email, &reason).await,
+        Command::Tier { slug, tier } => {
+            operate(config, |s| Box::pin(async move { plans::set_tier(s, &slug, &tier).await })).await
+        }
+        Command::Limits { action } => operate(config, |s| Box::pin(plans::limits(s, action))).await,
+        Command::Usage { action: UsageAction::Recompute } => operate(config, |s| Box::pin(plans::recompute(s))).await,
         Command::ExportSchema { .. } => Ok(()),
     };
     match result {
@@ -205,6 +238,19 @@ async fn account(config: Config, action: AccountAction, email: &str, reason: &st
     let user = outcome.map_err(|e| e.domain().public_message())?;
     println!("{} is now {:?}", user.email, user.status);
     Ok(())
+}
+
+/// Runs one of the platform operator's commands on the services, without
+/// seeding the demo.
+async fn operate<F>(config: Config, command: F) -> Result<(), String>
+where
+    F: for<'a> FnOnce(&'a Services) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>,
+{
+    let config = Config { seed_demo: false, ..config };
+    let app = App::build(config, AppOptions::default()).await.map_err(|e| e.to_string())?;
+    let outcome = command(&app.state.services).await;
+    app.stop().await;
+    outcome
 }
 
 #[cfg(test)]

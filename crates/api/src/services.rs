@@ -5,6 +5,7 @@
 use tessera_audit::AuditService;
 use tessera_identity::IdentityService;
 use tessera_kernel::SharedClock;
+use tessera_ledger::UsageService;
 use tessera_notify::{DeliveryWorker, NotifyService};
 use tessera_rbac::RbacService;
 use tessera_scheduling::SchedulingService;
@@ -27,6 +28,8 @@ pub struct Services {
     pub scheduling: SchedulingService,
     /// Inboxes, the delivery log and webhook endpoints.
     pub notify: NotifyService,
+    /// Tier limits and usage.
+    pub usage: UsageService,
     /// Sends queued notifications (run in the background, or by hand in tests).
     pub deliveries: DeliveryWorker,
     /// Where published events arrive.

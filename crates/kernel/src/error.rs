@@ -5,6 +5,7 @@
 //! in one place: clients see the code and [`DomainError::public_message`], never the
 //! cause chain (SQL, driver text, paths), which goes to the log instead.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 /// The result of a domain operation.
@@ -25,6 +26,9 @@ pub enum ErrorCode {
     Conflict,
     /// Too many attempts; retry later.
     RateLimited,
+    /// The tenant used all its tier allows of something (`extensions` name the
+    /// metric, the limit and when it resets).
+    QuotaExceeded,
     /// A dependency (the database) is unavailable; retrying later may succeed.
     ServiceUnavailable,
     /// Something failed on our side; the log has the details.
@@ -41,19 +45,21 @@ impl ErrorCode {
             Self::BadUserInput => "BAD_USER_INPUT",
             Self::Conflict => "CONFLICT",
             Self::RateLimited => "RATE_LIMITED",
+            Self::QuotaExceeded => "QUOTA_EXCEEDED",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 9] = [
         Self::Unauthenticated,
         Self::Forbidden,
         Self::NotFound,
         Self::BadUserInput,
         Self::Conflict,
         Self::RateLimited,
+        Self::QuotaExceeded,
         Self::ServiceUnavailable,
         Self::InternalServerError,
     ];
@@ -91,6 +97,17 @@ pub enum DomainError {
         /// Seconds until the next attempt is accepted.
         retry_after_secs: u64,
     },
+    /// A hard limit of the tenant's tier is reached; nothing was done.
+    #[error("{}", quota_message(metric, *limit, *resets_at))]
+    QuotaExceeded {
+        /// The metric, as the API names it (`bookings`, `providers`).
+        metric: &'static str,
+        /// What the tenant may use.
+        limit: i64,
+        /// When the period ends and the count starts again; `None` for a
+        /// count of things that exist (providers), freed only by removing one.
+        resets_at: Option<DateTime<Utc>>,
+    },
     /// The database could not be reached.
     #[error("database unavailable")]
     Unavailable(#[source] DbErr),
@@ -117,6 +134,7 @@ impl DomainError {
             Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
             Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
             Self::Database(_) | Self::Internal(_) => ErrorCode::InternalServerError,
         }
@@ -146,6 +164,16 @@ impl DomainError {
             Some(SqlErr::UniqueConstraintViolation(_)) => Self::Conflict(message.to_owned()),
             _ => Self::from(err),
         }
+    }
+}
+
+fn quota_message(metric: &str, limit: i64, resets_at: Option<DateTime<Utc>>) -> String {
+    match resets_at {
+        Some(at) => format!(
+            "the tenant's limit of {limit} {metric} for this period is reached; it resets at {}",
+            at.to_rfc3339()
+        ),
+        None => format!("the tenant's limit of {limit} {metric} is reached; remove one or move to a larger tier"),
     }
 }
 

@@ -18,7 +18,8 @@
 //! - [`paging`]: cursor pages for Relay connections;
 //! - [`directory`]: the token directory, which maps a globally unique key (an
 //!   invitation's token, a client id) to its tenant and row;
-//! - [`event`]: domain events and the transactional outbox they leave through.
+//! - [`event`]: domain events and the transactional outbox they leave through;
+//! - [`tier`]: the service tiers, which the tenant holds and the ledger limits.
 
 pub mod clock;
 pub mod context;
@@ -29,6 +30,7 @@ pub mod event;
 pub mod id;
 pub mod paging;
 pub mod permission;
+pub mod tier;
 pub mod token;
 pub mod txn;
 
@@ -44,4 +46,5 @@ pub use id::{
 };
 pub use paging::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};
+pub use tier::TenantTier;
 pub use txn::{SharedReads, Txn};

@@ -184,6 +184,8 @@ impl SchedulingService {
         let known = Parties { customer: customer.as_ref(), provider: offer.provider.as_ref() };
         let created = (EventKind::BookingCreated, None, &row);
         announce_with(&txn, ctx, &auth, &tenant, created, known, serde_json::json!({})).await?;
+        // Last: the counter's row stays locked until the commit.
+        crate::quota::count_booking(&txn, &tenant, id, now).await?;
         txn.commit().await?;
         Ok((row.into(), Some(snapshots.into_iter().map(BookedAddon::from).collect())))
     }

@@ -77,6 +77,10 @@ impl SchedulingService {
         .map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
         let entry = AuditEntry::change("provider.created", "provider", row.id, None, Some(&row))?;
         tessera_audit::append(&txn, ctx, &auth, entry).await?;
+        if row.active {
+            let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
+            crate::quota::count_provider(&txn, &tenant, row.id, true, now).await?;
+        }
         txn.commit().await?;
         Ok(row.into())
     }
@@ -130,6 +134,10 @@ impl SchedulingService {
         let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
         let entry = AuditEntry::change("provider.updated", "provider", id, Some(&before), Some(&row))?;
         tessera_audit::append(&txn, ctx, &auth, entry).await?;
+        if row.active != before.active {
+            let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
+            crate::quota::count_provider(&txn, &tenant, id, row.active, row.updated_at).await?;
+        }
         txn.commit().await?;
         Ok(row.into())
     }

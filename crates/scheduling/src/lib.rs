@@ -26,6 +26,9 @@
 //! `notices`): the customer's confirmation, change and cancellation, a reminder
 //! before the start (withdrawn when the booking moves or ends), and the tenant's
 //! webhook events.
+//!
+//! What the tenant's tier limits is counted in the same transactions (module
+//! `quota`): bookings made per month and active providers.
 
 pub mod availability;
 mod bookable;
@@ -39,6 +42,7 @@ mod lifecycle;
 mod model;
 mod notices;
 mod offering;
+mod quota;
 mod reach;
 mod reviews;
 mod service;

@@ -1,15 +1,19 @@
 //! Work across every tenant, for the gateway's housekeeping: purging tenants
 //! deleted past their grace, each tenant's activity retention, and whether any
-//! tenant exists yet (the demo seeds an empty database only).
+//! tenant exists yet (the demo seeds an empty database only); and the platform
+//! operator's tier changes.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+};
+use tessera_audit::AuditEntry;
 use tessera_kernel::db::{Access, Scope};
-use tessera_kernel::{Result, TenantId};
+use tessera_kernel::{DomainError, Result, TenantId, TenantTier};
 
 use crate::entity::tenant;
-use crate::model::{TenantSettings, TenantStatus};
-use crate::service::TenantService;
+use crate::model::{Tenant, TenantSettings, TenantStatus};
+use crate::service::{TenantService, audited};
 
 impl TenantService {
     /// Hard-deletes tenants whose grace period ended before `now`, with their
@@ -46,6 +50,35 @@ impl TenantService {
         Ok(limited)
     }
 
+    /// Moves the tenant `slug` to `tier` (the platform operator's decision, or
+    /// later a subscription's), with its audit record. The tier's limits apply
+    /// from this transaction's commit: usage is checked against the tier read
+    /// in the using transaction.
+    pub async fn set_tier(&self, slug: &str, tier: TenantTier, now: DateTime<Utc>) -> Result<Tenant> {
+        let txn = self.db.begin(Scope::Maintenance, Access::Write).await?;
+        let row = by_slug(&txn, slug).await?;
+        let before = audited(&row);
+        let mut active: tenant::ActiveModel = row.into();
+        active.tier = Set(tier);
+        active.updated_at = Set(now);
+        let row = active.update(&txn).await?;
+        if before != audited(&row) {
+            let entry =
+                AuditEntry::change("tenant.tier_changed", "tenant", row.id, Some(&before), Some(&audited(&row)))?;
+            tessera_audit::append_by_system(&txn, row.id, now, entry).await?;
+        }
+        txn.commit().await?;
+        Tenant::try_from(row)
+    }
+
+    /// The tenant `slug`, for the platform operator's commands.
+    pub async fn tenant_for_operator(&self, slug: &str) -> Result<Tenant> {
+        let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
+        let row = by_slug(&txn, slug).await?;
+        txn.commit().await?;
+        Tenant::try_from(row)
+    }
+
     /// Whether any tenant exists (the first start seeds a demo one when none does).
     pub async fn any_tenant_exists(&self) -> Result<bool> {
         let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
@@ -53,4 +86,12 @@ impl TenantService {
         txn.commit().await?;
         Ok(found)
     }
+}
+
+async fn by_slug<C: ConnectionTrait>(conn: &C, slug: &str) -> Result<tenant::Model> {
+    tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(slug.trim().to_ascii_lowercase()))
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound { entity: "tenant" })
 }

@@ -84,6 +84,7 @@ pub struct CreatedTenant {
 pub struct TenantService {
     pub(crate) db: Db,
     lifecycle: Arc<dyn TenantLifecycle>,
+    new_tenant_tier: TenantTier,
 }
 
 const SLUG_TAKEN: &str = "that slug is taken; choose another";
@@ -91,10 +92,18 @@ const SLUG_TAKEN: &str = "that slug is taken; choose another";
 impl TenantService {
     /// A service over `db` that runs `lifecycle` inside every tenant creation.
     pub fn new(db: Db, lifecycle: Arc<dyn TenantLifecycle>) -> Self {
-        Self { db, lifecycle }
+        Self { db, lifecycle, new_tenant_tier: TenantTier::Free }
     }
 
-    /// Signs up a new business: creates the tenant (on trial, free tier) and makes
+    /// The tier a new business starts on (the free tier unless the platform
+    /// operator chose another).
+    pub fn with_new_tenant_tier(mut self, tier: TenantTier) -> Self {
+        self.new_tenant_tier = tier;
+        self
+    }
+
+    /// Signs up a new business: creates the tenant (on trial, on the tier new
+    /// businesses start on) and makes
     /// the actor its owner.
     pub async fn create_tenant(&self, ctx: &RequestContext, input: NewTenant) -> Result<Tenant> {
         let actor = ctx.require_actor()?;
@@ -126,7 +135,7 @@ impl TenantService {
             // A branch opened by its franchise is managed by the franchise's owners
             // until the branch says otherwise.
             parent_may_manage: Set(parent.is_some()),
-            tier: Set(TenantTier::Free),
+            tier: Set(self.new_tenant_tier),
             status: Set(TenantStatus::Trial),
             timezone: Set(parse_timezone(&input.timezone)?),
             locale: Set(parse_locale(input.locale.as_deref().unwrap_or("en"))?),
@@ -401,6 +410,7 @@ pub(crate) fn audited(row: &tenant::Model) -> serde_json::Value {
         "slug": row.slug,
         "parentTenantId": row.parent_tenant_id,
         "status": format!("{:?}", row.status),
+        "tier": row.tier.as_str(),
         "timezone": row.timezone,
         "locale": row.locale,
         "settings": row.settings,

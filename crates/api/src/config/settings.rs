@@ -155,6 +155,14 @@ declare_settings! {
     invitations_per_day: u32, env "TESSERA_INVITATIONS_PER_DAY", default("`50`") = tessera_rbac::INVITATIONS_PER_DAY,
         check within(1..=10_000);
 
+    /// The tier a new business starts on (`free`, `basic`, `premium`, `enterprise`); its limits are in README's "Tiers, limits and usage".
+    new_tenant_tier: String, env "TESSERA_NEW_TENANT_TIER", default("`free`") = "free".into(),
+        tidy |tier: Option<String>| tier.map(|t| t.trim().to_ascii_lowercase()),
+        check |tier: &String| match tessera_kernel::TenantTier::parse(tier) {
+            Some(_) => Ok(()),
+            None => Err("must be free, basic, premium or enterprise".into()),
+        };
+
     /// Seed the demo into an empty database (its passwords are published: never by default in production).
     seed_demo: bool, env "TESSERA_SEED_DEMO", default("`true` for SQLite in development") =
         database_url.starts_with("sqlite:") && environment == Environment::Development;

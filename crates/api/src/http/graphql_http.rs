@@ -404,6 +404,7 @@ fn context_failure(media: MediaType, err: ApiError, presented_token: bool) -> Re
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::QuotaExceeded => StatusCode::FORBIDDEN,
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Conflict | ErrorCode::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
     };

@@ -7,25 +7,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::StringLen;
 use sea_orm::{DeriveActiveEnum, EnumIter};
+pub use tessera_kernel::TenantTier;
 use tessera_kernel::{DomainError, MembershipId, Permission, Result, TenantId, UserId};
-
-/// A tenant's service tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(20))")]
-pub enum TenantTier {
-    /// Free.
-    #[sea_orm(string_value = "free")]
-    Free,
-    /// Basic.
-    #[sea_orm(string_value = "basic")]
-    Basic,
-    /// Premium.
-    #[sea_orm(string_value = "premium")]
-    Premium,
-    /// Enterprise.
-    #[sea_orm(string_value = "enterprise")]
-    Enterprise,
-}
 
 /// Where a tenant is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]

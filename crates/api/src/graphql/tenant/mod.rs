@@ -1,6 +1,7 @@
 //! GraphQL for tenants, one file per area: the business itself (`tenants`), its
 //! settings (`settings`), members (`members`), security policy
-//! (`security_policy`) and the live feed of its changes (`events`). This module
+//! (`security_policy`), its limits and usage (`usage`) and the live feed of its
+//! changes (`events`). This module
 //! merges their roots.
 
 mod events;
@@ -8,6 +9,7 @@ mod members;
 mod security_policy;
 mod settings;
 mod tenants;
+mod usage;
 
 use async_graphql::MergedObject;
 
@@ -16,7 +18,7 @@ pub(crate) use tenants::TenantObject;
 
 /// Tenants' queries, one part per area.
 #[derive(MergedObject, Default)]
-pub(crate) struct TenantQuery(tenants::TenantQueries, members::MemberQueries);
+pub(crate) struct TenantQuery(tenants::TenantQueries, members::MemberQueries, usage::UsageQueries);
 
 /// Tenants' mutations, one part per area.
 #[derive(MergedObject, Default)]

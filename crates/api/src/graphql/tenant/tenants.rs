@@ -11,6 +11,7 @@ use tessera_tenant::{FeatureFlags, NewTenant, Tenant, TenantPatch, TenantSetting
 use super::members::MembershipObject;
 use super::security_policy::SecurityPolicyObject;
 use super::settings::{FeatureFlagObject, TenantSettingsObject, UpdateTenantSettingsInput};
+use super::usage::{UsageLimitObject, terms_of};
 use crate::error::ApiResult;
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::patch::kept_or_set;
@@ -66,6 +67,16 @@ impl TenantObject {
     /// Service tier.
     async fn tier(&self) -> TenantTierEnum {
         self.0.tier.into()
+    }
+    /// What its tier (or its agreement with the platform) lets it use, metric
+    /// by metric; null unless it is the request's tenant (`X-Tenant`).
+    async fn limits(&self, ctx: &Context<'_>) -> ApiResult<Option<Vec<UsageLimitObject>>> {
+        let request = request(ctx)?;
+        if request.tenant().is_none_or(|t| t.tenant_id != self.0.id) {
+            return Ok(None);
+        }
+        let limits = services(ctx)?.usage.limits(request, &terms_of(&self.0)?).await?;
+        Ok(Some(limits.iter().map(Into::into).collect()))
     }
     /// Life-cycle status.
     async fn status(&self) -> TenantStatusEnum {

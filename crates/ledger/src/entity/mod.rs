@@ -1,0 +1,6 @@
+//! SeaORM entities of the ledger. Crate-private: the functions return domain types.
+
+pub(crate) mod tenant_limit;
+pub(crate) mod tier_limit;
+pub(crate) mod usage_counter;
+pub(crate) mod usage_record;

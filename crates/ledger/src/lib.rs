@@ -1,0 +1,36 @@
+//! Ledger: what each tenant used, and what its tier lets it use.
+//!
+//! A low crate (it depends on `kernel` alone), called inside other crates'
+//! transactions, like `audit::append` and `notify::queue`:
+//!
+//! - [`metric`]: the metrics (providers, bookings, SMS, …), how each is
+//!   counted (a stock, uses per period, a rate per minute) and the period a
+//!   use falls in (the calendar month in the tenant's timezone);
+//! - [`limits`]: each tier's limits and the platform operator's limits for one
+//!   tenant, hard (refused beyond) or soft (allowed, counted as overage),
+//!   versioned so a change never rewrites what applied before;
+//! - [`usage`]: [`consume`], which records a use under an idempotency key and
+//!   adds it to the period's counter in the statement that checks the limit;
+//! - [`reads`]: the current period per metric, daily series, use per source;
+//! - [`recompute`]: the job proving every counter equals its records;
+//! - [`UsageService`]: those reads for a tenant's owners, and the platform
+//!   operator's changes.
+//!
+//! The tenant's tier and timezone come from the caller ([`UsageTerms`]), who
+//! has read the tenant in the same transaction; a tier change therefore
+//! changes the limits in the transaction that changes the tier.
+
+mod entity;
+pub mod limits;
+pub mod metric;
+pub mod reads;
+pub mod recompute;
+mod service;
+pub mod usage;
+
+pub use limits::{Limit, LimitOrigin, NewLimit, TierLimit};
+pub use metric::{LimitMode, Measure, Metric, Period};
+pub use reads::Meter;
+pub use recompute::Drift;
+pub use service::UsageService;
+pub use usage::{Counted, Usage, UsageTerms, consume};
