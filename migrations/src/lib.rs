@@ -45,6 +45,7 @@ mod m20261220_000030_oauth_client_isolation;
 mod m20261221_000031_account_message_outbox;
 mod m20261222_000032_drop_lookup_indexes;
 mod m20261223_000033_usage;
+mod m20261224_000034_usage_alerts;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -88,6 +89,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261221_000031_account_message_outbox::Migration),
             Box::new(m20261222_000032_drop_lookup_indexes::Migration),
             Box::new(m20261223_000033_usage::Migration),
+            Box::new(m20261224_000034_usage_alerts::Migration),
         ]
     }
 }

@@ -59,7 +59,8 @@ fn limit_columns(create: &mut TableCreateStatement) -> &mut TableCreateStatement
         .col(timestamp_with_time_zone(c("created_at")))
 }
 
-fn tenant_fk(table: &str) -> ForeignKeyCreateStatement {
+/// A cascading foreign key from `table`'s `tenant_id` to its tenant.
+pub(crate) fn tenant_fk(table: &str) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from(Alias::new(table), Alias::new("tenant_id"))
         .to(Alias::new("tenants"), Alias::new("id"))

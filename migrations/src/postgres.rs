@@ -149,6 +149,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20261207_000017_security_policy::TABLES,
         crate::m20261220_000030_oauth_client_isolation::TABLES,
         crate::m20261223_000033_usage::TABLES,
+        crate::m20261224_000034_usage_alerts::TABLES,
     ]
     .concat()
 }

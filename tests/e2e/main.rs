@@ -55,4 +55,5 @@ mod token_directory;
 mod transport;
 mod trusted_documents;
 mod usage;
+mod usage_alerts;
 mod websocket;

@@ -28,7 +28,7 @@ use crate::scheduling::{BOOK, Salon, booking_input, pinned_app, salon};
 
 const DELIVERIES: &str = "query($f: DeliveryFilterInput) { notificationDeliveries(first: 100, filter: $f) { edges { node { id notificationId topic channel destination status attemptCount lastError providerMessageId sentAt openedAt attempts { number outcome response error } } } } }";
 const INBOX: &str = "{ myNotifications(first: 20) { edges { node { id topic title body subjectType subjectId readAt } } } unreadNotificationCount }";
-const CREATE_ENDPOINT: &str = "mutation($url: String!, $topics: [String!]) { createWebhookEndpoint(input: {url: $url, topics: $topics}) { secret endpoint { id url topics active } } }";
+pub(crate) const CREATE_ENDPOINT: &str = "mutation($url: String!, $topics: [String!]) { createWebhookEndpoint(input: {url: $url, topics: $topics}) { secret endpoint { id url topics active } } }";
 
 fn nodes(data: &Value, field: &str) -> Vec<Value> {
     data[field]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect()
@@ -175,8 +175,8 @@ async fn moving_or_cancelling_a_booking_tells_the_customer_and_withdraws_the_old
 
 /// What a webhook receiver got: each request's id, timestamp, signature and body.
 #[derive(Clone, Default)]
-struct Inbox {
-    received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+pub(crate) struct Inbox {
+    pub(crate) received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
     /// Status codes to answer, in order; 200 once they run out.
     script: Arc<Mutex<Vec<u16>>>,
     delay: Duration,
@@ -193,7 +193,7 @@ async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) ->
     StatusCode::from_u16(status).unwrap()
 }
 
-async fn receiver(script: Vec<u16>, delay: Duration) -> (String, Inbox) {
+pub(crate) async fn receiver(script: Vec<u16>, delay: Duration) -> (String, Inbox) {
     let inbox = Inbox { script: Arc::new(Mutex::new(script)), delay, ..Inbox::default() };
     let router = Router::new().route("/hooks", post(receive)).with_state(inbox.clone());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -203,7 +203,7 @@ async fn receiver(script: Vec<u16>, delay: Duration) -> (String, Inbox) {
 }
 
 /// Verifies a Standard Webhooks signature as a receiver would, from scratch.
-fn signed_by(headers: &HeaderMap, body: &str, secret: &str, now: i64) -> bool {
+pub(crate) fn signed_by(headers: &HeaderMap, body: &str, secret: &str, now: i64) -> bool {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let (id, timestamp) = (header("webhook-id"), header("webhook-timestamp"));
     let Ok(sent_at) = timestamp.parse::<i64>() else { return false };
@@ -650,8 +650,8 @@ async fn a_tenant_writes_its_own_templates_checked_against_the_topic_and_used_fr
     let templates = app.ok(owner, list, json!({})).await["notificationTemplates"].as_array().unwrap().clone();
     assert_eq!(
         templates.len(),
-        12,
-        "six business topics in English and Spanish (account messages are not the tenant's)"
+        14,
+        "seven business topics in English and Spanish (account messages are not the tenant's)"
     );
     assert!(templates.iter().all(|t| t["custom"] == false));
     let confirmed = templates.iter().find(|t| t["topic"] == "BOOKING_CONFIRMED" && t["language"] == "en").unwrap();
@@ -700,11 +700,11 @@ async fn a_tenant_writes_its_own_templates_checked_against_the_topic_and_used_fr
     app.ok(owner, set, with_portuguese).await;
     assert_eq!(
         app.ok(owner, list, json!({})).await["notificationTemplates"].as_array().unwrap().len(),
-        18,
+        21,
         "three languages now"
     );
     let theirs = app.ok(&other.owner, list, json!({})).await["notificationTemplates"].as_array().unwrap().clone();
-    assert!(theirs.len() == 12 && theirs.iter().all(|t| t["custom"] == false));
+    assert!(theirs.len() == 14 && theirs.iter().all(|t| t["custom"] == false));
 
     let reset = "mutation { resetNotificationTemplate(topic: BOOKING_CONFIRMED, language: \"en\") { custom title } }";
     assert_eq!(app.ok(owner, reset, json!({})).await["resetNotificationTemplate"]["custom"], false);

@@ -187,6 +187,19 @@ async fn providers_are_a_stock_held_to_the_tier_and_a_tier_change_moves_the_limi
         (Some(3), Some(2))
     );
 
+    // Free's 80 % and 100 % of two providers fired once, though the second
+    // place was taken twice; basic's are new levels, not reached yet.
+    let fired = app.ok(&owner, "{ usage { fired { metric threshold level } } }", json!({})).await;
+    let mut fired: Vec<Value> = fired["usage"]["fired"].as_array().unwrap().clone();
+    fired.sort_by_key(|f| f["threshold"].as_str().unwrap().to_owned());
+    assert_eq!(
+        fired,
+        [
+            json!({"metric": "PROVIDERS", "threshold": "100%", "level": 2}),
+            json!({"metric": "PROVIDERS", "threshold": "80%", "level": 2})
+        ]
+    );
+
     // Six at once for the two places left: exactly two.
     let attempts = (0..6).map(|i| app.post(&owner, NEW_PROVIDER, json!({"n": format!("Rush {i}")})));
     let answers = futures_util::future::join_all(attempts).await;

@@ -26,6 +26,7 @@ use crate::caller::recall::CallerCache;
 use crate::ceremonies::RedisCeremonies;
 use crate::config::{Config, redact_url};
 use crate::events::{EventBus, spawn_relay};
+use crate::flows::usage_notices::OwnerNotices;
 use crate::graphql::{build_schema, public_root_fields};
 use crate::http::metrics::Metrics;
 use crate::http::persisted::{Documents, PersistedQueries};
@@ -223,7 +224,7 @@ impl App {
                 .map_err(|e| StartupError::Passkeys(e.public_message()))?
                 .with_ceremonies(ceremonies)
                 .with_session_endings(Arc::new(bus.clone())),
-            scheduling: tessera_scheduling::SchedulingService::new(db.clone()),
+            scheduling: tessera_scheduling::SchedulingService::new(db.clone(), Arc::new(OwnerNotices)),
             notify: NotifyService::new(db.clone(), policy_for_webhooks),
             usage: UsageService::new(db.clone()),
             deliveries: deliveries.clone(),

@@ -2,7 +2,9 @@
 //! reading people: the caller, users by id, an address's account.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+};
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::{DomainError, RequestContext, Result, UserId};
 
@@ -90,9 +92,9 @@ impl IdentityService {
     pub async fn users_by_ids(&self, ctx: &RequestContext, ids: &[UserId]) -> Result<Vec<User>> {
         ctx.require_actor()?;
         let txn = self.db.begin(Scope::Global, Access::Read).await?;
-        let rows = user::Entity::find().filter(user::Column::Id.is_in(ids.iter().copied())).all(&txn).await?;
+        let users = users_in(&txn, ids).await?;
         txn.commit().await?;
-        Ok(rows.into_iter().map(User::from).collect())
+        Ok(users)
     }
 
     /// Whether the user has a second factor set up.
@@ -102,4 +104,11 @@ impl IdentityService {
         txn.commit().await?;
         Ok(has)
     }
+}
+
+/// Users by id, in `conn`'s transaction (another domain's change that must
+/// reach people: the gateway tells a business's owners it nears a limit).
+pub async fn users_in<C: ConnectionTrait>(conn: &C, ids: &[UserId]) -> Result<Vec<User>> {
+    let rows = user::Entity::find().filter(user::Column::Id.is_in(ids.iter().copied())).all(conn).await?;
+    Ok(rows.into_iter().map(User::from).collect())
 }

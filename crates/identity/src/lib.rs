@@ -58,6 +58,7 @@ mod sign_up;
 mod throttle;
 mod token;
 
+pub use accounts::users_in;
 pub use api_keys::{API_KEY_PREFIX, ApiKey, MAX_API_KEYS};
 pub use ceremony::{CeremonyFuture, CeremonyStore, DatabaseCeremonies};
 pub use connection::SessionStanding;

@@ -11,6 +11,8 @@
 //!   versioned so a change never rewrites what applied before;
 //! - [`usage`]: [`consume`], which records a use under an idempotency key and
 //!   adds it to the period's counter in the statement that checks the limit;
+//! - [`alerts`]: thresholds (80 % and 100 % of each limit, and the owners'
+//!   own), each fired once per period in the transaction whose use reached it;
 //! - [`reads`]: the current period per metric, daily series, use per source;
 //! - [`recompute`]: the job proving every counter equals its records;
 //! - [`UsageService`]: those reads for a tenant's owners, and the platform
@@ -20,6 +22,7 @@
 //! has read the tenant in the same transaction; a tier change therefore
 //! changes the limits in the transaction that changes the tier.
 
+pub mod alerts;
 mod entity;
 pub mod limits;
 pub mod metric;
@@ -28,6 +31,7 @@ pub mod recompute;
 mod service;
 pub mod usage;
 
+pub use alerts::{Fired, Reached, Threshold, UsageAlert, UsageNotices};
 pub use limits::{Limit, LimitOrigin, NewLimit, TierLimit};
 pub use metric::{LimitMode, Measure, Metric, Period};
 pub use reads::Meter;

@@ -6,8 +6,9 @@ use chrono::NaiveDate;
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::{Db, DomainError, Permission, RequestContext, Result, TenantId, TenantTier};
 
+use crate::alerts::{self, Fired, Threshold, UsageAlert};
 use crate::limits::{self, Limit, NewLimit, TierLimit};
-use crate::metric::Metric;
+use crate::metric::{Metric, Period};
 use crate::reads::{self, Meter};
 use crate::recompute::{self, Drift};
 use crate::usage::UsageTerms;
@@ -55,6 +56,41 @@ impl UsageService {
     ) -> Result<Vec<(NaiveDate, i64)>> {
         let (auth, txn) = self.db.begin_authorized(ctx, Permission::TenantManage, Access::Read).await?;
         let found = reads::daily(&*txn, auth.tenant_id, metric, from, to).await?;
+        txn.commit().await?;
+        Ok(found)
+    }
+
+    /// The business's own alerts (`tenant:manage`).
+    pub async fn alerts(&self, ctx: &RequestContext) -> Result<Vec<UsageAlert>> {
+        let (auth, txn) = self.db.begin_authorized(ctx, Permission::TenantManage, Access::Read).await?;
+        let found = alerts::alerts_of(&*txn, auth.tenant_id, None).await?;
+        txn.commit().await?;
+        Ok(found)
+    }
+
+    /// Adds an alert on `metric` at `threshold` (`tenant:manage`).
+    pub async fn add_alert(&self, ctx: &RequestContext, metric: Metric, threshold: Threshold) -> Result<UsageAlert> {
+        let (auth, txn) = self.db.begin_authorized(ctx, Permission::TenantManage, Access::Write).await?;
+        let by = ctx.actor().map(|a| a.user_id);
+        let added = alerts::add_alert(&*txn, auth.tenant_id, metric, threshold, by, ctx.now()).await?;
+        txn.commit().await?;
+        Ok(added)
+    }
+
+    /// Removes one of the business's alerts (`tenant:manage`).
+    pub async fn remove_alert(&self, ctx: &RequestContext, id: uuid::Uuid) -> Result<()> {
+        let (auth, txn) = self.db.begin_authorized(ctx, Permission::TenantManage, Access::Write).await?;
+        alerts::remove_alert(&*txn, auth.tenant_id, id).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// The thresholds fired in the current periods (`tenant:manage`).
+    pub async fn fired(&self, ctx: &RequestContext, terms: &UsageTerms) -> Result<Vec<Fired>> {
+        let (auth, txn) = self.db.begin_authorized(ctx, Permission::TenantManage, Access::Read).await?;
+        same_tenant(auth.tenant_id, terms)?;
+        let keys = [Period::month_of(ctx.now(), terms.timezone).key];
+        let found = alerts::fired_in(&*txn, auth.tenant_id, &keys).await?;
         txn.commit().await?;
         Ok(found)
     }

@@ -16,6 +16,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::{DomainError, Result, TenantId, TenantTier};
 
+use crate::alerts::{self, Reached};
 use crate::entity::usage_record;
 use crate::limits::limit_for;
 use crate::metric::{LimitMode, Measure, Metric, Period};
@@ -65,6 +66,9 @@ pub struct Counted {
     pub mode: LimitMode,
     /// The period.
     pub period: Period,
+    /// The thresholds this use reached, each fired for the first time in the
+    /// period (tell people: [`crate::UsageNotices`]).
+    pub reached: Vec<Reached>,
 }
 
 /// Counts `usage` for the tenant in `conn`'s transaction, refusing it with
@@ -78,11 +82,29 @@ pub async fn consume<C: ConnectionTrait>(conn: &C, terms: &UsageTerms, usage: Us
     }
     let period = Period::of(usage.metric, usage.at, terms.timezone);
     if !record(conn, terms, &usage, &period).await? {
-        return Ok(Counted { new: false, before: 0, used: 0, overage: 0, limit: None, mode: LimitMode::Hard, period });
+        let (limit, mode) = (None, LimitMode::Hard);
+        return Ok(Counted { new: false, before: 0, used: 0, overage: 0, limit, mode, period, reached: Vec::new() });
     }
     match add_to_counter(conn, terms, &usage, &period).await? {
-        Some((used, overage, limit, mode)) => {
-            Ok(Counted { new: true, before: used - usage.quantity, used, overage, limit, mode, period })
+        Some(after) => {
+            let before = after.used - usage.quantity;
+            // A stock's alerts fire once a month too (it has no period of its own).
+            let alert_period = match usage.metric.measure() {
+                Measure::Stock => Period::month_of(usage.at, terms.timezone),
+                _ => period.clone(),
+            };
+            let reached = alerts::fire(
+                conn,
+                terms.tenant_id,
+                usage.metric,
+                (before, after.used),
+                after.limit,
+                after.own_alerts,
+                (&alert_period, usage.at),
+            )
+            .await?;
+            let AfterUse { used, overage, limit, mode, .. } = after;
+            Ok(Counted { new: true, before, used, overage, limit, mode, period, reached })
         }
         None => {
             // Refused: read the limit once more, for the message.
@@ -176,16 +198,27 @@ ON CONFLICT (tenant_id, metric, period_key) DO UPDATE SET
     updated_at = excluded.updated_at
  WHERE excluded.mode <> 'hard' OR excluded.limit_value IS NULL OR excluded.used <= 0
     OR usage_counters.used + excluded.used <= excluded.limit_value
-RETURNING used, overage, limit_value, mode";
+RETURNING used, overage, limit_value, mode,
+    (SELECT COUNT(*) FROM usage_alerts WHERE tenant_id = $1 AND metric = $2) AS own_alerts";
+
+/// The counter after a use, as [`COUNT_SQL`] returns it.
+struct AfterUse {
+    used: i64,
+    overage: i64,
+    limit: Option<i64>,
+    mode: LimitMode,
+    /// How many alerts of its own the business has on the metric.
+    own_alerts: i64,
+}
 
 /// Adds the use to the period's counter (see [`COUNT_SQL`]); `None` when a
-/// hard limit refused it. Returns (used, overage, limit, mode).
+/// hard limit refused it.
 async fn add_to_counter<C: ConnectionTrait>(
     conn: &C,
     terms: &UsageTerms,
     usage: &Usage,
     period: &Period,
-) -> Result<Option<(i64, i64, Option<i64>, LimitMode)>> {
+) -> Result<Option<AfterUse>> {
     let backend = conn.get_database_backend();
     let sql = match backend {
         // SQLite numbers its parameters `?N`.
@@ -208,5 +241,11 @@ async fn add_to_counter<C: ConnectionTrait>(
         "soft" => LimitMode::Soft,
         _ => LimitMode::Hard,
     };
-    Ok(Some((row.try_get("", "used")?, row.try_get("", "overage")?, row.try_get("", "limit_value")?, mode)))
+    Ok(Some(AfterUse {
+        used: row.try_get("", "used")?,
+        overage: row.try_get("", "overage")?,
+        limit: row.try_get("", "limit_value")?,
+        mode,
+        own_alerts: row.try_get("", "own_alerts")?,
+    }))
 }

@@ -19,8 +19,13 @@ use crate::service::NotifyService;
 use crate::webhook::{endpoint_topics, new_secret};
 
 /// The webhook event types the gateway sends.
-pub const WEBHOOK_EVENT_TYPES: [&str; 4] =
-    ["booking.created", "booking.rescheduled", "booking.status_changed", "booking.cancelled"];
+pub const WEBHOOK_EVENT_TYPES: [&str; 5] = [
+    "booking.created",
+    "booking.rescheduled",
+    "booking.status_changed",
+    "booking.cancelled",
+    "usage.threshold_reached",
+];
 
 /// The most webhook endpoints a tenant may have.
 const MAX_ENDPOINTS: u64 = 20;

@@ -36,6 +36,7 @@ mod service;
 pub mod template;
 mod template_service;
 mod template_shape;
+mod template_usage;
 mod webhook;
 mod worker;
 mod worker_account;

@@ -102,11 +102,15 @@ pub enum Topic {
     /// owner hears of it instead of the sign-up being told the address is taken.
     #[sea_orm(string_value = "account.sign_up_attempted")]
     SignUpAttempted,
+    /// The business used a share of its tier's limit (80 %, 100 %, or a
+    /// threshold its owners set): its owners hear of it.
+    #[sea_orm(string_value = "usage.threshold_reached")]
+    UsageThresholdReached,
 }
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 11] = [
+    pub const ALL: [Topic; 12] = [
         Self::BookingReceived,
         Self::BookingConfirmed,
         Self::BookingChanged,
@@ -118,6 +122,7 @@ impl Topic {
         Self::SignInMethodAdded,
         Self::SignUpConfirmation,
         Self::SignUpAttempted,
+        Self::UsageThresholdReached,
     ];
 
     /// The wire name (`booking.confirmed`).
@@ -134,6 +139,7 @@ impl Topic {
             Self::SignInMethodAdded => "account.sign_in_method_added",
             Self::SignUpConfirmation => "account.sign_up",
             Self::SignUpAttempted => "account.sign_up_attempted",
+            Self::UsageThresholdReached => "usage.threshold_reached",
         }
     }
 
@@ -168,7 +174,9 @@ impl Topic {
     /// costs money and wakes people, is kept for changes and reminders.
     pub fn default_channels(self) -> &'static [Channel] {
         match self {
-            Self::BookingReceived | Self::BookingConfirmed => &[Channel::Email, Channel::InApp],
+            Self::BookingReceived | Self::BookingConfirmed | Self::UsageThresholdReached => {
+                &[Channel::Email, Channel::InApp]
+            }
             Self::BookingChanged | Self::BookingCancelled => &[Channel::Email, Channel::Sms, Channel::InApp],
             Self::BookingReminder => &[Channel::Email, Channel::Sms, Channel::Push, Channel::InApp],
             Self::Invitation
@@ -186,7 +194,8 @@ impl Topic {
             Self::BookingReceived | Self::BookingConfirmed | Self::BookingReminder | Self::Invitation => {
                 Priority::Normal
             }
-            Self::BookingChanged | Self::BookingCancelled => Priority::High,
+            // The limit itself reached is sent as urgent by its sender.
+            Self::BookingChanged | Self::BookingCancelled | Self::UsageThresholdReached => Priority::High,
             // Someone is waiting for it, at whatever hour.
             Self::PasswordReset
             | Self::EmailVerification

@@ -71,6 +71,7 @@ impl Topic {
             Self::SignInMethodAdded => vec!["method", "name", "occurredAt"],
             Self::SignUpConfirmation => vec!["link", "validHours"],
             Self::SignUpAttempted => vec!["occurredAt"],
+            Self::UsageThresholdReached => crate::template_usage::VARIABLES.to_vec(),
         }
     }
 
@@ -95,7 +96,7 @@ impl Topic {
             "name" => json!("Phone"),
             "occurredAt" => json!("2026-03-04 10:00 UTC"),
             "validHours" => json!(24),
-            _ => Value::Null,
+            other => crate::template_usage::sample(other).unwrap_or(Value::Null),
         };
         Value::Object(self.variables().into_iter().map(|name| (name.to_owned(), sample(name))).collect())
     }
@@ -194,6 +195,7 @@ pub(crate) fn builtin(topic: Topic, language: &str) -> TemplatePair<'static> {
             "Confirm your email address",
             "Confirm that this address is yours with this link, valid for {{ validHours }} hours:\n{{ link }}\n\nIf you did not create an account, ignore this message.",
         ),
+        (Topic::UsageThresholdReached, language) => crate::template_usage::builtin(language),
     }
 }
 
@@ -442,7 +444,8 @@ mod tests {
         let variables = json!({"businessName": "Bella", "customerName": "Ana", "serviceName": "Cut",
             "providerName": "Marco", "startsAt": "2026-03-04 10:00", "timezone": "Europe/Madrid",
             "inviterName": "Lucia", "expiresAt": "2026-03-10", "link": "https://x.test/a", "validMinutes": 30, "validHours": 24,
-            "method": "passkey", "name": "Phone", "occurredAt": "2026-03-04 10:00 UTC"});
+            "method": "passkey", "name": "Phone", "occurredAt": "2026-03-04 10:00 UTC",
+            "metric": "bookings", "threshold": "80%", "used": 80, "limit": 100, "resetsAt": "2026-04-01 00:00"});
         for topic in Topic::ALL {
             for locale in ["en", "es-ES", "fr"] {
                 let rendered = render(topic, locale, &variables).unwrap();

@@ -30,6 +30,7 @@ mod invitation;
 mod invitation_link;
 mod lifecycle;
 mod model;
+mod owners;
 mod resolve;
 mod roles;
 #[cfg(test)]
@@ -45,5 +46,6 @@ pub use model::{
     AccessScope, Assignment, AssignmentFilter, AssignmentState, BuiltinRole, Explanation, GrantPath, GrantStatus,
     Group, GroupInput, GroupMember, GroupPatch, NewAssignment, ParentAccess, Role, RoleInput, RolePatch, Subject,
 };
+pub use owners::owners_in;
 pub use scope::ResolvedScope;
 pub use service::RbacService;

@@ -185,7 +185,7 @@ impl SchedulingService {
         let created = (EventKind::BookingCreated, None, &row);
         announce_with(&txn, ctx, &auth, &tenant, created, known, serde_json::json!({})).await?;
         // Last: the counter's row stays locked until the commit.
-        crate::quota::count_booking(&txn, &tenant, id, now).await?;
+        crate::quota::count_booking(&txn, &tenant, &*self.usage_notices, id, now).await?;
         txn.commit().await?;
         Ok((row.into(), Some(snapshots.into_iter().map(BookedAddon::from).collect())))
     }

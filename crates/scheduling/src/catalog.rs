@@ -79,7 +79,7 @@ impl SchedulingService {
         tessera_audit::append(&txn, ctx, &auth, entry).await?;
         if row.active {
             let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
-            crate::quota::count_provider(&txn, &tenant, row.id, true, now).await?;
+            crate::quota::count_provider(&txn, &tenant, &*self.usage_notices, row.id, true, now).await?;
         }
         txn.commit().await?;
         Ok(row.into())
@@ -136,7 +136,8 @@ impl SchedulingService {
         tessera_audit::append(&txn, ctx, &auth, entry).await?;
         if row.active != before.active {
             let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
-            crate::quota::count_provider(&txn, &tenant, id, row.active, row.updated_at).await?;
+            let notices = &*self.usage_notices;
+            crate::quota::count_provider(&txn, &tenant, notices, id, row.active, row.updated_at).await?;
         }
         txn.commit().await?;
         Ok(row.into())

@@ -2,13 +2,13 @@
 //! each booking made, in the month it is made (a cancelled one does not give
 //! its unit back), and each active provider (deactivating one gives it back).
 //! Counted in the change's own transaction, so a refusal (`QUOTA_EXCEEDED`)
-//! rolls the change back with it.
+//! rolls the change back with it, and a usage alert it fires is told in it.
 
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::{BookingId, ProviderId, Result};
-use tessera_ledger::{Metric, Usage, UsageTerms};
+use tessera_ledger::{Metric, Usage, UsageNotices, UsageTerms};
 use tessera_tenant::Tenant;
 
 use crate::bookable::timezone;
@@ -17,10 +17,21 @@ fn terms(tenant: &Tenant) -> Result<UsageTerms> {
     Ok(UsageTerms { tenant_id: tenant.id, tier: tenant.tier, timezone: timezone(tenant)? })
 }
 
+/// Counts `usage` and tells people of the thresholds it reached.
+async fn count(txn: &DatabaseTransaction, tenant: &Tenant, notices: &dyn UsageNotices, usage: Usage) -> Result<()> {
+    let at = usage.at;
+    let counted = tessera_ledger::consume(txn, &terms(tenant)?, usage).await?;
+    if !counted.reached.is_empty() {
+        notices.reached(txn, tenant.id, &counted.reached, at).await?;
+    }
+    Ok(())
+}
+
 /// Counts a booking just made (once per booking, whatever retries it).
 pub(crate) async fn count_booking(
     txn: &DatabaseTransaction,
     tenant: &Tenant,
+    notices: &dyn UsageNotices,
     id: BookingId,
     at: DateTime<Utc>,
 ) -> Result<()> {
@@ -32,7 +43,7 @@ pub(crate) async fn count_booking(
         source_id: Some(id.to_string()),
         key: format!("booking:{id}"),
     };
-    tessera_ledger::consume(txn, &terms(tenant)?, usage).await.map(drop)
+    count(txn, tenant, notices, usage).await
 }
 
 /// Counts a provider becoming active (`true`: added or reactivated) or giving
@@ -40,6 +51,7 @@ pub(crate) async fn count_booking(
 pub(crate) async fn count_provider(
     txn: &DatabaseTransaction,
     tenant: &Tenant,
+    notices: &dyn UsageNotices,
     id: ProviderId,
     active: bool,
     at: DateTime<Utc>,
@@ -54,5 +66,5 @@ pub(crate) async fn count_provider(
         // Each change is its own use: the transaction making it runs once.
         key: format!("provider:{id}:{change}:{}", uuid_v7_at(at)),
     };
-    tessera_ledger::consume(txn, &terms(tenant)?, usage).await.map(drop)
+    count(txn, tenant, notices, usage).await
 }

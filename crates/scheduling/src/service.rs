@@ -1,21 +1,27 @@
 //! The scheduling service and what its catalogue and booking halves share.
 
+use std::sync::Arc;
+
 use sea_orm::DbErr;
 use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
 use tessera_kernel::txn::Txn;
 use tessera_kernel::{Db, DomainError, Permission, ProviderId, RequestContext, Resource, Result};
+use tessera_ledger::UsageNotices;
 
 /// Providers, services, customers, availability and bookings of the request's tenant.
 #[derive(Debug, Clone)]
 pub struct SchedulingService {
     pub(crate) db: Db,
+    /// Who hears when a use reaches a usage alert's threshold.
+    pub(crate) usage_notices: Arc<dyn UsageNotices>,
 }
 
 impl SchedulingService {
-    /// A service over `db`.
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    /// A service over `db`; `usage_notices` tells people when a booking or a
+    /// provider reaches a usage alert's threshold, in the change's transaction.
+    pub fn new(db: Db, usage_notices: Arc<dyn UsageNotices>) -> Self {
+        Self { db, usage_notices }
     }
 
     /// Checks `permission` and opens a transaction in the request's tenant.

@@ -15,7 +15,9 @@
 //! - `sign_in`: what follows every way of signing in (the tenants' session limit);
 //! - `accounts`: closing one's own account, never a business's last owner;
 //! - `bookings`: who a booking is for when the caller books for themselves;
-//! - `staff_activity`: the logins and security events of a tenant's staff.
+//! - `staff_activity`: the logins and security events of a tenant's staff;
+//! - `usage_notices`: telling a business's owners (and its webhooks) that it
+//!   reached a usage alert's threshold, inside the using transaction.
 
 pub(crate) mod accounts;
 pub(crate) mod bookings;
@@ -23,3 +25,4 @@ pub(crate) mod invitations;
 pub(crate) mod roles;
 pub(crate) mod sign_in;
 pub(crate) mod staff_activity;
+pub(crate) mod usage_notices;

@@ -2,5 +2,7 @@
 
 pub(crate) mod tenant_limit;
 pub(crate) mod tier_limit;
+pub(crate) mod usage_alert;
+pub(crate) mod usage_alert_firing;
 pub(crate) mod usage_counter;
 pub(crate) mod usage_record;

@@ -40,6 +40,9 @@ pub(crate) enum NotificationTopicEnum {
     /// Someone tried to sign up with an address that has an account; its owner
     /// is told (email, urgent). An account message.
     SignUpAttempted,
+    /// The business reached a usage alert's threshold; its owners are told
+    /// (email, in-app; urgent once the limit itself is reached).
+    UsageThresholdReached,
 }
 
 /// A topic's template in one language, as it applies to the tenant.

@@ -22,4 +22,8 @@ pub(crate) struct TenantQuery(tenants::TenantQueries, members::MemberQueries, us
 
 /// Tenants' mutations, one part per area.
 #[derive(MergedObject, Default)]
-pub(crate) struct TenantMutation(tenants::TenantMutations, security_policy::SecurityPolicyMutations);
+pub(crate) struct TenantMutation(
+    tenants::TenantMutations,
+    security_policy::SecurityPolicyMutations,
+    usage::UsageMutations,
+);

@@ -1,18 +1,19 @@
 //! Tiers, limits and usage: what the business's tier lets it use
 //! (`Tenant.limits`, for its members), and what it used (`usage`, for its
-//! owners): the current period per metric and a daily series for a chart.
+//! owners): the current period per metric, a daily series for a chart, and
+//! the alerts that tell them when it nears a limit.
 
-use async_graphql::{Context, Enum, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use tessera_api_macros::operations;
 use tessera_kernel::{DomainError, Permission};
-use tessera_ledger::{Limit, LimitMode, LimitOrigin, Measure, Meter, UsageTerms};
+use tessera_ledger::{Fired, Limit, LimitMode, LimitOrigin, Measure, Meter, Threshold, UsageAlert, UsageTerms};
 use tessera_tenant::Tenant;
 
 use super::tenants::TenantTierEnum;
 use crate::error::ApiResult;
-use crate::graphql::{Requires, request, services};
+use crate::graphql::{Requires, parse_id, request, services};
 
 /// Something a business uses and its tier may limit.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -153,6 +154,81 @@ pub(crate) struct UsageDayObject {
     used: i64,
 }
 
+/// A threshold the business's owners added to the defaults (80 % and 100 %
+/// of every limit).
+#[derive(SimpleObject)]
+#[graphql(name = "UsageAlert")]
+pub(crate) struct UsageAlertObject {
+    /// Its id.
+    id: ID,
+    /// The metric it watches.
+    metric: UsageMetricEnum,
+    /// Fires at this percentage of the limit (or null: at an amount).
+    percent: Option<i32>,
+    /// Fires at this use (or null: at a percentage).
+    amount: Option<i64>,
+    /// When it was added.
+    created_at: DateTime<Utc>,
+}
+
+impl From<UsageAlert> for UsageAlertObject {
+    fn from(alert: UsageAlert) -> Self {
+        let (percent, amount) = match alert.threshold {
+            Threshold::Percent(p) => (Some(p), None),
+            Threshold::Amount(a) => (None, Some(a)),
+        };
+        Self {
+            id: ID(alert.id.to_string()),
+            metric: alert.metric.into(),
+            percent,
+            amount,
+            created_at: alert.created_at,
+        }
+    }
+}
+
+/// A threshold reached in the current period (each fires once a period).
+#[derive(SimpleObject)]
+#[graphql(name = "UsageAlertFiring")]
+pub(crate) struct UsageAlertFiringObject {
+    /// The metric.
+    metric: UsageMetricEnum,
+    /// `80%` (of the limit) or `500` (an amount).
+    threshold: String,
+    /// The use at which it fires.
+    level: i64,
+    /// The use that reached it.
+    used: i64,
+    /// The limit then; null: unlimited.
+    limit: Option<i64>,
+    /// When.
+    fired_at: DateTime<Utc>,
+}
+
+impl From<Fired> for UsageAlertFiringObject {
+    fn from(f: Fired) -> Self {
+        Self {
+            metric: f.metric.into(),
+            threshold: f.threshold,
+            level: f.level,
+            used: f.used,
+            limit: f.limit,
+            fired_at: f.fired_at,
+        }
+    }
+}
+
+/// An alert to add: at a percentage of the limit or at an amount (one of them).
+#[derive(InputObject)]
+pub(crate) struct AddUsageAlertInput {
+    /// The metric to watch (a counted one, not a rate per minute).
+    metric: UsageMetricEnum,
+    /// A percentage of the limit, 1 to 1000.
+    percent: Option<i32>,
+    /// A use, 1 or more.
+    amount: Option<i64>,
+}
+
 /// The business's usage (for its owners).
 #[derive(Clone)]
 pub(crate) struct TenantUsageObject(Tenant);
@@ -167,6 +243,16 @@ impl TenantUsageObject {
     async fn meters(&self, ctx: &Context<'_>) -> ApiResult<Vec<UsageMeterObject>> {
         let meters = services(ctx)?.usage.meters(request(ctx)?, &terms_of(&self.0)?).await?;
         Ok(meters.into_iter().filter(|m| m.limit.metric.measure() != Measure::PerMinute).map(Into::into).collect())
+    }
+    /// The thresholds its owners added.
+    async fn alerts(&self, ctx: &Context<'_>) -> ApiResult<Vec<UsageAlertObject>> {
+        let alerts = services(ctx)?.usage.alerts(request(ctx)?).await?;
+        Ok(alerts.into_iter().map(Into::into).collect())
+    }
+    /// The thresholds reached in the current periods, in the order they fired.
+    async fn fired(&self, ctx: &Context<'_>) -> ApiResult<Vec<UsageAlertFiringObject>> {
+        let fired = services(ctx)?.usage.fired(request(ctx)?, &terms_of(&self.0)?).await?;
+        Ok(fired.into_iter().map(Into::into).collect())
     }
     /// The use of `metric` on each day from `from` to `to` (inclusive, at most
     /// 366 days), zero where nothing was used.
@@ -202,5 +288,35 @@ impl UsageQueries {
     #[access(Requires(Permission::TenantManage))]
     async fn usage(&self, ctx: &Context<'_>) -> ApiResult<TenantUsageObject> {
         Ok(TenantUsageObject(services(ctx)?.tenants.current_tenant(request(ctx)?).await?))
+    }
+}
+
+/// Mutations about usage alerts.
+#[derive(Default)]
+pub(super) struct UsageMutations;
+
+#[operations]
+#[Object]
+impl UsageMutations {
+    /// Adds a usage alert: the owners are told (by email and in the app) and
+    /// the webhooks get `usage.threshold_reached` when the use reaches it, once
+    /// a period. At most 20.
+    #[access(Requires(Permission::TenantManage))]
+    async fn add_usage_alert(&self, ctx: &Context<'_>, input: AddUsageAlertInput) -> ApiResult<UsageAlertObject> {
+        let threshold = match (input.percent, input.amount) {
+            (Some(percent), None) => Threshold::Percent(percent),
+            (None, Some(amount)) => Threshold::Amount(amount),
+            _ => return Err(DomainError::invalid("percent", "give a percent or an amount, not both").into()),
+        };
+        let added = services(ctx)?.usage.add_alert(request(ctx)?, input.metric.into(), threshold).await?;
+        Ok(added.into())
+    }
+
+    /// Removes one of the business's usage alerts; returns its id.
+    #[access(Requires(Permission::TenantManage))]
+    async fn remove_usage_alert(&self, ctx: &Context<'_>, id: ID) -> ApiResult<ID> {
+        let parsed: uuid::Uuid = parse_id("id", &id)?;
+        services(ctx)?.usage.remove_alert(request(ctx)?, parsed).await?;
+        Ok(id)
     }
 }
