@@ -19,7 +19,7 @@ fn allowed_workspace_dependencies() -> BTreeMap<&'static str, BTreeSet<&'static 
         ("tessera-rbac", BTreeSet::from(["tessera-kernel", "tessera-tenant", "tessera-audit", "tessera-notify"])),
         ("tessera-identity", BTreeSet::from(["tessera-kernel", "tessera-audit", "tessera-notify"])),
         // Notifications are queued by the domains whose changes cause them.
-        ("tessera-notify", BTreeSet::from(["tessera-kernel", "tessera-audit"])),
+        ("tessera-notify", BTreeSet::from(["tessera-kernel", "tessera-audit", "tessera-ledger"])),
         // Every domain that changes tenant data writes to the audit log.
         ("tessera-audit", BTreeSet::from(["tessera-kernel"])),
         // Usage is counted by the domains whose changes use something.

@@ -56,4 +56,5 @@ mod transport;
 mod trusted_documents;
 mod usage;
 mod usage_alerts;
+mod usage_messages;
 mod websocket;

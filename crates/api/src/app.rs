@@ -10,7 +10,7 @@ use tessera_identity::{
     AccountLinks, CeremonyStore, DatabaseCeremonies, IdentityService, PasswordHasher, PasswordPolicy, SessionPolicy,
 };
 use tessera_kernel::{Db, SharedClock, SystemClock, TenantTier};
-use tessera_ledger::UsageService;
+use tessera_ledger::{UsageHooks, UsageService};
 use tessera_migrations::{Migrator, MigratorTrait};
 use tessera_notify::{
     DeliveryWorker, EmailSender, NotifyService, Providers, PushSender, SmsSender, SmtpSender, TargetPolicy,
@@ -201,7 +201,9 @@ impl App {
             public_url: Some(config.public_url.clone()),
             ..options.delivery.clone()
         };
-        let deliveries = DeliveryWorker::new(db.clone(), providers, worker_config, options.clock.clone());
+        let usage_hooks: Arc<dyn UsageHooks> = Arc::new(OwnerNotices);
+        let deliveries =
+            DeliveryWorker::new(db.clone(), providers, worker_config, options.clock.clone(), usage_hooks.clone());
         let ceremonies: Arc<dyn CeremonyStore> = match &config.redis_url {
             Some(url) => Arc::new(RedisCeremonies::new(url)?),
             None => Arc::new(DatabaseCeremonies::new(db.clone())),
@@ -224,7 +226,7 @@ impl App {
                 .map_err(|e| StartupError::Passkeys(e.public_message()))?
                 .with_ceremonies(ceremonies)
                 .with_session_endings(Arc::new(bus.clone())),
-            scheduling: tessera_scheduling::SchedulingService::new(db.clone(), Arc::new(OwnerNotices)),
+            scheduling: tessera_scheduling::SchedulingService::new(db.clone(), usage_hooks),
             notify: NotifyService::new(db.clone(), policy_for_webhooks),
             usage: UsageService::new(db.clone()),
             deliveries: deliveries.clone(),

@@ -5,7 +5,7 @@
 //! new period has new keys, so every alert re-arms (a stock's, such as
 //! providers, has the calendar month for a period: giving a provider back and
 //! adding it again does not fire twice in a month). Telling people is the
-//! caller's ([`UsageNotices`], which the gateway implements with notify).
+//! caller's ([`UsageHooks`], which the gateway implements with notify).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::entity::{usage_alert, usage_alert_firing};
 use crate::metric::{Metric, Period};
+use crate::usage::{Counted, Usage, UsageTerms};
 
 /// The thresholds every limited metric has, in percent of its limit.
 pub const DEFAULT_PERCENTS: [i32; 2] = [80, 100];
@@ -88,10 +89,15 @@ impl Reached {
     }
 }
 
-/// Tells people of reached thresholds, inside the transaction that reached them
-/// (the gateway queues the owners' messages and the webhook event).
+/// What the ledger needs from above it, inside a using transaction: the
+/// tenant's terms (for a domain that cannot read the tenant itself, such as
+/// notify), and telling people of reached thresholds. The gateway implements
+/// it with tenant, rbac, identity and notify.
 #[async_trait]
-pub trait UsageNotices: Send + Sync + std::fmt::Debug {
+pub trait UsageHooks: Send + Sync + std::fmt::Debug {
+    /// The tenant's tier and timezone, read in `txn`.
+    async fn terms(&self, txn: &DatabaseTransaction, tenant_id: TenantId) -> Result<UsageTerms>;
+
     /// Called once per use that fired at least one threshold.
     async fn reached(
         &self,
@@ -100,6 +106,23 @@ pub trait UsageNotices: Send + Sync + std::fmt::Debug {
         reached: &[Reached],
         at: DateTime<Utc>,
     ) -> Result<()>;
+}
+
+/// Counts `usage` for a tenant whose terms `hooks` read, and tells people of
+/// the thresholds it reached, all in `txn`.
+pub async fn count_with(
+    txn: &DatabaseTransaction,
+    hooks: &dyn UsageHooks,
+    tenant_id: TenantId,
+    usage: Usage,
+) -> Result<Counted> {
+    let terms = hooks.terms(txn, tenant_id).await?;
+    let at = usage.at;
+    let counted = crate::usage::consume(txn, &terms, usage).await?;
+    if !counted.reached.is_empty() {
+        hooks.reached(txn, tenant_id, &counted.reached, at).await?;
+    }
+    Ok(counted)
 }
 
 /// What a use from `before` to `used` reached, each fired once: the defaults

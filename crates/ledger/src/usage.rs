@@ -67,7 +67,7 @@ pub struct Counted {
     /// The period.
     pub period: Period,
     /// The thresholds this use reached, each fired for the first time in the
-    /// period (tell people: [`crate::UsageNotices`]).
+    /// period (tell people: [`crate::UsageHooks`]).
     pub reached: Vec<Reached>,
 }
 

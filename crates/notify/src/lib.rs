@@ -41,7 +41,9 @@ mod webhook;
 mod worker;
 mod worker_account;
 mod worker_digest;
+mod worker_quota;
 mod worker_send;
+mod worker_topics;
 
 pub use account::{queue_account_message, withdraw_account_messages};
 pub use channel::{

@@ -15,8 +15,10 @@
 //! sharded by tenant on a distributed PostgreSQL, which refuses `FOR UPDATE`
 //! across shards. A claim is a few statements, so the wait is short.
 //!
-//! Sending on each channel is in `worker_send.rs`; daily digests in
-//! `worker_digest.rs`; the platform's account messages in `worker_account.rs`.
+//! Sending on each channel is in `worker_send.rs`; counting emails and text
+//! messages against the business's tier in `worker_quota.rs`; daily digests in
+//! `worker_digest.rs`; the platform's account messages in `worker_account.rs`;
+//! what a topic decides in `worker_topics.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,8 +26,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use tessera_kernel::clock::SharedClock;
 use tessera_kernel::db::{Access, Scope};
@@ -33,18 +34,20 @@ use tessera_kernel::directory::{self, KeyKind};
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::token::hash_token;
 use tessera_kernel::{Db, Result, WebhookEndpointId};
+use tessera_ledger::UsageHooks;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use uuid::Uuid;
 
 use crate::channel::{EmailSender, PushSender, Receipt, SendError, SmsSender};
 use crate::entity::{attempt, delivery, notification, webhook_endpoint};
-use crate::model::{AttemptOutcome, Channel, DeliveryStatus, Topic};
+use crate::model::{AttemptOutcome, Channel, DeliveryStatus};
 use crate::preference::{self, Effective};
 use crate::queue::announce_in_app;
 use crate::webhook::WebhookClient;
 use crate::worker_digest::same_digest;
-use crate::worker_send::link_of;
+use crate::worker_quota::Reservation;
+use crate::worker_topics::{forget_secret_once_final, is_timely};
 
 /// The lock replicas take in turn to claim deliveries (see the module docs).
 pub(crate) const CLAIM_LOCK: &str = "tessera.notify_claim";
@@ -139,6 +142,8 @@ pub struct DeliveryWorker {
     pub(crate) providers: Providers,
     pub(crate) config: WorkerConfig,
     pub(crate) clock: SharedClock,
+    /// Counts emails and text messages against the business's tier.
+    pub(crate) usage: Arc<dyn UsageHooks>,
 }
 
 impl std::fmt::Debug for DeliveryWorker {
@@ -148,9 +153,15 @@ impl std::fmt::Debug for DeliveryWorker {
 }
 
 impl DeliveryWorker {
-    /// A worker over `db`.
-    pub fn new(db: Db, providers: Providers, config: WorkerConfig, clock: SharedClock) -> Self {
-        Self { db, providers, config, clock }
+    /// A worker over `db`; `usage` reads a business's tier for counting what it sends.
+    pub fn new(
+        db: Db,
+        providers: Providers,
+        config: WorkerConfig,
+        clock: SharedClock,
+        usage: Arc<dyn UsageHooks>,
+    ) -> Self {
+        Self { db, providers, config, clock, usage }
     }
 
     /// Claims one batch of due deliveries, and one of due account messages, and
@@ -271,7 +282,7 @@ impl DeliveryWorker {
     async fn deliver(&self, claimed: Claimed, rest: &mut std::collections::VecDeque<Claimed>) -> Result<()> {
         let started = self.clock.now();
         let Claimed { delivery, notification, endpoint, preferences } = claimed;
-        let mut open_token = None;
+        let (mut open_token, mut reserved) = (None, false);
         let (channel, priority) = (delivery.channel, notification.priority);
         let tried = if notification.cancelled_at.is_some() {
             Tried::Withdrawn
@@ -292,14 +303,27 @@ impl DeliveryWorker {
         } else if let Some(until) = preferences.holds(channel, priority, started) {
             Tried::Deferred(until, Hold::QuietHours)
         } else {
-            match delivery.channel {
-                Channel::InApp => Tried::Sent(Receipt::default()),
-                Channel::Email => self.send_email(&delivery, &notification, &mut open_token).await?,
-                Channel::Sms | Channel::Push => self.send_short(&delivery, &notification).await?,
-                Channel::Webhook => self.send_webhook(&notification, endpoint.as_ref(), started).await,
+            match self.reserve(&delivery, &notification).await? {
+                Reservation::Over(why) => Tried::Skipped(why),
+                reservation => {
+                    reserved = reservation == Reservation::Reserved;
+                    match delivery.channel {
+                        Channel::InApp => Tried::Sent(Receipt::default()),
+                        Channel::Email => self.send_email(&delivery, &notification, &mut open_token).await?,
+                        Channel::Sms | Channel::Push => self.send_short(&delivery, &notification).await?,
+                        Channel::Webhook => self.send_webhook(&notification, endpoint.as_ref(), started).await,
+                    }
+                }
             }
         };
-        self.finish(&delivery, &notification, started, tried, open_token).await
+        // A unit counted for a message that ends unsent is given back.
+        let ends = self.settle(&tried, delivery.attempts).0;
+        let unsent = reserved && !matches!(ends, DeliveryStatus::Sent | DeliveryStatus::Pending);
+        self.finish(&delivery, &notification, started, tried, open_token).await?;
+        if unsent {
+            self.give_back(&delivery, &notification).await?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn finish(
@@ -446,52 +470,5 @@ impl DeliveryWorker {
 
 pub(crate) async fn commit(txn: DatabaseTransaction) -> Result<()> {
     txn.commit().await?;
-    Ok(())
-}
-
-/// Whether a topic's message loses its point if held for a digest: a reminder,
-/// or a single-use link that expires.
-pub(crate) fn is_timely(topic: &str) -> bool {
-    topic_of(topic).is_some_and(|t| t == Topic::BookingReminder || t.carries_secret())
-}
-
-fn topic_of(name: &str) -> Option<Topic> {
-    Topic::ALL.into_iter().find(|t| t.as_str() == name)
-}
-
-/// Whether a topic's message carries a secret (a single-use link), to be
-/// forgotten once it can no longer be sent.
-pub(crate) fn carries_secret(topic: &str) -> bool {
-    topic_of(topic).is_some_and(Topic::carries_secret)
-}
-
-/// Forgets the text and variables of a message that carried a secret (a
-/// single-use link) once none of its deliveries can be sent any more: the
-/// outbox must not become a second place the secret can be read from.
-async fn forget_secret_once_final<C: ConnectionTrait>(conn: &C, notification: &notification::Model) -> Result<()> {
-    if !carries_secret(&notification.topic) {
-        return Ok(());
-    }
-    let still_pending = delivery::Entity::find()
-        .filter(delivery::Column::TenantId.eq(notification.tenant_id))
-        .filter(delivery::Column::NotificationId.eq(notification.id))
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
-        .count(conn)
-        .await?;
-    if still_pending == 0 {
-        // A framed message keeps the tenant's words, for the record of who sent
-        // what, with the link taken out; any other is forgotten whole.
-        let kept = topic_of(&notification.topic)
-            .filter(|t| t.is_framed())
-            .and_then(|_| notification.body.as_deref().zip(link_of(&notification.variables)))
-            .map(|(body, link)| body.replace(&link, "[link removed once sent]"));
-        notification::Entity::update_many()
-            .col_expr(notification::Column::Variables, Expr::value("{}"))
-            .col_expr(notification::Column::Body, Expr::value(kept))
-            .filter(notification::Column::TenantId.eq(notification.tenant_id))
-            .filter(notification::Column::Id.eq(notification.id))
-            .exec(conn)
-            .await?;
-    }
     Ok(())
 }

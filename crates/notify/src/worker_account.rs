@@ -17,8 +17,9 @@ use tracing::warn;
 
 use crate::entity::{account_attempt, account_message};
 use crate::model::DeliveryStatus;
-use crate::worker::{DeliveryWorker, Tried, carries_secret, commit};
+use crate::worker::{DeliveryWorker, Tried, commit};
 use crate::worker_send::{outcome, render_stored};
+use crate::worker_topics::carries_secret;
 
 impl DeliveryWorker {
     /// Claims one batch of due account messages and sends them; returns how

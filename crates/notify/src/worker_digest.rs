@@ -13,8 +13,9 @@ use tracing::warn;
 use crate::entity::{delivery, notification};
 use crate::model::{Channel, DeliveryStatus, Priority};
 use crate::template::{self, Rendered};
-use crate::worker::{CLAIM_LOCK, Claimed, DeliveryWorker, Tried, commit, is_timely};
+use crate::worker::{CLAIM_LOCK, Claimed, DeliveryWorker, Tried, commit};
 use crate::worker_send::{outcome, render};
+use crate::worker_topics::is_timely;
 
 /// The most messages one digest gathers.
 const MAX_DIGEST_ITEMS: u64 = 50;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::{BookingId, ProviderId, Result};
-use tessera_ledger::{Metric, Usage, UsageNotices, UsageTerms};
+use tessera_ledger::{Metric, Usage, UsageHooks, UsageTerms};
 use tessera_tenant::Tenant;
 
 use crate::bookable::timezone;
@@ -18,7 +18,7 @@ fn terms(tenant: &Tenant) -> Result<UsageTerms> {
 }
 
 /// Counts `usage` and tells people of the thresholds it reached.
-async fn count(txn: &DatabaseTransaction, tenant: &Tenant, notices: &dyn UsageNotices, usage: Usage) -> Result<()> {
+async fn count(txn: &DatabaseTransaction, tenant: &Tenant, notices: &dyn UsageHooks, usage: Usage) -> Result<()> {
     let at = usage.at;
     let counted = tessera_ledger::consume(txn, &terms(tenant)?, usage).await?;
     if !counted.reached.is_empty() {
@@ -31,7 +31,7 @@ async fn count(txn: &DatabaseTransaction, tenant: &Tenant, notices: &dyn UsageNo
 pub(crate) async fn count_booking(
     txn: &DatabaseTransaction,
     tenant: &Tenant,
-    notices: &dyn UsageNotices,
+    notices: &dyn UsageHooks,
     id: BookingId,
     at: DateTime<Utc>,
 ) -> Result<()> {
@@ -51,7 +51,7 @@ pub(crate) async fn count_booking(
 pub(crate) async fn count_provider(
     txn: &DatabaseTransaction,
     tenant: &Tenant,
-    notices: &dyn UsageNotices,
+    notices: &dyn UsageHooks,
     id: ProviderId,
     active: bool,
     at: DateTime<Utc>,

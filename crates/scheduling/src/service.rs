@@ -7,20 +7,20 @@ use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
 use tessera_kernel::txn::Txn;
 use tessera_kernel::{Db, DomainError, Permission, ProviderId, RequestContext, Resource, Result};
-use tessera_ledger::UsageNotices;
+use tessera_ledger::UsageHooks;
 
 /// Providers, services, customers, availability and bookings of the request's tenant.
 #[derive(Debug, Clone)]
 pub struct SchedulingService {
     pub(crate) db: Db,
     /// Who hears when a use reaches a usage alert's threshold.
-    pub(crate) usage_notices: Arc<dyn UsageNotices>,
+    pub(crate) usage_notices: Arc<dyn UsageHooks>,
 }
 
 impl SchedulingService {
     /// A service over `db`; `usage_notices` tells people when a booking or a
     /// provider reaches a usage alert's threshold, in the change's transaction.
-    pub fn new(db: Db, usage_notices: Arc<dyn UsageNotices>) -> Self {
+    pub fn new(db: Db, usage_notices: Arc<dyn UsageHooks>) -> Self {
         Self { db, usage_notices }
     }
 

@@ -1,4 +1,6 @@
-//! Telling a business's owners it reached a usage alert's threshold, inside
+//! What the ledger asks of the gateway inside a using transaction: a
+//! tenant's terms (tier and timezone) for the domains that cannot read the
+//! tenant, and telling a business's owners it reached a usage alert's threshold, inside
 //! the transaction whose use reached it (the ledger fires each threshold once
 //! per period): a message to each owner by email and in the app (urgent, so
 //! quiet hours do not hold it, once the limit itself is reached), and a
@@ -10,16 +12,22 @@ use chrono_tz::Tz;
 use sea_orm::DatabaseTransaction;
 use serde_json::json;
 use tessera_kernel::{DomainError, Result, TenantId};
-use tessera_ledger::{Reached, UsageNotices};
+use tessera_ledger::{Reached, UsageHooks, UsageTerms};
 use tessera_notify::{NewNotification, Priority, Recipient, Topic};
 
-/// The gateway's [`UsageNotices`]: owners (rbac), their addresses (identity),
-/// the messages and the webhook event (notify).
+/// The gateway's [`UsageHooks`]: the tenant's terms (tenant); for a reached
+/// threshold, its owners (rbac), their addresses (identity), the messages and
+/// the webhook event (notify).
 #[derive(Debug, Default)]
 pub(crate) struct OwnerNotices;
 
 #[async_trait]
-impl UsageNotices for OwnerNotices {
+impl UsageHooks for OwnerNotices {
+    async fn terms(&self, txn: &DatabaseTransaction, tenant_id: TenantId) -> Result<UsageTerms> {
+        let tenant = tessera_tenant::load_tenant_in_scope(txn, tenant_id).await?;
+        Ok(UsageTerms { tenant_id, tier: tenant.tier, timezone: timezone_of(&tenant)? })
+    }
+
     async fn reached(
         &self,
         txn: &DatabaseTransaction,
@@ -28,10 +36,7 @@ impl UsageNotices for OwnerNotices {
         at: DateTime<Utc>,
     ) -> Result<()> {
         let tenant = tessera_tenant::load_tenant_in_scope(txn, tenant_id).await?;
-        let timezone: Tz = tenant
-            .timezone
-            .parse()
-            .map_err(|_| DomainError::Internal(format!("tenant timezone {} is invalid", tenant.timezone)))?;
+        let timezone = timezone_of(&tenant)?;
         let owners = tessera_rbac::owners_in(txn, tenant_id, at).await?;
         let people = tessera_identity::users_in(txn, &owners).await?;
         let mut notices = Vec::new();
@@ -87,4 +92,11 @@ impl UsageNotices for OwnerNotices {
         }
         Ok(())
     }
+}
+
+fn timezone_of(tenant: &tessera_tenant::Tenant) -> Result<Tz> {
+    tenant
+        .timezone
+        .parse()
+        .map_err(|_| DomainError::Internal(format!("tenant timezone {} is invalid", tenant.timezone)))
 }
