@@ -46,6 +46,7 @@ mod m20261221_000031_account_message_outbox;
 mod m20261222_000032_drop_lookup_indexes;
 mod m20261223_000033_usage;
 mod m20261224_000034_usage_alerts;
+mod m20261225_000035_count_endpoints_and_clients;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -90,6 +91,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261222_000032_drop_lookup_indexes::Migration),
             Box::new(m20261223_000033_usage::Migration),
             Box::new(m20261224_000034_usage_alerts::Migration),
+            Box::new(m20261225_000035_count_endpoints_and_clients::Migration),
         ]
     }
 }

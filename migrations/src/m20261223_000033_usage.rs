@@ -39,7 +39,7 @@ const DEFAULTS: [TierDefault; 9] = [
     ("sms", [(Some(0), false), (Some(200), true), (Some(2_000), true), (None, true)]),
     ("emails", [(Some(500), false), (Some(5_000), true), (Some(50_000), true), (None, true)]),
     ("webhook_endpoints", [(Some(1), false), (Some(5), false), (Some(20), false), (Some(100), false)]),
-    ("api_credentials", [(Some(2), false), (Some(10), false), (Some(50), false), (None, false)]),
+    ("api_credentials", [(Some(2), false), (Some(10), false), (Some(25), false), (Some(50), false)]),
     ("requests_per_minute", [(Some(120), false), (Some(600), false), (Some(3_000), false), (Some(12_000), false)]),
     (
         "complexity_per_minute",
@@ -68,17 +68,23 @@ pub(crate) fn tenant_fk(table: &str) -> ForeignKeyCreateStatement {
         .to_owned()
 }
 
-/// Counts the active providers every tenant already has, as one record
-/// (source `existing`) and its counter, so the stock starts from what exists and the counters equal
-/// their records from the first day.
-async fn count_existing_providers(conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+/// Counts the rows of `table` where `live` holds, per tenant, as the stock of
+/// `metric`: one record (source `existing`) and its counter, so the stock
+/// starts from what exists and the counters equal their records from the
+/// first day.
+pub(crate) async fn count_existing(
+    conn: &impl ConnectionTrait,
+    metric: &str,
+    table: &str,
+    live: SimpleExpr,
+) -> Result<(), DbErr> {
     let c = Alias::new;
     let counts = Query::select()
         .column(c("tenant_id"))
         .expr_as(Expr::col(c("id")).count(), c("n"))
         .expr_as(Expr::col(c("created_at")).max(), c("latest"))
-        .from(c("providers"))
-        .and_where(Expr::col(c("active")).eq(true))
+        .from(c(table))
+        .and_where(live)
         .group_by_col(c("tenant_id"))
         .to_owned();
     for row in conn.query_all(&counts).await? {
@@ -107,13 +113,13 @@ async fn count_existing_providers(conn: &impl ConnectionTrait) -> Result<(), DbE
             .values_panic([
                 tenant_id.into(),
                 uuid::Uuid::now_v7().into(),
-                "providers".into(),
+                metric.into(),
                 n.into(),
                 now.into(),
                 now.format("%Y-%m-%d").to_string().into(),
                 "all".into(),
                 "existing".into(),
-                "existing:providers".into(),
+                format!("existing:{metric}").into(),
                 now.into(),
             ])
             .to_owned();
@@ -123,7 +129,7 @@ async fn count_existing_providers(conn: &impl ConnectionTrait) -> Result<(), DbE
             .columns(["tenant_id", "metric", "period_key", "used", "overage", "mode", "updated_at"].map(c))
             .values_panic([
                 tenant_id.into(),
-                "providers".into(),
+                metric.into(),
                 "all".into(),
                 n.into(),
                 0i64.into(),
@@ -229,7 +235,7 @@ impl MigrationTrait for Migration {
             }
         }
 
-        count_existing_providers(conn).await?;
+        count_existing(conn, "providers", "providers", Expr::col(Alias::new("active")).eq(true)).await?;
 
         if manager.get_database_backend() == DbBackend::Postgres {
             postgres::grant(manager, "tier_limits", "SELECT, INSERT").await?;

@@ -57,4 +57,6 @@ mod trusted_documents;
 mod usage;
 mod usage_alerts;
 mod usage_messages;
+mod usage_operator;
+mod usage_stocks;
 mod websocket;

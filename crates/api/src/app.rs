@@ -215,7 +215,7 @@ impl App {
                 .with_links(AccountLinks::new(&config.app_url))
                 .with_invitations_per_day(config.invitations_per_day),
             audit: AuditService::new(db.clone()),
-            identity: IdentityService::new(db.clone(), options.hasher.clone(), policy)
+            identity: IdentityService::new(db.clone(), options.hasher.clone(), policy, usage_hooks.clone())
                 .with_password_policy(PasswordPolicy {
                     min_chars: config.password_min_length,
                     history: config.password_history,
@@ -226,8 +226,8 @@ impl App {
                 .map_err(|e| StartupError::Passkeys(e.public_message()))?
                 .with_ceremonies(ceremonies)
                 .with_session_endings(Arc::new(bus.clone())),
-            scheduling: tessera_scheduling::SchedulingService::new(db.clone(), usage_hooks),
-            notify: NotifyService::new(db.clone(), policy_for_webhooks),
+            scheduling: tessera_scheduling::SchedulingService::new(db.clone(), usage_hooks.clone()),
+            notify: NotifyService::new(db.clone(), policy_for_webhooks, usage_hooks.clone()),
             usage: UsageService::new(db.clone()),
             deliveries: deliveries.clone(),
             bus,

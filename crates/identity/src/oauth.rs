@@ -227,6 +227,8 @@ impl IdentityService {
         let entry = directory::Entry { tenant_id: Some(row.tenant_id), row_id: row.id.as_uuid() };
         directory::register(&txn, KeyKind::OAuthClient, &row.client_id, entry).await?;
         self.record_client_event(&txn, ctx, SecurityEventKind::OAuthClientCreated, &row).await?;
+        let usage = client_usage(row.id, 1, "added", now);
+        tessera_ledger::count_with(&txn, &*self.usage, row.tenant_id, usage).await?;
         txn.commit().await?;
         Ok((row.into(), secret))
     }
@@ -321,6 +323,8 @@ impl IdentityService {
             .await?;
         oauth_token::Entity::delete_many().filter(oauth_token::Column::ClientRowId.eq(row.id)).exec(&txn).await?;
         self.record_client_event(&txn, ctx, SecurityEventKind::OAuthClientRevoked, &row).await?;
+        let usage = client_usage(row.id, -1, "revoked", now);
+        tessera_ledger::count_with(&txn, &*self.usage, row.tenant_id, usage).await?;
         let row = oauth_client::Entity::find_by_id((row.tenant_id, row.id))
             .one(&txn)
             .await?
@@ -455,5 +459,18 @@ impl IdentityService {
             .await?;
         txn.commit().await?;
         Ok(Ok(ClientToken { access_token, expires_at, scopes }))
+    }
+}
+
+/// A partner client added (`1`) or revoked (`-1`), as the tier counts it
+/// (`api_credentials`).
+fn client_usage(id: OAuthClientId, quantity: i64, change: &str, at: DateTime<Utc>) -> tessera_ledger::Usage {
+    tessera_ledger::Usage {
+        metric: tessera_ledger::Metric::ApiCredentials,
+        quantity,
+        at,
+        source_kind: "oauth_client",
+        source_id: Some(id.to_string()),
+        key: format!("oauth_client:{id}:{change}"),
     }
 }

@@ -13,6 +13,7 @@ use sea_orm::{ConnectionTrait, EntityTrait, QuerySelect};
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::token::AccountLinks;
 use tessera_kernel::{Db, DomainError, RequestContext, Result, SessionId, UserId};
+use tessera_ledger::UsageHooks;
 use tokio::sync::OnceCell;
 
 use crate::ceremony::{CeremonyStore, DatabaseCeremonies};
@@ -53,6 +54,8 @@ pub struct IdentityService {
     pub(crate) successor_key: Arc<OnceCell<String>>,
     /// Told of the sessions each committed change ended, if anyone listens.
     pub(crate) endings: Option<Arc<dyn SessionEndings>>,
+    /// Counts a business's partner clients against its tier.
+    pub(crate) usage: Arc<dyn UsageHooks>,
 }
 
 pub(crate) fn parse_display_name(raw: &str) -> Result<String> {
@@ -73,8 +76,9 @@ pub(crate) fn invalid_credentials() -> DomainError {
 
 impl IdentityService {
     /// A service over `db`.
-    pub fn new(db: Db, hasher: PasswordHasher, policy: SessionPolicy) -> Self {
+    pub fn new(db: Db, hasher: PasswordHasher, policy: SessionPolicy, usage: Arc<dyn UsageHooks>) -> Self {
         Self {
+            usage,
             ceremonies: Arc::new(DatabaseCeremonies::new(db.clone())),
             db,
             hasher,

@@ -13,6 +13,8 @@ use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
 use tessera_kernel::{DomainError, Permission, RequestContext, Result, TenantId, WebhookEndpointId};
 
+use tessera_ledger::{Metric, Usage};
+
 use crate::entity::webhook_endpoint;
 use crate::model::{EndpointInput, EndpointPatch, EndpointWithSecret, WebhookEndpoint};
 use crate::service::NotifyService;
@@ -27,8 +29,9 @@ pub const WEBHOOK_EVENT_TYPES: [&str; 5] = [
     "usage.threshold_reached",
 ];
 
-/// The most webhook endpoints a tenant may have.
-const MAX_ENDPOINTS: u64 = 20;
+/// The most webhook endpoints a tenant may have, whatever its tier (which
+/// limits them further: `webhook_endpoints`, counted on creation and removal).
+const MAX_ENDPOINTS: u64 = 100;
 
 /// The longest a rotated-out secret may keep signing.
 const MAX_ROTATION_OVERLAP_HOURS: i64 = 168;
@@ -154,6 +157,8 @@ impl NotifyService {
         .insert(&txn)
         .await?;
         audit(&txn, ctx, &auth, "webhook_endpoint.created", None, Some(&row)).await?;
+        let usage = endpoint_usage(row.id, 1, "added", now);
+        tessera_ledger::count_with(&txn, &*self.usage, auth.tenant_id, usage).await?;
         txn.commit().await?;
         Ok(EndpointWithSecret { endpoint: row.into(), secret })
     }
@@ -224,6 +229,8 @@ impl NotifyService {
         let before = find_endpoint(&txn, auth.tenant_id, id).await?;
         webhook_endpoint::Entity::delete_by_id((auth.tenant_id, id)).exec(&txn).await?;
         audit(&txn, ctx, &auth, "webhook_endpoint.deleted", Some(&before), None).await?;
+        let usage = endpoint_usage(id, -1, "removed", ctx.now());
+        tessera_ledger::count_with(&txn, &*self.usage, auth.tenant_id, usage).await?;
         txn.commit().await?;
         Ok(before.into())
     }
@@ -239,5 +246,17 @@ impl NotifyService {
 
     fn checked_url(&self, url: &str) -> Result<String> {
         Ok(self.policy.validate(url.trim())?.to_string())
+    }
+}
+
+/// An endpoint added (`1`) or removed (`-1`), as the tier counts it.
+fn endpoint_usage(id: WebhookEndpointId, quantity: i64, change: &str, at: chrono::DateTime<chrono::Utc>) -> Usage {
+    Usage {
+        metric: Metric::WebhookEndpoints,
+        quantity,
+        at,
+        source_kind: "webhook_endpoint",
+        source_id: Some(id.to_string()),
+        key: format!("webhook_endpoint:{id}:{change}"),
     }
 }

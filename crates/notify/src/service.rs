@@ -4,6 +4,7 @@
 //! (`template_service`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -14,6 +15,7 @@ use tessera_kernel::token::hash_token;
 use tessera_kernel::{
     Db, DeliveryId, NotificationId, Page, PageRequest, Permission, RequestContext, Result, TenantId, UserId,
 };
+use tessera_ledger::UsageHooks;
 
 use crate::entity::{attempt, delivery, notification};
 use crate::model::{Attempt, Channel, Delivery, DeliveryFilter};
@@ -24,12 +26,15 @@ use crate::webhook::TargetPolicy;
 pub struct NotifyService {
     pub(crate) db: Db,
     pub(crate) policy: TargetPolicy,
+    /// Counts webhook endpoints against the business's tier.
+    pub(crate) usage: Arc<dyn UsageHooks>,
 }
 
 impl NotifyService {
-    /// A service over `db`, checking webhook URLs against `policy`.
-    pub fn new(db: Db, policy: TargetPolicy) -> Self {
-        Self { db, policy }
+    /// A service over `db`, checking webhook URLs against `policy` and counting
+    /// endpoints through `usage`.
+    pub fn new(db: Db, policy: TargetPolicy, usage: Arc<dyn UsageHooks>) -> Self {
+        Self { db, policy, usage }
     }
 
     pub(crate) fn db(&self) -> &Db {
