@@ -58,5 +58,6 @@ mod usage;
 mod usage_alerts;
 mod usage_messages;
 mod usage_operator;
+mod usage_requests;
 mod usage_stocks;
 mod websocket;

@@ -30,6 +30,7 @@ use crate::flows::usage_notices::OwnerNotices;
 use crate::graphql::{build_schema, public_root_fields};
 use crate::http::metrics::Metrics;
 use crate::http::persisted::{Documents, PersistedQueries};
+use crate::http::request_counts::FLUSH_EVERY;
 use crate::http::trusted::TrustedDocuments;
 use crate::http::{AppInner, AppState};
 use crate::services::Services;
@@ -229,6 +230,7 @@ impl App {
             scheduling: tessera_scheduling::SchedulingService::new(db.clone(), usage_hooks.clone()),
             notify: NotifyService::new(db.clone(), policy_for_webhooks, usage_hooks.clone()),
             usage: UsageService::new(db.clone()),
+            usage_hooks: usage_hooks.clone(),
             deliveries: deliveries.clone(),
             bus,
             relay,
@@ -267,8 +269,10 @@ impl App {
             event_rights: Default::default(),
             callers: CallerCache::new(rights_reuse_seconds),
             documents,
+            request_counts: Default::default(),
         });
-        let mut tasks = vec![relay_task, housekeeping_task];
+        let counts_task = spawn_request_counts(state.clone());
+        let mut tasks = vec![relay_task, housekeeping_task, counts_task];
         if let Some(poll) = options.delivery_poll_interval {
             tasks.push(tokio::spawn(deliveries.run(poll, state.shutdown.clone())));
         }
@@ -282,6 +286,25 @@ impl App {
             let _ = task.await;
         }
     }
+}
+
+/// Writes the API requests counted per credential every `FLUSH_EVERY`, and
+/// once more at shutdown.
+fn spawn_request_counts(state: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let stopping = tokio::select! {
+                () = state.shutdown.cancelled() => true,
+                () = tokio::time::sleep(FLUSH_EVERY) => false,
+            };
+            if let Err(err) = state.request_counts.flush(&state.db, &state.services).await {
+                warn!(error = %err, "request counts could not be written");
+            }
+            if stopping {
+                break;
+            }
+        }
+    })
 }
 
 /// Hourly: purges tenants whose deletion grace period is over, and expires

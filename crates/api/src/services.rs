@@ -2,10 +2,12 @@
 //! shared by everything that serves a request: resolvers, flows, the HTTP
 //! endpoints, the WebSocket handler and the background tasks.
 
+use std::sync::Arc;
 use tessera_audit::AuditService;
 use tessera_identity::IdentityService;
 use tessera_kernel::SharedClock;
-use tessera_ledger::UsageService;
+
+use tessera_ledger::{UsageHooks, UsageService};
 use tessera_notify::{DeliveryWorker, NotifyService};
 use tessera_rbac::RbacService;
 use tessera_scheduling::SchedulingService;
@@ -30,6 +32,8 @@ pub struct Services {
     pub notify: NotifyService,
     /// Tier limits and usage.
     pub usage: UsageService,
+    /// What the ledger asks of the gateway inside a using transaction.
+    pub usage_hooks: Arc<dyn UsageHooks>,
     /// Sends queued notifications (run in the background, or by hand in tests).
     pub deliveries: DeliveryWorker,
     /// Where published events arrive.

@@ -37,6 +37,10 @@ pub enum Metric {
     /// GraphQL query cost per minute (a rate, like requests).
     #[sea_orm(string_value = "complexity_per_minute")]
     ComplexityPerMinute,
+    /// API requests made in the period, per credential (counted for the
+    /// statistics; a tier sets no limit on it by default).
+    #[sea_orm(string_value = "api_requests")]
+    ApiRequests,
 }
 
 /// How a metric is counted.
@@ -54,7 +58,7 @@ pub enum Measure {
 
 impl Metric {
     /// Every metric, in the order they are shown.
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 10] = [
         Self::Providers,
         Self::StaffSeats,
         Self::Bookings,
@@ -64,6 +68,7 @@ impl Metric {
         Self::ApiCredentials,
         Self::RequestsPerMinute,
         Self::ComplexityPerMinute,
+        Self::ApiRequests,
     ];
 
     /// The stable name, as stored, configured and shown in errors.
@@ -78,6 +83,7 @@ impl Metric {
             Self::ApiCredentials => "api_credentials",
             Self::RequestsPerMinute => "requests_per_minute",
             Self::ComplexityPerMinute => "complexity_per_minute",
+            Self::ApiRequests => "api_requests",
         }
     }
 
@@ -90,7 +96,7 @@ impl Metric {
     pub fn measure(self) -> Measure {
         match self {
             Self::Providers | Self::StaffSeats | Self::WebhookEndpoints | Self::ApiCredentials => Measure::Stock,
-            Self::Bookings | Self::Sms | Self::Emails => Measure::PerPeriod,
+            Self::Bookings | Self::Sms | Self::Emails | Self::ApiRequests => Measure::PerPeriod,
             Self::RequestsPerMinute | Self::ComplexityPerMinute => Measure::PerMinute,
         }
     }

@@ -95,6 +95,22 @@ impl UsageService {
         Ok(found)
     }
 
+    /// Who used `metric` in the current period (`tenant:manage`): (kind of
+    /// source, its id, total), the largest first, at most 100.
+    pub async fn by_source(
+        &self,
+        ctx: &RequestContext,
+        terms: &UsageTerms,
+        metric: Metric,
+    ) -> Result<Vec<(String, Option<String>, i64)>> {
+        let (auth, txn) = self.db.begin_authorized(ctx, Permission::TenantManage, Access::Read).await?;
+        same_tenant(auth.tenant_id, terms)?;
+        let period = Period::of(metric, ctx.now(), terms.timezone);
+        let found = reads::by_source(&*txn, auth.tenant_id, metric, &period.key).await?;
+        txn.commit().await?;
+        Ok(found)
+    }
+
     /// Every tier's limits in force (the platform operator's).
     pub async fn tier_table(&self) -> Result<Vec<TierLimit>> {
         let txn = self.db.begin(Scope::Global, Access::Read).await?;

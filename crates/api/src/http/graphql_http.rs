@@ -344,6 +344,7 @@ async fn execute(
         Ok(entered) => (entered.context, entered.caller),
         Err(err) => return context_failure(media, err, presented_token),
     };
+    app.request_counts.record(&context, caller.as_ref().is_some_and(|c| c.session.through_api_key));
     if !introspection_allowed(app.config.introspection, &context) {
         if facts.introspects {
             return refuse(

@@ -25,6 +25,7 @@ mod health;
 pub mod metrics;
 mod oauth;
 pub(crate) mod persisted;
+pub mod request_counts;
 mod tracking;
 pub(crate) mod trusted;
 pub(crate) mod ws;
@@ -87,6 +88,8 @@ pub struct AppInner {
     /// Where requests' documents come from: their own text, the trusted
     /// list, the automatic persisted queries.
     pub(crate) documents: persisted::Documents,
+    /// API requests counted per credential, written in batches.
+    pub request_counts: request_counts::RequestCounts,
 }
 
 impl std::ops::Deref for AppState {

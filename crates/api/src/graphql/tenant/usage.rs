@@ -37,6 +37,9 @@ pub(crate) enum UsageMetricEnum {
     RequestsPerMinute,
     /// GraphQL query cost per minute.
     ComplexityPerMinute,
+    /// API requests made in the period (for the statistics; not limited by
+    /// default).
+    ApiRequests,
 }
 
 /// What happens beyond a limit.
@@ -229,6 +232,20 @@ pub(crate) struct AddUsageAlertInput {
     amount: Option<i64>,
 }
 
+/// One source's use of a metric in the current period.
+#[derive(SimpleObject)]
+#[graphql(name = "UsageSource")]
+pub(crate) struct UsageSourceObject {
+    /// What kind of source: `user` (a signed-in member), `api_key`,
+    /// `partner_client`, `booking`, `delivery`, `provider`, ….
+    kind: String,
+    /// Its id (a member's is the `User`'s, a partner client's the
+    /// `OAuthClient`'s); null when the use had none.
+    source_id: Option<ID>,
+    /// What it used.
+    used: i64,
+}
+
 /// The business's usage (for its owners).
 #[derive(Clone)]
 pub(crate) struct TenantUsageObject(Tenant);
@@ -243,6 +260,16 @@ impl TenantUsageObject {
     async fn meters(&self, ctx: &Context<'_>) -> ApiResult<Vec<UsageMeterObject>> {
         let meters = services(ctx)?.usage.meters(request(ctx)?, &terms_of(&self.0)?).await?;
         Ok(meters.into_iter().filter(|m| m.limit.metric.measure() != Measure::PerMinute).map(Into::into).collect())
+    }
+    /// Who used `metric` in the current period (for `API_REQUESTS`: which
+    /// member, API key or partner client), the largest first, at most 100.
+    /// Requests are written in batches, every 15 seconds.
+    async fn by_source(&self, ctx: &Context<'_>, metric: UsageMetricEnum) -> ApiResult<Vec<UsageSourceObject>> {
+        let sources = services(ctx)?.usage.by_source(request(ctx)?, &terms_of(&self.0)?, metric.into()).await?;
+        Ok(sources
+            .into_iter()
+            .map(|(kind, id, used)| UsageSourceObject { kind, source_id: id.map(ID), used })
+            .collect())
     }
     /// The thresholds its owners added.
     async fn alerts(&self, ctx: &Context<'_>) -> ApiResult<Vec<UsageAlertObject>> {
