@@ -5,9 +5,10 @@
 //! in batches (every [`FLUSH_EVERY`] and at shutdown), not a write per
 //! request. Each batch's line is one usage record under a key of its own: a
 //! batch whose write failed is tried again under the same key, so it is never
-//! counted twice, and its counts wait in memory meanwhile. What a crash loses
-//! is at most the last interval's counts; the records and the counters still
-//! agree, since they are written together.
+//! counted twice, and its counts wait in memory meanwhile (at most
+//! [`MAX_WAITING`] lines). What a crash loses is at most the last interval's
+//! counts; the records and the counters still agree, since they are written
+//! together.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -23,6 +24,10 @@ use crate::services::Services;
 
 /// How often the counts are written.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(15);
+
+/// The most lines kept waiting while the database cannot be written to; the
+/// oldest beyond it are dropped (and the log says so), so memory stays bounded.
+const MAX_WAITING: usize = 10_000;
 
 /// Who made a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,19 +94,28 @@ impl RequestCounts {
             let key = format!("requests:{batch}:{}:{}", line.1.kind(), line.1.id());
             (line, n, key)
         }));
-        let (mut written, mut failed) = (0, Vec::new());
-        for (line, n, key) in lines {
+        let (mut written, mut waiting) = (0, Vec::new());
+        let mut lines = lines.into_iter();
+        while let Some((line, n, key)) = lines.next() {
             match write(db, services, line, n, &key, now).await {
                 Ok(()) => written += 1,
                 Err(tessera_kernel::DomainError::NotFound { .. }) => {} // the tenant is gone
                 Err(err) => {
+                    // The database is likely away: the rest wait too, under their keys.
                     tracing::warn!(error = %err, "request counts could not be written; trying again later");
-                    failed.push((line, n, key));
+                    waiting.push((line, n, key));
+                    waiting.extend(lines.by_ref());
+                    break;
                 }
             }
         }
         if let Ok(mut retry) = self.retry.lock() {
-            retry.extend(failed);
+            retry.extend(waiting);
+            if retry.len() > MAX_WAITING {
+                let dropped = retry.len() - MAX_WAITING;
+                retry.drain(..dropped);
+                tracing::warn!(dropped, "request counts waiting too long were dropped");
+            }
         }
         Ok(written)
     }
