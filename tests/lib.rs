@@ -186,6 +186,9 @@ impl TestApp {
             seed_demo: Some(false),
             // Every test signs its people up from 127.0.0.1.
             sign_ups_per_client_hour: Some(100_000),
+            // Every test's anonymous requests come from 127.0.0.1 too; the
+            // tests of rate limits (`rate_limits.rs`) set their own.
+            platform_requests_per_minute: Some(0),
             // Tests of other features are not held by a tier's limits; the
             // tests of limits (`usage.rs`) choose a tier or a limit.
             new_tenant_tier: Some("enterprise".into()),

@@ -11,6 +11,7 @@ use tessera_api::config::{Config, ConfigArgs};
 use tessera_api::{App, AppOptions};
 use tessera_identity::{NewUser, PasswordHasher};
 use tessera_kernel::{Actor, CustomerId, ManualClock, RequestContext, RequestMeta, ServiceId, TenantId, UserId};
+use tessera_ledger::{LimitMode, Metric, NewLimit};
 use tessera_scheduling::{
     BookingCustomer, CustomerInput, NewBooking, OfferingTerms, ProviderInput, ServiceInput, WeeklyHours,
 };
@@ -60,6 +61,10 @@ pub(crate) async fn load() -> Result<World, Failure> {
         // enterprise tier's room; every booking is still counted, so the
         // count's cost is in what is measured.
         new_tenant_tier: Some("enterprise".into()),
+        // Anonymous requests are limited per address as in production, far
+        // above what a few seconds of load send (the clock stands still, so
+        // nothing refills).
+        platform_requests_per_minute: Some(1_000_000),
         log: Some("error".into()),
         ..ConfigArgs::default()
     };
@@ -83,6 +88,11 @@ pub(crate) async fn load() -> Result<World, Failure> {
     let chain =
         NewTenant { name: "Bench Salons".into(), slug: SLUG.into(), timezone: "Europe/Madrid".into(), locale: None };
     let tenant = services.tenants.create_tenant(&ctx, chain).await.map_err(domain)?;
+    // Its rates are checked on every request, at a height no run reaches.
+    for metric in [Metric::RequestsPerMinute, Metric::ComplexityPerMinute] {
+        let limit = NewLimit { value: Some(1_000_000_000_000), mode: LimitMode::Hard, note: Some("benchmark".into()) };
+        services.usage.set_tenant_limit(tenant.id, metric, limit, services.clock.now()).await.map_err(domain)?;
+    }
     let (_, scope) =
         services.rbac.resolve_scope(user.id, &TenantRef::Id(tenant.id), services.clock.now()).await.map_err(domain)?;
     let ctx = ctx.with_tenant(scope);

@@ -37,6 +37,7 @@ mod persisted_queries;
 mod personal_data;
 mod policy;
 mod provider_terms;
+mod rate_limits;
 mod rbac;
 mod recovery;
 mod relay_nodes;

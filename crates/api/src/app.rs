@@ -33,6 +33,7 @@ use crate::http::persisted::{Documents, PersistedQueries};
 use crate::http::request_counts::FLUSH_EVERY;
 use crate::http::trusted::TrustedDocuments;
 use crate::http::{AppInner, AppState};
+use crate::rate_limits::RateLimits;
 use crate::services::Services;
 
 /// What can stop the gateway from starting.
@@ -255,6 +256,10 @@ impl App {
             (None, false) => 0,
             _ => config.rights_reuse_seconds,
         };
+        let rate_limits = RateLimits::new(
+            config.redis_url.as_deref().map(redis::Client::open).transpose()?,
+            config.platform_requests_per_minute,
+        );
         let state = AppState::new(AppInner {
             config: Arc::new(config),
             schema,
@@ -270,6 +275,7 @@ impl App {
             callers: CallerCache::new(rights_reuse_seconds),
             documents,
             request_counts: Default::default(),
+            rate_limits,
         });
         let counts_task = spawn_request_counts(state.clone());
         let mut tasks = vec![relay_task, housekeeping_task, counts_task];

@@ -24,6 +24,7 @@ mod flows;
 pub mod graphql;
 pub mod http;
 pub mod plans;
+mod rate_limits;
 pub mod retention;
 pub mod server;
 pub mod services;

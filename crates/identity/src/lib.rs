@@ -82,4 +82,5 @@ pub use refresh::REFRESH_REUSE_SECS;
 pub use service::IdentityService;
 pub use sign_up::{SIGN_UP_EMAILS_PER_HOUR, SIGN_UP_HOURS, SIGN_UPS_PER_CLIENT_HOUR, SignUpRequested};
 pub use tessera_kernel::token::AccountLinks;
+pub use throttle::client_key;
 pub use token::{hash_token, new_token};

@@ -99,7 +99,7 @@ impl Charge {
 
 /// What a client is known by for limits that are not about failures (sign-ups):
 /// its IPv4 address, or its IPv6 /64 (one host usually has a whole /64).
-pub(crate) fn client_key(ip: Option<&str>) -> Option<String> {
+pub fn client_key(ip: Option<&str>) -> Option<String> {
     let ip = ip?.parse::<IpAddr>().ok()?;
     let (address, network) = address_and_network(ip);
     Some(if ip.to_canonical().is_ipv4() { address } else { network })

@@ -151,6 +151,10 @@ declare_settings! {
     sign_ups_per_client_hour: u32, env "TESSERA_SIGN_UPS_PER_CLIENT_HOUR", default("`10`") = tessera_identity::SIGN_UPS_PER_CLIENT_HOUR,
         check within(1..=100_000);
 
+    /// Requests a minute outside any business (signing in and up, one's own account): per account when signed in, else per client address (IPv4 address, IPv6 /64); 0: no limit (0–1000000). A business's own are its tier's (README "Rate limits").
+    platform_requests_per_minute: u32, env "TESSERA_PLATFORM_REQUESTS_PER_MINUTE", default("`300`") = 300,
+        check within(0..=1_000_000);
+
     /// Invitation emails (new and resent) each business may send in 24 hours (1–10000).
     invitations_per_day: u32, env "TESSERA_INVITATIONS_PER_DAY", default("`50`") = tessera_rbac::INVITATIONS_PER_DAY,
         check within(1..=10_000);

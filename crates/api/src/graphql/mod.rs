@@ -78,7 +78,8 @@ pub fn build_schema(limits: &QueryLimits, introspection: IntrospectionPolicy) ->
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives)
-        .limit_recursive_depth(limits.max_depth * 2);
+        .limit_recursive_depth(limits.max_depth * 2)
+        .extension(crate::rate_limits::complexity::ComplexityBudget);
     // Suggestions ("did you mean …?") reveal the schema; only offer them to those who
     // may read the schema anyway.
     if introspection != IntrospectionPolicy::Everyone {

@@ -344,7 +344,15 @@ async fn execute(
         Ok(entered) => (entered.context, entered.caller),
         Err(err) => return context_failure(media, err, presented_token),
     };
-    app.request_counts.record(&context, caller.as_ref().is_some_and(|c| c.session.through_api_key));
+    let through_api_key = caller.as_ref().is_some_and(|c| c.session.through_api_key);
+    let (limited, complexity) = app.rate_limits.admit(&app.db, &context, through_api_key).await;
+    if let Some(refused) = limited.refusal() {
+        let mut response =
+            respond(media, StatusCode::TOO_MANY_REQUESTS, serde_json::json!({ "errors": [ refused.error() ] }));
+        limited.write_headers(response.headers_mut());
+        return response;
+    }
+    app.request_counts.record(&context, through_api_key);
     if !introspection_allowed(app.config.introspection, &context) {
         if facts.introspects {
             return refuse(
@@ -368,6 +376,9 @@ async fn execute(
     if let Some(caller) = caller {
         request = request.data(caller);
     }
+    if let Some(gate) = &complexity {
+        request = request.data(gate.clone());
+    }
     let response = execute_operation(&app.schema, &app.services, facts.operation, request).await;
     if let Some(reads) = reads
         && let Err(err) = reads.finish().await
@@ -382,7 +393,13 @@ async fn execute(
         app.documents.keep(&hash, &document);
     }
     app.metrics.graphql_operation(facts.operation, response.errors.is_empty());
-    graphql_response(media, response)
+    let limited = limited.with(complexity.and_then(|gate| gate.checked()));
+    let mut answer = graphql_response(media, response);
+    if limited.refusal().is_some() {
+        *answer.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    }
+    limited.write_headers(answer.headers_mut());
+    answer
 }
 
 /// Whether the caller behind `context` may read the schema.

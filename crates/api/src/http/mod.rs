@@ -90,6 +90,8 @@ pub struct AppInner {
     pub(crate) documents: persisted::Documents,
     /// API requests counted per credential, written in batches.
     pub request_counts: request_counts::RequestCounts,
+    /// Requests and GraphQL cost a minute, per business, credential and client.
+    pub(crate) rate_limits: Arc<crate::rate_limits::RateLimits>,
 }
 
 impl std::ops::Deref for AppState {

@@ -29,9 +29,9 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(15);
 /// oldest beyond it are dropped (and the log says so), so memory stays bounded.
 const MAX_WAITING: usize = 10_000;
 
-/// Who made a request.
+/// Who made a request in a tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Credential {
+pub(crate) enum Credential {
     /// A signed-in person (their account's id).
     Person(Uuid),
     /// A personal API key (its id).
@@ -41,7 +41,19 @@ enum Credential {
 }
 
 impl Credential {
-    fn kind(self) -> &'static str {
+    /// The credential of a request made in a tenant (`through_api_key`: a
+    /// personal API key); `None` for an anonymous one.
+    pub(crate) fn of(ctx: &RequestContext, through_api_key: bool) -> Option<Self> {
+        match (ctx.client(), ctx.actor()) {
+            (Some(client), _) => Some(Self::PartnerClient(client.as_uuid())),
+            (None, Some(actor)) if through_api_key => Some(Self::ApiKey(actor.session_id.as_uuid())),
+            (None, Some(actor)) => Some(Self::Person(actor.user_id.as_uuid())),
+            (None, None) => None,
+        }
+    }
+
+    /// `user`, `api_key` or `partner_client`.
+    pub(crate) fn kind(self) -> &'static str {
         match self {
             Self::Person(_) => "user",
             Self::ApiKey(_) => "api_key",
@@ -49,7 +61,8 @@ impl Credential {
         }
     }
 
-    fn id(self) -> Uuid {
+    /// The account's, key's or client's id.
+    pub(crate) fn id(self) -> Uuid {
         match self {
             Self::Person(id) | Self::ApiKey(id) | Self::PartnerClient(id) => id,
         }
@@ -71,12 +84,7 @@ impl RequestCounts {
     /// is a personal API key). Requests outside any tenant are not counted.
     pub(crate) fn record(&self, ctx: &RequestContext, through_api_key: bool) {
         let Some(tenant) = ctx.tenant() else { return };
-        let credential = match (ctx.client(), ctx.actor()) {
-            (Some(client), _) => Credential::PartnerClient(client.as_uuid()),
-            (None, Some(actor)) if through_api_key => Credential::ApiKey(actor.session_id.as_uuid()),
-            (None, Some(actor)) => Credential::Person(actor.user_id.as_uuid()),
-            (None, None) => return,
-        };
+        let Some(credential) = Credential::of(ctx, through_api_key) else { return };
         if let Ok(mut pending) = self.pending.lock() {
             *pending.entry((tenant.tenant_id, credential)).or_default() += 1;
         }

@@ -355,6 +355,13 @@ impl Connection {
             Err(err) if err.domain().code() == ErrorCode::Unauthenticated => return self.refuse_connection(&err),
             Err(err) => return Step::Send(self.error_message(&id, vec![request_error(err)])),
         };
+        // Each operation is a request like one over HTTP: limited and counted.
+        let through_api_key = caller.as_ref().is_some_and(|c| c.session.through_api_key);
+        let (limited, complexity) = self.app.rate_limits.admit(&self.app.db, &context, through_api_key).await;
+        if let Some(refused) = limited.refusal() {
+            return Step::Send(self.error_message(&id, vec![refused.error()]));
+        }
+        self.app.request_counts.record(&context, through_api_key);
         let permit = match context.actor() {
             Some(actor) => {
                 let per_user = limits.max_subscriptions_per_user;
@@ -380,6 +387,9 @@ impl Connection {
         if let Some(caller) = caller {
             // Shared with the caller's other operations, on any socket.
             request = request.data(self.app.event_rights.for_caller(&caller)).data(caller);
+        }
+        if let Some(gate) = complexity {
+            request = request.data(gate);
         }
         let schema = self.app.schema.clone();
         let services = self.app.services.clone();
