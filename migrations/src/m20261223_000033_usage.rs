@@ -22,7 +22,7 @@ use sea_orm_migration::sea_orm::prelude::DateTimeUtc;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 use crate::index_on;
-use crate::postgres::{self, TENANT_FN};
+use crate::postgres;
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -239,13 +239,12 @@ impl MigrationTrait for Migration {
 
         if manager.get_database_backend() == DbBackend::Postgres {
             postgres::grant(manager, "tier_limits", "SELECT, INSERT").await?;
-            postgres::grant(manager, "tenant_limits", "SELECT, INSERT").await?;
-            postgres::grant(manager, "usage_records", "SELECT, INSERT").await?;
-            postgres::grant(manager, "usage_counters", "SELECT, INSERT, UPDATE").await?;
-            let own = format!("tenant_id = {TENANT_FN}");
-            for table in TABLES {
-                postgres::isolate(manager, table, &own, &own).await?;
-            }
+            let grants = [
+                ("tenant_limits", "SELECT, INSERT"),
+                ("usage_records", "SELECT, INSERT"),
+                ("usage_counters", "SELECT, INSERT, UPDATE"),
+            ];
+            postgres::tenant_tables(manager, &grants).await?;
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
 use crate::m20261223_000033_usage::tenant_fk;
-use crate::postgres::{self, TENANT_FN};
+use crate::postgres;
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -68,12 +68,8 @@ impl MigrationTrait for Migration {
             )
             .await?;
         if manager.get_database_backend() == DbBackend::Postgres {
-            postgres::grant(manager, "usage_alerts", "SELECT, INSERT, DELETE").await?;
-            postgres::grant(manager, "usage_alert_firings", "SELECT, INSERT").await?;
-            let own = format!("tenant_id = {TENANT_FN}");
-            for table in TABLES {
-                postgres::isolate(manager, table, &own, &own).await?;
-            }
+            let grants = [("usage_alerts", "SELECT, INSERT, DELETE"), ("usage_alert_firings", "SELECT, INSERT")];
+            postgres::tenant_tables(manager, &grants).await?;
         }
         Ok(())
     }

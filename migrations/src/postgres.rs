@@ -79,6 +79,20 @@ pub(crate) async fn isolate(manager: &SchemaManager<'_>, table: &str, using: &st
     Ok(())
 }
 
+/// What every table of one tenant's data needs: the request role gets each
+/// table's privileges, then each table is isolated by its `tenant_id` (rows
+/// visible and writable in their own tenant only).
+pub(crate) async fn tenant_tables(manager: &SchemaManager<'_>, grants: &[(&str, &str)]) -> Result<(), DbErr> {
+    for (table, privileges) in grants {
+        grant(manager, table, privileges).await?;
+    }
+    let own = format!("tenant_id = {TENANT_FN}");
+    for (table, _) in grants {
+        isolate(manager, table, &own, &own).await?;
+    }
+    Ok(())
+}
+
 /// Drops the isolation policies of `tables` (before the tables they refer to).
 pub(crate) async fn drop_policies(manager: &SchemaManager<'_>, tables: &[&str]) -> Result<(), DbErr> {
     for table in tables {

@@ -26,7 +26,7 @@ use crate::caller::recall::CallerCache;
 use crate::ceremonies::RedisCeremonies;
 use crate::config::{Config, redact_url};
 use crate::events::{EventBus, spawn_relay};
-use crate::flows::usage_notices::OwnerNotices;
+use crate::flows::usage_notices::GatewayUsageHooks;
 use crate::graphql::{build_schema, public_root_fields};
 use crate::http::metrics::Metrics;
 use crate::http::persisted::{Documents, PersistedQueries};
@@ -203,7 +203,7 @@ impl App {
             public_url: Some(config.public_url.clone()),
             ..options.delivery.clone()
         };
-        let usage_hooks: Arc<dyn UsageHooks> = Arc::new(OwnerNotices);
+        let usage_hooks: Arc<dyn UsageHooks> = Arc::new(GatewayUsageHooks);
         let deliveries =
             DeliveryWorker::new(db.clone(), providers, worker_config, options.clock.clone(), usage_hooks.clone());
         let ceremonies: Arc<dyn CeremonyStore> = match &config.redis_url {

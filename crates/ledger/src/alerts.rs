@@ -117,10 +117,21 @@ pub async fn count_with(
     usage: Usage,
 ) -> Result<Counted> {
     let terms = hooks.terms(txn, tenant_id).await?;
+    count_under(txn, hooks, &terms, usage).await
+}
+
+/// Counts `usage` under `terms` the caller already has (a domain that read
+/// the tenant), and tells people of the thresholds it reached, all in `txn`.
+pub async fn count_under(
+    txn: &DatabaseTransaction,
+    hooks: &dyn UsageHooks,
+    terms: &UsageTerms,
+    usage: Usage,
+) -> Result<Counted> {
     let at = usage.at;
-    let counted = crate::usage::consume(txn, &terms, usage).await?;
+    let counted = crate::usage::consume(txn, terms, usage).await?;
     if !counted.reached.is_empty() {
-        hooks.reached(txn, tenant_id, &counted.reached, at).await?;
+        hooks.reached(txn, terms.tenant_id, &counted.reached, at).await?;
     }
     Ok(counted)
 }

@@ -31,7 +31,7 @@ pub mod recompute;
 mod service;
 pub mod usage;
 
-pub use alerts::{Fired, Reached, Threshold, UsageAlert, UsageHooks, count_with};
+pub use alerts::{Fired, Reached, Threshold, UsageAlert, UsageHooks, count_under, count_with};
 pub use limits::{Limit, LimitOrigin, NewLimit, TierLimit};
 pub use metric::{LimitMode, Measure, Metric, Period};
 pub use reads::Meter;

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement, Value,
+};
 use tessera_kernel::{DomainError, Result, TenantId, TenantTier};
 
 use crate::entity::{tenant_limit, tier_limit};
@@ -36,12 +38,6 @@ pub enum LimitOrigin {
     Unset,
 }
 
-impl Limit {
-    fn unset(metric: Metric) -> Self {
-        Self { metric, value: None, mode: LimitMode::Hard, origin: LimitOrigin::Unset }
-    }
-}
-
 /// A tier's limit of a metric at one version, as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TierLimit {
@@ -61,6 +57,43 @@ pub struct TierLimit {
     pub created_at: DateTime<Utc>,
 }
 
+/// Which limit is in force, as SQL: the tenant's own latest version unless
+/// it says `tier`, else its tier's latest, else none. Both the reads below and
+/// the one statement that counts a use (`usage.rs`) start with it, so the
+/// rule is written once. Parameters: `$1` tenant, `$2` metric, `$3` tier; it
+/// ends in `applied (limit_value, mode, version, origin)`, one row.
+macro_rules! limit_in_force_sql {
+    () => {
+        "\
+WITH own AS (
+    SELECT limit_value, mode, version FROM tenant_limits
+     WHERE tenant_id = $1 AND metric = $2 ORDER BY version DESC LIMIT 1
+), of_tier AS (
+    SELECT limit_value, mode, version FROM tier_limits
+     WHERE tier = $3 AND metric = $2 ORDER BY version DESC LIMIT 1
+), applied AS (
+    SELECT limit_value, mode, version, 'tenant' AS origin FROM own WHERE mode <> 'tier'
+    UNION ALL
+    SELECT limit_value, mode, version, 'tier' FROM of_tier
+     WHERE NOT EXISTS (SELECT 1 FROM own WHERE mode <> 'tier')
+    UNION ALL
+    SELECT NULL, 'hard', 0, 'unset' WHERE NOT EXISTS (SELECT 1 FROM own WHERE mode <> 'tier')
+                                      AND NOT EXISTS (SELECT 1 FROM of_tier)
+)
+"
+    };
+}
+pub(crate) use limit_in_force_sql;
+
+/// `sql`, written with PostgreSQL's `$N` parameters, for `backend` (SQLite
+/// numbers them `?N`).
+pub(crate) fn numbered(backend: DbBackend, sql: &str) -> String {
+    match backend {
+        DbBackend::Sqlite => sql.replace('$', "?"),
+        _ => sql.to_owned(),
+    }
+}
+
 /// The limit of `metric` in force for the tenant on `tier`.
 pub async fn limit_for<C: ConnectionTrait>(
     conn: &C,
@@ -68,61 +101,33 @@ pub async fn limit_for<C: ConnectionTrait>(
     tier: TenantTier,
     metric: Metric,
 ) -> Result<Limit> {
-    let own = tenant_limit::Entity::find()
-        .filter(tenant_limit::Column::TenantId.eq(tenant_id))
-        .filter(tenant_limit::Column::Metric.eq(metric))
-        .order_by_desc(tenant_limit::Column::Version)
-        .one(conn)
-        .await?;
-    if let Some(own) = own
-        && own.mode != LimitMode::FollowTier
-    {
-        return Ok(Limit { metric, value: own.limit_value, mode: own.mode, origin: LimitOrigin::Tenant(own.version) });
-    }
-    let of_tier = tier_limit::Entity::find()
-        .filter(tier_limit::Column::Tier.eq(tier))
-        .filter(tier_limit::Column::Metric.eq(metric))
-        .order_by_desc(tier_limit::Column::Version)
-        .one(conn)
-        .await?;
-    Ok(of_tier.map_or_else(
-        || Limit::unset(metric),
-        |row| Limit { metric, value: row.limit_value, mode: row.mode, origin: LimitOrigin::Tier(row.version) },
-    ))
+    const SQL: &str = concat!(limit_in_force_sql!(), "SELECT limit_value, mode, version, origin FROM applied");
+    let backend = conn.get_database_backend();
+    let values: [Value; 3] = [tenant_id.as_uuid().into(), metric.as_str().into(), tier.as_str().into()];
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(backend, numbered(backend, SQL), values))
+        .await?
+        .ok_or_else(|| DomainError::Internal(format!("no limit row for {}", metric.as_str())))?;
+    let mode = match row.try_get::<String>("", "mode")?.as_str() {
+        "soft" => LimitMode::Soft,
+        _ => LimitMode::Hard,
+    };
+    let version: i32 = row.try_get("", "version")?;
+    let origin = match row.try_get::<String>("", "origin")?.as_str() {
+        "tenant" => LimitOrigin::Tenant(version),
+        "tier" => LimitOrigin::Tier(version),
+        _ => LimitOrigin::Unset,
+    };
+    Ok(Limit { metric, value: row.try_get("", "limit_value")?, mode, origin })
 }
 
 /// Every metric's limit in force for the tenant on `tier`, in [`Metric::ALL`]'s order.
 pub async fn limits_of<C: ConnectionTrait>(conn: &C, tenant_id: TenantId, tier: TenantTier) -> Result<Vec<Limit>> {
-    let mut of_tier: BTreeMap<Metric, tier_limit::Model> = BTreeMap::new();
-    let rows = tier_limit::Entity::find()
-        .filter(tier_limit::Column::Tier.eq(tier))
-        .order_by_asc(tier_limit::Column::Version)
-        .all(conn)
-        .await?;
-    for row in rows {
-        of_tier.insert(row.metric, row);
+    let mut limits = Vec::with_capacity(Metric::ALL.len());
+    for metric in Metric::ALL {
+        limits.push(limit_for(conn, tenant_id, tier, metric).await?);
     }
-    let mut own: BTreeMap<Metric, tenant_limit::Model> = BTreeMap::new();
-    let rows = tenant_limit::Entity::find()
-        .filter(tenant_limit::Column::TenantId.eq(tenant_id))
-        .order_by_asc(tenant_limit::Column::Version)
-        .all(conn)
-        .await?;
-    for row in rows {
-        own.insert(row.metric, row);
-    }
-    Ok(Metric::ALL
-        .into_iter()
-        .map(|metric| match (own.get(&metric), of_tier.get(&metric)) {
-            (Some(row), _) if row.mode != LimitMode::FollowTier => {
-                Limit { metric, value: row.limit_value, mode: row.mode, origin: LimitOrigin::Tenant(row.version) }
-            }
-            (_, Some(row)) => {
-                Limit { metric, value: row.limit_value, mode: row.mode, origin: LimitOrigin::Tier(row.version) }
-            }
-            _ => Limit::unset(metric),
-        })
-        .collect())
+    Ok(limits)
 }
 
 /// Every tier's limits in force, tier by tier (the operator's table).

@@ -12,13 +12,13 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::sea_query::{OnConflict, Query};
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, Statement, Value};
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::{DomainError, Result, TenantId, TenantTier};
 
 use crate::alerts::{self, Reached};
 use crate::entity::usage_record;
-use crate::limits::limit_for;
+use crate::limits::{limit_for, limit_in_force_sql, numbered};
 use crate::metric::{LimitMode, Measure, Metric, Period};
 
 /// Whose use it is: the tenant, its tier and its timezone (which decides the month).
@@ -155,28 +155,16 @@ async fn record<C: ConnectionTrait>(conn: &C, terms: &UsageTerms, usage: &Usage,
     Ok(conn.execute(&insert).await?.rows_affected() == 1)
 }
 
-/// One statement: finds the limit in force (the tenant's own unless it says
-/// `tier`, else the tier's latest version, else none), and adds the use to
+/// One statement: finds the limit in force (the rule of
+/// [`limit_in_force_sql`], which the reads share), and adds the use to
 /// the period's counter only if a hard limit allows it: the insert of a new
 /// counter checks the use alone, the update of an existing one checks the sum
 /// on the row it locked. Soft limits add the part beyond the limit to the
 /// overage. `$1` tenant, `$2` metric, `$3` tier, `$4` period key, `$5` start,
 /// `$6` reset, `$7` quantity, `$8` time.
-const COUNT_SQL: &str = "\
-WITH own AS (
-    SELECT limit_value, mode FROM tenant_limits
-     WHERE tenant_id = $1 AND metric = $2 ORDER BY version DESC LIMIT 1
-), of_tier AS (
-    SELECT limit_value, mode FROM tier_limits
-     WHERE tier = $3 AND metric = $2 ORDER BY version DESC LIMIT 1
-), applied AS (
-    SELECT limit_value, mode FROM own WHERE mode <> 'tier'
-    UNION ALL
-    SELECT limit_value, mode FROM of_tier WHERE NOT EXISTS (SELECT 1 FROM own WHERE mode <> 'tier')
-    UNION ALL
-    SELECT NULL, 'hard' WHERE NOT EXISTS (SELECT 1 FROM own WHERE mode <> 'tier')
-                          AND NOT EXISTS (SELECT 1 FROM of_tier)
-)
+const COUNT_SQL: &str = concat!(
+    limit_in_force_sql!(),
+    "\
 INSERT INTO usage_counters
     (tenant_id, metric, period_key, period_start, resets_at, used, overage, limit_value, mode, updated_at)
 SELECT $1, $2, $4, $5, $6, $7,
@@ -199,7 +187,8 @@ ON CONFLICT (tenant_id, metric, period_key) DO UPDATE SET
  WHERE excluded.mode <> 'hard' OR excluded.limit_value IS NULL OR excluded.used <= 0
     OR usage_counters.used + excluded.used <= excluded.limit_value
 RETURNING used, overage, limit_value, mode,
-    (SELECT COUNT(*) FROM usage_alerts WHERE tenant_id = $1 AND metric = $2) AS own_alerts";
+    (SELECT COUNT(*) FROM usage_alerts WHERE tenant_id = $1 AND metric = $2) AS own_alerts"
+);
 
 /// The counter after a use, as [`COUNT_SQL`] returns it.
 struct AfterUse {
@@ -220,11 +209,7 @@ async fn add_to_counter<C: ConnectionTrait>(
     period: &Period,
 ) -> Result<Option<AfterUse>> {
     let backend = conn.get_database_backend();
-    let sql = match backend {
-        // SQLite numbers its parameters `?N`.
-        DbBackend::Sqlite => COUNT_SQL.replace('$', "?"),
-        _ => COUNT_SQL.to_owned(),
-    };
+    let sql = numbered(backend, COUNT_SQL);
     let values: [Value; 8] = [
         terms.tenant_id.as_uuid().into(),
         usage.metric.as_str().into(),

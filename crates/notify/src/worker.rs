@@ -319,11 +319,7 @@ impl DeliveryWorker {
         // A unit counted for a message that ends unsent is given back.
         let ends = self.settle(&tried, delivery.attempts).0;
         let unsent = reserved && !matches!(ends, DeliveryStatus::Sent | DeliveryStatus::Pending);
-        self.finish(&delivery, &notification, started, tried, open_token).await?;
-        if unsent {
-            self.give_back(&delivery, &notification).await?;
-        }
-        Ok(())
+        self.finish(&delivery, &notification, started, (tried, unsent), open_token).await
     }
 
     pub(crate) async fn finish(
@@ -331,7 +327,7 @@ impl DeliveryWorker {
         delivery: &delivery::Model,
         notification: &notification::Model,
         started: DateTime<Utc>,
-        tried: Tried,
+        (tried, give_back): (Tried, bool),
         open_token: Option<String>,
     ) -> Result<()> {
         let now = self.clock.now();
@@ -399,6 +395,9 @@ impl DeliveryWorker {
         }
         if finished && status != DeliveryStatus::Pending {
             forget_secret_once_final(&txn, notification).await?;
+        }
+        if finished && give_back {
+            self.give_back(&txn, delivery, notification).await?;
         }
         if !finished {
             warn!(delivery_id = %delivery.id, "a delivery's lease ran out before it finished; another worker has it");

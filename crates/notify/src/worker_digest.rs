@@ -55,7 +55,7 @@ impl DeliveryWorker {
         let Some(sender) = self.providers.email.clone() else {
             for (delivery, notification) in &items {
                 let skipped = Tried::Skipped("no email transport is configured");
-                self.finish(delivery, notification, started, skipped, None).await?;
+                self.finish(delivery, notification, started, (skipped, false), None).await?;
             }
             return Ok(());
         };
@@ -94,7 +94,7 @@ impl DeliveryWorker {
         let tried = outcome(sender.send(&message).await);
         let mut open_token = pixel.map(|(token, _)| token);
         for (delivery, notification) in &items {
-            self.finish(delivery, notification, started, tried.clone(), open_token.take()).await?;
+            self.finish(delivery, notification, started, (tried.clone(), false), open_token.take()).await?;
         }
         Ok(())
     }

@@ -4,10 +4,11 @@
 //! the provider is called rather than after. Over the limit, the message is
 //! not sent and the delivery log says why; its other copies (email, in-app)
 //! carry it. A unit counted for a message that ends unsent (refused for good,
-//! no provider) is given back. The platform's own notice to the owners about
+//! no provider) is given back, in the transaction that records how it ended. The platform's own notice to the owners about
 //! their usage is not counted: a business over its email limit must still
 //! hear of it.
 
+use sea_orm::DatabaseTransaction;
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::{DomainError, Result};
 use tessera_ledger::{Metric, Usage};
@@ -74,8 +75,14 @@ impl DeliveryWorker {
         }
     }
 
-    /// Gives back the unit counted for `delivery`, which ended unsent.
-    pub(crate) async fn give_back(&self, delivery: &delivery::Model, notification: &notification::Model) -> Result<()> {
+    /// Gives back the unit counted for `delivery`, which ended unsent, in the
+    /// transaction that records how it ended.
+    pub(crate) async fn give_back(
+        &self,
+        txn: &DatabaseTransaction,
+        delivery: &delivery::Model,
+        notification: &notification::Model,
+    ) -> Result<()> {
         let Some(metric) = metric_of(delivery, notification) else { return Ok(()) };
         let usage = Usage {
             metric,
@@ -85,9 +92,7 @@ impl DeliveryWorker {
             source_id: Some(delivery.id.to_string()),
             key: format!("delivery:{}:unsent", delivery.id),
         };
-        let txn = self.db.begin(Scope::Maintenance, Access::Write).await?;
-        tessera_ledger::count_with(&txn, &*self.usage, delivery.tenant_id, usage).await?;
-        txn.commit().await?;
+        tessera_ledger::count_with(txn, &*self.usage, delivery.tenant_id, usage).await?;
         Ok(())
     }
 }

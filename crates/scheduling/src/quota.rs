@@ -19,12 +19,7 @@ fn terms(tenant: &Tenant) -> Result<UsageTerms> {
 
 /// Counts `usage` and tells people of the thresholds it reached.
 async fn count(txn: &DatabaseTransaction, tenant: &Tenant, notices: &dyn UsageHooks, usage: Usage) -> Result<()> {
-    let at = usage.at;
-    let counted = tessera_ledger::consume(txn, &terms(tenant)?, usage).await?;
-    if !counted.reached.is_empty() {
-        notices.reached(txn, tenant.id, &counted.reached, at).await?;
-    }
-    Ok(())
+    tessera_ledger::count_under(txn, notices, &terms(tenant)?, usage).await.map(|_| ())
 }
 
 /// Counts a booking just made (once per booking, whatever retries it).

@@ -19,10 +19,10 @@ use tessera_notify::{NewNotification, Priority, Recipient, Topic};
 /// threshold, its owners (rbac), their addresses (identity), the messages and
 /// the webhook event (notify).
 #[derive(Debug, Default)]
-pub(crate) struct OwnerNotices;
+pub(crate) struct GatewayUsageHooks;
 
 #[async_trait]
-impl UsageHooks for OwnerNotices {
+impl UsageHooks for GatewayUsageHooks {
     async fn terms(&self, txn: &DatabaseTransaction, tenant_id: TenantId) -> Result<UsageTerms> {
         let tenant = tessera_tenant::load_tenant_in_scope(txn, tenant_id).await?;
         Ok(UsageTerms { tenant_id, tier: tenant.tier, timezone: timezone_of(&tenant)? })
