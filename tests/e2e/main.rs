@@ -15,6 +15,7 @@ mod bounds;
 mod citus;
 mod database_tls;
 mod demo_roles;
+mod digests;
 mod distribution_rules;
 mod edges;
 mod error_codes;

@@ -26,24 +26,24 @@ use tokio::net::TcpListener;
 
 use crate::scheduling::{BOOK, Salon, booking_input, pinned_app, salon};
 
-const DELIVERIES: &str = "query($f: DeliveryFilterInput) { notificationDeliveries(first: 100, filter: $f) { edges { node { id notificationId topic channel destination status attemptCount lastError providerMessageId sentAt openedAt attempts { number outcome response error } } } } }";
+pub(crate) const DELIVERIES: &str = "query($f: DeliveryFilterInput) { notificationDeliveries(first: 100, filter: $f) { edges { node { id notificationId topic channel destination status attemptCount lastError providerMessageId sentAt openedAt attempts { number outcome response error } } } } }";
 const INBOX: &str = "{ myNotifications(first: 20) { edges { node { id topic title body subjectType subjectId readAt } } } unreadNotificationCount }";
 pub(crate) const CREATE_ENDPOINT: &str = "mutation($url: String!, $topics: [String!]) { createWebhookEndpoint(input: {url: $url, topics: $topics}) { secret endpoint { id url topics active } } }";
 
-fn nodes(data: &Value, field: &str) -> Vec<Value> {
+pub(crate) fn nodes(data: &Value, field: &str) -> Vec<Value> {
     data[field]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect()
 }
 
 /// Links the salon's customer (Ana, with email and phone) to a member account, so
 /// she also gets in-app and push messages.
-async fn ana_with_account(app: &TestApp, salon: &Salon) -> Auth {
+pub(crate) async fn ana_with_account(app: &TestApp, salon: &Salon) -> Auth {
     let ana = app.add_member(&salon.owner, "ana@salon.test", &["customer"]).await;
     let link = "mutation($id: ID!, $u: ID!) { updateCustomer(id: $id, input: {name: \"Ana López\", email: \"ana@example.com\", phone: \"+34611222333\", userId: $u}) { id } }";
     app.ok(&salon.owner, link, json!({"id": salon.customer, "u": ana.user_id})).await;
     ana
 }
 
-async fn book(app: &TestApp, salon: &Salon, starts_at: &str) -> String {
+pub(crate) async fn book(app: &TestApp, salon: &Salon, starts_at: &str) -> String {
     app.ok(&salon.owner, BOOK, booking_input(salon, starts_at)).await["createBooking"]["id"]
         .as_str()
         .unwrap()
@@ -731,60 +731,4 @@ async fn a_tenant_writes_its_own_templates_checked_against_the_topic_and_used_fr
             (&json!("notification_template.reset"), &json!("booking.confirmed:en")),
         ]
     );
-}
-
-#[tokio::test]
-async fn a_daily_digest_gathers_routine_emails_while_changes_and_reminders_keep_their_time() {
-    let app = pinned_app().await; // 09:00 in Madrid
-    let salon = salon(&app, "digest-salon", 0).await;
-    let ana = ana_with_account(&app, &salon).await;
-    app.settle().await;
-    let set_mine = "mutation($p: NotificationPreferencesInput!) { setMyNotificationPreferences(input: $p) { effective { emailDigest { at timezone } } } }";
-    let digest = json!({"at": "18:00", "timezone": "Europe/Madrid"});
-    let set = app.ok(&ana, set_mine, json!({"p": {"emailDigest": digest}})).await;
-    assert_eq!(set["setMyNotificationPreferences"]["effective"]["emailDigest"], digest);
-
-    let first = book(&app, &salon, "2026-03-04T09:00:00Z").await;
-    book(&app, &salon, "2026-03-05T09:00:00Z").await;
-    let move_to = "mutation($id: ID!) { rescheduleBooking(id: $id, startsAt: \"2026-03-04T10:00:00Z\") { id } }";
-    app.ok(&salon.owner, move_to, json!({"id": first})).await;
-    app.deliver().await;
-    let subjects: Vec<String> = app.email.sent().iter().map(|e| e.subject.clone()).collect();
-    assert_eq!(subjects, ["Your booking at Tenant digest-salon has changed"], "a change does not wait for the digest");
-    let held = json!({"f": {"channel": "EMAIL", "status": "PENDING"}});
-    let log = nodes(&app.ok(&salon.owner, DELIVERIES, held).await, "notificationDeliveries");
-    let waiting: Vec<&Value> = log.iter().filter(|d| d["topic"] == "booking.received").collect();
-    assert_eq!(waiting.len(), 2, "{log:?}");
-    assert_eq!(waiting[0]["lastError"], "held for the recipient's daily digest at 2026-03-02T17:00:00+00:00");
-
-    // At 18:00 in Madrid both acknowledgements leave as one email.
-    app.clock.advance(chrono::Duration::hours(9));
-    app.deliver().await;
-    let digest_email = app.email.sent().last().unwrap().clone();
-    assert_eq!(app.email.sent().len(), 2);
-    assert_eq!(digest_email.subject, "Your updates (2)");
-    assert_eq!(
-        digest_email.text.matches("We have received your booking at Tenant digest-salon").count(),
-        2,
-        "{}",
-        digest_email.text
-    );
-    assert!(digest_email.text.contains("2026-03-05 10:00"), "{}", digest_email.text);
-    let owner = app.login("owner@digest-salon.test").await.in_tenant("digest-salon");
-    let sent = nodes(
-        &app.ok(&owner, DELIVERIES, json!({"f": {"channel": "EMAIL", "status": "SENT"}})).await,
-        "notificationDeliveries",
-    );
-    let digested: Vec<&Value> = sent.iter().filter(|d| d["topic"] == "booking.received").collect();
-    assert_eq!(digested.len(), 2);
-    assert_eq!(digested[0]["providerMessageId"], digested[1]["providerMessageId"], "one email for both");
-    assert!(digested.iter().all(|d| d["attempts"].as_array().unwrap().len() == 1));
-
-    // The moved booking's reminder keeps its own time, a day before the start
-    // (10:00 UTC the next day).
-    app.clock.advance(chrono::Duration::hours(17) + chrono::Duration::minutes(1));
-    app.deliver().await;
-    let reminder = app.email.sent().last().unwrap().clone();
-    assert!(reminder.subject.starts_with("Reminder: Women's Haircut on 2026-03-04 11:00"), "{}", reminder.subject);
-    assert_eq!(app.email.sent().len(), 3);
 }

@@ -1,5 +1,6 @@
 //! Daily digests: the routine emails a member's preferences held back, sent as
-//! one message at their daily time, at most `MAX_DIGEST_ITEMS` at once.
+//! one message at their daily time, at most `MAX_DIGEST_ITEMS` at once, and
+//! counted as one email against the business's tier.
 
 use std::collections::HashMap;
 
@@ -14,6 +15,7 @@ use crate::entity::{delivery, notification};
 use crate::model::{Channel, DeliveryStatus, Priority};
 use crate::template::{self, Rendered};
 use crate::worker::{CLAIM_LOCK, Claimed, DeliveryWorker, Tried, commit};
+use crate::worker_quota::Reservation;
 use crate::worker_send::{outcome, render};
 use crate::worker_topics::is_timely;
 
@@ -61,6 +63,16 @@ impl DeliveryWorker {
         };
         let claimed_elsewhere = self.claim_digest_companions(&items[0].0, &items[0].1, started).await?;
         items.extend(claimed_elsewhere);
+        // One email leaves, so one is counted: under the first delivery's id.
+        let reserved = match self.reserve(&items[0].0, &items[0].1).await? {
+            Reservation::Over(why) => {
+                for (delivery, notification) in &items {
+                    self.finish(delivery, notification, started, (Tried::Skipped(why), false), None).await?;
+                }
+                return Ok(());
+            }
+            reservation => reservation == Reservation::Reserved,
+        };
         let mut parts = Vec::new();
         for (_, notification) in &items {
             match render(notification) {
@@ -92,9 +104,13 @@ impl DeliveryWorker {
         let url = pixel.as_ref().map(|(_, url)| url.as_str());
         let message = self.email_of(&format!("digest-{}", first_notification.id), to, &rendered, url);
         let tried = outcome(sender.send(&message).await);
+        let ends = self.settle(&tried, first.attempts).0;
+        let unsent = reserved && !matches!(ends, DeliveryStatus::Sent | DeliveryStatus::Pending);
         let mut open_token = pixel.map(|(token, _)| token);
-        for (delivery, notification) in &items {
-            self.finish(delivery, notification, started, (tried.clone(), false), open_token.take()).await?;
+        for (index, (delivery, notification)) in items.iter().enumerate() {
+            // The unit counted for an email that ends unsent goes back with the first.
+            let give_back = unsent && index == 0;
+            self.finish(delivery, notification, started, (tried.clone(), give_back), open_token.take()).await?;
         }
         Ok(())
     }
