@@ -87,7 +87,18 @@ pub(crate) async fn count_existing(
         .and_where(live)
         .group_by_col(c("tenant_id"))
         .to_owned();
-    for row in conn.query_all(&counts).await? {
+    record_existing(conn, metric, conn.query_all(&counts).await?).await
+}
+
+/// Records `rows` (`tenant_id`, `n`, `latest`: per tenant, how many exist and
+/// when the latest came) as the stock of `metric`, as [`count_existing`] does.
+pub(crate) async fn record_existing(
+    conn: &impl ConnectionTrait,
+    metric: &str,
+    rows: Vec<sea_orm_migration::sea_orm::QueryResult>,
+) -> Result<(), DbErr> {
+    let c = Alias::new;
+    for row in rows {
         let tenant_id: uuid::Uuid = row.try_get("", "tenant_id")?;
         let n: i64 = row.try_get("", "n")?;
         // Recorded as of the latest of them (the day in UTC: a migration

@@ -16,7 +16,10 @@ fn allowed_workspace_dependencies() -> BTreeMap<&'static str, BTreeSet<&'static 
     BTreeMap::from([
         ("tessera-kernel", BTreeSet::new()),
         ("tessera-tenant", BTreeSet::from(["tessera-kernel", "tessera-audit"])),
-        ("tessera-rbac", BTreeSet::from(["tessera-kernel", "tessera-tenant", "tessera-audit", "tessera-notify"])),
+        (
+            "tessera-rbac",
+            BTreeSet::from(["tessera-kernel", "tessera-tenant", "tessera-audit", "tessera-notify", "tessera-ledger"]),
+        ),
         ("tessera-identity", BTreeSet::from(["tessera-kernel", "tessera-audit", "tessera-notify", "tessera-ledger"])),
         // Notifications are queued by the domains whose changes cause them.
         ("tessera-notify", BTreeSet::from(["tessera-kernel", "tessera-audit", "tessera-ledger"])),

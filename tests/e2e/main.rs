@@ -61,5 +61,6 @@ mod usage_alerts;
 mod usage_messages;
 mod usage_operator;
 mod usage_requests;
+mod usage_seats;
 mod usage_stocks;
 mod websocket;

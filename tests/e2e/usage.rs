@@ -270,7 +270,7 @@ async fn migration_33_counts_the_providers_that_already_exist_and_goes_down_and_
     Migrator::up(conn, None).await.expect("migration 33 goes up again");
     let usage = app.ok(&owner, METERS, json!({})).await;
     assert_eq!(meter(&usage, "PROVIDERS")["used"], 2, "{usage}");
-    let records = app.rows("SELECT source_kind, quantity FROM usage_records").await;
+    let records = app.rows("SELECT source_kind, quantity FROM usage_records WHERE metric = 'providers'").await;
     let records: Vec<(String, i64)> =
         records.iter().map(|r| (r.try_get_by_index(0).unwrap(), r.try_get_by_index(1).unwrap())).collect();
     assert_eq!(records, [("existing".to_owned(), 2)]);

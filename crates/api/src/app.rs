@@ -211,9 +211,9 @@ impl App {
             None => Arc::new(DatabaseCeremonies::new(db.clone())),
         };
         let services = Arc::new(Services {
-            tenants: TenantService::new(db.clone(), Arc::new(RbacLifecycle))
+            tenants: TenantService::new(db.clone(), Arc::new(RbacLifecycle::new(usage_hooks.clone())))
                 .with_new_tenant_tier(TenantTier::parse(&config.new_tenant_tier).unwrap_or(TenantTier::Free)),
-            rbac: RbacService::new(db.clone())
+            rbac: RbacService::new(db.clone(), usage_hooks.clone())
                 .with_links(AccountLinks::new(&config.app_url))
                 .with_invitations_per_day(config.invitations_per_day),
             audit: AuditService::new(db.clone()),

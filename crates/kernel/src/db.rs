@@ -352,15 +352,7 @@ impl Db {
     /// key count and write one after another. On SQLite a writing transaction
     /// already holds the database's write lock from its start.
     pub async fn lock_named(&self, txn: &DatabaseTransaction, key: &str) -> Result<(), DbErr> {
-        if self.backend == Backend::Postgres {
-            txn.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                [key.into()],
-            ))
-            .await?;
-        }
-        Ok(())
+        lock_named(txn, key).await
     }
 
     /// Narrows a transaction opened with [`Scope::User`] to one tenant the caller has
@@ -373,4 +365,18 @@ impl Db {
         }
         Ok(())
     }
+}
+
+/// [`Db::lock_named`] for code that holds only the transaction (a low crate
+/// called inside another's): the backend is the transaction's.
+pub async fn lock_named(txn: &DatabaseTransaction, key: &str) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            [key.into()],
+        ))
+        .await?;
+    }
+    Ok(())
 }

@@ -11,6 +11,8 @@
 //!   versioned so a change never rewrites what applied before;
 //! - [`usage`]: [`consume`], which records a use under an idempotency key and
 //!   adds it to the period's counter in the statement that checks the limit;
+//! - [`stock`]: stocks the owning domain recounts (staff seats), under a lock,
+//!   recorded as the difference from the counter;
 //! - [`alerts`]: thresholds (80 % and 100 % of each limit, and the owners'
 //!   own), each fired once per period in the transaction whose use reached it;
 //! - [`reads`]: the current period per metric, daily series, use per source;
@@ -29,6 +31,7 @@ pub mod metric;
 pub mod reads;
 pub mod recompute;
 mod service;
+pub mod stock;
 pub mod usage;
 
 pub use alerts::{Fired, Reached, Threshold, UsageAlert, UsageHooks, count_under, count_with};
@@ -37,4 +40,5 @@ pub use metric::{LimitMode, Measure, Metric, Period};
 pub use reads::Meter;
 pub use recompute::Drift;
 pub use service::UsageService;
+pub use stock::{lock_stock, settle_stock};
 pub use usage::{Counted, Usage, UsageTerms, consume};

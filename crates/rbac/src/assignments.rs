@@ -19,7 +19,7 @@ use crate::entity::{assignment, role};
 use crate::model::{Assignment, AssignmentFilter, BuiltinRole, NewAssignment, ScopeType, Subject};
 use crate::service::{
     RbacService, active_assignment, default_roles, ensure_may_grant, insert_assignment, live_group, live_role,
-    load_role_facts, record_change, require_member,
+    load_role_facts, require_member,
 };
 
 impl RbacService {
@@ -109,7 +109,7 @@ impl RbacService {
         }
         let row = insert_assignment(&txn, auth.tenant_id, &input, auth.actor.map(|a| a.user_id), now).await?;
         let entry = AuditEntry::change("assignment.granted", "assignment", row.id, None, Some(&row))?;
-        record_change(&txn, ctx, &auth, entry, user_id, &facts.role_permissions(input.role_id)).await?;
+        self.record_change(&txn, ctx, &auth, entry, user_id, &facts.role_permissions(input.role_id)).await?;
         txn.commit().await?;
         Assignment::try_from(row)
     }
@@ -157,7 +157,7 @@ impl RbacService {
         active.revoked_by = Set(auth.actor.map(|a| a.user_id));
         let row = active.update(&txn).await?;
         let entry = AuditEntry::change("assignment.revoked", "assignment", id, Some(&before), Some(&row))?;
-        record_change(&txn, ctx, &auth, entry, row.user_id, &facts.role_permissions(row.role_id)).await?;
+        self.record_change(&txn, ctx, &auth, entry, row.user_id, &facts.role_permissions(row.role_id)).await?;
         txn.commit().await?;
         Assignment::try_from(row)
     }
@@ -185,7 +185,7 @@ impl RbacService {
         }
         let joined = serde_json::json!({ "userId": user_id, "roles": roles });
         let entry = AuditEntry::change("member.added", "member", user_id, None, Some(&joined))?;
-        record_change(&txn, ctx, &auth, entry, Some(user_id), &given).await?;
+        self.record_change(&txn, ctx, &auth, entry, Some(user_id), &given).await?;
         txn.commit().await?;
         Ok(member)
     }

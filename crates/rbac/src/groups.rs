@@ -16,9 +16,7 @@ use tessera_kernel::{
 
 use crate::entity::{assignment, group, group_member};
 use crate::model::{Group, GroupInput, GroupMember, GroupPatch, parse_description, parse_name};
-use crate::service::{
-    RbacService, active_assignment, ensure_may_grant, live_group, load_role_facts, record_change, require_member,
-};
+use crate::service::{RbacService, active_assignment, ensure_may_grant, live_group, load_role_facts, require_member};
 
 const GROUP_NAME_TAKEN: &str = "a group with that name exists; choose another";
 
@@ -70,7 +68,7 @@ impl RbacService {
         .await
         .map_err(|e| DomainError::conflict_on_unique(e, GROUP_NAME_TAKEN))?;
         let entry = AuditEntry::change("group.created", "group", id, None, Some(&row))?;
-        record_change(&txn, ctx, &auth, entry, None, &PermissionSet::empty()).await?;
+        self.record_change(&txn, ctx, &auth, entry, None, &PermissionSet::empty()).await?;
         txn.commit().await?;
         Ok(Group::from(row))
     }
@@ -90,7 +88,7 @@ impl RbacService {
         row.updated_at = Set(now);
         let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, GROUP_NAME_TAKEN))?;
         let entry = AuditEntry::change("group.updated", "group", id, Some(&before), Some(&row))?;
-        record_change(&txn, ctx, &auth, entry, None, &PermissionSet::empty()).await?;
+        self.record_change(&txn, ctx, &auth, entry, None, &PermissionSet::empty()).await?;
         txn.commit().await?;
         Ok(Group::from(row))
     }
@@ -108,7 +106,7 @@ impl RbacService {
         row.updated_at = Set(now);
         let row = row.update(&txn).await?;
         let entry = AuditEntry::change("group.deleted", "group", id, Some(&before), Some(&row))?;
-        record_change(&txn, ctx, &auth, entry, None, &given).await?;
+        self.record_change(&txn, ctx, &auth, entry, None, &given).await?;
         txn.commit().await?;
         Ok(Group::from(row))
     }
@@ -162,7 +160,7 @@ impl RbacService {
         .await
         .map_err(|e| DomainError::conflict_on_unique(e, "the user is already in the group"))?;
         let entry = AuditEntry::change("group.member_added", "group_member", row.id, None, Some(&row))?;
-        record_change(&txn, ctx, &auth, entry, Some(user_id), &given).await?;
+        self.record_change(&txn, ctx, &auth, entry, Some(user_id), &given).await?;
         txn.commit().await?;
         Ok(GroupMember::from(row))
     }
@@ -192,7 +190,7 @@ impl RbacService {
         row.removed_by = Set(auth.actor.map(|a| a.user_id));
         let row = row.update(&txn).await?;
         let entry = AuditEntry::change("group.member_removed", "group_member", row.id, Some(&current), Some(&row))?;
-        record_change(&txn, ctx, &auth, entry, Some(user_id), &given).await?;
+        self.record_change(&txn, ctx, &auth, entry, Some(user_id), &given).await?;
         txn.commit().await?;
         Ok(GroupMember::from(row))
     }

@@ -20,9 +20,7 @@ use crate::invitation::{
 };
 use crate::model::{NewAssignment, ScopeType, Subject};
 use crate::resolve::AccessFacts;
-use crate::service::{
-    RbacService, active_assignment, default_roles, insert_assignment, live_role, load_role_facts, record_change,
-};
+use crate::service::{RbacService, active_assignment, default_roles, insert_assignment, live_role, load_role_facts};
 
 impl RbacService {
     /// What an invitation link offers, for the page that opens it. Needs no
@@ -110,7 +108,7 @@ impl RbacService {
         tessera_audit::append(&txn, ctx, &auth, entry).await?;
         let joined = json!({ "userId": actor.user_id, "roles": granted, "invitationId": row.id });
         let entry = AuditEntry::change("member.added", "member", actor.user_id, None, Some(&joined))?;
-        record_change(&txn, ctx, &auth, entry, Some(actor.user_id), &given).await?;
+        self.record_change(&txn, ctx, &auth, entry, Some(actor.user_id), &given).await?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, row.tenant_id).await?;
         txn.commit().await?;
         offer_of(tenant, &facts, to_invitation(after, now)?)

@@ -36,6 +36,7 @@ mod roles;
 #[cfg(test)]
 mod rules_tests;
 mod scope;
+mod seats;
 mod service;
 
 pub use invitation::{

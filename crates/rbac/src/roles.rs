@@ -21,7 +21,6 @@ use crate::entity::{assignment, role, role_permission};
 use crate::model::{BuiltinRole, NewAssignment, Role, RoleInput, RolePatch, Subject, parse_description, parse_name};
 use crate::service::{
     RbacService, active_assignment, ensure_may_grant, insert_assignment, list, live_role, load_role_facts,
-    record_change,
 };
 
 const ROLE_NAME_TAKEN: &str = "a role with that name exists; choose another";
@@ -97,7 +96,7 @@ impl RbacService {
         write_permissions(&txn, auth.tenant_id, id, &own).await?;
         let role = to_role(row, own);
         let entry = AuditEntry::change("role.created", "role", id, None, Some(&role_snapshot(&role)))?;
-        record_change(&txn, ctx, &auth, entry, None, &total).await?;
+        self.record_change(&txn, ctx, &auth, entry, None, &total).await?;
         txn.commit().await?;
         Ok(role)
     }
@@ -183,7 +182,7 @@ impl RbacService {
         )?;
         let mut affected = total;
         affected.extend(&facts.role_permissions(id));
-        record_change(&txn, ctx, &auth, entry, None, &affected).await?;
+        self.record_change(&txn, ctx, &auth, entry, None, &affected).await?;
         txn.commit().await?;
         Ok(role)
     }
@@ -228,7 +227,7 @@ impl RbacService {
             Some(&role_snapshot(&current)),
             Some(&role_snapshot(&role)),
         )?;
-        record_change(&txn, ctx, &auth, entry, None, &facts.role_permissions(id)).await?;
+        self.record_change(&txn, ctx, &auth, entry, None, &facts.role_permissions(id)).await?;
         txn.commit().await?;
         Ok(role)
     }

@@ -8,16 +8,41 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use sea_orm::DatabaseTransaction;
 use tessera_kernel::{
     Clock, Db, DomainError, ManualClock, Permission, ProviderId, RequestContext, Resource, TenantId, TenantScope,
     UserId,
 };
+use tessera_ledger::{Reached, UsageHooks, UsageTerms};
 use tessera_tenant::{NewTenant, TenantRef, TenantService};
 use tessera_testkit::{add_user, clock_at, memory_db, signed_in};
 
 use crate::{
     AccessScope, BuiltinRole, GrantStatus, NewAssignment, RbacLifecycle, RbacService, RoleInput, RolePatch, Subject,
 };
+
+/// Counts seats and tells nobody of reached thresholds (the gateway's hooks
+/// send messages, which these tests do not look at).
+#[derive(Debug)]
+struct Quiet;
+
+#[async_trait::async_trait]
+impl UsageHooks for Quiet {
+    async fn terms(&self, txn: &DatabaseTransaction, tenant_id: TenantId) -> tessera_kernel::Result<UsageTerms> {
+        let tenant = tessera_tenant::load_tenant_in_scope(txn, tenant_id).await?;
+        Ok(UsageTerms { tenant_id, tier: tenant.tier, timezone: chrono_tz::UTC })
+    }
+
+    async fn reached(
+        &self,
+        _: &DatabaseTransaction,
+        _: TenantId,
+        _: &[Reached],
+        _: DateTime<Utc>,
+    ) -> tessera_kernel::Result<()> {
+        Ok(())
+    }
+}
 
 fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
@@ -37,11 +62,11 @@ impl Salon {
         let db = memory_db().await;
         let clock = clock_at(start());
         let owner = add_user(&db, "owner@salon.test", start()).await;
-        let tenants = TenantService::new(db.clone(), Arc::new(RbacLifecycle));
+        let tenants = TenantService::new(db.clone(), Arc::new(RbacLifecycle::new(Arc::new(Quiet))));
         let new =
             NewTenant { name: "Salon".into(), slug: "salon".into(), timezone: "Europe/Madrid".into(), locale: None };
         let tenant = tenants.create_tenant(&signed_in(&clock, owner), new).await.unwrap();
-        let rbac = RbacService::new(db.clone());
+        let rbac = RbacService::new(db.clone(), Arc::new(Quiet));
         Self { db, clock, rbac, tenant_id: tenant.id, owner }
     }
 

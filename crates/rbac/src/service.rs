@@ -4,6 +4,8 @@
 //! `scope` (resolving and explaining rights), `roles`, `groups`, `assignments`,
 //! `invitation` and `invitation_link`, with row conversions in `convert`.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
@@ -18,6 +20,7 @@ use tessera_kernel::txn::Txn;
 use tessera_kernel::{
     AssignmentId, Db, DomainError, GroupId, Permission, PermissionSet, RequestContext, Result, RoleId, TenantId, UserId,
 };
+use tessera_ledger::UsageHooks;
 
 use crate::convert::{scope_columns, subject_columns, with_permissions};
 use crate::entity::{assignment, group, role};
@@ -29,15 +32,17 @@ use crate::resolve::AccessFacts;
 #[derive(Debug, Clone)]
 pub struct RbacService {
     pub(crate) db: Db,
+    /// Where staff seats are counted against the tenant's tier.
+    pub(crate) usage: Arc<dyn UsageHooks>,
     pub(crate) links: AccountLinks,
     /// Invitation emails (new and resent) one tenant may send in 24 hours.
     pub(crate) invitations_per_day: u32,
 }
 
 impl RbacService {
-    /// A service over `db`.
-    pub fn new(db: Db) -> Self {
-        Self { db, links: AccountLinks::default(), invitations_per_day: crate::invitation::INVITATIONS_PER_DAY }
+    /// A service over `db`, counting staff seats through `usage`.
+    pub fn new(db: Db, usage: Arc<dyn UsageHooks>) -> Self {
+        Self { db, usage, links: AccountLinks::default(), invitations_per_day: crate::invitation::INVITATIONS_PER_DAY }
     }
 
     /// The same service letting each tenant send `per_day` invitation emails a day.
@@ -158,36 +163,43 @@ const ADMINISTRATIVE: [Permission; 6] = [
     Permission::AuditRead,
 ];
 
-/// Records an access change in its transaction: the audit entry, a
-/// `permission_changed` security event when it changes what someone may do
-/// (`affected`: the permissions given or taken; `about`: the user, when one), and
-/// the `AccessChanged` event that live subscribers re-check their rights on.
-pub(crate) async fn record_change(
-    txn: &DatabaseTransaction,
-    ctx: &RequestContext,
-    auth: &Authorized,
-    entry: AuditEntry,
-    about: Option<UserId>,
-    affected: &PermissionSet,
-) -> Result<()> {
-    let at = ctx.now();
-    let payload = serde_json::json!({ "change": entry.action, "by": auth.actor.map(|a| a.user_id) });
-    let subject = uuid::Uuid::parse_str(&entry.target_id)
-        .map_err(|e| DomainError::Internal(format!("an access change names no id: {e}")))?;
-    event::enqueue(txn, &DomainEvent::new(at, auth.tenant_id, EventKind::AccessChanged, subject, payload)).await?;
-    if !affected.is_empty() {
-        let severity =
-            if ADMINISTRATIVE.iter().any(|p| affected.contains(*p)) { Severity::High } else { Severity::Medium };
-        let details = serde_json::json!({
-            "action": entry.action,
-            "targetType": entry.target_type,
-            "targetId": entry.target_id,
-            "permissions": affected.iter().map(Permission::name).collect::<Vec<_>>(),
-        });
-        let event = SecurityEvent { kind: SecurityEventKind::PermissionChanged, severity, user_id: about, details };
-        tessera_audit::record_security_event(txn, ctx, Some(auth.tenant_id), event).await?;
+impl RbacService {
+    /// Records an access change in its transaction: the staff seats it leaves
+    /// (every access change passes here, so none can add a seat uncounted; see
+    /// `seats.rs`), the audit entry, a `permission_changed` security event when
+    /// it changes what someone may do (`affected`: the permissions given or
+    /// taken; `about`: the user, when one), and the `AccessChanged` event that
+    /// live subscribers re-check their rights on.
+    pub(crate) async fn record_change(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &RequestContext,
+        auth: &Authorized,
+        entry: AuditEntry,
+        about: Option<UserId>,
+        affected: &PermissionSet,
+    ) -> Result<()> {
+        let at = ctx.now();
+        let tenant = tessera_tenant::load_tenant_in_scope(txn, auth.tenant_id).await?;
+        crate::seats::settle(txn, &*self.usage, &tenant, at).await?;
+        let payload = serde_json::json!({ "change": entry.action, "by": auth.actor.map(|a| a.user_id) });
+        let subject = uuid::Uuid::parse_str(&entry.target_id)
+            .map_err(|e| DomainError::Internal(format!("an access change names no id: {e}")))?;
+        event::enqueue(txn, &DomainEvent::new(at, auth.tenant_id, EventKind::AccessChanged, subject, payload)).await?;
+        if !affected.is_empty() {
+            let severity =
+                if ADMINISTRATIVE.iter().any(|p| affected.contains(*p)) { Severity::High } else { Severity::Medium };
+            let details = serde_json::json!({
+                "action": entry.action,
+                "targetType": entry.target_type,
+                "targetId": entry.target_id,
+                "permissions": affected.iter().map(Permission::name).collect::<Vec<_>>(),
+            });
+            let event = SecurityEvent { kind: SecurityEventKind::PermissionChanged, severity, user_id: about, details };
+            tessera_audit::record_security_event(txn, ctx, Some(auth.tenant_id), event).await?;
+        }
+        tessera_audit::append(txn, ctx, auth, entry).await
     }
-    tessera_audit::append(txn, ctx, auth, entry).await
 }
 
 /// Every role of the tenant (deleted ones too), for walking parents.
