@@ -1,16 +1,18 @@
-//! Messages against the tier over HTTP: the delivery worker counts each email
-//! and text message once, as it is about to send it; a free business (no text
+//! Messages against the tier over HTTP: the delivery worker counts each email,
+//! text message and webhook delivery once, as it is about to send it; a free business (no text
 //! messages) has its booking notices go by email and in the app, and the
 //! delivery log says why; a soft limit counts overage; a message that ends
 //! unsent gives its unit back; the counters equal their records.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tessera_e2e::TestApp;
 use tessera_kernel::{TenantId, TenantTier};
 use tessera_ledger::{LimitMode, Metric, NewLimit};
 
+use crate::notifications::{CREATE_ENDPOINT, receiver};
 use crate::scheduling::{BOOK, booking_input, salon, utc};
 
 const METERS: &str = "{ usage { meters { limit { metric limit } used overage } } }";
@@ -118,5 +120,34 @@ async fn a_message_that_ends_unsent_gives_its_unit_back() {
     let records = app.rows("SELECT quantity FROM usage_records WHERE metric = 'sms' ORDER BY quantity").await;
     let quantities: Vec<i64> = records.iter().map(|r| r.try_get_by_index(0).unwrap()).collect();
     assert_eq!(quantities, [-1, 1], "counted, then given back");
+    counters_match_records(&app).await;
+}
+
+#[tokio::test]
+async fn a_webhook_delivery_is_counted_once_whatever_its_tries_and_one_refused_for_good_gives_it_back() {
+    let app = crate::scheduling::pinned_app().await;
+    let salon = salon(&app, "hooks-counted", 0).await;
+    let (url, _) = receiver(vec![500], Duration::ZERO).await;
+    app.ok(&salon.owner, CREATE_ENDPOINT, json!({"url": url, "topics": ["booking.created"]})).await;
+    app.ok(&salon.owner, BOOK, booking_input(&salon, "2026-03-04T09:00:00Z")).await;
+    app.deliver().await;
+    app.clock.advance(chrono::Duration::seconds(37));
+    app.deliver().await;
+    let usage = app.ok(&salon.owner, METERS, json!({})).await;
+    assert_eq!(meter(&usage, "WEBHOOK_DELIVERIES"), (1, 0), "refused once, then sent: one delivery {usage}");
+
+    // A receiver that refuses for good: the delivery ends unsent and gives its unit back.
+    let (gone, _) = receiver(vec![410], Duration::ZERO).await;
+    let update = "mutation($id: ID!, $url: String!) { updateWebhookEndpoint(id: $id, input: {url: $url}) { id } }";
+    let endpoint =
+        app.ok(&salon.owner, "{ webhookEndpoints { id } }", json!({})).await["webhookEndpoints"][0]["id"].clone();
+    app.ok(&salon.owner, update, json!({"id": endpoint, "url": gone})).await;
+    app.ok(&salon.owner, BOOK, booking_input(&salon, "2026-03-04T11:00:00Z")).await;
+    app.deliver().await;
+    let usage = app.ok(&salon.owner, METERS, json!({})).await;
+    assert_eq!(meter(&usage, "WEBHOOK_DELIVERIES"), (1, 0), "{usage}");
+    let sql = "SELECT quantity FROM usage_records WHERE metric = 'webhook_deliveries' ORDER BY quantity";
+    let quantities: Vec<i64> = app.rows(sql).await.iter().map(|r| r.try_get_by_index(0).unwrap()).collect();
+    assert_eq!(quantities, [-1, 1, 1], "two counted, one given back");
     counters_match_records(&app).await;
 }

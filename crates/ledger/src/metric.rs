@@ -41,6 +41,10 @@ pub enum Metric {
     /// statistics; a tier sets no limit on it by default).
     #[sea_orm(string_value = "api_requests")]
     ApiRequests,
+    /// Webhook deliveries sent in the period (each once, whatever its
+    /// retries; a tier sets no limit on it by default).
+    #[sea_orm(string_value = "webhook_deliveries")]
+    WebhookDeliveries,
 }
 
 /// How a metric is counted.
@@ -58,7 +62,7 @@ pub enum Measure {
 
 impl Metric {
     /// Every metric, in the order they are shown.
-    pub const ALL: [Metric; 10] = [
+    pub const ALL: [Metric; 11] = [
         Self::Providers,
         Self::StaffSeats,
         Self::Bookings,
@@ -69,6 +73,7 @@ impl Metric {
         Self::RequestsPerMinute,
         Self::ComplexityPerMinute,
         Self::ApiRequests,
+        Self::WebhookDeliveries,
     ];
 
     /// The stable name, as stored, configured and shown in errors.
@@ -84,6 +89,7 @@ impl Metric {
             Self::RequestsPerMinute => "requests_per_minute",
             Self::ComplexityPerMinute => "complexity_per_minute",
             Self::ApiRequests => "api_requests",
+            Self::WebhookDeliveries => "webhook_deliveries",
         }
     }
 
@@ -96,7 +102,9 @@ impl Metric {
     pub fn measure(self) -> Measure {
         match self {
             Self::Providers | Self::StaffSeats | Self::WebhookEndpoints | Self::ApiCredentials => Measure::Stock,
-            Self::Bookings | Self::Sms | Self::Emails | Self::ApiRequests => Measure::PerPeriod,
+            Self::Bookings | Self::Sms | Self::Emails | Self::ApiRequests | Self::WebhookDeliveries => {
+                Measure::PerPeriod
+            }
             Self::RequestsPerMinute | Self::ComplexityPerMinute => Measure::PerMinute,
         }
     }

@@ -1,5 +1,5 @@
-//! Counting what the worker sends against the business's tier: each email and
-//! text message once, when the worker is about to send it, under the
+//! Counting what the worker sends against the business's tier: each email,
+//! text message and webhook delivery once, when the worker is about to send it, under the
 //! delivery's id (a retry counts nothing), so a hard limit is checked before
 //! the provider is called rather than after. Over the limit, the message is
 //! not sent and the delivery log says why; its other copies (email, in-app)
@@ -36,13 +36,15 @@ fn metric_of(delivery: &delivery::Model, notification: &notification::Model) -> 
     match delivery.channel {
         Channel::Email => Some(Metric::Emails),
         Channel::Sms => Some(Metric::Sms),
-        Channel::Push | Channel::InApp | Channel::Webhook => None,
+        Channel::Webhook => Some(Metric::WebhookDeliveries),
+        Channel::Push | Channel::InApp => None,
     }
 }
 
 fn over(metric: Metric) -> &'static str {
     match metric {
         Metric::Sms => "over the business's text-message limit for this month: sent by email and in the app instead",
+        Metric::WebhookDeliveries => "over the business's webhook delivery limit for this month",
         _ => "over the business's email limit for this month: sent in the app instead",
     }
 }

@@ -40,6 +40,9 @@ pub(crate) enum UsageMetricEnum {
     /// API requests made in the period (for the statistics; not limited by
     /// default).
     ApiRequests,
+    /// Webhook deliveries sent in the period (each once, whatever its
+    /// retries; not limited by default).
+    WebhookDeliveries,
 }
 
 /// What happens beyond a limit.
