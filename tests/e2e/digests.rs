@@ -8,13 +8,13 @@ use tessera_e2e::{Auth, TestApp};
 
 use crate::notifications::{DELIVERIES, ana_with_account, book, nodes};
 use crate::scheduling::{pinned_app, salon};
+use crate::usage::{set_limit, tenant_id, used_now};
+
+const SET_MINE: &str = "mutation($p: NotificationPreferencesInput!) { setMyNotificationPreferences(input: $p) { effective { emailDigest { at timezone } } } }";
 
 /// The emails the business's tier has counted this month.
 async fn emails_counted(app: &TestApp, owner: &Auth) -> i64 {
-    let meters = app.ok(owner, "{ usage { meters { limit { metric } used } } }", json!({})).await;
-    let emails =
-        meters["usage"]["meters"].as_array().unwrap().iter().find(|m| m["limit"]["metric"] == "EMAILS").cloned();
-    emails.and_then(|m| m["used"].as_i64()).expect("an emails meter")
+    used_now(app, owner, "EMAILS").await
 }
 
 #[tokio::test]
@@ -23,9 +23,8 @@ async fn a_daily_digest_gathers_routine_emails_while_changes_and_reminders_keep_
     let salon = salon(&app, "digest-salon", 0).await;
     let ana = ana_with_account(&app, &salon).await;
     app.settle().await;
-    let set_mine = "mutation($p: NotificationPreferencesInput!) { setMyNotificationPreferences(input: $p) { effective { emailDigest { at timezone } } } }";
     let digest = json!({"at": "18:00", "timezone": "Europe/Madrid"});
-    let set = app.ok(&ana, set_mine, json!({"p": {"emailDigest": digest}})).await;
+    let set = app.ok(&ana, SET_MINE, json!({"p": {"emailDigest": digest}})).await;
     assert_eq!(set["setMyNotificationPreferences"]["effective"]["emailDigest"], digest);
 
     let first = book(&app, &salon, "2026-03-04T09:00:00Z").await;
@@ -82,22 +81,14 @@ async fn a_digest_past_the_business_email_limit_is_not_sent_and_the_log_says_why
     let salon = salon(&app, "digest-over", 0).await;
     let ana = ana_with_account(&app, &salon).await;
     app.settle().await;
-    let set_mine = "mutation($p: NotificationPreferencesInput!) { setMyNotificationPreferences(input: $p) { effective { emailDigest { at } } } }";
-    app.ok(&ana, set_mine, json!({"p": {"emailDigest": {"at": "18:00", "timezone": "Europe/Madrid"}}})).await;
+    app.ok(&ana, SET_MINE, json!({"p": {"emailDigest": {"at": "18:00", "timezone": "Europe/Madrid"}}})).await;
     book(&app, &salon, "2026-03-04T09:00:00Z").await;
     app.deliver().await;
 
     // By 18:00 the business has used every email its limit allows.
     let used = emails_counted(&app, &salon.owner).await;
-    let tenant = app.ok(&salon.owner, "{ currentTenant { id } }", json!({})).await["currentTenant"]["id"].clone();
-    let limit = tessera_ledger::NewLimit { value: Some(used), mode: tessera_ledger::LimitMode::Hard, note: None };
-    let tenant_id = tenant.as_str().unwrap().parse().unwrap();
-    app.state
-        .services
-        .usage
-        .set_tenant_limit(tenant_id, tessera_ledger::Metric::Emails, limit, app.now())
-        .await
-        .unwrap();
+    let tenant = tenant_id(&app, &salon.owner).await;
+    set_limit(&app, &tenant, tessera_ledger::Metric::Emails, Some(used), tessera_ledger::LimitMode::Hard).await;
     let sent_before = app.email.sent().len();
     app.clock.advance(chrono::Duration::hours(9));
     app.deliver().await;

@@ -29,13 +29,13 @@ fn twenty_slots() -> Vec<String> {
 }
 
 /// Sets the tenant's own limit of `metric`, as the platform operator does.
-async fn set_limit(app: &TestApp, tenant: &str, metric: Metric, value: Option<i64>, mode: LimitMode) {
+pub(crate) async fn set_limit(app: &TestApp, tenant: &str, metric: Metric, value: Option<i64>, mode: LimitMode) {
     let tenant: TenantId = tenant.parse().unwrap();
     let limit = NewLimit { value, mode, note: Some("test".into()) };
     app.state.services.usage.set_tenant_limit(tenant, metric, limit, app.now()).await.expect("limit set");
 }
 
-async fn tenant_id(app: &TestApp, owner: &tessera_e2e::Auth) -> String {
+pub(crate) async fn tenant_id(app: &TestApp, owner: &tessera_e2e::Auth) -> String {
     app.ok(owner, "{ currentTenant { id } }", json!({})).await["currentTenant"]["id"].as_str().unwrap().to_owned()
 }
 
@@ -48,8 +48,15 @@ fn meter<'a>(usage: &'a Value, metric: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("a {metric} meter in {usage}"))
 }
 
+/// What the owner's business used of `metric` (`EMAILS`) in the current period.
+pub(crate) async fn used_now(app: &TestApp, owner: &tessera_e2e::Auth, metric: &str) -> i64 {
+    const USED: &str = "{ usage { meters { limit { metric } used } } }";
+    let usage = app.ok(owner, USED, json!({})).await;
+    meter(&usage, metric)["used"].as_i64().expect("a count")
+}
+
 /// No counter of any tenant differs from its records.
-async fn counters_match_records(app: &TestApp) {
+pub(crate) async fn counters_match_records(app: &TestApp) {
     let drifts = app.state.services.usage.recompute().await.expect("recompute runs");
     assert!(drifts.is_empty(), "{drifts:?}");
 }

@@ -14,6 +14,7 @@ use tessera_ledger::{LimitMode, Metric, NewLimit};
 
 use crate::notifications::{CREATE_ENDPOINT, receiver};
 use crate::scheduling::{BOOK, booking_input, salon, utc};
+use crate::usage::counters_match_records;
 
 const METERS: &str = "{ usage { meters { limit { metric limit } used overage } } }";
 const MOVE: &str = "mutation($id: ID!, $at: DateTime!) { rescheduleBooking(id: $id, startsAt: $at) { id } }";
@@ -29,11 +30,6 @@ fn meter(usage: &Value, metric: &str) -> (i64, i64) {
 fn change_texts(log: &Value) -> Vec<&Value> {
     let edges = log["notificationDeliveries"]["edges"].as_array().unwrap();
     edges.iter().map(|e| &e["node"]).filter(|n| n["topic"] == "booking.changed").collect()
-}
-
-async fn counters_match_records(app: &TestApp) {
-    let drifts = app.state.services.usage.recompute().await.expect("recompute runs");
-    assert!(drifts.is_empty(), "{drifts:?}");
 }
 
 /// Books Ana in at 09:00 and moves her to 11:00: a confirmation (email, in

@@ -7,32 +7,33 @@
 
 use serde_json::{Value, json};
 use tessera_e2e::{Auth, TestApp, error_code_of};
-use tessera_ledger::{LimitMode, Metric, NewLimit};
+use tessera_ledger::{LimitMode, Metric};
 use tessera_migrations::{Migrator, MigratorTrait};
+
+use crate::usage::{counters_match_records, set_limit, tenant_id, used_now};
 
 const ASSIGN: &str = "mutation($u: ID!, $r: ID!) { assignRole(input: {userId: $u, roleId: $r}) { id } }";
 const REVOKE: &str = "mutation($id: ID!) { revokeRoleAssignment(id: $id) { id } }";
-const METERS: &str = "{ usage { meters { limit { metric limit } used } } }";
+const ADD_TO_GROUP: &str = "mutation($g: ID!, $u: ID!) { addGroupMember(groupId: $g, userId: $u) { id } }";
 
 async fn seats_used(app: &TestApp, owner: &Auth) -> i64 {
-    let meters = app.ok(owner, METERS, json!({})).await;
-    let seats = meters["usage"]["meters"].as_array().unwrap().iter().find(|m| m["limit"]["metric"] == "STAFF_SEATS");
-    seats.and_then(|m| m["used"].as_i64()).expect("a staff seats meter")
+    used_now(app, owner, "STAFF_SEATS").await
 }
 
 /// The business's staff seats limited to `seats`, hard.
 async fn limit_seats(app: &TestApp, owner: &Auth, seats: i64) {
-    let tenant = app.ok(owner, "{ currentTenant { id } }", json!({})).await["currentTenant"]["id"].clone();
-    let limit = NewLimit { value: Some(seats), mode: LimitMode::Hard, note: Some("test".into()) };
-    let tenant = tenant.as_str().unwrap().parse().unwrap();
-    app.state.services.usage.set_tenant_limit(tenant, Metric::StaffSeats, limit, app.now()).await.expect("set");
+    set_limit(app, &tenant_id(app, owner).await, Metric::StaffSeats, Some(seats), LimitMode::Hard).await;
 }
 
-async fn counters_match_records(app: &TestApp) {
-    let drifts = app.state.services.usage.recompute().await.expect("recompute runs");
-    assert!(drifts.is_empty(), "{drifts:?}");
+/// A new group named `name` holding the role `role`.
+async fn group_holding(app: &TestApp, owner: &Auth, name: &str, role: &str) -> Value {
+    let made =
+        app.ok(owner, "mutation($n: String!) { createGroup(input: {name: $n}) { id } }", json!({"n": name})).await;
+    let group = made["createGroup"]["id"].clone();
+    let grant = "mutation($g: ID!, $r: ID!) { assignRole(input: {groupId: $g, roleId: $r}) { id } }";
+    app.ok(owner, grant, json!({"g": group, "r": role})).await;
+    group
 }
-
 #[tokio::test]
 async fn staff_hold_seats_customers_do_not_and_a_full_business_refuses_another() {
     let app = TestApp::spawn().await;
@@ -75,23 +76,15 @@ async fn a_group_holding_a_staff_role_gives_its_members_seats() {
     let ana = app.add_member(&owner, "ana@seats-group.test", &["customer"]).await;
     let bea = app.add_member(&owner, "bea@seats-group.test", &["customer"]).await;
     let staff = app.builtin_role_id(&owner, "STAFF").await;
-    let group = app.ok(&owner, "mutation { createGroup(input: {name: \"Front desk\"}) { id } }", json!({})).await;
-    let group = group["createGroup"]["id"].clone();
-    app.ok(
-        &owner,
-        "mutation($g: ID!, $r: ID!) { assignRole(input: {groupId: $g, roleId: $r}) { id } }",
-        json!({"g": group, "r": staff}),
-    )
-    .await;
+    let group = group_holding(&app, &owner, "Front desk", &staff).await;
     assert_eq!(seats_used(&app, &owner).await, 1, "an empty group holds no seat");
-    let add = "mutation($g: ID!, $u: ID!) { addGroupMember(groupId: $g, userId: $u) { id } }";
-    app.ok(&owner, add, json!({"g": group, "u": ana.user_id})).await;
+    app.ok(&owner, ADD_TO_GROUP, json!({"g": group, "u": ana.user_id})).await;
     assert_eq!(seats_used(&app, &owner).await, 2);
-    let (_, refused) = app.post(&owner, add, json!({"g": group, "u": bea.user_id})).await;
+    let (_, refused) = app.post(&owner, ADD_TO_GROUP, json!({"g": group, "u": bea.user_id})).await;
     assert_eq!(error_code_of(&refused), "QUOTA_EXCEEDED", "{refused}");
     let remove = "mutation($g: ID!, $u: ID!) { removeGroupMember(groupId: $g, userId: $u) { id } }";
     app.ok(&owner, remove, json!({"g": group, "u": ana.user_id})).await;
-    app.ok(&owner, add, json!({"g": group, "u": bea.user_id})).await;
+    app.ok(&owner, ADD_TO_GROUP, json!({"g": group, "u": bea.user_id})).await;
     assert_eq!(seats_used(&app, &owner).await, 2);
     counters_match_records(&app).await;
 }
@@ -123,12 +116,8 @@ async fn migration_36_counts_the_seats_that_already_exist() {
     app.add_member(&owner, "ana@seats-before.test", &["customer"]).await;
     let bea = app.add_member(&owner, "bea@seats-before.test", &["customer"]).await;
     let staff = app.builtin_role_id(&owner, "STAFF").await;
-    let group = app.ok(&owner, "mutation { createGroup(input: {name: \"Desk\"}) { id } }", json!({})).await;
-    let group = group["createGroup"]["id"].clone();
-    let to_group = "mutation($g: ID!, $r: ID!) { assignRole(input: {groupId: $g, roleId: $r}) { id } }";
-    app.ok(&owner, to_group, json!({"g": group, "r": staff})).await;
-    let add = "mutation($g: ID!, $u: ID!) { addGroupMember(groupId: $g, userId: $u) { id } }";
-    app.ok(&owner, add, json!({"g": group, "u": bea.user_id})).await;
+    let group = group_holding(&app, &owner, "Desk", &staff).await;
+    app.ok(&owner, ADD_TO_GROUP, json!({"g": group, "u": bea.user_id})).await;
 
     let conn = app.state.db.connection();
     let from_36 = u32::try_from(Migrator::migrations().len() - 35).unwrap();

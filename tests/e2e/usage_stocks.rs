@@ -8,6 +8,7 @@ use tessera_e2e::{TestApp, error_code_of};
 use tessera_migrations::{Migrator, MigratorTrait};
 
 use crate::notifications::CREATE_ENDPOINT;
+use crate::usage::counters_match_records;
 
 const METERS: &str = "{ usage { meters { limit { metric limit } used } } }";
 const NEW_CLIENT: &str =
@@ -18,11 +19,6 @@ const DELETE_ENDPOINT: &str = "mutation($id: ID!) { deleteWebhookEndpoint(id: $i
 fn used(usage: &Value, metric: &str) -> i64 {
     let found = usage["usage"]["meters"].as_array().unwrap().iter().find(|m| m["limit"]["metric"] == metric).unwrap();
     found["used"].as_i64().unwrap()
-}
-
-async fn counters_match_records(app: &TestApp) {
-    let drifts = app.state.services.usage.recompute().await.expect("recompute runs");
-    assert!(drifts.is_empty(), "{drifts:?}");
 }
 
 #[tokio::test]

@@ -22,7 +22,7 @@ use redis::aio::MultiplexedConnection;
 use tessera_kernel::{SessionId, TenantId};
 use tracing::warn;
 
-use crate::events::bus::redis_config;
+use crate::events::link::RedisLink;
 
 /// How long Redis keeps a stamp; answers are kept far shorter (at most an hour).
 pub(crate) const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
@@ -68,20 +68,11 @@ pub(crate) struct AccessStamps {
 #[derive(Debug)]
 enum Store {
     Local(Mutex<HashMap<Mark, (u64, Instant)>>),
-    Redis(Box<RedisStamps>),
+    Redis(Box<RedisLink>),
 }
 
-#[derive(Debug)]
-struct RedisStamps {
-    client: redis::Client,
-    /// Shared by every request (commands are pipelined on it).
-    connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
-    /// After a failure Redis is left alone this long ([`QUIET`]), so requests
-    /// go straight to the database instead of each waiting on a dead link.
-    quiet_until: Mutex<Option<Instant>>,
-}
-
-/// How long Redis is left alone after it failed.
+/// How long Redis is left alone after it failed: meanwhile requests read
+/// rights from the database.
 const QUIET: Duration = Duration::from_secs(1);
 
 impl AccessStamps {
@@ -92,8 +83,7 @@ impl AccessStamps {
 
     /// Stamps shared by every replica using the Redis of `client`.
     pub(crate) fn in_redis(client: redis::Client) -> Self {
-        let redis = RedisStamps { client, connection: tokio::sync::Mutex::new(None), quiet_until: Mutex::new(None) };
-        Self { store: Store::Redis(Box::new(redis)), epoch: AtomicU64::new(0) }
+        Self { store: Store::Redis(Box::new(RedisLink::new(client, QUIET))), epoch: AtomicU64::new(0) }
     }
 
     /// The current epoch.
@@ -175,18 +165,9 @@ impl AccessStamps {
     /// The shared Redis connection, connecting when there is none.
     async fn connection(&self) -> Option<MultiplexedConnection> {
         let Store::Redis(redis) = &self.store else { return None };
-        let quiet = *redis.quiet_until.lock().unwrap_or_else(PoisonError::into_inner);
-        if quiet.is_some_and(|until| Instant::now() < until) {
-            return None;
-        }
-        let mut kept = redis.connection.lock().await;
-        if let Some(connection) = kept.as_ref() {
-            return Some(connection.clone());
-        }
-        match redis.client.get_multiplexed_async_connection_with_config(&redis_config()).await {
-            Ok(connection) => Some(kept.insert(connection).clone()),
+        match redis.connection().await {
+            Ok(connection) => connection,
             Err(err) => {
-                drop(kept);
                 self.failed(&err);
                 None
             }
@@ -200,7 +181,7 @@ impl AccessStamps {
             Ok(value) => Some(value),
             Err(err) => {
                 if let Store::Redis(redis) = &self.store {
-                    *redis.connection.lock().await = None;
+                    redis.failed().await;
                 }
                 self.failed(&err);
                 None
@@ -210,9 +191,6 @@ impl AccessStamps {
 
     fn failed(&self, err: &redis::RedisError) {
         warn!(error = %err, "Redis did not answer for access stamps; rights are read from the database");
-        if let Store::Redis(redis) = &self.store {
-            *redis.quiet_until.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + QUIET);
-        }
         self.forget_kept();
     }
 }

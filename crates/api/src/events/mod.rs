@@ -7,6 +7,7 @@
 //! because the bus drops ids it has already delivered.
 
 pub(crate) mod bus;
+pub(crate) mod link;
 mod relay;
 
 pub use bus::{BusMessage, EventBus, REDIS_STREAM, STREAM_MAX_LEN};

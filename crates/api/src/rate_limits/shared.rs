@@ -9,13 +9,10 @@
 //! process instead (as without Redis) and says so in the log, at most once a
 //! minute.
 
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
-
-use redis::aio::MultiplexedConnection;
+use std::time::Duration;
 
 use super::gcra::{Charge, LocalBuckets, Verdict, WINDOW_US};
-use crate::events::bus::redis_config;
+use crate::events::link::RedisLink;
 
 /// How long Redis is left alone after a failure.
 const QUIET: Duration = Duration::from_secs(60);
@@ -73,10 +70,8 @@ pub(crate) enum Buckets {
 /// The Redis side of [`Buckets::Shared`].
 #[derive(Debug)]
 pub(crate) struct SharedBuckets {
-    client: redis::Client,
+    link: RedisLink,
     script: redis::Script,
-    connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
-    quiet_until: Mutex<Option<Instant>>,
     fallback: LocalBuckets,
 }
 
@@ -84,10 +79,8 @@ impl Buckets {
     /// Buckets in Redis at `client`.
     pub(crate) fn in_redis(client: redis::Client) -> Self {
         Self::Shared(Box::new(SharedBuckets {
-            client,
+            link: RedisLink::new(client, QUIET),
             script: redis::Script::new(SCRIPT),
-            connection: tokio::sync::Mutex::new(None),
-            quiet_until: Mutex::new(None),
             fallback: LocalBuckets::default(),
         }))
     }
@@ -107,11 +100,13 @@ impl Buckets {
 
 impl SharedBuckets {
     async fn run(&self, charges: &[Charge], now: f64) -> Option<Vec<Verdict>> {
-        let quiet = *self.quiet_until.lock().unwrap_or_else(PoisonError::into_inner);
-        if quiet.is_some_and(|until| Instant::now() < until) {
-            return None;
-        }
-        let mut connection = self.connection().await?;
+        let mut connection = match self.link.connection().await {
+            Ok(connection) => connection?,
+            Err(err) => {
+                warned(&err.to_string());
+                return None;
+            }
+        };
         let mut invocation = self.script.prepare_invoke();
         invocation.arg(format!("{now:.0}")).arg(format!("{WINDOW_US:.0}"));
         for charge in charges {
@@ -136,24 +131,12 @@ impl SharedBuckets {
         }
     }
 
-    async fn connection(&self) -> Option<MultiplexedConnection> {
-        let mut kept = self.connection.lock().await;
-        if let Some(connection) = kept.as_ref() {
-            return Some(connection.clone());
-        }
-        match self.client.get_multiplexed_async_connection_with_config(&redis_config()).await {
-            Ok(connection) => Some(kept.insert(connection).clone()),
-            Err(err) => {
-                drop(kept);
-                self.failed(&err.to_string()).await;
-                None
-            }
-        }
-    }
-
     async fn failed(&self, why: &str) {
-        *self.connection.lock().await = None;
-        *self.quiet_until.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + QUIET);
-        tracing::warn!(error = why, "rate limits are kept by this gateway alone while Redis is unreachable");
+        self.link.failed().await;
+        warned(why);
     }
+}
+
+fn warned(why: &str) {
+    tracing::warn!(error = why, "rate limits are kept by this gateway alone while Redis is unreachable");
 }
