@@ -208,6 +208,8 @@ impl TestApp {
             relay_poll_interval: Duration::from_secs(1),
             // Tests send notifications when they choose: `TestApp::deliver`.
             delivery_poll_interval: None,
+            // Tests apply what their clock made due: `TestApp::run_billing`.
+            billing_poll_interval: None,
             email: Some(Arc::new(email.clone())),
             sms: Some(Arc::new(sms.clone())),
             push: Some(Arc::new(push.clone())),
@@ -241,6 +243,12 @@ impl TestApp {
         self.state.services.deliveries.drain().await.expect("the delivery worker runs")
     }
 
+    /// Runs the billing job at the test's clock (trials ending, subscriptions
+    /// ending at their period's end).
+    pub async fn run_billing(&self) -> tessera_billing::DueReport {
+        self.state.services.billing.run_due(self.now()).await.expect("the billing job runs")
+    }
+
     /// The rows `sql` (plain SQL both databases understand) reads, straight from
     /// the database: for what the API does not show, such as what the outbox keeps.
     pub async fn rows(&self, sql: &str) -> Vec<sea_orm::QueryResult> {
@@ -256,12 +264,17 @@ impl TestApp {
     /// for states the API cannot make any more (an account from before sign-ups
     /// proved addresses).
     pub async fn execute(&self, sql: &str) {
+        self.try_execute(sql).await.expect("the statement runs");
+    }
+
+    /// Runs `sql` straight on the database and returns what it said: for
+    /// proving a constraint refuses a write.
+    pub async fn try_execute(&self, sql: &str) -> Result<u64, sea_orm::DbErr> {
         use sea_orm::ConnectionTrait;
         let connection = self.state.db.connection();
-        connection
-            .execute_raw(sea_orm::Statement::from_string(connection.get_database_backend(), sql))
-            .await
-            .expect("the statement runs");
+        let done =
+            connection.execute_raw(sea_orm::Statement::from_string(connection.get_database_backend(), sql)).await?;
+        Ok(done.rows_affected())
     }
 
     /// Sends everything due (the setup's account messages, such as verification

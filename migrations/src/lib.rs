@@ -48,6 +48,7 @@ mod m20261223_000033_usage;
 mod m20261224_000034_usage_alerts;
 mod m20261225_000035_count_endpoints_and_clients;
 mod m20261226_000036_count_staff_seats;
+mod m20261227_000037_billing;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -94,6 +95,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261224_000034_usage_alerts::Migration),
             Box::new(m20261225_000035_count_endpoints_and_clients::Migration),
             Box::new(m20261226_000036_count_staff_seats::Migration),
+            Box::new(m20261227_000037_billing::Migration),
         ]
     }
 }

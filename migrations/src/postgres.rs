@@ -145,6 +145,8 @@ pub const GLOBAL_TABLES: &[&str] = &[
     // What each tier may use (a tenant's own limits are in `tenant_limits`).
     "tier_limits",
     "rate_windows",
+    // The platform's catalogue of plans (a business's subscription is its own).
+    "plans",
     "seaql_migrations",
 ];
 
@@ -164,6 +166,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20261220_000030_oauth_client_isolation::TABLES,
         crate::m20261223_000033_usage::TABLES,
         crate::m20261224_000034_usage_alerts::TABLES,
+        crate::m20261227_000037_billing::TABLES,
     ]
     .concat()
 }

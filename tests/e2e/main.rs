@@ -10,6 +10,8 @@ mod api_keys;
 mod architecture;
 mod audit;
 mod auth;
+mod billing;
+mod billing_subscriptions;
 mod booking_lifecycle;
 mod bounds;
 mod citus;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sea_orm::DbErr;
 use tessera_audit::AuditService;
+use tessera_billing::BillingService;
 use tessera_identity::{
     AccountLinks, CeremonyStore, DatabaseCeremonies, IdentityService, PasswordHasher, PasswordPolicy, SessionPolicy,
 };
@@ -26,6 +27,7 @@ use crate::caller::recall::CallerCache;
 use crate::ceremonies::RedisCeremonies;
 use crate::config::{Config, redact_url};
 use crate::events::{EventBus, spawn_relay};
+use crate::flows::billing_notices::GatewayBillingHooks;
 use crate::flows::usage_notices::GatewayUsageHooks;
 use crate::graphql::{build_schema, public_root_fields};
 use crate::http::metrics::Metrics;
@@ -89,6 +91,10 @@ pub struct AppOptions {
     /// How often the delivery worker looks for due notifications; `None` runs no
     /// worker (tests drive `Services::deliveries` themselves).
     pub delivery_poll_interval: Option<Duration>,
+    /// How often the billing job applies what time made due (trials ending,
+    /// subscriptions ending); `None` runs no job (tests run
+    /// `BillingService::run_due` after moving their clock).
+    pub billing_poll_interval: Option<Duration>,
     /// Sends email instead of the configured SMTP server (tests record instead).
     pub email: Option<Arc<dyn EmailSender>>,
     /// The SMS provider, if any.
@@ -107,6 +113,7 @@ impl std::fmt::Debug for AppOptions {
             .field("ws_init_timeout", &self.ws_init_timeout)
             .field("relay_poll_interval", &self.relay_poll_interval)
             .field("delivery_poll_interval", &self.delivery_poll_interval)
+            .field("billing_poll_interval", &self.billing_poll_interval)
             .field("email", &self.email.is_some())
             .field("sms", &self.sms.is_some())
             .field("push", &self.push.is_some())
@@ -123,6 +130,7 @@ impl Default for AppOptions {
             hasher: PasswordHasher::for_this_machine(),
             relay_poll_interval: Duration::from_secs(1),
             delivery_poll_interval: Some(Duration::from_secs(2)),
+            billing_poll_interval: Some(Duration::from_secs(60)),
             email: None,
             sms: None,
             push: None,
@@ -231,6 +239,7 @@ impl App {
             scheduling: tessera_scheduling::SchedulingService::new(db.clone(), usage_hooks.clone()),
             notify: NotifyService::new(db.clone(), policy_for_webhooks, usage_hooks.clone()),
             usage: UsageService::new(db.clone()),
+            billing: BillingService::new(db.clone(), Arc::new(GatewayBillingHooks)),
             usage_hooks: usage_hooks.clone(),
             deliveries: deliveries.clone(),
             bus,
@@ -282,6 +291,9 @@ impl App {
         if let Some(poll) = options.delivery_poll_interval {
             tasks.push(tokio::spawn(deliveries.run(poll, state.shutdown.clone())));
         }
+        if let Some(poll) = options.billing_poll_interval {
+            tasks.push(spawn_billing(state.services.clone(), poll, state.shutdown.clone()));
+        }
         Ok(Self { state, tasks })
     }
 
@@ -308,6 +320,25 @@ fn spawn_request_counts(state: AppState) -> JoinHandle<()> {
             }
             if stopping {
                 break;
+            }
+        }
+    })
+}
+
+/// Every `poll`: applies to subscriptions what the clock made due.
+fn spawn_billing(services: Arc<Services>, poll: Duration, shutdown: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match services.billing.run_due(services.clock.now()).await {
+                Ok(report) if report != tessera_billing::DueReport::default() => {
+                    info!(?report, "billing steps applied")
+                }
+                Ok(_) => {}
+                Err(err) => warn!(error = %err, "the billing job failed"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(poll) => {}
             }
         }
     })

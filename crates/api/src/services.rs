@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use tessera_audit::AuditService;
+use tessera_billing::BillingService;
 use tessera_identity::IdentityService;
 use tessera_kernel::SharedClock;
 
@@ -32,6 +33,8 @@ pub struct Services {
     pub notify: NotifyService,
     /// Tier limits and usage.
     pub usage: UsageService,
+    /// Plans, billing details and subscriptions.
+    pub billing: BillingService,
     /// What the ledger asks of the gateway inside a using transaction.
     pub usage_hooks: Arc<dyn UsageHooks>,
     /// Sends queued notifications (run in the background, or by hand in tests).

@@ -158,6 +158,14 @@ define_id!(
     WebhookEndpointId
 );
 define_id!(
+    /// One version of a plan in the platform's catalogue.
+    PlanId
+);
+define_id!(
+    /// A tenant's subscription to a plan.
+    SubscriptionId
+);
+define_id!(
     /// An invitation of an email address to join a tenant.
     InvitationId
 );

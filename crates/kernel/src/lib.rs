@@ -41,8 +41,8 @@ pub use error::{DomainError, ErrorCode, Result};
 pub use event::{DomainEvent, EventKind};
 pub use id::{
     AddonId, ApiKeyId, AssignmentId, BookingId, CustomerId, DeliveryId, GroupId, GroupMemberId, InvitationId,
-    MembershipId, NotificationId, OAuthClientId, PasskeyId, ProviderId, RoleId, ScheduleExceptionId, ServiceId,
-    SessionId, TenantId, UserId, WebhookEndpointId,
+    MembershipId, NotificationId, OAuthClientId, PasskeyId, PlanId, ProviderId, RoleId, ScheduleExceptionId, ServiceId,
+    SessionId, SubscriptionId, TenantId, UserId, WebhookEndpointId,
 };
 pub use paging::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};

@@ -67,11 +67,15 @@ pub enum Permission {
     /// Manage webhook endpoints, message templates and the tenant's notification
     /// preferences.
     NotificationManage,
+    /// See the business's billing details, subscription and invoices.
+    BillingRead,
+    /// Change the business's billing details and subscription.
+    BillingManage,
 }
 
 impl Permission {
     /// Every permission in the catalogue.
-    pub const ALL: [Permission; 27] = [
+    pub const ALL: [Permission; 29] = [
         Self::TenantRead,
         Self::TenantManage,
         Self::TenantDelete,
@@ -99,6 +103,8 @@ impl Permission {
         Self::AuditRead,
         Self::NotificationRead,
         Self::NotificationManage,
+        Self::BillingRead,
+        Self::BillingManage,
     ];
 
     /// The `resource:action` name.
@@ -131,6 +137,8 @@ impl Permission {
             Self::AuditRead => "audit:read",
             Self::NotificationRead => "notification:read",
             Self::NotificationManage => "notification:manage",
+            Self::BillingRead => "billing:read",
+            Self::BillingManage => "billing:manage",
         }
     }
 
@@ -164,6 +172,8 @@ impl Permission {
             Self::AuditRead => "See the tenant's audit log and verify its hash chain",
             Self::NotificationRead => "See the notification delivery log and webhook endpoints",
             Self::NotificationManage => "Manage webhook endpoints, message templates and notification preferences",
+            Self::BillingRead => "See the business's billing details, subscription and invoices",
+            Self::BillingManage => "Change the business's billing details and subscription",
         }
     }
 
@@ -179,6 +189,7 @@ impl Permission {
             Self::BookingManage => &[Self::BookingRead],
             Self::RoleManage | Self::RoleAssign => &[Self::RoleRead],
             Self::NotificationManage => &[Self::NotificationRead],
+            Self::BillingManage => &[Self::BillingRead],
             _ => &[],
         }
     }
@@ -198,6 +209,7 @@ impl Permission {
                 | Self::RoleRead
                 | Self::AuditRead
                 | Self::NotificationRead
+                | Self::BillingRead
         )
     }
 }

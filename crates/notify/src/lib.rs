@@ -34,6 +34,7 @@ mod preference_settings;
 mod queue;
 mod service;
 pub mod template;
+mod template_billing;
 mod template_service;
 mod template_shape;
 mod template_usage;

@@ -106,11 +106,18 @@ pub enum Topic {
     /// threshold its owners set): its owners hear of it.
     #[sea_orm(string_value = "usage.threshold_reached")]
     UsageThresholdReached,
+    /// The business's free trial ends soon: its owners hear what happens then.
+    #[sea_orm(string_value = "billing.trial_ending")]
+    BillingTrialEnding,
+    /// The business's subscription started, ended, or will end: its owners hear
+    /// of it.
+    #[sea_orm(string_value = "billing.subscription_changed")]
+    BillingSubscriptionChanged,
 }
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 12] = [
+    pub const ALL: [Topic; 14] = [
         Self::BookingReceived,
         Self::BookingConfirmed,
         Self::BookingChanged,
@@ -123,6 +130,8 @@ impl Topic {
         Self::SignUpConfirmation,
         Self::SignUpAttempted,
         Self::UsageThresholdReached,
+        Self::BillingTrialEnding,
+        Self::BillingSubscriptionChanged,
     ];
 
     /// The wire name (`booking.confirmed`).
@@ -140,6 +149,8 @@ impl Topic {
             Self::SignUpConfirmation => "account.sign_up",
             Self::SignUpAttempted => "account.sign_up_attempted",
             Self::UsageThresholdReached => "usage.threshold_reached",
+            Self::BillingTrialEnding => "billing.trial_ending",
+            Self::BillingSubscriptionChanged => "billing.subscription_changed",
         }
     }
 
@@ -174,9 +185,11 @@ impl Topic {
     /// costs money and wakes people, is kept for changes and reminders.
     pub fn default_channels(self) -> &'static [Channel] {
         match self {
-            Self::BookingReceived | Self::BookingConfirmed | Self::UsageThresholdReached => {
-                &[Channel::Email, Channel::InApp]
-            }
+            Self::BookingReceived
+            | Self::BookingConfirmed
+            | Self::UsageThresholdReached
+            | Self::BillingTrialEnding
+            | Self::BillingSubscriptionChanged => &[Channel::Email, Channel::InApp],
             Self::BookingChanged | Self::BookingCancelled => &[Channel::Email, Channel::Sms, Channel::InApp],
             Self::BookingReminder => &[Channel::Email, Channel::Sms, Channel::Push, Channel::InApp],
             Self::Invitation
@@ -195,7 +208,11 @@ impl Topic {
                 Priority::Normal
             }
             // The limit itself reached is sent as urgent by its sender.
-            Self::BookingChanged | Self::BookingCancelled | Self::UsageThresholdReached => Priority::High,
+            Self::BookingChanged
+            | Self::BookingCancelled
+            | Self::UsageThresholdReached
+            | Self::BillingTrialEnding
+            | Self::BillingSubscriptionChanged => Priority::High,
             // Someone is waiting for it, at whatever hour.
             Self::PasswordReset
             | Self::EmailVerification

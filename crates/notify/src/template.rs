@@ -72,6 +72,8 @@ impl Topic {
             Self::SignUpConfirmation => vec!["link", "validHours"],
             Self::SignUpAttempted => vec!["occurredAt"],
             Self::UsageThresholdReached => crate::template_usage::VARIABLES.to_vec(),
+            Self::BillingTrialEnding => crate::template_billing::TRIAL_ENDING.to_vec(),
+            Self::BillingSubscriptionChanged => crate::template_billing::SUBSCRIPTION_CHANGED.to_vec(),
         }
     }
 
@@ -96,7 +98,9 @@ impl Topic {
             "name" => json!("Phone"),
             "occurredAt" => json!("2026-03-04 10:00 UTC"),
             "validHours" => json!(24),
-            other => crate::template_usage::sample(other).unwrap_or(Value::Null),
+            other => crate::template_usage::sample(other)
+                .or_else(|| crate::template_billing::sample(other))
+                .unwrap_or(Value::Null),
         };
         Value::Object(self.variables().into_iter().map(|name| (name.to_owned(), sample(name))).collect())
     }
@@ -196,6 +200,9 @@ pub(crate) fn builtin(topic: Topic, language: &str) -> TemplatePair<'static> {
             "Confirm that this address is yours with this link, valid for {{ validHours }} hours:\n{{ link }}\n\nIf you did not create an account, ignore this message.",
         ),
         (Topic::UsageThresholdReached, language) => crate::template_usage::builtin(language),
+        (topic @ (Topic::BillingTrialEnding | Topic::BillingSubscriptionChanged), language) => {
+            crate::template_billing::builtin(topic, language)
+        }
     }
 }
 
@@ -445,7 +452,9 @@ mod tests {
             "providerName": "Marco", "startsAt": "2026-03-04 10:00", "timezone": "Europe/Madrid",
             "inviterName": "Lucia", "expiresAt": "2026-03-10", "link": "https://x.test/a", "validMinutes": 30, "validHours": 24,
             "method": "passkey", "name": "Phone", "occurredAt": "2026-03-04 10:00 UTC",
-            "metric": "bookings", "threshold": "80%", "used": 80, "limit": 100, "resetsAt": "2026-04-01 00:00"});
+            "metric": "bookings", "threshold": "80%", "used": 80, "limit": 100, "resetsAt": "2026-04-01 00:00",
+            "planName": "Premium", "trialEndsAt": "2026-03-18 10:00", "price": "295.00 USD a month",
+            "afterTrial": "inactive", "status": "TRIALING", "change": "started", "effectiveAt": "2026-03-04 10:00"});
         for topic in Topic::ALL {
             for locale in ["en", "es-ES", "fr"] {
                 let rendered = render(topic, locale, &variables).unwrap();

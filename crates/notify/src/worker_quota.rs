@@ -30,7 +30,10 @@ pub(crate) enum Reservation {
 
 /// What sending `delivery` of `notification` uses, if anything.
 fn metric_of(delivery: &delivery::Model, notification: &notification::Model) -> Option<Metric> {
-    if notification.topic == Topic::UsageThresholdReached.as_str() {
+    // The platform's own messages to the owners about their limits and what
+    // they pay go out whatever the business used.
+    let platform_notices = [Topic::UsageThresholdReached, Topic::BillingTrialEnding, Topic::BillingSubscriptionChanged];
+    if platform_notices.iter().any(|t| notification.topic == t.as_str()) {
         return None;
     }
     match delivery.channel {

@@ -69,9 +69,12 @@ impl BuiltinRole {
         use Permission::*;
         match self {
             Self::Owner => Permission::ALL.into_iter().collect(),
-            // Deleting the business and setting the rules its owners sign in
-            // under stay with its owners.
-            Self::Admin => Permission::ALL.into_iter().filter(|p| !matches!(p, TenantDelete | PolicyManage)).collect(),
+            // Deleting the business, setting the rules its owners sign in
+            // under and what it pays stay with its owners.
+            Self::Admin => Permission::ALL
+                .into_iter()
+                .filter(|p| !matches!(p, TenantDelete | PolicyManage | BillingManage))
+                .collect(),
             // Staff see their own calendar; a receptionist's role adds `booking:read`.
             Self::Staff => [
                 TenantRead,

@@ -21,6 +21,7 @@ mod policy;
 mod repo;
 mod service;
 
+pub use maintenance::set_tier_in;
 pub use memberships::{find_member_tenant, insert_membership, is_member, members_among, tenant_ids_of_user};
 pub use model::{
     FeatureFlags, IsolationLevel, MAX_ACTIVITY_RETENTION_DAYS, MAX_FEATURE_FLAGS, MIN_ACTIVITY_RETENTION_DAYS, Member,

@@ -5,11 +5,12 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 use tessera_audit::AuditEntry;
 use tessera_kernel::db::{Access, Scope};
-use tessera_kernel::{DomainError, Result, TenantId, TenantTier};
+use tessera_kernel::{DomainError, RequestContext, Result, TenantId, TenantTier};
 
 use crate::entity::tenant;
 use crate::model::{Tenant, TenantSettings, TenantStatus};
@@ -57,18 +58,9 @@ impl TenantService {
     pub async fn set_tier(&self, slug: &str, tier: TenantTier, now: DateTime<Utc>) -> Result<Tenant> {
         let txn = self.db.begin(Scope::Maintenance, Access::Write).await?;
         let row = by_slug(&txn, slug).await?;
-        let before = audited(&row);
-        let mut active: tenant::ActiveModel = row.into();
-        active.tier = Set(tier);
-        active.updated_at = Set(now);
-        let row = active.update(&txn).await?;
-        if before != audited(&row) {
-            let entry =
-                AuditEntry::change("tenant.tier_changed", "tenant", row.id, Some(&before), Some(&audited(&row)))?;
-            tessera_audit::append_by_system(&txn, row.id, now, entry).await?;
-        }
+        let tenant = set_tier_in(&txn, row.id, tier, None, now).await?;
         txn.commit().await?;
-        Tenant::try_from(row)
+        Ok(tenant)
     }
 
     /// The tenant `slug`, for the platform operator's commands.
@@ -86,6 +78,34 @@ impl TenantService {
         txn.commit().await?;
         Ok(found)
     }
+}
+
+/// Moves `tenant_id` to `tier` inside the caller's transaction (a
+/// subscription's change, which must move the tier and the limits with it),
+/// with its audit record, by the request's actor when `by` is given and by the
+/// system otherwise. Nothing is written when the tier is already `tier`.
+pub async fn set_tier_in(
+    txn: &DatabaseTransaction,
+    tenant_id: TenantId,
+    tier: TenantTier,
+    by: Option<&RequestContext>,
+    now: DateTime<Utc>,
+) -> Result<Tenant> {
+    let row = crate::repo::find_tenant_in_tenant_scope(txn, tenant_id).await?;
+    if row.tier == tier {
+        return Tenant::try_from(row);
+    }
+    let before = audited(&row);
+    let mut active: tenant::ActiveModel = row.into();
+    active.tier = Set(tier);
+    active.updated_at = Set(now);
+    let row = active.update(txn).await?;
+    let entry = AuditEntry::change("tenant.tier_changed", "tenant", row.id, Some(&before), Some(&audited(&row)))?;
+    match by {
+        Some(ctx) => tessera_audit::append_in(txn, ctx, row.id, entry).await?,
+        None => tessera_audit::append_by_system(txn, row.id, now, entry).await?,
+    }
+    Tenant::try_from(row)
 }
 
 async fn by_slug<C: ConnectionTrait>(conn: &C, slug: &str) -> Result<tenant::Model> {

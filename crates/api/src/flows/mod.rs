@@ -20,6 +20,7 @@
 //!   reached a usage alert's threshold, inside the using transaction.
 
 pub(crate) mod accounts;
+pub(crate) mod billing_notices;
 pub(crate) mod bookings;
 pub(crate) mod invitations;
 pub(crate) mod roles;

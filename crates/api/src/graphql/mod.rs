@@ -16,11 +16,13 @@
 mod access;
 mod after_mutation;
 mod audit;
+mod billing;
 mod connection;
 mod feed;
 mod identity;
 mod loaders;
 mod local_time;
+mod money;
 mod node;
 mod notify;
 mod patch;
@@ -50,6 +52,7 @@ pub struct Query(
     rbac::RbacQuery,
     audit::AuditQuery,
     notify::NotifyQuery,
+    billing::BillingQuery,
     node::NodeQueries,
 );
 
@@ -61,6 +64,7 @@ pub struct Mutation(
     scheduling::SchedulingMutation,
     rbac::RbacMutation,
     notify::NotifyMutation,
+    billing::BillingMutation,
 );
 
 /// The subscription root.

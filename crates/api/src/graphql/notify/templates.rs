@@ -43,6 +43,12 @@ pub(crate) enum NotificationTopicEnum {
     /// The business reached a usage alert's threshold; its owners are told
     /// (email, in-app; urgent once the limit itself is reached).
     UsageThresholdReached,
+    /// The business's free trial ends in three days; its owners are told
+    /// (email, in-app).
+    BillingTrialEnding,
+    /// The business's subscription started, will end, carries on or ended; its
+    /// owners are told (email, in-app).
+    BillingSubscriptionChanged,
 }
 
 /// A topic's template in one language, as it applies to the tenant.

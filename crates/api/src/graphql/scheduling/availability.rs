@@ -8,9 +8,9 @@ use tessera_kernel::{DomainError, Permission, ProviderId, ServiceId};
 use tessera_scheduling::{AvailabilityQuery, MAX_AVAILABILITY_SLOTS, Slot};
 
 use super::objects::ProviderObject;
-use super::{MoneyObject, money};
 use crate::error::ApiResult;
 use crate::graphql::local_time::{LocalTimeObject, local_time, start_of_day, tenant_zone};
+use crate::graphql::money::{MoneyObject, money};
 use crate::graphql::{RequiresOrOwn, loaders, parse_id, request, services};
 
 /// A bookable start.

@@ -9,16 +9,17 @@ use tessera_kernel::paging::encode_time_cursor;
 use tessera_kernel::{BookingId, Permission};
 use tessera_scheduling::{BookedAddon, Booking, BookingFilter, Review};
 
+use super::BookingStatusEnum;
 use super::availability::instant_or_local_day;
 use super::customers::CustomerObject;
 use super::objects::ProviderObject;
 use super::prefetch::prefetch_for_bookings;
 use super::services::ServiceObject;
-use super::{BookingStatusEnum, MoneyObject, money};
 use crate::error::ApiResult;
 use crate::graphql::connection::{page_cost, page_request};
 use crate::graphql::identity::objects::UserObject;
 use crate::graphql::local_time::{LocalTimeObject, local_time};
+use crate::graphql::money::{MoneyObject, money};
 use crate::graphql::{RequiresOrOwn, loaders, parse_id, request, services};
 
 /// An appointment.

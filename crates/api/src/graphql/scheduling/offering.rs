@@ -5,9 +5,9 @@ use async_graphql::{Context, InputObject, MaybeUndefined, Object};
 use tessera_scheduling::{Offering, OfferingTerms, Service};
 
 use super::services::ServiceObject;
-use super::{MoneyObject, money};
 use crate::error::ApiResult;
 use crate::graphql::loaders;
+use crate::graphql::money::{MoneyObject, money};
 use crate::graphql::patch::kept_cleared_or_set;
 
 /// A service a provider offers, with what they charge and take for it.

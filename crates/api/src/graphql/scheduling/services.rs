@@ -7,9 +7,9 @@ use tessera_api_macros::operations;
 use tessera_kernel::{Permission, ServiceId};
 use tessera_scheduling::{Addon, AddonInput, AddonPatch, Service, ServiceInput, ServicePatch};
 
-use super::{MoneyObject, money};
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::connection::{connection, page_cost, page_request};
+use crate::graphql::money::{MoneyObject, money};
 use crate::graphql::patch::{kept_cleared_or_set, kept_or_set};
 use crate::graphql::{Requires, loaders, parse_id, request, services};
 

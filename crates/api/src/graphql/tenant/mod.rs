@@ -6,6 +6,7 @@
 
 mod events;
 mod members;
+pub(crate) mod objects;
 mod security_policy;
 mod settings;
 mod tenants;

@@ -9,6 +9,7 @@ use tessera_kernel::{DomainError, Permission, TenantId};
 use tessera_tenant::{FeatureFlags, NewTenant, Tenant, TenantPatch, TenantSettingsPatch};
 
 use super::members::MembershipObject;
+use super::objects::TenantTierEnum;
 use super::security_policy::SecurityPolicyObject;
 use super::settings::{FeatureFlagObject, TenantSettingsObject, UpdateTenantSettingsInput};
 use super::usage::{UsageLimitObject, terms_of};
@@ -16,16 +17,6 @@ use crate::error::ApiResult;
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::patch::kept_or_set;
 use crate::graphql::{Requires, SignedIn, loaders, parse_id, request, services};
-
-/// A tenant's service tier.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "TenantTier", remote = "tessera_tenant::TenantTier")]
-pub(crate) enum TenantTierEnum {
-    Free,
-    Basic,
-    Premium,
-    Enterprise,
-}
 
 /// Where a tenant is in its life.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]

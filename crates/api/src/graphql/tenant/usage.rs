@@ -11,7 +11,7 @@ use tessera_kernel::{DomainError, Permission};
 use tessera_ledger::{Fired, Limit, LimitMode, LimitOrigin, Measure, Meter, Threshold, UsageAlert, UsageTerms};
 use tessera_tenant::Tenant;
 
-use super::tenants::TenantTierEnum;
+use super::objects::TenantTierEnum;
 use crate::error::ApiResult;
 use crate::graphql::{Requires, parse_id, request, services};
 

@@ -1,0 +1,5 @@
+//! SeaORM entities of billing. Crate-private: the functions return domain types.
+
+pub(crate) mod plan;
+pub(crate) mod subscription;
+pub(crate) mod tenant_billing;

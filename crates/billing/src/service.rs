@@ -1,0 +1,131 @@
+//! [`BillingService`]: billing for a business's owners and for the platform
+//! operator, each call in a transaction of its own; and what the areas share
+//! (the per-business lock, the live subscription, audit snapshots).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use serde_json::json;
+use tessera_kernel::db::{Access, Scope};
+use tessera_kernel::{Db, DomainError, Permission, RequestContext, Result, TenantId};
+use tessera_tenant::Tenant;
+
+use crate::catalogue;
+use crate::entity::subscription;
+use crate::hooks::BillingHooks;
+use crate::model::{NewPlanVersion, Plan, Subscription};
+
+/// Billing's operations.
+#[derive(Clone)]
+pub struct BillingService {
+    pub(crate) db: Db,
+    pub(crate) hooks: Arc<dyn BillingHooks>,
+}
+
+impl std::fmt::Debug for BillingService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BillingService").finish_non_exhaustive()
+    }
+}
+
+impl BillingService {
+    /// A service over `db`, telling people through `hooks`.
+    pub fn new(db: Db, hooks: Arc<dyn BillingHooks>) -> Self {
+        Self { db, hooks }
+    }
+
+    /// The plans a business may subscribe to (`billing:read`).
+    pub async fn plans(&self, ctx: &RequestContext) -> Result<Vec<Plan>> {
+        let (_, txn) = self.db.begin_authorized(ctx, Permission::BillingRead, Access::Read).await?;
+        let plans = catalogue::on_offer(&*txn).await?;
+        txn.commit().await?;
+        Ok(plans)
+    }
+
+    /// Every plan's latest version, offered or not (the platform operator's).
+    pub async fn catalogue_for_operator(&self) -> Result<Vec<Plan>> {
+        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let plans = catalogue::on_offer(&txn).await?;
+        txn.commit().await?;
+        Ok(plans)
+    }
+
+    /// Adds the next version of a plan (the platform operator's command).
+    pub async fn add_plan_version(&self, new: NewPlanVersion, now: DateTime<Utc>) -> Result<Plan> {
+        let txn = self.db.begin(Scope::Global, Access::Write).await?;
+        let plan = catalogue::add_version(&txn, new, now).await?;
+        txn.commit().await?;
+        Ok(plan)
+    }
+}
+
+/// Holds the business's billing lock until `txn` ends: every change to its
+/// subscription and trial happens one after another.
+pub(crate) async fn lock_billing(txn: &DatabaseTransaction, tenant_id: TenantId) -> Result<()> {
+    tessera_kernel::db::lock_named(txn, &format!("billing:{tenant_id}")).await?;
+    Ok(())
+}
+
+/// The business's live (not ended) subscription row.
+pub(crate) async fn live_row<C: ConnectionTrait>(conn: &C, tenant_id: TenantId) -> Result<Option<subscription::Model>> {
+    Ok(subscription::Entity::find()
+        .filter(subscription::Column::TenantId.eq(tenant_id))
+        .filter(subscription::Column::EndedAt.is_null())
+        .one(conn)
+        .await?)
+}
+
+/// A subscription row with its plan.
+pub(crate) async fn with_plan<C: ConnectionTrait>(conn: &C, row: subscription::Model) -> Result<Subscription> {
+    let plan = catalogue::by_id(conn, row.plan_id).await?;
+    Ok(Subscription {
+        id: row.id,
+        tenant_id: row.tenant_id,
+        plan,
+        status: row.status,
+        quantity: row.quantity,
+        unit_price_minor: row.unit_price_minor,
+        currency: row.currency,
+        interval: row.interval,
+        current_period_start: row.current_period_start,
+        current_period_end: row.current_period_end,
+        trial_end: row.trial_end,
+        cancel_at_period_end: row.cancel_at_period_end,
+        canceled_at: row.canceled_at,
+        ended_at: row.ended_at,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+/// What the audit log keeps of a subscription.
+pub(crate) fn audited(row: &subscription::Model, plan: &Plan) -> serde_json::Value {
+    json!({
+        "plan": format!("{}@{}", plan.code, plan.version),
+        "status": row.status.as_upper(),
+        "quantity": row.quantity,
+        "unitPriceMinor": row.unit_price_minor,
+        "currency": row.currency,
+        "currentPeriodStart": row.current_period_start,
+        "currentPeriodEnd": row.current_period_end,
+        "trialEnd": row.trial_end,
+        "cancelAtPeriodEnd": row.cancel_at_period_end,
+        "endedAt": row.ended_at,
+    })
+}
+
+/// `now` as both databases keep it (microseconds), so what a change answers
+/// equals what a later read shows.
+pub(crate) fn stamp(now: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::SubsecRound::trunc_subsecs(now, 6)
+}
+
+/// The business's timezone.
+pub(crate) fn timezone_of(tenant: &Tenant) -> Result<Tz> {
+    tenant
+        .timezone
+        .parse()
+        .map_err(|_| DomainError::Internal(format!("tenant timezone {} is invalid", tenant.timezone)))
+}

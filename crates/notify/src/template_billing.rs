@@ -1,0 +1,50 @@
+//! The built-in templates of the messages about what a business pays the
+//! platform, for its owners: the trial ending, and the subscription changing.
+
+use serde_json::{Value, json};
+
+use crate::model::Topic;
+use crate::template::TemplatePair;
+
+/// The variables of `billing.trial_ending`.
+pub(crate) const TRIAL_ENDING: [&str; 5] = ["businessName", "planName", "trialEndsAt", "price", "afterTrial"];
+
+/// The variables of `billing.subscription_changed`.
+pub(crate) const SUBSCRIPTION_CHANGED: [&str; 5] = ["businessName", "planName", "status", "change", "effectiveAt"];
+
+/// An example value of one of the variables above (`None` for another name).
+pub(crate) fn sample(name: &str) -> Option<Value> {
+    Some(match name {
+        "planName" => json!("Premium, monthly"),
+        "trialEndsAt" => json!("2026-03-18 10:00"),
+        "price" => json!("295.00 USD a month"),
+        "afterTrial" => json!("inactive"),
+        "status" => json!("TRIALING"),
+        "change" => json!("started"),
+        "effectiveAt" => json!("2026-03-04 10:00"),
+        _ => return None,
+    })
+}
+
+/// The built-in templates of a billing `topic` in `language` (`es`, else English).
+pub(crate) fn builtin(topic: Topic, language: &str) -> TemplatePair<'static> {
+    let pair = |title, text| TemplatePair { title, text };
+    match (topic, language == "es") {
+        (Topic::BillingTrialEnding, true) => pair(
+            "{{ businessName }}: la prueba de {{ planName }} termina el {{ trialEndsAt }}",
+            "La prueba gratuita de {{ planName }} de {{ businessName }} termina el {{ trialEndsAt }}.{% if afterTrial == 'canceled' %} La suscripción está cancelada y terminará entonces.{% else %} Para seguir con el plan ({{ price }}), añada un método de pago antes; si no, la cuenta vuelve al plan gratuito y a sus límites.{% endif %}",
+        ),
+        (Topic::BillingTrialEnding, false) => pair(
+            "{{ businessName }}: the {{ planName }} trial ends on {{ trialEndsAt }}",
+            "The free trial of {{ planName }} for {{ businessName }} ends on {{ trialEndsAt }}.{% if afterTrial == 'canceled' %} The subscription is cancelled and ends then.{% else %} To keep the plan ({{ price }}), add a payment method before then; otherwise the business returns to the free tier and its limits.{% endif %}",
+        ),
+        (_, true) => pair(
+            "{{ businessName }}: {% if change == 'started' %}ha empezado{% elif change == 'cancel_scheduled' %}terminará{% elif change == 'resumed' %}sigue{% else %}ha terminado{% endif %} {{ planName }}",
+            "{% if change == 'started' %}{{ businessName }} ha empezado {{ planName }}.{% elif change == 'cancel_scheduled' %}{{ planName }} de {{ businessName }} terminará el {{ effectiveAt }}; puede reanudarlo hasta entonces.{% elif change == 'resumed' %}{{ planName }} de {{ businessName }} ya no terminará: sigue renovándose.{% elif change == 'inactive' %}La prueba de {{ planName }} de {{ businessName }} terminó sin un método de pago: la cuenta vuelve al plan gratuito.{% else %}{{ planName }} de {{ businessName }} terminó el {{ effectiveAt }}: la cuenta vuelve al plan gratuito.{% endif %} (Estado: {{ status }}.)",
+        ),
+        (_, false) => pair(
+            "{{ businessName }}: {{ planName }} {% if change == 'started' %}has started{% elif change == 'cancel_scheduled' %}will end{% elif change == 'resumed' %}carries on{% else %}has ended{% endif %}",
+            "{% if change == 'started' %}{{ businessName }} has started {{ planName }}.{% elif change == 'cancel_scheduled' %}{{ planName }} for {{ businessName }} will end on {{ effectiveAt }}; you can resume it until then.{% elif change == 'resumed' %}{{ planName }} for {{ businessName }} will no longer end: it renews as before.{% elif change == 'inactive' %}The {{ planName }} trial for {{ businessName }} ended without a payment method: the business is back on the free tier.{% else %}{{ planName }} for {{ businessName }} ended on {{ effectiveAt }}: the business is back on the free tier.{% endif %} (Status: {{ status }}.)",
+        ),
+    }
+}
