@@ -9,6 +9,8 @@
 
 #![allow(missing_docs, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod fake_gateway;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +55,73 @@ pub fn redis_url() -> Option<String> {
         panic!("TESSERA_REQUIRE_SERVICES=1 but TESSERA_TEST_REDIS_URL is not set");
     }
     url
+}
+
+/// The address of localstripe (a fake Stripe server, from PyPI) for this test
+/// process, started on first use on a free loopback port and stopped when the
+/// process ends. It runs from `tests/py/.venv`, made on first use by
+/// [`ensure_localstripe`] (or `TESSERA_LOCALSTRIPE_PYTHON`). When it cannot be
+/// had (no Python), a test that needs it is skipped with a note, or fails
+/// under `TESSERA_REQUIRE_SERVICES=1`.
+pub fn localstripe() -> Option<String> {
+    use std::io::BufRead;
+    use std::sync::{Mutex, OnceLock};
+    static SERVER: OnceLock<Option<(Mutex<std::process::Child>, String)>> = OnceLock::new();
+    let started = SERVER.get_or_init(|| {
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let python = match std::env::var("TESSERA_LOCALSTRIPE_PYTHON") {
+            Ok(python) => std::path::PathBuf::from(python),
+            Err(_) => ensure_localstripe(&here.join("py"))?,
+        };
+        let mut child = std::process::Command::new(&python)
+            .arg(here.join("py/localstripe_loopback.py"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("localstripe starts");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("its output");
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("localstripe says its port");
+        let port: u16 = line.trim().parse().expect("localstripe printed its port");
+        Some((Mutex::new(child), format!("http://127.0.0.1:{port}")))
+    });
+    started.as_ref().map(|(_, url)| url.clone())
+}
+
+/// Makes `py/.venv` with localstripe (`py/requirements.txt`) when Python is
+/// here and it is not yet, as [`ensure_js_tools`] does for npm; returns its
+/// Python. Absent, says so (a failure under `TESSERA_REQUIRE_SERVICES=1`).
+pub fn ensure_localstripe(py: &std::path::Path) -> Option<std::path::PathBuf> {
+    let python = py.join(".venv/bin/python");
+    let installed = || py.join(".venv/.installed").exists();
+    if !installed()
+        && let Ok(lock) = std::fs::File::create(py.join(".install.lock"))
+        && lock.lock().is_ok()
+        && !installed()
+    {
+        let venv = std::process::Command::new("python3").args(["-m", "venv"]).arg(py.join(".venv")).output();
+        let pip = venv.ok().filter(|o| o.status.success()).and_then(|_| {
+            std::process::Command::new(&python)
+                .args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "-r"])
+                .arg(py.join("requirements.txt"))
+                .output()
+                .ok()
+        });
+        match pip {
+            Some(output) if output.status.success() => {
+                let _ = std::fs::write(py.join(".venv/.installed"), "");
+            }
+            Some(output) => eprintln!("pip install in tests/py failed: {}", String::from_utf8_lossy(&output.stderr)),
+            None => eprintln!("python3 -m venv is not available: install Python 3 to run the payment tests"),
+        }
+    }
+    if installed() {
+        return Some(python);
+    }
+    let why = "localstripe could not be installed in tests/py/.venv (Python 3 with venv, and PyPI, are needed)";
+    assert!(!services_required(), "TESSERA_REQUIRE_SERVICES=1 but {why}");
+    say_skipped(&format!("skipped: {why}"));
+    None
 }
 
 /// A database made for one test.
@@ -214,6 +283,7 @@ impl TestApp {
             sms: Some(Arc::new(sms.clone())),
             push: Some(Arc::new(push.clone())),
             delivery: WorkerConfig::default(),
+            payment_gateways: Vec::new(),
         };
         adjust_options(&mut options);
         let app = App::build(config, options).await.expect("gateway builds");

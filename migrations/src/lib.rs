@@ -49,6 +49,7 @@ mod m20261224_000034_usage_alerts;
 mod m20261225_000035_count_endpoints_and_clients;
 mod m20261226_000036_count_staff_seats;
 mod m20261227_000037_billing;
+mod m20261228_000038_payment_methods;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -96,6 +97,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261225_000035_count_endpoints_and_clients::Migration),
             Box::new(m20261226_000036_count_staff_seats::Migration),
             Box::new(m20261227_000037_billing::Migration),
+            Box::new(m20261228_000038_payment_methods::Migration),
         ]
     }
 }

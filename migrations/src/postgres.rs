@@ -167,6 +167,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20261223_000033_usage::TABLES,
         crate::m20261224_000034_usage_alerts::TABLES,
         crate::m20261227_000037_billing::TABLES,
+        crate::m20261228_000038_payment_methods::TABLES,
     ]
     .concat()
 }

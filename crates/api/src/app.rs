@@ -7,6 +7,8 @@ use std::time::Duration;
 use sea_orm::DbErr;
 use tessera_audit::AuditService;
 use tessera_billing::BillingService;
+use tessera_billing::gateway::PaymentGateway;
+use tessera_billing::gateway::stripe::{StripeConfig, StripeGateway};
 use tessera_identity::{
     AccountLinks, CeremonyStore, DatabaseCeremonies, IdentityService, PasswordHasher, PasswordPolicy, SessionPolicy,
 };
@@ -72,6 +74,9 @@ pub enum StartupError {
     /// The passkey relying party is misconfigured.
     #[error("passkeys: {0}")]
     Passkeys(String),
+    /// A payment provider's client could not be set up.
+    #[error("payments: {0}")]
+    Payments(String),
 }
 
 /// Options that tests change; production uses the defaults.
@@ -103,6 +108,9 @@ pub struct AppOptions {
     pub push: Option<Arc<dyn PushSender>>,
     /// Pacing of the delivery worker (retries, leases, batch size).
     pub delivery: WorkerConfig,
+    /// Payment gateways besides (or instead of) the configured ones, one per
+    /// provider (tests give fakes of providers that cannot run here).
+    pub payment_gateways: Vec<Arc<dyn PaymentGateway>>,
 }
 
 impl std::fmt::Debug for AppOptions {
@@ -117,6 +125,7 @@ impl std::fmt::Debug for AppOptions {
             .field("email", &self.email.is_some())
             .field("sms", &self.sms.is_some())
             .field("push", &self.push.is_some())
+            .field("payment_gateways", &self.payment_gateways.len())
             .finish_non_exhaustive()
     }
 }
@@ -135,6 +144,7 @@ impl Default for AppOptions {
             sms: None,
             push: None,
             delivery: WorkerConfig::default(),
+            payment_gateways: Vec::new(),
         }
     }
 }
@@ -239,7 +249,7 @@ impl App {
             scheduling: tessera_scheduling::SchedulingService::new(db.clone(), usage_hooks.clone()),
             notify: NotifyService::new(db.clone(), policy_for_webhooks, usage_hooks.clone()),
             usage: UsageService::new(db.clone()),
-            billing: BillingService::new(db.clone(), Arc::new(GatewayBillingHooks)),
+            billing: billing_service(&db, &config, &options)?,
             usage_hooks: usage_hooks.clone(),
             deliveries: deliveries.clone(),
             bus,
@@ -323,6 +333,21 @@ fn spawn_request_counts(state: AppState) -> JoinHandle<()> {
             }
         }
     })
+}
+
+/// Billing with the payment gateways: Stripe when its key is configured, then
+/// those the options give.
+fn billing_service(db: &Db, config: &Config, options: &AppOptions) -> Result<BillingService, StartupError> {
+    let mut billing = BillingService::new(db.clone(), Arc::new(GatewayBillingHooks));
+    if let Some(key) = &config.stripe_secret_key {
+        let stripe = StripeConfig { api_base: config.stripe_api_base.clone(), ..StripeConfig::new(key.clone()) };
+        let gateway = StripeGateway::new(stripe).map_err(StartupError::Payments)?;
+        billing = billing.with_gateway(Arc::new(gateway));
+    }
+    for gateway in &options.payment_gateways {
+        billing = billing.with_gateway(gateway.clone());
+    }
+    Ok(billing)
 }
 
 /// Every `poll`: applies to subscriptions what the clock made due.

@@ -118,6 +118,10 @@ impl From<ApiError> for async_graphql::Error {
             DomainError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
+        let decline = match err.as_ref() {
+            DomainError::PaymentDeclined { code } => Some(code.clone()),
+            _ => None,
+        };
         let quota = match err.as_ref() {
             DomainError::QuotaExceeded { metric, limit, resets_at } => Some((*metric, *limit, *resets_at)),
             _ => None,
@@ -126,6 +130,9 @@ impl From<ApiError> for async_graphql::Error {
             ext.set("code", code.as_str());
             if let Some(field) = &field {
                 ext.set("field", field.as_str());
+            }
+            if let Some(code) = &decline {
+                ext.set("declineCode", code.as_str());
             }
             if let Some(seconds) = retry_after {
                 ext.set("retryAfterSeconds", seconds);

@@ -16,6 +16,10 @@
 //!   subscription in the same transaction ([`SubscriptionStatus::tier`]);
 //! - `due`: the clock-driven job: trial reminders, trials ending,
 //!   subscriptions ending at their period's end;
+//! - [`gateway`]: payment providers behind one trait, and Stripe's thin
+//!   client;
+//! - `methods`: the business's customers at providers and the cards it keeps
+//!   there (brand and last four only);
 //! - [`BillingHooks`]: how notices reach people, implemented by `api` (which
 //!   knows who a business's owners are).
 //!
@@ -26,8 +30,10 @@
 pub mod catalogue;
 mod due;
 mod entity;
+pub mod gateway;
 mod hooks;
 mod info;
+mod methods;
 pub mod model;
 mod money;
 pub mod periods;
@@ -38,8 +44,8 @@ mod subscriptions;
 pub use due::{DueReport, TRIAL_REMINDER};
 pub use hooks::{BillingHooks, BillingNotice, NoticeKind};
 pub use model::{
-    Address, BillingInfo, BillingInfoPatch, Interval, NewPlanVersion, PaymentProvider, Plan, Subscription,
-    SubscriptionStatus,
+    Address, BillingInfo, BillingInfoPatch, Interval, NewPlanVersion, PaymentCustomer, PaymentMethod, PaymentProvider,
+    PaymentSetup, Plan, Subscription, SubscriptionStatus,
 };
 pub use money::format_money;
 pub use service::BillingService;

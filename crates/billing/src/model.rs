@@ -256,3 +256,43 @@ pub struct Subscription {
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
 }
+
+/// A business's customer at a payment provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentCustomer {
+    /// The provider.
+    pub provider: PaymentProvider,
+    /// The provider's id for it (`cus_…` at Stripe).
+    pub provider_customer_id: String,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A card a business keeps at a provider. Tessera holds no card data: only
+/// the provider's id for it, the brand and the last four digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentMethod {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// The provider keeping it.
+    pub provider: PaymentProvider,
+    /// `visa`, `mastercard`, ….
+    pub brand: String,
+    /// The last four digits.
+    pub last4: String,
+    /// Whether charges use it.
+    pub is_default: bool,
+    /// When it was added.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a browser needs to hand a card to the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentSetup {
+    /// The provider.
+    pub provider: PaymentProvider,
+    /// The provider's setup intent, to confirm once the card is given.
+    pub setup_intent_id: String,
+    /// For the provider's browser library (Stripe.js `confirmCardSetup`).
+    pub client_secret: String,
+}

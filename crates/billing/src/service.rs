@@ -14,14 +14,16 @@ use tessera_tenant::Tenant;
 
 use crate::catalogue;
 use crate::entity::subscription;
+use crate::gateway::PaymentGateway;
 use crate::hooks::BillingHooks;
-use crate::model::{NewPlanVersion, Plan, Subscription};
+use crate::model::{NewPlanVersion, PaymentProvider, Plan, Subscription};
 
 /// Billing's operations.
 #[derive(Clone)]
 pub struct BillingService {
     pub(crate) db: Db,
     pub(crate) hooks: Arc<dyn BillingHooks>,
+    gateways: Vec<Arc<dyn PaymentGateway>>,
 }
 
 impl std::fmt::Debug for BillingService {
@@ -33,7 +35,23 @@ impl std::fmt::Debug for BillingService {
 impl BillingService {
     /// A service over `db`, telling people through `hooks`.
     pub fn new(db: Db, hooks: Arc<dyn BillingHooks>) -> Self {
-        Self { db, hooks }
+        Self { db, hooks, gateways: Vec::new() }
+    }
+
+    /// Charges and keeps cards through `gateway` (one per provider; a later
+    /// one for the same provider replaces it).
+    pub fn with_gateway(mut self, gateway: Arc<dyn PaymentGateway>) -> Self {
+        self.gateways.retain(|g| g.provider() != gateway.provider());
+        self.gateways.push(gateway);
+        self
+    }
+
+    /// The gateway of `provider`, or `SERVICE_UNAVAILABLE` when the platform
+    /// has not configured it.
+    pub(crate) fn gateway(&self, provider: PaymentProvider) -> Result<&dyn PaymentGateway> {
+        self.gateways.iter().find(|g| g.provider() == provider).map(|g| g.as_ref()).ok_or_else(|| {
+            DomainError::ProviderUnavailable(format!("no {provider:?} account is configured on this platform"))
+        })
     }
 
     /// The plans a business may subscribe to (`billing:read`).

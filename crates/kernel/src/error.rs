@@ -29,7 +29,11 @@ pub enum ErrorCode {
     /// The tenant used all its tier allows of something (`extensions` name the
     /// metric, the limit and when it resets).
     QuotaExceeded,
-    /// A dependency (the database) is unavailable; retrying later may succeed.
+    /// The bank or the payment provider declined a payment (`extensions`
+    /// carry the provider's `declineCode`); the customer must act.
+    PaymentDeclined,
+    /// A dependency (the database, a payment provider) is unavailable;
+    /// retrying later may succeed.
     ServiceUnavailable,
     /// Something failed on our side; the log has the details.
     InternalServerError,
@@ -46,13 +50,14 @@ impl ErrorCode {
             Self::Conflict => "CONFLICT",
             Self::RateLimited => "RATE_LIMITED",
             Self::QuotaExceeded => "QUOTA_EXCEEDED",
+            Self::PaymentDeclined => "PAYMENT_DECLINED",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 10] = [
         Self::Unauthenticated,
         Self::Forbidden,
         Self::NotFound,
@@ -60,6 +65,7 @@ impl ErrorCode {
         Self::Conflict,
         Self::RateLimited,
         Self::QuotaExceeded,
+        Self::PaymentDeclined,
         Self::ServiceUnavailable,
         Self::InternalServerError,
     ];
@@ -108,6 +114,16 @@ pub enum DomainError {
         /// count of things that exist (providers), freed only by removing one.
         resets_at: Option<DateTime<Utc>>,
     },
+    /// A payment was declined by the bank or the provider; nothing was paid.
+    #[error("the payment was declined ({code})")]
+    PaymentDeclined {
+        /// The provider's decline code (`card_declined`, `insufficient_funds`).
+        code: String,
+    },
+    /// A payment provider could not be reached or failed; the text is for the
+    /// log only.
+    #[error("payment provider unavailable: {0}")]
+    ProviderUnavailable(String),
     /// The database could not be reached.
     #[error("database unavailable")]
     Unavailable(#[source] DbErr),
@@ -135,7 +151,8 @@ impl DomainError {
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
-            Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            Self::PaymentDeclined { .. } => ErrorCode::PaymentDeclined,
+            Self::Unavailable(_) | Self::ProviderUnavailable(_) => ErrorCode::ServiceUnavailable,
             Self::Database(_) | Self::Internal(_) => ErrorCode::InternalServerError,
         }
     }
@@ -144,6 +161,7 @@ impl DomainError {
     pub fn public_message(&self) -> String {
         match self {
             Self::Unavailable(_) => "the service is temporarily unavailable, try again shortly".into(),
+            Self::ProviderUnavailable(_) => "the payment provider is unavailable, try again shortly".into(),
             Self::Database(_) | Self::Internal(_) => "internal server error".into(),
             other => other.to_string(),
         }

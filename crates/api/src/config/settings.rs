@@ -192,6 +192,21 @@ declare_settings! {
     /// Sender of emails.
     mail_from: String, env "TESSERA_MAIL_FROM", default("`Tessera <no-reply@localhost>`") = "Tessera <no-reply@localhost>".into();
 
+    /// Stripe secret key (`sk_live_…`, `sk_test_…`) for what businesses pay the platform; unset, cards cannot be kept and plans are not charged.
+    stripe_secret_key: String, env "TESSERA_STRIPE_SECRET_KEY", optional("unset"),
+        tidy non_empty,
+        check when_set(|key: &String| match key.starts_with("sk_") || key.starts_with("rk_") {
+            true => Ok(()),
+            false => Err("must be a Stripe secret or restricted key (sk_… or rk_…)".into()),
+        }),
+        shown_as secret,
+        clap(hide_env_values = true);
+
+    /// Stripe's API address (a stand-in such as localstripe for tests).
+    stripe_api_base: String, env "TESSERA_STRIPE_API_BASE", default("`https://api.stripe.com`") = "https://api.stripe.com".into(),
+        tidy trimmed,
+        check http_url;
+
     /// The gateway's public URL, for the email open pixel.
     public_url: String, env "TESSERA_PUBLIC_URL", default("`http://<listen>`") = format!("http://{listen}"),
         tidy trimmed,

@@ -424,7 +424,9 @@ fn context_failure(media: MediaType, err: ApiError, presented_token: bool) -> Re
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::QuotaExceeded => StatusCode::FORBIDDEN,
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::Conflict | ErrorCode::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::Conflict | ErrorCode::PaymentDeclined | ErrorCode::InternalServerError => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     };
     let server_error = request_error(err);
     let body = serde_json::json!({ "errors": [ server_error ] });

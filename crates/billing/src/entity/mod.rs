@@ -1,5 +1,7 @@
 //! SeaORM entities of billing. Crate-private: the functions return domain types.
 
+pub(crate) mod payment_customer;
+pub(crate) mod payment_method;
 pub(crate) mod plan;
 pub(crate) mod subscription;
 pub(crate) mod tenant_billing;

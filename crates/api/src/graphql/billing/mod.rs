@@ -4,6 +4,7 @@
 //! entry to everything a business's owners read here.
 
 mod details;
+mod methods;
 mod subscriptions;
 
 use async_graphql::MergedObject;
@@ -14,4 +15,8 @@ pub(crate) struct BillingQuery(subscriptions::BillingQueries);
 
 /// Billing's mutations, one part per area.
 #[derive(MergedObject, Default)]
-pub(crate) struct BillingMutation(details::BillingDetailsMutations, subscriptions::SubscriptionMutations);
+pub(crate) struct BillingMutation(
+    details::BillingDetailsMutations,
+    subscriptions::SubscriptionMutations,
+    methods::PaymentMethodMutations,
+);

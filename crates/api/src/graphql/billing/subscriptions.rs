@@ -9,6 +9,7 @@ use tessera_billing::{Plan, Subscription};
 use tessera_kernel::Permission;
 
 use super::details::{BillingDetailsObject, details};
+use super::methods::{PaymentCustomersObject, PaymentMethodObject, customers, methods};
 use crate::error::ApiResult;
 use crate::graphql::money::{MoneyObject, money};
 use crate::graphql::tenant::objects::TenantTierEnum;
@@ -160,6 +161,14 @@ impl BillingObject {
     /// platform gave it).
     async fn subscription(&self, ctx: &Context<'_>) -> ApiResult<Option<BillingSubscriptionObject>> {
         Ok(services(ctx)?.billing.subscription(request(ctx)?).await?.map(BillingSubscriptionObject))
+    }
+    /// Its customers at the payment providers.
+    async fn payment_customers(&self, ctx: &Context<'_>) -> ApiResult<PaymentCustomersObject> {
+        customers(ctx).await
+    }
+    /// The cards it keeps for its subscription, the default first.
+    async fn payment_methods(&self, ctx: &Context<'_>) -> ApiResult<Vec<PaymentMethodObject>> {
+        methods(ctx).await
     }
     /// The plans on offer, each at its latest version.
     async fn plans(&self, ctx: &Context<'_>) -> ApiResult<Vec<PlanObject>> {

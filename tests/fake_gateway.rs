@@ -1,0 +1,248 @@
+//! A payment provider in the test process, behind the same trait as Stripe's
+//! client: for the providers that cannot run here and for faults no fake
+//! server gives on demand (a provider that is down, an answer lost after the
+//! provider acted). It keeps idempotency keys as Stripe does: a key used
+//! again answers the first call's object and acts no more.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use tessera_billing::PaymentProvider;
+use tessera_billing::gateway::{
+    Account, CardSummary, ChargeSpec, CustomerSpec, GatewayError, GatewayResult, PaymentGateway, PaymentStatus,
+    ProviderEvent, ProviderPayment, ProviderRefund, RefundStatus, SetupIntent, SetupStatus,
+};
+use tessera_kernel::SharedClock;
+
+/// What the next call does instead of answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Fails before acting, as a provider that is down.
+    Unavailable,
+    /// Acts, then loses the answer.
+    LoseAnswer,
+}
+
+#[derive(Default)]
+struct State {
+    next: u64,
+    customers: HashMap<String, String>,
+    setups: HashMap<String, SetupIntent>,
+    cards: HashMap<String, (CardSummary, bool)>,
+    payments: HashMap<String, ProviderPayment>,
+    refunds: HashMap<String, ProviderRefund>,
+    events: Vec<ProviderEvent>,
+    /// Idempotency key → the id of what it made.
+    keys: HashMap<String, String>,
+    faults: VecDeque<Fault>,
+    calls: Vec<(&'static str, Option<String>, Option<String>)>,
+}
+
+/// An in-process provider.
+pub struct FakeGateway {
+    provider: PaymentProvider,
+    clock: SharedClock,
+    state: Mutex<State>,
+}
+
+impl FakeGateway {
+    /// A fake of `provider` whose events are dated by `clock`.
+    pub fn new(provider: PaymentProvider, clock: SharedClock) -> Self {
+        Self { provider, clock, state: Mutex::new(State::default()) }
+    }
+
+    /// Makes the next calls fail as `faults` say, one each.
+    pub fn fail_next(&self, faults: &[Fault]) {
+        self.state.lock().unwrap().faults.extend(faults);
+    }
+
+    /// Every call so far: (operation, idempotency key, account).
+    pub fn calls(&self) -> Vec<(&'static str, Option<String>, Option<String>)> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// What a browser does with the setup's client secret: gives a card
+    /// (`declines`: one the bank refuses to charge).
+    pub fn confirm_setup(&self, setup_id: &str, brand: &str, last4: &str, declines: bool) {
+        let mut state = self.state.lock().unwrap();
+        let method = format!("pm_fake_{}", state.next);
+        state.next += 1;
+        state.cards.insert(method.clone(), (CardSummary { brand: brand.into(), last4: last4.into() }, declines));
+        let setup = state.setups.get_mut(setup_id).expect("a setup of this fake");
+        setup.status = SetupStatus::Succeeded;
+        setup.payment_method = Some(method);
+    }
+
+    fn id(state: &mut State, prefix: &str) -> String {
+        state.next += 1;
+        format!("{prefix}_fake_{}", state.next)
+    }
+
+    /// Records the call and applies the next fault, if any: `Err` before
+    /// acting, or `Ok(true)` to act and then lose the answer.
+    fn enter(&self, op: &'static str, key: Option<&str>, account: Account<'_>) -> GatewayResult<bool> {
+        let mut state = self.state.lock().unwrap();
+        state.calls.push((op, key.map(str::to_owned), account.map(str::to_owned)));
+        match state.faults.pop_front() {
+            Some(Fault::Unavailable) => Err(GatewayError::Transient("the fake provider is down".into())),
+            Some(Fault::LoseAnswer) => Ok(true),
+            None => Ok(false),
+        }
+    }
+
+    fn answer<T>(lose: bool, value: T) -> GatewayResult<T> {
+        if lose { Err(GatewayError::Unknown("the fake lost the answer".into())) } else { Ok(value) }
+    }
+
+    fn event(&self, state: &mut State, kind: &str, object: serde_json::Value) {
+        let id = Self::id(state, "evt");
+        state.events.push(ProviderEvent { id, kind: kind.into(), created: self.clock.now(), object });
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for FakeGateway {
+    fn provider(&self) -> PaymentProvider {
+        self.provider
+    }
+
+    async fn create_customer(&self, account: Account<'_>, spec: &CustomerSpec, key: &str) -> GatewayResult<String> {
+        let lose = self.enter("create_customer", Some(key), account)?;
+        let mut state = self.state.lock().unwrap();
+        let id = match state.keys.get(key) {
+            Some(id) => id.clone(),
+            None => {
+                let id = Self::id(&mut state, "cus");
+                state.customers.insert(id.clone(), spec.name.clone());
+                state.keys.insert(key.into(), id.clone());
+                id
+            }
+        };
+        Self::answer(lose, id)
+    }
+
+    async fn create_setup(&self, account: Account<'_>, customer: &str, key: &str) -> GatewayResult<SetupIntent> {
+        let lose = self.enter("create_setup", Some(key), account)?;
+        let mut state = self.state.lock().unwrap();
+        if !state.customers.contains_key(customer) {
+            return Err(GatewayError::NotFound);
+        }
+        let setup = match state.keys.get(key).and_then(|id| state.setups.get(id)) {
+            Some(setup) => setup.clone(),
+            None => {
+                let id = Self::id(&mut state, "seti");
+                let setup = SetupIntent {
+                    id: id.clone(),
+                    client_secret: format!("{id}_secret"),
+                    status: SetupStatus::RequiresPaymentMethod,
+                    customer: Some(customer.into()),
+                    payment_method: None,
+                };
+                state.setups.insert(id.clone(), setup.clone());
+                state.keys.insert(key.into(), id);
+                setup
+            }
+        };
+        Self::answer(lose, setup)
+    }
+
+    async fn retrieve_setup(&self, account: Account<'_>, id: &str) -> GatewayResult<SetupIntent> {
+        self.enter("retrieve_setup", None, account)?;
+        self.state.lock().unwrap().setups.get(id).cloned().ok_or(GatewayError::NotFound)
+    }
+
+    async fn card(&self, account: Account<'_>, payment_method: &str) -> GatewayResult<CardSummary> {
+        self.enter("card", None, account)?;
+        self.state.lock().unwrap().cards.get(payment_method).map(|(c, _)| c.clone()).ok_or(GatewayError::NotFound)
+    }
+
+    async fn charge(&self, account: Account<'_>, spec: &ChargeSpec, key: &str) -> GatewayResult<ProviderPayment> {
+        let lose = self.enter("charge", Some(key), account)?;
+        let mut state = self.state.lock().unwrap();
+        if let Some(done) = state.keys.get(key).and_then(|id| state.payments.get(id)) {
+            let done = done.clone();
+            return match done.status {
+                PaymentStatus::Failed => Err(GatewayError::Declined { code: "card_declined".into() }),
+                _ => Self::answer(lose, done),
+            };
+        }
+        let declines = match state.cards.get(&spec.payment_method) {
+            Some((_, declines)) => *declines,
+            None => return Err(GatewayError::Invalid("no such payment method".into())),
+        };
+        let id = Self::id(&mut state, "pi");
+        let payment = ProviderPayment {
+            id: id.clone(),
+            status: if declines { PaymentStatus::Failed } else { PaymentStatus::Succeeded },
+            amount_minor: spec.amount_minor,
+            currency: spec.currency.clone(),
+            failure_code: declines.then(|| "card_declined".to_owned()),
+        };
+        state.payments.insert(id.clone(), payment.clone());
+        state.keys.insert(key.into(), id.clone());
+        let kind = if declines { "payment_intent.payment_failed" } else { "payment_intent.succeeded" };
+        let metadata: serde_json::Map<String, serde_json::Value> =
+            spec.metadata.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        self.event(&mut state, kind, json!({"id": id, "amount": spec.amount_minor, "metadata": metadata}));
+        if declines {
+            return Err(GatewayError::Declined { code: "card_declined".into() });
+        }
+        Self::answer(lose, payment)
+    }
+
+    async fn retrieve_payment(&self, account: Account<'_>, id: &str) -> GatewayResult<ProviderPayment> {
+        self.enter("retrieve_payment", None, account)?;
+        self.state.lock().unwrap().payments.get(id).cloned().ok_or(GatewayError::NotFound)
+    }
+
+    async fn refund(
+        &self,
+        account: Account<'_>,
+        payment_id: &str,
+        amount_minor: i64,
+        key: &str,
+    ) -> GatewayResult<ProviderRefund> {
+        let lose = self.enter("refund", Some(key), account)?;
+        let mut state = self.state.lock().unwrap();
+        if let Some(done) = state.keys.get(key).and_then(|id| state.refunds.get(id)) {
+            let done = done.clone();
+            return Self::answer(lose, done);
+        }
+        match state.payments.get(payment_id) {
+            Some(p) if p.status == PaymentStatus::Succeeded => {}
+            Some(_) => return Err(GatewayError::Invalid("cannot refund a payment that did not succeed".into())),
+            None => return Err(GatewayError::NotFound),
+        }
+        let id = Self::id(&mut state, "re");
+        let refund = ProviderRefund {
+            id: id.clone(),
+            payment_id: payment_id.into(),
+            amount_minor,
+            status: RefundStatus::Succeeded,
+        };
+        state.refunds.insert(id.clone(), refund.clone());
+        state.keys.insert(key.into(), id);
+        Self::answer(lose, refund)
+    }
+
+    async fn events_since(
+        &self,
+        account: Account<'_>,
+        after: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> GatewayResult<Vec<ProviderEvent>> {
+        self.enter("events_since", None, account)?;
+        let state = self.state.lock().unwrap();
+        Ok(state.events.iter().filter(|e| after.is_none_or(|a| e.created > a)).take(limit as usize).cloned().collect())
+    }
+}
+
+impl FakeGateway {
+    /// How many events of `kind` the fake recorded (one per payment made).
+    pub fn events_of(&self, kind: &str) -> usize {
+        self.state.lock().unwrap().events.iter().filter(|e| e.kind == kind).count()
+    }
+}
