@@ -50,6 +50,7 @@ mod m20261225_000035_count_endpoints_and_clients;
 mod m20261226_000036_count_staff_seats;
 mod m20261227_000037_billing;
 mod m20261228_000038_payment_methods;
+mod m20261229_000039_invoices;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -98,6 +99,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261226_000036_count_staff_seats::Migration),
             Box::new(m20261227_000037_billing::Migration),
             Box::new(m20261228_000038_payment_methods::Migration),
+            Box::new(m20261229_000039_invoices::Migration),
         ]
     }
 }

@@ -145,8 +145,10 @@ pub const GLOBAL_TABLES: &[&str] = &[
     // What each tier may use (a tenant's own limits are in `tenant_limits`).
     "tier_limits",
     "rate_windows",
-    // The platform's catalogue of plans (a business's subscription is its own).
+    // The platform's catalogue of plans (a business's subscription is its own),
+    // and its invoice counter.
     "plans",
+    "invoice_numbers",
     "seaql_migrations",
 ];
 
@@ -168,6 +170,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20261224_000034_usage_alerts::TABLES,
         crate::m20261227_000037_billing::TABLES,
         crate::m20261228_000038_payment_methods::TABLES,
+        crate::m20261229_000039_invoices::TABLES,
     ]
     .concat()
 }

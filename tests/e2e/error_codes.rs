@@ -30,6 +30,7 @@ async fn bad_page_arguments_are_bad_user_input_naming_the_argument() {
 fn path_to_one(type_name: &str) -> Option<(&'static str, &'static str)> {
     Some(match type_name {
         "Query" => ("", ""),
+        "Billing" => ("billing { ", " }"),
         "Customer" => ("customers(first: 1) { edges { node { ", " } } }"),
         "Group" => ("groups(first: 1) { edges { node { ", " } } }"),
         "Provider" => ("providers(first: 1) { edges { node { ", " } } }"),

@@ -2,32 +2,48 @@
 //! Run by the gateway every minute (and by tests after moving their clock):
 //!
 //! - three days before a trial ends, the owners hear of it, once;
-//! - when a trial ends, it becomes inactive and the business returns to the
-//!   free tier (no payment method can be on file yet);
-//! - when a period ends on a subscription set to cancel then, it ends.
+//! - when a trial ends, its first period is invoiced and charged to the kept
+//!   card (the subscription becomes active, or past due when declined); with
+//!   no card it becomes inactive, back on the free tier;
+//! - when a period of an active or past-due subscription ends, the next one
+//!   is invoiced, the period moves on (from the fixed anchor), and the card is
+//!   charged; a subscription set to cancel then ends instead;
+//! - an invoice whose retry is due is charged again;
+//! - a payment whose answer was lost is asked about again, with its key.
 //!
 //! Each subscription is handled in a transaction of its own under the
 //! business's billing lock, and read again under it, so a job on two gateways,
-//! or an owner's change at the same moment, never applies one step twice.
+//! or an owner's change at the same moment, never applies one step twice; an
+//! invoice of a subscription, reason and period is issued once. The provider
+//! is called after that transaction commits.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::{Result, SubscriptionId, TenantId};
 use tracing::warn;
+use uuid::Uuid;
 
 use crate::catalogue;
-use crate::entity::subscription;
+use crate::charging::Collected;
+use crate::entity::{invoice, invoice_payment, subscription};
 use crate::info;
-use crate::model::SubscriptionStatus;
-use crate::service::{BillingService, lock_billing};
+use crate::invoices::{self, NewLine};
+use crate::methods::default_method;
+use crate::model::{InvoiceReason, InvoiceStatus, LineKind, PaymentState, Plan, SubscriptionStatus};
+use crate::periods::period_end;
+use crate::service::{BillingService, lock_billing, timezone_of};
 use crate::states::{self, Event};
 use crate::subscriptions::{save, trial_ending_notice};
 
 /// How long before a trial's end its owners are reminded.
 pub const TRIAL_REMINDER: Duration = Duration::days(3);
 
-/// The most subscriptions one run handles; the next run takes the rest.
+/// How long a payment's lost answer waits before it is asked about again.
+pub const UNKNOWN_AFTER: Duration = Duration::minutes(5);
+
+/// The most subscriptions (and invoices, and payments) one run handles; the
+/// next run takes the rest.
 const BATCH: u64 = 500;
 
 /// What one run did.
@@ -39,7 +55,11 @@ pub struct DueReport {
     pub trials_ended: u32,
     /// Subscriptions that ended at their period's end.
     pub ended: u32,
-    /// Subscriptions whose step failed (logged; tried again next run).
+    /// Invoices issued (a trial's first period, a renewal).
+    pub invoiced: u32,
+    /// Charges made, retries and lost answers included.
+    pub charged: u32,
+    /// Subscriptions or payments whose step failed (logged; tried again next run).
     pub failed: u32,
 }
 
@@ -47,16 +67,56 @@ impl BillingService {
     /// Applies everything due at `now`.
     pub async fn run_due(&self, now: DateTime<Utc>) -> Result<DueReport> {
         let now = crate::service::stamp(now);
+        let mut report = DueReport::default();
+        let mut to_charge = Vec::new();
+        for (tenant_id, id) in self.due_subscriptions(now).await? {
+            match self.step(tenant_id, id, now, &mut report).await {
+                Ok(Some(invoice)) => to_charge.push((tenant_id, invoice)),
+                Ok(None) => {}
+                Err(err) => {
+                    warn!(%tenant_id, subscription = %id.0, error = %err, "a subscription's due step failed");
+                    report.failed += 1;
+                }
+            }
+        }
+        to_charge.extend(self.due_retries(now).await?);
+        to_charge.sort_unstable();
+        to_charge.dedup();
+        for (tenant_id, invoice) in to_charge {
+            match self.collect(tenant_id, invoice, true, None, now).await {
+                Ok(Collected::NoCard | Collected::InFlight) => {}
+                Ok(_) => report.charged += 1,
+                Err(err) => {
+                    warn!(%tenant_id, %invoice, error = %err, "charging an invoice failed");
+                    report.failed += 1;
+                }
+            }
+        }
+        for payment in self.lost_answers(now).await? {
+            let (tenant_id, id) = (payment.tenant_id, payment.id);
+            match self.resolve_unknown(payment, now).await {
+                Ok(_) => report.charged += 1,
+                Err(err) => {
+                    warn!(%tenant_id, payment = %id, error = %err, "asking about a payment again failed");
+                    report.failed += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn due_subscriptions(&self, now: DateTime<Utc>) -> Result<Vec<(TenantId, SubscriptionId)>> {
         let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
         let trialing = subscription::Column::Status.eq(SubscriptionStatus::Trialing);
         let reminder_due = Condition::all()
             .add(trialing.clone())
             .add(subscription::Column::TrialRemindedAt.is_null())
             .add(subscription::Column::TrialEnd.lte(now + TRIAL_REMINDER));
+        let renews = subscription::Column::Status.is_in([SubscriptionStatus::Active, SubscriptionStatus::PastDue]);
         let period_over = Condition::all()
             .add(subscription::Column::CurrentPeriodEnd.lte(now))
-            .add(Condition::any().add(trialing).add(subscription::Column::CancelAtPeriodEnd.eq(true)));
-        let due: Vec<(TenantId, SubscriptionId)> = subscription::Entity::find()
+            .add(Condition::any().add(trialing).add(renews).add(subscription::Column::CancelAtPeriodEnd.eq(true)));
+        let due = subscription::Entity::find()
             .select_only()
             .column(subscription::Column::TenantId)
             .column(subscription::Column::Id)
@@ -68,53 +128,106 @@ impl BillingService {
             .all(&txn)
             .await?;
         txn.commit().await?;
-        let mut report = DueReport::default();
-        for (tenant_id, id) in due {
-            if let Err(err) = self.step(tenant_id, id, now, &mut report).await {
-                warn!(%tenant_id, subscription = %id.0, error = %err, "a subscription's due step failed");
-                report.failed += 1;
-            }
-        }
-        Ok(report)
+        Ok(due)
     }
 
-    /// Applies what is due to one subscription, read again under the lock.
+    /// Open invoices whose next try is due.
+    async fn due_retries(&self, now: DateTime<Utc>) -> Result<Vec<(TenantId, Uuid)>> {
+        let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
+        let due = invoice::Entity::find()
+            .select_only()
+            .column(invoice::Column::TenantId)
+            .column(invoice::Column::Id)
+            .filter(invoice::Column::Status.eq(InvoiceStatus::Open))
+            .filter(invoice::Column::NextAttemptAt.lte(now))
+            .order_by_asc(invoice::Column::NextAttemptAt)
+            .limit(BATCH)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(due)
+    }
+
+    /// Payments whose answer was lost a while ago.
+    async fn lost_answers(&self, now: DateTime<Utc>) -> Result<Vec<invoice_payment::Model>> {
+        let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
+        let lost = invoice_payment::Entity::find()
+            .filter(invoice_payment::Column::Status.eq(PaymentState::Unknown))
+            .filter(invoice_payment::Column::UpdatedAt.lte(now - UNKNOWN_AFTER))
+            .limit(BATCH)
+            .all(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(lost)
+    }
+
+    /// Applies what is due to one subscription, read again under the lock;
+    /// returns the invoice to charge once it commits.
     async fn step(
         &self,
         tenant_id: TenantId,
         id: SubscriptionId,
         now: DateTime<Utc>,
         report: &mut DueReport,
-    ) -> Result<()> {
+    ) -> Result<Option<Uuid>> {
         let txn = self.db.begin(Scope::Maintenance, Access::Write).await?;
         lock_billing(&txn, tenant_id).await?;
         let Some(before) = subscription::Entity::find_by_id((tenant_id, id)).one(&txn).await? else {
-            return Ok(());
+            return Ok(None);
         };
         if before.ended_at.is_some() {
-            return Ok(());
+            return Ok(None);
         }
         let plan = catalogue::by_id(&txn, before.plan_id).await?;
-        if before.current_period_end <= now
-            && (before.cancel_at_period_end || before.status == SubscriptionStatus::Trialing)
-        {
-            let (event, action, change) = if before.cancel_at_period_end {
-                (Event::PeriodEndedCancelling, "subscription.ended", "ended")
-            } else {
-                (Event::TrialEndedUnpaid, "subscription.trial_ended", "inactive")
-            };
-            let status = states::next(before.status, event)?;
+        let tenant = tessera_tenant::load_tenant_in_scope(&txn, tenant_id).await?;
+        let timezone = timezone_of(&tenant)?;
+        let mut to_charge = None;
+        let period_over = before.current_period_end <= now;
+        if period_over && before.cancel_at_period_end {
+            let status = states::next(before.status, Event::PeriodEndedCancelling)?;
             let mut row: subscription::ActiveModel = before.clone().into();
             row.status = Set(status);
-            if status == SubscriptionStatus::Canceled {
-                // It ended when its period did, whenever the job ran.
-                row.ended_at = Set(Some(before.current_period_end));
-                report.ended += 1;
+            // It ended when its period did, whenever the job ran.
+            row.ended_at = Set(Some(before.current_period_end));
+            let after = save(row, &before, now, &txn).await?;
+            self.record(&txn, None, ("subscription.ended", Some("ended")), &before, &after, &plan, now).await?;
+            report.ended += 1;
+        } else if period_over && before.status == SubscriptionStatus::Trialing {
+            if default_method(&txn, tenant_id).await?.is_some() {
+                let start = before.current_period_end;
+                let period = (start, period_end(start, timezone, before.interval, 0)?);
+                let lines = plan_lines(&before, &plan, period);
+                let issued =
+                    invoices::issue(&txn, &before, InvoiceReason::SubscriptionStart, period, lines, now).await?;
+                report.invoiced += 1;
+                to_charge = Some(issued.id);
             } else {
+                let status = states::next(before.status, Event::TrialEndedUnpaid)?;
+                let mut row: subscription::ActiveModel = before.clone().into();
+                row.status = Set(status);
+                let after = save(row, &before, now, &txn).await?;
+                let change = ("subscription.trial_ended", Some("inactive"));
+                self.record(&txn, None, change, &before, &after, &plan, now).await?;
                 report.trials_ended += 1;
             }
+        } else if period_over {
+            // Active or past due: the next period, invoiced now.
+            let anchor = before.anchor_at.unwrap_or(before.current_period_start);
+            let number = before.period_number + 1;
+            let next_end = period_end(anchor, timezone, before.interval, number.unsigned_abs())?;
+            let period = (before.current_period_end, next_end);
+            let lines = plan_lines(&before, &plan, period);
+            let issued = invoices::issue(&txn, &before, InvoiceReason::Renewal, period, lines, now).await?;
+            let mut row: subscription::ActiveModel = before.clone().into();
+            row.anchor_at = Set(Some(anchor));
+            row.period_number = Set(number);
+            row.current_period_start = Set(period.0);
+            row.current_period_end = Set(period.1);
             let after = save(row, &before, now, &txn).await?;
-            self.record(&txn, None, (action, change), &before, &after, &plan, now).await?;
+            self.record(&txn, None, ("subscription.renewed", None), &before, &after, &plan, now).await?;
+            report.invoiced += 1;
+            to_charge = Some(issued.id);
         } else if before.status == SubscriptionStatus::Trialing
             && before.trial_reminded_at.is_none()
             && before.trial_end.is_some_and(|end| end - TRIAL_REMINDER <= now && now < end)
@@ -122,13 +235,23 @@ impl BillingService {
             let mut row: subscription::ActiveModel = before.clone().into();
             row.trial_reminded_at = Set(Some(now));
             let after = save(row, &before, now, &txn).await?;
-            let tenant = tessera_tenant::load_tenant_in_scope(&txn, tenant_id).await?;
             let billing = info::ensure(&txn, tenant_id, now).await?;
             let notice = trial_ending_notice(&tenant, &billing, &after, &plan)?;
             self.hooks.notice(&txn, tenant_id, notice, now).await?;
             report.reminded += 1;
         }
         txn.commit().await?;
-        Ok(())
+        Ok(to_charge)
     }
+}
+
+/// The plan's line for `period`: its seats at the subscription's own price.
+fn plan_lines(sub: &subscription::Model, plan: &Plan, period: (DateTime<Utc>, DateTime<Utc>)) -> Vec<NewLine> {
+    vec![NewLine {
+        kind: LineKind::Plan,
+        description: plan.name.clone(),
+        quantity: sub.quantity,
+        unit_minor: sub.unit_price_minor,
+        period: Some(period),
+    }]
 }

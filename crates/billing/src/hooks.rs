@@ -14,6 +14,13 @@ pub enum NoticeKind {
     TrialEnding,
     /// The subscription started, will end, carries on or ended.
     SubscriptionChanged,
+    /// A payment was declined; `last_try`: the next try is the last (urgent).
+    PaymentFailed {
+        /// Whether the next try is the last.
+        last_try: bool,
+    },
+    /// An invoice was paid.
+    PaymentSucceeded,
 }
 
 /// A notice to a business's owners (and its billing email).

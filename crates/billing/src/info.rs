@@ -17,6 +17,9 @@ use crate::service::{BillingService, live_row, lock_billing};
 /// The currency a business is billed in until its owners choose another.
 pub(crate) const DEFAULT_CURRENCY: &str = "USD";
 
+/// The days after an invoice fell due on which a declined one is tried again.
+pub(crate) const DEFAULT_RETRY_DAYS: &str = "1,3,5,7";
+
 impl From<tenant_billing::Model> for BillingInfo {
     fn from(row: tenant_billing::Model) -> Self {
         Self {
@@ -35,6 +38,8 @@ impl From<tenant_billing::Model> for BillingInfo {
             currency: row.currency,
             preferred_provider: row.preferred_provider,
             trial_used_at: row.trial_used_at,
+            retry_days: crate::charging::retry_days(&row.retry_days),
+            cancel_when_retries_fail: row.when_retries_fail == "cancel",
             updated_at: Some(row.updated_at),
         }
     }
@@ -53,6 +58,8 @@ impl BillingInfo {
             currency: DEFAULT_CURRENCY.to_owned(),
             preferred_provider: PaymentProvider::Stripe,
             trial_used_at: None,
+            retry_days: crate::charging::retry_days(DEFAULT_RETRY_DAYS),
+            cancel_when_retries_fail: false,
             updated_at: None,
         }
     }
@@ -91,6 +98,8 @@ pub(crate) async fn ensure<C: ConnectionTrait>(
         currency: Set(DEFAULT_CURRENCY.to_owned()),
         preferred_provider: Set(PaymentProvider::Stripe),
         trial_used_at: Set(None),
+        retry_days: Set(DEFAULT_RETRY_DAYS.to_owned()),
+        when_retries_fail: Set("unpaid".to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -166,6 +175,17 @@ impl BillingService {
         if let Some(v) = patch.preferred_provider {
             row.preferred_provider = Set(v);
         }
+        if let Some(days) = patch.retry_days {
+            let valid =
+                days.len() <= 8 && days.windows(2).all(|w| w[0] < w[1]) && days.iter().all(|d| (1..=60).contains(d));
+            if !valid {
+                return Err(DomainError::invalid("retryDays", "up to 8 days, each 1 to 60, increasing"));
+            }
+            row.retry_days = Set(days.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+        }
+        if let Some(cancel) = patch.cancel_when_retries_fail {
+            row.when_retries_fail = Set(if cancel { "cancel" } else { "unpaid" }.to_owned());
+        }
         row.updated_at = Set(now);
         let after = row.update(&*txn).await?;
         let (old, new) = (snapshot(&before), snapshot(&after));
@@ -193,6 +213,8 @@ fn snapshot(row: &tenant_billing::Model) -> serde_json::Value {
         "address": [row.address_line1, row.address_line2, row.city, row.region, row.postal_code],
         "currency": row.currency,
         "preferredProvider": format!("{:?}", row.preferred_provider).to_ascii_lowercase(),
+        "retryDays": row.retry_days,
+        "whenRetriesFail": row.when_retries_fail,
     })
 }
 

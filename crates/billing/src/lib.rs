@@ -14,8 +14,12 @@
 //! - `subscriptions`: starting (one trial per business), cancelling now or
 //!   at the period's end, resuming; the business's tier follows the
 //!   subscription in the same transaction ([`SubscriptionStatus::tier`]);
-//! - `due`: the clock-driven job: trial reminders, trials ending,
-//!   subscriptions ending at their period's end;
+//! - `invoices`: numbered invoices with lines and totals that add up;
+//! - `charging`: collecting an invoice from the kept card (the payment row
+//!   first, its id the idempotency key), and what a payment or a decline does
+//!   to the subscription (the retry schedule, past due, unpaid);
+//! - `due`: the clock-driven job: trial reminders, a trial's first charge or
+//!   its end, renewals, retries, and payments whose answer was lost;
 //! - [`gateway`]: payment providers behind one trait, and Stripe's thin
 //!   client;
 //! - `methods`: the business's customers at providers and the cards it keeps
@@ -28,11 +32,14 @@
 //! transaction.
 
 pub mod catalogue;
+mod charging;
 mod due;
+mod dunning;
 mod entity;
 pub mod gateway;
 mod hooks;
 mod info;
+mod invoices;
 mod methods;
 pub mod model;
 mod money;
@@ -41,11 +48,13 @@ mod service;
 pub mod states;
 mod subscriptions;
 
-pub use due::{DueReport, TRIAL_REMINDER};
+pub use charging::Collected;
+pub use due::{DueReport, TRIAL_REMINDER, UNKNOWN_AFTER};
 pub use hooks::{BillingHooks, BillingNotice, NoticeKind};
 pub use model::{
-    Address, BillingInfo, BillingInfoPatch, Interval, NewPlanVersion, PaymentCustomer, PaymentMethod, PaymentProvider,
-    PaymentSetup, Plan, Subscription, SubscriptionStatus,
+    Address, BillingInfo, BillingInfoPatch, Interval, Invoice, InvoiceLine, InvoiceReason, InvoiceStatus, LineKind,
+    NewPlanVersion, PaymentCustomer, PaymentMethod, PaymentProvider, PaymentSetup, PaymentState, Plan, Subscription,
+    SubscriptionStatus,
 };
 pub use money::format_money;
 pub use service::BillingService;

@@ -62,6 +62,27 @@ pub(crate) async fn customer_row<C: ConnectionTrait>(
         .await?)
 }
 
+/// The business's default card, with its customer.
+pub(crate) async fn default_method<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+) -> Result<Option<(payment_method::Model, payment_customer::Model)>> {
+    let Some(method) = payment_method::Entity::find()
+        .filter(payment_method::Column::TenantId.eq(tenant_id))
+        .filter(payment_method::Column::IsDefault.eq(true))
+        .filter(payment_method::Column::RemovedAt.is_null())
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let customer = payment_customer::Entity::find_by_id((tenant_id, method.payment_customer_id))
+        .one(conn)
+        .await?
+        .ok_or_else(|| DomainError::Internal("a payment method without its customer".into()))?;
+    Ok(Some((method, customer)))
+}
+
 impl BillingService {
     /// The business's customers at payment providers (`billing:read`).
     pub async fn payment_customers(&self, ctx: &RequestContext) -> Result<Vec<PaymentCustomer>> {

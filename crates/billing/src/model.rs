@@ -188,6 +188,11 @@ pub struct BillingInfo {
     pub preferred_provider: PaymentProvider,
     /// When it started its one free trial.
     pub trial_used_at: Option<DateTime<Utc>>,
+    /// The days after an invoice fell due on which a declined one is tried again.
+    pub retry_days: Vec<i64>,
+    /// Whether the subscription ends when the tries run out (else it is kept,
+    /// unpaid, on the free tier).
+    pub cancel_when_retries_fail: bool,
     /// When the details last changed; `None` while never saved.
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -217,6 +222,10 @@ pub struct BillingInfoPatch {
     pub currency: Option<String>,
     /// Preferred provider (cannot be cleared).
     pub preferred_provider: Option<PaymentProvider>,
+    /// The retry schedule.
+    pub retry_days: Option<Vec<i64>>,
+    /// What ends the schedule.
+    pub cancel_when_retries_fail: Option<bool>,
 }
 
 /// A business's subscription.
@@ -295,4 +304,141 @@ pub struct PaymentSetup {
     pub setup_intent_id: String,
     /// For the provider's browser library (Stripe.js `confirmCardSetup`).
     pub client_secret: String,
+}
+
+/// Where an invoice stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(15))")]
+pub enum InvoiceStatus {
+    /// Being put together.
+    #[sea_orm(string_value = "draft")]
+    Draft,
+    /// Issued, waiting for payment.
+    #[sea_orm(string_value = "open")]
+    Open,
+    /// Paid in full.
+    #[sea_orm(string_value = "paid")]
+    Paid,
+    /// Cancelled; nothing is owed.
+    #[sea_orm(string_value = "void")]
+    Void,
+    /// Given up on.
+    #[sea_orm(string_value = "uncollectible")]
+    Uncollectible,
+}
+
+/// Why an invoice was issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(20))")]
+pub enum InvoiceReason {
+    /// The first paid period (after the trial, or at the start).
+    #[sea_orm(string_value = "subscription_start")]
+    SubscriptionStart,
+    /// A new period.
+    #[sea_orm(string_value = "renewal")]
+    Renewal,
+    /// A change of plan or quantity.
+    #[sea_orm(string_value = "change")]
+    Change,
+    /// Issued by hand.
+    #[sea_orm(string_value = "manual")]
+    Manual,
+}
+
+/// What an invoice line is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(20))")]
+pub enum LineKind {
+    /// The plan for a period.
+    #[sea_orm(string_value = "plan")]
+    Plan,
+    /// Credit for the unused part of what was paid.
+    #[sea_orm(string_value = "proration_credit")]
+    ProrationCredit,
+    /// The new plan for the rest of a period.
+    #[sea_orm(string_value = "proration_charge")]
+    ProrationCharge,
+    /// Use beyond a soft limit.
+    #[sea_orm(string_value = "overage")]
+    Overage,
+    /// A coupon.
+    #[sea_orm(string_value = "discount")]
+    Discount,
+}
+
+/// Where one attempt to collect an invoice stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(15))")]
+pub enum PaymentState {
+    /// Written, the provider not yet answered (or still processing).
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// The money moved.
+    #[sea_orm(string_value = "succeeded")]
+    Succeeded,
+    /// Declined, or the provider refused it.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// The provider's answer was lost; it may have charged. Resolved by
+    /// asking again with the same idempotency key.
+    #[sea_orm(string_value = "unknown")]
+    Unknown,
+}
+
+/// One line of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceLine {
+    /// What it is for.
+    pub kind: LineKind,
+    /// For people.
+    pub description: String,
+    /// How many.
+    pub quantity: i32,
+    /// Each, in minor units.
+    pub unit_minor: i64,
+    /// In all (negative for credits and discounts).
+    pub amount_minor: i64,
+    /// The period it covers.
+    pub period: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// An invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoice {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// The platform's number for it (`INV-000042`).
+    pub number: String,
+    /// The subscription it bills.
+    pub subscription_id: SubscriptionId,
+    /// Why it was issued.
+    pub reason: InvoiceReason,
+    /// The period it bills.
+    pub period_start: DateTime<Utc>,
+    /// Its end.
+    pub period_end: DateTime<Utc>,
+    /// Where it stands.
+    pub status: InvoiceStatus,
+    /// ISO 4217.
+    pub currency: String,
+    /// The sum of the lines before discounts.
+    pub subtotal_minor: i64,
+    /// Discounts.
+    pub discount_minor: i64,
+    /// What is owed: subtotal less discounts.
+    pub total_minor: i64,
+    /// What was paid.
+    pub amount_paid_minor: i64,
+    /// Automatic attempts to collect it so far.
+    pub attempts: i32,
+    /// When it is tried again, if it will be.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When it is due.
+    pub due_at: DateTime<Utc>,
+    /// When it was paid.
+    pub paid_at: Option<DateTime<Utc>>,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// Its lines, in order.
+    pub lines: Vec<InvoiceLine>,
 }

@@ -7,6 +7,7 @@
 //! (start, trial used) ───────────────▶ INACTIVE        (free tier until paid)
 //! TRIALING ─trial ends, paid─────────▶ ACTIVE
 //! TRIALING ─trial ends, unpaid───────▶ INACTIVE
+//! TRIALING ─first charge declined────▶ PAST_DUE        (retries; access kept)
 //! ACTIVE ─renewal fails──────────────▶ PAST_DUE        (access kept; retries)
 //! PAST_DUE ─retries run out──────────▶ UNPAID or CANCELED (the business's policy)
 //! PAST_DUE | UNPAID | INACTIVE ─paid─▶ ACTIVE
@@ -27,8 +28,10 @@ use crate::model::SubscriptionStatus::{self, Active, Canceled, Inactive, PastDue
 pub enum Event {
     /// The trial ended and the first period was paid.
     TrialEndedPaid,
-    /// The trial ended without a payment.
+    /// The trial ended without a payment method.
     TrialEndedUnpaid,
+    /// The trial ended and charging its first period was declined.
+    TrialEndedPaymentFailed,
     /// A renewal's payment failed.
     RenewalFailed,
     /// The retries ran out; the business's policy keeps the subscription
@@ -49,6 +52,7 @@ pub fn next(from: SubscriptionStatus, event: Event) -> Result<SubscriptionStatus
     let to = match (from, event) {
         (Trialing, Event::TrialEndedPaid) => Active,
         (Trialing, Event::TrialEndedUnpaid) => Inactive,
+        (Trialing, Event::TrialEndedPaymentFailed) => PastDue,
         (Active, Event::RenewalFailed) => PastDue,
         (PastDue, Event::RetriesExhaustedKeep) => Unpaid,
         (PastDue, Event::RetriesExhaustedCancel) => Canceled,
@@ -77,9 +81,10 @@ mod tests {
 
     use super::*;
 
-    const EVENTS: [Event; 8] = [
+    const EVENTS: [Event; 9] = [
         Event::TrialEndedPaid,
         Event::TrialEndedUnpaid,
+        Event::TrialEndedPaymentFailed,
         Event::RenewalFailed,
         Event::RetriesExhaustedKeep,
         Event::RetriesExhaustedCancel,
@@ -110,10 +115,11 @@ mod tests {
     }
 
     #[test]
-    fn a_trial_never_becomes_past_due_or_unpaid_directly() {
+    fn a_trial_is_past_due_only_when_its_first_charge_fails_and_never_unpaid() {
         for event in EVENTS {
             if let Ok(to) = next(Trialing, event) {
-                assert!(!matches!(to, PastDue | Unpaid), "{event:?} gave {to:?}");
+                assert!(to != Unpaid, "{event:?} gave {to:?}");
+                assert!(to != PastDue || event == Event::TrialEndedPaymentFailed, "{event:?} gave {to:?}");
             }
         }
     }

@@ -10,12 +10,15 @@ use tessera_audit::AuditEntry;
 use tessera_kernel::db::Access;
 use tessera_kernel::{DomainError, Permission, RequestContext, Result, SubscriptionId, TenantId};
 use tessera_tenant::Tenant;
+use tracing::warn;
 
 use crate::catalogue;
+use crate::charging::Collected;
 use crate::entity::{subscription, tenant_billing};
 use crate::hooks::{BillingNotice, NoticeKind};
 use crate::info;
-use crate::model::{Plan, Subscription, SubscriptionStatus};
+use crate::invoices::{self, NewLine};
+use crate::model::{InvoiceReason, LineKind, Plan, Subscription, SubscriptionStatus};
 use crate::money::format_money;
 use crate::periods::{days_after, period_end};
 use crate::service::{BillingService, audited, live_row, lock_billing, stamp, timezone_of, with_plan};
@@ -92,6 +95,8 @@ impl BillingService {
             ended_at: Set(None),
             previous_subscription_id: Set(None),
             version: Set(1),
+            anchor_at: Set(None),
+            period_number: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -105,7 +110,37 @@ impl BillingService {
         if trial {
             let notice = changed_notice(&tenant, &billing, &row, &plan, "started", now)?;
             self.hooks.notice(&txn, tenant_id, notice, now).await?;
+            let subscription = with_plan(&*txn, row).await?;
+            txn.commit().await?;
+            return Ok(subscription);
         }
+        // No trial: its first period is invoiced now and charged to the kept
+        // card, if any, once this commits; unpaid, it stays inactive.
+        let period = (row.current_period_start, row.current_period_end);
+        let lines = vec![NewLine {
+            kind: LineKind::Plan,
+            description: plan.name.clone(),
+            quantity: row.quantity,
+            unit_minor: row.unit_price_minor,
+            period: Some(period),
+        }];
+        let invoice = invoices::issue(&txn, &row, InvoiceReason::SubscriptionStart, period, lines, now).await?;
+        let id = row.id;
+        txn.commit().await?;
+        match self.collect(tenant_id, invoice.id, false, Some(ctx), now).await? {
+            Collected::Declined(code) => {
+                warn!(%tenant_id, %code, "the first charge of a new subscription was declined")
+            }
+            Collected::Unknown | Collected::Unavailable => {
+                warn!(%tenant_id, "the first charge of a new subscription is not settled yet");
+            }
+            _ => {}
+        }
+        let txn = self.db.begin_for(ctx, auth.scope(), Access::Read).await?;
+        let row = subscription::Entity::find_by_id((tenant_id, id))
+            .one(&*txn)
+            .await?
+            .ok_or(DomainError::NotFound { entity: "subscription" })?;
         let subscription = with_plan(&*txn, row).await?;
         txn.commit().await?;
         Ok(subscription)
@@ -136,12 +171,12 @@ impl BillingService {
                 )));
             }
             row.cancel_at_period_end = Set(true);
-            ("subscription.cancel_scheduled", "cancel_scheduled")
+            ("subscription.cancel_scheduled", Some("cancel_scheduled"))
         } else {
             let status = states::next(before.status, Event::CancelNow)?;
             row.status = Set(status);
             row.ended_at = Set(Some(now));
-            ("subscription.canceled", "ended")
+            ("subscription.canceled", Some("ended"))
         };
         row.canceled_at = Set(Some(now));
         let after = save(row, &before, now, &txn).await?;
@@ -166,21 +201,21 @@ impl BillingService {
         row.cancel_at_period_end = Set(false);
         row.canceled_at = Set(None);
         let after = save(row, &before, now, &txn).await?;
-        self.record(&txn, Some(ctx), ("subscription.resumed", "resumed"), &before, &after, &plan, now).await?;
+        self.record(&txn, Some(ctx), ("subscription.resumed", Some("resumed")), &before, &after, &plan, now).await?;
         let subscription = with_plan(&*txn, after).await?;
         txn.commit().await?;
         Ok(subscription)
     }
 
     /// Writes what a change to a subscription brings with it: the business's
-    /// tier, the audit record (by `by`, or by the system) and the owners'
-    /// notice.
+    /// tier, the audit record (by `by`, or by the system) and, for a `change`
+    /// the owners hear of, their notice.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn record(
         &self,
         txn: &DatabaseTransaction,
         by: Option<&RequestContext>,
-        (action, change): (&'static str, &str),
+        (action, change): (&'static str, Option<&str>),
         before: &subscription::Model,
         after: &subscription::Model,
         plan: &Plan,
@@ -199,6 +234,7 @@ impl BillingService {
             None => tessera_audit::append_by_system(txn, tenant_id, now, entry).await?,
         }
         let tenant = tessera_tenant::set_tier_in(txn, tenant_id, after.status.tier(plan.tier), by, now).await?;
+        let Some(change) = change else { return Ok(()) };
         let billing = info::ensure(txn, tenant_id, now).await?;
         let notice = changed_notice(&tenant, &billing, after, plan, change, now)?;
         self.hooks.notice(txn, tenant_id, notice, now).await

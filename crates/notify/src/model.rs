@@ -113,11 +113,18 @@ pub enum Topic {
     /// of it.
     #[sea_orm(string_value = "billing.subscription_changed")]
     BillingSubscriptionChanged,
+    /// A payment for the business's subscription was declined: its owners
+    /// hear of the first failure, and again before the last try.
+    #[sea_orm(string_value = "billing.payment_failed")]
+    BillingPaymentFailed,
+    /// An invoice of the business's subscription was paid.
+    #[sea_orm(string_value = "billing.payment_succeeded")]
+    BillingPaymentSucceeded,
 }
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 14] = [
+    pub const ALL: [Topic; 16] = [
         Self::BookingReceived,
         Self::BookingConfirmed,
         Self::BookingChanged,
@@ -132,6 +139,8 @@ impl Topic {
         Self::UsageThresholdReached,
         Self::BillingTrialEnding,
         Self::BillingSubscriptionChanged,
+        Self::BillingPaymentFailed,
+        Self::BillingPaymentSucceeded,
     ];
 
     /// The wire name (`booking.confirmed`).
@@ -151,6 +160,8 @@ impl Topic {
             Self::UsageThresholdReached => "usage.threshold_reached",
             Self::BillingTrialEnding => "billing.trial_ending",
             Self::BillingSubscriptionChanged => "billing.subscription_changed",
+            Self::BillingPaymentFailed => "billing.payment_failed",
+            Self::BillingPaymentSucceeded => "billing.payment_succeeded",
         }
     }
 
@@ -189,7 +200,9 @@ impl Topic {
             | Self::BookingConfirmed
             | Self::UsageThresholdReached
             | Self::BillingTrialEnding
-            | Self::BillingSubscriptionChanged => &[Channel::Email, Channel::InApp],
+            | Self::BillingSubscriptionChanged
+            | Self::BillingPaymentFailed
+            | Self::BillingPaymentSucceeded => &[Channel::Email, Channel::InApp],
             Self::BookingChanged | Self::BookingCancelled => &[Channel::Email, Channel::Sms, Channel::InApp],
             Self::BookingReminder => &[Channel::Email, Channel::Sms, Channel::Push, Channel::InApp],
             Self::Invitation
@@ -212,7 +225,9 @@ impl Topic {
             | Self::BookingCancelled
             | Self::UsageThresholdReached
             | Self::BillingTrialEnding
-            | Self::BillingSubscriptionChanged => Priority::High,
+            | Self::BillingSubscriptionChanged
+            | Self::BillingPaymentFailed => Priority::High,
+            Self::BillingPaymentSucceeded => Priority::Normal,
             // Someone is waiting for it, at whatever hour.
             Self::PasswordReset
             | Self::EmailVerification

@@ -74,6 +74,7 @@ impl Topic {
             Self::UsageThresholdReached => crate::template_usage::VARIABLES.to_vec(),
             Self::BillingTrialEnding => crate::template_billing::TRIAL_ENDING.to_vec(),
             Self::BillingSubscriptionChanged => crate::template_billing::SUBSCRIPTION_CHANGED.to_vec(),
+            Self::BillingPaymentFailed | Self::BillingPaymentSucceeded => crate::template_billing::PAYMENT.to_vec(),
         }
     }
 
@@ -200,9 +201,13 @@ pub(crate) fn builtin(topic: Topic, language: &str) -> TemplatePair<'static> {
             "Confirm that this address is yours with this link, valid for {{ validHours }} hours:\n{{ link }}\n\nIf you did not create an account, ignore this message.",
         ),
         (Topic::UsageThresholdReached, language) => crate::template_usage::builtin(language),
-        (topic @ (Topic::BillingTrialEnding | Topic::BillingSubscriptionChanged), language) => {
-            crate::template_billing::builtin(topic, language)
-        }
+        (
+            topic @ (Topic::BillingTrialEnding
+            | Topic::BillingSubscriptionChanged
+            | Topic::BillingPaymentFailed
+            | Topic::BillingPaymentSucceeded),
+            language,
+        ) => crate::template_billing::builtin(topic, language),
     }
 }
 
@@ -448,16 +453,9 @@ mod tests {
 
     #[test]
     fn every_topic_renders_in_english_and_spanish_with_its_variables() {
-        let variables = json!({"businessName": "Bella", "customerName": "Ana", "serviceName": "Cut",
-            "providerName": "Marco", "startsAt": "2026-03-04 10:00", "timezone": "Europe/Madrid",
-            "inviterName": "Lucia", "expiresAt": "2026-03-10", "link": "https://x.test/a", "validMinutes": 30, "validHours": 24,
-            "method": "passkey", "name": "Phone", "occurredAt": "2026-03-04 10:00 UTC",
-            "metric": "bookings", "threshold": "80%", "used": 80, "limit": 100, "resetsAt": "2026-04-01 00:00",
-            "planName": "Premium", "trialEndsAt": "2026-03-18 10:00", "price": "295.00 USD a month",
-            "afterTrial": "inactive", "status": "TRIALING", "change": "started", "effectiveAt": "2026-03-04 10:00"});
         for topic in Topic::ALL {
             for locale in ["en", "es-ES", "fr"] {
-                let rendered = render(topic, locale, &variables).unwrap();
+                let rendered = render(topic, locale, &topic.sample_variables()).unwrap();
                 assert!(!rendered.title.is_empty() && !rendered.text.is_empty(), "{topic:?} {locale}");
                 assert!(!rendered.text.contains("{{"), "{topic:?} {locale}: {}", rendered.text);
             }

@@ -1,5 +1,6 @@
 //! The built-in templates of the messages about what a business pays the
-//! platform, for its owners: the trial ending, and the subscription changing.
+//! platform, for its owners: the trial ending, the subscription changing, and
+//! a payment declined or made.
 
 use serde_json::{Value, json};
 
@@ -12,6 +13,10 @@ pub(crate) const TRIAL_ENDING: [&str; 5] = ["businessName", "planName", "trialEn
 /// The variables of `billing.subscription_changed`.
 pub(crate) const SUBSCRIPTION_CHANGED: [&str; 5] = ["businessName", "planName", "status", "change", "effectiveAt"];
 
+/// The variables of `billing.payment_failed` and `billing.payment_succeeded`.
+pub(crate) const PAYMENT: [&str; 7] =
+    ["businessName", "planName", "invoiceNumber", "amount", "declineCode", "nextAttemptAt", "lastTry"];
+
 /// An example value of one of the variables above (`None` for another name).
 pub(crate) fn sample(name: &str) -> Option<Value> {
     Some(match name {
@@ -22,6 +27,11 @@ pub(crate) fn sample(name: &str) -> Option<Value> {
         "status" => json!("TRIALING"),
         "change" => json!("started"),
         "effectiveAt" => json!("2026-03-04 10:00"),
+        "invoiceNumber" => json!("INV-000042"),
+        "amount" => json!("295.00 USD"),
+        "declineCode" => json!("card_declined"),
+        "nextAttemptAt" => json!("2026-03-07 10:00"),
+        "lastTry" => json!(false),
         _ => return None,
     })
 }
@@ -38,13 +48,29 @@ pub(crate) fn builtin(topic: Topic, language: &str) -> TemplatePair<'static> {
             "{{ businessName }}: the {{ planName }} trial ends on {{ trialEndsAt }}",
             "The free trial of {{ planName }} for {{ businessName }} ends on {{ trialEndsAt }}.{% if afterTrial == 'canceled' %} The subscription is cancelled and ends then.{% else %} To keep the plan ({{ price }}), add a payment method before then; otherwise the business returns to the free tier and its limits.{% endif %}",
         ),
+        (Topic::BillingPaymentFailed, true) => pair(
+            "{{ businessName }}: el pago de {{ amount }} ha sido rechazado",
+            "El cobro de la factura {{ invoiceNumber }} ({{ planName }}, {{ amount }}) de {{ businessName }} ha sido rechazado ({{ declineCode }}).{% if nextAttemptAt %} {% if lastTry %}El último intento{% else %}El próximo intento{% endif %} será el {{ nextAttemptAt }}.{% endif %} Actualice el método de pago para no perder el plan; el acceso sigue mientras tanto.",
+        ),
+        (Topic::BillingPaymentFailed, false) => pair(
+            "{{ businessName }}: the payment of {{ amount }} was declined",
+            "The charge for invoice {{ invoiceNumber }} ({{ planName }}, {{ amount }}) of {{ businessName }} was declined ({{ declineCode }}).{% if nextAttemptAt %} {% if lastTry %}The last try{% else %}The next try{% endif %} is on {{ nextAttemptAt }}.{% endif %} Update the payment method to keep the plan; access carries on meanwhile.",
+        ),
+        (Topic::BillingPaymentSucceeded, true) => pair(
+            "{{ businessName }}: factura {{ invoiceNumber }} pagada",
+            "Hemos cobrado {{ amount }} por {{ planName }} (factura {{ invoiceNumber }}). Gracias.",
+        ),
+        (Topic::BillingPaymentSucceeded, false) => pair(
+            "{{ businessName }}: invoice {{ invoiceNumber }} paid",
+            "We charged {{ amount }} for {{ planName }} (invoice {{ invoiceNumber }}). Thank you.",
+        ),
         (_, true) => pair(
             "{{ businessName }}: {% if change == 'started' %}ha empezado{% elif change == 'cancel_scheduled' %}terminará{% elif change == 'resumed' %}sigue{% else %}ha terminado{% endif %} {{ planName }}",
-            "{% if change == 'started' %}{{ businessName }} ha empezado {{ planName }}.{% elif change == 'cancel_scheduled' %}{{ planName }} de {{ businessName }} terminará el {{ effectiveAt }}; puede reanudarlo hasta entonces.{% elif change == 'resumed' %}{{ planName }} de {{ businessName }} ya no terminará: sigue renovándose.{% elif change == 'inactive' %}La prueba de {{ planName }} de {{ businessName }} terminó sin un método de pago: la cuenta vuelve al plan gratuito.{% else %}{{ planName }} de {{ businessName }} terminó el {{ effectiveAt }}: la cuenta vuelve al plan gratuito.{% endif %} (Estado: {{ status }}.)",
+            "{% if change == 'started' %}{{ businessName }} ha empezado {{ planName }}.{% elif change == 'cancel_scheduled' %}{{ planName }} de {{ businessName }} terminará el {{ effectiveAt }}; puede reanudarlo hasta entonces.{% elif change == 'resumed' %}{{ planName }} de {{ businessName }} ya no terminará: sigue renovándose.{% elif change == 'inactive' %}La prueba de {{ planName }} de {{ businessName }} terminó sin un método de pago: la cuenta vuelve al plan gratuito.{% elif change == 'unpaid' %}Los cobros de {{ planName }} de {{ businessName }} no se han podido hacer: la cuenta vuelve al plan gratuito hasta que se pague la factura pendiente.{% else %}{{ planName }} de {{ businessName }} terminó el {{ effectiveAt }}: la cuenta vuelve al plan gratuito.{% endif %} (Estado: {{ status }}.)",
         ),
         (_, false) => pair(
             "{{ businessName }}: {{ planName }} {% if change == 'started' %}has started{% elif change == 'cancel_scheduled' %}will end{% elif change == 'resumed' %}carries on{% else %}has ended{% endif %}",
-            "{% if change == 'started' %}{{ businessName }} has started {{ planName }}.{% elif change == 'cancel_scheduled' %}{{ planName }} for {{ businessName }} will end on {{ effectiveAt }}; you can resume it until then.{% elif change == 'resumed' %}{{ planName }} for {{ businessName }} will no longer end: it renews as before.{% elif change == 'inactive' %}The {{ planName }} trial for {{ businessName }} ended without a payment method: the business is back on the free tier.{% else %}{{ planName }} for {{ businessName }} ended on {{ effectiveAt }}: the business is back on the free tier.{% endif %} (Status: {{ status }}.)",
+            "{% if change == 'started' %}{{ businessName }} has started {{ planName }}.{% elif change == 'cancel_scheduled' %}{{ planName }} for {{ businessName }} will end on {{ effectiveAt }}; you can resume it until then.{% elif change == 'resumed' %}{{ planName }} for {{ businessName }} will no longer end: it renews as before.{% elif change == 'inactive' %}The {{ planName }} trial for {{ businessName }} ended without a payment method: the business is back on the free tier.{% elif change == 'unpaid' %}The charges for {{ planName }} of {{ businessName }} could not be made: the business is on the free tier until the open invoice is paid.{% else %}{{ planName }} for {{ businessName }} ended on {{ effectiveAt }}: the business is back on the free tier.{% endif %} (Status: {{ status }}.)",
         ),
     }
 }

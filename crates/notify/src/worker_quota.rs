@@ -32,7 +32,13 @@ pub(crate) enum Reservation {
 fn metric_of(delivery: &delivery::Model, notification: &notification::Model) -> Option<Metric> {
     // The platform's own messages to the owners about their limits and what
     // they pay go out whatever the business used.
-    let platform_notices = [Topic::UsageThresholdReached, Topic::BillingTrialEnding, Topic::BillingSubscriptionChanged];
+    let platform_notices = [
+        Topic::UsageThresholdReached,
+        Topic::BillingTrialEnding,
+        Topic::BillingSubscriptionChanged,
+        Topic::BillingPaymentFailed,
+        Topic::BillingPaymentSucceeded,
+    ];
     if platform_notices.iter().any(|t| notification.topic == t.as_str()) {
         return None;
     }

@@ -1,5 +1,6 @@
 //! What billing asks of the gateway: to tell a business's owners about its
-//! subscription (the trial ending, a start, a cancellation, an end), inside
+//! subscription (the trial ending, a start, a cancellation, an end, a payment
+//! declined or made), inside
 //! the transaction that made the change: a message to each owner by email and
 //! in the app, and one by email to the billing address when no owner has it.
 
@@ -8,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
 use tessera_billing::{BillingHooks, BillingNotice, NoticeKind};
 use tessera_kernel::{Result, TenantId};
-use tessera_notify::{NewNotification, Recipient, Topic};
+use tessera_notify::{NewNotification, Priority, Recipient, Topic};
 
 /// The gateway's [`BillingHooks`]: the business's owners (rbac), their
 /// addresses (identity) and the messages (notify).
@@ -27,13 +28,18 @@ impl BillingHooks for GatewayBillingHooks {
         let tenant = tessera_tenant::load_tenant_in_scope(txn, tenant_id).await?;
         let owners = tessera_rbac::owners_in(txn, tenant_id, at).await?;
         let people = tessera_identity::users_in(txn, &owners).await?;
-        let topic = match notice.kind {
-            NoticeKind::TrialEnding => Topic::BillingTrialEnding,
-            NoticeKind::SubscriptionChanged => Topic::BillingSubscriptionChanged,
+        let (topic, priority) = match notice.kind {
+            NoticeKind::TrialEnding => (Topic::BillingTrialEnding, None),
+            NoticeKind::SubscriptionChanged => (Topic::BillingSubscriptionChanged, None),
+            // Before the last try the owners hear of it past quiet hours.
+            NoticeKind::PaymentFailed { last_try } => {
+                (Topic::BillingPaymentFailed, last_try.then_some(Priority::Urgent))
+            }
+            NoticeKind::PaymentSucceeded => (Topic::BillingPaymentSucceeded, None),
         };
         let message = |recipient: Recipient, who: String| NewNotification {
             topic,
-            priority: None,
+            priority,
             recipient,
             variables: notice.variables.clone(),
             subject: Some(("subscription", notice.dedupe_key.clone())),

@@ -1,5 +1,8 @@
 //! SeaORM entities of billing. Crate-private: the functions return domain types.
 
+pub(crate) mod invoice;
+pub(crate) mod invoice_line;
+pub(crate) mod invoice_payment;
 pub(crate) mod payment_customer;
 pub(crate) mod payment_method;
 pub(crate) mod plan;

@@ -26,6 +26,8 @@ pub(crate) struct Model {
     pub(crate) ended_at: Option<DateTimeUtc>,
     pub(crate) previous_subscription_id: Option<SubscriptionId>,
     pub(crate) version: i32,
+    pub(crate) anchor_at: Option<DateTimeUtc>,
+    pub(crate) period_number: i32,
     pub(crate) created_at: DateTimeUtc,
     pub(crate) updated_at: DateTimeUtc,
 }

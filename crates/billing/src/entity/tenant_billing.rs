@@ -21,6 +21,8 @@ pub(crate) struct Model {
     pub(crate) currency: String,
     pub(crate) preferred_provider: PaymentProvider,
     pub(crate) trial_used_at: Option<DateTimeUtc>,
+    pub(crate) retry_days: String,
+    pub(crate) when_retries_fail: String,
     pub(crate) created_at: DateTimeUtc,
     pub(crate) updated_at: DateTimeUtc,
 }

@@ -60,6 +60,12 @@ pub(crate) struct BillingDetailsObject {
     preferred_provider: PaymentProviderEnum,
     /// When it started its one free trial; null while unused.
     trial_used_at: Option<DateTime<Utc>>,
+    /// The days after an invoice fell due on which a declined one is tried
+    /// again (1, 3, 5, 7 by default).
+    retry_days: Vec<i64>,
+    /// When the tries run out: true ends the subscription; false keeps it,
+    /// unpaid, on the free tier until the invoice is paid.
+    cancel_when_retries_fail: bool,
     /// When the details last changed; null while never saved.
     updated_at: Option<DateTime<Utc>>,
 }
@@ -81,6 +87,8 @@ impl From<BillingInfo> for BillingDetailsObject {
             currency: info.currency,
             preferred_provider: info.preferred_provider.into(),
             trial_used_at: info.trial_used_at,
+            retry_days: info.retry_days,
+            cancel_when_retries_fail: info.cancel_when_retries_fail,
             updated_at: info.updated_at,
         }
     }
@@ -113,6 +121,11 @@ pub(crate) struct UpdateBillingDetailsInput {
     currency: MaybeUndefined<String>,
     /// The preferred payment provider.
     preferred_provider: MaybeUndefined<PaymentProviderEnum>,
+    /// Days after an invoice fell due to try a declined one again: up to 8,
+    /// each 1 to 60, increasing (`[]`: no retries).
+    retry_days: MaybeUndefined<Vec<i64>>,
+    /// When the tries run out, end the subscription (else keep it unpaid).
+    cancel_when_retries_fail: MaybeUndefined<bool>,
 }
 
 impl UpdateBillingDetailsInput {
@@ -129,6 +142,8 @@ impl UpdateBillingDetailsInput {
             postal_code: kept_cleared_or_set(self.postal_code),
             currency: kept_or_set("currency", self.currency)?,
             preferred_provider: kept_or_set("preferredProvider", self.preferred_provider)?.map(Into::into),
+            retry_days: kept_or_set("retryDays", self.retry_days)?,
+            cancel_when_retries_fail: kept_or_set("cancelWhenRetriesFail", self.cancel_when_retries_fail)?,
         })
     }
 }

@@ -1,9 +1,11 @@
 //! GraphQL for what a business pays the platform, one file per area: its
-//! billing details (`details`) and its plan and subscription
-//! (`subscriptions`). This module merges their roots; `Query.billing` is the
+//! billing details (`details`), its plan and subscription (`subscriptions`),
+//! the cards it keeps at payment providers (`methods`) and its invoices
+//! (`invoices`). This module merges their roots; `Query.billing` is the
 //! entry to everything a business's owners read here.
 
 mod details;
+mod invoices;
 mod methods;
 mod subscriptions;
 
@@ -19,4 +21,5 @@ pub(crate) struct BillingMutation(
     details::BillingDetailsMutations,
     subscriptions::SubscriptionMutations,
     methods::PaymentMethodMutations,
+    invoices::InvoiceMutations,
 );

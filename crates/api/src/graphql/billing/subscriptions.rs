@@ -2,6 +2,7 @@
 //! details, subscription and the plans on offer) and starting, cancelling and
 //! resuming the subscription, for its owners.
 
+use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 use tessera_api_macros::operations;
@@ -9,8 +10,10 @@ use tessera_billing::{Plan, Subscription};
 use tessera_kernel::Permission;
 
 use super::details::{BillingDetailsObject, details};
+use super::invoices::{InvoiceObject, invoice, invoices};
 use super::methods::{PaymentCustomersObject, PaymentMethodObject, customers, methods};
 use crate::error::ApiResult;
+use crate::graphql::connection::page_cost;
 use crate::graphql::money::{MoneyObject, money};
 use crate::graphql::tenant::objects::TenantTierEnum;
 use crate::graphql::{Requires, request, services};
@@ -169,6 +172,22 @@ impl BillingObject {
     /// The cards it keeps for its subscription, the default first.
     async fn payment_methods(&self, ctx: &Context<'_>) -> ApiResult<Vec<PaymentMethodObject>> {
         methods(ctx).await
+    }
+    /// Its invoices, oldest first (`last: 10` for the newest).
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    async fn invoices(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<String, InvoiceObject>> {
+        invoices(ctx, first, after, last, before).await
+    }
+    /// One of its invoices.
+    async fn invoice(&self, ctx: &Context<'_>, id: ID) -> ApiResult<InvoiceObject> {
+        invoice(ctx, &id).await
     }
     /// The plans on offer, each at its latest version.
     async fn plans(&self, ctx: &Context<'_>) -> ApiResult<Vec<PlanObject>> {

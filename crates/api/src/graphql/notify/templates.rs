@@ -49,6 +49,11 @@ pub(crate) enum NotificationTopicEnum {
     /// The business's subscription started, will end, carries on or ended; its
     /// owners are told (email, in-app).
     BillingSubscriptionChanged,
+    /// A payment for the subscription was declined; its owners are told of
+    /// the first failure, and urgently before the last try (email, in-app).
+    BillingPaymentFailed,
+    /// An invoice of the subscription was paid (email, in-app).
+    BillingPaymentSucceeded,
 }
 
 /// A topic's template in one language, as it applies to the tenant.
