@@ -23,6 +23,7 @@ const START: &str = "mutation { startSubscription(planCode: \"premium-monthly\")
 const STATE: &str = "{ currentTenant { tier } billing { subscription { status currentPeriodStart currentPeriodEnd } \
     invoices(first: 20) { edges { node { id number reason status attempts nextAttemptAt periodStart periodEnd \
     total { amountMinor currency } amountPaid { amountMinor } lines { kind description quantity amount { amountMinor } } } } } } }";
+const UPDATE_SCHEDULE: &str = "mutation { updateBillingDetails(input: {retryDays: []}) { retryDays } }";
 const PAY: &str = "mutation($id: ID!) { payInvoice(id: $id) { status amountPaid { amountMinor } } }";
 
 fn at(value: &Value) -> DateTime<Utc> {
@@ -194,6 +195,31 @@ async fn a_declined_card_runs_the_retry_schedule_to_unpaid_and_paying_restores_t
     assert_eq!(restored["currentTenant"]["tier"], "PREMIUM", "the plan's limits, in the paying transaction");
     assert_eq!(invoices(&restored)[0]["attempts"], 5, "paying by hand is not a try of the schedule");
     totals_add_up(&app).await;
+}
+
+#[tokio::test]
+async fn paying_after_the_period_lapsed_starts_a_new_period_and_bills_no_lapsed_one() {
+    let Some(base) = localstripe() else { return };
+    let app = app_with_stripe(&base).await;
+    let slug = "pays-months-late";
+    let (owner, _) = app.owner_of(slug).await;
+    app.ok(&owner, UPDATE_SCHEDULE, json!({})).await;
+    let trial_end = at(&app.ok(&owner, START, json!({})).await["startSubscription"]["trialEnd"]);
+    keep_card(&app, &owner, &base, TestCard::Declines).await;
+    let (_, state) = run_at(&app, slug, trial_end + Duration::seconds(1)).await;
+    assert_eq!(state["billing"]["subscription"]["status"], "UNPAID", "no retries: {state}");
+
+    // Three months later the owner pays the open invoice with a good card.
+    let later = trial_end + Duration::days(90);
+    let (owner, _) = run_at(&app, slug, later).await;
+    keep_card(&app, &owner, &base, TestCard::Visa).await;
+    let open = invoices(&app.ok(&owner, STATE, json!({})).await)[0]["id"].clone();
+    app.ok(&owner, PAY, json!({"id": open})).await;
+    app.run_billing().await;
+    let state = app.ok(&owner, STATE, json!({})).await;
+    assert_eq!(state["billing"]["subscription"]["status"], "ACTIVE", "{state}");
+    assert_eq!(at(&state["billing"]["subscription"]["currentPeriodStart"]), app.now(), "a new period from the payment");
+    assert_eq!(invoices(&state).len(), 1, "the lapsed months are not billed: {state}");
 }
 
 #[tokio::test]

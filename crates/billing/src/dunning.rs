@@ -20,6 +20,7 @@ use crate::hooks::{BillingNotice, NoticeKind};
 use crate::info;
 use crate::model::{InvoiceReason, InvoiceStatus, Plan, SubscriptionStatus};
 use crate::money::format_money;
+use crate::periods::period_end;
 use crate::service::{BillingService, timezone_of};
 use crate::states::{self, Event};
 use crate::subscriptions::save;
@@ -56,8 +57,19 @@ impl BillingService {
         if let Some(event) = event {
             let mut row: subscription::ActiveModel = before.clone().into();
             row.status = Set(states::next(before.status, event)?);
-            if paid.reason == InvoiceReason::SubscriptionStart {
+            let start = paid.reason == InvoiceReason::SubscriptionStart;
+            let billed_until = if start { paid.period_end } else { before.current_period_end };
+            if start && billed_until > now {
                 start_paid_periods(&mut row, &paid);
+            } else if billed_until <= now {
+                // Paid after its period lapsed (unpaid for long): a new period
+                // starts now, so the lapsed ones are never billed after the fact.
+                let tenant = tessera_tenant::load_tenant_in_scope(txn, tenant_id).await?;
+                let end = period_end(now, timezone_of(&tenant)?, before.interval, 0)?;
+                row.anchor_at = Set(Some(now));
+                row.period_number = Set(0);
+                row.current_period_start = Set(now);
+                row.current_period_end = Set(end);
             }
             let after = save(row, &before, now, txn).await?;
             self.record(txn, by, ("subscription.activated", None), &before, &after, &plan, now).await?;
@@ -105,17 +117,24 @@ impl BillingService {
             "nextAttemptAt": next_attempt_at});
         self.audit(txn, by, tenant_id, "invoice.payment_failed", failed.id, &snapshot, now).await?;
 
-        let event = match before.status {
+        // The first failure makes it past due; running out of tries (at once,
+        // with no retries) moves it on as the business chose.
+        let first = match before.status {
             SubscriptionStatus::Trialing if failed.reason == InvoiceReason::SubscriptionStart => {
                 Some(Event::TrialEndedPaymentFailed)
             }
             SubscriptionStatus::Active if failed.reason == InvoiceReason::Renewal => Some(Event::RenewalFailed),
-            SubscriptionStatus::PastDue if exhausted && keeps => Some(Event::RetriesExhaustedKeep),
-            SubscriptionStatus::PastDue if exhausted => Some(Event::RetriesExhaustedCancel),
             _ => None,
         };
-        if let Some(event) = event {
-            let status = states::next(before.status, event)?;
+        let mut status = before.status;
+        if let Some(event) = first {
+            status = states::next(status, event)?;
+        }
+        if exhausted && status == SubscriptionStatus::PastDue {
+            let event = if keeps { Event::RetriesExhaustedKeep } else { Event::RetriesExhaustedCancel };
+            status = states::next(status, event)?;
+        }
+        if status != before.status {
             let mut row: subscription::ActiveModel = before.clone().into();
             row.status = Set(status);
             if failed.reason == InvoiceReason::SubscriptionStart && before.status == SubscriptionStatus::Trialing {
