@@ -33,4 +33,4 @@ pub use retention::{Expiry, RETENTION_FLOOR_DAYS};
 pub use security::{
     SecurityEvent, SecurityEventFilter, SecurityEventKind, SecurityEventRecord, Severity, record_security_event,
 };
-pub use service::{AuditService, append, append_by_system, append_in};
+pub use service::{AuditService, append, append_by, append_by_system, append_in};

@@ -45,6 +45,21 @@ pub async fn append_in(
     append_link(txn, tenant_id, origin, ctx.now(), entry).await
 }
 
+/// Appends a record by the request's actor when `by` is given (an owner's
+/// change), else by the system at `at` (the same change made by a job).
+pub async fn append_by(
+    txn: &DatabaseTransaction,
+    by: Option<&RequestContext>,
+    tenant_id: TenantId,
+    at: DateTime<Utc>,
+    entry: AuditEntry,
+) -> Result<()> {
+    match by {
+        Some(ctx) => append_in(txn, ctx, tenant_id, entry).await,
+        None => append_by_system(txn, tenant_id, at, entry).await,
+    }
+}
+
 /// Appends a record of something the system did on its own (a retention sweep):
 /// no actor and no request.
 pub async fn append_by_system(

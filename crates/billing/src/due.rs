@@ -28,9 +28,9 @@ use crate::catalogue;
 use crate::charging::Collected;
 use crate::entity::{invoice, invoice_payment, subscription};
 use crate::info;
-use crate::invoices::{self, NewLine};
+use crate::invoices::{self, plan_lines};
 use crate::methods::default_method;
-use crate::model::{InvoiceReason, InvoiceStatus, LineKind, PaymentState, Plan, SubscriptionStatus};
+use crate::model::{InvoiceReason, InvoiceStatus, PaymentState, SubscriptionStatus};
 use crate::periods::period_end;
 use crate::service::{BillingService, lock_billing, timezone_of};
 use crate::states::{self, Event};
@@ -243,15 +243,4 @@ impl BillingService {
         txn.commit().await?;
         Ok(to_charge)
     }
-}
-
-/// The plan's line for `period`: its seats at the subscription's own price.
-fn plan_lines(sub: &subscription::Model, plan: &Plan, period: (DateTime<Utc>, DateTime<Utc>)) -> Vec<NewLine> {
-    vec![NewLine {
-        kind: LineKind::Plan,
-        description: plan.name.clone(),
-        quantity: sub.quantity,
-        unit_minor: sub.unit_price_minor,
-        period: Some(period),
-    }]
 }

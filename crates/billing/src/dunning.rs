@@ -185,10 +185,7 @@ impl BillingService {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let entry = AuditEntry::change(action, "invoice", id, None, Some(snapshot))?;
-        match by {
-            Some(ctx) => tessera_audit::append_in(txn, ctx, tenant_id, entry).await,
-            None => tessera_audit::append_by_system(txn, tenant_id, now, entry).await,
-        }
+        tessera_audit::append_by(txn, by, tenant_id, now, entry).await
     }
 
     async fn payment_notice(

@@ -16,7 +16,7 @@ use tessera_kernel::{DomainError, Page, PageRequest, Permission, RequestContext,
 use uuid::Uuid;
 
 use crate::entity::{invoice, invoice_line, subscription};
-use crate::model::{Invoice, InvoiceLine, InvoiceReason, InvoiceStatus, LineKind};
+use crate::model::{Invoice, InvoiceLine, InvoiceReason, InvoiceStatus, LineKind, Plan};
 use crate::service::BillingService;
 
 /// A line to put on a new invoice.
@@ -196,6 +196,21 @@ impl BillingService {
         txn.commit().await?;
         found.ok_or(DomainError::NotFound { entity: "invoice" })
     }
+}
+
+/// The plan's line for `period`: its seats at the subscription's own price.
+pub(crate) fn plan_lines(
+    sub: &subscription::Model,
+    plan: &Plan,
+    period: (DateTime<Utc>, DateTime<Utc>),
+) -> Vec<NewLine> {
+    vec![NewLine {
+        kind: LineKind::Plan,
+        description: plan.name.clone(),
+        quantity: sub.quantity,
+        unit_minor: sub.unit_price_minor,
+        period: Some(period),
+    }]
 }
 
 #[cfg(test)]

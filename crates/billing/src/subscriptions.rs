@@ -17,8 +17,8 @@ use crate::charging::Collected;
 use crate::entity::{subscription, tenant_billing};
 use crate::hooks::{BillingNotice, NoticeKind};
 use crate::info;
-use crate::invoices::{self, NewLine};
-use crate::model::{InvoiceReason, LineKind, Plan, Subscription, SubscriptionStatus};
+use crate::invoices::{self, plan_lines};
+use crate::model::{InvoiceReason, Plan, Subscription, SubscriptionStatus};
 use crate::money::format_money;
 use crate::periods::{days_after, period_end};
 use crate::service::{BillingService, audited, live_row, lock_billing, stamp, timezone_of, with_plan};
@@ -117,13 +117,7 @@ impl BillingService {
         // No trial: its first period is invoiced now and charged to the kept
         // card, if any, once this commits; unpaid, it stays inactive.
         let period = (row.current_period_start, row.current_period_end);
-        let lines = vec![NewLine {
-            kind: LineKind::Plan,
-            description: plan.name.clone(),
-            quantity: row.quantity,
-            unit_minor: row.unit_price_minor,
-            period: Some(period),
-        }];
+        let lines = plan_lines(&row, &plan, period);
         let invoice = invoices::issue(&txn, &row, InvoiceReason::SubscriptionStart, period, lines, now).await?;
         let id = row.id;
         txn.commit().await?;
@@ -229,10 +223,7 @@ impl BillingService {
             Some(&audited(before, plan)),
             Some(&audited(after, plan)),
         )?;
-        match by {
-            Some(ctx) => tessera_audit::append_in(txn, ctx, tenant_id, entry).await?,
-            None => tessera_audit::append_by_system(txn, tenant_id, now, entry).await?,
-        }
+        tessera_audit::append_by(txn, by, tenant_id, now, entry).await?;
         let tenant = tessera_tenant::set_tier_in(txn, tenant_id, after.status.tier(plan.tier), by, now).await?;
         let Some(change) = change else { return Ok(()) };
         let billing = info::ensure(txn, tenant_id, now).await?;

@@ -101,10 +101,7 @@ pub async fn set_tier_in(
     active.updated_at = Set(now);
     let row = active.update(txn).await?;
     let entry = AuditEntry::change("tenant.tier_changed", "tenant", row.id, Some(&before), Some(&audited(&row)))?;
-    match by {
-        Some(ctx) => tessera_audit::append_in(txn, ctx, row.id, entry).await?,
-        None => tessera_audit::append_by_system(txn, row.id, now, entry).await?,
-    }
+    tessera_audit::append_by(txn, by, row.id, now, entry).await?;
     Tenant::try_from(row)
 }
 
