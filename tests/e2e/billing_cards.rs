@@ -4,7 +4,11 @@
 //! Stripe shows in the seeds' field. Another business cannot take the setup,
 //! and staff, customers and partner clients cannot add cards.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
+use tessera_billing::{MAX_PAYMENT_METHODS, PaymentProvider};
+use tessera_e2e::fake_gateway::FakeGateway;
 use tessera_e2e::{Auth, TestApp, localstripe};
 
 use crate::billing::audit_actions;
@@ -24,6 +28,31 @@ pub(crate) async fn app_with_stripe(base: &str) -> TestApp {
         args.stripe_api_base = Some(base);
     })
     .await
+}
+
+/// A gateway whose Stripe is the in-process fake, which the test also holds.
+pub(crate) async fn app_with_fake() -> (TestApp, Arc<FakeGateway>) {
+    let fake = Arc::new(FakeGateway::new(PaymentProvider::Stripe, Arc::new(tessera_kernel::SystemClock)));
+    let gateway = fake.clone();
+    let database = tessera_e2e::TestDatabase::create().await;
+    let app = TestApp::spawn_with_options(
+        Arc::new(database),
+        |_| {},
+        move |options| {
+            options.payment_gateways = vec![gateway];
+        },
+    )
+    .await;
+    (app, fake)
+}
+
+/// Starts a setup for `owner`'s business and gives the fake a Visa for it;
+/// answers the setup's id, not yet confirmed.
+pub(crate) async fn fake_setup(app: &TestApp, fake: &FakeGateway, owner: &Auth) -> String {
+    let setup = app.ok(owner, SETUP, json!({})).await;
+    let id = setup["setupPaymentMethod"]["setupIntentId"].as_str().unwrap().to_owned();
+    fake.confirm_setup(&id, "visa", "4242", false);
+    id
 }
 
 /// Keeps `card` for `owner`'s business through setup, the browser and
@@ -122,6 +151,32 @@ async fn another_business_cannot_take_a_setup_and_only_owners_add_cards() {
     assert_eq!(app.error_code(&partner, remove, json!({"id": card})).await, "FORBIDDEN");
     let mine = app.ok(&owner, CARDS, json!({})).await;
     assert_eq!(mine["billing"]["paymentMethods"].as_array().unwrap().len(), 1, "untouched: {mine}");
+}
+
+#[tokio::test]
+async fn a_business_keeps_a_bounded_number_of_cards_even_when_they_are_confirmed_at_once() {
+    let (app, fake) = app_with_fake().await;
+    let (owner, _) = app.owner_of("card-hoarder").await;
+    let limit = MAX_PAYMENT_METHODS as usize;
+    for _ in 0..limit - 1 {
+        let id = fake_setup(&app, &fake, &owner).await;
+        app.ok(&owner, CONFIRM, json!({"id": id})).await;
+    }
+    // Two setups started below the limit and confirmed together: one card is kept.
+    let (first, second) = (fake_setup(&app, &fake, &owner).await, fake_setup(&app, &fake, &owner).await);
+    let (a, b) =
+        tokio::join!(app.post(&owner, CONFIRM, json!({"id": first})), app.post(&owner, CONFIRM, json!({"id": second})));
+    let mut codes = [tessera_e2e::error_code_of(&a.1), tessera_e2e::error_code_of(&b.1)];
+    codes.sort();
+    assert_eq!(codes, ["", "CONFLICT"], "{a:?} {b:?}");
+    let kept = app.ok(&owner, CARDS, json!({})).await;
+    let kept = kept["billing"]["paymentMethods"].as_array().unwrap().clone();
+    assert_eq!(kept.len(), limit);
+    // At the limit no new setup starts at the provider; removing one makes room.
+    assert_eq!(app.error_code(&owner, SETUP, json!({})).await, "CONFLICT");
+    app.ok(&owner, "mutation($id: ID!) { removePaymentMethod(id: $id) }", json!({"id": kept[0]["id"]})).await;
+    let id = fake_setup(&app, &fake, &owner).await;
+    app.ok(&owner, CONFIRM, json!({"id": id})).await;
 }
 
 #[tokio::test]

@@ -6,16 +6,13 @@
 //! is asked again with the same key and charges once (the in-process fake).
 //! Invoices are the business's own.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
-use tessera_billing::PaymentProvider;
-use tessera_e2e::fake_gateway::{FakeGateway, Fault};
+use tessera_e2e::fake_gateway::Fault;
 use tessera_e2e::{Auth, TestApp, localstripe};
 
 use crate::billing::audit_actions;
-use crate::billing_cards::{app_with_stripe, keep_card};
+use crate::billing_cards::{app_with_fake, app_with_stripe, fake_setup, keep_card};
 use crate::live_rights::client_token;
 use crate::payment_gateways::TestCard;
 
@@ -224,23 +221,11 @@ async fn paying_after_the_period_lapsed_starts_a_new_period_and_bills_no_lapsed_
 
 #[tokio::test]
 async fn a_lost_answer_is_asked_again_with_the_same_key_and_an_outage_is_no_decline() {
-    let fake = Arc::new(FakeGateway::new(PaymentProvider::Stripe, Arc::new(tessera_kernel::SystemClock)));
-    let gateway = fake.clone();
-    let database = tessera_e2e::TestDatabase::create().await;
-    let app = TestApp::spawn_with_options(
-        Arc::new(database),
-        |_| {},
-        move |options| {
-            options.payment_gateways = vec![gateway];
-        },
-    )
-    .await;
+    let (app, fake) = app_with_fake().await;
     let slug = "pays-lost";
     let (owner, _) = app.owner_of(slug).await;
     let trial_end = at(&app.ok(&owner, START, json!({})).await["startSubscription"]["trialEnd"]);
-    let setup = app.ok(&owner, "mutation { setupPaymentMethod { setupIntentId } }", json!({})).await;
-    let id = setup["setupPaymentMethod"]["setupIntentId"].as_str().unwrap().to_owned();
-    fake.confirm_setup(&id, "visa", "4242", false);
+    let id = fake_setup(&app, &fake, &owner).await;
     app.ok(&owner, "mutation($id: String!) { confirmPaymentMethod(setupIntentId: $id) { id } }", json!({"id": id}))
         .await;
 

@@ -51,6 +51,7 @@ mod subscriptions;
 pub use charging::Collected;
 pub use due::{DueReport, TRIAL_REMINDER, UNKNOWN_AFTER};
 pub use hooks::{BillingHooks, BillingNotice, NoticeKind};
+pub use methods::MAX_PAYMENT_METHODS;
 pub use model::{
     Address, BillingInfo, BillingInfoPatch, Interval, Invoice, InvoiceLine, InvoiceReason, InvoiceStatus, LineKind,
     NewPlanVersion, PaymentCustomer, PaymentMethod, PaymentProvider, PaymentSetup, PaymentState, Plan, Subscription,

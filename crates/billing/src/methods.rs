@@ -6,7 +6,10 @@
 //! intent of another customer is not found, whoever names it.
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
+};
 use serde_json::json;
 use tessera_audit::AuditEntry;
 use tessera_kernel::db::Access;
@@ -18,6 +21,11 @@ use crate::gateway::{CustomerSpec, GatewayError, PaymentGateway, SetupStatus};
 use crate::info;
 use crate::model::{PaymentCustomer, PaymentMethod, PaymentProvider, PaymentSetup};
 use crate::service::{BillingService, lock_billing, stamp};
+
+/// How many cards a business keeps at once: enough for every card a business
+/// really uses, and a bound on what one business can make the platform store
+/// and list.
+pub const MAX_PAYMENT_METHODS: u64 = 20;
 
 impl From<payment_method::Model> for PaymentMethod {
     fn from(row: payment_method::Model) -> Self {
@@ -47,6 +55,19 @@ pub(crate) fn gateway_error(err: GatewayError) -> DomainError {
         }
         err @ (GatewayError::Conflict(_) | GatewayError::Invalid(_)) => DomainError::Internal(err.to_string()),
     }
+}
+
+/// How many cards the business keeps now.
+async fn kept_count<C: ConnectionTrait>(conn: &C, tenant_id: TenantId) -> Result<u64> {
+    Ok(payment_method::Entity::find()
+        .filter(payment_method::Column::TenantId.eq(tenant_id))
+        .filter(payment_method::Column::RemovedAt.is_null())
+        .count(conn)
+        .await?)
+}
+
+fn too_many_cards() -> DomainError {
+    DomainError::Conflict(format!("a business keeps at most {MAX_PAYMENT_METHODS} cards; remove one first"))
 }
 
 /// The business's customer row at `provider`.
@@ -123,6 +144,14 @@ impl BillingService {
     pub async fn setup_payment_method(&self, ctx: &RequestContext, provider: PaymentProvider) -> Result<PaymentSetup> {
         let auth = ctx.authorize(Permission::BillingManage)?;
         let gateway = self.gateway(provider)?;
+        // Not the bound itself (confirming holds it, under the lock), but no
+        // intent is made at the provider for a card that could not be kept.
+        let txn = self.db.begin_for(ctx, auth.scope(), Access::Read).await?;
+        let kept = kept_count(&*txn, auth.tenant_id).await?;
+        txn.commit().await?;
+        if kept >= MAX_PAYMENT_METHODS {
+            return Err(too_many_cards());
+        }
         let customer = self.ensure_customer(ctx, auth.tenant_id, gateway).await?;
         let key = format!("setup:{}", Uuid::now_v7());
         let setup = gateway.create_setup(None, &customer.provider_customer_id, &key).await.map_err(gateway_error)?;
@@ -177,6 +206,9 @@ impl BillingService {
         if let Some(kept) = kept {
             txn.commit().await?;
             return Ok(kept.into());
+        }
+        if kept_count(&*txn, auth.tenant_id).await? >= MAX_PAYMENT_METHODS {
+            return Err(too_many_cards());
         }
         let now = stamp(ctx.now());
         payment_method::Entity::update_many()
