@@ -51,6 +51,7 @@ mod m20261226_000036_count_staff_seats;
 mod m20261227_000037_billing;
 mod m20261228_000038_payment_methods;
 mod m20261229_000039_invoices;
+mod m20261230_000040_subscription_changes;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -100,6 +101,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261227_000037_billing::Migration),
             Box::new(m20261228_000038_payment_methods::Migration),
             Box::new(m20261229_000039_invoices::Migration),
+            Box::new(m20261230_000040_subscription_changes::Migration),
         ]
     }
 }

@@ -171,6 +171,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20261227_000037_billing::TABLES,
         crate::m20261228_000038_payment_methods::TABLES,
         crate::m20261229_000039_invoices::TABLES,
+        crate::m20261230_000040_subscription_changes::TABLES,
     ]
     .concat()
 }

@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod billing;
 mod billing_cards;
+mod billing_changes;
 mod billing_payments;
 mod billing_subscriptions;
 mod booking_lifecycle;

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use crate::entity::{invoice, invoice_payment, payment_customer, payment_method};
 use crate::gateway::{ChargeSpec, GatewayError, GatewayResult, PaymentStatus, ProviderPayment};
 use crate::methods::default_method;
-use crate::model::{Invoice, InvoiceStatus, PaymentState};
+use crate::model::{Invoice, InvoiceReason, InvoiceStatus, PaymentState};
 use crate::service::{BillingService, lock_billing, stamp};
 
 /// What one attempt to collect an invoice came to.
@@ -265,6 +265,9 @@ impl BillingService {
         match &collected {
             Collected::Paid => self.invoice_paid(&txn, invoice, amount, by, now).await?,
             Collected::Declined(code) => self.invoice_failed(&txn, invoice, automatic, code, by, now).await?,
+            Collected::Unavailable if invoice.reason == InvoiceReason::Change => {
+                self.undo_change(&txn, invoice, "provider_unavailable", by, now).await?;
+            }
             Collected::Unavailable => {
                 let mut retry: invoice::ActiveModel = invoice.into();
                 retry.next_attempt_at = Set(Some(now + OUTAGE_RETRY));

@@ -25,6 +25,7 @@ use tracing::warn;
 use uuid::Uuid;
 
 use crate::catalogue;
+use crate::changes::take_scheduled;
 use crate::charging::Collected;
 use crate::entity::{invoice, invoice_payment, subscription};
 use crate::info;
@@ -199,7 +200,7 @@ impl BillingService {
                 let period = (start, period_end(start, timezone, before.interval, 0)?);
                 let lines = plan_lines(&before, &plan, period);
                 let issued =
-                    invoices::issue(&txn, &before, InvoiceReason::SubscriptionStart, period, lines, now).await?;
+                    invoices::issue(&txn, &before, InvoiceReason::SubscriptionStart, period, lines, None, now).await?;
                 report.invoiced += 1;
                 to_charge = Some(issued.id);
             } else {
@@ -212,20 +213,22 @@ impl BillingService {
                 report.trials_ended += 1;
             }
         } else if period_over {
-            // Active or past due: the next period, invoiced now.
-            let anchor = before.anchor_at.unwrap_or(before.current_period_start);
-            let number = before.period_number + 1;
-            let next_end = period_end(anchor, timezone, before.interval, number.unsigned_abs())?;
-            let period = (before.current_period_end, next_end);
-            let lines = plan_lines(&before, &plan, period);
-            let issued = invoices::issue(&txn, &before, InvoiceReason::Renewal, period, lines, now).await?;
+            // Active or past due: the next period (on the plan waiting for it,
+            // if any), invoiced now.
             let mut row: subscription::ActiveModel = before.clone().into();
+            let (next_plan, anchor, number) = take_scheduled(&txn, &before, &mut row, plan.clone()).await?;
+            let interval = next_plan.interval;
+            let next_end = period_end(anchor, timezone, interval, number.unsigned_abs())?;
+            let period = (before.current_period_end, next_end);
             row.anchor_at = Set(Some(anchor));
             row.period_number = Set(number);
             row.current_period_start = Set(period.0);
             row.current_period_end = Set(period.1);
             let after = save(row, &before, now, &txn).await?;
-            self.record(&txn, None, ("subscription.renewed", None), &before, &after, &plan, now).await?;
+            let lines = plan_lines(&after, &next_plan, period);
+            let issued = invoices::issue(&txn, &after, InvoiceReason::Renewal, period, lines, None, now).await?;
+            let action = ("subscription.renewed", None);
+            self.record_between(&txn, None, action, (&before, &plan), (&after, &next_plan), now).await?;
             report.invoiced += 1;
             to_charge = Some(issued.id);
         } else if before.status == SubscriptionStatus::Trialing

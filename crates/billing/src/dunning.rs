@@ -89,6 +89,10 @@ impl BillingService {
         by: Option<&RequestContext>,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        if invoice.reason == InvoiceReason::Change {
+            // A change is paid when it is made, or not made.
+            return self.undo_change(txn, invoice, code, by, now).await;
+        }
         let tenant_id = invoice.tenant_id;
         let billing = info::ensure(txn, tenant_id, now).await?;
         let schedule = retry_days(&billing.retry_days);

@@ -57,15 +57,17 @@ async fn next_number(txn: &DatabaseTransaction) -> Result<String> {
     Ok(format!("INV-{number:06}"))
 }
 
-/// Issues an open invoice of `sub` for `reason` and `period`, with an audit
-/// record by the system. `None` when that one was issued already (the
-/// invoice of a subscription, reason and period is issued once).
+/// Issues an open invoice of `sub` for `reason` and `period` (charging
+/// `quote`, if any), with an audit record by the system; the one issued
+/// already, if any (an invoice of a subscription, reason and period, or of a
+/// quote, is issued once).
 pub(crate) async fn issue(
     txn: &DatabaseTransaction,
     sub: &subscription::Model,
     reason: InvoiceReason,
     period: (DateTime<Utc>, DateTime<Utc>),
     lines: Vec<NewLine>,
+    quote: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<invoice::Model> {
     let existing = invoice::Entity::find()
@@ -73,6 +75,10 @@ pub(crate) async fn issue(
         .filter(invoice::Column::SubscriptionId.eq(sub.id))
         .filter(invoice::Column::Reason.eq(reason))
         .filter(invoice::Column::PeriodStart.eq(period.0))
+        .filter(match quote {
+            Some(quote) => invoice::Column::QuoteId.eq(quote),
+            None => invoice::Column::QuoteId.is_null(),
+        })
         .one(txn)
         .await?;
     if let Some(existing) = existing {
@@ -99,6 +105,7 @@ pub(crate) async fn issue(
         paid_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        quote_id: Set(quote),
     }
     .insert(txn)
     .await?;

@@ -15,6 +15,11 @@
 //!   at the period's end, resuming; the business's tier follows the
 //!   subscription in the same transaction ([`SubscriptionStatus::tier`]);
 //! - `invoices`: numbered invoices with lines and totals that add up;
+//! - [`quotes`] and `proration`: what a change of plan or seats costs, by
+//!   day in the business's timezone, and the rules of when it applies;
+//! - `changes`: previewing a change (a quote kept for a few minutes) and
+//!   applying it for exactly the quoted amount; `change_undo`: undoing one
+//!   whose charge did not go through;
 //! - `charging`: collecting an invoice from the kept card (the payment row
 //!   first, its id the idempotency key), and what a payment or a decline does
 //!   to the subscription (the retry schedule, past due, unpaid);
@@ -32,6 +37,8 @@
 //! transaction.
 
 pub mod catalogue;
+mod change_undo;
+mod changes;
 mod charging;
 mod due;
 mod dunning;
@@ -44,10 +51,13 @@ mod methods;
 pub mod model;
 mod money;
 pub mod periods;
+mod proration;
+pub mod quotes;
 mod service;
 pub mod states;
 mod subscriptions;
 
+pub use changes::QUOTE_TTL;
 pub use charging::Collected;
 pub use due::{DueReport, TRIAL_REMINDER, UNKNOWN_AFTER};
 pub use hooks::{BillingHooks, BillingNotice, NoticeKind};
@@ -58,5 +68,6 @@ pub use model::{
     SubscriptionStatus,
 };
 pub use money::format_money;
+pub use quotes::{ChangeApplied, ChangeTiming, Quote, ScheduledChange};
 pub use service::BillingService;
 pub use subscriptions::MAX_QUANTITY;

@@ -6,7 +6,8 @@ use sea_orm::{DeriveActiveEnum, EnumIter};
 use tessera_kernel::{PlanId, SubscriptionId, TenantId, TenantTier};
 
 /// How often a plan is paid for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(10))")]
 pub enum Interval {
     /// Every calendar month, from the day the subscription started.
@@ -260,6 +261,8 @@ pub struct Subscription {
     pub canceled_at: Option<DateTime<Utc>>,
     /// When it ended.
     pub ended_at: Option<DateTime<Utc>>,
+    /// A change waiting for the period's end.
+    pub scheduled_change: Option<crate::quotes::ScheduledChange>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.

@@ -17,6 +17,7 @@ use crate::entity::subscription;
 use crate::gateway::PaymentGateway;
 use crate::hooks::BillingHooks;
 use crate::model::{NewPlanVersion, PaymentProvider, Plan, Subscription};
+use crate::quotes::ScheduledChange;
 
 /// Billing's operations.
 #[derive(Clone)]
@@ -98,6 +99,17 @@ pub(crate) async fn live_row<C: ConnectionTrait>(conn: &C, tenant_id: TenantId) 
 /// A subscription row with its plan.
 pub(crate) async fn with_plan<C: ConnectionTrait>(conn: &C, row: subscription::Model) -> Result<Subscription> {
     let plan = catalogue::by_id(conn, row.plan_id).await?;
+    let scheduled_change = match (row.pending_quantity, row.pending_plan_id) {
+        (None, _) => None,
+        (Some(quantity), pending) => Some(ScheduledChange {
+            plan: match pending {
+                Some(id) => catalogue::by_id(conn, id).await?,
+                None => plan.clone(),
+            },
+            quantity,
+            effective_at: row.current_period_end,
+        }),
+    };
     Ok(Subscription {
         id: row.id,
         tenant_id: row.tenant_id,
@@ -113,6 +125,7 @@ pub(crate) async fn with_plan<C: ConnectionTrait>(conn: &C, row: subscription::M
         cancel_at_period_end: row.cancel_at_period_end,
         canceled_at: row.canceled_at,
         ended_at: row.ended_at,
+        scheduled_change,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
@@ -131,6 +144,8 @@ pub(crate) fn audited(row: &subscription::Model, plan: &Plan) -> serde_json::Val
         "trialEnd": row.trial_end,
         "cancelAtPeriodEnd": row.cancel_at_period_end,
         "endedAt": row.ended_at,
+        "pendingPlanId": row.pending_plan_id,
+        "pendingQuantity": row.pending_quantity,
     })
 }
 

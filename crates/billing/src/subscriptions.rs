@@ -97,6 +97,8 @@ impl BillingService {
             version: Set(1),
             anchor_at: Set(None),
             period_number: Set(0),
+            pending_plan_id: Set(None),
+            pending_quantity: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -118,7 +120,7 @@ impl BillingService {
         // card, if any, once this commits; unpaid, it stays inactive.
         let period = (row.current_period_start, row.current_period_end);
         let lines = plan_lines(&row, &plan, period);
-        let invoice = invoices::issue(&txn, &row, InvoiceReason::SubscriptionStart, period, lines, now).await?;
+        let invoice = invoices::issue(&txn, &row, InvoiceReason::SubscriptionStart, period, lines, None, now).await?;
         let id = row.id;
         txn.commit().await?;
         match self.collect(tenant_id, invoice.id, false, Some(ctx), now).await? {
@@ -209,10 +211,24 @@ impl BillingService {
         &self,
         txn: &DatabaseTransaction,
         by: Option<&RequestContext>,
-        (action, change): (&'static str, Option<&str>),
+        action: (&'static str, Option<&str>),
         before: &subscription::Model,
         after: &subscription::Model,
         plan: &Plan,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.record_between(txn, by, action, (before, plan), (after, plan), now).await
+    }
+
+    /// [`Self::record`] of a change from one plan to another: the tier
+    /// follows the plan after.
+    pub(crate) async fn record_between(
+        &self,
+        txn: &DatabaseTransaction,
+        by: Option<&RequestContext>,
+        (action, change): (&'static str, Option<&str>),
+        (before, before_plan): (&subscription::Model, &Plan),
+        (after, plan): (&subscription::Model, &Plan),
         now: DateTime<Utc>,
     ) -> Result<()> {
         let tenant_id = after.tenant_id;
@@ -220,7 +236,7 @@ impl BillingService {
             action,
             "subscription",
             after.id,
-            Some(&audited(before, plan)),
+            Some(&audited(before, before_plan)),
             Some(&audited(after, plan)),
         )?;
         tessera_audit::append_by(txn, by, tenant_id, now, entry).await?;
@@ -265,7 +281,7 @@ async fn claim_trial(txn: &DatabaseTransaction, tenant_id: TenantId, now: DateTi
     Ok(claimed.rows_affected == 1)
 }
 
-fn checked_quantity(plan: &Plan, quantity: Option<i32>) -> Result<i32> {
+pub(crate) fn checked_quantity(plan: &Plan, quantity: Option<i32>) -> Result<i32> {
     match (plan.per_seat, quantity) {
         (_, None) => Ok(1),
         (false, Some(1)) => Ok(1),
@@ -276,7 +292,7 @@ fn checked_quantity(plan: &Plan, quantity: Option<i32>) -> Result<i32> {
 }
 
 /// The owners' notice of a change (`started`, `cancel_scheduled`, `resumed`,
-/// `inactive`, `ended`).
+/// `inactive`, `ended`, `changed`, `change_scheduled`).
 pub(crate) fn changed_notice(
     tenant: &Tenant,
     billing: &tenant_billing::Model,
@@ -286,7 +302,10 @@ pub(crate) fn changed_notice(
     now: DateTime<Utc>,
 ) -> Result<BillingNotice> {
     let timezone = timezone_of(tenant)?;
-    let effective = if change == "cancel_scheduled" { row.current_period_end } else { row.ended_at.unwrap_or(now) };
+    let effective = match change {
+        "cancel_scheduled" | "change_scheduled" => row.current_period_end,
+        _ => row.ended_at.unwrap_or(now),
+    };
     Ok(BillingNotice {
         kind: NoticeKind::SubscriptionChanged,
         variables: json!({

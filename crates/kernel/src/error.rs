@@ -32,6 +32,9 @@ pub enum ErrorCode {
     /// The bank or the payment provider declined a payment (`extensions`
     /// carry the provider's `declineCode`); the customer must act.
     PaymentDeclined,
+    /// A price quote (a plan change's) expired or no longer matches the
+    /// subscription; preview it again.
+    QuoteExpired,
     /// A dependency (the database, a payment provider) is unavailable;
     /// retrying later may succeed.
     ServiceUnavailable,
@@ -51,13 +54,14 @@ impl ErrorCode {
             Self::RateLimited => "RATE_LIMITED",
             Self::QuotaExceeded => "QUOTA_EXCEEDED",
             Self::PaymentDeclined => "PAYMENT_DECLINED",
+            Self::QuoteExpired => "QUOTE_EXPIRED",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
     }
 
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         Self::Unauthenticated,
         Self::Forbidden,
         Self::NotFound,
@@ -66,6 +70,7 @@ impl ErrorCode {
         Self::RateLimited,
         Self::QuotaExceeded,
         Self::PaymentDeclined,
+        Self::QuoteExpired,
         Self::ServiceUnavailable,
         Self::InternalServerError,
     ];
@@ -120,6 +125,9 @@ pub enum DomainError {
         /// The provider's decline code (`card_declined`, `insufficient_funds`).
         code: String,
     },
+    /// A price quote expired or no longer holds; the message is safe to show.
+    #[error("{0}")]
+    QuoteExpired(String),
     /// A payment provider could not be reached or failed; the text is for the
     /// log only.
     #[error("payment provider unavailable: {0}")]
@@ -152,6 +160,7 @@ impl DomainError {
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
             Self::PaymentDeclined { .. } => ErrorCode::PaymentDeclined,
+            Self::QuoteExpired(_) => ErrorCode::QuoteExpired,
             Self::Unavailable(_) | Self::ProviderUnavailable(_) => ErrorCode::ServiceUnavailable,
             Self::Database(_) | Self::Internal(_) => ErrorCode::InternalServerError,
         }

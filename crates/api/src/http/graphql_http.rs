@@ -424,7 +424,7 @@ fn context_failure(media: MediaType, err: ApiError, presented_token: bool) -> Re
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::QuotaExceeded => StatusCode::FORBIDDEN,
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::Conflict | ErrorCode::PaymentDeclined | ErrorCode::InternalServerError => {
+        ErrorCode::Conflict | ErrorCode::PaymentDeclined | ErrorCode::QuoteExpired | ErrorCode::InternalServerError => {
             StatusCode::INTERNAL_SERVER_ERROR
         }
     };

@@ -28,6 +28,7 @@ pub(crate) struct Model {
     pub(crate) paid_at: Option<DateTimeUtc>,
     pub(crate) created_at: DateTimeUtc,
     pub(crate) updated_at: DateTimeUtc,
+    pub(crate) quote_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

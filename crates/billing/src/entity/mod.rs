@@ -7,4 +7,5 @@ pub(crate) mod payment_customer;
 pub(crate) mod payment_method;
 pub(crate) mod plan;
 pub(crate) mod subscription;
+pub(crate) mod subscription_quote;
 pub(crate) mod tenant_billing;

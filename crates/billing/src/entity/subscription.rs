@@ -28,6 +28,8 @@ pub(crate) struct Model {
     pub(crate) version: i32,
     pub(crate) anchor_at: Option<DateTimeUtc>,
     pub(crate) period_number: i32,
+    pub(crate) pending_plan_id: Option<PlanId>,
+    pub(crate) pending_quantity: Option<i32>,
     pub(crate) created_at: DateTimeUtc,
     pub(crate) updated_at: DateTimeUtc,
 }

@@ -79,7 +79,7 @@ pub(crate) struct InvoiceLineObject {
     period_end: Option<DateTime<Utc>>,
 }
 
-fn line(line: InvoiceLine, currency: &str) -> ApiResult<InvoiceLineObject> {
+pub(super) fn line(line: InvoiceLine, currency: &str) -> ApiResult<InvoiceLineObject> {
     Ok(InvoiceLineObject {
         kind: line.kind.into(),
         description: line.description,
@@ -92,7 +92,7 @@ fn line(line: InvoiceLine, currency: &str) -> ApiResult<InvoiceLineObject> {
 }
 
 /// An invoice of the business's subscription.
-pub(crate) struct InvoiceObject(Invoice);
+pub(crate) struct InvoiceObject(pub(super) Invoice);
 
 #[Object(name = "Invoice")]
 impl InvoiceObject {

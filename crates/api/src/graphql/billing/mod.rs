@@ -1,9 +1,11 @@
 //! GraphQL for what a business pays the platform, one file per area: its
 //! billing details (`details`), its plan and subscription (`subscriptions`),
+//! changes of plan or seats by a quote (`changes`),
 //! the cards it keeps at payment providers (`methods`) and its invoices
 //! (`invoices`). This module merges their roots; `Query.billing` is the
 //! entry to everything a business's owners read here.
 
+mod changes;
 mod details;
 mod invoices;
 mod methods;
@@ -20,6 +22,7 @@ pub(crate) struct BillingQuery(subscriptions::BillingQueries);
 pub(crate) struct BillingMutation(
     details::BillingDetailsMutations,
     subscriptions::SubscriptionMutations,
+    changes::SubscriptionChangeMutations,
     methods::PaymentMethodMutations,
     invoices::InvoiceMutations,
 );

@@ -9,6 +9,7 @@ use tessera_api_macros::operations;
 use tessera_billing::{Plan, Subscription};
 use tessera_kernel::Permission;
 
+use super::changes::ScheduledChangeObject;
 use super::details::{BillingDetailsObject, details};
 use super::invoices::{InvoiceObject, invoice, invoices};
 use super::methods::{PaymentCustomersObject, PaymentMethodObject, customers, methods};
@@ -49,7 +50,7 @@ pub(crate) enum SubscriptionStatusEnum {
 }
 
 /// One version of a plan.
-pub(crate) struct PlanObject(Plan);
+pub(crate) struct PlanObject(pub(super) Plan);
 
 #[Object(name = "Plan")]
 impl PlanObject {
@@ -93,7 +94,7 @@ impl PlanObject {
 }
 
 /// A business's subscription to a plan.
-pub(crate) struct BillingSubscriptionObject(Subscription);
+pub(crate) struct BillingSubscriptionObject(pub(super) Subscription);
 
 #[Object(name = "BillingSubscription")]
 impl BillingSubscriptionObject {
@@ -144,6 +145,10 @@ impl BillingSubscriptionObject {
     /// When it ended.
     async fn ended_at(&self) -> Option<DateTime<Utc>> {
         self.0.ended_at
+    }
+    /// A change of plan or seats waiting for the current period's end.
+    async fn scheduled_change(&self) -> Option<ScheduledChangeObject> {
+        self.0.scheduled_change.clone().map(ScheduledChangeObject)
     }
     /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {
