@@ -34,7 +34,7 @@ pub struct Distribution {
 }
 
 /// The tables every tenant table may reference, copied to every node.
-const REFERENCE_TABLES: [&str; 3] = ["tenants", "users", "plans"];
+const REFERENCE_TABLES: [&str; 4] = ["tenants", "users", "plans", "coupons"];
 
 /// Tenant tables of the current schema, with whether they can be distributed.
 const TENANT_TABLES: &str = "\

@@ -52,6 +52,7 @@ mod m20261227_000037_billing;
 mod m20261228_000038_payment_methods;
 mod m20261229_000039_invoices;
 mod m20261230_000040_subscription_changes;
+mod m20261231_000041_coupons;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -102,6 +103,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261228_000038_payment_methods::Migration),
             Box::new(m20261229_000039_invoices::Migration),
             Box::new(m20261230_000040_subscription_changes::Migration),
+            Box::new(m20261231_000041_coupons::Migration),
         ]
     }
 }

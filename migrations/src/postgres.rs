@@ -145,9 +145,10 @@ pub const GLOBAL_TABLES: &[&str] = &[
     // What each tier may use (a tenant's own limits are in `tenant_limits`).
     "tier_limits",
     "rate_windows",
-    // The platform's catalogue of plans (a business's subscription is its own),
-    // and its invoice counter.
+    // The platform's catalogue of plans and its coupons (a business's
+    // subscription and redemptions are its own), and its invoice counter.
     "plans",
+    "coupons",
     "invoice_numbers",
     "seaql_migrations",
 ];
@@ -172,6 +173,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20261228_000038_payment_methods::TABLES,
         crate::m20261229_000039_invoices::TABLES,
         crate::m20261230_000040_subscription_changes::TABLES,
+        crate::m20261231_000041_coupons::TABLES,
     ]
     .concat()
 }

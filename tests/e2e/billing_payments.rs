@@ -59,7 +59,7 @@ async fn owner_heard(app: &TestApp, owner: &Auth) -> Vec<(String, String)> {
 
 /// No invoice whose lines do not add up to its subtotal, or whose total is not
 /// its subtotal less its discount.
-async fn totals_add_up(app: &TestApp) {
+pub(crate) async fn totals_add_up(app: &TestApp) {
     let wrong = app
         .rows(
             "SELECT i.number FROM invoices i WHERE i.subtotal_minor <> (SELECT COALESCE(SUM(l.amount_minor), 0) \

@@ -13,6 +13,7 @@ mod auth;
 mod billing;
 mod billing_cards;
 mod billing_changes;
+mod billing_coupons;
 mod billing_payments;
 mod billing_subscriptions;
 mod booking_lifecycle;

@@ -17,6 +17,7 @@ pub mod app;
 mod caller;
 pub mod ceremonies;
 pub mod config;
+pub mod coupons;
 pub mod demo;
 pub mod error;
 pub mod events;

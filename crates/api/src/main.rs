@@ -9,6 +9,7 @@ use std::pin::Pin;
 use tessera_api::config::{Config, ConfigArgs, LogFormat, redact_url};
 use tessera_api::demo::{self, DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, DEMO_SLUG, Seeded};
 
+use tessera_api::coupons::{self, CouponAction};
 use tessera_api::plans::{self, LimitsAction};
 use tessera_api::services::Services;
 use tessera_api::{App, AppOptions, accounts, server};
@@ -68,6 +69,11 @@ enum Command {
     Limits {
         #[command(subcommand)]
         action: LimitsAction,
+    },
+    /// Offer coupons and list them (the platform operator's).
+    Coupon {
+        #[command(subcommand)]
+        action: CouponAction,
     },
     /// Check the usage counters.
     Usage {
@@ -156,6 +162,7 @@ async fn main() -> ExitCode {
             operate(config, |s| Box::pin(async move { plans::set_tier(s, &slug, &tier).await })).await
         }
         Command::Limits { action } => operate(config, |s| Box::pin(plans::limits(s, action))).await,
+        Command::Coupon { action } => operate(config, |s| Box::pin(coupons::coupon(s, action))).await,
         Command::Usage { action: UsageAction::Recompute } => operate(config, |s| Box::pin(plans::recompute(s))).await,
         Command::ExportSchema { .. } => Ok(()),
     };

@@ -1,7 +1,8 @@
 //! Undoing a change of plan or seats whose charge did not go through
 //! (declined, or not taken by the provider): in the transaction that records
-//! it, the change's invoice is voided and, unless the subscription moved on
-//! since, its plan and period are put back as they were before the change.
+//! it, the change's invoice is voided (giving back what its discounts used
+//! of the business's coupons) and, unless the subscription moved on since,
+//! its plan and period are put back as they were before the change.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, EntityTrait};
@@ -12,6 +13,7 @@ use tessera_kernel::{DomainError, Permission, PlanId, RequestContext, Result};
 use uuid::Uuid;
 
 use crate::catalogue;
+use crate::discounts;
 use crate::entity::{invoice, subscription, subscription_quote};
 use crate::model::{Interval, InvoiceStatus};
 use crate::service::{BillingService, lock_billing};
@@ -79,6 +81,7 @@ impl BillingService {
         let snapshot = json!({"number": void.number, "reason": why});
         let entry = AuditEntry::change("invoice.voided", "invoice", void.id, None, Some(&snapshot))?;
         tessera_audit::append_by(txn, by, tenant_id, now, entry).await?;
+        discounts::give_back(txn, tenant_id, void.id, now).await?;
         let Some(quote_id) = invoice.quote_id else { return Ok(()) };
         let quote = subscription_quote::Entity::find_by_id((tenant_id, quote_id))
             .one(txn)

@@ -23,9 +23,10 @@ use uuid::Uuid;
 use crate::catalogue;
 use crate::change_undo::Before;
 use crate::charging::Collected;
+use crate::discounts;
 use crate::entity::{invoice, invoice_line, subscription, subscription_quote};
 use crate::info;
-use crate::invoices::{self, with_lines};
+use crate::invoices::{self, totals, with_lines};
 use crate::methods::default_method;
 use crate::model::{InvoiceReason, InvoiceStatus, LineKind, Plan, SubscriptionStatus};
 use crate::proration::{Paid, after_discount};
@@ -208,7 +209,17 @@ impl BillingService {
     ) -> Result<Priced> {
         let tenant = tessera_tenant::load_tenant_in_scope(txn, sub.tenant_id).await?;
         let paid = paid_this_period(txn, sub).await?;
-        price_change(sub, target, quantity, &paid, at, timezone_of(&tenant)?)
+        let mut priced = price_change(sub, target, quantity, &paid, at, timezone_of(&tenant)?)?;
+        // What the business's coupons take off, as the invoice will.
+        let held = discounts::held(txn, sub.tenant_id).await?;
+        let bills_period = priced.lines.iter().any(|l| l.kind == LineKind::Plan);
+        let (subtotal, _, _) = totals(&priced.lines)?;
+        let applied = discounts::discounts(&held, subtotal, bills_period);
+        priced.lines.extend(applied.iter().map(discounts::Discount::line));
+        if priced.timing == ChangeTiming::Now {
+            priced.amount_due_minor = totals(&priced.lines)?.2;
+        }
+        Ok(priced)
     }
 
     /// Claims `quote` and applies it to `sub`, with its invoice when it

@@ -15,6 +15,7 @@ use tessera_kernel::db::Access;
 use tessera_kernel::{DomainError, Page, PageRequest, Permission, RequestContext, Result};
 use uuid::Uuid;
 
+use crate::discounts;
 use crate::entity::{invoice, invoice_line, subscription};
 use crate::model::{Invoice, InvoiceLine, InvoiceReason, InvoiceStatus, LineKind, Plan};
 use crate::service::BillingService;
@@ -58,7 +59,8 @@ async fn next_number(txn: &DatabaseTransaction) -> Result<String> {
 }
 
 /// Issues an open invoice of `sub` for `reason` and `period` (charging
-/// `quote`, if any), with an audit record by the system; the one issued
+/// `quote`, if any), its `lines` less the business's coupons
+/// (`discounts.rs`), with an audit record by the system; the one issued
 /// already, if any (an invoice of a subscription, reason and period, or of a
 /// quote, is issued once).
 pub(crate) async fn issue(
@@ -84,7 +86,16 @@ pub(crate) async fn issue(
     if let Some(existing) = existing {
         return Ok(existing);
     }
-    let (subtotal, discount, total) = totals(&lines)?;
+    // The business's coupons, on the lines before any discount.
+    let mut lines: Vec<(NewLine, Option<Uuid>)> =
+        lines.into_iter().filter(|l| l.kind != LineKind::Discount).map(|l| (l, None)).collect();
+    let bills_period = lines.iter().any(|(l, _)| l.kind == LineKind::Plan);
+    let held = discounts::held(txn, sub.tenant_id).await?;
+    let (subtotal, _, _) = totals(&lines.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>())?;
+    let applied = discounts::discounts(&held, subtotal, bills_period);
+    discounts::use_up(txn, &held, &applied, bills_period, now).await?;
+    lines.extend(applied.iter().map(|d| (d.line(), Some(d.redemption_id))));
+    let (subtotal, discount, total) = totals(&lines.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>())?;
     let row = invoice::ActiveModel {
         tenant_id: Set(sub.tenant_id),
         id: Set(Uuid::now_v7()),
@@ -109,7 +120,7 @@ pub(crate) async fn issue(
     }
     .insert(txn)
     .await?;
-    for (position, line) in lines.into_iter().enumerate() {
+    for (position, (line, redemption)) in lines.into_iter().enumerate() {
         invoice_line::ActiveModel {
             tenant_id: Set(sub.tenant_id),
             id: Set(Uuid::now_v7()),
@@ -122,6 +133,7 @@ pub(crate) async fn issue(
             amount_minor: Set(line.unit_minor.saturating_mul(i64::from(line.quantity))),
             period_start: Set(line.period.map(|p| p.0)),
             period_end: Set(line.period.map(|p| p.1)),
+            coupon_redemption_id: Set(redemption),
         }
         .insert(txn)
         .await?;

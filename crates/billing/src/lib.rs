@@ -15,6 +15,8 @@
 //!   at the period's end, resuming; the business's tier follows the
 //!   subscription in the same transaction ([`SubscriptionStatus::tier`]);
 //! - `invoices`: numbered invoices with lines and totals that add up;
+//! - [`coupons`] and `discounts`: coupons the operator offers and owners
+//!   redeem, and what they take off an invoice, in order, never below zero;
 //! - [`quotes`] and `proration`: what a change of plan or seats costs, by
 //!   day in the business's timezone, and the rules of when it applies;
 //! - `changes`: previewing a change (a quote kept for a few minutes) and
@@ -40,6 +42,8 @@ pub mod catalogue;
 mod change_undo;
 mod changes;
 mod charging;
+pub mod coupons;
+mod discounts;
 mod due;
 mod dunning;
 mod entity;
@@ -59,6 +63,7 @@ mod subscriptions;
 
 pub use changes::QUOTE_TTL;
 pub use charging::Collected;
+pub use coupons::{Coupon, CouponDuration, CouponRedemption, MAX_ACTIVE_COUPONS, NewCoupon, RedemptionStatus};
 pub use due::{DueReport, TRIAL_REMINDER, UNKNOWN_AFTER};
 pub use hooks::{BillingHooks, BillingNotice, NoticeKind};
 pub use methods::MAX_PAYMENT_METHODS;

@@ -14,6 +14,7 @@ use tracing::warn;
 
 use crate::catalogue;
 use crate::charging::Collected;
+use crate::coupons::redeem_in;
 use crate::entity::{subscription, tenant_billing};
 use crate::hooks::{BillingNotice, NoticeKind};
 use crate::info;
@@ -43,12 +44,14 @@ impl BillingService {
     /// Subscribes the request's business to the plan `code` (`billing:manage`):
     /// trialing when the plan has a trial and the business never used its one,
     /// inactive (on the free tier until paid) otherwise. `quantity` is the
-    /// seats of a per-seat plan (1 when omitted; a flat plan takes only 1).
+    /// seats of a per-seat plan (1 when omitted; a flat plan takes only 1);
+    /// `coupon` is redeemed first, in the same transaction.
     pub async fn start_subscription(
         &self,
         ctx: &RequestContext,
         code: &str,
         quantity: Option<i32>,
+        coupon: Option<&str>,
     ) -> Result<Subscription> {
         let (auth, txn) = self.db.begin_authorized(ctx, Permission::BillingManage, Access::Write).await?;
         let tenant_id = auth.tenant_id;
@@ -67,6 +70,9 @@ impl BillingService {
                 "planCode",
                 format!("the business is billed in {}, and this plan is priced in {}", billing.currency, plan.currency),
             ));
+        }
+        if let Some(coupon) = coupon {
+            redeem_in(&txn, ctx, &auth, coupon).await?;
         }
         let tenant = tessera_tenant::load_tenant_in_scope(&*txn, tenant_id).await?;
         let timezone = timezone_of(&tenant)?;

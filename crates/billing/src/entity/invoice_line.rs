@@ -20,6 +20,7 @@ pub(crate) struct Model {
     pub(crate) amount_minor: i64,
     pub(crate) period_start: Option<DateTimeUtc>,
     pub(crate) period_end: Option<DateTimeUtc>,
+    pub(crate) coupon_redemption_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,7 @@
 //! SeaORM entities of billing. Crate-private: the functions return domain types.
 
+pub(crate) mod coupon;
+pub(crate) mod coupon_redemption;
 pub(crate) mod invoice;
 pub(crate) mod invoice_line;
 pub(crate) mod invoice_payment;

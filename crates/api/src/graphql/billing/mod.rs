@@ -1,11 +1,12 @@
 //! GraphQL for what a business pays the platform, one file per area: its
 //! billing details (`details`), its plan and subscription (`subscriptions`),
-//! changes of plan or seats by a quote (`changes`),
+//! changes of plan or seats by a quote (`changes`), coupons (`coupons`),
 //! the cards it keeps at payment providers (`methods`) and its invoices
 //! (`invoices`). This module merges their roots; `Query.billing` is the
 //! entry to everything a business's owners read here.
 
 mod changes;
+mod coupons;
 mod details;
 mod invoices;
 mod methods;
@@ -23,6 +24,7 @@ pub(crate) struct BillingMutation(
     details::BillingDetailsMutations,
     subscriptions::SubscriptionMutations,
     changes::SubscriptionChangeMutations,
+    coupons::CouponMutations,
     methods::PaymentMethodMutations,
     invoices::InvoiceMutations,
 );

@@ -10,6 +10,7 @@ use tessera_billing::{Plan, Subscription};
 use tessera_kernel::Permission;
 
 use super::changes::ScheduledChangeObject;
+use super::coupons::{CouponRedemptionObject, redemptions};
 use super::details::{BillingDetailsObject, details};
 use super::invoices::{InvoiceObject, invoice, invoices};
 use super::methods::{PaymentCustomersObject, PaymentMethodObject, customers, methods};
@@ -194,6 +195,10 @@ impl BillingObject {
     async fn invoice(&self, ctx: &Context<'_>, id: ID) -> ApiResult<InvoiceObject> {
         invoice(ctx, &id).await
     }
+    /// The coupons it redeemed, the newest first (at most 50).
+    async fn coupons(&self, ctx: &Context<'_>) -> ApiResult<Vec<CouponRedemptionObject>> {
+        redemptions(ctx).await
+    }
     /// The plans on offer, each at its latest version.
     async fn plans(&self, ctx: &Context<'_>) -> ApiResult<Vec<PlanObject>> {
         Ok(services(ctx)?.billing.plans(request(ctx)?).await?.into_iter().map(PlanObject).collect())
@@ -226,16 +231,18 @@ impl SubscriptionMutations {
     /// trialing when the plan has a trial and the business never had one,
     /// else inactive (on the free tier) until its first payment. The business
     /// takes the plan's tier, and its limits, at once. `quantity` is the
-    /// seats of a per-seat plan. `CONFLICT` when it already has a
-    /// subscription.
+    /// seats of a per-seat plan; `couponCode` is redeemed with it (see
+    /// `redeemCoupon`). `CONFLICT` when it already has a subscription.
     #[access(Requires(Permission::BillingManage))]
     async fn start_subscription(
         &self,
         ctx: &Context<'_>,
         plan_code: String,
         quantity: Option<i32>,
+        coupon_code: Option<String>,
     ) -> ApiResult<BillingSubscriptionObject> {
-        let started = services(ctx)?.billing.start_subscription(request(ctx)?, &plan_code, quantity).await?;
+        let billing = &services(ctx)?.billing;
+        let started = billing.start_subscription(request(ctx)?, &plan_code, quantity, coupon_code.as_deref()).await?;
         Ok(BillingSubscriptionObject(started))
     }
 
