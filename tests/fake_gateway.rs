@@ -24,6 +24,9 @@ pub enum Fault {
     Unavailable,
     /// Acts, then loses the answer.
     LoseAnswer,
+    /// A charge the bank is still processing; asked again with its key, it
+    /// has succeeded.
+    Processing,
 }
 
 #[derive(Default)]
@@ -38,6 +41,7 @@ struct State {
     /// Idempotency key → the id of what it made.
     keys: HashMap<String, String>,
     faults: VecDeque<Fault>,
+    processing_next: bool,
     calls: Vec<(&'static str, Option<String>, Option<String>)>,
 }
 
@@ -89,6 +93,10 @@ impl FakeGateway {
         match state.faults.pop_front() {
             Some(Fault::Unavailable) => Err(GatewayError::Transient("the fake provider is down".into())),
             Some(Fault::LoseAnswer) => Ok(true),
+            Some(Fault::Processing) => {
+                state.processing_next = true;
+                Ok(false)
+            }
             None => Ok(false),
         }
     }
@@ -162,8 +170,17 @@ impl PaymentGateway for FakeGateway {
     async fn charge(&self, account: Account<'_>, spec: &ChargeSpec, key: &str) -> GatewayResult<ProviderPayment> {
         let lose = self.enter("charge", Some(key), account)?;
         let mut state = self.state.lock().unwrap();
-        if let Some(done) = state.keys.get(key).and_then(|id| state.payments.get(id)) {
+        if let Some(id) = state.keys.get(key).cloned()
+            && let Some(done) = state.payments.get_mut(&id)
+        {
+            let settled = done.status == PaymentStatus::Processing;
+            if settled {
+                done.status = PaymentStatus::Succeeded;
+            }
             let done = done.clone();
+            if settled {
+                self.event(&mut state, "payment_intent.succeeded", json!({"id": done.id, "amount": done.amount_minor}));
+            }
             return match done.status {
                 PaymentStatus::Failed => Err(GatewayError::Declined { code: "card_declined".into() }),
                 _ => Self::answer(lose, done),
@@ -174,16 +191,25 @@ impl PaymentGateway for FakeGateway {
             None => return Err(GatewayError::Invalid("no such payment method".into())),
         };
         let id = Self::id(&mut state, "pi");
+        let processing = std::mem::take(&mut state.processing_next);
         let payment = ProviderPayment {
             id: id.clone(),
-            status: if declines { PaymentStatus::Failed } else { PaymentStatus::Succeeded },
+            status: match (declines, processing) {
+                (true, _) => PaymentStatus::Failed,
+                (false, true) => PaymentStatus::Processing,
+                (false, false) => PaymentStatus::Succeeded,
+            },
             amount_minor: spec.amount_minor,
             currency: spec.currency.clone(),
             failure_code: declines.then(|| "card_declined".to_owned()),
         };
         state.payments.insert(id.clone(), payment.clone());
         state.keys.insert(key.into(), id.clone());
-        let kind = if declines { "payment_intent.payment_failed" } else { "payment_intent.succeeded" };
+        let kind = match (declines, processing) {
+            (true, _) => "payment_intent.payment_failed",
+            (false, true) => "payment_intent.processing",
+            (false, false) => "payment_intent.succeeded",
+        };
         let metadata: serde_json::Map<String, serde_json::Value> =
             spec.metadata.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
         self.event(&mut state, kind, json!({"id": id, "amount": spec.amount_minor, "metadata": metadata}));

@@ -259,3 +259,31 @@ async fn a_lost_answer_is_asked_again_with_the_same_key_and_an_outage_is_no_decl
     assert_eq!(invoices(&up)[1]["status"], "PAID", "{up}");
     let _ = owner;
 }
+
+#[tokio::test]
+async fn a_payment_the_bank_is_still_processing_is_asked_about_again_until_it_settles() {
+    let (app, fake) = app_with_fake().await;
+    let slug = "pays-processing";
+    let (owner, _) = app.owner_of(slug).await;
+    let trial_end = at(&app.ok(&owner, START, json!({})).await["startSubscription"]["trialEnd"]);
+    let id = fake_setup(&app, &fake, &owner).await;
+    app.ok(&owner, "mutation($id: String!) { confirmPaymentMethod(setupIntentId: $id) { id } }", json!({"id": id}))
+        .await;
+
+    fake.fail_next(&[Fault::Processing]);
+    let (_, state) = run_at(&app, slug, trial_end + Duration::seconds(1)).await;
+    assert_eq!(invoices(&state)[0]["status"], "OPEN", "{state}");
+    let pending = app.rows("SELECT id FROM invoice_payments WHERE status = 'pending'").await;
+    assert_eq!(pending.len(), 1);
+
+    // Not at once: the bank is given a while; then asked with the same key.
+    let (_, state) = run_at(&app, slug, trial_end + Duration::minutes(2)).await;
+    assert_eq!(invoices(&state)[0]["status"], "OPEN");
+    let (_, state) = run_at(&app, slug, trial_end + Duration::minutes(7)).await;
+    assert_eq!(invoices(&state)[0]["status"], "PAID", "{state}");
+    assert_eq!(state["billing"]["subscription"]["status"], "ACTIVE");
+    let keys: Vec<Option<String>> =
+        fake.calls().into_iter().filter(|(op, _, _)| *op == "charge").map(|(_, key, _)| key).collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!(keys[0], keys[1], "asked again with the same key");
+}

@@ -9,7 +9,8 @@
 //!   is invoiced, the period moves on (from the fixed anchor), and the card is
 //!   charged; a subscription set to cancel then ends instead;
 //! - an invoice whose retry is due is charged again;
-//! - a payment whose answer was lost is asked about again, with its key.
+//! - a payment whose answer was lost, or that the bank is still processing,
+//!   is asked about again with its key, five minutes after it was last asked.
 //!
 //! Each subscription is handled in a transaction of its own under the
 //! business's billing lock, and read again under it, so a job on two gateways,
@@ -40,7 +41,8 @@ use crate::subscriptions::{save, trial_ending_notice};
 /// How long before a trial's end its owners are reminded.
 pub const TRIAL_REMINDER: Duration = Duration::days(3);
 
-/// How long a payment's lost answer waits before it is asked about again.
+/// How long an unsettled payment (its answer lost, or still processing)
+/// waits before it is asked about again.
 pub const UNKNOWN_AFTER: Duration = Duration::minutes(5);
 
 /// The most subscriptions (and invoices, and payments) one run handles; the
@@ -150,11 +152,13 @@ impl BillingService {
         Ok(due)
     }
 
-    /// Payments whose answer was lost a while ago.
+    /// Payments not settled a while after they were last asked about: the
+    /// answer was lost, the bank is still processing, or the gateway stopped
+    /// between writing the payment and calling the provider.
     async fn lost_answers(&self, now: DateTime<Utc>) -> Result<Vec<invoice_payment::Model>> {
         let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
         let lost = invoice_payment::Entity::find()
-            .filter(invoice_payment::Column::Status.eq(PaymentState::Unknown))
+            .filter(invoice_payment::Column::Status.is_in([PaymentState::Unknown, PaymentState::Pending]))
             .filter(invoice_payment::Column::UpdatedAt.lte(now - UNKNOWN_AFTER))
             .limit(BATCH)
             .all(&txn)
