@@ -14,6 +14,7 @@ mod billing;
 mod billing_cards;
 mod billing_changes;
 mod billing_coupons;
+mod billing_invoice_pages;
 mod billing_payments;
 mod billing_subscriptions;
 mod booking_lifecycle;

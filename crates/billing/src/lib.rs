@@ -17,6 +17,7 @@
 //! - `invoices`: numbered invoices with lines and totals that add up;
 //! - [`coupons`] and `discounts`: coupons the operator offers and owners
 //!   redeem, and what they take off an invoice, in order, never below zero;
+//! - `render`: an invoice as an HTML page a person reads and prints;
 //! - [`quotes`] and `proration`: what a change of plan or seats costs, by
 //!   day in the business's timezone, and the rules of when it applies;
 //! - `changes`: previewing a change (a quote kept for a few minutes) and
@@ -57,6 +58,7 @@ mod money;
 pub mod periods;
 mod proration;
 pub mod quotes;
+mod render;
 mod service;
 pub mod states;
 mod subscriptions;

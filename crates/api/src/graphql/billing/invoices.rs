@@ -160,6 +160,12 @@ impl InvoiceObject {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// The invoice as a page a person reads and prints: a complete HTML
+    /// document, self-contained (styles inline, nothing fetched) and escaped;
+    /// show it in a sandboxed frame (`<iframe sandbox srcdoc>`).
+    async fn html(&self, ctx: &Context<'_>) -> ApiResult<String> {
+        Ok(services(ctx)?.billing.invoice_document(request(ctx)?, self.0.id).await?)
+    }
 }
 
 /// The business's invoices (a field of `Billing`).
