@@ -271,4 +271,19 @@ impl FakeGateway {
     pub fn events_of(&self, kind: &str) -> usize {
         self.state.lock().unwrap().events.iter().filter(|e| e.kind == kind).count()
     }
+
+    /// The object of the last event of `kind` (`{id, amount, metadata}`).
+    pub fn last_event(&self, kind: &str) -> Option<serde_json::Value> {
+        self.state.lock().unwrap().events.iter().rev().find(|e| e.kind == kind).map(|e| e.object.clone())
+    }
+
+    /// The bank settles every charge it was processing: they succeed.
+    pub fn settle_processing(&self) {
+        let mut state = self.state.lock().unwrap();
+        for payment in state.payments.values_mut() {
+            if payment.status == PaymentStatus::Processing {
+                payment.status = PaymentStatus::Succeeded;
+            }
+        }
+    }
 }

@@ -150,6 +150,8 @@ pub const GLOBAL_TABLES: &[&str] = &[
     "plans",
     "coupons",
     "invoice_numbers",
+    // Events payment providers send; each names its business in its metadata.
+    "provider_events",
     "seaql_migrations",
 ];
 

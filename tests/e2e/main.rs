@@ -17,6 +17,7 @@ mod billing_coupons;
 mod billing_invoice_pages;
 mod billing_payments;
 mod billing_subscriptions;
+mod billing_webhooks;
 mod booking_lifecycle;
 mod bounds;
 mod citus;

@@ -174,8 +174,17 @@ fn ensure_sqlite_dir(url: &str) -> Result<(), StartupError> {
 pub async fn connect_and_migrate(config: &Config) -> Result<Db, StartupError> {
     let db = connect(config).await?;
     let url = redact_url(&config.database_url);
-    Migrator::up(db.connection(), None).await.map_err(|source| StartupError::Database { url, source })?;
-    Ok(db)
+    let failed = |source| StartupError::Database { url: url.clone(), source };
+    Migrator::up(db.connection(), None).await.map_err(failed)?;
+    if !config.is_embedded_database() {
+        return Ok(db);
+    }
+    // SQLite: the migrations' connections are closed and the gateway opens
+    // fresh ones. A pooled connection can keep a snapshot of the schema from
+    // before a migration (WAL readers), and then prepares a statement without
+    // the index the migration added ("ON CONFLICT clause does not match").
+    db.connection().close_by_ref().await.map_err(failed)?;
+    connect(config).await
 }
 
 /// Connects to the configured database.

@@ -24,6 +24,7 @@ pub mod events;
 mod flows;
 pub mod graphql;
 pub mod http;
+pub mod payment_events;
 pub mod plans;
 mod rate_limits;
 pub mod retention;

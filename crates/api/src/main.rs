@@ -10,6 +10,7 @@ use tessera_api::config::{Config, ConfigArgs, LogFormat, redact_url};
 use tessera_api::demo::{self, DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, DEMO_SLUG, Seeded};
 
 use tessera_api::coupons::{self, CouponAction};
+use tessera_api::payment_events::{self, PaymentsAction};
 use tessera_api::plans::{self, LimitsAction};
 use tessera_api::services::Services;
 use tessera_api::{App, AppOptions, accounts, server};
@@ -74,6 +75,11 @@ enum Command {
     Coupon {
         #[command(subcommand)]
         action: CouponAction,
+    },
+    /// See the events payment providers sent, and apply one again (the platform operator's).
+    Payments {
+        #[command(subcommand)]
+        action: PaymentsAction,
     },
     /// Check the usage counters.
     Usage {
@@ -163,6 +169,7 @@ async fn main() -> ExitCode {
         }
         Command::Limits { action } => operate(config, |s| Box::pin(plans::limits(s, action))).await,
         Command::Coupon { action } => operate(config, |s| Box::pin(coupons::coupon(s, action))).await,
+        Command::Payments { action } => operate(config, |s| Box::pin(payment_events::payments(s, action))).await,
         Command::Usage { action: UsageAction::Recompute } => operate(config, |s| Box::pin(plans::recompute(s))).await,
         Command::ExportSchema { .. } => Ok(()),
     };

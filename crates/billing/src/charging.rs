@@ -195,7 +195,7 @@ impl BillingService {
     }
 
     /// Records what the provider said about a payment, and what follows.
-    async fn settle_payment(
+    pub(crate) async fn settle_payment(
         &self,
         tenant_id: TenantId,
         payment_id: Uuid,

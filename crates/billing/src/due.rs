@@ -10,7 +10,9 @@
 //!   charged; a subscription set to cancel then ends instead;
 //! - an invoice whose retry is due is charged again;
 //! - a payment whose answer was lost, or that the bank is still processing,
-//!   is asked about again with its key, five minutes after it was last asked.
+//!   is asked about again with its key, five minutes after it was last asked;
+//! - provider events not applied yet, or due again after a failure, are
+//!   applied (`events.rs`).
 //!
 //! Each subscription is handled in a transaction of its own under the
 //! business's billing lock, and read again under it, so a job on two gateways,
@@ -62,6 +64,8 @@ pub struct DueReport {
     pub invoiced: u32,
     /// Charges made, retries and lost answers included.
     pub charged: u32,
+    /// Provider events applied.
+    pub events: u32,
     /// Subscriptions or payments whose step failed (logged; tried again next run).
     pub failed: u32,
 }
@@ -103,6 +107,12 @@ impl BillingService {
                     warn!(%tenant_id, payment = %id, error = %err, "asking about a payment again failed");
                     report.failed += 1;
                 }
+            }
+        }
+        for event in self.due_events(now).await? {
+            match self.apply_event(event, now).await {
+                Ok(()) => report.events += 1,
+                Err(_) => report.failed += 1,
             }
         }
         Ok(report)

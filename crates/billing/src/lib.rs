@@ -28,8 +28,10 @@
 //!   to the subscription (the retry schedule, past due, unpaid);
 //! - `due`: the clock-driven job: trial reminders, a trial's first charge or
 //!   its end, renewals, retries, and payments whose answer was lost;
-//! - [`gateway`]: payment providers behind one trait, and Stripe's thin
-//!   client;
+//! - [`gateway`]: payment providers behind one trait, Stripe's thin client
+//!   and its webhook signatures;
+//! - `events`: provider events kept once and applied by asking the provider
+//!   for the object as it is now, so they never move a payment back;
 //! - `methods`: the business's customers at providers and the cards it keeps
 //!   there (brand and last four only);
 //! - [`BillingHooks`]: how notices reach people, implemented by `api` (which
@@ -48,6 +50,7 @@ mod discounts;
 mod due;
 mod dunning;
 mod entity;
+mod events;
 pub mod gateway;
 mod hooks;
 mod info;
@@ -67,6 +70,7 @@ pub use changes::QUOTE_TTL;
 pub use charging::Collected;
 pub use coupons::{Coupon, CouponDuration, CouponRedemption, MAX_ACTIVE_COUPONS, NewCoupon, RedemptionStatus};
 pub use due::{DueReport, TRIAL_REMINDER, UNKNOWN_AFTER};
+pub use events::{InboundEvent, PLATFORM_ACCOUNT};
 pub use hooks::{BillingHooks, BillingNotice, NoticeKind};
 pub use methods::MAX_PAYMENT_METHODS;
 pub use model::{

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use super::values::{
     DatabaseTls, DocumentPolicy, Environment, IntrospectionPolicy, LogFormat, Networks, at_least,
     default_passkey_origins, each_origin, help_line, http_url, non_empty, readable_file, redact_url, redact_url_option,
-    scheme_of, secret, trimmed, when_set, within,
+    scheme_of, secret, trimmed, webhook_secret, when_set, within,
 };
 use super::{ConfigError, DEFAULT_DATABASE_URL, Setting, invalid};
 
@@ -199,6 +199,20 @@ declare_settings! {
             true => Ok(()),
             false => Err("must be a Stripe secret or restricted key (sk_… or rk_…)".into()),
         }),
+        shown_as secret,
+        clap(hide_env_values = true);
+
+    /// Signing secret (`whsec_…`) of the Stripe webhook endpoint `/webhooks/payments/stripe/platform`; unset, the endpoint answers 404.
+    stripe_webhook_secret: String, env "TESSERA_STRIPE_WEBHOOK_SECRET", optional("unset"),
+        tidy non_empty,
+        check when_set(|secret: &String| webhook_secret(secret)),
+        shown_as secret,
+        clap(hide_env_values = true);
+
+    /// The endpoint's previous signing secret, accepted too while Stripe rolls it.
+    stripe_webhook_previous_secret: String, env "TESSERA_STRIPE_WEBHOOK_PREVIOUS_SECRET", optional("unset"),
+        tidy non_empty,
+        check when_set(|secret: &String| webhook_secret(secret)),
         shown_as secret,
         clap(hide_env_values = true);
 

@@ -213,6 +213,14 @@ pub(super) fn when_set<T>(check: impl Fn(&T) -> Result<(), String>) -> impl Fn(&
     move |value| value.as_ref().map_or(Ok(()), &check)
 }
 
+/// A check that a webhook signing secret is Stripe's (`whsec_…`).
+pub(super) fn webhook_secret(secret: &str) -> Result<(), String> {
+    match secret.starts_with("whsec_") && secret.len() >= 16 {
+        true => Ok(()),
+        false => Err("must be a Stripe webhook signing secret (whsec_…)".into()),
+    }
+}
+
 /// A check that a URL is http(s).
 pub(super) fn http_url(url: &str) -> Result<(), String> {
     match url.starts_with("http://") || url.starts_with("https://") {

@@ -24,6 +24,7 @@ pub(crate) mod graphql_http;
 mod health;
 pub mod metrics;
 mod oauth;
+mod payment_webhooks;
 pub(crate) mod persisted;
 pub mod request_counts;
 mod tracking;
@@ -201,6 +202,7 @@ pub fn router(app: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
         .route("/n/open/{token}", get(tracking::email_open))
+        .route("/webhooks/payments/{provider}/{endpoint}", post(payment_webhooks::receive))
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         // Refuses a declared oversize body with 413 before reading it, and stops
         // reading an undeclared one at the limit.

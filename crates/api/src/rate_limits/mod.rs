@@ -38,6 +38,10 @@ use self::tenant_rates::TenantRates;
 use crate::error::{ApiCode, graphql_error};
 use crate::http::request_counts::Credential;
 
+/// Webhook deliveries a minute, per client address, whose signature does not
+/// hold before the address is refused (`429`).
+pub(crate) const UNVERIFIED_PER_MINUTE: u64 = 20;
+
 /// A limit a request is counted under, named as in the `RateLimit` fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Policy {
@@ -222,6 +226,16 @@ impl RateLimits {
         let checked =
             plan.into_iter().zip(verdicts).map(|((policy, limit, _), verdict)| Checked { policy, limit, verdict });
         (Outcome { checked: checked.collect() }, gate)
+    }
+
+    /// Counts a webhook delivery from `client` whose signature did not hold;
+    /// past [`UNVERIFIED_PER_MINUTE`] a minute, the seconds until the next
+    /// one is heard.
+    pub(crate) async fn unverified_delivery(&self, client: &str, at: DateTime<Utc>) -> Option<u64> {
+        let key = format!("webhook-unverified:{{{client}}}");
+        let charge = Charge { key, per_minute: UNVERIFIED_PER_MINUTE, cost: 1 };
+        let verdict = self.charge(&[charge], at).await.pop()?;
+        (!verdict.allowed).then(|| verdict.retry_after_ms.div_ceil(1000).max(1))
     }
 
     async fn charge(&self, charges: &[Charge], at: DateTime<Utc>) -> Vec<Verdict> {

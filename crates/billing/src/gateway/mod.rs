@@ -12,6 +12,7 @@
 //! matching provider messages.
 
 pub mod stripe;
+pub mod stripe_webhook;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
