@@ -228,6 +228,13 @@ async fn during_the_trial_a_change_is_free_and_later_a_cheaper_plan_waits_for_th
     assert_eq!((scheduled["plan"]["code"].as_str(), at(&scheduled["effectiveAt"])), (Some("premium-monthly"), end));
     assert_eq!(applied["subscription"]["interval"], "YEARLY", "until then");
     assert_eq!(charges(&fake), charged);
+    // What the owner is told comes next: the monthly plan, from the year's end.
+    let upcoming =
+        "{ billing { upcomingInvoice { periodStart periodEnd total { amountMinor } lines { kind description } } } }";
+    let next = app.ok(&owner, upcoming, json!({})).await["billing"]["upcomingInvoice"].clone();
+    assert_eq!((at(&next["periodStart"]), at(&next["periodEnd"])), (end, utc("2028-02-15T09:00:00Z")), "{next}");
+    assert_eq!(next["total"]["amountMinor"], 29_500);
+    assert_eq!(next["lines"][0]["description"], "Premium, monthly");
 
     // Dropped and made again; at the year's end the first monthly period is billed.
     let discard = "mutation { discardScheduledChange { scheduledChange { quantity } } }";
@@ -240,6 +247,15 @@ async fn during_the_trial_a_change_is_free_and_later_a_cheaper_plan_waits_for_th
     let owner = owner_at(&app, slug, end + Duration::hours(1)).await;
     let state = app.ok(&owner, STATE, json!({})).await;
     let sub = &state["billing"]["subscription"];
+    let issued = state["billing"]["invoices"]["edges"].as_array().unwrap().last().unwrap()["node"].clone();
+    assert_eq!(
+        (at(&issued["periodStart"]), at(&issued["periodEnd"])),
+        (at(&next["periodStart"]), at(&next["periodEnd"]))
+    );
+    assert_eq!(issued["total"], next["total"], "the invoice is what was announced");
+    let cancel = "mutation { cancelSubscription(atPeriodEnd: true) { status } }";
+    app.ok(&owner, cancel, json!({})).await;
+    assert!(app.ok(&owner, upcoming, json!({})).await["billing"]["upcomingInvoice"].is_null(), "nothing comes");
     assert_eq!((sub["interval"].as_str(), sub["plan"]["code"].as_str()), (Some("MONTHLY"), Some("premium-monthly")));
     assert!(sub["scheduledChange"].is_null(), "{state}");
     assert_eq!(at(&sub["currentPeriodEnd"]), utc("2028-02-15T09:00:00Z"));

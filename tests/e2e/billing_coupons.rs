@@ -152,6 +152,19 @@ async fn coupons_come_off_in_order_across_renewals_and_never_below_zero() {
     app.ok(&owner, REDEEM, json!({"code": "FIFTY"})).await;
     app.ok(&owner, REDEEM, json!({"code": "TWENTY"})).await;
     app.ok(&owner, "mutation { startSubscription(planCode: \"plus-monthly\") { status } }", json!({})).await;
+    // Announced before the first renewal: 20 % off for its second period.
+    let upcoming =
+        "{ billing { upcomingInvoice { subtotal { amountMinor } discount { amountMinor } total { amountMinor } } } }";
+    let next = app.ok(&owner, upcoming, json!({})).await["billing"]["upcomingInvoice"].clone();
+    assert_eq!(
+        (
+            next["subtotal"]["amountMinor"].as_i64(),
+            next["discount"]["amountMinor"].as_i64(),
+            next["total"]["amountMinor"].as_i64()
+        ),
+        (Some(49_500), Some(9_900), Some(39_600)),
+        "{next}"
+    );
     renew_at(&app, &renewals).await;
     let owner = app.login("owner@coupon-order.test").await.in_tenant("coupon-order");
     assert_eq!(

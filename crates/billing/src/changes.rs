@@ -294,27 +294,57 @@ impl BillingService {
     }
 }
 
-/// Takes on, for the period after `before`'s, a change waiting for the
-/// period's end: the row's plan, price and seats become the waiting ones, and
-/// a new interval counts its periods from this renewal. Answers the plan the
-/// next period is on, and the period's anchor and number.
+/// What the period after `before`'s is billed on: the plan, price and seats
+/// of a change waiting for the period's end, if any (another plan counts its
+/// periods from that renewal), and the period's anchor and number.
+#[derive(Debug, Clone)]
+pub(crate) struct NextTerms {
+    pub(crate) plan: Plan,
+    pub(crate) unit_price_minor: i64,
+    pub(crate) quantity: i32,
+    pub(crate) anchor: DateTime<Utc>,
+    pub(crate) number: i32,
+}
+
+/// The terms of the period after `before`'s, on `plan` unless a change waits.
+pub(crate) async fn next_terms<C: ConnectionTrait>(
+    conn: &C,
+    before: &subscription::Model,
+    plan: Plan,
+) -> Result<NextTerms> {
+    let quantity = before.pending_quantity.unwrap_or(before.quantity);
+    match before.pending_plan_id {
+        Some(next) => {
+            let plan = catalogue::by_id(conn, next).await?;
+            let unit_price_minor = plan.price_minor;
+            Ok(NextTerms { plan, unit_price_minor, quantity, anchor: before.current_period_end, number: 0 })
+        }
+        None => Ok(NextTerms {
+            plan,
+            unit_price_minor: before.unit_price_minor,
+            quantity,
+            anchor: before.anchor_at.unwrap_or(before.current_period_start),
+            number: before.period_number + 1,
+        }),
+    }
+}
+
+/// Takes on, for the period after `before`'s, its [`next_terms`]: the row's
+/// plan, price and seats become them and the waiting change is cleared.
 pub(crate) async fn take_scheduled(
     txn: &DatabaseTransaction,
     before: &subscription::Model,
     row: &mut subscription::ActiveModel,
     plan: Plan,
-) -> Result<(Plan, DateTime<Utc>, i32)> {
-    let anchor = before.anchor_at.unwrap_or(before.current_period_start);
-    let Some(quantity) = before.pending_quantity else { return Ok((plan, anchor, before.period_number + 1)) };
+) -> Result<NextTerms> {
+    let terms = next_terms(txn, before, plan).await?;
     row.pending_plan_id = Set(None);
     row.pending_quantity = Set(None);
-    row.quantity = Set(quantity);
-    let Some(next) = before.pending_plan_id else { return Ok((plan, anchor, before.period_number + 1)) };
-    let next = catalogue::by_id(txn, next).await?;
-    row.plan_id = Set(next.id);
-    row.unit_price_minor = Set(next.price_minor);
-    row.interval = Set(next.interval);
-    Ok((next, before.current_period_end, 0))
+    row.plan_id = Set(terms.plan.id);
+    row.unit_price_minor = Set(terms.unit_price_minor);
+    row.interval = Set(terms.plan.interval);
+    row.quantity = Set(terms.quantity);
+    Ok(terms)
 }
 
 /// The subscription, refused unless it can change now: trialing or active,

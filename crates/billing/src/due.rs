@@ -230,12 +230,12 @@ impl BillingService {
             // Active or past due: the next period (on the plan waiting for it,
             // if any), invoiced now.
             let mut row: subscription::ActiveModel = before.clone().into();
-            let (next_plan, anchor, number) = take_scheduled(&txn, &before, &mut row, plan.clone()).await?;
-            let interval = next_plan.interval;
-            let next_end = period_end(anchor, timezone, interval, number.unsigned_abs())?;
+            let terms = take_scheduled(&txn, &before, &mut row, plan.clone()).await?;
+            let next_plan = terms.plan;
+            let next_end = period_end(terms.anchor, timezone, next_plan.interval, terms.number.unsigned_abs())?;
             let period = (before.current_period_end, next_end);
-            row.anchor_at = Set(Some(anchor));
-            row.period_number = Set(number);
+            row.anchor_at = Set(Some(terms.anchor));
+            row.period_number = Set(terms.number);
             row.current_period_start = Set(period.0);
             row.current_period_end = Set(period.1);
             let after = save(row, &before, now, &txn).await?;

@@ -26,6 +26,8 @@
 //! - `charging`: collecting an invoice from the kept card (the payment row
 //!   first, its id the idempotency key), and what a payment or a decline does
 //!   to the subscription (the retry schedule, past due, unpaid);
+//! - `upcoming`: the invoice the next period will get, as the job will issue
+//!   it;
 //! - `due`: the clock-driven job: trial reminders, a trial's first charge or
 //!   its end, renewals, retries, and payments whose answer was lost;
 //! - [`gateway`]: payment providers behind one trait, Stripe's thin client
@@ -65,6 +67,7 @@ mod render;
 mod service;
 pub mod states;
 mod subscriptions;
+mod upcoming;
 
 pub use changes::QUOTE_TTL;
 pub use charging::Collected;
@@ -82,3 +85,4 @@ pub use money::format_money;
 pub use quotes::{ChangeApplied, ChangeTiming, Quote, ScheduledChange};
 pub use service::BillingService;
 pub use subscriptions::MAX_QUANTITY;
+pub use upcoming::UpcomingInvoice;

@@ -203,3 +203,34 @@ impl InvoiceMutations {
         Ok(InvoiceObject(services(ctx)?.billing.pay_invoice(request(ctx)?, id).await?))
     }
 }
+
+/// The invoice the subscription's next period will get.
+pub(crate) struct UpcomingInvoiceObject(pub(super) tessera_billing::UpcomingInvoice);
+
+#[Object(name = "UpcomingInvoice")]
+impl UpcomingInvoiceObject {
+    /// When it is issued and charged: the start of the period it bills.
+    async fn period_start(&self) -> DateTime<Utc> {
+        self.0.period_start
+    }
+    /// The end of that period.
+    async fn period_end(&self) -> DateTime<Utc> {
+        self.0.period_end
+    }
+    /// Its lines, discounts included.
+    async fn lines(&self) -> ApiResult<Vec<InvoiceLineObject>> {
+        self.0.lines.iter().cloned().map(|l| line(l, &self.0.currency)).collect()
+    }
+    /// The lines before discounts.
+    async fn subtotal(&self) -> ApiResult<MoneyObject> {
+        money(self.0.subtotal_minor, &self.0.currency)
+    }
+    /// Discounts.
+    async fn discount(&self) -> ApiResult<MoneyObject> {
+        money(self.0.discount_minor, &self.0.currency)
+    }
+    /// What will be charged.
+    async fn total(&self) -> ApiResult<MoneyObject> {
+        money(self.0.total_minor, &self.0.currency)
+    }
+}

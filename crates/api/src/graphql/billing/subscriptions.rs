@@ -12,7 +12,7 @@ use tessera_kernel::Permission;
 use super::changes::ScheduledChangeObject;
 use super::coupons::{CouponRedemptionObject, redemptions};
 use super::details::{BillingDetailsObject, details};
-use super::invoices::{InvoiceObject, invoice, invoices};
+use super::invoices::{InvoiceObject, UpcomingInvoiceObject, invoice, invoices};
 use super::methods::{PaymentCustomersObject, PaymentMethodObject, customers, methods};
 use crate::error::ApiResult;
 use crate::graphql::connection::page_cost;
@@ -194,6 +194,12 @@ impl BillingObject {
     /// One of its invoices.
     async fn invoice(&self, ctx: &Context<'_>, id: ID) -> ApiResult<InvoiceObject> {
         invoice(ctx, &id).await
+    }
+    /// The invoice the subscription's next period will get, as it will be
+    /// issued (a change waiting for the period's end and coupons included);
+    /// null when none is coming (the subscription ends, or is not running).
+    async fn upcoming_invoice(&self, ctx: &Context<'_>) -> ApiResult<Option<UpcomingInvoiceObject>> {
+        Ok(services(ctx)?.billing.upcoming_invoice(request(ctx)?).await?.map(UpcomingInvoiceObject))
     }
     /// The coupons it redeemed, the newest first (at most 50).
     async fn coupons(&self, ctx: &Context<'_>) -> ApiResult<Vec<CouponRedemptionObject>> {
