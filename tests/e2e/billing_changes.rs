@@ -14,8 +14,9 @@ use tessera_e2e::{Auth, TestApp};
 use tessera_kernel::TenantTier;
 
 use crate::billing::audit_actions;
-use crate::billing_cards::{app_with_fake, fake_setup};
+use crate::billing_cards::{app_with_fake, app_with_stripe, fake_setup, keep_card};
 use crate::live_rights::client_token;
+use crate::payment_gateways::TestCard;
 
 const PREVIEW: &str = "mutation($plan: String, $quantity: Int) { previewSubscriptionChange(planCode: $plan, quantity: $quantity) { \
     id timing effectiveAt quantity plan { code } amountDue { amountMinor currency } expiresAt \
@@ -366,4 +367,49 @@ async fn quotes_are_their_business_own_and_only_owners_change_plans() {
     assert_eq!(app.error_code(&owner, APPLY, json!({"id": "not-an-id"})).await, "BAD_USER_INPUT");
     let applied = apply(&app, &owner, &quote).await;
     assert_eq!(applied["subscription"]["plan"]["code"], "premium-yearly", "the owner's quote still holds");
+}
+
+#[tokio::test]
+async fn a_business_goes_from_trial_to_paid_to_upgraded_to_past_due_and_back_against_localstripe() {
+    let Some(base) = tessera_e2e::localstripe() else { return };
+    let app = app_with_stripe(&base).await;
+    let slug = "change-stripe";
+    let (owner, _) = app.owner_of(slug).await;
+    keep_card(&app, &owner, &base, TestCard::Visa).await;
+    let start =
+        app.ok(&owner, "mutation { startSubscription(planCode: \"premium-monthly\") { trialEnd } }", json!({})).await;
+    let trial_end = at(&start["startSubscription"]["trialEnd"]);
+
+    // Trial, then paid.
+    app.clock.set(trial_end);
+    app.run_billing().await;
+    let owner = owner_at(&app, slug, trial_end + Duration::days(9)).await;
+    let state = app.ok(&owner, STATE, json!({})).await;
+    assert_eq!(state["billing"]["subscription"]["status"], "ACTIVE", "{state}");
+
+    // Upgraded: Stripe charges exactly the quote.
+    let quote = preview(&app, &owner, Some("premium-yearly"), None).await;
+    let applied = apply(&app, &owner, &quote).await;
+    assert_eq!(applied["invoice"]["status"], "PAID", "{applied}");
+    assert_eq!(applied["invoice"]["amountPaid"]["amountMinor"], quote["amountDue"]["amountMinor"]);
+    let year_end = at(&applied["subscription"]["currentPeriodEnd"]);
+
+    // A year on, the card is declined: past due, the plan's tier kept.
+    keep_card(&app, &owner, &base, TestCard::Declines).await;
+    app.clock.set(year_end);
+    app.run_billing().await;
+    let owner = owner_at(&app, slug, year_end + Duration::hours(1)).await;
+    let state = app.ok(&owner, STATE, json!({})).await;
+    assert_eq!(state["billing"]["subscription"]["status"], "PAST_DUE", "{state}");
+    assert_eq!(state["currentTenant"]["tier"], "PREMIUM");
+
+    // And back: a card that pays, the open invoice paid.
+    keep_card(&app, &owner, &base, TestCard::Visa).await;
+    let open = state["billing"]["invoices"]["edges"].as_array().unwrap().last().unwrap()["node"].clone();
+    assert_eq!(open["status"], "OPEN");
+    let invoices = "{ billing { invoices(last: 1) { edges { node { id } } } } }";
+    let id = app.ok(&owner, invoices, json!({})).await["billing"]["invoices"]["edges"][0]["node"]["id"].clone();
+    app.ok(&owner, "mutation($id: ID!) { payInvoice(id: $id) { status } }", json!({"id": id})).await;
+    let state = app.ok(&owner, STATE, json!({})).await;
+    assert_eq!(state["billing"]["subscription"]["status"], "ACTIVE", "{state}");
 }
