@@ -211,11 +211,8 @@ impl BillingService {
         let paid = paid_this_period(txn, sub).await?;
         let mut priced = price_change(sub, target, quantity, &paid, at, timezone_of(&tenant)?)?;
         // What the business's coupons take off, as the invoice will.
-        let held = discounts::held(txn, sub.tenant_id).await?;
-        let bills_period = priced.lines.iter().any(|l| l.kind == LineKind::Plan);
-        let (subtotal, _, _) = totals(&priced.lines)?;
-        let applied = discounts::discounts(&held, subtotal, bills_period);
-        priced.lines.extend(applied.iter().map(discounts::Discount::line));
+        let applied = discounts::on_lines(txn, sub.tenant_id, &priced.lines).await?;
+        priced.lines.extend(applied.lines());
         if priced.timing == ChangeTiming::Now {
             priced.amount_due_minor = totals(&priced.lines)?.2;
         }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::coupons::{CouponDuration, RedemptionStatus};
 use crate::entity::{coupon, coupon_redemption, invoice_line};
-use crate::invoices::NewLine;
+use crate::invoices::{NewLine, totals};
 use crate::model::LineKind;
 use crate::money::format_money;
 use crate::proration::share;
@@ -43,7 +43,7 @@ pub(crate) struct Discount {
 
 impl Discount {
     /// The invoice line.
-    pub(crate) fn line(&self) -> NewLine {
+    fn line(&self) -> NewLine {
         NewLine {
             kind: LineKind::Discount,
             description: self.description.clone(),
@@ -56,7 +56,7 @@ impl Discount {
 
 /// The discounts of `held` (oldest first) on `subtotal`, for an invoice that
 /// bills a period or not.
-pub(crate) fn discounts(held: &[Held], subtotal: i64, bills_period: bool) -> Vec<Discount> {
+fn discounts(held: &[Held], subtotal: i64, bills_period: bool) -> Vec<Discount> {
     let mut left = subtotal.max(0);
     let mut found = Vec::new();
     for Held { redemption, coupon } in held {
@@ -95,8 +95,40 @@ pub(crate) fn discounts(held: &[Held], subtotal: i64, bills_period: bool) -> Vec
     found
 }
 
+/// The business's coupons on an invoice's lines: the discounts, and what
+/// taking them uses of the coupons.
+#[derive(Debug, Clone)]
+pub(crate) struct Applied {
+    held: Vec<Held>,
+    pub(crate) discounts: Vec<Discount>,
+    bills_period: bool,
+}
+
+impl Applied {
+    /// The discount lines.
+    pub(crate) fn lines(&self) -> impl Iterator<Item = NewLine> + '_ {
+        self.discounts.iter().map(Discount::line)
+    }
+
+    /// Records what the invoice that takes them uses of the coupons.
+    pub(crate) async fn use_up(&self, txn: &DatabaseTransaction, now: DateTime<Utc>) -> Result<()> {
+        use_up(txn, &self.held, &self.discounts, self.bills_period, now).await
+    }
+}
+
+/// What the business's coupons take off `lines` (none of them a discount),
+/// as an invoice of those lines would take it: every invoice, quote and
+/// upcoming invoice is discounted here.
+pub(crate) async fn on_lines<C: ConnectionTrait>(conn: &C, tenant_id: TenantId, lines: &[NewLine]) -> Result<Applied> {
+    let bills_period = lines.iter().any(|l| l.kind == LineKind::Plan);
+    let (subtotal, _, _) = totals(lines)?;
+    let held = held(conn, tenant_id).await?;
+    let discounts = discounts(&held, subtotal, bills_period);
+    Ok(Applied { held, discounts, bills_period })
+}
+
 /// The coupons the business holds, the oldest redemption first.
-pub(crate) async fn held<C: ConnectionTrait>(conn: &C, tenant_id: TenantId) -> Result<Vec<Held>> {
+async fn held<C: ConnectionTrait>(conn: &C, tenant_id: TenantId) -> Result<Vec<Held>> {
     let redemptions = coupon_redemption::Entity::find()
         .filter(coupon_redemption::Column::TenantId.eq(tenant_id))
         .filter(coupon_redemption::Column::Status.eq(RedemptionStatus::Active))
@@ -121,7 +153,7 @@ pub(crate) async fn held<C: ConnectionTrait>(conn: &C, tenant_id: TenantId) -> R
 }
 
 /// Records what an invoice's discounts used of the coupons.
-pub(crate) async fn use_up(
+async fn use_up(
     txn: &DatabaseTransaction,
     held: &[Held],
     applied: &[Discount],

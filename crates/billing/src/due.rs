@@ -32,7 +32,7 @@ use crate::changes::take_scheduled;
 use crate::charging::Collected;
 use crate::entity::{invoice, invoice_payment, subscription};
 use crate::info;
-use crate::invoices::{self, plan_lines};
+use crate::invoices::{self, plan_line};
 use crate::methods::default_method;
 use crate::model::{InvoiceReason, InvoiceStatus, PaymentState, SubscriptionStatus};
 use crate::periods::period_end;
@@ -212,7 +212,7 @@ impl BillingService {
             if default_method(&txn, tenant_id).await?.is_some() {
                 let start = before.current_period_end;
                 let period = (start, period_end(start, timezone, before.interval, 0)?);
-                let lines = plan_lines(&before, &plan, period);
+                let lines = vec![plan_line(&plan, before.quantity, before.unit_price_minor, period)];
                 let issued =
                     invoices::issue(&txn, &before, InvoiceReason::SubscriptionStart, period, lines, None, now).await?;
                 report.invoiced += 1;
@@ -239,7 +239,7 @@ impl BillingService {
             row.current_period_start = Set(period.0);
             row.current_period_end = Set(period.1);
             let after = save(row, &before, now, &txn).await?;
-            let lines = plan_lines(&after, &next_plan, period);
+            let lines = vec![plan_line(&next_plan, after.quantity, after.unit_price_minor, period)];
             let issued = invoices::issue(&txn, &after, InvoiceReason::Renewal, period, lines, None, now).await?;
             let action = ("subscription.renewed", None);
             self.record_between(&txn, None, action, (&before, &plan), (&after, &next_plan), now).await?;

@@ -87,15 +87,13 @@ pub(crate) async fn issue(
         return Ok(existing);
     }
     // The business's coupons, on the lines before any discount.
-    let mut lines: Vec<(NewLine, Option<Uuid>)> =
-        lines.into_iter().filter(|l| l.kind != LineKind::Discount).map(|l| (l, None)).collect();
-    let bills_period = lines.iter().any(|(l, _)| l.kind == LineKind::Plan);
-    let held = discounts::held(txn, sub.tenant_id).await?;
-    let (subtotal, _, _) = totals(&lines.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>())?;
-    let applied = discounts::discounts(&held, subtotal, bills_period);
-    discounts::use_up(txn, &held, &applied, bills_period, now).await?;
-    lines.extend(applied.iter().map(|d| (d.line(), Some(d.redemption_id))));
-    let (subtotal, discount, total) = totals(&lines.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>())?;
+    let mut lines: Vec<NewLine> = lines.into_iter().filter(|l| l.kind != LineKind::Discount).collect();
+    let applied = discounts::on_lines(txn, sub.tenant_id, &lines).await?;
+    applied.use_up(txn, now).await?;
+    let redemptions: Vec<Option<Uuid>> =
+        lines.iter().map(|_| None).chain(applied.discounts.iter().map(|d| Some(d.redemption_id))).collect();
+    lines.extend(applied.lines());
+    let (subtotal, discount, total) = totals(&lines)?;
     let row = invoice::ActiveModel {
         tenant_id: Set(sub.tenant_id),
         id: Set(Uuid::now_v7()),
@@ -120,7 +118,7 @@ pub(crate) async fn issue(
     }
     .insert(txn)
     .await?;
-    for (position, (line, redemption)) in lines.into_iter().enumerate() {
+    for (position, (line, redemption)) in lines.into_iter().zip(redemptions).enumerate() {
         invoice_line::ActiveModel {
             tenant_id: Set(sub.tenant_id),
             id: Set(Uuid::now_v7()),
@@ -217,19 +215,15 @@ impl BillingService {
     }
 }
 
-/// The plan's line for `period`: its seats at the subscription's own price.
-pub(crate) fn plan_lines(
-    sub: &subscription::Model,
+/// A plan's line for `period`: `quantity` seats at `unit_minor` each (a
+/// subscription's own price, which a new plan version never changes).
+pub(crate) fn plan_line(
     plan: &Plan,
+    quantity: i32,
+    unit_minor: i64,
     period: (DateTime<Utc>, DateTime<Utc>),
-) -> Vec<NewLine> {
-    vec![NewLine {
-        kind: LineKind::Plan,
-        description: plan.name.clone(),
-        quantity: sub.quantity,
-        unit_minor: sub.unit_price_minor,
-        period: Some(period),
-    }]
+) -> NewLine {
+    NewLine { kind: LineKind::Plan, description: plan.name.clone(), quantity, unit_minor, period: Some(period) }
 }
 
 #[cfg(test)]

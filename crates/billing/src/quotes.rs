@@ -25,7 +25,7 @@ use tessera_kernel::{DomainError, Result, SubscriptionId};
 use uuid::Uuid;
 
 use crate::entity::subscription;
-use crate::invoices::{NewLine, totals};
+use crate::invoices::{NewLine, plan_line, totals};
 use crate::model::{Invoice, InvoiceLine, LineKind, Plan, Subscription, SubscriptionStatus};
 use crate::periods::period_end;
 use crate::proration::{Paid, local_days, rest_of_period, unused_credit};
@@ -133,13 +133,7 @@ pub(crate) fn price_change(
         starts_period: false,
         unit_price_minor: unit,
     };
-    let plan_line = |period| NewLine {
-        kind: LineKind::Plan,
-        description: target.name.clone(),
-        quantity,
-        unit_minor: unit,
-        period: Some(period),
-    };
+    let plan_line = |period| plan_line(target, quantity, unit, period);
     if sub.status == SubscriptionStatus::Trialing {
         return Ok(Priced {
             timing: ChangeTiming::Trial,

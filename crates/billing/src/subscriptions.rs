@@ -18,7 +18,7 @@ use crate::coupons::redeem_in;
 use crate::entity::{subscription, tenant_billing};
 use crate::hooks::{BillingNotice, NoticeKind};
 use crate::info;
-use crate::invoices::{self, plan_lines};
+use crate::invoices::{self, plan_line};
 use crate::model::{InvoiceReason, Plan, Subscription, SubscriptionStatus};
 use crate::money::format_money;
 use crate::periods::{days_after, period_end};
@@ -125,7 +125,7 @@ impl BillingService {
         // No trial: its first period is invoiced now and charged to the kept
         // card, if any, once this commits; unpaid, it stays inactive.
         let period = (row.current_period_start, row.current_period_end);
-        let lines = plan_lines(&row, &plan, period);
+        let lines = vec![plan_line(&plan, row.quantity, row.unit_price_minor, period)];
         let invoice = invoices::issue(&txn, &row, InvoiceReason::SubscriptionStart, period, lines, None, now).await?;
         let id = row.id;
         txn.commit().await?;

@@ -11,8 +11,8 @@ use tessera_kernel::{Permission, RequestContext, Result};
 use crate::catalogue;
 use crate::changes::next_terms;
 use crate::discounts;
-use crate::invoices::{NewLine, totals};
-use crate::model::{InvoiceLine, LineKind, SubscriptionStatus};
+use crate::invoices::{plan_line, totals};
+use crate::model::{InvoiceLine, SubscriptionStatus};
 use crate::periods::period_end;
 use crate::quotes::shown;
 use crate::service::{BillingService, live_row, timezone_of};
@@ -60,17 +60,10 @@ impl BillingService {
             period_end(terms.anchor, timezone, terms.plan.interval, terms.number.unsigned_abs())?
         };
         let period = (start, end);
-        let mut lines = vec![NewLine {
-            kind: LineKind::Plan,
-            description: terms.plan.name.clone(),
-            quantity: terms.quantity,
-            unit_minor: terms.unit_price_minor,
-            period: Some(period),
-        }];
-        let held = discounts::held(&*txn, auth.tenant_id).await?;
+        let mut lines = vec![plan_line(&terms.plan, terms.quantity, terms.unit_price_minor, period)];
+        let applied = discounts::on_lines(&*txn, auth.tenant_id, &lines).await?;
         txn.commit().await?;
-        let (subtotal, _, _) = totals(&lines)?;
-        lines.extend(discounts::discounts(&held, subtotal, true).iter().map(discounts::Discount::line));
+        lines.extend(applied.lines());
         let (subtotal, discount, total) = totals(&lines)?;
         Ok(Some(UpcomingInvoice {
             period_start: period.0,
