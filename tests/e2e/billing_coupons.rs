@@ -307,3 +307,41 @@ async fn coupon_codes_are_checked_and_only_owners_redeem_their_own() {
     );
     tessera_api::coupons::coupon(services, CouponAction::List).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_business_coupons_upcoming_invoice_and_invoice_pages_are_its_own() {
+    let app = TestApp::spawn().await;
+    plus_monthly(&app).await;
+    offer(&app, "MINE", Some(1_000), None, CouponDuration::Forever).await;
+    let (owner, _) = app.owner_of("coupon-own").await;
+    let start = "mutation { startSubscription(planCode: \"plus-monthly\", couponCode: \"MINE\") { status } }";
+    app.ok(&owner, start, json!({})).await;
+    let read = "{ billing { coupons { code } upcomingInvoice { total { amountMinor } } \
+        invoices(first: 1) { edges { node { id html } } } } }";
+    let mine = app.ok(&owner, read, json!({})).await;
+    assert_eq!(mine["billing"]["coupons"][0]["code"], "MINE", "{mine}");
+    let invoice = mine["billing"]["invoices"]["edges"][0]["node"]["id"].clone();
+    let page = "query($id: ID!) { billing { invoice(id: $id) { html } } }";
+
+    // Another business sees none of it, and cannot reach it with the header.
+    let (other, _) = app.owner_of("coupon-stranger").await;
+    let theirs = app.ok(&other, read, json!({})).await;
+    assert!(theirs["billing"]["coupons"].as_array().unwrap().is_empty(), "{theirs}");
+    assert!(theirs["billing"]["upcomingInvoice"].is_null() && theirs["billing"]["invoices"]["edges"][0].is_null());
+    assert_eq!(app.error_code(&other, page, json!({"id": invoice})).await, "NOT_FOUND");
+    assert_eq!(app.error_code(&other.in_tenant("coupon-own"), read, json!({})).await, "NOT_FOUND");
+
+    // Staff and customers see nothing of it; a partner client only with a
+    // billing scope, and only its business's.
+    for role in ["staff", "customer"] {
+        let member = app.add_member(&owner, &format!("{role}@coupon-own.test"), &[role]).await;
+        assert_eq!(app.error_code(&member, read, json!({})).await, "FORBIDDEN", "{role}");
+        assert_eq!(app.error_code(&member, page, json!({"id": invoice})).await, "FORBIDDEN", "{role}");
+    }
+    let unscoped = client_token(&app, &owner, &["booking:read"]).await;
+    assert_eq!(app.error_code(&unscoped, read, json!({})).await, "FORBIDDEN");
+    let reader = client_token(&app, &owner, &["billing:read"]).await;
+    assert_eq!(app.ok(&reader, read, json!({})).await, mine, "the business's own, as its owner sees it");
+    let strangers = client_token(&app, &other, &["billing:read"]).await;
+    assert_eq!(app.error_code(&strangers, page, json!({"id": invoice})).await, "NOT_FOUND");
+}
