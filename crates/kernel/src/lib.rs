@@ -19,8 +19,10 @@
 //! - [`directory`]: the token directory, which maps a globally unique key (an
 //!   invitation's token, a client id) to its tenant and row;
 //! - [`event`]: domain events and the transactional outbox they leave through;
-//! - [`tier`]: the service tiers, which the tenant holds and the ledger limits.
+//! - [`tier`]: the service tiers, which the tenant holds and the ledger limits;
+//! - [`capped`]: a writer that stops renderings at a byte limit.
 
+pub mod capped;
 pub mod clock;
 pub mod context;
 pub mod db;

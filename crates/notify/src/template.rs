@@ -12,11 +12,10 @@
 //! template is checked against every variable of the topic when saved, and should
 //! it still fail when used, the built-in one is used instead: a message always goes.
 
-use std::io;
-
 use minijinja::{Environment, UndefinedBehavior};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
+use tessera_kernel::capped::CappedWriter;
 use tessera_kernel::{DomainError, Result, TenantId};
 use tracing::warn;
 
@@ -346,31 +345,6 @@ enum Capped {
     Cut(String),
 }
 
-/// Collects a rendering and stops it, with an error, once it passes `cap` bytes,
-/// so an oversized text is never built in full.
-struct CappedWriter {
-    bytes: Vec<u8>,
-    cap: usize,
-    overflowed: bool,
-}
-
-impl io::Write for CappedWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let room = self.cap.saturating_sub(self.bytes.len());
-        if buf.len() > room {
-            self.bytes.extend_from_slice(&buf[..room]);
-            self.overflowed = true;
-            return Err(io::Error::other("the rendered text is longer than its limit"));
-        }
-        self.bytes.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 fn render_source(
     env: &Environment<'_>,
     source: &str,
@@ -378,11 +352,11 @@ fn render_source(
     cap: usize,
 ) -> std::result::Result<Capped, minijinja::Error> {
     let template = env.template_from_str(source)?;
-    let mut out = CappedWriter { bytes: Vec::new(), cap, overflowed: false };
+    let mut out = CappedWriter::new(cap);
     let rendered = template.render_captured_to(minijinja::Value::from(minijinja::value::Serde(variables)), &mut out);
-    let text = String::from_utf8_lossy(&out.bytes);
+    let text = String::from_utf8_lossy(out.bytes());
     match rendered {
-        _ if out.overflowed => Ok(Capped::Cut(cut_at(&text, cap))),
+        _ if out.overflowed() => Ok(Capped::Cut(cut_at(&text, cap))),
         Ok(_) => Ok(Capped::Whole(text.trim().to_owned())),
         Err(err) => Err(err),
     }
