@@ -144,7 +144,7 @@ impl PaymentGateway for FakeGateway {
                 let id = Self::id(&mut state, "seti");
                 let setup = SetupIntent {
                     id: id.clone(),
-                    client_secret: format!("{id}_secret"),
+                    client_secret: Some(format!("{id}_secret")),
                     status: SetupStatus::RequiresPaymentMethod,
                     customer: Some(customer.into()),
                     payment_method: None,
@@ -157,12 +157,18 @@ impl PaymentGateway for FakeGateway {
         Self::answer(lose, setup)
     }
 
-    async fn retrieve_setup(&self, account: Account<'_>, id: &str) -> GatewayResult<SetupIntent> {
-        self.enter("retrieve_setup", None, account)?;
+    async fn complete_setup(
+        &self,
+        account: Account<'_>,
+        _customer: &str,
+        id: &str,
+        _card_token: Option<&str>,
+    ) -> GatewayResult<SetupIntent> {
+        self.enter("complete_setup", None, account)?;
         self.state.lock().unwrap().setups.get(id).cloned().ok_or(GatewayError::NotFound)
     }
 
-    async fn card(&self, account: Account<'_>, payment_method: &str) -> GatewayResult<CardSummary> {
+    async fn card(&self, account: Account<'_>, _customer: &str, payment_method: &str) -> GatewayResult<CardSummary> {
         self.enter("card", None, account)?;
         self.state.lock().unwrap().cards.get(payment_method).map(|(c, _)| c.clone()).ok_or(GatewayError::NotFound)
     }

@@ -9,6 +9,7 @@
 
 #![allow(missing_docs, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod fake_conekta;
 pub mod fake_gateway;
 
 use std::net::SocketAddr;

@@ -13,6 +13,7 @@ mod auth;
 mod billing;
 mod billing_cards;
 mod billing_changes;
+mod billing_conekta;
 mod billing_coupons;
 mod billing_invoice_pages;
 mod billing_payments;

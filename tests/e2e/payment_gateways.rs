@@ -11,10 +11,13 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 use tessera_billing::PaymentProvider;
+use tessera_billing::gateway::conekta::{ConektaConfig, ConektaGateway};
+use tessera_billing::gateway::http::RetryPolicy;
 use tessera_billing::gateway::stripe::{StripeConfig, StripeGateway};
 use tessera_billing::gateway::{
     ChargeSpec, CustomerSpec, GatewayError, PaymentGateway, PaymentStatus, RefundStatus, SetupStatus,
 };
+use tessera_e2e::fake_conekta::{DECLINED_CARD, FakeConekta};
 use tessera_e2e::fake_gateway::FakeGateway;
 use tessera_e2e::localstripe;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,9 +32,9 @@ pub(crate) enum TestCard {
     Declines,
 }
 
-/// Gives `card` to the setup intent `id`, as the provider's browser library
-/// would.
-pub(crate) type Confirm = Box<dyn Fn(String, TestCard) -> BoxFuture<'static, ()> + Send + Sync>;
+/// Gives `card` for the setup `id`, as the provider's browser library would;
+/// returns the card token a tokenizing provider's library gives (Conekta's).
+pub(crate) type Confirm = Box<dyn Fn(String, TestCard) -> BoxFuture<'static, Option<String>> + Send + Sync>;
 
 /// What a browser does at localstripe: confirm the setup with a test card.
 pub(crate) fn localstripe_confirm(base: String) -> Confirm {
@@ -51,8 +54,33 @@ pub(crate) fn localstripe_confirm(base: String) -> Confirm {
                 .await
                 .unwrap();
             assert!(answer.status().is_success(), "{}", answer.text().await.unwrap());
+            None
         })
     })
+}
+
+/// What a browser does with Conekta's tokenizer: a one-use card token.
+pub(crate) fn conekta_confirm(fake: FakeConekta) -> Confirm {
+    Box::new(move |_, card| {
+        let fake = fake.clone();
+        Box::pin(async move {
+            let number = match card {
+                TestCard::Visa => "4242424242424242",
+                TestCard::Declines => DECLINED_CARD,
+            };
+            Some(fake.tokenize(number).await)
+        })
+    })
+}
+
+pub(crate) fn conekta_at(base: &str) -> ConektaGateway {
+    let config = ConektaConfig {
+        api_base: base.into(),
+        timeout: Duration::from_secs(5),
+        retry: RetryPolicy { max_retries: 2, backoff: Duration::from_millis(5) },
+        ..ConektaConfig::new("key_tessera_private")
+    };
+    ConektaGateway::new(config).unwrap()
 }
 
 pub(crate) fn stripe_at(base: &str) -> StripeGateway {
@@ -66,8 +94,9 @@ pub(crate) fn stripe_at(base: &str) -> StripeGateway {
 }
 
 /// The contract: customers, kept cards, charges, declines, refunds, lookups
-/// and the event list, as the billing engine relies on them.
-async fn contract(gateway: &dyn PaymentGateway, confirm: Confirm) {
+/// and the event list, as the billing engine relies on them. `paid_event` is
+/// the provider's name for a payment that went through.
+async fn contract(gateway: &dyn PaymentGateway, confirm: Confirm, paid_event: &str) {
     let spec = CustomerSpec {
         name: "Bella Roma S.L.".into(),
         email: Some("billing@bella.test".into()),
@@ -78,12 +107,18 @@ async fn contract(gateway: &dyn PaymentGateway, confirm: Confirm) {
 
     let setup = gateway.create_setup(None, &customer, "setup:1").await.unwrap();
     assert_eq!(setup.status, SetupStatus::RequiresPaymentMethod, "{setup:?}");
-    assert!(!setup.client_secret.is_empty() && setup.customer.as_deref() == Some(customer.as_str()), "{setup:?}");
-    confirm(setup.id.clone(), TestCard::Visa).await;
-    let confirmed = gateway.retrieve_setup(None, &setup.id).await.unwrap();
+    assert!(setup.client_secret.as_ref().is_none_or(|s| !s.is_empty()), "{setup:?}");
+    assert_eq!(setup.customer.as_deref(), Some(customer.as_str()), "{setup:?}");
+    let given = gateway.complete_setup(None, &customer, &setup.id, None).await.unwrap();
+    assert_eq!(given.status, SetupStatus::RequiresPaymentMethod, "no card given yet: {given:?}");
+    let token = confirm(setup.id.clone(), TestCard::Visa).await;
+    let confirmed = gateway.complete_setup(None, &customer, &setup.id, token.as_deref()).await.unwrap();
     assert_eq!(confirmed.status, SetupStatus::Succeeded, "{confirmed:?}");
+    assert_eq!(confirmed.customer.as_deref(), Some(customer.as_str()), "{confirmed:?}");
+    let again = gateway.complete_setup(None, &customer, &setup.id, token.as_deref()).await.unwrap();
+    assert_eq!(again.payment_method, confirmed.payment_method, "completing twice keeps one card");
     let method = confirmed.payment_method.expect("the kept card");
-    let card = gateway.card(None, &method).await.unwrap();
+    let card = gateway.card(None, &customer, &method).await.unwrap();
     assert_eq!((card.brand.as_str(), card.last4.as_str()), ("visa", "4242"));
 
     let charge = ChargeSpec {
@@ -104,8 +139,9 @@ async fn contract(gateway: &dyn PaymentGateway, confirm: Confirm) {
     assert!(matches!(refund.status, RefundStatus::Succeeded | RefundStatus::Pending), "{refund:?}");
 
     let failing = gateway.create_setup(None, &customer, "setup:2").await.unwrap();
-    confirm(failing.id.clone(), TestCard::Declines).await;
-    let kept = gateway.retrieve_setup(None, &failing.id).await.unwrap().payment_method.unwrap();
+    let token = confirm(failing.id.clone(), TestCard::Declines).await;
+    let kept = gateway.complete_setup(None, &customer, &failing.id, token.as_deref()).await.unwrap();
+    let kept = kept.payment_method.unwrap();
     let declined = gateway.charge(None, &ChargeSpec { payment_method: kept, ..charge }, "payment:2").await;
     assert!(matches!(declined, Err(GatewayError::Declined { .. })), "{declined:?}");
 
@@ -113,14 +149,26 @@ async fn contract(gateway: &dyn PaymentGateway, confirm: Confirm) {
     assert_eq!(missing, Err(GatewayError::NotFound));
 
     let events = gateway.events_since(None, None, 100).await.unwrap();
-    assert!(events.iter().any(|e| e.kind == "payment_intent.succeeded" && e.object["id"] == paid.id.as_str()));
+    assert!(events.iter().any(|e| e.kind == paid_event && e.object["id"] == paid.id.as_str()), "{events:?}");
     assert!(events.windows(2).all(|w| w[0].created <= w[1].created), "oldest first");
 }
 
 #[tokio::test]
 async fn stripes_client_keeps_the_contract_against_localstripe() {
     let Some(base) = localstripe() else { return };
-    contract(&stripe_at(&base), localstripe_confirm(base)).await;
+    contract(&stripe_at(&base), localstripe_confirm(base), "payment_intent.succeeded").await;
+}
+
+#[tokio::test]
+async fn conektas_client_keeps_the_contract_against_a_fake_of_its_documented_api() {
+    let fake = FakeConekta::start().await;
+    contract(&conekta_at(&fake.base), conekta_confirm(fake.clone()), "order.paid").await;
+    // Every creating call carried a key; nothing acted for a business's own
+    // company unless asked.
+    let seen = fake.seen();
+    let creating: Vec<_> = seen.iter().filter(|s| s.line.starts_with("POST") && s.line != "POST /tokens").collect();
+    assert!(!creating.is_empty() && creating.iter().all(|s| s.key.is_some()), "{seen:?}");
+    assert!(seen.iter().all(|s| s.child_company.is_none()), "{seen:?}");
 }
 
 #[tokio::test]
@@ -133,9 +181,9 @@ async fn the_in_process_fake_keeps_the_same_contract() {
                 TestCard::Visa => browser.confirm_setup(&id, "visa", "4242", false),
                 TestCard::Declines => browser.confirm_setup(&id, "visa", "0341", true),
             }
-            Box::pin(async {})
+            Box::pin(async { None })
         });
-        contract(fake.as_ref(), confirm).await;
+        contract(fake.as_ref(), confirm, "payment_intent.succeeded").await;
     }
 }
 
@@ -292,5 +340,73 @@ async fn stripes_client_tells_declines_by_their_code_and_does_not_retry_a_refusa
     assert!(matches!(stripe.charge(None, &charge_spec(), "k3").await, Err(GatewayError::Invalid(_))));
     assert!(matches!(stripe.charge(None, &charge_spec(), "k4").await, Err(GatewayError::Conflict(_))));
     assert_eq!(stripe.retrieve_payment(None, "pi_x").await, Err(GatewayError::NotFound));
+    assert_eq!(seen.lock().unwrap().len(), 5, "none of these is tried again");
+}
+
+#[tokio::test]
+async fn conektas_client_retries_with_the_same_key_names_the_child_company_and_tells_declines_apart() {
+    let order = json!({"id": "ord_1", "object": "order", "amount": 29500, "currency": "USD",
+        "payment_status": "paid", "charges": {"data": [{"id": "chrg_1", "status": "paid"}]}});
+    let steps = vec![
+        Step::Answer(429, json!({"object": "error", "type": "too_many_requests", "details": []})),
+        Step::Answer(500, json!({"object": "error", "type": "api_error", "details": [{"message": "boom"}]})),
+        Step::Answer(200, order),
+    ];
+    let (base, seen) = scripted(steps).await;
+    let paid = conekta_at(&base).charge(Some("6441b6376b60c3a638da80af"), &charge_spec(), "payment:p-1").await.unwrap();
+    assert_eq!((paid.id.as_str(), paid.status), ("ord_1", PaymentStatus::Succeeded));
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    for request in &seen {
+        assert_eq!(request.line, "POST /orders HTTP/1.1");
+        assert_eq!(request.header("idempotency-key"), Some("payment:p-1"), "the same key on every try");
+        assert_eq!(request.header("x-child-company-id"), Some("6441b6376b60c3a638da80af"));
+        assert_eq!(request.header("authorization"), Some("Bearer key_tessera_private"));
+        assert_eq!(request.header("accept"), Some("application/vnd.conekta-v2.2.0+json"));
+        let body: Value = serde_json::from_str(&request.body).unwrap();
+        assert_eq!(body["charges"][0]["payment_method"], json!({"type": "card", "payment_source_id": "pm_1"}));
+        assert_eq!(
+            (body["currency"].as_str(), body["line_items"][0]["unit_price"].as_i64()),
+            (Some("USD"), Some(29_500))
+        );
+    }
+
+    let (base, seen) = scripted(vec![Step::Drop, Step::Drop, Step::Drop]).await;
+    let lost = conekta_at(&base).charge(None, &charge_spec(), "payment:p-2").await;
+    assert!(matches!(lost, Err(GatewayError::Unknown(_))), "{lost:?}");
+    assert!(seen.lock().unwrap().iter().all(|r| r.header("idempotency-key") == Some("payment:p-2")));
+
+    let error = |status: u16, kind: &str, code: &str, param: Option<&str>| {
+        Step::Answer(
+            status,
+            json!({"object": "error", "type": kind, "details": [{"code": code, "param": param, "message": "x"}]}),
+        )
+    };
+    let steps = vec![
+        error(402, "processing_error", "conekta.errors.processing.bank.declined", None),
+        error(402, "processing_error", "conekta.errors.processing.tokenization.used", None),
+        error(
+            422,
+            "parameter_validation_error",
+            "conekta.errors.parameter_validation.payment_method.token_id.nonexistent_token",
+            Some("payment_method.token_id"),
+        ),
+        error(422, "parameter_validation_error", "conekta.errors.parameter_validation.currency", Some("currency")),
+        error(404, "resource_not_found_error", "conekta.errors.resource_not_found.entity", None),
+    ];
+    let (base, seen) = scripted(steps).await;
+    let conekta = conekta_at(&base);
+    assert_eq!(
+        conekta.charge(None, &charge_spec(), "k1").await,
+        Err(GatewayError::Declined { code: "declined".into() })
+    );
+    let foreign = conekta.complete_setup(None, "cus_1", "cus_2:setup:1", Some("tok_1")).await;
+    assert_eq!(foreign, Err(GatewayError::NotFound), "another customer's setup, with no call made");
+    let used = conekta.complete_setup(None, "cus_1", "cus_1:setup:1", Some("tok_used")).await;
+    assert_eq!(used, Err(GatewayError::NotFound), "a used token is no card, not a decline");
+    let missing = conekta.complete_setup(None, "cus_1", "cus_1:setup:2", Some("tok_missing")).await;
+    assert_eq!(missing, Err(GatewayError::NotFound));
+    assert!(matches!(conekta.charge(None, &charge_spec(), "k2").await, Err(GatewayError::Invalid(_))));
+    assert_eq!(conekta.retrieve_payment(None, "ord_x").await, Err(GatewayError::NotFound));
     assert_eq!(seen.lock().unwrap().len(), 5, "none of these is tried again");
 }

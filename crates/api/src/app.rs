@@ -8,6 +8,7 @@ use sea_orm::DbErr;
 use tessera_audit::AuditService;
 use tessera_billing::BillingService;
 use tessera_billing::gateway::PaymentGateway;
+use tessera_billing::gateway::conekta::{ConektaConfig, ConektaGateway};
 use tessera_billing::gateway::stripe::{StripeConfig, StripeGateway};
 use tessera_identity::{
     AccountLinks, CeremonyStore, DatabaseCeremonies, IdentityService, PasswordHasher, PasswordPolicy, SessionPolicy,
@@ -344,13 +345,18 @@ fn spawn_request_counts(state: AppState) -> JoinHandle<()> {
     })
 }
 
-/// Billing with the payment gateways: Stripe when its key is configured, then
-/// those the options give.
+/// Billing with the payment gateways: Stripe and Conekta when their keys are
+/// configured, then those the options give.
 fn billing_service(db: &Db, config: &Config, options: &AppOptions) -> Result<BillingService, StartupError> {
     let mut billing = BillingService::new(db.clone(), Arc::new(GatewayBillingHooks));
     if let Some(key) = &config.stripe_secret_key {
         let stripe = StripeConfig { api_base: config.stripe_api_base.clone(), ..StripeConfig::new(key.clone()) };
         let gateway = StripeGateway::new(stripe).map_err(StartupError::Payments)?;
+        billing = billing.with_gateway(Arc::new(gateway));
+    }
+    if let Some(key) = &config.conekta_private_key {
+        let conekta = ConektaConfig { api_base: config.conekta_api_base.clone(), ..ConektaConfig::new(key.clone()) };
+        let gateway = ConektaGateway::new(conekta).map_err(StartupError::Payments)?;
         billing = billing.with_gateway(Arc::new(gateway));
     }
     for gateway in &options.payment_gateways {

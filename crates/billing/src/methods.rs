@@ -1,9 +1,10 @@
 //! The cards a business keeps for its subscription. The card goes from the
 //! browser to the provider, never through Tessera: `setup_payment_method`
-//! makes (once) the business's customer at the provider and a setup intent,
-//! whose client secret the browser uses; `confirm_payment_method` asks the
-//! provider how it went and keeps the brand and last four digits. A setup
-//! intent of another customer is not found, whoever names it.
+//! makes (once) the business's customer at the provider and a setup (at
+//! Stripe an intent, whose client secret the browser uses); then
+//! `confirm_payment_method` completes it (Stripe is asked how it went;
+//! Conekta keeps the browser's card token) and keeps the brand and last four
+//! digits. A setup of another customer is not found, whoever names it.
 
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -158,16 +159,20 @@ impl BillingService {
         Ok(PaymentSetup { provider, setup_intent_id: setup.id, client_secret: setup.client_secret })
     }
 
-    /// Keeps the card a confirmed setup intent gave (`billing:manage`) as the
-    /// business's default, with an audit record. Confirming the same setup
-    /// again answers the same card.
+    /// Keeps the card a completed setup gave (`billing:manage`) as the
+    /// business's default, with an audit record: `card_token` is what a
+    /// tokenizing provider's browser library gave (Conekta's `tok_…`).
+    /// Confirming the same setup again answers the same card.
     pub async fn confirm_payment_method(
         &self,
         ctx: &RequestContext,
         provider: PaymentProvider,
         setup_intent_id: &str,
+        card_token: Option<&str>,
     ) -> Result<PaymentMethod> {
         let auth = ctx.authorize(Permission::BillingManage)?;
+        let setup_intent_id = provider_reference("setupIntentId", setup_intent_id)?;
+        let card_token = card_token.map(|token| provider_reference("cardToken", token)).transpose()?;
         let gateway = self.gateway(provider)?;
         let not_found = || DomainError::NotFound { entity: "setup intent" };
         let customer = {
@@ -176,7 +181,8 @@ impl BillingService {
             txn.commit().await?;
             row.ok_or_else(not_found)?
         };
-        let setup = match gateway.retrieve_setup(None, setup_intent_id.trim()).await {
+        let provider_customer = customer.provider_customer_id.as_str();
+        let setup = match gateway.complete_setup(None, provider_customer, setup_intent_id, card_token).await {
             Err(GatewayError::NotFound) => return Err(not_found()),
             other => other.map_err(gateway_error)?,
         };
@@ -192,7 +198,7 @@ impl BillingService {
             }
             _ => return Err(DomainError::Conflict("the card has not been confirmed at the provider yet".into())),
         };
-        let card = gateway.card(None, &method_id).await.map_err(gateway_error)?;
+        let card = gateway.card(None, provider_customer, &method_id).await.map_err(gateway_error)?;
 
         let (auth, txn) = self.db.begin_authorized(ctx, Permission::BillingManage, Access::Write).await?;
         lock_billing(&txn, auth.tenant_id).await?;
@@ -293,6 +299,12 @@ impl BillingService {
         let tenant = tessera_tenant::load_tenant_in_scope(&*txn, tenant_id).await?;
         let billing = info::info_of(&*txn, tenant_id).await?;
         txn.commit().await?;
+        if billing.billing_email.is_none() && gateway.needs_customer_email() {
+            return Err(DomainError::invalid(
+                "billingEmail",
+                "this provider keeps cards only for a business with a billing email: set it first",
+            ));
+        }
         let spec = CustomerSpec {
             name: billing.legal_name.unwrap_or(tenant.name),
             email: billing.billing_email,
@@ -320,6 +332,19 @@ impl BillingService {
             .ok_or_else(|| DomainError::Internal("the payment customer was not kept".into()))?;
         txn.commit().await?;
         Ok(row)
+    }
+}
+
+/// An id the browser got from a provider (a setup's, a card token's):
+/// trimmed, at most 255 letters, digits, `_`, `-` and `:`, as every
+/// provider's ids and Tessera's setup keys are; never a path or a query, as
+/// it goes into the provider's URLs.
+fn provider_reference<'a>(field: &'static str, value: &'a str) -> Result<&'a str> {
+    let value = value.trim();
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':');
+    match !value.is_empty() && value.len() <= 255 && value.bytes().all(allowed) {
+        true => Ok(value),
+        false => Err(DomainError::invalid(field, "must be the provider's id, as it gave it")),
     }
 }
 

@@ -305,8 +305,9 @@ pub struct PaymentSetup {
     pub provider: PaymentProvider,
     /// The provider's setup intent, to confirm once the card is given.
     pub setup_intent_id: String,
-    /// For the provider's browser library (Stripe.js `confirmCardSetup`).
-    pub client_secret: String,
+    /// For the provider's browser library (Stripe.js `confirmCardSetup`);
+    /// `None` where it needs only the platform's public key (Conekta).
+    pub client_secret: Option<String>,
 }
 
 /// Where an invoice stands.

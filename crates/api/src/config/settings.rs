@@ -221,6 +221,21 @@ declare_settings! {
         tidy trimmed,
         check http_url;
 
+    /// Conekta private key (`key_…`) for what businesses pay the platform at Conekta; unset, Conekta is not offered.
+    conekta_private_key: String, env "TESSERA_CONEKTA_PRIVATE_KEY", optional("unset"),
+        tidy non_empty,
+        check when_set(|key: &String| match key.starts_with("key_") {
+            true => Ok(()),
+            false => Err("must be a Conekta private key (key_…)".into()),
+        }),
+        shown_as secret,
+        clap(hide_env_values = true);
+
+    /// Conekta's API address (a stand-in for tests).
+    conekta_api_base: String, env "TESSERA_CONEKTA_API_BASE", default("`https://api.conekta.io`") = "https://api.conekta.io".into(),
+        tidy trimmed,
+        check http_url;
+
     /// The gateway's public URL, for the email open pixel.
     public_url: String, env "TESSERA_PUBLIC_URL", default("`http://<listen>`") = format!("http://{listen}"),
         tidy trimmed,

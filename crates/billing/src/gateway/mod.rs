@@ -5,12 +5,20 @@
 //! four digits), charges with an idempotency key, retrieves, refunds, and
 //! lists events.
 //!
+//! Browsers give cards in one of two ways. Stripe.js confirms a setup intent
+//! made here ([`PaymentGateway::create_setup`]), and completing it asks Stripe
+//! how it went. Conekta's tokenizer turns the card into a one-use token with
+//! the platform's public key; there is nothing to make beforehand, and
+//! completing the setup keeps the token as the customer's payment source.
+//!
 //! Every call that creates something takes an idempotency key, which the
 //! caller makes from its own row's id, written before the call: a retried
 //! call after a dropped answer creates nothing twice. Errors are a closed
 //! enum ([`GatewayError`]); retrying is decided by its variant, never by
 //! matching provider messages.
 
+pub mod conekta;
+pub mod http;
 pub mod stripe;
 pub mod stripe_webhook;
 
@@ -56,8 +64,9 @@ pub enum SetupStatus {
 pub struct SetupIntent {
     /// The provider's id.
     pub id: String,
-    /// What the browser needs to hand the card to the provider.
-    pub client_secret: String,
+    /// What the browser needs to hand the card to the provider (Stripe's
+    /// client secret); `None` where its library needs only the public key.
+    pub client_secret: Option<String>,
     /// Where it stands.
     pub status: SetupStatus,
     /// The customer it keeps the card for.
@@ -214,17 +223,34 @@ pub trait PaymentGateway: Send + Sync {
     /// Which provider it is.
     fn provider(&self) -> PaymentProvider;
 
+    /// Whether a customer can only be made with an email (Conekta's rule).
+    fn needs_customer_email(&self) -> bool {
+        false
+    }
+
     /// Makes a customer; returns its id.
     async fn create_customer(&self, account: Account<'_>, spec: &CustomerSpec, key: &str) -> GatewayResult<String>;
 
     /// Starts keeping a card for `customer`, for charges without them present.
     async fn create_setup(&self, account: Account<'_>, customer: &str, key: &str) -> GatewayResult<SetupIntent>;
 
-    /// A setup intent as it stands.
-    async fn retrieve_setup(&self, account: Account<'_>, id: &str) -> GatewayResult<SetupIntent>;
+    /// The setup `id` of `customer` once the browser is done with it:
+    /// Stripe is asked how it went (`card_token` is not used); Conekta keeps
+    /// `card_token` (`tok_…`, from its tokenizer) as a payment source of
+    /// `customer`. Completing the same setup twice keeps one card; a setup of
+    /// another customer is not found (Stripe's names its customer, and the
+    /// caller compares).
+    async fn complete_setup(
+        &self,
+        account: Account<'_>,
+        customer: &str,
+        id: &str,
+        card_token: Option<&str>,
+    ) -> GatewayResult<SetupIntent>;
 
-    /// What Tessera may keep of a payment method: brand and last four.
-    async fn card(&self, account: Account<'_>, payment_method: &str) -> GatewayResult<CardSummary>;
+    /// What Tessera may keep of `customer`'s payment method: brand and last
+    /// four.
+    async fn card(&self, account: Account<'_>, customer: &str, payment_method: &str) -> GatewayResult<CardSummary>;
 
     /// Charges a kept card now, without the customer present.
     async fn charge(&self, account: Account<'_>, spec: &ChargeSpec, key: &str) -> GatewayResult<ProviderPayment>;

@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+use super::http::{self, RetryPolicy, field};
 use super::{
     Account, CardSummary, ChargeSpec, CustomerSpec, GatewayError, GatewayResult, PaymentGateway, PaymentStatus,
     ProviderEvent, ProviderPayment, ProviderRefund, RefundStatus, SetupIntent, SetupStatus,
@@ -69,13 +70,7 @@ type Form = Vec<(String, String)>;
 impl StripeGateway {
     /// A client for `config`.
     pub fn new(config: StripeConfig) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Tessera/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("the Stripe client could not be built: {e}"))?;
-        Ok(Self { http, config })
+        Ok(Self { http: http::client("Stripe", config.timeout)?, config })
     }
 
     /// Sends one request, retrying what may be retried with the same key.
@@ -87,17 +82,8 @@ impl StripeGateway {
         form: &Form,
         key: Option<&str>,
     ) -> GatewayResult<Value> {
-        let mut attempt = 0;
-        loop {
-            let outcome = self.attempt(method.clone(), path, account, form, key).await;
-            match outcome {
-                Err(err) if err.retryable() && attempt < self.config.max_retries => {
-                    tokio::time::sleep(self.config.backoff * 2u32.pow(attempt)).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        let policy = RetryPolicy { max_retries: self.config.max_retries, backoff: self.config.backoff };
+        http::with_retries(policy, || self.attempt(method.clone(), path, account, form, key)).await
     }
 
     async fn attempt(
@@ -121,23 +107,7 @@ impl StripeGateway {
             request = request.header("Idempotency-Key", key);
         }
         request = if method == Method::GET { request.query(form) } else { request.form(form) };
-        let response = match request.send().await {
-            Ok(response) => response,
-            // Nothing left this machine: safe to call again.
-            Err(err) if err.is_connect() => return Err(GatewayError::Transient(err.to_string())),
-            // Sent, but no answer: Stripe may have acted.
-            Err(err) => return Err(GatewayError::Unknown(err.to_string())),
-        };
-        let status = response.status();
-        let body: Value = match response.json().await {
-            Ok(body) => body,
-            Err(err) if status.is_success() => return Err(GatewayError::Unknown(err.to_string())),
-            Err(_) => Value::Null,
-        };
-        if status.is_success() {
-            return Ok(body);
-        }
-        Err(error_of(status, &body))
+        http::send(request).await?.map_err(|(status, body)| error_of(status, &body))
     }
 }
 
@@ -181,10 +151,6 @@ fn is_decline(code: &str) -> bool {
     )
 }
 
-fn field(value: &Value, name: &str) -> GatewayResult<String> {
-    value[name].as_str().map(str::to_owned).ok_or_else(|| GatewayError::Unknown(format!("the answer has no `{name}`")))
-}
-
 fn metadata(form: &mut Form, pairs: &[(String, String)]) {
     for (key, value) in pairs {
         form.push((format!("metadata[{key}]"), value.clone()));
@@ -207,7 +173,7 @@ fn setup_of(value: &Value) -> GatewayResult<SetupIntent> {
     };
     Ok(SetupIntent {
         id: field(value, "id")?,
-        client_secret: field(value, "client_secret")?,
+        client_secret: Some(field(value, "client_secret")?),
         status,
         customer: value["customer"].as_str().map(str::to_owned),
         payment_method,
@@ -277,11 +243,17 @@ impl PaymentGateway for StripeGateway {
         setup_of(&self.call(Method::POST, "/v1/setup_intents", account, &form, Some(key)).await?)
     }
 
-    async fn retrieve_setup(&self, account: Account<'_>, id: &str) -> GatewayResult<SetupIntent> {
+    async fn complete_setup(
+        &self,
+        account: Account<'_>,
+        _customer: &str,
+        id: &str,
+        _card_token: Option<&str>,
+    ) -> GatewayResult<SetupIntent> {
         setup_of(&self.call(Method::GET, &format!("/v1/setup_intents/{id}"), account, &Vec::new(), None).await?)
     }
 
-    async fn card(&self, account: Account<'_>, payment_method: &str) -> GatewayResult<CardSummary> {
+    async fn card(&self, account: Account<'_>, _customer: &str, payment_method: &str) -> GatewayResult<CardSummary> {
         let path = format!("/v1/payment_methods/{payment_method}");
         let found = self.call(Method::GET, &path, account, &Vec::new(), None).await?;
         Ok(CardSummary { brand: field(&found["card"], "brand")?, last4: field(&found["card"], "last4")? })

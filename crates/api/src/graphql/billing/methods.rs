@@ -1,7 +1,8 @@
 //! The cards a business keeps for its subscription and its customers at the
 //! payment providers. A card goes from the browser to the provider (Stripe.js
-//! `confirmCardSetup` with `setupPaymentMethod`'s client secret), never
-//! through Tessera, which keeps the brand and the last four digits.
+//! `confirmCardSetup` with `setupPaymentMethod`'s client secret, or Conekta's
+//! tokenizer with the platform's public key), never through Tessera, which
+//! keeps the brand and the last four digits.
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -78,12 +79,13 @@ impl From<PaymentMethod> for PaymentMethodObject {
 pub(crate) struct PaymentSetupObject {
     /// The provider.
     provider: PaymentProviderEnum,
-    /// The provider's setup intent: pass it to `confirmPaymentMethod` once the
-    /// card is confirmed.
+    /// The setup: pass it to `confirmPaymentMethod` once the browser gave
+    /// the card.
     setup_intent_id: String,
     /// For the provider's browser library (Stripe.js `confirmCardSetup`).
-    /// Secret: give it to the browser that asked, and nowhere else.
-    client_secret: String,
+    /// Secret: give it to the browser that asked, and nowhere else. Null at
+    /// Conekta, whose tokenizer needs only the platform's public key.
+    client_secret: Option<String>,
 }
 
 impl From<PaymentSetup> for PaymentSetupObject {
@@ -114,7 +116,8 @@ pub(super) struct PaymentMethodMutations;
 #[Object]
 impl PaymentMethodMutations {
     /// Starts keeping a card at `provider` for the subscription: give the
-    /// answer's client secret to the provider's browser library, then call
+    /// answer's client secret to the provider's browser library (at Conekta,
+    /// tokenize the card with the platform's public key), then call
     /// `confirmPaymentMethod`. `SERVICE_UNAVAILABLE` when the platform has no
     /// account at that provider.
     #[access(Requires(Permission::BillingManage))]
@@ -126,17 +129,22 @@ impl PaymentMethodMutations {
         Ok(services(ctx)?.billing.setup_payment_method(request(ctx)?, provider.into()).await?.into())
     }
 
-    /// Keeps the card a confirmed setup intent of this business gave, as the
-    /// default for charges. Audited. `NOT_FOUND` for another business's setup.
+    /// Keeps the card a confirmed setup of this business gave, as the
+    /// default for charges: at Conekta, `cardToken` is the token its
+    /// tokenizer gave (`tok_…`, used once). Audited. `NOT_FOUND` for another
+    /// business's setup.
     #[access(Requires(Permission::BillingManage))]
     async fn confirm_payment_method(
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "PaymentProviderEnum::Stripe")] provider: PaymentProviderEnum,
         setup_intent_id: String,
+        card_token: Option<String>,
     ) -> ApiResult<PaymentMethodObject> {
-        let kept =
-            services(ctx)?.billing.confirm_payment_method(request(ctx)?, provider.into(), &setup_intent_id).await?;
+        let billing = &services(ctx)?.billing;
+        let kept = billing
+            .confirm_payment_method(request(ctx)?, provider.into(), &setup_intent_id, card_token.as_deref())
+            .await?;
         Ok(kept.into())
     }
 
