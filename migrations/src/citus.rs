@@ -34,7 +34,7 @@ pub struct Distribution {
 }
 
 /// The tables every tenant table may reference, copied to every node.
-const REFERENCE_TABLES: [&str; 4] = ["tenants", "users", "plans", "coupons"];
+const REFERENCE_TABLES: [&str; 5] = ["tenants", "users", "plans", "plan_overage_prices", "coupons"];
 
 /// Tenant tables of the current schema, with whether they can be distributed.
 const TENANT_TABLES: &str = "\

@@ -54,6 +54,7 @@ mod m20261229_000039_invoices;
 mod m20261230_000040_subscription_changes;
 mod m20261231_000041_coupons;
 mod m20270101_000042_provider_events;
+mod m20270102_000043_overage;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -106,6 +107,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261230_000040_subscription_changes::Migration),
             Box::new(m20261231_000041_coupons::Migration),
             Box::new(m20270101_000042_provider_events::Migration),
+            Box::new(m20270102_000043_overage::Migration),
         ]
     }
 }

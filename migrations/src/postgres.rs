@@ -148,6 +148,7 @@ pub const GLOBAL_TABLES: &[&str] = &[
     // The platform's catalogue of plans and its coupons (a business's
     // subscription and redemptions are its own), and its invoice counter.
     "plans",
+    "plan_overage_prices",
     "coupons",
     "invoice_numbers",
     // Events payment providers send; each names its business in its metadata.

@@ -38,6 +38,9 @@ fn allowed_workspace_dependencies() -> BTreeMap<&'static str, BTreeSet<&'static 
                 "tessera-ledger",
             ]),
         ),
+        // What a business pays the platform; a plan's overage is billed from
+        // the ledger's counters.
+        ("tessera-billing", BTreeSet::from(["tessera-kernel", "tessera-tenant", "tessera-audit", "tessera-ledger"])),
         ("tessera-migrations", BTreeSet::new()),
         // Service-level test helpers: domain crates take it as a dev-dependency only.
         ("tessera-testkit", BTreeSet::from(["tessera-kernel", "tessera-migrations"])),

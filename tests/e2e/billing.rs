@@ -45,6 +45,7 @@ pub(crate) async fn add_plan(
         trial_days,
         per_seat,
         available: true,
+        overage_prices: Vec::new(),
     };
     app.state.services.billing.add_plan_version(new, app.now()).await.unwrap();
 }
@@ -170,6 +171,7 @@ async fn the_catalogue_offers_the_seeds_prices_and_a_new_version_never_reprices_
         trial_days: 14,
         per_seat: false,
         available: true,
+        overage_prices: Vec::new(),
     };
     let added = app.state.services.billing.add_plan_version(new, app.now()).await.unwrap();
     assert_eq!(added.version, 2);

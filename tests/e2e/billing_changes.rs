@@ -72,6 +72,7 @@ async fn add_plan(app: &TestApp, code: &str, interval: Interval, price_minor: i6
         trial_days: 0,
         per_seat,
         available: true,
+        overage_prices: Vec::new(),
     };
     app.state.services.billing.add_plan_version(new, app.now()).await.unwrap();
 }

@@ -57,6 +57,7 @@ async fn plus_monthly(app: &TestApp) {
         trial_days: 0,
         per_seat: false,
         available: true,
+        overage_prices: Vec::new(),
     };
     app.state.services.billing.add_plan_version(new, app.now()).await.unwrap();
 }

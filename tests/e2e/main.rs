@@ -16,6 +16,7 @@ mod billing_changes;
 mod billing_conekta;
 mod billing_coupons;
 mod billing_invoice_pages;
+mod billing_overage;
 mod billing_payments;
 mod billing_subscriptions;
 mod billing_webhooks;

@@ -15,6 +15,7 @@
 pub mod accounts;
 pub mod app;
 mod caller;
+pub mod catalogue;
 pub mod ceremonies;
 pub mod config;
 pub mod coupons;

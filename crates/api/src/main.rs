@@ -9,6 +9,7 @@ use std::pin::Pin;
 use tessera_api::config::{Config, ConfigArgs, LogFormat, redact_url};
 use tessera_api::demo::{self, DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, DEMO_SLUG, Seeded};
 
+use tessera_api::catalogue::{self, PlanAction};
 use tessera_api::coupons::{self, CouponAction};
 use tessera_api::payment_events::{self, PaymentsAction};
 use tessera_api::plans::{self, LimitsAction};
@@ -70,6 +71,11 @@ enum Command {
     Limits {
         #[command(subcommand)]
         action: LimitsAction,
+    },
+    /// List the plan catalogue and add plan versions, with overage prices (the platform operator's).
+    Plan {
+        #[command(subcommand)]
+        action: PlanAction,
     },
     /// Offer coupons and list them (the platform operator's).
     Coupon {
@@ -168,6 +174,7 @@ async fn main() -> ExitCode {
             operate(config, |s| Box::pin(async move { plans::set_tier(s, &slug, &tier).await })).await
         }
         Command::Limits { action } => operate(config, |s| Box::pin(plans::limits(s, action))).await,
+        Command::Plan { action } => operate(config, |s| Box::pin(catalogue::plan(s, action))).await,
         Command::Coupon { action } => operate(config, |s| Box::pin(coupons::coupon(s, action))).await,
         Command::Payments { action } => operate(config, |s| Box::pin(payment_events::payments(s, action))).await,
         Command::Usage { action: UsageAction::Recompute } => operate(config, |s| Box::pin(plans::recompute(s))).await,

@@ -3,12 +3,15 @@
 //! what a subscription started on stays readable. New subscriptions choose
 //! from each code's latest version, when it is available.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use tessera_kernel::{DomainError, PlanId, Result};
+use tessera_ledger::Measure;
 
-use crate::entity::plan;
-use crate::model::{NewPlanVersion, Plan};
+use crate::entity::{plan, plan_overage_price};
+use crate::model::{NewPlanVersion, OveragePrice, Plan};
 use crate::money::currency_code;
 
 /// The longest trial a plan may give, in days.
@@ -37,8 +40,8 @@ impl From<plan::Model> for Plan {
     }
 }
 
-/// Each plan's latest version, when new subscriptions may choose it, by code.
-pub async fn on_offer<C: ConnectionTrait>(conn: &C) -> Result<Vec<Plan>> {
+/// Each plan's latest version, offered or not, by code.
+pub async fn latest<C: ConnectionTrait>(conn: &C) -> Result<Vec<Plan>> {
     let rows =
         plan::Entity::find().order_by_asc(plan::Column::Code).order_by_desc(plan::Column::Version).all(conn).await?;
     let mut latest: Vec<plan::Model> = Vec::new();
@@ -47,7 +50,12 @@ pub async fn on_offer<C: ConnectionTrait>(conn: &C) -> Result<Vec<Plan>> {
             latest.push(row);
         }
     }
-    Ok(latest.into_iter().filter(|p| p.available).map(Plan::from).collect())
+    Ok(latest.into_iter().map(Plan::from).collect())
+}
+
+/// Each plan's latest version, when new subscriptions may choose it, by code.
+pub async fn on_offer<C: ConnectionTrait>(conn: &C) -> Result<Vec<Plan>> {
+    Ok(latest(conn).await?.into_iter().filter(|p| p.available).collect())
 }
 
 /// The version of `code` a new subscription gets: its latest, if available.
@@ -90,6 +98,7 @@ pub async fn add_version<C: ConnectionTrait>(conn: &C, new: NewPlanVersion, now:
         return Err(DomainError::invalid("trialDays", format!("must be 0 to {MAX_TRIAL_DAYS}")));
     }
     let currency = currency_code(&new.currency).ok_or_else(|| DomainError::invalid("currency", "use ISO 4217"))?;
+    checked_overage(&new.overage_prices)?;
     let latest = plan::Entity::find()
         .filter(plan::Column::Code.eq(code.as_str()))
         .order_by_desc(plan::Column::Version)
@@ -112,5 +121,53 @@ pub async fn add_version<C: ConnectionTrait>(conn: &C, new: NewPlanVersion, now:
     .insert(conn)
     .await
     .map_err(|e| DomainError::conflict_on_unique(e, "another version of this plan was added at the same time"))?;
+    for price in &new.overage_prices {
+        plan_overage_price::ActiveModel {
+            plan_id: Set(row.id),
+            metric: Set(price.metric),
+            unit_price_minor: Set(price.unit_price_minor),
+        }
+        .insert(conn)
+        .await?;
+    }
     Ok(row.into())
+}
+
+/// Overage is billed per period, so only metrics counted per period have a
+/// price; each at most once, within the price bounds.
+fn checked_overage(prices: &[OveragePrice]) -> Result<()> {
+    for (i, price) in prices.iter().enumerate() {
+        if price.metric.measure() != Measure::PerPeriod {
+            let message = format!("`{}` is not counted per period; overage has no price", price.metric.as_str());
+            return Err(DomainError::invalid("overage", message));
+        }
+        if !(1..=MAX_PRICE_MINOR).contains(&price.unit_price_minor) {
+            return Err(DomainError::invalid("overage", format!("a unit costs 1 to {MAX_PRICE_MINOR} minor units")));
+        }
+        if prices[..i].iter().any(|p| p.metric == price.metric) {
+            return Err(DomainError::invalid("overage", format!("`{}` is priced twice", price.metric.as_str())));
+        }
+    }
+    Ok(())
+}
+
+/// The overage prices of each plan version in `ids` (every id answered, with
+/// none where the version has none).
+pub async fn overage_prices_of<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[PlanId],
+) -> Result<HashMap<PlanId, Vec<OveragePrice>>> {
+    let mut found: HashMap<PlanId, Vec<OveragePrice>> = ids.iter().map(|id| (*id, Vec::new())).collect();
+    let rows = plan_overage_price::Entity::find()
+        .filter(plan_overage_price::Column::PlanId.is_in(ids.iter().copied()))
+        .order_by_asc(plan_overage_price::Column::Metric)
+        .all(conn)
+        .await?;
+    for row in rows {
+        found
+            .entry(row.plan_id)
+            .or_default()
+            .push(OveragePrice { metric: row.metric, unit_price_minor: row.unit_price_minor });
+    }
+    Ok(found)
 }

@@ -50,6 +50,7 @@ impl Discount {
             quantity: 1,
             unit_minor: -self.amount_minor,
             period: None,
+            usage: None,
         }
     }
 }

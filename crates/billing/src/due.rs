@@ -35,6 +35,7 @@ use crate::info;
 use crate::invoices::{self, plan_line};
 use crate::methods::default_method;
 use crate::model::{InvoiceReason, InvoiceStatus, PaymentState, SubscriptionStatus};
+use crate::overage;
 use crate::periods::period_end;
 use crate::service::{BillingService, lock_billing, timezone_of};
 use crate::states::{self, Event};
@@ -238,8 +239,13 @@ impl BillingService {
             row.period_number = Set(terms.number);
             row.current_period_start = Set(period.0);
             row.current_period_end = Set(period.1);
+            // The usage periods that ended in the period just over, at the
+            // prices of the plan it was on.
+            let overage = overage::ended_lines(&txn, &before, &plan, before.current_period_end, timezone).await?;
+            row.overage_billed_through = Set(Some(overage.through));
             let after = save(row, &before, now, &txn).await?;
-            let lines = vec![plan_line(&next_plan, after.quantity, after.unit_price_minor, period)];
+            let mut lines = vec![plan_line(&next_plan, after.quantity, after.unit_price_minor, period)];
+            lines.extend(overage.lines);
             let issued = invoices::issue(&txn, &after, InvoiceReason::Renewal, period, lines, None, now).await?;
             let action = ("subscription.renewed", None);
             self.record_between(&txn, None, action, (&before, &plan), (&after, &next_plan), now).await?;

@@ -13,6 +13,7 @@ use sea_orm::{
 use tessera_audit::AuditEntry;
 use tessera_kernel::db::Access;
 use tessera_kernel::{DomainError, Page, PageRequest, Permission, RequestContext, Result};
+use tessera_ledger::Metric;
 use uuid::Uuid;
 
 use crate::discounts;
@@ -28,6 +29,8 @@ pub(crate) struct NewLine {
     pub(crate) quantity: i32,
     pub(crate) unit_minor: i64,
     pub(crate) period: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// The metric and usage period an overage line bills (each once).
+    pub(crate) usage: Option<(Metric, String)>,
 }
 
 /// The subtotal, discount and total of `lines`: discounts are the negative
@@ -132,6 +135,8 @@ pub(crate) async fn issue(
             period_start: Set(line.period.map(|p| p.0)),
             period_end: Set(line.period.map(|p| p.1)),
             coupon_redemption_id: Set(redemption),
+            metric: Set(line.usage.as_ref().map(|(metric, _)| metric.as_str().to_owned())),
+            usage_period: Set(line.usage.map(|(_, period)| period)),
         }
         .insert(txn)
         .await?;
@@ -223,7 +228,14 @@ pub(crate) fn plan_line(
     unit_minor: i64,
     period: (DateTime<Utc>, DateTime<Utc>),
 ) -> NewLine {
-    NewLine { kind: LineKind::Plan, description: plan.name.clone(), quantity, unit_minor, period: Some(period) }
+    NewLine {
+        kind: LineKind::Plan,
+        description: plan.name.clone(),
+        quantity,
+        unit_minor,
+        period: Some(period),
+        usage: None,
+    }
 }
 
 #[cfg(test)]
@@ -231,7 +243,7 @@ mod tests {
     use super::*;
 
     fn line(kind: LineKind, quantity: i32, unit_minor: i64) -> NewLine {
-        NewLine { kind, description: String::new(), quantity, unit_minor, period: None }
+        NewLine { kind, description: String::new(), quantity, unit_minor, period: None, usage: None }
     }
 
     #[test]

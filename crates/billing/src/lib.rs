@@ -15,6 +15,8 @@
 //!   at the period's end, resuming; the business's tier follows the
 //!   subscription in the same transaction ([`SubscriptionStatus::tier`]);
 //! - `invoices`: numbered invoices with lines and totals that add up;
+//! - `overage`: use beyond a soft limit, priced by the plan version and
+//!   billed once per usage period at the renewal after it ends;
 //! - [`coupons`] and `discounts`: coupons the operator offers and owners
 //!   redeem, and what they take off an invoice, in order, never below zero;
 //! - `render`: an invoice as an HTML page a person reads and prints;
@@ -30,8 +32,8 @@
 //!   it;
 //! - `due`: the clock-driven job: trial reminders, a trial's first charge or
 //!   its end, renewals, retries, and payments whose answer was lost;
-//! - [`gateway`]: payment providers behind one trait, Stripe's thin client
-//!   and its webhook signatures;
+//! - [`gateway`]: payment providers behind one trait, Stripe's and Conekta's
+//!   thin clients and Stripe's webhook signatures;
 //! - `events`: provider events kept once and applied by asking the provider
 //!   for the object as it is now, so they never move a payment back;
 //! - `methods`: the business's customers at providers and the cards it keeps
@@ -60,6 +62,7 @@ mod invoices;
 mod methods;
 pub mod model;
 mod money;
+mod overage;
 pub mod periods;
 mod proration;
 pub mod quotes;
@@ -78,8 +81,8 @@ pub use hooks::{BillingHooks, BillingNotice, NoticeKind};
 pub use methods::MAX_PAYMENT_METHODS;
 pub use model::{
     Address, BillingInfo, BillingInfoPatch, Interval, Invoice, InvoiceLine, InvoiceReason, InvoiceStatus, LineKind,
-    NewPlanVersion, PaymentCustomer, PaymentMethod, PaymentProvider, PaymentSetup, PaymentState, Plan, Subscription,
-    SubscriptionStatus,
+    NewPlanVersion, OveragePrice, PaymentCustomer, PaymentMethod, PaymentProvider, PaymentSetup, PaymentState, Plan,
+    Subscription, SubscriptionStatus,
 };
 pub use money::format_money;
 pub use quotes::{ChangeApplied, ChangeTiming, Quote, ScheduledChange};

@@ -151,6 +151,19 @@ pub struct NewPlanVersion {
     pub per_seat: bool,
     /// Whether new subscriptions may choose it.
     pub available: bool,
+    /// What each unit beyond a soft limit costs, per metric (none: overage
+    /// is counted but not billed).
+    pub overage_prices: Vec<OveragePrice>,
+}
+
+/// What a plan version charges per unit of a metric used beyond its tier's
+/// soft limit, billed at the renewal after the usage period ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OveragePrice {
+    /// A metric counted per period (`bookings`, `sms`, `emails`, …).
+    pub metric: tessera_ledger::Metric,
+    /// Per unit, in minor units of the plan's currency.
+    pub unit_price_minor: i64,
 }
 
 /// A business's postal address for invoices.

@@ -158,6 +158,7 @@ pub(crate) fn price_change(
             quantity: 1,
             unit_minor: amount,
             period: Some((at, current_period.1)),
+            usage: None,
         };
         (ChangeTiming::Now, vec![line], current_period, false)
     } else if !same_plan && new_total >= old_total {
@@ -173,6 +174,7 @@ pub(crate) fn price_change(
                 quantity: 1,
                 unit_minor: -credit,
                 period: Some((at, current_period.1)),
+                usage: None,
             });
         }
         (ChangeTiming::Now, lines, period, true)

@@ -2,6 +2,7 @@
 //! operator, each call in a transaction of its own; and what the areas share
 //! (the per-business lock, the live subscription, audit snapshots).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -9,14 +10,14 @@ use chrono_tz::Tz;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::json;
 use tessera_kernel::db::{Access, Scope};
-use tessera_kernel::{Db, DomainError, Permission, RequestContext, Result, TenantId};
+use tessera_kernel::{Db, DomainError, Permission, PlanId, RequestContext, Result, TenantId};
 use tessera_tenant::Tenant;
 
 use crate::catalogue;
 use crate::entity::subscription;
 use crate::gateway::PaymentGateway;
 use crate::hooks::BillingHooks;
-use crate::model::{NewPlanVersion, PaymentProvider, Plan, Subscription};
+use crate::model::{NewPlanVersion, OveragePrice, PaymentProvider, Plan, Subscription};
 use crate::quotes::ScheduledChange;
 
 /// Billing's operations.
@@ -63,12 +64,34 @@ impl BillingService {
         Ok(plans)
     }
 
-    /// Every plan's latest version, offered or not (the platform operator's).
-    pub async fn catalogue_for_operator(&self) -> Result<Vec<Plan>> {
-        let txn = self.db.begin(Scope::Global, Access::Read).await?;
-        let plans = catalogue::on_offer(&txn).await?;
+    /// What each unit beyond a soft limit costs on the plan versions `ids`
+    /// (`billing:read`; every id answered).
+    pub async fn overage_prices_of(
+        &self,
+        ctx: &RequestContext,
+        ids: &[PlanId],
+    ) -> Result<HashMap<PlanId, Vec<OveragePrice>>> {
+        let (_, txn) = self.db.begin_authorized(ctx, Permission::BillingRead, Access::Read).await?;
+        let prices = catalogue::overage_prices_of(&*txn, ids).await?;
         txn.commit().await?;
-        Ok(plans)
+        Ok(prices)
+    }
+
+    /// Every plan's latest version, offered or not, with its overage prices
+    /// (the platform operator's).
+    pub async fn catalogue_for_operator(&self) -> Result<Vec<(Plan, Vec<OveragePrice>)>> {
+        let txn = self.db.begin(Scope::Global, Access::Read).await?;
+        let plans = catalogue::latest(&txn).await?;
+        let ids: Vec<PlanId> = plans.iter().map(|p| p.id).collect();
+        let mut prices = catalogue::overage_prices_of(&txn, &ids).await?;
+        txn.commit().await?;
+        Ok(plans
+            .into_iter()
+            .map(|plan| {
+                let overage = prices.remove(&plan.id).unwrap_or_default();
+                (plan, overage)
+            })
+            .collect())
     }
 
     /// Adds the next version of a plan (the platform operator's command).

@@ -105,6 +105,8 @@ impl BillingService {
             period_number: Set(0),
             pending_plan_id: Set(None),
             pending_quantity: Set(None),
+            // Overage of usage periods that end in the trial is not billed.
+            overage_billed_through: Set(Some(trial_end.unwrap_or(now))),
             created_at: Set(now),
             updated_at: Set(now),
         }

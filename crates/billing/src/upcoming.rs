@@ -1,8 +1,10 @@
 //! The next charge a business will see: the invoice its subscription's next
 //! period will get, worked out as the job will (the plan a waiting change
 //! moves to, its coupons in order), so "you will be charged" shows the same
-//! amount the invoice will hold. Nothing upcoming when the subscription ends
-//! at the period's end, or is not running (inactive, unpaid, ended).
+//! amount the invoice will hold, with the overage of the usage periods that
+//! have ended so far (one still running is billed once it ends). Nothing
+//! upcoming when the subscription ends at the period's end, or is not running
+//! (inactive, unpaid, ended).
 
 use chrono::{DateTime, Utc};
 use tessera_kernel::db::Access;
@@ -10,12 +12,12 @@ use tessera_kernel::{Permission, RequestContext, Result};
 
 use crate::catalogue;
 use crate::changes::next_terms;
-use crate::discounts;
 use crate::invoices::{plan_line, totals};
 use crate::model::{InvoiceLine, SubscriptionStatus};
 use crate::periods::period_end;
 use crate::quotes::shown;
 use crate::service::{BillingService, live_row, timezone_of};
+use crate::{discounts, overage};
 
 /// The invoice the next period will get.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +53,10 @@ impl BillingService {
         let tenant = tessera_tenant::load_tenant_in_scope(&*txn, auth.tenant_id).await?;
         let timezone = timezone_of(&tenant)?;
         let plan = catalogue::by_id(&*txn, sub.plan_id).await?;
+        let overage = match sub.status {
+            SubscriptionStatus::Trialing => Vec::new(),
+            _ => overage::ended_lines(&*txn, &sub, &plan, ctx.now().min(sub.current_period_end), timezone).await?.lines,
+        };
         let terms = next_terms(&*txn, &sub, plan).await?;
         let start = sub.current_period_end;
         let end = if sub.status == SubscriptionStatus::Trialing {
@@ -61,6 +67,7 @@ impl BillingService {
         };
         let period = (start, end);
         let mut lines = vec![plan_line(&terms.plan, terms.quantity, terms.unit_price_minor, period)];
+        lines.extend(overage);
         let applied = discounts::on_lines(&*txn, auth.tenant_id, &lines).await?;
         txn.commit().await?;
         lines.extend(applied.lines());

@@ -37,7 +37,7 @@ pub mod usage;
 pub use alerts::{Fired, Reached, Threshold, UsageAlert, UsageHooks, count_under, count_with};
 pub use limits::{Limit, LimitOrigin, NewLimit, TierLimit};
 pub use metric::{LimitMode, Measure, Metric, Period};
-pub use reads::Meter;
+pub use reads::{EndedOverage, Meter};
 pub use recompute::Drift;
 pub use service::UsageService;
 pub use stock::{lock_stock, settle_stock};

@@ -49,6 +49,57 @@ pub async fn meters<C: ConnectionTrait>(conn: &C, terms: &UsageTerms, at: DateTi
         .collect())
 }
 
+/// Use beyond a soft limit in one counted period that has ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedOverage {
+    /// The metric.
+    pub metric: Metric,
+    /// Its period (`2027-03`).
+    pub period_key: String,
+    /// When the period began.
+    pub starts_at: DateTime<Utc>,
+    /// When it ended.
+    pub ended_at: DateTime<Utc>,
+    /// Used beyond the limit in it.
+    pub overage: i64,
+}
+
+/// The most ended periods one read answers (oldest first): about eight years
+/// of every counted metric, many times the periods one renewal covers.
+pub const MAX_ENDED_OVERAGES: u64 = 500;
+
+/// The tenant's overage in counted periods that ended after `after` and by
+/// `by`, oldest first, at most [`MAX_ENDED_OVERAGES`].
+pub async fn ended_overage<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    after: DateTime<Utc>,
+    by: DateTime<Utc>,
+) -> Result<Vec<EndedOverage>> {
+    let rows = usage_counter::Entity::find()
+        .filter(usage_counter::Column::TenantId.eq(tenant_id))
+        .filter(usage_counter::Column::Overage.gt(0))
+        .filter(usage_counter::Column::ResetsAt.gt(after))
+        .filter(usage_counter::Column::ResetsAt.lte(by))
+        .order_by_asc(usage_counter::Column::ResetsAt)
+        .order_by_asc(usage_counter::Column::Metric)
+        .limit(MAX_ENDED_OVERAGES)
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            Some(EndedOverage {
+                metric: row.metric,
+                period_key: row.period_key,
+                starts_at: row.period_start?,
+                ended_at: row.resets_at?,
+                overage: row.overage,
+            })
+        })
+        .collect())
+}
+
 /// Whether `limit` is a hard one that counts (for showing "resets at").
 pub fn is_hard(limit: &Limit) -> bool {
     limit.mode == LimitMode::Hard && limit.value.is_some()

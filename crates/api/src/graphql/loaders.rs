@@ -138,6 +138,12 @@ loader!(
 );
 
 loader!(
+    /// Each plan version's overage prices (none where it has none).
+    PlanOverageLoader, tessera_kernel::PlanId => Vec<tessera_billing::OveragePrice>,
+    |services, request, keys| services.billing.overage_prices_of(request, keys).await
+);
+
+loader!(
     /// Partner clients of the request's tenant by id (the ids audit records
     /// carry where a session id would be).
     PartnerClientLoader, tessera_kernel::OAuthClientId => tessera_identity::OAuthClient,
@@ -236,4 +242,5 @@ loaders! {
     groups: GroupLoader,
     delivery_attempts: DeliveryAttemptsLoader,
     partner_clients: PartnerClientLoader,
+    plan_overage_prices: PlanOverageLoader,
 }

@@ -21,6 +21,8 @@ pub(crate) struct Model {
     pub(crate) period_start: Option<DateTimeUtc>,
     pub(crate) period_end: Option<DateTimeUtc>,
     pub(crate) coupon_redemption_id: Option<Uuid>,
+    pub(crate) metric: Option<String>,
+    pub(crate) usage_period: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ pub(crate) mod invoice_payment;
 pub(crate) mod payment_customer;
 pub(crate) mod payment_method;
 pub(crate) mod plan;
+pub(crate) mod plan_overage_price;
 pub(crate) mod provider_event;
 pub(crate) mod subscription;
 pub(crate) mod subscription_quote;

@@ -30,6 +30,7 @@ pub(crate) struct Model {
     pub(crate) period_number: i32,
     pub(crate) pending_plan_id: Option<PlanId>,
     pub(crate) pending_quantity: Option<i32>,
+    pub(crate) overage_billed_through: Option<DateTimeUtc>,
     pub(crate) created_at: DateTimeUtc,
     pub(crate) updated_at: DateTimeUtc,
 }

@@ -3,10 +3,10 @@
 //! resuming the subscription, for its owners.
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, Enum, ID, Object};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_api_macros::operations;
-use tessera_billing::{Plan, Subscription};
+use tessera_billing::{OveragePrice, Plan, Subscription};
 use tessera_kernel::Permission;
 
 use super::changes::ScheduledChangeObject;
@@ -17,8 +17,8 @@ use super::methods::{PaymentCustomersObject, PaymentMethodObject, customers, met
 use crate::error::ApiResult;
 use crate::graphql::connection::page_cost;
 use crate::graphql::money::{MoneyObject, money};
-use crate::graphql::tenant::objects::TenantTierEnum;
-use crate::graphql::{Requires, request, services};
+use crate::graphql::tenant::objects::{TenantTierEnum, UsageMetricEnum};
+use crate::graphql::{Requires, loaders, request, services};
 
 /// How often a plan is paid for.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -91,6 +91,29 @@ impl PlanObject {
     /// Priced per seat (the subscription's quantity), or flat.
     async fn per_seat(&self) -> bool {
         self.0.per_seat
+    }
+    /// What each unit used beyond the tier's soft limit costs, per metric,
+    /// billed at the renewal after each month ends (none: overage is counted
+    /// but not billed).
+    async fn overage_prices(&self, ctx: &Context<'_>) -> ApiResult<Vec<OveragePriceObject>> {
+        let prices = loaders(ctx)?.plan_overage_prices().load_one(self.0.id).await?.unwrap_or_default();
+        prices.into_iter().map(|price| OveragePriceObject::new(price, &self.0.currency)).collect()
+    }
+}
+
+/// What a plan charges per unit of a metric used beyond a soft limit.
+#[derive(SimpleObject)]
+#[graphql(name = "OveragePrice")]
+pub(crate) struct OveragePriceObject {
+    /// The metric, counted per month.
+    metric: UsageMetricEnum,
+    /// Per unit beyond the limit.
+    unit_price: MoneyObject,
+}
+
+impl OveragePriceObject {
+    fn new(price: OveragePrice, currency: &str) -> ApiResult<Self> {
+        Ok(Self { metric: price.metric.into(), unit_price: money(price.unit_price_minor, currency)? })
     }
 }
 

@@ -12,3 +12,33 @@ pub(crate) enum TenantTierEnum {
     Premium,
     Enterprise,
 }
+
+/// Something a business uses and its tier may limit.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "UsageMetric", remote = "tessera_ledger::Metric")]
+pub(crate) enum UsageMetricEnum {
+    /// Active providers.
+    Providers,
+    /// Members (staff seats).
+    StaffSeats,
+    /// Bookings made in the period (cancelling one does not give it back).
+    Bookings,
+    /// Text messages sent in the period.
+    Sms,
+    /// Emails sent in the period.
+    Emails,
+    /// Webhook endpoints.
+    WebhookEndpoints,
+    /// API keys and partner clients.
+    ApiCredentials,
+    /// API requests per minute.
+    RequestsPerMinute,
+    /// GraphQL query cost per minute.
+    ComplexityPerMinute,
+    /// API requests made in the period (for the statistics; not limited by
+    /// default).
+    ApiRequests,
+    /// Webhook deliveries sent in the period (each once, whatever its
+    /// retries; not limited by default).
+    WebhookDeliveries,
+}

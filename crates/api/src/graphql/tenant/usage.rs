@@ -12,38 +12,9 @@ use tessera_ledger::{Fired, Limit, LimitMode, LimitOrigin, Measure, Meter, Thres
 use tessera_tenant::Tenant;
 
 use super::objects::TenantTierEnum;
+use super::objects::UsageMetricEnum;
 use crate::error::ApiResult;
 use crate::graphql::{Requires, parse_id, request, services};
-
-/// Something a business uses and its tier may limit.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "UsageMetric", remote = "tessera_ledger::Metric")]
-pub(crate) enum UsageMetricEnum {
-    /// Active providers.
-    Providers,
-    /// Members (staff seats).
-    StaffSeats,
-    /// Bookings made in the period (cancelling one does not give it back).
-    Bookings,
-    /// Text messages sent in the period.
-    Sms,
-    /// Emails sent in the period.
-    Emails,
-    /// Webhook endpoints.
-    WebhookEndpoints,
-    /// API keys and partner clients.
-    ApiCredentials,
-    /// API requests per minute.
-    RequestsPerMinute,
-    /// GraphQL query cost per minute.
-    ComplexityPerMinute,
-    /// API requests made in the period (for the statistics; not limited by
-    /// default).
-    ApiRequests,
-    /// Webhook deliveries sent in the period (each once, whatever its
-    /// retries; not limited by default).
-    WebhookDeliveries,
-}
 
 /// What happens beyond a limit.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
