@@ -129,3 +129,31 @@ async fn another_business_cannot_take_a_conekta_setup_and_only_owners_add_cards(
     let mine = app.ok(&owner, cards, json!({})).await;
     assert_eq!(mine["billing"]["paymentMethods"].as_array().unwrap().len(), 1, "{mine}");
 }
+
+#[tokio::test]
+async fn a_card_conekta_declines_puts_the_subscription_past_due_and_is_tried_once_per_attempt() {
+    let fake = FakeConekta::start().await;
+    let app = app_with_conekta(&fake).await;
+    let slug = "declined-in-pesos";
+    let (owner, _) = app.owner_of(slug).await;
+    app.ok(&owner, EMAIL, json!({})).await;
+    let id = setup_id(&app.ok(&owner, SETUP, json!({})).await);
+    let token = fake.tokenize(DECLINED_CARD).await;
+    app.ok(&owner, CONFIRM, json!({"id": id, "token": token})).await;
+    let start = "mutation { startSubscription(planCode: \"premium-monthly\") { trialEnd } }";
+    let trial_end = app.ok(&owner, start, json!({})).await["startSubscription"]["trialEnd"].clone();
+    let trial_end = chrono::DateTime::parse_from_rfc3339(trial_end.as_str().unwrap()).unwrap().to_utc();
+    app.clock.set(trial_end + Duration::seconds(1));
+    let owner = app.login(&format!("owner@{slug}.test")).await.in_tenant(slug);
+    app.run_billing().await;
+    app.run_billing().await;
+    let state = app.ok(&owner, STATE, json!({})).await;
+    assert_eq!(state["billing"]["subscription"]["status"], "PAST_DUE", "{state}");
+    let invoice = &state["billing"]["invoices"]["edges"][0]["node"];
+    assert_eq!((invoice["status"].as_str(), invoice["amountPaid"]["amountMinor"].as_i64()), (Some("OPEN"), Some(0)));
+    assert_eq!(fake.orders(), 1, "one declined order, not tried again before the next retry day");
+    let rows = app.rows("SELECT status, failure_code FROM invoice_payments").await;
+    let (state, code): (String, Option<String>) =
+        (rows[0].try_get("", "status").unwrap(), rows[0].try_get("", "failure_code").unwrap());
+    assert_eq!((state.as_str(), code.as_deref()), ("failed", Some("declined")));
+}

@@ -19,8 +19,9 @@
 //! - Declines are told by the error's `processing_error` type and the last
 //!   part of its code (`conekta.errors.processing.bank.declined` →
 //!   `declined`), never by its message.
-//! - Events are listed newest first with a cursor and no date filter, so
-//!   [`PaymentGateway::events_since`] reads back a bounded number of pages.
+//! - Events are listed newest first with no date filter, so
+//!   [`PaymentGateway::events_since`] reads the newest page and drops what
+//!   is not after the given instant.
 
 use std::time::Duration;
 
@@ -38,9 +39,6 @@ use crate::model::PaymentProvider;
 
 /// The API version every request asks for, in `Accept`.
 pub const ACCEPT: &str = "application/vnd.conekta-v2.2.0+json";
-
-/// The most events one listing reads back through, page by page.
-const EVENT_PAGES: usize = 10;
 
 /// How a [`ConektaGateway`] reaches Conekta.
 #[derive(Debug, Clone)]
@@ -308,32 +306,18 @@ impl PaymentGateway for ConektaGateway {
         after: Option<DateTime<Utc>>,
         limit: u32,
     ) -> GatewayResult<Vec<ProviderEvent>> {
-        let page_size = limit.clamp(1, 250);
+        // Listed newest first, with no date filter: the newest page, less
+        // what is not after `after`.
+        let path = format!("/events?limit={}", limit.clamp(1, 250));
+        let page = self.call(Method::GET, &path, account, None, None).await?;
         let mut events = Vec::new();
-        let mut next: Option<String> = None;
-        for _ in 0..EVENT_PAGES {
-            let mut path = format!("/events?limit={page_size}");
-            if let Some(cursor) = &next {
-                path.push_str(&format!("&next={cursor}"));
-            }
-            let page = self.call(Method::GET, &path, account, None, None).await?;
-            let listed = page["data"].as_array().map(Vec::as_slice).unwrap_or_default();
-            let mut reached_after = false;
-            for event in listed {
-                let event = event_of(event)?;
-                if after.is_some_and(|after| event.created <= after) {
-                    reached_after = true;
-                } else {
-                    events.push(event);
-                }
-            }
-            next = listed.last().and_then(|e| e["id"].as_str()).map(str::to_owned);
-            if reached_after || page["has_more"].as_bool() != Some(true) || next.is_none() {
-                break;
+        for event in page["data"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            let event = event_of(event)?;
+            if after.is_none_or(|after| event.created > after) {
+                events.push(event);
             }
         }
         events.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
-        events.truncate(limit as usize);
         Ok(events)
     }
 }

@@ -267,8 +267,8 @@ pub trait PaymentGateway: Send + Sync {
         key: &str,
     ) -> GatewayResult<ProviderRefund>;
 
-    /// Events recorded after `after` (all when `None`), oldest first, at most
-    /// `limit`.
+    /// The newest events recorded after `after` (any when `None`), at most
+    /// `limit`, in order oldest first.
     async fn events_since(
         &self,
         account: Account<'_>,
