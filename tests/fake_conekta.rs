@@ -318,15 +318,9 @@ async fn refund_order(
 async fn list_events(State(state): State<Shared>, Query(query): Query<HashMap<String, String>>) -> Response {
     let fake = state.lock().unwrap();
     let limit = query.get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(20).clamp(1, 250);
-    let newest_first: Vec<&Value> = fake.events.iter().rev().collect();
-    let start = match query.get("next") {
-        Some(cursor) => {
-            newest_first.iter().position(|e| e["id"] == cursor.as_str()).map_or(newest_first.len(), |i| i + 1)
-        }
-        None => 0,
-    };
-    let page: Vec<Value> = newest_first.iter().skip(start).take(limit).map(|e| (*e).clone()).collect();
-    let has_more = start + page.len() < newest_first.len();
+    // Newest first, as Conekta lists them.
+    let page: Vec<Value> = fake.events.iter().rev().take(limit).cloned().collect();
+    let has_more = page.len() < fake.events.len();
     reply((StatusCode::OK, json!({"object": "list", "has_more": has_more, "data": page})))
 }
 

@@ -86,7 +86,7 @@ pub(crate) fn conekta_at(base: &str) -> ConektaGateway {
 pub(crate) fn stripe_at(base: &str) -> StripeGateway {
     let config = StripeConfig {
         api_base: base.into(),
-        backoff: Duration::from_millis(5),
+        retry: RetryPolicy { max_retries: 2, backoff: Duration::from_millis(5) },
         timeout: Duration::from_secs(5),
         ..StripeConfig::new("sk_test_tessera")
     };

@@ -50,6 +50,12 @@ pub(crate) async fn ended_lines<C: ConnectionTrait>(
     if by <= after {
         return Ok(Overage { lines: Vec::new(), through: after });
     }
+    let prices = catalogue::overage_prices_of(conn, &[plan.id]).await?.remove(&plan.id).unwrap_or_default();
+    if prices.is_empty() {
+        // Nothing the plan prices: the months pass unbilled, without reading
+        // the counters.
+        return Ok(Overage { lines: Vec::new(), through: by });
+    }
     let ended = ended_overage(conn, sub.tenant_id, after, by).await?;
     // Answered in full unless the read was capped; then the mark stops at the
     // last period read, and the next renewal goes on from there.
@@ -57,7 +63,6 @@ pub(crate) async fn ended_lines<C: ConnectionTrait>(
         Some(last) if ended.len() as u64 >= MAX_ENDED_OVERAGES => last.ended_at,
         _ => by,
     };
-    let prices = catalogue::overage_prices_of(conn, &[plan.id]).await?.remove(&plan.id).unwrap_or_default();
     let lines = ended
         .iter()
         .filter_map(|period| {

@@ -193,6 +193,17 @@ fn refund_of(order: &Value, payment_id: &str) -> GatewayResult<ProviderRefund> {
     })
 }
 
+/// A setup of `customer` waiting for the browser's card token.
+fn waiting(customer: &str, id: String) -> SetupIntent {
+    SetupIntent {
+        id,
+        client_secret: None,
+        status: SetupStatus::RequiresPaymentMethod,
+        customer: Some(customer.to_owned()),
+        payment_method: None,
+    }
+}
+
 fn event_of(event: &Value) -> GatewayResult<ProviderEvent> {
     Ok(ProviderEvent {
         id: field(event, "id")?,
@@ -224,13 +235,7 @@ impl PaymentGateway for ConektaGateway {
     async fn create_setup(&self, _account: Account<'_>, customer: &str, key: &str) -> GatewayResult<SetupIntent> {
         // Nothing is made at Conekta until the browser's token comes back.
         // The setup's id names its customer, so it completes for no other.
-        Ok(SetupIntent {
-            id: format!("{customer}:{key}"),
-            client_secret: None,
-            status: SetupStatus::RequiresPaymentMethod,
-            customer: Some(customer.to_owned()),
-            payment_method: None,
-        })
+        Ok(waiting(customer, format!("{customer}:{key}")))
     }
 
     async fn complete_setup(
@@ -243,13 +248,7 @@ impl PaymentGateway for ConektaGateway {
         if !id.strip_prefix(customer).is_some_and(|rest| rest.starts_with(':')) {
             return Err(GatewayError::NotFound);
         }
-        let waiting = SetupIntent {
-            id: id.to_owned(),
-            client_secret: None,
-            status: SetupStatus::RequiresPaymentMethod,
-            customer: Some(customer.to_owned()),
-            payment_method: None,
-        };
+        let waiting = waiting(customer, id.to_owned());
         let Some(token) = card_token else { return Ok(waiting) };
         // Keyed by the setup and the token: the same token again keeps the
         // same source; another token, after one that was no good, is new.

@@ -39,10 +39,8 @@ pub struct StripeConfig {
     pub secret_key: String,
     /// How long one attempt may take.
     pub timeout: Duration,
-    /// How many times a retryable failure is tried again.
-    pub max_retries: u32,
-    /// The first pause before a retry; each next one doubles.
-    pub backoff: Duration,
+    /// How failures that may be retried are.
+    pub retry: RetryPolicy,
 }
 
 impl StripeConfig {
@@ -52,8 +50,7 @@ impl StripeConfig {
             api_base: "https://api.stripe.com".into(),
             secret_key: secret_key.into(),
             timeout: Duration::from_secs(20),
-            max_retries: 2,
-            backoff: Duration::from_millis(250),
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -82,8 +79,7 @@ impl StripeGateway {
         form: &Form,
         key: Option<&str>,
     ) -> GatewayResult<Value> {
-        let policy = RetryPolicy { max_retries: self.config.max_retries, backoff: self.config.backoff };
-        http::with_retries(policy, || self.attempt(method.clone(), path, account, form, key)).await
+        http::with_retries(self.config.retry, || self.attempt(method.clone(), path, account, form, key)).await
     }
 
     async fn attempt(
