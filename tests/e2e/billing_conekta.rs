@@ -157,3 +157,20 @@ async fn a_card_conekta_declines_puts_the_subscription_past_due_and_is_tried_onc
         (rows[0].try_get("", "status").unwrap(), rows[0].try_get("", "failure_code").unwrap());
     assert_eq!((state.as_str(), code.as_deref()), ("failed", Some("declined")));
 }
+
+#[tokio::test]
+async fn parallel_confirmations_of_one_conekta_setup_keep_one_card() {
+    let fake = FakeConekta::start().await;
+    let app = app_with_conekta(&fake).await;
+    let (owner, _) = app.owner_of("conekta-rush").await;
+    app.ok(&owner, EMAIL, json!({})).await;
+    let id = setup_id(&app.ok(&owner, SETUP, json!({})).await);
+    let token = fake.tokenize("4242424242424242").await;
+    let confirm = json!({"id": id, "token": token});
+    let kept = futures_util::future::join_all((0..5).map(|_| app.ok(&owner, CONFIRM, confirm.clone()))).await;
+    let ids: std::collections::BTreeSet<String> =
+        kept.iter().map(|k| k["confirmPaymentMethod"]["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids.len(), 1, "{kept:?}");
+    assert_eq!(fake.sources(), 1, "one payment source at Conekta");
+    assert_eq!(app.rows("SELECT id FROM payment_methods").await.len(), 1);
+}
