@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tessera_billing::PaymentProvider;
 use tessera_billing::gateway::{
-    Account, CardSummary, ChargeSpec, CustomerSpec, GatewayError, GatewayResult, PaymentGateway, PaymentStatus,
-    ProviderEvent, ProviderPayment, ProviderRefund, RefundStatus, SetupIntent, SetupStatus,
+    Account, CardSummary, ChargeSpec, CustomerSpec, GatewayError, GatewayResult, PaymentGateway, PaymentSpec,
+    PaymentStatus, ProviderEvent, ProviderPayment, ProviderRefund, RefundStatus, SetupIntent, SetupStatus,
 };
 use tessera_kernel::SharedClock;
 
@@ -78,6 +78,19 @@ impl FakeGateway {
         let setup = state.setups.get_mut(setup_id).expect("a setup of this fake");
         setup.status = SetupStatus::Succeeded;
         setup.payment_method = Some(method);
+    }
+
+    /// What a browser does with a payment's client secret: pays it with a
+    /// card, which the bank accepts or (`declines`) refuses.
+    pub fn pay(&self, payment_id: &str, declines: bool) {
+        let mut state = self.state.lock().unwrap();
+        let payment = state.payments.get_mut(payment_id).expect("a payment of this fake");
+        assert_eq!(payment.status, PaymentStatus::Pending, "only a payment waiting for its card is paid");
+        payment.status = if declines { PaymentStatus::Failed } else { PaymentStatus::Succeeded };
+        payment.failure_code = declines.then(|| "card_declined".to_owned());
+        let kind = if declines { "payment_intent.payment_failed" } else { "payment_intent.succeeded" };
+        let object = json!({"id": payment_id, "amount": payment.amount_minor});
+        self.event(&mut state, kind, object);
     }
 
     fn id(state: &mut State, prefix: &str) -> String {
@@ -208,6 +221,7 @@ impl PaymentGateway for FakeGateway {
             amount_minor: spec.amount_minor,
             currency: spec.currency.clone(),
             failure_code: declines.then(|| "card_declined".to_owned()),
+            client_secret: None,
         };
         state.payments.insert(id.clone(), payment.clone());
         state.keys.insert(key.into(), id.clone());
@@ -222,6 +236,44 @@ impl PaymentGateway for FakeGateway {
         if declines {
             return Err(GatewayError::Declined { code: "card_declined".into() });
         }
+        Self::answer(lose, payment)
+    }
+
+    async fn create_payment(
+        &self,
+        account: Account<'_>,
+        spec: &PaymentSpec,
+        key: &str,
+    ) -> GatewayResult<ProviderPayment> {
+        let lose = self.enter("create_payment", Some(key), account)?;
+        let mut state = self.state.lock().unwrap();
+        if let Some(id) = state.keys.get(key).cloned() {
+            let made = state.payments.get(&id).cloned().ok_or(GatewayError::NotFound)?;
+            return Self::answer(lose, made);
+        }
+        let id = Self::id(&mut state, "pi");
+        let payment = ProviderPayment {
+            id: id.clone(),
+            status: PaymentStatus::Pending,
+            amount_minor: spec.amount_minor,
+            currency: spec.currency.clone(),
+            failure_code: None,
+            client_secret: Some(format!("{id}_secret_fake")),
+        };
+        state.payments.insert(id.clone(), payment.clone());
+        state.keys.insert(key.into(), id);
+        Self::answer(lose, payment)
+    }
+
+    async fn cancel_payment(&self, account: Account<'_>, id: &str) -> GatewayResult<ProviderPayment> {
+        let lose = self.enter("cancel_payment", None, account)?;
+        let mut state = self.state.lock().unwrap();
+        let payment = state.payments.get_mut(id).ok_or(GatewayError::NotFound)?;
+        if matches!(payment.status, PaymentStatus::Succeeded | PaymentStatus::Failed | PaymentStatus::Canceled) {
+            return Err(GatewayError::Invalid(format!("a {:?} payment cannot be cancelled", payment.status)));
+        }
+        payment.status = PaymentStatus::Canceled;
+        let payment = payment.clone();
         Self::answer(lose, payment)
     }
 

@@ -55,6 +55,7 @@ mod m20261230_000040_subscription_changes;
 mod m20261231_000041_coupons;
 mod m20270101_000042_provider_events;
 mod m20270102_000043_overage;
+mod m20270103_000044_booking_payments;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -108,6 +109,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261231_000041_coupons::Migration),
             Box::new(m20270101_000042_provider_events::Migration),
             Box::new(m20270102_000043_overage::Migration),
+            Box::new(m20270103_000044_booking_payments::Migration),
         ]
     }
 }

@@ -153,6 +153,9 @@ pub const GLOBAL_TABLES: &[&str] = &[
     "invoice_numbers",
     // Events payment providers send; each names its business in its metadata.
     "provider_events",
+    // Which business named a provider account (its customers' payments go
+    // there), so no other business names it.
+    "payment_account_owners",
     "seaql_migrations",
 ];
 
@@ -177,6 +180,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20261229_000039_invoices::TABLES,
         crate::m20261230_000040_subscription_changes::TABLES,
         crate::m20261231_000041_coupons::TABLES,
+        crate::m20270103_000044_booking_payments::TABLES,
     ]
     .concat()
 }

@@ -38,9 +38,20 @@ fn allowed_workspace_dependencies() -> BTreeMap<&'static str, BTreeSet<&'static 
                 "tessera-ledger",
             ]),
         ),
-        // What a business pays the platform; a plan's overage is billed from
-        // the ledger's counters.
-        ("tessera-billing", BTreeSet::from(["tessera-kernel", "tessera-tenant", "tessera-audit", "tessera-ledger"])),
+        // What a business pays the platform (a plan's overage is billed from
+        // the ledger's counters), and what its customers pay it for bookings
+        // (a payment settling confirms or frees its booking in scheduling;
+        // scheduling never calls a provider).
+        (
+            "tessera-billing",
+            BTreeSet::from([
+                "tessera-kernel",
+                "tessera-tenant",
+                "tessera-audit",
+                "tessera-ledger",
+                "tessera-scheduling",
+            ]),
+        ),
         ("tessera-migrations", BTreeSet::new()),
         // Service-level test helpers: domain crates take it as a dev-dependency only.
         ("tessera-testkit", BTreeSet::from(["tessera-kernel", "tessera-migrations"])),

@@ -39,7 +39,12 @@ async fn app_with_webhooks() -> (TestApp, Arc<FakeGateway>) {
 }
 
 /// Delivers `body` signed with `secret` at `at` (unsigned when `None`).
-async fn deliver(app: &TestApp, path: &str, body: &str, signed: Option<(&str, DateTime<Utc>)>) -> (u16, Value) {
+pub(crate) async fn deliver(
+    app: &TestApp,
+    path: &str,
+    body: &str,
+    signed: Option<(&str, DateTime<Utc>)>,
+) -> (u16, Value) {
     // An address of this app's own (from its port), so limits kept in a
     // shared Redis count only its deliveries.
     let port = app.address.port();
@@ -58,7 +63,7 @@ async fn deliver(app: &TestApp, path: &str, body: &str, signed: Option<(&str, Da
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-fn event(id: &str, kind: &str, object: &Value) -> String {
+pub(crate) fn event(id: &str, kind: &str, object: &Value) -> String {
     json!({"id": id, "object": "event", "type": kind, "data": {"object": object}}).to_string()
 }
 

@@ -21,6 +21,8 @@ mod billing_payments;
 mod billing_subscriptions;
 mod billing_webhooks;
 mod booking_lifecycle;
+mod booking_payment_access;
+mod booking_payments;
 mod bounds;
 mod citus;
 mod database_tls;

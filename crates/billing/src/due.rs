@@ -11,6 +11,10 @@
 //! - an invoice whose retry is due is charged again;
 //! - a payment whose answer was lost, or that the bank is still processing,
 //!   is asked about again with its key, five minutes after it was last asked;
+//! - bookings whose hold ran out unpaid free their time, their payments are
+//!   given up at the provider, and booking payments left unsettled (an
+//!   answer lost, still processing) are asked about again
+//!   (`booking_payments.rs`);
 //! - provider events not applied yet, or due again after a failure, are
 //!   applied (`events.rs`).
 //!
@@ -24,6 +28,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::{Result, SubscriptionId, TenantId};
+use tessera_scheduling::SchedulingService;
 use tracing::warn;
 use uuid::Uuid;
 
@@ -67,6 +72,11 @@ pub struct DueReport {
     pub charged: u32,
     /// Provider events applied.
     pub events: u32,
+    /// Bookings whose hold ran out unpaid, their time freed.
+    pub holds_released: u32,
+    /// Booking payments asked about again (their answer lost, still
+    /// processing, or their booking's hold over).
+    pub booking_payments: u32,
     /// Subscriptions or payments whose step failed (logged; tried again next run).
     pub failed: u32,
 }
@@ -110,6 +120,7 @@ impl BillingService {
                 }
             }
         }
+        self.booking_payments_due(now, &mut report).await?;
         for event in self.due_events(now).await? {
             match self.apply_event(event, now).await {
                 Ok(()) => report.events += 1,
@@ -117,6 +128,34 @@ impl BillingService {
             }
         }
         Ok(report)
+    }
+
+    /// Frees the time of bookings whose hold ran out, gives up their
+    /// payments, and asks about booking payments left unsettled.
+    async fn booking_payments_due(&self, now: DateTime<Utc>, report: &mut DueReport) -> Result<()> {
+        let mut recheck = Vec::new();
+        for (tenant_id, booking) in SchedulingService::release_lapsed_holds(&self.db, now, BATCH).await? {
+            report.holds_released += 1;
+            let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
+            let payment = tessera_ledger::payments::booking_payment(&txn, tenant_id, booking).await?;
+            txn.commit().await?;
+            recheck.extend(payment.map(|p| (tenant_id, p.id)));
+        }
+        let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
+        recheck.extend(tessera_ledger::payments::unsettled(&txn, now - UNKNOWN_AFTER, BATCH).await?);
+        txn.commit().await?;
+        recheck.sort_unstable();
+        recheck.dedup();
+        for (tenant_id, id) in recheck {
+            match self.recheck_booking_payment(tenant_id, id, now).await {
+                Ok(_) => report.booking_payments += 1,
+                Err(err) => {
+                    warn!(%tenant_id, payment = %id, error = %err, "asking about a booking payment again failed");
+                    report.failed += 1;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn due_subscriptions(&self, now: DateTime<Utc>) -> Result<Vec<(TenantId, SubscriptionId)>> {

@@ -220,6 +220,14 @@ impl BillingService {
             return Ok(());
         };
         let tenant_id = TenantId(tenant);
+        if meta("tessera_booking").is_some() {
+            let at = (row.provider.as_str(), row.account.as_str(), object_id);
+            return self.apply_booking_event(tenant_id, payment_id, at, now).await;
+        }
+        if row.account != PLATFORM_ACCOUNT {
+            // What a business's own account says is about its bookings only.
+            return Ok(());
+        }
         let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
         let payment = invoice_payment::Entity::find_by_id((tenant_id, payment_id)).one(&txn).await?;
         txn.commit().await?;

@@ -1,4 +1,5 @@
-//! Billing: what a business pays the platform.
+//! Billing: what a business pays the platform, and how its customers pay it
+//! for bookings.
 //!
 //! The platform owns the billing engine (periods, trials, cancellation, the
 //! business's tier); payment providers will only move money. This crate holds:
@@ -38,6 +39,12 @@
 //!   for the object as it is now, so they never move a payment back;
 //! - `methods`: the business's customers at providers and the cards it keeps
 //!   there (brand and last four only);
+//! - `booking_payments`: customers paying a business for their bookings on
+//!   the business's own provider account: the provider's payment made after
+//!   the booking commits (its row's id the key), and what the provider says
+//!   settling the booking (confirmed, or its time freed);
+//! - `payment_accounts`: the business's own provider account and its
+//!   payment terms, set by its owners;
 //! - [`BillingHooks`]: how notices reach people, implemented by `api` (which
 //!   knows who a business's owners are).
 //!
@@ -45,6 +52,7 @@
 //! (`kernel::db::lock_named`), with its audit record and notices in the same
 //! transaction.
 
+mod booking_payments;
 pub mod catalogue;
 mod change_undo;
 mod changes;
@@ -63,6 +71,7 @@ mod methods;
 pub mod model;
 mod money;
 mod overage;
+mod payment_accounts;
 pub mod periods;
 mod proration;
 pub mod quotes;
@@ -72,6 +81,7 @@ pub mod states;
 mod subscriptions;
 mod upcoming;
 
+pub use booking_payments::BookingCheckout;
 pub use changes::QUOTE_TTL;
 pub use charging::Collected;
 pub use coupons::{Coupon, CouponDuration, CouponRedemption, MAX_ACTIVE_COUPONS, NewCoupon, RedemptionStatus};

@@ -71,11 +71,16 @@ pub enum Permission {
     BillingRead,
     /// Change the business's billing details and subscription.
     BillingManage,
+    /// See what customers paid for bookings, and the daily takings.
+    PaymentRead,
+    /// Set the business's own payment account and what customers pay when
+    /// they book.
+    PaymentManage,
 }
 
 impl Permission {
     /// Every permission in the catalogue.
-    pub const ALL: [Permission; 29] = [
+    pub const ALL: [Permission; 31] = [
         Self::TenantRead,
         Self::TenantManage,
         Self::TenantDelete,
@@ -105,6 +110,8 @@ impl Permission {
         Self::NotificationManage,
         Self::BillingRead,
         Self::BillingManage,
+        Self::PaymentRead,
+        Self::PaymentManage,
     ];
 
     /// The `resource:action` name.
@@ -139,6 +146,8 @@ impl Permission {
             Self::NotificationManage => "notification:manage",
             Self::BillingRead => "billing:read",
             Self::BillingManage => "billing:manage",
+            Self::PaymentRead => "payment:read",
+            Self::PaymentManage => "payment:manage",
         }
     }
 
@@ -174,6 +183,8 @@ impl Permission {
             Self::NotificationManage => "Manage webhook endpoints, message templates and notification preferences",
             Self::BillingRead => "See the business's billing details, subscription and invoices",
             Self::BillingManage => "Change the business's billing details and subscription",
+            Self::PaymentRead => "See what customers paid for bookings, and the daily takings",
+            Self::PaymentManage => "Set the business's payment account and what customers pay when they book",
         }
     }
 
@@ -190,6 +201,7 @@ impl Permission {
             Self::RoleManage | Self::RoleAssign => &[Self::RoleRead],
             Self::NotificationManage => &[Self::NotificationRead],
             Self::BillingManage => &[Self::BillingRead],
+            Self::PaymentManage => &[Self::PaymentRead],
             _ => &[],
         }
     }
@@ -210,6 +222,7 @@ impl Permission {
                 | Self::AuditRead
                 | Self::NotificationRead
                 | Self::BillingRead
+                | Self::PaymentRead
         )
     }
 }

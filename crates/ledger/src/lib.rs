@@ -1,4 +1,5 @@
-//! Ledger: what each tenant used, and what its tier lets it use.
+//! Ledger: what each tenant used, what its tier lets it use, and what its
+//! customers paid it for bookings.
 //!
 //! A low crate (it depends on `kernel` alone), called inside other crates'
 //! transactions, like `audit::append` and `notify::queue`:
@@ -17,6 +18,11 @@
 //!   own), each fired once per period in the transaction whose use reached it;
 //! - [`reads`]: the current period per metric, daily series, use per source;
 //! - [`recompute`]: the job proving every counter equals its records;
+//! - [`PaymentTerms`]: what a business asks its customers to pay when they
+//!   book;
+//! - [`payments`]: the business's own payment account, and the payments
+//!   asked of its customers for bookings, written in the booking's
+//!   transaction and moved only forward;
 //! - [`UsageService`]: those reads for a tenant's owners, and the platform
 //!   operator's changes.
 //!
@@ -28,6 +34,8 @@ pub mod alerts;
 mod entity;
 pub mod limits;
 pub mod metric;
+mod payment_terms;
+pub mod payments;
 pub mod reads;
 pub mod recompute;
 mod service;
@@ -37,6 +45,7 @@ pub mod usage;
 pub use alerts::{Fired, Reached, Threshold, UsageAlert, UsageHooks, count_under, count_with};
 pub use limits::{Limit, LimitOrigin, NewLimit, TierLimit};
 pub use metric::{LimitMode, Measure, Metric, Period};
+pub use payment_terms::{MAX_DEPOSIT_MINOR, PaymentMode, PaymentTerms};
 pub use reads::{EndedOverage, Meter};
 pub use recompute::Drift;
 pub use service::UsageService;

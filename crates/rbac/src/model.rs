@@ -70,10 +70,11 @@ impl BuiltinRole {
         match self {
             Self::Owner => Permission::ALL.into_iter().collect(),
             // Deleting the business, setting the rules its owners sign in
-            // under and what it pays stay with its owners.
+            // under, what it pays and where its customers' money goes stay
+            // with its owners.
             Self::Admin => Permission::ALL
                 .into_iter()
-                .filter(|p| !matches!(p, TenantDelete | PolicyManage | BillingManage))
+                .filter(|p| !matches!(p, TenantDelete | PolicyManage | BillingManage | PaymentManage))
                 .collect(),
             // Staff see their own calendar; a receptionist's role adds `booking:read`.
             Self::Staff => [

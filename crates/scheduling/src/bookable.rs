@@ -9,13 +9,10 @@ use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 use tessera_kernel::db::Access;
-use tessera_kernel::{
-    AddonId, BookingId, DomainError, Permission, ProviderId, RequestContext, Result, ServiceId, TenantId,
-};
+use tessera_kernel::{AddonId, DomainError, Permission, ProviderId, RequestContext, Result, ServiceId, TenantId};
 use tessera_tenant::Tenant;
 
 use crate::availability::{self, Busy, Calendar, Slot, SlotQuery};
-use crate::booking::ACTIVE;
 use crate::entity::{booking, provider, provider_service, schedule_exception, service, service_addon, working_hours};
 use crate::model::{MAX_PRICE_MINOR, ScheduleException, WeeklyInterval};
 use crate::service::{SchedulingService, not_found};
@@ -87,7 +84,7 @@ impl Calendars {
         providers: &[ProviderId],
         dates: (NaiveDate, NaiveDate),
         instants: (DateTime<Utc>, DateTime<Utc>),
-        ignore: Option<BookingId>,
+        now: DateTime<Utc>,
     ) -> Result<Self> {
         // A few providers are named in the reads; for more, the tenant's rows
         // are read and the others' never looked at: PostgreSQL matches each row
@@ -111,15 +108,12 @@ impl Calendars {
             .into_iter()
             .map(ScheduleException::from)
             .collect();
-        let mut bookings = booking::Entity::find()
+        let bookings = booking::Entity::find()
             .filter(booking::Column::TenantId.eq(tenant_id))
             .apply_if(named, |q, ids| q.filter(booking::Column::ProviderId.is_in(ids.iter().copied())))
-            .filter(booking::Column::Status.is_in(ACTIVE))
+            .filter(crate::payment_holds::holds_time(now))
             .filter(booking::Column::BlockedUntil.gt(instants.0))
             .filter(booking::Column::BlockedFrom.lt(instants.1));
-        if let Some(id) = ignore {
-            bookings = bookings.filter(booking::Column::Id.ne(id));
-        }
         // Only the three columns the calendar needs: a month of a busy chain
         // is thousands of rows, and whole models would be most of the search.
         let rows: Vec<(ProviderId, DateTime<Utc>, DateTime<Utc>)> = bookings
@@ -295,7 +289,7 @@ impl SchedulingService {
             dates.0.and_time(chrono::NaiveTime::MIN).and_utc() - Duration::days(1),
             dates.1.and_time(chrono::NaiveTime::MIN).and_utc() + Duration::days(2),
         );
-        let calendars = Calendars::load(&txn, auth.tenant_id, &providers, dates, instants, None).await?;
+        let calendars = Calendars::load(&txn, auth.tenant_id, &providers, dates, instants, ctx.now()).await?;
         txn.commit().await?;
 
         let now = ctx.now();
@@ -357,7 +351,9 @@ impl SchedulingService {
         until: DateTime<Utc>,
     ) -> Result<()> {
         let dates = dates_around(tz, from, until);
-        let calendars = Calendars::load(txn, tenant_id, &[provider_id], dates, (from, until), None).await?;
+        // Only hours and exceptions are read of it: which bookings hold time
+        // then does not matter here.
+        let calendars = Calendars::load(txn, tenant_id, &[provider_id], dates, (from, until), from).await?;
         if !availability::within_working_time(&calendars.of(provider_id), tz, from, until) {
             return Err(DomainError::invalid("startsAt", "the provider does not work then"));
         }

@@ -10,23 +10,23 @@ use sea_orm::{
     IntoActiveModel, QueryFilter,
 };
 use sha2::{Digest, Sha256};
-use tessera_audit::AuditEntry;
 use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
-use tessera_kernel::event::{self, DomainEvent, EventKind};
+use tessera_kernel::event::EventKind;
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::txn::Txn;
 use tessera_kernel::{BookingId, CustomerId, DomainError, Permission, ProviderId, RequestContext, Result, TenantId};
-use tessera_tenant::Tenant;
 
 use crate::bookable::{minutes, timezone};
+use crate::booking_record::{announce, announce_with};
 use crate::entity::{booking, booking_addon, customer};
-use crate::lifecycle::{busy_conflict, check_customer_reschedule, check_status_timing};
+use crate::lifecycle::{check_customer_reschedule, check_status_timing};
 use crate::model::{
     BookedAddon, Booking, BookingCustomer, BookingStatus, CustomerProfile, NewBooking, parse_email, parse_name,
     parse_text,
 };
 use crate::notices::Parties;
+use crate::payment_holds::free_window;
 use crate::reach::{self, Own, Visible};
 use crate::service::{SchedulingService, booking_write_error, not_found};
 
@@ -117,10 +117,10 @@ impl SchedulingService {
         let blocked_until = ends_at + minutes(offer.service.buffer_after_minutes);
         Self::check_working_time(&txn, auth.tenant_id, tz, input.provider_id, blocked_from, blocked_until).await?;
         let window = (blocked_from, blocked_until);
-        if let Some(conflict) = busy_conflict(&txn, auth.tenant_id, input.provider_id, window, None, tz).await? {
-            return Err(conflict);
-        }
-        let confirmed = tenant.settings.confirm_bookings_automatically;
+        free_window(&txn, &tenant, (input.provider_id, window, None), now, tz).await?;
+        let due = crate::payment_holds::due_at_booking(&txn, auth.tenant_id, &offer, now).await?;
+        // A booking waiting for its payment is confirmed by the payment.
+        let confirmed = due.is_none() && tenant.settings.confirm_bookings_automatically;
 
         let id = BookingId::generate(now);
         let row = booking::ActiveModel {
@@ -152,6 +152,7 @@ impl SchedulingService {
             cancelled_by: Set(None),
             cancellation_reason: Set(None),
             refund_minor: Set(None),
+            payment_due_by: Set(due.as_ref().map(|d| d.until)),
         }
         .insert(&txn)
         .await
@@ -179,6 +180,9 @@ impl SchedulingService {
         if !snapshots.is_empty() {
             let rows = snapshots.iter().cloned().map(booking_addon::ActiveModel::from);
             booking_addon::Entity::insert_many(rows).exec(&txn).await?;
+        }
+        if let Some(due) = due {
+            crate::payment_holds::open_payment(&txn, auth.tenant_id, &row, due, now).await?;
         }
         // The customer and provider were read above: the messages use them.
         let known = Parties { customer: customer.as_ref(), provider: offer.provider.as_ref() };
@@ -271,9 +275,7 @@ impl SchedulingService {
         let blocked_until = ends_at + minutes(offer.service.buffer_after_minutes);
         Self::check_working_time(&txn, auth.tenant_id, tz, provider_id, blocked_from, blocked_until).await?;
         let window = (blocked_from, blocked_until);
-        if let Some(conflict) = busy_conflict(&txn, auth.tenant_id, provider_id, window, Some(id), tz).await? {
-            return Err(conflict);
-        }
+        free_window(&txn, &tenant, (provider_id, window, Some(id)), now, tz).await?;
         let previous_start = current.starts_at;
         let before = current.clone();
         let mut row = current.into_active_model();
@@ -306,6 +308,9 @@ impl SchedulingService {
         let now = ctx.now();
         let current = Self::booking_for_update(&txn, auth.tenant_id, id).await?;
         let status = current.status.transition(to)?;
+        if current.payment_due_by.is_some() && current.status == BookingStatus::Scheduled {
+            return Err(DomainError::invalid("status", "the booking waits for its payment; its payment confirms it"));
+        }
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         check_status_timing(&current, status, now, timezone(&tenant)?)?;
         let before = current.clone();
@@ -337,7 +342,11 @@ impl SchedulingService {
         let current = Self::booking_within(&txn, auth.tenant_id, id, &visible).await?;
         current.status.transition(BookingStatus::Cancelled)?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
-        let refund = tenant.settings.refund_for_cancellation(current.price_minor, current.starts_at - now);
+        // A booking still waiting for its payment has had nothing paid.
+        let refund = match current.payment_due_by {
+            Some(_) => 0,
+            None => tenant.settings.refund_for_cancellation(current.price_minor, current.starts_at - now),
+        };
         let before = current.clone();
         let mut row = current.into_active_model();
         row.status = Set(BookingStatus::Cancelled);
@@ -428,69 +437,4 @@ fn fingerprint(ctx: &RequestContext, input: &NewBooking) -> String {
         input.notes.as_deref().unwrap_or_default().trim()
     );
     Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Records a change to a booking in its transaction: an audit record of the
-/// changed fields, the event subscribers receive, and the messages it causes
-/// (`tenant` is the one the caller already loaded).
-async fn announce(
-    txn: &DatabaseTransaction,
-    ctx: &RequestContext,
-    auth: &Authorized,
-    tenant: &Tenant,
-    kind: EventKind,
-    before: Option<&booking::Model>,
-    row: &booking::Model,
-) -> Result<()> {
-    announce_with(txn, ctx, auth, tenant, (kind, before, row), Parties::default(), serde_json::json!({})).await
-}
-
-async fn announce_with(
-    txn: &DatabaseTransaction,
-    ctx: &RequestContext,
-    auth: &Authorized,
-    tenant: &Tenant,
-    (kind, before, row): (EventKind, Option<&booking::Model>, &booking::Model),
-    known: Parties<'_>,
-    extra: serde_json::Value,
-) -> Result<()> {
-    let entry = AuditEntry {
-        action: kind.as_str(),
-        target_type: "booking",
-        target_id: row.id.to_string(),
-        before: before.map(audited),
-        after: Some(audited(row)),
-    };
-    tessera_audit::append(txn, ctx, auth, entry).await?;
-    let mut payload = serde_json::json!({
-        "bookingId": row.id,
-        "providerId": row.provider_id,
-        "customerId": row.customer_id,
-        "status": row.status.as_str(),
-        "startsAt": row.starts_at,
-        "endsAt": row.ends_at,
-    });
-    if let (Some(target), serde_json::Value::Object(more)) = (payload.as_object_mut(), extra) {
-        target.extend(more);
-    }
-    let event = DomainEvent::new(ctx.now(), auth.tenant_id, kind, row.id.as_uuid(), payload);
-    event::enqueue(txn, &event).await?;
-    crate::notices::queue_booking_notices(txn, tenant, ctx.now(), (kind, before, row), known, &event.payload).await
-}
-
-/// The fields of a booking the audit log compares.
-fn audited(row: &booking::Model) -> serde_json::Value {
-    serde_json::json!({
-        "status": row.status.as_str(),
-        "providerId": row.provider_id,
-        "customerId": row.customer_id,
-        "serviceId": row.service_id,
-        "startsAt": row.starts_at,
-        "endsAt": row.ends_at,
-        "priceMinor": row.price_minor,
-        "currency": row.currency,
-        "notes": row.notes,
-        "cancellationReason": row.cancellation_reason,
-        "refundMinor": row.refund_minor,
-    })
 }

@@ -72,6 +72,11 @@ impl From<service::Model> for Service {
             buffer_after_minutes: row.buffer_after_minutes,
             active: row.active,
             deleted_at: row.deleted_at,
+            // Written by `set_service_payment_terms` from checked terms only.
+            payment_terms: row
+                .payment_policy
+                .as_deref()
+                .and_then(|raw| tessera_ledger::PaymentTerms::from_json(raw).ok()),
         }
     }
 }
@@ -128,6 +133,7 @@ impl From<booking::Model> for Booking {
             cancelled_by: row.cancelled_by,
             cancellation_reason: row.cancellation_reason,
             refund_minor: row.refund_minor,
+            payment_due_by: row.payment_due_by,
         }
     }
 }

@@ -29,11 +29,17 @@
 //!
 //! What the tenant's tier limits is counted in the same transactions (module
 //! `quota`): bookings made per month and active providers.
+//!
+//! A business that asks a deposit or prepayment gets bookings that wait for
+//! their payment, holding their time until it is due (module
+//! `payment_holds`); billing, which talks to the payment provider, ends the
+//! wait in its own transaction. Scheduling never calls a provider.
 
 pub mod availability;
 mod bookable;
 mod booking;
 mod booking_reads;
+mod booking_record;
 mod catalog;
 mod convert;
 mod customers;
@@ -42,6 +48,7 @@ mod lifecycle;
 mod model;
 mod notices;
 mod offering;
+mod payment_holds;
 mod quota;
 mod reach;
 mod reviews;
@@ -59,4 +66,5 @@ pub use model::{
     ServicePatch, WeeklyHours, WeeklyInterval,
 };
 pub use offering::{Offering, OfferingTerms};
+pub use payment_holds::Unpaid;
 pub use service::SchedulingService;

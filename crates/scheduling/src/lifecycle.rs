@@ -63,18 +63,15 @@ pub(crate) fn check_customer_reschedule(booking: &booking::Model, now: DateTime<
     Ok(())
 }
 
-/// What takes the provider's time during `[from, until)`, said as a `CONFLICT` a
-/// person understands: "the provider is already booked from 09:30 until 10:40,
-/// including a 10-minute buffer after a booking". `None` when nothing does (the database still has the last word: a
-/// booking committed in between is refused by its no-overlap rule).
-pub(crate) async fn busy_conflict(
+/// The first active booking of `provider_id` taking time in `[from, until)`
+/// (but `except`), as the database's no-overlap rule counts them.
+pub(crate) async fn first_taking(
     txn: &DatabaseTransaction,
     tenant_id: TenantId,
     provider_id: ProviderId,
     (from, until): (DateTime<Utc>, DateTime<Utc>),
     except: Option<BookingId>,
-    tz: Tz,
-) -> Result<Option<DomainError>> {
+) -> Result<Option<booking::Model>> {
     let mut select = booking::Entity::find()
         .filter(booking::Column::TenantId.eq(tenant_id))
         .filter(booking::Column::ProviderId.eq(provider_id))
@@ -85,7 +82,11 @@ pub(crate) async fn busy_conflict(
     if let Some(id) = except {
         select = select.filter(booking::Column::Id.ne(id));
     }
-    let Some(taken) = select.one(txn).await? else { return Ok(None) };
+    Ok(select.one(txn).await?)
+}
+
+/// The `CONFLICT` a person understands for a slot `taken` takes.
+pub(crate) fn conflict_with(taken: &booking::Model, tz: Tz) -> DomainError {
     let before = (taken.starts_at - taken.blocked_from).num_minutes();
     let after = (taken.blocked_until - taken.ends_at).num_minutes();
     let buffers = match (before, after) {
@@ -94,9 +95,9 @@ pub(crate) async fn busy_conflict(
         (before, 0) => format!(", including a {before}-minute buffer before a booking"),
         (before, after) => format!(", including buffers of {before} minutes before and {after} after a booking"),
     };
-    Ok(Some(DomainError::Conflict(format!(
+    DomainError::Conflict(format!(
         "the provider is already booked from {} until {} ({tz}){buffers}; choose another slot",
         local(taken.blocked_from, tz),
         local(taken.blocked_until, tz),
-    ))))
+    ))
 }

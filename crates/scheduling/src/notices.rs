@@ -60,6 +60,9 @@ pub(crate) async fn queue_booking_notices(
     // The words follow the state: a booking waiting for the business is
     // "received", and "confirmed" is said once it is.
     let topic = match kind {
+        // A booking waiting for its payment is not made yet for its customer:
+        // the payment confirming it says so.
+        EventKind::BookingCreated if row.payment_due_by.is_some() => None,
         EventKind::BookingCreated if row.status == BookingStatus::Confirmed => Some(Topic::BookingConfirmed),
         EventKind::BookingCreated => Some(Topic::BookingReceived),
         EventKind::BookingStatusChanged
@@ -106,7 +109,7 @@ pub(crate) async fn queue_booking_notices(
             sent_by: None,
         });
     }
-    if row.status.is_upcoming() {
+    if row.status.is_upcoming() && row.payment_due_by.is_none() {
         notices.extend(reminder(tenant, at, row, recipient, variables));
     }
     if !notices.is_empty() {

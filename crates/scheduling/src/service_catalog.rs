@@ -65,6 +65,7 @@ impl SchedulingService {
             created_at: Set(now),
             updated_at: Set(now),
             deleted_at: Set(None),
+            payment_policy: Set(None),
         }
         .insert(&txn)
         .await?;
@@ -104,6 +105,32 @@ impl SchedulingService {
         if let Some(active) = patch.active {
             row.active = Set(active);
         }
+        row.updated_at = Set(ctx.now());
+        let row = row.update(&txn).await?;
+        let entry = AuditEntry::change("service.updated", "service", id, Some(&previous), Some(&row))?;
+        tessera_audit::append(&txn, ctx, &auth, entry).await?;
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Sets what customers pay when they book the service, over the
+    /// business's terms (`payment:manage`: what customers pay is the
+    /// owners' to say); `None` makes it follow the business's again.
+    /// Bookings made already keep what they asked. Audited.
+    pub async fn set_service_payment_terms(
+        &self,
+        ctx: &RequestContext,
+        id: ServiceId,
+        terms: Option<tessera_ledger::PaymentTerms>,
+    ) -> Result<Service> {
+        if let Some(terms) = &terms {
+            terms.validate()?;
+        }
+        let (auth, txn) = self.open(ctx, Permission::PaymentManage, Access::Write).await?;
+        let current = live_service(&txn, auth.tenant_id, id).await?;
+        let previous = current.clone();
+        let mut row = current.into_active_model();
+        row.payment_policy = Set(terms.as_ref().map(tessera_ledger::PaymentTerms::to_json));
         row.updated_at = Set(ctx.now());
         let row = row.update(&txn).await?;
         let entry = AuditEntry::change("service.updated", "service", id, Some(&previous), Some(&row))?;

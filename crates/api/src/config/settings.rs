@@ -216,6 +216,13 @@ declare_settings! {
         shown_as secret,
         clap(hide_env_values = true);
 
+    /// Signing secret (`whsec_…`) of the Stripe Connect webhook endpoint `/webhooks/payments/stripe/connect` (events of businesses' own accounts: their customers' booking payments); unset, the endpoint answers 404 and booking payments settle by the payment job asking Stripe.
+    stripe_connect_webhook_secret: String, env "TESSERA_STRIPE_CONNECT_WEBHOOK_SECRET", optional("unset"),
+        tidy non_empty,
+        check when_set(|secret: &String| webhook_secret(secret)),
+        shown_as secret,
+        clap(hide_env_values = true);
+
     /// Stripe's API address (a stand-in such as localstripe for tests).
     stripe_api_base: String, env "TESSERA_STRIPE_API_BASE", default("`https://api.stripe.com`") = "https://api.stripe.com".into(),
         tidy trimmed,

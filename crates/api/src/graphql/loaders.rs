@@ -144,6 +144,12 @@ loader!(
 );
 
 loader!(
+    /// What customers paid for bookings, by booking (an empty list for none).
+    BookingPaymentsLoader, BookingId => Vec<tessera_ledger::payments::BookingPayment>,
+    |services, request, keys| services.billing.payments_of_bookings(request, keys).await
+);
+
+loader!(
     /// Partner clients of the request's tenant by id (the ids audit records
     /// carry where a session id would be).
     PartnerClientLoader, tessera_kernel::OAuthClientId => tessera_identity::OAuthClient,
@@ -243,4 +249,5 @@ loaders! {
     delivery_attempts: DeliveryAttemptsLoader,
     partner_clients: PartnerClientLoader,
     plan_overage_prices: PlanOverageLoader,
+    booking_payments: BookingPaymentsLoader,
 }

@@ -1,9 +1,12 @@
 //! `POST /webhooks/payments/{provider}/{endpoint}`: events from payment
 //! providers.
 //!
-//! Only `stripe/platform` (the platform's own Stripe account, what businesses
-//! pay the platform) exists yet, and only when its signing secret is set;
-//! anything else is 404. A delivery is verified before anything is read of
+//! Two exist, each only when its signing secret is set; anything else is
+//! 404: `stripe/platform` (the platform's own Stripe account, what
+//! businesses pay the platform) and `stripe/connect` (Stripe Connect's
+//! endpoint for businesses' own accounts: their customers' booking
+//! payments; each event names its account, kept with it, and applied only
+//! to a payment made on that account). A delivery is verified before anything is read of
 //! it (signature and time, `billing::gateway::stripe_webhook`); one that does
 //! not verify is 400, and past a few a minute from one address, 429. A
 //! verified event is kept once (a repeated delivery is answered 200 and
@@ -23,6 +26,9 @@ use tracing::warn;
 
 use super::AppState;
 
+/// The endpoint of businesses' own accounts (Stripe Connect).
+const CONNECT: &str = "connect";
+
 /// The largest event accepted.
 const MAX_EVENT_BYTES: usize = 256 * 1024;
 
@@ -38,12 +44,17 @@ pub(crate) async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let secrets: Vec<String> = [&app.config.stripe_webhook_secret, &app.config.stripe_webhook_previous_secret]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
-    if provider != "stripe" || endpoint != PLATFORM_ACCOUNT || secrets.is_empty() {
+    let config = &app.config;
+    let secrets: Vec<String> = match endpoint.as_str() {
+        PLATFORM_ACCOUNT => [&config.stripe_webhook_secret, &config.stripe_webhook_previous_secret]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect(),
+        CONNECT => config.stripe_connect_webhook_secret.iter().cloned().collect(),
+        _ => Vec::new(),
+    };
+    if provider != "stripe" || secrets.is_empty() {
         return answer(StatusCode::NOT_FOUND, "no such webhook endpoint");
     }
     if body.len() > MAX_EVENT_BYTES {
@@ -67,9 +78,16 @@ pub(crate) async fn receive(
             return answer(StatusCode::BAD_REQUEST, &why.to_string());
         }
     };
+    // A Connect event says which business's account it happened on; one
+    // that does not is not a Connect event.
+    let account = match (endpoint.as_str(), event.account.as_deref()) {
+        (CONNECT, Some(account)) => account.to_owned(),
+        (CONNECT, None) => return answer(StatusCode::BAD_REQUEST, "a Connect event names its account"),
+        _ => PLATFORM_ACCOUNT.to_owned(),
+    };
     let payload = String::from_utf8_lossy(&body);
     let billing = &app.services.billing;
-    match billing.receive_event(PaymentProvider::Stripe, PLATFORM_ACCOUNT, &event, &payload, now).await {
+    match billing.receive_event(PaymentProvider::Stripe, &account, &event, &payload, now).await {
         Ok(Some(id)) => {
             let services = app.services.clone();
             tokio::spawn(async move {

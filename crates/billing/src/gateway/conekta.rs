@@ -167,6 +167,7 @@ fn payment_of(order: &Value) -> GatewayResult<ProviderPayment> {
         amount_minor: order["amount"].as_i64().unwrap_or_default(),
         currency: order["currency"].as_str().unwrap_or_default().to_ascii_uppercase(),
         failure_code,
+        client_secret: None,
     })
 }
 

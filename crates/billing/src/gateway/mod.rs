@@ -131,6 +131,22 @@ pub struct ProviderPayment {
     pub currency: String,
     /// The decline code of its last failure.
     pub failure_code: Option<String>,
+    /// What the customer's browser needs to pay it (Stripe's client secret),
+    /// for a payment made there.
+    pub client_secret: Option<String>,
+}
+
+/// A payment the customer makes in their browser, now (a booking's deposit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentSpec {
+    /// In minor units.
+    pub amount_minor: i64,
+    /// ISO 4217, upper case.
+    pub currency: String,
+    /// Shown on the customer's statement and receipt.
+    pub description: String,
+    /// Our ids, sent back in the provider's events.
+    pub metadata: Vec<(String, String)>,
 }
 
 /// Where a refund stands.
@@ -254,6 +270,25 @@ pub trait PaymentGateway: Send + Sync {
 
     /// Charges a kept card now, without the customer present.
     async fn charge(&self, account: Account<'_>, spec: &ChargeSpec, key: &str) -> GatewayResult<ProviderPayment>;
+
+    /// Starts a payment the customer completes in their browser with the
+    /// answer's client secret. Only providers whose browser library pays a
+    /// payment made beforehand (Stripe's) offer it.
+    async fn create_payment(
+        &self,
+        account: Account<'_>,
+        spec: &PaymentSpec,
+        key: &str,
+    ) -> GatewayResult<ProviderPayment> {
+        let _ = (account, spec, key);
+        Err(GatewayError::Invalid(format!("{:?} does not take payments made in the browser", self.provider())))
+    }
+
+    /// Gives up a payment not yet made; answers it as it stands.
+    async fn cancel_payment(&self, account: Account<'_>, id: &str) -> GatewayResult<ProviderPayment> {
+        let _ = (account, id);
+        Err(GatewayError::Invalid(format!("{:?} does not take payments made in the browser", self.provider())))
+    }
 
     /// A payment as it stands.
     async fn retrieve_payment(&self, account: Account<'_>, id: &str) -> GatewayResult<ProviderPayment>;

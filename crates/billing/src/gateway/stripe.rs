@@ -21,8 +21,8 @@ use serde_json::Value;
 
 use super::http::{self, RetryPolicy, field};
 use super::{
-    Account, CardSummary, ChargeSpec, CustomerSpec, GatewayError, GatewayResult, PaymentGateway, PaymentStatus,
-    ProviderEvent, ProviderPayment, ProviderRefund, RefundStatus, SetupIntent, SetupStatus,
+    Account, CardSummary, ChargeSpec, CustomerSpec, GatewayError, GatewayResult, PaymentGateway, PaymentSpec,
+    PaymentStatus, ProviderEvent, ProviderPayment, ProviderRefund, RefundStatus, SetupIntent, SetupStatus,
 };
 use crate::model::PaymentProvider;
 
@@ -196,6 +196,7 @@ fn payment_of(value: &Value) -> GatewayResult<ProviderPayment> {
         amount_minor: value["amount"].as_i64().unwrap_or_default(),
         currency: value["currency"].as_str().unwrap_or_default().to_ascii_uppercase(),
         failure_code,
+        client_secret: value["client_secret"].as_str().map(str::to_owned),
     })
 }
 
@@ -268,6 +269,27 @@ impl PaymentGateway for StripeGateway {
         metadata(&mut form, &spec.metadata);
         form.push(("metadata[description]".into(), spec.description.clone()));
         payment_of(&self.call(Method::POST, "/v1/payment_intents", account, &form, Some(key)).await?)
+    }
+
+    async fn create_payment(
+        &self,
+        account: Account<'_>,
+        spec: &PaymentSpec,
+        key: &str,
+    ) -> GatewayResult<ProviderPayment> {
+        let mut form: Form = vec![
+            ("amount".into(), spec.amount_minor.to_string()),
+            ("currency".into(), spec.currency.to_ascii_lowercase()),
+            ("payment_method_types[]".into(), "card".into()),
+        ];
+        metadata(&mut form, &spec.metadata);
+        form.push(("metadata[description]".into(), spec.description.clone()));
+        payment_of(&self.call(Method::POST, "/v1/payment_intents", account, &form, Some(key)).await?)
+    }
+
+    async fn cancel_payment(&self, account: Account<'_>, id: &str) -> GatewayResult<ProviderPayment> {
+        let path = format!("/v1/payment_intents/{id}/cancel");
+        payment_of(&self.call(Method::POST, &path, account, &Vec::new(), None).await?)
     }
 
     async fn retrieve_payment(&self, account: Account<'_>, id: &str) -> GatewayResult<ProviderPayment> {

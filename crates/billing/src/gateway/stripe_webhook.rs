@@ -42,6 +42,9 @@ pub struct StripeEvent {
     pub object_id: Option<String>,
     /// The object's metadata.
     pub metadata: Vec<(String, String)>,
+    /// The connected account it happened on (`acct_…`), for an event of a
+    /// business's own account.
+    pub account: Option<String>,
 }
 
 /// Checks `header` over `body` against `secrets` at `now`.
@@ -90,6 +93,7 @@ pub fn parse(body: &[u8]) -> Result<StripeEvent, WebhookError> {
         #[serde(rename = "type")]
         kind: String,
         data: Data,
+        account: Option<String>,
     }
     #[derive(Deserialize)]
     struct Data {
@@ -103,12 +107,22 @@ pub fn parse(body: &[u8]) -> Result<StripeEvent, WebhookError> {
     }
     let event: Event = serde_json::from_slice(body).map_err(|_| WebhookError::NotAnEvent)?;
     let bounded = |s: &str| !s.is_empty() && s.len() <= 255;
-    if !bounded(&event.id) || event.kind.is_empty() || event.kind.len() > 100 {
+    if !bounded(&event.id)
+        || event.kind.is_empty()
+        || event.kind.len() > 100
+        || event.account.as_deref().is_some_and(|a| !bounded(a))
+    {
         return Err(WebhookError::NotAnEvent);
     }
     let metadata =
         event.data.object.metadata.into_iter().filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned()))).collect();
-    Ok(StripeEvent { id: event.id, kind: event.kind, object_id: event.data.object.id, metadata })
+    Ok(StripeEvent {
+        id: event.id,
+        kind: event.kind,
+        object_id: event.data.object.id,
+        metadata,
+        account: event.account,
+    })
 }
 
 fn signer(secret: &str, timestamp: i64, body: &[u8]) -> Hmac<Sha256> {

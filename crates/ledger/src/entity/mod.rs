@@ -1,5 +1,8 @@
 //! SeaORM entities of the ledger. Crate-private: the functions return domain types.
 
+pub(crate) mod booking_payment;
+pub(crate) mod payment_account;
+pub(crate) mod payment_account_owner;
 pub(crate) mod tenant_limit;
 pub(crate) mod tier_limit;
 pub(crate) mod usage_alert;

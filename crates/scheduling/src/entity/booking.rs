@@ -36,6 +36,7 @@ pub(crate) struct Model {
     pub(crate) cancelled_by: Option<UserId>,
     pub(crate) cancellation_reason: Option<String>,
     pub(crate) refund_minor: Option<i64>,
+    pub(crate) payment_due_by: Option<DateTimeUtc>,
 }
 
 /// The rows a booking names, joined when a page of bookings is read with them

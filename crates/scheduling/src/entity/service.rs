@@ -20,6 +20,9 @@ pub(crate) struct Model {
     pub(crate) created_at: DateTimeUtc,
     pub(crate) updated_at: DateTimeUtc,
     pub(crate) deleted_at: Option<DateTimeUtc>,
+    /// The service's own [`tessera_ledger::PaymentTerms`] (JSON), over the
+    /// business's.
+    pub(crate) payment_policy: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -129,6 +129,17 @@ pub struct Booking {
     pub cancellation_reason: Option<String>,
     /// Refund due under the cancellation policy, minor units.
     pub refund_minor: Option<i64>,
+    /// While set, the booking waits for its payment and holds its time only
+    /// until then (it is "awaiting payment"); it stays set on a booking
+    /// whose hold ended unpaid.
+    pub payment_due_by: Option<DateTime<Utc>>,
+}
+
+impl Booking {
+    /// Whether it holds its time only until its payment is due.
+    pub fn awaits_payment(&self) -> bool {
+        self.status == BookingStatus::Scheduled && self.payment_due_by.is_some()
+    }
 }
 
 /// What booking an appointment needs.

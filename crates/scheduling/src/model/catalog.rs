@@ -214,6 +214,8 @@ pub struct Service {
     pub active: bool,
     /// Soft-deleted when set.
     pub deleted_at: Option<DateTime<Utc>>,
+    /// What customers pay when they book it, when not the business's terms.
+    pub payment_terms: Option<tessera_ledger::PaymentTerms>,
 }
 
 /// A new service.

@@ -1,27 +1,16 @@
 //! A business's billing details: who its invoices are made out to, where
 //! billing notices go, its currency and preferred payment provider.
 
-use async_graphql::{Context, Enum, InputObject, MaybeUndefined, Object, SimpleObject};
+use async_graphql::{Context, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_api_macros::operations;
 use tessera_billing::{BillingInfo, BillingInfoPatch};
 use tessera_kernel::Permission;
 
+use super::objects::PaymentProviderEnum;
 use crate::error::ApiResult;
 use crate::graphql::patch::{kept_cleared_or_set, kept_or_set};
 use crate::graphql::{Requires, request, services};
-
-/// A payment provider.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "PaymentProvider", remote = "tessera_billing::PaymentProvider")]
-pub(crate) enum PaymentProviderEnum {
-    /// Stripe.
-    Stripe,
-    /// Conekta.
-    Conekta,
-    /// Fungies.
-    Fungies,
-}
 
 /// A postal address.
 #[derive(SimpleObject)]

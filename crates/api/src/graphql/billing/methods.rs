@@ -10,7 +10,7 @@ use tessera_api_macros::operations;
 use tessera_billing::{PaymentCustomer, PaymentMethod, PaymentProvider, PaymentSetup};
 use tessera_kernel::Permission;
 
-use super::details::PaymentProviderEnum;
+use super::objects::PaymentProviderEnum;
 use crate::error::ApiResult;
 use crate::graphql::{Requires, parse_id, request, services};
 

@@ -4,19 +4,25 @@
 //! the cards it keeps at payment providers (`methods`) and its invoices
 //! (`invoices`). This module merges their roots; `Query.billing` is the
 //! entry to everything a business's owners read here.
+//!
+//! What customers pay the business for bookings is here too
+//! (`booking_payments`: the business's payment account and terms, and
+//! `payBooking`); a booking's payments are shown through `objects`.
 
+mod booking_payments;
 mod changes;
 mod coupons;
 mod details;
 mod invoices;
 mod methods;
+pub(crate) mod objects;
 mod subscriptions;
 
 use async_graphql::MergedObject;
 
 /// Billing's queries.
 #[derive(MergedObject, Default)]
-pub(crate) struct BillingQuery(subscriptions::BillingQueries);
+pub(crate) struct BillingQuery(subscriptions::BillingQueries, booking_payments::BookingPaymentQueries);
 
 /// Billing's mutations, one part per area.
 #[derive(MergedObject, Default)]
@@ -27,4 +33,5 @@ pub(crate) struct BillingMutation(
     coupons::CouponMutations,
     methods::PaymentMethodMutations,
     invoices::InvoiceMutations,
+    booking_payments::BookingPaymentMutations,
 );

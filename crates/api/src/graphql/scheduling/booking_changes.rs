@@ -127,7 +127,10 @@ pub(super) struct BookingMutations;
 #[Object]
 impl BookingMutations {
     /// Books an appointment. Price and duration come from the service and add-ons.
-    /// Fails with CONFLICT when the provider is already booked then.
+    /// Fails with CONFLICT when the provider is already booked then. When the
+    /// business asks a deposit or prepayment, the booking is made
+    /// `awaitingPayment`, holding its time until `paymentDueBy`: pay it with
+    /// `payBooking`.
     #[access(RequiresOrOwn(Permission::BookingCreate, Permission::BookingCreateOwn))]
     async fn create_booking(&self, ctx: &Context<'_>, input: CreateBookingInput) -> ApiResult<BookingObject> {
         let (services, request) = (services(ctx)?, request(ctx)?);
@@ -151,6 +154,15 @@ impl BookingMutations {
         // The answer's `addons` are the ones just booked: no read to find them.
         if let Some(addons) = addons {
             loaders(ctx)?.booked_addons().feed_one(booking.id, addons).await;
+            // Made just now and waiting for its payment: the provider's
+            // payment is made after the booking committed, so `payBooking`
+            // finds it ready. A provider that is down changes nothing:
+            // `payBooking` (or the payment job) makes it later.
+            if booking.awaits_payment()
+                && let Err(err) = services.billing.checkout_booking(request, &booking).await
+            {
+                tracing::warn!(booking = %booking.id, error = %err, "the booking's payment will be made when paid");
+            }
         }
         Ok(BookingObject(booking))
     }

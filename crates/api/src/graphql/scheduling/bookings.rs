@@ -16,6 +16,7 @@ use super::objects::ProviderObject;
 use super::prefetch::prefetch_for_bookings;
 use super::services::ServiceObject;
 use crate::error::ApiResult;
+use crate::graphql::billing::objects::BookingPaymentObject;
 use crate::graphql::connection::{page_cost, page_request};
 use crate::graphql::identity::objects::UserObject;
 use crate::graphql::local_time::{LocalTimeObject, local_time};
@@ -166,6 +167,22 @@ impl BookingObject {
             refund: money(self.0.refund_minor.unwrap_or(0), &self.0.currency)?,
             cancelled_by: self.0.cancelled_by,
         }))
+    }
+    /// While set on a SCHEDULED booking, it waits for its payment
+    /// (`payBooking`) and holds its time only until then; paid, it is
+    /// CONFIRMED; unpaid by then, CANCELLED and its time freed.
+    async fn payment_due_by(&self) -> Option<DateTime<Utc>> {
+        self.0.payment_due_by.filter(|_| self.0.awaits_payment())
+    }
+    /// Whether it waits for its payment.
+    async fn awaiting_payment(&self) -> bool {
+        self.0.awaits_payment()
+    }
+    /// What was asked of the customer for it (a deposit, a prepayment, a
+    /// fee), oldest first.
+    async fn payments(&self, ctx: &Context<'_>) -> ApiResult<Vec<BookingPaymentObject>> {
+        let found = loaders(ctx)?.booking_payments().load_one(self.0.id).await?.unwrap_or_default();
+        Ok(found.into_iter().map(BookingPaymentObject).collect())
     }
     /// Who performs it.
     async fn provider(&self, ctx: &Context<'_>) -> ApiResult<Option<ProviderObject>> {

@@ -8,6 +8,7 @@ use tessera_kernel::{Permission, ServiceId};
 use tessera_scheduling::{Addon, AddonInput, AddonPatch, Service, ServiceInput, ServicePatch};
 
 use crate::error::{ApiError, ApiResult};
+use crate::graphql::billing::objects::PaymentTermsObject;
 use crate::graphql::connection::{connection, page_cost, page_request};
 use crate::graphql::money::{MoneyObject, money};
 use crate::graphql::patch::{kept_cleared_or_set, kept_or_set};
@@ -50,6 +51,11 @@ impl ServiceObject {
     /// Whether it can be booked.
     async fn active(&self) -> bool {
         self.0.active
+    }
+    /// What customers pay when they book it, when not the business's terms
+    /// (`paymentAccount.terms`); null follows the business's.
+    async fn payment_terms(&self) -> Option<PaymentTermsObject> {
+        self.0.payment_terms.as_ref().map(PaymentTermsObject::from)
     }
     /// When it was deleted, if it was.
     async fn deleted_at(&self) -> Option<DateTime<Utc>> {

@@ -1,0 +1,149 @@
+//! Customers paying the business for their bookings: the business's own
+//! payment account and terms (its owners'), and paying a booking that waits
+//! for its payment (the customer's, or the front desk's).
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use tessera_api_macros::operations;
+use tessera_billing::BookingCheckout;
+use tessera_kernel::{BookingId, DomainError, Permission, ServiceId};
+use tessera_ledger::PaymentTerms;
+use tessera_ledger::payments::PaymentAccount;
+
+use super::objects::{BookingPaymentObject, PaymentProviderEnum, PaymentTermsObject};
+use crate::error::ApiResult;
+use crate::graphql::{Requires, RequiresOrOwn, parse_id, request, services};
+
+/// The business's own account at a payment provider, which its customers'
+/// booking payments go to.
+#[derive(SimpleObject)]
+#[graphql(name = "PaymentAccount")]
+pub(crate) struct PaymentAccountObject {
+    /// The provider.
+    provider: Option<PaymentProviderEnum>,
+    /// The provider's id of the account (`acct_…`).
+    account_id: String,
+    /// Whether bookings take payments through it now.
+    enabled: bool,
+    /// What customers pay when they book (services may have their own).
+    terms: PaymentTermsObject,
+    /// When it last changed.
+    updated_at: DateTime<Utc>,
+}
+
+impl From<PaymentAccount> for PaymentAccountObject {
+    fn from(account: PaymentAccount) -> Self {
+        Self {
+            provider: (account.provider == "stripe").then_some(PaymentProviderEnum::Stripe),
+            account_id: account.account_id,
+            enabled: account.enabled,
+            terms: (&account.terms).into(),
+            updated_at: account.updated_at,
+        }
+    }
+}
+
+/// What the customer's browser needs to pay a booking.
+#[derive(SimpleObject)]
+#[graphql(name = "BookingCheckout")]
+pub(crate) struct BookingCheckoutObject {
+    /// The payment.
+    payment: BookingPaymentObject,
+    /// For Stripe.js `confirmCardPayment` (with the platform's publishable
+    /// key and the payment account as `stripeAccount`). Secret: give it to
+    /// the browser that asked, and nowhere else. Null once paid.
+    client_secret: Option<String>,
+}
+
+impl From<BookingCheckout> for BookingCheckoutObject {
+    fn from(checkout: BookingCheckout) -> Self {
+        Self { payment: BookingPaymentObject(checkout.payment), client_secret: checkout.client_secret }
+    }
+}
+
+/// Queries of the business's payment account.
+#[derive(Default)]
+pub(super) struct BookingPaymentQueries;
+
+#[operations]
+#[Object]
+impl BookingPaymentQueries {
+    /// The business's payment account and terms; null before one is set.
+    #[access(Requires(Permission::PaymentRead))]
+    async fn payment_account(&self, ctx: &Context<'_>) -> ApiResult<Option<PaymentAccountObject>> {
+        Ok(services(ctx)?.billing.payment_account(request(ctx)?).await?.map(Into::into))
+    }
+}
+
+/// Mutations of booking payments.
+#[derive(Default)]
+pub(super) struct BookingPaymentMutations;
+
+#[operations]
+#[Object]
+impl BookingPaymentMutations {
+    /// Sets the business's payment account (owners; audited): the Stripe
+    /// connected account (`acct_…`) the platform made for it. Only Stripe
+    /// takes booking payments. `CONFLICT` when another business named it.
+    #[access(Requires(Permission::PaymentManage))]
+    async fn set_payment_account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "PaymentProviderEnum::Stripe")] provider: PaymentProviderEnum,
+        account_id: String,
+        #[graphql(default = true)] enabled: bool,
+    ) -> ApiResult<PaymentAccountObject> {
+        let billing = &services(ctx)?.billing;
+        Ok(billing.set_payment_account(request(ctx)?, provider.into(), &account_id, enabled).await?.into())
+    }
+
+    /// Sets what customers pay when they book (owners; audited); needs the
+    /// payment account first. Bookings made already keep what they asked.
+    #[access(Requires(Permission::PaymentManage))]
+    async fn set_payment_terms(&self, ctx: &Context<'_>, terms: PaymentTermsObject) -> ApiResult<PaymentAccountObject> {
+        let terms = PaymentTerms::try_from(terms)?;
+        Ok(services(ctx)?.billing.set_payment_terms(request(ctx)?, terms).await?.into())
+    }
+
+    /// Sets what customers pay when they book one service, over the
+    /// business's terms (owners; audited); null makes it follow the
+    /// business's again. Answers the service's own terms.
+    #[access(Requires(Permission::PaymentManage))]
+    async fn set_service_payment_terms(
+        &self,
+        ctx: &Context<'_>,
+        service_id: ID,
+        terms: Option<PaymentTermsObject>,
+    ) -> ApiResult<Option<PaymentTermsObject>> {
+        let id: ServiceId = parse_id("serviceId", &service_id)?;
+        let terms = terms.map(PaymentTerms::try_from).transpose()?;
+        let service = services(ctx)?.scheduling.set_service_payment_terms(request(ctx)?, id, terms).await?;
+        Ok(service.payment_terms.as_ref().map(PaymentTermsObject::from))
+    }
+
+    /// Pays a booking that waits for its payment (`paymentDueBy`): answers
+    /// the client secret the customer's browser pays with. Asking again
+    /// answers the same payment. Once paid, the booking is CONFIRMED; if the
+    /// payment fails or its time runs out, the booking is CANCELLED and its
+    /// time freed. `NOT_FOUND` for a booking the caller cannot see.
+    #[access(RequiresOrOwn(Permission::BookingCreate, Permission::BookingCreateOwn))]
+    async fn pay_booking(&self, ctx: &Context<'_>, booking_id: ID) -> ApiResult<BookingCheckoutObject> {
+        let id: BookingId = parse_id("bookingId", &booking_id)?;
+        let (services, request) = (services(ctx)?, request(ctx)?);
+        let mut found = services.scheduling.bookings_by_ids(request, &[id]).await?;
+        let booking = found.remove(&id).ok_or(DomainError::NotFound { entity: "booking" })?;
+        Ok(services.billing.checkout_booking(request, &booking).await?.into())
+    }
+
+    /// Tries again to pay a booking whose payment failed or whose time to
+    /// pay ran out: takes its time again (`CONFLICT` when someone booked it
+    /// meanwhile), waiting for a new payment of the same amount, and answers
+    /// the new payment's client secret, as `payBooking` does.
+    #[access(RequiresOrOwn(Permission::BookingCreate, Permission::BookingCreateOwn))]
+    async fn retry_booking_payment(&self, ctx: &Context<'_>, booking_id: ID) -> ApiResult<BookingCheckoutObject> {
+        let id: BookingId = parse_id("bookingId", &booking_id)?;
+        let (services, request) = (services(ctx)?, request(ctx)?);
+        let booking = services.scheduling.retake_unpaid_booking(request, id).await?;
+        Ok(services.billing.checkout_booking(request, &booking).await?.into())
+    }
+}

@@ -1,0 +1,167 @@
+//! Billing's types other domains show: payment providers, payment terms (a
+//! service's own), and what a customer paid for a booking (a booking's
+//! `payments`).
+
+use async_graphql::{Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use tessera_kernel::DomainError;
+use tessera_ledger::payments::BookingPayment;
+use tessera_ledger::{PaymentMode, PaymentTerms};
+
+use crate::error::{ApiError, ApiResult};
+use crate::graphql::money::{MoneyObject, money};
+
+/// A payment provider.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "PaymentProvider", remote = "tessera_billing::PaymentProvider")]
+pub(crate) enum PaymentProviderEnum {
+    /// Stripe.
+    Stripe,
+    /// Conekta.
+    Conekta,
+    /// Fungies.
+    Fungies,
+}
+
+/// What is paid when booking.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "PaymentMode", remote = "tessera_ledger::PaymentMode")]
+pub(crate) enum PaymentModeEnum {
+    /// Nothing: the customer pays at the visit.
+    None,
+    /// A deposit: a fixed amount, or a percentage of the price.
+    Deposit,
+    /// The whole price.
+    Prepayment,
+}
+
+/// What customers pay when they book.
+#[derive(SimpleObject, InputObject, Clone)]
+#[graphql(name = "PaymentTerms", input_name = "PaymentTermsInput")]
+pub(crate) struct PaymentTermsObject {
+    /// What is paid when booking.
+    mode: PaymentModeEnum,
+    /// A fixed deposit in minor units (0 to 100,000,000); 0 takes
+    /// `depositPercent` of the price. Never more than the price.
+    deposit_minor: i32,
+    /// The deposit as a percentage of the price (1 to 100, rounded up to
+    /// the minor unit), when no fixed deposit is set.
+    deposit_percent: i32,
+    /// How long a booking waits for its payment, in minutes (5 to 1440):
+    /// it holds its time until then, and the time is freed if unpaid.
+    hold_minutes: i32,
+}
+
+impl From<&PaymentTerms> for PaymentTermsObject {
+    fn from(terms: &PaymentTerms) -> Self {
+        Self {
+            mode: terms.mode.into(),
+            deposit_minor: i32::try_from(terms.deposit_minor).unwrap_or(i32::MAX),
+            deposit_percent: i32::try_from(terms.deposit_percent).unwrap_or(i32::MAX),
+            hold_minutes: i32::try_from(terms.hold_minutes).unwrap_or(i32::MAX),
+        }
+    }
+}
+
+impl TryFrom<PaymentTermsObject> for PaymentTerms {
+    type Error = ApiError;
+
+    fn try_from(input: PaymentTermsObject) -> ApiResult<Self> {
+        let count = |field: &str, n: i32| {
+            u32::try_from(n).map_err(|_| ApiError::from(DomainError::invalid(field, "must not be negative")))
+        };
+        Ok(PaymentTerms {
+            mode: PaymentMode::from(input.mode),
+            deposit_minor: i64::from(input.deposit_minor),
+            deposit_percent: count("depositPercent", input.deposit_percent)?,
+            hold_minutes: count("holdMinutes", input.hold_minutes)?,
+        })
+    }
+}
+
+/// What a booking payment is for.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "BookingPaymentKind", remote = "tessera_ledger::payments::BookingPaymentKind")]
+pub(crate) enum BookingPaymentKindEnum {
+    /// Part of the price, paid when booking.
+    Deposit,
+    /// The whole price, paid when booking.
+    Prepayment,
+    /// The business's fee for not coming.
+    NoShowFee,
+    /// The business's fee for cancelling late.
+    LateCancellationFee,
+}
+
+/// Where a booking payment stands. It only moves forward: SUCCEEDED,
+/// FAILED and CANCELED never change; refunds show in `refunded`.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "BookingPaymentStatus", remote = "tessera_ledger::payments::BookingPaymentStatus")]
+pub(crate) enum BookingPaymentStatusEnum {
+    /// Waiting for the customer's card.
+    Pending,
+    /// The customer's bank asks them to authenticate.
+    RequiresAction,
+    /// Being processed; the outcome comes later.
+    Processing,
+    /// Paid.
+    Succeeded,
+    /// Declined or failed.
+    Failed,
+    /// Given up before anything was paid (the booking's hold ran out).
+    Canceled,
+    /// The provider's answer was lost; it is asked again within minutes.
+    Unknown,
+}
+
+/// An amount asked of a customer for a booking.
+pub(crate) struct BookingPaymentObject(pub(crate) BookingPayment);
+
+#[Object(name = "BookingPayment")]
+impl BookingPaymentObject {
+    /// Id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// What it is for.
+    async fn kind(&self) -> BookingPaymentKindEnum {
+        self.0.kind.into()
+    }
+    /// Where it stands.
+    async fn status(&self) -> BookingPaymentStatusEnum {
+        self.0.status.into()
+    }
+    /// The amount asked.
+    async fn amount(&self) -> ApiResult<MoneyObject> {
+        money(self.0.amount_minor, &self.0.currency)
+    }
+    /// What the provider took.
+    async fn captured(&self) -> ApiResult<MoneyObject> {
+        money(self.0.captured_minor, &self.0.currency)
+    }
+    /// What went back to the customer.
+    async fn refunded(&self) -> ApiResult<MoneyObject> {
+        money(self.0.refunded_minor, &self.0.currency)
+    }
+    /// The provider it is paid through.
+    async fn provider(&self) -> Option<PaymentProviderEnum> {
+        match self.0.provider.as_str() {
+            "stripe" => Some(PaymentProviderEnum::Stripe),
+            "conekta" => Some(PaymentProviderEnum::Conekta),
+            "fungies" => Some(PaymentProviderEnum::Fungies),
+            _ => None,
+        }
+    }
+    /// Why it failed, as the provider said (`card_declined`).
+    async fn failure_code(&self) -> Option<&str> {
+        self.0.failure_code.as_deref()
+    }
+    /// When it was asked.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When it succeeded, failed or was given up.
+    async fn settled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.settled_at
+    }
+}
