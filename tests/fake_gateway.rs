@@ -42,6 +42,7 @@ struct State {
     keys: HashMap<String, String>,
     faults: VecDeque<Fault>,
     processing_next: bool,
+    refund_fails_next: bool,
     calls: Vec<(&'static str, Option<String>, Option<String>)>,
 }
 
@@ -78,6 +79,20 @@ impl FakeGateway {
         let setup = state.setups.get_mut(setup_id).expect("a setup of this fake");
         setup.status = SetupStatus::Succeeded;
         setup.payment_method = Some(method);
+    }
+
+    /// Makes the next refund fail at the bank (the provider answers it
+    /// failed).
+    pub fn fail_next_refund(&self) {
+        self.state.lock().unwrap().refund_fails_next = true;
+    }
+
+    /// Every refund made so far: (payment, amount).
+    pub fn refunds(&self) -> Vec<(String, i64)> {
+        let state = self.state.lock().unwrap();
+        let mut made: Vec<_> = state.refunds.values().map(|r| (r.payment_id.clone(), r.amount_minor)).collect();
+        made.sort();
+        made
     }
 
     /// What a browser does with a payment's client secret: pays it with a
@@ -301,15 +316,21 @@ impl PaymentGateway for FakeGateway {
             None => return Err(GatewayError::NotFound),
         }
         let id = Self::id(&mut state, "re");
+        let fails = std::mem::take(&mut state.refund_fails_next);
         let refund = ProviderRefund {
             id: id.clone(),
             payment_id: payment_id.into(),
             amount_minor,
-            status: RefundStatus::Succeeded,
+            status: if fails { RefundStatus::Failed } else { RefundStatus::Succeeded },
         };
         state.refunds.insert(id.clone(), refund.clone());
         state.keys.insert(key.into(), id);
         Self::answer(lose, refund)
+    }
+
+    async fn retrieve_refund(&self, account: Account<'_>, id: &str) -> GatewayResult<ProviderRefund> {
+        self.enter("retrieve_refund", None, account)?;
+        self.state.lock().unwrap().refunds.get(id).cloned().ok_or(GatewayError::NotFound)
     }
 
     async fn events_since(

@@ -56,6 +56,7 @@ mod m20261231_000041_coupons;
 mod m20270101_000042_provider_events;
 mod m20270102_000043_overage;
 mod m20270103_000044_booking_payments;
+mod m20270104_000045_booking_refunds;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -110,6 +111,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20270101_000042_provider_events::Migration),
             Box::new(m20270102_000043_overage::Migration),
             Box::new(m20270103_000044_booking_payments::Migration),
+            Box::new(m20270104_000045_booking_refunds::Migration),
         ]
     }
 }

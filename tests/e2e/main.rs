@@ -23,6 +23,8 @@ mod billing_webhooks;
 mod booking_lifecycle;
 mod booking_payment_access;
 mod booking_payments;
+mod booking_refunds;
+mod booking_takings;
 mod bounds;
 mod citus;
 mod database_tls;

@@ -160,11 +160,7 @@ async fn moving_or_cancelling_a_booking_tells_the_customer_and_withdraws_the_old
     app.deliver().await;
     let cancelled = app.email.sent().last().unwrap().clone();
     assert_eq!(cancelled.subject, "Your booking at Tenant moved is cancelled");
-    assert!(
-        cancelled.text.contains("Reason: Ill.") && cancelled.text.contains("A refund of 75.00 USD"),
-        "{}",
-        cancelled.text
-    );
+    assert!(cancelled.text.contains("Reason: Ill.") && !cancelled.text.contains("refund"), "{}", cancelled.text);
     let log =
         nodes(&app.ok(&salon.owner, DELIVERIES, json!({"f": {"status": "PENDING"}})).await, "notificationDeliveries");
     assert!(log.is_empty(), "no reminder left for a cancelled booking: {log:?}");

@@ -20,6 +20,7 @@ use tessera_audit::AuditEntry;
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::{BookingId, DomainError, Permission, RequestContext, Result, TenantId};
 use tessera_ledger::payments::{self, BookingPayment, BookingPaymentStatus, Observed};
+use tessera_ledger::refunds::{self, NewRefund, RefundKind};
 use tessera_scheduling::{Booking, SchedulingService, Unpaid};
 use tracing::warn;
 use uuid::Uuid;
@@ -195,6 +196,10 @@ impl BillingService {
             None => payments::find(&txn, tenant_id, id).await?.ok_or(DomainError::NotFound { entity: "payment" })?,
         };
         txn.commit().await?;
+        if payment.status == BookingPaymentStatus::Succeeded {
+            // An unwanted payment's refund, written just now.
+            self.send_refunds_of_booking(tenant_id, payment.booking_id, now).await;
+        }
         Ok(payment)
     }
 
@@ -306,12 +311,21 @@ async fn settle_booking(txn: &DatabaseTransaction, payment: &BookingPayment, now
     let (tenant_id, booking) = (payment.tenant_id, payment.booking_id);
     match payment.status {
         // Paid after the booking stopped waiting (its hold ran out and the
-        // slot was taken, or it was cancelled): kept as paid, for the
-        // business to refund.
+        // slot was taken, or it was cancelled): given back whole; the
+        // provider is asked after the commit.
         BookingPaymentStatus::Succeeded
             if SchedulingService::confirm_paid(txn, tenant_id, booking, now).await?.is_none() =>
         {
-            warn!(%tenant_id, payment = %payment.id, "a payment succeeded for a booking that no longer waited for it");
+            warn!(%tenant_id, payment = %payment.id, "a payment came after its booking stopped waiting: refunded");
+            let reason = "Paid after the booking was no longer held for this payment".to_owned();
+            let new = NewRefund {
+                payment_id: payment.id,
+                kind: RefundKind::UnwantedPayment,
+                amount_minor: payment.captured_minor,
+                reason: Some(reason),
+                created_by: None,
+            };
+            refunds::open(txn, tenant_id, new, now).await?;
         }
         BookingPaymentStatus::Failed => {
             SchedulingService::release_unpaid(txn, tenant_id, booking, Unpaid::Failed, now).await?;

@@ -14,7 +14,8 @@
 //! - bookings whose hold ran out unpaid free their time, their payments are
 //!   given up at the provider, and booking payments left unsettled (an
 //!   answer lost, still processing) are asked about again
-//!   (`booking_payments.rs`);
+//!   (`booking_payments.rs`), as are refunds not settled
+//!   (`booking_refunds.rs`);
 //! - provider events not applied yet, or due again after a failure, are
 //!   applied (`events.rs`).
 //!
@@ -77,6 +78,9 @@ pub struct DueReport {
     /// Booking payments asked about again (their answer lost, still
     /// processing, or their booking's hold over).
     pub booking_payments: u32,
+    /// Refunds asked for again, or about (their answer lost, still
+    /// processing, or never sent).
+    pub booking_refunds: u32,
     /// Subscriptions or payments whose step failed (logged; tried again next run).
     pub failed: u32,
 }
@@ -151,6 +155,18 @@ impl BillingService {
                 Ok(_) => report.booking_payments += 1,
                 Err(err) => {
                     warn!(%tenant_id, payment = %id, error = %err, "asking about a booking payment again failed");
+                    report.failed += 1;
+                }
+            }
+        }
+        let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
+        let unsent = tessera_ledger::refunds::unsettled(&txn, now - UNKNOWN_AFTER, BATCH).await?;
+        txn.commit().await?;
+        for (tenant_id, id) in unsent {
+            match self.send_refund(tenant_id, id, now).await {
+                Ok(_) => report.booking_refunds += 1,
+                Err(err) => {
+                    warn!(%tenant_id, refund = %id, error = %err, "asking about a refund again failed");
                     report.failed += 1;
                 }
             }

@@ -43,6 +43,9 @@
 //!   the business's own provider account: the provider's payment made after
 //!   the booking commits (its row's id the key), and what the provider says
 //!   settling the booking (confirmed, or its time freed);
+//! - `booking_refunds`: giving it back, by the cancellation policy, by hand
+//!   (`payment:refund`), or of a payment its booking no longer wanted;
+//! - `takings`: the front desk's list of booking payments and daily takings;
 //! - `payment_accounts`: the business's own provider account and its
 //!   payment terms, set by its owners;
 //! - [`BillingHooks`]: how notices reach people, implemented by `api` (which
@@ -53,6 +56,7 @@
 //! transaction.
 
 mod booking_payments;
+mod booking_refunds;
 pub mod catalogue;
 mod change_undo;
 mod changes;
@@ -79,6 +83,7 @@ mod render;
 mod service;
 pub mod states;
 mod subscriptions;
+mod takings;
 mod upcoming;
 
 pub use booking_payments::BookingCheckout;

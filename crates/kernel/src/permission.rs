@@ -76,11 +76,13 @@ pub enum Permission {
     /// Set the business's own payment account and what customers pay when
     /// they book.
     PaymentManage,
+    /// Give customers' booking payments back, in part or whole, with a reason.
+    PaymentRefund,
 }
 
 impl Permission {
     /// Every permission in the catalogue.
-    pub const ALL: [Permission; 31] = [
+    pub const ALL: [Permission; 32] = [
         Self::TenantRead,
         Self::TenantManage,
         Self::TenantDelete,
@@ -112,6 +114,7 @@ impl Permission {
         Self::BillingManage,
         Self::PaymentRead,
         Self::PaymentManage,
+        Self::PaymentRefund,
     ];
 
     /// The `resource:action` name.
@@ -148,6 +151,7 @@ impl Permission {
             Self::BillingManage => "billing:manage",
             Self::PaymentRead => "payment:read",
             Self::PaymentManage => "payment:manage",
+            Self::PaymentRefund => "payment:refund",
         }
     }
 
@@ -185,6 +189,7 @@ impl Permission {
             Self::BillingManage => "Change the business's billing details and subscription",
             Self::PaymentRead => "See what customers paid for bookings, and the daily takings",
             Self::PaymentManage => "Set the business's payment account and what customers pay when they book",
+            Self::PaymentRefund => "Give customers' booking payments back, in part or whole, with a reason",
         }
     }
 
@@ -201,7 +206,7 @@ impl Permission {
             Self::RoleManage | Self::RoleAssign => &[Self::RoleRead],
             Self::NotificationManage => &[Self::NotificationRead],
             Self::BillingManage => &[Self::BillingRead],
-            Self::PaymentManage => &[Self::PaymentRead],
+            Self::PaymentManage | Self::PaymentRefund => &[Self::PaymentRead],
             _ => &[],
         }
     }

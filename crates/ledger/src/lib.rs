@@ -20,6 +20,9 @@
 //! - [`recompute`]: the job proving every counter equals its records;
 //! - [`PaymentTerms`]: what a business asks its customers to pay when they
 //!   book;
+//! - [`payment_reads`]: the front desk's list of payments and daily takings;
+//! - [`refunds`]: money given back, never beyond what was paid (the database
+//!   keeps the total);
 //! - [`payments`]: the business's own payment account, and the payments
 //!   asked of its customers for bookings, written in the booking's
 //!   transaction and moved only forward;
@@ -30,14 +33,17 @@
 //! has read the tenant in the same transaction; a tier change therefore
 //! changes the limits in the transaction that changes the tier.
 
+mod accounts;
 pub mod alerts;
 mod entity;
 pub mod limits;
 pub mod metric;
+pub mod payment_reads;
 mod payment_terms;
 pub mod payments;
 pub mod reads;
 pub mod recompute;
+pub mod refunds;
 mod service;
 pub mod stock;
 pub mod usage;

@@ -342,11 +342,8 @@ impl SchedulingService {
         let current = Self::booking_within(&txn, auth.tenant_id, id, &visible).await?;
         current.status.transition(BookingStatus::Cancelled)?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
-        // A booking still waiting for its payment has had nothing paid.
-        let refund = match current.payment_due_by {
-            Some(_) => 0,
-            None => tenant.settings.refund_for_cancellation(current.price_minor, current.starts_at - now),
-        };
+        let by = auth.actor.map(|a| a.user_id);
+        let refund = crate::payment_holds::refund_on_cancel(&txn, &tenant, &current, by, now).await?;
         let before = current.clone();
         let mut row = current.into_active_model();
         row.status = Set(BookingStatus::Cancelled);

@@ -28,6 +28,7 @@ use tessera_kernel::event::EventKind;
 use tessera_kernel::{BookingId, DomainError, Permission, ProviderId, RequestContext, Result, TenantId};
 use tessera_ledger::PaymentTerms;
 use tessera_ledger::payments::{self, NewBookingPayment, PaymentAccount};
+use tessera_ledger::refunds::{self, NewRefund, RefundKind};
 use tessera_tenant::Tenant;
 
 use crate::bookable::Offer;
@@ -101,6 +102,40 @@ pub(crate) async fn open_payment(
     };
     payments::open(txn, tenant_id, &due.account, new, now).await?;
     Ok(())
+}
+
+/// What cancelling `row` at `now` gives back of what was paid for it
+/// through the business's payment account: the business's policy (all, a
+/// part, or nothing, by the notice given) of what is left to refund, written
+/// as a refund in the cancelling transaction (billing asks the provider
+/// after the commit). Nothing when nothing was paid here.
+pub(crate) async fn refund_on_cancel(
+    txn: &DatabaseTransaction,
+    tenant: &Tenant,
+    row: &booking::Model,
+    by: Option<tessera_kernel::UserId>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let paid = payments::booking_payment(txn, tenant.id, row.id).await?;
+    let Some(paid) = paid.filter(|p| p.status == tessera_ledger::payments::BookingPaymentStatus::Succeeded) else {
+        return Ok(0);
+    };
+    let notice = row.starts_at - now;
+    let amount = tenant.settings.refund_for_cancellation(paid.captured_minor - paid.refunded_minor, notice);
+    if amount <= 0 {
+        return Ok(0);
+    }
+    let hours = notice.num_minutes() / 60;
+    let reason = format!("Cancelled {hours} hours before the start: refunded under the business's cancellation policy");
+    let new = NewRefund {
+        payment_id: paid.id,
+        kind: RefundKind::Policy,
+        amount_minor: amount,
+        reason: Some(reason),
+        created_by: by,
+    };
+    refunds::open(txn, tenant.id, new, now).await?;
+    Ok(amount)
 }
 
 /// The bookings that hold their provider's time at `now`: active, and not

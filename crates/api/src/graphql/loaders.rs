@@ -150,6 +150,12 @@ loader!(
 );
 
 loader!(
+    /// What was given back of booking payments, by payment.
+    BookingRefundsLoader, uuid::Uuid => Vec<tessera_ledger::refunds::BookingRefund>,
+    |services, request, keys| services.billing.refunds_of_payments(request, keys).await
+);
+
+loader!(
     /// Partner clients of the request's tenant by id (the ids audit records
     /// carry where a session id would be).
     PartnerClientLoader, tessera_kernel::OAuthClientId => tessera_identity::OAuthClient,
@@ -250,4 +256,5 @@ loaders! {
     partner_clients: PartnerClientLoader,
     plan_overage_prices: PlanOverageLoader,
     booking_payments: BookingPaymentsLoader,
+    booking_refunds: BookingRefundsLoader,
 }

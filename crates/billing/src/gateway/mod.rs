@@ -302,6 +302,12 @@ pub trait PaymentGateway: Send + Sync {
         key: &str,
     ) -> GatewayResult<ProviderRefund>;
 
+    /// A refund as it stands (one the provider was still processing).
+    async fn retrieve_refund(&self, account: Account<'_>, id: &str) -> GatewayResult<ProviderRefund> {
+        let _ = (account, id);
+        Err(GatewayError::Invalid(format!("{:?} refunds are not asked about again", self.provider())))
+    }
+
     /// The newest events recorded after `after` (any when `None`), at most
     /// `limit`, in order oldest first.
     async fn events_since(

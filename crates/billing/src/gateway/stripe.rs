@@ -308,6 +308,10 @@ impl PaymentGateway for StripeGateway {
         refund_of(&self.call(Method::POST, "/v1/refunds", account, &form, Some(key)).await?, payment_id)
     }
 
+    async fn retrieve_refund(&self, account: Account<'_>, id: &str) -> GatewayResult<ProviderRefund> {
+        refund_of(&self.call(Method::GET, &format!("/v1/refunds/{id}"), account, &Vec::new(), None).await?, "")
+    }
+
     async fn events_since(
         &self,
         account: Account<'_>,

@@ -1,6 +1,7 @@
 //! SeaORM entities of the ledger. Crate-private: the functions return domain types.
 
 pub(crate) mod booking_payment;
+pub(crate) mod booking_refund;
 pub(crate) mod payment_account;
 pub(crate) mod payment_account_owner;
 pub(crate) mod tenant_limit;

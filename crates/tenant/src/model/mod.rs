@@ -56,6 +56,11 @@ mod tests {
         assert_eq!(settings.refund_for_cancellation(10_000, chrono::Duration::hours(30)), 10_000);
         assert_eq!(settings.refund_for_cancellation(10_000, chrono::Duration::hours(5)), 5_000);
         assert_eq!(settings.refund_for_cancellation(10_000, chrono::Duration::minutes(30)), 0);
+        // Exactly on a tier's notice is that tier, in whole minutes.
+        assert_eq!(settings.refund_for_cancellation(10_000, chrono::Duration::hours(24)), 10_000);
+        assert_eq!(settings.refund_for_cancellation(10_000, chrono::Duration::minutes(24 * 60 - 1)), 5_000);
+        assert_eq!(settings.refund_for_cancellation(10_000, chrono::Duration::hours(4)), 5_000);
+        assert_eq!(settings.refund_for_cancellation(10_000, chrono::Duration::minutes(4 * 60 - 1)), 0);
     }
 
     #[test]

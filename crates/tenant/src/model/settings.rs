@@ -109,14 +109,15 @@ impl TenantSettings {
         Ok(())
     }
 
-    /// The refund due, in minor units, for cancelling a booking costing
-    /// `price_minor` `notice` before it starts.
-    pub fn refund_for_cancellation(&self, price_minor: i64, notice: chrono::Duration) -> i64 {
-        let hours = notice.num_minutes() as f64 / 60.0;
-        if hours >= f64::from(self.cancellation_full_refund_hours) {
-            price_minor
-        } else if hours >= f64::from(self.cancellation_partial_refund_hours) {
-            price_minor * i64::from(self.cancellation_partial_refund_percent) / 100
+    /// The refund due, in minor units, of `paid_minor` for cancelling a
+    /// booking `notice` before it starts. Compared in whole minutes, so a
+    /// notice of exactly the full-refund hours is a full refund.
+    pub fn refund_for_cancellation(&self, paid_minor: i64, notice: chrono::Duration) -> i64 {
+        let minutes = notice.num_minutes();
+        if minutes >= i64::from(self.cancellation_full_refund_hours) * 60 {
+            paid_minor
+        } else if minutes >= i64::from(self.cancellation_partial_refund_hours) * 60 {
+            paid_minor * i64::from(self.cancellation_partial_refund_percent) / 100
         } else {
             0
         }

@@ -10,7 +10,7 @@ use tessera_kernel::{BookingId, DomainError, Permission, ServiceId};
 use tessera_ledger::PaymentTerms;
 use tessera_ledger::payments::PaymentAccount;
 
-use super::objects::{BookingPaymentObject, PaymentProviderEnum, PaymentTermsObject};
+use super::objects::{BookingPaymentObject, BookingRefundObject, PaymentProviderEnum, PaymentTermsObject};
 use crate::error::ApiResult;
 use crate::graphql::{Requires, RequiresOrOwn, parse_id, request, services};
 
@@ -34,7 +34,7 @@ pub(crate) struct PaymentAccountObject {
 impl From<PaymentAccount> for PaymentAccountObject {
     fn from(account: PaymentAccount) -> Self {
         Self {
-            provider: (account.provider == "stripe").then_some(PaymentProviderEnum::Stripe),
+            provider: super::objects::provider_named(&account.provider),
             account_id: account.account_id,
             enabled: account.enabled,
             terms: (&account.terms).into(),
@@ -133,6 +133,25 @@ impl BookingPaymentMutations {
         let mut found = services.scheduling.bookings_by_ids(request, &[id]).await?;
         let booking = found.remove(&id).ok_or(DomainError::NotFound { entity: "booking" })?;
         Ok(services.billing.checkout_booking(request, &booking).await?.into())
+    }
+
+    /// Gives back part or all of a booking payment, with a reason
+    /// (`payment:refund`; audited), through the provider. `BAD_USER_INPUT`
+    /// beyond what is left to refund: two refunds at once of more than half
+    /// each give one. A refund that fails makes its amount refundable again.
+    #[access(Requires(Permission::PaymentRefund))]
+    async fn refund_booking_payment(
+        &self,
+        ctx: &Context<'_>,
+        payment_id: ID,
+        amount_minor: i32,
+        reason: String,
+    ) -> ApiResult<BookingRefundObject> {
+        let id: uuid::Uuid = parse_id("paymentId", &payment_id)?;
+        let billing = &services(ctx)?.billing;
+        Ok(BookingRefundObject(
+            billing.refund_booking_payment(request(ctx)?, id, i64::from(amount_minor), &reason).await?,
+        ))
     }
 
     /// Tries again to pay a booking whose payment failed or whose time to

@@ -6,8 +6,9 @@
 //! entry to everything a business's owners read here.
 //!
 //! What customers pay the business for bookings is here too
-//! (`booking_payments`: the business's payment account and terms, and
-//! `payBooking`); a booking's payments are shown through `objects`.
+//! (`booking_payments`: the business's payment account and terms,
+//! `payBooking`, refunds; `takings`: the front desk's list of payments and
+//! daily takings); a booking's payments are shown through `objects`.
 
 mod booking_payments;
 mod changes;
@@ -17,12 +18,17 @@ mod invoices;
 mod methods;
 pub(crate) mod objects;
 mod subscriptions;
+mod takings;
 
 use async_graphql::MergedObject;
 
 /// Billing's queries.
 #[derive(MergedObject, Default)]
-pub(crate) struct BillingQuery(subscriptions::BillingQueries, booking_payments::BookingPaymentQueries);
+pub(crate) struct BillingQuery(
+    subscriptions::BillingQueries,
+    booking_payments::BookingPaymentQueries,
+    takings::TakingsQueries,
+);
 
 /// Billing's mutations, one part per area.
 #[derive(MergedObject, Default)]

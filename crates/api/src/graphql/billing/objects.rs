@@ -2,13 +2,15 @@
 //! service's own), and what a customer paid for a booking (a booking's
 //! `payments`).
 
-use async_graphql::{Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_kernel::DomainError;
 use tessera_ledger::payments::BookingPayment;
+use tessera_ledger::refunds::BookingRefund;
 use tessera_ledger::{PaymentMode, PaymentTerms};
 
 use crate::error::{ApiError, ApiResult};
+use crate::graphql::loaders;
 use crate::graphql::money::{MoneyObject, money};
 
 /// A payment provider.
@@ -79,6 +81,16 @@ impl TryFrom<PaymentTermsObject> for PaymentTerms {
     }
 }
 
+/// The provider a stored name (`stripe`) is.
+pub(crate) fn provider_named(name: &str) -> Option<PaymentProviderEnum> {
+    match name {
+        "stripe" => Some(PaymentProviderEnum::Stripe),
+        "conekta" => Some(PaymentProviderEnum::Conekta),
+        "fungies" => Some(PaymentProviderEnum::Fungies),
+        _ => None,
+    }
+}
+
 /// What a booking payment is for.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "BookingPaymentKind", remote = "tessera_ledger::payments::BookingPaymentKind")]
@@ -114,6 +126,74 @@ pub(crate) enum BookingPaymentStatusEnum {
     Unknown,
 }
 
+/// Why money was given back.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "RefundKind", remote = "tessera_ledger::refunds::RefundKind")]
+pub(crate) enum RefundKindEnum {
+    /// The business's cancellation policy, when the booking was cancelled.
+    Policy,
+    /// Someone at the business, with a reason.
+    Manual,
+    /// A payment that came after its booking stopped waiting for it.
+    UnwantedPayment,
+}
+
+/// Where a refund stands. SUCCEEDED, FAILED and CANCELED never change; a
+/// failed or cancelled refund's amount is refundable again.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "RefundStatus", remote = "tessera_ledger::refunds::RefundStatus")]
+pub(crate) enum RefundStatusEnum {
+    /// Asked; the provider is processing it.
+    Pending,
+    /// The money went back.
+    Succeeded,
+    /// It failed.
+    Failed,
+    /// Cancelled.
+    Canceled,
+    /// The provider's answer was lost; it is asked again within minutes.
+    Unknown,
+}
+
+/// Money given back for a booking payment.
+pub(crate) struct BookingRefundObject(pub(crate) BookingRefund);
+
+#[Object(name = "BookingRefund")]
+impl BookingRefundObject {
+    /// Id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Why.
+    async fn kind(&self) -> RefundKindEnum {
+        self.0.kind.into()
+    }
+    /// Where it stands.
+    async fn status(&self) -> RefundStatusEnum {
+        self.0.status.into()
+    }
+    /// How much.
+    async fn amount(&self) -> ApiResult<MoneyObject> {
+        money(self.0.amount_minor, &self.0.currency)
+    }
+    /// The reason given, or the policy's words.
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    /// Why it failed, as the provider said.
+    async fn failure_code(&self) -> Option<&str> {
+        self.0.failure_code.as_deref()
+    }
+    /// When it was asked.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When it succeeded, failed or was cancelled.
+    async fn settled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.settled_at
+    }
+}
+
 /// An amount asked of a customer for a booking.
 pub(crate) struct BookingPaymentObject(pub(crate) BookingPayment);
 
@@ -145,12 +225,15 @@ impl BookingPaymentObject {
     }
     /// The provider it is paid through.
     async fn provider(&self) -> Option<PaymentProviderEnum> {
-        match self.0.provider.as_str() {
-            "stripe" => Some(PaymentProviderEnum::Stripe),
-            "conekta" => Some(PaymentProviderEnum::Conekta),
-            "fungies" => Some(PaymentProviderEnum::Fungies),
-            _ => None,
-        }
+        provider_named(&self.0.provider)
+    }
+    /// The booking it is for (`booking(id:)` reads it).
+    async fn booking_id(&self) -> ID {
+        ID(self.0.booking_id.to_string())
+    }
+    /// Who pays it.
+    async fn customer_id(&self) -> ID {
+        ID(self.0.customer_id.to_string())
     }
     /// Why it failed, as the provider said (`card_declined`).
     async fn failure_code(&self) -> Option<&str> {
@@ -163,5 +246,10 @@ impl BookingPaymentObject {
     /// When it succeeded, failed or was given up.
     async fn settled_at(&self) -> Option<DateTime<Utc>> {
         self.0.settled_at
+    }
+    /// What was given back of it, oldest first.
+    async fn refunds(&self, ctx: &Context<'_>) -> ApiResult<Vec<BookingRefundObject>> {
+        let found = loaders(ctx)?.booking_refunds().load_one(self.0.id).await?.unwrap_or_default();
+        Ok(found.into_iter().map(BookingRefundObject).collect())
     }
 }

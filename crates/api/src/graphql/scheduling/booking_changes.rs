@@ -210,10 +210,20 @@ impl BookingMutations {
         change_status(ctx, &id, tessera_scheduling::BookingStatus::NoShow).await
     }
 
-    /// Cancels an upcoming booking; the refund due follows the tenant's policy.
+    /// Cancels an upcoming booking. What was paid for it through the
+    /// business's payment account is given back under the business's
+    /// cancellation policy (all, a part, or nothing, by the notice given):
+    /// `cancellation.refund`, and a refund on its payment, sent to the
+    /// provider once the booking is cancelled.
     #[access(RequiresOrOwn(Permission::BookingManage, Permission::BookingCancelOwn))]
     async fn cancel_booking(&self, ctx: &Context<'_>, id: ID, reason: Option<String>) -> ApiResult<BookingObject> {
-        let booking = services(ctx)?.scheduling.cancel_booking(request(ctx)?, parse_id("id", &id)?, reason).await?;
+        let (services, request) = (services(ctx)?, request(ctx)?);
+        let booking = services.scheduling.cancel_booking(request, parse_id("id", &id)?, reason).await?;
+        if booking.refund_minor.is_some_and(|refund| refund > 0)
+            && let Some(tenant) = request.tenant()
+        {
+            services.billing.send_refunds_of_booking(tenant.tenant_id, booking.id, request.now()).await;
+        }
         Ok(BookingObject(booking))
     }
 

@@ -60,7 +60,9 @@ pub(crate) struct CancellationObject {
     cancelled_at: DateTime<Utc>,
     /// Why.
     reason: Option<String>,
-    /// Refund due under the tenant's cancellation policy.
+    /// What is given back of what was paid through the business's payment
+    /// account, under its cancellation policy (zero when nothing was paid
+    /// here).
     refund: MoneyObject,
     #[graphql(skip)]
     cancelled_by: Option<tessera_kernel::UserId>,
