@@ -157,6 +157,12 @@ async fn a_deposit_holds_the_slot_until_paid_and_the_providers_event_confirms_th
     // Delivered again: kept once; nothing moves.
     let again = deliver(&app, CONNECT, &body, Some((CONNECT_SECRET, now))).await;
     assert_eq!(again, (200, json!({"message": "received already"})));
+    // Counted once as the business's payment volume.
+    let meters = "{ usage { meters { limit { metric } used } } }";
+    let usage = app.ok(&salon.owner, meters, json!({})).await;
+    let volume =
+        usage["usage"]["meters"].as_array().unwrap().iter().find(|m| m["limit"]["metric"] == "BOOKING_PAYMENTS");
+    assert_eq!(volume.map(|m| m["used"].clone()), Some(json!(1)), "{usage}");
     // Paying a paid booking answers the payment, with nothing left to pay.
     let pay = app.ok(&ana, PAY, json!({"b": id})).await["payBooking"].clone();
     assert_eq!(pay["clientSecret"], Value::Null);

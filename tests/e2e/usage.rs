@@ -235,7 +235,7 @@ async fn usage_is_the_business_owners_and_limits_its_members() {
     for member in [&staff, &customer] {
         assert_eq!(app.error_code(member, METERS, json!({})).await, "FORBIDDEN");
         let limits = app.ok(member, LIMITS, json!({})).await;
-        assert!(limits["currentTenant"]["limits"].as_array().is_some_and(|l| l.len() == 11), "{limits}");
+        assert!(limits["currentTenant"]["limits"].as_array().is_some_and(|l| l.len() == 12), "{limits}");
     }
     // A tenant reached otherwise than as the request's shows no limits.
     let unscoped = tessera_e2e::Auth { tenant: None, ..staff.clone() };

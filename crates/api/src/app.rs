@@ -259,7 +259,7 @@ impl App {
             scheduling: tessera_scheduling::SchedulingService::new(db.clone(), usage_hooks.clone()),
             notify: NotifyService::new(db.clone(), policy_for_webhooks, usage_hooks.clone()),
             usage: UsageService::new(db.clone()),
-            billing: billing_service(&db, &config, &options)?,
+            billing: billing_service(&db, &config, &options, usage_hooks.clone())?,
             usage_hooks: usage_hooks.clone(),
             deliveries: deliveries.clone(),
             bus,
@@ -347,8 +347,13 @@ fn spawn_request_counts(state: AppState) -> JoinHandle<()> {
 
 /// Billing with the payment gateways: Stripe and Conekta when their keys are
 /// configured, then those the options give.
-fn billing_service(db: &Db, config: &Config, options: &AppOptions) -> Result<BillingService, StartupError> {
-    let mut billing = BillingService::new(db.clone(), Arc::new(GatewayBillingHooks));
+fn billing_service(
+    db: &Db,
+    config: &Config,
+    options: &AppOptions,
+    usage: Arc<dyn UsageHooks>,
+) -> Result<BillingService, StartupError> {
+    let mut billing = BillingService::new(db.clone(), Arc::new(GatewayBillingHooks), usage);
     if let Some(key) = &config.stripe_secret_key {
         let stripe = StripeConfig { api_base: config.stripe_api_base.clone(), ..StripeConfig::new(key.clone()) };
         let gateway = StripeGateway::new(stripe).map_err(StartupError::Payments)?;

@@ -183,6 +183,18 @@ impl BillingService {
         let payment = match payments::record(&txn, tenant_id, id, observed, now).await? {
             Some((before, after)) => {
                 settle_booking(&txn, &after, now).await?;
+                if after.status == BookingPaymentStatus::Succeeded {
+                    // The business's payment volume, counted once per payment.
+                    let usage = tessera_ledger::Usage {
+                        metric: tessera_ledger::Metric::BookingPayments,
+                        quantity: 1,
+                        at: now,
+                        source_kind: "booking_payment",
+                        source_id: Some(id.to_string()),
+                        key: format!("booking-payment:{id}"),
+                    };
+                    tessera_ledger::count_with(&txn, &*self.usage, tenant_id, usage).await?;
+                }
                 let entry = AuditEntry {
                     action: "booking_payment.changed",
                     target_type: "booking_payment",

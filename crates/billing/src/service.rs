@@ -25,6 +25,8 @@ use crate::quotes::ScheduledChange;
 pub struct BillingService {
     pub(crate) db: Db,
     pub(crate) hooks: Arc<dyn BillingHooks>,
+    /// Counts booking payments as the business's usage.
+    pub(crate) usage: Arc<dyn tessera_ledger::UsageHooks>,
     gateways: Vec<Arc<dyn PaymentGateway>>,
 }
 
@@ -35,9 +37,10 @@ impl std::fmt::Debug for BillingService {
 }
 
 impl BillingService {
-    /// A service over `db`, telling people through `hooks`.
-    pub fn new(db: Db, hooks: Arc<dyn BillingHooks>) -> Self {
-        Self { db, hooks, gateways: Vec::new() }
+    /// A service over `db`, telling people through `hooks`, counting what
+    /// businesses use through `usage`.
+    pub fn new(db: Db, hooks: Arc<dyn BillingHooks>, usage: Arc<dyn tessera_ledger::UsageHooks>) -> Self {
+        Self { db, hooks, usage, gateways: Vec::new() }
     }
 
     /// Charges and keeps cards through `gateway` (one per provider; a later

@@ -45,6 +45,10 @@ pub enum Metric {
     /// retries; a tier sets no limit on it by default).
     #[sea_orm(string_value = "webhook_deliveries")]
     WebhookDeliveries,
+    /// Customers' booking payments that went through in the period (the
+    /// business's payment volume; a tier sets no limit on it by default).
+    #[sea_orm(string_value = "booking_payments")]
+    BookingPayments,
 }
 
 /// How a metric is counted.
@@ -62,7 +66,7 @@ pub enum Measure {
 
 impl Metric {
     /// Every metric, in the order they are shown.
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 12] = [
         Self::Providers,
         Self::StaffSeats,
         Self::Bookings,
@@ -74,6 +78,7 @@ impl Metric {
         Self::ComplexityPerMinute,
         Self::ApiRequests,
         Self::WebhookDeliveries,
+        Self::BookingPayments,
     ];
 
     /// The stable name, as stored, configured and shown in errors.
@@ -90,6 +95,7 @@ impl Metric {
             Self::ComplexityPerMinute => "complexity_per_minute",
             Self::ApiRequests => "api_requests",
             Self::WebhookDeliveries => "webhook_deliveries",
+            Self::BookingPayments => "booking_payments",
         }
     }
 
@@ -102,9 +108,12 @@ impl Metric {
     pub fn measure(self) -> Measure {
         match self {
             Self::Providers | Self::StaffSeats | Self::WebhookEndpoints | Self::ApiCredentials => Measure::Stock,
-            Self::Bookings | Self::Sms | Self::Emails | Self::ApiRequests | Self::WebhookDeliveries => {
-                Measure::PerPeriod
-            }
+            Self::Bookings
+            | Self::Sms
+            | Self::Emails
+            | Self::ApiRequests
+            | Self::WebhookDeliveries
+            | Self::BookingPayments => Measure::PerPeriod,
             Self::RequestsPerMinute | Self::ComplexityPerMinute => Measure::PerMinute,
         }
     }

@@ -191,8 +191,11 @@ async fn release(
     change.refund_minor = Set(Some(0));
     change.updated_at = Set(now);
     let row = change.update(txn).await?;
-    let extra =
-        serde_json::json!({ "unpaid": matches!(why, Unpaid::Expired).then_some("expired").unwrap_or("failed") });
+    let unpaid = match why {
+        Unpaid::Expired => "expired",
+        Unpaid::Failed => "failed",
+    };
+    let extra = serde_json::json!({ "unpaid": unpaid });
     announce_by_system(txn, tenant, now, (EventKind::BookingCancelled, Some(&before), &row), extra).await?;
     Ok(row.into())
 }

@@ -41,4 +41,7 @@ pub(crate) enum UsageMetricEnum {
     /// Webhook deliveries sent in the period (each once, whatever its
     /// retries; not limited by default).
     WebhookDeliveries,
+    /// Customers' booking payments that went through in the period (the
+    /// business's payment volume; not limited by default).
+    BookingPayments,
 }
