@@ -303,3 +303,21 @@ async fn a_deposit_is_paid_at_localstripe_through_stripes_client_and_the_payment
     assert_eq!(paid["payments"][0]["status"], "SUCCEEDED");
     assert_eq!(paid["payments"][0]["captured"]["amountMinor"], 1500);
 }
+
+#[tokio::test]
+async fn a_customer_cancelling_a_booking_that_waits_for_its_payment_gives_the_payment_up_at_once() {
+    let (app, fake) = app_with_fake().await;
+    let (salon, ana) = deposit_salon(&app, "changed-mind").await;
+    let id = book(&app, &salon, &ana, "2026-03-04T09:00:00Z").await["id"].as_str().unwrap().to_owned();
+    let cancel = "mutation($id: ID!) { cancelBooking(id: $id) { status cancellation { refund { amountMinor } } } }";
+    let cancelled = app.ok(&ana, cancel, json!({"id": id})).await["cancelBooking"].clone();
+    assert_eq!(cancelled["status"], "CANCELLED");
+    assert_eq!(cancelled["cancellation"]["refund"]["amountMinor"], 0, "nothing was paid");
+    // Given up at the provider now, not at the next run of the payment job:
+    // her open page cannot pay it any more.
+    assert_eq!(booking(&app, &ana, &id).await["payments"][0]["status"], "CANCELED");
+    assert_eq!(fake.calls().into_iter().filter(|(op, _, _)| *op == "cancel_payment").count(), 1);
+    assert_eq!(app.error_code(&ana, PAY, json!({"b": id})).await, "BAD_USER_INPUT");
+    let retry = "mutation($b: ID!) { retryBookingPayment(bookingId: $b) { clientSecret } }";
+    assert_eq!(app.error_code(&ana, retry, json!({"b": id})).await, "BAD_USER_INPUT", "she cancelled it herself");
+}

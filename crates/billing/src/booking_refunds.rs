@@ -102,6 +102,29 @@ impl BillingService {
         self.send_refund(auth.tenant_id, refund.id, ctx.now()).await
     }
 
+    /// What follows a booking's cancellation at the provider, after its
+    /// transaction: its policy refund is sent, and a payment it was still
+    /// waiting for is given up (so the customer cannot pay it after). A
+    /// provider that is down leaves both to the payment job.
+    pub async fn after_cancel(&self, tenant_id: TenantId, booking_id: BookingId, now: DateTime<Utc>) {
+        self.send_refunds_of_booking(tenant_id, booking_id, now).await;
+        let open = async {
+            let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
+            let payment = payments::booking_payment(&txn, tenant_id, booking_id).await?;
+            txn.commit().await?;
+            Ok::<_, DomainError>(payment.filter(|p| !p.status.is_settled()))
+        };
+        match open.await {
+            Ok(Some(payment)) => {
+                if let Err(err) = self.recheck_booking_payment(tenant_id, payment.id, now).await {
+                    warn!(%tenant_id, payment = %payment.id, error = %err, "giving up a payment is left to the payment job");
+                }
+            }
+            Ok(None) => {}
+            Err(err) => warn!(%tenant_id, %booking_id, error = %err, "giving up a payment is left to the payment job"),
+        }
+    }
+
     /// Asks the provider for the refunds of a booking not settled yet (the
     /// one its cancellation wrote), after the transaction that wrote them.
     /// A provider that is down leaves them for the payment job.

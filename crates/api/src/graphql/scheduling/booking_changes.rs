@@ -219,10 +219,8 @@ impl BookingMutations {
     async fn cancel_booking(&self, ctx: &Context<'_>, id: ID, reason: Option<String>) -> ApiResult<BookingObject> {
         let (services, request) = (services(ctx)?, request(ctx)?);
         let booking = services.scheduling.cancel_booking(request, parse_id("id", &id)?, reason).await?;
-        if booking.refund_minor.is_some_and(|refund| refund > 0)
-            && let Some(tenant) = request.tenant()
-        {
-            services.billing.send_refunds_of_booking(tenant.tenant_id, booking.id, request.now()).await;
+        if let Some(tenant) = request.tenant() {
+            services.billing.after_cancel(tenant.tenant_id, booking.id, request.now()).await;
         }
         Ok(BookingObject(booking))
     }
