@@ -14,7 +14,7 @@
 //! record.
 
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseTransaction;
+use sea_orm::{ActiveEnum, DatabaseTransaction};
 use serde_json::json;
 use tessera_audit::AuditEntry;
 use tessera_kernel::db::{Access, Scope};
@@ -39,14 +39,10 @@ pub struct BookingCheckout {
     pub client_secret: Option<String>,
 }
 
-/// The provider a payment row names.
+/// The provider a payment row names (its stored name, as the enum stores it).
 pub(crate) fn provider_of(name: &str) -> Result<PaymentProvider> {
-    match name {
-        "stripe" => Ok(PaymentProvider::Stripe),
-        "conekta" => Ok(PaymentProvider::Conekta),
-        "fungies" => Ok(PaymentProvider::Fungies),
-        other => Err(DomainError::Internal(format!("unknown payment provider {other}"))),
-    }
+    PaymentProvider::try_from_value(&name.to_owned())
+        .map_err(|_| DomainError::Internal(format!("unknown payment provider {name}")))
 }
 
 /// The ledger's status of what the provider said.
@@ -180,9 +176,10 @@ impl BillingService {
         if let Some(theirs) = &observed.provider_payment_id {
             payments::remember_provider_id(&txn, tenant_id, id, theirs).await?;
         }
+        let mut refund_written = false;
         let payment = match payments::record(&txn, tenant_id, id, observed, now).await? {
             Some((before, after)) => {
-                settle_booking(&txn, &after, now).await?;
+                refund_written = settle_booking(&txn, &after, now).await?;
                 if after.status == BookingPaymentStatus::Succeeded {
                     // The business's payment volume, counted once per payment.
                     let usage = tessera_ledger::Usage {
@@ -208,8 +205,7 @@ impl BillingService {
             None => payments::find(&txn, tenant_id, id).await?.ok_or(DomainError::NotFound { entity: "payment" })?,
         };
         txn.commit().await?;
-        if payment.status == BookingPaymentStatus::Succeeded {
-            // An unwanted payment's refund, written just now.
+        if refund_written {
             self.send_refunds_of_booking(tenant_id, payment.booking_id, now).await;
         }
         Ok(payment)
@@ -318,8 +314,9 @@ fn kind_label(payment: &BookingPayment) -> &'static str {
 }
 
 /// What a settled booking payment does to its booking, in the transaction
-/// that recorded it.
-async fn settle_booking(txn: &DatabaseTransaction, payment: &BookingPayment, now: DateTime<Utc>) -> Result<()> {
+/// that recorded it; true when it wrote a refund (of a payment the booking no
+/// longer wanted), for the caller to send after the commit.
+async fn settle_booking(txn: &DatabaseTransaction, payment: &BookingPayment, now: DateTime<Utc>) -> Result<bool> {
     let (tenant_id, booking) = (payment.tenant_id, payment.booking_id);
     match payment.status {
         // Paid after the booking stopped waiting (its hold ran out and the
@@ -338,6 +335,7 @@ async fn settle_booking(txn: &DatabaseTransaction, payment: &BookingPayment, now
                 created_by: None,
             };
             refunds::open(txn, tenant_id, new, now).await?;
+            return Ok(true);
         }
         BookingPaymentStatus::Failed => {
             SchedulingService::release_unpaid(txn, tenant_id, booking, Unpaid::Failed, now).await?;
@@ -347,5 +345,5 @@ async fn settle_booking(txn: &DatabaseTransaction, payment: &BookingPayment, now
         }
         _ => {}
     }
-    Ok(())
+    Ok(false)
 }

@@ -83,12 +83,8 @@ impl TryFrom<PaymentTermsObject> for PaymentTerms {
 
 /// The provider a stored name (`stripe`) is.
 pub(crate) fn provider_named(name: &str) -> Option<PaymentProviderEnum> {
-    match name {
-        "stripe" => Some(PaymentProviderEnum::Stripe),
-        "conekta" => Some(PaymentProviderEnum::Conekta),
-        "fungies" => Some(PaymentProviderEnum::Fungies),
-        _ => None,
-    }
+    use sea_orm::ActiveEnum;
+    tessera_billing::PaymentProvider::try_from_value(&name.to_owned()).ok().map(Into::into)
 }
 
 /// What a booking payment is for.

@@ -219,7 +219,10 @@ impl BookingMutations {
     async fn cancel_booking(&self, ctx: &Context<'_>, id: ID, reason: Option<String>) -> ApiResult<BookingObject> {
         let (services, request) = (services(ctx)?, request(ctx)?);
         let booking = services.scheduling.cancel_booking(request, parse_id("id", &id)?, reason).await?;
-        if let Some(tenant) = request.tenant() {
+        // Only a booking that was paid, or waited for its payment, has
+        // anything at the provider: the others cost no read.
+        let at_provider = booking.refund_minor.is_some_and(|r| r > 0) || booking.payment_due_by.is_some();
+        if at_provider && let Some(tenant) = request.tenant() {
             services.billing.after_cancel(tenant.tenant_id, booking.id, request.now()).await;
         }
         Ok(BookingObject(booking))
