@@ -57,6 +57,7 @@ mod m20270101_000042_provider_events;
 mod m20270102_000043_overage;
 mod m20270103_000044_booking_payments;
 mod m20270104_000045_booking_refunds;
+mod m20270105_000046_customer_cards;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -112,6 +113,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20270102_000043_overage::Migration),
             Box::new(m20270103_000044_booking_payments::Migration),
             Box::new(m20270104_000045_booking_refunds::Migration),
+            Box::new(m20270105_000046_customer_cards::Migration),
         ]
     }
 }

@@ -182,6 +182,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20261231_000041_coupons::TABLES,
         crate::m20270103_000044_booking_payments::TABLES,
         crate::m20270104_000045_booking_refunds::TABLES,
+        crate::m20270105_000046_customer_cards::TABLES,
     ]
     .concat()
 }

@@ -263,16 +263,22 @@ async fn a_declined_card_frees_the_slot_and_a_late_event_never_moves_the_payment
     assert_eq!(kept.len(), 2, "both applied, the late one changing nothing");
 }
 
-#[tokio::test]
-async fn a_deposit_is_paid_at_localstripe_through_stripes_client_and_the_payment_job_confirms_it() {
-    let Some(base) = tessera_e2e::localstripe() else { return };
-    let api = base.clone();
+/// A gateway on a pinned clock whose Stripe is localstripe at `base`.
+pub(crate) async fn app_with_localstripe(base: &str) -> TestApp {
+    let api = base.to_owned();
     let app = TestApp::spawn_with(move |args| {
         args.stripe_secret_key = Some("sk_test_tessera".into());
         args.stripe_api_base = Some(api);
     })
     .await;
     app.clock.set(utc(NOW));
+    app
+}
+
+#[tokio::test]
+async fn a_deposit_is_paid_at_localstripe_through_stripes_client_and_the_payment_job_confirms_it() {
+    let Some(base) = tessera_e2e::localstripe() else { return };
+    let app = app_with_localstripe(&base).await;
     let slug = "stripe-deposits";
     let (salon, ana) = deposit_salon(&app, slug).await;
     let id = book(&app, &salon, &ana, "2026-03-04T09:00:00Z").await["id"].as_str().unwrap().to_owned();

@@ -20,6 +20,7 @@ mod billing_overage;
 mod billing_payments;
 mod billing_subscriptions;
 mod billing_webhooks;
+mod booking_fees;
 mod booking_lifecycle;
 mod booking_payment_access;
 mod booking_payments;

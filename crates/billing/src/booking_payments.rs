@@ -94,15 +94,21 @@ impl BillingService {
     /// caller read with the request's rights; paying it needs
     /// `booking:create` or, for one's own, `booking:create_own`.
     pub async fn checkout_booking(&self, ctx: &RequestContext, booking: &Booking) -> Result<BookingCheckout> {
+        self.checkout_if_due(ctx, booking)
+            .await?
+            .ok_or_else(|| DomainError::invalid("bookingId", "this booking has nothing to pay"))
+    }
+
+    /// [`Self::checkout_booking`], or `None` when the booking asks no
+    /// payment (nothing, or only a card).
+    pub async fn checkout_if_due(&self, ctx: &RequestContext, booking: &Booking) -> Result<Option<BookingCheckout>> {
         let (auth, _) = ctx.authorize_reach(Permission::BookingCreate, Permission::BookingCreateOwn)?;
         let txn = self.db.begin_for(ctx, auth.scope(), Access::Read).await?;
         let payment = payments::booking_payment(&*txn, auth.tenant_id, booking.id).await?;
         txn.commit().await?;
-        let Some(payment) = payment else {
-            return Err(DomainError::invalid("bookingId", "this booking has nothing to pay"));
-        };
+        let Some(payment) = payment else { return Ok(None) };
         match payment.status {
-            BookingPaymentStatus::Succeeded => return Ok(BookingCheckout { payment, client_secret: None }),
+            BookingPaymentStatus::Succeeded => return Ok(Some(BookingCheckout { payment, client_secret: None })),
             BookingPaymentStatus::Failed | BookingPaymentStatus::Canceled => {
                 return Err(DomainError::invalid(
                     "bookingId",
@@ -126,7 +132,7 @@ impl BillingService {
         let client_secret = answer.as_ref().ok().and_then(|a| a.client_secret.clone());
         let payment = self.settle_booking_payment(auth.tenant_id, payment.id, answer, ctx.now()).await?;
         let client_secret = client_secret.filter(|_| !payment.status.is_settled());
-        Ok(BookingCheckout { payment, client_secret })
+        Ok(Some(BookingCheckout { payment, client_secret }))
     }
 
     /// Records what the provider answered about a booking payment, and
@@ -162,7 +168,7 @@ impl BillingService {
 
     /// Records `observed` and, if it moved the payment, settles its booking
     /// and audits the change, all in one transaction.
-    async fn apply_observed(
+    pub(crate) async fn apply_observed(
         &self,
         tenant_id: TenantId,
         id: Uuid,
@@ -226,6 +232,10 @@ impl BillingService {
         txn.commit().await?;
         if payment.status.is_settled() {
             return Ok(payment);
+        }
+        if payment.kind.is_fee() {
+            // Charged again under its key (made once), or asked how it stands.
+            return self.charge_fee(&payment, now).await;
         }
         let gateway = self.gateway(provider_of(&payment.provider)?)?;
         let account = Some(payment.account_id.as_str());
@@ -300,11 +310,11 @@ fn spec_of(payment: &BookingPayment, description: String) -> PaymentSpec {
 }
 
 /// The idempotency key of a payment row's provider payment.
-fn key_of(payment: &BookingPayment) -> String {
+pub(crate) fn key_of(payment: &BookingPayment) -> String {
     format!("booking-payment-{}", payment.id)
 }
 
-fn kind_label(payment: &BookingPayment) -> &'static str {
+pub(crate) fn kind_label(payment: &BookingPayment) -> &'static str {
     match payment.kind {
         payments::BookingPaymentKind::Deposit => "deposit",
         payments::BookingPaymentKind::Prepayment => "prepayment",
@@ -318,6 +328,14 @@ fn kind_label(payment: &BookingPayment) -> &'static str {
 /// longer wanted), for the caller to send after the commit.
 async fn settle_booking(txn: &DatabaseTransaction, payment: &BookingPayment, now: DateTime<Utc>) -> Result<bool> {
     let (tenant_id, booking) = (payment.tenant_id, payment.booking_id);
+    if payment.kind.is_fee() {
+        // A fee changes nothing of its booking: its customer hears of it.
+        if payment.status == BookingPaymentStatus::Succeeded {
+            let fee = (payment.kind, payment.captured_minor);
+            SchedulingService::tell_fee_charged(txn, tenant_id, booking, fee, now).await?;
+        }
+        return Ok(false);
+    }
     match payment.status {
         // Paid after the booking stopped waiting (its hold ran out and the
         // slot was taken, or it was cancelled): given back whole; the

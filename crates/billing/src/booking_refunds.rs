@@ -103,11 +103,13 @@ impl BillingService {
     }
 
     /// What follows a booking's cancellation at the provider, after its
-    /// transaction: its policy refund is sent, and a payment it was still
-    /// waiting for is given up (so the customer cannot pay it after). A
-    /// provider that is down leaves both to the payment job.
+    /// transaction: its policy refund is sent, a late cancellation's fee is
+    /// charged, and a payment it was still waiting for is given up (so the
+    /// customer cannot pay it after). A provider that is down leaves them to
+    /// the payment job.
     pub async fn after_cancel(&self, tenant_id: TenantId, booking_id: BookingId, now: DateTime<Utc>) {
         self.send_refunds_of_booking(tenant_id, booking_id, now).await;
+        self.charge_booking_fees(tenant_id, booking_id, now).await;
         let open = async {
             let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
             let payment = payments::booking_payment(&txn, tenant_id, booking_id).await?;

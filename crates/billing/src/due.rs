@@ -140,6 +140,9 @@ impl BillingService {
         let mut recheck = Vec::new();
         for (tenant_id, booking) in SchedulingService::release_lapsed_holds(&self.db, now, BATCH).await? {
             report.holds_released += 1;
+            // A deposit paid for a booking that still waited for its card
+            // is given back now, not at the next run.
+            self.send_refunds_of_booking(tenant_id, booking, now).await;
             let txn = self.db.begin(Scope::Maintenance, Access::Read).await?;
             let payment = tessera_ledger::payments::booking_payment(&txn, tenant_id, booking).await?;
             txn.commit().await?;

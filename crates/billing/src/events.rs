@@ -208,6 +208,11 @@ impl BillingService {
     async fn apply_claimed(&self, row: &provider_event::Model, now: DateTime<Utc>) -> Result<()> {
         let event = crate::gateway::stripe_webhook::parse(row.payload.as_bytes())
             .map_err(|e| DomainError::Internal(format!("a kept event does not parse: {e}")))?;
+        if event.kind == "setup_intent.succeeded" && row.account != PLATFORM_ACCOUNT {
+            // A customer's card kept on a business's account.
+            let Some(setup) = event.object_id.as_deref() else { return Ok(()) };
+            return self.apply_card_event((row.provider.as_str(), row.account.as_str(), setup), now).await;
+        }
         if !event.kind.starts_with("payment_intent.") {
             // Nothing Tessera acts on; kept for the record.
             return Ok(());

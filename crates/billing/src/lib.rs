@@ -55,6 +55,8 @@
 //! (`kernel::db::lock_named`), with its audit record and notices in the same
 //! transaction.
 
+mod booking_cards;
+mod booking_fees;
 mod booking_payments;
 mod booking_refunds;
 pub mod catalogue;
@@ -86,6 +88,7 @@ mod subscriptions;
 mod takings;
 mod upcoming;
 
+pub use booking_cards::BookingCardSetup;
 pub use booking_payments::BookingCheckout;
 pub use changes::QUOTE_TTL;
 pub use charging::Collected;

@@ -23,6 +23,8 @@
 //! - [`payment_reads`]: the front desk's list of payments and daily takings;
 //! - [`refunds`]: money given back, never beyond what was paid (the database
 //!   keeps the total);
+//! - [`cards`]: the card each customer keeps at a business's payment
+//!   account for its fees (brand and last four only);
 //! - [`payments`]: the business's own payment account, and the payments
 //!   asked of its customers for bookings, written in the booking's
 //!   transaction and moved only forward;
@@ -35,6 +37,7 @@
 
 mod accounts;
 pub mod alerts;
+pub mod cards;
 mod entity;
 pub mod limits;
 pub mod metric;
@@ -51,7 +54,7 @@ pub mod usage;
 pub use alerts::{Fired, Reached, Threshold, UsageAlert, UsageHooks, count_under, count_with};
 pub use limits::{Limit, LimitOrigin, NewLimit, TierLimit};
 pub use metric::{LimitMode, Measure, Metric, Period};
-pub use payment_terms::{MAX_DEPOSIT_MINOR, PaymentMode, PaymentTerms};
+pub use payment_terms::{CardFees, MAX_DEPOSIT_MINOR, PaymentMode, PaymentTerms};
 pub use reads::{EndedOverage, Meter};
 pub use recompute::Drift;
 pub use service::UsageService;

@@ -1,7 +1,9 @@
 //! What a business asks its customers to pay when they book: nothing, a
 //! deposit (a fixed amount or a percentage of the price) or the whole price,
-//! and how long a booking waits for its payment before its time is freed.
-//! The business sets its terms once; a service may have its own.
+//! how long a booking waits for its payment before its time is freed, and
+//! whether a card is kept at booking for the fees of a no-show or a late
+//! cancellation. The business sets its terms once; a service may have its
+//! own.
 
 use serde::{Deserialize, Serialize};
 use tessera_kernel::{DomainError, Result};
@@ -35,11 +37,64 @@ pub struct PaymentTerms {
     /// How long a booking waits for its payment, in minutes (5 to 1440);
     /// then its time is freed.
     pub hold_minutes: u32,
+    /// Whether a booking keeps a card at the provider (the customer gives it
+    /// once per business; only its brand and last four are kept here), for
+    /// the fees below: the booking waits for it as it waits for a payment.
+    pub keep_card: bool,
+    /// Charged to the kept card when the customer does not come (0: none).
+    pub no_show_fee_minor: i64,
+    /// Charged to the kept card when the customer cancels later than
+    /// `late_cancellation_hours` before the start (0: none).
+    pub late_cancellation_fee_minor: i64,
+    /// How many hours before the start a customer's cancellation is late (1
+    /// to 720).
+    pub late_cancellation_hours: u32,
 }
 
 impl Default for PaymentTerms {
     fn default() -> Self {
-        Self { mode: PaymentMode::None, deposit_minor: 0, deposit_percent: 20, hold_minutes: 15 }
+        Self {
+            mode: PaymentMode::None,
+            deposit_minor: 0,
+            deposit_percent: 20,
+            hold_minutes: 15,
+            keep_card: false,
+            no_show_fee_minor: 0,
+            late_cancellation_fee_minor: 0,
+            late_cancellation_hours: 24,
+        }
+    }
+}
+
+/// The fees a customer agreed to when booking with a kept card, kept with
+/// the booking: a later change of the business's terms does not change them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CardFees {
+    /// Charged when the customer does not come.
+    pub no_show_fee_minor: i64,
+    /// Charged when the customer cancels late.
+    pub late_cancellation_fee_minor: i64,
+    /// How many hours before the start a cancellation is late.
+    pub late_cancellation_hours: u32,
+}
+
+impl CardFees {
+    /// As stored with a booking; unreadable fees are an internal error.
+    pub fn from_json(raw: &str) -> Result<Self> {
+        serde_json::from_str(raw)
+            .map_err(|e| DomainError::Internal(format!("a booking's stored card fees are unreadable: {e}")))
+    }
+
+    /// As stored with a booking.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+
+    /// The fee of a cancellation `notice` before the start, if it is late.
+    pub fn late_cancellation_fee(&self, notice: chrono::Duration) -> Option<i64> {
+        let late = notice < chrono::Duration::hours(i64::from(self.late_cancellation_hours));
+        (late && self.late_cancellation_fee_minor > 0).then_some(self.late_cancellation_fee_minor)
     }
 }
 
@@ -58,7 +113,30 @@ impl PaymentTerms {
         if !(5..=1440).contains(&self.hold_minutes) {
             return Err(DomainError::invalid("holdMinutes", "must be between 5 and 1440"));
         }
+        for (field, fee) in
+            [("noShowFeeMinor", self.no_show_fee_minor), ("lateCancellationFeeMinor", self.late_cancellation_fee_minor)]
+        {
+            if !(0..=MAX_DEPOSIT_MINOR).contains(&fee) {
+                return Err(DomainError::invalid(field, format!("must be between 0 and {MAX_DEPOSIT_MINOR}")));
+            }
+            if fee > 0 && !self.keep_card {
+                return Err(DomainError::invalid(field, "a fee is charged to a kept card: set keepCard too"));
+            }
+        }
+        if !(1..=720).contains(&self.late_cancellation_hours) {
+            return Err(DomainError::invalid("lateCancellationHours", "must be between 1 and 720"));
+        }
         Ok(())
+    }
+
+    /// The fees a booking made under these terms agrees to, when they keep
+    /// a card.
+    pub fn card_fees(&self) -> Option<CardFees> {
+        self.keep_card.then_some(CardFees {
+            no_show_fee_minor: self.no_show_fee_minor,
+            late_cancellation_fee_minor: self.late_cancellation_fee_minor,
+            late_cancellation_hours: self.late_cancellation_hours,
+        })
     }
 
     /// What a booking priced `price_minor` asks when booked: the kind and the
@@ -113,5 +191,26 @@ mod tests {
         assert!(PaymentTerms { deposit_percent: 0, ..PaymentTerms::default() }.validate().is_err());
         assert!(PaymentTerms { deposit_minor: -1, ..PaymentTerms::default() }.validate().is_err());
         assert!(PaymentTerms::default().validate().is_ok());
+        let fee_without_card = PaymentTerms { no_show_fee_minor: 1_000, ..PaymentTerms::default() };
+        assert!(fee_without_card.validate().is_err());
+        assert!(PaymentTerms { keep_card: true, ..fee_without_card }.validate().is_ok());
+        assert!(PaymentTerms { late_cancellation_hours: 0, ..PaymentTerms::default() }.validate().is_err());
+    }
+
+    #[test]
+    fn terms_stored_before_cards_were_kept_read_with_no_card() {
+        let stored = r#"{"mode":"deposit","depositMinor":0,"depositPercent":20,"holdMinutes":15}"#;
+        let terms = PaymentTerms::from_json(stored).unwrap();
+        assert_eq!(terms.card_fees(), None);
+        assert_eq!(terms.late_cancellation_hours, 24);
+    }
+
+    #[test]
+    fn a_cancellation_is_late_inside_the_agreed_hours_only() {
+        let fees = CardFees { no_show_fee_minor: 0, late_cancellation_fee_minor: 1_500, late_cancellation_hours: 24 };
+        assert_eq!(fees.late_cancellation_fee(chrono::Duration::hours(23)), Some(1_500));
+        assert_eq!(fees.late_cancellation_fee(chrono::Duration::hours(24)), None);
+        let free = CardFees { late_cancellation_fee_minor: 0, ..fees };
+        assert_eq!(free.late_cancellation_fee(chrono::Duration::hours(1)), None);
     }
 }

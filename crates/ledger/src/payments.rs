@@ -26,7 +26,7 @@ use crate::entity::booking_payment;
 
 /// What a payment is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(20))")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(30))")]
 pub enum BookingPaymentKind {
     /// Part of the price, paid when booking; the rest is paid at the visit.
     #[sea_orm(string_value = "deposit")]
@@ -68,6 +68,13 @@ pub enum BookingPaymentStatus {
     /// The provider was asked and its answer lost; the payment job asks again.
     #[sea_orm(string_value = "unknown")]
     Unknown,
+}
+
+impl BookingPaymentKind {
+    /// Whether it is a fee charged to a kept card (not paid when booking).
+    pub fn is_fee(self) -> bool {
+        matches!(self, Self::NoShowFee | Self::LateCancellationFee)
+    }
 }
 
 impl BookingPaymentStatus {

@@ -33,7 +33,9 @@ pub enum RefundKind {
     /// Someone at the business, with a reason.
     #[sea_orm(string_value = "manual")]
     Manual,
-    /// A payment that arrived after its booking stopped waiting for it.
+    /// A payment its booking no longer wanted: it arrived after the booking
+    /// stopped waiting for it, or the booking was freed while it still
+    /// waited for its card.
     #[sea_orm(string_value = "unwanted_payment")]
     UnwantedPayment,
 }

@@ -82,6 +82,10 @@ pub enum Topic {
     /// A booking starts soon.
     #[sea_orm(string_value = "booking.reminder")]
     BookingReminder,
+    /// A no-show or late-cancellation fee was charged to the customer's
+    /// kept card.
+    #[sea_orm(string_value = "booking.fee_charged")]
+    BookingFeeCharged,
     /// Someone was invited to join the business.
     #[sea_orm(string_value = "invitation")]
     Invitation,
@@ -124,12 +128,13 @@ pub enum Topic {
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 16] = [
+    pub const ALL: [Topic; 17] = [
         Self::BookingReceived,
         Self::BookingConfirmed,
         Self::BookingChanged,
         Self::BookingCancelled,
         Self::BookingReminder,
+        Self::BookingFeeCharged,
         Self::Invitation,
         Self::PasswordReset,
         Self::EmailVerification,
@@ -151,6 +156,7 @@ impl Topic {
             Self::BookingChanged => "booking.changed",
             Self::BookingCancelled => "booking.cancelled",
             Self::BookingReminder => "booking.reminder",
+            Self::BookingFeeCharged => "booking.fee_charged",
             Self::Invitation => "invitation",
             Self::PasswordReset => "password.reset",
             Self::EmailVerification => "email.verification",
@@ -202,7 +208,8 @@ impl Topic {
             | Self::BillingTrialEnding
             | Self::BillingSubscriptionChanged
             | Self::BillingPaymentFailed
-            | Self::BillingPaymentSucceeded => &[Channel::Email, Channel::InApp],
+            | Self::BillingPaymentSucceeded
+            | Self::BookingFeeCharged => &[Channel::Email, Channel::InApp],
             Self::BookingChanged | Self::BookingCancelled => &[Channel::Email, Channel::Sms, Channel::InApp],
             Self::BookingReminder => &[Channel::Email, Channel::Sms, Channel::Push, Channel::InApp],
             Self::Invitation
@@ -226,7 +233,8 @@ impl Topic {
             | Self::UsageThresholdReached
             | Self::BillingTrialEnding
             | Self::BillingSubscriptionChanged
-            | Self::BillingPaymentFailed => Priority::High,
+            | Self::BillingPaymentFailed
+            | Self::BookingFeeCharged => Priority::High,
             Self::BillingPaymentSucceeded => Priority::Normal,
             // Someone is waiting for it, at whatever hour.
             Self::PasswordReset

@@ -64,6 +64,7 @@ impl Topic {
             Self::BookingReceived | Self::BookingConfirmed | Self::BookingReminder => BOOKING.to_vec(),
             Self::BookingChanged => [&BOOKING[..], &["previousStartsAt"]].concat(),
             Self::BookingCancelled => [&BOOKING[..], &["reason", "refund"]].concat(),
+            Self::BookingFeeCharged => [&BOOKING[..], &["fee", "amount"]].concat(),
             Self::Invitation => vec!["businessName", "inviterName", "expiresAt", "link"],
             Self::PasswordReset => vec!["link", "validMinutes"],
             Self::EmailVerification => vec!["link", "validHours"],
@@ -90,6 +91,8 @@ impl Topic {
             "bookingId" => json!("0190f1e2-0000-7000-8000-000000000000"),
             "reason" => json!("The stylist is ill"),
             "refund" => json!("75.00 EUR"),
+            "fee" => json!("no_show"),
+            "amount" => json!("25.00 EUR"),
             "inviterName" => json!("Lucia"),
             "expiresAt" => json!("2026-03-10"),
             "link" => json!("https://app.example.com/accept?token=…"),
@@ -142,6 +145,14 @@ pub(crate) fn builtin(topic: Topic, language: &str) -> TemplatePair<'static> {
         (Topic::BookingCancelled, _) => pair(
             "Your booking at {{ businessName }} is cancelled",
             "Hello {{ customerName }},\n\nyour {{ serviceName }} on {{ startsAt }} ({{ timezone }}) is cancelled.{% if reason %} Reason: {{ reason }}.{% endif %}{% if refund %} A refund of {{ refund }} is on its way.{% endif %}\n\n{{ businessName }}",
+        ),
+        (Topic::BookingFeeCharged, "es") => pair(
+            "{{ businessName }} te ha cobrado {{ amount }}",
+            "Hola {{ customerName }}:\n\n{% if fee == 'late_cancellation' %}cancelaste tu cita de {{ serviceName }} del {{ startsAt }} ({{ timezone }}) con menos antelación de la acordada{% else %}no acudiste a tu cita de {{ serviceName }} del {{ startsAt }} ({{ timezone }}){% endif %}, así que se ha cobrado a la tarjeta que guardaste la tarifa acordada al reservar: {{ amount }}.\n\n{{ businessName }}",
+        ),
+        (Topic::BookingFeeCharged, _) => pair(
+            "{{ businessName }} charged you {{ amount }}",
+            "Hello {{ customerName }},\n\n{% if fee == 'late_cancellation' %}you cancelled your {{ serviceName }} on {{ startsAt }} ({{ timezone }}) later than agreed{% else %}you did not come to your {{ serviceName }} on {{ startsAt }} ({{ timezone }}){% endif %}, so the fee you agreed to when booking was charged to the card you kept with us: {{ amount }}.\n\n{{ businessName }}",
         ),
         (Topic::BookingReminder, "es") => pair(
             "Recordatorio: {{ serviceName }} el {{ startsAt }}",

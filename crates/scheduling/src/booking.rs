@@ -18,6 +18,7 @@ use tessera_kernel::txn::Txn;
 use tessera_kernel::{BookingId, CustomerId, DomainError, Permission, ProviderId, RequestContext, Result, TenantId};
 
 use crate::bookable::{minutes, timezone};
+use crate::booking_fees::FeeFor;
 use crate::booking_record::{announce, announce_with};
 use crate::entity::{booking, booking_addon, customer};
 use crate::lifecycle::{check_customer_reschedule, check_status_timing};
@@ -118,9 +119,10 @@ impl SchedulingService {
         Self::check_working_time(&txn, auth.tenant_id, tz, input.provider_id, blocked_from, blocked_until).await?;
         let window = (blocked_from, blocked_until);
         free_window(&txn, &tenant, (input.provider_id, window, None), now, tz).await?;
-        let due = crate::payment_holds::due_at_booking(&txn, auth.tenant_id, &offer, now).await?;
-        // A booking waiting for its payment is confirmed by the payment.
-        let confirmed = due.is_none() && tenant.settings.confirm_bookings_automatically;
+        let due = crate::payment_holds::due_at_booking(&txn, auth.tenant_id, (&offer, customer_id), now).await?;
+        // A booking waiting for its payment (or card) is confirmed by it.
+        let waits = due.as_ref().is_some_and(|d| d.until.is_some());
+        let confirmed = !waits && tenant.settings.confirm_bookings_automatically;
 
         let id = BookingId::generate(now);
         let row = booking::ActiveModel {
@@ -152,7 +154,8 @@ impl SchedulingService {
             cancelled_by: Set(None),
             cancellation_reason: Set(None),
             refund_minor: Set(None),
-            payment_due_by: Set(due.as_ref().map(|d| d.until)),
+            payment_due_by: Set(due.as_ref().and_then(|d| d.until)),
+            card_fees: Set(due.as_ref().and_then(|d| d.fees).map(|f| f.to_json())),
         }
         .insert(&txn)
         .await
@@ -325,6 +328,9 @@ impl SchedulingService {
         }
         row.updated_at = Set(now);
         let row = row.update(&txn).await.map_err(booking_write_error)?;
+        if status == BookingStatus::NoShow {
+            crate::booking_fees::charge_fee(&txn, &row, FeeFor::NoShow, now).await?;
+        }
         announce(&txn, ctx, &auth, &tenant, EventKind::BookingStatusChanged, Some(&before), &row).await?;
         txn.commit().await?;
         Ok(row.into())
@@ -344,6 +350,12 @@ impl SchedulingService {
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         let by = auth.actor.map(|a| a.user_id);
         let refund = crate::payment_holds::refund_on_cancel(&txn, &tenant, &current, by, now).await?;
+        // The customer's own late cancellation of a booking they hold (not
+        // one still waiting for its payment or card) costs the agreed fee.
+        let customers_own = !ctx.has(Permission::BookingManage) && current.payment_due_by.is_none();
+        if customers_own {
+            crate::booking_fees::charge_fee(&txn, &current, FeeFor::LateCancellation, now).await?;
+        }
         let before = current.clone();
         let mut row = current.into_active_model();
         row.status = Set(BookingStatus::Cancelled);

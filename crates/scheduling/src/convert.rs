@@ -134,6 +134,8 @@ impl From<booking::Model> for Booking {
             cancellation_reason: row.cancellation_reason,
             refund_minor: row.refund_minor,
             payment_due_by: row.payment_due_by,
+            // Written by this crate from `CardFees`; unreadable is none.
+            card_fees: row.card_fees.as_deref().and_then(|raw| tessera_ledger::CardFees::from_json(raw).ok()),
         }
     }
 }

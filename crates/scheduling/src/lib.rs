@@ -33,11 +33,15 @@
 //! A business that asks a deposit or prepayment gets bookings that wait for
 //! their payment, holding their time until it is due (module
 //! `payment_holds`); billing, which talks to the payment provider, ends the
-//! wait in its own transaction. Scheduling never calls a provider.
+//! wait in its own transaction. Scheduling never calls a provider. Terms
+//! that keep a card make a booking wait for the customer's card too, record
+//! the fees it agreed to, and write the no-show or late-cancellation fee as
+//! a payment in the transaction that marks it (module `booking_fees`).
 
 pub mod availability;
 mod bookable;
 mod booking;
+mod booking_fees;
 mod booking_reads;
 mod booking_record;
 mod catalog;

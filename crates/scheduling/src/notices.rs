@@ -40,17 +40,9 @@ pub(crate) async fn queue_booking_notices(
         Some(known) => Some(known.name.clone()),
         None => provider::Entity::find_by_id((row.tenant_id, row.provider_id)).one(txn).await?.map(|p| p.name),
     };
+    let mut variables = variables_of(tenant, row, customer.as_ref(), provider_name);
     let tz: Tz = tenant.timezone.parse().unwrap_or(chrono_tz::UTC);
     let local = |instant: DateTime<Utc>| instant.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
-    let mut variables = json!({
-        "businessName": tenant.name,
-        "customerName": customer.as_ref().map(|c| c.name.clone()).unwrap_or_default(),
-        "serviceName": row.service_name,
-        "providerName": provider_name.unwrap_or_default(),
-        "startsAt": local(row.starts_at),
-        "timezone": tenant.timezone,
-        "bookingId": row.id,
-    });
     let booking_id = row.id.to_string();
     let subject = ("booking", booking_id.as_str());
 
@@ -85,12 +77,7 @@ pub(crate) async fn queue_booking_notices(
         _ => None,
     };
     let Some(customer) = customer else { return Ok(()) };
-    let recipient = Recipient {
-        user_id: customer.user_id,
-        name: Some(customer.name.clone()),
-        email: customer.email.clone(),
-        phone: customer.phone.clone(),
-    };
+    let recipient = recipient(&customer);
     // A reminder follows the booking: withdrawn when it moves, ends or is
     // cancelled, and queued again for the new start.
     if kind != EventKind::BookingCreated {
@@ -116,6 +103,47 @@ pub(crate) async fn queue_booking_notices(
         tessera_notify::queue_all(txn, tenant_id, &tenant.locale, at, notices).await?;
     }
     Ok(())
+}
+
+/// The customer's booking's message variables (`Topic::variables` of the
+/// booking topics), with its customer, read in the caller's transaction.
+pub(crate) async fn booking_variables(
+    txn: &DatabaseTransaction,
+    tenant: &Tenant,
+    row: &booking::Model,
+) -> Result<(Option<customer::Model>, serde_json::Value)> {
+    let customer = customer::Entity::find_by_id((row.tenant_id, row.customer_id)).one(txn).await?;
+    let provider_name = provider::Entity::find_by_id((row.tenant_id, row.provider_id)).one(txn).await?.map(|p| p.name);
+    let variables = variables_of(tenant, row, customer.as_ref(), provider_name);
+    Ok((customer, variables))
+}
+
+fn variables_of(
+    tenant: &Tenant,
+    row: &booking::Model,
+    customer: Option<&customer::Model>,
+    provider_name: Option<String>,
+) -> serde_json::Value {
+    let tz: Tz = tenant.timezone.parse().unwrap_or(chrono_tz::UTC);
+    json!({
+        "businessName": tenant.name,
+        "customerName": customer.map(|c| c.name.clone()).unwrap_or_default(),
+        "serviceName": row.service_name,
+        "providerName": provider_name.unwrap_or_default(),
+        "startsAt": row.starts_at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
+        "timezone": tenant.timezone,
+        "bookingId": row.id,
+    })
+}
+
+/// Where a customer's messages go.
+pub(crate) fn recipient(customer: &customer::Model) -> Recipient {
+    Recipient {
+        user_id: customer.user_id,
+        name: Some(customer.name.clone()),
+        email: customer.email.clone(),
+        phone: customer.phone.clone(),
+    }
 }
 
 /// The reminder the tenant's settings ask for, unless its time has passed.
@@ -147,6 +175,6 @@ fn reminder(
 }
 
 /// `7500` `EUR` → `75.00 EUR`.
-fn money(minor: i64, currency: &str) -> String {
+pub(crate) fn money(minor: i64, currency: &str) -> String {
     format!("{}.{:02} {currency}", minor / 100, (minor % 100).abs())
 }

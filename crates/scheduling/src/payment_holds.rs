@@ -25,10 +25,10 @@ use sea_orm::{
 };
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::event::EventKind;
-use tessera_kernel::{BookingId, DomainError, Permission, ProviderId, RequestContext, Result, TenantId};
-use tessera_ledger::PaymentTerms;
-use tessera_ledger::payments::{self, NewBookingPayment, PaymentAccount};
+use tessera_kernel::{BookingId, CustomerId, DomainError, Permission, ProviderId, RequestContext, Result, TenantId};
+use tessera_ledger::payments::{self, BookingPaymentKind, BookingPaymentStatus, NewBookingPayment, PaymentAccount};
 use tessera_ledger::refunds::{self, NewRefund, RefundKind};
+use tessera_ledger::{CardFees, PaymentTerms};
 use tessera_tenant::Tenant;
 
 use crate::bookable::Offer;
@@ -62,30 +62,44 @@ impl Unpaid {
 
 /// What a booking asks when booked, and until when it waits.
 pub(crate) struct Due {
-    account: PaymentAccount,
-    kind: tessera_ledger::payments::BookingPaymentKind,
-    amount_minor: i64,
-    /// When the hold ends.
-    pub(crate) until: DateTime<Utc>,
+    pub(crate) account: PaymentAccount,
+    /// The payment asked now, if any.
+    pub(crate) payment: Option<(BookingPaymentKind, i64)>,
+    /// The fees agreed to, when the terms keep a card.
+    pub(crate) fees: Option<CardFees>,
+    /// Whether the customer has no card kept at the account yet.
+    pub(crate) card_wanted: bool,
+    /// When the hold ends; `None` when nothing is waited for.
+    pub(crate) until: Option<DateTime<Utc>>,
 }
 
-/// The payment a booking of `offer` asks when booked, if any: the service's
-/// terms or else the business's, through its enabled payment account.
+/// What a booking of `offer` for `customer_id` asks when booked, if
+/// anything: the service's terms or else the business's, through its enabled
+/// payment account. It waits for a payment due now and for a card the terms
+/// keep and the customer has not given yet.
 pub(crate) async fn due_at_booking(
     txn: &DatabaseTransaction,
     tenant_id: TenantId,
-    offer: &Offer,
+    (offer, customer_id): (&Offer, CustomerId),
     now: DateTime<Utc>,
 ) -> Result<Option<Due>> {
     let Some(account) = payments::account_of(txn, tenant_id).await?.filter(|a| a.enabled) else { return Ok(None) };
     let own = offer.service.payment_policy.as_deref().map(PaymentTerms::from_json).transpose()?;
     let terms = own.as_ref().unwrap_or(&account.terms);
-    let Some((kind, amount_minor)) = terms.due_at_booking(offer.price_minor()) else { return Ok(None) };
-    let until = now + Duration::minutes(i64::from(terms.hold_minutes));
-    Ok(Some(Due { account, kind, amount_minor, until }))
+    let (payment, fees) = (terms.due_at_booking(offer.price_minor()), terms.card_fees());
+    if payment.is_none() && fees.is_none() {
+        return Ok(None);
+    }
+    let card_wanted = match fees {
+        Some(_) => !crate::booking_fees::card_kept(txn, tenant_id, customer_id, &account).await?,
+        None => false,
+    };
+    let until = (payment.is_some() || card_wanted).then(|| now + Duration::minutes(i64::from(terms.hold_minutes)));
+    Ok(Some(Due { account, payment, fees, card_wanted, until }))
 }
 
-/// Writes the payment a new booking asks, in its transaction.
+/// Writes what a new booking asks, in its transaction: its payment, and the
+/// card it waits for.
 pub(crate) async fn open_payment(
     txn: &DatabaseTransaction,
     tenant_id: TenantId,
@@ -93,15 +107,24 @@ pub(crate) async fn open_payment(
     due: Due,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let new = NewBookingPayment {
+    if let Some((kind, amount_minor)) = due.payment {
+        payments::open(txn, tenant_id, &due.account, asked(row, kind, amount_minor), now).await?;
+    }
+    if due.card_wanted {
+        tessera_ledger::cards::ask(txn, tenant_id, row.customer_id, &due.account, now).await?;
+    }
+    Ok(())
+}
+
+/// A payment of `row` to ask its customer for, in its currency.
+pub(crate) fn asked(row: &booking::Model, kind: BookingPaymentKind, amount_minor: i64) -> NewBookingPayment {
+    NewBookingPayment {
         booking_id: row.id,
         customer_id: row.customer_id,
-        kind: due.kind,
-        amount_minor: due.amount_minor,
+        kind,
+        amount_minor,
         currency: row.currency.clone(),
-    };
-    payments::open(txn, tenant_id, &due.account, new, now).await?;
-    Ok(())
+    }
 }
 
 /// What cancelling `row` at `now` gives back of what was paid for it
@@ -117,7 +140,7 @@ pub(crate) async fn refund_on_cancel(
     now: DateTime<Utc>,
 ) -> Result<i64> {
     let paid = payments::booking_payment(txn, tenant.id, row.id).await?;
-    let Some(paid) = paid.filter(|p| p.status == tessera_ledger::payments::BookingPaymentStatus::Succeeded) else {
+    let Some(paid) = paid.filter(|p| p.status == BookingPaymentStatus::Succeeded) else {
         return Ok(0);
     };
     let notice = row.starts_at - now;
@@ -187,8 +210,13 @@ async fn release(
     change.status = Set(BookingStatus::Cancelled);
     change.cancelled_at = Set(Some(now));
     change.cancelled_by = Set(None);
-    change.cancellation_reason = Set(Some(why.reason().to_owned()));
-    change.refund_minor = Set(Some(0));
+    let waited_for_card = give_back_paid(txn, tenant.id, &before, now).await?;
+    let reason = match why {
+        Unpaid::Expired if waited_for_card.is_some() => "The card was not given in time, so the time was freed.",
+        _ => why.reason(),
+    };
+    change.cancellation_reason = Set(Some(reason.to_owned()));
+    change.refund_minor = Set(Some(waited_for_card.unwrap_or(0)));
     change.updated_at = Set(now);
     let row = change.update(txn).await?;
     let unpaid = match why {
@@ -211,17 +239,11 @@ impl SchedulingService {
         now: DateTime<Utc>,
     ) -> Result<Option<Booking>> {
         let Some(row) = waiting(txn, tenant_id, id).await? else { return Ok(None) };
-        let tenant = tessera_tenant::load_tenant_in_scope(txn, tenant_id).await?;
-        let before = row.clone();
-        let mut change = row.into_active_model();
-        change.status = Set(BookingStatus::Confirmed);
-        change.confirmed_at = Set(Some(now));
-        change.payment_due_by = Set(None);
-        change.updated_at = Set(now);
-        let row = change.update(txn).await.map_err(booking_write_error)?;
-        let change = (EventKind::BookingStatusChanged, Some(&before), &row);
-        announce_by_system(txn, &tenant, now, change, serde_json::json!({ "paid": true })).await?;
-        Ok(Some(row.into()))
+        if row.card_fees.is_some() && !crate::booking_fees::card_kept_for(txn, &row).await? {
+            // Still waits for the card its terms keep.
+            return Ok(Some(row.into()));
+        }
+        confirm(txn, row, serde_json::json!({ "paid": true }), now).await.map(Some)
     }
 
     /// Ends the wait of a booking whose payment failed or was given up, in
@@ -282,7 +304,13 @@ impl SchedulingService {
         change.payment_due_by = Set(Some(until));
         change.updated_at = Set(now);
         let row = change.update(&txn).await.map_err(booking_write_error)?;
-        let due = Due { account, kind: last.kind, amount_minor: last.amount_minor, until };
+        let due = Due {
+            account,
+            payment: Some((last.kind, last.amount_minor)),
+            fees: None,
+            card_wanted: false,
+            until: Some(until),
+        };
         open_payment(&txn, auth.tenant_id, &row, due, now).await?;
         let change = (EventKind::BookingStatusChanged, Some(&before), &row);
         announce_with(&txn, ctx, &auth, &tenant, change, Parties::default(), serde_json::json!({ "retry": true }))
@@ -331,6 +359,60 @@ impl SchedulingService {
         }
         Ok(freed)
     }
+}
+
+/// Gives back whole, in the transaction that frees `row`, what was paid for
+/// it while it still waited for its card: the booking it paid for is gone.
+/// Billing sends the refund after the commit. Answers what was given back
+/// when the booking waited for its card alone (nothing was due to pay, or
+/// it was paid), `None` when it waited for a payment.
+async fn give_back_paid(
+    txn: &DatabaseTransaction,
+    tenant_id: TenantId,
+    row: &booking::Model,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    if row.card_fees.is_none() {
+        // Only a booking waiting for a card can be freed after its payment.
+        return Ok(None);
+    }
+    let paid = payments::booking_payment(txn, tenant_id, row.id).await?;
+    let Some(paid) = paid else { return Ok(Some(0)) };
+    if paid.status != BookingPaymentStatus::Succeeded {
+        return Ok(None);
+    }
+    let amount_minor = paid.captured_minor - paid.refunded_minor;
+    if amount_minor <= 0 {
+        return Ok(Some(0));
+    }
+    let new = NewRefund {
+        payment_id: paid.id,
+        kind: RefundKind::UnwantedPayment,
+        amount_minor,
+        reason: Some("The booking was freed before the card it waited for was given".into()),
+        created_by: None,
+    };
+    refunds::open(txn, tenant_id, new, now).await?;
+    Ok(Some(amount_minor))
+}
+
+/// Confirms a booking whose wait ended, as the system.
+pub(crate) async fn confirm(
+    txn: &DatabaseTransaction,
+    row: booking::Model,
+    why: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<Booking> {
+    let tenant = tessera_tenant::load_tenant_in_scope(txn, row.tenant_id).await?;
+    let before = row.clone();
+    let mut change = row.into_active_model();
+    change.status = Set(BookingStatus::Confirmed);
+    change.confirmed_at = Set(Some(now));
+    change.payment_due_by = Set(None);
+    change.updated_at = Set(now);
+    let row = change.update(txn).await.map_err(booking_write_error)?;
+    announce_by_system(txn, &tenant, now, (EventKind::BookingStatusChanged, Some(&before), &row), why).await?;
+    Ok(row.into())
 }
 
 /// The booking, if it waits for its payment (scheduled, with a due time).

@@ -2,6 +2,7 @@
 
 pub(crate) mod booking_payment;
 pub(crate) mod booking_refund;
+pub(crate) mod customer_card;
 pub(crate) mod payment_account;
 pub(crate) mod payment_account_owner;
 pub(crate) mod tenant_limit;

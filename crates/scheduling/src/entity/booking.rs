@@ -37,6 +37,9 @@ pub(crate) struct Model {
     pub(crate) cancellation_reason: Option<String>,
     pub(crate) refund_minor: Option<i64>,
     pub(crate) payment_due_by: Option<DateTimeUtc>,
+    /// The fees agreed to with a kept card ([`tessera_ledger::CardFees`] as
+    /// JSON).
+    pub(crate) card_fees: Option<String>,
 }
 
 /// The rows a booking names, joined when a page of bookings is read with them

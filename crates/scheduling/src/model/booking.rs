@@ -133,6 +133,9 @@ pub struct Booking {
     /// until then (it is "awaiting payment"); it stays set on a booking
     /// whose hold ended unpaid.
     pub payment_due_by: Option<DateTime<Utc>>,
+    /// The fees the customer agreed to when booking with a kept card (a
+    /// no-show, a late cancellation), if the business keeps one.
+    pub card_fees: Option<tessera_ledger::CardFees>,
 }
 
 impl Booking {

@@ -2,13 +2,15 @@
 //! payment account and terms (its owners'), and paying a booking that waits
 //! for its payment (the customer's, or the front desk's).
 
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_api_macros::operations;
-use tessera_billing::BookingCheckout;
+use tessera_billing::{BookingCardSetup, BookingCheckout};
 use tessera_kernel::{BookingId, DomainError, Permission, ServiceId};
 use tessera_ledger::PaymentTerms;
+use tessera_ledger::cards::CustomerCard;
 use tessera_ledger::payments::PaymentAccount;
+use tessera_scheduling::Booking;
 
 use super::objects::{BookingPaymentObject, BookingRefundObject, PaymentProviderEnum, PaymentTermsObject};
 use crate::error::ApiResult;
@@ -58,6 +60,57 @@ pub(crate) struct BookingCheckoutObject {
 impl From<BookingCheckout> for BookingCheckoutObject {
     fn from(checkout: BookingCheckout) -> Self {
         Self { payment: BookingPaymentObject(checkout.payment), client_secret: checkout.client_secret }
+    }
+}
+
+/// Where a customer's card for a business stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "CustomerCardStatus", remote = "tessera_ledger::cards::CardStatus")]
+pub(crate) enum CustomerCardStatusEnum {
+    /// Asked for; the customer has not given it yet.
+    Pending,
+    /// Kept at the provider for the business's fees.
+    Kept,
+}
+
+/// The card a customer keeps at the business for its fees: never its
+/// number, only what the provider tells of it.
+#[derive(SimpleObject)]
+#[graphql(name = "CustomerCard")]
+pub(crate) struct CustomerCardObject {
+    /// Where it stands.
+    status: CustomerCardStatusEnum,
+    /// `visa`, `mastercard`, …, once kept.
+    brand: Option<String>,
+    /// The last four digits, once kept.
+    last4: Option<String>,
+    /// When it was kept.
+    kept_at: Option<DateTime<Utc>>,
+}
+
+impl From<CustomerCard> for CustomerCardObject {
+    fn from(card: CustomerCard) -> Self {
+        Self { status: card.status.into(), brand: card.brand, last4: card.last4, kept_at: card.kept_at }
+    }
+}
+
+/// What the customer's browser needs to give the card a booking keeps.
+#[derive(SimpleObject)]
+#[graphql(name = "BookingCardSetup")]
+pub(crate) struct BookingCardSetupObject {
+    /// The card.
+    card: CustomerCardObject,
+    /// The provider's setup (`seti_…`).
+    setup_intent_id: Option<String>,
+    /// For Stripe.js `confirmCardSetup` (with the platform's publishable key
+    /// and the payment account as `stripeAccount`); then call
+    /// `confirmBookingCard`. Secret, like a payment's. Null once kept.
+    client_secret: Option<String>,
+}
+
+impl From<BookingCardSetup> for BookingCardSetupObject {
+    fn from(setup: BookingCardSetup) -> Self {
+        Self { card: setup.card.into(), setup_intent_id: setup.setup_intent_id, client_secret: setup.client_secret }
     }
 }
 
@@ -128,11 +181,8 @@ impl BookingPaymentMutations {
     /// time freed. `NOT_FOUND` for a booking the caller cannot see.
     #[access(RequiresOrOwn(Permission::BookingCreate, Permission::BookingCreateOwn))]
     async fn pay_booking(&self, ctx: &Context<'_>, booking_id: ID) -> ApiResult<BookingCheckoutObject> {
-        let id: BookingId = parse_id("bookingId", &booking_id)?;
-        let (services, request) = (services(ctx)?, request(ctx)?);
-        let mut found = services.scheduling.bookings_by_ids(request, &[id]).await?;
-        let booking = found.remove(&id).ok_or(DomainError::NotFound { entity: "booking" })?;
-        Ok(services.billing.checkout_booking(request, &booking).await?.into())
+        let booking = readable_booking(ctx, &booking_id).await?;
+        Ok(services(ctx)?.billing.checkout_booking(request(ctx)?, &booking).await?.into())
     }
 
     /// Gives back part or all of a booking payment, with a reason
@@ -154,6 +204,29 @@ impl BookingPaymentMutations {
         ))
     }
 
+    /// Starts keeping the customer's card for a booking whose business keeps
+    /// one (`cardFees`): answers the client secret the customer's browser
+    /// confirms the card with at the provider. A customer gives a card once
+    /// per business: with one kept, the answer has no secret. `NOT_FOUND`
+    /// for a booking the caller cannot see.
+    #[access(RequiresOrOwn(Permission::BookingCreate, Permission::BookingCreateOwn))]
+    async fn keep_booking_card(&self, ctx: &Context<'_>, booking_id: ID) -> ApiResult<BookingCardSetupObject> {
+        let (services, request) = (services(ctx)?, request(ctx)?);
+        let booking = readable_booking(ctx, &booking_id).await?;
+        Ok(services.billing.keep_booking_card(request, &booking).await?.into())
+    }
+
+    /// Keeps the card once the browser confirmed it at the provider (the
+    /// provider is asked how it went): its brand and last four digits. The
+    /// customer's bookings that waited for it are confirmed. `CONFLICT`
+    /// while the provider has not confirmed it.
+    #[access(RequiresOrOwn(Permission::BookingCreate, Permission::BookingCreateOwn))]
+    async fn confirm_booking_card(&self, ctx: &Context<'_>, booking_id: ID) -> ApiResult<CustomerCardObject> {
+        let (services, request) = (services(ctx)?, request(ctx)?);
+        let booking = readable_booking(ctx, &booking_id).await?;
+        Ok(services.billing.confirm_booking_card(request, &booking).await?.into())
+    }
+
     /// Tries again to pay a booking whose payment failed or whose time to
     /// pay ran out: takes its time again (`CONFLICT` when someone booked it
     /// meanwhile), waiting for a new payment of the same amount, and answers
@@ -165,4 +238,12 @@ impl BookingPaymentMutations {
         let booking = services.scheduling.retake_unpaid_booking(request, id).await?;
         Ok(services.billing.checkout_booking(request, &booking).await?.into())
     }
+}
+
+/// The booking `id` names, read with the request's rights (`NOT_FOUND` when
+/// the caller cannot see it).
+async fn readable_booking(ctx: &Context<'_>, id: &ID) -> ApiResult<Booking> {
+    let id: BookingId = parse_id("bookingId", id)?;
+    let mut found = services(ctx)?.scheduling.bookings_by_ids(request(ctx)?, &[id]).await?;
+    Ok(found.remove(&id).ok_or(DomainError::NotFound { entity: "booking" })?)
 }

@@ -52,6 +52,24 @@ pub(crate) struct PaymentTermsObject {
     /// How long a booking waits for its payment, in minutes (5 to 1440):
     /// it holds its time until then, and the time is freed if unpaid.
     hold_minutes: i32,
+    /// Whether a booking keeps the customer's card (given once per
+    /// business, through `keepBookingCard`; only its brand and last four
+    /// are kept here) for the fees below. A booking waits for the card, as
+    /// for a payment, while the customer has none kept.
+    #[graphql(default)]
+    keep_card: bool,
+    /// Charged to the kept card when the customer does not come, in minor
+    /// units (0: none). Needs `keepCard`.
+    #[graphql(default)]
+    no_show_fee_minor: i32,
+    /// Charged to the kept card when the customer cancels later than
+    /// `lateCancellationHours` before the start (0: none). Needs `keepCard`.
+    #[graphql(default)]
+    late_cancellation_fee_minor: i32,
+    /// How many hours before the start a customer's cancellation is late (1
+    /// to 720).
+    #[graphql(default = 24)]
+    late_cancellation_hours: i32,
 }
 
 impl From<&PaymentTerms> for PaymentTermsObject {
@@ -61,6 +79,10 @@ impl From<&PaymentTerms> for PaymentTermsObject {
             deposit_minor: i32::try_from(terms.deposit_minor).unwrap_or(i32::MAX),
             deposit_percent: i32::try_from(terms.deposit_percent).unwrap_or(i32::MAX),
             hold_minutes: i32::try_from(terms.hold_minutes).unwrap_or(i32::MAX),
+            keep_card: terms.keep_card,
+            no_show_fee_minor: i32::try_from(terms.no_show_fee_minor).unwrap_or(i32::MAX),
+            late_cancellation_fee_minor: i32::try_from(terms.late_cancellation_fee_minor).unwrap_or(i32::MAX),
+            late_cancellation_hours: i32::try_from(terms.late_cancellation_hours).unwrap_or(i32::MAX),
         }
     }
 }
@@ -77,7 +99,34 @@ impl TryFrom<PaymentTermsObject> for PaymentTerms {
             deposit_minor: i64::from(input.deposit_minor),
             deposit_percent: count("depositPercent", input.deposit_percent)?,
             hold_minutes: count("holdMinutes", input.hold_minutes)?,
+            keep_card: input.keep_card,
+            no_show_fee_minor: i64::from(input.no_show_fee_minor),
+            late_cancellation_fee_minor: i64::from(input.late_cancellation_fee_minor),
+            late_cancellation_hours: count("lateCancellationHours", input.late_cancellation_hours)?,
         })
+    }
+}
+
+/// The fees a booking's customer agreed to when booking with a kept card.
+pub(crate) struct CardFeesObject {
+    pub(crate) fees: tessera_ledger::CardFees,
+    pub(crate) currency: String,
+}
+
+#[Object(name = "CardFees")]
+impl CardFeesObject {
+    /// Charged to the kept card if the customer does not come (0: none).
+    async fn no_show_fee(&self) -> ApiResult<MoneyObject> {
+        money(self.fees.no_show_fee_minor, &self.currency)
+    }
+    /// Charged to the kept card if the customer cancels late (0: none).
+    async fn late_cancellation_fee(&self) -> ApiResult<MoneyObject> {
+        money(self.fees.late_cancellation_fee_minor, &self.currency)
+    }
+    /// A customer's cancellation less than this many hours before the start
+    /// is late.
+    async fn late_cancellation_hours(&self) -> u32 {
+        self.fees.late_cancellation_hours
     }
 }
 
@@ -130,7 +179,9 @@ pub(crate) enum RefundKindEnum {
     Policy,
     /// Someone at the business, with a reason.
     Manual,
-    /// A payment that came after its booking stopped waiting for it.
+    /// A payment its booking no longer wanted: it came after the booking
+    /// stopped waiting for it, or the booking was freed while it still
+    /// waited for the customer's card.
     UnwantedPayment,
 }
 

@@ -25,6 +25,9 @@ pub(crate) enum NotificationTopicEnum {
     BookingCancelled,
     /// A booking starts soon (email, SMS, push, in-app).
     BookingReminder,
+    /// A no-show or late-cancellation fee was charged to the customer's kept
+    /// card (email, in-app).
+    BookingFeeCharged,
     /// Someone was invited to the business (email).
     Invitation,
     /// A password reset was asked for (email, urgent). An account message: the

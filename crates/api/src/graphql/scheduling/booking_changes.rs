@@ -159,7 +159,7 @@ impl BookingMutations {
             // finds it ready. A provider that is down changes nothing:
             // `payBooking` (or the payment job) makes it later.
             if booking.awaits_payment()
-                && let Err(err) = services.billing.checkout_booking(request, &booking).await
+                && let Err(err) = services.billing.checkout_if_due(request, &booking).await
             {
                 tracing::warn!(booking = %booking.id, error = %err, "the booking's payment will be made when paid");
             }
@@ -204,24 +204,36 @@ impl BookingMutations {
         change_status(ctx, &id, tessera_scheduling::BookingStatus::Completed).await
     }
 
-    /// Records that the customer did not come.
+    /// Records that the customer did not come. A booking made with a kept
+    /// card (`cardFees`) charges its no-show fee to it, once: marking it
+    /// again is refused and charges nothing more.
     #[access(Requires(Permission::BookingManage))]
     async fn mark_booking_no_show(&self, ctx: &Context<'_>, id: ID) -> ApiResult<BookingObject> {
-        change_status(ctx, &id, tessera_scheduling::BookingStatus::NoShow).await
+        let booking = change_status(ctx, &id, tessera_scheduling::BookingStatus::NoShow).await?;
+        let (services, request) = (services(ctx)?, request(ctx)?);
+        let fee = booking.0.card_fees.is_some_and(|fees| fees.no_show_fee_minor > 0);
+        if fee && let Some(tenant) = request.tenant() {
+            services.billing.charge_booking_fees(tenant.tenant_id, booking.0.id, request.now()).await;
+        }
+        Ok(booking)
     }
 
     /// Cancels an upcoming booking. What was paid for it through the
     /// business's payment account is given back under the business's
     /// cancellation policy (all, a part, or nothing, by the notice given):
     /// `cancellation.refund`, and a refund on its payment, sent to the
-    /// provider once the booking is cancelled.
+    /// provider once the booking is cancelled. A customer cancelling their
+    /// own booking later than its `cardFees` allow is charged the late
+    /// cancellation fee on their kept card.
     #[access(RequiresOrOwn(Permission::BookingManage, Permission::BookingCancelOwn))]
     async fn cancel_booking(&self, ctx: &Context<'_>, id: ID, reason: Option<String>) -> ApiResult<BookingObject> {
         let (services, request) = (services(ctx)?, request(ctx)?);
         let booking = services.scheduling.cancel_booking(request, parse_id("id", &id)?, reason).await?;
         // Only a booking that was paid, or waited for its payment, has
         // anything at the provider: the others cost no read.
-        let at_provider = booking.refund_minor.is_some_and(|r| r > 0) || booking.payment_due_by.is_some();
+        let at_provider = booking.refund_minor.is_some_and(|r| r > 0)
+            || booking.payment_due_by.is_some()
+            || booking.card_fees.is_some_and(|fees| fees.late_cancellation_fee_minor > 0);
         if at_provider && let Some(tenant) = request.tenant() {
             services.billing.after_cancel(tenant.tenant_id, booking.id, request.now()).await;
         }

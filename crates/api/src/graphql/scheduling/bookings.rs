@@ -16,7 +16,7 @@ use super::objects::ProviderObject;
 use super::prefetch::prefetch_for_bookings;
 use super::services::ServiceObject;
 use crate::error::ApiResult;
-use crate::graphql::billing::objects::BookingPaymentObject;
+use crate::graphql::billing::objects::{BookingPaymentObject, CardFeesObject};
 use crate::graphql::connection::{page_cost, page_request};
 use crate::graphql::identity::objects::UserObject;
 use crate::graphql::local_time::{LocalTimeObject, local_time};
@@ -179,6 +179,13 @@ impl BookingObject {
     /// Whether it waits for its payment.
     async fn awaiting_payment(&self) -> bool {
         self.0.awaits_payment()
+    }
+    /// The fees its customer agreed to when booking with a kept card (a
+    /// no-show, a late cancellation); null when the business keeps no card.
+    /// While it waits (`awaitingPayment`) and the customer has no card kept
+    /// at the business, `keepBookingCard` asks for it.
+    async fn card_fees(&self) -> Option<CardFeesObject> {
+        self.0.card_fees.map(|fees| CardFeesObject { fees, currency: self.0.currency.clone() })
     }
     /// What was asked of the customer for it (a deposit, a prepayment, a
     /// fee), oldest first.
