@@ -58,6 +58,7 @@ mod m20270102_000043_overage;
 mod m20270103_000044_booking_payments;
 mod m20270104_000045_booking_refunds;
 mod m20270105_000046_customer_cards;
+mod m20270106_000047_calendar_feeds;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -114,6 +115,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20270103_000044_booking_payments::Migration),
             Box::new(m20270104_000045_booking_refunds::Migration),
             Box::new(m20270105_000046_customer_cards::Migration),
+            Box::new(m20270106_000047_calendar_feeds::Migration),
         ]
     }
 }

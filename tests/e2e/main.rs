@@ -27,6 +27,7 @@ mod booking_payments;
 mod booking_refunds;
 mod booking_takings;
 mod bounds;
+mod calendar_feeds;
 mod citus;
 mod database_tls;
 mod demo_roles;

@@ -265,6 +265,7 @@ impl App {
             bus,
             relay,
             clock: options.clock.clone(),
+            public_url: config.public_url.clone(),
         });
         if config.seed_demo {
             crate::demo::seed_if_empty(&services).await.map_err(|e| StartupError::Seed(e.domain().public_message()))?;

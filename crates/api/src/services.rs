@@ -45,4 +45,7 @@ pub struct Services {
     pub relay: RelayHandle,
     /// The server's clock.
     pub clock: SharedClock,
+    /// Where the gateway is reached from outside (`TESSERA_PUBLIC_URL`): the
+    /// base of the URLs it hands out.
+    pub public_url: String,
 }

@@ -37,6 +37,9 @@
 //! that keep a card make a booking wait for the customer's card too, record
 //! the fees it agreed to, and write the no-show or late-cancellation fee as
 //! a payment in the transaction that marks it (module `booking_fees`).
+//!
+//! A provider's or a customer's bookings are also an iCalendar feed at a
+//! secret, revocable URL (modules `calendar_feeds` and `calendar_ics`).
 
 pub mod availability;
 mod bookable;
@@ -44,6 +47,8 @@ mod booking;
 mod booking_fees;
 mod booking_reads;
 mod booking_record;
+mod calendar_feeds;
+mod calendar_ics;
 mod catalog;
 mod convert;
 mod customers;
@@ -62,6 +67,7 @@ mod service_catalog;
 pub use availability::Slot;
 pub use bookable::{AvailabilityQuery, MAX_AVAILABILITY_DAYS, MAX_AVAILABILITY_SLOTS};
 pub use booking_reads::BookingParties;
+pub use calendar_feeds::{CalendarFeed, FeedSubject, MAX_FEED_EVENTS, MAX_FEEDS_PER_SUBJECT, NewCalendarFeed};
 pub use catalog::ExceptionInput;
 pub use model::{
     Addon, AddonInput, AddonPatch, BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, Customer,

@@ -9,12 +9,14 @@
 //! | `GET /complete-sign-up`, `/verify-email`, `/reset-password`, `/accept-invitation`, `/passkeys` | plain account pages |
 //! | `GET /livez`, `GET /readyz` | probes |
 //! | `GET /metrics` | Prometheus metrics |
+//! | `GET /calendar/{token}.ics` | a calendar feed (its token is the credential) |
 //!
 //! Every request gets a request id (the client's `x-request-id` when it is sane),
 //! echoed in the response and carried by every log line of the request.
 
 mod account_pages;
 mod answer;
+mod calendar;
 mod client_address;
 pub(crate) mod context;
 mod control_characters;
@@ -202,6 +204,7 @@ pub fn router(app: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
         .route("/n/open/{token}", get(tracking::email_open))
+        .route("/calendar/{file}", get(calendar::feed))
         .route("/webhooks/payments/{provider}/{endpoint}", post(payment_webhooks::receive))
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         // Refuses a declared oversize body with 413 before reading it, and stops

@@ -2,6 +2,7 @@
 
 pub(crate) mod booking;
 pub(crate) mod booking_addon;
+pub(crate) mod calendar_feed;
 pub(crate) mod customer;
 pub(crate) mod provider;
 pub(crate) mod provider_service;

@@ -1,12 +1,14 @@
 //! GraphQL for scheduling, one file per area: providers and their hours
 //! (`providers`), services and add-ons (`services`, with a provider's own terms in
 //! `offering`), customers (`customers`), availability (`availability`), bookings as
-//! read (`bookings`) and as changed, with their live feed (`booking_changes`).
+//! read (`bookings`) and as changed, with their live feed (`booking_changes`),
+//! and calendar feeds (`calendar_feeds`).
 //! This module holds the shapes they share and merges their roots.
 
 mod availability;
 mod booking_changes;
 mod bookings;
+mod calendar_feeds;
 mod customers;
 pub(crate) mod objects;
 mod offering;
@@ -115,6 +117,7 @@ pub(crate) struct SchedulingQuery(
     customers::CustomerQueries,
     availability::AvailabilityQueries,
     bookings::BookingQueries,
+    calendar_feeds::CalendarFeedQueries,
 );
 
 /// Scheduling's mutations, one part per area.
@@ -124,6 +127,7 @@ pub(crate) struct SchedulingMutation(
     services::ServiceMutations,
     customers::CustomerMutations,
     booking_changes::BookingMutations,
+    calendar_feeds::CalendarFeedMutations,
 );
 
 #[cfg(test)]
