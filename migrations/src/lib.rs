@@ -59,6 +59,7 @@ mod m20270103_000044_booking_payments;
 mod m20270104_000045_booking_refunds;
 mod m20270105_000046_customer_cards;
 mod m20270106_000047_calendar_feeds;
+mod m20270107_000048_notification_calendars;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -116,6 +117,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20270104_000045_booking_refunds::Migration),
             Box::new(m20270105_000046_customer_cards::Migration),
             Box::new(m20270106_000047_calendar_feeds::Migration),
+            Box::new(m20270107_000048_notification_calendars::Migration),
         ]
     }
 }

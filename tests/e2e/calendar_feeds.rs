@@ -1,9 +1,11 @@
-//! Calendar feeds over HTTP: a provider's feed lists their bookings as
-//! iCalendar for calendar apps, follows cancellations, and stops at once when
-//! revoked or when its maker leaves the business; a customer's lists only
-//! theirs; another business, another customer, staff and partner clients
-//! neither make, list nor revoke feeds they do not reach; and a subject has
-//! a bounded number of feeds.
+//! Calendar feeds over HTTP, and the event a booking's emails carry: a
+//! provider's feed lists their bookings as iCalendar for calendar apps,
+//! follows cancellations, and stops at once when revoked or when its maker
+//! leaves the business; a customer's lists only theirs; another business,
+//! another customer, staff and partner clients neither make, list nor revoke
+//! feeds they do not reach; and a subject has a bounded number of feeds.
+//! Each booking email carries the booking's event (`booking.ics`), the same
+//! one updated until it is cancelled.
 
 use serde_json::json;
 use tessera_e2e::{Auth, TestApp};
@@ -142,4 +144,40 @@ async fn a_feed_stops_when_its_maker_leaves_the_business_and_a_subject_has_at_mo
     let literal = if app.database.is_postgres() { format!("'{user}'") } else { format!("X'{}'", user.simple()) };
     app.execute(&format!("DELETE FROM memberships WHERE user_id = {literal}")).await;
     assert_eq!(fetch(&app, &url).await.0, 404);
+}
+
+/// The event in the last email to the salon's customer whose subject has `words`.
+fn event_in(app: &TestApp, words: &str) -> String {
+    let sent = app.email.sent();
+    let email = sent.iter().rev().find(|m| m.to == "ana@example.com" && m.subject.contains(words));
+    email.and_then(|m| m.calendar.clone()).unwrap_or_else(|| panic!("no event with {words:?}: {sent:?}"))
+}
+
+/// The `SEQUENCE` of an event's text.
+fn sequence(text: &str) -> i64 {
+    let line = text.lines().find(|l| l.starts_with("SEQUENCE:")).expect("a SEQUENCE");
+    line["SEQUENCE:".len()..].trim().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_bookings_emails_carry_its_event_which_calendar_apps_update_until_it_is_cancelled() {
+    let app = pinned_app().await;
+    let salon = salon(&app, "ics-salon", 0).await;
+    let id = book(&app, &salon, &salon.customer, "2026-03-04T09:00:00Z").await;
+    app.deliver().await;
+    let received = event_in(&app, "received");
+    assert!(received.contains(&format!("UID:{id}@tessera")) && received.contains("STATUS:TENTATIVE"), "{received}");
+    assert!(received.contains("DTSTART:20260304T090000Z") && received.contains("DESCRIPTION:With Maria"), "{received}");
+
+    app.clock.advance(chrono::Duration::minutes(5));
+    let owner = app.login("owner@ics-salon.test").await.in_tenant("ics-salon");
+    app.ok(&owner, "mutation($id: ID!) { confirmBooking(id: $id) { id } }", json!({"id": id})).await;
+    app.clock.advance(chrono::Duration::minutes(5));
+    app.ok(&owner, "mutation($id: ID!) { cancelBooking(id: $id) { id } }", json!({"id": id})).await;
+    app.deliver().await;
+    let confirmed = event_in(&app, "confirmed");
+    let cancelled = event_in(&app, "cancelled");
+    assert!(confirmed.contains("STATUS:CONFIRMED") && cancelled.contains("STATUS:CANCELLED"), "{cancelled}");
+    assert!(cancelled.contains(&format!("UID:{id}@tessera")), "the same event, so calendar apps update it");
+    assert!(sequence(&received) < sequence(&confirmed) && sequence(&confirmed) < sequence(&cancelled));
 }

@@ -443,6 +443,9 @@ async fn email_goes_through_a_real_smtp_server_and_its_opens_are_tracked() {
     let raw = &sent[0];
     assert!(raw.contains("Subject: We have received your booking at Tenant smtp-salon"), "{raw}");
     assert!(raw.contains("ana@example.com>"), "{raw}");
+    // The booking's event rides along for calendar apps.
+    assert!(raw.contains("Content-Type: text/calendar; charset=utf-8; method=PUBLISH"), "{raw}");
+    assert!(raw.contains("filename=\"booking.ics\""), "{raw}");
     assert!(
         raw.contains("From: \"Bella Roma\" <hola@bella.test>") || raw.contains("From: Bella Roma <hola@bella.test>"),
         "{raw}"

@@ -73,6 +73,7 @@ pub(crate) async fn tell_sign_in_method_added<C: sea_orm::ConnectionTrait>(
         not_before: None,
         dedupe_key: None,
         sent_by: None,
+        calendar: None,
     };
     queue_account_message(conn, DEFAULT_LOCALE, now, message).await?;
     Ok(())
@@ -161,6 +162,7 @@ impl IdentityService {
             not_before: None,
             dedupe_key: None,
             sent_by: None,
+            calendar: None,
         };
         queue_account_message(conn, locale, now, message).await?;
         Ok(())

@@ -130,6 +130,7 @@ impl IdentityService {
                 not_before: None,
                 dedupe_key: None,
                 sent_by: None,
+                calendar: None,
             },
             None => {
                 let token = new_token(SIGN_UP_PREFIX);
@@ -157,6 +158,7 @@ impl IdentityService {
                     not_before: None,
                     dedupe_key: None,
                     sent_by: None,
+                    calendar: None,
                 }
             }
         };

@@ -9,7 +9,8 @@
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// What a provider said when it accepted a message.
@@ -59,6 +60,8 @@ pub struct EmailMessage {
     pub text: String,
     /// The HTML body.
     pub html: String,
+    /// An iCalendar file attached as `booking.ics` (a booking's event).
+    pub calendar: Option<String>,
 }
 
 /// A text or push message to send.
@@ -134,7 +137,7 @@ impl EmailSender for SmtpSender {
                 .to(to)
                 .subject(message.subject.clone())
                 .message_id(Some(message.message_id.clone()))
-                .multipart(MultiPart::alternative_plain_html(message.text.clone(), message.html.clone()))
+                .multipart(body_of(message))
                 .map_err(|e| SendError::permanent(format!("the message could not be built: {e}")))?;
             match self.transport.send(email).await {
                 Ok(response) => Ok(Receipt {
@@ -149,6 +152,15 @@ impl EmailSender for SmtpSender {
             }
         })
     }
+}
+
+/// The text and HTML bodies, and the calendar file after them when there is
+/// one (`multipart/mixed`, as mail clients expect an attachment).
+fn body_of(message: &EmailMessage) -> MultiPart {
+    let bodies = MultiPart::alternative_plain_html(message.text.clone(), message.html.clone());
+    let Some(calendar) = &message.calendar else { return bodies };
+    let kind = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH").unwrap_or(ContentType::TEXT_PLAIN);
+    MultiPart::mixed().multipart(bodies).singlepart(Attachment::new("booking.ics".into()).body(calendar.clone(), kind))
 }
 
 /// Keeps what it is asked to send, for tests; optionally fails first.

@@ -281,6 +281,9 @@ pub struct NewNotification {
     /// tenant's words can be traced to who sent them; `None` for messages the
     /// system sends on its own (reminders, booking notices, account messages).
     pub sent_by: Option<UserId>,
+    /// An iCalendar file (RFC 5545) its email carries as `booking.ics`: the
+    /// booking's event, so the customer's calendar app adds or updates it.
+    pub calendar: Option<String>,
 }
 
 /// Where a delivery stands.

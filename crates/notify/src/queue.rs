@@ -205,6 +205,7 @@ fn notification_row(
         title: Set(Some(rendered.title)),
         body: Set(Some(rendered.text)),
         sent_by: Set(new.sent_by),
+        calendar: Set(new.calendar.clone()),
     }
 }
 
@@ -256,6 +257,7 @@ pub async fn queue_event<C: ConnectionTrait>(
         title: Set(None),
         body: Set(None),
         sent_by: Set(None),
+        calendar: Set(None),
     })
     .exec_without_returning(conn)
     .await?;

@@ -79,6 +79,7 @@ impl DeliveryWorker {
             subject: rendered.title.clone(),
             html: template::email_html(rendered, pixel),
             text: rendered.text.clone(),
+            calendar: None,
         }
     }
 
@@ -96,7 +97,8 @@ impl DeliveryWorker {
         let pixel = self.open_pixel();
         let to = (delivery.destination.as_str(), notification.recipient_name.as_deref());
         let url = pixel.as_ref().map(|(_, url)| url.as_str());
-        let message = self.email_of(&notification.id.to_string(), to, &rendered, url);
+        let mut message = self.email_of(&notification.id.to_string(), to, &rendered, url);
+        message.calendar = notification.calendar.clone();
         *open_token = pixel.map(|(token, _)| token);
         Ok(outcome(sender.send(&message).await))
     }

@@ -391,6 +391,7 @@ impl RbacService {
             not_before: None,
             dedupe_key: None,
             sent_by: sender,
+            calendar: None,
         };
         tessera_notify::queue(conn, row.tenant_id, &tenant.locale, now, message).await?;
         Ok(())

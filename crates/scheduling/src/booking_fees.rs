@@ -160,6 +160,7 @@ impl SchedulingService {
             not_before: None,
             dedupe_key: None,
             sent_by: None,
+            calendar: None,
         };
         tessera_notify::queue_all(txn, tenant_id, &tenant.locale, now, vec![notice]).await?;
         Ok(())

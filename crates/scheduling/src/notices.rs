@@ -85,6 +85,9 @@ pub(crate) async fn queue_booking_notices(
     }
     let mut notices = Vec::new();
     if let Some(topic) = topic {
+        // The event itself, for the customer's calendar app.
+        let provider = variables["providerName"].as_str().unwrap_or_default();
+        let calendar = crate::calendar_ics::booking_file(tenant, row, provider, at);
         notices.push(NewNotification {
             topic,
             priority: None,
@@ -94,6 +97,7 @@ pub(crate) async fn queue_booking_notices(
             not_before: None,
             dedupe_key: None,
             sent_by: None,
+            calendar: Some(calendar),
         });
     }
     if row.status.is_upcoming() && row.payment_due_by.is_none() {
@@ -171,6 +175,7 @@ fn reminder(
         not_before: Some(due),
         dedupe_key: None,
         sent_by: None,
+        calendar: None,
     })
 }
 

@@ -46,6 +46,7 @@ impl BillingHooks for GatewayBillingHooks {
             not_before: None,
             dedupe_key: Some(format!("{}:{who}", notice.dedupe_key)),
             sent_by: None,
+            calendar: None,
         };
         let mut messages: Vec<NewNotification> = people
             .iter()

@@ -72,6 +72,7 @@ impl UsageHooks for GatewayUsageHooks {
                         person.id
                     )),
                     sent_by: None,
+                    calendar: None,
                 });
             }
             let data = json!({

@@ -32,6 +32,8 @@ pub(crate) struct Model {
     pub(crate) body: Option<String>,
     /// Who had it sent, when a person did (see `NewNotification::sent_by`).
     pub(crate) sent_by: Option<UserId>,
+    /// The iCalendar file its email carries (a booking's event), if any.
+    pub(crate) calendar: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
