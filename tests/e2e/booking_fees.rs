@@ -14,10 +14,10 @@ use tessera_e2e::{Auth, TestApp};
 
 use crate::billing_webhooks::{deliver, event};
 use crate::booking_payments::{
-    CONNECT, CONNECT_SECRET, PAY, account_of, app_with_fake, app_with_localstripe, payment_ids,
+    CONNECT, CONNECT_SECRET, PAY, account_of, again, app_with_fake, app_with_localstripe, payment_ids, salon_with_terms,
 };
 use crate::live_rights::client_token;
-use crate::scheduling::{Salon, salon, utc};
+use crate::scheduling::{Salon, utc};
 
 const SET_ACCOUNT: &str = "mutation($a: String!) { setPaymentAccount(accountId: $a) { accountId } }";
 const SET_TERMS: &str = "mutation($t: PaymentTermsInput!) { setPaymentTerms(terms: $t) { terms { mode keepCard noShowFeeMinor lateCancellationFeeMinor lateCancellationHours } } }";
@@ -32,20 +32,8 @@ const FEES: &str = "query($id: ID!) { booking(id: $id) { status awaitingPayment 
 /// Terms keeping a card for a 25.00 no-show fee and a 10.00 fee for
 /// cancelling within 24 hours, with `mode` paid when booking.
 fn card_terms(mode: &str) -> Value {
-    json!({"t": {"mode": mode, "depositMinor": 0, "depositPercent": 20, "holdMinutes": 15, "keepCard": true,
-        "noShowFeeMinor": 2500, "lateCancellationFeeMinor": 1000, "lateCancellationHours": 24}})
-}
-
-/// A salon keeping cards under `terms`, with Ana, a customer member linked
-/// to its customer record.
-async fn card_salon(app: &TestApp, slug: &str, terms: Value) -> (Salon, Auth) {
-    let salon = salon(app, slug, 0).await;
-    app.ok(&salon.owner, SET_ACCOUNT, json!({"a": account_of(slug)})).await;
-    app.ok(&salon.owner, SET_TERMS, terms).await;
-    let ana = app.add_member(&salon.owner, &format!("ana@{slug}.test"), &["customer"]).await;
-    let link = "mutation($id: ID!, $u: ID!) { updateCustomer(id: $id, input: {userId: $u}) { id } }";
-    app.ok(&salon.owner, link, json!({"id": salon.customer, "u": ana.user_id})).await;
-    (salon, ana)
+    json!({"mode": mode, "depositMinor": 0, "depositPercent": 20, "holdMinutes": 15, "keepCard": true,
+        "noShowFeeMinor": 2500, "lateCancellationFeeMinor": 1000, "lateCancellationHours": 24})
 }
 
 async fn book(app: &TestApp, salon: &Salon, ana: &Auth, at: &str) -> Value {
@@ -69,17 +57,11 @@ fn count(fake: &FakeGateway, op: &str) -> usize {
     fake.calls().iter().filter(|(called, _, _)| *called == op).count()
 }
 
-/// Signs `slug`'s owner and Ana in again (the clock moved past their tokens).
-async fn again(app: &TestApp, slug: &str) -> (Auth, Auth) {
-    let owner = app.login(&format!("owner@{slug}.test")).await.in_tenant(slug);
-    (owner, app.login(&format!("ana@{slug}.test")).await.in_tenant(slug))
-}
-
 #[tokio::test]
 async fn a_kept_card_confirms_the_booking_and_a_no_show_fee_is_charged_once_even_when_marked_again_at_once() {
     let (app, fake) = app_with_fake().await;
     let slug = "no-show-salon";
-    let (salon, ana) = card_salon(&app, slug, card_terms("NONE")).await;
+    let (salon, ana) = salon_with_terms(&app, slug, card_terms("NONE")).await;
 
     // Booked: it waits for Ana's card, holding its time, with the fees she
     // agreed to.
@@ -167,7 +149,7 @@ async fn a_kept_card_confirms_the_booking_and_a_no_show_fee_is_charged_once_even
 async fn a_customers_late_cancellation_costs_the_agreed_fee_and_an_early_one_or_the_businesss_does_not() {
     let (app, fake) = app_with_fake().await;
     let slug = "late-salon";
-    let (salon, ana) = card_salon(&app, slug, card_terms("NONE")).await;
+    let (salon, ana) = salon_with_terms(&app, slug, card_terms("NONE")).await;
     let early = book(&app, &salon, &ana, "2026-03-04T09:00:00Z").await["id"].as_str().unwrap().to_owned();
     keep_card(&app, &fake, &ana, &early).await;
     let late = book(&app, &salon, &ana, "2026-03-04T10:00:00Z").await["id"].as_str().unwrap().to_owned();
@@ -206,7 +188,7 @@ async fn a_customers_late_cancellation_costs_the_agreed_fee_and_an_early_one_or_
 async fn a_deposit_and_a_card_must_both_come_before_the_booking_is_confirmed_and_a_no_show_keeps_the_deposit() {
     let (app, fake) = app_with_fake().await;
     let slug = "both-salon";
-    let (salon, ana) = card_salon(&app, slug, card_terms("DEPOSIT")).await;
+    let (salon, ana) = salon_with_terms(&app, slug, card_terms("DEPOSIT")).await;
     let made = book(&app, &salon, &ana, "2026-03-04T09:00:00Z").await;
     assert_eq!(made["payments"], json!([{"kind": "DEPOSIT"}]));
     let id = made["id"].as_str().unwrap().to_owned();
@@ -244,7 +226,7 @@ async fn a_deposit_and_a_card_must_both_come_before_the_booking_is_confirmed_and
 async fn a_declined_fee_is_kept_failed_with_the_banks_code_and_nobody_is_told_of_a_charge() {
     let (app, fake) = app_with_fake().await;
     let slug = "declined-fee";
-    let (salon, ana) = card_salon(&app, slug, card_terms("NONE")).await;
+    let (salon, ana) = salon_with_terms(&app, slug, card_terms("NONE")).await;
     let id = book(&app, &salon, &ana, "2026-03-04T09:00:00Z").await["id"].as_str().unwrap().to_owned();
     let setup = app.ok(&ana, KEEP, json!({"b": id})).await["keepBookingCard"].clone();
     fake.confirm_setup(setup["setupIntentId"].as_str().unwrap(), "visa", "0341", true);
@@ -263,7 +245,7 @@ async fn a_declined_fee_is_kept_failed_with_the_banks_code_and_nobody_is_told_of
 async fn a_booking_waiting_for_a_card_frees_its_time_when_the_hold_runs_out() {
     let (app, _fake) = app_with_fake().await;
     let slug = "cardless-salon";
-    let (salon, ana) = card_salon(&app, slug, card_terms("NONE")).await;
+    let (salon, ana) = salon_with_terms(&app, slug, card_terms("NONE")).await;
     let id = book(&app, &salon, &ana, "2026-03-04T09:00:00Z").await["id"].as_str().unwrap().to_owned();
     app.clock.advance(Duration::minutes(16));
     let report = app.run_billing().await;
@@ -277,7 +259,7 @@ async fn a_booking_waiting_for_a_card_frees_its_time_when_the_hold_runs_out() {
 async fn fees_need_a_kept_card_and_only_the_bookings_customer_and_the_business_reach_its_card() {
     let (app, fake) = app_with_fake().await;
     let slug = "card-guard";
-    let (salon, ana) = card_salon(&app, slug, card_terms("NONE")).await;
+    let (salon, ana) = salon_with_terms(&app, slug, card_terms("NONE")).await;
     let fee_alone = json!({"t": {"mode": "NONE", "depositMinor": 0, "depositPercent": 20, "holdMinutes": 15, "noShowFeeMinor": 500}});
     assert_eq!(app.error_code(&salon.owner, SET_TERMS, fee_alone).await, "BAD_USER_INPUT");
     let id = book(&app, &salon, &ana, "2026-03-04T09:00:00Z").await["id"].as_str().unwrap().to_owned();
@@ -319,7 +301,7 @@ async fn a_card_kept_at_localstripe_pays_a_no_show_fee_off_session() {
     let Some(base) = tessera_e2e::localstripe() else { return };
     let app = app_with_localstripe(&base).await;
     let slug = "stripe-no-shows";
-    let (salon, ana) = card_salon(&app, slug, card_terms("NONE")).await;
+    let (salon, ana) = salon_with_terms(&app, slug, card_terms("NONE")).await;
     let id = book(&app, &salon, &ana, "2026-03-04T09:00:00Z").await["id"].as_str().unwrap().to_owned();
     let setup = app.ok(&ana, KEEP, json!({"b": id})).await["keepBookingCard"].clone();
     let seti = setup["setupIntentId"].as_str().unwrap().to_owned();
@@ -350,7 +332,7 @@ fn setup_event(id: &str, account: &str, setup: &str) -> String {
 async fn stripes_event_keeps_a_card_confirmed_in_a_page_closed_before_telling_tessera_and_only_on_its_account() {
     let (app, fake) = app_with_fake().await;
     let slug = "closed-page";
-    let (salon, ana) = card_salon(&app, slug, card_terms("NONE")).await;
+    let (salon, ana) = salon_with_terms(&app, slug, card_terms("NONE")).await;
     let id = book(&app, &salon, &ana, "2026-03-04T09:00:00Z").await["id"].as_str().unwrap().to_owned();
     let seti =
         app.ok(&ana, KEEP, json!({"b": id})).await["keepBookingCard"]["setupIntentId"].as_str().unwrap().to_owned();
@@ -385,7 +367,7 @@ async fn stripes_event_keeps_a_card_confirmed_in_a_page_closed_before_telling_te
 async fn a_deposit_paid_for_a_booking_whose_card_never_comes_is_given_back_when_its_time_is_freed() {
     let (app, fake) = app_with_fake().await;
     let slug = "no-card-came";
-    let (salon, ana) = card_salon(&app, slug, card_terms("DEPOSIT")).await;
+    let (salon, ana) = salon_with_terms(&app, slug, card_terms("DEPOSIT")).await;
     let id = book(&app, &salon, &ana, "2026-03-04T09:00:00Z").await["id"].as_str().unwrap().to_owned();
     let (_, _, intent) = payment_ids(&app, &id).await;
     fake.pay(&intent, false);

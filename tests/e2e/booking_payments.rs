@@ -50,17 +50,22 @@ pub(crate) fn account_of(slug: &str) -> String {
     format!("acct_{}", slug.replace('-', ""))
 }
 
-/// A salon asking a 20 % deposit (15 minutes to pay), with Ana, a customer
-/// member linked to its customer record.
-pub(crate) async fn deposit_salon(app: &TestApp, slug: &str) -> (Salon, Auth) {
+/// A salon taking payments under `terms` (a `setPaymentTerms` input), with
+/// Ana, a customer member linked to its customer record.
+pub(crate) async fn salon_with_terms(app: &TestApp, slug: &str, terms: Value) -> (Salon, Auth) {
     let salon = salon(app, slug, 0).await;
     app.ok(&salon.owner, SET_ACCOUNT, json!({"a": account_of(slug)})).await;
-    let terms = json!({"mode": "DEPOSIT", "depositMinor": 0, "depositPercent": 20, "holdMinutes": 15});
     app.ok(&salon.owner, SET_TERMS, json!({"t": terms})).await;
     let ana = app.add_member(&salon.owner, &format!("ana@{slug}.test"), &["customer"]).await;
     let link = "mutation($id: ID!, $u: ID!) { updateCustomer(id: $id, input: {userId: $u}) { id } }";
     app.ok(&salon.owner, link, json!({"id": salon.customer, "u": ana.user_id})).await;
     (salon, ana)
+}
+
+/// A salon asking a 20 % deposit (15 minutes to pay), with Ana.
+pub(crate) async fn deposit_salon(app: &TestApp, slug: &str) -> (Salon, Auth) {
+    let terms = json!({"mode": "DEPOSIT", "depositMinor": 0, "depositPercent": 20, "holdMinutes": 15});
+    salon_with_terms(app, slug, terms).await
 }
 
 /// Ana books Wednesday's `at` for herself.
@@ -189,7 +194,7 @@ async fn available(app: &TestApp, auth: &Auth, salon: &Salon, at: &str) -> bool 
 }
 
 /// Signs `slug`'s owner and Ana in again (the clock moved past their tokens).
-async fn again(app: &TestApp, slug: &str) -> (Auth, Auth) {
+pub(crate) async fn again(app: &TestApp, slug: &str) -> (Auth, Auth) {
     let owner = app.login(&format!("owner@{slug}.test")).await.in_tenant(slug);
     (owner, app.login(&format!("ana@{slug}.test")).await.in_tenant(slug))
 }

@@ -245,6 +245,12 @@ impl SchedulingService {
         let mut found = booking::Entity::find()
             .filter(booking::Column::TenantId.eq(feed.tenant_id))
             .filter(booking::Column::Status.is_in(crate::booking::ACTIVE))
+            // Not one still waiting for its payment or card: not made yet.
+            .filter(
+                Condition::any()
+                    .add(booking::Column::Status.ne(BookingStatus::Scheduled))
+                    .add(booking::Column::PaymentDueBy.is_null()),
+            )
             .filter(booking::Column::StartsAt.gte(now - Duration::days(30)))
             .filter(booking::Column::StartsAt.lt(now + Duration::days(365)));
         found = match subject {
@@ -254,8 +260,6 @@ impl SchedulingService {
         let bookings = found.order_by_asc(booking::Column::StartsAt).limit(MAX_FEED_EVENTS).all(&txn).await?;
         let names = crate::calendar_ics::Names::read(&txn, feed.tenant_id, &bookings).await?;
         txn.commit().await?;
-        let waiting = |b: &booking::Model| b.status == BookingStatus::Scheduled && b.payment_due_by.is_some();
-        let bookings: Vec<_> = bookings.into_iter().filter(|b| !waiting(b)).collect();
         Ok(Some(crate::calendar_ics::render(&tenant, subject, &bookings, &names, now)))
     }
 }
