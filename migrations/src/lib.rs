@@ -60,6 +60,7 @@ mod m20270104_000045_booking_refunds;
 mod m20270105_000046_customer_cards;
 mod m20270106_000047_calendar_feeds;
 mod m20270107_000048_notification_calendars;
+mod m20270108_000049_class_sessions;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -118,6 +119,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20270105_000046_customer_cards::Migration),
             Box::new(m20270106_000047_calendar_feeds::Migration),
             Box::new(m20270107_000048_notification_calendars::Migration),
+            Box::new(m20270108_000049_class_sessions::Migration),
         ]
     }
 }

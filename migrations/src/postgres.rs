@@ -184,6 +184,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20270104_000045_booking_refunds::TABLES,
         crate::m20270105_000046_customer_cards::TABLES,
         crate::m20270106_000047_calendar_feeds::TABLES,
+        crate::m20270108_000049_class_sessions::TABLES,
     ]
     .concat()
 }

@@ -29,6 +29,7 @@ mod booking_takings;
 mod bounds;
 mod calendar_feeds;
 mod citus;
+mod classes;
 mod database_tls;
 mod demo_roles;
 mod digests;

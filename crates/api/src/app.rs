@@ -390,7 +390,8 @@ fn spawn_billing(services: Arc<Services>, poll: Duration, shutdown: Cancellation
     })
 }
 
-/// Hourly: purges tenants whose deletion grace period is over, and expires
+/// Hourly: purges tenants whose deletion grace period is over, generates the
+/// sessions of recurring classes the days brought within reach, and expires
 /// activity past its retention.
 fn spawn_housekeeping(
     services: Arc<Services>,
@@ -403,6 +404,11 @@ fn spawn_housekeeping(
                 Ok(0) => {}
                 Ok(purged) => info!(purged, "purged tenants past their deletion grace period"),
                 Err(err) => warn!(error = %err, "purging deleted tenants failed"),
+            }
+            match services.scheduling.extend_class_schedules(services.clock.now()).await {
+                Ok(0) => {}
+                Ok(made) => info!(made, "generated the sessions of recurring classes"),
+                Err(err) => warn!(error = %err, "generating class sessions failed"),
             }
             match crate::retention::sweep(&services, account_retention, services.clock.now()).await {
                 Ok(swept) if swept.removed_anything() => info!(?swept, "expired activity past its retention"),

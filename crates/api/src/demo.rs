@@ -1,7 +1,7 @@
 //! The demo tenant a newcomer finds on first start: a hair salon with its owner,
 //! staff and their hours, the services and add-ons of the seed documents, a few
-//! customers and upcoming bookings — enough to try availability and booking in
-//! GraphiQL at once — and a login for each kind of access (receptionist, stylists
+//! customers and upcoming bookings, a weekly class with seats — enough to try
+//! availability and booking in GraphiQL at once — and a login for each kind of access (receptionist, stylists
 //! linked to their own calendar, a customer linked to her customer record) to see
 //! what each may do.
 
@@ -13,8 +13,8 @@ use tessera_kernel::{
 };
 use tessera_rbac::{AccessScope, BuiltinRole, NewAssignment, RoleInput, Subject};
 use tessera_scheduling::{
-    AddonInput, AvailabilityQuery, BookingCustomer, CustomerInput, NewBooking, OfferingTerms, ProviderInput,
-    ProviderType, ServiceInput, WeeklyHours,
+    AddonInput, AvailabilityQuery, BookingCustomer, CustomerInput, NewBooking, NewClassSchedule, OfferingTerms,
+    ProviderInput, ProviderType, ServiceInput, WeeklyHours, WeeklyRule,
 };
 use tessera_tenant::{NewTenant, TenantRef};
 
@@ -326,5 +326,42 @@ async fn seed_salon(
         };
         scheduling.create_booking(ctx, booking).await?;
     }
+    seed_class(services, ctx, sofia).await?;
     Ok((marco, sofia))
+}
+
+/// A weekly class to book seats in: Sofia's styling workshop for eight, on
+/// Saturdays at noon, its sessions generated as far ahead as the salon
+/// takes bookings.
+async fn seed_class(services: &Services, ctx: &RequestContext, sofia: ProviderId) -> Result<(), ApiError> {
+    let scheduling = &services.scheduling;
+    let input = ServiceInput {
+        name: "Styling Workshop".into(),
+        description: Some("Learn a salon blowout at home, in a small group.".into()),
+        price_minor: 2500,
+        duration_minutes: 90,
+        class_capacity: Some(8),
+        ..Default::default()
+    };
+    let class = scheduling.create_service(ctx, input).await?;
+    let terms = OfferingTerms { price_minor: None, duration_minutes: None };
+    scheduling.assign_service(ctx, sofia, class.id, terms).await?;
+    let today = ctx.now().date_naive();
+    // Next Saturday (a week on when today is one: noon may have passed).
+    let ahead = match (5 + 7 - today.weekday().num_days_from_monday()) % 7 {
+        0 => 7,
+        days => days,
+    };
+    let saturday = today + Duration::days(i64::from(ahead));
+    let schedule = NewClassSchedule {
+        service_id: class.id,
+        provider_id: sofia,
+        rule: WeeklyRule { weekdays: vec![chrono::Weekday::Sat], every_weeks: 1, last_date: None, count: None },
+        first_date: saturday,
+        start_minute: 12 * 60,
+        capacity: None,
+        seats_per_customer: Some(2),
+    };
+    scheduling.create_class_schedule(ctx, schedule).await?;
+    Ok(())
 }

@@ -129,6 +129,14 @@ define_id!(
     BookingId
 );
 define_id!(
+    /// A session of a class: a service taught to several customers at once.
+    ClassSessionId
+);
+define_id!(
+    /// A recurring class: the rule that generates its sessions.
+    ClassScheduleId
+);
+define_id!(
     /// A role in a tenant: a named set of permissions.
     RoleId
 );

@@ -84,7 +84,7 @@ impl Calendars {
         providers: &[ProviderId],
         dates: (NaiveDate, NaiveDate),
         instants: (DateTime<Utc>, DateTime<Utc>),
-        now: DateTime<Utc>,
+        busy_at: Option<DateTime<Utc>>,
     ) -> Result<Self> {
         // A few providers are named in the reads; for more, the tenant's rows
         // are read and the others' never looked at: PostgreSQL matches each row
@@ -108,10 +108,29 @@ impl Calendars {
             .into_iter()
             .map(ScheduleException::from)
             .collect();
+        // What holds time then, when asked (working time alone needs none).
+        let busy = match busy_at {
+            Some(now) => Self::busy(txn, tenant_id, named, instants, now).await?,
+            None => HashMap::new(),
+        };
+        Ok(Self { hours, exceptions, busy })
+    }
+
+    /// The windows that bookings holding time at `now` and class sessions
+    /// block between `instants`, per provider, in order.
+    async fn busy(
+        txn: &DatabaseTransaction,
+        tenant_id: TenantId,
+        named: Option<&[ProviderId]>,
+        instants: (DateTime<Utc>, DateTime<Utc>),
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<ProviderId, Vec<Busy>>> {
         let bookings = booking::Entity::find()
             .filter(booking::Column::TenantId.eq(tenant_id))
             .apply_if(named, |q, ids| q.filter(booking::Column::ProviderId.is_in(ids.iter().copied())))
             .filter(crate::payment_holds::holds_time(now))
+            // A seat shares its session's time, which the session holds.
+            .filter(booking::Column::ClassSessionId.is_null())
             .filter(booking::Column::BlockedUntil.gt(instants.0))
             .filter(booking::Column::BlockedFrom.lt(instants.1));
         // Only the three columns the calendar needs: a month of a busy chain
@@ -123,11 +142,16 @@ impl Calendars {
             .into_tuple()
             .all(txn)
             .await?;
+        let sessions = crate::classes::sessions_blocking(txn, tenant_id, named, instants).await?;
         let mut busy: HashMap<ProviderId, Vec<Busy>> = HashMap::new();
-        for (provider_id, blocked_from, blocked_until) in rows {
+        for (provider_id, blocked_from, blocked_until) in rows.into_iter().chain(sessions) {
             busy.entry(provider_id).or_default().push((blocked_from, blocked_until));
         }
-        Ok(Self { hours, exceptions, busy })
+        // The slot search walks each calendar in order.
+        for windows in busy.values_mut() {
+            windows.sort_unstable();
+        }
+        Ok(busy)
     }
 
     fn of(&self, provider_id: ProviderId) -> Calendar<'_> {
@@ -166,6 +190,9 @@ pub(crate) struct Offer {
     terms: Option<provider_service::Model>,
     /// The named provider.
     pub(crate) provider: Option<provider::Model>,
+    /// Seats booked (of a class session; 1 for an appointment): the price
+    /// is per seat.
+    pub(crate) seats: i32,
 }
 
 impl Offer {
@@ -186,9 +213,22 @@ impl Offer {
         self.duration_with(self.terms.as_ref())
     }
 
-    /// Price with the named provider's terms.
+    /// Price with the named provider's terms, for every seat booked.
     pub(crate) fn price_minor(&self) -> i64 {
-        self.price_with(self.terms.as_ref())
+        self.price_with(self.terms.as_ref()) * i64::from(self.seats)
+    }
+}
+
+impl Offer {
+    /// `BAD_USER_INPUT` for a class: it is booked seat by seat in its
+    /// sessions, not at a free start.
+    pub(crate) fn check_appointment(&self) -> Result<()> {
+        match self.service.class_capacity {
+            Some(_) => {
+                Err(DomainError::invalid("serviceId", "this service is a class: book a seat in one of its sessions"))
+            }
+            None => Ok(()),
+        }
     }
 }
 
@@ -241,7 +281,7 @@ impl SchedulingService {
         if addons.len() != unique.len() {
             return Err(DomainError::invalid("addonIds", "every add-on must be an active add-on of the service"));
         }
-        let offer = Offer { service, addons, terms, provider: named };
+        let offer = Offer { service, addons, terms, provider: named, seats: 1 };
         if offer.price_minor() > MAX_PRICE_MINOR {
             return Err(DomainError::invalid(
                 "addonIds",
@@ -269,6 +309,7 @@ impl SchedulingService {
         let (from, to) = search_dates(query.from, query.to, ctx.now(), tz)?;
         let offer =
             Self::bookable_offer(&txn, auth.tenant_id, query.service_id, query.provider_id, &query.addon_ids).await?;
+        offer.check_appointment()?;
         // The active providers offering the service, with their own terms, in one read.
         let terms: HashMap<ProviderId, provider_service::Model> = provider_service::Entity::find()
             .inner_join(provider::Entity)
@@ -289,7 +330,7 @@ impl SchedulingService {
             dates.0.and_time(chrono::NaiveTime::MIN).and_utc() - Duration::days(1),
             dates.1.and_time(chrono::NaiveTime::MIN).and_utc() + Duration::days(2),
         );
-        let calendars = Calendars::load(&txn, auth.tenant_id, &providers, dates, instants, ctx.now()).await?;
+        let calendars = Calendars::load(&txn, auth.tenant_id, &providers, dates, instants, Some(ctx.now())).await?;
         txn.commit().await?;
 
         let now = ctx.now();
@@ -351,9 +392,8 @@ impl SchedulingService {
         until: DateTime<Utc>,
     ) -> Result<()> {
         let dates = dates_around(tz, from, until);
-        // Only hours and exceptions are read of it: which bookings hold time
-        // then does not matter here.
-        let calendars = Calendars::load(txn, tenant_id, &[provider_id], dates, (from, until), from).await?;
+        // Only hours and exceptions: what holds the time is checked apart.
+        let calendars = Calendars::load(txn, tenant_id, &[provider_id], dates, (from, until), None).await?;
         if !availability::within_working_time(&calendars.of(provider_id), tz, from, until) {
             return Err(DomainError::invalid("startsAt", "the provider does not work then"));
         }

@@ -4,7 +4,6 @@
 //! in `booking_reads.rs`, reviews in `reviews.rs`.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, QueryFilter,
@@ -15,20 +14,21 @@ use tessera_kernel::db::Access;
 use tessera_kernel::event::EventKind;
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::txn::Txn;
-use tessera_kernel::{BookingId, CustomerId, DomainError, Permission, ProviderId, RequestContext, Result, TenantId};
+use tessera_kernel::{
+    BookingId, ClassSessionId, DomainError, Permission, ProviderId, RequestContext, Result, TenantId,
+};
+use tessera_tenant::Tenant;
 
 use crate::bookable::{minutes, timezone};
 use crate::booking_fees::FeeFor;
 use crate::booking_record::{announce, announce_with};
+use crate::classes::Placement;
 use crate::entity::{booking, booking_addon, customer};
 use crate::lifecycle::{check_customer_reschedule, check_status_timing};
-use crate::model::{
-    BookedAddon, Booking, BookingCustomer, BookingStatus, CustomerProfile, NewBooking, parse_email, parse_name,
-    parse_text,
-};
+use crate::model::{BookedAddon, Booking, BookingCustomer, BookingStatus, NewBooking, parse_text};
 use crate::notices::Parties;
 use crate::payment_holds::free_window;
-use crate::reach::{self, Own, Visible};
+use crate::reach::{Own, Visible};
 use crate::service::{SchedulingService, booking_write_error, not_found};
 
 /// The statuses whose bookings hold their provider's time, as the database's
@@ -54,14 +54,25 @@ impl SchedulingService {
         ctx: &RequestContext,
         input: NewBooking,
     ) -> Result<(Booking, Option<Vec<BookedAddon>>)> {
-        let fingerprint = fingerprint(ctx, &input);
+        self.create_placed_booking(ctx, input, None).await
+    }
+
+    /// Books an appointment, or with `seat` (a session and a number of
+    /// seats) seats in a class session at its time (`classes.rs`).
+    pub(crate) async fn create_placed_booking(
+        &self,
+        ctx: &RequestContext,
+        input: NewBooking,
+        seat: Option<(ClassSessionId, i32)>,
+    ) -> Result<(Booking, Option<Vec<BookedAddon>>)> {
+        let fingerprint = fingerprint(ctx, &input, seat);
         let key = match input.idempotency_key.as_deref().map(str::trim) {
             Some(k) if k.is_empty() || k.len() > 100 => {
                 return Err(DomainError::invalid("idempotencyKey", "must be 1 to 100 characters"));
             }
             other => other.map(str::to_owned),
         };
-        match self.try_create_booking(ctx, &input, key.as_deref(), &fingerprint).await {
+        match self.try_create_booking(ctx, (&input, seat), key.as_deref(), &fingerprint).await {
             // Two requests with one key raced; the other committed first. Answer as
             // if this one were the repeat.
             Err(DomainError::Conflict(_)) | Err(DomainError::Database(_)) if key.is_some() => {
@@ -70,7 +81,7 @@ impl SchedulingService {
                 txn.commit().await?;
                 match existing {
                     Some(row) => Ok((repeat_of(row, &fingerprint)?, None)),
-                    None => self.try_create_booking(ctx, &input, key.as_deref(), &fingerprint).await,
+                    None => self.try_create_booking(ctx, (&input, seat), key.as_deref(), &fingerprint).await,
                 }
             }
             other => other,
@@ -80,7 +91,7 @@ impl SchedulingService {
     async fn try_create_booking(
         &self,
         ctx: &RequestContext,
-        input: &NewBooking,
+        (input, seat): (&NewBooking, Option<(ClassSessionId, i32)>),
         key: Option<&str>,
         fingerprint: &str,
     ) -> Result<(Booking, Option<Vec<BookedAddon>>)> {
@@ -94,8 +105,7 @@ impl SchedulingService {
         let now = ctx.now();
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         let tz = timezone(&tenant)?;
-        Self::check_start(input.starts_at, now, &tenant)?;
-        let offer =
+        let mut offer =
             Self::bookable_offer(&txn, auth.tenant_id, input.service_id, Some(input.provider_id), &input.addon_ids)
                 .await?;
         let (customer_id, customer) = match &input.customer {
@@ -111,14 +121,25 @@ impl SchedulingService {
                     .ok_or(not_found("customer"))?;
                 (found.id, Some(found))
             }
-            BookingCustomer::Myself(profile) => (own_customer_record(&txn, &auth, profile, now).await?, None),
+            BookingCustomer::Myself(profile) => {
+                (crate::customers::own_customer_record(&txn, &auth, profile, now).await?, None)
+            }
         };
-        let ends_at = input.starts_at + minutes(offer.duration_minutes());
-        let blocked_from = input.starts_at - minutes(offer.service.buffer_before_minutes);
-        let blocked_until = ends_at + minutes(offer.service.buffer_after_minutes);
-        Self::check_working_time(&txn, auth.tenant_id, tz, input.provider_id, blocked_from, blocked_until).await?;
-        let window = (blocked_from, blocked_until);
-        free_window(&txn, &tenant, (input.provider_id, window, None), now, tz).await?;
+        let place = match seat {
+            Some(seat) => crate::classes::seat_placement(&txn, &tenant, seat, &mut offer, now).await?,
+            None => {
+                offer.check_appointment()?;
+                Self::check_start(input.starts_at, now, &tenant)?;
+                let ends_at = input.starts_at + minutes(offer.duration_minutes());
+                let blocked_from = input.starts_at - minutes(offer.service.buffer_before_minutes);
+                let blocked_until = ends_at + minutes(offer.service.buffer_after_minutes);
+                Self::check_working_time(&txn, auth.tenant_id, tz, input.provider_id, blocked_from, blocked_until)
+                    .await?;
+                let window = (blocked_from, blocked_until);
+                free_window(&txn, &tenant, (input.provider_id, window, None), now, tz).await?;
+                Placement { ends_at, blocked: window, session: None, seats: 1 }
+            }
+        };
         let due = crate::payment_holds::due_at_booking(&txn, auth.tenant_id, (&offer, customer_id), now).await?;
         // A booking waiting for its payment (or card) is confirmed by it.
         let waits = due.as_ref().is_some_and(|d| d.until.is_some());
@@ -133,9 +154,9 @@ impl SchedulingService {
             customer_id: Set(customer_id),
             status: Set(if confirmed { BookingStatus::Confirmed } else { BookingStatus::Scheduled }),
             starts_at: Set(input.starts_at),
-            ends_at: Set(ends_at),
-            blocked_from: Set(blocked_from),
-            blocked_until: Set(blocked_until),
+            ends_at: Set(place.ends_at),
+            blocked_from: Set(place.blocked.0),
+            blocked_until: Set(place.blocked.1),
             service_name: Set(offer.service.name.clone()),
             price_minor: Set(offer.price_minor()),
             currency: Set(offer.service.currency.clone()),
@@ -156,14 +177,17 @@ impl SchedulingService {
             refund_minor: Set(None),
             payment_due_by: Set(due.as_ref().and_then(|d| d.until)),
             card_fees: Set(due.as_ref().and_then(|d| d.fees).map(|f| f.to_json())),
+            class_session_id: Set(place.session),
+            seats: Set(place.seats),
         }
         .insert(&txn)
         .await
-        .map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+        .map_err(|e| match (crate::classes::seat_refusal(&e), e.sql_err()) {
+            (Some(refusal), _) => refusal,
+            (None, Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
                 DomainError::Conflict("this idempotency key is being used by another request".into())
             }
-            _ => booking_write_error(e),
+            (None, _) => booking_write_error(e),
         })?;
         let mut snapshots: Vec<booking_addon::Model> = offer
             .addons
@@ -190,7 +214,11 @@ impl SchedulingService {
         // The customer and provider were read above: the messages use them.
         let known = Parties { customer: customer.as_ref(), provider: offer.provider.as_ref() };
         let created = (EventKind::BookingCreated, None, &row);
-        announce_with(&txn, ctx, &auth, &tenant, created, known, serde_json::json!({})).await?;
+        let seats = match place.session {
+            Some(session) => serde_json::json!({ "classSessionId": session, "seats": place.seats }),
+            None => serde_json::json!({}),
+        };
+        announce_with(&txn, ctx, &auth, &tenant, created, known, seats).await?;
         // Last: the counter's row stays locked until the commit.
         crate::quota::count_booking(&txn, &tenant, &*self.usage_notices, id, now).await?;
         txn.commit().await?;
@@ -250,6 +278,12 @@ impl SchedulingService {
             return Err(DomainError::invalid(
                 "status",
                 format!("a {} booking cannot be rescheduled", current.status.as_str()),
+            ));
+        }
+        if current.class_session_id.is_some() {
+            return Err(DomainError::invalid(
+                "id",
+                "a seat in a class keeps its session: cancel it and book a seat in another session",
             ));
         }
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
@@ -344,68 +378,44 @@ impl SchedulingService {
         let (auth, txn, visible) = self
             .open_reach(ctx, Permission::BookingManage, Permission::BookingCancelOwn, Own::Customer, Access::Write)
             .await?;
-        let now = ctx.now();
         let current = Self::booking_within(&txn, auth.tenant_id, id, &visible).await?;
-        current.status.transition(BookingStatus::Cancelled)?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
-        let by = auth.actor.map(|a| a.user_id);
-        let refund = crate::payment_holds::refund_on_cancel(&txn, &tenant, &current, by, now).await?;
-        // The customer's own late cancellation of a booking they hold (not
-        // one still waiting for its payment or card) costs the agreed fee.
-        let customers_own = !ctx.has(Permission::BookingManage) && current.payment_due_by.is_none();
-        if customers_own {
-            crate::booking_fees::charge_fee(&txn, &current, FeeFor::LateCancellation, now).await?;
-        }
-        let before = current.clone();
-        let mut row = current.into_active_model();
-        row.status = Set(BookingStatus::Cancelled);
-        row.cancelled_at = Set(Some(now));
-        row.cancelled_by = Set(auth.actor.map(|a| a.user_id));
-        row.cancellation_reason = Set(reason);
-        row.refund_minor = Set(Some(refund));
-        row.updated_at = Set(now);
-        let row = row.update(&txn).await?;
-        announce(&txn, ctx, &auth, &tenant, EventKind::BookingCancelled, Some(&before), &row).await?;
+        let customers_own = !ctx.has(Permission::BookingManage);
+        let row = cancel_row(&txn, (ctx, &auth, &tenant), current, reason, customers_own).await?;
         txn.commit().await?;
         Ok(row.into())
     }
 }
 
-/// The customer record linked to the actor, made from `profile` on their first
-/// booking in the tenant. Concurrent first bookings make one record.
-async fn own_customer_record(
+/// Cancels `current` in `txn` as `auth`'s actor, with the refund the
+/// business's policy gives; a customer's own late cancellation of a
+/// booking they hold (not one still waiting for its payment or card) costs
+/// the agreed fee. Recorded, announced and told.
+pub(crate) async fn cancel_row(
     txn: &DatabaseTransaction,
-    auth: &Authorized,
-    profile: &CustomerProfile,
-    now: DateTime<Utc>,
-) -> Result<CustomerId> {
-    let user_id = auth.actor.ok_or_else(|| DomainError::Unauthenticated("sign in first".into()))?.user_id;
-    if let Some(id) = reach::own_customer(txn, auth.tenant_id, user_id).await? {
-        return Ok(id);
+    (ctx, auth, tenant): (&RequestContext, &Authorized, &Tenant),
+    current: booking::Model,
+    reason: Option<String>,
+    customers_own: bool,
+) -> Result<booking::Model> {
+    let now = ctx.now();
+    current.status.transition(BookingStatus::Cancelled)?;
+    let by = auth.actor.map(|a| a.user_id);
+    let refund = crate::payment_holds::refund_on_cancel(txn, tenant, &current, by, now).await?;
+    if customers_own && current.payment_due_by.is_none() {
+        crate::booking_fees::charge_fee(txn, &current, FeeFor::LateCancellation, now).await?;
     }
-    let row = customer::ActiveModel {
-        id: Set(CustomerId::generate(now)),
-        tenant_id: Set(auth.tenant_id),
-        user_id: Set(Some(user_id)),
-        name: Set(parse_name("name", &profile.name)?),
-        email: Set(parse_email("email", profile.email.as_deref())?),
-        phone: Set(None),
-        notes: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
-    customer::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([customer::Column::TenantId, customer::Column::UserId])
-                .target_and_where(Expr::col(customer::Column::UserId).is_not_null())
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(txn)
-        .await?;
-    reach::own_customer(txn, auth.tenant_id, user_id)
-        .await?
-        .ok_or_else(|| DomainError::Internal("the customer record made for a booking is missing".into()))
+    let before = current.clone();
+    let mut row = current.into_active_model();
+    row.status = Set(BookingStatus::Cancelled);
+    row.cancelled_at = Set(Some(now));
+    row.cancelled_by = Set(by);
+    row.cancellation_reason = Set(reason);
+    row.refund_minor = Set(Some(refund));
+    row.updated_at = Set(now);
+    let row = row.update(txn).await?;
+    announce(txn, ctx, auth, tenant, EventKind::BookingCancelled, Some(&before), &row).await?;
+    Ok(row)
 }
 
 async fn find_by_key<C: ConnectionTrait>(conn: &C, tenant_id: TenantId, key: &str) -> Result<Option<booking::Model>> {
@@ -427,7 +437,7 @@ fn repeat_of(row: booking::Model, fingerprint: &str) -> Result<Booking> {
 
 /// A digest of who asked what, to tell a repeat from a different request (or
 /// another user's) that reuses a key.
-fn fingerprint(ctx: &RequestContext, input: &NewBooking) -> String {
+fn fingerprint(ctx: &RequestContext, input: &NewBooking, seat: Option<(ClassSessionId, i32)>) -> String {
     let mut addons: Vec<String> = input.addon_ids.iter().map(ToString::to_string).collect();
     addons.sort();
     let customer = match &input.customer {
@@ -445,5 +455,9 @@ fn fingerprint(ctx: &RequestContext, input: &NewBooking) -> String {
         addons.join(","),
         input.notes.as_deref().unwrap_or_default().trim()
     );
+    let canonical = match seat {
+        Some((session, seats)) => format!("{canonical}|seat:{session}:{seats}"),
+        None => canonical,
+    };
     Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -56,6 +56,9 @@ fn filtered(tenant_id: TenantId, visible: &Visible, filter: &BookingFilter) -> S
     if !filter.statuses.is_empty() {
         select = select.filter(booking::Column::Status.is_in(filter.statuses.iter().copied()));
     }
+    if let Some(session_id) = filter.class_session_id {
+        select = select.filter(booking::Column::ClassSessionId.eq(session_id));
+    }
     select
 }
 

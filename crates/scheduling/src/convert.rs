@@ -77,6 +77,7 @@ impl From<service::Model> for Service {
                 .payment_policy
                 .as_deref()
                 .and_then(|raw| tessera_ledger::PaymentTerms::from_json(raw).ok()),
+            class_capacity: row.class_capacity,
         }
     }
 }
@@ -136,6 +137,8 @@ impl From<booking::Model> for Booking {
             payment_due_by: row.payment_due_by,
             // Written by this crate from `CardFees`; unreadable is none.
             card_fees: row.card_fees.as_deref().and_then(|raw| tessera_ledger::CardFees::from_json(raw).ok()),
+            class_session_id: row.class_session_id,
+            seats: row.seats,
         }
     }
 }

@@ -3,20 +3,25 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::Expr;
-use sea_orm::sea_query::ExprTrait;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    QueryFilter,
+};
 use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
 use tessera_kernel::txn::Txn;
 use tessera_kernel::{CustomerId, DomainError, Page, PageRequest, Permission, RequestContext, Result};
 
 use crate::entity::customer;
-use crate::model::{Customer, CustomerInput, CustomerPatch, parse_email, parse_name, parse_phone, parse_text};
+use crate::model::{
+    Customer, CustomerInput, CustomerPatch, CustomerProfile, parse_email, parse_name, parse_phone, parse_text,
+};
 use tessera_audit::AuditEntry;
 
 use crate::catalog::{ALREADY_LINKED, linkable_account};
-use crate::reach::{Own, Visible};
+use crate::reach::{self, Own, Visible};
 use crate::service::{SchedulingService, not_found};
 
 /// A customer record as the reader may see it: staff notes are for staff, not for
@@ -147,4 +152,41 @@ impl SchedulingService {
     async fn open_customers(&self, ctx: &RequestContext) -> Result<(Authorized, Txn, Visible)> {
         self.open_reach(ctx, Permission::CustomerRead, Permission::CustomerReadOwn, Own::Customer, Access::Read).await
     }
+}
+
+/// The customer record linked to the actor, made from `profile` on their first
+/// booking in the tenant. Concurrent first bookings make one record.
+pub(crate) async fn own_customer_record(
+    txn: &DatabaseTransaction,
+    auth: &Authorized,
+    profile: &CustomerProfile,
+    now: DateTime<Utc>,
+) -> Result<CustomerId> {
+    let user_id = auth.actor.ok_or_else(|| DomainError::Unauthenticated("sign in first".into()))?.user_id;
+    if let Some(id) = reach::own_customer(txn, auth.tenant_id, user_id).await? {
+        return Ok(id);
+    }
+    let row = customer::ActiveModel {
+        id: Set(CustomerId::generate(now)),
+        tenant_id: Set(auth.tenant_id),
+        user_id: Set(Some(user_id)),
+        name: Set(parse_name("name", &profile.name)?),
+        email: Set(parse_email("email", profile.email.as_deref())?),
+        phone: Set(None),
+        notes: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    customer::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([customer::Column::TenantId, customer::Column::UserId])
+                .target_and_where(Expr::col(customer::Column::UserId).is_not_null())
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    reach::own_customer(txn, auth.tenant_id, user_id)
+        .await?
+        .ok_or_else(|| DomainError::Internal("the customer record made for a booking is missing".into()))
 }

@@ -40,6 +40,12 @@
 //!
 //! A provider's or a customer's bookings are also an iCalendar feed at a
 //! secret, revocable URL (modules `calendar_feeds` and `calendar_ics`).
+//!
+//! A service can be a class, taught to several customers at once: it is
+//! booked seat by seat in its sessions (module `classes`), which hold their
+//! instructor's time; the database counts the seats and refuses one too
+//! many. Recurring classes (module `class_schedules`) generate sessions
+//! from an RFC 5545 rule (module `recurrence`).
 
 pub mod availability;
 mod bookable;
@@ -50,6 +56,8 @@ mod booking_record;
 mod calendar_feeds;
 mod calendar_ics;
 mod catalog;
+mod class_schedules;
+mod classes;
 mod convert;
 mod customers;
 mod entity;
@@ -60,6 +68,7 @@ mod offering;
 mod payment_holds;
 mod quota;
 mod reach;
+mod recurrence;
 mod reviews;
 mod service;
 mod service_catalog;
@@ -69,12 +78,17 @@ pub use bookable::{AvailabilityQuery, MAX_AVAILABILITY_DAYS, MAX_AVAILABILITY_SL
 pub use booking_reads::BookingParties;
 pub use calendar_feeds::{CalendarFeed, FeedSubject, MAX_FEED_EVENTS, MAX_FEEDS_PER_SUBJECT, NewCalendarFeed};
 pub use catalog::ExceptionInput;
+pub use class_schedules::{ClassSchedule, NewClassSchedule, ScheduledClasses, SkippedOccurrence};
+pub use classes::{
+    ClassSession, ClassSessionQuery, MAX_SESSION_SEARCH_DAYS, MAX_SESSIONS_LISTED, NewClassSession, NewSeatBooking,
+};
 pub use model::{
     Addon, AddonInput, AddonPatch, BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, Customer,
-    CustomerInput, CustomerPatch, CustomerProfile, DayWindow, ExceptionKind, MAX_PRICE_MINOR, NewBooking, OpeningMode,
-    Provider, ProviderInput, ProviderPatch, ProviderType, Review, ScheduleException, Service, ServiceInput,
-    ServicePatch, WeeklyHours, WeeklyInterval,
+    CustomerInput, CustomerPatch, CustomerProfile, DayWindow, ExceptionKind, MAX_CLASS_CAPACITY, MAX_PRICE_MINOR,
+    NewBooking, OpeningMode, Provider, ProviderInput, ProviderPatch, ProviderType, Review, ScheduleException, Service,
+    ServiceInput, ServicePatch, WeeklyHours, WeeklyInterval,
 };
 pub use offering::{Offering, OfferingTerms};
 pub use payment_holds::Unpaid;
+pub use recurrence::{MAX_OCCURRENCES, WeeklyRule};
 pub use service::SchedulingService;

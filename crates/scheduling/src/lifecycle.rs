@@ -76,6 +76,8 @@ pub(crate) async fn first_taking(
         .filter(booking::Column::TenantId.eq(tenant_id))
         .filter(booking::Column::ProviderId.eq(provider_id))
         .filter(booking::Column::Status.is_in(ACTIVE))
+        // Seats share their session's time: the session holds it.
+        .filter(booking::Column::ClassSessionId.is_null())
         .filter(booking::Column::BlockedFrom.lt(until))
         .filter(booking::Column::BlockedUntil.gt(from))
         .order_by_asc(booking::Column::BlockedFrom);

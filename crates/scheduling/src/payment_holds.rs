@@ -195,7 +195,25 @@ pub(crate) async fn free_window(
         }
         release(txn, tenant, taken, Unpaid::Expired, now).await?;
     }
+    if let Some(session) = crate::classes::session_taking(txn, tenant.id, provider_id, window).await? {
+        return Err(DomainError::Conflict(format!(
+            "the provider teaches a class from {} until {} ({tz}); choose another slot",
+            session.blocked_from.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+            session.blocked_until.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+        )));
+    }
     Ok(())
+}
+
+/// Frees `row`, whose hold ran out, in the caller's transaction (a seat
+/// asked again in its session, `classes.rs`).
+pub(crate) async fn release_lapsed(
+    txn: &DatabaseTransaction,
+    tenant: &Tenant,
+    row: booking::Model,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    release(txn, tenant, row, Unpaid::Expired, now).await.map(|_| ())
 }
 
 async fn release(

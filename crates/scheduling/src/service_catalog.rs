@@ -12,8 +12,8 @@ use tessera_kernel::{AddonId, Page, PageRequest, Permission, RequestContext, Res
 
 use crate::entity::{service, service_addon};
 use crate::model::{
-    Addon, AddonInput, AddonPatch, Service, ServiceInput, ServicePatch, parse_currency, parse_minutes, parse_name,
-    parse_price, parse_text,
+    Addon, AddonInput, AddonPatch, Service, ServiceInput, ServicePatch, parse_capacity, parse_currency, parse_minutes,
+    parse_name, parse_price, parse_text,
 };
 use tessera_audit::AuditEntry;
 
@@ -66,6 +66,7 @@ impl SchedulingService {
             updated_at: Set(now),
             deleted_at: Set(None),
             payment_policy: Set(None),
+            class_capacity: Set(input.class_capacity.map(|n| parse_capacity("classCapacity", n)).transpose()?),
         }
         .insert(&txn)
         .await?;
@@ -104,6 +105,9 @@ impl SchedulingService {
         }
         if let Some(active) = patch.active {
             row.active = Set(active);
+        }
+        if let Some(capacity) = patch.class_capacity {
+            row.class_capacity = Set(capacity.map(|n| parse_capacity("classCapacity", n)).transpose()?);
         }
         row.updated_at = Set(ctx.now());
         let row = row.update(&txn).await?;

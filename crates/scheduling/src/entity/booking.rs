@@ -1,5 +1,5 @@
 use sea_orm::entity::prelude::*;
-use tessera_kernel::{BookingId, CustomerId, ProviderId, ServiceId, TenantId, UserId};
+use tessera_kernel::{BookingId, ClassSessionId, CustomerId, ProviderId, ServiceId, TenantId, UserId};
 
 use crate::model::BookingStatus;
 
@@ -40,6 +40,10 @@ pub(crate) struct Model {
     /// The fees agreed to with a kept card ([`tessera_ledger::CardFees`] as
     /// JSON).
     pub(crate) card_fees: Option<String>,
+    /// The class session a seat booking is in; `None` for an appointment.
+    pub(crate) class_session_id: Option<ClassSessionId>,
+    /// Seats taken (1 for an appointment).
+    pub(crate) seats: i32,
 }
 
 /// The rows a booking names, joined when a page of bookings is read with them

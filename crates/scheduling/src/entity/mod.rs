@@ -3,6 +3,8 @@
 pub(crate) mod booking;
 pub(crate) mod booking_addon;
 pub(crate) mod calendar_feed;
+pub(crate) mod class_schedule;
+pub(crate) mod class_session;
 pub(crate) mod customer;
 pub(crate) mod provider;
 pub(crate) mod provider_service;

@@ -23,6 +23,9 @@ pub(crate) struct Model {
     /// The service's own [`tessera_ledger::PaymentTerms`] (JSON), over the
     /// business's.
     pub(crate) payment_policy: Option<String>,
+    /// Set for a class: booked in its sessions, seat by seat, and the
+    /// capacity a new session gets.
+    pub(crate) class_capacity: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

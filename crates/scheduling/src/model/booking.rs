@@ -136,6 +136,10 @@ pub struct Booking {
     /// The fees the customer agreed to when booking with a kept card (a
     /// no-show, a late cancellation), if the business keeps one.
     pub card_fees: Option<tessera_ledger::CardFees>,
+    /// The class session a seat booking is in; `None` for an appointment.
+    pub class_session_id: Option<tessera_kernel::ClassSessionId>,
+    /// Seats it takes (1 for an appointment).
+    pub seats: i32,
 }
 
 impl Booking {
@@ -214,4 +218,6 @@ pub struct BookingFilter {
     pub customer_id: Option<CustomerId>,
     /// In one of these statuses.
     pub statuses: Vec<BookingStatus>,
+    /// The seats of this class session (its roster).
+    pub class_session_id: Option<tessera_kernel::ClassSessionId>,
 }

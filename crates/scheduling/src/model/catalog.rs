@@ -216,6 +216,9 @@ pub struct Service {
     pub deleted_at: Option<DateTime<Utc>>,
     /// What customers pay when they book it, when not the business's terms.
     pub payment_terms: Option<tessera_ledger::PaymentTerms>,
+    /// Set for a class: booked in its sessions, seat by seat; a new
+    /// session's capacity unless it names its own.
+    pub class_capacity: Option<i32>,
 }
 
 /// A new service.
@@ -237,6 +240,9 @@ pub struct ServiceInput {
     pub buffer_after_minutes: i32,
     /// Active; true when absent.
     pub active: Option<bool>,
+    /// A class of this many seats (1 to [`MAX_CLASS_CAPACITY`]); an
+    /// appointment when absent.
+    pub class_capacity: Option<i32>,
 }
 
 /// A change to a service (see [`ProviderPatch`] for what `None` means).
@@ -258,6 +264,8 @@ pub struct ServicePatch {
     pub buffer_after_minutes: Option<i32>,
     /// Whether it can be booked.
     pub active: Option<bool>,
+    /// A class of this many seats, or (`Some(None)`) an appointment again.
+    pub class_capacity: Option<Option<i32>>,
 }
 
 /// An optional extra to a service.

@@ -56,6 +56,17 @@ pub(crate) fn parse_price(field: &str, minor: i64) -> Result<i64> {
     Ok(minor)
 }
 
+/// The most seats one class session has.
+pub const MAX_CLASS_CAPACITY: i32 = 500;
+
+/// Validates a class's capacity (1 to [`MAX_CLASS_CAPACITY`] seats).
+pub(crate) fn parse_capacity(field: &str, seats: i32) -> Result<i32> {
+    if !(1..=MAX_CLASS_CAPACITY).contains(&seats) {
+        return Err(DomainError::invalid(field, format!("must be between 1 and {MAX_CLASS_CAPACITY} seats")));
+    }
+    Ok(seats)
+}
+
 /// Validates a duration in minutes between `min` and 24 hours.
 pub(crate) fn parse_minutes(field: &str, minutes: i32, min: i32) -> Result<i32> {
     if !(min..=1440).contains(&minutes) {

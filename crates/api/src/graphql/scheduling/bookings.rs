@@ -187,6 +187,16 @@ impl BookingObject {
     async fn card_fees(&self) -> Option<CardFeesObject> {
         self.0.card_fees.map(|fees| CardFeesObject { fees, currency: self.0.currency.clone() })
     }
+    /// The class session a seat booking is in (`classSession`); null for an
+    /// appointment.
+    async fn class_session_id(&self) -> Option<ID> {
+        self.0.class_session_id.map(|id| ID(id.to_string()))
+    }
+    /// Seats it takes: 1 for an appointment, up to the session's seats per
+    /// customer for a class (its price is for all of them).
+    async fn seats(&self) -> i32 {
+        self.0.seats
+    }
     /// What was asked of the customer for it (a deposit, a prepayment, a
     /// fee), oldest first.
     async fn payments(&self, ctx: &Context<'_>) -> ApiResult<Vec<BookingPaymentObject>> {
@@ -278,6 +288,8 @@ pub(crate) struct BookingFilterInput {
     customer_id: Option<ID>,
     /// In one of these statuses.
     status: Option<Vec<BookingStatusEnum>>,
+    /// The seats of this class session (its roster, for the staff).
+    class_session_id: Option<ID>,
 }
 
 /// Queries about bookings.
@@ -306,6 +318,7 @@ impl BookingQueries {
                 provider_id: f.provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?,
                 customer_id: f.customer_id.as_ref().map(|id| parse_id("customerId", id)).transpose()?,
                 statuses: f.status.unwrap_or_default().into_iter().map(Into::into).collect(),
+                class_session_id: f.class_session_id.as_ref().map(|id| parse_id("classSessionId", id)).transpose()?,
             },
             None => BookingFilter::default(),
         };

@@ -2,13 +2,15 @@
 //! (`providers`), services and add-ons (`services`, with a provider's own terms in
 //! `offering`), customers (`customers`), availability (`availability`), bookings as
 //! read (`bookings`) and as changed, with their live feed (`booking_changes`),
-//! and calendar feeds (`calendar_feeds`).
+//! calendar feeds (`calendar_feeds`), and classes booked seat by seat
+//! (`classes`).
 //! This module holds the shapes they share and merges their roots.
 
 mod availability;
 mod booking_changes;
 mod bookings;
 mod calendar_feeds;
+mod classes;
 mod customers;
 pub(crate) mod objects;
 mod offering;
@@ -55,6 +57,20 @@ pub(crate) enum WeekdayEnum {
     Friday,
     Saturday,
     Sunday,
+}
+
+impl From<WeekdayEnum> for chrono::Weekday {
+    fn from(day: WeekdayEnum) -> Self {
+        match day {
+            WeekdayEnum::Monday => Self::Mon,
+            WeekdayEnum::Tuesday => Self::Tue,
+            WeekdayEnum::Wednesday => Self::Wed,
+            WeekdayEnum::Thursday => Self::Thu,
+            WeekdayEnum::Friday => Self::Fri,
+            WeekdayEnum::Saturday => Self::Sat,
+            WeekdayEnum::Sunday => Self::Sun,
+        }
+    }
 }
 
 const WEEKDAYS: [WeekdayEnum; 7] = [
@@ -118,6 +134,7 @@ pub(crate) struct SchedulingQuery(
     availability::AvailabilityQueries,
     bookings::BookingQueries,
     calendar_feeds::CalendarFeedQueries,
+    classes::ClassQueries,
 );
 
 /// Scheduling's mutations, one part per area.
@@ -128,6 +145,7 @@ pub(crate) struct SchedulingMutation(
     customers::CustomerMutations,
     booking_changes::BookingMutations,
     calendar_feeds::CalendarFeedMutations,
+    classes::ClassMutations,
 );
 
 #[cfg(test)]

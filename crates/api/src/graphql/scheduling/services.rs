@@ -61,6 +61,13 @@ impl ServiceObject {
     async fn deleted_at(&self) -> Option<DateTime<Utc>> {
         self.0.deleted_at
     }
+    /// Set for a class (a yoga class, a workshop): it is booked seat by
+    /// seat in its sessions (`classSessions`, `bookClassSeat`), not at a
+    /// free start; a new session has this many seats unless it names its
+    /// own. Null for an appointment.
+    async fn class_capacity(&self) -> Option<i32> {
+        self.0.class_capacity
+    }
     /// Its add-ons.
     async fn addons(&self, ctx: &Context<'_>) -> ApiResult<Vec<AddonObject>> {
         let found = loaders(ctx)?.addons().load_one(self.0.id).await?.unwrap_or_default();
@@ -117,6 +124,9 @@ pub(crate) struct ServiceDetailsInput {
     buffer_after_minutes: i32,
     /// Whether it can be booked; true when omitted.
     active: Option<bool>,
+    /// A class of this many seats (1 to 500), booked in its sessions; an
+    /// appointment when omitted.
+    class_capacity: Option<i32>,
 }
 
 impl From<ServiceDetailsInput> for ServiceInput {
@@ -130,6 +140,7 @@ impl From<ServiceDetailsInput> for ServiceInput {
             buffer_before_minutes: i.buffer_before_minutes,
             buffer_after_minutes: i.buffer_after_minutes,
             active: i.active,
+            class_capacity: i.class_capacity,
         }
     }
 }
@@ -178,6 +189,8 @@ pub(crate) struct UpdateServiceInput {
     buffer_after_minutes: MaybeUndefined<i32>,
     /// Whether it can be booked.
     active: MaybeUndefined<bool>,
+    /// A class of this many seats; null makes it an appointment again.
+    class_capacity: MaybeUndefined<i32>,
 }
 
 impl TryFrom<UpdateServiceInput> for ServicePatch {
@@ -193,6 +206,7 @@ impl TryFrom<UpdateServiceInput> for ServicePatch {
             buffer_before_minutes: kept_or_set("bufferBeforeMinutes", i.buffer_before_minutes)?,
             buffer_after_minutes: kept_or_set("bufferAfterMinutes", i.buffer_after_minutes)?,
             active: kept_or_set("active", i.active)?,
+            class_capacity: kept_cleared_or_set(i.class_capacity),
         })
     }
 }
