@@ -61,6 +61,7 @@ mod m20270105_000046_customer_cards;
 mod m20270106_000047_calendar_feeds;
 mod m20270107_000048_notification_calendars;
 mod m20270108_000049_class_sessions;
+mod m20270109_000050_booking_series;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -120,6 +121,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20270106_000047_calendar_feeds::Migration),
             Box::new(m20270107_000048_notification_calendars::Migration),
             Box::new(m20270108_000049_class_sessions::Migration),
+            Box::new(m20270109_000050_booking_series::Migration),
         ]
     }
 }

@@ -25,6 +25,7 @@ mod booking_lifecycle;
 mod booking_payment_access;
 mod booking_payments;
 mod booking_refunds;
+mod booking_series;
 mod booking_takings;
 mod bounds;
 mod calendar_feeds;

@@ -129,6 +129,10 @@ define_id!(
     BookingId
 );
 define_id!(
+    /// A series of recurring appointments.
+    BookingSeriesId
+);
+define_id!(
     /// A session of a class: a service taught to several customers at once.
     ClassSessionId
 );

@@ -42,9 +42,9 @@ pub use db::{Backend, Db};
 pub use error::{DomainError, ErrorCode, Result};
 pub use event::{DomainEvent, EventKind};
 pub use id::{
-    AddonId, ApiKeyId, AssignmentId, BookingId, ClassScheduleId, ClassSessionId, CustomerId, DeliveryId, GroupId,
-    GroupMemberId, InvitationId, MembershipId, NotificationId, OAuthClientId, PasskeyId, PlanId, ProviderId, RoleId,
-    ScheduleExceptionId, ServiceId, SessionId, SubscriptionId, TenantId, UserId, WebhookEndpointId,
+    AddonId, ApiKeyId, AssignmentId, BookingId, BookingSeriesId, ClassScheduleId, ClassSessionId, CustomerId,
+    DeliveryId, GroupId, GroupMemberId, InvitationId, MembershipId, NotificationId, OAuthClientId, PasskeyId, PlanId,
+    ProviderId, RoleId, ScheduleExceptionId, ServiceId, SessionId, SubscriptionId, TenantId, UserId, WebhookEndpointId,
 };
 pub use paging::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};

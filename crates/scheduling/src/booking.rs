@@ -15,7 +15,8 @@ use tessera_kernel::event::EventKind;
 use tessera_kernel::id::uuid_v7_at;
 use tessera_kernel::txn::Txn;
 use tessera_kernel::{
-    BookingId, ClassSessionId, DomainError, Permission, ProviderId, RequestContext, Result, TenantId,
+    BookingId, BookingSeriesId, ClassSessionId, CustomerId, DomainError, Permission, ProviderId, RequestContext,
+    Result, TenantId,
 };
 use tessera_tenant::Tenant;
 
@@ -54,25 +55,26 @@ impl SchedulingService {
         ctx: &RequestContext,
         input: NewBooking,
     ) -> Result<(Booking, Option<Vec<BookedAddon>>)> {
-        self.create_placed_booking(ctx, input, None).await
+        self.create_placed_booking(ctx, input, Placing::default()).await
     }
 
-    /// Books an appointment, or with `seat` (a session and a number of
-    /// seats) seats in a class session at its time (`classes.rs`).
+    /// Books an appointment, seats in a class session at its time
+    /// (`classes.rs`), or an occurrence of a series (`booking_series.rs`),
+    /// as `placing` says.
     pub(crate) async fn create_placed_booking(
         &self,
         ctx: &RequestContext,
         input: NewBooking,
-        seat: Option<(ClassSessionId, i32)>,
+        placing: Placing,
     ) -> Result<(Booking, Option<Vec<BookedAddon>>)> {
-        let fingerprint = fingerprint(ctx, &input, seat);
+        let fingerprint = fingerprint(ctx, &input, placing);
         let key = match input.idempotency_key.as_deref().map(str::trim) {
             Some(k) if k.is_empty() || k.len() > 100 => {
                 return Err(DomainError::invalid("idempotencyKey", "must be 1 to 100 characters"));
             }
             other => other.map(str::to_owned),
         };
-        match self.try_create_booking(ctx, (&input, seat), key.as_deref(), &fingerprint).await {
+        match self.try_create_booking(ctx, (&input, placing), key.as_deref(), &fingerprint).await {
             // Two requests with one key raced; the other committed first. Answer as
             // if this one were the repeat.
             Err(DomainError::Conflict(_)) | Err(DomainError::Database(_)) if key.is_some() => {
@@ -81,7 +83,7 @@ impl SchedulingService {
                 txn.commit().await?;
                 match existing {
                     Some(row) => Ok((repeat_of(row, &fingerprint)?, None)),
-                    None => self.try_create_booking(ctx, (&input, seat), key.as_deref(), &fingerprint).await,
+                    None => self.try_create_booking(ctx, (&input, placing), key.as_deref(), &fingerprint).await,
                 }
             }
             other => other,
@@ -91,7 +93,7 @@ impl SchedulingService {
     async fn try_create_booking(
         &self,
         ctx: &RequestContext,
-        (input, seat): (&NewBooking, Option<(ClassSessionId, i32)>),
+        (input, placing): (&NewBooking, Placing),
         key: Option<&str>,
         fingerprint: &str,
     ) -> Result<(Booking, Option<Vec<BookedAddon>>)> {
@@ -108,24 +110,8 @@ impl SchedulingService {
         let mut offer =
             Self::bookable_offer(&txn, auth.tenant_id, input.service_id, Some(input.provider_id), &input.addon_ids)
                 .await?;
-        let (customer_id, customer) = match &input.customer {
-            BookingCustomer::Existing(id) => {
-                if !(visible.allows_customer(*id) || visible.allows_provider(input.provider_id)) {
-                    return Err(DomainError::Forbidden(
-                        "booking:create_own books only for yourself: leave customerId out".into(),
-                    ));
-                }
-                let found = customer::Entity::find_by_id((auth.tenant_id, *id))
-                    .one(&txn)
-                    .await?
-                    .ok_or(not_found("customer"))?;
-                (found.id, Some(found))
-            }
-            BookingCustomer::Myself(profile) => {
-                (crate::customers::own_customer_record(&txn, &auth, profile, now).await?, None)
-            }
-        };
-        let place = match seat {
+        let (customer_id, customer) = booking_customer(&txn, &auth, &visible, input, now).await?;
+        let place = match placing.seat {
             Some(seat) => crate::classes::seat_placement(&txn, &tenant, seat, &mut offer, now).await?,
             None => {
                 offer.check_appointment()?;
@@ -179,6 +165,7 @@ impl SchedulingService {
             card_fees: Set(due.as_ref().and_then(|d| d.fees).map(|f| f.to_json())),
             class_session_id: Set(place.session),
             seats: Set(place.seats),
+            series_id: Set(placing.series),
         }
         .insert(&txn)
         .await
@@ -214,11 +201,14 @@ impl SchedulingService {
         // The customer and provider were read above: the messages use them.
         let known = Parties { customer: customer.as_ref(), provider: offer.provider.as_ref() };
         let created = (EventKind::BookingCreated, None, &row);
-        let seats = match place.session {
-            Some(session) => serde_json::json!({ "classSessionId": session, "seats": place.seats }),
-            None => serde_json::json!({}),
-        };
-        announce_with(&txn, ctx, &auth, &tenant, created, known, seats).await?;
+        let mut placed = serde_json::json!({});
+        if let Some(session) = place.session {
+            placed = serde_json::json!({ "classSessionId": session, "seats": place.seats });
+        }
+        if let Some(series) = placing.series {
+            placed["seriesId"] = serde_json::json!(series);
+        }
+        announce_with(&txn, ctx, &auth, &tenant, created, known, placed).await?;
         // Last: the counter's row stays locked until the commit.
         crate::quota::count_booking(&txn, &tenant, &*self.usage_notices, id, now).await?;
         txn.commit().await?;
@@ -387,6 +377,41 @@ impl SchedulingService {
     }
 }
 
+/// Where a new booking goes besides its provider and start: seats in a
+/// class session (the session and how many), or an occurrence of a series.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Placing {
+    pub(crate) seat: Option<(ClassSessionId, i32)>,
+    pub(crate) series: Option<BookingSeriesId>,
+}
+
+/// The customer a new booking is for, within what the actor may book for
+/// (`booking:create_own`: themselves, their record made on their first
+/// booking), with the record when it was read.
+pub(crate) async fn booking_customer(
+    txn: &DatabaseTransaction,
+    auth: &Authorized,
+    visible: &Visible,
+    input: &NewBooking,
+    now: DateTime<Utc>,
+) -> Result<(CustomerId, Option<customer::Model>)> {
+    match &input.customer {
+        BookingCustomer::Existing(id) => {
+            if !(visible.allows_customer(*id) || visible.allows_provider(input.provider_id)) {
+                return Err(DomainError::Forbidden(
+                    "booking:create_own books only for yourself: leave customerId out".into(),
+                ));
+            }
+            let found =
+                customer::Entity::find_by_id((auth.tenant_id, *id)).one(txn).await?.ok_or(not_found("customer"))?;
+            Ok((found.id, Some(found)))
+        }
+        BookingCustomer::Myself(profile) => {
+            Ok((crate::customers::own_customer_record(txn, auth, profile, now).await?, None))
+        }
+    }
+}
+
 /// Cancels `current` in `txn` as `auth`'s actor, with the refund the
 /// business's policy gives; a customer's own late cancellation of a
 /// booking they hold (not one still waiting for its payment or card) costs
@@ -437,7 +462,7 @@ fn repeat_of(row: booking::Model, fingerprint: &str) -> Result<Booking> {
 
 /// A digest of who asked what, to tell a repeat from a different request (or
 /// another user's) that reuses a key.
-fn fingerprint(ctx: &RequestContext, input: &NewBooking, seat: Option<(ClassSessionId, i32)>) -> String {
+fn fingerprint(ctx: &RequestContext, input: &NewBooking, placing: Placing) -> String {
     let mut addons: Vec<String> = input.addon_ids.iter().map(ToString::to_string).collect();
     addons.sort();
     let customer = match &input.customer {
@@ -455,9 +480,10 @@ fn fingerprint(ctx: &RequestContext, input: &NewBooking, seat: Option<(ClassSess
         addons.join(","),
         input.notes.as_deref().unwrap_or_default().trim()
     );
-    let canonical = match seat {
-        Some((session, seats)) => format!("{canonical}|seat:{session}:{seats}"),
-        None => canonical,
+    let canonical = match (placing.seat, placing.series) {
+        (Some((session, seats)), _) => format!("{canonical}|seat:{session}:{seats}"),
+        (None, Some(series)) => format!("{canonical}|series:{series}"),
+        (None, None) => canonical,
     };
     Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -59,6 +59,9 @@ fn filtered(tenant_id: TenantId, visible: &Visible, filter: &BookingFilter) -> S
     if let Some(session_id) = filter.class_session_id {
         select = select.filter(booking::Column::ClassSessionId.eq(session_id));
     }
+    if let Some(series_id) = filter.series_id {
+        select = select.filter(booking::Column::SeriesId.eq(series_id));
+    }
     select
 }
 

@@ -407,7 +407,8 @@ impl SchedulingService {
             notes: input.notes,
             idempotency_key: input.idempotency_key,
         };
-        self.create_placed_booking(ctx, booking, Some((input.session_id, input.seats))).await.map(|(b, _)| b)
+        let placing = crate::booking::Placing { seat: Some((input.session_id, input.seats)), series: None };
+        self.create_placed_booking(ctx, booking, placing).await.map(|(b, _)| b)
     }
 
     /// One session, for whoever may book (as availability).

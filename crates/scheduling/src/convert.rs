@@ -139,6 +139,7 @@ impl From<booking::Model> for Booking {
             card_fees: row.card_fees.as_deref().and_then(|raw| tessera_ledger::CardFees::from_json(raw).ok()),
             class_session_id: row.class_session_id,
             seats: row.seats,
+            series_id: row.series_id,
         }
     }
 }

@@ -45,7 +45,9 @@
 //! booked seat by seat in its sessions (module `classes`), which hold their
 //! instructor's time; the database counts the seats and refuses one too
 //! many. Recurring classes (module `class_schedules`) generate sessions
-//! from an RFC 5545 rule (module `recurrence`).
+//! from an RFC 5545 rule (module `recurrence`), and so do series of
+//! recurring appointments (module `booking_series`): each occurrence an
+//! ordinary booking.
 
 pub mod availability;
 mod bookable;
@@ -53,6 +55,7 @@ mod booking;
 mod booking_fees;
 mod booking_reads;
 mod booking_record;
+mod booking_series;
 mod calendar_feeds;
 mod calendar_ics;
 mod catalog;
@@ -76,6 +79,9 @@ mod service_catalog;
 pub use availability::Slot;
 pub use bookable::{AvailabilityQuery, MAX_AVAILABILITY_DAYS, MAX_AVAILABILITY_SLOTS};
 pub use booking_reads::BookingParties;
+pub use booking_series::{
+    BookingSeries, MAX_SERIES_OCCURRENCES, NewBookingSeries, SeriesMove, SeriesReport, SeriesScope,
+};
 pub use calendar_feeds::{CalendarFeed, FeedSubject, MAX_FEED_EVENTS, MAX_FEEDS_PER_SUBJECT, NewCalendarFeed};
 pub use catalog::ExceptionInput;
 pub use class_schedules::{ClassSchedule, NewClassSchedule, ScheduledClasses, SkippedOccurrence};

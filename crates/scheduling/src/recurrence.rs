@@ -64,7 +64,8 @@ impl WeeklyRule {
                 if end < first {
                     return Err(DomainError::invalid("lastDate", "must be on or after the first date"));
                 }
-                rule = rule.until(end.with_timezone(&rrule::Tz::Tz(tz)));
+                // RFC 5545: with a zoned start, UNTIL is in UTC.
+                rule = rule.until(end.with_timezone(&rrule::Tz::UTC));
             }
             (None, None) => {}
         }
@@ -130,6 +131,19 @@ mod tests {
         let window = (utc("2026-03-03T00:00:00Z"), utc("2027-01-01T00:00:00Z"));
         let starts = occurrences(&text, tz, first, window, 50).expect("starts");
         assert_eq!(starts, vec![utc("2026-03-04T09:00:00Z"), utc("2026-03-16T09:00:00Z"), utc("2026-03-18T09:00:00Z")]);
+    }
+
+    #[test]
+    fn a_last_date_ends_the_rule_in_the_businesss_timezone() {
+        let tz: Tz = "America/New_York".parse().expect("a zone");
+        let date = NaiveDate::from_ymd_opt(2026, 3, 2).expect("a Monday");
+        let first = local_instant(tz, date, 20 * 60).expect("a start");
+        let last = NaiveDate::from_ymd_opt(2026, 3, 9);
+        let rule = WeeklyRule { weekdays: vec![Weekday::Mon], every_weeks: 1, last_date: last, count: None };
+        let text = rule.to_rrule(tz, first).expect("a rule");
+        let starts = occurrences(&text, tz, first, (first, utc("2027-01-01T00:00:00Z")), 50).expect("starts");
+        // 20:00 on 9 March in New York is already 10 March in UTC: still in.
+        assert_eq!(starts, vec![utc("2026-03-03T01:00:00Z"), utc("2026-03-10T00:00:00Z")]);
     }
 
     #[test]

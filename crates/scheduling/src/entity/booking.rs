@@ -1,5 +1,5 @@
 use sea_orm::entity::prelude::*;
-use tessera_kernel::{BookingId, ClassSessionId, CustomerId, ProviderId, ServiceId, TenantId, UserId};
+use tessera_kernel::{BookingId, BookingSeriesId, ClassSessionId, CustomerId, ProviderId, ServiceId, TenantId, UserId};
 
 use crate::model::BookingStatus;
 
@@ -44,6 +44,8 @@ pub(crate) struct Model {
     pub(crate) class_session_id: Option<ClassSessionId>,
     /// Seats taken (1 for an appointment).
     pub(crate) seats: i32,
+    /// The series of recurring appointments it is part of, if any.
+    pub(crate) series_id: Option<BookingSeriesId>,
 }
 
 /// The rows a booking names, joined when a page of bookings is read with them

@@ -140,6 +140,8 @@ pub struct Booking {
     pub class_session_id: Option<tessera_kernel::ClassSessionId>,
     /// Seats it takes (1 for an appointment).
     pub seats: i32,
+    /// The series of recurring appointments it is part of, if any.
+    pub series_id: Option<tessera_kernel::BookingSeriesId>,
 }
 
 impl Booking {
@@ -220,4 +222,6 @@ pub struct BookingFilter {
     pub statuses: Vec<BookingStatus>,
     /// The seats of this class session (its roster).
     pub class_session_id: Option<tessera_kernel::ClassSessionId>,
+    /// The occurrences of this series.
+    pub series_id: Option<tessera_kernel::BookingSeriesId>,
 }

@@ -192,6 +192,11 @@ impl BookingObject {
     async fn class_session_id(&self) -> Option<ID> {
         self.0.class_session_id.map(|id| ID(id.to_string()))
     }
+    /// The series of recurring appointments it is part of
+    /// (`bookingSeries`); null for a single booking.
+    async fn series_id(&self) -> Option<ID> {
+        self.0.series_id.map(|id| ID(id.to_string()))
+    }
     /// Seats it takes: 1 for an appointment, up to the session's seats per
     /// customer for a class (its price is for all of them).
     async fn seats(&self) -> i32 {
@@ -290,6 +295,8 @@ pub(crate) struct BookingFilterInput {
     status: Option<Vec<BookingStatusEnum>>,
     /// The seats of this class session (its roster, for the staff).
     class_session_id: Option<ID>,
+    /// The occurrences of this series of recurring appointments.
+    series_id: Option<ID>,
 }
 
 /// Queries about bookings.
@@ -319,6 +326,7 @@ impl BookingQueries {
                 customer_id: f.customer_id.as_ref().map(|id| parse_id("customerId", id)).transpose()?,
                 statuses: f.status.unwrap_or_default().into_iter().map(Into::into).collect(),
                 class_session_id: f.class_session_id.as_ref().map(|id| parse_id("classSessionId", id)).transpose()?,
+                series_id: f.series_id.as_ref().map(|id| parse_id("seriesId", id)).transpose()?,
             },
             None => BookingFilter::default(),
         };

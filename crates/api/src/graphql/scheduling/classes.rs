@@ -7,7 +7,7 @@ use tessera_api_macros::operations;
 use tessera_kernel::{DomainError, Permission};
 use tessera_scheduling::{
     ClassSchedule, ClassSession, ClassSessionQuery, NewClassSchedule, NewClassSession, NewSeatBooking,
-    ScheduledClasses, WeeklyRule,
+    ScheduledClasses, SkippedOccurrence, WeeklyRule,
 };
 
 use super::objects::ProviderObject;
@@ -151,14 +151,21 @@ impl ClassScheduleObject {
     }
 }
 
-/// An occurrence of a recurring class that got no session.
+/// An occurrence of a recurring class or series that got no session or
+/// booking (or was not moved).
 #[derive(SimpleObject)]
 #[graphql(name = "SkippedOccurrence")]
 pub(crate) struct SkippedOccurrenceObject {
     /// When it would have started.
     starts_at: DateTime<Utc>,
-    /// Why not: the instructor does not work then, or is booked or teaching.
+    /// Why not: the provider does not work then, or is booked or teaching.
     reason: String,
+}
+
+impl From<SkippedOccurrence> for SkippedOccurrenceObject {
+    fn from(skipped: SkippedOccurrence) -> Self {
+        Self { starts_at: skipped.starts_at, reason: skipped.reason }
+    }
 }
 
 /// A recurring class just made.
@@ -178,11 +185,7 @@ impl From<ScheduledClasses> for ClassSchedulePayloadObject {
         Self {
             schedule: ClassScheduleObject(made.schedule),
             sessions: made.sessions.into_iter().map(ClassSessionObject).collect(),
-            skipped: made
-                .skipped
-                .into_iter()
-                .map(|s| SkippedOccurrenceObject { starts_at: s.starts_at, reason: s.reason })
-                .collect(),
+            skipped: made.skipped.into_iter().map(SkippedOccurrenceObject::from).collect(),
         }
     }
 }

@@ -2,8 +2,8 @@
 //! (`providers`), services and add-ons (`services`, with a provider's own terms in
 //! `offering`), customers (`customers`), availability (`availability`), bookings as
 //! read (`bookings`) and as changed, with their live feed (`booking_changes`),
-//! calendar feeds (`calendar_feeds`), and classes booked seat by seat
-//! (`classes`).
+//! calendar feeds (`calendar_feeds`), classes booked seat by seat
+//! (`classes`), and series of recurring appointments (`series`).
 //! This module holds the shapes they share and merges their roots.
 
 mod availability;
@@ -16,6 +16,7 @@ pub(crate) mod objects;
 mod offering;
 mod prefetch;
 mod providers;
+mod series;
 mod services;
 
 use async_graphql::{Enum, MergedObject};
@@ -135,6 +136,7 @@ pub(crate) struct SchedulingQuery(
     bookings::BookingQueries,
     calendar_feeds::CalendarFeedQueries,
     classes::ClassQueries,
+    series::SeriesQueries,
 );
 
 /// Scheduling's mutations, one part per area.
@@ -146,6 +148,7 @@ pub(crate) struct SchedulingMutation(
     booking_changes::BookingMutations,
     calendar_feeds::CalendarFeedMutations,
     classes::ClassMutations,
+    series::SeriesMutations,
 );
 
 #[cfg(test)]
