@@ -72,7 +72,10 @@ async fn settled(app: &TestApp, owner: &Auth, invoice: &str) -> Value {
     for _ in 0..50 {
         let state = app.ok(owner, STATE, json!({})).await;
         if state["billing"]["invoices"]["edges"][0]["node"]["status"] == invoice {
-            return state;
+            // Read again: the fields of one query are read one after
+            // another, so the subscription may have been read before the
+            // commit that paid the invoice.
+            return app.ok(owner, STATE, json!({})).await;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }

@@ -6,6 +6,7 @@
 #![allow(missing_docs, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod account_outbox;
+mod any_staff;
 mod api_keys;
 mod architecture;
 mod audit;

@@ -89,7 +89,11 @@ async fn the_first_start_seeds_a_demo_salon_a_newcomer_can_sign_in_to() {
     let haircut = services.iter().find(|s| s["node"]["name"] == "Women's Haircut").expect("the seed's services");
     assert_eq!(haircut["node"]["price"]["amountMinor"], 7500);
     assert_eq!(data["customers"]["edges"].as_array().map(Vec::len), Some(4));
-    assert_eq!(data["bookings"]["edges"].as_array().map(Vec::len), Some(4), "upcoming bookings to look at");
+    assert_eq!(
+        data["bookings"]["edges"].as_array().map(Vec::len),
+        Some(8),
+        "upcoming bookings to look at, four of them a recurring client's"
+    );
     // A newcomer can look for a slot at once.
     let from = app.now().date_naive() + chrono::Duration::days(1);
     let to = from + chrono::Duration::days(6);

@@ -1,25 +1,29 @@
 //! The demo tenant a newcomer finds on first start: a hair salon with its owner,
 //! staff and their hours, the services and add-ons of the seed documents, a few
-//! customers and upcoming bookings, a weekly class with seats — enough to try
-//! availability and booking in GraphiQL at once — and a login for each kind of access (receptionist, stylists
-//! linked to their own calendar, a customer linked to her customer record) to see
-//! what each may do.
+//! customers and upcoming bookings, a recurring client and a weekly class with
+//! seats — enough to try availability and booking in GraphiQL at once — and a
+//! login for each kind of access (receptionist, stylists linked to their own
+//! calendar, a customer linked to her customer record) to see what each may
+//! do.
 
 use chrono::{Datelike, Duration};
 use tessera_identity::NewUser;
 use tessera_kernel::{
-    Actor, AddonId, DomainError, Permission, ProviderId, RequestContext, RequestMeta, Resource, ServiceId, TenantTier,
-    UserId,
+    Actor, AddonId, CustomerId, DomainError, Permission, ProviderId, RequestContext, RequestMeta, Resource, ServiceId,
+    TenantTier, UserId,
 };
 use tessera_rbac::{AccessScope, BuiltinRole, NewAssignment, RoleInput, Subject};
 use tessera_scheduling::{
-    AddonInput, AvailabilityQuery, BookingCustomer, CustomerInput, NewBooking, NewClassSchedule, OfferingTerms,
-    ProviderInput, ProviderType, ServiceInput, WeeklyHours, WeeklyRule,
+    AddonInput, AvailabilityQuery, BookingCustomer, CustomerInput, NewBooking, NewBookingSeries, NewClassSchedule,
+    OfferingTerms, ProviderInput, ProviderType, ServiceInput, WeeklyHours, WeeklyRule,
 };
 use tessera_tenant::{NewTenant, TenantRef};
 
 use crate::error::ApiError;
 use crate::services::Services;
+
+/// The demo salon's timezone.
+const DEMO_TIMEZONE: &str = "America/New_York";
 
 /// The demo tenant's slug (use it in `X-Tenant`).
 pub const DEMO_SLUG: &str = "demo-salon";
@@ -89,7 +93,7 @@ pub async fn seed(services: &Services) -> Result<Seeded, ApiError> {
     let salon = NewTenant {
         name: "Bella Hair Salon (demo)".into(),
         slug: DEMO_SLUG.into(),
-        timezone: "America/New_York".into(),
+        timezone: DEMO_TIMEZONE.into(),
         locale: Some("en-US".into()),
     };
     let tenant = services.tenants.create_tenant(&ctx, salon).await?;
@@ -326,8 +330,45 @@ async fn seed_salon(
         };
         scheduling.create_booking(ctx, booking).await?;
     }
+    seed_recurring_client(services, ctx, (bella, service("Men's Haircut")), customers[1]).await?;
     seed_class(services, ctx, sofia).await?;
     Ok((marco, sofia))
+}
+
+/// A recurring client: James has his haircut with Bella every other week,
+/// four times, from the first time she is free after the other bookings.
+async fn seed_recurring_client(
+    services: &Services,
+    ctx: &RequestContext,
+    (bella, haircut): (ProviderId, ServiceId),
+    james: CustomerId,
+) -> Result<(), ApiError> {
+    let scheduling = &services.scheduling;
+    let from = ctx.now().date_naive() + Duration::days(9);
+    let query = AvailabilityQuery {
+        service_id: haircut,
+        provider_id: Some(bella),
+        addon_ids: Vec::new(),
+        from: Some(from),
+        to: Some(from + Duration::days(6)),
+        after: None,
+        limit: 1,
+    };
+    let Some(slot) = scheduling.availability(ctx, query).await?.into_iter().next() else { return Ok(()) };
+    let first = NewBooking {
+        service_id: haircut,
+        provider_id: bella,
+        customer: BookingCustomer::Existing(james),
+        starts_at: slot.starts_at,
+        addon_ids: Vec::new(),
+        notes: Some("Every other week".into()),
+        idempotency_key: None,
+    };
+    let tz: chrono_tz::Tz = DEMO_TIMEZONE.parse().map_err(|_| DomainError::Internal("the demo's zone".into()))?;
+    let weekday = slot.starts_at.with_timezone(&tz).weekday();
+    let rule = WeeklyRule { weekdays: vec![weekday], every_weeks: 2, last_date: None, count: Some(4) };
+    scheduling.create_booking_series(ctx, NewBookingSeries { booking: first, rule }).await?;
+    Ok(())
 }
 
 /// A weekly class to book seats in: Sofia's styling workshop for eight, on

@@ -443,7 +443,11 @@ pub(crate) async fn cancel_row(
     Ok(row)
 }
 
-async fn find_by_key<C: ConnectionTrait>(conn: &C, tenant_id: TenantId, key: &str) -> Result<Option<booking::Model>> {
+pub(crate) async fn find_by_key<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: TenantId,
+    key: &str,
+) -> Result<Option<booking::Model>> {
     Ok(booking::Entity::find()
         .filter(booking::Column::TenantId.eq(tenant_id))
         .filter(booking::Column::IdempotencyKey.eq(key))

@@ -49,6 +49,7 @@
 //! recurring appointments (module `booking_series`): each occurrence an
 //! ordinary booking.
 
+mod any_provider;
 pub mod availability;
 mod bookable;
 mod booking;

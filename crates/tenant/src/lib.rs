@@ -25,7 +25,8 @@ pub use maintenance::set_tier_in;
 pub use memberships::{find_member_tenant, insert_membership, is_member, members_among, tenant_ids_of_user};
 pub use model::{
     FeatureFlags, IsolationLevel, MAX_ACTIVITY_RETENTION_DAYS, MAX_FEATURE_FLAGS, MIN_ACTIVITY_RETENTION_DAYS, Member,
-    NewTenant, Slug, Tenant, TenantPatch, TenantSettings, TenantSettingsPatch, TenantStatus, TenantTier,
+    NewTenant, Slug, StaffAssignment, Tenant, TenantPatch, TenantSettings, TenantSettingsPatch, TenantStatus,
+    TenantTier,
 };
 pub use policy::{MAX_NETWORKS, MfaRequirement, SecurityPolicy};
 pub use service::{

@@ -39,6 +39,20 @@ pub struct TenantSettings {
     /// How long before its start a customer may still move their own booking, in
     /// hours; later only the business can.
     pub customer_reschedule_notice_hours: u32,
+    /// Who takes a booking that asks for any available staff.
+    pub staff_assignment: StaffAssignment,
+}
+
+/// Who takes a booking that asks for any available staff, among the
+/// providers who offer the service and are free then.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StaffAssignment {
+    /// The one with the fewest bookings that day.
+    #[default]
+    LeastBooked,
+    /// Each in turn: the one whose last booking was made longest ago.
+    RoundRobin,
 }
 
 /// The shortest activity retention a tenant may choose, in days. The database
@@ -63,6 +77,7 @@ impl Default for TenantSettings {
             booking_reminder_minutes: 24 * 60,
             confirm_bookings_automatically: false,
             customer_reschedule_notice_hours: 24,
+            staff_assignment: StaffAssignment::LeastBooked,
         }
     }
 }
@@ -147,6 +162,7 @@ impl TenantSettings {
         put(&mut self.booking_reminder_minutes, patch.booking_reminder_minutes);
         put(&mut self.confirm_bookings_automatically, patch.confirm_bookings_automatically);
         put(&mut self.customer_reschedule_notice_hours, patch.customer_reschedule_notice_hours);
+        put(&mut self.staff_assignment, patch.staff_assignment);
         self
     }
 }
@@ -179,6 +195,8 @@ pub struct TenantSettingsPatch {
     pub confirm_bookings_automatically: Option<bool>,
     /// See [`TenantSettings::customer_reschedule_notice_hours`].
     pub customer_reschedule_notice_hours: Option<u32>,
+    /// See [`TenantSettings::staff_assignment`].
+    pub staff_assignment: Option<StaffAssignment>,
 }
 
 /// Named on/off switches for a tenant's features.

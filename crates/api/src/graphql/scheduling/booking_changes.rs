@@ -20,8 +20,10 @@ use crate::graphql::{Requires, RequiresOrOwn, loaders, parse_id, request, servic
 pub(crate) struct CreateBookingInput {
     /// The service.
     service_id: ID,
-    /// The provider.
-    provider_id: ID,
+    /// The provider. Omitted: any available staff, whoever offers the
+    /// service and is free then, chosen by the business's
+    /// `settings.staffAssignment` (the least booked that day, or in turn).
+    provider_id: Option<ID>,
     /// The customer. Omitted: the caller books for themselves (their customer
     /// profile in the tenant is made from their account on their first booking).
     customer_id: Option<ID>,
@@ -127,7 +129,8 @@ pub(super) struct BookingMutations;
 #[Object]
 impl BookingMutations {
     /// Books an appointment. Price and duration come from the service and add-ons.
-    /// Fails with CONFLICT when the provider is already booked then. When the
+    /// Fails with CONFLICT when the provider is already booked then (without
+    /// `providerId`: when nobody who offers the service is free). When the
     /// business asks a deposit or prepayment, the booking is made
     /// `awaitingPayment`, holding its time until `paymentDueBy`: pay it with
     /// `payBooking`.
@@ -136,9 +139,11 @@ impl BookingMutations {
         let (services, request) = (services(ctx)?, request(ctx)?);
         let customer_id = input.customer_id.as_ref().map(|id| parse_id("customerId", id)).transpose()?;
         let customer = flows::bookings::customer(services, request, customer_id).await?;
+        let provider_id = input.provider_id.as_ref().map(|id| parse_id("providerId", id)).transpose()?;
         let booking = NewBooking {
             service_id: parse_id("serviceId", &input.service_id)?,
-            provider_id: parse_id("providerId", &input.provider_id)?,
+            // Chosen below when omitted.
+            provider_id: provider_id.unwrap_or(tessera_kernel::ProviderId(uuid::Uuid::nil())),
             customer,
             starts_at: input.starts_at,
             addon_ids: input
@@ -150,7 +155,10 @@ impl BookingMutations {
             notes: input.notes,
             idempotency_key: input.idempotency_key,
         };
-        let (booking, addons) = services.scheduling.create_booking_with_addons(request, booking).await?;
+        let (booking, addons) = match provider_id {
+            Some(_) => services.scheduling.create_booking_with_addons(request, booking).await?,
+            None => services.scheduling.create_booking_any_provider(request, booking).await?,
+        };
         // The answer's `addons` are the ones just booked: no read to find them.
         if let Some(addons) = addons {
             loaders(ctx)?.booked_addons().feed_one(booking.id, addons).await;

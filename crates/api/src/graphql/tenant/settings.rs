@@ -38,6 +38,20 @@ pub(crate) struct TenantSettingsObject {
     /// How long before its start a customer may still move their own booking, in
     /// hours (0 to 1440); later only the business can.
     customer_reschedule_notice_hours: i32,
+    /// Who takes a booking that asks for any available staff (`createBooking`
+    /// without `providerId`).
+    staff_assignment: StaffAssignmentEnum,
+}
+
+/// Who takes a booking that asks for any available staff, among the
+/// providers who offer the service and are free then.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "StaffAssignment", remote = "tessera_tenant::StaffAssignment")]
+pub(crate) enum StaffAssignmentEnum {
+    /// The one with the fewest bookings that day.
+    LeastBooked,
+    /// Each in turn: the one whose last booking was made longest ago.
+    RoundRobin,
 }
 
 fn to_i32(n: u32) -> i32 {
@@ -58,6 +72,7 @@ impl From<&TenantSettings> for TenantSettingsObject {
             activity_retention_days: s.activity_retention_days.map(to_i32),
             booking_reminder_minutes: to_i32(s.booking_reminder_minutes),
             confirm_bookings_automatically: s.confirm_bookings_automatically,
+            staff_assignment: s.staff_assignment.into(),
             customer_reschedule_notice_hours: to_i32(s.customer_reschedule_notice_hours),
         }
     }
@@ -104,6 +119,8 @@ pub(crate) struct UpdateTenantSettingsInput {
     /// How long before its start a customer may still move their own booking, in
     /// hours (0 to 1440).
     customer_reschedule_notice_hours: MaybeUndefined<i32>,
+    /// Who takes a booking that asks for any available staff.
+    staff_assignment: MaybeUndefined<StaffAssignmentEnum>,
 }
 
 impl TryFrom<UpdateTenantSettingsInput> for TenantSettingsPatch {
@@ -144,6 +161,7 @@ impl TryFrom<UpdateTenantSettingsInput> for TenantSettingsPatch {
                 "settings.customerRescheduleNoticeHours",
                 s.customer_reschedule_notice_hours,
             )?,
+            staff_assignment: kept_or_set("settings.staffAssignment", s.staff_assignment)?.map(Into::into),
         })
     }
 }
