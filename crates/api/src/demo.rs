@@ -289,6 +289,7 @@ async fn seed_salon(
             phone: Some(phone.into()),
             notes: None,
             user_id: Some(login),
+            language: None,
         };
         customers.push(scheduling.create_customer(ctx, input).await?.id);
     }

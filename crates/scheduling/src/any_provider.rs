@@ -69,8 +69,14 @@ impl SchedulingService {
     /// The providers free to take `input` at its start (its provider is not
     /// looked at), in the order the business's setting gives them.
     pub async fn providers_free_for(&self, ctx: &RequestContext, input: &NewBooking) -> Result<Vec<ProviderId>> {
-        let (auth, txn, _) = self.open_booking_create(ctx, Access::Read).await?;
-        let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
+        // Each read in its own transaction: a request holds one connection
+        // at a time.
+        let tenant = {
+            let (auth, txn, _) = self.open_booking_create(ctx, Access::Read).await?;
+            let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
+            txn.commit().await?;
+            tenant
+        };
         let tz = timezone(&tenant)?;
         let date = input.starts_at.with_timezone(&tz).date_naive();
         let free = self
@@ -94,6 +100,7 @@ impl SchedulingService {
             crate::recurrence::local_instant(tz, date, 0)?,
             crate::recurrence::local_instant(tz, date.succ_opt().unwrap_or(date), 0)?,
         );
+        let (auth, txn, _) = self.open_booking_create(ctx, Access::Read).await?;
         let load = per_provider(&txn, auth.tenant_id, &providers, day).await?;
         txn.commit().await?;
         let of = |p: &ProviderId| load.get(p).copied().unwrap_or_default();

@@ -162,7 +162,8 @@ impl SchedulingService {
             sent_by: None,
             calendar: None,
         };
-        tessera_notify::queue_all(txn, tenant_id, &tenant.locale, now, vec![notice]).await?;
+        let language = crate::notices::language_of(&tenant, &customer);
+        tessera_notify::queue_all(txn, tenant_id, language, now, vec![notice]).await?;
         Ok(())
     }
 }

@@ -104,6 +104,7 @@ impl From<customer::Model> for Customer {
             email: row.email,
             phone: row.phone,
             notes: row.notes,
+            language: row.language,
             created_at: row.created_at,
         }
     }

@@ -16,7 +16,8 @@ use tessera_kernel::{CustomerId, DomainError, Page, PageRequest, Permission, Req
 
 use crate::entity::customer;
 use crate::model::{
-    Customer, CustomerInput, CustomerPatch, CustomerProfile, parse_email, parse_name, parse_phone, parse_text,
+    Customer, CustomerInput, CustomerPatch, CustomerProfile, parse_email, parse_language, parse_name, parse_phone,
+    parse_text,
 };
 use tessera_audit::AuditEntry;
 
@@ -53,6 +54,7 @@ impl SchedulingService {
             email: Set(parse_email("email", input.email.as_deref())?),
             phone: Set(parse_phone("phone", input.phone.as_deref())?),
             notes: Set(parse_text("notes", input.notes.as_deref(), 2000)?),
+            language: Set(parse_language("language", input.language.as_deref())?),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -88,6 +90,9 @@ impl SchedulingService {
         }
         if let Some(notes) = &patch.notes {
             row.notes = Set(parse_text("notes", notes.as_deref(), 2000)?);
+        }
+        if let Some(language) = &patch.language {
+            row.language = Set(parse_language("language", language.as_deref())?);
         }
         if let Some(link) = patch.user_id {
             row.user_id = Set(match link {
@@ -174,6 +179,7 @@ pub(crate) async fn own_customer_record(
         email: Set(parse_email("email", profile.email.as_deref())?),
         phone: Set(None),
         notes: Set(None),
+        language: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };

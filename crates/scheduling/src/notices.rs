@@ -104,7 +104,7 @@ pub(crate) async fn queue_booking_notices(
         notices.extend(reminder(tenant, at, row, recipient, variables));
     }
     if !notices.is_empty() {
-        tessera_notify::queue_all(txn, tenant_id, &tenant.locale, at, notices).await?;
+        tessera_notify::queue_all(txn, tenant_id, language_of(tenant, &customer), at, notices).await?;
     }
     Ok(())
 }
@@ -138,6 +138,12 @@ fn variables_of(
         "timezone": tenant.timezone,
         "bookingId": row.id,
     })
+}
+
+/// The language a customer's messages are written in: theirs, else the
+/// business's.
+pub(crate) fn language_of<'a>(tenant: &'a Tenant, customer: &'a customer::Model) -> &'a str {
+    customer.language.as_deref().unwrap_or(&tenant.locale)
 }
 
 /// Where a customer's messages go.

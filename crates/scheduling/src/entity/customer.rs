@@ -14,6 +14,8 @@ pub(crate) struct Model {
     pub(crate) email: Option<String>,
     pub(crate) phone: Option<String>,
     pub(crate) notes: Option<String>,
+    /// The language of their messages (BCP 47); `None`: the business's.
+    pub(crate) language: Option<String>,
     pub(crate) created_at: DateTimeUtc,
     pub(crate) updated_at: DateTimeUtc,
 }

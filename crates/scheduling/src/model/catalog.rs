@@ -327,6 +327,9 @@ pub struct Customer {
     pub phone: Option<String>,
     /// Notes for staff.
     pub notes: Option<String>,
+    /// The language of their messages (BCP 47: `es`, `pt-BR`); the
+    /// business's when `None`.
+    pub language: Option<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
 }
@@ -345,6 +348,8 @@ pub struct CustomerInput {
     /// The member account to link: `None` keeps the current link, `Some(None)`
     /// removes it.
     pub user_id: Option<Option<UserId>>,
+    /// The language of their messages; the business's when `None`.
+    pub language: Option<String>,
 }
 
 /// A change to a customer (see [`ProviderPatch`] for what `None` means).
@@ -360,4 +365,6 @@ pub struct CustomerPatch {
     pub notes: Option<Option<String>>,
     /// The member account this customer is.
     pub user_id: Option<Option<UserId>>,
+    /// The language of their messages (`Some(None)`: the business's).
+    pub language: Option<Option<String>>,
 }

@@ -56,6 +56,24 @@ pub(crate) fn parse_price(field: &str, minor: i64) -> Result<i64> {
     Ok(minor)
 }
 
+/// Validates a language tag (BCP 47, as `es`, `pt-BR`, `zh-Hant-TW`):
+/// a 2- or 3-letter language and up to three subtags of 2 to 8 letters or
+/// digits.
+pub(crate) fn parse_language(field: &str, raw: Option<&str>) -> Result<Option<String>> {
+    let Some(tag) = raw.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
+    let mut parts = tag.split('-');
+    let language = parts.next().unwrap_or_default();
+    let subtags: Vec<&str> = parts.collect();
+    let valid = (2..=3).contains(&language.len())
+        && language.chars().all(|c| c.is_ascii_alphabetic())
+        && subtags.len() <= 3
+        && subtags.iter().all(|s| (2..=8).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric()));
+    if !valid {
+        return Err(DomainError::invalid(field, "must be a language tag such as es or pt-BR"));
+    }
+    Ok(Some(tag.to_owned()))
+}
+
 /// The most seats one class session has.
 pub const MAX_CLASS_CAPACITY: i32 = 500;
 

@@ -39,6 +39,11 @@ impl CustomerObject {
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
     }
+    /// The language the business writes to them in (BCP 47: `es`,
+    /// `pt-BR`); null: the business's own locale.
+    async fn language(&self) -> Option<&str> {
+        self.0.language.as_deref()
+    }
     /// The member account linked to this customer, if any.
     async fn user_id(&self) -> Option<ID> {
         self.0.user_id.map(|id| ID(id.to_string()))
@@ -76,13 +81,23 @@ pub(crate) struct CustomerDetailsInput {
     /// The member account this customer is: they then see their own bookings and
     /// profile and book for themselves.
     user_id: MaybeUndefined<ID>,
+    /// The language to write to them in (`es`, `pt-BR`); the business's
+    /// locale when omitted.
+    language: Option<String>,
 }
 
 impl TryFrom<CustomerDetailsInput> for CustomerInput {
     type Error = ApiError;
 
     fn try_from(i: CustomerDetailsInput) -> ApiResult<Self> {
-        Ok(Self { name: i.name, email: i.email, phone: i.phone, notes: i.notes, user_id: parse_link(i.user_id)? })
+        Ok(Self {
+            name: i.name,
+            email: i.email,
+            phone: i.phone,
+            notes: i.notes,
+            user_id: parse_link(i.user_id)?,
+            language: i.language,
+        })
     }
 }
 
@@ -100,6 +115,8 @@ pub(crate) struct UpdateCustomerInput {
     notes: MaybeUndefined<String>,
     /// The member account this customer is; null unlinks it.
     user_id: MaybeUndefined<ID>,
+    /// The language to write to them in; null: the business's locale.
+    language: MaybeUndefined<String>,
 }
 
 impl TryFrom<UpdateCustomerInput> for CustomerPatch {
@@ -112,6 +129,7 @@ impl TryFrom<UpdateCustomerInput> for CustomerPatch {
             phone: kept_cleared_or_set(i.phone),
             notes: kept_cleared_or_set(i.notes),
             user_id: parse_link(i.user_id)?,
+            language: kept_cleared_or_set(i.language),
         })
     }
 }
