@@ -63,6 +63,7 @@ mod m20270107_000048_notification_calendars;
 mod m20270108_000049_class_sessions;
 mod m20270109_000050_booking_series;
 mod m20270110_000051_customer_language;
+mod m20270111_000052_series_keys;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -124,6 +125,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20270108_000049_class_sessions::Migration),
             Box::new(m20270109_000050_booking_series::Migration),
             Box::new(m20270110_000051_customer_language::Migration),
+            Box::new(m20270111_000052_series_keys::Migration),
         ]
     }
 }

@@ -197,3 +197,34 @@ async fn another_business_a_customer_staff_and_a_partner_reach_only_their_own() 
     let left = occurrences(&app, &salon, &series).await;
     assert!(left.iter().all(|(_, status)| status == "SCHEDULED" || status == "CONFIRMED"), "{left:?}");
 }
+
+#[tokio::test]
+async fn a_repeated_key_answers_the_series_made_first_even_at_once() {
+    let app = pinned_app().await;
+    let salon = salon(&app, "series-keyed", 0).await;
+    app.ok(&salon.owner, BOOK, booking_input(&salon, "2026-03-11T09:00:00Z")).await;
+    let mut keyed = weekly(&salon, 3);
+    keyed["input"]["idempotencyKey"] = json!("series-51f0");
+    let first = app.ok(&salon.owner, SERIES, keyed.clone()).await["createBookingSeries"].clone();
+    assert_eq!(starts(&first["booked"]).len(), 2);
+    // Repeats, two at once: the same series, its bookings and what was taken.
+    let repeats = futures_util::future::join_all((0..2).map(|_| app.post(&salon.owner, SERIES, keyed.clone()))).await;
+    for (_, body) in &repeats {
+        let made = &body["data"]["createBookingSeries"];
+        assert_eq!(made["series"]["id"], first["series"]["id"], "{body}");
+        assert_eq!(starts(&made["booked"]), starts(&first["booked"]));
+        assert_eq!(starts(&made["conflicts"]), ["2026-03-11T09:00:00+00:00"]);
+    }
+    assert_eq!(occurrences(&app, &salon, &first["series"]["id"]).await.len(), 2);
+    // New requests racing with one key make one series between them.
+    let mut racing = weekly(&salon, 2);
+    racing["input"]["startsAt"] = json!("2026-03-05T09:00:00Z");
+    racing["input"]["idempotencyKey"] = json!("series-race-9a");
+    let raced = futures_util::future::join_all((0..3).map(|_| app.post(&salon.owner, SERIES, racing.clone()))).await;
+    let ids: Vec<&Value> = raced.iter().map(|(_, b)| &b["data"]["createBookingSeries"]["series"]["id"]).collect();
+    assert!(ids.iter().all(|id| id.is_string() && *id == ids[0]), "{raced:?}");
+    assert_eq!(app.rows("SELECT id FROM booking_series").await.len(), 2);
+    // The same key for another request is refused.
+    keyed["input"]["count"] = json!(4);
+    assert_eq!(app.error_code(&salon.owner, SERIES, keyed).await, "CONFLICT");
+}

@@ -70,8 +70,9 @@ impl From<booking_series::Model> for BookingSeries {
 }
 
 /// A series to book: the first appointment (its start is the first
-/// occurrence; an idempotency key is not taken) and how it repeats (until a
-/// last date or for a count).
+/// occurrence; its idempotency key keys the whole series: a repeat answers
+/// the series made first) and how it repeats (until a last date or for a
+/// count).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewBookingSeries {
     /// The first appointment.
@@ -111,6 +112,79 @@ pub struct SeriesMove {
     pub conflicts: Vec<SkippedOccurrence>,
 }
 
+/// The series made with `key`, if any.
+async fn series_by_key(
+    txn: &DatabaseTransaction,
+    tenant_id: TenantId,
+    key: &str,
+) -> Result<Option<booking_series::Model>> {
+    Ok(booking_series::Entity::find()
+        .filter(booking_series::Column::TenantId.eq(tenant_id))
+        .filter(booking_series::Column::IdempotencyKey.eq(key))
+        .one(txn)
+        .await?)
+}
+
+/// What booking `series` came to, for a repeat of the request that made it
+/// (`CONFLICT` when the key was used for another request): its bookings,
+/// and its occurrences without one as not free when it was booked.
+async fn report_of(
+    txn: &DatabaseTransaction,
+    series: booking_series::Model,
+    fingerprint: &str,
+) -> Result<SeriesReport> {
+    if series.request_fingerprint.as_deref() != Some(fingerprint) {
+        return Err(DomainError::Conflict("this idempotency key was used for a different series request".into()));
+    }
+    let rows = booking::Entity::find()
+        .filter(booking::Column::TenantId.eq(series.tenant_id))
+        .filter(booking::Column::SeriesId.eq(series.id))
+        .order_by_asc(booking::Column::StartsAt)
+        .limit(u64::from(MAX_SERIES_OCCURRENCES) * 2)
+        .all(txn)
+        .await?;
+    let tenant = tessera_tenant::load_tenant_in_scope(txn, series.tenant_id).await?;
+    let tz = timezone(&tenant)?;
+    let first = local_instant(tz, series.first_date, series.start_minute)?;
+    let window = (first, first + chrono::Duration::days(3 * 366));
+    let starts = occurrences(&series.rule, tz, first, window, MAX_SERIES_OCCURRENCES)?;
+    let conflicts = starts
+        .into_iter()
+        .filter(|at| !rows.iter().any(|row| row.starts_at == *at))
+        .map(|starts_at| SkippedOccurrence { starts_at, reason: "was not free when the series was booked".into() })
+        .collect();
+    Ok(SeriesReport { series: series.into(), booked: rows.into_iter().map(Booking::from).collect(), conflicts })
+}
+
+/// A digest of who asked for what series, to tell a repeat from a
+/// different request that reuses a key.
+fn fingerprint(ctx: &RequestContext, input: &NewBookingSeries) -> String {
+    use sha2::Digest;
+    let first = &input.booking;
+    let mut addons: Vec<String> = first.addon_ids.iter().map(ToString::to_string).collect();
+    addons.sort();
+    let customer = match &first.customer {
+        BookingCustomer::Existing(id) => id.to_string(),
+        BookingCustomer::Myself(_) => "myself".to_owned(),
+    };
+    let rule = &input.rule;
+    let canonical = format!(
+        "{}|{}|{}|{}|{}|{}|{}|{:?}|{}|{:?}|{:?}",
+        ctx.actor().map(|a| a.user_id.to_string()).unwrap_or_default(),
+        first.service_id,
+        first.provider_id,
+        customer,
+        first.starts_at.to_rfc3339(),
+        addons.join(","),
+        first.notes.as_deref().unwrap_or_default().trim(),
+        rule.weekdays,
+        rule.every_weeks,
+        rule.last_date,
+        rule.count,
+    );
+    sha2::Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Whether an occurrence's refusal is reported (its time is taken, not
 /// bookable, over the tier's limit) rather than failing the request.
 fn reported(err: &DomainError) -> bool {
@@ -148,8 +222,47 @@ impl SchedulingService {
     /// ordinary booking, made in turn; those whose time is taken (or not
     /// bookable) are reported, not forced. The series itself is audited.
     pub async fn create_booking_series(&self, ctx: &RequestContext, input: NewBookingSeries) -> Result<SeriesReport> {
+        let key = match input.booking.idempotency_key.as_deref().map(str::trim) {
+            Some(k) if k.is_empty() || k.len() > 100 => {
+                return Err(DomainError::invalid("idempotencyKey", "must be 1 to 100 characters"));
+            }
+            other => other.map(str::to_owned),
+        };
+        let fingerprint = fingerprint(ctx, &input);
+        match self.try_create_booking_series(ctx, input, key.as_deref(), &fingerprint).await {
+            // The same key raced in; the other request made the series.
+            Err(DomainError::Database(_)) if key.is_some() => {
+                let (auth, txn, _) = self.open_booking_create(ctx, Access::Read).await?;
+                let earlier = series_by_key(&txn, auth.tenant_id, key.as_deref().unwrap_or_default()).await?;
+                let report = match earlier {
+                    Some(series) => Some(report_of(&txn, series, &fingerprint).await?),
+                    None => None,
+                };
+                txn.commit().await?;
+                report.ok_or_else(|| {
+                    DomainError::Conflict("this idempotency key is being used by another request".into())
+                })
+            }
+            other => other,
+        }
+    }
+
+    async fn try_create_booking_series(
+        &self,
+        ctx: &RequestContext,
+        input: NewBookingSeries,
+        key: Option<&str>,
+        fingerprint: &str,
+    ) -> Result<SeriesReport> {
         let NewBookingSeries { booking: first, rule } = input;
         let (auth, txn, visible) = self.open_booking_create(ctx, Access::Write).await?;
+        if let Some(key) = key
+            && let Some(series) = series_by_key(&txn, auth.tenant_id, key).await?
+        {
+            let report = report_of(&txn, series, fingerprint).await?;
+            txn.commit().await?;
+            return Ok(report);
+        }
         let now = ctx.now();
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         let tz = timezone(&tenant)?;
@@ -182,6 +295,8 @@ impl SchedulingService {
             created_by: auth.actor.map(|a| a.user_id),
             created_at: now,
             cancelled_at: None,
+            idempotency_key: key.map(str::to_owned),
+            request_fingerprint: key.map(|_| fingerprint.to_owned()),
         };
         booking_series::Entity::insert(booking_series::ActiveModel::from(row.clone()))
             .exec_without_returning(&txn)

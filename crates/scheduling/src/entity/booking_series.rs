@@ -20,6 +20,9 @@ pub(crate) struct Model {
     pub(crate) created_by: Option<UserId>,
     pub(crate) created_at: DateTimeUtc,
     pub(crate) cancelled_at: Option<DateTimeUtc>,
+    /// The key the request was made with, and a digest of the request.
+    pub(crate) idempotency_key: Option<String>,
+    pub(crate) request_fingerprint: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -118,6 +118,9 @@ pub(crate) struct CreateBookingSeriesInput {
     addon_ids: Option<Vec<ID>>,
     /// Notes, on every appointment.
     notes: Option<String>,
+    /// Any unique string (a UUID): sending the same request again with it
+    /// answers the series it made instead of booking another.
+    idempotency_key: Option<String>,
 }
 
 /// Mutations about series of appointments.
@@ -153,7 +156,7 @@ impl SeriesMutations {
                 .map(|id| parse_id("addonIds", id))
                 .collect::<ApiResult<_>>()?,
             notes: input.notes,
-            idempotency_key: None,
+            idempotency_key: input.idempotency_key,
         };
         let rule = WeeklyRule {
             weekdays: match input.weekdays {
