@@ -264,8 +264,19 @@ async fn a_declined_card_frees_the_slot_and_a_late_event_never_moves_the_payment
     assert_eq!(deliver(&app, CONNECT, &late, Some((CONNECT_SECRET, now))).await.0, 200);
     app.run_billing().await;
     assert_eq!(booking(&app, &ana, &id).await["payments"][0]["status"], "FAILED");
-    let kept = app.rows("SELECT processed_at FROM provider_events WHERE processed_at IS NOT NULL").await;
+    // The event is applied by the background work after the answer (or by
+    // the job above, whichever claims it first): wait for it.
+    let processed = "SELECT processed_at FROM provider_events WHERE processed_at IS NOT NULL";
+    let mut kept = app.rows(processed).await;
+    for _ in 0..50 {
+        if kept.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        kept = app.rows(processed).await;
+    }
     assert_eq!(kept.len(), 2, "both applied, the late one changing nothing");
+    assert_eq!(booking(&app, &ana, &id).await["payments"][0]["status"], "FAILED");
 }
 
 /// A gateway on a pinned clock whose Stripe is localstripe at `base`.
