@@ -24,45 +24,52 @@ use crate::service::SchedulingService;
 /// The most providers one "any available staff" booking tries.
 const MOST_TRIED: usize = 50;
 
-/// How many active bookings each of `providers` has starting in `[from,
-/// until)`, or (`latest`) when each was last booked.
-async fn per_provider(
+/// The order the business's setting gives `providers` (each once): the
+/// fewest active bookings starting in `day` first, or the one last booked
+/// longest ago first (never booked before all); ties by id. One grouped
+/// read, only of what the setting looks at.
+async fn fair_order(
     txn: &DatabaseTransaction,
     tenant_id: TenantId,
-    providers: &[ProviderId],
+    mut providers: Vec<ProviderId>,
+    assignment: StaffAssignment,
     (from, until): (DateTime<Utc>, DateTime<Utc>),
-) -> Result<HashMap<ProviderId, (i64, Option<DateTime<Utc>>)>> {
-    let day: Vec<(ProviderId, i64)> = booking::Entity::find()
+) -> Result<Vec<ProviderId>> {
+    if providers.len() < 2 {
+        return Ok(providers);
+    }
+    let theirs = booking::Entity::find()
         .select_only()
         .column(booking::Column::ProviderId)
-        .column_as(booking::Column::Id.count(), "n")
         .filter(booking::Column::TenantId.eq(tenant_id))
         .filter(booking::Column::ProviderId.is_in(providers.iter().copied()))
-        .filter(booking::Column::Status.is_in(ACTIVE))
-        .filter(booking::Column::StartsAt.gte(from))
-        .filter(booking::Column::StartsAt.lt(until))
-        .group_by(booking::Column::ProviderId)
-        .into_tuple()
-        .all(txn)
-        .await?;
-    let last: Vec<(ProviderId, Option<DateTime<Utc>>)> = booking::Entity::find()
-        .select_only()
-        .column(booking::Column::ProviderId)
-        .column_as(booking::Column::CreatedAt.max(), "latest")
-        .filter(booking::Column::TenantId.eq(tenant_id))
-        .filter(booking::Column::ProviderId.is_in(providers.iter().copied()))
-        .group_by(booking::Column::ProviderId)
-        .into_tuple()
-        .all(txn)
-        .await?;
-    let mut found: HashMap<ProviderId, (i64, Option<DateTime<Utc>>)> = HashMap::new();
-    for (provider, n) in day {
-        found.entry(provider).or_default().0 = n;
+        .group_by(booking::Column::ProviderId);
+    match assignment {
+        StaffAssignment::LeastBooked => {
+            let counts: HashMap<ProviderId, i64> = theirs
+                .column_as(booking::Column::Id.count(), "n")
+                .filter(booking::Column::Status.is_in(ACTIVE))
+                .filter(booking::Column::StartsAt.gte(from))
+                .filter(booking::Column::StartsAt.lt(until))
+                .into_tuple()
+                .all(txn)
+                .await?
+                .into_iter()
+                .collect();
+            providers.sort_by_key(|p| (counts.get(p).copied().unwrap_or(0), *p));
+        }
+        StaffAssignment::RoundRobin => {
+            let latest: HashMap<ProviderId, Option<DateTime<Utc>>> = theirs
+                .column_as(booking::Column::CreatedAt.max(), "latest")
+                .into_tuple()
+                .all(txn)
+                .await?
+                .into_iter()
+                .collect();
+            providers.sort_by_key(|p| (latest.get(p).copied().flatten(), *p));
+        }
     }
-    for (provider, latest) in last {
-        found.entry(provider).or_default().1 = latest;
-    }
-    Ok(found)
+    Ok(providers)
 }
 
 impl SchedulingService {
@@ -94,20 +101,15 @@ impl SchedulingService {
                 },
             )
             .await?;
-        let mut providers: Vec<ProviderId> =
+        let providers: Vec<ProviderId> =
             free.into_iter().take_while(|slot| slot.starts_at == input.starts_at).map(|s| s.provider_id).collect();
         let day = (
             crate::recurrence::local_instant(tz, date, 0)?,
             crate::recurrence::local_instant(tz, date.succ_opt().unwrap_or(date), 0)?,
         );
         let (auth, txn, _) = self.open_booking_create(ctx, Access::Read).await?;
-        let load = per_provider(&txn, auth.tenant_id, &providers, day).await?;
+        let providers = fair_order(&txn, auth.tenant_id, providers, tenant.settings.staff_assignment, day).await?;
         txn.commit().await?;
-        let of = |p: &ProviderId| load.get(p).copied().unwrap_or_default();
-        match tenant.settings.staff_assignment {
-            StaffAssignment::LeastBooked => providers.sort_by_key(|p| (of(p).0, *p)),
-            StaffAssignment::RoundRobin => providers.sort_by_key(|p| (of(p).1, *p)),
-        }
         Ok(providers)
     }
 

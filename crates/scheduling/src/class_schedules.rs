@@ -18,9 +18,8 @@ use tessera_kernel::{
 use tessera_tenant::Tenant;
 
 use crate::bookable::timezone;
-use crate::classes::{ClassSession, NewClassSession, SCHEDULED, SessionSpec, insert_session};
+use crate::classes::{ClassSession, NewClassSession, SCHEDULED, SessionSpec, class_terms, insert_session};
 use crate::entity::{class_schedule, class_session};
-use crate::model::parse_capacity;
 use crate::recurrence::{MAX_OCCURRENCES, WeeklyRule, local_instant, occurrences};
 use crate::service::{SchedulingService, not_found};
 
@@ -204,18 +203,9 @@ impl SchedulingService {
         }
         let first = local_instant(tz, input.first_date, input.start_minute)?;
         let rule = input.rule.to_rrule(tz, first)?;
-        let offer = Self::bookable_offer(&txn, auth.tenant_id, input.service_id, Some(input.provider_id), &[]).await?;
-        let Some(default_capacity) = offer.service.class_capacity else {
-            return Err(DomainError::invalid(
-                "serviceId",
-                "this service is an appointment: give it a classCapacity first",
-            ));
-        };
-        let capacity = parse_capacity("capacity", input.capacity.unwrap_or(default_capacity))?;
-        let seats_per_customer = input.seats_per_customer.unwrap_or(1);
-        if !(1..=capacity).contains(&seats_per_customer) {
-            return Err(DomainError::invalid("seatsPerCustomer", "must be between 1 and the capacity"));
-        }
+        let terms = (input.capacity, input.seats_per_customer);
+        let (_, capacity, seats_per_customer) =
+            class_terms(&txn, auth.tenant_id, (input.service_id, input.provider_id), terms).await?;
         let row = class_schedule::Model {
             tenant_id: auth.tenant_id,
             id: ClassScheduleId::generate(now),

@@ -234,6 +234,27 @@ pub(crate) struct SessionSpec {
     pub(crate) created_by: Option<UserId>,
 }
 
+/// The class `service_id` taught by `provider_id`, and the capacity and
+/// seats per customer its sessions get: those asked, else the service's
+/// class capacity and one seat each, checked.
+pub(crate) async fn class_terms(
+    txn: &DatabaseTransaction,
+    tenant_id: TenantId,
+    (service_id, provider_id): (ServiceId, ProviderId),
+    (capacity, per_customer): (Option<i32>, Option<i32>),
+) -> Result<(Offer, i32, i32)> {
+    let offer = SchedulingService::bookable_offer(txn, tenant_id, service_id, Some(provider_id), &[]).await?;
+    let Some(default_capacity) = offer.service.class_capacity else {
+        return Err(DomainError::invalid("serviceId", "this service is an appointment: give it a classCapacity first"));
+    };
+    let capacity = parse_capacity("capacity", capacity.unwrap_or(default_capacity))?;
+    let per_customer = per_customer.unwrap_or(1);
+    if !(1..=capacity).contains(&per_customer) {
+        return Err(DomainError::invalid("seatsPerCustomer", "must be between 1 and the capacity"));
+    }
+    Ok((offer, capacity, per_customer))
+}
+
 /// Adds a session in `txn`, checked like an appointment of its instructor
 /// (working time, nothing else holding it); the database refuses an
 /// overlap whatever was checked.
@@ -252,16 +273,9 @@ pub(crate) async fn insert_session(
     if input.starts_at > now + Duration::days(i64::from(horizon)) {
         return Err(DomainError::invalid("startsAt", format!("must be within {horizon} days from now")));
     }
-    let offer =
-        SchedulingService::bookable_offer(txn, tenant.id, input.service_id, Some(input.provider_id), &[]).await?;
-    let Some(default_capacity) = offer.service.class_capacity else {
-        return Err(DomainError::invalid("serviceId", "this service is an appointment: give it a classCapacity first"));
-    };
-    let capacity = parse_capacity("capacity", input.capacity.unwrap_or(default_capacity))?;
-    let per_customer = input.seats_per_customer.unwrap_or(1);
-    if !(1..=capacity).contains(&per_customer) {
-        return Err(DomainError::invalid("seatsPerCustomer", "must be between 1 and the capacity"));
-    }
+    let (offer, capacity, per_customer) =
+        class_terms(txn, tenant.id, (input.service_id, input.provider_id), (input.capacity, input.seats_per_customer))
+            .await?;
     let ends_at = input.starts_at + minutes(offer.duration_minutes());
     let blocked = (
         input.starts_at - minutes(offer.service.buffer_before_minutes),

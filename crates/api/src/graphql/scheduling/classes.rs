@@ -4,14 +4,14 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use tessera_api_macros::operations;
-use tessera_kernel::{DomainError, Permission};
+use tessera_kernel::Permission;
 use tessera_scheduling::{
-    ClassSchedule, ClassSession, ClassSessionQuery, NewClassSchedule, NewClassSession, NewSeatBooking,
-    ScheduledClasses, SkippedOccurrence, WeeklyRule,
+    ClassSchedule, ClassSession, ClassSessionQuery, MAX_OCCURRENCES, NewClassSchedule, NewClassSession, NewSeatBooking,
+    ScheduledClasses, SkippedOccurrence,
 };
 
 use super::objects::ProviderObject;
-use super::{BookingObject, ServiceObject, WeekdayEnum, clock, parse_clock};
+use super::{BookingObject, ServiceObject, WeekdayEnum, clock, parse_clock, weekly_rule};
 use crate::error::ApiResult;
 use crate::flows;
 use crate::graphql::local_time::{LocalTimeObject, local_time};
@@ -344,20 +344,15 @@ impl ClassMutations {
         ctx: &Context<'_>,
         input: CreateClassScheduleInput,
     ) -> ApiResult<ClassSchedulePayloadObject> {
-        let invalid = |field: &str, message: &str| DomainError::invalid(field, message.to_owned());
         let schedule = NewClassSchedule {
             service_id: parse_id("serviceId", &input.service_id)?,
             provider_id: parse_id("providerId", &input.provider_id)?,
-            rule: WeeklyRule {
-                weekdays: input.weekdays.into_iter().map(chrono::Weekday::from).collect(),
-                every_weeks: u16::try_from(input.every_weeks)
-                    .map_err(|_| invalid("everyWeeks", "must be between 1 and 52"))?,
-                last_date: input.last_date,
-                count: input
-                    .count
-                    .map(|n| u32::try_from(n).map_err(|_| invalid("count", "must be between 1 and 200")))
-                    .transpose()?,
-            },
+            rule: weekly_rule(
+                input.weekdays.into_iter().map(chrono::Weekday::from).collect(),
+                input.every_weeks,
+                input.last_date,
+                (input.count, MAX_OCCURRENCES),
+            )?,
             first_date: input.first_date,
             start_minute: parse_clock("startTime", &input.start_time)?,
             capacity: input.capacity,

@@ -47,6 +47,26 @@ fn parse_clock(field: &str, text: &str) -> ApiResult<i32> {
     Ok(h * 60 + m)
 }
 
+/// A weekly rule from its input fields: every `every_weeks` weeks on
+/// `weekdays`, until `last_date` or for `count` (at most `most`).
+fn weekly_rule(
+    weekdays: Vec<chrono::Weekday>,
+    every_weeks: i32,
+    last_date: Option<chrono::NaiveDate>,
+    (count, most): (Option<i32>, u16),
+) -> ApiResult<tessera_scheduling::WeeklyRule> {
+    let invalid = |field: &str, message: String| ApiError::from(DomainError::invalid(field, message));
+    Ok(tessera_scheduling::WeeklyRule {
+        weekdays,
+        every_weeks: u16::try_from(every_weeks)
+            .map_err(|_| invalid("everyWeeks", "must be between 1 and 52".into()))?,
+        last_date,
+        count: count
+            .map(|n| u32::try_from(n).map_err(|_| invalid("count", format!("must be between 1 and {most}"))))
+            .transpose()?,
+    })
+}
+
 /// A day of the week.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(name = "Weekday")]

@@ -4,11 +4,11 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use tessera_api_macros::operations;
-use tessera_kernel::{DomainError, Permission};
-use tessera_scheduling::{BookingSeries, NewBooking, NewBookingSeries, SeriesScope, WeeklyRule};
+use tessera_kernel::Permission;
+use tessera_scheduling::{BookingSeries, MAX_SERIES_OCCURRENCES, NewBooking, NewBookingSeries, SeriesScope};
 
 use super::classes::SkippedOccurrenceObject;
-use super::{BookingObject, WeekdayEnum, clock};
+use super::{BookingObject, WeekdayEnum, clock, weekly_rule};
 use crate::error::ApiResult;
 use crate::flows;
 use crate::graphql::{RequiresOrOwn, parse_id, request, services};
@@ -141,7 +141,6 @@ impl SeriesMutations {
     ) -> ApiResult<BookingSeriesPayloadObject> {
         let (services, request) = (services(ctx)?, request(ctx)?);
         let customer_id = input.customer_id.as_ref().map(|id| parse_id("customerId", id)).transpose()?;
-        let invalid = |field: &str, message: &str| DomainError::invalid(field, message.to_owned());
         let tz = crate::graphql::local_time::tenant_zone(ctx).await?;
         let first_day = chrono::Datelike::weekday(&input.starts_at.with_timezone(&tz));
         let booking = NewBooking {
@@ -158,19 +157,12 @@ impl SeriesMutations {
             notes: input.notes,
             idempotency_key: input.idempotency_key,
         };
-        let rule = WeeklyRule {
-            weekdays: match input.weekdays {
-                Some(days) => days.into_iter().map(chrono::Weekday::from).collect(),
-                None => vec![first_day],
-            },
-            every_weeks: u16::try_from(input.every_weeks)
-                .map_err(|_| invalid("everyWeeks", "must be between 1 and 52"))?,
-            last_date: input.last_date,
-            count: input
-                .count
-                .map(|n| u32::try_from(n).map_err(|_| invalid("count", "must be between 1 and 52")))
-                .transpose()?,
+        let weekdays = match input.weekdays {
+            Some(days) => days.into_iter().map(chrono::Weekday::from).collect(),
+            None => vec![first_day],
         };
+        let most = (input.count, MAX_SERIES_OCCURRENCES);
+        let rule = weekly_rule(weekdays, input.every_weeks, input.last_date, most)?;
         let made = services.scheduling.create_booking_series(request, NewBookingSeries { booking, rule }).await?;
         Ok(BookingSeriesPayloadObject {
             series: BookingSeriesObject(made.series),
