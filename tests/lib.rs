@@ -280,6 +280,8 @@ impl TestApp {
             delivery_poll_interval: None,
             // Tests apply what their clock made due: `TestApp::run_billing`.
             billing_poll_interval: None,
+            // And its waitlist offers: `SchedulingService::run_waitlist`.
+            waitlist_poll_interval: None,
             email: Some(Arc::new(email.clone())),
             sms: Some(Arc::new(sms.clone())),
             push: Some(Arc::new(push.clone())),

@@ -84,4 +84,5 @@ mod usage_operator;
 mod usage_requests;
 mod usage_seats;
 mod usage_stocks;
+mod waitlist;
 mod websocket;

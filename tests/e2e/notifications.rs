@@ -649,8 +649,8 @@ async fn a_tenant_writes_its_own_templates_checked_against_the_topic_and_used_fr
     let templates = app.ok(owner, list, json!({})).await["notificationTemplates"].as_array().unwrap().clone();
     assert_eq!(
         templates.len(),
-        24,
-        "twelve business topics in English and Spanish (account messages are not the tenant's)"
+        26,
+        "thirteen business topics in English and Spanish (account messages are not the tenant's)"
     );
     assert!(templates.iter().all(|t| t["custom"] == false));
     let confirmed = templates.iter().find(|t| t["topic"] == "BOOKING_CONFIRMED" && t["language"] == "en").unwrap();
@@ -699,11 +699,11 @@ async fn a_tenant_writes_its_own_templates_checked_against_the_topic_and_used_fr
     app.ok(owner, set, with_portuguese).await;
     assert_eq!(
         app.ok(owner, list, json!({})).await["notificationTemplates"].as_array().unwrap().len(),
-        36,
+        39,
         "three languages now"
     );
     let theirs = app.ok(&other.owner, list, json!({})).await["notificationTemplates"].as_array().unwrap().clone();
-    assert!(theirs.len() == 24 && theirs.iter().all(|t| t["custom"] == false));
+    assert!(theirs.len() == 26 && theirs.iter().all(|t| t["custom"] == false));
 
     let reset = "mutation { resetNotificationTemplate(topic: BOOKING_CONFIRMED, language: \"en\") { custom title } }";
     assert_eq!(app.ok(owner, reset, json!({})).await["resetNotificationTemplate"]["custom"], false);

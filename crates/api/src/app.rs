@@ -101,6 +101,10 @@ pub struct AppOptions {
     /// subscriptions ending); `None` runs no job (tests run
     /// `BillingService::run_due` after moving their clock).
     pub billing_poll_interval: Option<Duration>,
+    /// How often the waitlist job frees offers that ran out and offers free
+    /// time to those waiting; `None` runs no job (tests run
+    /// `SchedulingService::run_waitlist` after moving their clock).
+    pub waitlist_poll_interval: Option<Duration>,
     /// Sends email instead of the configured SMTP server (tests record instead).
     pub email: Option<Arc<dyn EmailSender>>,
     /// The SMS provider, if any.
@@ -123,6 +127,7 @@ impl std::fmt::Debug for AppOptions {
             .field("relay_poll_interval", &self.relay_poll_interval)
             .field("delivery_poll_interval", &self.delivery_poll_interval)
             .field("billing_poll_interval", &self.billing_poll_interval)
+            .field("waitlist_poll_interval", &self.waitlist_poll_interval)
             .field("email", &self.email.is_some())
             .field("sms", &self.sms.is_some())
             .field("push", &self.push.is_some())
@@ -141,6 +146,7 @@ impl Default for AppOptions {
             relay_poll_interval: Duration::from_secs(1),
             delivery_poll_interval: Some(Duration::from_secs(2)),
             billing_poll_interval: Some(Duration::from_secs(60)),
+            waitlist_poll_interval: Some(Duration::from_secs(60)),
             email: None,
             sms: None,
             push: None,
@@ -315,6 +321,9 @@ impl App {
         if let Some(poll) = options.billing_poll_interval {
             tasks.push(spawn_billing(state.services.clone(), poll, state.shutdown.clone()));
         }
+        if let Some(poll) = options.waitlist_poll_interval {
+            tasks.push(spawn_waitlist(state.services.clone(), poll, state.shutdown.clone()));
+        }
         Ok(Self { state, tasks })
     }
 
@@ -381,6 +390,24 @@ fn spawn_billing(services: Arc<Services>, poll: Duration, shutdown: Cancellation
                 }
                 Ok(_) => {}
                 Err(err) => warn!(error = %err, "the billing job failed"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+    })
+}
+
+/// Every `poll`: frees waitlist offers that ran out and offers free time to
+/// those waiting (`SchedulingService::run_waitlist`).
+fn spawn_waitlist(services: Arc<Services>, poll: Duration, shutdown: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match services.scheduling.run_waitlist(services.clock.now()).await {
+                Ok(run) if run != tessera_scheduling::WaitlistRun::default() => info!(?run, "waitlist offers made"),
+                Ok(_) => {}
+                Err(err) => warn!(error = %err, "the waitlist job failed"),
             }
             tokio::select! {
                 () = shutdown.cancelled() => break,

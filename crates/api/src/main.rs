@@ -138,8 +138,24 @@ fn init_logging(config: &Config) {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// The stack of each runtime worker: a debug build's deepest request (a
+/// booking that frees a lapsed hold on its way) needs more than the 2 MiB
+/// a thread gets by default.
+const WORKER_STACK_BYTES: usize = 8 * 1024 * 1024;
+
+fn main() -> ExitCode {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().thread_stack_size(WORKER_STACK_BYTES).build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(err) => {
+            eprintln!("cannot start the async runtime: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::ExportSchema { out }) = &cli.command {
         let sdl = tessera_api::graphql::export_sdl();

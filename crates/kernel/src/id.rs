@@ -133,6 +133,10 @@ define_id!(
     BookingSeriesId
 );
 define_id!(
+    /// A customer's place on the waitlist of a service.
+    WaitlistEntryId
+);
+define_id!(
     /// A session of a class: a service taught to several customers at once.
     ClassSessionId
 );

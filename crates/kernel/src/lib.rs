@@ -44,7 +44,8 @@ pub use event::{DomainEvent, EventKind};
 pub use id::{
     AddonId, ApiKeyId, AssignmentId, BookingId, BookingSeriesId, ClassScheduleId, ClassSessionId, CustomerId,
     DeliveryId, GroupId, GroupMemberId, InvitationId, MembershipId, NotificationId, OAuthClientId, PasskeyId, PlanId,
-    ProviderId, RoleId, ScheduleExceptionId, ServiceId, SessionId, SubscriptionId, TenantId, UserId, WebhookEndpointId,
+    ProviderId, RoleId, ScheduleExceptionId, ServiceId, SessionId, SubscriptionId, TenantId, UserId, WaitlistEntryId,
+    WebhookEndpointId,
 };
 pub use paging::{Page, PageRequest};
 pub use permission::{Permission, PermissionSet};

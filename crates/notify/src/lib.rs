@@ -38,6 +38,7 @@ mod template_billing;
 mod template_service;
 mod template_shape;
 mod template_usage;
+mod template_waitlist;
 mod webhook;
 mod worker;
 mod worker_account;

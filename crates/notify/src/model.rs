@@ -86,6 +86,10 @@ pub enum Topic {
     /// kept card.
     #[sea_orm(string_value = "booking.fee_charged")]
     BookingFeeCharged,
+    /// A time freed and is offered to the customer from the waitlist, held
+    /// for them until the offer runs out.
+    #[sea_orm(string_value = "waitlist.offered")]
+    WaitlistOffered,
     /// Someone was invited to join the business.
     #[sea_orm(string_value = "invitation")]
     Invitation,
@@ -128,13 +132,14 @@ pub enum Topic {
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 17] = [
+    pub const ALL: [Topic; 18] = [
         Self::BookingReceived,
         Self::BookingConfirmed,
         Self::BookingChanged,
         Self::BookingCancelled,
         Self::BookingReminder,
         Self::BookingFeeCharged,
+        Self::WaitlistOffered,
         Self::Invitation,
         Self::PasswordReset,
         Self::EmailVerification,
@@ -157,6 +162,7 @@ impl Topic {
             Self::BookingCancelled => "booking.cancelled",
             Self::BookingReminder => "booking.reminder",
             Self::BookingFeeCharged => "booking.fee_charged",
+            Self::WaitlistOffered => "waitlist.offered",
             Self::Invitation => "invitation",
             Self::PasswordReset => "password.reset",
             Self::EmailVerification => "email.verification",
@@ -211,7 +217,10 @@ impl Topic {
             | Self::BillingPaymentSucceeded
             | Self::BookingFeeCharged => &[Channel::Email, Channel::InApp],
             Self::BookingChanged | Self::BookingCancelled => &[Channel::Email, Channel::Sms, Channel::InApp],
-            Self::BookingReminder => &[Channel::Email, Channel::Sms, Channel::Push, Channel::InApp],
+            // Time-bound: it runs out if not seen.
+            Self::BookingReminder | Self::WaitlistOffered => {
+                &[Channel::Email, Channel::Sms, Channel::Push, Channel::InApp]
+            }
             Self::Invitation
             | Self::PasswordReset
             | Self::EmailVerification
@@ -234,7 +243,8 @@ impl Topic {
             | Self::BillingTrialEnding
             | Self::BillingSubscriptionChanged
             | Self::BillingPaymentFailed
-            | Self::BookingFeeCharged => Priority::High,
+            | Self::BookingFeeCharged
+            | Self::WaitlistOffered => Priority::High,
             Self::BillingPaymentSucceeded => Priority::Normal,
             // Someone is waiting for it, at whatever hour.
             Self::PasswordReset

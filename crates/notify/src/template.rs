@@ -65,6 +65,7 @@ impl Topic {
             Self::BookingChanged => [&BOOKING[..], &["previousStartsAt"]].concat(),
             Self::BookingCancelled => [&BOOKING[..], &["reason", "refund"]].concat(),
             Self::BookingFeeCharged => [&BOOKING[..], &["fee", "amount"]].concat(),
+            Self::WaitlistOffered => [&BOOKING[..], &crate::template_waitlist::OFFER[..]].concat(),
             Self::Invitation => vec!["businessName", "inviterName", "expiresAt", "link"],
             Self::PasswordReset => vec!["link", "validMinutes"],
             Self::EmailVerification => vec!["link", "validHours"],
@@ -103,6 +104,7 @@ impl Topic {
             "validHours" => json!(24),
             other => crate::template_usage::sample(other)
                 .or_else(|| crate::template_billing::sample(other))
+                .or_else(|| crate::template_waitlist::sample(other))
                 .unwrap_or(Value::Null),
         };
         Value::Object(self.variables().into_iter().map(|name| (name.to_owned(), sample(name))).collect())
@@ -211,6 +213,7 @@ pub(crate) fn builtin(topic: Topic, language: &str) -> TemplatePair<'static> {
             "Confirm that this address is yours with this link, valid for {{ validHours }} hours:\n{{ link }}\n\nIf you did not create an account, ignore this message.",
         ),
         (Topic::UsageThresholdReached, language) => crate::template_usage::builtin(language),
+        (Topic::WaitlistOffered, language) => crate::template_waitlist::builtin(language),
         (
             topic @ (Topic::BillingTrialEnding
             | Topic::BillingSubscriptionChanged

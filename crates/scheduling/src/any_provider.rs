@@ -124,7 +124,7 @@ impl SchedulingService {
     ) -> Result<(Booking, Option<Vec<BookedAddon>>)> {
         if let Some(key) = input.idempotency_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
             let (auth, txn, _) = self.open_booking_create(ctx, Access::Read).await?;
-            let earlier = crate::booking::find_by_key(&txn, auth.tenant_id, key).await?;
+            let earlier = crate::booking_keys::find_by_key(&txn, auth.tenant_id, key).await?;
             txn.commit().await?;
             if let Some(row) = earlier {
                 let again = NewBooking { provider_id: row.provider_id, ..input };

@@ -164,6 +164,89 @@ impl Calendars {
     }
 }
 
+/// What a slot search needs, read in the caller's transaction; the search
+/// itself runs in memory after it ends ([`SlotSearch::first`]).
+pub(crate) struct SlotSearch {
+    offer: Offer,
+    terms: HashMap<ProviderId, provider_service::Model>,
+    providers: Vec<ProviderId>,
+    calendars: Calendars,
+    query: SlotQuery,
+}
+
+impl SlotSearch {
+    /// Reads what searching `query` at `now` needs: the offer (an
+    /// appointment, not a class), the providers offering it with their own
+    /// terms, and their calendars.
+    pub(crate) async fn load(
+        txn: &DatabaseTransaction,
+        tenant: &Tenant,
+        query: &AvailabilityQuery,
+        now: DateTime<Utc>,
+    ) -> Result<Self> {
+        let tz = timezone(tenant)?;
+        let (from, to) = search_dates(query.from, query.to, now, tz)?;
+        let offer =
+            SchedulingService::bookable_offer(txn, tenant.id, query.service_id, query.provider_id, &query.addon_ids)
+                .await?;
+        offer.check_appointment()?;
+        // The active providers offering the service, with their own terms, in one read.
+        let terms: HashMap<ProviderId, provider_service::Model> = provider_service::Entity::find()
+            .inner_join(provider::Entity)
+            .filter(provider_service::Column::TenantId.eq(tenant.id))
+            .filter(provider_service::Column::ServiceId.eq(query.service_id))
+            .filter(provider::Column::TenantId.eq(tenant.id))
+            .filter(provider::Column::Active.eq(true))
+            .all(txn)
+            .await?
+            .into_iter()
+            .filter(|row| query.provider_id.is_none_or(|wanted| wanted == row.provider_id))
+            .map(|row| (row.provider_id, row))
+            .collect();
+        let mut providers: Vec<ProviderId> = terms.keys().copied().collect();
+        providers.sort();
+        let dates = (from.pred_opt().unwrap_or(from), to.succ_opt().unwrap_or(to));
+        let instants = (
+            dates.0.and_time(chrono::NaiveTime::MIN).and_utc() - Duration::days(1),
+            dates.1.and_time(chrono::NaiveTime::MIN).and_utc() + Duration::days(2),
+        );
+        let calendars = Calendars::load(txn, tenant.id, &providers, dates, instants, Some(now)).await?;
+        let settings = &tenant.settings;
+        let query = SlotQuery {
+            timezone: tz,
+            from,
+            to,
+            duration: minutes(offer.duration_minutes()),
+            price_minor: offer.price_minor(),
+            buffer_before: minutes(offer.service.buffer_before_minutes),
+            buffer_after: minutes(offer.service.buffer_after_minutes),
+            step_minutes: settings.slot_step_minutes,
+            earliest: now + Duration::minutes(i64::from(settings.booking_min_notice_minutes)),
+            latest: now + Duration::days(i64::from(settings.booking_horizon_days)),
+            after: query.after,
+        };
+        Ok(Self { offer, terms, providers, calendars, query })
+    }
+
+    /// The first `limit` free starts, by start then provider.
+    pub(crate) fn first(&self, limit: usize) -> Vec<Slot> {
+        // Each provider quotes their own terms.
+        let searches = self.providers.iter().filter_map(|p| {
+            let own = self.terms.get(p);
+            // Not bookable (creating it is refused), so not offered.
+            (self.offer.price_with(own) <= MAX_PRICE_MINOR).then(|| {
+                let query = SlotQuery {
+                    duration: minutes(self.offer.duration_with(own)),
+                    price_minor: self.offer.price_with(own),
+                    ..self.query
+                };
+                (self.calendars.of(*p), query)
+            })
+        });
+        availability::first_slots(searches, limit)
+    }
+}
+
 pub(crate) fn timezone(tenant: &Tenant) -> Result<Tz> {
     tenant
         .timezone
@@ -305,63 +388,9 @@ impl SchedulingService {
         let (auth, _) = ctx.authorize_reach(Permission::BookingCreate, Permission::BookingCreateOwn)?;
         let txn = self.db.begin_for(ctx, auth.scope(), Access::Read).await?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
-        let tz = timezone(&tenant)?;
-        let (from, to) = search_dates(query.from, query.to, ctx.now(), tz)?;
-        let offer =
-            Self::bookable_offer(&txn, auth.tenant_id, query.service_id, query.provider_id, &query.addon_ids).await?;
-        offer.check_appointment()?;
-        // The active providers offering the service, with their own terms, in one read.
-        let terms: HashMap<ProviderId, provider_service::Model> = provider_service::Entity::find()
-            .inner_join(provider::Entity)
-            .filter(provider_service::Column::TenantId.eq(auth.tenant_id))
-            .filter(provider_service::Column::ServiceId.eq(query.service_id))
-            .filter(provider::Column::TenantId.eq(auth.tenant_id))
-            .filter(provider::Column::Active.eq(true))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .filter(|row| query.provider_id.is_none_or(|wanted| wanted == row.provider_id))
-            .map(|row| (row.provider_id, row))
-            .collect();
-        let mut providers: Vec<ProviderId> = terms.keys().copied().collect();
-        providers.sort();
-        let dates = (from.pred_opt().unwrap_or(from), to.succ_opt().unwrap_or(to));
-        let instants = (
-            dates.0.and_time(chrono::NaiveTime::MIN).and_utc() - Duration::days(1),
-            dates.1.and_time(chrono::NaiveTime::MIN).and_utc() + Duration::days(2),
-        );
-        let calendars = Calendars::load(&txn, auth.tenant_id, &providers, dates, instants, Some(ctx.now())).await?;
+        let search = SlotSearch::load(&txn, &tenant, &query, ctx.now()).await?;
         txn.commit().await?;
-
-        let now = ctx.now();
-        let settings = &tenant.settings;
-        let slot_query = SlotQuery {
-            timezone: tz,
-            from,
-            to,
-            duration: minutes(offer.duration_minutes()),
-            price_minor: offer.price_minor(),
-            buffer_before: minutes(offer.service.buffer_before_minutes),
-            buffer_after: minutes(offer.service.buffer_after_minutes),
-            step_minutes: settings.slot_step_minutes,
-            earliest: now + Duration::minutes(i64::from(settings.booking_min_notice_minutes)),
-            latest: now + Duration::days(i64::from(settings.booking_horizon_days)),
-            after: query.after,
-        };
-        // Each provider quotes their own terms.
-        let searches = providers.iter().filter_map(|p| {
-            let own = terms.get(p);
-            // Not bookable (creating it is refused), so not offered.
-            (offer.price_with(own) <= MAX_PRICE_MINOR).then(|| {
-                let query = SlotQuery {
-                    duration: minutes(offer.duration_with(own)),
-                    price_minor: offer.price_with(own),
-                    ..slot_query
-                };
-                (calendars.of(*p), query)
-            })
-        });
-        Ok(availability::first_slots(searches, query.limit))
+        Ok(search.first(query.limit))
     }
 
     pub(crate) fn check_start(starts_at: DateTime<Utc>, now: DateTime<Utc>, tenant: &Tenant) -> Result<()> {

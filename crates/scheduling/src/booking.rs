@@ -5,10 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
 };
-use sha2::{Digest, Sha256};
 use tessera_kernel::context::Authorized;
 use tessera_kernel::db::Access;
 use tessera_kernel::event::EventKind;
@@ -22,15 +20,17 @@ use tessera_tenant::Tenant;
 
 use crate::bookable::{minutes, timezone};
 use crate::booking_fees::FeeFor;
+use crate::booking_keys::{find_by_key, fingerprint, repeat_of};
 use crate::booking_record::{announce, announce_with};
 use crate::classes::Placement;
 use crate::entity::{booking, booking_addon, customer};
 use crate::lifecycle::{check_customer_reschedule, check_status_timing};
-use crate::model::{BookedAddon, Booking, BookingCustomer, BookingStatus, NewBooking, parse_text};
+use crate::model::{BookedAddon, Booking, BookingCustomer, BookingStatus, NewBooking, WaitlistStatus, parse_text};
 use crate::notices::Parties;
 use crate::payment_holds::free_window;
 use crate::reach::{Own, Visible};
 use crate::service::{SchedulingService, booking_write_error, not_found};
+use crate::waitlist_offers::Freed;
 
 /// The statuses whose bookings hold their provider's time, as the database's
 /// no-overlap rule counts them.
@@ -110,7 +110,8 @@ impl SchedulingService {
         let mut offer =
             Self::bookable_offer(&txn, auth.tenant_id, input.service_id, Some(input.provider_id), &input.addon_ids)
                 .await?;
-        let (customer_id, customer) = booking_customer(&txn, &auth, &visible, input, now).await?;
+        let (customer_id, customer) =
+            booking_customer(&txn, &auth, &visible, (&input.customer, Some(input.provider_id)), now).await?;
         let place = match placing.seat {
             Some(seat) => crate::classes::seat_placement(&txn, &tenant, seat, &mut offer, now).await?,
             None => {
@@ -132,44 +133,20 @@ impl SchedulingService {
         let confirmed = !waits && tenant.settings.confirm_bookings_automatically;
 
         let id = BookingId::generate(now);
-        let row = booking::ActiveModel {
-            id: Set(id),
-            tenant_id: Set(auth.tenant_id),
-            provider_id: Set(input.provider_id),
-            service_id: Set(input.service_id),
-            customer_id: Set(customer_id),
-            status: Set(if confirmed { BookingStatus::Confirmed } else { BookingStatus::Scheduled }),
-            starts_at: Set(input.starts_at),
-            ends_at: Set(place.ends_at),
-            blocked_from: Set(place.blocked.0),
-            blocked_until: Set(place.blocked.1),
-            service_name: Set(offer.service.name.clone()),
-            price_minor: Set(offer.price_minor()),
-            currency: Set(offer.service.currency.clone()),
-            duration_minutes: Set(offer.duration_minutes()),
-            notes: Set(parse_text("notes", input.notes.as_deref(), 2000)?),
-            idempotency_key: Set(key.map(str::to_owned)),
-            request_fingerprint: Set(key.map(|_| fingerprint.to_owned())),
-            created_by: Set(auth.actor.map(|a| a.user_id)),
-            created_at: Set(now),
-            updated_at: Set(now),
-            confirmed_at: Set(confirmed.then_some(now)),
-            started_at: Set(None),
-            completed_at: Set(None),
-            no_show_at: Set(None),
-            cancelled_at: Set(None),
-            cancelled_by: Set(None),
-            cancellation_reason: Set(None),
-            refund_minor: Set(None),
-            payment_due_by: Set(due.as_ref().and_then(|d| d.until)),
-            card_fees: Set(due.as_ref().and_then(|d| d.fees).map(|f| f.to_json())),
-            class_session_id: Set(place.session),
-            seats: Set(place.seats),
-            series_id: Set(placing.series),
+        let mut row =
+            fresh_row((auth.tenant_id, id), (input.provider_id, customer_id), input.starts_at, &offer, &place, now);
+        if confirmed {
+            row.status = Set(BookingStatus::Confirmed);
+            row.confirmed_at = Set(Some(now));
         }
-        .insert(&txn)
-        .await
-        .map_err(|e| match (crate::classes::seat_refusal(&e), e.sql_err()) {
+        row.notes = Set(parse_text("notes", input.notes.as_deref(), 2000)?);
+        row.idempotency_key = Set(key.map(str::to_owned));
+        row.request_fingerprint = Set(key.map(|_| fingerprint.to_owned()));
+        row.created_by = Set(auth.actor.map(|a| a.user_id));
+        row.payment_due_by = Set(due.as_ref().and_then(|d| d.until));
+        row.card_fees = Set(due.as_ref().and_then(|d| d.fees).map(|f| f.to_json()));
+        row.series_id = Set(placing.series);
+        let row = row.insert(&txn).await.map_err(|e| match (crate::classes::seat_refusal(&e), e.sql_err()) {
             (Some(refusal), _) => refusal,
             (None, Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
                 DomainError::Conflict("this idempotency key is being used by another request".into())
@@ -276,6 +253,7 @@ impl SchedulingService {
                 "a seat in a class keeps its session: cancel it and book a seat in another session",
             ));
         }
+        crate::waitlist_offers::check_not_offered(&current)?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         if !ctx.has(Permission::BookingManage) {
             check_customer_reschedule(&current, now, &tenant)?;
@@ -318,6 +296,7 @@ impl SchedulingService {
         let kind = EventKind::BookingRescheduled;
         announce_with(&txn, ctx, &auth, &tenant, (kind, Some(&before), &row), Parties::default(), payload).await?;
         txn.commit().await?;
+        self.offer_freed(auth.tenant_id, Freed::of(&before), now).await;
         Ok(row.into())
     }
 
@@ -338,6 +317,7 @@ impl SchedulingService {
         if current.payment_due_by.is_some() && current.status == BookingStatus::Scheduled {
             return Err(DomainError::invalid("status", "the booking waits for its payment; its payment confirms it"));
         }
+        crate::waitlist_offers::check_not_offered(&current)?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         check_status_timing(&current, status, now, timezone(&tenant)?)?;
         let before = current.clone();
@@ -371,9 +351,62 @@ impl SchedulingService {
         let current = Self::booking_within(&txn, auth.tenant_id, id, &visible).await?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         let customers_own = !ctx.has(Permission::BookingManage);
+        let freed = (current.class_session_id.is_none()).then(|| Freed::of(&current));
         let row = cancel_row(&txn, (ctx, &auth, &tenant), current, reason, customers_own).await?;
         txn.commit().await?;
+        if let Some(freed) = freed {
+            self.offer_freed(auth.tenant_id, freed, ctx.now()).await;
+        }
         Ok(row.into())
+    }
+}
+
+/// A new booking of `offer` for a customer with a provider at `starts_at`,
+/// placed as `place` says: scheduled, made by nobody, with nothing else
+/// set (the caller sets what its kind of booking adds).
+pub(crate) fn fresh_row(
+    (tenant_id, id): (TenantId, BookingId),
+    (provider_id, customer_id): (ProviderId, CustomerId),
+    starts_at: DateTime<Utc>,
+    offer: &crate::bookable::Offer,
+    place: &Placement,
+    now: DateTime<Utc>,
+) -> booking::ActiveModel {
+    booking::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tenant_id),
+        provider_id: Set(provider_id),
+        service_id: Set(offer.service.id),
+        customer_id: Set(customer_id),
+        status: Set(BookingStatus::Scheduled),
+        starts_at: Set(starts_at),
+        ends_at: Set(place.ends_at),
+        blocked_from: Set(place.blocked.0),
+        blocked_until: Set(place.blocked.1),
+        service_name: Set(offer.service.name.clone()),
+        price_minor: Set(offer.price_minor()),
+        currency: Set(offer.service.currency.clone()),
+        duration_minutes: Set(offer.duration_minutes()),
+        notes: Set(None),
+        idempotency_key: Set(None),
+        request_fingerprint: Set(None),
+        created_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        confirmed_at: Set(None),
+        started_at: Set(None),
+        completed_at: Set(None),
+        no_show_at: Set(None),
+        cancelled_at: Set(None),
+        cancelled_by: Set(None),
+        cancellation_reason: Set(None),
+        refund_minor: Set(None),
+        payment_due_by: Set(None),
+        card_fees: Set(None),
+        class_session_id: Set(place.session),
+        seats: Set(place.seats),
+        series_id: Set(None),
+        offer_expires_at: Set(None),
     }
 }
 
@@ -392,12 +425,12 @@ pub(crate) async fn booking_customer(
     txn: &DatabaseTransaction,
     auth: &Authorized,
     visible: &Visible,
-    input: &NewBooking,
+    (wanted, provider_id): (&BookingCustomer, Option<ProviderId>),
     now: DateTime<Utc>,
 ) -> Result<(CustomerId, Option<customer::Model>)> {
-    match &input.customer {
+    match wanted {
         BookingCustomer::Existing(id) => {
-            if !(visible.allows_customer(*id) || visible.allows_provider(input.provider_id)) {
+            if !(visible.allows_customer(*id) || provider_id.is_some_and(|p| visible.allows_provider(p))) {
                 return Err(DomainError::Forbidden(
                     "booking:create_own books only for yourself: leave customerId out".into(),
                 ));
@@ -426,8 +459,14 @@ pub(crate) async fn cancel_row(
     let now = ctx.now();
     current.status.transition(BookingStatus::Cancelled)?;
     let by = auth.actor.map(|a| a.user_id);
+    // An offer cancelled is an offer declined: nothing was paid or agreed.
+    let offered = crate::waitlist_offers::is_offer(&current);
+    if offered {
+        crate::waitlist_offers::close_offer(txn, Some(ctx), (tenant.id, current.id), WaitlistStatus::Declined, now)
+            .await?;
+    }
     let refund = crate::payment_holds::refund_on_cancel(txn, tenant, &current, by, now).await?;
-    if customers_own && current.payment_due_by.is_none() {
+    if customers_own && current.payment_due_by.is_none() && !offered {
         crate::booking_fees::charge_fee(txn, &current, FeeFor::LateCancellation, now).await?;
     }
     let before = current.clone();
@@ -441,53 +480,4 @@ pub(crate) async fn cancel_row(
     let row = row.update(txn).await?;
     announce(txn, ctx, auth, tenant, EventKind::BookingCancelled, Some(&before), &row).await?;
     Ok(row)
-}
-
-pub(crate) async fn find_by_key<C: ConnectionTrait>(
-    conn: &C,
-    tenant_id: TenantId,
-    key: &str,
-) -> Result<Option<booking::Model>> {
-    Ok(booking::Entity::find()
-        .filter(booking::Column::TenantId.eq(tenant_id))
-        .filter(booking::Column::IdempotencyKey.eq(key))
-        .one(conn)
-        .await?)
-}
-
-/// The earlier booking made with the same key, if the request is the same.
-fn repeat_of(row: booking::Model, fingerprint: &str) -> Result<Booking> {
-    if row.request_fingerprint.as_deref() == Some(fingerprint) {
-        Ok(row.into())
-    } else {
-        Err(DomainError::Conflict("this idempotency key was used for a different booking request".into()))
-    }
-}
-
-/// A digest of who asked what, to tell a repeat from a different request (or
-/// another user's) that reuses a key.
-fn fingerprint(ctx: &RequestContext, input: &NewBooking, placing: Placing) -> String {
-    let mut addons: Vec<String> = input.addon_ids.iter().map(ToString::to_string).collect();
-    addons.sort();
-    let customer = match &input.customer {
-        BookingCustomer::Existing(id) => id.to_string(),
-        BookingCustomer::Myself(_) => "myself".to_owned(),
-    };
-    let requester = ctx.actor().map(|a| a.user_id.to_string()).unwrap_or_default();
-    let canonical = format!(
-        "{}|{}|{}|{}|{}|{}|{}",
-        requester,
-        input.service_id,
-        input.provider_id,
-        customer,
-        input.starts_at.to_rfc3339(),
-        addons.join(","),
-        input.notes.as_deref().unwrap_or_default().trim()
-    );
-    let canonical = match (placing.seat, placing.series) {
-        (Some((session, seats)), _) => format!("{canonical}|seat:{session}:{seats}"),
-        (None, Some(series)) => format!("{canonical}|series:{series}"),
-        (None, None) => canonical,
-    };
-    Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -109,5 +109,8 @@ fn audited(row: &booking::Model) -> serde_json::Value {
     if let Some(due) = row.payment_due_by {
         fields["paymentDueBy"] = serde_json::json!(due);
     }
+    if let Some(until) = row.offer_expires_at {
+        fields["offerExpiresAt"] = serde_json::json!(until);
+    }
     fields
 }

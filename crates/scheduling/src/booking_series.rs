@@ -273,7 +273,9 @@ impl SchedulingService {
         if rule.count.is_none() && rule.last_date.is_none() {
             return Err(DomainError::invalid("count", "a series ends: give a last date or a count"));
         }
-        let (customer_id, _) = crate::booking::booking_customer(&txn, &auth, &visible, &first, now).await?;
+        let (customer_id, _) =
+            crate::booking::booking_customer(&txn, &auth, &visible, (&first.customer, Some(first.provider_id)), now)
+                .await?;
         let local = first.starts_at.with_timezone(&tz);
         let start_minute = i32::try_from(local.hour() * 60 + local.minute()).unwrap_or_default();
         let rule_text = rule.to_rrule(tz, first.starts_at)?;

@@ -179,8 +179,7 @@ pub(crate) async fn seat_placement(
     let lapsed = booking::Entity::find()
         .filter(booking::Column::TenantId.eq(tenant.id))
         .filter(booking::Column::ClassSessionId.eq(session_id))
-        .filter(booking::Column::Status.eq(crate::model::BookingStatus::Scheduled))
-        .filter(booking::Column::PaymentDueBy.lte(now))
+        .filter(crate::payment_holds::hold_ended_by(now))
         .all(txn)
         .await?;
     for row in lapsed {

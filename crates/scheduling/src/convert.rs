@@ -141,6 +141,7 @@ impl From<booking::Model> for Booking {
             class_session_id: row.class_session_id,
             seats: row.seats,
             series_id: row.series_id,
+            offer_expires_at: row.offer_expires_at,
         }
     }
 }

@@ -48,12 +48,18 @@
 //! from an RFC 5545 rule (module `recurrence`), and so do series of
 //! recurring appointments (module `booking_series`): each occurrence an
 //! ordinary booking.
+//!
+//! A customer can wait for a service (module `waitlist`): time that frees
+//! is offered to the first one waiting whose wish it fits, as a booking
+//! that holds it for them until the offer runs out (module
+//! `waitlist_offers`), so the no-overlap rule keeps one offer per time.
 
 mod any_provider;
 pub mod availability;
 mod bookable;
 mod booking;
 mod booking_fees;
+mod booking_keys;
 mod booking_reads;
 mod booking_record;
 mod booking_series;
@@ -76,6 +82,8 @@ mod recurrence;
 mod reviews;
 mod service;
 mod service_catalog;
+mod waitlist;
+mod waitlist_offers;
 
 pub use availability::Slot;
 pub use bookable::{AvailabilityQuery, MAX_AVAILABILITY_DAYS, MAX_AVAILABILITY_SLOTS};
@@ -92,10 +100,12 @@ pub use classes::{
 pub use model::{
     Addon, AddonInput, AddonPatch, BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, Customer,
     CustomerInput, CustomerPatch, CustomerProfile, DayWindow, ExceptionKind, MAX_CLASS_CAPACITY, MAX_PRICE_MINOR,
-    NewBooking, OpeningMode, Provider, ProviderInput, ProviderPatch, ProviderType, Review, ScheduleException, Service,
-    ServiceInput, ServicePatch, WeeklyHours, WeeklyInterval,
+    NewBooking, NewWaitlistEntry, OpeningMode, Provider, ProviderInput, ProviderPatch, ProviderType, Review,
+    ScheduleException, Service, ServiceInput, ServicePatch, WaitlistEntry, WaitlistFilter, WaitlistStatus, WeeklyHours,
+    WeeklyInterval,
 };
 pub use offering::{Offering, OfferingTerms};
 pub use payment_holds::Unpaid;
 pub use recurrence::{MAX_OCCURRENCES, WeeklyRule};
 pub use service::SchedulingService;
+pub use waitlist_offers::{MAX_WAITLIST_DAYS, WaitlistRun};

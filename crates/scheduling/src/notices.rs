@@ -51,10 +51,26 @@ pub(crate) async fn queue_booking_notices(
 
     // The words follow the state: a booking waiting for the business is
     // "received", and "confirmed" is said once it is.
+    let was_offer = before.is_some_and(|b| b.offer_expires_at.is_some());
     let topic = match kind {
+        // A time offered from the waitlist: theirs if they accept it in time.
+        EventKind::BookingCreated if row.offer_expires_at.is_some() => {
+            variables["offerExpiresAt"] = json!(row.offer_expires_at.map(local));
+            Some(Topic::WaitlistOffered)
+        }
         // A booking waiting for its payment is not made yet for its customer:
         // the payment confirming it says so.
         EventKind::BookingCreated if row.payment_due_by.is_some() => None,
+        // An offer accepted is a booking made now.
+        EventKind::BookingStatusChanged if was_offer && row.offer_expires_at.is_none() => {
+            match (row.payment_due_by, row.status) {
+                (Some(_), _) => None,
+                (None, BookingStatus::Confirmed) => Some(Topic::BookingConfirmed),
+                (None, _) => Some(Topic::BookingReceived),
+            }
+        }
+        // An offer declined or run out: the offer said until when it held.
+        EventKind::BookingCancelled if was_offer => None,
         EventKind::BookingCreated if row.status == BookingStatus::Confirmed => Some(Topic::BookingConfirmed),
         EventKind::BookingCreated => Some(Topic::BookingReceived),
         EventKind::BookingStatusChanged
@@ -87,7 +103,9 @@ pub(crate) async fn queue_booking_notices(
     if let Some(topic) = topic {
         // The event itself, for the customer's calendar app.
         let provider = variables["providerName"].as_str().unwrap_or_default();
-        let calendar = crate::calendar_ics::booking_file(tenant, row, provider, at);
+        // Not for an offer: it is not in their calendar until accepted.
+        let calendar =
+            (topic != Topic::WaitlistOffered).then(|| crate::calendar_ics::booking_file(tenant, row, provider, at));
         notices.push(NewNotification {
             topic,
             priority: None,
@@ -97,10 +115,10 @@ pub(crate) async fn queue_booking_notices(
             not_before: None,
             dedupe_key: None,
             sent_by: None,
-            calendar: Some(calendar),
+            calendar,
         });
     }
-    if row.status.is_upcoming() && row.payment_due_by.is_none() {
+    if row.status.is_upcoming() && row.payment_due_by.is_none() && row.offer_expires_at.is_none() {
         notices.extend(reminder(tenant, at, row, recipient, variables));
     }
     if !notices.is_empty() {

@@ -162,11 +162,32 @@ pub(crate) async fn refund_on_cancel(
 }
 
 /// The bookings that hold their provider's time at `now`: active, and not
-/// waiting for a payment past its due time.
+/// waiting for a payment past its due time, nor a waitlist offer past its
+/// expiry.
 pub(crate) fn holds_time(now: DateTime<Utc>) -> Condition {
     Condition::all()
         .add(booking::Column::Status.is_in(ACTIVE))
         .add(Condition::any().add(booking::Column::PaymentDueBy.is_null()).add(booking::Column::PaymentDueBy.gt(now)))
+        .add(
+            Condition::any()
+                .add(booking::Column::OfferExpiresAt.is_null())
+                .add(booking::Column::OfferExpiresAt.gt(now)),
+        )
+}
+
+/// Whether `row` held its time only until a moment `now` has reached: a
+/// payment (or card) not made in time, or a waitlist offer not accepted.
+pub(crate) fn hold_ended(row: &booking::Model, now: DateTime<Utc>) -> bool {
+    row.status == BookingStatus::Scheduled
+        && [row.payment_due_by, row.offer_expires_at].into_iter().flatten().any(|until| until <= now)
+}
+
+/// The bookings whose hold ended by `now` ([`hold_ended`]), still holding
+/// time in the database.
+pub(crate) fn hold_ended_by(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(booking::Column::Status.eq(BookingStatus::Scheduled))
+        .add(Condition::any().add(booking::Column::PaymentDueBy.lte(now)).add(booking::Column::OfferExpiresAt.lte(now)))
 }
 
 /// The bookings whose hold ran out by `now`, still holding time in the
@@ -190,10 +211,10 @@ pub(crate) async fn free_window(
     tz: chrono_tz::Tz,
 ) -> Result<()> {
     while let Some(taken) = first_taking(txn, tenant.id, provider_id, window, except).await? {
-        if taken.status != BookingStatus::Scheduled || taken.payment_due_by.is_none_or(|due| due > now) {
+        if !hold_ended(&taken, now) {
             return Err(conflict_with(&taken, tz));
         }
-        release(txn, tenant, taken, Unpaid::Expired, now).await?;
+        release_lapsed(txn, tenant, taken, now).await?;
     }
     if let Some(session) = crate::classes::session_taking(txn, tenant.id, provider_id, window).await? {
         return Err(DomainError::Conflict(format!(
@@ -205,14 +226,19 @@ pub(crate) async fn free_window(
     Ok(())
 }
 
-/// Frees `row`, whose hold ran out, in the caller's transaction (a seat
-/// asked again in its session, `classes.rs`).
+/// Frees `row`, whose hold ran out ([`hold_ended`]), in the caller's
+/// transaction: a payment not made, or a waitlist offer not taken (a time
+/// or a seat asked again, `classes.rs`).
 pub(crate) async fn release_lapsed(
     txn: &DatabaseTransaction,
     tenant: &Tenant,
     row: booking::Model,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    if crate::waitlist_offers::is_offer(&row) {
+        // Boxed: every booking's future would otherwise carry it.
+        return Box::pin(crate::waitlist_offers::lapse(txn, tenant, row, now)).await.map(|_| ());
+    }
     release(txn, tenant, row, Unpaid::Expired, now).await.map(|_| ())
 }
 

@@ -46,6 +46,9 @@ pub(crate) struct Model {
     pub(crate) seats: i32,
     /// The series of recurring appointments it is part of, if any.
     pub(crate) series_id: Option<BookingSeriesId>,
+    /// While set, the booking is a waitlist offer: it holds its time for its
+    /// customer until then, unless accepted first.
+    pub(crate) offer_expires_at: Option<DateTimeUtc>,
 }
 
 /// The rows a booking names, joined when a page of bookings is read with them

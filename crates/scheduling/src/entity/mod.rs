@@ -13,4 +13,5 @@ pub(crate) mod review;
 pub(crate) mod schedule_exception;
 pub(crate) mod service;
 pub(crate) mod service_addon;
+pub(crate) mod waitlist_entry;
 pub(crate) mod working_hours;

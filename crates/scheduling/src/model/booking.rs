@@ -142,6 +142,9 @@ pub struct Booking {
     pub seats: i32,
     /// The series of recurring appointments it is part of, if any.
     pub series_id: Option<tessera_kernel::BookingSeriesId>,
+    /// While set, the booking is a waitlist offer to its customer: it holds
+    /// its time until then unless they accept it.
+    pub offer_expires_at: Option<DateTime<Utc>>,
 }
 
 impl Booking {

@@ -1,14 +1,16 @@
 //! Scheduling domain types, by area: the catalogue (`catalog`), bookings
-//! (`booking`), and the checks that turn what callers type into validated values
-//! at the edge (`parse`).
+//! (`booking`), the waitlist (`waitlist`), and the checks that turn what
+//! callers type into validated values at the edge (`parse`).
 
 mod booking;
 mod catalog;
 mod parse;
+mod waitlist;
 
 pub use booking::*;
 pub use catalog::*;
 pub use parse::*;
+pub use waitlist::*;
 
 #[cfg(test)]
 mod tests {

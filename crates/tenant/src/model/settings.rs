@@ -41,6 +41,9 @@ pub struct TenantSettings {
     pub customer_reschedule_notice_hours: u32,
     /// Who takes a booking that asks for any available staff.
     pub staff_assignment: StaffAssignment,
+    /// How long a time offered to the next customer on a waitlist is held
+    /// for them, in minutes; then it goes to the one after.
+    pub waitlist_offer_minutes: u32,
 }
 
 /// Who takes a booking that asks for any available staff, among the
@@ -78,6 +81,7 @@ impl Default for TenantSettings {
             confirm_bookings_automatically: false,
             customer_reschedule_notice_hours: 24,
             staff_assignment: StaffAssignment::LeastBooked,
+            waitlist_offer_minutes: 60,
         }
     }
 }
@@ -109,6 +113,7 @@ impl TenantSettings {
         in_range("settings.cancellationFullRefundHours", self.cancellation_full_refund_hours, 0, 24 * 60)?;
         in_range("settings.cancellationPartialRefundHours", self.cancellation_partial_refund_hours, 0, 24 * 60)?;
         in_range("settings.cancellationPartialRefundPercent", self.cancellation_partial_refund_percent, 0, 100)?;
+        in_range("settings.waitlistOfferMinutes", self.waitlist_offer_minutes, 5, 2 * 24 * 60)?;
         if self.booking_reminder_minutes != 0 {
             in_range("settings.bookingReminderMinutes", self.booking_reminder_minutes, 15, 7 * 24 * 60)?;
         }
@@ -163,6 +168,7 @@ impl TenantSettings {
         put(&mut self.confirm_bookings_automatically, patch.confirm_bookings_automatically);
         put(&mut self.customer_reschedule_notice_hours, patch.customer_reschedule_notice_hours);
         put(&mut self.staff_assignment, patch.staff_assignment);
+        put(&mut self.waitlist_offer_minutes, patch.waitlist_offer_minutes);
         self
     }
 }
@@ -197,6 +203,8 @@ pub struct TenantSettingsPatch {
     pub customer_reschedule_notice_hours: Option<u32>,
     /// See [`TenantSettings::staff_assignment`].
     pub staff_assignment: Option<StaffAssignment>,
+    /// See [`TenantSettings::waitlist_offer_minutes`].
+    pub waitlist_offer_minutes: Option<u32>,
 }
 
 /// Named on/off switches for a tenant's features.

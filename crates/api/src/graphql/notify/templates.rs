@@ -28,6 +28,9 @@ pub(crate) enum NotificationTopicEnum {
     /// A no-show or late-cancellation fee was charged to the customer's kept
     /// card (email, in-app).
     BookingFeeCharged,
+    /// A time freed and is offered to the customer from the waitlist, held
+    /// until the offer runs out (email, SMS, push, in-app).
+    WaitlistOffered,
     /// Someone was invited to the business (email).
     Invitation,
     /// A password reset was asked for (email, urgent). An account message: the

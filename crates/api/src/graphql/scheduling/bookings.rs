@@ -176,6 +176,13 @@ impl BookingObject {
     async fn payment_due_by(&self) -> Option<DateTime<Utc>> {
         self.0.payment_due_by.filter(|_| self.0.awaits_payment())
     }
+    /// While set on a SCHEDULED booking, it is a time offered from the
+    /// waitlist to its customer, held for them until then:
+    /// `acceptWaitlistOffer` makes it theirs; otherwise it is CANCELLED and
+    /// offered to the next person waiting.
+    async fn offer_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.offer_expires_at.filter(|_| self.0.status == tessera_scheduling::BookingStatus::Scheduled)
+    }
     /// Whether it waits for its payment.
     async fn awaiting_payment(&self) -> bool {
         self.0.awaits_payment()

@@ -3,7 +3,8 @@
 //! `offering`), customers (`customers`), availability (`availability`), bookings as
 //! read (`bookings`) and as changed, with their live feed (`booking_changes`),
 //! calendar feeds (`calendar_feeds`), classes booked seat by seat
-//! (`classes`), and series of recurring appointments (`series`).
+//! (`classes`), series of recurring appointments (`series`), and the
+//! waitlist (`waitlist`).
 //! This module holds the shapes they share and merges their roots.
 
 mod availability;
@@ -18,6 +19,7 @@ mod prefetch;
 mod providers;
 mod series;
 mod services;
+mod waitlist;
 
 use async_graphql::{Enum, MergedObject};
 use tessera_kernel::DomainError;
@@ -157,6 +159,7 @@ pub(crate) struct SchedulingQuery(
     calendar_feeds::CalendarFeedQueries,
     classes::ClassQueries,
     series::SeriesQueries,
+    waitlist::WaitlistQueries,
 );
 
 /// Scheduling's mutations, one part per area.
@@ -169,6 +172,7 @@ pub(crate) struct SchedulingMutation(
     calendar_feeds::CalendarFeedMutations,
     classes::ClassMutations,
     series::SeriesMutations,
+    waitlist::WaitlistMutations,
 );
 
 #[cfg(test)]

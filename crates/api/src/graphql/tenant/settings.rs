@@ -41,6 +41,9 @@ pub(crate) struct TenantSettingsObject {
     /// Who takes a booking that asks for any available staff (`createBooking`
     /// without `providerId`).
     staff_assignment: StaffAssignmentEnum,
+    /// How long a time offered to the next customer on a waitlist is held for
+    /// them, in minutes (5 to 2880); then it goes to the one after.
+    waitlist_offer_minutes: i32,
 }
 
 /// Who takes a booking that asks for any available staff, among the
@@ -74,6 +77,7 @@ impl From<&TenantSettings> for TenantSettingsObject {
             confirm_bookings_automatically: s.confirm_bookings_automatically,
             staff_assignment: s.staff_assignment.into(),
             customer_reschedule_notice_hours: to_i32(s.customer_reschedule_notice_hours),
+            waitlist_offer_minutes: to_i32(s.waitlist_offer_minutes),
         }
     }
 }
@@ -121,6 +125,8 @@ pub(crate) struct UpdateTenantSettingsInput {
     customer_reschedule_notice_hours: MaybeUndefined<i32>,
     /// Who takes a booking that asks for any available staff.
     staff_assignment: MaybeUndefined<StaffAssignmentEnum>,
+    /// How long a waitlist offer is held, in minutes (5 to 2880).
+    waitlist_offer_minutes: MaybeUndefined<i32>,
 }
 
 impl TryFrom<UpdateTenantSettingsInput> for TenantSettingsPatch {
@@ -162,6 +168,7 @@ impl TryFrom<UpdateTenantSettingsInput> for TenantSettingsPatch {
                 s.customer_reschedule_notice_hours,
             )?,
             staff_assignment: kept_or_set("settings.staffAssignment", s.staff_assignment)?.map(Into::into),
+            waitlist_offer_minutes: kept_or_set_count("settings.waitlistOfferMinutes", s.waitlist_offer_minutes)?,
         })
     }
 }
