@@ -256,11 +256,6 @@ async fn joining_is_checked_and_an_offer_cancelled_is_an_offer_declined() {
         let code = app.error_code(&salon.owner, JOIN, wish(earliest, latest)).await;
         assert_eq!(code, "BAD_USER_INPUT", "{earliest}..{latest}");
     }
-    let class = "mutation { createService(input: {name: \"Yoga\", priceMinor: 1500, durationMinutes: 60, classCapacity: 10}) { id } }";
-    let yoga = app.ok(&salon.owner, class, json!({})).await["createService"]["id"].clone();
-    let mut for_class = wish("2026-03-04", "2026-03-04");
-    for_class["input"]["serviceId"] = yoga;
-    assert_eq!(app.error_code(&salon.owner, JOIN, for_class).await, "BAD_USER_INPUT");
     let limit = "mutation($m: Int!) { updateTenant(input: {settings: {waitlistOfferMinutes: $m}}) { settings { waitlistOfferMinutes } } }";
     assert_eq!(app.error_code(&salon.owner, limit, json!({"m": 4})).await, "BAD_USER_INPUT");
     let set = app.ok(&salon.owner, limit, json!({"m": 30})).await;
@@ -376,4 +371,64 @@ async fn an_offer_is_written_in_the_customers_language() {
     assert_eq!(subjects, ["Se ha liberado una cita en Tenant wait-es: 2026-03-04 09:00"]);
     let text = app.email.sent().into_iter().find(|m| m.to == "lucia@example.com").unwrap();
     assert!(text.text.contains("hasta el 2026-03-02 10:00"), "{}", text.text);
+}
+
+#[tokio::test]
+async fn a_full_class_offers_a_freed_seat_to_the_first_waiting() {
+    let app = pinned_app().await;
+    let salon = salon(&app, "wait-yoga", 0).await;
+    let made = "mutation { createService(input: {name: \"Yoga Flow\", priceMinor: 1500, durationMinutes: 60, classCapacity: 2}) { id } }";
+    let class = app.ok(&salon.owner, made, json!({})).await["createService"]["id"].as_str().unwrap().to_owned();
+    let assign = "mutation($p: ID!, $s: ID!) { assignService(providerId: $p, serviceId: $s) { id } }";
+    app.ok(&salon.owner, assign, json!({"p": salon.provider, "s": class})).await;
+    let session = "mutation($s: ID!, $p: ID!) { createClassSession(input: {serviceId: $s, providerId: $p, startsAt: \"2026-03-04T15:00:00Z\"}) { id } }";
+    let session =
+        app.ok(&salon.owner, session, json!({"s": class, "p": salon.provider})).await["createClassSession"]["id"]
+            .clone();
+    let seat = "mutation($s: ID!, $c: ID!) { bookClassSeat(input: {sessionId: $s, customerId: $c}) { id } }";
+    let mut seats = Vec::new();
+    for name in ["Ana", "Ben"] {
+        let who = customer(&app, &salon, name).await;
+        seats.push(app.ok(&salon.owner, seat, json!({"s": session, "c": who})).await["bookClassSeat"]["id"].clone());
+    }
+    // Full: four wait for a seat; two seats freed at once go to two of them.
+    let mut waiting = Vec::new();
+    for name in ["Carla", "Dora", "Eve", "Fay"] {
+        let who = customer(&app, &salon, name).await;
+        let input = json!({"input": {"serviceId": class, "customerId": who, "earliestDate": WEDNESDAY, "latestDate": WEDNESDAY}});
+        let joined = app.ok(&salon.owner, JOIN, input).await["joinWaitlist"].clone();
+        assert_eq!(joined["status"], "WAITING", "{joined}");
+        waiting.push(joined["id"].clone());
+    }
+    let cancels = seats.iter().map(|id| app.post(&salon.owner, CANCEL, json!({"id": id})));
+    let (answers, _) = tokio::join!(futures_util::future::join_all(cancels), run_waitlist(&app));
+    assert!(answers.iter().all(|(_, body)| body["data"]["cancelBooking"]["status"] == "CANCELLED"), "{answers:?}");
+    run_waitlist(&app).await;
+    let read = "query($id: ID!) { classSession(id: $id) { seatsTaken seatsLeft } }";
+    let held = app.ok(&salon.owner, read, json!({"id": session})).await["classSession"].clone();
+    assert_eq!(
+        (held["seatsTaken"].as_i64(), held["seatsLeft"].as_i64()),
+        (Some(2), Some(0)),
+        "the offers hold the seats"
+    );
+    let mut statuses = Vec::new();
+    for id in &waiting {
+        statuses.push(entry(&app, &salon.owner, id).await["status"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(statuses.iter().filter(|s| *s == "OFFERED").count(), 2, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| *s == "WAITING").count(), 2, "{statuses:?}");
+
+    // The first offered accepts its seat; the other runs out and goes to the next.
+    let offered: Vec<&Value> =
+        waiting.iter().zip(&statuses).filter(|(_, s)| *s == "OFFERED").map(|(id, _)| id).collect();
+    let accepted = app.ok(&salon.owner, ACCEPT, json!({"id": offered[0]})).await["acceptWaitlistOffer"].clone();
+    assert_eq!(accepted["status"], "BOOKED");
+    app.clock.advance(chrono::Duration::minutes(61));
+    let owner = app.login("owner@wait-yoga.test").await.in_tenant("wait-yoga");
+    assert_eq!(run_waitlist(&app).await, (1, 1), "freed and offered again");
+    let held = app.ok(&owner, read, json!({"id": session})).await["classSession"].clone();
+    assert_eq!(held["seatsTaken"], 2);
+    let roster = "query($s: ID!) { bookings(filter: {classSessionId: $s, status: [SCHEDULED, CONFIRMED]}) { edges { node { id offerExpiresAt } } } }";
+    let seated = app.ok(&owner, roster, json!({"s": session})).await["bookings"]["edges"].clone();
+    assert_eq!(seated.as_array().unwrap().len(), 2, "{seated}");
 }

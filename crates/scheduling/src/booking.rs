@@ -253,7 +253,7 @@ impl SchedulingService {
                 "a seat in a class keeps its session: cancel it and book a seat in another session",
             ));
         }
-        crate::waitlist_offers::check_not_offered(&current)?;
+        crate::waitlist_ends::check_not_offered(&current)?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         if !ctx.has(Permission::BookingManage) {
             check_customer_reschedule(&current, now, &tenant)?;
@@ -317,7 +317,7 @@ impl SchedulingService {
         if current.payment_due_by.is_some() && current.status == BookingStatus::Scheduled {
             return Err(DomainError::invalid("status", "the booking waits for its payment; its payment confirms it"));
         }
-        crate::waitlist_offers::check_not_offered(&current)?;
+        crate::waitlist_ends::check_not_offered(&current)?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         check_status_timing(&current, status, now, timezone(&tenant)?)?;
         let before = current.clone();
@@ -351,12 +351,10 @@ impl SchedulingService {
         let current = Self::booking_within(&txn, auth.tenant_id, id, &visible).await?;
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
         let customers_own = !ctx.has(Permission::BookingManage);
-        let freed = (current.class_session_id.is_none()).then(|| Freed::of(&current));
+        let freed = Freed::of(&current);
         let row = cancel_row(&txn, (ctx, &auth, &tenant), current, reason, customers_own).await?;
         txn.commit().await?;
-        if let Some(freed) = freed {
-            self.offer_freed(auth.tenant_id, freed, ctx.now()).await;
-        }
+        self.offer_freed(auth.tenant_id, freed, ctx.now()).await;
         Ok(row.into())
     }
 }
@@ -460,9 +458,9 @@ pub(crate) async fn cancel_row(
     current.status.transition(BookingStatus::Cancelled)?;
     let by = auth.actor.map(|a| a.user_id);
     // An offer cancelled is an offer declined: nothing was paid or agreed.
-    let offered = crate::waitlist_offers::is_offer(&current);
+    let offered = crate::waitlist_ends::is_offer(&current);
     if offered {
-        crate::waitlist_offers::close_offer(txn, Some(ctx), (tenant.id, current.id), WaitlistStatus::Declined, now)
+        crate::waitlist_ends::close_offer(txn, Some(ctx), (tenant.id, current.id), WaitlistStatus::Declined, now)
             .await?;
     }
     let refund = crate::payment_holds::refund_on_cancel(txn, tenant, &current, by, now).await?;

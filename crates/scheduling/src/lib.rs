@@ -52,7 +52,8 @@
 //! A customer can wait for a service (module `waitlist`): time that frees
 //! is offered to the first one waiting whose wish it fits, as a booking
 //! that holds it for them until the offer runs out (module
-//! `waitlist_offers`), so the no-overlap rule keeps one offer per time.
+//! `waitlist_offers`; how it ends, `waitlist_ends`), so the no-overlap
+//! rule keeps one offer per time; for a class, a seat the session counts.
 
 mod any_provider;
 pub mod availability;
@@ -83,6 +84,7 @@ mod reviews;
 mod service;
 mod service_catalog;
 mod waitlist;
+mod waitlist_ends;
 mod waitlist_offers;
 
 pub use availability::Slot;

@@ -235,9 +235,9 @@ pub(crate) async fn release_lapsed(
     row: booking::Model,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    if crate::waitlist_offers::is_offer(&row) {
+    if crate::waitlist_ends::is_offer(&row) {
         // Boxed: every booking's future would otherwise carry it.
-        return Box::pin(crate::waitlist_offers::lapse(txn, tenant, row, now)).await.map(|_| ());
+        return Box::pin(crate::waitlist_ends::lapse(txn, tenant, row, now)).await.map(|_| ());
     }
     release(txn, tenant, row, Unpaid::Expired, now).await.map(|_| ())
 }

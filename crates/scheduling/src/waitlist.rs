@@ -28,7 +28,8 @@ use crate::model::{
 use crate::notices::Parties;
 use crate::reach::{Own, Visible};
 use crate::service::{SchedulingService, booking_write_error, not_found};
-use crate::waitlist_offers::{Freed, MAX_WAITLIST_DAYS, audit_entry, close_entry};
+use crate::waitlist_ends::{audit_entry, close_entry};
+use crate::waitlist_offers::{Freed, MAX_WAITLIST_DAYS};
 
 impl From<waitlist_entry::Model> for WaitlistEntry {
     fn from(row: waitlist_entry::Model) -> Self {
@@ -122,8 +123,8 @@ impl SchedulingService {
         let (auth, txn, visible) = self.open_booking_create(ctx, Access::Write).await?;
         let now = ctx.now();
         let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
-        let offer = Self::bookable_offer(&txn, auth.tenant_id, input.service_id, input.provider_id, &[]).await?;
-        offer.check_appointment()?;
+        // A class too: its wish is a seat in one of its sessions.
+        Self::bookable_offer(&txn, auth.tenant_id, input.service_id, input.provider_id, &[]).await?;
         check_dates(&input, &tenant, now)?;
         let (customer_id, _) =
             crate::booking::booking_customer(&txn, &auth, &visible, (&input.customer, input.provider_id), now).await?;
@@ -301,7 +302,7 @@ impl SchedulingService {
         };
         let entry = close_entry(&txn, Some(ctx), entry, to, now).await?;
         let mut freed = None;
-        if let Some(current) = offered.filter(crate::waitlist_offers::is_offer) {
+        if let Some(current) = offered.filter(crate::waitlist_ends::is_offer) {
             freed = Some(Freed::of(&current));
             let reason = match to {
                 WaitlistStatus::Declined => "The waitlist offer was declined.",

@@ -7,7 +7,8 @@
 //! the database's no-overlap rule holds it: the same time can never be
 //! offered to two people, nor booked by someone else meanwhile, whatever
 //! runs in parallel. The entry is locked while its offer is made, so it
-//! holds one offer at a time.
+//! holds one offer at a time. For a class the offer is a seat in the first
+//! session with one left, counted by the session like any seat.
 //!
 //! Time is offered when it frees (a cancellation, a reschedule, an offer
 //! declined or run out: right after that commit, for that provider's day)
@@ -17,24 +18,25 @@
 //! wanting the time, or the job) and its entry is `EXPIRED`; the job then
 //! offers the time to the next.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
-use tessera_audit::AuditEntry;
 use tessera_kernel::db::{Access, Scope};
 use tessera_kernel::event::EventKind;
-use tessera_kernel::{BookingId, DomainError, ProviderId, RequestContext, Result, TenantId, WaitlistEntryId};
+use tessera_kernel::{BookingId, ClassSessionId, DomainError, ProviderId, Result, TenantId, WaitlistEntryId};
 use tessera_tenant::Tenant;
 
 use crate::availability::Slot;
 use crate::bookable::{AvailabilityQuery, SlotSearch, minutes, timezone};
 use crate::booking_record::announce_by_system;
 use crate::classes::Placement;
-use crate::entity::{booking, waitlist_entry};
+use crate::entity::{booking, class_session, service, waitlist_entry};
 use crate::model::{BookingStatus, WaitlistEntry, WaitlistStatus};
-use crate::service::{SchedulingService, booking_write_error, not_found};
+use crate::recurrence::local_instant;
+use crate::service::{SchedulingService, booking_write_error};
+use crate::waitlist_ends::{action_of, audit_entry, is_offer, lapse};
 
 /// The most waiting entries one pass over a business looks at.
 const ENTRIES_PER_PASS: u64 = 50;
@@ -76,154 +78,15 @@ pub struct WaitlistRun {
     pub offered: usize,
 }
 
-/// Whether `row` is a waitlist offer not accepted (nor ended) yet.
-pub(crate) fn is_offer(row: &booking::Model) -> bool {
-    row.status == BookingStatus::Scheduled && row.offer_expires_at.is_some()
-}
-
-/// `BAD_USER_INPUT` for a change only a booking can take (a move, a
-/// status): an offer is accepted first.
-pub(crate) fn check_not_offered(row: &booking::Model) -> Result<()> {
-    if is_offer(row) {
-        return Err(DomainError::invalid("id", "this time is offered from the waitlist: accept the offer first"));
-    }
-    Ok(())
-}
-
-/// Ends the offer of booking `id` as `to` (declined, left), in the
-/// caller's transaction: its entry stops holding it, audited as `by`'s (the
-/// system's when `None`). The entry, when it still held the offer.
-pub(crate) async fn close_offer(
-    txn: &DatabaseTransaction,
-    by: Option<&RequestContext>,
-    (tenant_id, id): (TenantId, BookingId),
-    to: WaitlistStatus,
-    now: DateTime<Utc>,
-) -> Result<Option<waitlist_entry::Model>> {
-    let Some(entry) = offered_entry(txn, tenant_id, id).await? else { return Ok(None) };
-    let closed = close_entry(txn, by, entry, to, now).await?;
-    Ok(Some(closed))
-}
-
-/// Moves `entry` to `to`, closed now, audited.
-pub(crate) async fn close_entry(
-    txn: &DatabaseTransaction,
-    by: Option<&RequestContext>,
-    entry: waitlist_entry::Model,
-    to: WaitlistStatus,
-    now: DateTime<Utc>,
-) -> Result<waitlist_entry::Model> {
-    let before = WaitlistEntry::from(entry.clone());
-    let mut change = entry.into_active_model();
-    change.status = Set(to);
-    change.updated_at = Set(now);
-    if !to.is_open() {
-        change.closed_at = Set(Some(now));
-    }
-    let row = change.update(txn).await?;
-    audit_entry(txn, by, row.tenant_id, action_of(to), (Some(&before), &row), now).await?;
-    Ok(row)
-}
-
-/// Records a change of an entry in the audit log.
-pub(crate) async fn audit_entry(
-    txn: &DatabaseTransaction,
-    by: Option<&RequestContext>,
-    tenant_id: TenantId,
-    action: &'static str,
-    (before, row): (Option<&WaitlistEntry>, &waitlist_entry::Model),
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let after = WaitlistEntry::from(row.clone()).audited();
-    let entry = AuditEntry::change(
-        action,
-        "waitlist_entry",
-        row.id,
-        before.map(WaitlistEntry::audited).as_ref(),
-        Some(&after),
-    )?;
-    tessera_audit::append_by(txn, by, tenant_id, now, entry).await
-}
-
-/// The audit action of an entry reaching `status`.
-fn action_of(status: WaitlistStatus) -> &'static str {
-    match status {
-        WaitlistStatus::Waiting => "waitlist.joined",
-        WaitlistStatus::Offered => "waitlist.offered",
-        WaitlistStatus::Booked => "waitlist.accepted",
-        WaitlistStatus::Declined => "waitlist.declined",
-        WaitlistStatus::Expired => "waitlist.expired",
-        WaitlistStatus::Left => "waitlist.left",
-    }
-}
-
-/// Frees the offer `row`, which ran out, in the caller's transaction: its
-/// entry is `EXPIRED`, the booking cancelled as the system's, without a
-/// message (the offer said until when it held). The entry is locked first,
-/// as accepting does, and the booking changed only if still an expired
-/// offer: one accepted meanwhile stays (`false`).
-pub(crate) async fn lapse(
-    txn: &DatabaseTransaction,
-    tenant: &Tenant,
-    row: booking::Model,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    let entry = offered_entry(txn, tenant.id, row.id).await?;
-    let cancelled = booking::ActiveModel {
-        status: Set(BookingStatus::Cancelled),
-        cancelled_at: Set(Some(now)),
-        cancelled_by: Set(None),
-        cancellation_reason: Set(Some("The waitlist offer was not taken in time, so the time was freed.".into())),
-        refund_minor: Set(Some(0)),
-        updated_at: Set(now),
-        ..Default::default()
-    };
-    let changed = booking::Entity::update_many()
-        .set(cancelled)
-        .filter(booking::Column::TenantId.eq(tenant.id))
-        .filter(booking::Column::Id.eq(row.id))
-        .filter(booking::Column::Status.eq(BookingStatus::Scheduled))
-        .filter(booking::Column::OfferExpiresAt.lte(now))
-        .exec(txn)
-        .await?;
-    if changed.rows_affected == 0 {
-        return Ok(false);
-    }
-    let entry_id = match entry {
-        Some(entry) => Some(close_entry(txn, None, entry, WaitlistStatus::Expired, now).await?.id),
-        None => None,
-    };
-    let after = booking::Entity::find_by_id((tenant.id, row.id)).one(txn).await?.ok_or(not_found("booking"))?;
-    let extra = serde_json::json!({ "waitlistOffer": "expired", "waitlistEntryId": entry_id });
-    announce_by_system(txn, tenant, now, (EventKind::BookingCancelled, Some(&row), &after), extra).await?;
-    Ok(true)
-}
-
-/// The entry holding the offer of booking `id`, locked for a change.
-pub(crate) async fn offered_entry(
-    txn: &DatabaseTransaction,
-    tenant_id: TenantId,
-    id: BookingId,
-) -> Result<Option<waitlist_entry::Model>> {
-    Ok(waitlist_entry::Entity::find()
-        .filter(waitlist_entry::Column::TenantId.eq(tenant_id))
-        .filter(waitlist_entry::Column::OfferBookingId.eq(id))
-        .filter(waitlist_entry::Column::Status.eq(WaitlistStatus::Offered))
-        .lock_exclusive()
-        .one(txn)
-        .await?)
-}
-
-/// The availability search that finds `entry` its time: its service with
-/// its provider (or anyone), over its dates from today (at most
-/// [`MAX_WAITLIST_DAYS`]), narrowed to `freed`'s provider and days when
-/// given. `None` when nothing is left to search.
-fn search_of(
+/// What `entry` waits for now: its provider (or anyone) and local dates
+/// from today (at most [`MAX_WAITLIST_DAYS`]), narrowed to `freed`'s
+/// provider and days when given. `None` when nothing is left to search.
+fn wish_of(
     entry: &waitlist_entry::Model,
     freed: Option<Freed>,
     tenant: &Tenant,
     now: DateTime<Utc>,
-) -> Result<Option<AvailabilityQuery>> {
+) -> Result<Option<(Option<ProviderId>, NaiveDate, NaiveDate)>> {
     let tz = timezone(tenant)?;
     let today = now.with_timezone(&tz).date_naive();
     let mut from = entry.earliest_date.map_or(today, |d| d.max(today));
@@ -235,10 +98,49 @@ fn search_of(
         to = to.min(freed.window.1.with_timezone(&tz).date_naive());
         provider_id = Some(freed.provider_id);
     }
-    if from > to {
-        return Ok(None);
+    Ok((from <= to).then_some((provider_id, from, to)))
+}
+
+/// Where an offer goes: a free start of an appointment, or a seat in a
+/// session of a class (its id, instructor and start).
+#[derive(Debug, Clone, Copy)]
+enum Spot {
+    Start(Slot),
+    Seat(ClassSessionId, ProviderId, DateTime<Utc>),
+}
+
+/// The first free spots `entry` waits for: sessions of its class with a
+/// seat left, or free starts of its appointment; none when the service
+/// or provider is no longer bookable.
+async fn free_spots(
+    txn: &DatabaseTransaction,
+    tenant: &Tenant,
+    entry: &waitlist_entry::Model,
+    (provider_id, from, to): (Option<ProviderId>, NaiveDate, NaiveDate),
+    now: DateTime<Utc>,
+) -> Result<Vec<Spot>> {
+    let found = service::Entity::find_by_id((tenant.id, entry.service_id)).one(txn).await?;
+    let Some(service) = found.filter(|s| s.active && s.deleted_at.is_none()) else { return Ok(Vec::new()) };
+    if service.class_capacity.is_some() {
+        // Here only: its `min` and `max` would shadow `Ord`'s elsewhere.
+        use sea_orm::sea_query::ExprTrait;
+        let tz = timezone(tenant)?;
+        let earliest = now + Duration::minutes(i64::from(tenant.settings.booking_min_notice_minutes));
+        let mut sessions = class_session::Entity::find()
+            .filter(class_session::Column::TenantId.eq(tenant.id))
+            .filter(class_session::Column::ServiceId.eq(entry.service_id))
+            .filter(class_session::Column::Status.eq(crate::classes::SCHEDULED))
+            .filter(class_session::Column::StartsAt.gte(earliest))
+            .filter(class_session::Column::StartsAt.gte(local_instant(tz, from, 0)?))
+            .filter(class_session::Column::StartsAt.lt(local_instant(tz, to + Duration::days(1), 0)?))
+            .filter(Expr::col(class_session::Column::SeatsTaken).lt(Expr::col(class_session::Column::Capacity)));
+        if let Some(provider_id) = provider_id {
+            sessions = sessions.filter(class_session::Column::ProviderId.eq(provider_id));
+        }
+        let rows = sessions.order_by_asc(class_session::Column::StartsAt).limit(STARTS_TRIED as u64).all(txn).await?;
+        return Ok(rows.into_iter().map(|s| Spot::Seat(s.id, s.provider_id, s.starts_at)).collect());
     }
-    Ok(Some(AvailabilityQuery {
+    let query = AvailabilityQuery {
         service_id: entry.service_id,
         provider_id,
         addon_ids: Vec::new(),
@@ -246,7 +148,13 @@ fn search_of(
         to: Some(to),
         after: None,
         limit: STARTS_TRIED,
-    }))
+    };
+    match SlotSearch::load(txn, tenant, &query, now).await {
+        Ok(search) => Ok(search.first(STARTS_TRIED).into_iter().map(Spot::Start).collect()),
+        // The provider no longer offers it, or is away: nothing to offer.
+        Err(DomainError::InvalidInput { .. } | DomainError::NotFound { .. }) => Ok(Vec::new()),
+        Err(err) => Err(err),
+    }
 }
 
 impl SchedulingService {
@@ -300,9 +208,9 @@ impl SchedulingService {
         Ok(offered)
     }
 
-    /// Offers `entry` the first free time it waits for, if any: searched,
-    /// then held in its own transaction, where the database decides; a
-    /// time taken meanwhile makes it try the next.
+    /// Offers `entry` the first free time (or seat) it waits for, if any:
+    /// searched, then held in its own transaction, where the database
+    /// decides; a time or seat taken meanwhile makes it try the next.
     pub(crate) async fn offer_entry(
         &self,
         tenant: &Tenant,
@@ -310,19 +218,13 @@ impl SchedulingService {
         freed: Option<Freed>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let Some(query) = search_of(entry, freed, tenant, now)? else { return Ok(false) };
+        let Some(wish) = wish_of(entry, freed, tenant, now)? else { return Ok(false) };
         let txn = self.db.begin(Scope::Tenant { tenant_id: tenant.id, user_id: None }, Access::Read).await?;
-        let search = SlotSearch::load(&txn, tenant, &query, now).await;
+        let spots = free_spots(&txn, tenant, entry, wish, now).await?;
         txn.commit().await?;
-        let search = match search {
-            Ok(search) => search,
-            // The service or provider is no longer bookable: nothing to offer.
-            Err(DomainError::InvalidInput { .. } | DomainError::NotFound { .. }) => return Ok(false),
-            Err(err) => return Err(err),
-        };
-        for slot in search.first(query.limit) {
-            match Box::pin(self.hold_offer(tenant, entry.id, slot, now)).await {
-                // Taken meanwhile: the next start.
+        for spot in spots {
+            match Box::pin(self.hold_offer(tenant, entry.id, spot, now)).await {
+                // Taken meanwhile: the next one.
                 Err(DomainError::Conflict(_)) => continue,
                 other => return other,
             }
@@ -330,39 +232,53 @@ impl SchedulingService {
         Ok(false)
     }
 
-    /// Makes the offer of `slot` to entry `id` if it still waits: the
-    /// booking holding the time and the entry naming it, in one
-    /// transaction. `CONFLICT` when the time was taken meanwhile.
-    async fn hold_offer(&self, tenant: &Tenant, id: WaitlistEntryId, slot: Slot, now: DateTime<Utc>) -> Result<bool> {
+    /// Makes the offer of `spot` to entry `id` if it still waits: the
+    /// booking holding the time (or seat) and the entry naming it, in one
+    /// transaction. `CONFLICT` when it was taken meanwhile.
+    async fn hold_offer(&self, tenant: &Tenant, id: WaitlistEntryId, spot: Spot, now: DateTime<Utc>) -> Result<bool> {
         let txn = self.db.begin(Scope::Tenant { tenant_id: tenant.id, user_id: None }, Access::Write).await?;
         // Locked: another replica offering it at once waits, then finds it offered.
         let found = waitlist_entry::Entity::find_by_id((tenant.id, id)).lock_exclusive().one(&txn).await?;
         let Some(entry) = found.filter(|e| e.status == WaitlistStatus::Waiting) else { return Ok(false) };
         let tz = timezone(tenant)?;
-        let offer = Self::bookable_offer(&txn, tenant.id, entry.service_id, Some(slot.provider_id), &[]).await?;
-        Self::check_start(slot.starts_at, now, tenant)?;
-        let ends_at = slot.starts_at + minutes(offer.duration_minutes());
-        let blocked = (
-            slot.starts_at - minutes(offer.service.buffer_before_minutes),
-            ends_at + minutes(offer.service.buffer_after_minutes),
-        );
-        Self::check_working_time(&txn, tenant.id, tz, slot.provider_id, blocked.0, blocked.1).await?;
-        crate::payment_holds::free_window(&txn, tenant, (slot.provider_id, blocked, None), now, tz).await?;
+        let (provider_id, starts_at) = match spot {
+            Spot::Start(slot) => (slot.provider_id, slot.starts_at),
+            Spot::Seat(_, provider_id, starts_at) => (provider_id, starts_at),
+        };
+        let mut offer = Self::bookable_offer(&txn, tenant.id, entry.service_id, Some(provider_id), &[]).await?;
+        let place = match spot {
+            Spot::Seat(session, ..) => {
+                crate::classes::seat_placement(&txn, tenant, (session, 1), &mut offer, now).await?
+            }
+            Spot::Start(_) => {
+                Self::check_start(starts_at, now, tenant)?;
+                let ends_at = starts_at + minutes(offer.duration_minutes());
+                let blocked = (
+                    starts_at - minutes(offer.service.buffer_before_minutes),
+                    ends_at + minutes(offer.service.buffer_after_minutes),
+                );
+                Self::check_working_time(&txn, tenant.id, tz, provider_id, blocked.0, blocked.1).await?;
+                crate::payment_holds::free_window(&txn, tenant, (provider_id, blocked, None), now, tz).await?;
+                Placement { ends_at, blocked, session: None, seats: 1 }
+            }
+        };
         // Held for the business's minutes, never past the start.
-        let until =
-            (now + minutes(tenant.settings.waitlist_offer_minutes.min(i32::MAX as u32) as i32)).min(slot.starts_at);
-        let place = Placement { ends_at, blocked, session: None, seats: 1 };
+        let hold = i64::from(tenant.settings.waitlist_offer_minutes);
+        let until = (now + Duration::minutes(hold)).min(starts_at);
         let booking_id = BookingId::generate(now);
         let mut row = crate::booking::fresh_row(
             (tenant.id, booking_id),
-            (slot.provider_id, entry.customer_id),
-            slot.starts_at,
+            (provider_id, entry.customer_id),
+            starts_at,
             &offer,
             &place,
             now,
         );
         row.offer_expires_at = Set(Some(until));
-        let row = row.insert(&txn).await.map_err(booking_write_error)?;
+        let row = row
+            .insert(&txn)
+            .await
+            .map_err(|e| crate::classes::seat_refusal(&e).unwrap_or_else(|| booking_write_error(e)))?;
         let before = WaitlistEntry::from(entry.clone());
         let mut change = entry.into_active_model();
         change.status = Set(WaitlistStatus::Offered);
@@ -372,7 +288,11 @@ impl SchedulingService {
         change.updated_at = Set(now);
         let entry = change.update(&txn).await?;
         audit_entry(&txn, None, tenant.id, action_of(WaitlistStatus::Offered), (Some(&before), &entry), now).await?;
-        let extra = serde_json::json!({ "waitlistEntryId": entry.id, "offerExpiresAt": until });
+        let mut extra = serde_json::json!({ "waitlistEntryId": entry.id, "offerExpiresAt": until });
+        if let Spot::Seat(session, ..) = spot {
+            extra["classSessionId"] = serde_json::json!(session);
+            extra["seats"] = serde_json::json!(1);
+        }
         announce_by_system(&txn, tenant, now, (EventKind::BookingCreated, None, &row), extra).await?;
         txn.commit().await?;
         Ok(true)

@@ -103,12 +103,12 @@ impl WaitlistEntryObject {
     }
 }
 
-/// Who waits for what: a service, with one provider or anyone who offers
-/// it, on some local dates (from `earliestDate`, today when omitted, to
+/// Who waits for what: a service (a seat, for a class), with one provider
+/// or anyone who offers it, on some local dates (from `earliestDate`, today when omitted, to
 /// `latestDate`, at most 31 days on; a month when omitted).
 #[derive(InputObject)]
 pub(crate) struct JoinWaitlistInput {
-    /// The service (an appointment, not a class).
+    /// The service; for a class, a seat in one of its sessions.
     service_id: ID,
     /// One provider; anyone who offers the service when omitted.
     provider_id: Option<ID>,
