@@ -32,6 +32,7 @@ mod bounds;
 mod calendar_feeds;
 mod citus;
 mod classes;
+mod customer_export;
 mod customer_language;
 mod database_tls;
 mod demo_roles;

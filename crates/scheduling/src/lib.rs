@@ -70,6 +70,7 @@ mod catalog;
 mod class_schedules;
 mod classes;
 mod convert;
+mod customer_export;
 mod customers;
 mod entity;
 mod lifecycle;
@@ -99,6 +100,7 @@ pub use class_schedules::{ClassSchedule, NewClassSchedule, ScheduledClasses, Ski
 pub use classes::{
     ClassSession, ClassSessionQuery, MAX_SESSION_SEARCH_DAYS, MAX_SESSIONS_LISTED, NewClassSession, NewSeatBooking,
 };
+pub use customer_export::MAX_EXPORTED_BOOKINGS;
 pub use model::{
     Addon, AddonInput, AddonPatch, BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, Customer,
     CustomerInput, CustomerPatch, CustomerProfile, DayWindow, ExceptionKind, MAX_CLASS_CAPACITY, MAX_PRICE_MINOR,

@@ -1,7 +1,7 @@
 //! Customers: the people bookings are for.
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};
 use tessera_api_macros::operations;
 use tessera_kernel::Permission;
@@ -192,5 +192,17 @@ impl CustomerMutations {
         Ok(CustomerObject(
             services(ctx)?.scheduling.update_customer(request(ctx)?, parse_id("id", &id)?, input.try_into()?).await?,
         ))
+    }
+
+    /// Everything the business holds about a customer, as one JSON document
+    /// (the right of access under the GDPR): the record, every booking
+    /// (newest first, at most 5,000: `bookingsTruncated` says when there
+    /// were more) with its add-ons and payments, reviews, waitlist entries,
+    /// calendar feeds and the card kept. Audited. For those who manage
+    /// customers, and for a customer, their own record.
+    #[access(RequiresOrOwn(Permission::CustomerManage, Permission::CustomerReadOwn))]
+    async fn export_customer_data(&self, ctx: &Context<'_>, customer_id: ID) -> ApiResult<Json<serde_json::Value>> {
+        let id = parse_id("customerId", &customer_id)?;
+        Ok(Json(services(ctx)?.scheduling.export_customer(request(ctx)?, id).await?))
     }
 }
