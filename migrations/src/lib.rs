@@ -65,6 +65,7 @@ mod m20270109_000050_booking_series;
 mod m20270110_000051_customer_language;
 mod m20270111_000052_series_keys;
 mod m20270112_000053_waitlist;
+mod m20270113_000054_resources;
 pub mod postgres;
 
 /// Every migration, oldest first.
@@ -128,6 +129,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20270110_000051_customer_language::Migration),
             Box::new(m20270111_000052_series_keys::Migration),
             Box::new(m20270112_000053_waitlist::Migration),
+            Box::new(m20270113_000054_resources::Migration),
         ]
     }
 }

@@ -187,6 +187,7 @@ pub fn isolated_tables() -> Vec<&'static str> {
         crate::m20270108_000049_class_sessions::TABLES,
         crate::m20270109_000050_booking_series::TABLES,
         crate::m20270112_000053_waitlist::TABLES,
+        crate::m20270113_000054_resources::TABLES,
     ]
     .concat()
 }

@@ -66,6 +66,7 @@ mod recovery;
 mod relay_nodes;
 mod remembered_rights;
 mod request_cost;
+mod resources;
 mod row_level_security;
 mod scheduling;
 mod schema_docs;

@@ -85,7 +85,7 @@ async fn the_first_start_seeds_a_demo_salon_a_newcomer_can_sign_in_to() {
             .all(|p| !p["node"]["workingHours"].as_array().unwrap().is_empty())
     );
     let services = data["services"]["edges"].as_array().unwrap();
-    assert_eq!(services.len(), 7, "the seed's six and the weekly class");
+    assert_eq!(services.len(), 8, "the seed's six, the weekly class and the treatment needing the room");
     let haircut = services.iter().find(|s| s["node"]["name"] == "Women's Haircut").expect("the seed's services");
     assert_eq!(haircut["node"]["price"]["amountMinor"], 7500);
     assert_eq!(data["customers"]["edges"].as_array().map(Vec::len), Some(4));

@@ -1,7 +1,8 @@
 //! The demo tenant a newcomer finds on first start: a hair salon with its owner,
 //! staff and their hours, the services and add-ons of the seed documents, a few
-//! customers and upcoming bookings, a recurring client and a weekly class with
-//! seats — enough to try availability and booking in GraphiQL at once — and a
+//! customers and upcoming bookings, a recurring client, a weekly class with
+//! seats and a treatment room booked with the stylist — enough to try
+//! availability and booking in GraphiQL at once — and a
 //! login for each kind of access (receptionist, stylists linked to their own
 //! calendar, a customer linked to her customer record) to see what each may
 //! do.
@@ -333,7 +334,42 @@ async fn seed_salon(
     }
     seed_recurring_client(services, ctx, (bella, service("Men's Haircut")), customers[1]).await?;
     seed_class(services, ctx, sofia).await?;
+    seed_treatment_room(services, ctx, &[bella, marco]).await?;
     Ok((marco, sofia))
+}
+
+/// A treatment room booked with the stylist: a scalp treatment needs it,
+/// so it is offered only when the stylist and the room are both free.
+async fn seed_treatment_room(
+    services: &Services,
+    ctx: &RequestContext,
+    stylists: &[ProviderId],
+) -> Result<(), ApiError> {
+    let scheduling = &services.scheduling;
+    let room = ProviderInput {
+        name: "Treatment Room".into(),
+        resource_type: Some("treatment room".into()),
+        ..Default::default()
+    };
+    let room = scheduling.create_provider(ctx, room).await?;
+    let hours = (0..6).map(|day| WeeklyHours::new(day, 540, 1200)).collect();
+    scheduling.set_working_hours(ctx, room.id, hours).await?;
+    let need =
+        tessera_scheduling::ResourceNeed { resource_type: "treatment room".into(), offset_minutes: 0, minutes: None };
+    let input = ServiceInput {
+        name: "Scalp Treatment".into(),
+        description: Some("A relaxing scalp massage and treatment, in the treatment room.".into()),
+        price_minor: 4000,
+        duration_minutes: 45,
+        resource_need: Some(need),
+        ..Default::default()
+    };
+    let treatment = scheduling.create_service(ctx, input).await?;
+    for stylist in stylists {
+        let terms = OfferingTerms { price_minor: None, duration_minutes: None };
+        scheduling.assign_service(ctx, *stylist, treatment.id, terms).await?;
+    }
+    Ok(())
 }
 
 /// A recurring client: James has his haircut with Bella every other week,

@@ -173,7 +173,7 @@ pub(crate) fn utc_windows(calendar: &Calendar<'_>, tz: Tz, date: NaiveDate) -> V
 }
 
 /// Whether `[from, until)` overlaps a busy range.
-fn overlaps_busy(busy: &[Busy], from: DateTime<Utc>, until: DateTime<Utc>) -> bool {
+pub(crate) fn overlaps_busy(busy: &[Busy], from: DateTime<Utc>, until: DateTime<Utc>) -> bool {
     // Busy ranges are sorted by start and never overlap each other (the database
     // guarantees it), so their ends are sorted too.
     let first_ending_after = busy.partition_point(|(_, end)| *end <= from);
@@ -187,11 +187,22 @@ fn overlaps_busy(busy: &[Busy], from: DateTime<Utc>, until: DateTime<Utc>) -> bo
 /// they are taken: a search of fifty providers computes about as many starts
 /// as it returns, where computing a page for each and sorting them computed
 /// fifty pages to keep one.
+#[cfg(test)]
 pub(crate) fn first_slots<'a>(
     searches: impl IntoIterator<Item = (Calendar<'a>, SlotQuery)>,
     limit: usize,
 ) -> Vec<Slot> {
-    searches.into_iter().map(|(calendar, query)| slots(calendar, query)).kmerge().take(limit).collect()
+    first_slots_where(searches, limit, |_| true)
+}
+
+/// [`first_slots`], of the starts `keep` keeps (those a resource is free
+/// for, say).
+pub(crate) fn first_slots_where<'a>(
+    searches: impl IntoIterator<Item = (Calendar<'a>, SlotQuery)>,
+    limit: usize,
+    keep: impl Fn(&Slot) -> bool,
+) -> Vec<Slot> {
+    searches.into_iter().map(|(calendar, query)| slots(calendar, query)).kmerge().filter(keep).take(limit).collect()
 }
 
 /// The bookable starts of `calendar` for `query` after `query.after`, in

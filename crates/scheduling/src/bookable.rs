@@ -71,14 +71,14 @@ const NAMED_PROVIDERS_MAX: usize = 8;
 
 /// Everything availability needs about some providers, loaded in a fixed number of
 /// queries whatever the number of providers or days.
-struct Calendars {
+pub(crate) struct Calendars {
     hours: HashMap<ProviderId, Vec<WeeklyInterval>>,
     exceptions: Vec<ScheduleException>,
     busy: HashMap<ProviderId, Vec<Busy>>,
 }
 
 impl Calendars {
-    async fn load(
+    pub(crate) async fn load(
         txn: &DatabaseTransaction,
         tenant_id: TenantId,
         providers: &[ProviderId],
@@ -154,7 +154,7 @@ impl Calendars {
         Ok(busy)
     }
 
-    fn of(&self, provider_id: ProviderId) -> Calendar<'_> {
+    pub(crate) fn of(&self, provider_id: ProviderId) -> Calendar<'_> {
         Calendar {
             provider_id,
             weekly: self.hours.get(&provider_id).map_or(&[], Vec::as_slice),
@@ -172,6 +172,8 @@ pub(crate) struct SlotSearch {
     providers: Vec<ProviderId>,
     calendars: Calendars,
     query: SlotQuery,
+    /// The resources of the type the service needs, if it needs one.
+    resources: Option<crate::resource_holds::ResourceCalendars>,
 }
 
 impl SlotSearch {
@@ -225,7 +227,11 @@ impl SlotSearch {
             latest: now + Duration::days(i64::from(settings.booking_horizon_days)),
             after: query.after,
         };
-        Ok(Self { offer, terms, providers, calendars, query })
+        let resources = match offer.service.resource_type.as_deref() {
+            Some(kind) => Some(crate::resource_holds::ResourceCalendars::load(txn, tenant, kind, instants, now).await?),
+            None => None,
+        };
+        Ok(Self { offer, terms, providers, calendars, query, resources })
     }
 
     /// The first `limit` free starts, by start then provider.
@@ -243,7 +249,15 @@ impl SlotSearch {
                 (self.calendars.of(*p), query)
             })
         });
-        availability::first_slots(searches, limit)
+        // A start is offered only when a resource it needs is free too.
+        let resource_free = |slot: &Slot| {
+            let minutes = (slot.ends_at - slot.starts_at).num_minutes();
+            match (&self.resources, crate::resource_holds::held_window(&self.offer.service, slot.starts_at, minutes)) {
+                (Some(resources), Some(window)) => !resources.free_for(window).is_empty(),
+                _ => true,
+            }
+        };
+        availability::first_slots_where(searches, limit, resource_free)
     }
 }
 
@@ -255,7 +269,7 @@ pub(crate) fn timezone(tenant: &Tenant) -> Result<Tz> {
 }
 
 /// Local dates around `instant`'s, wide enough for any timezone offset.
-fn dates_around(tz: Tz, from: DateTime<Utc>, until: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
+pub(crate) fn dates_around(tz: Tz, from: DateTime<Utc>, until: DateTime<Utc>) -> (NaiveDate, NaiveDate) {
     let first = from.with_timezone(&tz).date_naive();
     let last = until.with_timezone(&tz).date_naive();
     (first.pred_opt().unwrap_or(first), last.succ_opt().unwrap_or(last))

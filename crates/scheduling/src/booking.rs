@@ -153,6 +153,9 @@ impl SchedulingService {
             }
             (None, _) => booking_write_error(e),
         })?;
+        if place.session.is_none() {
+            crate::resource_holds::hold_resource(&txn, &tenant, &row, &offer.service, now).await?;
+        }
         let mut snapshots: Vec<booking_addon::Model> = offer
             .addons
             .iter()
@@ -292,6 +295,7 @@ impl SchedulingService {
         row.blocked_until = Set(blocked_until);
         row.updated_at = Set(now);
         let row = row.update(&txn).await.map_err(booking_write_error)?;
+        crate::resource_holds::move_resource_hold(&txn, &tenant, &row, &offer.service, now).await?;
         let payload = serde_json::json!({ "previousStartsAt": previous_start });
         let kind = EventKind::BookingRescheduled;
         announce_with(&txn, ctx, &auth, &tenant, (kind, Some(&before), &row), Parties::default(), payload).await?;

@@ -21,7 +21,7 @@ use tessera_kernel::{
 use crate::entity::{provider, schedule_exception, working_hours};
 use crate::model::{
     DayWindow, ExceptionKind, OpeningMode, Provider, ProviderInput, ProviderPatch, ProviderType, ScheduleException,
-    WeeklyHours, WeeklyInterval, parse_email, parse_name, parse_phone, parse_text,
+    WeeklyHours, WeeklyInterval, parse_email, parse_name, parse_phone, parse_resource_type, parse_text,
 };
 use tessera_audit::AuditEntry;
 
@@ -54,6 +54,9 @@ impl SchedulingService {
         let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
         let now = ctx.now();
         let user_id = match input.user_id.flatten() {
+            Some(_) if input.resource_type.is_some() => {
+                return Err(DomainError::invalid("userId", "a resource has no account of its own"));
+            }
             Some(user_id) => Some(linkable_account(&txn, auth.tenant_id, user_id).await?),
             None => None,
         };
@@ -71,13 +74,15 @@ impl SchedulingService {
             review_count: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
+            resource_type: Set(input.resource_type.as_deref().map(parse_resource_type).transpose()?),
         }
         .insert(&txn)
         .await
         .map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
         let entry = AuditEntry::change("provider.created", "provider", row.id, None, Some(&row))?;
         tessera_audit::append(&txn, ctx, &auth, entry).await?;
-        if row.active {
+        // A room is no staff member: the tier's providers count people.
+        if row.active && row.resource_type.is_none() {
             let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
             crate::quota::count_provider(&txn, &tenant, &*self.usage_notices, row.id, true, now).await?;
         }
@@ -120,6 +125,9 @@ impl SchedulingService {
         if let Some(link) = patch.user_id
             && link != linked
         {
+            if before.resource_type.is_some() {
+                return Err(DomainError::invalid("userId", "a resource has no account of its own"));
+            }
             // Linking decides whose calendar this is; a grant on this provider alone
             // does not reach that far.
             if !ctx.has(Permission::ProviderManage) {
@@ -134,7 +142,7 @@ impl SchedulingService {
         let row = row.update(&txn).await.map_err(|e| DomainError::conflict_on_unique(e, ALREADY_LINKED))?;
         let entry = AuditEntry::change("provider.updated", "provider", id, Some(&before), Some(&row))?;
         tessera_audit::append(&txn, ctx, &auth, entry).await?;
-        if row.active != before.active {
+        if row.active != before.active && row.resource_type.is_none() {
             let tenant = tessera_tenant::load_tenant_in_scope(&txn, auth.tenant_id).await?;
             let notices = &*self.usage_notices;
             crate::quota::count_provider(&txn, &tenant, notices, id, row.active, row.updated_at).await?;
@@ -143,16 +151,21 @@ impl SchedulingService {
         Ok(row.into())
     }
 
-    /// The tenant's providers, optionally only the active ones.
+    /// The tenant's providers (its people, or with `resources` its rooms
+    /// and equipment), optionally only the active ones.
     pub async fn providers(
         &self,
         ctx: &RequestContext,
         page: &PageRequest,
-        active: Option<bool>,
+        (active, resources): (Option<bool>, bool),
     ) -> Result<Page<Provider>> {
         let keyset = page.keyset()?;
         let (auth, txn) = self.open(ctx, Permission::ProviderRead, Access::Read).await?;
         let mut select = provider::Entity::find().filter(provider::Column::TenantId.eq(auth.tenant_id));
+        select = match resources {
+            true => select.filter(provider::Column::ResourceType.is_not_null()),
+            false => select.filter(provider::Column::ResourceType.is_null()),
+        };
         if let Some(active) = active {
             select = select.filter(provider::Column::Active.eq(active));
         }

@@ -22,6 +22,7 @@ impl From<provider::Model> for Provider {
             active: row.active,
             average_rating,
             review_count: row.review_count,
+            resource_type: row.resource_type,
             created_at: row.created_at,
         }
     }
@@ -78,6 +79,11 @@ impl From<service::Model> for Service {
                 .as_deref()
                 .and_then(|raw| tessera_ledger::PaymentTerms::from_json(raw).ok()),
             class_capacity: row.class_capacity,
+            resource_need: row.resource_type.map(|resource_type| crate::model::ResourceNeed {
+                resource_type,
+                offset_minutes: row.resource_offset_minutes,
+                minutes: row.resource_minutes,
+            }),
         }
     }
 }

@@ -81,6 +81,7 @@ mod payment_holds;
 mod quota;
 mod reach;
 mod recurrence;
+mod resource_holds;
 mod reviews;
 mod service;
 mod service_catalog;
@@ -104,9 +105,9 @@ pub use customer_export::MAX_EXPORTED_BOOKINGS;
 pub use model::{
     Addon, AddonInput, AddonPatch, BookedAddon, Booking, BookingCustomer, BookingFilter, BookingStatus, Customer,
     CustomerInput, CustomerPatch, CustomerProfile, DayWindow, ExceptionKind, MAX_CLASS_CAPACITY, MAX_PRICE_MINOR,
-    NewBooking, NewWaitlistEntry, OpeningMode, Provider, ProviderInput, ProviderPatch, ProviderType, Review,
-    ScheduleException, Service, ServiceInput, ServicePatch, WaitlistEntry, WaitlistFilter, WaitlistStatus, WeeklyHours,
-    WeeklyInterval,
+    NewBooking, NewWaitlistEntry, OpeningMode, Provider, ProviderInput, ProviderPatch, ProviderType, ResourceNeed,
+    Review, ScheduleException, Service, ServiceInput, ServicePatch, WaitlistEntry, WaitlistFilter, WaitlistStatus,
+    WeeklyHours, WeeklyInterval,
 };
 pub use offering::{Offering, OfferingTerms};
 pub use payment_holds::Unpaid;

@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use tessera_audit::AuditEntry;
 use tessera_kernel::db::Access;
-use tessera_kernel::{Permission, ProviderId, RequestContext, Result, ServiceId};
+use tessera_kernel::{DomainError, Permission, ProviderId, RequestContext, Result, ServiceId};
 
 use crate::entity::{provider, provider_service, service};
 use crate::model::{Service, parse_minutes, parse_price};
@@ -88,7 +88,16 @@ impl SchedulingService {
     ) -> Result<()> {
         let terms = terms.checked()?;
         let (auth, txn) = self.open(ctx, Permission::ProviderManage, Access::Write).await?;
-        provider::Entity::find_by_id((auth.tenant_id, provider_id)).one(&txn).await?.ok_or(not_found("provider"))?;
+        let provider = provider::Entity::find_by_id((auth.tenant_id, provider_id))
+            .one(&txn)
+            .await?
+            .ok_or(not_found("provider"))?;
+        if provider.resource_type.is_some() {
+            return Err(DomainError::invalid(
+                "providerId",
+                "a resource is booked with a person: name its type in the service's resourceNeed instead",
+            ));
+        }
         service::Entity::find_by_id((auth.tenant_id, service_id))
             .filter(service::Column::DeletedAt.is_null())
             .one(&txn)

@@ -61,6 +61,8 @@ pub(crate) fn booking_write_error(err: DbErr) -> DomainError {
         DomainError::Conflict(
             "the provider is already booked at that time (buffers included); choose another slot".into(),
         )
+    } else if err.to_string().contains("booking_resources_no_overlap") {
+        DomainError::Conflict("the resource the service needs is taken then; choose another slot".into())
     } else {
         DomainError::from(err)
     }

@@ -13,7 +13,7 @@ use tessera_kernel::{AddonId, Page, PageRequest, Permission, RequestContext, Res
 use crate::entity::{service, service_addon};
 use crate::model::{
     Addon, AddonInput, AddonPatch, Service, ServiceInput, ServicePatch, parse_capacity, parse_currency, parse_minutes,
-    parse_name, parse_price, parse_text,
+    parse_name, parse_need, parse_price, parse_text,
 };
 use tessera_audit::AuditEntry;
 
@@ -45,6 +45,7 @@ impl SchedulingService {
     /// Adds a service. Its currency is the tenant's unless given.
     pub async fn create_service(&self, ctx: &RequestContext, input: ServiceInput) -> Result<Service> {
         let (name, description, price_minor, duration, before, after) = Self::service_fields(&input)?;
+        let need = parse_need(input.resource_need.as_ref(), duration)?;
         let (auth, txn) = self.open(ctx, Permission::ServiceManage, Access::Write).await?;
         let currency = match input.currency.as_deref() {
             Some(code) => parse_currency(code)?,
@@ -67,6 +68,9 @@ impl SchedulingService {
             deleted_at: Set(None),
             payment_policy: Set(None),
             class_capacity: Set(input.class_capacity.map(|n| parse_capacity("classCapacity", n)).transpose()?),
+            resource_type: Set(need.0),
+            resource_offset_minutes: Set(need.1),
+            resource_minutes: Set(need.2),
         }
         .insert(&txn)
         .await?;
@@ -109,6 +113,13 @@ impl SchedulingService {
         if let Some(capacity) = patch.class_capacity {
             row.class_capacity = Set(capacity.map(|n| parse_capacity("classCapacity", n)).transpose()?);
         }
+        // The need is checked against the length it ends up with.
+        let current_need = Service::from(previous.clone()).resource_need;
+        let need = patch.resource_need.clone().unwrap_or(current_need);
+        let (kind, offset, minutes) = parse_need(need.as_ref(), *row.duration_minutes.as_ref())?;
+        row.resource_type = Set(kind);
+        row.resource_offset_minutes = Set(offset);
+        row.resource_minutes = Set(minutes);
         row.updated_at = Set(ctx.now());
         let row = row.update(&txn).await?;
         let entry = AuditEntry::change("service.updated", "service", id, Some(&previous), Some(&row))?;

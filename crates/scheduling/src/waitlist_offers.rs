@@ -279,6 +279,9 @@ impl SchedulingService {
             .insert(&txn)
             .await
             .map_err(|e| crate::classes::seat_refusal(&e).unwrap_or_else(|| booking_write_error(e)))?;
+        if place.session.is_none() {
+            crate::resource_holds::hold_resource(&txn, tenant, &row, &offer.service, now).await?;
+        }
         let before = WaitlistEntry::from(entry.clone());
         let mut change = entry.into_active_model();
         change.status = Set(WaitlistStatus::Offered);

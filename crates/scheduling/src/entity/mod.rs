@@ -2,6 +2,7 @@
 
 pub(crate) mod booking;
 pub(crate) mod booking_addon;
+pub(crate) mod booking_resource;
 pub(crate) mod booking_series;
 pub(crate) mod calendar_feed;
 pub(crate) mod class_schedule;

@@ -22,6 +22,9 @@ pub(crate) struct Model {
     pub(crate) review_count: i32,
     pub(crate) created_at: DateTimeUtc,
     pub(crate) updated_at: DateTimeUtc,
+    /// Set for a resource (`room`, `basin`…): booked with a person, never
+    /// on its own.
+    pub(crate) resource_type: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

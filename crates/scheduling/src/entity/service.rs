@@ -26,6 +26,11 @@ pub(crate) struct Model {
     /// Set for a class: booked in its sessions, seat by seat, and the
     /// capacity a new session gets.
     pub(crate) class_capacity: Option<i32>,
+    /// The type of resource it needs, if any, from `resource_offset_minutes`
+    /// after its start for `resource_minutes` (the rest of it when `None`).
+    pub(crate) resource_type: Option<String>,
+    pub(crate) resource_offset_minutes: i32,
+    pub(crate) resource_minutes: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -146,6 +146,9 @@ pub struct Provider {
     pub review_count: i32,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// Set for a resource (a room, a basin…), booked with a person for the
+    /// services that need its type; `None` for a person.
+    pub resource_type: Option<String>,
 }
 
 /// A new provider.
@@ -167,6 +170,8 @@ pub struct ProviderInput {
     /// current link, `Some(None)` removes it. Changing it needs `provider:manage`
     /// tenant-wide.
     pub user_id: Option<Option<UserId>>,
+    /// A resource of this type (`room`) instead of a person; fixed once made.
+    pub resource_type: Option<String>,
 }
 
 /// A change to a provider. In every patch of this crate `None` leaves a field
@@ -219,6 +224,19 @@ pub struct Service {
     /// Set for a class: booked in its sessions, seat by seat; a new
     /// session's capacity unless it names its own.
     pub class_capacity: Option<i32>,
+    /// The resource it needs, if any.
+    pub resource_need: Option<ResourceNeed>,
+}
+
+/// A resource a service needs: one of a type, for part of its time or all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceNeed {
+    /// The type (`room`, `basin`), as resources name theirs.
+    pub resource_type: String,
+    /// From this many minutes after the start.
+    pub offset_minutes: i32,
+    /// For this many minutes; to the end of the service when `None`.
+    pub minutes: Option<i32>,
 }
 
 /// A new service.
@@ -243,6 +261,8 @@ pub struct ServiceInput {
     /// A class of this many seats (1 to [`MAX_CLASS_CAPACITY`]); an
     /// appointment when absent.
     pub class_capacity: Option<i32>,
+    /// A resource it needs, if any.
+    pub resource_need: Option<ResourceNeed>,
 }
 
 /// A change to a service (see [`ProviderPatch`] for what `None` means).
@@ -266,6 +286,8 @@ pub struct ServicePatch {
     pub active: Option<bool>,
     /// A class of this many seats, or (`Some(None)`) an appointment again.
     pub class_capacity: Option<Option<i32>>,
+    /// A resource it needs, or (`Some(None)`) none any more.
+    pub resource_need: Option<Option<ResourceNeed>>,
 }
 
 /// An optional extra to a service.

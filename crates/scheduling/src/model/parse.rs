@@ -101,3 +101,32 @@ pub(crate) fn parse_currency(raw: &str) -> Result<String> {
         Err(DomainError::invalid("currency", "must be an ISO 4217 code such as EUR"))
     }
 }
+
+/// Validates a resource type (`room`, `wash basin`): trimmed, 1–60
+/// characters, no control characters; lowercased, so services and
+/// resources name it alike.
+pub(crate) fn parse_resource_type(raw: &str) -> Result<String> {
+    let kind = raw.trim();
+    if kind.is_empty() || kind.chars().count() > 60 || kind.chars().any(char::is_control) {
+        return Err(DomainError::invalid("resourceType", "must be 1 to 60 characters, without control characters"));
+    }
+    Ok(kind.to_lowercase())
+}
+
+/// Checks a service's resource need against its length: it starts within
+/// the service and ends by its end; the columns it is stored in.
+pub(crate) fn parse_need(
+    need: Option<&crate::model::ResourceNeed>,
+    duration_minutes: i32,
+) -> Result<(Option<String>, i32, Option<i32>)> {
+    let Some(need) = need else { return Ok((None, 0, None)) };
+    if !(0..duration_minutes).contains(&need.offset_minutes) {
+        return Err(DomainError::invalid("resourceNeed.offsetMinutes", "must start within the service"));
+    }
+    if let Some(minutes) = need.minutes
+        && !(5..=duration_minutes - need.offset_minutes).contains(&minutes)
+    {
+        return Err(DomainError::invalid("resourceNeed.minutes", "must be at least 5 and end by the service's end"));
+    }
+    Ok((Some(parse_resource_type(&need.resource_type)?), need.offset_minutes, need.minutes))
+}

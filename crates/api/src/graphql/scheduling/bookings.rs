@@ -219,6 +219,13 @@ impl BookingObject {
     async fn provider(&self, ctx: &Context<'_>) -> ApiResult<Option<ProviderObject>> {
         Ok(loaders(ctx)?.providers().load_one(self.0.provider_id).await?.map(ProviderObject))
     }
+    /// The resources it holds (the room, the basin its service needs), or
+    /// held once it ended.
+    async fn resources(&self, ctx: &Context<'_>) -> ApiResult<Vec<ProviderObject>> {
+        let ids = services(ctx)?.scheduling.resources_of_booking(request(ctx)?, self.0.id).await?;
+        let mut found = loaders(ctx)?.providers().load_many(ids.iter().copied()).await?;
+        Ok(ids.iter().filter_map(|id| found.remove(id)).map(ProviderObject).collect())
+    }
     /// The service (as it is now; `serviceName`, `price` and `addons` are as booked).
     async fn service(&self, ctx: &Context<'_>) -> ApiResult<Option<ServiceObject>> {
         Ok(loaders(ctx)?.services().load_one(self.0.service_id).await?.map(ServiceObject))

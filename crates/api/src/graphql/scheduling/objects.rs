@@ -60,6 +60,11 @@ impl ProviderObject {
     async fn provider_type(&self) -> ProviderTypeEnum {
         self.0.provider_type.into()
     }
+    /// Set for a resource (`room`, `basin`): booked with a person for the
+    /// services that need its type; null for a person.
+    async fn resource_type(&self) -> Option<&str> {
+        self.0.resource_type.as_deref()
+    }
     /// Contact email.
     async fn email(&self) -> Option<&str> {
         self.0.email.as_deref()

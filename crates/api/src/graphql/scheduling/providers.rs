@@ -37,6 +37,11 @@ pub(crate) struct ProviderDetailsInput {
     /// their own bookings (`provider:manage_own`, `booking:read_own`). Linking
     /// needs `provider:manage` tenant-wide.
     user_id: MaybeUndefined<ID>,
+    /// Makes a resource of this type (`room`, `basin`, `chair`) instead of a
+    /// person: it keeps hours and exceptions like anyone, and is booked
+    /// with a person for the services whose `resourceNeed` names its type.
+    /// Fixed once made.
+    resource_type: Option<String>,
 }
 
 impl TryFrom<ProviderDetailsInput> for ProviderInput {
@@ -51,6 +56,7 @@ impl TryFrom<ProviderDetailsInput> for ProviderInput {
             phone: i.phone,
             active: i.active,
             user_id: parse_link(i.user_id)?,
+            resource_type: i.resource_type,
         })
     }
 }
@@ -147,10 +153,12 @@ impl ProviderQueries {
         last: Option<i32>,
         before: Option<String>,
         active: Option<bool>,
+        #[graphql(default = false, desc = "The business's resources (rooms, equipment) instead of its people.")]
+        resources: bool,
     ) -> ApiResult<Connection<String, ProviderObject>> {
         let page = services(ctx)?
             .scheduling
-            .providers(request(ctx)?, &page_request(first, after, last, before), active)
+            .providers(request(ctx)?, &page_request(first, after, last, before), (active, resources))
             .await?;
         // Only warms the loaders; a nested field reports its own error (see `bookings_page`).
         let _ = prefetch_for_providers(ctx, &page.items).await;

@@ -1,11 +1,11 @@
 //! Services and their add-ons: what the business sells by time.
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use tessera_api_macros::operations;
 use tessera_kernel::{Permission, ServiceId};
-use tessera_scheduling::{Addon, AddonInput, AddonPatch, Service, ServiceInput, ServicePatch};
+use tessera_scheduling::{Addon, AddonInput, AddonPatch, ResourceNeed, Service, ServiceInput, ServicePatch};
 
 use crate::error::{ApiError, ApiResult};
 use crate::graphql::billing::objects::PaymentTermsObject;
@@ -68,6 +68,11 @@ impl ServiceObject {
     async fn class_capacity(&self) -> Option<i32> {
         self.0.class_capacity
     }
+    /// The resource it needs (a room, a basin for its first 30 minutes),
+    /// booked with the person; null when it needs none.
+    async fn resource_need(&self) -> Option<ResourceNeedObject> {
+        self.0.resource_need.clone().map(ResourceNeedObject::from)
+    }
     /// Its add-ons.
     async fn addons(&self, ctx: &Context<'_>) -> ApiResult<Vec<AddonObject>> {
         let found = loaders(ctx)?.addons().load_one(self.0.id).await?.unwrap_or_default();
@@ -127,6 +132,36 @@ pub(crate) struct ServiceDetailsInput {
     /// A class of this many seats (1 to 500), booked in its sessions; an
     /// appointment when omitted.
     class_capacity: Option<i32>,
+    /// A resource it needs, booked with the person.
+    resource_need: Option<ResourceNeedObject>,
+}
+
+/// A resource a service needs: one of a type (as resources name theirs:
+/// `room`, `basin`), from `offsetMinutes` after the start for `minutes`
+/// (to the service's end when omitted).
+#[derive(SimpleObject, InputObject, Clone)]
+#[graphql(name = "ResourceNeed", input_name = "ResourceNeedInput")]
+pub(crate) struct ResourceNeedObject {
+    /// The type.
+    resource_type: String,
+    /// From this many minutes after the start.
+    #[graphql(default)]
+    offset_minutes: i32,
+    /// For this many minutes (at least 5); to the end of the service when
+    /// null.
+    minutes: Option<i32>,
+}
+
+impl From<ResourceNeed> for ResourceNeedObject {
+    fn from(need: ResourceNeed) -> Self {
+        Self { resource_type: need.resource_type, offset_minutes: need.offset_minutes, minutes: need.minutes }
+    }
+}
+
+impl From<ResourceNeedObject> for ResourceNeed {
+    fn from(need: ResourceNeedObject) -> Self {
+        Self { resource_type: need.resource_type, offset_minutes: need.offset_minutes, minutes: need.minutes }
+    }
 }
 
 impl From<ServiceDetailsInput> for ServiceInput {
@@ -141,6 +176,7 @@ impl From<ServiceDetailsInput> for ServiceInput {
             buffer_after_minutes: i.buffer_after_minutes,
             active: i.active,
             class_capacity: i.class_capacity,
+            resource_need: i.resource_need.map(Into::into),
         }
     }
 }
@@ -191,6 +227,8 @@ pub(crate) struct UpdateServiceInput {
     active: MaybeUndefined<bool>,
     /// A class of this many seats; null makes it an appointment again.
     class_capacity: MaybeUndefined<i32>,
+    /// A resource it needs; null: none any more.
+    resource_need: MaybeUndefined<ResourceNeedObject>,
 }
 
 impl TryFrom<UpdateServiceInput> for ServicePatch {
@@ -207,6 +245,7 @@ impl TryFrom<UpdateServiceInput> for ServicePatch {
             buffer_after_minutes: kept_or_set("bufferAfterMinutes", i.buffer_after_minutes)?,
             active: kept_or_set("active", i.active)?,
             class_capacity: kept_cleared_or_set(i.class_capacity),
+            resource_need: kept_cleared_or_set(i.resource_need).map(|need| need.map(Into::into)),
         })
     }
 }
