@@ -34,6 +34,7 @@ mod citus;
 mod classes;
 mod customer_export;
 mod customer_language;
+mod customer_merge;
 mod database_tls;
 mod demo_roles;
 mod digests;

@@ -235,3 +235,42 @@ pub async fn keep(
     }
     find(txn, tenant_id, id).await
 }
+
+/// Moves the cards customer `from` keeps to customer `to`, in the caller's
+/// transaction (two records of one person merged): one per account, so
+/// where `to` keeps one already, `to`'s stays and `from`'s is forgotten.
+pub async fn move_customer(
+    txn: &DatabaseTransaction,
+    tenant_id: TenantId,
+    from: CustomerId,
+    to: CustomerId,
+) -> Result<()> {
+    let theirs = customer_card::Entity::find()
+        .filter(customer_card::Column::TenantId.eq(tenant_id))
+        .filter(customer_card::Column::CustomerId.eq(to))
+        .all(txn)
+        .await?;
+    for card in customer_card::Entity::find()
+        .filter(customer_card::Column::TenantId.eq(tenant_id))
+        .filter(customer_card::Column::CustomerId.eq(from))
+        .all(txn)
+        .await?
+    {
+        let taken = theirs.iter().any(|t| t.provider == card.provider && t.account_id == card.account_id);
+        if taken {
+            customer_card::Entity::delete_many()
+                .filter(customer_card::Column::TenantId.eq(tenant_id))
+                .filter(customer_card::Column::Id.eq(card.id))
+                .exec(txn)
+                .await?;
+        } else {
+            customer_card::Entity::update_many()
+                .col_expr(customer_card::Column::CustomerId, Expr::value(to))
+                .filter(customer_card::Column::TenantId.eq(tenant_id))
+                .filter(customer_card::Column::Id.eq(card.id))
+                .exec(txn)
+                .await?;
+        }
+    }
+    Ok(())
+}

@@ -358,3 +358,20 @@ pub async fn unsettled<C: ConnectionTrait>(
         .all(conn)
         .await?)
 }
+
+/// Moves every payment of customer `from` to customer `to`, in the
+/// caller's transaction (two records of one person merged).
+pub async fn move_customer(
+    txn: &DatabaseTransaction,
+    tenant_id: TenantId,
+    from: CustomerId,
+    to: CustomerId,
+) -> Result<()> {
+    booking_payment::Entity::update_many()
+        .col_expr(booking_payment::Column::CustomerId, Expr::value(to))
+        .filter(booking_payment::Column::TenantId.eq(tenant_id))
+        .filter(booking_payment::Column::CustomerId.eq(from))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

@@ -71,6 +71,7 @@ mod class_schedules;
 mod classes;
 mod convert;
 mod customer_export;
+mod customer_merge;
 mod customers;
 mod entity;
 mod lifecycle;

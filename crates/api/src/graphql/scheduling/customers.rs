@@ -194,6 +194,18 @@ impl CustomerMutations {
         ))
     }
 
+    /// Merges two records of one person: `mergeId`'s bookings, series,
+    /// reviews, waitlist entries, payments and kept card follow to
+    /// `keepId`, its details fill `keepId`'s blanks (notes are joined), its
+    /// calendar feeds stop, and the record is gone. Audited. `CONFLICT`,
+    /// nothing changed, when both hold a seat in one session, wait for one
+    /// service, or are linked to an account.
+    #[access(Requires(Permission::CustomerManage))]
+    async fn merge_customers(&self, ctx: &Context<'_>, keep_id: ID, merge_id: ID) -> ApiResult<CustomerObject> {
+        let (kept, merged) = (parse_id("keepId", &keep_id)?, parse_id("mergeId", &merge_id)?);
+        Ok(CustomerObject(services(ctx)?.scheduling.merge_customers(request(ctx)?, kept, merged).await?))
+    }
+
     /// Everything the business holds about a customer, as one JSON document
     /// (the right of access under the GDPR): the record, every booking
     /// (newest first, at most 5,000: `bookingsTruncated` says when there
