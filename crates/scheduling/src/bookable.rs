@@ -228,7 +228,9 @@ impl SlotSearch {
             after: query.after,
         };
         let resources = match offer.service.resource_type.as_deref() {
-            Some(kind) => Some(crate::resource_holds::ResourceCalendars::load(txn, tenant, kind, instants, now).await?),
+            Some(kind) => {
+                Some(crate::resource_holds::ResourceCalendars::load(txn, tenant, (kind, instants), now, false).await?)
+            }
             None => None,
         };
         Ok(Self { offer, terms, providers, calendars, query, resources })

@@ -53,18 +53,33 @@ pub(crate) struct ResourceCalendars {
 impl ResourceCalendars {
     /// The active resources of type `kind`, with their hours and
     /// exceptions, and the holds in force at `now` between `instants`.
+    /// With `release`, the bookings among their holders whose own hold ran
+    /// out (a payment, a waitlist offer) are freed on the way, so the
+    /// database does not count their holds either (a booking about to hold
+    /// one asks it).
     pub(crate) async fn load(
         txn: &DatabaseTransaction,
         tenant: &Tenant,
-        kind: &str,
-        instants: (DateTime<Utc>, DateTime<Utc>),
+        (kind, instants): (&str, (DateTime<Utc>, DateTime<Utc>)),
         now: DateTime<Utc>,
+        release: bool,
     ) -> Result<Self> {
         let tz = timezone(tenant)?;
         let ids = resources_of(txn, tenant.id, kind).await?;
         let dates = dates_around(tz, instants.0, instants.1);
         let calendars = Calendars::load(txn, tenant.id, &ids, dates, instants, None).await?;
         let holds = holds_around(txn, tenant.id, &ids, instants).await?;
+        if release && !holds.is_empty() {
+            let lapsed = booking::Entity::find()
+                .filter(booking::Column::TenantId.eq(tenant.id))
+                .filter(booking::Column::Id.is_in(holds.iter().map(|h| h.booking_id)))
+                .filter(crate::payment_holds::hold_ended_by(now))
+                .all(txn)
+                .await?;
+            for row in lapsed {
+                crate::payment_holds::release_lapsed(txn, tenant, row, now).await?;
+            }
+        }
         let holding: HashSet<BookingId> = if holds.is_empty() {
             HashSet::new()
         } else {
@@ -168,8 +183,7 @@ pub(crate) async fn hold_resource(
 ) -> Result<()> {
     let Some(window) = held_window(service, row.starts_at, i64::from(row.duration_minutes)) else { return Ok(()) };
     let kind = service.resource_type.clone().unwrap_or_default();
-    free_lapsed_holders(txn, tenant, &kind, window, now).await?;
-    let resources = ResourceCalendars::load(txn, tenant, &kind, window, now).await?;
+    let resources = ResourceCalendars::load(txn, tenant, (&kind, window), now, true).await?;
     for resource_id in resources.free_for(window) {
         // A savepoint: a refused try leaves the booking's transaction usable.
         let attempt = txn.begin().await?;
@@ -195,32 +209,6 @@ pub(crate) async fn hold_resource(
         local(window.1),
         resources.tz
     )))
-}
-
-/// Frees the bookings holding a resource of `kind` in `window` whose own
-/// hold ran out, so the database does not count their holds.
-async fn free_lapsed_holders(
-    txn: &DatabaseTransaction,
-    tenant: &Tenant,
-    kind: &str,
-    window: (DateTime<Utc>, DateTime<Utc>),
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let ids = resources_of(txn, tenant.id, kind).await?;
-    let holds = holds_around(txn, tenant.id, &ids, window).await?;
-    if holds.is_empty() {
-        return Ok(());
-    }
-    let lapsed = booking::Entity::find()
-        .filter(booking::Column::TenantId.eq(tenant.id))
-        .filter(booking::Column::Id.is_in(holds.iter().map(|h| h.booking_id)))
-        .filter(crate::payment_holds::hold_ended_by(now))
-        .all(txn)
-        .await?;
-    for row in lapsed {
-        crate::payment_holds::release_lapsed(txn, tenant, row, now).await?;
-    }
-    Ok(())
 }
 
 impl crate::service::SchedulingService {
